@@ -1,0 +1,127 @@
+#include "actors/admin_server.hpp"
+
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/log.hpp"
+#include "protocol/http_request.hpp"
+#include "protocol/http_response.hpp"
+
+namespace tandem {
+
+namespace {
+
+constexpr std::string_view component = "admin";
+
+struct admin_connection {
+  protocol::http_request_parser parser;
+  std::uint64_t epoch = 0; // matches the conn_timeout timer armed at accept
+  bool answering = false;  // a response is on its way; further input is ignored
+};
+
+struct admin_state {
+  caf::actor supervisor;
+  admin_limits limits;
+  std::unordered_map<caf::io::connection_handle, admin_connection> connections;
+  std::uint64_t next_epoch = 0;
+};
+
+using state_ptr = std::shared_ptr<admin_state>;
+
+void respond(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, int status,
+             std::string_view content_type, std::string_view body) {
+  if (st->connections.erase(h) == 0)
+    return; // the client went away while we were preparing the answer
+  auto bytes = protocol::http_response(status, content_type, body);
+  self->write(h, bytes.size(), bytes.data());
+  self->flush(h);
+  self->close(h); // graceful: the queued response still goes out
+}
+
+void dispatch(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h,
+              const protocol::http_request& req) {
+  if (req.method != "GET" && req.method != "HEAD") {
+    respond(self, st, h, 405, "text/plain", "only GET is served here\n");
+    return;
+  }
+  if (req.target == "/healthz") {
+    respond(self, st, h, 200, "text/plain", "ok\n");
+  } else if (req.target == "/status") {
+    self->request(st->supervisor, st->limits.request_timeout, atoms::status::value)
+      .then([=](const std::string& json) { respond(self, st, h, 200, "application/json", json + "\n"); },
+            [=](caf::error& err) {
+              log::warn(component, "status request failed: ", self->system().render(err));
+              respond(self, st, h, 503, "text/plain", "status unavailable\n");
+            });
+  } else {
+    respond(self, st, h, 404, "text/plain", "not found; try /status or /healthz\n");
+  }
+}
+
+caf::behavior admin_server(caf::io::broker* self, int listen_fd, caf::actor supervisor, admin_limits limits) {
+  auto st = std::make_shared<admin_state>();
+  st->supervisor = std::move(supervisor);
+  st->limits = limits;
+  self->add_doorman(listen_fd);
+  return {
+    [=](const caf::io::new_connection_msg& msg) {
+      if (st->connections.size() >= st->limits.max_connections) {
+        log::warn(component, "refusing connection: ", st->limits.max_connections, " admin connections open");
+        self->close(msg.handle);
+        return;
+      }
+      auto epoch = ++st->next_epoch;
+      st->connections[msg.handle].epoch = epoch;
+      self->configure_read(msg.handle, caf::io::receive_policy::at_most(4096));
+      self->delayed_send(self, st->limits.request_timeout, atoms::conn_timeout::value, msg.handle, epoch);
+    },
+    [=](const caf::io::new_data_msg& msg) {
+      auto it = st->connections.find(msg.handle);
+      if (it == st->connections.end() || it->second.answering)
+        return;
+      std::string_view bytes{reinterpret_cast<const char*>(msg.buf.data()), msg.buf.size()};
+      switch (it->second.parser.feed(bytes)) {
+        case protocol::http_parse_state::incomplete:
+          return;
+        case protocol::http_parse_state::too_large:
+          log::warn(component, "closing connection: ", it->second.parser.error());
+          respond(self, st, msg.handle, 431, "text/plain", it->second.parser.error() + "\n");
+          return;
+        case protocol::http_parse_state::malformed:
+          log::warn(component, "closing connection: malformed request: ", it->second.parser.error());
+          respond(self, st, msg.handle, 400, "text/plain", it->second.parser.error() + "\n");
+          return;
+        case protocol::http_parse_state::complete:
+          it->second.answering = true;
+          dispatch(self, st, msg.handle, it->second.parser.request());
+          return;
+      }
+    },
+    [=](const caf::io::connection_closed_msg& msg) { st->connections.erase(msg.handle); },
+    [=](atoms::conn_timeout, caf::io::connection_handle h, std::uint64_t epoch) {
+      auto it = st->connections.find(h);
+      if (it == st->connections.end() || it->second.epoch != epoch)
+        return;
+      log::info(component, "closing connection: no complete request within ",
+                st->limits.request_timeout.count(), " ms");
+      st->connections.erase(it);
+      self->close(h);
+    },
+    [=](const caf::io::acceptor_closed_msg&) {
+      log::error(component, "admin listener closed by the system");
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_admin_server(caf::actor_system& sys, int listen_fd, caf::actor supervisor, admin_limits limits) {
+  return sys.middleman().spawn_broker(admin_server, listen_fd, std::move(supervisor), limits);
+}
+
+} // namespace tandem

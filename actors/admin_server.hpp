@@ -1,0 +1,27 @@
+// The admin listener: a CAF broker serving read-only HTTP endpoints to operators and scrapers.
+//
+//   GET /status   JSON snapshot of the node (asked of the supervisor)
+//   GET /healthz  "ok" while the node runs
+//
+// One request per connection, answered and closed. Bounded: at most `max_connections` open
+// connections (more are closed on accept), a request head of at most 8 KiB, and a deadline per
+// connection, so a slow or stuck HTTP client costs one slot for a while and never stalls an actor.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include <caf/fwd.hpp>
+
+namespace tandem {
+
+struct admin_limits {
+  std::uint32_t max_connections = 16;
+  std::chrono::milliseconds request_timeout{5000}; // whole request, from accept to response
+};
+
+// Adopts `listen_fd` (a bound, listening socket; CAF owns it from here on).
+caf::actor spawn_admin_server(caf::actor_system& sys, int listen_fd, caf::actor supervisor,
+                              admin_limits limits);
+
+} // namespace tandem

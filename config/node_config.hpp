@@ -1,0 +1,98 @@
+// The validated configuration of one tandemd node.
+//
+// Contract: a node_config is only ever produced by parse_config() (config/parse.hpp), which fills in
+// every default and rejects anything invalid, so code holding one never re-validates it. The JSON
+// schema, defaults and an example per field are documented in docs/config.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tandem::config {
+
+// Default listener ports of the embedded default node (documented in docs/config.md).
+inline constexpr std::uint16_t default_replication_port = 27100;
+inline constexpr std::uint16_t default_client_port = 27101;
+inline constexpr std::uint16_t default_admin_port = 27102;
+
+struct listener_config {
+  std::string address = "127.0.0.1"; // numeric IPv4/IPv6 address or host name to bind
+  std::uint16_t port = 0;             // 0 = let the kernel pick (the bound port is logged and in /status)
+
+  friend bool operator==(const listener_config&, const listener_config&) = default;
+};
+
+enum class sync_policy {
+  batch,    // fdatasync after every appended batch (default; group commit)
+  interval, // fdatasync at most every interval_ms; acks still wait for a completed sync
+};
+
+struct journal_config {
+  std::uint64_t segment_bytes = 256ull << 20;    // a new segment file starts past this size
+  sync_policy sync = sync_policy::batch;
+  std::uint32_t sync_interval_ms = 10;          // used when sync == interval
+  std::uint64_t tail_window_bytes = 64ull << 20; // in-memory window of recent records for tailing readers
+  // Retention: a segment is removed only when every destination acknowledged all its records AND its
+  // newest record is older than retention_min_age_s. 0 = remove as soon as replication allows.
+  std::uint64_t retention_min_age_s = 0;
+
+  friend bool operator==(const journal_config&, const journal_config&) = default;
+};
+
+enum class sync_type { sync, async };
+
+struct reconnect_config {
+  std::uint32_t initial_ms = 100;         // wait after the first full failed pass over the addresses
+  std::uint32_t max_ms = 30000;           // the wait never grows beyond this
+  double multiplier = 2.0;                // growth after each further failed pass (>= 1.0)
+  double jitter = 0.2;                    // +/- fraction applied to each wait, in [0, 1)
+  std::uint32_t connect_timeout_ms = 2000; // per connection attempt
+
+  friend bool operator==(const reconnect_config&, const reconnect_config&) = default;
+};
+
+struct host_port {
+  std::string host; // name or numeric address; names are resolved again on every attempt
+  std::uint16_t port = 0;
+
+  friend bool operator==(const host_port&, const host_port&) = default;
+};
+
+struct destination_config {
+  std::string name;                     // instance name of the destination (unique in the config)
+  std::string group;                    // defaults to name
+  sync_type type = sync_type::async;    // required in JSON as "sync_type"
+  std::vector<host_port> addresses;     // priority order; empty = accept-only (never dials)
+  std::vector<std::string> passthrough; // ECMAScript regexes over the group of the instance a record came from
+  std::string topics = ".*";            // ECMAScript regex a record's topic must fully match
+  reconnect_config reconnect;
+
+  friend bool operator==(const destination_config&, const destination_config&) = default;
+};
+
+struct limits_config {
+  std::uint32_t max_frame_bytes = 16u << 20;    // largest frame accepted on any connection
+  std::uint32_t max_replication_connections = 64;
+  std::uint32_t max_client_connections = 1024;
+  std::uint32_t max_admin_connections = 16;
+  std::uint32_t handshake_timeout_ms = 5000;    // a connection that does not identify itself in time is closed
+
+  friend bool operator==(const limits_config&, const limits_config&) = default;
+};
+
+struct node_config {
+  std::string name;  // instance name, unique in a replication set (required)
+  std::string group; // defaults to name
+  std::string data_dir;
+  listener_config replication{"127.0.0.1", default_replication_port};
+  listener_config client{"127.0.0.1", default_client_port};
+  listener_config admin{"127.0.0.1", default_admin_port};
+  journal_config journal;
+  std::vector<destination_config> destinations;
+  limits_config limits;
+
+  friend bool operator==(const node_config&, const node_config&) = default;
+};
+
+} // namespace tandem::config

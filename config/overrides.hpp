@@ -1,0 +1,19 @@
+// Command-line overrides of config values: `tandemd --set admin.port=0 --set destinations[0].sync_type=async`.
+// Applied to the JSON document before validation, so an override is checked exactly like the file.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace tandem::config {
+
+// Applies "PATH=VALUE" to `doc`. PATH uses the same notation as validation errors (keys joined by
+// '.', array elements as [i]); missing objects on the way are created, array indexes must exist.
+// VALUE is parsed as JSON when it is valid JSON (numbers, true/false, null, arrays, objects,
+// quoted strings) and taken as a plain string otherwise. Returns the problem, or nullopt.
+std::optional<std::string> apply_override(nlohmann::json& doc, std::string_view assignment);
+
+} // namespace tandem::config

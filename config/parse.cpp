@@ -1,0 +1,153 @@
+#include "config/parse.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "config/destinations.hpp"
+#include "config/json_reader.hpp"
+#include "config/names.hpp"
+
+namespace tandem::config {
+
+namespace {
+
+using detail::object_reader;
+using detail::presence;
+using nlohmann::json;
+
+constexpr std::uint64_t kib = 1024;
+constexpr std::uint64_t mib = 1024 * kib;
+constexpr std::uint64_t gib = 1024 * mib;
+
+void read_listener(object_reader& node, std::string_view key, listener_config& out) {
+  auto r = node.object(key);
+  if (!r)
+    return;
+  if (r->read_string("address", out.address) && out.address.empty())
+    r->error("address", "must not be empty");
+  r->read_uint("port", out.port, 0);
+  r->report_unknown_keys();
+}
+
+// Two listeners on the same address and fixed port would only fail later, at bind time, with a
+// message that does not say which keys to change.
+void check_listeners_distinct(object_reader& node, const node_config& c) {
+  struct named {
+    const char* key;
+    const listener_config& listener;
+  };
+  const named listeners[] = {{"replication", c.replication}, {"client", c.client}, {"admin", c.admin}};
+  for (std::size_t i = 0; i < std::size(listeners); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      const auto& [first_key, first] = listeners[j];
+      const auto& [key, listener] = listeners[i];
+      if (listener.port == 0 || listener.port != first.port || listener.address != first.address)
+        continue;
+      auto where = to_string(host_port{listener.address, listener.port});
+      node.errors().push_back(
+        {node.path_of(key) + ".port", "same address and port as " + std::string{first_key} + " (" + where + ")"});
+    }
+  }
+}
+
+void read_journal(object_reader& node, journal_config& out) {
+  auto r = node.object("journal");
+  if (!r)
+    return;
+  r->read_uint("segment_bytes", out.segment_bytes, 4 * kib, 4 * gib);
+  std::string sync;
+  if (r->read_string("sync", sync)) {
+    if (sync == "batch")
+      out.sync = sync_policy::batch;
+    else if (sync == "interval")
+      out.sync = sync_policy::interval;
+    else
+      r->error("sync", "expected \"batch\" or \"interval\", got " + detail::quote(sync));
+  }
+  r->read_uint("sync_interval_ms", out.sync_interval_ms, 1);
+  r->read_uint("tail_window_bytes", out.tail_window_bytes, 1 * mib);
+  r->read_uint("retention_min_age_s", out.retention_min_age_s, 0);
+  r->report_unknown_keys();
+}
+
+void read_limits(object_reader& node, limits_config& out) {
+  auto r = node.object("limits");
+  if (!r)
+    return;
+  r->read_uint("max_frame_bytes", out.max_frame_bytes, 1 * kib, 1 * gib);
+  r->read_uint("max_replication_connections", out.max_replication_connections, 1);
+  r->read_uint("max_client_connections", out.max_client_connections, 1);
+  r->read_uint("max_admin_connections", out.max_admin_connections, 1);
+  r->read_uint("handshake_timeout_ms", out.handshake_timeout_ms, 1);
+  r->report_unknown_keys();
+}
+
+parse_result root_error(std::string message) {
+  return {std::nullopt, {{"<root>", std::move(message)}}};
+}
+
+} // namespace
+
+std::string config_error::to_string() const {
+  return path + ": " + message;
+}
+
+parse_result parse_config(const json& j) {
+  std::vector<config_error> errors;
+  node_config c;
+  object_reader r{j, "", errors};
+  if (r.is_object()) {
+    detail::read_name(r, "name", c.name, presence::required);
+    if (!detail::read_name(r, "group", c.group, presence::optional))
+      c.group = c.name;
+    if (r.read_string("data_dir", c.data_dir, presence::required) && c.data_dir.empty())
+      r.error("data_dir", "must not be empty");
+    read_listener(r, "replication", c.replication);
+    read_listener(r, "client", c.client);
+    read_listener(r, "admin", c.admin);
+    check_listeners_distinct(r, c);
+    read_journal(r, c.journal);
+    detail::read_destinations(r, c.name, c.destinations);
+    read_limits(r, c.limits);
+    r.report_unknown_keys();
+  }
+  if (!errors.empty())
+    return {std::nullopt, std::move(errors)};
+  return {std::move(c), {}};
+}
+
+parse_result parse_config_text(std::string_view text) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line 3, column 5: ..."; the byte
+    // offset is added because line/column are ambiguous for text that did not come from a file.
+    std::string what = e.what();
+    if (auto close = what.find("] "); what.starts_with("[json.exception.") && close != std::string::npos)
+      what.erase(0, close + 2);
+    if (const auto* parse_error = dynamic_cast<const json::parse_error*>(&e))
+      what = "invalid JSON at byte " + std::to_string(parse_error->byte) + ": " + what;
+    return root_error(std::move(what));
+  }
+  return parse_config(j);
+}
+
+parse_result load_config_file(const std::string& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec))
+    return root_error("cannot read config file " + detail::quote(file) + ": is a directory");
+  std::ifstream in{file, std::ios::binary};
+  if (!in)
+    return root_error("cannot read config file " + detail::quote(file) + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad())
+    return root_error("cannot read config file " + detail::quote(file) + ": read error");
+  return parse_config_text(text.str());
+}
+
+} // namespace tandem::config

@@ -1,0 +1,65 @@
+#include "config/parse.hpp"
+
+namespace tandem::config {
+
+namespace {
+
+using nlohmann::ordered_json;
+
+ordered_json listener_json(const listener_config& l) {
+  return {{"address", l.address}, {"port", l.port}};
+}
+
+ordered_json destination_json(const destination_config& d) {
+  ordered_json addresses = ordered_json::array();
+  for (const auto& a : d.addresses)
+    addresses.push_back(to_string(a));
+  const auto& r = d.reconnect;
+  return {
+    {"name", d.name},
+    {"group", d.group},
+    {"sync_type", d.type == sync_type::sync ? "sync" : "async"},
+    {"addresses", addresses},
+    {"passthrough", d.passthrough},
+    {"topics", d.topics},
+    {"reconnect",
+     {{"initial_ms", r.initial_ms},
+      {"max_ms", r.max_ms},
+      {"multiplier", r.multiplier},
+      {"jitter", r.jitter},
+      {"connect_timeout_ms", r.connect_timeout_ms}}},
+  };
+}
+
+} // namespace
+
+ordered_json to_json(const node_config& c) {
+  ordered_json destinations = ordered_json::array();
+  for (const auto& d : c.destinations)
+    destinations.push_back(destination_json(d));
+  const auto& j = c.journal;
+  const auto& l = c.limits;
+  return {
+    {"name", c.name},
+    {"group", c.group},
+    {"data_dir", c.data_dir},
+    {"replication", listener_json(c.replication)},
+    {"client", listener_json(c.client)},
+    {"admin", listener_json(c.admin)},
+    {"journal",
+     {{"segment_bytes", j.segment_bytes},
+      {"sync", j.sync == sync_policy::batch ? "batch" : "interval"},
+      {"sync_interval_ms", j.sync_interval_ms},
+      {"tail_window_bytes", j.tail_window_bytes},
+      {"retention_min_age_s", j.retention_min_age_s}}},
+    {"destinations", destinations},
+    {"limits",
+     {{"max_frame_bytes", l.max_frame_bytes},
+      {"max_replication_connections", l.max_replication_connections},
+      {"max_client_connections", l.max_client_connections},
+      {"max_admin_connections", l.max_admin_connections},
+      {"handshake_timeout_ms", l.handshake_timeout_ms}}},
+  };
+}
+
+} // namespace tandem::config

@@ -1,0 +1,89 @@
+#include "protocol/codec.hpp"
+
+#include <vector>
+
+#include "protocol/batch.hpp"
+#include "protocol/fields.hpp"
+#include "protocol/wire.hpp"
+
+namespace tandem::protocol {
+namespace {
+
+template <class M>
+encode_result encode_fields(const M& m, std::string& out, std::size_t max_frame_bytes) {
+  wire::writer w{out, M::type, max_frame_bytes};
+  fields::apply(w, m);
+  return w.finish();
+}
+
+encode_result encode_fields(const record_batch& b, std::string& out, std::size_t max_frame_bytes) {
+  batch_encoder enc{max_frame_bytes};
+  enc.begin(out);
+  std::vector<std::string_view> path;
+  for (const record& r : b.records) {
+    path.assign(r.path.begin(), r.path.end());
+    record_view v{r.seq,           r.origin_instance, r.origin_seq, r.publisher_id,
+                  r.publisher_seq, r.timestamp_ns,    path,         r.topic,
+                  r.payload};
+    if (auto added = enc.add(v); !added) {
+      enc.abandon();
+      return added.error();
+    }
+  }
+  return enc.finish();
+}
+
+template <class M>
+decode_result decode_fields(std::string_view body) {
+  M m;
+  wire::reader in{body, M::type};
+  fields::apply(in, m);
+  in.expect_end();
+  if (in.failed())
+    return in.error();
+  return message{std::move(m)};
+}
+
+decode_result decode_record_batch(std::string_view frame, std::size_t max_frame_bytes) {
+  auto view = decode_batch(frame, max_frame_bytes);
+  if (!view)
+    return view.error();
+  record_batch b;
+  // size() <= frame length / 43 (checked by decode_batch), so this reserve is bounded.
+  b.records.reserve(view.value().size());
+  auto cursor = view.value().cursor();
+  while (const record_view* r = cursor.next())
+    b.records.push_back(to_record(*r));
+  return message{std::move(b)};
+}
+
+} // namespace
+
+encode_result encode(const message& m, std::string& out, std::size_t max_frame_bytes) {
+  return std::visit([&](const auto& v) { return encode_fields(v, out, max_frame_bytes); }, m);
+}
+
+decode_result decode(std::string_view frame, std::size_t max_frame_bytes) {
+  auto parts = split_frame(frame, max_frame_bytes);
+  if (!parts)
+    return parts.error();
+  const std::string_view body = parts.value().body;
+  switch (parts.value().type) {
+    case frame_type::hello: return decode_fields<hello>(body);
+    case frame_type::record_batch: return decode_record_batch(frame, max_frame_bytes);
+    case frame_type::durable_ack: return decode_fields<durable_ack>(body);
+    case frame_type::heartbeat: return decode_fields<heartbeat>(body);
+    case frame_type::close: return decode_fields<close_frame>(body);
+    case frame_type::client_hello: return decode_fields<client_hello>(body);
+    case frame_type::publish: return decode_fields<publish>(body);
+    case frame_type::persisted_ack: return decode_fields<persisted_ack>(body);
+    case frame_type::negative_ack: return decode_fields<negative_ack>(body);
+    case frame_type::subscribe: return decode_fields<subscribe>(body);
+    case frame_type::delivered: return decode_fields<delivered>(body);
+    case frame_type::unsubscribe: return decode_fields<unsubscribe>(body);
+  }
+  // split_frame() admits only known types.
+  return protocol_error{errc::unknown_type, "frame: unknown type"};
+}
+
+} // namespace tandem::protocol

@@ -1,0 +1,37 @@
+#include "protocol/errc.hpp"
+
+namespace tandem::protocol {
+namespace {
+
+class category final : public std::error_category {
+public:
+  const char* name() const noexcept override { return "tandem.protocol"; }
+
+  std::string message(int ev) const override {
+    switch (static_cast<errc>(ev)) {
+      case errc::truncated: return "truncated frame";
+      case errc::frame_too_large: return "frame larger than the maximum frame size";
+      case errc::empty_frame: return "frame length 0 (no type byte)";
+      case errc::unknown_type: return "unknown frame type";
+      case errc::field_overrun: return "field runs past the end of the frame";
+      case errc::trailing_bytes: return "trailing bytes after the last field";
+      case errc::bad_value: return "field value out of range";
+      case errc::field_too_long: return "field too long to encode";
+      case errc::empty_batch: return "record batch without records";
+    }
+    return "unknown protocol error";
+  }
+};
+
+} // namespace
+
+const std::error_category& protocol_category() noexcept {
+  static const category instance;
+  return instance;
+}
+
+std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), protocol_category()};
+}
+
+} // namespace tandem::protocol

@@ -1,0 +1,106 @@
+// Internal to protocol/: the field list of each message, written once and used in both
+// directions (Io = wire::writer with const messages, wire::reader with mutable ones), so encoder
+// and decoder cannot disagree on order or width. Wire order = order of the calls below.
+#pragma once
+
+#include <concepts>
+#include <type_traits>
+
+#include "protocol/messages.hpp"
+
+namespace tandem::protocol::fields {
+
+template <class M, class T>
+concept is = std::same_as<std::remove_const_t<M>, T>;
+
+template <class Io, is<hello> M>
+void apply(Io& io, M& m) {
+  io.u16("protocol_major", m.protocol_major);
+  io.u16("protocol_minor", m.protocol_minor);
+  io.str("instance", m.instance);
+  io.str("group", m.group);
+  io.u64("durable_from_peer", m.durable_from_peer);
+  io.bytes("credentials", m.credentials);
+}
+
+template <class Io, is<durable_ack> M>
+void apply(Io& io, M& m) { io.u64("durable_seq", m.durable_seq); }
+
+template <class Io, is<heartbeat> M>
+void apply(Io& io, M& m) { io.u64("sent_unix_ns", m.sent_unix_ns); }
+
+template <class Io, is<close_frame> M>
+void apply(Io& io, M& m) {
+  io.code16("code", m.code);
+  io.str("reason", m.reason);
+}
+
+template <class Io, is<client_hello> M>
+void apply(Io& io, M& m) {
+  io.u16("protocol_major", m.protocol_major);
+  io.u16("protocol_minor", m.protocol_minor);
+  io.str("client_name", m.client_name);
+}
+
+template <class Io, is<publish> M>
+void apply(Io& io, M& m) {
+  io.str("topic", m.topic);
+  io.bytes("payload", m.payload);
+  io.str("publisher_id", m.publisher_id);
+  io.u64("publisher_seq", m.publisher_seq);
+}
+
+template <class Io, is<persisted_ack> M>
+void apply(Io& io, M& m) {
+  io.u64("publisher_seq", m.publisher_seq);
+  io.u64("journal_seq", m.journal_seq);
+}
+
+template <class Io, is<negative_ack> M>
+void apply(Io& io, M& m) {
+  io.u64("publisher_seq", m.publisher_seq);
+  io.code16("reason_code", m.reason_code);
+  io.str("reason", m.reason);
+}
+
+template <class Io, is<subscribe> M>
+void apply(Io& io, M& m) {
+  io.u64("subscription_id", m.subscription_id);
+  io.str("topic_regex", m.topic_regex);
+  io.flag("from_flag", m.from_flag);
+  io.u64("from_seq", m.from_seq);
+}
+
+template <class Io, is<delivered> M>
+void apply(Io& io, M& m) {
+  io.u64("subscription_id", m.subscription_id);
+  io.u64("seq", m.seq);
+  io.str("origin_instance", m.origin_instance);
+  io.u64("origin_seq", m.origin_seq);
+  io.i64("timestamp_ns", m.timestamp_ns);
+  io.str("topic", m.topic);
+  io.bytes("payload", m.payload);
+}
+
+template <class Io, is<unsubscribe> M>
+void apply(Io& io, M& m) { io.u64("subscription_id", m.subscription_id); }
+
+// One record of a record_batch; R is record or record_view. The path is passed separately
+// because a decoded record_view's path lives in the cursor's scratch vector.
+template <class Io, class R, class Path>
+void apply_record(Io& io, R& r, Path& path) {
+  io.u64("seq", r.seq);
+  io.str("origin_instance", r.origin_instance);
+  io.u64("origin_seq", r.origin_seq);
+  io.str("publisher_id", r.publisher_id);
+  io.u64("publisher_seq", r.publisher_seq);
+  io.i64("timestamp_ns", r.timestamp_ns);
+  io.path("path", path);
+  io.str("topic", r.topic);
+  io.bytes("payload", r.payload);
+}
+
+// Smallest encoding of one record: fixed fields + empty strings, path and payload.
+inline constexpr std::size_t min_record_bytes = 8 + 2 + 8 + 2 + 8 + 8 + 1 + 2 + 4;
+
+} // namespace tandem::protocol::fields

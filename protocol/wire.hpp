@@ -1,0 +1,207 @@
+// Internal to protocol/: little-endian primitives and the bounds-checked field writer/reader that
+// every message codec is built from. Not part of the public API (include codec.hpp / batch.hpp).
+//
+// Both classes latch the first error: after it, further calls do nothing, so a codec can write
+// its field list straight through and check once at the end. Every error names the frame type,
+// the record index (inside a batch) and the field.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/errc.hpp"
+#include "protocol/frame.hpp"
+#include "protocol/result.hpp"
+
+namespace tandem::protocol::wire {
+
+inline constexpr std::size_t max_string_bytes = std::numeric_limits<std::uint16_t>::max();
+inline constexpr std::size_t max_bytes_bytes = std::numeric_limits<std::uint32_t>::max();
+inline constexpr std::size_t max_path_entries = std::numeric_limits<std::uint8_t>::max();
+
+// Loads/stores go through unsigned bytes so they are alignment- and endian-independent.
+template <class U>
+U load_le(const char* p) noexcept {
+  U v = 0;
+  for (std::size_t i = 0; i < sizeof(U); ++i)
+    v |= static_cast<U>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+inline std::uint32_t load_u32(const char* p) noexcept { return load_le<std::uint32_t>(p); }
+
+template <class U>
+void store_le(char* p, U v) noexcept {
+  for (std::size_t i = 0; i < sizeof(U); ++i)
+    p[i] = static_cast<char>(static_cast<unsigned char>(v >> (8 * i)));
+}
+
+template <class U>
+void append_le(std::string& out, U v) {
+  char buf[sizeof(U)];
+  store_le(buf, v);
+  out.append(buf, sizeof(U));
+}
+
+// "hello: instance: " or "record_batch: records[3].topic: " -- prefix of every error message.
+std::string field_prefix(frame_type type, std::optional<std::size_t> record, const char* field);
+
+// Appends one frame to `out`. The constructor writes a placeholder header and the type byte;
+// finish() patches the length. On any error `out` is restored to its size before the frame.
+class writer {
+public:
+  writer(std::string& out, frame_type type, std::size_t max_frame_bytes);
+
+  void u8(const char* f, std::uint8_t v) { put(f, v); }
+  void u16(const char* f, std::uint16_t v) { put(f, v); }
+  void u32(const char* f, std::uint32_t v) { put(f, v); }
+  void u64(const char* f, std::uint64_t v) { put(f, v); }
+  void i64(const char* f, std::int64_t v) { put(f, static_cast<std::uint64_t>(v)); }
+  void flag(const char* f, bool v) { put(f, static_cast<std::uint8_t>(v ? 1 : 0)); }
+  template <class E>
+  void code16(const char* f, E v) { put(f, static_cast<std::uint16_t>(v)); }
+  void str(const char* f, std::string_view s);
+  void bytes(const char* f, std::string_view s);
+  template <class Range>
+  void path(const char* f, const Range& entries);
+
+  // Bytes of the frame written so far (header included) and rollback to such a point; used by
+  // batch_encoder to drop a record that failed without losing the records before it.
+  std::size_t frame_size() const { return out_.size() - start_; }
+  void rewind_to(std::size_t size);
+  std::size_t start() const { return start_; }
+
+  void set_record(std::optional<std::size_t> index) { record_ = index; }
+  bool failed() const { return err_.has_value(); }
+  const protocol_error& error() const { return *err_; }
+  void clear_error() { err_.reset(); }
+
+  // Patches the length field; returns the frame size, or the first error (out restored).
+  result<std::size_t> finish();
+  // Drops the frame from out.
+  void abandon() { out_.resize(start_); }
+
+private:
+  template <class U>
+  void put(const char* f, U v) {
+    if (reserve(f, sizeof(U)))
+      append_le(out_, v);
+  }
+  bool reserve(const char* f, std::size_t n); // false (and error) if n more bytes exceed the max
+  void fail(errc code, const char* f, const std::string& what);
+
+  std::string& out_;
+  std::size_t start_;
+  frame_type type_;
+  std::size_t max_frame_bytes_;
+  std::optional<std::size_t> record_;
+  std::optional<protocol_error> err_;
+};
+
+template <class Range>
+void writer::path(const char* f, const Range& entries) {
+  if (err_)
+    return;
+  const std::size_t n = std::size(entries);
+  if (n > max_path_entries)
+    return fail(errc::field_too_long, f,
+                std::to_string(n) + " entries exceed " + std::to_string(max_path_entries));
+  u8(f, static_cast<std::uint8_t>(n));
+  for (const auto& e : entries)
+    str(f, std::string_view{e});
+}
+
+// Reads the fields of one frame body (the bytes after the type byte).
+class reader {
+public:
+  reader(std::string_view body, frame_type type) : in_(body), type_(type) {}
+
+  void u8(const char* f, std::uint8_t& v) { get(f, v); }
+  void u16(const char* f, std::uint16_t& v) { get(f, v); }
+  void u32(const char* f, std::uint32_t& v) { get(f, v); }
+  void u64(const char* f, std::uint64_t& v) { get(f, v); }
+  void i64(const char* f, std::int64_t& v);
+  void flag(const char* f, bool& v);
+  template <class E>
+  void code16(const char* f, E& v) {
+    std::uint16_t raw = 0;
+    get(f, raw);
+    v = static_cast<E>(raw);
+  }
+  void str(const char* f, std::string_view& v) { v = take(f, length<std::uint16_t>(f)); }
+  void str(const char* f, std::string& v) { v = take(f, length<std::uint16_t>(f)); }
+  void bytes(const char* f, std::string_view& v) { v = take(f, length<std::uint32_t>(f)); }
+  void bytes(const char* f, std::string& v) { v = take(f, length<std::uint32_t>(f)); }
+  // Vec: std::vector<std::string> or std::vector<std::string_view> (cleared first).
+  template <class Vec>
+  void path(const char* f, Vec& out);
+  // A u32 element count, refused if count * min_item_bytes cannot fit in what remains -- so a
+  // hostile count can neither make us reserve() a huge vector nor loop past the frame.
+  void count(const char* f, std::uint32_t& n, std::size_t min_item_bytes);
+  // errc::trailing_bytes unless every byte was consumed.
+  void expect_end();
+
+  std::size_t remaining() const { return in_.size() - pos_; }
+  std::size_t position() const { return pos_; }
+  void set_record(std::optional<std::size_t> index) { record_ = index; }
+  bool failed() const { return err_.has_value(); }
+  const protocol_error& error() const { return *err_; }
+
+private:
+  template <class U>
+  void get(const char* f, U& v) {
+    if (need(f, sizeof(U))) {
+      v = load_le<U>(in_.data() + pos_);
+      pos_ += sizeof(U);
+    }
+  }
+  template <class U>
+  std::size_t length(const char* f) {
+    U n = 0;
+    get(f, n);
+    return n;
+  }
+  std::string_view take(const char* f, std::size_t n) {
+    if (!need(f, n))
+      return {};
+    auto v = in_.substr(pos_, n);
+    pos_ += n;
+    return v;
+  }
+  bool need(const char* f, std::size_t n);
+  void fail(errc code, const char* f, const std::string& what);
+
+  std::string_view in_;
+  std::size_t pos_ = 0;
+  frame_type type_;
+  std::optional<std::size_t> record_;
+  std::optional<protocol_error> err_;
+};
+
+template <class Vec>
+void reader::path(const char* f, Vec& out) {
+  out.clear();
+  std::uint8_t n = 0;
+  get(f, n);
+  if (err_)
+    return;
+  // Each entry is at least its u16 length.
+  if (std::size_t{n} * 2 > remaining())
+    return fail(errc::field_overrun, f,
+                std::to_string(n) + " entries cannot fit in " + std::to_string(remaining()) +
+                  " remaining bytes");
+  out.reserve(n);
+  for (std::uint8_t i = 0; i < n && !err_; ++i) {
+    std::string_view s;
+    str(f, s);
+    if (!err_)
+      out.emplace_back(s);
+  }
+}
+
+} // namespace tandem::protocol::wire

@@ -1,0 +1,308 @@
+// Node-level validation: names, listeners, journal, limits, types and numbers, unknown keys, syntax.
+#include <doctest/doctest.h>
+
+#include "config/parse.hpp"
+#include "config_test_support.hpp"
+
+using namespace tandem::config;
+using namespace tandem::config::test;
+
+TEST_CASE("minimal config gets every default") {
+  auto result = parse_config(minimal());
+  REQUIRE(result.ok());
+  CHECK(result.errors.empty());
+  const auto& c = *result.config;
+  CHECK(c.name == "A");
+  CHECK(c.group == "A");
+  CHECK(c.data_dir == "/var/lib/tandem/A");
+  CHECK(c.replication == listener_config{"127.0.0.1", 27100});
+  CHECK(c.client == listener_config{"127.0.0.1", 27101});
+  CHECK(c.admin == listener_config{"127.0.0.1", 27102});
+  CHECK(c.journal == journal_config{});
+  CHECK(c.destinations.empty());
+  CHECK(c.limits == limits_config{});
+}
+
+TEST_CASE("explicit values replace defaults field by field") {
+  auto doc = minimal();
+  doc["group"] = "G";
+  doc["client"] = {{"port", 0}};
+  doc["journal"] = {{"sync", "interval"}, {"sync_interval_ms", 5}, {"retention_min_age_s", 3600}};
+  doc["limits"] = {{"max_client_connections", 10}};
+  auto result = parse_config(doc);
+  REQUIRE(result.ok());
+  const auto& c = *result.config;
+  CHECK(c.group == "G");
+  CHECK(c.client == listener_config{"127.0.0.1", 0});
+  CHECK(c.journal.sync == sync_policy::interval);
+  CHECK(c.journal.sync_interval_ms == 5);
+  CHECK(c.journal.retention_min_age_s == 3600);
+  CHECK(c.journal.segment_bytes == journal_config{}.segment_bytes);
+  CHECK(c.limits.max_client_connections == 10);
+  CHECK(c.limits.max_frame_bytes == limits_config{}.max_frame_bytes);
+}
+
+TEST_CASE("config_error prints as path: message") {
+  CHECK(config_error{"journal.sync", "bad"}.to_string() == "journal.sync: bad");
+}
+
+TEST_CASE("root that is not an object is rejected") {
+  CHECK_SINGLE_ERROR(json::array(), "<root>", "expected an object, got array");
+}
+
+TEST_CASE("missing name is rejected") {
+  auto doc = minimal();
+  doc.erase("name");
+  CHECK_SINGLE_ERROR(doc, "name", "missing required key");
+}
+
+TEST_CASE("missing data_dir is rejected") {
+  auto doc = minimal();
+  doc.erase("data_dir");
+  CHECK_SINGLE_ERROR(doc, "data_dir", "missing required key");
+}
+
+TEST_CASE("empty data_dir is rejected") {
+  auto doc = minimal();
+  doc["data_dir"] = "";
+  CHECK_SINGLE_ERROR(doc, "data_dir", "must not be empty");
+}
+
+TEST_CASE("wrong JSON type is rejected") {
+  auto doc = minimal();
+  doc["name"] = 5;
+  CHECK_SINGLE_ERROR(doc, "name", "expected a string, got number");
+  doc = minimal();
+  doc["journal"] = json::array();
+  CHECK_SINGLE_ERROR(doc, "journal", "expected an object, got array");
+  doc = minimal();
+  doc["destinations"] = json::object();
+  CHECK_SINGLE_ERROR(doc, "destinations", "expected an array, got object");
+  doc = minimal();
+  doc["admin"] = {{"port", "27102"}};
+  CHECK_SINGLE_ERROR(doc, "admin.port", "expected an integer, got string");
+  doc = minimal();
+  doc["data_dir"] = nullptr;
+  CHECK_SINGLE_ERROR(doc, "data_dir", "expected a string, got null");
+}
+
+TEST_CASE("name with characters outside the charset is rejected") {
+  auto doc = minimal();
+  doc["name"] = "node A";
+  CHECK_SINGLE_ERROR(doc, "name", "characters from A-Z a-z 0-9 . _ -, got \"node A\"");
+  doc["name"] = "";
+  CHECK_SINGLE_ERROR(doc, "name", "must be 1 to 64 characters");
+  doc["name"] = std::string(65, 'x');
+  CHECK_SINGLE_ERROR(doc, "name", "must be 1 to 64 characters");
+  doc["name"] = std::string(64, 'x');
+  CHECK(parse_config(doc).ok());
+  doc["name"] = "a.b_c-D9";
+  CHECK(parse_config(doc).ok());
+}
+
+TEST_CASE("group with characters outside the charset is rejected") {
+  auto doc = minimal();
+  doc["group"] = "g/1";
+  CHECK_SINGLE_ERROR(doc, "group", "got \"g/1\"");
+}
+
+TEST_CASE("unknown top-level key is rejected with a suggestion") {
+  auto doc = minimal();
+  doc["limit"] = json::object();
+  auto e = single_error(doc);
+  CHECK(e.path == "limit");
+  CHECK(e.message == "unknown key (did you mean \"limits\"?)");
+}
+
+TEST_CASE("unknown nested key is rejected with a suggestion") {
+  auto doc = minimal();
+  doc["journal"] = {{"segment_size", 1 << 20}};
+  CHECK_SINGLE_ERROR(doc, "journal.segment_size", "unknown key");
+  doc["journal"] = {{"snyc", "batch"}};
+  CHECK(single_error(doc).to_string() == "journal.snyc: unknown key (did you mean \"sync\"?)");
+  doc = minimal();
+  doc["replication"] = {{"adress", "::1"}};
+  CHECK(single_error(doc).to_string() == "replication.adress: unknown key (did you mean \"address\"?)");
+  doc = minimal();
+  doc["limits"] = {{"max_frame_byte", 4096}};
+  CHECK(single_error(doc).to_string() == "limits.max_frame_byte: unknown key (did you mean \"max_frame_bytes\"?)");
+}
+
+TEST_CASE("unknown key with nothing close gets no suggestion") {
+  auto doc = minimal();
+  doc["colour"] = "blue";
+  auto e = single_error(doc);
+  CHECK(e.path == "colour");
+  CHECK(e.message == "unknown key");
+}
+
+TEST_CASE("listener port out of range is rejected") {
+  auto doc = minimal();
+  doc["replication"] = {{"port", 70000}};
+  CHECK(single_error(doc).to_string() == "replication.port: must be at most 65535, got 70000");
+  doc["replication"] = {{"port", -1}};
+  CHECK_SINGLE_ERROR(doc, "replication.port", "expected a non-negative integer, got -1");
+}
+
+TEST_CASE("listener port 0 lets the kernel pick") {
+  auto doc = minimal();
+  doc["replication"] = {{"port", 0}};
+  doc["client"] = {{"port", 0}};
+  auto result = parse_config(doc);
+  REQUIRE(result.ok());
+  CHECK(result.config->replication.port == 0);
+}
+
+TEST_CASE("empty listener address is rejected") {
+  auto doc = minimal();
+  doc["admin"] = {{"address", ""}};
+  CHECK_SINGLE_ERROR(doc, "admin.address", "must not be empty");
+}
+
+TEST_CASE("two listeners on the same address and port are rejected") {
+  auto doc = minimal();
+  doc["admin"] = {{"port", 27101}};
+  CHECK(single_error(doc).to_string() == "admin.port: same address and port as client (127.0.0.1:27101)");
+  doc["admin"] = {{"port", 27101}, {"address", "0.0.0.0"}};
+  CHECK(parse_config(doc).ok());
+}
+
+TEST_CASE("journal sync other than batch or interval is rejected") {
+  auto doc = minimal();
+  doc["journal"] = {{"sync", "always"}};
+  CHECK(single_error(doc).to_string() == "journal.sync: expected \"batch\" or \"interval\", got \"always\"");
+}
+
+TEST_CASE("segment_bytes below 4096 or above 4 GiB is rejected") {
+  auto doc = minimal();
+  doc["journal"] = {{"segment_bytes", 4095}};
+  CHECK_SINGLE_ERROR(doc, "journal.segment_bytes", "must be at least 4096, got 4095");
+  doc["journal"] = {{"segment_bytes", (4ull << 30) + 1}};
+  CHECK_SINGLE_ERROR(doc, "journal.segment_bytes", "must be at most 4294967296, got 4294967297");
+  doc["journal"] = {{"segment_bytes", 4ull << 30}};
+  CHECK(parse_config(doc).ok());
+  doc["journal"] = {{"segment_bytes", 4096}};
+  CHECK(parse_config(doc).ok());
+}
+
+TEST_CASE("tail_window_bytes below 1 MiB is rejected") {
+  auto doc = minimal();
+  doc["journal"] = {{"tail_window_bytes", (1 << 20) - 1}};
+  CHECK_SINGLE_ERROR(doc, "journal.tail_window_bytes", "must be at least 1048576, got 1048575");
+}
+
+TEST_CASE("sync_interval_ms of zero is rejected") {
+  auto doc = minimal();
+  doc["journal"] = {{"sync_interval_ms", 0}};
+  CHECK_SINGLE_ERROR(doc, "journal.sync_interval_ms", "must be at least 1, got 0");
+}
+
+TEST_CASE("max_frame_bytes below 1 KiB or above 1 GiB is rejected") {
+  auto doc = minimal();
+  doc["limits"] = {{"max_frame_bytes", 1023}};
+  CHECK_SINGLE_ERROR(doc, "limits.max_frame_bytes", "must be at least 1024, got 1023");
+  doc["limits"] = {{"max_frame_bytes", (1u << 30) + 1}};
+  CHECK_SINGLE_ERROR(doc, "limits.max_frame_bytes", "must be at most 1073741824, got 1073741825");
+}
+
+TEST_CASE("connection limits of zero are rejected") {
+  for (const char* key : {"max_replication_connections", "max_client_connections", "max_admin_connections"}) {
+    CAPTURE(key);
+    auto doc = minimal();
+    doc["limits"] = {{key, 0}};
+    CHECK_SINGLE_ERROR(doc, std::string{"limits."} + key, "must be at least 1, got 0");
+  }
+}
+
+TEST_CASE("handshake_timeout_ms of zero is rejected") {
+  auto doc = minimal();
+  doc["limits"] = {{"handshake_timeout_ms", 0}};
+  CHECK_SINGLE_ERROR(doc, "limits.handshake_timeout_ms", "must be at least 1, got 0");
+}
+
+TEST_CASE("integer given as a float is rejected and not truncated") {
+  auto result = parse_config_text(R"({"name": "A", "data_dir": "d", "admin": {"port": 27102.0},
+                                      "journal": {"sync_interval_ms": 2.5}})");
+  REQUIRE(result.errors.size() == 2);
+  CHECK(result.errors[0].to_string() == "admin.port: expected an integer, got 27102.0");
+  CHECK(result.errors[1].to_string() == "journal.sync_interval_ms: expected an integer, got 2.5");
+}
+
+TEST_CASE("negative number where an unsigned integer is expected is rejected") {
+  auto doc = minimal();
+  doc["journal"] = {{"retention_min_age_s", -60}};
+  CHECK_SINGLE_ERROR(doc, "journal.retention_min_age_s", "expected a non-negative integer, got -60");
+  doc["journal"] = {{"sync_interval_ms", -5}};
+  CHECK_SINGLE_ERROR(doc, "journal.sync_interval_ms", "must be at least 1, got -5");
+}
+
+TEST_CASE("value too big for the field type is rejected") {
+  auto doc = minimal();
+  doc["journal"] = {{"sync_interval_ms", 1ull << 32}};
+  CHECK_SINGLE_ERROR(doc, "journal.sync_interval_ms", "must be at most 4294967295, got 4294967296");
+  // Beyond 64 bits the JSON parser yields a float; it is still reported as too big.
+  auto result = parse_config_text(
+    R"({"name": "A", "data_dir": "d", "journal": {"retention_min_age_s": 18446744073709551616}})");
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].path == "journal.retention_min_age_s");
+  CHECK(contains(result.errors[0].message, "must be at most 18446744073709551615"));
+}
+
+TEST_CASE("several errors in one document are all reported") {
+  auto result = parse_config_text(R"({
+    "name": "bad name",
+    "journal": {"sync": "sometimes", "segment_bytes": 1},
+    "destinations": [
+      {"name": "B", "sync_type": "sycn", "addresses": ["nohost"]},
+      {"name": "B", "sync_type": "async", "adresses": []}
+    ],
+    "limits": {"max_admin_connections": 0}
+  })");
+  CHECK_FALSE(result.ok());
+  CHECK_FALSE(result.config.has_value());
+  std::vector<std::string> expected = {
+    "name: must be 1 to 64 characters from A-Z a-z 0-9 . _ -, got \"bad name\"",
+    "data_dir: missing required key",
+    "journal.segment_bytes: must be at least 4096, got 1",
+    "journal.sync: expected \"batch\" or \"interval\", got \"sometimes\"",
+    "destinations[0].sync_type: expected \"sync\" or \"async\", got \"sycn\"",
+    "destinations[0].addresses[0]: \"nohost\": missing port (expected host:port)",
+    "destinations[1].addresses: missing required key",
+    "destinations[1].adresses: unknown key (did you mean \"addresses\"?)",
+    "destinations[1].name: duplicate destination \"B\" (first defined at destinations[0])",
+    "limits.max_admin_connections: must be at least 1, got 0",
+  };
+  std::vector<std::string> actual;
+  for (const auto& e : result.errors)
+    actual.push_back(e.to_string());
+  CHECK(actual == expected);
+}
+
+TEST_CASE("JSON syntax error is one error at the root with the byte offset") {
+  auto result = parse_config_text("{\"name\": \"A\",\n \"data_dir\": }");
+  CHECK_FALSE(result.ok());
+  REQUIRE(result.errors.size() == 1);
+  const auto& e = result.errors[0];
+  CHECK(e.path == "<root>");
+  CHECK_MESSAGE(contains(e.message, "invalid JSON at byte 28"), e.message);
+  CHECK_MESSAGE(contains(e.message, "line 2"), e.message);
+}
+
+TEST_CASE("empty text is a JSON syntax error") {
+  auto result = parse_config_text("");
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].path == "<root>");
+  CHECK(contains(result.errors[0].message, "invalid JSON"));
+}
+
+TEST_CASE("unreadable config file is one error naming the file") {
+  auto result = load_config_file("/nonexistent/tandem.json");
+  CHECK_FALSE(result.ok());
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].path == "<root>");
+  CHECK(result.errors[0].message ==
+        "cannot read config file \"/nonexistent/tandem.json\": No such file or directory");
+  auto dir = load_config_file(TANDEM_SOURCE_DIR "/config");
+  REQUIRE(dir.errors.size() == 1);
+  CHECK(contains(dir.errors[0].message, "is a directory"));
+}

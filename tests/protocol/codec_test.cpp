@@ -1,0 +1,245 @@
+// Round trips and the named decode/encode failures of protocol/codec.hpp.
+#include <doctest/doctest.h>
+
+#include <cstring>
+
+#include "protocol/codec.hpp"
+#include "protocol/version.hpp"
+#include "message_samples.hpp"
+
+using namespace tandem::protocol;
+namespace s = tandem::protocol::samples;
+
+namespace {
+
+std::string encoded(const message& m, std::size_t max = default_max_frame_bytes) {
+  std::string out;
+  auto r = encode(m, out, max);
+  REQUIRE_MESSAGE(r.ok(), r.error().message);
+  REQUIRE(r.value() == out.size());
+  return out;
+}
+
+void check_round_trip(const message& m) {
+  CAPTURE(frame_type_name(type_of(m)));
+  const std::string frame = encoded(m);
+  CHECK(static_cast<std::uint8_t>(frame[4]) == static_cast<std::uint8_t>(type_of(m)));
+  auto d = decode(frame);
+  REQUIRE_MESSAGE(d.ok(), d.error().message);
+  CHECK(d.value() == m);
+}
+
+void set_length(std::string& frame, std::uint32_t len) {
+  for (int i = 0; i < 4; ++i)
+    frame[i] = static_cast<char>(len >> (8 * i));
+}
+
+std::string header(std::uint32_t len) {
+  std::string h(4, '\0');
+  set_length(h, len);
+  return h;
+}
+
+} // namespace
+
+TEST_CASE("every message type round-trips at its minimum values") {
+  for (const auto& m : s::min_messages())
+    check_round_trip(m);
+}
+
+TEST_CASE("every message type round-trips at its maximum values") {
+  for (const auto& m : s::max_messages())
+    check_round_trip(m);
+}
+
+TEST_CASE("random messages of every type round-trip (seeded)") {
+  s::random_messages gen{0x7a4de3};
+  for (int i = 0; i < 3000; ++i)
+    check_round_trip(gen.make(static_cast<std::size_t>(i)));
+}
+
+TEST_CASE("encode appends after existing bytes and frames decode back to back") {
+  std::string out = "prefix";
+  heartbeat hb{42};
+  durable_ack ack{7};
+  REQUIRE(encode(hb, out).ok());
+  REQUIRE(encode(ack, out).ok());
+  std::string_view rest = std::string_view{out}.substr(6);
+  auto first = peek_frame(rest);
+  REQUIRE(std::holds_alternative<frame_ready>(first));
+  const auto n = std::get<frame_ready>(first).size;
+  CHECK(std::get<heartbeat>(decode(rest.substr(0, n)).value()) == hb);
+  CHECK(std::get<durable_ack>(decode(rest.substr(n)).value()) == ack);
+}
+
+TEST_CASE("wire layout of a heartbeat is length, type, little-endian u64") {
+  std::string out;
+  REQUIRE(encode(heartbeat{0x0102030405060708}, out).ok());
+  const std::string expect{"\x09\x00\x00\x00\x04\x08\x07\x06\x05\x04\x03\x02\x01", 13};
+  CHECK(out == expect);
+}
+
+TEST_CASE("the worked hello example of docs/protocol.md is byte exact") {
+  std::string out;
+  REQUIRE(encode(hello{1, 0, "a", "g", 5, ""}, out).ok());
+  const std::string expect{"\x17\x00\x00\x00"  // length 23
+                           "\x01"              // type hello
+                           "\x01\x00\x00\x00"  // 1.0
+                           "\x01\x00"
+                           "a"
+                           "\x01\x00"
+                           "g"
+                           "\x05\x00\x00\x00\x00\x00\x00\x00"
+                           "\x00\x00\x00\x00",
+                           27};
+  CHECK(out == expect);
+}
+
+TEST_CASE("a declared length over the maximum is refused from the 4 header bytes alone") {
+  const std::string h = header(1025);
+  auto p = peek_frame(h, 1024);
+  REQUIRE(std::holds_alternative<protocol_error>(p));
+  CHECK(std::get<protocol_error>(p).code == errc::frame_too_large);
+  CHECK(decode(h, 1024).code() == errc::frame_too_large);
+  // Exactly the maximum is fine (and just needs its bytes).
+  auto at_max = peek_frame(header(1024), 1024);
+  REQUIRE(std::holds_alternative<need_more>(at_max));
+  CHECK(std::get<need_more>(at_max).bytes == 1024);
+  // The 16 MiB default.
+  CHECK(std::holds_alternative<protocol_error>(peek_frame(header(16 * 1024 * 1024 + 1))));
+  CHECK(std::holds_alternative<need_more>(peek_frame(header(16 * 1024 * 1024))));
+}
+
+TEST_CASE("length 0 is an empty_frame error") {
+  auto p = peek_frame(header(0));
+  REQUIRE(std::holds_alternative<protocol_error>(p));
+  CHECK(std::get<protocol_error>(p).code == errc::empty_frame);
+  CHECK(decode(header(0)).code() == errc::empty_frame);
+}
+
+TEST_CASE("an unknown type byte is an unknown_type error") {
+  for (int t : {0x00, 0x06, 0x0f, 0x1f, 0x27, 0x2f, 0x80, 0xff}) {
+    CAPTURE(t);
+    std::string f = header(1) + static_cast<char>(t);
+    CHECK(decode(f).code() == errc::unknown_type);
+  }
+  CHECK(decode(header(1) + "\x7f").error().message == "frame: unknown type byte 0x7f");
+}
+
+TEST_CASE("trailing bytes after the last field are rejected") {
+  for (const auto& m : s::min_messages()) {
+    CAPTURE(frame_type_name(type_of(m)));
+    std::string f = encoded(m);
+    f.push_back('\0');
+    set_length(f, static_cast<std::uint32_t>(f.size() - 4));
+    auto d = decode(f);
+    REQUIRE_FALSE(d.ok());
+    CHECK(d.code() == errc::trailing_bytes);
+    CHECK(d.error().message.find(frame_type_name(type_of(m))) != std::string::npos);
+  }
+}
+
+TEST_CASE("bytes after the declared frame end are rejected by decode") {
+  std::string f = encoded(heartbeat{1}) + "x";
+  CHECK(decode(f).code() == errc::trailing_bytes);
+}
+
+TEST_CASE("subscribe with from_flag 2 is a bad_value naming the field") {
+  std::string f = encoded(subscribe{9, "t", true, 3});
+  // from_flag follows u64 id and the 1-byte string "t".
+  const std::size_t flag_at = 5 + 8 + 2 + 1;
+  REQUIRE(f[flag_at] == '\x01');
+  f[flag_at] = '\x02';
+  auto d = decode(f);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.code() == errc::bad_value);
+  CHECK(d.error().message == "subscribe: from_flag: must be 0 or 1, got 2");
+}
+
+TEST_CASE("a string length running past the frame end is a field_overrun naming the field") {
+  std::string f = encoded(close_frame{close_code::shutdown, "bye"});
+  f[5 + 2] = '\x04'; // reason length 3 -> 4
+  auto d = decode(f);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.code() == errc::field_overrun);
+  CHECK(d.error().message == "close: reason: needs 4 bytes, 3 remain in the frame");
+}
+
+TEST_CASE("unknown close and negative-ack codes decode as-is") {
+  check_round_trip(close_frame{close_code{999}, "future"});
+  check_round_trip(negative_ack{1, nack_reason{999}, "future"});
+  CHECK(static_cast<int>(close_code::auth) == 7);
+  CHECK(static_cast<int>(nack_reason::shutting_down) == 5);
+}
+
+TEST_CASE("encoding a string longer than 65535 bytes is field_too_long and leaves out untouched") {
+  std::string out = "keep";
+  auto r = encode(publish{std::string(65536, 't'), "", "p", 1}, out);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.code() == errc::field_too_long);
+  CHECK(r.error().message == "publish: topic: string of 65536 bytes exceeds 65535");
+  CHECK(out == "keep");
+}
+
+TEST_CASE("encoding a path of 256 entries is field_too_long") {
+  record r;
+  r.path.assign(256, "x");
+  std::string out;
+  auto res = encode(record_batch{{r}}, out);
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.code() == errc::field_too_long);
+  CHECK(res.error().message == "record_batch: records[0].path: 256 entries exceed 255");
+  CHECK(out.empty());
+}
+
+TEST_CASE("encoding a frame over the maximum is frame_too_large and leaves out untouched") {
+  std::string out;
+  auto r = encode(publish{"t", std::string(2000, 'p'), "p", 1}, out, 1024);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.code() == errc::frame_too_large);
+  CHECK(out.empty());
+  // The same frame fits a maximum equal to its length.
+  auto ok = encode(publish{"t", std::string(2000, 'p'), "p", 1}, out, 1 + 3 + 4 + 2000 + 3 + 8);
+  CHECK(ok.ok());
+}
+
+TEST_CASE("an empty record_batch is refused by encode and decode") {
+  std::string out;
+  auto r = encode(record_batch{}, out);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.code() == errc::empty_batch);
+  CHECK(out.empty());
+  std::string f = header(5) + "\x02" + std::string(4, '\0');
+  CHECK(decode(f).code() == errc::empty_batch);
+}
+
+TEST_CASE("errc has a std::error_category") {
+  std::error_code ec = errc::field_overrun;
+  CHECK(ec.category().name() == std::string{"tandem.protocol"});
+  CHECK(ec.message() == "field runs past the end of the frame");
+  CHECK(static_cast<bool>(ec));
+  CHECK(ec.value() == static_cast<int>(errc::field_overrun));
+}
+
+TEST_CASE("version check: same version is compatible without a message") {
+  auto v = check_version(hello{});
+  CHECK(v.compatible);
+  CHECK(v.message.empty());
+}
+
+TEST_CASE("version check: a different major is refused naming both versions") {
+  hello h;
+  h.protocol_major = 2;
+  auto v = check_version(h);
+  CHECK_FALSE(v.compatible);
+  CHECK(v.message.find("peer speaks protocol 2.0, this node speaks 1.0") == 0);
+  CHECK_FALSE(check_version(0, 9).compatible);
+  CHECK_FALSE(check_version(client_hello{3, 0, "c"}).compatible);
+}
+
+TEST_CASE("version check: a different minor is accepted") {
+  auto v = check_version(1, 7);
+  CHECK(v.compatible);
+  CHECK(v.message.find("peer speaks protocol 1.7, this node speaks 1.0") == 0);
+  CHECK(check_version(client_hello{1, 3, "c"}).compatible);
+}

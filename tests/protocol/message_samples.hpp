@@ -1,0 +1,125 @@
+// Sample messages for the codec tests: every type at its minimum, at its maximum, and random.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "protocol/messages.hpp"
+
+namespace tandem::protocol::samples {
+
+inline constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
+inline constexpr std::uint16_t u16_max = std::numeric_limits<std::uint16_t>::max();
+inline constexpr std::int64_t i64_min = std::numeric_limits<std::int64_t>::min();
+inline constexpr std::int64_t i64_max = std::numeric_limits<std::int64_t>::max();
+
+// Zeros and empty strings/payloads wherever the format allows them.
+inline std::vector<message> min_messages() {
+  record r; // all zero / empty, path empty
+  return {
+    hello{0, 0, "", "", 0, ""},
+    record_batch{{r}},
+    durable_ack{0},
+    heartbeat{0},
+    close_frame{close_code::normal, ""},
+    client_hello{0, 0, ""},
+    publish{"", "", "", 0},
+    persisted_ack{0, 0},
+    negative_ack{0, nack_reason{0}, ""},
+    subscribe{0, "", false, 0},
+    delivered{0, 0, "", 0, i64_min, "", ""},
+    unsubscribe{0},
+  };
+}
+
+// Largest values: u64 max, 65535-byte strings, large payloads, 255 path entries.
+inline std::vector<message> max_messages() {
+  const std::string s(65535, 's');
+  const std::string big(4 * 1024 * 1024, '\xff');
+  record r{u64_max, s, u64_max, s, u64_max, i64_max, {}, s, big};
+  r.path.assign(255, "peer");
+  r.path[0] = s;
+  record r2 = r;
+  r2.timestamp_ns = i64_min;
+  return {
+    hello{u16_max, u16_max, s, s, u64_max, big},
+    record_batch{{r, r2}},
+    durable_ack{u64_max},
+    heartbeat{u64_max},
+    close_frame{close_code{u16_max}, s},
+    client_hello{u16_max, u16_max, s},
+    publish{s, big, s, u64_max},
+    persisted_ack{u64_max, u64_max},
+    negative_ack{u64_max, nack_reason{u16_max}, s},
+    subscribe{u64_max, s, true, u64_max},
+    delivered{u64_max, u64_max, s, u64_max, i64_max, s, big},
+    unsubscribe{u64_max},
+  };
+}
+
+class random_messages {
+public:
+  explicit random_messages(std::uint64_t seed) : rng_(seed) {}
+
+  // A random message of type index `which` (0..11, variant order).
+  message make(std::size_t which) {
+    switch (which % std::variant_size_v<message>) {
+      case 0: return hello{u16(), u16(), str(), str(), u64(), bin()};
+      case 1: {
+        record_batch b;
+        const std::size_t n = 1 + upto(8);
+        for (std::size_t i = 0; i < n; ++i)
+          b.records.push_back(rec());
+        return b;
+      }
+      case 2: return durable_ack{u64()};
+      case 3: return heartbeat{u64()};
+      case 4: return close_frame{close_code{u16()}, str()};
+      case 5: return client_hello{u16(), u16(), str()};
+      case 6: return publish{str(), bin(), str(), u64()};
+      case 7: return persisted_ack{u64(), u64()};
+      case 8: return negative_ack{u64(), nack_reason{u16()}, str()};
+      case 9: return subscribe{u64(), str(), upto(2) == 1, u64()};
+      case 10: return delivered{u64(), u64(), str(), u64(), i64(), str(), bin()};
+      default: return unsubscribe{u64()};
+    }
+  }
+  message make() { return make(upto(std::variant_size_v<message>)); }
+
+  record rec() {
+    record r{u64(), str(), u64(), str(), u64(), i64(), {}, str(), bin()};
+    const std::size_t hops = upto(4);
+    for (std::size_t i = 0; i < hops; ++i)
+      r.path.push_back(str());
+    return r;
+  }
+
+  std::uint64_t u64() {
+    // Mix in edge values: random 64-bit numbers almost never hit 0 or max.
+    switch (upto(8)) {
+      case 0: return 0;
+      case 1: return u64_max;
+      default: return rng_();
+    }
+  }
+  std::int64_t i64() { return static_cast<std::int64_t>(u64()); }
+  std::uint16_t u16() { return static_cast<std::uint16_t>(u64()); }
+  std::string str() { return bytes_of(upto(40)); }
+  std::string bin() { return bytes_of(upto(8) == 0 ? upto(5000) : upto(64)); }
+  std::size_t upto(std::size_t n) { return static_cast<std::size_t>(rng_() % n); }
+  std::mt19937_64& rng() { return rng_; }
+
+private:
+  std::string bytes_of(std::size_t n) {
+    std::string s(n, '\0');
+    for (char& c : s)
+      c = static_cast<char>(rng_());
+    return s;
+  }
+  std::mt19937_64 rng_;
+};
+
+} // namespace tandem::protocol::samples

@@ -1,0 +1,163 @@
+#include "tests/support/process.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <netinet/in.h>
+#include <sstream>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace tandem::test {
+
+temp_dir::temp_dir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string{base != nullptr && *base != '\0' ? base : "/tmp"} + "/tandem-test.XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    throw std::runtime_error(std::string{"mkdtemp: "} + std::strerror(errno));
+  path_ = tmpl;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = 0;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+    throw std::runtime_error("free_port: cannot bind");
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds interval) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (condition())
+      return true;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(interval);
+  }
+}
+
+namespace {
+
+std::atomic<unsigned> g_child_counter{0};
+
+} // namespace
+
+child_process::child_process(const std::vector<std::string>& argv, const std::string& cwd,
+                             const std::string& log_dir) {
+  auto n = g_child_counter.fetch_add(1);
+  out_path_ = log_dir + "/child-" + std::to_string(n) + ".out";
+  err_path_ = log_dir + "/child-" + std::to_string(n) + ".err";
+  std::vector<char*> args;
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_ = ::fork();
+  if (pid_ < 0)
+    throw std::runtime_error(std::string{"fork: "} + std::strerror(errno));
+  if (pid_ == 0) {
+    // Child: only async-signal-safe calls from here to exec.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    int out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int in = ::open("/dev/null", O_RDONLY);
+    if (out < 0 || err < 0 || in < 0 || ::chdir(cwd.c_str()) != 0)
+      ::_exit(127);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+}
+
+child_process::~child_process() {
+  if (running()) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+}
+
+void child_process::reap(int status) {
+  if (WIFEXITED(status))
+    exit_code_ = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    exit_code_ = 128 + WTERMSIG(status);
+  else
+    exit_code_ = -1;
+}
+
+bool child_process::running() {
+  if (exit_code_)
+    return false;
+  int status = 0;
+  auto rc = ::waitpid(pid_, &status, WNOHANG);
+  if (rc == pid_) {
+    reap(status);
+    return false;
+  }
+  return rc == 0;
+}
+
+void child_process::signal(int sig) {
+  if (running())
+    ::kill(pid_, sig);
+}
+
+std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
+  wait_until([this] { return !running(); }, timeout, 2ms);
+  return exit_code_;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out{path, std::ios::trunc};
+  out << text;
+}
+
+std::string child_process::stdout_text() const { return read_file(out_path_); }
+std::string child_process::stderr_text() const { return read_file(err_path_); }
+
+run_result run(const std::vector<std::string>& argv, const std::string& cwd, std::chrono::milliseconds timeout) {
+  temp_dir logs;
+  child_process p{argv, cwd, logs.path()};
+  run_result r;
+  auto code = p.wait_exit(timeout);
+  r.exit_code = code ? *code : -1;
+  r.out = p.stdout_text();
+  r.err = p.stderr_text();
+  return r;
+}
+
+std::string tandemd_path() { return std::string{TANDEM_BINARY_DIR} + "/tools/tandemd"; }
+std::string tandem_cli_path() { return std::string{TANDEM_BINARY_DIR} + "/tools/tandem"; }
+
+} // namespace tandem::test

@@ -1,0 +1,79 @@
+// Test support for integration tests: real processes, temp dirs, free ports and bounded waits.
+// Everything cleans up in its destructor, so a failing CHECK never leaks a node or a directory.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <thread>
+#include <vector>
+
+namespace tandem::test {
+
+using namespace std::chrono_literals;
+
+// A fresh directory under $TMPDIR (or /tmp), removed recursively on destruction.
+class temp_dir {
+public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+  std::string path_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+std::uint16_t free_port();
+
+// Polls `condition` every `interval` until it holds or `timeout` passes; returns whether it held.
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds interval = 10ms);
+
+// A child process with stdout and stderr captured to files in `log_dir`. The destructor SIGKILLs
+// and reaps it if it still runs.
+class child_process {
+public:
+  child_process(const std::vector<std::string>& argv, const std::string& cwd, const std::string& log_dir);
+  ~child_process();
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  void signal(int sig);
+  // Exit code (128 + signal number if killed by a signal), or nullopt if still running at the deadline.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+  std::string stdout_text() const;
+  std::string stderr_text() const;
+
+private:
+  void reap(int status);
+  pid_t pid_ = -1;
+  std::optional<int> exit_code_;
+  std::string out_path_, err_path_;
+};
+
+struct run_result {
+  int exit_code = -1; // -1: did not finish before the timeout (it was killed)
+  std::string out, err;
+};
+
+// Runs a command to completion (bounded by `timeout`) and captures its output.
+run_result run(const std::vector<std::string>& argv, const std::string& cwd = ".",
+               std::chrono::milliseconds timeout = 30s);
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& text);
+
+// Paths of the built binaries.
+std::string tandemd_path();
+std::string tandem_cli_path();
+
+} // namespace tandem::test

@@ -1,0 +1,128 @@
+// The admin listener under hostile or sloppy HTTP clients: every bad request gets a clear status
+// and a closed connection, silent clients are dropped at the deadline, and the connection count is
+// bounded, while the node keeps answering.
+#include <arpa/inet.h>
+#include <csignal>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+#include "tests/tools/node_fixture.hpp"
+
+using namespace tandem::test;
+
+namespace {
+
+int connect_to(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Reads until the peer closes or the deadline passes; nullopt on timeout.
+std::optional<std::string> read_until_closed(int fd, std::chrono::milliseconds timeout) {
+  std::string all;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return std::nullopt;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      continue;
+    char buf[4096];
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0)
+      return all;
+    all.append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::string exchange(std::uint16_t port, const std::string& bytes) {
+  int fd = connect_to(port);
+  REQUIRE(fd >= 0);
+  ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  auto answer = read_until_closed(fd, 3s);
+  ::close(fd);
+  REQUIRE(answer.has_value());
+  return *answer;
+}
+
+struct admin_node {
+  temp_dir dir;
+  node_ports ports;
+  std::unique_ptr<child_process> proc;
+
+  explicit admin_node(std::vector<std::string> extra = {}) {
+    proc = std::make_unique<child_process>(tandemd_args(ports, extra), dir.path(), dir.path());
+    REQUIRE(wait_until_up(*proc, ports.admin));
+  }
+};
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+} // namespace
+
+TEST_CASE("admin: unknown path is 404, POST is 405, garbage is 400, and the node carries on") {
+  admin_node node;
+  CHECK(starts_with(exchange(node.ports.admin, "GET /nope HTTP/1.1\r\n\r\n"), "HTTP/1.1 404"));
+  CHECK(starts_with(exchange(node.ports.admin, "POST /status HTTP/1.1\r\n\r\n"), "HTTP/1.1 405"));
+  CHECK(starts_with(exchange(node.ports.admin, "\x01\x02garbage\r\n\r\n"), "HTTP/1.1 400"));
+  CHECK(starts_with(exchange(node.ports.admin, "GET /status HTTP/9.9\r\n\r\n"), "HTTP/1.1 400"));
+  auto ok = admin_get(node.ports.admin, "/status");
+  CHECK(ok.ok);
+  CHECK(ok.status == 200);
+  CHECK(node.proc->stderr_text().find("malformed request") != std::string::npos);
+}
+
+TEST_CASE("admin: an endless request head is refused with 431 at 8 KiB") {
+  admin_node node;
+  std::string huge = "GET /status HTTP/1.1\r\nX-Filler: " + std::string(20000, 'a');
+  auto answer = exchange(node.ports.admin, huge);
+  CHECK(starts_with(answer, "HTTP/1.1 431"));
+  CHECK(admin_get(node.ports.admin, "/healthz").status == 200);
+}
+
+TEST_CASE("admin: a silent client is disconnected at the request deadline") {
+  admin_node node{{"--set", "limits.handshake_timeout_ms=300"}};
+  int fd = connect_to(node.ports.admin);
+  REQUIRE(fd >= 0);
+  auto t0 = std::chrono::steady_clock::now();
+  auto answer = read_until_closed(fd, 3s);
+  ::close(fd);
+  REQUIRE(answer.has_value());
+  CHECK(answer->empty());
+  CHECK(std::chrono::steady_clock::now() - t0 >= 250ms);
+  CHECK(node.proc->stderr_text().find("no complete request within 300 ms") != std::string::npos);
+}
+
+TEST_CASE("admin: connections beyond the limit are closed at once while the others are served") {
+  admin_node node{{"--set", "limits.max_admin_connections=2", "--set", "limits.handshake_timeout_ms=5000"}};
+  int a = connect_to(node.ports.admin);
+  int b = connect_to(node.ports.admin);
+  REQUIRE(a >= 0);
+  REQUIRE(b >= 0);
+  // Both idle slots are taken once the node has accepted them; a third connection is refused.
+  std::optional<std::string> third;
+  REQUIRE(wait_until([&] {
+    int c = connect_to(node.ports.admin);
+    third = read_until_closed(c, 500ms);
+    ::close(c);
+    return third.has_value();
+  }, 5s));
+  CHECK(third->empty());
+  CHECK(node.proc->stderr_text().find("2 admin connections open") != std::string::npos);
+  ::close(a);
+  ::close(b);
+  CHECK(wait_until([&] { return admin_get(node.ports.admin, "/healthz").status == 200; }, 5s));
+}

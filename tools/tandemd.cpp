@@ -1,0 +1,288 @@
+// tandemd: one Tandem node.
+//
+// Startup order (each step can fail with one clear line, and nothing later runs):
+//   1. parse the command line and the config (exit 2 on any config error, nothing touched on disk)
+//   2. block SIGINT/SIGTERM in every thread (the actor system's threads inherit the mask)
+//   3. lock the data dir, bind the listeners                        (exit 1 on failure)
+//   4. start the actor system and the supervisor, which owns every other actor
+//   5. wait for a signal; then stop the supervisor and wait for all actors, within the grace period.
+//      A second signal, or a shutdown that overruns the grace period, exits at once.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/log.hpp"
+#include "actors/startup.hpp"
+#include "actors/supervisor.hpp"
+#include "config/overrides.hpp"
+#include "config/parse.hpp"
+
+namespace {
+
+constexpr const char* tandem_version = "0.1.0";
+constexpr auto shutdown_grace = std::chrono::milliseconds{1800};
+constexpr int listen_backlog = 128;
+
+const char* usage = R"(usage:
+  tandemd [--config FILE] [--set PATH=VALUE]... [--log-level LEVEL]
+      Run a node. Without --config, runs the embedded default node (named after this host, data in
+      ./tandem-data, listeners on 127.0.0.1:27100 replication, 27101 client, 27102 admin).
+  tandemd --check-config FILE [--set PATH=VALUE]...
+      Validate FILE; print the normalized config (defaults filled in) as JSON. Exit 0 if valid, 2 if not.
+  tandemd --print-default-config
+      Print the embedded default config as JSON.
+  tandemd --help | --version
+
+options:
+  --set PATH=VALUE   override one config value before validation, e.g. --set admin.port=0
+                     or --set 'destinations[0].sync_type=async' (VALUE is JSON, or else a string)
+  --log-level LEVEL  error, warn, info (default) or debug; logs go to stderr, one line per event
+
+exit codes: 0 ok, 1 startup or runtime failure, 2 usage or config error
+)";
+
+struct options {
+  std::string config_file;
+  bool check_only = false;
+  bool print_default = false;
+  std::vector<std::string> overrides;
+  tandem::log::level level = tandem::log::level::info;
+};
+
+[[noreturn]] void usage_error(const std::string& problem) {
+  std::cerr << "tandemd: " << problem << "\n(tandemd --help shows the usage)\n";
+  std::exit(2);
+}
+
+options parse_args(int argc, char** argv) {
+  options o;
+  auto value_of = [&](int& i, const std::string& flag) -> std::string {
+    if (i + 1 >= argc)
+      usage_error(flag + " needs a value");
+    return argv[++i];
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << usage;
+      std::exit(0);
+    } else if (a == "--version") {
+      std::cout << "tandemd " << tandem_version << " (CAF " << CAF_MAJOR_VERSION << '.'
+                << CAF_MINOR_VERSION << '.' << CAF_PATCH_VERSION << ")\n";
+      std::exit(0);
+    } else if (a == "--config") {
+      o.config_file = value_of(i, a);
+    } else if (a == "--check-config") {
+      o.config_file = value_of(i, a);
+      o.check_only = true;
+    } else if (a == "--print-default-config") {
+      o.print_default = true;
+    } else if (a == "--set") {
+      o.overrides.push_back(value_of(i, a));
+    } else if (a == "--log-level") {
+      auto l = tandem::log::parse_level(value_of(i, a));
+      if (!l)
+        usage_error("--log-level: expected error, warn, info or debug");
+      o.level = *l;
+    } else {
+      usage_error("unknown argument '" + a + "'");
+    }
+  }
+  return o;
+}
+
+// The raw host name; default_config() turns it into a valid instance name.
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0)
+    return {};
+  return buf;
+}
+
+// Loads the config document (file or embedded default), applies overrides, validates.
+// Reports every problem on stderr and exits 2 when anything is wrong.
+tandem::config::node_config load_config(const options& o) {
+  using namespace tandem::config;
+  nlohmann::json doc;
+  if (o.config_file.empty()) {
+    doc = nlohmann::json::parse(to_json(default_config(host_name())).dump());
+  } else {
+    std::ifstream in{o.config_file};
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      std::cerr << "tandemd: cannot read config file " << o.config_file << "\n";
+      std::exit(2);
+    }
+    doc = nlohmann::json::parse(text.str(), nullptr, false);
+    if (doc.is_discarded()) {
+      for (const auto& e : parse_config_text(text.str()).errors)
+        std::cerr << o.config_file << ": " << e.to_string() << "\n";
+      std::exit(2);
+    }
+  }
+  for (const auto& s : o.overrides)
+    if (auto problem = apply_override(doc, s)) {
+      std::cerr << "tandemd: --set " << s << ": " << *problem << "\n";
+      std::exit(2);
+    }
+  auto result = parse_config(doc);
+  if (!result.ok()) {
+    auto source = o.config_file.empty() ? std::string{"default config"} : o.config_file;
+    for (const auto& e : result.errors)
+      std::cerr << source << ": " << e.to_string() << "\n";
+    std::cerr << "tandemd: " << result.errors.size() << " config error(s); nothing started\n";
+    std::exit(2);
+  }
+  return std::move(*result.config);
+}
+
+std::int64_t unix_ms_now() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+int run_node(const tandem::config::node_config& cfg) {
+  using namespace tandem;
+  std::string error;
+  auto lock = data_dir_lock::acquire(cfg.data_dir, &error);
+  if (!lock) {
+    log::error("tandemd", error);
+    return 1;
+  }
+  // Replication and client ports are bound now so that a conflict fails startup, but they only
+  // listen once their protocols exist (the replication issue); until then they refuse connections.
+  auto replication = bind_listener("replication", cfg.replication, false, listen_backlog, &error);
+  auto client = replication ? bind_listener("client", cfg.client, false, listen_backlog, &error) : std::nullopt;
+  auto admin = client ? bind_listener("admin", cfg.admin, true, listen_backlog, &error) : std::nullopt;
+  if (!admin) {
+    log::error("tandemd", error);
+    for (auto* s : {&replication, &client})
+      if (*s)
+        ::close((*s)->fd);
+    return 1;
+  }
+
+  node_info info;
+  info.config = cfg;
+  info.version = tandem_version;
+  info.caf_version = std::to_string(CAF_MAJOR_VERSION) + "." + std::to_string(CAF_MINOR_VERSION) + "."
+                     + std::to_string(CAF_PATCH_VERSION);
+  info.pid = ::getpid();
+  info.started_unix_ms = unix_ms_now();
+  info.replication_port = replication->port;
+  info.client_port = client->port;
+  info.admin_port = admin->port;
+
+  caf::actor_system_config caf_cfg;
+  caf_cfg.load<caf::io::middleman>();
+  // Two cores is the design point; the sharing policy sleeps when idle instead of polling.
+  caf_cfg.set("scheduler.max-threads", 2);
+  caf_cfg.set("scheduler.policy", caf::atom("sharing"));
+
+  std::mutex mx;
+  std::condition_variable cv;
+  bool stop_requested = false;
+  std::atomic<bool> stopped{false};
+
+  // The signal thread: the first SIGINT/SIGTERM asks main to stop; a second one, or a shutdown that
+  // overruns the grace period, ends the process at once.
+  std::thread signals([&] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    timespec tick{0, 50'000'000};
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    while (!stopped.load()) {
+      int sig = ::sigtimedwait(&set, nullptr, &tick);
+      if (sig > 0 && !deadline) {
+        log::info("tandemd", "received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down");
+        deadline = std::chrono::steady_clock::now() + shutdown_grace;
+        std::lock_guard guard{mx};
+        stop_requested = true;
+        cv.notify_all();
+      } else if (sig > 0) {
+        log::warn("tandemd", "second signal: exiting immediately");
+        std::_Exit(1);
+      } else if (deadline && std::chrono::steady_clock::now() > *deadline) {
+        log::error("tandemd", "shutdown exceeded ", shutdown_grace.count(), " ms: exiting immediately");
+        std::_Exit(1);
+      }
+    }
+  });
+
+  int exit_code = 0;
+  {
+    caf::actor_system sys{caf_cfg};
+    auto root = spawn_supervisor(sys, info, node_sockets{admin->fd});
+    log::info("tandemd", "node ", cfg.name, " (group ", cfg.group, ") started: replication ", cfg.replication.address,
+              ":", replication->port, ", client ", cfg.client.address, ":", client->port, ", admin ",
+              cfg.admin.address, ":", admin->port, ", data dir ", cfg.data_dir);
+    // If the supervisor dies on its own (a child failed), the node is no longer whole: stop too.
+    bool root_failed = false;
+    sys.spawn([&, root](caf::event_based_actor* self) -> caf::behavior {
+      self->monitor(root);
+      self->set_down_handler([&, self](caf::down_msg& down) {
+        if (down.reason != caf::exit_reason::user_shutdown) {
+          log::error("tandemd", "supervisor stopped unexpectedly: ", self->system().render(down.reason));
+          std::lock_guard guard{mx};
+          root_failed = stop_requested = true;
+          cv.notify_all();
+        }
+        self->quit();
+      });
+      return {[](caf::unit_t) {}};
+    });
+    {
+      std::unique_lock guard{mx};
+      cv.wait(guard, [&] { return stop_requested; });
+    }
+    caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+    root = nullptr;
+    sys.await_all_actors_done();
+    exit_code = root_failed ? 1 : 0;
+  } // ~actor_system stops the middleman and the scheduler
+  ::close(replication->fd);
+  ::close(client->fd);
+  stopped = true;
+  signals.join();
+  if (exit_code == 0)
+    log::info("tandemd", "stopped cleanly");
+  return exit_code;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opts = parse_args(argc, argv);
+  tandem::log::set_level(opts.level);
+  if (opts.print_default) {
+    std::cout << tandem::config::to_json(tandem::config::default_config(host_name())).dump(2) << "\n";
+    return 0;
+  }
+  auto cfg = load_config(opts);
+  if (opts.check_only) {
+    std::cout << tandem::config::to_json(cfg).dump(2) << "\n";
+    return 0;
+  }
+  // Block the shutdown signals before any thread exists, so only the signal thread receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return run_node(cfg);
+}
