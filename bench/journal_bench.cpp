@@ -1,0 +1,305 @@
+// journal_bench: group-commit throughput and time-to-durable of the journal against the raw
+// device, plus the time to open (recover) a large journal. Not a test; see docs/performance.md.
+//
+//   journal_bench [--dir DIR] [--seconds S] [--open-gib G] [--record-bytes N]
+//
+// For 1, 16 and 256 outstanding appends (one 1 KiB record each; "outstanding" = submitted, not
+// yet completed) it prints records/s, MB/s and p50/p99 time-to-durable through the group
+// committer; then, for the average group-commit batch the journal actually saw, a raw loop
+// (pwrite of that many bytes + fdatasync, same directory) and the ratios journal/raw.
+#include <fcntl.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "journal/crc32c.hpp"
+#include "journal/group_committer.hpp"
+#include "journal/journal.hpp"
+#include "journal/record_codec.hpp"
+
+using namespace tandem::journal;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct args {
+  std::string dir = "/tmp/tandem-journal-bench";
+  double seconds = 3;
+  double open_gib = 1.0;
+  std::size_t record_bytes = 1024;
+};
+
+double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+std::string fs_type_name(const std::string& dir) {
+  struct statfs s{};
+  if (::statfs(dir.c_str(), &s) != 0) return "unknown";
+  switch (static_cast<unsigned long>(s.f_type)) {
+    case 0xEF53: return "ext2/3/4";
+    case 0x58465342: return "xfs";
+    case 0x9123683E: return "btrfs";
+    case 0x01021994: return "tmpfs";
+    case 0x794c7630: return "overlayfs";
+    case 0x2FC12FC1: return "zfs";
+    default: {
+      char b[32];
+      std::snprintf(b, sizeof b, "0x%lx", static_cast<unsigned long>(s.f_type));
+      return b;
+    }
+  }
+}
+
+void print_machine(const std::string& dir) {
+  std::ifstream cpu("/proc/cpuinfo");
+  std::string line, model = "unknown";
+  while (std::getline(cpu, line))
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  utsname u{};
+  ::uname(&u);
+  std::printf("machine: cpu=\"%s\" cores=%u kernel=%s %s fs(%s)=%s crc32c=%s\n", model.c_str(),
+              std::thread::hardware_concurrency(), u.sysname, u.release, dir.c_str(), fs_type_name(dir).c_str(),
+              crc32c::hardware_available() ? "sse4.2" : "portable");
+}
+
+record bench_record(std::size_t payload) {
+  record r;
+  r.publisher = "bench";
+  r.path = {"bench-node"};
+  r.topic = "bench/topic";
+  r.payload.assign(payload, 'x');
+  return r;
+}
+
+struct phase_result {
+  double records_per_s = 0, mb_per_s = 0, p50_us = 0, p99_us = 0, avg_batch_bytes = 0, records_per_sync = 0;
+  double raw_mb_per_s = 0, raw_p50_us = 0;
+};
+
+// The device with nothing in between: pwrite `batch` bytes at the end of a file, fdatasync, repeat.
+struct raw_writer {
+  int fd = -1;
+  off_t off = 0;
+  std::string path;
+  std::uint64_t bytes = 0;
+  double secs = 0;
+  std::vector<double> lat_us;
+  explicit raw_writer(const std::string& dir) : path(dir + "/raw.dat") {
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      std::perror("open raw");
+      std::exit(1);
+    }
+  }
+  ~raw_writer() {
+    ::close(fd);
+    std::filesystem::remove(path);
+  }
+  void run_for(double seconds, std::size_t batch) {
+    const std::string buf(std::max<std::size_t>(batch, 1), 'x');
+    const auto start = clock_type::now();
+    const auto deadline = start + std::chrono::duration<double>(seconds);
+    while (clock_type::now() < deadline) {
+      const auto t0 = clock_type::now();
+      if (::pwrite(fd, buf.data(), buf.size(), off) != static_cast<ssize_t>(buf.size()) || ::fdatasync(fd) != 0) {
+        std::perror("raw write");
+        std::exit(1);
+      }
+      off += static_cast<off_t>(buf.size());
+      bytes += buf.size();
+      lat_us.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
+    }
+    secs += std::chrono::duration<double>(clock_type::now() - start).count();
+  }
+};
+
+// Keeps `outstanding` single-record appends in flight through the group committer.
+struct journal_load {
+  std::unique_ptr<journal> j;
+  std::unique_ptr<group_committer> gc;
+  record proto;
+  std::vector<double> lat_us; // touched only by the committer thread while a slice runs
+  std::mutex mu;
+  std::condition_variable cv;
+  int in_flight = 0;
+  clock_type::time_point deadline;
+  double secs = 0;
+
+  void submit_one() {
+    const auto t0 = clock_type::now();
+    auto s = gc->submit(std::vector<record>{proto}, [this, t0](const result<commit_ok>& r) {
+      if (!r) {
+        std::fprintf(stderr, "append: %s\n", r.error().to_string().c_str());
+        std::exit(1);
+      }
+      const auto now = clock_type::now();
+      if (lat_us.size() < (16u << 20)) lat_us.push_back(std::chrono::duration<double, std::micro>(now - t0).count());
+      if (now < deadline) {
+        submit_one(); // keep the number outstanding constant
+      } else {
+        std::lock_guard lock(mu);
+        --in_flight;
+        cv.notify_all();
+      }
+    });
+    if (!s) {
+      std::fprintf(stderr, "submit: %s\n", s.to_string().c_str());
+      std::exit(1);
+    }
+  }
+  void run_for(double seconds, int outstanding) {
+    const auto start = clock_type::now();
+    deadline = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
+    {
+      std::lock_guard lock(mu);
+      in_flight = outstanding;
+    }
+    for (int i = 0; i < outstanding; ++i) submit_one();
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return in_flight == 0; });
+    secs += std::chrono::duration<double>(clock_type::now() - start).count();
+  }
+};
+
+// The device on this class of machine drifts between fast and slow fdatasync periods lasting
+// seconds, so journal and raw run in alternating 250 ms slices and are compared over the same
+// wall-clock span.
+phase_result run_phase(const args& a, int outstanding) {
+  const std::string dir = a.dir + "/phase-" + std::to_string(outstanding);
+  std::filesystem::remove_all(dir);
+  journal_options o;
+  o.dir = dir;
+  o.instance_name = "bench-node";
+  auto jr = journal::open(o);
+  if (!jr) {
+    std::fprintf(stderr, "open: %s\n", jr.error().to_string().c_str());
+    std::exit(1);
+  }
+  journal_load load;
+  load.j = std::move(*jr);
+  load.gc = std::make_unique<group_committer>(*load.j);
+  load.proto = bench_record(a.record_bytes);
+  load.lat_us.reserve(1 << 20);
+  raw_writer raw(a.dir);
+  constexpr double slice = 0.25;
+  const int slices = std::max(1, static_cast<int>(a.seconds / slice));
+  for (int i = 0; i < slices; ++i) {
+    load.run_for(slice, outstanding);
+    const auto st = load.gc->stats();
+    raw.run_for(slice, static_cast<std::size_t>(st.bytes / std::max<std::uint64_t>(st.syncs, 1)));
+  }
+  load.gc->stop();
+  const auto st = load.gc->stats();
+  phase_result r;
+  r.records_per_s = static_cast<double>(st.records) / load.secs;
+  r.mb_per_s = static_cast<double>(st.bytes) / load.secs / 1e6;
+  r.p50_us = percentile(load.lat_us, 0.50);
+  r.p99_us = percentile(load.lat_us, 0.99);
+  r.records_per_sync = static_cast<double>(st.records) / static_cast<double>(std::max<std::uint64_t>(st.syncs, 1));
+  r.avg_batch_bytes = static_cast<double>(st.bytes) / static_cast<double>(std::max<std::uint64_t>(st.syncs, 1));
+  r.raw_mb_per_s = static_cast<double>(raw.bytes) / raw.secs / 1e6;
+  r.raw_p50_us = percentile(raw.lat_us, 0.5);
+  load.gc.reset();
+  load.j.reset();
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
+void run_open(const args& a) {
+  const std::string dir = a.dir + "/open";
+  std::filesystem::remove_all(dir);
+  const auto target = static_cast<std::uint64_t>(a.open_gib * (1ull << 30));
+  journal_options o;
+  o.dir = dir;
+  o.instance_name = "bench-node";
+  o.tail_window_bytes = 0;
+  std::uint64_t written = 0;
+  {
+    auto jr = journal::open(o);
+    if (!jr) {
+      std::fprintf(stderr, "open: %s\n", jr.error().to_string().c_str());
+      std::exit(1);
+    }
+    auto& j = **jr;
+    std::vector<record> batch(4096, bench_record(a.record_bytes));
+    const std::size_t per_batch = 4096 * encoded_size(batch[0], "bench-node");
+    // Stop one batch short of the target so the last segment is (nearly) full: the worst case for
+    // open, which scans the last segment.
+    while (written + per_batch <= target) {
+      if (!j.append(batch) || !j.sync()) {
+        std::fprintf(stderr, "fill failed\n");
+        std::exit(1);
+      }
+      written += per_batch;
+    }
+  }
+  recovery_report rep;
+  const auto t0 = clock_type::now();
+  auto jr = journal::open(o, &rep);
+  const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  if (!jr) {
+    std::fprintf(stderr, "reopen: %s\n", jr.error().to_string().c_str());
+    std::exit(1);
+  }
+  const auto segs = (*jr)->segments();
+  std::printf("open: %.2f GiB, %zu segments (last segment %.0f MiB scanned), %llu records: %.3f s "
+              "(target < 3 s; page cache warm)\n",
+              static_cast<double>(written) / (1ull << 30), segs.size(),
+              static_cast<double>(segs.back().bytes) / (1 << 20),
+              static_cast<unsigned long long>(rep.last_seq), secs);
+  jr->reset();
+  std::filesystem::remove_all(dir);
+}
+
+} // namespace
+
+
+int main(int argc, char** argv) {
+  args a;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i];
+    if (k == "--dir") a.dir = argv[i + 1];
+    else if (k == "--seconds") a.seconds = std::stod(argv[i + 1]);
+    else if (k == "--open-gib") a.open_gib = std::stod(argv[i + 1]);
+    else if (k == "--record-bytes") a.record_bytes = std::stoul(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "usage: journal_bench [--dir DIR] [--seconds S] [--open-gib G] [--record-bytes N]\n");
+      return 2;
+    }
+  }
+  std::filesystem::create_directories(a.dir);
+  print_machine(a.dir);
+  std::printf("records: %zu-byte payload; %.1f s per phase\n\n", a.record_bytes, a.seconds);
+  std::printf("%-12s %12s %9s %10s %10s %12s %10s | %9s %10s %8s %8s\n", "outstanding", "records/s", "MB/s",
+              "p50 us", "p99 us", "rec/sync", "batch B", "raw MB/s", "raw p50", "MB/s %", "p50 x");
+  for (int outstanding : {1, 16, 256}) {
+    const auto r = run_phase(a, outstanding);
+    std::printf("%-12d %12.0f %9.2f %10.0f %10.0f %12.1f %10.0f | %9.2f %10.0f %7.0f%% %8.2f\n", outstanding,
+                r.records_per_s, r.mb_per_s, r.p50_us, r.p99_us, r.records_per_sync, r.avg_batch_bytes, r.raw_mb_per_s,
+                r.raw_p50_us, 100 * r.mb_per_s / r.raw_mb_per_s, r.p50_us / r.raw_p50_us);
+  }
+  std::printf("\ntargets: 256 outstanding MB/s >= 80%% of raw; 1 outstanding p50 <= 1.3x raw p50\n");
+  if (a.open_gib > 0) run_open(a);
+  return 0;
+}

@@ -1,0 +1,409 @@
+#include "journal/journal.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+#include "journal/record_format.hpp"
+#include "journal/segment.hpp"
+
+namespace tandem::journal {
+
+namespace {
+
+constexpr const char* origins_file = "origins"; // cumulative origin map as of the last seal
+
+std::int64_t system_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && std::string_view(s).substr(s.size() - suffix.size()) == suffix;
+}
+
+status corruption_at(const std::string& path, std::uint64_t offset, const std::string& why) {
+  return {errc::corruption, path + " offset " + std::to_string(offset) + ": " + why};
+}
+
+} // namespace
+
+journal::journal(journal_options options, file_system& fs)
+    : opts_(std::move(options)), fs_(fs), window_(opts_.tail_window_bytes) {
+  if (!opts_.clock) opts_.clock = system_now_ns;
+}
+
+journal::~journal() = default;
+
+result<std::unique_ptr<journal>> journal::open(journal_options options, recovery_report* report) {
+  const auto start = std::chrono::steady_clock::now();
+  file_system& fs = options.fs != nullptr ? *options.fs : posix_file_system();
+  if (options.dir.empty()) return status{errc::invalid_argument, "journal dir is empty"};
+  if (options.instance_name.empty() || options.instance_name.size() > format::max_name_bytes)
+    return status{errc::invalid_argument, "instance name must be 1..255 bytes"};
+  std::unique_ptr<journal> j(new journal(std::move(options), fs));
+  recovery_report local;
+  recovery_report& rep = report != nullptr ? *report : local;
+  rep = {};
+  if (auto s = j->recover(rep); !s) return s;
+  rep.elapsed = std::chrono::steady_clock::now() - start;
+  return j;
+}
+
+status journal::recover(recovery_report& rep) {
+  if (auto s = fs_.create_dir(opts_.dir); !s) return s;
+  auto lock = fs_.lock_dir(opts_.dir);
+  if (!lock) return lock.error();
+  lock_ = std::move(*lock);
+
+  auto positions = retention_positions::load(fs_, opts_.dir, opts_.destinations, &rep.released_destinations,
+                                             &rep.new_destinations);
+  if (!positions) return positions.error();
+  positions_.emplace(std::move(*positions));
+
+  auto names = fs_.list_dir(opts_.dir);
+  if (!names) return names.error();
+  std::vector<std::uint64_t> firsts;
+  for (const auto& n : *names) {
+    if (auto seq = parse_segment_file_name(n)) firsts.push_back(*seq);
+    else if (ends_with(n, ".tmp")) (void)fs_.remove_file(path_of(n)); // an interrupted atomic write
+  }
+  std::sort(firsts.begin(), firsts.end());
+
+  // The cumulative origin map survives retention in the "origins" file (written at every seal);
+  // each sealed sidecar adds its own cumulative map, the last segment's scan adds the rest.
+  if (fs_.exists(path_of(origins_file))) {
+    auto data = fs_.read_file(path_of(origins_file));
+    if (!data) return data.error();
+    if (auto s = decode_sidecar(*data)) origins_ = std::move(s->origins);
+  }
+
+  std::uint64_t expect_first = 0; // 0 = no previous segment
+  for (std::size_t i = 0; i < firsts.size(); ++i) {
+    const std::uint64_t first = firsts[i];
+    const std::string seg_path = path_of(segment_file_name(first));
+    if (expect_first != 0 && first != expect_first)
+      return corruption_at(seg_path, 0, "segment starts at seq " + std::to_string(first) + " but the previous one ends at " +
+                                            std::to_string(expect_first - 1));
+    auto file = fs_.open_readable(seg_path);
+    if (!file) return file.error();
+    auto size = (*file)->size();
+    if (!size) return size.error();
+    const bool last = i + 1 == firsts.size();
+    const std::string idx_path = path_of(index_file_name(first));
+    segment_state st;
+    bool have = false;
+    if (!last && fs_.exists(idx_path)) {
+      auto data = fs_.read_file(idx_path);
+      if (!data) return data.error();
+      auto s = decode_sidecar(*data);
+      // A sidecar is trusted only if it describes exactly this file; otherwise rebuild it.
+      if (s && s->first_seq == first && s->bytes == *size && s->record_count > 0) {
+        st.summary = std::move(*s);
+        have = true;
+      }
+    }
+    if (!have) {
+      auto scan = scan_segment(**file, first);
+      if (!scan) return scan.error();
+      if (scan->end == scan_end::corruption || (!last && scan->end == scan_end::torn_tail))
+        return corruption_at(seg_path, scan->bad_offset, scan->reason);
+      if (last && scan->end == scan_end::torn_tail) {
+        // A torn tail is a clean end: the crash interrupted a write that was never reported
+        // durable (durable records were fdatasync'ed before being reported, so they are intact).
+        auto w = fs_.open_writable(seg_path);
+        if (!w) return w.error();
+        if (auto s = (*w)->truncate(scan->summary.bytes); !s) return s;
+        if (auto s = (*w)->sync(); !s) return s;
+        rep.truncated_bytes = scan->file_bytes - scan->summary.bytes;
+        rep.truncated_offset = scan->summary.bytes;
+        rep.truncated_file = seg_path;
+        rep.truncate_reason = scan->reason;
+      }
+      st.summary = std::move(scan->summary);
+      if (!last) {
+        merge_origins(st.summary.origins, origins_); // sidecars carry the cumulative map
+        if (auto s = fs_.write_file_atomic(idx_path, encode_sidecar(st.summary)); !s) return s;
+        rep.rebuilt_indexes.push_back(idx_path);
+      } else {
+        (void)fs_.remove_file(idx_path); // a sidecar of the active segment is stale by definition
+      }
+    }
+    merge_origins(origins_, st.summary.origins);
+    st.sealed = !last;
+    expect_first = st.summary.last_seq + 1;
+    segments_.push_back(std::move(st));
+  }
+
+  if (segments_.empty()) {
+    segment_state st;
+    st.summary.first_seq = 1;
+    st.summary.last_seq = 0;
+    segments_.push_back(std::move(st));
+  }
+  const auto& active = segments_.back().summary;
+  auto w = fs_.open_writable(path_of(segment_file_name(active.first_seq)));
+  if (!w) return w.error();
+  active_ = std::move(*w);
+  if (firsts.empty()) {
+    if (auto s = fs_.sync_dir(opts_.dir); !s) return s;
+  }
+  durable_bytes_ = active.bytes;
+  assert(active_->size() == durable_bytes_); // recovery truncated anything beyond the last valid record
+  next_seq_ = active.last_seq + 1;
+  durable_seq_.store(active.last_seq, std::memory_order_release);
+
+  rep.segments = segments_.size();
+  rep.last_seq = active.last_seq;
+  rep.first_seq = segments_.front().summary.record_count > 0 ? segments_.front().summary.first_seq : 0;
+  return {};
+}
+
+result<seq_range> journal::stage(std::span<const record> records) {
+  if (needs_repair_) {
+    if (auto s = rollback_unsynced(); !s) return s;
+  }
+  for (const auto& r : records) {
+    if (auto s = validate_record(r, r.origin.empty() ? std::string_view(opts_.instance_name) : r.origin); !s)
+      return s;
+  }
+  seq_range range{next_seq_, next_seq_ - 1};
+  if (records.empty()) return range;
+  if (!staged_chunk_) {
+    staged_chunk_ = std::make_shared<record_chunk>();
+    staged_chunk_->first_seq = next_seq_;
+  }
+  std::lock_guard lock(origin_mu_);
+  for (const auto& r : records) {
+    const std::uint64_t seq = next_seq_++;
+    const bool local = r.origin.empty();
+    const std::string_view origin = local ? std::string_view(opts_.instance_name) : std::string_view(r.origin);
+    const std::uint64_t origin_seq = local ? seq : r.origin_seq;
+    staged_chunk_->offsets.push_back(static_cast<std::uint32_t>(staging_.size()));
+    encode_record(r, seq, origin, origin_seq, staging_);
+    auto it = pending_origins_.find(origin);
+    if (it == pending_origins_.end()) pending_origins_.emplace(std::string(origin), origin_seq);
+    else it->second = std::max(it->second, origin_seq);
+  }
+  range.last = next_seq_ - 1;
+  return range;
+}
+
+status journal::write_staged() {
+  if (staging_.empty()) return {};
+  if (needs_repair_) {
+    if (auto s = rollback_unsynced(); !s) return s;
+    return {errc::io_error, "journal was repaired after an earlier failure; staged records were rejected"};
+  }
+  if (auto s = active_->append(staging_); !s) {
+    (void)rollback_unsynced();
+    return s;
+  }
+  staged_chunk_->bytes = std::move(staging_);
+  staging_.clear();
+  written_.push_back(std::move(staged_chunk_));
+  staged_chunk_.reset();
+  return {};
+}
+
+result<seq_range> journal::append(std::span<const record> records) {
+  auto range = stage(records);
+  if (!range) return range;
+  if (auto s = write_staged(); !s) return s;
+  return range;
+}
+
+status journal::rollback_unsynced() {
+  staging_.clear();
+  staged_chunk_.reset();
+  written_.clear();
+  next_seq_ = durable_seq() + 1;
+  {
+    std::lock_guard lock(origin_mu_);
+    pending_origins_.clear();
+  }
+  // Cut the file back to its last durable byte so later appends never land after garbage. If
+  // even that fails, refuse appends until a retry succeeds.
+  if (active_->size() != durable_bytes_) {
+    if (auto s = active_->truncate(durable_bytes_); !s) {
+      needs_repair_ = true;
+      return s;
+    }
+  }
+  needs_repair_ = false;
+  return {};
+}
+
+result<std::uint64_t> journal::sync() {
+  if (auto s = write_staged(); !s) return s;
+  if (written_.empty()) return durable_seq();
+  if (auto s = active_->sync(); !s) {
+    // After a failed fdatasync the state of those pages is unknown (they may have been dropped
+    // and marked clean), so none of them may ever be reported durable: cut them away.
+    (void)rollback_unsynced();
+    return s;
+  }
+  const std::uint64_t last = written_.back()->last_seq();
+  {
+    std::lock_guard lock(seg_mu_);
+    auto& sum = segments_.back().summary;
+    std::uint64_t base = durable_bytes_;
+    for (const auto& c : written_) {
+      for (std::size_t i = 0; i < c->offsets.size(); ++i) {
+        const std::size_t end = i + 1 < c->offsets.size() ? c->offsets[i + 1] : c->bytes.size();
+        const std::string_view rec = std::string_view(c->bytes).substr(c->offsets[i], end - c->offsets[i]);
+        sum.add(c->first_seq + i, base + c->offsets[i], static_cast<std::uint32_t>(rec.size()), peek_timestamp(rec));
+      }
+      base += c->bytes.size();
+    }
+    durable_bytes_ = base;
+  }
+  {
+    std::lock_guard lock(origin_mu_);
+    merge_origins(origins_, pending_origins_);
+    pending_origins_.clear();
+  }
+  for (auto& c : written_) window_.push(std::move(c));
+  written_.clear();
+  durable_seq_.store(last, std::memory_order_release);
+  if (durable_bytes_ >= opts_.segment_bytes) {
+    // A failed roll is not a failed sync: the records are durable. Keep appending to the active
+    // segment and retry at the next sync.
+    (void)roll_segment();
+  }
+  return last;
+}
+
+status journal::roll_segment() {
+  segment_summary sealed;
+  {
+    std::lock_guard lock(seg_mu_);
+    sealed = segments_.back().summary;
+  }
+  if (sealed.record_count == 0) return {};
+  {
+    std::lock_guard lock(origin_mu_);
+    sealed.origins = origins_; // cumulative
+  }
+  // Order: sidecar, origins file, then the new segment. A crash between steps leaves either the
+  // old segment as the last one (its sidecar is ignored and removed) or an empty new last segment.
+  if (auto s = fs_.write_file_atomic(path_of(index_file_name(sealed.first_seq)), encode_sidecar(sealed)); !s)
+    return s;
+  segment_summary origins_only;
+  origins_only.first_seq = sealed.last_seq + 1;
+  origins_only.last_seq = sealed.last_seq;
+  origins_only.origins = sealed.origins;
+  if (auto s = fs_.write_file_atomic(path_of(origins_file), encode_sidecar(origins_only)); !s) return s;
+  auto w = fs_.open_writable(path_of(segment_file_name(sealed.last_seq + 1)));
+  if (!w) return w.error();
+  if (auto s = fs_.sync_dir(opts_.dir); !s) return s;
+  {
+    std::lock_guard lock(seg_mu_);
+    segments_.back().sealed = true;
+    segment_state next;
+    next.summary.first_seq = sealed.last_seq + 1;
+    next.summary.last_seq = sealed.last_seq;
+    segments_.push_back(std::move(next));
+  }
+  active_ = std::move(*w);
+  durable_bytes_ = 0;
+  return {};
+}
+
+std::uint64_t journal::first_seq() const {
+  std::lock_guard lock(seg_mu_);
+  return segments_.front().summary.first_seq;
+}
+
+std::uint64_t journal::highest_origin_seq(std::string_view origin) const {
+  std::lock_guard lock(origin_mu_);
+  std::uint64_t v = 0;
+  if (auto it = origins_.find(origin); it != origins_.end()) v = it->second;
+  if (auto it = pending_origins_.find(origin); it != pending_origins_.end()) v = std::max(v, it->second);
+  return v;
+}
+
+result<journal::location> journal::locate(std::uint64_t seq) const {
+  std::lock_guard lock(seg_mu_);
+  if (seq < segments_.front().summary.first_seq)
+    return status{errc::trimmed, "seq " + std::to_string(seq) + " was removed by retention; oldest held is " +
+                                     std::to_string(segments_.front().summary.first_seq)};
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), seq,
+                             [](std::uint64_t s, const segment_state& st) { return s < st.summary.first_seq; });
+  const auto& st = *std::prev(it);
+  return location{path_of(segment_file_name(st.summary.first_seq)), st.summary.first_seq, st.summary.seek_hint(seq)};
+}
+
+std::vector<segment_info> journal::segments() const {
+  std::lock_guard lock(seg_mu_);
+  std::vector<segment_info> out;
+  for (const auto& st : segments_) {
+    const auto& s = st.summary;
+    out.push_back({path_of(segment_file_name(s.first_seq)), s.first_seq, s.last_seq, s.bytes, s.max_timestamp_ns,
+                   st.sealed});
+  }
+  return out;
+}
+
+status journal::acknowledge(std::string_view destination, std::uint64_t seq) {
+  std::lock_guard lock(retention_mu_);
+  return positions_->acknowledge(destination, seq);
+}
+
+std::uint64_t journal::acknowledged(std::string_view destination) const {
+  std::lock_guard lock(retention_mu_);
+  return positions_->position(destination);
+}
+
+status journal::persist_positions() {
+  std::lock_guard lock(retention_mu_);
+  return positions_->persist();
+}
+
+result<std::size_t> journal::enforce_retention() {
+  std::uint64_t min_acked;
+  {
+    // Persist before removing: a removal must never be based on a position a restart would forget.
+    std::lock_guard lock(retention_mu_);
+    if (auto s = positions_->persist(); !s) return s;
+    min_acked = positions_->min_position();
+  }
+  const std::int64_t now = opts_.clock();
+  std::vector<std::uint64_t> removed;
+  {
+    std::lock_guard lock(seg_mu_);
+    // Only a prefix may go: the journal always holds a dense seq range.
+    while (segments_.size() > 1 && segments_.front().sealed &&
+           segment_removable(segments_.front().summary.last_seq, segments_.front().summary.max_timestamp_ns,
+                             min_acked, now, opts_.retention_min_age_ns)) {
+      removed.push_back(segments_.front().summary.first_seq);
+      segments_.pop_front();
+    }
+  }
+  for (auto first : removed) {
+    // Cursors that have the file open keep reading it (POSIX unlink semantics).
+    if (auto s = fs_.remove_file(path_of(segment_file_name(first))); !s) return s;
+    if (auto s = fs_.remove_file(path_of(index_file_name(first))); !s) return s;
+  }
+  if (!removed.empty()) {
+    if (auto s = fs_.sync_dir(opts_.dir); !s) return s;
+  }
+  return removed.size();
+}
+
+std::vector<destination_hold> journal::held_back() const {
+  std::vector<destination_hold> out;
+  {
+    std::lock_guard lock(retention_mu_);
+    for (const auto& [name, seq] : positions_->all()) out.push_back({name, seq, 0, 0});
+  }
+  std::lock_guard lock(seg_mu_);
+  for (auto& h : out)
+    for (const auto& st : segments_)
+      if (st.sealed && st.summary.last_seq > h.acknowledged) {
+        ++h.segments;
+        h.bytes += st.summary.bytes;
+      }
+  return out;
+}
+
+} // namespace tandem::journal

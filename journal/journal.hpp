@@ -1,0 +1,190 @@
+// The journal: open (recover), append, sync, retention. Reading is in reader.hpp, the threaded
+// group committer the node uses is in group_committer.hpp.
+//
+// Concurrency contract
+//   * Writer side (stage, write_staged, sync, append): ONE thread at a time -- the group
+//     committer's thread. These do disk I/O without holding any lock readers need.
+//   * Everything else (durable_seq, first_seq, highest_origin_seq, open_cursor, acknowledge,
+//     enforce_retention, held_back, segments) is safe from any thread, concurrently with the writer.
+//     Internal locks are held only for in-memory bookkeeping, never around disk reads or writes
+//     (except enforce_retention's own unlinks, which hold no lock the writer or readers take).
+//   * A cursor (reader.hpp) belongs to one thread; any number of cursors may run concurrently.
+//   * Readers only ever see durable records: durable_seq() advances only after a completed fdatasync.
+//   * The journal must outlive its cursors and its group_committer.
+//
+// Ordering contract for the node: a record is acknowledged (to a publisher or a peer) only after
+// sync() (or the committer's callback) reported a durable_seq >= its seq.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "journal/errc.hpp"
+#include "journal/file_io.hpp"
+#include "journal/record_codec.hpp"
+#include "journal/retention.hpp"
+#include "journal/segment_index.hpp"
+#include "journal/tail_window.hpp"
+
+namespace tandem::journal {
+
+class cursor;
+
+struct journal_options {
+  std::string dir;
+  std::string instance_name;                   // origin of records published here (1..255 bytes)
+  std::uint64_t segment_bytes = 256ull << 20;  // a new segment starts once the active one exceeds this
+  std::size_t tail_window_bytes = 64u << 20;   // in-memory window of recent durable records
+  std::vector<std::string> destinations;       // configured destination names (retention holds)
+  std::int64_t retention_min_age_ns = 0;       // 0 = no age requirement
+  file_system* fs = nullptr;                   // nullptr = posix_file_system()
+  std::function<std::int64_t()> clock;         // ns since epoch, for retention age; empty = system clock
+};
+
+// A closed seq range; empty when last < first.
+struct seq_range {
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+  bool empty() const { return last < first; }
+  friend bool operator==(const seq_range&, const seq_range&) = default;
+};
+
+// What open() found and did; the node logs every non-default field.
+struct recovery_report {
+  std::size_t segments = 0;
+  std::uint64_t first_seq = 0;          // oldest record held (0 when the journal is empty)
+  std::uint64_t last_seq = 0;           // newest durable record (0 when none was ever written)
+  std::uint64_t truncated_bytes = 0;    // torn tail dropped from the last segment
+  std::uint64_t truncated_offset = 0;   // where it was cut
+  std::string truncated_file;
+  std::string truncate_reason;          // e.g. "checksum mismatch", "record extends past end of data"
+  std::vector<std::string> rebuilt_indexes;        // sidecars that were missing/invalid and rebuilt
+  std::vector<std::string> released_destinations;  // persisted but no longer configured: hold released
+  std::vector<std::string> new_destinations;       // configured but not persisted: start at position 0
+  std::chrono::nanoseconds elapsed{0};
+};
+
+struct segment_info {
+  std::string path;
+  std::uint64_t first_seq = 0;
+  std::uint64_t last_seq = 0;   // first_seq - 1 when empty
+  std::uint64_t bytes = 0;      // durable bytes
+  std::int64_t max_timestamp_ns = 0;
+  bool sealed = false;
+};
+
+// Per destination: what it holds back from removal (sealed segments with records it has not acked).
+struct destination_hold {
+  std::string name;
+  std::uint64_t acknowledged = 0;
+  std::uint64_t segments = 0;
+  std::uint64_t bytes = 0;
+};
+
+class journal {
+public:
+  // Opens DIR (created if absent), recovers it and takes its lock. Fails with errc::corruption
+  // (message naming file and offset) if a sealed segment is damaged or the last segment holds an
+  // invalid record followed by valid ones; a torn tail of the last segment is truncated and
+  // reported. Sealed segments are not rescanned when their sidecar index is valid.
+  static result<std::unique_ptr<journal>> open(journal_options options, recovery_report* report = nullptr);
+  ~journal();
+  journal(const journal&) = delete;
+  journal& operator=(const journal&) = delete;
+
+  // --- writer thread only --------------------------------------------------------------------
+  // Validates `records` (all or nothing), assigns them the next seqs and encodes them into the
+  // staging buffer. No I/O. errc::record_too_large / invalid_argument leave nothing staged.
+  result<seq_range> stage(std::span<const record> records);
+  // Writes everything staged with one write. On failure every record since the last completed
+  // sync is rejected: the bytes are truncated away and their seqs will be reused.
+  status write_staged();
+  // Writes anything staged, then one fdatasync covering every record written since the previous
+  // one; returns the highest durable seq. On failure, as for write_staged(). Starts a new segment
+  // when the active one exceeds segment_bytes.
+  result<std::uint64_t> sync();
+  // stage + write_staged (not durable until sync()).
+  result<seq_range> append(std::span<const record> records);
+
+  // --- any thread ----------------------------------------------------------------------------
+  std::uint64_t durable_seq() const noexcept { return durable_seq_.load(std::memory_order_acquire); }
+  // Oldest seq still held (durable_seq() + 1 when nothing is held).
+  std::uint64_t first_seq() const;
+  // Highest origin_seq held or staged for `origin`, including records retention has removed;
+  // 0 if none. Recovered on open from the sealed segments' sidecars plus the last segment.
+  std::uint64_t highest_origin_seq(std::string_view origin) const;
+  // A cursor whose first read returns seq `from_seq`. errc::trimmed if retention removed it,
+  // errc::invalid_argument if from_seq > durable_seq() + 1. Defined in reader.cpp.
+  result<cursor> open_cursor(std::uint64_t from_seq) const;
+
+  // Retention. acknowledge() only updates memory; enforce_retention() persists positions
+  // atomically first, then removes every removable sealed segment (oldest first, never the active
+  // one) and returns how many it removed.
+  status acknowledge(std::string_view destination, std::uint64_t seq);
+  std::uint64_t acknowledged(std::string_view destination) const;
+  status persist_positions();
+  result<std::size_t> enforce_retention();
+  std::vector<destination_hold> held_back() const;
+
+  std::vector<segment_info> segments() const;
+  const std::string& dir() const noexcept { return opts_.dir; }
+  const tail_window& window() const noexcept { return window_; }
+
+private:
+  friend class cursor;
+  struct segment_state {
+    segment_summary summary;
+    bool sealed = false;
+  };
+  // Where a reader should start looking for `seq`.
+  struct location {
+    std::string path;
+    std::uint64_t first_seq = 0;
+    index_entry hint;
+  };
+
+  journal(journal_options options, file_system& fs);
+  status recover(recovery_report& report);
+  status rollback_unsynced(); // truncate to the durable end; forget staged/written records
+  status roll_segment();
+  std::string path_of(const std::string& name) const { return opts_.dir + "/" + name; }
+  result<location> locate(std::uint64_t seq) const;
+
+  journal_options opts_;
+  file_system& fs_;
+  std::unique_ptr<dir_lock> lock_;
+
+  // Writer-thread state.
+  std::unique_ptr<writable_file> active_;
+  std::uint64_t next_seq_ = 1;
+  std::uint64_t durable_bytes_ = 0; // end of the last durable record in the active segment
+  bool needs_repair_ = false;       // a rollback truncate failed; retry before the next write
+  std::string staging_;
+  std::shared_ptr<record_chunk> staged_chunk_;
+  std::vector<std::shared_ptr<record_chunk>> written_; // written, not yet synced (file order)
+
+  std::atomic<std::uint64_t> durable_seq_{0};
+  tail_window window_;
+
+  mutable std::mutex seg_mu_; // guards segments_ (durable state only)
+  std::deque<segment_state> segments_;
+
+  mutable std::mutex origin_mu_; // guards origins_ and pending_origins_
+  origin_map origins_;           // durable
+  origin_map pending_origins_;   // staged/written, not yet durable
+
+  mutable std::mutex retention_mu_;
+  std::optional<retention_positions> positions_;
+};
+
+} // namespace tandem::journal

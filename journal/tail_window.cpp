@@ -1,0 +1,74 @@
+#include "journal/tail_window.hpp"
+
+#include <algorithm>
+
+namespace tandem::journal {
+
+void tail_window::push(std::shared_ptr<const record_chunk> chunk) {
+  if (chunk == nullptr || chunk->offsets.empty()) return;
+  std::lock_guard lock(mu_);
+  if (!chunks_.empty() && chunks_.back()->last_seq() + 1 != chunk->first_seq) {
+    // A gap would make read() hand out a non-dense sequence; start over from this chunk.
+    chunks_.clear();
+    bytes_ = 0;
+  }
+  if (chunk->bytes.size() > capacity_) {
+    chunks_.clear();
+    bytes_ = 0;
+    return;
+  }
+  bytes_ += chunk->bytes.size();
+  chunks_.push_back(std::move(chunk));
+  while (bytes_ > capacity_) {
+    bytes_ -= chunks_.front()->bytes.size();
+    chunks_.pop_front();
+  }
+}
+
+void tail_window::clear() {
+  std::lock_guard lock(mu_);
+  chunks_.clear();
+  bytes_ = 0;
+}
+
+bool tail_window::read(std::uint64_t from_seq, std::uint64_t up_to_seq, std::size_t max_records,
+                       std::size_t max_bytes, std::vector<record>& out) const {
+  std::vector<std::shared_ptr<const record_chunk>> hold;
+  {
+    std::lock_guard lock(mu_);
+    if (chunks_.empty() || from_seq < chunks_.front()->first_seq) return false;
+    auto it = std::upper_bound(chunks_.begin(), chunks_.end(), from_seq,
+                               [](std::uint64_t s, const auto& c) { return s < c->first_seq; });
+    // Copy only the pointers under the lock; decoding happens outside it.
+    for (auto c = std::prev(it); c != chunks_.end() && (*c)->first_seq <= up_to_seq; ++c) {
+      hold.push_back(*c);
+      if (hold.size() >= max_records) break; // a chunk holds >= 1 record, so this bounds the copy
+    }
+  }
+  std::size_t bytes = 0;
+  std::uint64_t seq = from_seq;
+  const std::size_t start = out.size();
+  for (const auto& c : hold) {
+    for (; seq <= c->last_seq() && seq <= up_to_seq; ++seq) {
+      const std::size_t i = static_cast<std::size_t>(seq - c->first_seq);
+      const std::size_t end = i + 1 < c->offsets.size() ? c->offsets[i + 1] : c->bytes.size();
+      const std::size_t len = end - c->offsets[i];
+      if (out.size() > start && (out.size() - start >= max_records || bytes + len > max_bytes)) return true;
+      out.push_back(decode_record(std::string_view(c->bytes).substr(c->offsets[i], len)));
+      bytes += len;
+    }
+  }
+  return true;
+}
+
+std::uint64_t tail_window::first_seq() const {
+  std::lock_guard lock(mu_);
+  return chunks_.empty() ? 0 : chunks_.front()->first_seq;
+}
+
+std::size_t tail_window::bytes() const {
+  std::lock_guard lock(mu_);
+  return bytes_;
+}
+
+} // namespace tandem::journal

@@ -1,0 +1,56 @@
+// A bounded in-memory window of the most recent durable records, shared by every tailing reader
+// so that N replication links following the tail cost one disk write and zero disk reads.
+//
+// Contract: only durable records are ever pushed (the journal pushes after a completed fdatasync),
+// in seq order, densely. push() is called by the writer thread; read() by any number of reader
+// threads. The lock is held only to copy shared_ptrs and to decode records already in memory,
+// never around disk I/O.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "journal/record_codec.hpp"
+
+namespace tandem::journal {
+
+// The records written by one group commit: `bytes` holds them encoded back to back.
+struct record_chunk {
+  std::uint64_t first_seq = 0;
+  std::vector<std::uint32_t> offsets; // offsets[i] = start of record first_seq + i in bytes
+  std::string bytes;
+  std::uint64_t last_seq() const { return first_seq + offsets.size() - 1; }
+};
+
+class tail_window {
+public:
+  explicit tail_window(std::size_t capacity_bytes) : capacity_(capacity_bytes) {}
+
+  // Adds a chunk, evicting the oldest chunks beyond capacity. A chunk larger than the capacity
+  // empties the window (readers then read that range from disk).
+  void push(std::shared_ptr<const record_chunk> chunk);
+  // Forgets everything (retention removed records, or the window must not serve older data).
+  void clear();
+
+  // Appends records [from_seq, ...] to `out` while the window holds them, stopping after
+  // max_records, after max_bytes of encoded records (at least one record is returned), or at
+  // up_to_seq. Returns false (and appends nothing) when from_seq is older than the window.
+  bool read(std::uint64_t from_seq, std::uint64_t up_to_seq, std::size_t max_records, std::size_t max_bytes,
+            std::vector<record>& out) const;
+
+  std::uint64_t first_seq() const; // 0 when empty
+  std::size_t bytes() const;
+
+private:
+  const std::size_t capacity_;
+  mutable std::mutex mu_;
+  std::deque<std::shared_ptr<const record_chunk>> chunks_;
+  std::size_t bytes_ = 0;
+};
+
+} // namespace tandem::journal

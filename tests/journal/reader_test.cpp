@@ -1,0 +1,156 @@
+// Cursors (journal/reader.cpp) and the tail window (journal/tail_window.cpp).
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "journal/reader.hpp"
+#include "test_util.hpp"
+
+using namespace tandem::journal;
+using namespace tandem::journal::test;
+
+TEST_CASE("a cursor from every seq reads densely to the end, across segments") {
+  temp_dir d;
+  auto o = options_for(d.path(), 2048);
+  o.tail_window_bytes = 0; // force every read to the segment files
+  auto j = open_ok(o);
+  for (int i = 0; i < 12; ++i) append_sync(*j, 1 + i * 5, 5, 90);
+  REQUIRE(j->segments().size() >= 4);
+  const std::uint64_t n = j->durable_seq();
+  for (std::uint64_t from = 1; from <= n + 1; ++from) {
+    const auto all = read_all(*j, from);
+    REQUIRE(all.size() == n - from + 1);
+    for (std::size_t i = 0; i < all.size(); ++i) REQUIRE(all[i].seq == from + i);
+  }
+}
+
+TEST_CASE("a cursor honours max_records and max_bytes but always makes progress") {
+  temp_dir d;
+  auto j = open_ok(options_for(d.path()));
+  append_sync(*j, 1, 10, 500);
+  auto c = j->open_cursor(1);
+  REQUIRE(c.ok());
+  auto a = c->read(3, 1 << 20);
+  REQUIRE(a->size() == 3);
+  auto b = c->read(100, 1); // smaller than one record: still one record
+  REQUIRE(b->size() == 1);
+  CHECK((*b)[0].seq == 4);
+  auto rest = c->read(100, 1200); // about two records of ~600 bytes
+  CHECK(rest->size() == 2);
+  CHECK(c->next_seq() == 7);
+}
+
+TEST_CASE("a cursor sees only durable records") {
+  temp_dir d;
+  auto j = open_ok(options_for(d.path()));
+  append_sync(*j, 1, 2);
+  REQUIRE(j->append(make_batch(3, 2)).ok()); // written, not synced
+  auto c = j->open_cursor(1);
+  CHECK(c->read(100, 1 << 20)->size() == 2);
+  CHECK(c->read(100, 1 << 20)->empty());
+  REQUIRE(j->sync().ok());
+  CHECK(c->read(100, 1 << 20)->size() == 2);
+}
+
+TEST_CASE("open_cursor beyond the durable end is refused") {
+  temp_dir d;
+  auto j = open_ok(options_for(d.path()));
+  append_sync(*j, 1, 2);
+  CHECK(j->open_cursor(3).ok()); // exactly the next seq: waits for it
+  CHECK(j->open_cursor(4).error().code() == errc::invalid_argument);
+}
+
+TEST_CASE("tailing readers are served from the window without disk reads") {
+  temp_dir d;
+  auto j = open_ok(options_for(d.path()));
+  append_sync(*j, 1, 5);
+  auto c = j->open_cursor(j->durable_seq() + 1);
+  REQUIRE(c.ok());
+  for (int round = 0; round < 10; ++round) {
+    append_sync(*j, 6 + round * 3, 3);
+    auto got = c->read(100, 1 << 20);
+    REQUIRE(got->size() == 3);
+  }
+  CHECK(c->disk_reads() == 0);
+  CHECK(c->window_reads() == 10);
+}
+
+TEST_CASE("a reader behind the window reads from disk and catches up into the window") {
+  temp_dir d;
+  auto o = options_for(d.path(), 64 * 1024);
+  o.tail_window_bytes = 16 * 1024; // about 16 records of 1 KiB
+  auto j = open_ok(o);
+  for (int i = 0; i < 100; ++i) append_sync(*j, 1 + i, 1, 1000);
+  CHECK(j->window().first_seq() > 1);
+  CHECK(j->window().bytes() <= 16 * 1024);
+  auto c = j->open_cursor(1);
+  std::uint64_t seen = 0;
+  for (;;) {
+    auto got = c->read(10, 1 << 20);
+    REQUIRE(got.ok());
+    if (got->empty()) break;
+    for (const auto& r : *got) REQUIRE(r.seq == ++seen);
+  }
+  CHECK(seen == 100);
+  CHECK(c->disk_reads() > 0);
+  CHECK(c->window_reads() > 0); // the last reads came from memory
+}
+
+TEST_CASE("tail window evicts oldest chunks beyond capacity and refuses older seqs") {
+  tail_window w(1000);
+  for (std::uint64_t s = 1; s <= 10; ++s) {
+    auto c = std::make_shared<record_chunk>();
+    c->first_seq = s;
+    auto r = make_record(s, 200);
+    r.origin = "n";
+    c->offsets.push_back(0);
+    encode_record(r, s, "n", s, c->bytes);
+    w.push(c);
+  }
+  CHECK(w.bytes() <= 1000);
+  const auto first = w.first_seq();
+  CHECK(first > 1);
+  std::vector<record> out;
+  CHECK_FALSE(w.read(first - 1, 10, 100, 1 << 20, out));
+  CHECK(out.empty());
+  CHECK(w.read(first, 10, 100, 1 << 20, out));
+  CHECK(out.size() == 10 - first + 1);
+  CHECK(out.back().seq == 10);
+}
+
+TEST_CASE("concurrent reader threads see dense durable records while the writer appends") {
+  temp_dir d;
+  auto o = options_for(d.path(), 32 * 1024);
+  o.tail_window_bytes = 8 * 1024; // small: some readers fall behind and go to disk
+  auto j = open_ok(o);
+  constexpr std::uint64_t total = 2000;
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      auto c = j->open_cursor(1);
+      if (!c) {
+        failed = true;
+        return;
+      }
+      std::uint64_t seen = 0;
+      while (seen < total && !failed) {
+        auto got = c->read(t == 0 ? 1 : 50, 1 << 20);
+        if (!got) {
+          failed = true;
+          return;
+        }
+        for (const auto& r : *got) {
+          if (r.seq != seen + 1 || r.seq > j->durable_seq()) failed = true;
+          seen = r.seq;
+        }
+        if (got->empty()) std::this_thread::yield();
+      }
+    });
+  }
+  for (std::uint64_t i = 1; i <= total; i += 10) append_sync(*j, i, 10, 200);
+  for (auto& t : readers) t.join();
+  CHECK_FALSE(failed.load());
+  CHECK(j->segments().size() > 5);
+}

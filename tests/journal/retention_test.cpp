@@ -1,0 +1,144 @@
+// journal/retention.cpp and journal::enforce_retention
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "journal/reader.hpp"
+#include "journal/record_format.hpp"
+#include "journal/retention.hpp"
+#include "test_util.hpp"
+
+using namespace tandem::journal;
+using namespace tandem::journal::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+journal_options retained(const std::string& dir, std::vector<std::string> dests) {
+  auto o = options_for(dir, 1024);
+  o.destinations = std::move(dests);
+  return o;
+}
+
+void fill(journal& j, int batches) {
+  for (int i = 0; i < batches; ++i) append_sync(j, static_cast<std::uint64_t>(i * 4 + 1), 4, 100);
+}
+
+} // namespace
+
+TEST_CASE("segments held by a lagging destination stay; they go after its ack") {
+  temp_dir d;
+  auto j = open_ok(retained(d.path(), {"east", "west"}));
+  fill(*j, 10);
+  const auto segs = j->segments();
+  REQUIRE(segs.size() >= 4);
+  REQUIRE(j->acknowledge("east", j->durable_seq()).ok());
+  CHECK(*j->enforce_retention() == 0); // west has acknowledged nothing
+  const auto holds = j->held_back();
+  REQUIRE(holds.size() == 2);
+  CHECK(holds[0].name == "east");
+  CHECK(holds[0].segments == 0);
+  CHECK(holds[1].name == "west");
+  CHECK(holds[1].segments == segs.size() - 1);
+  CHECK(holds[1].bytes > 0);
+
+  REQUIRE(j->acknowledge("west", segs[1].last_seq).ok()); // covers the first two segments
+  CHECK(*j->enforce_retention() == 2);
+  CHECK_FALSE(fs::exists(segs[0].path));
+  CHECK_FALSE(fs::exists(segs[1].path));
+  CHECK(j->first_seq() == segs[2].first_seq);
+  CHECK(j->open_cursor(1).error().code() == errc::trimmed);
+  CHECK(read_all(*j, segs[2].first_seq).size() == j->durable_seq() - segs[2].first_seq + 1);
+
+  REQUIRE(j->acknowledge("west", j->durable_seq()).ok());
+  CHECK(*j->enforce_retention() == segs.size() - 3);
+  CHECK(j->segments().size() == 1); // never the active segment
+}
+
+TEST_CASE("acknowledged positions survive reopen and never move backwards") {
+  temp_dir d;
+  {
+    auto j = open_ok(retained(d.path(), {"east", "west"}));
+    fill(*j, 3);
+    REQUIRE(j->acknowledge("east", 7).ok());
+    REQUIRE(j->acknowledge("east", 3).ok());
+    CHECK(j->acknowledged("east") == 7);
+    CHECK(j->acknowledge("north", 1).code() == errc::invalid_argument);
+    REQUIRE(j->persist_positions().ok());
+  }
+  const auto text = read_bytes(d.file(format::positions_file));
+  CHECK(text.find("east 7\n") != std::string::npos);
+  auto j = open_ok(retained(d.path(), {"east", "west"}));
+  CHECK(j->acknowledged("east") == 7);
+  CHECK(j->acknowledged("west") == 0);
+}
+
+TEST_CASE("a destination removed from the config releases its hold and is reported") {
+  temp_dir d;
+  std::vector<segment_info> segs;
+  {
+    auto j = open_ok(retained(d.path(), {"east", "west"}));
+    fill(*j, 10);
+    REQUIRE(j->acknowledge("east", j->durable_seq()).ok());
+    REQUIRE(j->persist_positions().ok());
+    segs = j->segments();
+  }
+  recovery_report rep;
+  auto j = open_ok(retained(d.path(), {"east", "south"}), &rep);
+  CHECK(rep.released_destinations == std::vector<std::string>{"west"});
+  CHECK(rep.new_destinations == std::vector<std::string>{"south"});
+  CHECK(j->acknowledged("south") == 0); // a new destination needs everything still held
+  CHECK(*j->enforce_retention() == 0);
+  REQUIRE(j->acknowledge("south", j->durable_seq()).ok());
+  CHECK(*j->enforce_retention() == segs.size() - 1);
+}
+
+TEST_CASE("min age holds segments whose newest record is too young (injected clock)") {
+  temp_dir d;
+  std::int64_t now = 0;
+  auto o = retained(d.path(), {"east"});
+  o.retention_min_age_ns = 1'000'000'000; // 1 s
+  o.clock = [&] { return now; };
+  auto j = open_ok(o);
+  fill(*j, 10);
+  const auto segs = j->segments();
+  REQUIRE(j->acknowledge("east", j->durable_seq()).ok());
+  now = segs[0].max_timestamp_ns + 999'999'999; // the first segment is 1 ns too young
+  CHECK(*j->enforce_retention() == 0);
+  now = segs[1].max_timestamp_ns + 1'000'000'000; // old enough: the first two segments
+  CHECK(*j->enforce_retention() == 2);
+}
+
+TEST_CASE("with no destinations configured nothing holds segments back") {
+  temp_dir d;
+  auto j = open_ok(retained(d.path(), {}));
+  fill(*j, 10);
+  const auto n = j->segments().size();
+  CHECK(*j->enforce_retention() == n - 1);
+}
+
+TEST_CASE("highest origin seq survives retention removing every sealed segment") {
+  temp_dir d;
+  {
+    auto j = open_ok(retained(d.path(), {}));
+    auto r = make_record(1, 600);
+    r.origin = "far";
+    r.origin_seq = 4242;
+    REQUIRE(j->append(std::vector<record>{r}).ok());
+    REQUIRE(j->sync().ok());
+    fill(*j, 6);
+    CHECK(*j->enforce_retention() > 0);
+  }
+  auto j = open_ok(retained(d.path(), {}));
+  CHECK(j->highest_origin_seq("far") == 4242);
+}
+
+TEST_CASE("positions file rejects a damaged checksum and bad names") {
+  const auto text = retention_positions::encode({{"a", 1}, {"b", 2}});
+  CHECK(retention_positions::decode(text, "p").ok());
+  auto bad = text;
+  bad[bad.find("a 1") + 2] = '9';
+  CHECK(retention_positions::decode(bad, "p").error().code() == errc::corruption);
+  CHECK(retention_positions::validate_name("has space").code() == errc::invalid_argument);
+  CHECK(retention_positions::validate_name("").code() == errc::invalid_argument);
+}
