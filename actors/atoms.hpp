@@ -8,5 +8,9 @@ namespace tandem::atoms {
 
 using status = caf::atom_constant<caf::atom("tstatus")>;       // -> std::string (JSON snapshot)
 using conn_timeout = caf::atom_constant<caf::atom("tconn_to")>; // a connection's deadline passed
+using append = caf::atom_constant<caf::atom("tappend")>;        // journal: make a batch durable
+using commit_done = caf::atom_constant<caf::atom("tcommitted")>; // journal: the committer finished a batch
+using dest_ack = caf::atom_constant<caf::atom("tdest_ack")>;    // journal: a destination acked up to a seq
+using retention = caf::atom_constant<caf::atom("tretain")>;     // journal: time to enforce retention
 
 } // namespace tandem::atoms

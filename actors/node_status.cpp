@@ -12,7 +12,7 @@ nlohmann::ordered_json listener(const config::listener_config& l, std::uint16_t 
 
 } // namespace
 
-std::string node_status_json(const node_info& info, const runtime_figures& now) {
+std::string node_status_json(const node_info& info, const runtime_figures& now, const std::string& journal_json) {
   const auto& c = info.config;
   nlohmann::ordered_json j;
   j["name"] = c.name;
@@ -41,6 +41,8 @@ std::string node_status_json(const node_info& info, const runtime_figures& now) 
                      {"connected", false}});
   }
   j["destinations"] = dests;
+  auto journal = nlohmann::ordered_json::parse(journal_json, nullptr, false);
+  j["journal"] = journal.is_discarded() ? nlohmann::ordered_json{} : journal;
   j["actors"] = {{"running", now.running_actors}, {"scheduler_threads", now.scheduler_threads}};
   return j.dump();
 }

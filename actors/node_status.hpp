@@ -14,6 +14,7 @@ struct runtime_figures {
   std::size_t scheduler_threads = 0;
 };
 
-std::string node_status_json(const node_info& info, const runtime_figures& now);
+// `journal_json` is the journal actor's status object (or "null" when it did not answer).
+std::string node_status_json(const node_info& info, const runtime_figures& now, const std::string& journal_json);
 
 } // namespace tandem

@@ -5,16 +5,22 @@
 //   spawn -> running --(exit: user_shutdown)--> children stop (links) -> gone
 #pragma once
 
+#include <memory>
+
 #include <caf/fwd.hpp>
 
+#include "actors/journal_runtime.hpp"
 #include "actors/node_info.hpp"
 
 namespace tandem {
 
-struct node_sockets {
-  int admin_fd = -1; // listening; adopted by the admin broker
+// What main prepared before the actor system existed, handed over to the node's actors.
+struct node_resources {
+  int admin_fd = -1;                         // listening; adopted by the admin broker
+  std::shared_ptr<journal_runtime> journal;  // opened and recovered
+  journal::recovery_report recovery;
 };
 
-caf::actor spawn_supervisor(caf::actor_system& sys, node_info info, node_sockets sockets);
+caf::actor spawn_supervisor(caf::actor_system& sys, node_info info, node_resources resources);
 
 } // namespace tandem

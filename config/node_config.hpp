@@ -36,6 +36,10 @@ struct journal_config {
   // Retention: a segment is removed only when every destination acknowledged all its records AND its
   // newest record is older than retention_min_age_s. 0 = remove as soon as replication allows.
   std::uint64_t retention_min_age_s = 0;
+  // What tandemd checks before it starts: full = the checksum of every record of every segment
+  // (a damaged sealed segment refuses startup); tail = only the last segment (recovery's own scan),
+  // for journals too large to read at every start.
+  enum class startup_check { full, tail } startup_check = startup_check::full;
 
   friend bool operator==(const journal_config&, const journal_config&) = default;
 };

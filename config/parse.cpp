@@ -70,6 +70,15 @@ void read_journal(object_reader& node, journal_config& out) {
   r->read_uint("sync_interval_ms", out.sync_interval_ms, 1);
   r->read_uint("tail_window_bytes", out.tail_window_bytes, 1 * mib);
   r->read_uint("retention_min_age_s", out.retention_min_age_s, 0);
+  std::string check;
+  if (r->read_string("startup_check", check)) {
+    if (check == "full")
+      out.startup_check = journal_config::startup_check::full;
+    else if (check == "tail")
+      out.startup_check = journal_config::startup_check::tail;
+    else
+      r->error("startup_check", "expected \"full\" or \"tail\", got " + detail::quote(check));
+  }
   r->report_unknown_keys();
 }
 

@@ -306,3 +306,16 @@ TEST_CASE("unreadable config file is one error naming the file") {
   REQUIRE(dir.errors.size() == 1);
   CHECK(contains(dir.errors[0].message, "is a directory"));
 }
+
+TEST_CASE("journal startup_check accepts full or tail and nothing else") {
+  auto doc = minimal();
+  auto ok = tandem::config::parse_config(doc);
+  REQUIRE(ok.ok());
+  CHECK(ok.config->journal.startup_check == tandem::config::journal_config::startup_check::full);
+  doc["journal"] = {{"startup_check", "tail"}};
+  auto tail = tandem::config::parse_config(doc);
+  REQUIRE(tail.ok());
+  CHECK(tail.config->journal.startup_check == tandem::config::journal_config::startup_check::tail);
+  doc["journal"] = {{"startup_check", "ful"}};
+  CHECK_SINGLE_ERROR(doc, "journal.startup_check", "expected \"full\" or \"tail\", got \"ful\"");
+}

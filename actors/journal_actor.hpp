@@ -1,0 +1,67 @@
+// The journal actor: the node's one door to its journal.
+//
+//   append(batch)          -> append_reply once the batch is durable (or rejected with the reason)
+//   dest_ack(name, seq)    destination `name` holds everything up to `seq` (retention position)
+//   status                 -> JSON object with the journal's figures
+//
+// It runs detached (its own thread): retention sweeps unlink files and persist positions with
+// fsync, which must never happen on a CAF scheduler thread. Appends do not block it either: they
+// go to the group committer's thread, whose completion callback only sends this actor a message.
+//
+// Ordering contract: an append_reply with ok=true is sent only after the committer reported the
+// batch durable (fdatasync completed). Replies are delivered in submission order.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/replies_to.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/journal_runtime.hpp"
+
+namespace tandem {
+
+// A batch of records to append. Shared, not copied, between actors; the journal actor moves the
+// records out, so the sender must not use the batch after sending.
+struct append_request {
+  std::shared_ptr<std::vector<journal::record>> records;
+};
+
+struct append_reply {
+  bool ok = false;
+  std::uint64_t first_seq = 0;   // seqs assigned, in batch order (ok only)
+  std::uint64_t last_seq = 0;
+  std::uint64_t durable_seq = 0; // highest durable seq when the reply was made
+  std::string error_code;        // journal errc name when !ok, e.g. "no_space", "queue_full"
+  std::string error;             // human-readable reason when !ok
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_reply& x) {
+  return f(caf::meta::type_name("append_reply"), x.ok, x.first_seq, x.last_seq, x.durable_seq, x.error_code,
+           x.error);
+}
+
+using journal_actor = caf::typed_actor<
+  caf::replies_to<atoms::append, append_request>::with<append_reply>,
+  caf::reacts_to<atoms::dest_ack, std::string, std::uint64_t>,
+  caf::replies_to<atoms::status>::with<std::string>,
+  caf::reacts_to<atoms::retention>,
+  caf::reacts_to<atoms::commit_done, std::uint64_t, append_reply>>;
+
+struct journal_actor_options {
+  std::chrono::milliseconds retention_interval{1000};
+};
+
+journal_actor spawn_journal_actor(caf::actor_system& sys, std::shared_ptr<journal_runtime> rt,
+                                  journal::recovery_report recovery, journal_actor_options options = {});
+
+} // namespace tandem
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::append_request)

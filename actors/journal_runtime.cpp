@@ -1,0 +1,62 @@
+#include "actors/journal_runtime.hpp"
+
+#include <chrono>
+
+namespace tandem {
+
+std::string journal_dir(const std::string& data_dir) { return data_dir + "/journal"; }
+
+std::shared_ptr<journal_runtime> journal_runtime::open(const config::node_config& cfg,
+                                                       journal::recovery_report* report, std::string* error,
+                                                       journal::file_system* fs) {
+  journal::journal_options jo;
+  jo.dir = journal_dir(cfg.data_dir);
+  jo.instance_name = cfg.name;
+  jo.segment_bytes = cfg.journal.segment_bytes;
+  jo.tail_window_bytes = cfg.journal.tail_window_bytes;
+  for (const auto& d : cfg.destinations)
+    jo.destinations.push_back(d.name);
+  jo.retention_min_age_ns = static_cast<std::int64_t>(cfg.journal.retention_min_age_s) * 1'000'000'000;
+  jo.fs = fs;
+  auto opened = journal::journal::open(std::move(jo), report);
+  if (!opened) {
+    *error = "cannot open journal in " + journal_dir(cfg.data_dir) + ": " + opened.error().to_string();
+    return nullptr;
+  }
+  std::shared_ptr<journal_runtime> rt{new journal_runtime};
+  rt->journal_ = std::move(*opened);
+  journal::committer_options co;
+  if (cfg.journal.sync == config::sync_policy::interval) {
+    co.policy = journal::sync_policy::interval;
+    co.sync_interval = std::chrono::milliseconds{cfg.journal.sync_interval_ms};
+  }
+  rt->committer_ = std::make_unique<journal::group_committer>(*rt->journal_, co);
+  return rt;
+}
+
+journal_runtime::~journal_runtime() {
+  if (committer_)
+    committer_->stop(); // finishes queued batches (their callbacks run) before the journal closes
+  committer_.reset();
+  journal_.reset();
+}
+
+std::vector<std::string> describe(const journal::recovery_report& r) {
+  std::vector<std::string> lines;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.elapsed).count();
+  lines.push_back("journal recovered in " + std::to_string(ms) + " ms: " + std::to_string(r.segments)
+                  + " segment(s), records " + std::to_string(r.first_seq) + ".." + std::to_string(r.last_seq));
+  if (r.truncated_bytes > 0)
+    lines.push_back("journal: dropped a torn tail of " + std::to_string(r.truncated_bytes) + " byte(s) at offset "
+                    + std::to_string(r.truncated_offset) + " of " + r.truncated_file + " (" + r.truncate_reason
+                    + "); no durable record was in it");
+  for (const auto& f : r.rebuilt_indexes)
+    lines.push_back("journal: rebuilt index " + f);
+  for (const auto& d : r.released_destinations)
+    lines.push_back("journal: destination " + d + " is no longer configured: released its retention hold");
+  for (const auto& d : r.new_destinations)
+    lines.push_back("journal: new destination " + d + " starts from the oldest record held");
+  return lines;
+}
+
+} // namespace tandem

@@ -1,0 +1,44 @@
+// The node's journal and its group committer, opened together on the main thread at startup
+// (recovery is blocking disk I/O, which must not run on a CAF scheduler thread) and closed
+// together: the committer stops (finishing queued work) before the journal it writes closes.
+//
+// Shared by the journal actor (which owns appends and retention) and, with the replication issue,
+// by readers that open cursors on the journal from their own threads.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/node_config.hpp"
+#include "journal/group_committer.hpp"
+#include "journal/journal.hpp"
+
+namespace tandem {
+
+class journal_runtime {
+public:
+  // Opens DATA_DIR/journal per the config. On failure returns nullptr and sets *error to one
+  // sentence naming the file and offset when corruption is the cause.
+  static std::shared_ptr<journal_runtime> open(const config::node_config& cfg,
+                                               journal::recovery_report* report, std::string* error,
+                                               journal::file_system* fs = nullptr);
+  ~journal_runtime();
+  journal_runtime(const journal_runtime&) = delete;
+  journal_runtime& operator=(const journal_runtime&) = delete;
+
+  journal::journal& log() { return *journal_; }
+  journal::group_committer& committer() { return *committer_; }
+
+private:
+  journal_runtime() = default;
+  std::unique_ptr<journal::journal> journal_;
+  std::unique_ptr<journal::group_committer> committer_; // destroyed (stopped) first
+};
+
+// Directory of the journal inside a data dir.
+std::string journal_dir(const std::string& data_dir);
+
+// One line per non-default fact of a recovery, for the log.
+std::vector<std::string> describe(const journal::recovery_report& report);
+
+} // namespace tandem

@@ -1,0 +1,192 @@
+// actors/logic/routing.cpp
+#include <doctest/doctest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "actors/logic/routing.hpp"
+
+using namespace tandem::logic;
+
+namespace {
+
+const std::vector<std::string> no_passthrough;
+
+route_input direct(std::string_view topic, std::string_view origin = "A") {
+  return {origin, topic, {}, {}};
+}
+
+route_input replicated(std::string_view origin, std::string_view topic,
+                       const std::vector<std::string>& path, std::string_view upstream_group) {
+  return {origin, topic, path, upstream_group};
+}
+
+// A node in a simulated topology: its routes and the records it stored (by origin:origin_seq),
+// with the path each copy carried.
+struct sim_node {
+  std::string name;
+  std::string group;
+  std::vector<destination_route> routes;
+  std::map<std::string, std::vector<std::vector<std::string>>> stored;
+};
+
+// Delivers one record published at `publisher` hop by hop, the way links would: every node
+// routes the stored copy to each of its destinations with path = stored_path + [sender].
+// Receivers drop what they already hold (as inbound_dedup would). Returns the hop count.
+int flood(std::map<std::string, sim_node>& nodes, const std::string& publisher,
+          const std::string& topic) {
+  nodes[publisher].stored["r"].push_back({});
+  std::vector<std::pair<std::string, std::vector<std::string>>> to_route{{publisher, {}}};
+  int hops = 0;
+  while (!to_route.empty()) {
+    auto [at, path] = to_route.back();
+    to_route.pop_back();
+    sim_node& n = nodes[at];
+    const std::string upstream_group = path.empty() ? "" : nodes[path.back()].group;
+    for (const destination_route& r : n.routes) {
+      if (!r.admits({publisher, topic, path, upstream_group}))
+        continue;
+      ++hops;
+      std::vector<std::string> wire_path = path;
+      wire_path.push_back(at);
+      sim_node& d = nodes[r.destination()];
+      if (d.name == publisher || !d.stored["r"].empty())
+        continue; // duplicate: dropped by the receiver
+      d.stored["r"].push_back(wire_path);
+      to_route.emplace_back(d.name, wire_path);
+    }
+  }
+  return hops;
+}
+
+} // namespace
+
+TEST_CASE("a record published to this node routes to a destination whose topics match") {
+  destination_route to_b{"B", ".*", no_passthrough};
+  CHECK(to_b.admits(direct("orders")));
+}
+
+TEST_CASE("a replicated record is not sent on without passthrough, so A<->B never echoes") {
+  destination_route b_to_a{"A", ".*", no_passthrough};
+  destination_route b_to_c{"C", ".*", no_passthrough};
+  const std::vector<std::string> path{"A"};
+  // A's record stored on B: going back to A is refused (A is origin and in path) ...
+  CHECK_FALSE(b_to_a.admits(replicated("A", "orders", path, "A")));
+  // ... and so is any other destination without passthrough.
+  CHECK_FALSE(b_to_c.admits(replicated("A", "orders", path, "A")));
+}
+
+TEST_CASE("a chain A->B->C delivers A's records to C when B passes A's group through") {
+  std::map<std::string, sim_node> nodes;
+  nodes["A"] = {"A", "ga", {destination_route{"B", ".*", no_passthrough}}, {}};
+  nodes["B"] = {"B", "gb", {destination_route{"C", ".*", {"ga"}}}, {}};
+  nodes["C"] = {"C", "gc", {}, {}};
+  flood(nodes, "A", "orders");
+  REQUIRE(nodes["C"].stored["r"].size() == 1);
+  CHECK(nodes["C"].stored["r"][0] == std::vector<std::string>{"A", "B"});
+}
+
+TEST_CASE("a chain without passthrough on the middle node stops there") {
+  std::map<std::string, sim_node> nodes;
+  nodes["A"] = {"A", "ga", {destination_route{"B", ".*", no_passthrough}}, {}};
+  nodes["B"] = {"B", "gb", {destination_route{"C", ".*", no_passthrough}}, {}};
+  nodes["C"] = {"C", "gc", {}, {}};
+  flood(nodes, "A", "orders");
+  CHECK(nodes["B"].stored["r"].size() == 1);
+  CHECK(nodes["C"].stored["r"].empty());
+}
+
+TEST_CASE("a ring A->B->C->A with passthrough everywhere stores once per node and stops") {
+  const std::vector<std::string> all{".*"};
+  std::map<std::string, sim_node> nodes;
+  nodes["A"] = {"A", "ga", {destination_route{"B", ".*", all}}, {}};
+  nodes["B"] = {"B", "gb", {destination_route{"C", ".*", all}}, {}};
+  nodes["C"] = {"C", "gc", {destination_route{"A", ".*", all}}, {}};
+
+  // Hop by hop: the path grows and the last hop (back to the origin) is refused.
+  CHECK(nodes["A"].routes[0].admits({"A", "t", {}, ""}));
+  const std::vector<std::string> at_b{"A"};
+  CHECK(nodes["B"].routes[0].admits({"A", "t", at_b, "ga"}));
+  const std::vector<std::string> at_c{"A", "B"};
+  CHECK_FALSE(nodes["C"].routes[0].admits({"A", "t", at_c, "gb"}));
+
+  // Whole flood: each node stores once and exactly two hops are sent.
+  CHECK(flood(nodes, "A", "t") == 2);
+  CHECK(nodes["A"].stored["r"].size() == 1);
+  CHECK(nodes["B"].stored["r"].size() == 1);
+  CHECK(nodes["C"].stored["r"].size() == 1);
+}
+
+TEST_CASE("a bidirectional ring with passthrough reaches everyone and nobody is sent a record "
+          "already in its path") {
+  const std::vector<std::string> all{".*"};
+  std::map<std::string, sim_node> nodes;
+  for (const char* n : {"A", "B", "C", "D"})
+    nodes[n] = {n, std::string{"g"} + n, {}, {}};
+  auto link = [&](const std::string& x, const std::string& y) {
+    nodes[x].routes.emplace_back(y, ".*", all);
+    nodes[y].routes.emplace_back(x, ".*", all);
+  };
+  link("A", "B");
+  link("B", "C");
+  link("C", "D");
+  link("D", "A");
+  const int hops = flood(nodes, "A", "t");
+  for (const char* n : {"A", "B", "C", "D"})
+    CHECK(nodes[n].stored["r"].size() == 1);
+  CHECK(hops <= 8); // at most once per direction of each link: nothing circulates
+}
+
+TEST_CASE("the topic filter must match the whole topic") {
+  destination_route r{"B", "orders\\..*", no_passthrough};
+  CHECK(r.admits(direct("orders.eu")));
+  CHECK_FALSE(r.admits(direct("trades")));
+  CHECK_FALSE(r.admits(direct("x.orders.eu"))); // a search would match; a full match does not
+}
+
+TEST_CASE("a record is never sent to its origin") {
+  destination_route to_a{"A", ".*", {".*"}};
+  const std::vector<std::string> path{"A"};
+  CHECK_FALSE(to_a.admits(replicated("A", "t", path, "ga")));
+  CHECK_FALSE(to_a.admits(direct("t", "A"))); // origin A even with an empty path
+}
+
+TEST_CASE("a record is never sent to an instance already in its path") {
+  destination_route to_b{"B", ".*", {".*"}};
+  const std::vector<std::string> path{"A", "B", "C"};
+  CHECK_FALSE(to_b.admits(replicated("A", "t", path, "gc")));
+  destination_route to_e{"E", ".*", {".*"}};
+  CHECK(to_e.admits(replicated("A", "t", path, "gc")));
+}
+
+TEST_CASE("passthrough regexes must match the whole upstream group") {
+  destination_route r{"C", ".*", {"east", "west-.*"}};
+  const std::vector<std::string> path{"A"};
+  CHECK(r.admits(replicated("A", "t", path, "east")));
+  CHECK(r.admits(replicated("A", "t", path, "west-1")));
+  CHECK_FALSE(r.admits(replicated("A", "t", path, "northeast"))); // "east" is only a part
+  CHECK_FALSE(r.admits(replicated("A", "t", path, "east2")));
+  CHECK_FALSE(r.admits(replicated("A", "t", path, "")));
+}
+
+TEST_CASE("the topic cache gives the same answers as the regex and is bounded") {
+  destination_route cached{"B", "t[0-9]*5", no_passthrough, 8};
+  std::regex reference{"t[0-9]*5", std::regex::ECMAScript};
+  for (int round = 0; round < 3; ++round)
+    for (int i = 0; i < 20; ++i) {
+      const std::string topic = "t" + std::to_string(i);
+      CHECK(cached.admits(direct(topic)) == std::regex_match(topic, reference));
+      CHECK(cached.topic_cache_size() <= 8);
+    }
+  // 20 distinct topics through an 8-entry cache: it cleared and refilled, still correct.
+  CHECK(cached.topic_cache_misses() >= 20);
+
+  destination_route big{"B", "t[0-9]*5", no_passthrough};
+  for (int round = 0; round < 3; ++round)
+    for (int i = 0; i < 20; ++i)
+      CHECK(big.admits(direct("t" + std::to_string(i))) ==
+            std::regex_match("t" + std::to_string(i), reference));
+  CHECK(big.topic_cache_misses() == 20);
+  CHECK(big.topic_cache_hits() == 40);
+}
