@@ -25,6 +25,7 @@
 
 #include "actors/journal_runtime.hpp"
 #include "actors/log.hpp"
+#include "actors/shutdown_policy.hpp"
 #include "actors/startup.hpp"
 #include "actors/supervisor.hpp"
 #include "config/overrides.hpp"
@@ -240,21 +241,26 @@ int run_node(const tandem::config::node_config& cfg) {
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     timespec tick{0, 50'000'000};
-    std::optional<std::chrono::steady_clock::time_point> deadline;
+    shutdown_policy policy{shutdown_grace};
     while (!stopped.load()) {
       int sig = ::sigtimedwait(&set, nullptr, &tick);
-      if (sig > 0 && !deadline) {
-        log::info("tandemd", "received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down");
-        deadline = std::chrono::steady_clock::now() + shutdown_grace;
-        std::lock_guard guard{mx};
-        stop_requested = true;
-        cv.notify_all();
-      } else if (sig > 0) {
-        log::warn("tandemd", "second signal: exiting immediately");
-        std::_Exit(1);
-      } else if (deadline && std::chrono::steady_clock::now() > *deadline) {
-        log::error("tandemd", "shutdown exceeded ", shutdown_grace.count(), " ms: exiting immediately");
-        std::_Exit(1);
+      auto now = shutdown_policy::clock::now();
+      switch (sig > 0 ? policy.on_signal(now) : policy.on_tick(now)) {
+        case shutdown_policy::action::none:
+          break;
+        case shutdown_policy::action::begin_shutdown: {
+          log::info("tandemd", "received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down");
+          std::lock_guard guard{mx};
+          stop_requested = true;
+          cv.notify_all();
+          break;
+        }
+        case shutdown_policy::action::exit_now_second_signal:
+          log::warn("tandemd", "second signal: exiting immediately");
+          std::_Exit(1);
+        case shutdown_policy::action::exit_now_overrun:
+          log::error("tandemd", "shutdown exceeded ", shutdown_grace.count(), " ms: exiting immediately");
+          std::_Exit(1);
       }
     }
   });

@@ -1,0 +1,93 @@
+#include "actors/logic/inbound_dedup.hpp"
+
+#include <algorithm>
+
+namespace tandem::logic {
+
+inbound_dedup::inbound_dedup(std::string local_instance, held_fn held,
+                             std::uint64_t durable_from_peer)
+    : local_(std::move(local_instance)), held_(std::move(held)),
+      durable_from_peer_(durable_from_peer), ack_ready_(durable_from_peer) {}
+
+classified_batch inbound_dedup::classify(std::span<const inbound_record> records) {
+  classified_batch out;
+  out.id = next_id_++;
+  out.verdicts.reserve(records.size());
+  std::vector<std::string> origins;
+  for (const inbound_record& r : records) {
+    if (r.origin_instance == local_) {
+      out.verdicts.push_back(verdict::duplicate);
+      ++duplicates_;
+      continue;
+    }
+    auto it = submitted_high_water_.find(r.origin_instance);
+    if (it == submitted_high_water_.end())
+      it = submitted_high_water_.emplace(std::string{r.origin_instance}, 0).first;
+    // held() can grow through other connections, so ask once per origin per batch.
+    if (std::find(origins.begin(), origins.end(), r.origin_instance) == origins.end()) {
+      it->second = std::max(it->second, held_(r.origin_instance));
+      origins.emplace_back(r.origin_instance);
+    }
+    if (r.origin_seq <= it->second) {
+      out.verdicts.push_back(verdict::duplicate);
+      ++duplicates_;
+      continue;
+    }
+    it->second = r.origin_seq;
+    out.verdicts.push_back(verdict::store);
+    ++out.to_store;
+  }
+  const std::uint64_t last_peer_seq = records.empty() ? 0 : records.back().peer_seq;
+  if (out.to_store == 0) {
+    // Complete at once; it still waits behind earlier batches for its ack.
+    if (batches_.empty() && !failed_)
+      ack_ready_ = std::max(ack_ready_, last_peer_seq);
+    else
+      batches_.push_back({out.id, last_peer_seq, batch_state::durable, {}});
+    return out;
+  }
+  // Only origins with stored records need resetting on failure.
+  std::vector<std::string> stored_origins;
+  for (std::size_t i = 0; i < records.size(); ++i)
+    if (out.verdicts[i] == verdict::store &&
+        std::find(stored_origins.begin(), stored_origins.end(), records[i].origin_instance) ==
+            stored_origins.end())
+      stored_origins.emplace_back(records[i].origin_instance);
+  batches_.push_back({out.id, last_peer_seq, batch_state::submitted, std::move(stored_origins)});
+  return out;
+}
+
+inbound_dedup::batch* inbound_dedup::find(std::uint64_t batch_id) {
+  auto it = std::find_if(batches_.begin(), batches_.end(),
+                         [&](const batch& b) { return b.id == batch_id; });
+  return it == batches_.end() ? nullptr : &*it;
+}
+
+void inbound_dedup::on_batch_durable(std::uint64_t batch_id) {
+  if (batch* b = find(batch_id); b && b->state == batch_state::submitted)
+    b->state = batch_state::durable;
+}
+
+void inbound_dedup::on_batch_failed(std::uint64_t batch_id) {
+  batch* b = find(batch_id);
+  if (!b || b->state != batch_state::submitted)
+    return;
+  b->state = batch_state::failed;
+  failed_ = true;
+  for (const std::string& origin : b->origins)
+    submitted_high_water_[origin] = held_(origin);
+}
+
+std::optional<std::uint64_t> inbound_dedup::ack_to_send() {
+  // A failed batch stays at the front forever: nothing after it may be acked.
+  while (!batches_.empty() && batches_.front().state == batch_state::durable) {
+    ack_ready_ = std::max(ack_ready_, batches_.front().last_peer_seq);
+    batches_.pop_front();
+  }
+  if (ack_ready_ <= durable_from_peer_)
+    return std::nullopt;
+  durable_from_peer_ = ack_ready_;
+  return durable_from_peer_;
+}
+
+} // namespace tandem::logic

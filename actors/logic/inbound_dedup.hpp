@@ -1,0 +1,112 @@
+// Receiver side of one peer connection: which received records to store, and when to ack.
+//
+// Replication model: see routing.hpp. The parts this class relies on:
+//   * Peer X sends records in batches, in ascending X-local seq; each carries origin_instance
+//     and origin_seq (the seq at the node it was first published to).
+//   * We append the records we keep to our journal, keeping origin, origin_seq and path, and
+//     ack with durable_ack{seq}: the highest X-local seq such that every record of X's up to it
+//     that we received is durable here or was recognised as already held.
+//   * Our hello to X carries durable_from_peer (the last seq we acked) and X resumes after it.
+//
+// Per received batch:
+//   1. classify(records) decides store or duplicate for each record. A record is a duplicate
+//      when its origin is this node, or its origin_seq <= max(held(origin), high-water of what
+//      this object already submitted for origin). Stored records raise that high-water, so the
+//      same record arriving twice before the first copy is durable (a resend during a
+//      connection switch) is stored once.
+//   2. If the batch has records to store, the caller appends them as ONE journal append and
+//      later reports on_batch_durable(id) or on_batch_failed(id). Appends complete in
+//      submission order (the journal's group committer guarantees it). A batch with nothing to
+//      store is complete at once and must not be reported.
+//   3. ack_to_send() yields the highest peer seq whose batch and all earlier batches are
+//      complete -- never ahead of the journal (persist first, then ack) -- once per advance.
+//      durable_from_peer() is the last value it yielded (initialised from the persisted value).
+//
+// On a failed append the high-water marks of that batch's origins drop back to held(), and acks
+// stop for good at the batch before it (failed() turns true): the records are not durable, so
+// the caller must close the connection; the peer then resends from durable_from_peer().
+// Caveat: batches submitted AFTER the failed one may still become durable; if they hold later
+// records of the same origin, the resent records of the failed batch will look held and be
+// dropped. The journal fails an append only on I/O errors, which fail every queued batch.
+//
+// held(origin) must return the journal's highest origin_seq held for origin
+// (journal::highest_origin_seq). It is called at most once per origin per classify() and on
+// failures. Records submitted by ANOTHER connection and not yet staged by the journal are
+// invisible to both held() and this object; keep the old connection's dedup object until its
+// batches complete, or share submitted state, when switching connections of the same peer.
+//
+// KNOWN LIMITATION. Duplicate detection by a per-origin high-water mark assumes each origin's
+// records reach this node in origin_seq order along any one path. That holds for pairs, chains
+// and rings. In a mesh where topic filters differ between paths, records of one origin can
+// arrive out of origin_seq order (seq 7 via B, then seq 5 via C, which B filtered out and C did
+// not): seq 5 is then below the high-water mark and is DROPPED as a duplicate although this
+// node never stored it -- the record is lost on this node.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tandem::logic {
+
+struct inbound_record {
+  std::uint64_t peer_seq = 0; // the sender's local seq (ascending within and across batches)
+  std::string_view origin_instance;
+  std::uint64_t origin_seq = 0;
+};
+
+enum class verdict { store, duplicate };
+
+struct classified_batch {
+  std::uint64_t id = 0;          // for on_batch_durable / on_batch_failed
+  std::vector<verdict> verdicts; // one per input record, same order
+  std::size_t to_store = 0;      // 0: complete already, do not submit or report it
+};
+
+class inbound_dedup {
+public:
+  using held_fn = std::function<std::uint64_t(std::string_view origin)>;
+
+  inbound_dedup(std::string local_instance, held_fn held, std::uint64_t durable_from_peer);
+
+  classified_batch classify(std::span<const inbound_record> records);
+  void on_batch_durable(std::uint64_t batch_id);
+  void on_batch_failed(std::uint64_t batch_id);
+  std::optional<std::uint64_t> ack_to_send();
+
+  std::uint64_t durable_from_peer() const noexcept { return durable_from_peer_; }
+  bool failed() const noexcept { return failed_; }
+  std::size_t batches_pending() const noexcept { return batches_.size(); }
+  std::uint64_t duplicates() const noexcept { return duplicates_; }
+
+private:
+  enum class batch_state { submitted, durable, failed };
+  struct batch {
+    std::uint64_t id;
+    std::uint64_t last_peer_seq;
+    batch_state state;
+    std::vector<std::string> origins; // origins with stored records, for failure reset
+  };
+
+  batch* find(std::uint64_t batch_id);
+
+  std::string local_;
+  held_fn held_;
+  std::map<std::string, std::uint64_t, std::less<>> submitted_high_water_;
+  std::deque<batch> batches_; // submission order; front = oldest not yet acked
+  std::uint64_t next_id_ = 1;
+  std::uint64_t durable_from_peer_;
+  std::uint64_t ack_ready_; // highest peer seq whose batch and all earlier are complete
+  std::uint64_t duplicates_ = 0;
+  bool failed_ = false;
+};
+
+} // namespace tandem::logic

@@ -1,0 +1,119 @@
+// Sender-side state of one destination link: what has been read, sent and confirmed. No I/O.
+//
+// Replication model: see routing.hpp. The parts this class relies on:
+//   * The link of node X to destination D reads X's journal in seq order; records routing
+//     rejects are skipped, the rest go to D in batches carrying their X-local seqs.
+//   * D acks with durable_ack{seq}: the highest X-local seq such that every record up to it that
+//     D received is durable there. In its hello D reports durable_from_peer: the highest X-local
+//     seq it durably holds.
+//
+// Positions (all X-local seqs):
+//   acked()      COVERAGE confirmed for this destination, monotonic for the node's lifetime:
+//                every record up to it is durable at D or was filtered out for D. This is what
+//                the ack_tracker and the journal's retention see.
+//   confirmed()  the same, for the current connection: where a resend starts. It can drop below
+//                acked() when a peer reports in its hello that it holds less than we thought
+//                (it lost its disk, or it is a different server of the same destination group):
+//                the peer is the truth about what it holds, so we resend from there rather than
+//                skip records it never got.
+//   next_read()  next seq to read from the journal.
+//
+// Worked example. Journal seqs 1..10; D's topic filter admits 3, 5 and 9.
+//   on_connected(0)                          next_read 1
+//   read 1..6, send {3,5}: on_batch_sent({.last_sent_seq=5, .records=2, .bytes=..,
+//                                         .coverage_after=6})                      next_read 7
+//   read 7..8, nothing admitted: on_read(8)  batch still in flight, so its coverage becomes 8
+//   on_ack(5)                                acked 8 (5 was the last record sent, 6..8 filtered)
+//   read 9..10, send {9} with coverage 10, then disconnect: next_read 9 (= confirmed 8 + 1),
+//   and the re-read of 9..10 counts 2 in counters().resends.
+//
+// Call contract, per read from the journal: call on_batch_sent for each batch sent, OR on_read
+// when the read admitted nothing (never on_read BEFORE on_batch_sent for the same read: with
+// nothing in flight, on_read declares everything up to its seq covered). on_read for seqs
+// already read is a no-op, so calling it after the batches of the same read is harmless.
+// Acks for seqs never sent on this connection, at or below confirmed(), or arriving while
+// disconnected are ignored and counted.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+namespace tandem::logic {
+
+struct sent_batch {
+  std::uint64_t last_sent_seq = 0;  // X-local seq of the batch's last record
+  std::uint64_t records = 0;        // records in the batch
+  std::uint64_t bytes = 0;          // counted against max_in_flight_bytes until acked
+  std::uint64_t coverage_after = 0; // >= last_sent_seq: read position the batch covers (the
+                                    // records after last_sent_seq up to here were filtered out)
+};
+
+struct link_counters {
+  std::uint64_t batches_sent = 0;
+  std::uint64_t records_sent = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t acks = 0;         // acks that freed at least one batch
+  std::uint64_t ignored_acks = 0; // stale, never-sent or while disconnected
+  std::uint64_t resends = 0;      // journal seqs read again after a disconnect or a go-back
+};
+
+class link_window {
+public:
+  // initial_acked: coverage known from before (e.g. the journal's stored acknowledgement for
+  // this destination), 0 for none.
+  explicit link_window(std::uint64_t max_in_flight_bytes, std::uint64_t initial_acked = 0);
+
+  // The peer's hello arrived. Drops anything still in flight and sets next_read: from
+  // max(confirmed, peer value) + 1 when the peer holds every record it had confirmed,
+  // from peer value + 1 when it holds less. Returns the new acked() if it advanced.
+  std::optional<std::uint64_t> on_connected(std::uint64_t peer_durable_from_peer);
+  void on_disconnected();
+
+  bool can_send() const noexcept { return connected_ && in_flight_bytes_ < max_in_flight_bytes_; }
+
+  // A journal read up to and including up_to_seq that admitted no record. Returns the new
+  // acked() if coverage advanced (nothing was in flight).
+  std::optional<std::uint64_t> on_read(std::uint64_t up_to_seq);
+  void on_batch_sent(const sent_batch& batch);
+  // durable_ack{seq}: frees the batches with last_sent_seq <= seq. Returns the new acked() if
+  // it advanced.
+  std::optional<std::uint64_t> on_ack(std::uint64_t seq);
+
+  bool connected() const noexcept { return connected_; }
+  std::uint64_t acked() const noexcept { return acked_; }
+  std::uint64_t confirmed() const noexcept { return confirmed_; }
+  std::uint64_t next_read() const noexcept { return next_read_; }
+  std::uint64_t in_flight_bytes() const noexcept { return in_flight_bytes_; }
+  std::size_t in_flight_batches() const noexcept { return in_flight_.size(); }
+  std::uint64_t max_in_flight_bytes() const noexcept { return max_in_flight_bytes_; }
+  const link_counters& counters() const noexcept { return counters_; }
+
+private:
+  struct in_flight_batch {
+    std::uint64_t last_sent_seq;
+    std::uint64_t coverage_after;
+    std::uint64_t bytes;
+  };
+
+  void drop_in_flight();
+  void note_read(std::uint64_t up_to_seq); // counts re-reads, advances next_read
+  std::optional<std::uint64_t> raise_acked();
+
+  std::uint64_t max_in_flight_bytes_;
+  bool connected_ = false;
+  std::uint64_t acked_;
+  std::uint64_t confirmed_;
+  // Highest seq of a record SENT and confirmed by the peer (by an ack or its hello). Every
+  // record in (sent_confirmed_, confirmed_] was filtered out, which is what lets a hello value
+  // between the two resume from confirmed_ without skipping anything.
+  std::uint64_t sent_confirmed_;
+  std::uint64_t next_read_;
+  std::uint64_t highest_read_; // for counting re-reads
+  std::deque<in_flight_batch> in_flight_; // invariant: last_sent_seq strictly increasing
+  std::uint64_t in_flight_bytes_ = 0;
+  link_counters counters_;
+};
+
+} // namespace tandem::logic

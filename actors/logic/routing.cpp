@@ -1,0 +1,49 @@
+#include "actors/logic/routing.hpp"
+
+#include <algorithm>
+
+namespace tandem::logic {
+
+regex_match_cache::regex_match_cache(std::string_view pattern, std::size_t max_entries)
+    : regex_(pattern.begin(), pattern.end(), std::regex::ECMAScript),
+      max_entries_(std::max<std::size_t>(max_entries, 1)) {}
+
+bool regex_match_cache::matches(std::string_view subject) {
+  if (auto it = cache_.find(subject); it != cache_.end()) {
+    ++hits_;
+    return it->second;
+  }
+  ++misses_;
+  const bool matched = std::regex_match(subject.begin(), subject.end(), regex_);
+  if (cache_.size() >= max_entries_)
+    cache_.clear();
+  cache_.emplace(std::string{subject}, matched);
+  return matched;
+}
+
+destination_route::destination_route(std::string destination, std::string_view topics_regex,
+                                     const std::vector<std::string>& passthrough_regexes,
+                                     std::size_t cache_entries)
+    : destination_(std::move(destination)), topics_(topics_regex, cache_entries) {
+  passthrough_.reserve(passthrough_regexes.size());
+  for (const auto& pattern : passthrough_regexes)
+    passthrough_.emplace_back(pattern, cache_entries);
+}
+
+bool destination_route::passes_through(std::string_view upstream_group) const {
+  return std::any_of(passthrough_.begin(), passthrough_.end(),
+                     [&](regex_match_cache& c) { return c.matches(upstream_group); });
+}
+
+bool destination_route::admits(const route_input& in) const {
+  // Cheapest checks first; the regexes run last.
+  if (in.origin_instance == destination_)
+    return false;
+  if (std::find(in.path.begin(), in.path.end(), destination_) != in.path.end())
+    return false;
+  if (!in.path.empty() && !passes_through(in.upstream_group))
+    return false;
+  return topics_.matches(in.topic);
+}
+
+} // namespace tandem::logic

@@ -1,0 +1,107 @@
+// The routing rule: which of this node's durable records a destination link sends.
+//
+// Replication model (shared by everything in actors/logic/):
+//   * Every node has a journal with dense local seqs (1, 2, ...). A record carries its local seq,
+//     origin_instance + origin_seq (where it was first published and its seq there),
+//     publisher_id + publisher_seq, path (the instances that stored it BEFORE this node, origin
+//     first; empty for a record published to this node), topic and payload.
+//   * A destination link of node X to destination D reads X's journal in seq order and sends the
+//     records routing admits to D in batches; the wire carries each record's X-local seq. When X
+//     sends a record, the path on the wire is stored_path + [X].
+//   * D appends received records to its journal (keeping origin, origin_seq and path as
+//     received) and acks with durable_ack{seq}: the highest X-local seq such that every record of
+//     X's up to it that D received is durable in D's journal or was recognised as already held.
+//   * D's hello carries durable_from_peer = the highest X-local seq D durably holds; X resumes
+//     from there + 1.
+//
+// The rule (destination_route::admits). A record goes to destination D when ALL of:
+//   1. its topic fully matches D's topic filter;
+//   2. it was published to this node (path empty), OR the group of the instance it arrived from
+//      (the group of path.back()) fully matches one of D's passthrough regexes;
+//   3. D is neither the record's origin nor in its path.
+// Rule 2 is what stops echoes: in a pair A<->B without passthrough, B never sends A's records
+// back. Rule 3 is what stops loops when passthrough is on: in a ring A->B->C->A, C does not send
+// A's record to A (the origin), and nobody sends it to an instance already in its path.
+// Durability is the caller's concern: only durable records may be routed.
+//
+// Regexes are ECMAScript and must match the WHOLE string (std::regex_match), the same flags
+// config/destinations.cpp validates with, so a pattern accepted by the config cannot fail here
+// (an invalid pattern makes the constructor throw std::regex_error: a programming error).
+//
+// std::regex is slow, so topic and group match results are cached in bounded maps (cleared when
+// full). The cache is mutable state behind a const admits(): one route belongs to one link and
+// is used from one thread at a time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <regex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace tandem::logic {
+
+struct route_input {
+  std::string_view origin_instance;
+  std::string_view topic;
+  std::span<const std::string> path; // as stored on this node; empty when published here
+  std::string_view upstream_group;   // group of path.back(); empty when published here
+};
+
+// Memoises a full-match of one regex over many subjects. At most max_entries are remembered;
+// when full the map is cleared (cheap, and the working set of topics refills it quickly).
+class regex_match_cache {
+public:
+  static constexpr std::size_t default_max_entries = 4096;
+
+  explicit regex_match_cache(std::string_view pattern,
+                             std::size_t max_entries = default_max_entries);
+  bool matches(std::string_view subject);
+
+  std::uint64_t hits() const noexcept { return hits_; }
+  std::uint64_t misses() const noexcept { return misses_; }
+  std::size_t size() const noexcept { return cache_.size(); }
+
+private:
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+
+  std::regex regex_;
+  std::size_t max_entries_;
+  std::unordered_map<std::string, bool, string_hash, std::equal_to<>> cache_;
+  std::uint64_t hits_ = 0;
+  std::uint64_t misses_ = 0;
+};
+
+class destination_route {
+public:
+  destination_route(std::string destination, std::string_view topics_regex,
+                    const std::vector<std::string>& passthrough_regexes,
+                    std::size_t cache_entries = regex_match_cache::default_max_entries);
+
+  // True when the record goes to this destination (the rule in the header comment).
+  bool admits(const route_input& in) const;
+
+  const std::string& destination() const noexcept { return destination_; }
+  // Cache counters for the topic filter (tests, metrics).
+  std::uint64_t topic_cache_hits() const noexcept { return topics_.hits(); }
+  std::uint64_t topic_cache_misses() const noexcept { return topics_.misses(); }
+  std::size_t topic_cache_size() const noexcept { return topics_.size(); }
+
+private:
+  bool passes_through(std::string_view upstream_group) const;
+
+  std::string destination_;
+  mutable regex_match_cache topics_;
+  mutable std::vector<regex_match_cache> passthrough_;
+};
+
+} // namespace tandem::logic
