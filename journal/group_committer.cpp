@@ -3,23 +3,25 @@
 namespace tandem::journal {
 
 group_committer::group_committer(journal& j, committer_options options)
-    : j_(j), opts_(options), thread_([this] { run(); }) {}
+    : j_(j), opts_(options), completer_([this] { run_completions(); }), thread_([this] { run(); }) {}
 
 group_committer::~group_committer() { stop(); }
 
 status group_committer::submit(std::vector<record> batch, commit_callback done) {
   std::size_t bytes = 0;
   for (const auto& r : batch) bytes += encoded_size(r);
+  bool wake;
   {
     std::lock_guard lock(mu_);
     if (stopping_) return {errc::stopped, "group committer is stopped"};
     if (!queue_.empty() && queued_bytes_ + bytes > opts_.max_queued_bytes)
       return {errc::queue_full, "journal queue holds " + std::to_string(queued_bytes_) + " bytes, limit " +
                                     std::to_string(opts_.max_queued_bytes)};
+    wake = queue_.empty(); // the thread only ever waits for "not empty" (or stopping)
     queued_bytes_ += bytes;
     queue_.push_back({std::move(batch), std::move(done), bytes});
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
   return {};
 }
 
@@ -29,7 +31,13 @@ void group_committer::stop() {
     stopping_ = true;
   }
   cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) thread_.join(); // has handed over its last completions
+  {
+    std::lock_guard lock(done_mu_);
+    done_stopping_ = true;
+  }
+  done_cv_.notify_one();
+  if (completer_.joinable()) completer_.join();
 }
 
 committer_stats group_committer::stats() const {
@@ -38,30 +46,75 @@ committer_stats group_committer::stats() const {
 }
 
 void group_committer::run() {
-  auto last_sync = std::chrono::steady_clock::now() - opts_.sync_interval;
+  time_point last_sync = time_point::min(); // start of the last fdatasync; none yet
   std::vector<pending> work;
   for (;;) {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return; // stopping and drained
-      if (opts_.policy == sync_policy::interval && !stopping_) {
-        // Let submissions accumulate until the interval since the last sync has passed.
+      if (opts_.policy == sync_policy::interval && !stopping_ && last_sync != time_point::min()) {
+        // Sync now if the last fdatasync started at least an interval ago, else at exactly
+        // (its start + interval); submissions keep accumulating meanwhile (submit() does not
+        // notify a non-empty queue, so this wait is not woken per submission).
         cv_.wait_until(lock, last_sync + opts_.sync_interval, [&] { return stopping_; });
       }
-      work.clear();
-      while (!queue_.empty()) {
-        work.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      work.swap(queue_); // work was cleared outside the lock; queue_ gets its capacity
       queued_bytes_ = 0;
     }
-    commit(work);
-    last_sync = std::chrono::steady_clock::now();
+    commit(work, last_sync);
+    work.clear(); // frees the records and callbacks without holding the lock
   }
 }
 
-void group_committer::commit(std::vector<pending>& work) {
+void group_committer::run_completions() {
+  for (;;) {
+    completed_group group;
+    {
+      std::unique_lock lock(done_mu_);
+      done_cv_.wait(lock, [&] { return done_stopping_ || !done_queue_.empty(); });
+      if (done_queue_.empty()) return; // stopping and drained
+      group = std::move(done_queue_.front());
+      done_queue_.pop_front();
+      done_busy_ = true; // same critical section as the pop: see finish()
+    }
+    invoke(group.work, group.outcomes);
+    group = {}; // free the records before declaring idle
+    std::lock_guard lock(done_mu_);
+    done_busy_ = false;
+  }
+}
+
+void group_committer::invoke(std::vector<pending>& work, const std::vector<result<commit_ok>>& outcomes) {
+  // No lock held: a callback may submit() again.
+  for (std::size_t i = 0; i < work.size(); ++i)
+    if (work[i].done) work[i].done(outcomes[i]);
+}
+
+void group_committer::finish(std::vector<pending>& work, std::vector<result<commit_ok>>& outcomes) {
+  bool more_queued, handed_over;
+  {
+    std::lock_guard lock(mu_);
+    more_queued = !queue_.empty() && !stopping_;
+  }
+  {
+    std::lock_guard lock(done_mu_);
+    // Callbacks must run in submission order: if earlier groups are still with the completer
+    // (queued or running), this one goes after them. Otherwise run them here -- no hand-off
+    // latency -- unless more work is already queued, which the next fdatasync should not wait for.
+    const bool completer_idle = done_queue_.empty() && !done_busy_;
+    handed_over = !completer_idle || more_queued;
+    if (handed_over) done_queue_.push_back({std::move(work), std::move(outcomes)});
+  }
+  if (handed_over) {
+    work.clear();
+    done_cv_.notify_one();
+  } else {
+    invoke(work, outcomes);
+  }
+}
+
+void group_committer::commit(std::vector<pending>& work, time_point& sync_started) {
   std::vector<result<seq_range>> staged;
   staged.reserve(work.size());
   bool any = false;
@@ -72,6 +125,7 @@ void group_committer::commit(std::vector<pending>& work) {
   status failure;
   std::uint64_t durable = j_.durable_seq();
   if (any) {
+    sync_started = std::chrono::steady_clock::now();
     auto synced = j_.sync(); // writes everything staged, then one fdatasync
     if (synced) durable = *synced;
     else failure = synced.error();
@@ -102,9 +156,7 @@ void group_committer::commit(std::vector<pending>& work) {
     stats_.bytes += delta.bytes;
     stats_.rejected += delta.rejected;
   }
-  // No lock held: a callback may submit() again.
-  for (std::size_t i = 0; i < work.size(); ++i)
-    if (work[i].done) work[i].done(outcomes[i]);
+  finish(work, outcomes);
 }
 
 } // namespace tandem::journal

@@ -3,18 +3,26 @@
 // Its thread loops: take everything queued, stage each batch (a batch that fails validation is
 // rejected alone), write all staged records with one write, do ONE fdatasync, then invoke each
 // batch's callback with its seq range and the durable seq -- or with the error. So one fdatasync
-// covers every record submitted while the previous one was running.
+// covers every record submitted while the previous one was running. The queue lock is held only
+// to swap the queue out; staging, write, fdatasync and callbacks run without it, so submit() is
+// never held up by I/O.
 //
 // Contract:
 //   * submit() never blocks on I/O. The queue is bounded by max_queued_bytes (encoded size);
 //     when full, submit() returns errc::queue_full and the caller retries or pushes back. A batch
 //     larger than the bound is accepted only into an empty queue, so it can never starve.
-//   * Callbacks run on the committer thread, in submission order, with no internal lock held, so
-//     a callback may call submit(). They must be cheap (the node's callback sends an actor
-//     message): the next group commit waits for them.
+//   * Callbacks run in submission order, one at a time, with no internal lock held, so a callback
+//     may call submit(). They run on the committer thread when nothing else is queued (lowest
+//     latency), else on a second "completer" thread, so that the next write + fdatasync -- of the
+//     work submitted while the last one ran -- overlaps them instead of waiting for them. They
+//     must still be cheap (the node's callback sends an actor message).
 //   * A callback receiving a commit_ok may acknowledge every record in its range: they are
-//     durable. With sync_policy::interval, the fdatasync happens at most every sync_interval, but
-//     callbacks still only fire after it completes.
+//     durable. With sync_policy::interval, fdatasyncs START at least sync_interval apart, and no
+//     later than needed: work found pending is written and synced at once if the previous
+//     fdatasync started at least sync_interval ago, else at (that start + sync_interval). So an
+//     append submitted at t is durable by about t + max(sync_interval, rest of the commit in
+//     progress) + its own write and fdatasync. Callbacks still only fire after the fdatasync
+//     completes.
 //   * stop() (also run by the destructor) stops accepting, finishes all queued work (callbacks
 //     included) and joins. Later submit() calls return errc::stopped.
 //   * The journal's writer side belongs to this thread while the committer runs.
@@ -77,18 +85,40 @@ private:
     commit_callback done;
     std::size_t bytes;
   };
+  using time_point = std::chrono::steady_clock::time_point;
   void run();
-  void commit(std::vector<pending>& work);
+  // Stages, writes and syncs `work`, then runs its callbacks. Sets `sync_started` to the moment
+  // the fdatasync was issued, if one was (i.e. if any record was staged).
+  void commit(std::vector<pending>& work, time_point& sync_started);
+  // Runs the group's callbacks here, or hands them to the completer thread (see the contract).
+  void finish(std::vector<pending>& work, std::vector<result<commit_ok>>& outcomes);
+  static void invoke(std::vector<pending>& work, const std::vector<result<commit_ok>>& outcomes);
+  void run_completions(); // the completer thread
+
+  struct completed_group {
+    std::vector<pending> work;
+    std::vector<result<commit_ok>> outcomes;
+  };
 
   journal& j_;
   const committer_options opts_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<pending> queue_;
+  std::vector<pending> queue_; // swapped with the thread's work vector, so capacity is reused
   std::size_t queued_bytes_ = 0;
   bool stopping_ = false;
   committer_stats stats_;
-  std::thread thread_; // last: starts after everything above is initialised
+
+  std::mutex done_mu_; // guards the four below
+  std::condition_variable done_cv_;
+  std::deque<completed_group> done_queue_; // groups whose callbacks have not started, in order
+  bool done_busy_ = false;                 // the completer is running a group's callbacks
+  bool done_stopping_ = false;
+
+  // Last: they start after everything above is initialised; the completer first, since the
+  // committer thread may hand it work at once.
+  std::thread completer_;
+  std::thread thread_;
 };
 
 } // namespace tandem::journal

@@ -1,8 +1,11 @@
 // journal/group_committer.cpp
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "journal/group_committer.hpp"
 #include "journal/reader.hpp"
@@ -30,6 +33,74 @@ struct collector {
     return cv.wait_for(lock, std::chrono::seconds(10), [&] { return got.size() >= n; });
   }
 };
+
+using steady = std::chrono::steady_clock;
+
+// A device whose every fdatasync takes `sync_delay`: the real POSIX file system, with a sleep in
+// sync() and a log of when each fdatasync began (any thread may read it under mu).
+class slow_sync_fs final : public file_system {
+public:
+  explicit slow_sync_fs(std::chrono::milliseconds sync_delay) : delay_(sync_delay) {}
+  std::mutex mu;
+  std::vector<steady::time_point> sync_starts;
+  std::size_t syncs_started() {
+    std::lock_guard lock(mu);
+    return sync_starts.size();
+  }
+
+  result<std::unique_ptr<writable_file>> open_writable(const std::string& path) override {
+    auto f = base().open_writable(path);
+    if (!f) return f.error();
+    return std::unique_ptr<writable_file>(new slow_file(*this, std::move(*f)));
+  }
+  result<std::unique_ptr<readable_file>> open_readable(const std::string& path) override {
+    return base().open_readable(path);
+  }
+  status write_file_atomic(const std::string& path, std::string_view data) override {
+    return base().write_file_atomic(path, data);
+  }
+  result<std::string> read_file(const std::string& path) override { return base().read_file(path); }
+  result<std::vector<std::string>> list_dir(const std::string& dir) override { return base().list_dir(dir); }
+  status create_dir(const std::string& dir) override { return base().create_dir(dir); }
+  status remove_file(const std::string& path) override { return base().remove_file(path); }
+  status sync_dir(const std::string& dir) override { return base().sync_dir(dir); }
+  result<std::unique_ptr<dir_lock>> lock_dir(const std::string& dir) override { return base().lock_dir(dir); }
+  bool exists(const std::string& path) override { return base().exists(path); }
+
+private:
+  class slow_file final : public writable_file {
+  public:
+    slow_file(slow_sync_fs& fs, std::unique_ptr<writable_file> f) : fs_(fs), f_(std::move(f)) {}
+    status append(std::string_view data) override { return f_->append(data); }
+    status sync() override {
+      {
+        std::lock_guard lock(fs_.mu);
+        fs_.sync_starts.push_back(steady::now());
+      }
+      std::this_thread::sleep_for(fs_.delay_);
+      return f_->sync();
+    }
+    status truncate(std::uint64_t size) override { return f_->truncate(size); }
+    std::uint64_t size() const override { return f_->size(); }
+    const std::string& path() const override { return f_->path(); }
+
+  private:
+    slow_sync_fs& fs_;
+    std::unique_ptr<writable_file> f_;
+  };
+  static file_system& base() { return posix_file_system(); }
+  const std::chrono::milliseconds delay_;
+};
+
+// Submits one single-record batch and returns its submit-to-callback time.
+std::chrono::milliseconds time_to_durable(group_committer& gc, std::uint64_t tag) {
+  collector c;
+  const auto t0 = steady::now();
+  REQUIRE(gc.submit(make_batch(tag, 1), c.cb()).ok());
+  REQUIRE(c.wait(1));
+  REQUIRE(c.got[0].ok());
+  return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0);
+}
 
 } // namespace
 
@@ -154,6 +225,49 @@ TEST_CASE("interval policy batches syncs but only reports after a completed sync
   }
   REQUIRE(c.wait(30));
   CHECK(gc.stats().syncs < 30);
+}
+
+TEST_CASE("interval policy syncs at (last fdatasync start + interval), never later") {
+  // With a slow device (fdatasync = D) and interval I = D: an append submitted just after an
+  // fdatasync began must start its own at that start + I, so it is durable ~I + D after submit.
+  // Measuring the interval from the END of the previous commit instead gives I + 2D; waiting out
+  // a full interval after work arrives gives the same. The bounds leave D/2 for noise either way.
+  using std::chrono::milliseconds;
+  constexpr milliseconds d{300};
+  temp_dir dir;
+  slow_sync_fs fs(d);
+  auto o = options_for(dir.path());
+  o.fs = &fs;
+  auto j = open_ok(o);
+  committer_options co;
+  co.policy = sync_policy::interval;
+  co.sync_interval = d;
+  group_committer gc(*j, co);
+  const std::size_t before = fs.syncs_started(); // open() may have synced
+
+  // The first append finds no earlier fdatasync: synced at once.
+  collector first;
+  REQUIRE(gc.submit(make_batch(1, 1), first.cb()).ok());
+  const auto deadline = steady::now() + std::chrono::seconds(10);
+  while (fs.syncs_started() == before && steady::now() < deadline) std::this_thread::sleep_for(milliseconds(1));
+  REQUIRE(fs.syncs_started() == before + 1);
+
+  // Submitted while that fdatasync runs: its own starts at (that start + I) = when it finishes.
+  const auto second = time_to_durable(gc, 2);
+  CHECK(second >= d);
+  CHECK(second < co.sync_interval + d + d / 2);
+  REQUIRE(first.wait(1));
+
+  // Its fdatasync started I ago by the time its callback ran: the next append is synced at once.
+  const auto third = time_to_durable(gc, 3);
+  CHECK(third >= d);
+  CHECK(third < d + d / 2);
+  MESSAGE("time to durable with I = D = 300 ms: " << second.count() << " ms, then " << third.count() << " ms");
+
+  // And never more often than every interval (less a little for the write preceding each sync).
+  std::lock_guard lock(fs.mu);
+  for (std::size_t i = before + 1; i < fs.sync_starts.size(); ++i)
+    CHECK(fs.sync_starts[i] - fs.sync_starts[i - 1] >= co.sync_interval - milliseconds(20));
 }
 
 TEST_CASE("stop finishes pending work and later submits are refused") {
