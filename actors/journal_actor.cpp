@@ -1,11 +1,15 @@
 #include "actors/journal_actor.hpp"
 
+#include <map>
+#include <set>
+#include <optional>
 #include <unordered_map>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/log.hpp"
+#include "actors/logic/ack_tracker.hpp"
 
 namespace tandem {
 
@@ -18,8 +22,20 @@ struct journal_state {
   journal::recovery_report recovery;
   journal_actor_options options;
   std::uint64_t next_request = 0;
-  std::unordered_map<std::uint64_t, caf::typed_response_promise<append_reply>> pending;
+  struct pending_append {
+    caf::typed_response_promise<append_reply> promise;
+    bool publish = false;
+    append_reply reply; // kept while a publish waits for sync destinations
+  };
+  std::unordered_map<std::uint64_t, pending_append> pending;
   std::uint64_t removed_segments = 0;
+  std::optional<logic::ack_tracker> acks;
+  std::unordered_map<std::string, std::size_t> destination_index;
+  std::vector<caf::actor> durable_listeners;
+  std::uint64_t notified_durable = 0;
+  std::map<std::string, std::uint64_t> inbound; // peer -> what we durably hold of its journal
+  bool inbound_dirty = false;
+  std::set<std::string> inbound_checked; // peers whose position was reconciled with the journal
   static inline const char* name = "journal";
 };
 
@@ -54,6 +70,7 @@ std::string status_json(journal_state& st) {
   out["segments"] = segments.size();
   out["bytes"] = bytes;
   out["removed_segments"] = st.removed_segments;
+  out["publishes_waiting_for_sync_destinations"] = st.acks->pending();
   out["committer"] = {{"syncs", stats.syncs},     {"batches", stats.batches}, {"records", stats.records},
                       {"bytes", stats.bytes},     {"rejected", stats.rejected}};
   auto holds = nlohmann::ordered_json::array();
@@ -69,52 +86,164 @@ std::string status_json(journal_state& st) {
   return out.dump();
 }
 
+void release_persisted(journal_state& st) {
+  for (const auto& r : st.acks->take_ready()) {
+    auto it = st.pending.find(r.token);
+    if (it == st.pending.end())
+      continue;
+    it->second.promise.deliver(std::move(it->second.reply));
+    st.pending.erase(it);
+  }
+}
+
+void load_inbound(journal_state& st) {
+  if (st.options.inbound_positions_file.empty())
+    return;
+  auto text = journal::posix_file_system().read_file(st.options.inbound_positions_file);
+  if (!text)
+    return; // absent on first start
+  auto doc = nlohmann::json::parse(*text, nullptr, false);
+  if (!doc.is_object()) {
+    log::warn(component, st.options.inbound_positions_file, " is not a JSON object; peers resume from 0");
+    return;
+  }
+  for (const auto& [peer, seq] : doc.items())
+    if (seq.is_number_unsigned())
+      st.inbound[peer] = seq.get<std::uint64_t>();
+}
+
+void save_inbound(journal_state& st) {
+  if (!st.inbound_dirty || st.options.inbound_positions_file.empty())
+    return;
+  nlohmann::json doc(st.inbound);
+  auto ok = journal::posix_file_system().write_file_atomic(st.options.inbound_positions_file, doc.dump());
+  if (!ok.ok())
+    log::warn(component, "cannot persist inbound positions: ", ok.to_string());
+  else
+    st.inbound_dirty = false;
+}
+
+caf::typed_response_promise<append_reply> submit(journal_self self, append_request& req, bool publish) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<append_reply>();
+  auto refuse = [&](std::string code, std::string why) {
+    append_reply rep;
+    rep.error_code = std::move(code);
+    rep.error = std::move(why);
+    rp.deliver(std::move(rep));
+    return rp;
+  };
+  if (!req.records || req.records->empty())
+    return refuse("invalid_argument", "empty batch");
+  if (publish && st.acks->pending() >= st.options.max_pending_publishes)
+    return refuse("queue_full", "too many publishes wait for sync destinations");
+  auto id = st.next_request++;
+  // The callback runs on the committer's thread: it only posts a message.
+  auto me = caf::actor_cast<caf::actor>(self);
+  auto submitted = st.rt->committer().submit(
+    std::move(*req.records), [me, id](const journal::result<journal::commit_ok>& r) {
+      caf::anon_send(me, atoms::commit_done::value, id, reply_of(r));
+    });
+  if (!submitted.ok())
+    return refuse(journal::to_string(submitted.code()), submitted.message());
+  st.pending.emplace(id, journal_state::pending_append{rp, publish, {}});
+  return rp;
+}
+
 journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr<journal_runtime> rt,
                                               journal::recovery_report recovery, journal_actor_options options) {
   self->state.rt = std::move(rt);
   self->state.recovery = std::move(recovery);
   self->state.options = options;
+  auto& st0 = self->state;
+  std::vector<bool> sync_flags;
+  for (std::size_t i = 0; i < options.destinations.size(); ++i) {
+    st0.destination_index[options.destinations[i].first] = i;
+    sync_flags.push_back(options.destinations[i].second);
+  }
+  st0.acks.emplace(std::move(sync_flags), options.max_pending_publishes);
+  for (std::size_t i = 0; i < options.destinations.size(); ++i)
+    st0.acks->on_destination_acked(i, st0.rt->log().acknowledged(options.destinations[i].first));
+  st0.acks->on_local_durable(st0.rt->log().durable_seq());
+  st0.notified_durable = st0.rt->log().durable_seq();
+  load_inbound(st0);
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    save_inbound(self->state);
+    self->quit(msg.reason);
+  });
   self->delayed_send(self, options.retention_interval, atoms::retention::value);
   return {
-    [=](atoms::append, append_request& req) -> caf::typed_response_promise<append_reply> {
-      auto rp = self->make_response_promise<append_reply>();
-      if (!req.records || req.records->empty()) {
-        append_reply rep;
-        rep.error_code = "invalid_argument";
-        rep.error = "empty batch";
-        rp.deliver(std::move(rep));
-        return rp;
-      }
-      auto id = self->state.next_request++;
-      // The callback runs on the committer's thread: it only posts a message.
-      auto me = caf::actor_cast<caf::actor>(self);
-      auto submitted = self->state.rt->committer().submit(
-        std::move(*req.records), [me, id](const journal::result<journal::commit_ok>& r) {
-          caf::anon_send(me, atoms::commit_done::value, id, reply_of(r));
-        });
-      if (!submitted.ok()) {
-        append_reply rep;
-        rep.error_code = journal::to_string(submitted.code());
-        rep.error = submitted.message();
-        rp.deliver(std::move(rep));
-        return rp;
-      }
-      self->state.pending.emplace(id, rp);
-      return rp;
-    },
+    [=](atoms::append, append_request& req) { return submit(self, req, false); },
+    [=](atoms::publish, append_request& req) { return submit(self, req, true); },
     [=](atoms::commit_done, std::uint64_t id, append_reply& rep) {
       auto it = self->state.pending.find(id);
       if (it == self->state.pending.end())
         return;
-      if (!rep.ok)
+      auto& st = self->state;
+      if (!rep.ok) {
         log::warn(component, "append rejected: ", rep.error_code, ": ", rep.error);
-      it->second.deliver(std::move(rep));
-      self->state.pending.erase(it);
+        it->second.promise.deliver(std::move(rep));
+        st.pending.erase(it);
+        return;
+      }
+      auto durable = rep.durable_seq;
+      if (it->second.publish) {
+        // Persisted acks go out in seq order once every sync destination holds the batch.
+        auto last = rep.last_seq;
+        it->second.reply = std::move(rep);
+        st.acks->add(last, id);
+      } else {
+        it->second.promise.deliver(std::move(rep));
+        st.pending.erase(it);
+      }
+      st.acks->on_local_durable(durable);
+      release_persisted(st);
+      if (durable > st.notified_durable) {
+        st.notified_durable = durable;
+        for (const auto& l : st.durable_listeners)
+          caf::anon_send(l, atoms::durable::value, durable);
+      }
     },
     [=](atoms::dest_ack, const std::string& destination, std::uint64_t seq) {
-      auto st = self->state.rt->log().acknowledge(destination, seq);
-      if (!st.ok())
-        log::warn(component, "position of destination ", destination, " not recorded: ", st.to_string());
+      auto ack = self->state.rt->log().acknowledge(destination, seq);
+      if (!ack.ok())
+        log::warn(component, "position of destination ", destination, " not recorded: ", ack.to_string());
+      auto& st = self->state;
+      if (auto it = st.destination_index.find(destination); it != st.destination_index.end()) {
+        st.acks->on_destination_acked(it->second, seq);
+        release_persisted(st);
+      }
+    },
+    [=](atoms::subscribe, caf::actor listener) {
+      caf::anon_send(listener, atoms::durable::value, self->state.rt->log().durable_seq());
+      self->state.durable_listeners.push_back(std::move(listener));
+    },
+    [=](atoms::inbound_pos, const std::string& peer) -> std::uint64_t {
+      auto& st = self->state;
+      auto it = st.inbound.find(peer);
+      if (it == st.inbound.end() || !st.inbound_checked.count(peer)) {
+        // First connection of this peer since startup: the persisted value may be stale (it is
+        // written lazily). Records the peer originated carry its own seq as origin_seq, and the
+        // peer sends in seq order, so holding its record X durably means holding everything it
+        // sent before X: the resume point is at least highest_origin_seq(peer). At this point the
+        // journal holds only recovered (durable) records of this peer.
+        st.inbound_checked.insert(peer);
+        auto from_journal = st.rt->log().highest_origin_seq(peer);
+        auto& v = st.inbound[peer];
+        if (from_journal > v) {
+          v = from_journal;
+          st.inbound_dirty = true;
+        }
+        return v;
+      }
+      return it->second;
+    },
+    [=](atoms::inbound_pos, const std::string& peer, std::uint64_t seq) {
+      auto& v = self->state.inbound[peer];
+      if (seq > v) {
+        v = seq;
+        self->state.inbound_dirty = true;
+      }
     },
     [=](atoms::status) -> std::string { return status_json(self->state); },
     [=](atoms::retention) {
@@ -126,6 +255,7 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
         self->state.removed_segments += *removed;
         log::info(component, "retention removed ", *removed, " segment(s) every destination has");
       }
+      save_inbound(self->state);
       self->delayed_send(self, self->state.options.retention_interval, atoms::retention::value);
     },
   };

@@ -1,7 +1,14 @@
 // The journal actor: the node's one door to its journal.
 //
 //   append(batch)          -> append_reply once the batch is durable (or rejected with the reason)
-//   dest_ack(name, seq)    destination `name` holds everything up to `seq` (retention position)
+//   publish(batch)         -> append_reply once the batch is "persisted": durable here AND acked by
+//                             every sync destination (async ones never delay it): the ack rule
+//   dest_ack(name, seq)    destination `name` holds everything up to `seq` (retention position,
+//                          and the sync-destination half of the ack rule)
+//   subscribe(actor)       send `durable(seq)` to that actor whenever the durable end advances
+//   inbound_pos(peer)      -> what this node durably holds of `peer`'s journal (its resume point)
+//   inbound_pos(peer, seq) update it (persisted lazily: a stale value only causes resends, which
+//                          the receiver's duplicate check drops)
 //   status                 -> JSON object with the journal's figures
 //
 // It runs detached (its own thread): retention sweeps unlink files and persist positions with
@@ -23,6 +30,7 @@
 #include <caf/replies_to.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/replication_messages.hpp"
 #include "actors/journal_runtime.hpp"
 
 namespace tandem {
@@ -50,13 +58,21 @@ typename Inspector::result_type inspect(Inspector& f, append_reply& x) {
 
 using journal_actor = caf::typed_actor<
   caf::replies_to<atoms::append, append_request>::with<append_reply>,
+  caf::replies_to<atoms::publish, append_request>::with<append_reply>,
   caf::reacts_to<atoms::dest_ack, std::string, std::uint64_t>,
+  caf::reacts_to<atoms::subscribe, caf::actor>,
+  caf::replies_to<atoms::inbound_pos, std::string>::with<std::uint64_t>,
+  caf::reacts_to<atoms::inbound_pos, std::string, std::uint64_t>,
   caf::replies_to<atoms::status>::with<std::string>,
   caf::reacts_to<atoms::retention>,
   caf::reacts_to<atoms::commit_done, std::uint64_t, append_reply>>;
 
 struct journal_actor_options {
   std::chrono::milliseconds retention_interval{1000};
+  // Destinations in config order, with whether each is `sync` (the ack rule waits for those).
+  std::vector<std::pair<std::string, bool>> destinations;
+  std::size_t max_pending_publishes = 65536; // batches waiting for sync destinations
+  std::string inbound_positions_file;        // empty: not persisted
 };
 
 journal_actor spawn_journal_actor(caf::actor_system& sys, std::shared_ptr<journal_runtime> rt,

@@ -24,10 +24,8 @@ std::string node_status_json(const node_info& info, const runtime_figures& now, 
   j["started_unix_ms"] = info.started_unix_ms;
   j["uptime_s"] = static_cast<double>(now.now_unix_ms - info.started_unix_ms) / 1000.0;
   j["data_dir"] = c.data_dir;
-  // The replication and client protocols arrive with the replication issue; until then their
-  // ports are bound (reserved, so a conflict fails startup) but refuse connections.
-  j["listeners"] = {{"replication", listener(c.replication, info.replication_port, "reserved")},
-                    {"client", listener(c.client, info.client_port, "reserved")},
+  j["listeners"] = {{"replication", listener(c.replication, info.replication_port, "listening")},
+                    {"client", listener(c.client, info.client_port, "listening")},
                     {"admin", listener(c.admin, info.admin_port, "listening")}};
   auto dests = nlohmann::ordered_json::array();
   for (const auto& d : c.destinations) {

@@ -17,6 +17,8 @@ namespace tandem {
 // What main prepared before the actor system existed, handed over to the node's actors.
 struct node_resources {
   int admin_fd = -1;                         // listening; adopted by the admin broker
+  int replication_fd = -1;                   // listening; adopted by the replication listener
+  int client_fd = -1;                        // listening; adopted by the client listener
   std::shared_ptr<journal_runtime> journal;  // opened and recovered
   journal::recovery_report recovery;
 };

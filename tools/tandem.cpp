@@ -1,24 +1,47 @@
 // tandem: the operator's command-line client.
 //
 //   tandem status [--admin HOST:PORT] [--json] [--timeout-ms N]
+//   tandem publish [--client HOST:PORT] [--topic T] [--count N] [--size BYTES] [--window W]
+//                  [--publisher-id ID] [--timeout-ms MS] [MESSAGE]
+//   tandem subscribe [--client HOST:PORT] [--topic REGEX] [--from SEQ] [--count N] [--timeout-ms MS]
 //
 // `status` asks a node's admin listener for GET /status and renders it; --json prints it raw.
+// `publish` and `subscribe` speak the client protocol (client/) to a node's client listener.
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "client/client_connection.hpp"
+#include "client/code_names.hpp"
 #include "client/http_get.hpp"
+#include "client/percentile.hpp"
+#include "client/publisher.hpp"
+#include "client/subscriber.hpp"
 
 namespace {
 
 const char* usage = R"(usage:
   tandem status [--admin HOST:PORT] [--json] [--timeout-ms N]
       Show a node's status (default admin endpoint 127.0.0.1:27102).
+  tandem publish [--client HOST:PORT] [--topic T] [--count N] [--size BYTES] [--window W]
+                 [--publisher-id ID] [--timeout-ms MS] [MESSAGE]
+      Publish MESSAGE once, or N generated messages of BYTES bytes (default 1 x 100), keeping
+      up to W unacknowledged (default 64), and wait for every ack. Prints a summary with the
+      ack latency; exit 1 unless every message was persisted. Defaults: client endpoint
+      127.0.0.1:27101, topic tandem.test, a publisher id unique to this run, timeout 10000 ms.
+  tandem subscribe [--client HOST:PORT] [--topic REGEX] [--from SEQ] [--count N] [--timeout-ms MS]
+      Print messages whose topic fully matches REGEX (default .*), replaying the journal from
+      SEQ first when given; stop after N messages or when none arrives for MS (default 5000).
   tandem --help
 
-exit codes: 0 ok, 1 the node did not answer, 2 usage error
+exit codes: 0 ok, 1 the node did not answer (or, for publish, not all persisted), 2 usage error
 )";
 
 [[noreturn]] void usage_error(const std::string& problem) {
@@ -51,6 +74,30 @@ void render(const nlohmann::json& s) {
               << d.value("addresses", nlohmann::json::array()).dump() << "\n";
 }
 
+// "HOST:PORT" (HOST may be [v6]) for option `flag`; a usage error otherwise.
+void parse_endpoint(const std::string& flag, const std::string& hp, std::string& host, int& port) {
+  auto colon = hp.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    usage_error(flag + ": expected HOST:PORT, got '" + hp + "'");
+  host = hp.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  port = std::atoi(hp.c_str() + colon + 1);
+  if (port <= 0 || port > 65535)
+    usage_error(flag + ": port out of range in '" + hp + "'");
+}
+
+// A whole decimal number in [min, max] for option `flag`; a usage error otherwise.
+std::uint64_t parse_number(const std::string& flag, const std::string& text, std::uint64_t min,
+                           std::uint64_t max = UINT64_MAX) {
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max)
+    usage_error(flag + ": expected a number from " + std::to_string(min) + " to " + std::to_string(max) +
+                ", got '" + text + "'");
+  return v;
+}
+
 int status(int argc, char** argv) {
   std::string host = "127.0.0.1";
   int port = 27102;
@@ -66,16 +113,7 @@ int status(int argc, char** argv) {
     if (a == "--json") {
       json = true;
     } else if (a == "--admin") {
-      auto hp = value();
-      auto colon = hp.rfind(':');
-      if (colon == std::string::npos || colon == 0)
-        usage_error("--admin: expected HOST:PORT, got '" + hp + "'");
-      host = hp.substr(0, colon);
-      if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
-      port = std::atoi(hp.c_str() + colon + 1);
-      if (port <= 0 || port > 65535)
-        usage_error("--admin: port out of range in '" + hp + "'");
+      parse_endpoint(a, value(), host, port);
     } else if (a == "--timeout-ms") {
       timeout_ms = std::atoi(value().c_str());
       if (timeout_ms <= 0)
@@ -103,6 +141,165 @@ int status(int argc, char** argv) {
   return 0;
 }
 
+// Printable generated payload of exactly `size` bytes, distinct per message: "<i> abcd...".
+std::string generated_payload(std::uint64_t i, std::size_t size) {
+  std::string p = std::to_string(i) + " ";
+  while (p.size() < size)
+    p.push_back(static_cast<char>('a' + p.size() % 26));
+  p.resize(size);
+  return p;
+}
+
+int publish(int argc, char** argv) {
+  std::string host = "127.0.0.1";
+  int port = 27101;
+  std::string topic = "tandem.test";
+  std::optional<std::uint64_t> count;
+  std::optional<std::uint64_t> size;
+  std::uint64_t window = 64;
+  // Unique per run: a node may remember publisher_seqs per publisher_id, and seqs restart at 1.
+  std::string publisher_id = "tandem-cli-" + std::to_string(::getpid()) + "-" +
+                             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+  std::uint64_t timeout_ms = 10000;
+  std::optional<std::string> message;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc)
+        usage_error(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--client")
+      parse_endpoint(a, value(), host, port);
+    else if (a == "--topic")
+      topic = value();
+    else if (a == "--count")
+      count = parse_number(a, value(), 1);
+    else if (a == "--size")
+      size = parse_number(a, value(), 0, 64u << 20);
+    else if (a == "--window")
+      window = parse_number(a, value(), 1, 1u << 20);
+    else if (a == "--publisher-id")
+      publisher_id = value();
+    else if (a == "--timeout-ms")
+      timeout_ms = parse_number(a, value(), 1, 24ull * 3600 * 1000);
+    else if (a.rfind("--", 0) == 0 || message)
+      usage_error("unknown argument '" + a + "'");
+    else
+      message = a;
+  }
+  if (message && (count || size))
+    usage_error("give either MESSAGE or --count/--size, not both");
+  if (topic.empty())
+    usage_error("--topic must not be empty");
+  auto n = count.value_or(1);
+  auto timeout = std::chrono::milliseconds{timeout_ms};
+  auto endpoint = host + ":" + std::to_string(port);
+
+  tandem::client::client_connection conn;
+  if (auto err = conn.connect(host, static_cast<std::uint16_t>(port), "tandem publish", timeout); !err.empty()) {
+    std::cerr << "tandem: cannot connect: " << err << "\n";
+    return 1;
+  }
+  tandem::client::publisher pub{conn, {publisher_id, static_cast<std::size_t>(window)}};
+  auto start = std::chrono::steady_clock::now();
+  bool ok = true;
+  for (std::uint64_t i = 1; i <= n && ok; ++i)
+    ok = pub.publish(topic, message ? *message : generated_payload(i, size.value_or(100)), timeout).has_value();
+  if (ok)
+    ok = pub.wait_all(timeout);
+  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto& c = pub.counters();
+  auto us = [&](double p) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(tandem::client::percentile(c.ack_latencies, p)).count();
+  };
+  auto acked = static_cast<double>(c.persisted + c.negative);
+  std::cout << "published " << c.sent << " to " << endpoint << ": persisted " << c.persisted << ", rejected "
+            << c.negative << ", ack latency p50 " << us(50) << " us p99 " << us(99) << " us, "
+            << static_cast<std::uint64_t>(elapsed > 0 ? acked / elapsed : 0) << " msg/s\n";
+  for (std::size_t i = 0; i < c.first_rejections.size() && i < 5; ++i) {
+    const auto& r = c.first_rejections[i];
+    std::cout << "  rejected seq " << r.publisher_seq << ": " << tandem::client::nack_reason_name(r.code) << ": "
+              << r.reason << "\n";
+  }
+  if (c.negative > 5)
+    std::cout << "  (" << c.negative - 5 << " more rejections)\n";
+  if (!ok)
+    std::cerr << "tandem: " << pub.error() << "\n";
+  conn.close();
+  return ok && c.persisted == n ? 0 : 1;
+}
+
+// At most 64 bytes of the payload, non-printable bytes as '.', "..." when cut.
+std::string preview(const std::string& payload) {
+  std::string p;
+  for (std::size_t i = 0; i < payload.size() && i < 64; ++i) {
+    auto ch = static_cast<unsigned char>(payload[i]);
+    p.push_back(ch >= 0x20 && ch < 0x7f ? static_cast<char>(ch) : '.');
+  }
+  if (payload.size() > 64)
+    p += "...";
+  return p;
+}
+
+int subscribe(int argc, char** argv) {
+  std::string host = "127.0.0.1";
+  int port = 27101;
+  std::string topic = ".*";
+  std::optional<std::uint64_t> from;
+  std::uint64_t count = 0; // 0: until idle
+  std::uint64_t timeout_ms = 5000;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc)
+        usage_error(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--client")
+      parse_endpoint(a, value(), host, port);
+    else if (a == "--topic")
+      topic = value();
+    else if (a == "--from")
+      from = parse_number(a, value(), 0);
+    else if (a == "--count")
+      count = parse_number(a, value(), 1);
+    else if (a == "--timeout-ms")
+      timeout_ms = parse_number(a, value(), 1, 24ull * 3600 * 1000);
+    else
+      usage_error("unknown argument '" + a + "'");
+  }
+  auto timeout = std::chrono::milliseconds{timeout_ms};
+  auto endpoint = host + ":" + std::to_string(port);
+  tandem::client::client_connection conn;
+  if (auto err = conn.connect(host, static_cast<std::uint16_t>(port), "tandem subscribe", timeout); !err.empty()) {
+    std::cerr << "tandem: cannot connect: " << err << "\n";
+    return 1;
+  }
+  tandem::client::subscriber sub{conn};
+  if (!sub.subscribe(topic, from, timeout)) {
+    std::cerr << "tandem: cannot subscribe at " << endpoint << ": " << sub.error() << "\n";
+    return 1;
+  }
+  for (std::uint64_t got = 0; count == 0 || got < count; ++got) {
+    auto d = sub.next(timeout);
+    if (!d) {
+      if (!sub.is_open()) {
+        std::cerr << "tandem: " << sub.error() << "\n";
+        return 1;
+      }
+      break; // idle for the whole timeout
+    }
+    std::cout << "seq=" << d->seq << " origin=" << d->origin_instance << ":" << d->origin_seq << " topic=" << d->topic
+              << " size=" << d->payload.size() << " payload=" << preview(d->payload) << "\n"
+              << std::flush;
+  }
+  conn.close();
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -115,5 +312,9 @@ int main(int argc, char** argv) {
   }
   if (cmd == "status")
     return status(argc, argv);
+  if (cmd == "publish")
+    return publish(argc, argv);
+  if (cmd == "subscribe")
+    return subscribe(argc, argv);
   usage_error("unknown command '" + cmd + "'");
 }

@@ -170,10 +170,8 @@ int run_node(const tandem::config::node_config& cfg) {
     log::error("tandemd", error);
     return 1;
   }
-  // Replication and client ports are bound now so that a conflict fails startup, but they only
-  // listen once their protocols exist (the replication issue); until then they refuse connections.
-  auto replication = bind_listener("replication", cfg.replication, false, listen_backlog, &error);
-  auto client = replication ? bind_listener("client", cfg.client, false, listen_backlog, &error) : std::nullopt;
+  auto replication = bind_listener("replication", cfg.replication, true, listen_backlog, &error);
+  auto client = replication ? bind_listener("client", cfg.client, true, listen_backlog, &error) : std::nullopt;
   auto admin = client ? bind_listener("admin", cfg.admin, true, listen_backlog, &error) : std::nullopt;
   auto close_all = [&] {
     for (auto* s : {&replication, &client, &admin})
@@ -268,7 +266,7 @@ int run_node(const tandem::config::node_config& cfg) {
   int exit_code = 0;
   {
     caf::actor_system sys{caf_cfg};
-    auto root = spawn_supervisor(sys, info, node_resources{admin->fd, std::move(journal), std::move(recovery)});
+    auto root = spawn_supervisor(sys, info, node_resources{admin->fd, replication->fd, client->fd, std::move(journal), std::move(recovery)});
     log::info("tandemd", "node ", cfg.name, " (group ", cfg.group, ") started: replication ", cfg.replication.address,
               ":", replication->port, ", client ", cfg.client.address, ":", client->port, ", admin ",
               cfg.admin.address, ":", admin->port, ", data dir ", cfg.data_dir);
@@ -296,8 +294,6 @@ int run_node(const tandem::config::node_config& cfg) {
     sys.await_all_actors_done();
     exit_code = root_failed ? 1 : 0;
   } // ~actor_system stops the middleman and the scheduler
-  ::close(replication->fd);
-  ::close(client->fd);
   stopped = true;
   signals.join();
   if (exit_code == 0)

@@ -104,7 +104,9 @@ TEST_CASE("journal actor: destination acks are retention positions and show in s
   REQUIRE(rt);
   caf::actor_system_config ccfg;
   caf::actor_system sys{quiet(ccfg)};
-  auto j = spawn_journal_actor(sys, rt, rep, journal_actor_options{std::chrono::milliseconds{20}});
+  journal_actor_options options;
+  options.retention_interval = std::chrono::milliseconds{20};
+  auto j = spawn_journal_actor(sys, rt, rep, options);
   caf::scoped_actor self{sys};
   // Enough 1 KiB records to fill several 64 KiB segments, all held back by destination B.
   for (int i = 0; i < 4; ++i)

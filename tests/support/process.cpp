@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sstream>
 #include <stdexcept>
 #include <sys/socket.h>
@@ -129,6 +130,48 @@ void child_process::signal(int sig) {
 std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
   wait_until([this] { return !running(); }, timeout, 2ms);
   return exit_code_;
+}
+
+int connect_loopback(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::optional<std::string> read_until_closed(int fd, std::chrono::milliseconds timeout) {
+  std::string all;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return std::nullopt;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      continue;
+    char buf[4096];
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0)
+      return all;
+    all.append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::optional<std::string> poke(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout) {
+  int fd = connect_loopback(port);
+  if (fd < 0)
+    return std::nullopt;
+  if (!bytes.empty())
+    ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  auto got = read_until_closed(fd, timeout);
+  ::close(fd);
+  return got;
 }
 
 std::string read_file(const std::string& path) {

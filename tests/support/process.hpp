@@ -69,6 +69,13 @@ struct run_result {
 run_result run(const std::vector<std::string>& argv, const std::string& cwd = ".",
                std::chrono::milliseconds timeout = 30s);
 
+// A blocking TCP connection to 127.0.0.1:port (-1 if refused).
+int connect_loopback(std::uint16_t port);
+// Reads until the peer closes (returns everything read) or the deadline passes (nullopt).
+std::optional<std::string> read_until_closed(int fd, std::chrono::milliseconds timeout);
+// connect_loopback + send `bytes` + read_until_closed + close; nullopt if refused or timed out.
+std::optional<std::string> poke(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout);
+
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& text);
 

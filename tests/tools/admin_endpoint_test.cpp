@@ -16,44 +16,8 @@ using namespace tandem::test;
 
 namespace {
 
-int connect_to(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sa.sin_port = htons(port);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// Reads until the peer closes or the deadline passes; nullopt on timeout.
-std::optional<std::string> read_until_closed(int fd, std::chrono::milliseconds timeout) {
-  std::string all;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0)
-      return std::nullopt;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
-      continue;
-    char buf[4096];
-    auto n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0)
-      return all;
-    all.append(buf, static_cast<size_t>(n));
-  }
-}
-
 std::string exchange(std::uint16_t port, const std::string& bytes) {
-  int fd = connect_to(port);
-  REQUIRE(fd >= 0);
-  ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-  auto answer = read_until_closed(fd, 3s);
-  ::close(fd);
+  auto answer = poke(port, bytes, 3s);
   REQUIRE(answer.has_value());
   return *answer;
 }
@@ -95,7 +59,7 @@ TEST_CASE("admin: an endless request head is refused with 431 at 8 KiB") {
 
 TEST_CASE("admin: a silent client is disconnected at the request deadline") {
   admin_node node{{"--set", "limits.handshake_timeout_ms=300"}};
-  int fd = connect_to(node.ports.admin);
+  int fd = connect_loopback(node.ports.admin);
   REQUIRE(fd >= 0);
   auto t0 = std::chrono::steady_clock::now();
   auto answer = read_until_closed(fd, 3s);
@@ -108,14 +72,14 @@ TEST_CASE("admin: a silent client is disconnected at the request deadline") {
 
 TEST_CASE("admin: connections beyond the limit are closed at once while the others are served") {
   admin_node node{{"--set", "limits.max_admin_connections=2", "--set", "limits.handshake_timeout_ms=5000"}};
-  int a = connect_to(node.ports.admin);
-  int b = connect_to(node.ports.admin);
+  int a = connect_loopback(node.ports.admin);
+  int b = connect_loopback(node.ports.admin);
   REQUIRE(a >= 0);
   REQUIRE(b >= 0);
   // Both idle slots are taken once the node has accepted them; a third connection is refused.
   std::optional<std::string> third;
   REQUIRE(wait_until([&] {
-    int c = connect_to(node.ports.admin);
+    int c = connect_loopback(node.ports.admin);
     third = read_until_closed(c, 500ms);
     ::close(c);
     return third.has_value();

@@ -1,0 +1,167 @@
+#include "actors/address_cycler_actor.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/log.hpp"
+#include "actors/logic/address_cycler.hpp"
+#include "actors/replication_connection.hpp"
+#include "actors/replication_messages.hpp"
+#include "config/parse.hpp"
+
+namespace tandem {
+
+namespace {
+
+struct cycler_state {
+  std::shared_ptr<const replication_context> ctx;
+  config::destination_config dest;
+  std::optional<logic::address_cycler> rule;
+  std::uint64_t timer_epoch = 0;
+  std::string name;
+};
+
+using cycler_self = caf::stateful_actor<cycler_state>*;
+
+// Resolves `address` and starts a non-blocking connect. Returns the socket, or -1 with *why set.
+int start_connect(const config::host_port& address, std::string* why) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  if (int rc = ::getaddrinfo(address.host.c_str(), std::to_string(address.port).c_str(), &hints, &res); rc != 0) {
+    *why = std::string{"cannot resolve: "} + ::gai_strerror(rc);
+    return -1;
+  }
+  int fd = -1;
+  for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
+    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      *why = std::strerror(errno);
+      continue;
+    }
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS)
+      break;
+    *why = std::strerror(errno);
+    ::close(fd);
+    fd = -1;
+  }
+  ::freeaddrinfo(res);
+  return fd;
+}
+
+void step(cycler_self self);
+
+void attempt(cycler_self self, std::size_t index) {
+  auto& st = self->state;
+  const auto& address = st.dest.addresses[index];
+  auto where = config::to_string(address);
+  std::string why;
+  int fd = start_connect(address, &why);
+  if (fd < 0) {
+    log::info(st.name, "cannot connect to ", st.dest.name, " at ", where, ": ", why);
+    st.rule->on_attempt_failed(std::chrono::steady_clock::now());
+    step(self);
+    return;
+  }
+  log::debug(st.name, "connecting to ", st.dest.name, " at ", where);
+  connection_args args;
+  args.ctx = st.ctx;
+  args.direction = conn_direction::outbound;
+  args.expected_peer = st.dest.name;
+  args.remote_address = where;
+  args.cycler = caf::actor_cast<caf::actor>(self);
+  args.connect_timeout = std::chrono::milliseconds{st.dest.reconnect.connect_timeout_ms};
+  spawn_outbound_connection(self->system(), fd, std::move(args));
+}
+
+// Carries out what the rule says now.
+void step(cycler_self self) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  auto next = st.rule->next(now);
+  if (auto* d = std::get_if<logic::address_cycler::dial>(&next)) {
+    attempt(self, d->index);
+  } else if (auto* w = std::get_if<logic::address_cycler::wait_until>(&next)) {
+    auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(w->at - now) + std::chrono::milliseconds{1};
+    log::debug(st.name, "no server of ", st.dest.name, " reachable; next pass in ", delay.count(), " ms");
+    self->delayed_send(self, delay, atoms::dial::value, ++st.timer_epoch);
+  }
+}
+
+caf::behavior address_cycler_actor(cycler_self self, std::shared_ptr<const replication_context> ctx,
+                                   config::destination_config dest) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.dest = std::move(dest);
+  st.name = "cycler-" + st.dest.name;
+  const auto& rc = st.dest.reconnect;
+  logic::backoff_config bc{std::chrono::milliseconds{rc.initial_ms}, std::chrono::milliseconds{rc.max_ms},
+                           rc.multiplier, rc.jitter};
+  st.rule.emplace(st.dest.addresses.size(), bc, std::hash<std::string>{}(st.ctx->name + "/" + st.dest.name));
+  self->send(self, atoms::dial::value, st.timer_epoch);
+  return {
+    [=](atoms::dial, std::uint64_t epoch) {
+      if (epoch == self->state.timer_epoch)
+        step(self);
+    },
+    [=](atoms::dial_done, bool ok, const std::string& why) {
+      auto& s = self->state;
+      if (ok) {
+        s.rule->on_connected();
+        return;
+      }
+      log::info(s.name, "attempt to reach ", s.dest.name, " failed: ", why);
+      s.rule->on_attempt_failed(std::chrono::steady_clock::now());
+      step(self);
+    },
+    // From the supervisor: a connection with the destination was kept / closed.
+    [=](atoms::attach, conn_direction dir) {
+      if (dir == conn_direction::inbound)
+        self->state.rule->on_inbound(true);
+    },
+    [=](atoms::detach, conn_direction dir) {
+      if (dir == conn_direction::inbound)
+        self->state.rule->on_inbound(false);
+      else
+        self->state.rule->on_disconnected();
+      step(self);
+    },
+    [=](atoms::status) -> std::string {
+      const auto& r = *self->state.rule;
+      nlohmann::json j;
+      j["backoff_ms"] = r.current_backoff().count();
+      j["passes_failed"] = r.passes_failed();
+      j["failovers"] = r.failovers();
+      j["inbound_present"] = r.inbound_present();
+      auto per = nlohmann::json::array();
+      for (std::size_t i = 0; i < self->state.dest.addresses.size(); ++i)
+        per.push_back({{"address", config::to_string(self->state.dest.addresses[i])},
+                       {"attempts", r.attempts(i)},
+                       {"failures", r.failures(i)}});
+      j["addresses"] = per;
+      j["connected_address"] = r.connected_index() ? config::to_string(self->state.dest.addresses[*r.connected_index()])
+                                                   : std::string{};
+      return j.dump();
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_address_cycler(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
+                                config::destination_config dest) {
+  return sys.spawn<caf::detached>(address_cycler_actor, std::move(ctx), std::move(dest));
+}
+
+} // namespace tandem

@@ -1,0 +1,236 @@
+#include "actors/client_listener.hpp"
+
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/log.hpp"
+#include "actors/replication_messages.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/frame_reader.hpp"
+#include "protocol/version.hpp"
+
+namespace tandem {
+
+namespace {
+
+constexpr std::string_view component = "clients";
+
+struct session {
+  explicit session(std::size_t max_frame) : reader(max_frame) {}
+  protocol::frame_reader reader;
+  bool greeted = false;
+  std::string name;
+  std::uint64_t epoch = 0;
+  std::size_t outstanding = 0;
+};
+
+struct clients_state {
+  std::shared_ptr<const replication_context> ctx;
+  std::uint32_t max_connections = 0;
+  std::size_t max_outstanding = 0;
+  std::unordered_map<caf::io::connection_handle, session> sessions;
+  std::uint64_t next_epoch = 0;
+  std::uint64_t published = 0, persisted = 0, rejected = 0;
+};
+
+using state_ptr = std::shared_ptr<clients_state>;
+
+void write_message(caf::io::broker* self, caf::io::connection_handle h, const protocol::message& m,
+                   std::string& scratch) {
+  scratch.clear();
+  if (protocol::encode(m, scratch))
+    self->write(h, scratch.size(), scratch.data());
+}
+
+void drop(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, protocol::close_code code,
+          const std::string& reason) {
+  log::warn(component, "closing client connection: ", reason);
+  std::string buf;
+  write_message(self, h, protocol::close_frame{code, reason}, buf);
+  self->flush(h);
+  self->close(h);
+  st->sessions.erase(h);
+}
+
+void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
+            std::shared_ptr<std::vector<journal::record>> batch, std::vector<std::uint64_t> pub_seqs) {
+  std::string buf;
+  if (s.outstanding + pub_seqs.size() > st->max_outstanding) {
+    for (auto seq : pub_seqs)
+      write_message(self, h, protocol::negative_ack{seq, protocol::nack_reason::queue_full,
+                                                    "too many publishes waiting for their ack on this connection"},
+                    buf);
+    self->flush(h);
+    st->rejected += pub_seqs.size();
+    return;
+  }
+  s.outstanding += pub_seqs.size();
+  st->published += pub_seqs.size();
+  auto seqs = std::make_shared<std::vector<std::uint64_t>>(std::move(pub_seqs));
+  self->request(st->ctx->journal, caf::infinite, atoms::publish::value, append_request{std::move(batch)})
+    .then(
+      [=](const append_reply& rep) {
+        auto it = st->sessions.find(h);
+        if (it == st->sessions.end())
+          return; // the publisher went away; the records are stored and replicate anyway
+        it->second.outstanding -= seqs->size();
+        std::string out;
+        std::string frame;
+        for (std::size_t i = 0; i < seqs->size(); ++i) {
+          if (rep.ok)
+            protocol::encode(protocol::persisted_ack{(*seqs)[i], rep.first_seq + i}, frame);
+          else
+            protocol::encode(protocol::negative_ack{(*seqs)[i],
+                                                    rep.error_code == "queue_full" ? protocol::nack_reason::queue_full
+                                                                                   : protocol::nack_reason::journal_error,
+                                                    rep.error_code + ": " + rep.error},
+                             frame);
+        }
+        (rep.ok ? st->persisted : st->rejected) += seqs->size();
+        self->write(h, frame.size(), frame.data());
+        self->flush(h);
+      },
+      [=](caf::error& err) {
+        auto it = st->sessions.find(h);
+        if (it == st->sessions.end())
+          return;
+        it->second.outstanding -= seqs->size();
+        std::string frame;
+        for (auto seq : *seqs)
+          protocol::encode(protocol::negative_ack{seq, protocol::nack_reason::shutting_down,
+                                                  "journal unavailable: " + self->system().render(err)},
+                           frame);
+        st->rejected += seqs->size();
+        self->write(h, frame.size(), frame.data());
+        self->flush(h);
+      });
+}
+
+void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h) {
+  auto it = st->sessions.find(h);
+  if (it == st->sessions.end())
+    return;
+  auto& s = it->second;
+  std::shared_ptr<std::vector<journal::record>> batch;
+  std::vector<std::uint64_t> pub_seqs;
+  std::string buf;
+  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::system_clock::now().time_since_epoch()).count();
+  while (auto frame = s.reader.next()) {
+    auto msg = protocol::decode(*frame, st->ctx->max_frame_bytes);
+    if (!msg) {
+      drop(self, st, h, protocol::close_code::bad_frame, "bad frame: " + msg.error().message);
+      return;
+    }
+    auto& m = msg.value();
+    if (!s.greeted) {
+      auto* hello = std::get_if<protocol::client_hello>(&m);
+      if (!hello) {
+        drop(self, st, h, protocol::close_code::bad_frame, "expected client_hello first");
+        return;
+      }
+      auto v = protocol::check_version(*hello);
+      if (!v.compatible) {
+        drop(self, st, h, protocol::close_code::version_mismatch, v.message);
+        return;
+      }
+      s.greeted = true;
+      s.name = hello->client_name;
+      write_message(self, h, protocol::client_hello{protocol::protocol_major, protocol::protocol_minor, st->ctx->name},
+                    buf);
+      self->flush(h);
+      continue;
+    }
+    if (auto* p = std::get_if<protocol::publish>(&m)) {
+      if (!batch)
+        batch = std::make_shared<std::vector<journal::record>>();
+      journal::record r;
+      r.publisher = std::move(p->publisher_id);
+      r.publisher_seq = p->publisher_seq;
+      r.timestamp_ns = now_ns;
+      r.topic = std::move(p->topic);
+      r.payload = std::move(p->payload);
+      batch->push_back(std::move(r));
+      pub_seqs.push_back(p->publisher_seq);
+    } else if (std::get_if<protocol::heartbeat>(&m)) {
+      write_message(self, h, protocol::heartbeat{static_cast<std::uint64_t>(now_ns)}, buf);
+      self->flush(h);
+    } else if (std::get_if<protocol::subscribe>(&m)) {
+      drop(self, st, h, protocol::close_code::bad_frame, "subscriptions are not served by this node version yet");
+      return;
+    } else if (std::get_if<protocol::close_frame>(&m)) {
+      self->close(h);
+      st->sessions.erase(h);
+      return;
+    } else {
+      drop(self, st, h, protocol::close_code::bad_frame,
+           std::string{"unexpected "} + std::string{protocol::frame_type_name(protocol::type_of(m))}
+             + " on a client connection");
+      return;
+    }
+  }
+  if (batch)
+    submit(self, st, h, s, std::move(batch), std::move(pub_seqs));
+}
+
+caf::behavior client_listener(caf::io::broker* self, int fd, std::shared_ptr<const replication_context> ctx,
+                              std::uint32_t max_connections, std::size_t max_outstanding) {
+  auto st = std::make_shared<clients_state>();
+  st->ctx = std::move(ctx);
+  st->max_connections = max_connections;
+  st->max_outstanding = max_outstanding;
+  self->add_doorman(fd);
+  return {
+    [=](const caf::io::new_connection_msg& msg) {
+      if (st->sessions.size() >= st->max_connections) {
+        log::warn(component, "refusing client connection: ", st->max_connections, " connections open");
+        self->close(msg.handle);
+        return;
+      }
+      auto [it, added] = st->sessions.try_emplace(msg.handle, st->ctx->max_frame_bytes);
+      it->second.epoch = ++st->next_epoch;
+      self->configure_read(msg.handle, caf::io::receive_policy::at_most(64 * 1024));
+      self->delayed_send(self, st->ctx->handshake_timeout, atoms::conn_timeout::value, msg.handle, it->second.epoch);
+    },
+    [=](const caf::io::new_data_msg& msg) {
+      auto it = st->sessions.find(msg.handle);
+      if (it == st->sessions.end())
+        return;
+      if (!it->second.reader.feed({reinterpret_cast<const char*>(msg.buf.data()), msg.buf.size()})) {
+        on_frames(self, st, msg.handle);
+        if (st->sessions.count(msg.handle))
+          drop(self, st, msg.handle, protocol::close_code::bad_frame,
+               "bad frame: " + st->sessions.at(msg.handle).reader.error().message);
+        return;
+      }
+      on_frames(self, st, msg.handle);
+    },
+    [=](const caf::io::connection_closed_msg& msg) { st->sessions.erase(msg.handle); },
+    [=](atoms::conn_timeout, caf::io::connection_handle h, std::uint64_t epoch) {
+      auto it = st->sessions.find(h);
+      if (it != st->sessions.end() && it->second.epoch == epoch && !it->second.greeted)
+        drop(self, st, h, protocol::close_code::handshake_timeout, "no client_hello within the handshake timeout");
+    },
+    [=](atoms::status) -> std::string {
+      nlohmann::json j{{"connections", st->sessions.size()},
+                       {"published", st->published},
+                       {"persisted", st->persisted},
+                       {"rejected", st->rejected}};
+      return j.dump();
+    },
+    [=](const caf::io::acceptor_closed_msg&) { log::error(component, "client listener closed by the system"); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_client_listener(caf::actor_system& sys, int listen_fd, std::shared_ptr<const replication_context> ctx,
+                                 std::uint32_t max_connections, std::size_t max_outstanding) {
+  return sys.middleman().spawn_broker(client_listener, listen_fd, std::move(ctx), max_connections, max_outstanding);
+}
+
+} // namespace tandem

@@ -1,0 +1,25 @@
+// The client listener: a CAF broker serving publishers on the client port.
+//
+//   client_hello -> client_hello (with this node's name); a major-version mismatch is refused
+//   publish...   -> one persisted_ack per publish once the ack rule holds (durable here and in
+//                   every sync destination), or negative_ack with the reason; in publish order
+//   heartbeat    -> heartbeat
+//
+// All publishes that arrive in one read become one journal batch (group commit does the rest).
+// Bounded: max_client_connections, the frame size limit, and at most max_outstanding publishes
+// per connection waiting for their ack (beyond that, negative_ack queue_full at once).
+// Subscriptions are not served yet: a subscribe frame closes the connection with that reason.
+#pragma once
+
+#include <memory>
+
+#include <caf/fwd.hpp>
+
+#include "actors/replication_context.hpp"
+
+namespace tandem {
+
+caf::actor spawn_client_listener(caf::actor_system& sys, int listen_fd, std::shared_ptr<const replication_context> ctx,
+                                 std::uint32_t max_connections, std::size_t max_outstanding = 65536);
+
+} // namespace tandem

@@ -1,0 +1,201 @@
+#include "actors/destination_link.hpp"
+
+#include <optional>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/log.hpp"
+#include "actors/logic/link_window.hpp"
+#include "actors/logic/routing.hpp"
+#include "actors/replication_messages.hpp"
+#include "journal/reader.hpp"
+#include "protocol/batch.hpp"
+
+namespace tandem {
+
+namespace {
+
+struct link_state {
+  std::shared_ptr<const replication_context> ctx;
+  config::destination_config dest;
+  std::shared_ptr<instance_groups> groups;
+  link_options options;
+  std::optional<logic::destination_route> route;
+  std::optional<logic::link_window> window;
+  caf::actor conn;
+  bool awaiting_resume = false;
+  std::string peer_address;
+  conn_direction direction = conn_direction::outbound;
+  std::uint64_t durable_seq = 0;
+  std::optional<journal::cursor> cursor;
+  std::uint64_t reported = 0; // last coverage sent to the journal actor
+  std::uint64_t connects = 0, disconnects = 0;
+  std::string name;
+};
+
+using link_self = caf::stateful_actor<link_state>*;
+
+void report(link_self self, std::optional<std::uint64_t> acked) {
+  auto& st = self->state;
+  if (!acked || *acked <= st.reported)
+    return;
+  st.reported = *acked;
+  self->send(st.ctx->journal, atoms::dest_ack::value, st.dest.name, *acked);
+}
+
+// Reads and sends while the window allows and durable records wait. Each loop turn is one
+// journal read of at most max_batch_records / max_batch_bytes.
+void pump(link_self self) {
+  auto& st = self->state;
+  auto& w = *st.window;
+  while (st.conn && !st.awaiting_resume && w.can_send() && w.next_read() <= st.durable_seq) {
+    if (!st.cursor || st.cursor->next_seq() != w.next_read()) {
+      auto c = st.ctx->runtime->log().open_cursor(w.next_read());
+      if (!c) {
+        log::error(st.name, "cannot read the journal from ", w.next_read(), ": ", c.error().to_string(),
+                   "; destination ", st.dest.name, " cannot be served");
+        st.cursor.reset();
+        return;
+      }
+      st.cursor.emplace(std::move(*c));
+    }
+    auto records = st.cursor->read(st.options.max_batch_records, st.options.max_batch_bytes);
+    if (!records) {
+      log::error(st.name, "journal read failed: ", records.error().to_string());
+      st.cursor.reset();
+      return;
+    }
+    if (records->empty())
+      return;
+    auto out = std::make_shared<std::string>();
+    protocol::batch_encoder enc{st.ctx->max_frame_bytes};
+    enc.begin(*out);
+    std::vector<std::string_view> path;
+    logic::sent_batch sent;
+    for (const auto& r : *records) {
+      std::string upstream_group = r.path.empty() ? std::string{} : st.groups->group_of(r.path.back());
+      logic::route_input in{r.origin, r.topic, r.path, upstream_group};
+      if (!st.route->admits(in))
+        continue;
+      path.assign(r.path.begin(), r.path.end());
+      path.push_back(st.ctx->name);
+      protocol::record_view v{r.seq, r.origin, r.origin_seq, r.publisher, r.publisher_seq, r.timestamp_ns, path,
+                              r.topic, r.payload};
+      if (auto added = enc.add(v); !added) {
+        log::error(st.name, "record ", r.seq, " cannot be sent to ", st.dest.name, ": ", added.error().message,
+                   "; skipped");
+        continue;
+      }
+      sent.last_sent_seq = r.seq;
+      ++sent.records;
+    }
+    auto last_read = records->back().seq;
+    if (sent.records == 0) {
+      enc.abandon();
+      report(self, w.on_read(last_read));
+      continue;
+    }
+    auto size = enc.finish();
+    if (!size) {
+      log::error(st.name, "cannot finish a batch for ", st.dest.name, ": ", size.error().message);
+      return;
+    }
+    sent.bytes = size.value();
+    sent.coverage_after = last_read;
+    w.on_batch_sent(sent);
+    self->send(st.conn, atoms::send_frame::value, frame_bytes{std::move(out)});
+  }
+}
+
+std::string status_json(link_state& st) {
+  const auto& w = *st.window;
+  const auto& c = w.counters();
+  nlohmann::ordered_json j;
+  j["destination"] = st.dest.name;
+  j["connected"] = static_cast<bool>(st.conn) && !st.awaiting_resume;
+  j["peer_address"] = st.conn ? st.peer_address : "";
+  j["direction"] = st.conn ? to_string(st.direction) : "";
+  j["acked"] = w.acked();
+  j["next_read"] = w.next_read();
+  j["durable_seq"] = st.durable_seq;
+  j["lag_records"] = st.durable_seq > w.acked() ? st.durable_seq - w.acked() : 0;
+  j["in_flight_bytes"] = w.in_flight_bytes();
+  j["batches_sent"] = c.batches_sent;
+  j["records_sent"] = c.records_sent;
+  j["bytes_sent"] = c.bytes_sent;
+  j["resends"] = c.resends;
+  j["connects"] = st.connects;
+  j["disconnects"] = st.disconnects;
+  return j.dump();
+}
+
+caf::behavior destination_link(link_self self, std::shared_ptr<const replication_context> ctx,
+                               config::destination_config dest, std::shared_ptr<instance_groups> groups,
+                               link_options options) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.dest = std::move(dest);
+  st.groups = std::move(groups);
+  st.options = options;
+  st.name = "link-" + st.dest.name;
+  st.route.emplace(st.dest.name, st.dest.topics, st.dest.passthrough);
+  auto initial = st.ctx->runtime->log().acknowledged(st.dest.name);
+  st.window.emplace(options.max_in_flight_bytes, initial);
+  st.reported = initial;
+  st.durable_seq = st.ctx->runtime->log().durable_seq();
+  self->send(st.ctx->journal, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
+  return {
+    [=](atoms::attach, caf::actor conn, const std::string&, const std::string& address, conn_direction dir) {
+      auto& s = self->state;
+      if (s.conn && s.conn != conn)
+        s.window->on_disconnected(); // replaced: resend what the old connection had in flight
+      s.conn = std::move(conn);
+      s.awaiting_resume = true;
+      s.peer_address = address;
+      s.direction = dir;
+    },
+    [=](atoms::peer_ack, std::uint64_t seq) {
+      auto& s = self->state;
+      if (!s.conn)
+        return;
+      if (s.awaiting_resume) {
+        s.awaiting_resume = false;
+        ++s.connects;
+        report(self, s.window->on_connected(seq));
+        log::info(s.name, "replicating to ", s.dest.name, " at ", s.peer_address, " (", to_string(s.direction),
+                  "), resuming after seq ", seq, " of ", s.durable_seq);
+      } else {
+        report(self, s.window->on_ack(seq));
+      }
+      pump(self);
+    },
+    [=](atoms::detach, const caf::actor& conn) {
+      auto& s = self->state;
+      if (conn != s.conn)
+        return;
+      s.conn = nullptr;
+      s.awaiting_resume = false;
+      s.window->on_disconnected();
+      ++s.disconnects;
+      log::info(s.name, "destination ", s.dest.name, " disconnected; acknowledged up to ", s.window->acked());
+    },
+    [=](atoms::durable, std::uint64_t seq) {
+      if (seq > self->state.durable_seq)
+        self->state.durable_seq = seq;
+      pump(self);
+    },
+    [=](atoms::status) -> std::string { return status_json(self->state); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_destination_link(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
+                                  config::destination_config dest, std::shared_ptr<instance_groups> groups,
+                                  link_options options) {
+  return sys.spawn<caf::detached>(destination_link, std::move(ctx), std::move(dest), std::move(groups), options);
+}
+
+} // namespace tandem

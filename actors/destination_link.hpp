@@ -1,0 +1,33 @@
+// A destination link: one per configured destination. It reads the journal from what the
+// destination durably holds, sends the records routing admits in batches over the connection the
+// supervisor attached, bounded by an in-flight window in bytes, and advances on durable acks
+// (reporting each advance to the journal actor, which keeps it for retention and the ack rule).
+//
+//   idle --attach--> awaiting resume --first peer ack--> streaming --detach--> idle
+//
+// A destination that is down costs no memory: nothing is queued; on the next connection the link
+// re-reads from the journal. The link runs detached (its own thread) because a reader that falls
+// behind the journal's in-memory window reads segment files.
+#pragma once
+
+#include <memory>
+
+#include <caf/fwd.hpp>
+
+#include "actors/instance_groups.hpp"
+#include "actors/replication_context.hpp"
+#include "config/node_config.hpp"
+
+namespace tandem {
+
+struct link_options {
+  std::uint64_t max_in_flight_bytes = 4u << 20;
+  std::size_t max_batch_records = 512;
+  std::size_t max_batch_bytes = 256u << 10;
+};
+
+caf::actor spawn_destination_link(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
+                                  config::destination_config dest, std::shared_ptr<instance_groups> groups,
+                                  link_options options = {});
+
+} // namespace tandem

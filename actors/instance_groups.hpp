@@ -1,0 +1,34 @@
+// Which replication group each known instance belongs to, for passthrough routing: a record that
+// arrived by replication is forwarded only if the group of the instance it came from matches the
+// destination's passthrough regexes. Known from the config (destinations) and learned from the
+// hellos of connecting peers. Thread-safe: links run on their own threads.
+//
+// Not persisted: after a restart, an instance that is not a configured destination is unknown
+// until it connects again, and until then records that came from it are not passed through.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace tandem {
+
+class instance_groups {
+public:
+  void learn(const std::string& instance, const std::string& group) {
+    std::lock_guard guard{mu_};
+    groups_[instance] = group;
+  }
+  std::string group_of(std::string_view instance) const {
+    std::lock_guard guard{mu_};
+    auto it = groups_.find(std::string{instance});
+    return it == groups_.end() ? std::string{} : it->second;
+  }
+
+private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::string> groups_;
+};
+
+} // namespace tandem

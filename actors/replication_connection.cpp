@@ -1,0 +1,354 @@
+#include "actors/replication_connection.hpp"
+
+#include <deque>
+#include <optional>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/log.hpp"
+#include "actors/logic/inbound_dedup.hpp"
+#include "protocol/batch.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/frame_reader.hpp"
+#include "protocol/version.hpp"
+
+namespace tandem {
+
+namespace {
+
+constexpr std::string_view component = "replication";
+
+enum class phase { handshake, registering, established, closed };
+
+struct conn_state {
+  connection_args args;
+  caf::io::connection_handle h;
+  protocol::frame_reader reader;
+  phase at = phase::handshake;
+  std::string peer;       // instance name from the peer's hello
+  std::string peer_group;
+  caf::actor link;        // our destination link for the peer, if it is one of our destinations
+  std::optional<logic::inbound_dedup> dedup;
+  std::uint64_t epoch = 0;                     // matches the armed conn_timeout
+  std::chrono::steady_clock::time_point last_rx = std::chrono::steady_clock::now();
+  std::uint64_t records_in = 0, duplicates_in = 0;
+
+  explicit conn_state(connection_args a) : args(std::move(a)), reader(args.ctx->max_frame_bytes) {}
+
+  std::string who() const {
+    return (peer.empty() ? std::string{"?"} : peer) + " (" + args.remote_address + ", " + to_string(args.direction)
+           + ")";
+  }
+};
+
+using state_ptr = std::shared_ptr<conn_state>;
+
+void write_message(caf::io::broker* self, const state_ptr& st, const protocol::message& m) {
+  std::string out;
+  if (auto r = protocol::encode(m, out, st->args.ctx->max_frame_bytes); !r) {
+    log::error(component, "cannot encode ", protocol::frame_type_name(protocol::type_of(m)), " for ", st->who(), ": ",
+               r.error().message);
+    return;
+  }
+  self->write(st->h, out.size(), out.data());
+  self->flush(st->h);
+}
+
+// Ends the connection once: tells whoever knew about it, then closes (gracefully: a close frame
+// queued before still goes out) and quits.
+void finish(caf::io::broker* self, const state_ptr& st, const std::string& reason, bool as_error) {
+  if (st->at == phase::closed)
+    return;
+  auto was = st->at;
+  st->at = phase::closed;
+  if (as_error)
+    log::warn(component, "closing connection with ", st->who(), ": ", reason);
+  else
+    log::info(component, "connection with ", st->who(), " closed: ", reason);
+  if (st->link)
+    self->send(st->link, atoms::detach::value, caf::actor_cast<caf::actor>(self));
+  if (was == phase::established || was == phase::registering)
+    self->send(st->args.ctx->supervisor, atoms::conn_down::value, st->peer, caf::actor_cast<caf::actor>(self));
+  if (st->args.cycler && was != phase::established)
+    self->send(st->args.cycler, atoms::dial_done::value, false, reason);
+  self->close(st->h);
+  self->quit();
+}
+
+void refuse(caf::io::broker* self, const state_ptr& st, protocol::close_code code, const std::string& reason,
+            bool as_error = true) {
+  write_message(self, st, protocol::close_frame{code, reason});
+  finish(self, st, reason, as_error);
+}
+
+void arm_timer(caf::io::broker* self, const state_ptr& st, std::chrono::milliseconds after) {
+  self->delayed_send(self, after, atoms::conn_timeout::value, ++st->epoch);
+}
+
+void send_acks(caf::io::broker* self, const state_ptr& st) {
+  std::optional<std::uint64_t> last;
+  while (auto a = st->dedup->ack_to_send())
+    last = a;
+  if (!last)
+    return;
+  write_message(self, st, protocol::durable_ack{*last});
+  self->send(st->args.ctx->journal, atoms::inbound_pos::value, st->peer, *last);
+}
+
+void on_record_batch(caf::io::broker* self, const state_ptr& st, std::string_view frame) {
+  auto batch = protocol::decode_batch(frame, st->args.ctx->max_frame_bytes);
+  if (!batch) {
+    refuse(self, st, protocol::close_code::bad_frame, "malformed record_batch: " + batch.error().message);
+    return;
+  }
+  std::vector<logic::inbound_record> in;
+  std::vector<journal::record> keep_candidates;
+  in.reserve(batch.value().size());
+  keep_candidates.reserve(batch.value().size());
+  auto cur = batch.value().cursor();
+  while (auto* r = cur.next()) {
+    in.push_back({r->seq, {}, r->origin_seq});
+    journal::record rec;
+    rec.origin = std::string{r->origin_instance};
+    rec.origin_seq = r->origin_seq;
+    rec.publisher = std::string{r->publisher_id};
+    rec.publisher_seq = r->publisher_seq;
+    rec.timestamp_ns = r->timestamp_ns;
+    for (auto p : r->path)
+      rec.path.emplace_back(p);
+    rec.topic = std::string{r->topic};
+    rec.payload = std::string{r->payload};
+    keep_candidates.push_back(std::move(rec));
+  }
+  for (std::size_t i = 0; i < in.size(); ++i)
+    in[i].origin_instance = keep_candidates[i].origin; // views into strings that stay put
+  auto verdicts = st->dedup->classify(in);
+  st->records_in += in.size();
+  st->duplicates_in += in.size() - verdicts.to_store;
+  if (verdicts.to_store == 0) {
+    send_acks(self, st);
+    return;
+  }
+  auto store = std::make_shared<std::vector<journal::record>>();
+  store->reserve(verdicts.to_store);
+  for (std::size_t i = 0; i < keep_candidates.size(); ++i)
+    if (verdicts.verdicts[i] == logic::verdict::store)
+      store->push_back(std::move(keep_candidates[i]));
+  auto id = verdicts.id;
+  self->request(st->args.ctx->journal, std::chrono::seconds{60}, atoms::append::value, append_request{store})
+    .then(
+      [=](const append_reply& rep) {
+        if (st->at != phase::established)
+          return;
+        if (!rep.ok) {
+          st->dedup->on_batch_failed(id);
+          refuse(self, st, protocol::close_code::shutdown, "journal rejected replicated records: " + rep.error);
+          return;
+        }
+        st->dedup->on_batch_durable(id);
+        send_acks(self, st);
+      },
+      [=](caf::error& err) {
+        if (st->at == phase::established) {
+          st->dedup->on_batch_failed(id);
+          finish(self, st, "journal did not answer: " + self->system().render(err), true);
+        }
+      });
+}
+
+void process_frames(caf::io::broker* self, const state_ptr& st);
+
+void on_kept(caf::io::broker* self, const state_ptr& st, std::uint64_t held_from_peer, caf::actor link) {
+  st->at = phase::established;
+  auto rt = st->args.ctx->runtime;
+  st->dedup.emplace(st->args.ctx->name,
+                    [rt](std::string_view origin) { return rt->log().highest_origin_seq(origin); }, held_from_peer);
+  log::info(component, "replicating with ", st->who(), ", group ", st->peer_group, "; holding its records up to ",
+            held_from_peer);
+  // Our resume point for the peer's link.
+  write_message(self, st, protocol::durable_ack{held_from_peer});
+  if (st->args.cycler)
+    self->send(st->args.cycler, atoms::dial_done::value, true, std::string{});
+  if (link) {
+    st->link = std::move(link);
+    self->send(st->link, atoms::attach::value, caf::actor_cast<caf::actor>(self), st->peer,
+               std::string{st->args.remote_address}, st->args.direction);
+  }
+  arm_timer(self, st, st->args.ctx->heartbeat_interval);
+  process_frames(self, st);
+}
+
+void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello& h) {
+  auto v = protocol::check_version(h);
+  if (!v.compatible) {
+    log::error(component, "refusing ", st->who(), ": ", v.message);
+    refuse(self, st, protocol::close_code::version_mismatch, v.message);
+    return;
+  }
+  if (h.instance.empty() || h.instance == st->args.ctx->name) {
+    refuse(self, st, protocol::close_code::unknown_instance,
+           "peer calls itself '" + h.instance + "', which is this node's own name or empty");
+    return;
+  }
+  if (!st->args.expected_peer.empty() && h.instance != st->args.expected_peer) {
+    refuse(self, st, protocol::close_code::unknown_instance,
+           "dialed destination " + st->args.expected_peer + " but the peer is instance " + h.instance);
+    return;
+  }
+  st->peer = h.instance;
+  st->peer_group = h.group;
+  st->at = phase::registering;
+  auto me = caf::actor_cast<caf::actor>(self);
+  self->request(st->args.ctx->supervisor, std::chrono::seconds{10}, atoms::conn_hello::value, st->peer,
+                st->peer_group, st->args.direction, me, st->args.remote_address)
+    .then(
+      [=](bool keep, caf::actor link) {
+        if (st->at != phase::registering)
+          return;
+        if (!keep) {
+          refuse(self, st, protocol::close_code::duplicate_connection,
+                 "another connection with " + st->peer + " is kept", false);
+          return;
+        }
+        self->request(st->args.ctx->journal, std::chrono::seconds{10}, atoms::inbound_pos::value, st->peer)
+          .then([=](std::uint64_t held) { if (st->at == phase::registering) on_kept(self, st, held, link); },
+                [=](caf::error& e) { finish(self, st, "journal did not answer: " + self->system().render(e), true); });
+      },
+      [=](caf::error& e) { finish(self, st, "supervisor did not answer: " + self->system().render(e), true); });
+}
+
+void process_frames(caf::io::broker* self, const state_ptr& st) {
+  // While registering, frames wait in the reader (the peer sends little before our resume ack).
+  while (st->at == phase::handshake || st->at == phase::established) {
+    auto frame = st->reader.next();
+    if (!frame)
+      break;
+    auto split = protocol::split_frame(*frame, st->args.ctx->max_frame_bytes);
+    if (!split) {
+      refuse(self, st, protocol::close_code::bad_frame, "bad frame: " + split.error().message);
+      return;
+    }
+    auto* parts = &split.value();
+    if (st->at == phase::established && parts->type == protocol::frame_type::record_batch) {
+      on_record_batch(self, st, *frame);
+      continue;
+    }
+    auto msg = protocol::decode(*frame, st->args.ctx->max_frame_bytes);
+    if (!msg) {
+      refuse(self, st, protocol::close_code::bad_frame, "bad frame: " + msg.error().message);
+      return;
+    }
+    auto& m = msg.value();
+    if (st->at == phase::handshake) {
+      if (auto* h = std::get_if<protocol::hello>(&m)) {
+        on_hello(self, st, *h);
+        continue;
+      }
+      if (auto* c = std::get_if<protocol::close_frame>(&m)) {
+        log::error(component, "peer ", st->who(), " refused the connection: ", c->reason);
+        finish(self, st, "refused by the peer: " + c->reason, true);
+        return;
+      }
+      refuse(self, st, protocol::close_code::bad_frame,
+             std::string{"expected hello, got "} + std::string{protocol::frame_type_name(parts->type)});
+      return;
+    }
+    if (auto* a = std::get_if<protocol::durable_ack>(&m)) {
+      if (st->link)
+        self->send(st->link, atoms::peer_ack::value, a->durable_seq);
+    } else if (std::get_if<protocol::heartbeat>(&m)) {
+      // liveness only
+    } else if (auto* c = std::get_if<protocol::close_frame>(&m)) {
+      finish(self, st, "closed by the peer: " + c->reason,
+             c->code != protocol::close_code::normal && c->code != protocol::close_code::shutdown
+               && c->code != protocol::close_code::duplicate_connection);
+      return;
+    } else {
+      refuse(self, st, protocol::close_code::bad_frame,
+             std::string{"unexpected "} + std::string{protocol::frame_type_name(parts->type)} + " on a replication connection");
+      return;
+    }
+  }
+}
+
+} // namespace
+
+caf::behavior replication_connection(caf::io::broker* self, caf::io::connection_handle h, connection_args args) {
+  auto st = std::make_shared<conn_state>(std::move(args));
+  st->h = h;
+  self->configure_read(h, caf::io::receive_policy::at_most(64 * 1024));
+  // Connections are not linked to anyone (a failing connection must not take the node down), so
+  // they follow the supervisor's lifetime through a monitor: node shutdown closes them.
+  self->monitor(st->args.ctx->supervisor);
+  self->set_down_handler([=](caf::down_msg&) {
+    write_message(self, st, protocol::close_frame{protocol::close_code::shutdown, "node shutting down"});
+    finish(self, st, "node shutting down", false);
+  });
+  write_message(self, st, protocol::hello{protocol::protocol_major, protocol::protocol_minor, st->args.ctx->name,
+                                          st->args.ctx->group, 0, {}});
+  arm_timer(self, st,
+            st->args.direction == conn_direction::outbound ? st->args.connect_timeout + st->args.ctx->handshake_timeout
+                                                           : st->args.ctx->handshake_timeout);
+  return {
+    [=](const caf::io::new_data_msg& msg) {
+      if (st->at == phase::closed)
+        return;
+      st->last_rx = std::chrono::steady_clock::now();
+      if (!st->reader.feed({reinterpret_cast<const char*>(msg.buf.data()), msg.buf.size()})) {
+        // Frames completed before the bad header are still processed first.
+        process_frames(self, st);
+        if (st->at != phase::closed)
+          refuse(self, st, protocol::close_code::bad_frame, "bad frame: " + st->reader.error().message);
+        return;
+      }
+      process_frames(self, st);
+    },
+    [=](const caf::io::connection_closed_msg&) {
+      finish(self, st, st->at == phase::handshake && st->args.direction == conn_direction::outbound
+                         ? "could not connect or the peer hung up before its hello"
+                         : "the peer closed the connection",
+             st->at == phase::handshake);
+    },
+    [=](atoms::conn_timeout, std::uint64_t epoch) {
+      if (epoch != st->epoch || st->at == phase::closed)
+        return;
+      if (st->at == phase::handshake || st->at == phase::registering) {
+        refuse(self, st, protocol::close_code::handshake_timeout, "no hello within the handshake timeout");
+        return;
+      }
+      auto silent = std::chrono::steady_clock::now() - st->last_rx;
+      if (silent > st->args.ctx->silence_timeout) {
+        refuse(self, st, protocol::close_code::normal,
+               "nothing received for " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(silent).count())
+                 + " ms");
+        return;
+      }
+      auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count();
+      write_message(self, st, protocol::heartbeat{static_cast<std::uint64_t>(now_ns)});
+      arm_timer(self, st, st->args.ctx->heartbeat_interval);
+    },
+    [=](atoms::send_frame, const frame_bytes& f) {
+      if (st->at != phase::established || !f.bytes)
+        return;
+      self->write(st->h, f.bytes->size(), f.bytes->data());
+      self->flush(st->h);
+    },
+    [=](atoms::close_conn, const std::string& reason) {
+      refuse(self, st, protocol::close_code::duplicate_connection, reason, false);
+    },
+  };
+}
+
+caf::actor spawn_outbound_connection(caf::actor_system& sys, int fd, connection_args args) {
+  return sys.middleman().spawn_broker(
+    [](caf::io::broker* self, int sock, connection_args a) -> caf::behavior {
+      auto h = self->add_scribe(sock);
+      return replication_connection(self, h, std::move(a));
+    },
+    fd, std::move(args));
+}
+
+} // namespace tandem

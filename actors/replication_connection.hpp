@@ -1,0 +1,45 @@
+// One replication TCP connection (a CAF broker), carrying both directions between this node and
+// one peer instance:
+//   * records the peer sends are checked for duplicates, appended to our journal, and acked with
+//     durable_ack once durable (persist first, then ack);
+//   * frames our destination link for the peer hands us are written out, and the peer's
+//     durable_acks go back to that link.
+//
+//   connecting/handshake --hello ok--> registering --supervisor keeps--> established --> closed
+//          |                                 |
+//          +--timeout, garbage, bad version--+--duplicate--> closed (reason logged and sent)
+//
+// Protocol on a fresh connection: both sides send hello at once. On the peer's hello (version
+// checked), the connection registers with the supervisor, which keeps it or closes it as a
+// duplicate; once kept, it sends durable_ack{what we durably hold from the peer}, which is the
+// peer's resume point. Every connection problem closes only this connection, with a logged reason.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+#include <caf/io/connection_handle.hpp>
+
+#include "actors/replication_context.hpp"
+#include "actors/replication_messages.hpp"
+
+namespace tandem {
+
+struct connection_args {
+  std::shared_ptr<const replication_context> ctx;
+  conn_direction direction = conn_direction::inbound;
+  std::string expected_peer;       // outbound: the destination dialed; empty when inbound
+  std::string remote_address;      // for logs and status
+  caf::actor cycler;               // outbound: told whether the attempt succeeded
+  std::chrono::milliseconds connect_timeout{2000}; // outbound: until the peer's hello
+};
+
+// The behavior of an accepted connection (the listener forks it into its own broker).
+caf::behavior replication_connection(caf::io::broker* self, caf::io::connection_handle h, connection_args args);
+
+// Spawns a broker for an outbound socket whose non-blocking connect() is in progress.
+caf::actor spawn_outbound_connection(caf::actor_system& sys, int fd, connection_args args);
+
+} // namespace tandem

@@ -1,0 +1,29 @@
+// What every replication actor of a node needs to know: who this node is, the limits, and the
+// actors it talks to. Built once by the supervisor and shared read-only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+
+#include "actors/journal_actor.hpp"
+#include "actors/journal_runtime.hpp"
+
+namespace tandem {
+
+struct replication_context {
+  std::string name;  // this instance
+  std::string group; // this instance's group
+  caf::actor supervisor;
+  journal_actor journal;
+  std::shared_ptr<journal_runtime> runtime; // thread-safe reads (highest_origin_seq, cursors)
+  std::uint32_t max_frame_bytes = 16u << 20;
+  std::chrono::milliseconds handshake_timeout{5000};
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds silence_timeout{10000}; // nothing received for this long: peer is gone
+};
+
+} // namespace tandem
