@@ -1,5 +1,7 @@
 #include "actors/client_listener.hpp"
 
+#include <map>
+#include <regex>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -9,6 +11,7 @@
 #include "actors/atoms.hpp"
 #include "actors/log.hpp"
 #include "actors/replication_messages.hpp"
+#include "actors/subscription.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/frame_reader.hpp"
 #include "protocol/version.hpp"
@@ -26,7 +29,14 @@ struct session {
   std::string name;
   std::uint64_t epoch = 0;
   std::size_t outstanding = 0;
+  std::map<std::uint64_t, caf::actor> subscriptions; // by subscription id
+  std::size_t unsent_bytes = 0;                      // written to CAF, not yet on the wire
+  std::vector<caf::actor> waiting_for_credit;        // subscriptions parked until the buffer drains
 };
+
+// A subscriber's connection may hold at most this much unsent data; beyond it, its
+// subscriptions wait (each has at most one chunk in flight on top).
+constexpr std::size_t subscriber_buffer_bytes = 1u << 20;
 
 struct clients_state {
   std::shared_ptr<const replication_context> ctx;
@@ -46,6 +56,16 @@ void write_message(caf::io::broker* self, caf::io::connection_handle h, const pr
     self->write(h, scratch.size(), scratch.data());
 }
 
+// Forgets a connection and stops its subscriptions.
+void end_session(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h) {
+  auto it = st->sessions.find(h);
+  if (it == st->sessions.end())
+    return;
+  for (auto& [id, sub] : it->second.subscriptions)
+    self->send_exit(sub, caf::exit_reason::user_shutdown);
+  st->sessions.erase(it);
+}
+
 void drop(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, protocol::close_code code,
           const std::string& reason) {
   log::warn(component, "closing client connection: ", reason);
@@ -53,7 +73,7 @@ void drop(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle
   write_message(self, h, protocol::close_frame{code, reason}, buf);
   self->flush(h);
   self->close(h);
-  st->sessions.erase(h);
+  end_session(self, st, h);
 }
 
 void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
@@ -159,12 +179,34 @@ void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_h
     } else if (std::get_if<protocol::heartbeat>(&m)) {
       write_message(self, h, protocol::heartbeat{static_cast<std::uint64_t>(now_ns)}, buf);
       self->flush(h);
-    } else if (std::get_if<protocol::subscribe>(&m)) {
-      drop(self, st, h, protocol::close_code::bad_frame, "subscriptions are not served by this node version yet");
-      return;
+    } else if (auto* sub = std::get_if<protocol::subscribe>(&m)) {
+      try {
+        std::regex check{sub->topic_regex, std::regex::ECMAScript};
+      } catch (const std::regex_error& e) {
+        drop(self, st, h, protocol::close_code::bad_frame,
+             "subscribe: invalid topic regex '" + sub->topic_regex + "': " + e.what());
+        return;
+      }
+      if (auto old = s.subscriptions.find(sub->subscription_id); old != s.subscriptions.end())
+        self->send_exit(old->second, caf::exit_reason::user_shutdown);
+      subscription_args args;
+      args.ctx = st->ctx;
+      args.listener = caf::actor_cast<caf::actor>(self);
+      args.conn = h;
+      args.id = sub->subscription_id;
+      args.topic_regex = sub->topic_regex;
+      if (sub->from_flag)
+        args.from_seq = sub->from_seq;
+      self->ack_writes(h, true);
+      s.subscriptions[sub->subscription_id] = spawn_subscription(self->system(), std::move(args));
+    } else if (auto* unsub = std::get_if<protocol::unsubscribe>(&m)) {
+      if (auto it2 = s.subscriptions.find(unsub->subscription_id); it2 != s.subscriptions.end()) {
+        self->send_exit(it2->second, caf::exit_reason::user_shutdown);
+        s.subscriptions.erase(it2);
+      }
     } else if (std::get_if<protocol::close_frame>(&m)) {
       self->close(h);
-      st->sessions.erase(h);
+      end_session(self, st, h);
       return;
     } else {
       drop(self, st, h, protocol::close_code::bad_frame,
@@ -209,7 +251,35 @@ caf::behavior client_listener(caf::io::broker* self, int fd, std::shared_ptr<con
       }
       on_frames(self, st, msg.handle);
     },
-    [=](const caf::io::connection_closed_msg& msg) { st->sessions.erase(msg.handle); },
+    [=](const caf::io::connection_closed_msg& msg) { end_session(self, st, msg.handle); },
+    [=](atoms::deliver, caf::io::connection_handle h, std::uint64_t id, const frame_bytes& f) {
+      auto it = st->sessions.find(h);
+      if (it == st->sessions.end() || !f.bytes)
+        return;
+      auto& s = it->second;
+      auto sub = s.subscriptions.find(id);
+      if (sub == s.subscriptions.end())
+        return; // unsubscribed meanwhile
+      self->write(h, f.bytes->size(), f.bytes->data());
+      self->flush(h);
+      s.unsent_bytes += f.bytes->size();
+      if (s.unsent_bytes < subscriber_buffer_bytes)
+        self->send(sub->second, atoms::credit::value);
+      else
+        s.waiting_for_credit.push_back(sub->second);
+    },
+    [=](const caf::io::data_transferred_msg& msg) {
+      auto it = st->sessions.find(msg.handle);
+      if (it == st->sessions.end())
+        return;
+      auto& s = it->second;
+      s.unsent_bytes = msg.remaining;
+      if (s.unsent_bytes < subscriber_buffer_bytes) {
+        for (auto& sub : s.waiting_for_credit)
+          self->send(sub, atoms::credit::value);
+        s.waiting_for_credit.clear();
+      }
+    },
     [=](atoms::conn_timeout, caf::io::connection_handle h, std::uint64_t epoch) {
       auto it = st->sessions.find(h);
       if (it != st->sessions.end() && it->second.epoch == epoch && !it->second.greeted)

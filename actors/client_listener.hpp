@@ -3,12 +3,14 @@
 //   client_hello -> client_hello (with this node's name); a major-version mismatch is refused
 //   publish...   -> one persisted_ack per publish once the ack rule holds (durable here and in
 //                   every sync destination), or negative_ack with the reason; in publish order
+//   subscribe    -> delivered frames for every durable record whose topic fully matches, from
+//                   the requested journal seq (replay) or the durable end, then live; one
+//                   subscription actor each (actors/subscription.hpp); unsubscribe stops it
 //   heartbeat    -> heartbeat
 //
 // All publishes that arrive in one read become one journal batch (group commit does the rest).
 // Bounded: max_client_connections, the frame size limit, and at most max_outstanding publishes
 // per connection waiting for their ack (beyond that, negative_ack queue_full at once).
-// Subscriptions are not served yet: a subscribe frame closes the connection with that reason.
 #pragma once
 
 #include <memory>

@@ -1,5 +1,6 @@
 #include "actors/journal_actor.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <optional>
@@ -167,6 +168,11 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
   st0.acks->on_local_durable(st0.rt->log().durable_seq());
   st0.notified_durable = st0.rt->log().durable_seq();
   load_inbound(st0);
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& ls = self->state.durable_listeners;
+    ls.erase(std::remove_if(ls.begin(), ls.end(), [&](const caf::actor& a) { return a.address() == down.source; }),
+             ls.end());
+  });
   self->set_exit_handler([=](caf::exit_msg& msg) {
     save_inbound(self->state);
     self->quit(msg.reason);
@@ -216,6 +222,7 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
     },
     [=](atoms::subscribe, caf::actor listener) {
       caf::anon_send(listener, atoms::durable::value, self->state.rt->log().durable_seq());
+      self->monitor(listener); // dropped from the list when it terminates (subscriptions come and go)
       self->state.durable_listeners.push_back(std::move(listener));
     },
     [=](atoms::inbound_pos, const std::string& peer) -> std::uint64_t {

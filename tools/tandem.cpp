@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -66,12 +67,27 @@ void render(const nlohmann::json& s) {
                 << ")\n";
   if (s.contains("actors"))
     std::cout << "actors      " << str(s["actors"].value("running", nlohmann::json{})) << " running\n";
+  if (s.contains("journal") && s["journal"].is_object()) {
+    const auto& j = s["journal"];
+    std::cout << "journal     records " << str(j.value("first_seq", nlohmann::json{})) << ".."
+              << str(j.value("durable_seq", nlohmann::json{})) << " durable, " << str(j.value("segments", nlohmann::json{}))
+              << " segment(s), " << str(j.value("bytes", nlohmann::json{})) << " bytes\n";
+  }
   const auto& dests = s.contains("destinations") ? s["destinations"] : nlohmann::json::array();
   std::cout << "destinations " << dests.size() << "\n";
-  for (const auto& d : dests)
-    std::cout << "  " << str(d.value("name", nlohmann::json{})) << "  " << str(d.value("sync_type", nlohmann::json{}))
-              << "  " << (d.value("connected", false) ? "connected" : "not connected") << "  "
-              << d.value("addresses", nlohmann::json::array()).dump() << "\n";
+  if (!dests.empty())
+    std::printf("  %-12s %-5s %-13s %-8s %-22s %12s %12s %10s\n", "NAME", "TYPE", "STATE", "VIA", "PEER", "SENT",
+                "ACKED", "LAG");
+  for (const auto& d : dests) {
+    auto num = [&](const char* k) { return d.contains(k) ? str(d[k]) : std::string{"-"}; };
+    std::printf("  %-12s %-5s %-13s %-8s %-22s %12s %12s %10s\n", str(d.value("name", nlohmann::json{})).c_str(),
+                str(d.value("sync_type", nlohmann::json{})).c_str(),
+                d.value("connected", false) ? "connected" : "not connected",
+                str(d.value("direction", nlohmann::json{""})).c_str(),
+                str(d.value("peer_address", nlohmann::json{""})).c_str(), num("records_sent").c_str(),
+                num("acked").c_str(), num("lag_records").c_str());
+  }
+  std::cout << std::flush;
 }
 
 // "HOST:PORT" (HOST may be [v6]) for option `flag`; a usage error otherwise.

@@ -12,6 +12,7 @@
 
 #include "client/client_connection.hpp"
 #include "client/publisher.hpp"
+#include "client/subscriber.hpp"
 #include "protocol/codec.hpp"
 #include "tests/tools/cluster_fixture.hpp"
 
@@ -254,4 +255,39 @@ TEST_CASE("bad peers are disconnected with a logged reason while A and B keep re
   CHECK(publish_n(a, "after", 50).persisted == 50);
   CHECK(wait_until([&] { return b.durable_seq() == 50; }, 10s));
   CHECK(a.connected_to("B"));
+}
+
+TEST_CASE("subscribers replay from a journal seq, then get live records, replicated ones included, in order") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  pair_up(a, b, "sync");
+  REQUIRE(publish_n(a, "early", 100).persisted == 100); // topic orders.early
+  client_connection c;
+  REQUIRE(c.connect("127.0.0.1", a.ports().client, "sub", 5s).empty());
+  tandem::client::subscriber sub{c};
+  REQUIRE(sub.subscribe("orders\\..*", std::uint64_t{51}, 5s));
+  std::vector<std::uint64_t> seqs;
+  auto take = [&](std::size_t n) {
+    while (seqs.size() < n) {
+      auto d = sub.next(5s);
+      if (!d)
+        return false;
+      seqs.push_back(d->seq);
+    }
+    return true;
+  };
+  REQUIRE(take(50)); // replay of 51..100
+  CHECK(seqs.front() == 51);
+  CHECK(seqs.back() == 100);
+  REQUIRE(publish_n(b, "late", 20).persisted == 20); // published to B, replicated to A: live
+  REQUIRE(take(70));
+  for (std::size_t i = 1; i < seqs.size(); ++i)
+    REQUIRE(seqs[i] == seqs[i - 1] + 1);
+  CHECK(seqs.back() == 120);
+  // A topic that matches nothing delivers nothing.
+  client_connection c2;
+  REQUIRE(c2.connect("127.0.0.1", a.ports().client, "sub2", 5s).empty());
+  tandem::client::subscriber none{c2};
+  REQUIRE(none.subscribe("invoices\\..*", std::uint64_t{1}, 5s));
+  CHECK_FALSE(none.next(300ms).has_value());
 }

@@ -1,0 +1,96 @@
+#include "actors/subscription.hpp"
+
+#include <regex>
+
+#include <caf/all.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/log.hpp"
+#include "actors/logic/routing.hpp"
+#include "actors/replication_messages.hpp"
+#include "journal/reader.hpp"
+#include "protocol/codec.hpp"
+
+namespace tandem {
+
+namespace {
+
+struct subscription_state {
+  subscription_args args;
+  std::optional<logic::regex_match_cache> topics;
+  std::uint64_t next = 1;
+  std::uint64_t durable = 0;
+  bool have_credit = true;
+  std::optional<journal::cursor> cursor;
+  std::uint64_t delivered = 0;
+};
+
+using sub_self = caf::stateful_actor<subscription_state>*;
+
+void pump(sub_self self) {
+  auto& st = self->state;
+  while (st.have_credit && st.next <= st.durable) {
+    if (!st.cursor || st.cursor->next_seq() != st.next) {
+      auto c = st.args.ctx->runtime->log().open_cursor(st.next);
+      if (!c) {
+        if (c.error().code() == journal::errc::trimmed) {
+          // Retention removed the start of the replay: continue from the oldest record held.
+          st.next = st.args.ctx->runtime->log().first_seq();
+          continue;
+        }
+        log::warn("subscription", "cannot read the journal from ", st.next, ": ", c.error().to_string());
+        self->quit();
+        return;
+      }
+      st.cursor.emplace(std::move(*c));
+    }
+    auto records = st.cursor->read(512, st.args.chunk_bytes);
+    if (!records || records->empty())
+      return;
+    auto out = std::make_shared<std::string>();
+    for (const auto& r : *records) {
+      if (!st.topics->matches(r.topic))
+        continue;
+      protocol::delivered d{st.args.id, r.seq, r.origin, r.origin_seq, r.timestamp_ns, r.topic, r.payload};
+      if (protocol::encode(d, *out))
+        ++st.delivered;
+    }
+    st.next = records->back().seq + 1;
+    if (!out->empty()) {
+      st.have_credit = false; // one chunk at a time; the listener grants the next
+      self->send(st.args.listener, atoms::deliver::value, st.args.conn, st.args.id, frame_bytes{std::move(out)});
+    }
+  }
+}
+
+caf::behavior subscription(sub_self self, subscription_args args) {
+  auto& st = self->state;
+  st.args = std::move(args);
+  st.topics.emplace(st.args.topic_regex, 4096);
+  st.durable = st.args.ctx->runtime->log().durable_seq();
+  st.next = st.args.from_seq ? std::max<std::uint64_t>(*st.args.from_seq, 1) : st.durable + 1;
+  self->send(st.args.ctx->journal, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
+  // Not linked (a failing subscription must not take the listener down): it follows the
+  // listener's lifetime, and so the node's, through a monitor.
+  self->monitor(st.args.listener);
+  self->set_down_handler([=](caf::down_msg&) { self->quit(); });
+  return {
+    [=](atoms::durable, std::uint64_t seq) {
+      if (seq > self->state.durable)
+        self->state.durable = seq;
+      pump(self);
+    },
+    [=](atoms::credit) {
+      self->state.have_credit = true;
+      pump(self);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_subscription(caf::actor_system& sys, subscription_args args) {
+  return sys.spawn<caf::detached>(subscription, std::move(args));
+}
+
+} // namespace tandem
