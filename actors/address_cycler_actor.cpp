@@ -1,6 +1,9 @@
 #include "actors/address_cycler_actor.hpp"
 
 #include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <cstring>
 #include <fcntl.h>
 #include <netdb.h>
@@ -32,14 +35,42 @@ struct cycler_state {
 
 using cycler_self = caf::stateful_actor<cycler_state>*;
 
-// Resolves `address` and starts a non-blocking connect. Returns the socket, or -1 with *why set.
+// Static name overrides: when TANDEM_HOSTS_FILE names a file of "ADDRESS NAME..." lines (the
+// /etc/hosts format), a destination host listed there resolves to that address. The file is read
+// on every attempt, like DNS, so switching a name between servers is followed at once. Meant for
+// tests and for static setups that must not depend on the system resolver.
+std::string hosts_file_lookup(const std::string& host) {
+  const char* file = std::getenv("TANDEM_HOSTS_FILE");
+  if (file == nullptr || *file == '\0')
+    return {};
+  std::ifstream in{file};
+  std::string line;
+  while (std::getline(in, line)) {
+    if (auto hash = line.find('#'); hash != std::string::npos)
+      line.resize(hash);
+    std::istringstream words{line};
+    std::string address, name;
+    if (!(words >> address))
+      continue;
+    while (words >> name)
+      if (name == host)
+        return address;
+  }
+  return {};
+}
+
+// Resolves `address` (again on every call: no caching) and starts a non-blocking connect.
+// Returns the socket, or -1 with *why set.
 int start_connect(const config::host_port& address, std::string* why) {
+  auto host = address.host;
+  if (auto overridden = hosts_file_lookup(host); !overridden.empty())
+    host = overridden;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
   addrinfo* res = nullptr;
-  if (int rc = ::getaddrinfo(address.host.c_str(), std::to_string(address.port).c_str(), &hints, &res); rc != 0) {
+  if (int rc = ::getaddrinfo(host.c_str(), std::to_string(address.port).c_str(), &hints, &res); rc != 0) {
     *why = std::string{"cannot resolve: "} + ::gai_strerror(rc);
     return -1;
   }

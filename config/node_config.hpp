@@ -32,7 +32,7 @@ struct journal_config {
   std::uint64_t segment_bytes = 256ull << 20;    // a new segment file starts past this size
   sync_policy sync = sync_policy::batch;
   std::uint32_t sync_interval_ms = 10;          // used when sync == interval
-  std::uint64_t tail_window_bytes = 64ull << 20; // in-memory window of recent records for tailing readers
+  std::uint64_t tail_window_bytes = 32ull << 20; // memory for the window of recent records tailing readers use
   // Retention: a segment is removed only when every destination acknowledged all its records AND its
   // newest record is older than retention_min_age_s. 0 = remove as soon as replication allows.
   std::uint64_t retention_min_age_s = 0;

@@ -44,7 +44,7 @@ struct journal_options {
   std::string dir;
   std::string instance_name;                   // origin of records published here (1..255 bytes)
   std::uint64_t segment_bytes = 256ull << 20;  // a new segment starts once the active one exceeds this
-  std::size_t tail_window_bytes = 64u << 20;   // in-memory window of recent durable records
+  std::size_t tail_window_bytes = 32u << 20;   // memory (allocated) for the window of recent durable records
   std::vector<std::string> destinations;       // configured destination names (retention holds)
   std::int64_t retention_min_age_ns = 0;       // 0 = no age requirement
   file_system* fs = nullptr;                   // nullptr = posix_file_system()

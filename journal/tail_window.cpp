@@ -12,15 +12,15 @@ void tail_window::push(std::shared_ptr<const record_chunk> chunk) {
     chunks_.clear();
     bytes_ = 0;
   }
-  if (chunk->bytes.size() > capacity_) {
+  if (chunk->memory() > capacity_) {
     chunks_.clear();
     bytes_ = 0;
     return;
   }
-  bytes_ += chunk->bytes.size();
+  bytes_ += chunk->memory();
   chunks_.push_back(std::move(chunk));
   while (bytes_ > capacity_) {
-    bytes_ -= chunks_.front()->bytes.size();
+    bytes_ -= chunks_.front()->memory();
     chunks_.pop_front();
   }
 }

@@ -25,6 +25,11 @@ struct record_chunk {
   std::vector<std::uint32_t> offsets; // offsets[i] = start of record first_seq + i in bytes
   std::string bytes;
   std::uint64_t last_seq() const { return first_seq + offsets.size() - 1; }
+  // Memory the chunk holds (allocated capacity, not just the used bytes), which is what the
+  // window's bound must count: the staging buffer grows by doubling and is moved in whole.
+  std::size_t memory() const {
+    return sizeof(record_chunk) + bytes.capacity() + offsets.capacity() * sizeof(std::uint32_t);
+  }
 };
 
 class tail_window {

@@ -1,0 +1,497 @@
+// replication_bench: what replication costs a publisher, measured end to end through real
+// tandemd processes on 127.0.0.1 and the client library. Not a test; see docs/performance.md.
+//
+//   replication_bench [--dir DIR] [--seconds S] [--down-messages N] [--idle-seconds S]
+//                     [--tandemd PATH] [--tail-window-bytes N] [--quick]
+//
+// In one run, in a fresh temp dir under DIR (default /tmp, the journal bench's filesystem):
+//  1-3. Three targets side by side: a single node with no destinations, a pair A<->B with sync
+//       destinations both ways, and a fresh pair with async destinations both ways. 1 KiB
+//       messages are published to the entry node (the single node, or A) by one publisher per
+//       target and window (1 outstanding, then 1024), persisted-ack latency measured by the
+//       publisher. The targets run one at a time, in alternating slices of 0.5 s (with a raw
+//       1 KiB write + fdatasync loop as a fourth slice at window 1), so all of them see the same
+//       device periods: fdatasync latency on shared machines drifts between fast and slow
+//       stretches lasting seconds, which makes sequential phases incomparable. A slice ends with
+//       its drain (wait for every ack); after an async slice the bench also waits, untimed, until
+//       B has acknowledged everything, so no replication tail runs into the next slice.
+//  4.   A node whose (async) destination is down (its address is a closed port) receives N
+//       messages; its VmRSS before and after. The single node of 1-3 serves as the control.
+//  5.   A freshly started sync pair left idle: CPU% of each tandemd over --idle-seconds (10).
+// Every node is stopped and the temp dir removed at the end, on error and on SIGINT/SIGTERM.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/bench_util.hpp"
+#include "client/client_connection.hpp"
+#include "client/http_get.hpp"
+#include "client/percentile.hpp"
+#include "client/publisher.hpp"
+
+using namespace tandem;
+using namespace tandem::bench;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t payload_bytes = 1024;
+constexpr double slice_seconds = 0.5;
+
+struct args {
+  std::string dir = "/tmp";
+  double seconds = 5;
+  std::uint64_t down_messages = 1'000'000;
+  double idle_seconds = 10;
+  std::string tandemd = TANDEM_BINARY_DIR "/tools/tandemd";
+  std::uint64_t tail_window_bytes = 0; // 0: the node's default (diagnostic knob)
+};
+
+// ---- cleanup: every node pid and the temp dir, released once on any exit path ----------------
+
+std::mutex cleanup_mu;
+std::set<pid_t> live_children;
+std::string temp_root;
+
+void cleanup_everything() {
+  std::lock_guard lock(cleanup_mu);
+  for (pid_t p : live_children) stop_child(p, 2000ms);
+  live_children.clear();
+  if (!temp_root.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(temp_root, ec);
+    temp_root.clear();
+  }
+}
+
+// SIGINT/SIGTERM/SIGHUP are blocked in every thread and taken here, where cleaning up is safe.
+void start_signal_thread() {
+  static sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    std::fprintf(stderr, "\nsignal %d: stopping nodes, removing %s\n", sig, temp_root.c_str());
+    cleanup_everything();
+    std::_Exit(128 + sig);
+  }).detach();
+}
+
+// ---- nodes ------------------------------------------------------------------------------------
+
+struct node {
+  std::string name;
+  std::string dir; // holds config, log and data
+  std::uint16_t replication = free_port(), client = free_port(), admin = free_port();
+  pid_t pid = -1;
+
+  std::string log_path() const { return dir + "/tandemd.log"; }
+
+  std::string log_tail() const {
+    std::ifstream f(log_path());
+    std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
+  }
+
+  nlohmann::json status() const {
+    auto r = client::http_get("127.0.0.1", admin, "/status", 2000ms);
+    if (!r.ok || r.status != 200) return nlohmann::json{};
+    return nlohmann::json::parse(r.body, nullptr, false);
+  }
+
+  nlohmann::json destination(const std::string& dest) const {
+    auto s = status();
+    if (s.is_object() && s.contains("destinations"))
+      for (const auto& d : s["destinations"])
+        if (d.value("name", "") == dest) return d;
+    return nlohmann::json{};
+  }
+};
+
+struct dest_spec {
+  std::string name;
+  std::string sync_type;
+  std::string address; // "127.0.0.1:PORT"
+  bool fast_reconnect = true;
+};
+
+void start_node(const args& a, node& n, const std::vector<dest_spec>& dests) {
+  std::filesystem::create_directories(n.dir);
+  nlohmann::json c = {{"name", n.name},
+                      {"data_dir", n.dir + "/data"},
+                      {"replication", {{"port", n.replication}}},
+                      {"client", {{"port", n.client}}},
+                      {"admin", {{"port", n.admin}}},
+                      {"destinations", nlohmann::json::array()}};
+  for (const auto& d : dests) {
+    nlohmann::json j = {{"name", d.name}, {"sync_type", d.sync_type}, {"addresses", {d.address}}};
+    if (d.fast_reconnect) j["reconnect"] = {{"initial_ms", 50}, {"max_ms", 500}};
+    c["destinations"].push_back(j);
+  }
+  const std::string cfg = n.dir + "/config.json";
+  if (a.tail_window_bytes > 0) c["journal"] = {{"tail_window_bytes", a.tail_window_bytes}};
+  std::ofstream(cfg) << c.dump(2);
+  {
+    std::lock_guard lock(cleanup_mu);
+    n.pid = spawn({a.tandemd, "--config", cfg}, n.dir, n.log_path());
+    live_children.insert(n.pid);
+  }
+  const auto deadline = bench_clock::now() + 15s;
+  while (bench_clock::now() < deadline) {
+    if (!child_running(n.pid)) throw bench_error("node " + n.name + " exited at startup:\n" + n.log_tail());
+    auto r = client::http_get("127.0.0.1", n.admin, "/healthz", 500ms);
+    if (r.ok && r.status == 200) return;
+    std::this_thread::sleep_for(20ms);
+  }
+  throw bench_error("node " + n.name + " did not answer /healthz within 15 s:\n" + n.log_tail());
+}
+
+void stop_node(node& n) {
+  std::lock_guard lock(cleanup_mu);
+  stop_child(n.pid, 5000ms);
+  live_children.erase(n.pid);
+  n.pid = -1;
+}
+
+void wait_connected(const node& from, const std::string& dest, std::chrono::seconds timeout) {
+  const auto deadline = bench_clock::now() + timeout;
+  while (bench_clock::now() < deadline) {
+    auto d = from.destination(dest);
+    if (d.is_object() && d.value("connected", false)) return;
+    std::this_thread::sleep_for(20ms);
+  }
+  throw bench_error("node " + from.name + " not connected to " + dest + " within timeout:\n" + from.log_tail());
+}
+
+// Starts A and B, each a `sync_type` destination of the other, and waits until both links are up.
+void start_pair(const args& a, node& na, node& nb, const std::string& sync_type) {
+  start_node(a, na, {{nb.name, sync_type, "127.0.0.1:" + std::to_string(nb.replication)}});
+  start_node(a, nb, {{na.name, sync_type, "127.0.0.1:" + std::to_string(na.replication)}});
+  wait_connected(na, nb.name, 15s);
+  wait_connected(nb, na.name, 15s);
+}
+
+// ---- load -------------------------------------------------------------------------------------
+
+// One publisher on its own connection to an entry node, kept across slices.
+struct load {
+  std::string label;
+  node* entry = nullptr;
+  node* peer = nullptr; // the other node of a pair, or null
+  bool async_peer = false;
+  std::unique_ptr<client::client_connection> conn;
+  std::unique_ptr<client::publisher> pub;
+  double secs = 0;
+  double cpu_entry = 0, cpu_peer = 0, cpu_client = 0; // seconds of CPU during the timed slices
+  std::uint64_t max_lag_after_slice = 0;              // async: B's lag when the slice's acks were in
+  double catch_up_secs = 0;                           // async: untimed wait for B after slices
+  nlohmann::json committer_before;
+
+  void open(const std::string& publisher_id, std::size_t window) {
+    conn = std::make_unique<client::client_connection>();
+    if (auto err = conn->connect("127.0.0.1", entry->client, "replication_bench", 5000ms); !err.empty())
+      throw bench_error(label + ": connect: " + err);
+    pub = std::make_unique<client::publisher>(*conn, client::publisher_options{publisher_id, window});
+    committer_before = entry->status()["journal"]["committer"];
+  }
+};
+
+double process_cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+void wait_caught_up(load& l) {
+  const auto t0 = bench_clock::now();
+  const auto deadline = t0 + 120s;
+  bool first = true;
+  while (bench_clock::now() < deadline) {
+    // Caught up: B has acknowledged everything A's journal holds durably.
+    auto s = l.entry->status();
+    std::optional<std::uint64_t> lag;
+    if (s.is_object() && s.contains("journal") && s.contains("destinations"))
+      for (const auto& d : s["destinations"])
+        if (d.value("name", "") == l.peer->name) {
+          auto durable = s["journal"].value("durable_seq", std::uint64_t{0});
+          auto acked = d.value("acked", std::uint64_t{0});
+          lag = durable > acked ? durable - acked : 0;
+        }
+    if (first && lag) l.max_lag_after_slice = std::max(l.max_lag_after_slice, *lag);
+    first = false;
+    if (lag && *lag == 0) {
+      l.catch_up_secs += std::chrono::duration<double>(bench_clock::now() - t0).count();
+      return;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  throw bench_error(l.label + ": async destination did not catch up within 120 s");
+}
+
+// Publishes for `seconds` (window-limited), then waits for every ack; the drain is timed too.
+void run_slice(load& l, double seconds, const std::string& payload) {
+  const auto e0 = cpu_ticks(l.entry->pid);
+  const auto p0 = l.peer ? cpu_ticks(l.peer->pid) : 0;
+  const auto c0 = process_cpu_seconds();
+  const auto start = bench_clock::now();
+  const auto deadline = start + std::chrono::duration_cast<bench_clock::duration>(std::chrono::duration<double>(seconds));
+  while (bench_clock::now() < deadline)
+    if (!l.pub->publish("bench/topic", payload, 10000ms)) throw bench_error(l.label + ": publish: " + l.pub->error());
+  if (!l.pub->wait_all(30000ms)) throw bench_error(l.label + ": wait_all: " + l.pub->error());
+  l.secs += std::chrono::duration<double>(bench_clock::now() - start).count();
+  l.cpu_client += process_cpu_seconds() - c0;
+  l.cpu_entry += ticks_to_seconds(cpu_ticks(l.entry->pid) - e0);
+  if (l.peer) l.cpu_peer += ticks_to_seconds(cpu_ticks(l.peer->pid) - p0);
+  if (l.pub->counters().negative > 0)
+    throw bench_error(l.label + ": " + std::to_string(l.pub->counters().negative) + " negative acks");
+  if (l.async_peer) wait_caught_up(l);
+}
+
+struct figures {
+  double msgs_per_s = 0, mb_per_s = 0, p50_us = 0, p99_us = 0, records_per_sync = 0;
+};
+
+figures summarize(load& l) {
+  const auto& c = l.pub->counters();
+  figures f;
+  f.msgs_per_s = static_cast<double>(c.persisted) / l.secs;
+  f.mb_per_s = f.msgs_per_s * payload_bytes / 1e6;
+  f.p50_us = std::chrono::duration<double, std::micro>(client::percentile(c.ack_latencies, 50)).count();
+  f.p99_us = std::chrono::duration<double, std::micro>(client::percentile(c.ack_latencies, 99)).count();
+  auto after = l.entry->status()["journal"]["committer"];
+  if (after.is_object() && l.committer_before.is_object()) {
+    auto rec = after.value("records", 0.0) - l.committer_before.value("records", 0.0);
+    auto syncs = after.value("syncs", 0.0) - l.committer_before.value("syncs", 0.0);
+    f.records_per_sync = syncs > 0 ? rec / syncs : 0;
+  }
+  return f;
+}
+
+void print_row(const load& l, std::size_t window, const figures& f) {
+  std::printf("%-7s %7zu %10.0f %8.2f %9.0f %9.0f %8.1f | %5.2f %5.2f %5.2f", l.label.c_str(), window, f.msgs_per_s,
+              f.mb_per_s, f.p50_us, f.p99_us, f.records_per_sync, l.cpu_entry / l.secs,
+              l.peer ? l.cpu_peer / l.secs : 0.0, l.cpu_client / l.secs);
+  if (l.async_peer)
+    std::printf("  (B lag at slice end <= %llu records, caught up in %.2f s total)",
+                static_cast<unsigned long long>(l.max_lag_after_slice), l.catch_up_secs);
+  std::printf("\n");
+}
+
+const char* verdict(bool met) { return met ? "MET   " : "MISSED"; }
+
+int run(const args& a) {
+  std::filesystem::create_directories(a.dir);
+  std::string tmpl = a.dir + "/tandem-replication-bench-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw bench_error(errno_text("mkdtemp " + tmpl));
+  {
+    std::lock_guard lock(cleanup_mu);
+    temp_root = tmpl;
+  }
+  const std::string root = tmpl;
+  std::printf("%s\n", machine_line(root).c_str());
+  std::printf("tandemd: %s\nmessages: %zu-byte payload; %.1f s per target and window, in %.1f s slices; "
+              "down-destination messages %llu; idle %.0f s\n\n",
+              a.tandemd.c_str(), payload_bytes, a.seconds, slice_seconds,
+              static_cast<unsigned long long>(a.down_messages), a.idle_seconds);
+  std::fflush(stdout);
+  const std::string payload(payload_bytes, 'x');
+  const std::string run_tag = std::to_string(::getpid());
+
+  // 1-3: single node, sync pair, async pair, side by side.
+  node single{"S", root + "/single"};
+  node sa{"A", root + "/sync-A"}, sb{"B", root + "/sync-B"};
+  node aa{"A", root + "/async-A"}, ab{"B", root + "/async-B"};
+  start_node(a, single, {});
+  start_pair(a, sa, sb, "sync");
+  start_pair(a, aa, ab, "async");
+  const auto single_rss0 = rss_kib(single.pid);
+  // Two raw baselines: the loop alone, and the loop while another thread keeps a core busy. On
+  // this class of VM an fdatasync issued from an otherwise idle machine often takes a full 4 ms
+  // timer tick, while the same call returns in ~0.2 ms when a CPU is busy (as in a loaded node).
+  raw_sync_loop raw(root), raw_busy(root, "raw-fdatasync-busy.dat");
+
+  std::map<std::string, std::map<std::size_t, figures>> result;
+  std::uint64_t single_messages = 0;
+  std::printf("%-7s %7s %10s %8s %9s %9s %8s | %5s %5s %5s\n", "target", "window", "msg/s", "MB/s", "p50 us",
+              "p99 us", "rec/sync", "cpuE", "cpuP", "cpuC");
+  for (std::size_t window : {std::size_t{1}, std::size_t{1024}}) {
+    std::vector<load> loads(3);
+    loads[0].label = "single";
+    loads[0].entry = &single;
+    loads[1].label = "sync";
+    loads[1].entry = &sa;
+    loads[1].peer = &sb;
+    loads[2].label = "async";
+    loads[2].entry = &aa;
+    loads[2].peer = &ab;
+    loads[2].async_peer = true;
+    for (auto& l : loads) l.open("rbench-" + run_tag + "-" + l.label + "-w" + std::to_string(window), window);
+    const int slices = std::max(1, static_cast<int>(a.seconds / slice_seconds + 0.5));
+    for (int i = 0; i < slices; ++i) {
+      if (window == 1) {
+        raw.run_for(slice_seconds, payload_bytes);
+        std::atomic<bool> spin{true};
+        std::thread spinner([&] {
+          while (spin.load(std::memory_order_relaxed)) {
+          }
+        });
+        raw_busy.run_for(slice_seconds, payload_bytes);
+        spin = false;
+        spinner.join();
+      }
+      for (auto& l : loads) run_slice(l, slice_seconds, payload);
+    }
+    for (auto& l : loads) {
+      auto f = summarize(l);
+      result[l.label][window] = f;
+      print_row(l, window, f);
+      if (l.label == "single") single_messages += l.pub->counters().persisted;
+      l.conn->close();
+    }
+    std::fflush(stdout);
+  }
+  auto print_raw = [](const char* label, const std::vector<double>& rl, const char* what) {
+    std::printf("%-7s %7d %10.0f %8.2f %9.0f %9.0f   (%s)\n", label, 1,
+                rl.empty() ? 0.0 : 1e6 / (std::accumulate(rl.begin(), rl.end(), 0.0) / static_cast<double>(rl.size())),
+                0.0, percentile_of(rl, 50), percentile_of(rl, 99), what);
+  };
+  print_raw("raw", raw.latencies_us(), "1 KiB pwrite + fdatasync, interleaved with the window-1 slices");
+  print_raw("rawbusy", raw_busy.latencies_us(), "the same while a second thread spins on the other core");
+  const double raw_p50 = percentile_of(raw.latencies_us(), 50);
+  const double busy_p50 = percentile_of(raw_busy.latencies_us(), 50);
+  std::printf("(cpuE/cpuP/cpuC: cores used by the entry node, its peer and the publishing client)\n");
+  const auto single_rss1 = rss_kib(single.pid);
+  for (node* n : {&single, &sa, &sb, &aa, &ab}) stop_node(*n);
+
+  // 4: a destination that is down.
+  node down{"D", root + "/down"};
+  start_node(a, down, {{"Z", "async", "127.0.0.1:" + std::to_string(free_port()), false}});
+  std::this_thread::sleep_for(1s);
+  const auto down_rss0 = rss_kib(down.pid);
+  {
+    client::client_connection c;
+    if (auto err = c.connect("127.0.0.1", down.client, "replication_bench", 5000ms); !err.empty())
+      throw bench_error("down: connect: " + err);
+    client::publisher p(c, {"rbench-" + run_tag + "-down", 1024});
+    const auto t0 = bench_clock::now();
+    for (std::uint64_t i = 0; i < a.down_messages; ++i)
+      if (!p.publish("bench/topic", payload, 10000ms)) throw bench_error("down: publish: " + p.error());
+    if (!p.wait_all(60000ms)) throw bench_error("down: wait_all: " + p.error());
+    const double secs = std::chrono::duration<double>(bench_clock::now() - t0).count();
+    if (p.counters().negative > 0) throw bench_error("down: negative acks");
+    std::printf("\ndown destination: %llu messages in %.1f s (%.0f msg/s)",
+                static_cast<unsigned long long>(p.counters().persisted), secs,
+                static_cast<double>(p.counters().persisted) / secs);
+    c.close();
+  }
+  std::this_thread::sleep_for(1s);
+  const auto down_rss1 = rss_kib(down.pid);
+  auto dz = down.destination("Z");
+  std::printf("; destination Z connected=%s lag_records=%llu\n", dz.value("connected", false) ? "true" : "false",
+              static_cast<unsigned long long>(dz.value("lag_records", std::uint64_t{0})));
+  const double growth_mib = (static_cast<double>(down_rss1) - static_cast<double>(down_rss0)) / 1024;
+  std::printf("  RSS %.1f MiB -> %.1f MiB: growth %.1f MiB\n", down_rss0 / 1024.0, down_rss1 / 1024.0, growth_mib);
+  std::printf("  control (node without destinations, %llu messages in phases 1-3): RSS %.1f MiB -> %.1f MiB: "
+              "growth %.1f MiB\n",
+              static_cast<unsigned long long>(single_messages), single_rss0 / 1024.0, single_rss1 / 1024.0,
+              (static_cast<double>(single_rss1) - static_cast<double>(single_rss0)) / 1024);
+  stop_node(down);
+
+  // 5: idle pair.
+  node ia{"A", root + "/idle-A"}, ib{"B", root + "/idle-B"};
+  start_pair(a, ia, ib, "sync");
+  std::this_thread::sleep_for(1s);
+  const auto ta0 = cpu_ticks(ia.pid), tb0 = cpu_ticks(ib.pid);
+  const auto w0 = bench_clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(a.idle_seconds));
+  const auto ta1 = cpu_ticks(ia.pid), tb1 = cpu_ticks(ib.pid);
+  const double wall = std::chrono::duration<double>(bench_clock::now() - w0).count();
+  const double idle_a = 100 * ticks_to_seconds(ta1 - ta0) / wall, idle_b = 100 * ticks_to_seconds(tb1 - tb0) / wall;
+  std::printf("\nidle sync pair over %.1f s: A %.2f%% CPU, B %.2f%% CPU (of one core)\n", wall, idle_a, idle_b);
+  stop_node(ia);
+  stop_node(ib);
+
+  // Targets.
+  const auto& s1 = result["single"][1];
+  const auto& s1024 = result["single"][1024];
+  const auto& y1 = result["sync"][1];
+  const auto& y1024 = result["sync"][1024];
+  const auto& a1024 = result["async"][1024];
+  std::printf("\nload average now: %s\n", load_average().c_str());
+  std::printf("targets:\n");
+  const double r_sync = y1024.msgs_per_s / s1024.msgs_per_s;
+  std::printf("  %s sync 1024-outstanding throughput >= 50%% of single node: %.0f%%\n", verdict(r_sync >= 0.5), 100 * r_sync);
+  // Judged against the faster of the two raw baselines: the device's real cost, not idle wake-up.
+  const double base_p50 = std::min(raw_p50, busy_p50);
+  const double r_p50 = y1.p50_us / base_p50;
+  std::printf("  %s sync 1-outstanding p50 <= 2x raw fdatasync p50: %.2fx (%.0f vs %.0f us; vs idle raw %.2fx, "
+              "vs busy raw %.2fx; single node %.2fx, sync/single %.2fx)\n",
+              verdict(r_p50 <= 2), r_p50, y1.p50_us, base_p50, y1.p50_us / raw_p50, y1.p50_us / busy_p50,
+              s1.p50_us / base_p50, y1.p50_us / s1.p50_us);
+  std::printf("  %s sync 1-outstanding p99 <= 1.5 ms: %.2f ms (%.2fx the target)\n", verdict(y1.p99_us <= 1500),
+              y1.p99_us / 1000, y1.p99_us / 1500);
+  const double r_async = a1024.msgs_per_s / s1024.msgs_per_s;
+  std::printf("  %s async 1024-outstanding throughput >= 80%% of single node: %.0f%% (window 1: %.0f%%)\n",
+              verdict(r_async >= 0.8), 100 * r_async, 100 * result["async"][1].msgs_per_s / s1.msgs_per_s);
+  std::printf("  %s RSS growth with a destination down < 64 MiB for %llu messages: %.1f MiB (%.2fx the limit)\n",
+              verdict(growth_mib < 64), static_cast<unsigned long long>(a.down_messages), growth_mib, growth_mib / 64);
+  std::printf("  %s idle CPU < 1%% per node: A %.2f%%, B %.2f%%\n", verdict(idle_a < 1 && idle_b < 1), idle_a, idle_b);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (k == "--quick") {
+      a.seconds = 1;
+      a.down_messages = 5000;
+      a.idle_seconds = 1;
+    } else if (k == "--dir" && has_value) a.dir = argv[++i];
+    else if (k == "--seconds" && has_value) a.seconds = std::stod(argv[++i]);
+    else if (k == "--down-messages" && has_value) a.down_messages = std::stoull(argv[++i]);
+    else if (k == "--idle-seconds" && has_value) a.idle_seconds = std::stod(argv[++i]);
+    else if (k == "--tandemd" && has_value) a.tandemd = argv[++i];
+    else if (k == "--tail-window-bytes" && has_value) a.tail_window_bytes = std::stoull(argv[++i]);
+    else {
+      std::fprintf(stderr, "usage: replication_bench [--dir DIR] [--seconds S] [--down-messages N] "
+                           "[--idle-seconds S] [--tandemd PATH] [--tail-window-bytes N] [--quick]\n");
+      return 2;
+    }
+  }
+  start_signal_thread();
+  int rc = 1;
+  try {
+    rc = run(a);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "replication_bench: %s\n", e.what());
+  }
+  cleanup_everything();
+  return rc;
+}
