@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -14,7 +15,7 @@
 #include "actors/destination_link.hpp"
 #include "actors/journal_actor.hpp"
 #include "actors/log.hpp"
-#include "actors/logic/tie_break.hpp"
+#include "actors/logic/connection_registry.hpp"
 #include "actors/node_status.hpp"
 #include "actors/replication_listener.hpp"
 #include "actors/replication_messages.hpp"
@@ -22,12 +23,6 @@
 namespace tandem {
 
 namespace {
-
-struct peer_connection {
-  caf::actor conn;
-  conn_direction direction = conn_direction::inbound;
-  std::string remote_address;
-};
 
 struct destination_actors {
   caf::actor link;
@@ -42,9 +37,8 @@ struct supervisor_state {
   caf::actor client_listener;
   std::shared_ptr<instance_groups> groups = std::make_shared<instance_groups>();
   std::map<std::string, destination_actors> destinations; // by destination instance name
-  std::map<std::string, peer_connection> connections;     // by peer instance name: the one kept
-  std::map<caf::actor_addr, std::pair<std::string, conn_direction>> replaced; // closed as duplicates, not yet down
-  std::uint64_t duplicates_closed = 0;
+  std::optional<logic::connection_registry<caf::actor>> connections; // one in use per peer instance
+  std::map<caf::actor_addr, std::string> remote_addresses;            // of connections in use, for status
   static inline const char* name = "supervisor";
 };
 
@@ -83,16 +77,20 @@ void answer_status(supervisor_self self, caf::response_promise rp) {
         for (auto& [k, v] : link.items())
           if (k != "destination")
             d[k] = v;
-      if (auto it = self->state.connections.find(name); it != self->state.connections.end())
-        d["shared_with_reverse_direction"] = true; // one connection carries both directions
+      // One connection carries both directions: the link uses whatever connection is in use
+      // with the peer, whoever dialed it.
+      d["shared_with_reverse_direction"] = self->state.connections->current(name).has_value();
       auto cyc = nlohmann::ordered_json::parse(g->cyclers.count(name) ? g->cyclers[name] : "null", nullptr, false);
       d["cycler"] = cyc.is_discarded() ? nlohmann::ordered_json{} : cyc;
     }
     auto conns = nlohmann::ordered_json::array();
-    for (const auto& [peer, c] : self->state.connections)
-      conns.push_back({{"peer", peer}, {"address", c.remote_address}, {"direction", to_string(c.direction)}});
+    self->state.connections->for_each([&](const std::string& peer, const caf::actor& c, logic::dial_direction dir) {
+      conns.push_back({{"peer", peer},
+                       {"address", self->state.remote_addresses[c.address()]},
+                       {"direction", dir == logic::dial_direction::outbound ? "dialed" : "accepted"}});
+    });
     doc["replication_connections"] = conns;
-    doc["duplicate_connections_closed"] = self->state.duplicates_closed;
+    doc["duplicate_connections_closed"] = self->state.connections->duplicates_closed();
     rp.deliver(doc.dump());
   };
   auto timeout = std::chrono::seconds{2};
@@ -108,35 +106,35 @@ void answer_status(supervisor_self self, caf::response_promise rp) {
   }
 }
 
-// A connection identified its peer. Keeps it, or closes it as a duplicate by the tie-break both
-// nodes compute alike (see logic/tie_break.hpp). Returns whether to keep it and the link that
-// should use it (none if the peer is not one of our destinations).
+logic::dial_direction to_dial(conn_direction d) {
+  return d == conn_direction::outbound ? logic::dial_direction::outbound : logic::dial_direction::inbound;
+}
+
+conn_direction to_conn(logic::dial_direction d) {
+  return d == logic::dial_direction::outbound ? conn_direction::outbound : conn_direction::inbound;
+}
+
+// A connection identified its peer: keep it or close it as a duplicate (connection_registry).
+// Returns whether to keep it and the link that should use it (none if the peer is not one of
+// our destinations).
 std::pair<bool, caf::actor> on_conn_hello(supervisor_self self, const std::string& peer, const std::string& group,
                                           conn_direction dir, caf::actor conn, const std::string& remote) {
   auto& st = self->state;
   st.groups->learn(peer, group);
-  auto dest = st.destinations.find(peer);
-  auto it = st.connections.find(peer);
-  if (it != st.connections.end() && it->second.conn != conn) {
-    bool keep_new;
-    if (it->second.direction == dir)
-      keep_new = true; // same direction twice: the peer reconnected; the old one is stale
-    else
-      keep_new = logic::keep(st.info.config.name, peer,
-                             dir == conn_direction::outbound ? logic::dial_direction::outbound
-                                                             : logic::dial_direction::inbound);
-    ++st.duplicates_closed;
-    if (!keep_new) {
-      log::info("supervisor", "second connection with ", peer, " (", to_string(dir), ", ", remote,
-                ") closed: keeping the ", to_string(it->second.direction), " one");
-      return {false, caf::actor{}};
-    }
-    log::info("supervisor", "second connection with ", peer, ": keeping the ", to_string(dir), " one (", remote,
-              "), closing the ", to_string(it->second.direction), " one");
-    self->send(it->second.conn, atoms::close_conn::value, std::string{"duplicate connection; keeping the other one"});
-    st.replaced[it->second.conn.address()] = {peer, it->second.direction};
+  auto existing = st.connections->current(peer);
+  auto decision = st.connections->adopt(conn, peer, to_dial(dir));
+  if (!decision.keep) {
+    log::info("supervisor", "second connection with ", peer, " (", to_string(dir), ", ", remote,
+              ") closed: keeping the ", to_string(to_conn(existing->second)), " one");
+    return {false, caf::actor{}};
   }
-  st.connections[peer] = peer_connection{conn, dir, remote};
+  if (decision.replaced) {
+    log::info("supervisor", "second connection with ", peer, ": keeping the ", to_string(dir), " one (", remote,
+              "), closing the ", to_string(to_conn(existing->second)), " one");
+    self->send(*decision.replaced, atoms::close_conn::value, std::string{"duplicate connection; keeping the other one"});
+  }
+  st.remote_addresses[conn.address()] = remote;
+  auto dest = st.destinations.find(peer);
   if (dest == st.destinations.end())
     return {true, caf::actor{}};
   if (dir == conn_direction::inbound && dest->second.cycler)
@@ -148,6 +146,7 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
   auto& st = self->state;
   st.info = std::move(info);
   const auto& cfg = st.info.config;
+  st.connections.emplace(cfg.name);
   journal_actor_options jo;
   for (const auto& d : cfg.destinations)
     jo.destinations.emplace_back(d.name, d.type == config::sync_type::sync);
@@ -204,18 +203,12 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
     },
     [=](atoms::conn_down, const std::string& peer, const caf::actor& conn) {
       auto& s = self->state;
-      std::optional<conn_direction> ended; // direction of a connection that was in use
-      if (auto it = s.connections.find(peer); it != s.connections.end() && it->second.conn == conn) {
-        ended = it->second.direction;
-        s.connections.erase(it);
-      } else if (auto r = s.replaced.find(conn.address()); r != s.replaced.end()) {
-        ended = r->second.second;
-        s.replaced.erase(r);
-      }
+      s.remote_addresses.erase(conn.address());
+      auto ended = s.connections->closed(conn, peer);
       // The cycler learns when its own connection, or the inbound one it relied on, ends.
       auto dest = s.destinations.find(peer);
       if (ended && dest != s.destinations.end() && dest->second.cycler)
-        self->send(dest->second.cycler, atoms::detach::value, *ended);
+        self->send(dest->second.cycler, atoms::detach::value, to_conn(*ended));
     },
   };
 }

@@ -1,0 +1,102 @@
+// The supervisor's bookkeeping of replication connections: at most one connection in use per
+// peer instance. Plain and templated on the connection handle, so tests drive it with integers
+// and the supervisor with caf::actor.
+//
+//   adopt(c, peer, dir)   a connection identified its peer. With no connection to that peer: kept.
+//                         With one already: the tie-break decides (same direction twice -> the
+//                         newer wins, the peer reconnected; otherwise tie_break.hpp's rule, which
+//                         both nodes compute alike), and the loser is closed: either the new one
+//                         (keep = false) or the existing one (replaced = it).
+//   closed(c)             a connection ended. Returns its direction if it was in use (the current
+//                         one, or one replaced and not yet gone), so the caller can tell the
+//                         destination's cycler; nullopt for connections never kept.
+//
+// Invariant: current() holds at most one connection per peer, and a replaced connection is
+// remembered until closed() reports it, so a late close of the loser never evicts the winner.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/logic/tie_break.hpp"
+
+namespace tandem::logic {
+
+template <class Handle>
+class connection_registry {
+public:
+  struct adopt_result {
+    bool keep = false;               // false: close the new connection as a duplicate
+    std::optional<Handle> replaced;  // set: close this existing connection as a duplicate
+  };
+
+  explicit connection_registry(std::string local) : local_(std::move(local)) {}
+
+  adopt_result adopt(const Handle& conn, const std::string& peer, dial_direction dir) {
+    adopt_result out;
+    auto it = current_.find(peer);
+    if (it == current_.end() || it->second.conn == conn) {
+      current_[peer] = entry{conn, dir};
+      out.keep = true;
+      return out;
+    }
+    bool keep_new = it->second.direction == dir || keep(local_, peer, dir);
+    ++duplicates_closed_;
+    if (!keep_new)
+      return out;
+    out.keep = true;
+    out.replaced = it->second.conn;
+    replaced_.emplace_back(it->second.conn, it->second.direction);
+    it->second = entry{conn, dir};
+    return out;
+  }
+
+  std::optional<dial_direction> closed(const Handle& conn, const std::string& peer) {
+    if (auto it = current_.find(peer); it != current_.end() && it->second.conn == conn) {
+      auto dir = it->second.direction;
+      current_.erase(it);
+      return dir;
+    }
+    for (auto r = replaced_.begin(); r != replaced_.end(); ++r)
+      if (r->first == conn) {
+        auto dir = r->second;
+        replaced_.erase(r);
+        return dir;
+      }
+    return std::nullopt;
+  }
+
+  // The connection in use with `peer`, and who dialed it.
+  std::optional<std::pair<Handle, dial_direction>> current(const std::string& peer) const {
+    auto it = current_.find(peer);
+    if (it == current_.end())
+      return std::nullopt;
+    return std::make_pair(it->second.conn, it->second.direction);
+  }
+
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [peer, e] : current_)
+      f(peer, e.conn, e.direction);
+  }
+
+  std::size_t size() const { return current_.size(); }
+  std::uint64_t duplicates_closed() const { return duplicates_closed_; }
+  std::size_t replaced_pending() const { return replaced_.size(); }
+
+private:
+  struct entry {
+    Handle conn;
+    dial_direction direction;
+  };
+  std::string local_;
+  std::map<std::string, entry> current_;
+  std::vector<std::pair<Handle, dial_direction>> replaced_;
+  std::uint64_t duplicates_closed_ = 0;
+};
+
+} // namespace tandem::logic
