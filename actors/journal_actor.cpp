@@ -36,6 +36,13 @@ struct journal_state {
   std::uint64_t notified_durable = 0;
   std::map<std::string, std::uint64_t> inbound; // peer -> what we durably hold of its journal
   bool inbound_dirty = false;
+  // Duplicate filter for replicated appends, across all connections: highest origin_seq per
+  // origin submitted to the committer (durable or not yet). Two connections with the same peer
+  // (during a duplicate-connection switch) can carry the same records; this actor sees every
+  // append in order, so it is the one place where the second copy can be recognised.
+  std::unordered_map<std::string, std::uint64_t> submitted_high_water;
+  std::optional<std::uint64_t> last_submitted;              // newest append still in the committer
+  std::unordered_multimap<std::uint64_t, caf::typed_response_promise<append_reply>> waiters; // dup-only batches
   std::set<std::string> inbound_checked; // peers whose position was reconciled with the journal
   static inline const char* name = "journal";
 };
@@ -138,6 +145,42 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
     return refuse("invalid_argument", "empty batch");
   if (publish && st.acks->pending() >= st.options.max_pending_publishes)
     return refuse("queue_full", "too many publishes wait for sync destinations");
+  if (!publish) {
+    // Replicated records: drop those already held or already on their way to the journal.
+    auto& recs = *req.records;
+    std::unordered_map<std::string, std::uint64_t> held; // per batch: one journal lookup per origin
+    auto kept = std::remove_if(recs.begin(), recs.end(), [&](const journal::record& r) {
+      if (r.origin.empty())
+        return false; // published here: the journal assigns origin and origin_seq
+      auto h = held.find(r.origin);
+      if (h == held.end()) {
+        auto hw = st.rt->log().highest_origin_seq(r.origin);
+        if (auto s = st.submitted_high_water.find(r.origin); s != st.submitted_high_water.end())
+          hw = std::max(hw, s->second);
+        h = held.emplace(r.origin, hw).first;
+      }
+      if (r.origin_seq <= h->second)
+        return true;
+      h->second = r.origin_seq;
+      return false;
+    });
+    recs.erase(kept, recs.end());
+    for (const auto& [origin, hw] : held)
+      st.submitted_high_water[origin] = hw;
+    if (recs.empty()) {
+      // Everything is held or pending: answer when the newest pending append completes (appends
+      // complete in order), so the caller never acks a copy that is not durable yet.
+      if (st.last_submitted && st.pending.count(*st.last_submitted)) {
+        st.waiters.emplace(*st.last_submitted, rp);
+        return rp;
+      }
+      append_reply rep;
+      rep.ok = true;
+      rep.durable_seq = st.rt->log().durable_seq();
+      rp.deliver(std::move(rep));
+      return rp;
+    }
+  }
   auto id = st.next_request++;
   // The callback runs on the committer's thread: it only posts a message.
   auto me = caf::actor_cast<caf::actor>(self);
@@ -148,6 +191,7 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
   if (!submitted.ok())
     return refuse(journal::to_string(submitted.code()), submitted.message());
   st.pending.emplace(id, journal_state::pending_append{rp, publish, {}});
+  st.last_submitted = id;
   return rp;
 }
 
@@ -186,7 +230,16 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
       if (it == self->state.pending.end())
         return;
       auto& st = self->state;
+      auto [w_begin, w_end] = st.waiters.equal_range(id);
+      for (auto w = w_begin; w != w_end; ++w) {
+        auto copy = rep;
+        copy.first_seq = copy.last_seq = 0; // nothing of the waiter's was appended
+        w->second.deliver(std::move(copy));
+      }
+      st.waiters.erase(id);
       if (!rep.ok) {
+        // Whatever was pending may be gone: fall back to what the journal really holds.
+        st.submitted_high_water.clear();
         log::warn(component, "append rejected: ", rep.error_code, ": ", rep.error);
         it->second.promise.deliver(std::move(rep));
         st.pending.erase(it);

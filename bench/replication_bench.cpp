@@ -2,7 +2,7 @@
 // tandemd processes on 127.0.0.1 and the client library. Not a test; see docs/performance.md.
 //
 //   replication_bench [--dir DIR] [--seconds S] [--down-messages N] [--idle-seconds S]
-//                     [--tandemd PATH] [--tail-window-bytes N] [--quick]
+//                     [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick]
 //
 // In one run, in a fresh temp dir under DIR (default /tmp, the journal bench's filesystem):
 //  1-3. Three targets side by side: a single node with no destinations, a pair A<->B with sync
@@ -18,17 +18,26 @@
 //  4.   A node whose (async) destination is down (its address is a closed port) receives N
 //       messages; its VmRSS before and after. The single node of 1-3 serves as the control.
 //  5.   A freshly started sync pair left idle: CPU% of each tandemd over --idle-seconds (10).
+//  6.   Failover: A's async destination B is served by B1 and B2 (both instance "B", own data
+//       dirs), listed in that order; a publisher keeps A busy (~2000 1 KiB msg/s). The server A
+//       replicates to is SIGKILLed, then restarted once A has moved; --failover-trials (6) kills
+//       alternate, so half are B1 -> B2 (B1 refused first) and half B2 -> B1 (search from the
+//       top). Per kill: time to B2's (resp. B1's) resume ack, i.e. A's link connected there
+//       (A's /status polled every ~1 ms), and until the new server durably holds everything A
+//       held durably at the kill (its own /status).
 // Every node is stopped and the temp dir removed at the end, on error and on SIGINT/SIGTERM.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -63,6 +72,7 @@ struct args {
   double idle_seconds = 10;
   std::string tandemd = TANDEM_BINARY_DIR "/tools/tandemd";
   std::uint64_t tail_window_bytes = 0; // 0: the node's default (diagnostic knob)
+  int failover_trials = 6;
 };
 
 // ---- cleanup: every node pid and the temp dir, released once on any exit path ----------------
@@ -137,7 +147,9 @@ struct dest_spec {
   bool fast_reconnect = true;
 };
 
-void start_node(const args& a, node& n, const std::vector<dest_spec>& dests) {
+// `edit`, if given, changes the config last (e.g. a destination's further addresses).
+void start_node(const args& a, node& n, const std::vector<dest_spec>& dests,
+                const std::function<void(nlohmann::json&)>& edit = {}) {
   std::filesystem::create_directories(n.dir);
   nlohmann::json c = {{"name", n.name},
                       {"data_dir", n.dir + "/data"},
@@ -152,6 +164,7 @@ void start_node(const args& a, node& n, const std::vector<dest_spec>& dests) {
   }
   const std::string cfg = n.dir + "/config.json";
   if (a.tail_window_bytes > 0) c["journal"] = {{"tail_window_bytes", a.tail_window_bytes}};
+  if (edit) edit(c);
   std::ofstream(cfg) << c.dump(2);
   {
     std::lock_guard lock(cleanup_mu);
@@ -300,6 +313,118 @@ void print_row(const load& l, std::size_t window, const figures& f) {
   std::printf("\n");
 }
 
+// ---- failover ---------------------------------------------------------------------------------
+
+struct failover_times {
+  std::vector<double> resume_ms, caught_up_ms; // per kill
+};
+
+struct failover_result {
+  failover_times to_second, to_first; // B1 killed (A moves to B2) / B2 killed (A moves to B1)
+  std::uint64_t published = 0;
+};
+
+std::uint64_t link_acked(const nlohmann::json& d) { return d.is_object() ? d.value("acked", std::uint64_t{0}) : 0; }
+
+failover_result run_failover(const args& a, const std::string& root) {
+  node b1{"B", root + "/failover-B1"}, b2{"B", root + "/failover-B2"}, fa{"A", root + "/failover-A"};
+  start_node(a, b1, {});
+  start_node(a, b2, {});
+  const auto address = [](const node& n) { return "127.0.0.1:" + std::to_string(n.replication); };
+  start_node(a, fa, {{"B", "async", address(b1), false}}, [&](nlohmann::json& c) {
+    auto& d = c["destinations"][0];
+    d["addresses"].push_back(address(b2));
+    d["reconnect"] = {{"initial_ms", 100}, {"max_ms", 1000}, {"connect_timeout_ms", 1000}};
+  });
+  wait_connected(fa, "B", 15s);
+
+  std::atomic<bool> stop{false};
+  std::string pub_error;
+  std::uint64_t published = 0;
+  std::thread publisher([&] {
+    client::client_connection c;
+    if (auto err = c.connect("127.0.0.1", fa.client, "replication_bench", 5000ms); !err.empty()) {
+      pub_error = "connect: " + err;
+      return;
+    }
+    client::publisher p(c, {"rbench-failover-" + std::to_string(::getpid()), 16});
+    const std::string payload(payload_bytes, 'x');
+    while (!stop) {
+      if (!p.publish("bench/topic", payload, 10000ms)) {
+        pub_error = "publish: " + p.error();
+        break;
+      }
+      std::this_thread::sleep_for(500us);
+    }
+    if (!p.wait_all(30000ms) && pub_error.empty()) pub_error = "wait_all: " + p.error();
+    published = p.counters().persisted;
+  });
+  failover_result out;
+  auto finish = [&] {
+    stop = true;
+    publisher.join();
+  };
+  try {
+    node* current = &b1;
+    node* other = &b2;
+    for (int trial = 0; trial < a.failover_trials; ++trial) {
+      // Let A replicate for a while to the current server first.
+      const auto from = link_acked(fa.destination("B"));
+      const auto warm = bench_clock::now() + 30s;
+      while (link_acked(fa.destination("B")) < from + 1000) {
+        if (bench_clock::now() > warm) throw bench_error("failover: no progress before a kill:\n" + fa.log_tail());
+        std::this_thread::sleep_for(5ms);
+      }
+      const auto held = fa.status()["journal"].value("durable_seq", std::uint64_t{0});
+      const auto t0 = bench_clock::now();
+      ::kill(current->pid, SIGKILL);
+      const auto deadline = t0 + 30s;
+      std::optional<double> resumed;
+      for (;;) {
+        // Caught up is read from the new server itself: A's `acked` is monotonic coverage and
+        // does not drop when the new server resumes from less than the old one held. The
+        // servers hold nothing but A's records, once each, so their durable_seq counts them.
+        const double ms = std::chrono::duration<double, std::milli>(bench_clock::now() - t0).count();
+        if (!resumed) {
+          auto s = fa.destination("B");
+          if (s.is_object() && s.value("connected", false) && s.value("peer_address", "") == address(*other))
+            resumed = ms;
+        }
+        auto os = resumed ? other->status() : nlohmann::json{};
+        if (os.is_object() && os["journal"].value("durable_seq", std::uint64_t{0}) >= held) {
+          auto& times = current == &b1 ? out.to_second : out.to_first;
+          times.resume_ms.push_back(*resumed);
+          times.caught_up_ms.push_back(ms);
+          break;
+        }
+        if (bench_clock::now() > deadline) throw bench_error("failover: A did not move within 30 s:\n" + fa.log_tail());
+        std::this_thread::sleep_for(1ms);
+      }
+      stop_node(*current); // reaps the killed process
+      start_node(a, *current, {});
+      std::swap(current, other);
+    }
+  } catch (...) {
+    finish();
+    throw;
+  }
+  finish();
+  if (!pub_error.empty()) throw bench_error("failover: " + pub_error);
+  out.published = published;
+  for (node* n : {&fa, &b1, &b2}) stop_node(*n);
+  return out;
+}
+
+void print_failover(const char* label, const failover_times& t) {
+  if (t.resume_ms.empty()) return;
+  std::printf("  %s: resume ack after %.1f ms median (min %.1f, max %.1f); caught up after %.1f ms median "
+              "(min %.1f, max %.1f); %zu kills\n",
+              label, percentile_of(t.resume_ms, 50), *std::min_element(t.resume_ms.begin(), t.resume_ms.end()),
+              *std::max_element(t.resume_ms.begin(), t.resume_ms.end()), percentile_of(t.caught_up_ms, 50),
+              *std::min_element(t.caught_up_ms.begin(), t.caught_up_ms.end()),
+              *std::max_element(t.caught_up_ms.begin(), t.caught_up_ms.end()), t.resume_ms.size());
+}
+
 const char* verdict(bool met) { return met ? "MET   " : "MISSED"; }
 
 int run(const args& a) {
@@ -434,6 +559,17 @@ int run(const args& a) {
   stop_node(ia);
   stop_node(ib);
 
+  // 6: failover between two servers of one destination.
+  failover_result fo;
+  if (a.failover_trials > 0) {
+    fo = run_failover(a, root);
+    std::printf("\nfailover (A -> async destination B at [B1, B2], ~2000 msg/s; SIGKILL of the server in use; "
+                "%llu messages published):\n",
+                static_cast<unsigned long long>(fo.published));
+    print_failover("B1 killed, A to B2", fo.to_second);
+    print_failover("B2 killed, A to B1", fo.to_first);
+  }
+
   // Targets.
   const auto& s1 = result["single"][1];
   const auto& s1024 = result["single"][1024];
@@ -459,6 +595,12 @@ int run(const args& a) {
   std::printf("  %s RSS growth with a destination down < 64 MiB for %llu messages: %.1f MiB (%.2fx the limit)\n",
               verdict(growth_mib < 64), static_cast<unsigned long long>(a.down_messages), growth_mib, growth_mib / 64);
   std::printf("  %s idle CPU < 1%% per node: A %.2f%%, B %.2f%%\n", verdict(idle_a < 1 && idle_b < 1), idle_a, idle_b);
+  if (!fo.to_second.resume_ms.empty()) {
+    // The failover test's bound: connect_timeout_ms (1000) + reconnect.initial_ms (100) + 1 s.
+    const double worst = *std::max_element(fo.to_second.resume_ms.begin(), fo.to_second.resume_ms.end());
+    std::printf("  %s failover B1 -> B2 (kill to B2's resume ack) <= 2100 ms: max %.1f ms\n", verdict(worst <= 2100),
+                worst);
+  }
   return 0;
 }
 
@@ -473,15 +615,17 @@ int main(int argc, char** argv) {
       a.seconds = 1;
       a.down_messages = 5000;
       a.idle_seconds = 1;
+      a.failover_trials = 2;
     } else if (k == "--dir" && has_value) a.dir = argv[++i];
     else if (k == "--seconds" && has_value) a.seconds = std::stod(argv[++i]);
     else if (k == "--down-messages" && has_value) a.down_messages = std::stoull(argv[++i]);
     else if (k == "--idle-seconds" && has_value) a.idle_seconds = std::stod(argv[++i]);
     else if (k == "--tandemd" && has_value) a.tandemd = argv[++i];
     else if (k == "--tail-window-bytes" && has_value) a.tail_window_bytes = std::stoull(argv[++i]);
+    else if (k == "--failover-trials" && has_value) a.failover_trials = std::stoi(argv[++i]);
     else {
       std::fprintf(stderr, "usage: replication_bench [--dir DIR] [--seconds S] [--down-messages N] "
-                           "[--idle-seconds S] [--tandemd PATH] [--tail-window-bytes N] [--quick]\n");
+                           "[--idle-seconds S] [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick]\n");
       return 2;
     }
   }

