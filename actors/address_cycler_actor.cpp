@@ -19,6 +19,7 @@
 #include "actors/logic/address_cycler.hpp"
 #include "actors/replication_connection.hpp"
 #include "actors/replication_messages.hpp"
+#include "actors/timer_relay.hpp"
 #include "config/parse.hpp"
 
 namespace tandem {
@@ -126,7 +127,7 @@ void step(cycler_self self) {
   } else if (auto* w = std::get_if<logic::address_cycler::wait_until>(&next)) {
     auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(w->at - now) + std::chrono::milliseconds{1};
     log::debug(st.name, "no server of ", st.dest.name, " reachable; next pass in ", delay.count(), " ms");
-    self->delayed_send(self, delay, atoms::dial::value, ++st.timer_epoch);
+    arm_timer(st.ctx->timers, delay, self->address(), caf::make_message(atoms::dial::value, ++st.timer_epoch));
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/log.hpp"
+#include "actors/timer_relay.hpp"
 #include "protocol/http_request.hpp"
 #include "protocol/http_response.hpp"
 
@@ -78,7 +79,8 @@ caf::behavior admin_server(caf::io::broker* self, int listen_fd, caf::actor supe
       auto epoch = ++st->next_epoch;
       st->connections[msg.handle].epoch = epoch;
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(4096));
-      self->delayed_send(self, st->limits.request_timeout, atoms::conn_timeout::value, msg.handle, epoch);
+      arm_timer(st->limits.timers, st->limits.request_timeout, self->address(),
+                caf::make_message(atoms::conn_timeout::value, msg.handle, epoch));
     },
     [=](const caf::io::new_data_msg& msg) {
       auto it = st->connections.find(msg.handle);

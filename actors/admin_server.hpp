@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 namespace tandem {
@@ -18,6 +19,7 @@ namespace tandem {
 struct admin_limits {
   std::uint32_t max_connections = 16;
   std::chrono::milliseconds request_timeout{5000}; // whole request, from accept to response
+  caf::actor timers;                                // timer_relay.hpp
 };
 
 // Adopts `listen_fd` (a bound, listening socket; CAF owns it from here on).

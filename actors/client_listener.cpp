@@ -12,6 +12,7 @@
 #include "actors/log.hpp"
 #include "actors/replication_messages.hpp"
 #include "actors/subscription.hpp"
+#include "actors/timer_relay.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/frame_reader.hpp"
 #include "protocol/version.hpp"
@@ -226,6 +227,17 @@ caf::behavior client_listener(caf::io::broker* self, int fd, std::shared_ptr<con
   st->max_connections = max_connections;
   st->max_outstanding = max_outstanding;
   self->add_doorman(fd);
+  // On the node's shutdown: stop every subscription and drop every actor handle, since a quit
+  // broker can outlive its quit (pending timers hold it) and must not keep detached actors alive.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    std::vector<caf::io::connection_handle> open;
+    for (const auto& [h, s] : st->sessions)
+      open.push_back(h);
+    for (auto h : open)
+      end_session(self, st, h);
+    st->ctx.reset();
+    self->quit(msg.reason);
+  });
   return {
     [=](const caf::io::new_connection_msg& msg) {
       if (st->sessions.size() >= st->max_connections) {
@@ -236,7 +248,8 @@ caf::behavior client_listener(caf::io::broker* self, int fd, std::shared_ptr<con
       auto [it, added] = st->sessions.try_emplace(msg.handle, st->ctx->max_frame_bytes);
       it->second.epoch = ++st->next_epoch;
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(64 * 1024));
-      self->delayed_send(self, st->ctx->handshake_timeout, atoms::conn_timeout::value, msg.handle, it->second.epoch);
+      arm_timer(st->ctx->timers, st->ctx->handshake_timeout, self->address(),
+                caf::make_message(atoms::conn_timeout::value, msg.handle, it->second.epoch));
     },
     [=](const caf::io::new_data_msg& msg) {
       auto it = st->sessions.find(msg.handle);

@@ -11,6 +11,7 @@
 
 #include "actors/log.hpp"
 #include "actors/logic/ack_tracker.hpp"
+#include "actors/timer_relay.hpp"
 
 namespace tandem {
 
@@ -212,6 +213,12 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
   st0.acks->on_local_durable(st0.rt->log().durable_seq());
   st0.notified_durable = st0.rt->log().durable_seq();
   load_inbound(st0);
+  // Timers go through a relay (timer_relay.hpp) so a pending one never keeps this detached actor
+  // alive: the actor system waits for every detached actor to be destroyed.
+  if (!self->state.options.timers) {
+    self->state.options.timers = spawn_timer_relay(self->system());
+    self->link_to(self->state.options.timers);
+  }
   self->set_down_handler([=](caf::down_msg& down) {
     auto& ls = self->state.durable_listeners;
     ls.erase(std::remove_if(ls.begin(), ls.end(), [&](const caf::actor& a) { return a.address() == down.source; }),
@@ -221,7 +228,8 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
     save_inbound(self->state);
     self->quit(msg.reason);
   });
-  self->delayed_send(self, options.retention_interval, atoms::retention::value);
+  arm_timer(self->state.options.timers, options.retention_interval, self->address(),
+            caf::make_message(atoms::retention::value));
   return {
     [=](atoms::append, append_request& req) { return submit(self, req, false); },
     [=](atoms::publish, append_request& req) { return submit(self, req, true); },
@@ -316,7 +324,8 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
         log::info(component, "retention removed ", *removed, " segment(s) every destination has");
       }
       save_inbound(self->state);
-      self->delayed_send(self, self->state.options.retention_interval, atoms::retention::value);
+      arm_timer(self->state.options.timers, self->state.options.retention_interval, self->address(),
+                caf::make_message(atoms::retention::value));
     },
   };
 }

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/typed_actor.hpp>
@@ -73,6 +74,7 @@ struct journal_actor_options {
   std::vector<std::pair<std::string, bool>> destinations;
   std::size_t max_pending_publishes = 65536; // batches waiting for sync destinations
   std::string inbound_positions_file;        // empty: not persisted
+  caf::actor timers;                         // timer_relay.hpp; spawned (and linked) if none
 };
 
 journal_actor spawn_journal_actor(caf::actor_system& sys, std::shared_ptr<journal_runtime> rt,

@@ -8,6 +8,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/log.hpp"
+#include "actors/timer_relay.hpp"
 #include "actors/logic/inbound_dedup.hpp"
 #include "protocol/batch.hpp"
 #include "protocol/codec.hpp"
@@ -46,6 +47,8 @@ struct conn_state {
 using state_ptr = std::shared_ptr<conn_state>;
 
 void write_message(caf::io::broker* self, const state_ptr& st, const protocol::message& m) {
+  if (!st->args.ctx)
+    return; // finished: the connection is closed
   std::string out;
   if (auto r = protocol::encode(m, out, st->args.ctx->max_frame_bytes); !r) {
     log::error(component, "cannot encode ", protocol::frame_type_name(protocol::type_of(m)), " for ", st->who(), ": ",
@@ -75,6 +78,13 @@ void finish(caf::io::broker* self, const state_ptr& st, const std::string& reaso
     self->send(st->args.cycler, atoms::dial_done::value, false, reason);
   self->close(st->h);
   self->quit();
+  // A quit broker can outlive its quit: pending timers hold it, and its behavior holds this state.
+  // Drop every actor handle now, or a detached actor referenced from here (a link, a cycler, the
+  // journal) could never be destroyed, and the actor system waits for that at shutdown.
+  st->link = nullptr;
+  st->args.cycler = nullptr;
+  st->args.ctx.reset();
+  st->dedup.reset();
 }
 
 void refuse(caf::io::broker* self, const state_ptr& st, protocol::close_code code, const std::string& reason,
@@ -83,8 +93,9 @@ void refuse(caf::io::broker* self, const state_ptr& st, protocol::close_code cod
   finish(self, st, reason, as_error);
 }
 
-void arm_timer(caf::io::broker* self, const state_ptr& st, std::chrono::milliseconds after) {
-  self->delayed_send(self, after, atoms::conn_timeout::value, ++st->epoch);
+void arm_conn_timer(caf::io::broker* self, const state_ptr& st, std::chrono::milliseconds after) {
+  if (st->args.ctx)
+    arm_timer(st->args.ctx->timers, after, self->address(), caf::make_message(atoms::conn_timeout::value, ++st->epoch));
 }
 
 void send_acks(caf::io::broker* self, const state_ptr& st) {
@@ -176,7 +187,7 @@ void on_kept(caf::io::broker* self, const state_ptr& st, std::uint64_t held_from
     self->send(st->link, atoms::attach::value, caf::actor_cast<caf::actor>(self), st->peer,
                std::string{st->args.remote_address}, st->args.direction);
   }
-  arm_timer(self, st, st->args.ctx->heartbeat_interval);
+  arm_conn_timer(self, st, st->args.ctx->heartbeat_interval);
   process_frames(self, st);
 }
 
@@ -288,7 +299,7 @@ caf::behavior replication_connection(caf::io::broker* self, caf::io::connection_
   });
   write_message(self, st, protocol::hello{protocol::protocol_major, protocol::protocol_minor, st->args.ctx->name,
                                           st->args.ctx->group, 0, {}});
-  arm_timer(self, st,
+  arm_conn_timer(self, st,
             st->args.direction == conn_direction::outbound ? st->args.connect_timeout + st->args.ctx->handshake_timeout
                                                            : st->args.ctx->handshake_timeout);
   return {
@@ -328,7 +339,7 @@ caf::behavior replication_connection(caf::io::broker* self, caf::io::connection_
       auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                       std::chrono::system_clock::now().time_since_epoch()).count();
       write_message(self, st, protocol::heartbeat{static_cast<std::uint64_t>(now_ns)});
-      arm_timer(self, st, st->args.ctx->heartbeat_interval);
+      arm_conn_timer(self, st, st->args.ctx->heartbeat_interval);
     },
     [=](atoms::send_frame, const frame_bytes& f) {
       if (st->at != phase::established || !f.bytes)

@@ -18,6 +18,7 @@ struct replication_context {
   std::string name;  // this instance
   std::string group; // this instance's group
   caf::actor supervisor;
+  caf::actor timers; // timer_relay.hpp: timers that do not keep brokers alive
   journal_actor journal;
   std::shared_ptr<journal_runtime> runtime; // thread-safe reads (highest_origin_seq, cursors)
   std::uint32_t max_frame_bytes = 16u << 20;

@@ -13,6 +13,7 @@ namespace tandem {
 namespace {
 
 struct listener_state {
+  std::shared_ptr<const replication_context> ctx; // dropped at exit (see the exit handler)
   // Forked connection brokers still running (they stop with the supervisor by themselves).
   std::unordered_set<caf::actor_addr> live;
 };
@@ -20,7 +21,12 @@ struct listener_state {
 caf::behavior replication_listener(caf::io::broker* self, int fd, std::shared_ptr<const replication_context> ctx,
                                    std::uint32_t max_connections) {
   auto st = std::make_shared<listener_state>();
+  st->ctx = std::move(ctx);
   self->add_doorman(fd);
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    st->ctx.reset(); // holds the journal actor and the supervisor: never outlive the node
+    self->quit(msg.reason);
+  });
   self->set_down_handler([=](caf::down_msg& down) { st->live.erase(down.source); });
   return {
     [=](const caf::io::new_connection_msg& msg) {
@@ -32,7 +38,9 @@ caf::behavior replication_listener(caf::io::broker* self, int fd, std::shared_pt
         return;
       }
       connection_args args;
-      args.ctx = ctx;
+      if (!st->ctx)
+        return;
+      args.ctx = st->ctx;
       args.direction = conn_direction::inbound;
       args.remote_address = remote;
       auto conn = self->fork(replication_connection, msg.handle, std::move(args));

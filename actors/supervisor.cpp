@@ -19,6 +19,7 @@
 #include "actors/node_status.hpp"
 #include "actors/replication_listener.hpp"
 #include "actors/replication_messages.hpp"
+#include "actors/timer_relay.hpp"
 
 namespace tandem {
 
@@ -147,10 +148,13 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
   st.info = std::move(info);
   const auto& cfg = st.info.config;
   st.connections.emplace(cfg.name);
+  auto timers = spawn_timer_relay(self->system());
+  self->link_to(timers);
   journal_actor_options jo;
   for (const auto& d : cfg.destinations)
     jo.destinations.emplace_back(d.name, d.type == config::sync_type::sync);
   jo.inbound_positions_file = cfg.data_dir + "/inbound-positions.json";
+  jo.timers = timers;
   auto runtime = res.journal;
   st.journal = spawn_journal_actor(self->system(), std::move(res.journal), std::move(res.recovery), jo);
   self->link_to(st.journal);
@@ -159,6 +163,7 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
   ctx->name = cfg.name;
   ctx->group = cfg.group;
   ctx->supervisor = caf::actor_cast<caf::actor>(self);
+  ctx->timers = timers;
   ctx->journal = st.journal;
   ctx->runtime = runtime;
   ctx->max_frame_bytes = cfg.limits.max_frame_bytes;
@@ -185,6 +190,7 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
   admin_limits al;
   al.max_connections = cfg.limits.max_admin_connections;
   al.request_timeout = std::chrono::milliseconds{cfg.limits.handshake_timeout_ms};
+  al.timers = timers;
   st.admin = spawn_admin_server(self->system(), res.admin_fd, caf::actor_cast<caf::actor>(self), al);
   // Linked both ways: the supervisor's exit stops its children, and a child that dies
   // unexpectedly takes the node down loudly rather than leaving it half-working.
