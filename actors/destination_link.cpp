@@ -32,10 +32,16 @@ struct link_state {
   std::optional<journal::cursor> cursor;
   std::uint64_t reported = 0; // last coverage sent to the journal actor
   std::uint64_t connects = 0, disconnects = 0;
+  std::int64_t last_connect_unix_ms = 0, last_disconnect_unix_ms = 0;
   std::string name;
 };
 
 using link_self = caf::stateful_actor<link_state>*;
+
+std::int64_t unix_ms_now() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
 
 void report(link_self self, std::optional<std::uint64_t> acked) {
   auto& st = self->state;
@@ -117,6 +123,12 @@ std::string status_json(link_state& st) {
   j["connected"] = static_cast<bool>(st.conn) && !st.awaiting_resume;
   j["peer_address"] = st.conn ? st.peer_address : "";
   j["direction"] = st.conn ? to_string(st.direction) : "";
+  // Where replication goes now: the dialed server, or the inbound connection the peer opened.
+  j["address_in_use"] = !st.conn ? ""
+                        : st.direction == conn_direction::inbound ? "inbound from " + st.peer_address
+                                                                   : st.peer_address;
+  j["last_connect_unix_ms"] = st.last_connect_unix_ms;
+  j["last_disconnect_unix_ms"] = st.last_disconnect_unix_ms;
   j["acked"] = w.acked();
   j["next_read"] = w.next_read();
   j["durable_seq"] = st.durable_seq;
@@ -163,6 +175,7 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
       if (s.awaiting_resume) {
         s.awaiting_resume = false;
         ++s.connects;
+        s.last_connect_unix_ms = unix_ms_now();
         report(self, s.window->on_connected(seq));
         log::info(s.name, "replicating to ", s.dest.name, " at ", s.peer_address, " (", to_string(s.direction),
                   "), resuming after seq ", seq, " of ", s.durable_seq);
@@ -179,6 +192,7 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
       s.awaiting_resume = false;
       s.window->on_disconnected();
       ++s.disconnects;
+      s.last_disconnect_unix_ms = unix_ms_now();
       log::info(s.name, "destination ", s.dest.name, " disconnected; acknowledged up to ", s.window->acked());
     },
     [=](atoms::durable, std::uint64_t seq) {

@@ -160,6 +160,10 @@ TEST_CASE("failover: B1 killed mid-stream moves A to B2 at once; B1 back is used
     CHECK(cycler(a).value("connected_address", "") == addr2);
     CHECK(cycler_figure(a, "failovers") == failovers + 1);
     CHECK(a.link().value("direction", "") == "dialed");
+    CHECK(a.link().value("address_in_use", "") == addr2);
+    // The switch shows in the link's times: a disconnect (B1) before the latest connect (B2).
+    CHECK(a.link().value("last_disconnect_unix_ms", std::int64_t{0}) > 0);
+    CHECK(a.link().value("last_connect_unix_ms", std::int64_t{0}) >= a.link().value("last_disconnect_unix_ms", std::int64_t{0}));
     const auto at_failover = acked(a);
     REQUIRE_MESSAGE(wait_until([&] { return acked(a) >= at_failover + 500; }, 10s), logs(a, b1, b2));
     pub.stop();

@@ -58,6 +58,12 @@ void pair_up(test_node& a, test_node& b, const std::string& type = "sync") {
   b.start();
   REQUIRE_MESSAGE(wait_until([&] { return a.connected_to(b.name()) && b.connected_to(a.name()); }, 10s),
                   "A log:\n" << a.log() << "\nB log:\n" << b.log());
+  // Status names the connection in use from both ends: one side dialed, the other accepted.
+  auto da = a.destination(b.name()), db = b.destination(a.name());
+  CHECK(da["last_connect_unix_ms"].get<std::int64_t>() > 0);
+  CHECK(db["last_connect_unix_ms"].get<std::int64_t>() > 0);
+  auto via_a = da["address_in_use"].get<std::string>(), via_b = db["address_in_use"].get<std::string>();
+  CHECK(((via_a.rfind("inbound from ", 0) == 0) != (via_b.rfind("inbound from ", 0) == 0)));
 }
 
 } // namespace
