@@ -28,7 +28,6 @@ using close_conn = caf::atom_constant<caf::atom("tclose")>;     // supervisor ->
 using dial = caf::atom_constant<caf::atom("tdial")>;            // cycler internal: next attempt
 using dial_done = caf::atom_constant<caf::atom("tdialed")>;     // connection -> cycler: attempt result
 using inbound_pos = caf::atom_constant<caf::atom("tinpos")>;    // connection -> journal: durable from peer
-using hb_tick = caf::atom_constant<caf::atom("thb_tick")>;      // connection: heartbeat timer
 using publish = caf::atom_constant<caf::atom("tpublish")>;      // client session -> journal: publish batch
 } // namespace atoms
 
