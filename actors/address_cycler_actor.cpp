@@ -157,7 +157,8 @@ caf::behavior address_cycler_actor(cycler_self self, std::shared_ptr<const repli
       s.rule->on_attempt_failed(std::chrono::steady_clock::now());
       step(self);
     },
-    // From the supervisor: a connection with the destination was kept / closed.
+    // attach/detach(inbound) from the supervisor: an inbound connection from the destination was
+    // kept / has ended; detach(outbound) from our own connection when it ends.
     [=](atoms::attach, conn_direction dir) {
       if (dir == conn_direction::inbound)
         self->state.rule->on_inbound(true);
@@ -165,8 +166,8 @@ caf::behavior address_cycler_actor(cycler_self self, std::shared_ptr<const repli
     [=](atoms::detach, conn_direction dir) {
       if (dir == conn_direction::inbound)
         self->state.rule->on_inbound(false);
-      else
-        self->state.rule->on_disconnected();
+      else if (self->state.rule->connected_index())
+        self->state.rule->on_disconnected(); // our connection (reported after its dial_done(true))
       step(self);
     },
     [=](atoms::status) -> std::string {

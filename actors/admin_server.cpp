@@ -9,6 +9,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/log.hpp"
+#include "actors/node_metrics.hpp"
 #include "actors/timer_relay.hpp"
 #include "protocol/http_request.hpp"
 #include "protocol/http_response.hpp"
@@ -59,8 +60,16 @@ void dispatch(caf::io::broker* self, const state_ptr& st, caf::io::connection_ha
               log::warn(component, "status request failed: ", self->system().render(err));
               respond(self, st, h, 503, "text/plain", "status unavailable\n");
             });
+  } else if (req.target == "/metrics") {
+    // Built by the supervisor from the same figures as /status; asked for, not waited on.
+    self->request(st->supervisor, st->limits.request_timeout, atoms::metrics_text::value)
+      .then([=](const std::string& text) { respond(self, st, h, 200, node_metrics::content_type, text); },
+            [=](caf::error& err) {
+              log::warn(component, "metrics request failed: ", self->system().render(err));
+              respond(self, st, h, 503, "text/plain", "metrics unavailable\n");
+            });
   } else {
-    respond(self, st, h, 404, "text/plain", "not found; try /status or /healthz\n");
+    respond(self, st, h, 404, "text/plain", "not found; try /status, /metrics or /healthz\n");
   }
 }
 

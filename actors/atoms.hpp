@@ -7,6 +7,7 @@
 namespace tandem::atoms {
 
 using status = caf::atom_constant<caf::atom("tstatus")>;       // -> std::string (JSON snapshot)
+using metrics_text = caf::atom_constant<caf::atom("tmetrics")>; // -> std::string (Prometheus text 0.0.4)
 using conn_timeout = caf::atom_constant<caf::atom("tconn_to")>; // a connection's deadline passed
 using append = caf::atom_constant<caf::atom("tappend")>;        // journal: make a batch durable
 using commit_done = caf::atom_constant<caf::atom("tcommitted")>; // journal: the committer finished a batch

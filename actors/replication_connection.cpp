@@ -74,8 +74,14 @@ void finish(caf::io::broker* self, const state_ptr& st, const std::string& reaso
     self->send(st->link, atoms::detach::value, caf::actor_cast<caf::actor>(self));
   if (was == phase::established || was == phase::registering)
     self->send(st->args.ctx->supervisor, atoms::conn_down::value, st->peer, caf::actor_cast<caf::actor>(self));
-  if (st->args.cycler && was != phase::established)
-    self->send(st->args.cycler, atoms::dial_done::value, false, reason);
+  // The cycler hears about its own connection from the connection only, so the order is kept:
+  // dial_done(true) when kept, then detach when it ends; dial_done(false) if it never got there.
+  if (st->args.cycler) {
+    if (was == phase::established)
+      self->send(st->args.cycler, atoms::detach::value, conn_direction::outbound);
+    else
+      self->send(st->args.cycler, atoms::dial_done::value, false, reason);
+  }
   self->close(st->h);
   self->quit();
   // A quit broker can outlive its quit: pending timers hold it, and its behavior holds this state.

@@ -1,6 +1,8 @@
 #include "actors/supervisor.hpp"
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <map>
 #include <optional>
 
@@ -16,6 +18,7 @@
 #include "actors/journal_actor.hpp"
 #include "actors/log.hpp"
 #include "actors/logic/connection_registry.hpp"
+#include "actors/node_metrics.hpp"
 #include "actors/node_status.hpp"
 #include "actors/replication_listener.hpp"
 #include "actors/replication_messages.hpp"
@@ -40,6 +43,7 @@ struct supervisor_state {
   std::map<std::string, destination_actors> destinations; // by destination instance name
   std::optional<logic::connection_registry<caf::actor>> connections; // one in use per peer instance
   std::map<caf::actor_addr, std::string> remote_addresses;            // of connections in use, for status
+  std::unique_ptr<node_metrics> metrics = std::make_unique<node_metrics>(); // GET /metrics, fed from the status
   static inline const char* name = "supervisor";
 };
 
@@ -50,20 +54,23 @@ std::int64_t unix_ms_now() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-// Collects the JSON status of the journal, every link and every cycler, then answers.
-void answer_status(supervisor_self self, caf::response_promise rp) {
+// Collects the JSON status of the journal, the client listener, every link and every cycler,
+// then calls `answer` with the whole document (once, on the supervisor's thread). A part that
+// does not answer within the timeout is left out (null), so the answer always comes.
+void gather_status(supervisor_self self, std::function<void(nlohmann::ordered_json)> answer) {
   auto& st = self->state;
   struct gather {
     std::string journal = "null";
+    std::string clients = "null";
     std::map<std::string, std::string> links, cyclers;
     std::size_t waiting = 0;
   };
   auto g = std::make_shared<gather>();
-  g->waiting = 1 + st.destinations.size();
+  g->waiting = 2 + st.destinations.size();
   for (const auto& [name, d] : st.destinations)
     if (d.cycler)
       ++g->waiting;
-  auto done = [self, g, rp]() mutable {
+  auto done = [self, g, answer] {
     if (--g->waiting > 0)
       return;
     runtime_figures now;
@@ -92,18 +99,22 @@ void answer_status(supervisor_self self, caf::response_promise rp) {
     });
     doc["replication_connections"] = conns;
     doc["duplicate_connections_closed"] = self->state.connections->duplicates_closed();
-    rp.deliver(doc.dump());
+    auto clients = nlohmann::ordered_json::parse(g->clients, nullptr, false);
+    doc["client_listener"] = clients.is_discarded() ? nlohmann::ordered_json{} : clients;
+    answer(std::move(doc));
   };
   auto timeout = std::chrono::seconds{2};
   self->request(st.journal, timeout, atoms::status::value)
-    .then([=](const std::string& j) mutable { g->journal = j; done(); }, [=](caf::error&) mutable { done(); });
+    .then([=](const std::string& j) { g->journal = j; done(); }, [=](caf::error&) { done(); });
+  self->request(st.client_listener, timeout, atoms::status::value)
+    .then([=](const std::string& j) { g->clients = j; done(); }, [=](caf::error&) { done(); });
   for (const auto& [name, d] : st.destinations) {
     auto n = name;
     self->request(d.link, timeout, atoms::status::value)
-      .then([=](const std::string& j) mutable { g->links[n] = j; done(); }, [=](caf::error&) mutable { done(); });
+      .then([=](const std::string& j) { g->links[n] = j; done(); }, [=](caf::error&) { done(); });
     if (d.cycler)
       self->request(d.cycler, timeout, atoms::status::value)
-        .then([=](const std::string& j) mutable { g->cyclers[n] = j; done(); }, [=](caf::error&) mutable { done(); });
+        .then([=](const std::string& j) { g->cyclers[n] = j; done(); }, [=](caf::error&) { done(); });
   }
 }
 
@@ -199,7 +210,15 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
   return {
     [=](atoms::status) {
       auto rp = self->make_response_promise();
-      answer_status(self, rp);
+      gather_status(self, [rp](nlohmann::ordered_json doc) mutable { rp.deliver(doc.dump()); });
+      return rp;
+    },
+    // The Prometheus exposition: the same figures as /status, plus /proc, set at request time.
+    [=](atoms::metrics_text) {
+      auto rp = self->make_response_promise();
+      gather_status(self, [self, rp](nlohmann::ordered_json doc) mutable {
+        rp.deliver(self->state.metrics->expose(nlohmann::json::parse(doc.dump())));
+      });
       return rp;
     },
     [=](atoms::conn_hello, const std::string& peer, const std::string& group, conn_direction dir, caf::actor conn,
@@ -211,9 +230,10 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
       auto& s = self->state;
       s.remote_addresses.erase(conn.address());
       auto ended = s.connections->closed(conn, peer);
-      // The cycler learns when its own connection, or the inbound one it relied on, ends.
+      // The cycler learns when the inbound connection it relied on ends (about its own outbound
+      // connections it hears from them directly, in order with their dial results).
       auto dest = s.destinations.find(peer);
-      if (ended && dest != s.destinations.end() && dest->second.cycler)
+      if (ended && *ended == logic::dial_direction::inbound && dest != s.destinations.end() && dest->second.cycler)
         self->send(dest->second.cycler, atoms::detach::value, to_conn(*ended));
     },
   };

@@ -1,0 +1,227 @@
+#include "actors/node_metrics.hpp"
+
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/metrics/process_metrics.hpp"
+
+namespace tandem {
+
+using metrics::counter_family;
+using metrics::gauge_family;
+
+struct node_metrics::families {
+  gauge_family* node_info = nullptr;
+  gauge_family* running_actors = nullptr;
+  gauge_family* scheduler_threads = nullptr;
+  // journal
+  gauge_family* journal_first_seq = nullptr;
+  gauge_family* journal_durable_seq = nullptr;
+  gauge_family* journal_segments = nullptr;
+  gauge_family* journal_bytes = nullptr;
+  counter_family* journal_removed_segments = nullptr;
+  gauge_family* journal_waiting_publishes = nullptr;
+  counter_family* commit_syncs = nullptr;
+  counter_family* commit_batches = nullptr;
+  counter_family* commit_records = nullptr;
+  counter_family* commit_bytes = nullptr;
+  counter_family* commit_failed_batches = nullptr;
+  gauge_family* held_back_bytes = nullptr;
+  gauge_family* held_back_segments = nullptr;
+  // destinations, labels {destination, group}
+  gauge_family* dest_connected = nullptr;
+  gauge_family* dest_acked_seq = nullptr;
+  gauge_family* dest_lag_records = nullptr;
+  gauge_family* dest_in_flight_bytes = nullptr;
+  counter_family* dest_batches_sent = nullptr;
+  counter_family* dest_records_sent = nullptr;
+  counter_family* dest_bytes_sent = nullptr;
+  counter_family* dest_resends = nullptr;
+  counter_family* dest_connects = nullptr;
+  counter_family* dest_disconnects = nullptr;
+  gauge_family* dest_backoff_seconds = nullptr;
+  counter_family* dest_failovers = nullptr;
+  counter_family* dest_failed_passes = nullptr;
+  // client listener and replication connections
+  gauge_family* client_connections = nullptr;
+  counter_family* client_published = nullptr;
+  counter_family* client_persisted = nullptr;
+  counter_family* client_rejected = nullptr;
+  gauge_family* replication_connections = nullptr;
+  counter_family* duplicate_connections_closed = nullptr;
+};
+
+namespace {
+
+template <class T>
+T* must(metrics::result<T*> r) {
+  if (!r)
+    throw std::logic_error("node metrics: " + r.error().message);
+  return r.value();
+}
+
+std::optional<double> number(const nlohmann::json& obj, std::string_view key) {
+  if (!obj.is_object())
+    return std::nullopt;
+  auto it = obj.find(key);
+  if (it == obj.end())
+    return std::nullopt;
+  if (it->is_boolean())
+    return it->get<bool>() ? 1.0 : 0.0;
+  if (it->is_number())
+    return it->get<double>();
+  return std::nullopt;
+}
+
+std::string text(const nlohmann::json& obj, std::string_view key) {
+  if (!obj.is_object())
+    return {};
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
+void set(metrics::gauge& g, const nlohmann::json& obj, std::string_view key, double scale = 1) {
+  if (auto v = number(obj, key))
+    g.set(*v * scale);
+}
+
+// Counters mirror a monotonic total kept by the status owner: the exact u64 when it is one.
+void set(metrics::counter& c, const nlohmann::json& obj, std::string_view key) {
+  if (!obj.is_object())
+    return;
+  auto it = obj.find(key);
+  if (it == obj.end())
+    return;
+  if (it->is_number_unsigned())
+    c.set_total(it->get<std::uint64_t>());
+  else if (it->is_number() && it->get<double>() >= 0)
+    c.set_total(it->get<double>());
+}
+
+} // namespace
+
+node_metrics::node_metrics() : f_(std::make_shared<families>()) {
+  auto& r = registry_;
+  auto& f = *f_;
+  const std::vector<std::string> dest{"destination", "group"};
+  f.node_info = must(r.add_gauge("tandem_node_info", "Always 1; labels name this node", {"name", "group", "version"}));
+  f.running_actors = must(r.add_gauge("caf_system_running_actors", "Actors running in the CAF actor system"));
+  f.scheduler_threads = must(r.add_gauge("caf_scheduler_threads", "Worker threads of the CAF scheduler"));
+
+  f.journal_first_seq = must(r.add_gauge("tandem_journal_first_seq", "Lowest sequence number still in the journal"));
+  f.journal_durable_seq = must(r.add_gauge("tandem_journal_durable_seq", "Highest sequence number made durable"));
+  f.journal_segments = must(r.add_gauge("tandem_journal_segments", "Segment files in the journal"));
+  f.journal_bytes = must(r.add_gauge("tandem_journal_size_bytes", "Bytes of all journal segment files"));
+  f.journal_removed_segments = must(
+    r.add_counter("tandem_journal_removed_segments_total", "Segments removed by retention since start"));
+  f.journal_waiting_publishes = must(
+    r.add_gauge("tandem_journal_publishes_waiting", "Publishes durable locally, waiting for sync destinations"));
+  f.commit_syncs = must(r.add_counter("tandem_journal_syncs_total", "fdatasync calls of the group committer"));
+  f.commit_batches = must(r.add_counter("tandem_journal_commit_batches_total", "Batches committed"));
+  f.commit_records = must(r.add_counter("tandem_journal_committed_records_total", "Records committed"));
+  f.commit_bytes = must(r.add_counter("tandem_journal_committed_bytes_total", "Record bytes committed"));
+  f.commit_failed_batches = must(
+    r.add_counter("tandem_journal_commit_failed_batches_total", "Batches whose commit failed (e.g. disk full)"));
+  f.held_back_bytes = must(r.add_gauge("tandem_journal_held_back_bytes",
+                                       "Journal bytes retention keeps because a destination has not acked them",
+                                       {"destination"}));
+  f.held_back_segments = must(r.add_gauge("tandem_journal_held_back_segments",
+                                          "Segments retention keeps because a destination has not acked them",
+                                          {"destination"}));
+
+  f.dest_connected = must(r.add_gauge("tandem_destination_connected", "1 when the link to the destination is up", dest));
+  f.dest_acked_seq = must(r.add_gauge("tandem_destination_acked_seq", "Highest sequence number the destination acked", dest));
+  f.dest_lag_records = must(r.add_gauge("tandem_destination_lag_records", "Durable records not yet acked by the destination", dest));
+  f.dest_in_flight_bytes = must(r.add_gauge("tandem_destination_in_flight_bytes", "Bytes sent and not yet acked", dest));
+  f.dest_batches_sent = must(r.add_counter("tandem_destination_batches_sent_total", "Batches sent to the destination", dest));
+  f.dest_records_sent = must(r.add_counter("tandem_destination_records_sent_total", "Records sent to the destination", dest));
+  f.dest_bytes_sent = must(r.add_counter("tandem_destination_sent_bytes_total", "Bytes sent to the destination", dest));
+  f.dest_resends = must(r.add_counter("tandem_destination_resends_total", "Records sent again after a reconnect", dest));
+  f.dest_connects = must(r.add_counter("tandem_destination_connects_total", "Times the link came up", dest));
+  f.dest_disconnects = must(r.add_counter("tandem_destination_disconnects_total", "Times the link went down", dest));
+  f.dest_backoff_seconds = must(
+    r.add_gauge("tandem_destination_backoff_seconds", "Current reconnect backoff of the address cycler", dest));
+  f.dest_failovers = must(r.add_counter("tandem_destination_failovers_total", "Moves to another address of the destination", dest));
+  f.dest_failed_passes = must(
+    r.add_counter("tandem_destination_failed_passes_total", "Passes over all addresses that found none reachable", dest));
+
+  f.client_connections = must(r.add_gauge("tandem_client_connections", "Open client connections"));
+  f.client_published = must(r.add_counter("tandem_client_published_total", "Messages clients published"));
+  f.client_persisted = must(r.add_counter("tandem_client_persisted_total", "Publishes acked to clients as persisted"));
+  f.client_rejected = must(r.add_counter("tandem_client_rejected_total", "Publishes rejected"));
+  f.replication_connections = must(r.add_gauge("tandem_replication_connections", "Replication connections in use"));
+  f.duplicate_connections_closed = must(r.add_counter(
+    "tandem_replication_duplicate_connections_closed_total", "Second connections with a peer closed by the tie-break"));
+
+  if (auto err = metrics::add_process_metrics(r))
+    throw std::logic_error("node metrics: " + err->message);
+}
+
+std::string node_metrics::expose(const nlohmann::json& status) {
+  auto& f = *f_;
+  f.node_info->labels({text(status, "name"), text(status, "group"), text(status, "version")}).set(1);
+  if (status.contains("actors")) {
+    set(f.running_actors->get(), status["actors"], "running");
+    set(f.scheduler_threads->get(), status["actors"], "scheduler_threads");
+  }
+
+  if (auto it = status.find("journal"); it != status.end() && it->is_object()) {
+    const auto& j = *it;
+    set(f.journal_first_seq->get(), j, "first_seq");
+    set(f.journal_durable_seq->get(), j, "durable_seq");
+    set(f.journal_segments->get(), j, "segments");
+    set(f.journal_bytes->get(), j, "bytes");
+    set(f.journal_removed_segments->get(), j, "removed_segments");
+    set(f.journal_waiting_publishes->get(), j, "publishes_waiting_for_sync_destinations");
+    if (auto c = j.find("committer"); c != j.end()) {
+      set(f.commit_syncs->get(), *c, "syncs");
+      set(f.commit_batches->get(), *c, "batches");
+      set(f.commit_records->get(), *c, "records");
+      set(f.commit_bytes->get(), *c, "bytes");
+      set(f.commit_failed_batches->get(), *c, "rejected");
+    }
+    if (auto h = j.find("held_back"); h != j.end() && h->is_array())
+      for (const auto& d : *h) {
+        auto name = text(d, "destination");
+        set(f.held_back_bytes->labels({name}), d, "bytes");
+        set(f.held_back_segments->labels({name}), d, "segments");
+      }
+  }
+
+  if (auto it = status.find("destinations"); it != status.end() && it->is_array())
+    for (const auto& d : *it) {
+      std::string name = text(d, "name"), group = text(d, "group");
+      auto l = [&](auto* fam) -> auto& { return fam->labels({name, group}); };
+      set(l(f.dest_connected), d, "connected");
+      set(l(f.dest_acked_seq), d, "acked");
+      set(l(f.dest_lag_records), d, "lag_records");
+      set(l(f.dest_in_flight_bytes), d, "in_flight_bytes");
+      set(l(f.dest_batches_sent), d, "batches_sent");
+      set(l(f.dest_records_sent), d, "records_sent");
+      set(l(f.dest_bytes_sent), d, "bytes_sent");
+      set(l(f.dest_resends), d, "resends");
+      set(l(f.dest_connects), d, "connects");
+      set(l(f.dest_disconnects), d, "disconnects");
+      if (auto c = d.find("cycler"); c != d.end() && c->is_object()) {
+        set(l(f.dest_backoff_seconds), *c, "backoff_ms", 1e-3);
+        set(l(f.dest_failovers), *c, "failovers");
+        set(l(f.dest_failed_passes), *c, "passes_failed");
+      }
+    }
+
+  if (auto it = status.find("client_listener"); it != status.end() && it->is_object()) {
+    set(f.client_connections->get(), *it, "connections");
+    set(f.client_published->get(), *it, "published");
+    set(f.client_persisted->get(), *it, "persisted");
+    set(f.client_rejected->get(), *it, "rejected");
+  }
+  if (auto it = status.find("replication_connections"); it != status.end() && it->is_array())
+    f.replication_connections->get().set(static_cast<double>(it->size()));
+  set(f.duplicate_connections_closed->get(), status, "duplicate_connections_closed");
+  return registry_.expose();
+}
+
+} // namespace tandem
