@@ -271,9 +271,11 @@ TEST_CASE("all servers down for 30 s: backoff reaches its maximum, CPU < 5%, no 
   CHECK(cpu_percent < 5);
   // About 5 passes to reach the maximum, then one per max_backoff: far from a busy loop.
   CHECK(address_attempts(a, 0) < 40);
-  // Equality only. A connection attempt's socket lives for microseconds, and the closed
-  // publisher's socket a moment: give such transients time to go.
-  CHECK_MESSAGE(wait_until([&] { return open_fds(pid) == fds_down; }, 2s),
+  // A leak grows the count: after 30 s of failed attempts it must be back to (at most) what it
+  // was. A connection attempt's socket lives for microseconds, and the closed publisher's socket
+  // a moment: give such transients time to go. (Fewer is fine: e.g. a journal reader's segment
+  // file or a client socket open at the first count and closed since.)
+  CHECK_MESSAGE(wait_until([&] { return open_fds(pid) <= fds_down; }, 2s),
                 "fds: " << fds_down << " at the outage's start, " << open_fds(pid) << " at its end");
 
   const auto t1 = steady_clock::now();
@@ -284,7 +286,7 @@ TEST_CASE("all servers down for 30 s: backoff reaches its maximum, CPU < 5%, no 
   MESSAGE("replication resumed " << seconds_since(t1) << " s after B2 was started");
   CHECK(b2.durable_seq() == 200);
   CHECK(cycler_figure(a, "backoff_ms") == std::uint64_t(initial_backoff.count()));
-  CHECK_MESSAGE(wait_until([&] { return open_fds(pid) == fds_up; }, 2s),
+  CHECK_MESSAGE(wait_until([&] { return open_fds(pid) <= fds_up; }, 2s),
                 "fds: " << fds_up << " replicating before the outage, " << open_fds(pid) << " after");
 
   CHECK_MESSAGE(a.stop() == 0, "A log:\n" << a.log());
