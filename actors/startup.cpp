@@ -55,7 +55,7 @@ data_dir_lock::~data_dir_lock() {
 }
 
 std::optional<bound_socket> bind_listener(const std::string& role, const config::listener_config& l,
-                                          bool listen_now, int backlog, std::string* error) {
+                                          int backlog, std::string* error) {
   auto where = role + " listener " + l.address + ":" + std::to_string(l.port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -76,7 +76,7 @@ std::optional<bound_socket> bind_listener(const std::string& role, const config:
     }
     int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || (listen_now && ::listen(fd, backlog) != 0)) {
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, backlog) != 0) {
       last_error = std::strerror(errno);
       ::close(fd);
       continue;

@@ -36,11 +36,10 @@ struct bound_socket {
   int fd = -1;            // ownership passes to whoever adopts it (a CAF doorman)
 };
 
-// Binds (SO_REUSEADDR, CLOEXEC) to the listener's address and port; when `listen_now`, also
-// listens with `backlog`. A bound socket that is not listening refuses connections (RST) rather
-// than leaving peers hanging in the accept queue. On failure returns nullopt and sets *error,
+// Binds (SO_REUSEADDR, CLOEXEC) to the listener's address and port and listens with `backlog`.
+// On failure returns nullopt and sets *error,
 // e.g. "cannot bind admin listener 127.0.0.1:27102: Address already in use".
 std::optional<bound_socket> bind_listener(const std::string& role, const config::listener_config& l,
-                                          bool listen_now, int backlog, std::string* error);
+                                          int backlog, std::string* error);
 
 } // namespace tandem

@@ -170,9 +170,9 @@ int run_node(const tandem::config::node_config& cfg) {
     log::error("tandemd", error);
     return 1;
   }
-  auto replication = bind_listener("replication", cfg.replication, true, listen_backlog, &error);
-  auto client = replication ? bind_listener("client", cfg.client, true, listen_backlog, &error) : std::nullopt;
-  auto admin = client ? bind_listener("admin", cfg.admin, true, listen_backlog, &error) : std::nullopt;
+  auto replication = bind_listener("replication", cfg.replication, listen_backlog, &error);
+  auto client = replication ? bind_listener("client", cfg.client, listen_backlog, &error) : std::nullopt;
+  auto admin = client ? bind_listener("admin", cfg.admin, listen_backlog, &error) : std::nullopt;
   auto close_all = [&] {
     for (auto* s : {&replication, &client, &admin})
       if (*s)
