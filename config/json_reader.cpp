@@ -133,6 +133,18 @@ bool object_reader::read_number(std::string_view key, double& out) {
   return v && read_number_at(*v, path_of(key), out, errors_);
 }
 
+bool object_reader::read_bool(std::string_view key, bool& out) {
+  const json* v = member(key, presence::optional);
+  if (!v)
+    return false;
+  if (!v->is_boolean()) {
+    add(errors_, path_of(key), type_mismatch("true or false", *v));
+    return false;
+  }
+  out = v->get<bool>();
+  return true;
+}
+
 bool object_reader::read_integer(std::string_view key, std::uint64_t& out, std::uint64_t min, std::uint64_t max) {
   const json* v = member(key, presence::optional);
   return v && read_integer_at(*v, path_of(key), out, min, max, errors_);

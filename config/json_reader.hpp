@@ -57,6 +57,7 @@ public:
   // optional key returns false silently, so `out` keeps its default.
   bool read_string(std::string_view key, std::string& out, presence p = presence::optional);
   bool read_number(std::string_view key, double& out);
+  bool read_bool(std::string_view key, bool& out);
   template <class UInt>
   bool read_uint(std::string_view key, UInt& out, std::uint64_t min,
                  std::uint64_t max = std::numeric_limits<UInt>::max()) {

@@ -94,6 +94,15 @@ void read_limits(object_reader& node, limits_config& out) {
   r->report_unknown_keys();
 }
 
+void read_metrics(object_reader& node, metrics_config& out) {
+  auto r = node.object("metrics");
+  if (!r)
+    return;
+  r->read_bool("enabled", out.enabled);
+  r->read_uint("stall_after_ms", out.stall_after_ms, 100);
+  r->report_unknown_keys();
+}
+
 parse_result root_error(std::string message) {
   return {std::nullopt, {{"<root>", std::move(message)}}};
 }
@@ -121,6 +130,7 @@ parse_result parse_config(const json& j) {
     read_journal(r, c.journal);
     detail::read_destinations(r, c.name, c.destinations);
     read_limits(r, c.limits);
+    read_metrics(r, c.metrics);
     r.report_unknown_keys();
   }
   if (!errors.empty())

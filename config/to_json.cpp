@@ -60,6 +60,7 @@ ordered_json to_json(const node_config& c) {
       {"max_client_connections", l.max_client_connections},
       {"max_admin_connections", l.max_admin_connections},
       {"handshake_timeout_ms", l.handshake_timeout_ms}}},
+    {"metrics", {{"enabled", c.metrics.enabled}, {"stall_after_ms", c.metrics.stall_after_ms}}},
   };
 }
 

@@ -319,3 +319,20 @@ TEST_CASE("journal startup_check accepts full or tail and nothing else") {
   doc["journal"] = {{"startup_check", "ful"}};
   CHECK_SINGLE_ERROR(doc, "journal.startup_check", "expected \"full\" or \"tail\", got \"ful\"");
 }
+
+TEST_CASE("metrics settings: defaults, explicit values, bad types and ranges") {
+  auto c = *parse_config(minimal()).config;
+  CHECK(c.metrics.enabled);
+  CHECK(c.metrics.stall_after_ms == 10000);
+  auto doc = minimal();
+  doc["metrics"] = {{"enabled", false}, {"stall_after_ms", 500}};
+  c = *parse_config(doc).config;
+  CHECK_FALSE(c.metrics.enabled);
+  CHECK(c.metrics.stall_after_ms == 500);
+  doc["metrics"] = {{"enabled", "no"}};
+  CHECK(single_error(doc).to_string() == "metrics.enabled: expected true or false, got string");
+  doc["metrics"] = {{"stall_after_ms", 50}};
+  CHECK(single_error(doc).to_string() == "metrics.stall_after_ms: must be at least 100, got 50");
+  doc["metrics"] = {{"stall_after", 500}};
+  CHECK(single_error(doc).to_string() == "metrics.stall_after: unknown key (did you mean \"stall_after_ms\"?)");
+}
