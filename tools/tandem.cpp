@@ -1,20 +1,25 @@
 // tandem: the operator's command-line client.
 //
-//   tandem status [--admin HOST:PORT] [--json] [--timeout-ms N]
+//   tandem status [--admin HOST:PORT | HOST:PORT] [--json] [--timeout-ms N]
+//                 [--watch [--interval-ms N] [--count N]]
 //   tandem publish [--client HOST:PORT] [--topic T] [--count N] [--size BYTES] [--window W]
 //                  [--publisher-id ID] [--timeout-ms MS] [MESSAGE]
 //   tandem subscribe [--client HOST:PORT] [--topic REGEX] [--from SEQ] [--count N] [--timeout-ms MS]
 //
-// `status` asks a node's admin listener for GET /status and renders it; --json prints it raw.
+// `status` asks a node's admin listener for GET /status and renders it (client/status_view);
+// --json prints it raw, --watch re-renders it with rates every interval.
 // `publish` and `subscribe` speak the client protocol (client/) to a node's client listener.
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -24,13 +29,18 @@
 #include "client/http_get.hpp"
 #include "client/percentile.hpp"
 #include "client/publisher.hpp"
+#include "client/status_view.hpp"
 #include "client/subscriber.hpp"
 
 namespace {
 
 const char* usage = R"(usage:
-  tandem status [--admin HOST:PORT] [--json] [--timeout-ms N]
-      Show a node's status (default admin endpoint 127.0.0.1:27102).
+  tandem status [--admin HOST:PORT | HOST:PORT] [--json] [--timeout-ms N]
+                [--watch [--interval-ms N] [--count N]]
+      Show a node's status (default admin endpoint 127.0.0.1:27102). --watch shows it again
+      every N ms (default 1000) with per-destination rates (records and bytes sent, records
+      acked per second), lag and state, and the journal's append rate; it stops after --count
+      frames (default 0: until interrupted) and exits 1 if the last frame had no status.
   tandem publish [--client HOST:PORT] [--topic T] [--count N] [--size BYTES] [--window W]
                  [--publisher-id ID] [--timeout-ms MS] [MESSAGE]
       Publish MESSAGE once, or N generated messages of BYTES bytes (default 1 x 100), keeping
@@ -48,46 +58,6 @@ exit codes: 0 ok, 1 the node did not answer (or, for publish, not all persisted)
 [[noreturn]] void usage_error(const std::string& problem) {
   std::cerr << "tandem: " << problem << "\n(tandem --help shows the usage)\n";
   std::exit(2);
-}
-
-void render(const nlohmann::json& s) {
-  auto str = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
-  std::cout << "node        " << str(s.value("name", nlohmann::json{})) << " (group "
-            << str(s.value("group", nlohmann::json{})) << ")\n"
-            << "state       " << str(s.value("state", nlohmann::json{})) << "\n"
-            << "version     " << str(s.value("version", nlohmann::json{})) << " (CAF "
-            << str(s.value("caf_version", nlohmann::json{})) << "), pid " << str(s.value("pid", nlohmann::json{}))
-            << "\n"
-            << "uptime      " << str(s.value("uptime_s", nlohmann::json{})) << " s\n"
-            << "data dir    " << str(s.value("data_dir", nlohmann::json{})) << "\n";
-  if (s.contains("listeners") && s["listeners"].is_object())
-    for (const auto& [role, l] : s["listeners"].items())
-      std::cout << "listener    " << role << " " << str(l.value("address", nlohmann::json{})) << ":"
-                << str(l.value("port", nlohmann::json{})) << " (" << str(l.value("state", nlohmann::json{}))
-                << ")\n";
-  if (s.contains("actors"))
-    std::cout << "actors      " << str(s["actors"].value("running", nlohmann::json{})) << " running\n";
-  if (s.contains("journal") && s["journal"].is_object()) {
-    const auto& j = s["journal"];
-    std::cout << "journal     records " << str(j.value("first_seq", nlohmann::json{})) << ".."
-              << str(j.value("durable_seq", nlohmann::json{})) << " durable, " << str(j.value("segments", nlohmann::json{}))
-              << " segment(s), " << str(j.value("bytes", nlohmann::json{})) << " bytes\n";
-  }
-  const auto& dests = s.contains("destinations") ? s["destinations"] : nlohmann::json::array();
-  std::cout << "destinations " << dests.size() << "\n";
-  if (!dests.empty())
-    std::printf("  %-12s %-5s %-13s %-8s %-22s %12s %12s %10s\n", "NAME", "TYPE", "STATE", "VIA", "PEER", "SENT",
-                "ACKED", "LAG");
-  for (const auto& d : dests) {
-    auto num = [&](const char* k) { return d.contains(k) ? str(d[k]) : std::string{"-"}; };
-    std::printf("  %-12s %-5s %-13s %-8s %-22s %12s %12s %10s\n", str(d.value("name", nlohmann::json{})).c_str(),
-                str(d.value("sync_type", nlohmann::json{})).c_str(),
-                d.value("connected", false) ? "connected" : "not connected",
-                str(d.value("direction", nlohmann::json{""})).c_str(),
-                str(d.value("peer_address", nlohmann::json{""})).c_str(), num("records_sent").c_str(),
-                num("acked").c_str(), num("lag_records").c_str());
-  }
-  std::cout << std::flush;
 }
 
 // "HOST:PORT" (HOST may be [v6]) for option `flag`; a usage error otherwise.
@@ -114,11 +84,75 @@ std::uint64_t parse_number(const std::string& flag, const std::string& text, std
   return v;
 }
 
+// GET /status as a JSON object, or why not (one line, without the "tandem: " prefix).
+struct status_fetch {
+  nlohmann::json doc;
+  std::string error;
+};
+
+status_fetch fetch_status(const std::string& host, int port, std::chrono::milliseconds timeout) {
+  auto r = tandem::client::http_get(host, static_cast<std::uint16_t>(port), "/status", timeout);
+  auto endpoint = host + ":" + std::to_string(port);
+  if (!r.ok || r.status != 200)
+    return {{}, "no status from " + endpoint + ": " + (r.ok ? "HTTP " + std::to_string(r.status) : r.error)};
+  auto doc = nlohmann::json::parse(r.body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return {{}, endpoint + " answered /status with something that is not a JSON object"};
+  return {std::move(doc), {}};
+}
+
+// --watch: one frame every `interval`, `count` frames (0: until interrupted). Rates come from the
+// last status that arrived, so a failed fetch (one line in its frame) widens the next interval
+// instead of breaking it. Exit 0 when the last frame showed a status, 1 otherwise.
+int watch_status(const std::string& host, int port, std::chrono::milliseconds timeout,
+                 std::chrono::milliseconds interval, std::uint64_t count) {
+  using clock = std::chrono::steady_clock;
+  const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+  auto endpoint = host + ":" + std::to_string(port);
+  nlohmann::json previous;
+  clock::time_point previous_at;
+  bool last_ok = false;
+  auto next = clock::now();
+  for (std::uint64_t frame = 1; count == 0 || frame <= count; ++frame) {
+    if (frame > 1) {
+      next += interval;
+      next = std::max(next, clock::now()); // after a slow fetch, no burst of frames to catch up
+      std::this_thread::sleep_until(next);
+    }
+    auto fetched = fetch_status(host, port, timeout);
+    auto at = clock::now();
+    std::string body;
+    last_ok = fetched.error.empty();
+    if (last_ok) {
+      body = tandem::client::render_status_watch(previous, fetched.doc,
+                                                 std::chrono::duration<double>(at - previous_at).count());
+      previous = std::move(fetched.doc);
+      previous_at = at;
+    } else {
+      body = "tandem: " + fetched.error + "\n";
+    }
+    auto wall = std::time(nullptr);
+    char stamp[16];
+    std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&wall));
+    if (terminal)
+      std::cout << "\x1b[H\x1b[2J";
+    else if (frame > 1)
+      std::cout << "\n";
+    std::cout << "tandem status --watch " << endpoint << ", every " << interval.count() << " ms, " << stamp << "\n"
+              << body << std::flush;
+  }
+  return last_ok ? 0 : 1;
+}
+
 int status(int argc, char** argv) {
   std::string host = "127.0.0.1";
   int port = 27102;
   bool json = false;
-  int timeout_ms = 3000;
+  bool watch = false;
+  bool endpoint_given = false;
+  std::uint64_t timeout_ms = 3000;
+  std::uint64_t interval_ms = 1000;
+  std::uint64_t count = 0;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -126,34 +160,43 @@ int status(int argc, char** argv) {
         usage_error(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--json") {
+    auto endpoint = [&](const std::string& flag, const std::string& hp) {
+      if (endpoint_given)
+        usage_error("give the admin endpoint once");
+      endpoint_given = true;
+      parse_endpoint(flag, hp, host, port);
+    };
+    if (a == "--json")
       json = true;
-    } else if (a == "--admin") {
-      parse_endpoint(a, value(), host, port);
-    } else if (a == "--timeout-ms") {
-      timeout_ms = std::atoi(value().c_str());
-      if (timeout_ms <= 0)
-        usage_error("--timeout-ms: expected a positive number");
-    } else {
+    else if (a == "--watch")
+      watch = true;
+    else if (a == "--admin")
+      endpoint(a, value());
+    else if (a == "--timeout-ms")
+      timeout_ms = parse_number(a, value(), 1, 24ull * 3600 * 1000);
+    else if (a == "--interval-ms")
+      interval_ms = parse_number(a, value(), 10, 24ull * 3600 * 1000);
+    else if (a == "--count")
+      count = parse_number(a, value(), 0);
+    else if (a.rfind("--", 0) == 0)
       usage_error("unknown argument '" + a + "'");
-    }
+    else
+      endpoint("ADMIN", a);
   }
-  auto r = tandem::client::http_get(host, static_cast<std::uint16_t>(port), "/status",
-                                    std::chrono::milliseconds{timeout_ms});
-  if (!r.ok || r.status != 200) {
-    std::cerr << "tandem: no status from " << host << ":" << port << ": "
-              << (r.ok ? "HTTP " + std::to_string(r.status) : r.error) << "\n";
-    return 1;
-  }
-  auto doc = nlohmann::json::parse(r.body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    std::cerr << "tandem: " << host << ":" << port << " answered /status with something that is not a JSON object\n";
+  if (json && watch)
+    usage_error("--json and --watch do not mix (poll `tandem status --json` for raw documents)");
+  if (watch)
+    return watch_status(host, port, std::chrono::milliseconds{timeout_ms}, std::chrono::milliseconds{interval_ms},
+                        count);
+  auto fetched = fetch_status(host, port, std::chrono::milliseconds{timeout_ms});
+  if (!fetched.error.empty()) {
+    std::cerr << "tandem: " << fetched.error << "\n";
     return 1;
   }
   if (json)
-    std::cout << doc.dump(2) << "\n";
+    std::cout << fetched.doc.dump(2) << "\n";
   else
-    render(doc);
+    std::cout << tandem::client::render_status(fetched.doc) << std::flush;
   return 0;
 }
 

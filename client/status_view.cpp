@@ -1,0 +1,188 @@
+#include "client/status_view.hpp"
+
+#include <cstdarg>
+#include <cstdio>
+
+namespace tandem::client {
+
+namespace {
+
+using nlohmann::json;
+
+// The member `key` of `o`, or null when `o` is not an object or has no such member: /status
+// documents from older or newer nodes may lack any field, and the view must not throw on them.
+const json& field(const json& o, const char* key) {
+  static const json missing;
+  if (!o.is_object())
+    return missing;
+  auto it = o.find(key);
+  return it == o.end() ? missing : *it;
+}
+
+// A field as text: strings unquoted, everything else (null included) as JSON.
+std::string text(const json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+std::optional<double> number(const json& v) {
+  if (v.is_number())
+    return v.get<double>();
+  return std::nullopt;
+}
+
+__attribute__((format(printf, 2, 3))) void appendf(std::string& out, const char* format, ...) {
+  char buf[512];
+  va_list args;
+  va_start(args, format);
+  int n = std::vsnprintf(buf, sizeof buf, format, args);
+  va_end(args);
+  if (n > 0)
+    out.append(buf, static_cast<std::size_t>(n) < sizeof buf ? static_cast<std::size_t>(n) : sizeof buf - 1);
+}
+
+// Per second from two readings of a counter; nullopt when either is missing, no time passed, or
+// the counter went backwards (reset): a rate is never negative.
+std::optional<double> rate(const json& before, const json& now, double elapsed_s) {
+  auto b = number(before), n = number(now);
+  if (!b || !n || elapsed_s <= 0 || *n < *b)
+    return std::nullopt;
+  return (*n - *b) / elapsed_s;
+}
+
+// Counters restart at zero with the process: across a restart no difference means anything.
+bool same_process(const json& before, const json& now) {
+  return field(before, "pid") == field(now, "pid") && field(before, "started_unix_ms") == field(now, "started_unix_ms");
+}
+
+const json* destination_named(const json& status, const json& name) {
+  const auto& dests = field(status, "destinations");
+  if (dests.is_array())
+    for (const auto& d : dests)
+      if (d.is_object() && field(d, "name") == name)
+        return &d;
+  return nullptr;
+}
+
+std::string or_dash(const std::optional<double>& v, const char* format) {
+  if (!v)
+    return "-";
+  std::string s;
+  appendf(s, format, *v);
+  return s;
+}
+
+std::string human_bytes(const std::optional<double>& v) {
+  if (!v)
+    return "-";
+  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double x = *v;
+  std::size_t u = 0;
+  while (x >= 1024 && u + 1 < std::size(units)) {
+    x /= 1024;
+    ++u;
+  }
+  std::string s;
+  appendf(s, u == 0 ? "%.0f %s" : "%.1f %s", x, units[u]);
+  return s;
+}
+
+void render_summary(const json& s, std::string& out) {
+  auto f = [&](const char* k) { return text(field(s, k)); };
+  out += "node        " + f("name") + " (group " + f("group") + ")\n";
+  out += "state       " + f("state") + "\n";
+  out += "version     " + f("version") + " (CAF " + f("caf_version") + "), pid " + f("pid") + "\n";
+  out += "uptime      " + f("uptime_s") + " s\n";
+  out += "data dir    " + f("data_dir") + "\n";
+  if (const auto& listeners = field(s, "listeners"); listeners.is_object())
+    for (const auto& [role, l] : listeners.items())
+      out += "listener    " + role + " " + text(field(l, "address")) + ":" + text(field(l, "port")) + " ("
+             + text(field(l, "state")) + ")\n";
+  if (const auto& actors = field(s, "actors"); !actors.is_null())
+    out += "actors      " + text(field(actors, "running")) + " running\n";
+  if (const auto& j = field(s, "journal"); j.is_object())
+    out += "journal     records " + text(field(j, "first_seq")) + ".." + text(field(j, "durable_seq")) + " durable, "
+           + text(field(j, "segments")) + " segment(s), " + text(field(j, "bytes")) + " bytes\n";
+}
+
+const json& destinations_of(const json& s) {
+  static const json none = json::array();
+  const auto& d = field(s, "destinations");
+  return d.is_array() ? d : none;
+}
+
+} // namespace
+
+status_rates diff_status(const json& before, const json& now, double elapsed_s) {
+  status_rates out;
+  bool comparable = before.is_object() && same_process(before, now);
+  auto committed = [](const json& s) -> const json& { return field(field(field(s, "journal"), "committer"), "records"); };
+  if (comparable)
+    out.journal_append_per_s = rate(committed(before), committed(now), elapsed_s);
+  for (const auto& d : destinations_of(now)) {
+    if (!d.is_object())
+      continue;
+    destination_row row;
+    row.name = text(field(d, "name"));
+    row.sync_type = text(field(d, "sync_type"));
+    bool stalled = field(d, "stalled").is_boolean() && field(d, "stalled").get<bool>();
+    bool connected = field(d, "connected").is_boolean() && field(d, "connected").get<bool>();
+    row.state = stalled ? "STALLED" : connected ? "connected" : "down";
+    if (stalled)
+      row.stalled_for_s = number(field(d, "stalled_for_s"));
+    if (const auto& lag = field(d, "lag_records"); lag.is_number_unsigned())
+      row.lag_records = lag.get<std::uint64_t>();
+    else if (lag.is_number_integer() && lag.get<std::int64_t>() >= 0)
+      row.lag_records = static_cast<std::uint64_t>(lag.get<std::int64_t>());
+    row.lag_seconds = number(field(d, "lag_seconds"));
+    if (const json* prev = comparable ? destination_named(before, field(d, "name")) : nullptr) {
+      row.records_sent_per_s = rate(field(*prev, "records_sent"), field(d, "records_sent"), elapsed_s);
+      row.acked_per_s = rate(field(*prev, "acked"), field(d, "acked"), elapsed_s);
+      row.bytes_sent_per_s = rate(field(*prev, "bytes_sent"), field(d, "bytes_sent"), elapsed_s);
+    }
+    out.destinations.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::string render_status(const json& s) {
+  std::string out;
+  render_summary(s, out);
+  const auto& dests = destinations_of(s);
+  appendf(out, "destinations %zu\n", dests.size());
+  const char* line = "  %-12s %-5s %-13s %-8s %-22s %12s %12s %10s\n";
+  if (!dests.empty())
+    appendf(out, line, "NAME", "TYPE", "STATE", "VIA", "PEER", "SENT", "ACKED", "LAG");
+  for (const auto& d : dests) {
+    auto num = [&](const char* k) { return d.contains(k) ? text(d[k]) : std::string{"-"}; };
+    const auto& via = field(d, "direction");
+    const auto& peer = field(d, "peer_address");
+    appendf(out, line, text(field(d, "name")).c_str(), text(field(d, "sync_type")).c_str(),
+            field(d, "connected") == true ? "connected" : "not connected", via.is_null() ? "" : text(via).c_str(),
+            peer.is_null() ? "" : text(peer).c_str(), num("records_sent").c_str(), num("acked").c_str(),
+            num("lag_records").c_str());
+  }
+  return out;
+}
+
+std::string render_status_watch(const json& before, const json& now, double elapsed_s) {
+  std::string out;
+  render_summary(now, out);
+  auto rates = diff_status(before, now, elapsed_s);
+  out += "appending   " + or_dash(rates.journal_append_per_s, "%.1f") + " records/s\n";
+  appendf(out, "destinations %zu\n", rates.destinations.size());
+  const char* line = "  %-12s %-5s %-15s %10s %10s %11s %10s %8s\n";
+  if (!rates.destinations.empty())
+    appendf(out, line, "NAME", "TYPE", "STATE", "SENT/s", "ACKED/s", "BYTES/s", "LAG", "LAG s");
+  for (const auto& r : rates.destinations) {
+    auto state = r.state;
+    if (r.stalled_for_s)
+      state += " " + or_dash(r.stalled_for_s, "%.0fs");
+    auto lag = r.lag_records ? std::to_string(*r.lag_records) : std::string{"-"};
+    appendf(out, line, r.name.c_str(), r.sync_type.c_str(), state.c_str(), or_dash(r.records_sent_per_s, "%.1f").c_str(),
+            or_dash(r.acked_per_s, "%.1f").c_str(), human_bytes(r.bytes_sent_per_s).c_str(), lag.c_str(),
+            or_dash(r.lag_seconds, "%.2f").c_str());
+  }
+  return out;
+}
+
+} // namespace tandem::client

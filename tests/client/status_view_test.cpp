@@ -1,0 +1,173 @@
+// The `tandem status` views over canned /status documents: rates from two snapshots, no negative
+// rate across a counter reset or a restart, "-" for whatever a document lacks, the stall alarm,
+// and the one-shot table operators and scripts/demo already read.
+#include <doctest/doctest.h>
+
+#include "client/status_view.hpp"
+
+using nlohmann::json;
+using tandem::client::diff_status;
+using tandem::client::render_status;
+using tandem::client::render_status_watch;
+
+namespace {
+
+json destination(const std::string& name, std::uint64_t sent, std::uint64_t acked, std::uint64_t bytes,
+                 std::uint64_t lag) {
+  return {{"name", name},         {"group", "g"},          {"sync_type", "async"}, {"connected", true},
+          {"direction", "dialed"}, {"peer_address", "127.0.0.1:27100"},        {"records_sent", sent},
+          {"acked", acked},        {"bytes_sent", bytes},   {"lag_records", lag},   {"lag_bytes", lag * 100},
+          {"lag_seconds", 0.0},    {"stalled", false},      {"stalled_for_s", 0.0}};
+}
+
+json snapshot(std::uint64_t committed, std::vector<json> dests, int pid = 4242) {
+  return {{"name", "A"},
+          {"group", "g"},
+          {"state", "running"},
+          {"version", "0.1.0"},
+          {"caf_version", "0.17.6"},
+          {"pid", pid},
+          {"started_unix_ms", 1700000000000 + pid},
+          {"uptime_s", 12.5},
+          {"data_dir", "/data/a"},
+          {"listeners", {{"admin", {{"address", "127.0.0.1"}, {"port", 27102}, {"state", "listening"}}}}},
+          {"actors", {{"running", 9}}},
+          {"journal",
+           {{"first_seq", 1}, {"durable_seq", committed}, {"segments", 1}, {"bytes", committed * 120},
+            {"committer", {{"records", committed}, {"syncs", 3}}}}},
+          {"destinations", dests}};
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// The line of the destinations table that starts with "  NAME ".
+std::string row_of(const std::string& text, const std::string& name) {
+  auto at = text.find("\n  " + name + " ");
+  REQUIRE_MESSAGE(at != std::string::npos, text);
+  return text.substr(at + 1, text.find('\n', at + 1) - at - 1);
+}
+
+} // namespace
+
+TEST_CASE("rates are the counter differences divided by the seconds between the snapshots") {
+  auto before = snapshot(1000, {destination("B", 500, 400, 50000, 600)});
+  auto now = snapshot(3000, {destination("B", 2500, 2400, 250000, 600)});
+  auto r = diff_status(before, now, 2.0);
+  REQUIRE(r.journal_append_per_s.has_value());
+  CHECK(*r.journal_append_per_s == doctest::Approx(1000.0));
+  REQUIRE(r.destinations.size() == 1);
+  const auto& b = r.destinations[0];
+  CHECK(b.name == "B");
+  CHECK(b.state == "connected");
+  CHECK(b.records_sent_per_s.value() == doctest::Approx(1000.0));
+  CHECK(b.acked_per_s.value() == doctest::Approx(1000.0));
+  CHECK(b.bytes_sent_per_s.value() == doctest::Approx(100000.0));
+  CHECK(b.lag_records.value() == 600);
+
+  auto text = render_status_watch(before, now, 2.0);
+  CHECK(contains(text, "appending   1000.0 records/s\n"));
+  auto row = row_of(text, "B");
+  CHECK(contains(row, " connected "));
+  CHECK(contains(row, " 1000.0 "));
+  CHECK(contains(row, " 97.7 KiB "));
+  CHECK(contains(row, " 600 "));
+}
+
+TEST_CASE("the first frame has no rates yet: every rate renders as '-'") {
+  auto now = snapshot(3000, {destination("B", 2500, 2400, 250000, 0)});
+  auto r = diff_status(json{}, now, 0.0);
+  CHECK_FALSE(r.journal_append_per_s.has_value());
+  REQUIRE(r.destinations.size() == 1);
+  CHECK_FALSE(r.destinations[0].records_sent_per_s.has_value());
+  auto text = render_status_watch(json{}, now, 0.0);
+  CHECK(contains(text, "appending   - records/s\n"));
+  CHECK(contains(row_of(text, "B"), " -          - "));
+}
+
+TEST_CASE("a counter that went backwards gives no rate, never a negative one") {
+  // The link's counters were reset while the process stayed the same.
+  auto before = snapshot(3000, {destination("B", 2500, 2400, 250000, 0)});
+  auto now = snapshot(3100, {destination("B", 40, 2500, 4000, 0)});
+  auto r = diff_status(before, now, 1.0);
+  const auto& b = r.destinations.at(0);
+  CHECK_FALSE(b.records_sent_per_s.has_value());
+  CHECK_FALSE(b.bytes_sent_per_s.has_value());
+  CHECK(b.acked_per_s.value() == doctest::Approx(100.0)); // acked went on growing
+  CHECK(r.journal_append_per_s.value() == doctest::Approx(100.0));
+  CHECK_FALSE(contains(render_status_watch(before, now, 1.0), "-2460"));
+}
+
+TEST_CASE("across a node restart no difference is a rate, even where the new counter is larger") {
+  auto before = snapshot(3000, {destination("B", 100, 2400, 10000, 0)}, 4242);
+  auto now = snapshot(3500, {destination("B", 300, 2600, 30000, 0)}, 4343); // new pid, new start time
+  auto r = diff_status(before, now, 1.0);
+  CHECK_FALSE(r.journal_append_per_s.has_value());
+  const auto& b = r.destinations.at(0);
+  CHECK_FALSE(b.records_sent_per_s.has_value());
+  CHECK_FALSE(b.acked_per_s.has_value());
+  CHECK_FALSE(b.bytes_sent_per_s.has_value());
+  CHECK(b.lag_records.value() == 0); // a level, not a rate: still shown
+}
+
+TEST_CASE("missing fields render as '-' and never throw") {
+  auto before = json{{"destinations", json::array({json{{"name", "B"}}})}};
+  auto now = json{{"name", "A"}, {"destinations", json::array({json{{"name", "B"}}, json{{"name", "C"}}, 7})}};
+  std::string text;
+  REQUIRE_NOTHROW(text = render_status_watch(before, now, 1.0));
+  auto r = diff_status(before, now, 1.0);
+  REQUIRE(r.destinations.size() == 2); // the non-object entry is skipped
+  CHECK(r.destinations[0].state == "down");
+  CHECK_FALSE(r.destinations[0].lag_records.has_value());
+  CHECK_FALSE(r.destinations[0].lag_seconds.has_value());
+  CHECK_FALSE(r.destinations[1].records_sent_per_s.has_value()); // C is new: nothing to compare with
+  CHECK(contains(text, "node        A (group null)\n"));
+  CHECK(contains(text, "appending   - records/s\n"));
+  CHECK(contains(row_of(text, "C"), " down "));
+  // Documents that are not even objects.
+  CHECK_NOTHROW(render_status_watch(json{}, json::array(), 1.0));
+  CHECK_NOTHROW(render_status(json{{"destinations", json::array({1, "x"})}}));
+}
+
+TEST_CASE("a stalled destination shows STALLED with how long, its lag in records and seconds") {
+  auto stuck = destination("B", 2500, 2400, 250000, 0);
+  stuck["lag_records"] = 1200; // a signed JSON integer, as a hand-built document has it
+  stuck["stalled"] = true;
+  stuck["stalled_for_s"] = 7.4;
+  stuck["lag_seconds"] = 9.25;
+  auto ok = destination("C", 2500, 3600, 250000, 0);
+  auto before = snapshot(3000, {stuck, ok});
+  auto now = snapshot(3600, {stuck, ok});
+  auto r = diff_status(before, now, 1.0);
+  CHECK(r.destinations.at(0).state == "STALLED");
+  CHECK(r.destinations.at(0).stalled_for_s.value() == doctest::Approx(7.4));
+  CHECK(r.destinations.at(0).acked_per_s.value() == doctest::Approx(0.0));
+  CHECK(r.destinations.at(1).state == "connected");
+  CHECK(r.destinations.at(1).lag_records.value() == 0);
+  auto text = render_status_watch(before, now, 1.0);
+  auto row = row_of(text, "B");
+  CHECK(contains(row, " STALLED 7s "));
+  CHECK(contains(row, " 1200 "));
+  CHECK(contains(row, " 9.25"));
+  CHECK_FALSE(contains(row_of(text, "C"), "STALLED"));
+
+  // A destination that is down and stalled shows the alarm, not just "down".
+  stuck["connected"] = false;
+  CHECK(diff_status(json{}, snapshot(3600, {stuck}), 0).destinations.at(0).state == "STALLED");
+}
+
+TEST_CASE("the one-shot view keeps its table: state column 'connected' / 'not connected'") {
+  auto b = destination("B", 2500, 2400, 250000, 3);
+  auto c = destination("C", 0, 0, 0, 0);
+  c["connected"] = false;
+  c.erase("direction");
+  auto text = render_status(snapshot(3000, {b, c}));
+  CHECK(contains(text, "node        A (group g)\nstate       running\nversion     0.1.0 (CAF 0.17.6), pid 4242\n"));
+  CHECK(contains(text, "listener    admin 127.0.0.1:27102 (listening)\n"));
+  CHECK(contains(text, "journal     records 1..3000 durable, 1 segment(s), 360000 bytes\n"));
+  CHECK(contains(text, "destinations 2\n  NAME         TYPE  STATE         VIA      PEER"));
+  CHECK(row_of(text, "B")
+        == "  B            async connected     dialed   127.0.0.1:27100                2500         2400          3");
+  CHECK(contains(row_of(text, "C"), " not connected          127.0.0.1:27100 "));
+}
