@@ -13,6 +13,7 @@ std::string close_code_name(protocol::close_code code) {
     case close_code::shutdown: return "shutdown";
     case close_code::unknown_instance: return "unknown_instance";
     case close_code::auth: return "auth";
+    case close_code::publisher_in_use: return "publisher_in_use";
   }
   return "code " + std::to_string(static_cast<unsigned>(code));
 }

@@ -81,6 +81,9 @@ decode_result decode(std::string_view frame, std::size_t max_frame_bytes) {
     case frame_type::subscribe: return decode_fields<subscribe>(body);
     case frame_type::delivered: return decode_fields<delivered>(body);
     case frame_type::unsubscribe: return decode_fields<unsubscribe>(body);
+    case frame_type::publisher_logon: return decode_fields<publisher_logon>(body);
+    case frame_type::publisher_logon_ack: return decode_fields<publisher_logon_ack>(body);
+    case frame_type::subscribe_from: return decode_fields<subscribe_from>(body);
   }
   // split_frame() admits only known types.
   return protocol_error{errc::unknown_type, "frame: unknown type"};

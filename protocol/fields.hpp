@@ -80,10 +80,35 @@ void apply(Io& io, M& m) {
   io.i64("timestamp_ns", m.timestamp_ns);
   io.str("topic", m.topic);
   io.bytes("payload", m.payload);
+  io.str("publisher_id", m.publisher_id);
+  io.u64("publisher_seq", m.publisher_seq);
 }
 
 template <class Io, is<unsubscribe> M>
 void apply(Io& io, M& m) { io.u64("subscription_id", m.subscription_id); }
+
+template <class Io, is<publisher_logon> M>
+void apply(Io& io, M& m) { io.str("publisher_id", m.publisher_id); }
+
+template <class Io, is<publisher_logon_ack> M>
+void apply(Io& io, M& m) {
+  io.str("publisher_id", m.publisher_id);
+  io.u64("highest_seq", m.highest_seq);
+}
+
+template <class Io, is<subscribe_from> M>
+void apply(Io& io, M& m) {
+  io.u64("subscription_id", m.subscription_id);
+  io.str("topic_regex", m.topic_regex);
+  io.enum8("start", m.start, max_subscribe_start);
+  io.i64("time_ns", m.time_ns);
+  io.flag("fully_durable", m.fully_durable);
+  io.list16("bookmark", m.bookmark, max_bookmark_entries, min_bookmark_entry_bytes,
+            [](Io& item_io, auto& e) {
+              item_io.str("origin_instance", e.origin_instance);
+              item_io.u64("origin_seq", e.origin_seq);
+            });
+}
 
 // One record of a record_batch; R is record or record_view. The path is passed separately
 // because a decoded record_view's path lives in the cursor's scratch vector.

@@ -24,6 +24,9 @@ std::string_view frame_type_name(frame_type t) noexcept {
     case frame_type::subscribe: return "subscribe";
     case frame_type::delivered: return "delivered";
     case frame_type::unsubscribe: return "unsubscribe";
+    case frame_type::publisher_logon: return "publisher_logon";
+    case frame_type::publisher_logon_ack: return "publisher_logon_ack";
+    case frame_type::subscribe_from: return "subscribe_from";
   }
   return "unknown";
 }

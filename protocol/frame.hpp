@@ -35,6 +35,9 @@ enum class frame_type : std::uint8_t {
   subscribe = 0x24,
   delivered = 0x25,
   unsubscribe = 0x26,
+  publisher_logon = 0x27,
+  publisher_logon_ack = 0x28,
+  subscribe_from = 0x29,
 };
 
 bool is_known_frame_type(std::uint8_t byte) noexcept;

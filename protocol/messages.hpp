@@ -71,6 +71,7 @@ enum class close_code : std::uint16_t {
   shutdown = 5,
   unknown_instance = 6,
   auth = 7,
+  publisher_in_use = 8, // publisher_logon: another live connection is logged on with that id
 };
 
 struct close_frame {
@@ -141,6 +142,11 @@ struct delivered {
   std::int64_t timestamp_ns = 0;
   std::string topic;
   std::string payload;
+  // Added in this revision of 1.0 (wire order: the last two fields). Both have default member
+  // initializers so that aggregate initializations listing only the first seven fields still
+  // compile without -Wmissing-field-initializers.
+  std::string publisher_id{};
+  std::uint64_t publisher_seq = 0;
   bool operator==(const delivered&) const = default;
 };
 
@@ -150,9 +156,55 @@ struct unsubscribe {
   bool operator==(const unsubscribe&) const = default;
 };
 
+// Client -> node, after client_hello and before publishing under publisher_id: claims the id
+// for this connection (a second live claim is refused with close{publisher_in_use}).
+struct publisher_logon {
+  static constexpr frame_type type = frame_type::publisher_logon;
+  std::string publisher_id;
+  bool operator==(const publisher_logon&) const = default;
+};
+
+struct publisher_logon_ack {
+  static constexpr frame_type type = frame_type::publisher_logon_ack;
+  std::string publisher_id;
+  std::uint64_t highest_seq = 0; // highest publisher_seq of this id durable in the node's journal; 0 = none
+  bool operator==(const publisher_logon_ack&) const = default;
+};
+
+// Where a subscribe_from starts. Wire u8; values above from_time are bad_value.
+enum class subscribe_start : std::uint8_t {
+  after_bookmark = 0, // the oldest record held, filtered by the bookmark
+  oldest = 1,         // the oldest record held
+  now = 2,            // the durable end: live records only
+  from_time = 3,      // the first record (journal order) with timestamp_ns >= time_ns
+};
+inline constexpr std::uint8_t max_subscribe_start = 3;
+
+// What a subscriber has seen from one origin: every record of origin_instance with an
+// origin_seq at or below origin_seq. Portable across replicated nodes (no local seqs).
+struct bookmark_entry {
+  std::string origin_instance;
+  std::uint64_t origin_seq = 0;
+  bool operator==(const bookmark_entry&) const = default;
+};
+inline constexpr std::size_t max_bookmark_entries = 4096;
+inline constexpr std::size_t min_bookmark_entry_bytes = 2 + 8; // empty name + origin_seq
+
+struct subscribe_from {
+  static constexpr frame_type type = frame_type::subscribe_from;
+  std::uint64_t subscription_id = 0;
+  std::string topic_regex;
+  subscribe_start start = subscribe_start::after_bookmark;
+  std::int64_t time_ns = 0;  // used when start == from_time
+  bool fully_durable = false; // deliver only records durable here AND acked by every sync destination
+  std::vector<bookmark_entry> bookmark; // at most max_bookmark_entries
+  bool operator==(const subscribe_from&) const = default;
+};
+
 using message = std::variant<hello, record_batch, durable_ack, heartbeat, close_frame,
                              client_hello, publish, persisted_ack, negative_ack, subscribe,
-                             delivered, unsubscribe>;
+                             delivered, unsubscribe, publisher_logon, publisher_logon_ack,
+                             subscribe_from>;
 
 inline frame_type type_of(const message& m) noexcept {
   return std::visit([](const auto& v) { return std::decay_t<decltype(v)>::type; }, m);

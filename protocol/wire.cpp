@@ -5,11 +5,11 @@
 
 namespace tandem::protocol::wire {
 
-std::string field_prefix(frame_type type, std::optional<std::size_t> record, const char* field) {
+std::string field_prefix(frame_type type, std::optional<element> at, const char* field) {
   std::string s{frame_type_name(type)};
   s += ": ";
-  if (record) {
-    s += "records[" + std::to_string(*record) + "].";
+  if (at) {
+    s += std::string{at->list} + "[" + std::to_string(at->index) + "].";
   }
   s += field;
   s += ": ";
@@ -26,7 +26,7 @@ writer::writer(std::string& out, frame_type type, std::size_t max_frame_bytes)
 
 void writer::fail(errc code, const char* f, const std::string& what) {
   if (!err_)
-    err_ = protocol_error{code, field_prefix(type_, record_, f) + what};
+    err_ = protocol_error{code, field_prefix(type_, at_, f) + what};
 }
 
 bool writer::reserve(const char* f, std::size_t n) {
@@ -80,7 +80,7 @@ result<std::size_t> writer::finish() {
 
 void reader::fail(errc code, const char* f, const std::string& what) {
   if (!err_)
-    err_ = protocol_error{code, field_prefix(type_, record_, f) + what};
+    err_ = protocol_error{code, field_prefix(type_, at_, f) + what};
 }
 
 bool reader::need(const char* f, std::size_t n) {

@@ -48,8 +48,14 @@ void append_le(std::string& out, U v) {
   out.append(buf, sizeof(U));
 }
 
+// Where a field sits when it is inside a list: "records[3]." / "bookmark[0]." in error messages.
+struct element {
+  const char* list = "records";
+  std::size_t index = 0;
+};
+
 // "hello: instance: " or "record_batch: records[3].topic: " -- prefix of every error message.
-std::string field_prefix(frame_type type, std::optional<std::size_t> record, const char* field);
+std::string field_prefix(frame_type type, std::optional<element> at, const char* field);
 
 // Appends one frame to `out`. The constructor writes a placeholder header and the type byte;
 // finish() patches the length. On any error `out` is restored to its size before the frame.
@@ -65,7 +71,15 @@ public:
   void flag(const char* f, bool v) { put(f, static_cast<std::uint8_t>(v ? 1 : 0)); }
   template <class E>
   void code16(const char* f, E v) { put(f, static_cast<std::uint16_t>(v)); }
+  // A u8 enumeration whose values run 0..=max_value (the reader refuses others).
+  template <class E>
+  void enum8(const char* f, E v, std::uint8_t /*max_value*/) { put(f, static_cast<std::uint8_t>(v)); }
   void str(const char* f, std::string_view s);
+  // A u16 element count, then each element through item(*this, element). More than max_items
+  // elements is field_too_long. Element errors are named "<f>[i].<field>".
+  template <class Vec, class Item>
+  void list16(const char* f, const Vec& items, std::size_t max_items, std::size_t min_item_bytes,
+              Item item);
   void bytes(const char* f, std::string_view s);
   template <class Range>
   void path(const char* f, const Range& entries);
@@ -76,7 +90,10 @@ public:
   void rewind_to(std::size_t size);
   std::size_t start() const { return start_; }
 
-  void set_record(std::optional<std::size_t> index) { record_ = index; }
+  void set_record(std::optional<std::size_t> index) { set_element("records", index); }
+  void set_element(const char* list, std::optional<std::size_t> index) {
+    at_ = index ? std::optional<element>{element{list, *index}} : std::nullopt;
+  }
   bool failed() const { return err_.has_value(); }
   const protocol_error& error() const { return *err_; }
   void clear_error() { err_.reset(); }
@@ -99,7 +116,7 @@ private:
   std::size_t start_;
   frame_type type_;
   std::size_t max_frame_bytes_;
-  std::optional<std::size_t> record_;
+  std::optional<element> at_;
   std::optional<protocol_error> err_;
 };
 
@@ -114,6 +131,22 @@ void writer::path(const char* f, const Range& entries) {
   u8(f, static_cast<std::uint8_t>(n));
   for (const auto& e : entries)
     str(f, std::string_view{e});
+}
+
+template <class Vec, class Item>
+void writer::list16(const char* f, const Vec& items, std::size_t max_items, std::size_t /*min_item_bytes*/,
+                    Item item) {
+  if (err_)
+    return;
+  if (items.size() > max_items)
+    return fail(errc::field_too_long, f,
+                std::to_string(items.size()) + " entries exceed " + std::to_string(max_items));
+  u16(f, static_cast<std::uint16_t>(items.size()));
+  for (std::size_t i = 0; i < items.size() && !err_; ++i) {
+    set_element(f, i);
+    item(*this, items[i]);
+  }
+  set_element(f, std::nullopt);
 }
 
 // Reads the fields of one frame body (the bytes after the type byte).
@@ -133,6 +166,21 @@ public:
     get(f, raw);
     v = static_cast<E>(raw);
   }
+  // A u8 enumeration; a value above max_value is bad_value.
+  template <class E>
+  void enum8(const char* f, E& v, std::uint8_t max_value) {
+    std::uint8_t raw = 0;
+    get(f, raw);
+    if (!err_ && raw > max_value)
+      return fail(errc::bad_value, f,
+                  "must be 0.." + std::to_string(max_value) + ", got " + std::to_string(raw));
+    v = static_cast<E>(raw);
+  }
+  // A u16 element count, refused when over max_items (bad_value) or when count *
+  // min_item_bytes cannot fit in what remains (field_overrun), both before anything is
+  // reserved; then each element through item(*this, element) into the cleared vector.
+  template <class Vec, class Item>
+  void list16(const char* f, Vec& items, std::size_t max_items, std::size_t min_item_bytes, Item item);
   void str(const char* f, std::string_view& v) { v = take(f, length<std::uint16_t>(f)); }
   void str(const char* f, std::string& v) { v = take(f, length<std::uint16_t>(f)); }
   void bytes(const char* f, std::string_view& v) { v = take(f, length<std::uint32_t>(f)); }
@@ -148,7 +196,10 @@ public:
 
   std::size_t remaining() const { return in_.size() - pos_; }
   std::size_t position() const { return pos_; }
-  void set_record(std::optional<std::size_t> index) { record_ = index; }
+  void set_record(std::optional<std::size_t> index) { set_element("records", index); }
+  void set_element(const char* list, std::optional<std::size_t> index) {
+    at_ = index ? std::optional<element>{element{list, *index}} : std::nullopt;
+  }
   bool failed() const { return err_.has_value(); }
   const protocol_error& error() const { return *err_; }
 
@@ -179,7 +230,7 @@ private:
   std::string_view in_;
   std::size_t pos_ = 0;
   frame_type type_;
-  std::optional<std::size_t> record_;
+  std::optional<element> at_;
   std::optional<protocol_error> err_;
 };
 
@@ -202,6 +253,28 @@ void reader::path(const char* f, Vec& out) {
     if (!err_)
       out.emplace_back(s);
   }
+}
+
+template <class Vec, class Item>
+void reader::list16(const char* f, Vec& items, std::size_t max_items, std::size_t min_item_bytes, Item item) {
+  items.clear();
+  std::uint16_t n = 0;
+  get(f, n);
+  if (err_)
+    return;
+  if (n > max_items)
+    return fail(errc::bad_value, f,
+                std::to_string(n) + " entries exceed the maximum of " + std::to_string(max_items));
+  if (std::size_t{n} * min_item_bytes > remaining())
+    return fail(errc::field_overrun, f,
+                std::to_string(n) + " entries cannot fit in " + std::to_string(remaining()) +
+                  " remaining bytes");
+  items.resize(n);
+  for (std::size_t i = 0; i < n && !err_; ++i) {
+    set_element(f, i);
+    item(*this, items[i]);
+  }
+  set_element(f, std::nullopt);
 }
 
 } // namespace tandem::protocol::wire

@@ -20,7 +20,7 @@ std::string encoded(const message& m) {
 std::vector<message> small_samples() {
   auto v = s::min_messages();
   s::random_messages gen{0xc0ffee};
-  for (std::size_t i = 0; i < 48; ++i)
+  for (std::size_t i = 0; i < 4 * std::variant_size_v<message>; ++i)
     v.push_back(gen.make(i));
   return v;
 }
@@ -160,7 +160,7 @@ TEST_CASE("random garbage frames with a valid length are rejected or decode vali
       f[b] = static_cast<char>(gen.rng()());
     // Bias half of them towards known types so bodies get parsed.
     if (i % 2 == 0)
-      f[4] = static_cast<char>(type_of(gen.make(gen.upto(12))));
+      f[4] = static_cast<char>(type_of(gen.make()));
     check_rejected_or_valid(f);
   }
 }

@@ -118,7 +118,7 @@ TEST_CASE("length 0 is an empty_frame error") {
 }
 
 TEST_CASE("an unknown type byte is an unknown_type error") {
-  for (int t : {0x00, 0x06, 0x0f, 0x1f, 0x27, 0x2f, 0x80, 0xff}) {
+  for (int t : {0x00, 0x06, 0x0f, 0x1f, 0x2a, 0x2f, 0x80, 0xff}) {
     CAPTURE(t);
     std::string f = header(1) + static_cast<char>(t);
     CHECK(decode(f).code() == errc::unknown_type);
@@ -242,4 +242,133 @@ TEST_CASE("version check: a different minor is accepted") {
   CHECK(v.compatible);
   CHECK(v.message.find("peer speaks protocol 1.7, this node speaks 1.0") == 0);
   CHECK(check_version(client_hello{1, 3, "c"}).compatible);
+}
+
+// ---- publisher logon, subscribe_from, delivered's publisher fields ----
+
+namespace {
+
+// subscribe_from{id 5, "t", start, time 0, fully_durable, bookmark of `entries` {"a", 7}}.
+std::string subscribe_from_frame(subscribe_start start, std::size_t entries) {
+  subscribe_from f{5, "t", start, 0, true, {}};
+  f.bookmark.assign(entries, bookmark_entry{"a", 7});
+  return encoded(f);
+}
+
+// Byte offset of subscribe_from's bookmark count (after id, "t", start, time_ns, fully_durable).
+constexpr std::size_t bookmark_count_at = 5 + 8 + 3 + 1 + 8 + 1;
+
+} // namespace
+
+TEST_CASE("the worked subscribe_from example of docs/protocol.md is byte exact") {
+  std::string out;
+  REQUIRE(encode(subscribe_from{5, "t", subscribe_start::after_bookmark, 0, true, {{"a", 7}}}, out).ok());
+  const std::string expect{"\x23\x00\x00\x00"                 // length 35
+                           "\x29"                             // type subscribe_from
+                           "\x05\x00\x00\x00\x00\x00\x00\x00" // subscription_id 5
+                           "\x01\x00"
+                           "t"                                // topic_regex "t"
+                           "\x00"                             // start 0 = after bookmark
+                           "\x00\x00\x00\x00\x00\x00\x00\x00" // time_ns 0
+                           "\x01"                             // fully_durable
+                           "\x01\x00"                         // bookmark count 1
+                           "\x01\x00"
+                           "a"                                // origin_instance "a"
+                           "\x07\x00\x00\x00\x00\x00\x00\x00", // origin_seq 7
+                           39};
+  CHECK(out == expect);
+}
+
+TEST_CASE("delivered carries publisher_id and publisher_seq as its last two fields") {
+  // The defaults ("" and 0) still take their 2 + 8 bytes on the wire.
+  const std::string defaults = encoded(delivered{1, 2, "o", 3, 4, "t", "p", "", 0});
+  const std::string with = encoded(delivered{1, 2, "o", 3, 4, "t", "p", "pub", 9});
+  REQUIRE(with.size() == defaults.size() + 3);
+  const std::size_t fields_before = defaults.size() - 5 - 2 - 8;
+  CHECK(with.substr(5, fields_before) == defaults.substr(5, fields_before));
+  CHECK(with.substr(with.size() - 13) == std::string{"\x03\x00pub\x09\x00\x00\x00\x00\x00\x00\x00", 13});
+}
+
+TEST_CASE("subscribe_from with a start above 3 is a bad_value naming the field") {
+  std::string f = subscribe_from_frame(subscribe_start::from_time, 0);
+  const std::size_t start_at = 5 + 8 + 3;
+  REQUIRE(f[start_at] == '\x03');
+  for (int bad : {4, 0x80, 0xff}) {
+    f[start_at] = static_cast<char>(bad);
+    auto d = decode(f);
+    REQUIRE_FALSE(d.ok());
+    CHECK(d.code() == errc::bad_value);
+    CHECK(d.error().message == "subscribe_from: start: must be 0..3, got " + std::to_string(bad));
+  }
+}
+
+TEST_CASE("subscribe_from with a bad fully_durable flag is a bad_value") {
+  std::string f = subscribe_from_frame(subscribe_start::now, 0);
+  f[bookmark_count_at - 1] = '\x02';
+  CHECK(decode(f).error().message == "subscribe_from: fully_durable: must be 0 or 1, got 2");
+}
+
+TEST_CASE("a bookmark count over 4096 is refused before anything is reserved") {
+  std::string f = subscribe_from_frame(subscribe_start::after_bookmark, 0);
+  f[bookmark_count_at] = '\x01';
+  f[bookmark_count_at + 1] = '\x10'; // 4097
+  auto d = decode(f);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.code() == errc::bad_value);
+  CHECK(d.error().message == "subscribe_from: bookmark: 4097 entries exceed the maximum of 4096");
+  // 0xffff entries too; the frame holds none of them.
+  f[bookmark_count_at] = '\xff';
+  f[bookmark_count_at + 1] = '\xff';
+  CHECK(decode(f).code() == errc::bad_value);
+}
+
+TEST_CASE("a bookmark count that cannot fit in the rest of the frame is a field_overrun") {
+  // Three entries of 11 bytes are present; a count of 4 needs at least 40 bytes, 33 remain.
+  std::string f = subscribe_from_frame(subscribe_start::after_bookmark, 3);
+  REQUIRE(f[bookmark_count_at] == '\x03');
+  f[bookmark_count_at] = '\x04';
+  auto d = decode(f);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.code() == errc::field_overrun);
+  CHECK(d.error().message == "subscribe_from: bookmark: 4 entries cannot fit in 33 remaining bytes");
+}
+
+TEST_CASE("an error inside a bookmark entry names the entry and its field") {
+  // Count 3 but the second entry's name says 5 bytes: it swallows the rest and origin_seq overruns.
+  std::string f = subscribe_from_frame(subscribe_start::after_bookmark, 3);
+  f[bookmark_count_at + 2 + 11] = '\x05';
+  auto d = decode(f);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.code() == errc::field_overrun);
+  CHECK(d.error().message.find("subscribe_from: bookmark[2].") == 0);
+  f = subscribe_from_frame(subscribe_start::after_bookmark, 2);
+  f[bookmark_count_at + 2 + 11] = '\x09'; // entry 1's name now runs past the end
+  d = decode(f);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().message.find("subscribe_from: bookmark[1].") == 0);
+}
+
+TEST_CASE("encoding a bookmark of 4097 entries is field_too_long and leaves out untouched") {
+  subscribe_from f{1, "t", subscribe_start::after_bookmark, 0, false, {}};
+  f.bookmark.assign(max_bookmark_entries + 1, bookmark_entry{"a", 1});
+  std::string out = "keep";
+  auto r = encode(f, out);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.code() == errc::field_too_long);
+  CHECK(r.error().message == "subscribe_from: bookmark: 4097 entries exceed 4096");
+  CHECK(out == "keep");
+  f.bookmark.pop_back();
+  check_round_trip(f);
+}
+
+TEST_CASE("publisher logon frames round-trip and publisher_in_use is close code 8") {
+  check_round_trip(publisher_logon{"orders-gateway"});
+  check_round_trip(publisher_logon_ack{"orders-gateway", 41});
+  check_round_trip(close_frame{close_code::publisher_in_use, "publisher orders-gateway is in use"});
+  CHECK(static_cast<int>(close_code::publisher_in_use) == 8);
+  CHECK(frame_type_name(frame_type::publisher_logon) == "publisher_logon");
+  CHECK(frame_type_name(frame_type::publisher_logon_ack) == "publisher_logon_ack");
+  CHECK(frame_type_name(frame_type::subscribe_from) == "subscribe_from");
+  // publisher_logon_ack{"", 0}: the node holds nothing of an id it has never seen.
+  CHECK(encoded(publisher_logon_ack{"", 0}) == std::string{"\x0b\x00\x00\x00\x28\x00\x00", 7} + std::string(8, '\0'));
 }

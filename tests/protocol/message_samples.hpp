@@ -30,9 +30,21 @@ inline std::vector<message> min_messages() {
     persisted_ack{0, 0},
     negative_ack{0, nack_reason{0}, ""},
     subscribe{0, "", false, 0},
-    delivered{0, 0, "", 0, i64_min, "", ""},
+    delivered{0, 0, "", 0, i64_min, "", "", "", 0},
     unsubscribe{0},
+    publisher_logon{""},
+    publisher_logon_ack{"", 0},
+    subscribe_from{0, "", subscribe_start::after_bookmark, i64_min, false, {}},
   };
+}
+
+// The most entries a bookmark may have, one of them with a 65535-byte origin name.
+inline std::vector<bookmark_entry> max_bookmark() {
+  std::vector<bookmark_entry> b(max_bookmark_entries);
+  for (std::size_t i = 0; i < b.size(); ++i)
+    b[i] = {"origin-" + std::to_string(i), u64_max - i};
+  b[7].origin_instance.assign(65535, 'o');
+  return b;
 }
 
 // Largest values: u64 max, 65535-byte strings, large payloads, 255 path entries.
@@ -55,8 +67,11 @@ inline std::vector<message> max_messages() {
     persisted_ack{u64_max, u64_max},
     negative_ack{u64_max, nack_reason{u16_max}, s},
     subscribe{u64_max, s, true, u64_max},
-    delivered{u64_max, u64_max, s, u64_max, i64_max, s, big},
+    delivered{u64_max, u64_max, s, u64_max, i64_max, s, big, s, u64_max},
     unsubscribe{u64_max},
+    publisher_logon{s},
+    publisher_logon_ack{s, u64_max},
+    subscribe_from{u64_max, s, subscribe_start::from_time, i64_max, true, max_bookmark()},
   };
 }
 
@@ -64,7 +79,7 @@ class random_messages {
 public:
   explicit random_messages(std::uint64_t seed) : rng_(seed) {}
 
-  // A random message of type index `which` (0..11, variant order).
+  // A random message of type index `which` (variant order, modulo the variant's size).
   message make(std::size_t which) {
     switch (which % std::variant_size_v<message>) {
       case 0: return hello{u16(), u16(), str(), str(), u64(), bin()};
@@ -83,8 +98,18 @@ public:
       case 7: return persisted_ack{u64(), u64()};
       case 8: return negative_ack{u64(), nack_reason{u16()}, str()};
       case 9: return subscribe{u64(), str(), upto(2) == 1, u64()};
-      case 10: return delivered{u64(), u64(), str(), u64(), i64(), str(), bin()};
-      default: return unsubscribe{u64()};
+      case 10: return delivered{u64(), u64(), str(), u64(), i64(), str(), bin(), str(), u64()};
+      case 11: return unsubscribe{u64()};
+      case 12: return publisher_logon{str()};
+      case 13: return publisher_logon_ack{str(), u64()};
+      default: {
+        subscribe_from f{u64(), str(), static_cast<subscribe_start>(upto(max_subscribe_start + 1)), i64(),
+                         upto(2) == 1, {}};
+        const std::size_t n = upto(4) == 0 ? upto(300) : upto(4);
+        for (std::size_t i = 0; i < n; ++i)
+          f.bookmark.push_back({str(), u64()});
+        return f;
+      }
     }
   }
   message make() { return make(upto(std::variant_size_v<message>)); }
