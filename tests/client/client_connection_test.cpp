@@ -1,10 +1,6 @@
 // client_connection against a scripted fake node: the hello exchange and each way it fails.
 #include <doctest/doctest.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include "client/client_connection.hpp"
 #include "fake_node.hpp"
 
@@ -18,18 +14,6 @@ namespace {
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
-}
-
-// A TCP port on 127.0.0.1 that is bound but not listening while the returned fd stays open.
-std::pair<int, std::uint16_t> bound_not_listening() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  return {fd, ntohs(addr.sin_port)};
 }
 
 } // namespace
@@ -84,10 +68,10 @@ TEST_CASE("a node answering with another major version is refused") {
 }
 
 TEST_CASE("connection refused is reported with the endpoint") {
-  auto [fd, port] = bound_not_listening();
+  tandem::test::refusing_port down;
+  const auto port = down.port();
   client_connection c;
   auto err = c.connect("127.0.0.1", port, "test-client", 5s);
-  ::close(fd);
   CHECK(contains(err, "127.0.0.1:" + std::to_string(port)));
   CHECK(contains(err, "refused"));
   CHECK_FALSE(c.is_open());

@@ -13,11 +13,11 @@ namespace tandem::test {
 
 namespace {
 
-bool wait_fd(int fd, short events) {
+bool wait_fd(int fd, short events, std::chrono::milliseconds timeout = io_timeout) {
   pollfd p{fd, events, 0};
   int rc;
   do
-    rc = ::poll(&p, 1, static_cast<int>(io_timeout.count()));
+    rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
   while (rc < 0 && errno == EINTR);
   return rc > 0;
 }
@@ -79,6 +79,16 @@ bool node_side::answer_hello(const std::string& name) {
   return write(protocol::client_hello{1, 0, name});
 }
 
+std::optional<std::string> node_side::answer_logon(std::uint64_t highest_seq) {
+  auto m = read();
+  auto* l = m ? std::get_if<protocol::publisher_logon>(&*m) : nullptr;
+  expect(l != nullptr, "a publisher_logon follows the hello");
+  if (l == nullptr)
+    return std::nullopt;
+  write(protocol::publisher_logon_ack{l->publisher_id, highest_seq});
+  return l->publisher_id;
+}
+
 void node_side::close() {
   if (fd_ >= 0)
     ::close(fd_);
@@ -98,6 +108,14 @@ std::vector<std::string> node_side::problems() const {
 }
 
 fake_node::fake_node(script s) {
+  std::vector<script> one;
+  one.push_back(std::move(s));
+  start(std::move(one), false);
+}
+
+fake_node::fake_node(std::vector<script> scripts) { start(std::move(scripts), true); }
+
+void fake_node::start(std::vector<script> scripts, bool close_listener_after) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -109,22 +127,35 @@ fake_node::fake_node(script s) {
     return;
   }
   port_ = ntohs(addr.sin_port);
-  thread_ = std::thread([this, s = std::move(s)] {
-    if (!wait_fd(listen_fd_, POLLIN)) {
-      problems_.push_back("no connection");
-      return;
+  thread_ = std::thread([this, scripts = std::move(scripts), close_listener_after] {
+    for (std::size_t i = 0; i < scripts.size() && !stop_; ++i) {
+      // Wait in short slices so stop_accepting() ends the wait early; io_timeout in total.
+      bool ready = false;
+      for (auto waited = std::chrono::milliseconds{0}; !ready && !stop_ && waited < io_timeout;
+           waited += std::chrono::milliseconds{20})
+        ready = wait_fd(listen_fd_, POLLIN, std::chrono::milliseconds{20});
+      if (!ready) {
+        if (!stop_)
+          problems_.push_back(i == 0 ? "no connection" : "no connection " + std::to_string(i + 1));
+        break;
+      }
+      int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) {
+        problems_.push_back("accept failed");
+        break;
+      }
+      ++connections_;
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      node_side node{fd};
+      scripts[i](node);
+      for (auto& p : node.problems())
+        problems_.push_back(p);
     }
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) {
-      problems_.push_back("accept failed");
-      return;
+    if (close_listener_after) {
+      ::close(listen_fd_);
+      listen_fd_ = -1;
     }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    node_side node{fd};
-    s(node);
-    for (auto& p : node.problems())
-      problems_.push_back(p);
   });
 }
 
@@ -138,6 +169,22 @@ fake_node::~fake_node() {
   join();
   if (listen_fd_ >= 0)
     ::close(listen_fd_);
+}
+
+refusing_port::refusing_port() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+}
+
+refusing_port::~refusing_port() {
+  if (fd_ >= 0)
+    ::close(fd_);
 }
 
 } // namespace tandem::test

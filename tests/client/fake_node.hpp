@@ -1,10 +1,11 @@
 // A tiny stand-in for tandemd's client listener, for client tests without a node: listens on
-// 127.0.0.1:<ephemeral>, accepts ONE connection on its own thread and runs the test's script on
-// it. The script drives the node's side frame by frame, so each test decides exactly what the
+// 127.0.0.1:<ephemeral>, accepts ONE connection (or one per script, in order) on its own thread
+// and runs the test's script on it. The script drives the node's side frame by frame, so each test decides exactly what the
 // client sees and when. Every blocking step is bounded (io_timeout); problems a script notices
 // are collected with expect() and checked by the test after join().
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -40,6 +41,8 @@ public:
   bool write_raw(std::string_view bytes, const std::vector<std::size_t>& pieces = {});
   // Reads the client_hello (recorded in `hello`) and answers client_hello{1,0,name}.
   bool answer_hello(const std::string& name = "fake-node");
+  // Reads a publisher_logon and answers publisher_logon_ack{its id, highest_seq}; returns the id.
+  std::optional<std::string> answer_logon(std::uint64_t highest_seq);
   void close();
 
   void expect(bool ok, const std::string& what);
@@ -59,19 +62,47 @@ public:
   using script = std::function<void(node_side&)>;
 
   explicit fake_node(script s);
+  // A node that serves len(scripts) connections one after another (scripts[i] on the i-th)
+  // and then goes down: its listener closes, so later connects are refused.
+  explicit fake_node(std::vector<script> scripts);
   ~fake_node(); // joins (the script's own steps are bounded)
   fake_node(const fake_node&) = delete;
   fake_node& operator=(const fake_node&) = delete;
 
   std::uint16_t port() const { return port_; }
-  // Waits for the script to end; returns what it found wrong ("no connection" if none came).
+  // Connections accepted so far.
+  std::size_t connections() const { return connections_.load(); }
+  // Stop waiting for connections that have not come (join() then does not report them missing)
+  // and close the listener once the current script ends.
+  void stop_accepting() { stop_ = true; }
+  // Waits for the scripts to end; returns what they found wrong ("no connection" if one that
+  // was scripted never came).
   std::vector<std::string> join();
 
 private:
+  void start(std::vector<script> scripts, bool close_listener_after);
+
   int listen_fd_ = -1;
   std::uint16_t port_ = 0;
   std::vector<std::string> problems_;
+  std::atomic<std::size_t> connections_{0};
+  std::atomic<bool> stop_{false};
   std::thread thread_;
+};
+
+// A port on 127.0.0.1 that is bound but not listening while this object lives: connecting to
+// it is refused at once (a node that is down).
+class refusing_port {
+public:
+  refusing_port();
+  ~refusing_port();
+  refusing_port(const refusing_port&) = delete;
+  refusing_port& operator=(const refusing_port&) = delete;
+  std::uint16_t port() const { return port_; }
+
+private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
 };
 
 // A one-shot signal between the test and a script, waited on with a deadline.
