@@ -1,0 +1,233 @@
+#include "client/ha_publisher.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "client/code_names.hpp"
+
+namespace tandem::client {
+
+namespace {
+
+std::chrono::milliseconds until(steady_clock::time_point deadline) {
+  return std::max(std::chrono::ceil<std::chrono::milliseconds>(deadline - steady_clock::now()),
+                  std::chrono::milliseconds{0});
+}
+
+} // namespace
+
+ha_publisher::ha_publisher(ha_publisher_options options, publish_store& store, failover_clock clock)
+  : options_(std::move(options)), store_(store),
+    servers_(options_.servers, options_.failover, std::move(clock)), connection_(options_.limits),
+    next_seq_(store.last_seq() + 1) {
+  options_.window = std::max<std::size_t>(options_.window, 1);
+  if (options_.on_attempt)
+    servers_.set_attempt_observer(options_.on_attempt);
+}
+
+ha_publisher::~ha_publisher() { close(); }
+
+void ha_publisher::close() {
+  if (connection_.is_open()) {
+    connection_.close();
+    servers_.on_disconnected();
+  }
+}
+
+setup_result ha_publisher::logon(client_connection& c, steady_clock::time_point deadline) {
+  if (!c.send(protocol::publisher_logon{options_.name}, until(deadline)) || !c.flush(until(deadline)))
+    return setup_result::failed("cannot send publisher_logon: " + c.error());
+  for (;;) {
+    std::optional<protocol::message> m = c.receive(until(deadline));
+    if (!m)
+      return setup_result::failed(c.is_open() ? "no publisher_logon_ack in time" : c.error());
+    if (std::holds_alternative<protocol::heartbeat>(*m))
+      continue;
+    if (auto* close = std::get_if<protocol::close_frame>(&*m)) {
+      if (close->code == protocol::close_code::publisher_in_use)
+        return setup_result::fatal(c.error());
+      return setup_result::failed(c.error());
+    }
+    auto* ack = std::get_if<protocol::publisher_logon_ack>(&*m);
+    if (ack == nullptr)
+      return setup_result::failed("expected publisher_logon_ack, got " +
+                                  std::string{protocol::frame_type_name(protocol::type_of(*m))});
+    if (ack->publisher_id != options_.name)
+      return setup_result::failed("publisher_logon_ack for '" + ack->publisher_id + "', expected '" +
+                                  options_.name + "'");
+    logon_highest_ = ack->highest_seq;
+    return setup_result::ok();
+  }
+}
+
+bool ha_publisher::ensure_connected(steady_clock::time_point deadline) {
+  if (connection_.is_open())
+    return true;
+  if (!fatal_error_.empty()) {
+    error_ = fatal_error_;
+    return false;
+  }
+  auto r = servers_.connect(connection_, options_.name, deadline,
+                            [this](client_connection& c, steady_clock::time_point d) { return logon(c, d); });
+  if (!r.connected) {
+    error_ = r.error;
+    if (r.fatal)
+      fatal_error_ = r.error;
+    return false;
+  }
+  ++counters_.connects;
+  counters_.failovers = servers_.failovers();
+  // The node holds everything up to logon_highest_: drop it, resend the rest from the start,
+  // and never hand out a seq it already has (the store may be new or behind the node).
+  counters_.persisted += store_.ack_through(logon_highest_);
+  next_seq_ = std::max({next_seq_, logon_highest_ + 1, store_.last_seq() + 1});
+  sent_through_ = logon_highest_;
+  in_flight_ = 0;
+  return true;
+}
+
+void ha_publisher::on_lost() {
+  ++counters_.disconnects;
+  error_ = connection_.error();
+  servers_.on_disconnected();
+  in_flight_ = 0;
+}
+
+void ha_publisher::send_pending(steady_clock::time_point deadline) {
+  const auto& held = store_.held();
+  for (auto it = held.upper_bound(sent_through_); it != held.end() && in_flight_ < options_.window; ++it) {
+    const std::uint64_t seq = it->first;
+    const auto queued_before = connection_.frames_queued();
+    const bool ok = connection_.send(
+      protocol::publish{it->second.topic, it->second.payload, options_.name, seq}, until(deadline));
+    if (connection_.frames_queued() > queued_before) {
+      // Queued, even if the flush then timed out: the frame may reach the node.
+      sent_through_ = seq;
+      ++in_flight_;
+      ++counters_.sent;
+      if (seq <= ever_sent_through_)
+        ++counters_.resent;
+      ever_sent_through_ = std::max(ever_sent_through_, seq);
+    }
+    if (!ok) {
+      if (!connection_.is_open())
+        on_lost();
+      return;
+    }
+  }
+}
+
+void ha_publisher::handle(const protocol::message& m) {
+  if (auto* ack = std::get_if<protocol::persisted_ack>(&m)) {
+    if (ack->publisher_seq > sent_through_) {
+      ++counters_.unexpected_acks;
+      return;
+    }
+    const std::size_t dropped = store_.ack_through(ack->publisher_seq);
+    if (dropped == 0) {
+      ++counters_.unexpected_acks;
+      return;
+    }
+    in_flight_ -= std::min(in_flight_, dropped);
+    counters_.persisted += dropped;
+    if (ack->journal_seq == 0)
+      ++counters_.already_held;
+  } else if (auto* nack = std::get_if<protocol::negative_ack>(&m)) {
+    if (nack->publisher_seq > sent_through_ || !store_.refuse(nack->publisher_seq)) {
+      ++counters_.unexpected_acks;
+      return;
+    }
+    in_flight_ -= std::min<std::size_t>(in_flight_, 1);
+    ++counters_.negative;
+    ++counters_.negative_by_reason[nack_reason_name(nack->reason_code)];
+    rejection r{nack->publisher_seq, nack->reason_code, nack->reason};
+    if (counters_.first_rejections.size() < publisher_counters::kept_rejections)
+      counters_.first_rejections.push_back(r);
+    if (options_.on_rejected)
+      options_.on_rejected(r);
+  } else if (auto* close = std::get_if<protocol::close_frame>(&m)) {
+    if (close->code == protocol::close_code::publisher_in_use)
+      fatal_error_ = connection_.error();
+  } else if (!std::holds_alternative<protocol::heartbeat>(m)) {
+    ++counters_.ignored_frames;
+  }
+}
+
+bool ha_publisher::step(steady_clock::time_point deadline) {
+  if (!ensure_connected(deadline))
+    return false;
+  send_pending(deadline);
+  if (!connection_.is_open())
+    return true; // lost while sending: the next step reconnects
+  auto m = connection_.receive(until(deadline));
+  if (m)
+    handle(*m);
+  if (!connection_.is_open()) {
+    on_lost();
+    return true;
+  }
+  return m.has_value();
+}
+
+bool ha_publisher::connect(std::chrono::milliseconds timeout) {
+  error_.clear();
+  return ensure_connected(steady_clock::now() + timeout);
+}
+
+std::optional<std::uint64_t> ha_publisher::publish(std::string_view topic, std::string_view payload,
+                                                   std::chrono::milliseconds timeout) {
+  const auto deadline = steady_clock::now() + timeout;
+  error_.clear();
+  // Connect first, so a fatal refusal is reported before the message is stored. Not reaching
+  // a server is not an error: the message waits in the store.
+  if (!ensure_connected(deadline) && failed())
+    return std::nullopt;
+  const std::size_t bytes = topic.size() + payload.size();
+  while (!store_.has_room_for(bytes) && bytes <= store_.limits().max_bytes) {
+    // Not connected after ensure_connected(): no server can be reached before the deadline.
+    if (failed() || steady_clock::now() >= deadline || !ensure_connected(deadline)) {
+      if (!failed())
+        error_ = "publish store full for " + std::to_string(timeout.count()) + " ms: " +
+                 std::to_string(store_.size()) + " messages, " + std::to_string(store_.bytes()) +
+                 " bytes awaiting acks" + (error_.empty() ? "" : " (" + error_ + ")");
+      return std::nullopt;
+    }
+    step(deadline);
+  }
+  const std::uint64_t seq = next_seq_;
+  if (auto err = store_.append(seq, topic, payload)) {
+    error_ = err->message;
+    return std::nullopt;
+  }
+  ++next_seq_;
+  ++counters_.published;
+  if (connection_.is_open()) {
+    send_pending(deadline);
+    // Handle acks that are already here, without waiting.
+    while (connection_.is_open() && step(steady_clock::now())) {
+    }
+  }
+  return seq;
+}
+
+bool ha_publisher::wait_all(std::chrono::milliseconds timeout) {
+  const auto deadline = steady_clock::now() + timeout;
+  error_.clear();
+  while (!store_.empty() || failed()) {
+    if (failed()) {
+      error_ = fatal_error_;
+      return false;
+    }
+    if (steady_clock::now() >= deadline || !ensure_connected(deadline)) {
+      if (failed())
+        continue;
+      error_ = "timed out with " + std::to_string(store_.size()) + " messages awaiting acks" +
+               (error_.empty() ? "" : " (" + error_ + ")");
+      return false;
+    }
+    step(deadline);
+  }
+  return true;
+}
+
+} // namespace tandem::client

@@ -1,0 +1,154 @@
+#include "client/ha_subscriber.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace tandem::client {
+
+namespace {
+
+std::chrono::milliseconds until(steady_clock::time_point deadline) {
+  return std::max(std::chrono::ceil<std::chrono::milliseconds>(deadline - steady_clock::now()),
+                  std::chrono::milliseconds{0});
+}
+
+std::int64_t wall_clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+} // namespace
+
+ha_subscriber::ha_subscriber(ha_subscriber_options options, failover_clock clock)
+  : options_(std::move(options)), servers_(options_.servers, options_.failover, std::move(clock)),
+    connection_(options_.limits) {
+  if (options_.on_attempt)
+    servers_.set_attempt_observer(options_.on_attempt);
+}
+
+ha_subscriber::~ha_subscriber() { stop(); }
+
+std::string ha_subscriber::open() {
+  if (options_.bookmark_file.empty())
+    return {};
+  auto loaded = load_bookmark(options_.bookmark_file);
+  if (!loaded.value) {
+    error_ = loaded.error;
+    return error_;
+  }
+  bookmark_ = std::move(*loaded.value);
+  return {};
+}
+
+protocol::subscribe_from ha_subscriber::next_subscription() const {
+  using protocol::subscribe_start;
+  protocol::subscribe_from s{subscription_id_ + 1, options_.topic_regex, subscribe_start::after_bookmark,
+                             0, options_.fully_durable, bookmark_.entries()};
+  const bool first = !first_subscribed_at_ns_ && bookmark_.empty();
+  switch (options_.first_start) {
+    case subscribe_start::after_bookmark:
+    case subscribe_start::oldest: break; // start 0 with an empty bookmark is "everything held"
+    case subscribe_start::from_time:
+      s.start = subscribe_start::from_time;
+      s.time_ns = options_.start_time_ns;
+      break;
+    case subscribe_start::now:
+      if (first) {
+        s.start = subscribe_start::now;
+      } else if (first_subscribed_at_ns_) {
+        s.start = subscribe_start::from_time;
+        s.time_ns = *first_subscribed_at_ns_;
+      } // else: resumed from a bookmark file; start 0 continues it
+      break;
+  }
+  return s;
+}
+
+bool ha_subscriber::ensure_connected(steady_clock::time_point deadline) {
+  if (connection_.is_open())
+    return true;
+  auto setup = [this](client_connection& c, steady_clock::time_point d) {
+    const auto sub = next_subscription();
+    if (!c.send(sub, until(d)) || !c.flush(until(d)))
+      return setup_result::failed("cannot send subscribe_from: " + c.error());
+    subscription_id_ = sub.subscription_id;
+    if (!first_subscribed_at_ns_)
+      first_subscribed_at_ns_ = wall_clock_ns();
+    ++counters_.subscribes;
+    return setup_result::ok();
+  };
+  auto r = servers_.connect(connection_, options_.client_name, deadline, setup);
+  counters_.failovers = servers_.failovers();
+  if (!r.connected) {
+    error_ = r.error;
+    return false;
+  }
+  return true;
+}
+
+std::optional<protocol::delivered> ha_subscriber::next(std::chrono::milliseconds timeout) {
+  const auto deadline = steady_clock::now() + timeout;
+  for (;;) {
+    maybe_save();
+    if (!ensure_connected(deadline))
+      return std::nullopt;
+    auto m = connection_.receive(until(deadline));
+    if (!connection_.is_open()) {
+      ++counters_.disconnects;
+      error_ = connection_.error();
+      servers_.on_disconnected();
+    }
+    if (!m) {
+      if (steady_clock::now() >= deadline)
+        return std::nullopt;
+      continue;
+    }
+    auto* d = std::get_if<protocol::delivered>(&*m);
+    if (d == nullptr || d->subscription_id != subscription_id_) {
+      if (!std::holds_alternative<protocol::heartbeat>(*m) && !std::holds_alternative<protocol::close_frame>(*m))
+        ++counters_.ignored_frames;
+      continue;
+    }
+    if (bookmark_.covers(d->origin_instance, d->origin_seq)) {
+      ++counters_.duplicates;
+      continue;
+    }
+    bookmark_.advance(d->origin_instance, d->origin_seq);
+    ++counters_.delivered;
+    ++unsaved_;
+    maybe_save();
+    return std::move(*d);
+  }
+}
+
+void ha_subscriber::maybe_save() {
+  if (options_.bookmark_file.empty() || unsaved_ == 0)
+    return;
+  if (unsaved_ >= options_.bookmark_every_records || steady_clock::now() - last_save_ >= options_.bookmark_every)
+    save();
+}
+
+bool ha_subscriber::save() {
+  last_save_ = steady_clock::now();
+  if (auto err = save_bookmark(options_.bookmark_file, bookmark_); !err.empty()) {
+    ++counters_.bookmark_save_errors;
+    error_ = err;
+    return false;
+  }
+  unsaved_ = 0;
+  ++counters_.bookmark_saves;
+  return true;
+}
+
+std::string ha_subscriber::stop() {
+  if (connection_.is_open()) {
+    connection_.close();
+    servers_.on_disconnected();
+  }
+  if (!options_.bookmark_file.empty() && unsaved_ > 0 && !save())
+    return error_;
+  return {};
+}
+
+} // namespace tandem::client

@@ -1,0 +1,114 @@
+// A subscriber that fails over between replicated nodes with no gap and no duplicate (issue 8):
+// it keeps a bookmark (per origin, the highest origin_seq delivered to the caller) and, on every
+// (re)connect by the server-list rule, subscribes with subscribe_from carrying that bookmark, so
+// the new node resumes exactly after what was seen, whatever order it stored the records in.
+//
+// Start of the very first subscription (`first_start`, when the bookmark is empty):
+//   after_bookmark / oldest  everything held; every resubscription: start 0 + bookmark.
+//   from_time                records from start_time_ns on; resubscriptions: start 3 with the same
+//                            time + bookmark (start 0 would replay unseen origins from their
+//                            beginning).
+//   now                      live only; resubscriptions: start 3 from the wall-clock time of the
+//                            first subscribe + bookmark, so records of origins not yet seen that
+//                            were published while no connection existed are not skipped
+//                            (approximate by the clock skew between this host and the origins).
+// A bookmark file, when given and present, wins over first_start: the subscriber resumes.
+//
+// Client-side safety net: a delivered record the bookmark already covers is discarded and
+// counted (duplicates), never returned.
+//
+// Bookmark file: saved atomically after every `bookmark_every_records` deliveries or
+// `bookmark_every` (whichever first; checked on each next()), and by stop(). After a crash the
+// file lags by at most that much, and the restarted subscriber receives those records again
+// (at least once across restarts; exactly once across failovers of a running subscriber).
+//
+// Blocking, single-threaded; next() makes progress (reconnects included) only while it runs.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/bookmark.hpp"
+#include "client/client_connection.hpp"
+#include "client/server_list.hpp"
+#include "protocol/messages.hpp"
+
+namespace tandem::client {
+
+struct ha_subscriber_options {
+  std::string client_name = "tandem-subscriber";
+  std::vector<server_address> servers; // priority order
+  failover_options failover{};
+  std::string topic_regex = ".*";
+  bool fully_durable = false; // only records that no failover can lose (docs/protocol.md)
+  protocol::subscribe_start first_start = protocol::subscribe_start::after_bookmark;
+  std::int64_t start_time_ns = 0; // with first_start == from_time
+  std::string bookmark_file;      // "" = keep the bookmark in memory only
+  std::size_t bookmark_every_records = 1000;
+  std::chrono::milliseconds bookmark_every{1000};
+  connection_limits limits{};
+  std::function<void(const attempt_report&)> on_attempt; // optional
+};
+
+struct ha_subscriber_counters {
+  std::uint64_t delivered = 0;       // records returned by next()
+  std::uint64_t duplicates = 0;      // records discarded because the bookmark covered them
+  std::uint64_t subscribes = 0;      // subscribe_from frames sent (the first one included)
+  std::uint64_t disconnects = 0;
+  std::uint64_t failovers = 0;       // connections to a different server than the previous one
+  std::uint64_t bookmark_saves = 0;
+  std::uint64_t bookmark_save_errors = 0;
+  std::uint64_t ignored_frames = 0;  // frames other than deliveries of the subscription
+};
+
+class ha_subscriber {
+public:
+  explicit ha_subscriber(ha_subscriber_options options, failover_clock clock = {});
+  ~ha_subscriber();
+  ha_subscriber(const ha_subscriber&) = delete;
+  ha_subscriber& operator=(const ha_subscriber&) = delete;
+
+  // Loads the bookmark file (if any). "" on success, else why (the subscriber must not start:
+  // a damaged bookmark is never silently replaced by an empty one).
+  std::string open();
+
+  // The next record, or nullopt when none arrived within `timeout` (error() says why if no server
+  // could be reached). Reconnects and resubscribes as needed. The record is in the bookmark when
+  // this returns.
+  std::optional<protocol::delivered> next(std::chrono::milliseconds timeout);
+
+  // Saves the bookmark file (when configured) and closes. "" or the save error.
+  std::string stop();
+
+  const bookmark& position() const { return bookmark_; }
+  bool connected() const { return connection_.is_open(); }
+  const std::string& error() const { return error_; }
+  const ha_subscriber_counters& counters() const { return counters_; }
+  const server_list& servers() const { return servers_; }
+
+  // The subscribe_from this subscriber sends on its next (re)connect.
+  protocol::subscribe_from next_subscription() const;
+
+private:
+  bool ensure_connected(steady_clock::time_point deadline);
+  void maybe_save();
+  bool save();
+
+  ha_subscriber_options options_;
+  server_list servers_;
+  client_connection connection_;
+  bookmark bookmark_;
+  std::optional<std::int64_t> first_subscribed_at_ns_; // wall clock of the first subscribe
+  std::uint64_t subscription_id_ = 0;                  // of the current connection
+  std::size_t unsaved_ = 0;
+  steady_clock::time_point last_save_ = steady_clock::now();
+  ha_subscriber_counters counters_;
+  std::string error_;
+};
+
+} // namespace tandem::client

@@ -1,0 +1,188 @@
+// ha_subscriber against scripted fake nodes: resubscribe with the updated bookmark after a
+// failover, the duplicate safety net, special starts, and resuming from the bookmark file.
+#include <doctest/doctest.h>
+
+#include "client/ha_subscriber.hpp"
+#include "fake_node.hpp"
+#include "tests/support/process.hpp"
+
+using namespace std::chrono_literals;
+using tandem::client::ha_subscriber;
+using tandem::client::ha_subscriber_options;
+using tandem::client::server_address;
+using tandem::test::fake_node;
+using tandem::test::node_side;
+namespace protocol = tandem::protocol;
+using protocol::bookmark_entry;
+using protocol::subscribe_start;
+
+namespace {
+
+ha_subscriber_options options(std::vector<std::uint16_t> ports) {
+  ha_subscriber_options o;
+  o.client_name = "sub-test";
+  for (auto p : ports)
+    o.servers.push_back(server_address{"127.0.0.1", p});
+  o.failover.backoff = {50ms, 200ms, 2.0, 0.0};
+  o.failover.min_session = 0ms;
+  o.topic_regex = "orders\\..*";
+  return o;
+}
+
+protocol::delivered record(std::uint64_t sub, const std::string& origin, std::uint64_t origin_seq) {
+  return {sub, origin_seq * 10, origin, origin_seq, 1000, "orders.x", origin + ":" + std::to_string(origin_seq),
+          "pub", origin_seq};
+}
+
+// Reads the subscribe_from the client sends after its hello.
+protocol::subscribe_from expect_subscribe(node_side& n) {
+  n.answer_hello();
+  auto m = n.read();
+  auto* s = m ? std::get_if<protocol::subscribe_from>(&*m) : nullptr;
+  n.expect(s != nullptr, "subscribe_from follows the hello");
+  return s ? *s : protocol::subscribe_from{};
+}
+
+std::vector<std::string> payloads_of(ha_subscriber& sub, std::size_t count) {
+  std::vector<std::string> got;
+  while (got.size() < count) {
+    auto d = sub.next(5s);
+    if (!d)
+      break;
+    got.push_back(d->payload);
+  }
+  return got;
+}
+
+} // namespace
+
+TEST_CASE("after a failover the subscriber resubscribes with its updated bookmark; a covered record is discarded") {
+  protocol::subscribe_from first, second;
+  fake_node a{std::vector<fake_node::script>{[&](node_side& n) {
+    first = expect_subscribe(n);
+    for (auto [origin, seq] : {std::pair{"a", 1}, {"a", 2}, {"b", 7}})
+      n.write(record(first.subscription_id, origin, seq));
+    n.write(protocol::close_frame{protocol::close_code::shutdown, "node a stopping"});
+  }}};
+  fake_node b{std::vector<fake_node::script>{[&](node_side& n) {
+    second = expect_subscribe(n);
+    // b stored the records in another order; it resends b:7 although the bookmark covers it.
+    n.write(record(second.subscription_id, "b", 7));
+    n.write(record(second.subscription_id, "a", 3));
+    n.write(record(second.subscription_id, "b", 8));
+    n.read(); // until the client closes
+  }}};
+  auto o = options({a.port(), b.port()});
+  o.fully_durable = true;
+  ha_subscriber sub{o};
+  REQUIRE(sub.open() == "");
+  CHECK(payloads_of(sub, 5) == std::vector<std::string>{"a:1", "a:2", "b:7", "a:3", "b:8"});
+  CHECK(sub.stop() == "");
+  CHECK(a.join().empty());
+  CHECK(b.join().empty());
+  CHECK(first.start == subscribe_start::after_bookmark);
+  CHECK(first.bookmark.empty());
+  CHECK(first.fully_durable);
+  CHECK(first.topic_regex == "orders\\..*");
+  CHECK(second.start == subscribe_start::after_bookmark);
+  CHECK(second.fully_durable);
+  CHECK(second.bookmark == std::vector<bookmark_entry>{{"a", 2}, {"b", 7}});
+  const auto& k = sub.counters();
+  CHECK(k.delivered == 5);
+  CHECK(k.duplicates == 1);
+  CHECK(k.subscribes == 2);
+  CHECK(k.disconnects == 1);
+  CHECK(k.failovers == 1);
+  CHECK(sub.position().origins() == std::map<std::string, std::uint64_t>{{"a", 3}, {"b", 8}});
+}
+
+TEST_CASE("a subscription from now resumes after a disconnect from the time of its first subscribe") {
+  protocol::subscribe_from first, second;
+  const auto before_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  fake_node a{std::vector<fake_node::script>{
+    [&](node_side& n) {
+      first = expect_subscribe(n);
+      n.write(record(first.subscription_id, "a", 5));
+      n.close();
+    },
+    [&](node_side& n) {
+      second = expect_subscribe(n);
+      n.write(record(second.subscription_id, "a", 6));
+      n.read();
+    }}};
+  auto o = options({a.port()});
+  o.first_start = subscribe_start::now;
+  ha_subscriber sub{o};
+  CHECK(payloads_of(sub, 2) == std::vector<std::string>{"a:5", "a:6"});
+  sub.stop();
+  CHECK(a.join().empty());
+  CHECK(first.start == subscribe_start::now);
+  CHECK(second.start == subscribe_start::from_time);
+  CHECK(second.time_ns >= before_ns);
+  CHECK(second.bookmark == std::vector<bookmark_entry>{{"a", 5}});
+}
+
+TEST_CASE("a subscription from a time keeps its time on resubscription, with the bookmark") {
+  auto o = options({1});
+  o.first_start = subscribe_start::from_time;
+  o.start_time_ns = 123456789;
+  ha_subscriber sub{o};
+  auto s = sub.next_subscription();
+  CHECK(s.start == subscribe_start::from_time);
+  CHECK(s.time_ns == 123456789);
+  CHECK(s.bookmark.empty());
+}
+
+TEST_CASE("a restarted subscriber resumes from its bookmark file") {
+  tandem::test::temp_dir dir;
+  protocol::subscribe_from resumed;
+  {
+    fake_node a{[&](node_side& n) {
+      auto s = expect_subscribe(n);
+      for (std::uint64_t i = 1; i <= 5; ++i)
+        n.write(record(s.subscription_id, "a", i));
+      n.write(record(s.subscription_id, "c", 2));
+      n.read();
+    }};
+    auto o = options({a.port()});
+    o.bookmark_file = dir / "bookmark";
+    o.bookmark_every_records = 4;
+    o.bookmark_every = 1h;
+    o.first_start = subscribe_start::now; // the file, once written, wins over this
+    ha_subscriber sub{o};
+    REQUIRE(sub.open() == "");
+    CHECK(payloads_of(sub, 4).size() == 4);
+    CHECK(sub.counters().bookmark_saves == 1); // after the 4th record
+    CHECK(payloads_of(sub, 2) == std::vector<std::string>{"a:5", "c:2"});
+    CHECK(sub.counters().bookmark_saves == 1);
+    CHECK(sub.stop() == ""); // saves the last two
+    CHECK(sub.counters().bookmark_saves == 2);
+    CHECK(a.join().empty());
+  }
+  fake_node a{[&](node_side& n) {
+    resumed = expect_subscribe(n);
+    n.write(record(resumed.subscription_id, "a", 6));
+    n.read();
+  }};
+  auto o = options({a.port()});
+  o.bookmark_file = dir / "bookmark";
+  o.first_start = subscribe_start::now;
+  ha_subscriber sub{o};
+  REQUIRE(sub.open() == "");
+  CHECK(payloads_of(sub, 1) == std::vector<std::string>{"a:6"});
+  sub.stop();
+  CHECK(a.join().empty());
+  CHECK(resumed.start == subscribe_start::after_bookmark);
+  CHECK(resumed.bookmark == std::vector<bookmark_entry>{{"a", 5}, {"c", 2}});
+}
+
+TEST_CASE("a damaged bookmark file stops the subscriber from starting") {
+  tandem::test::temp_dir dir;
+  tandem::test::write_file(dir / "bookmark", "tandem-bookmark 1\n5 a\ncrc 00000000\n");
+  auto o = options({1});
+  o.bookmark_file = dir / "bookmark";
+  ha_subscriber sub{o};
+  CHECK(sub.open().find("checksum mismatch") != std::string::npos);
+}
