@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
 #include "actors/logic/address_cycler.hpp"
 #include "actors/replication_connection.hpp"
@@ -34,7 +35,7 @@ struct cycler_state {
   std::string name;
 };
 
-using cycler_self = caf::stateful_actor<cycler_state>*;
+using cycler_self = instrumented<caf::stateful_actor<cycler_state>>*;
 
 // Static name overrides: when TANDEM_HOSTS_FILE names a file of "ADDRESS NAME..." lines (the
 // /etc/hosts format), a destination host listed there resolves to that address. The file is read
@@ -137,6 +138,7 @@ caf::behavior address_cycler_actor(cycler_self self, std::shared_ptr<const repli
   st.ctx = std::move(ctx);
   st.dest = std::move(dest);
   st.name = "cycler-" + st.dest.name;
+  self->bind_probe(st.name);
   const auto& rc = st.dest.reconnect;
   logic::backoff_config bc{std::chrono::milliseconds{rc.initial_ms}, std::chrono::milliseconds{rc.max_ms},
                            rc.multiplier, rc.jitter};

@@ -8,6 +8,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
 #include "actors/node_metrics.hpp"
 #include "actors/timer_relay.hpp"
@@ -73,7 +74,9 @@ void dispatch(caf::io::broker* self, const state_ptr& st, caf::io::connection_ha
   }
 }
 
-caf::behavior admin_server(caf::io::broker* self, int listen_fd, caf::actor supervisor, admin_limits limits) {
+caf::behavior admin_server(instrumented<caf::io::broker>* self, int listen_fd, caf::actor supervisor,
+                           admin_limits limits) {
+  self->bind_probe("admin");
   auto st = std::make_shared<admin_state>();
   st->supervisor = std::move(supervisor);
   st->limits = limits;

@@ -1,5 +1,6 @@
 #include "actors/client_listener.hpp"
 
+#include <chrono>
 #include <map>
 #include <regex>
 #include <unordered_map>
@@ -9,7 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
+#include "actors/metrics/live_metrics.hpp"
 #include "actors/replication_messages.hpp"
 #include "actors/subscription.hpp"
 #include "actors/timer_relay.hpp"
@@ -30,6 +33,7 @@ struct session {
   std::string name;
   std::uint64_t epoch = 0;
   std::size_t outstanding = 0;
+  bool published_any = false;                        // counts as a publisher in the status
   std::map<std::uint64_t, caf::actor> subscriptions; // by subscription id
   std::size_t unsent_bytes = 0;                      // written to CAF, not yet on the wire
   std::vector<caf::actor> waiting_for_credit;        // subscriptions parked until the buffer drains
@@ -46,6 +50,12 @@ struct clients_state {
   std::unordered_map<caf::io::connection_handle, session> sessions;
   std::uint64_t next_epoch = 0;
   std::uint64_t published = 0, persisted = 0, rejected = 0;
+  std::map<std::string, std::uint64_t> rejected_by_reason; // negative acks sent, by reason name
+
+  void reject(std::string_view reason, std::size_t n) {
+    rejected += n;
+    rejected_by_reason[std::string{reason}] += n;
+  }
 };
 
 using state_ptr = std::shared_ptr<clients_state>;
@@ -86,12 +96,14 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
                                                     "too many publishes waiting for their ack on this connection"},
                     buf);
     self->flush(h);
-    st->rejected += pub_seqs.size();
+    st->reject("queue_full", pub_seqs.size());
     return;
   }
   s.outstanding += pub_seqs.size();
+  s.published_any = true;
   st->published += pub_seqs.size();
   auto seqs = std::make_shared<std::vector<std::uint64_t>>(std::move(pub_seqs));
+  auto received = std::chrono::steady_clock::now();
   self->request(st->ctx->journal, caf::infinite, atoms::publish::value, append_request{std::move(batch)})
     .then(
       [=](const append_reply& rep) {
@@ -111,7 +123,14 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
                                                     rep.error_code + ": " + rep.error},
                              frame);
         }
-        (rep.ok ? st->persisted : st->rejected) += seqs->size();
+        if (rep.ok) {
+          st->persisted += seqs->size();
+          auto took = std::chrono::steady_clock::now() - received;
+          for (std::size_t i = 0; i < seqs->size(); ++i)
+            metrics::live_metrics::instance().observe_persisted_ack(took);
+        } else {
+          st->reject(rep.error_code == "queue_full" ? "queue_full" : "journal_error", seqs->size());
+        }
         self->write(h, frame.size(), frame.data());
         self->flush(h);
       },
@@ -125,7 +144,7 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
           protocol::encode(protocol::negative_ack{seq, protocol::nack_reason::shutting_down,
                                                   "journal unavailable: " + self->system().render(err)},
                            frame);
-        st->rejected += seqs->size();
+        st->reject("shutting_down", seqs->size());
         self->write(h, frame.size(), frame.data());
         self->flush(h);
       });
@@ -220,8 +239,9 @@ void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_h
     submit(self, st, h, s, std::move(batch), std::move(pub_seqs));
 }
 
-caf::behavior client_listener(caf::io::broker* self, int fd, std::shared_ptr<const replication_context> ctx,
+caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::shared_ptr<const replication_context> ctx,
                               std::uint32_t max_connections, std::size_t max_outstanding) {
+  self->bind_probe("client-sessions");
   auto st = std::make_shared<clients_state>();
   st->ctx = std::move(ctx);
   st->max_connections = max_connections;
@@ -299,10 +319,18 @@ caf::behavior client_listener(caf::io::broker* self, int fd, std::shared_ptr<con
         drop(self, st, h, protocol::close_code::handshake_timeout, "no client_hello within the handshake timeout");
     },
     [=](atoms::status) -> std::string {
+      std::size_t subscribers = 0, publishers = 0;
+      for (const auto& [h, s] : st->sessions) {
+        subscribers += s.subscriptions.empty() ? 0 : 1;
+        publishers += s.published_any ? 1 : 0;
+      }
       nlohmann::json j{{"connections", st->sessions.size()},
+                       {"subscribers", subscribers},
+                       {"publishers", publishers},
                        {"published", st->published},
                        {"persisted", st->persisted},
-                       {"rejected", st->rejected}};
+                       {"rejected", st->rejected},
+                       {"rejected_by_reason", st->rejected_by_reason}};
       return j.dump();
     },
     [=](const caf::io::acceptor_closed_msg&) { log::error(component, "client listener closed by the system"); },

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
+#include "actors/logic/lag_tracker.hpp"
 #include "actors/logic/link_window.hpp"
 #include "actors/logic/routing.hpp"
 #include "actors/replication_messages.hpp"
@@ -24,6 +26,7 @@ struct link_state {
   link_options options;
   std::optional<logic::destination_route> route;
   std::optional<logic::link_window> window;
+  std::optional<logic::lag_tracker> lag;
   caf::actor conn;
   bool awaiting_resume = false;
   std::string peer_address;
@@ -36,7 +39,7 @@ struct link_state {
   std::string name;
 };
 
-using link_self = caf::stateful_actor<link_state>*;
+using link_self = instrumented<caf::stateful_actor<link_state>>*;
 
 std::int64_t unix_ms_now() {
   using namespace std::chrono;
@@ -48,6 +51,7 @@ void report(link_self self, std::optional<std::uint64_t> acked) {
   if (!acked || *acked <= st.reported)
     return;
   st.reported = *acked;
+  st.lag->on_acked(*acked, logic::lag_tracker::clock::now());
   self->send(st.ctx->journal, atoms::dest_ack::value, st.dest.name, *acked);
 }
 
@@ -133,6 +137,11 @@ std::string status_json(link_state& st) {
   j["next_read"] = w.next_read();
   j["durable_seq"] = st.durable_seq;
   j["lag_records"] = st.durable_seq > w.acked() ? st.durable_seq - w.acked() : 0;
+  auto now = logic::lag_tracker::clock::now();
+  j["lag_bytes"] = st.lag->lag_bytes();
+  j["lag_seconds"] = st.lag->lag_seconds();
+  j["stalled"] = st.lag->stalled(now);
+  j["stalled_for_s"] = std::chrono::duration<double>(st.lag->stalled_for(now)).count();
   j["in_flight_bytes"] = w.in_flight_bytes();
   j["batches_sent"] = c.batches_sent;
   j["records_sent"] = c.records_sent;
@@ -152,11 +161,13 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
   st.groups = std::move(groups);
   st.options = options;
   st.name = "link-" + st.dest.name;
+  self->bind_probe(st.name);
   st.route.emplace(st.dest.name, st.dest.topics, st.dest.passthrough);
   auto initial = st.ctx->runtime->log().acknowledged(st.dest.name);
   st.window.emplace(options.max_in_flight_bytes, initial);
   st.reported = initial;
   st.durable_seq = st.ctx->runtime->log().durable_seq();
+  st.lag.emplace(initial, st.durable_seq, logic::lag_tracker::clock::now(), st.ctx->stall_after);
   self->send(st.ctx->journal, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
   return {
     [=](atoms::attach, caf::actor conn, const std::string&, const std::string& address, conn_direction dir) {
@@ -195,9 +206,10 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
       s.last_disconnect_unix_ms = unix_ms_now();
       log::info(s.name, "destination ", s.dest.name, " disconnected; acknowledged up to ", s.window->acked());
     },
-    [=](atoms::durable, std::uint64_t seq) {
+    [=](atoms::durable, std::uint64_t seq, std::uint64_t committed_bytes) {
       if (seq > self->state.durable_seq)
         self->state.durable_seq = seq;
+      self->state.lag->on_durable(seq, committed_bytes, logic::lag_tracker::clock::now());
       pump(self);
     },
     [=](atoms::status) -> std::string { return status_json(self->state); },

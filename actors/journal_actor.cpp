@@ -7,6 +7,8 @@
 #include <unordered_map>
 
 #include <caf/all.hpp>
+
+#include "actors/instrumented_actor.hpp"
 #include <nlohmann/json.hpp>
 
 #include "actors/log.hpp"
@@ -48,7 +50,7 @@ struct journal_state {
   static inline const char* name = "journal";
 };
 
-using journal_self = journal_actor::stateful_pointer<journal_state>;
+using journal_self = instrumented<caf::stateful_actor<journal_state, journal_actor::base>>*;
 
 append_reply reply_of(const journal::result<journal::commit_ok>& r) {
   append_reply rep;
@@ -198,6 +200,7 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
 
 journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr<journal_runtime> rt,
                                               journal::recovery_report recovery, journal_actor_options options) {
+  self->bind_probe("journal");
   self->state.rt = std::move(rt);
   self->state.recovery = std::move(recovery);
   self->state.options = options;
@@ -267,8 +270,9 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
       release_persisted(st);
       if (durable > st.notified_durable) {
         st.notified_durable = durable;
+        auto bytes = st.rt->committer().stats().bytes;
         for (const auto& l : st.durable_listeners)
-          caf::anon_send(l, atoms::durable::value, durable);
+          caf::anon_send(l, atoms::durable::value, durable, bytes);
       }
     },
     [=](atoms::dest_ack, const std::string& destination, std::uint64_t seq) {
@@ -282,7 +286,8 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
       }
     },
     [=](atoms::subscribe, caf::actor listener) {
-      caf::anon_send(listener, atoms::durable::value, self->state.rt->log().durable_seq());
+      caf::anon_send(listener, atoms::durable::value, self->state.rt->log().durable_seq(),
+                     self->state.rt->committer().stats().bytes);
       self->monitor(listener); // dropped from the list when it terminates (subscriptions come and go)
       self->state.durable_listeners.push_back(std::move(listener));
     },

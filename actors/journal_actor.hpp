@@ -5,7 +5,9 @@
 //                             every sync destination (async ones never delay it): the ack rule
 //   dest_ack(name, seq)    destination `name` holds everything up to `seq` (retention position,
 //                          and the sync-destination half of the ack rule)
-//   subscribe(actor)       send `durable(seq)` to that actor whenever the durable end advances
+//   subscribe(actor)       send `durable(seq, committed_bytes)` to that actor whenever the durable
+//                          end advances (committed_bytes: cumulative record bytes committed since
+//                          the node started, for lag in bytes)
 //   inbound_pos(peer)      -> what this node durably holds of `peer`'s journal (its resume point)
 //   inbound_pos(peer, seq) update it (persisted lazily: a stale value only causes resends, which
 //                          the receiver's duplicate check drops)

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "actors/metrics/live_metrics.hpp"
+
 namespace tandem {
 
 std::string journal_dir(const std::string& data_dir) { return data_dir + "/journal"; }
@@ -30,6 +32,7 @@ std::shared_ptr<journal_runtime> journal_runtime::open(const config::node_config
     co.policy = journal::sync_policy::interval;
     co.sync_interval = std::chrono::milliseconds{cfg.journal.sync_interval_ms};
   }
+  co.on_sync = [](std::chrono::nanoseconds d) { metrics::live_metrics::instance().observe_fsync(d); };
   rt->committer_ = std::make_unique<journal::group_committer>(*rt->journal_, co);
   return rt;
 }

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/metrics/live_metrics.hpp"
 #include "actors/metrics/process_metrics.hpp"
 
 namespace tandem {
@@ -31,11 +32,18 @@ struct node_metrics::families {
   counter_family* commit_failed_batches = nullptr;
   gauge_family* held_back_bytes = nullptr;
   gauge_family* held_back_segments = nullptr;
+  gauge_family* recovery_seconds = nullptr;
+  gauge_family* recovery_segments = nullptr;
+  gauge_family* recovery_truncated_bytes = nullptr;
   // destinations, labels {destination, group}
   gauge_family* dest_connected = nullptr;
   gauge_family* dest_acked_seq = nullptr;
   gauge_family* dest_lag_records = nullptr;
   gauge_family* dest_in_flight_bytes = nullptr;
+  gauge_family* dest_lag_bytes = nullptr;
+  gauge_family* dest_lag_seconds = nullptr;
+  gauge_family* dest_stalled = nullptr;
+  gauge_family* dest_sync = nullptr;
   counter_family* dest_batches_sent = nullptr;
   counter_family* dest_records_sent = nullptr;
   counter_family* dest_bytes_sent = nullptr;
@@ -50,6 +58,9 @@ struct node_metrics::families {
   counter_family* client_published = nullptr;
   counter_family* client_persisted = nullptr;
   counter_family* client_rejected = nullptr;
+  counter_family* client_nacks = nullptr;
+  gauge_family* client_publishers = nullptr;
+  gauge_family* client_subscribers = nullptr;
   gauge_family* replication_connections = nullptr;
   counter_family* duplicate_connections_closed = nullptr;
 };
@@ -131,11 +142,24 @@ node_metrics::node_metrics() : f_(std::make_shared<families>()) {
   f.held_back_segments = must(r.add_gauge("tandem_journal_held_back_segments",
                                           "Segments retention keeps because a destination has not acked them",
                                           {"destination"}));
+  f.recovery_seconds = must(r.add_gauge("tandem_journal_recovery_seconds", "Time the journal took to recover at startup"));
+  f.recovery_segments = must(r.add_gauge("tandem_journal_recovery_segments", "Segments found at startup"));
+  f.recovery_truncated_bytes = must(r.add_gauge("tandem_journal_recovery_truncated_bytes",
+                                                "Bytes of a torn tail dropped at startup (never durable records)"));
 
   f.dest_connected = must(r.add_gauge("tandem_destination_connected", "1 when the link to the destination is up", dest));
   f.dest_acked_seq = must(r.add_gauge("tandem_destination_acked_seq", "Highest sequence number the destination acked", dest));
   f.dest_lag_records = must(r.add_gauge("tandem_destination_lag_records", "Durable records not yet acked by the destination", dest));
   f.dest_in_flight_bytes = must(r.add_gauge("tandem_destination_in_flight_bytes", "Bytes sent and not yet acked", dest));
+  f.dest_lag_bytes = must(r.add_gauge("tandem_destination_lag_bytes",
+                                      "Journal bytes written since start that the destination has not acked", dest));
+  f.dest_lag_seconds = must(r.add_gauge(
+    "tandem_destination_lag_seconds",
+    "Write time of the newest durable record minus that of the newest record the destination acked", dest));
+  f.dest_stalled = must(r.add_gauge(
+    "tandem_destination_stalled", "1 when records wait and the destination made no progress for metrics.stall_after_ms", dest));
+  f.dest_sync = must(r.add_gauge("tandem_destination_sync",
+                                 "1 when the destination is sync (delays persisted acks), 0 when async", dest));
   f.dest_batches_sent = must(r.add_counter("tandem_destination_batches_sent_total", "Batches sent to the destination", dest));
   f.dest_records_sent = must(r.add_counter("tandem_destination_records_sent_total", "Records sent to the destination", dest));
   f.dest_bytes_sent = must(r.add_counter("tandem_destination_sent_bytes_total", "Bytes sent to the destination", dest));
@@ -152,6 +176,9 @@ node_metrics::node_metrics() : f_(std::make_shared<families>()) {
   f.client_published = must(r.add_counter("tandem_client_published_total", "Messages clients published"));
   f.client_persisted = must(r.add_counter("tandem_client_persisted_total", "Publishes acked to clients as persisted"));
   f.client_rejected = must(r.add_counter("tandem_client_rejected_total", "Publishes rejected"));
+  f.client_nacks = must(r.add_counter("tandem_client_negative_acks_total", "Negative acks sent, by reason", {"reason"}));
+  f.client_publishers = must(r.add_gauge("tandem_client_publishers", "Client connections that have published"));
+  f.client_subscribers = must(r.add_gauge("tandem_client_subscribers", "Client connections with a subscription"));
   f.replication_connections = must(r.add_gauge("tandem_replication_connections", "Replication connections in use"));
   f.duplicate_connections_closed = must(r.add_counter(
     "tandem_replication_duplicate_connections_closed_total", "Second connections with a peer closed by the tie-break"));
@@ -183,6 +210,11 @@ std::string node_metrics::expose(const nlohmann::json& status) {
       set(f.commit_bytes->get(), *c, "bytes");
       set(f.commit_failed_batches->get(), *c, "rejected");
     }
+    if (auto rec = j.find("recovery"); rec != j.end()) {
+      set(f.recovery_seconds->get(), *rec, "elapsed_ms", 1e-3);
+      set(f.recovery_segments->get(), *rec, "segments");
+      set(f.recovery_truncated_bytes->get(), *rec, "truncated_bytes");
+    }
     if (auto h = j.find("held_back"); h != j.end() && h->is_array())
       for (const auto& d : *h) {
         auto name = text(d, "destination");
@@ -199,6 +231,10 @@ std::string node_metrics::expose(const nlohmann::json& status) {
       set(l(f.dest_acked_seq), d, "acked");
       set(l(f.dest_lag_records), d, "lag_records");
       set(l(f.dest_in_flight_bytes), d, "in_flight_bytes");
+      set(l(f.dest_lag_bytes), d, "lag_bytes");
+      set(l(f.dest_lag_seconds), d, "lag_seconds");
+      set(l(f.dest_stalled), d, "stalled");
+      l(f.dest_sync).set(text(d, "sync_type") == "sync" ? 1 : 0);
       set(l(f.dest_batches_sent), d, "batches_sent");
       set(l(f.dest_records_sent), d, "records_sent");
       set(l(f.dest_bytes_sent), d, "bytes_sent");
@@ -217,11 +253,19 @@ std::string node_metrics::expose(const nlohmann::json& status) {
     set(f.client_published->get(), *it, "published");
     set(f.client_persisted->get(), *it, "persisted");
     set(f.client_rejected->get(), *it, "rejected");
+    set(f.client_publishers->get(), *it, "publishers");
+    set(f.client_subscribers->get(), *it, "subscribers");
+    if (auto r = it->find("rejected_by_reason"); r != it->end() && r->is_object())
+      for (const auto& [reason, n] : r->items())
+        set(f.client_nacks->labels({reason}), *r, reason);
   }
   if (auto it = status.find("replication_connections"); it != status.end() && it->is_array())
     f.replication_connections->get().set(static_cast<double>(it->size()));
   set(f.duplicate_connections_closed->get(), status, "duplicate_connections_closed");
-  return registry_.expose();
+  auto text = registry_.expose();
+  if (auto& live = metrics::live_metrics::instance(); live.enabled())
+    text += live.expose();
+  return text;
 }
 
 } // namespace tandem

@@ -7,6 +7,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
 #include "actors/timer_relay.hpp"
 #include "actors/logic/inbound_dedup.hpp"
@@ -292,7 +293,9 @@ void process_frames(caf::io::broker* self, const state_ptr& st) {
 
 } // namespace
 
-caf::behavior replication_connection(caf::io::broker* self, caf::io::connection_handle h, connection_args args) {
+caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::io::connection_handle h,
+                                     connection_args args) {
+  self->bind_probe("replication-connections");
   auto st = std::make_shared<conn_state>(std::move(args));
   st->h = h;
   self->configure_read(h, caf::io::receive_policy::at_most(64 * 1024));
@@ -361,7 +364,7 @@ caf::behavior replication_connection(caf::io::broker* self, caf::io::connection_
 
 caf::actor spawn_outbound_connection(caf::actor_system& sys, int fd, connection_args args) {
   return sys.middleman().spawn_broker(
-    [](caf::io::broker* self, int sock, connection_args a) -> caf::behavior {
+    [](instrumented<caf::io::broker>* self, int sock, connection_args a) -> caf::behavior {
       auto h = self->add_scribe(sock);
       return replication_connection(self, h, std::move(a));
     },

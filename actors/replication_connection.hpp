@@ -21,9 +21,15 @@
 
 #include <caf/fwd.hpp>
 #include <caf/io/connection_handle.hpp>
+#include <caf/io/fwd.hpp>
 
 #include "actors/replication_context.hpp"
 #include "actors/replication_messages.hpp"
+
+namespace tandem {
+template <class Base>
+class instrumented; // actors/instrumented_actor.hpp
+} // namespace tandem
 
 namespace tandem {
 
@@ -37,7 +43,8 @@ struct connection_args {
 };
 
 // The behavior of an accepted connection (the listener forks it into its own broker).
-caf::behavior replication_connection(caf::io::broker* self, caf::io::connection_handle h, connection_args args);
+caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::io::connection_handle h,
+                                     connection_args args);
 
 // Spawns a broker for an outbound socket whose non-blocking connect() is in progress.
 caf::actor spawn_outbound_connection(caf::actor_system& sys, int fd, connection_args args);

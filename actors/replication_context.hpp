@@ -25,6 +25,7 @@ struct replication_context {
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds silence_timeout{10000}; // nothing received for this long: peer is gone
+  std::chrono::milliseconds stall_after{10000};     // metrics.stall_after_ms
 };
 
 } // namespace tandem

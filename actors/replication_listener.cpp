@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
 #include "actors/replication_connection.hpp"
 
@@ -18,8 +19,9 @@ struct listener_state {
   std::unordered_set<caf::actor_addr> live;
 };
 
-caf::behavior replication_listener(caf::io::broker* self, int fd, std::shared_ptr<const replication_context> ctx,
-                                   std::uint32_t max_connections) {
+caf::behavior replication_listener(instrumented<caf::io::broker>* self, int fd,
+                                   std::shared_ptr<const replication_context> ctx, std::uint32_t max_connections) {
+  self->bind_probe("replication-listener");
   auto st = std::make_shared<listener_state>();
   st->ctx = std::move(ctx);
   self->add_doorman(fd);

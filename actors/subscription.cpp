@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
 #include "actors/logic/routing.hpp"
 #include "actors/replication_messages.hpp"
@@ -25,7 +26,7 @@ struct subscription_state {
   std::uint64_t delivered = 0;
 };
 
-using sub_self = caf::stateful_actor<subscription_state>*;
+using sub_self = instrumented<caf::stateful_actor<subscription_state>>*;
 
 void pump(sub_self self) {
   auto& st = self->state;
@@ -51,7 +52,8 @@ void pump(sub_self self) {
     for (const auto& r : *records) {
       if (!st.topics->matches(r.topic))
         continue;
-      protocol::delivered d{st.args.id, r.seq, r.origin, r.origin_seq, r.timestamp_ns, r.topic, r.payload};
+      protocol::delivered d{st.args.id, r.seq, r.origin, r.origin_seq, r.timestamp_ns, r.topic, r.payload,
+                           r.publisher, r.publisher_seq};
       if (protocol::encode(d, *out))
         ++st.delivered;
     }
@@ -64,6 +66,7 @@ void pump(sub_self self) {
 }
 
 caf::behavior subscription(sub_self self, subscription_args args) {
+  self->bind_probe("client-subscriptions");
   auto& st = self->state;
   st.args = std::move(args);
   st.topics.emplace(st.args.topic_regex, 4096);
@@ -75,7 +78,7 @@ caf::behavior subscription(sub_self self, subscription_args args) {
   self->monitor(st.args.listener);
   self->set_down_handler([=](caf::down_msg&) { self->quit(); });
   return {
-    [=](atoms::durable, std::uint64_t seq) {
+    [=](atoms::durable, std::uint64_t seq, std::uint64_t) {
       if (seq > self->state.durable)
         self->state.durable = seq;
       pump(self);

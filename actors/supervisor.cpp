@@ -13,10 +13,12 @@
 #include "actors/address_cycler_actor.hpp"
 #include "actors/admin_server.hpp"
 #include "actors/atoms.hpp"
+#include "actors/instrumented_actor.hpp"
 #include "actors/client_listener.hpp"
 #include "actors/destination_link.hpp"
 #include "actors/journal_actor.hpp"
 #include "actors/log.hpp"
+#include "actors/metrics/live_metrics.hpp"
 #include "actors/logic/connection_registry.hpp"
 #include "actors/node_metrics.hpp"
 #include "actors/node_status.hpp"
@@ -47,7 +49,7 @@ struct supervisor_state {
   static inline const char* name = "supervisor";
 };
 
-using supervisor_self = caf::stateful_actor<supervisor_state>*;
+using supervisor_self = instrumented<caf::stateful_actor<supervisor_state>>*;
 
 std::int64_t unix_ms_now() {
   using namespace std::chrono;
@@ -101,6 +103,15 @@ void gather_status(supervisor_self self, std::function<void(nlohmann::ordered_js
     doc["duplicate_connections_closed"] = self->state.connections->duplicates_closed();
     auto clients = nlohmann::ordered_json::parse(g->clients, nullptr, false);
     doc["client_listener"] = clients.is_discarded() ? nlohmann::ordered_json{} : clients;
+    // Observed rather than mirrored (metrics.enabled): per-actor figures and latencies.
+    auto& live = metrics::live_metrics::instance();
+    doc["metrics_enabled"] = live.enabled();
+    if (live.enabled()) {
+      auto actors = nlohmann::ordered_json::parse(live.actors_json().dump());
+      for (auto& [k, v] : actors.items())
+        doc["actors"][k] = v;
+      doc["latencies"] = nlohmann::ordered_json::parse(live.latencies_json().dump());
+    }
     answer(std::move(doc));
   };
   auto timeout = std::chrono::seconds{2};
@@ -155,6 +166,7 @@ std::pair<bool, caf::actor> on_conn_hello(supervisor_self self, const std::strin
 }
 
 caf::behavior supervisor(supervisor_self self, node_info info, node_resources res) {
+  self->bind_probe("supervisor");
   auto& st = self->state;
   st.info = std::move(info);
   const auto& cfg = st.info.config;
@@ -179,6 +191,7 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
   ctx->runtime = runtime;
   ctx->max_frame_bytes = cfg.limits.max_frame_bytes;
   ctx->handshake_timeout = std::chrono::milliseconds{cfg.limits.handshake_timeout_ms};
+  ctx->stall_after = std::chrono::milliseconds{cfg.metrics.stall_after_ms};
   std::shared_ptr<const replication_context> shared_ctx = ctx;
 
   for (const auto& d : cfg.destinations) {

@@ -2,13 +2,16 @@
 
 #include <caf/all.hpp>
 
+#include "actors/instrumented_actor.hpp"
+
 namespace tandem {
 
 namespace {
 
 using relay_atom = caf::atom_constant<caf::atom("trelay")>;
 
-caf::behavior timer_relay(caf::event_based_actor*) {
+caf::behavior timer_relay(instrumented<caf::event_based_actor>* self) {
+  self->bind_probe("timer-relay");
   return {
     [](relay_atom, const caf::actor_addr& target, const caf::message& msg) {
       if (auto t = caf::actor_cast<caf::actor>(target))

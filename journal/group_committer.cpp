@@ -129,6 +129,8 @@ void group_committer::commit(std::vector<pending>& work, time_point& sync_starte
     auto synced = j_.sync(); // writes everything staged, then one fdatasync
     if (synced) durable = *synced;
     else failure = synced.error();
+    if (synced && opts_.on_sync)
+      opts_.on_sync(std::chrono::steady_clock::now() - sync_started);
   }
   committer_stats delta;
   if (any && failure.ok()) ++delta.syncs;

@@ -51,6 +51,9 @@ struct committer_options {
   std::size_t max_queued_bytes = 64u << 20;
   sync_policy policy = sync_policy::every_batch;
   std::chrono::milliseconds sync_interval{10};
+  // Called on the committer thread after each successful write + fdatasync with its duration
+  // (for a latency histogram). Must be cheap and must not call back into the committer.
+  std::function<void(std::chrono::nanoseconds)> on_sync;
 };
 
 struct commit_ok {

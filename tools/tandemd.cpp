@@ -25,6 +25,7 @@
 
 #include "actors/journal_runtime.hpp"
 #include "actors/log.hpp"
+#include "actors/metrics/live_metrics.hpp"
 #include "actors/shutdown_policy.hpp"
 #include "actors/startup.hpp"
 #include "actors/supervisor.hpp"
@@ -265,6 +266,8 @@ int run_node(const tandem::config::node_config& cfg) {
 
   int exit_code = 0;
   {
+    // Before any actor exists: the actor hooks bind their probes when they start.
+    tandem::metrics::live_metrics::instance().enable(cfg.metrics.enabled);
     caf::actor_system sys{caf_cfg};
     auto root = spawn_supervisor(sys, info, node_resources{admin->fd, replication->fd, client->fd, std::move(journal), std::move(recovery)});
     log::info("tandemd", "node ", cfg.name, " (group ", cfg.group, ") started: replication ", cfg.replication.address,
