@@ -3,6 +3,7 @@
 //
 //   replication_bench [--dir DIR] [--seconds S] [--down-messages N] [--idle-seconds S]
 //                     [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick]
+//                     [--only-metrics-cost]
 //
 // In one run, in a fresh temp dir under DIR (default /tmp, the journal bench's filesystem):
 //  1-3. Three targets side by side: a single node with no destinations, a pair A<->B with sync
@@ -25,6 +26,9 @@
 //       top). Per kill: time to B2's (resp. B1's) resume ack, i.e. A's link connected there
 //       (A's /status polled every ~1 ms), and until the new server durably holds everything A
 //       held durably at the kill (its own /status).
+//  7.   Metrics cost: two sync pairs and two async pairs, one of each with metrics.enabled=false
+//       (no per-actor hooks, no latency histograms), window 1024, alternating slices as in 1-3;
+//       throughput with metrics on against off. --only-metrics-cost runs this phase alone.
 // Every node is stopped and the temp dir removed at the end, on error and on SIGINT/SIGTERM.
 #include <pthread.h>
 #include <signal.h>
@@ -73,6 +77,7 @@ struct args {
   std::string tandemd = TANDEM_BINARY_DIR "/tools/tandemd";
   std::uint64_t tail_window_bytes = 0; // 0: the node's default (diagnostic knob)
   int failover_trials = 6;
+  bool only_metrics_cost = false; // run phase 7 alone
 };
 
 // ---- cleanup: every node pid and the temp dir, released once on any exit path ----------------
@@ -199,9 +204,10 @@ void wait_connected(const node& from, const std::string& dest, std::chrono::seco
 }
 
 // Starts A and B, each a `sync_type` destination of the other, and waits until both links are up.
-void start_pair(const args& a, node& na, node& nb, const std::string& sync_type) {
-  start_node(a, na, {{nb.name, sync_type, "127.0.0.1:" + std::to_string(nb.replication)}});
-  start_node(a, nb, {{na.name, sync_type, "127.0.0.1:" + std::to_string(na.replication)}});
+void start_pair(const args& a, node& na, node& nb, const std::string& sync_type,
+                const std::function<void(nlohmann::json&)>& edit = {}) {
+  start_node(a, na, {{nb.name, sync_type, "127.0.0.1:" + std::to_string(nb.replication)}}, edit);
+  start_node(a, nb, {{na.name, sync_type, "127.0.0.1:" + std::to_string(na.replication)}}, edit);
   wait_connected(na, nb.name, 15s);
   wait_connected(nb, na.name, 15s);
 }
@@ -311,6 +317,69 @@ void print_row(const load& l, std::size_t window, const figures& f) {
     std::printf("  (B lag at slice end <= %llu records, caught up in %.2f s total)",
                 static_cast<unsigned long long>(l.max_lag_after_slice), l.catch_up_secs);
   std::printf("\n");
+}
+
+// ---- metrics cost -----------------------------------------------------------------------------
+
+const char* verdict(bool met) { return met ? "MET   " : "MISSED"; }
+
+struct metrics_cost_result {
+  std::map<std::string, figures> by_label; // "sync-on", "sync-off", "async-on", "async-off"
+  std::map<std::string, double> cpu_per_msg_us; // entry + peer CPU per message
+};
+
+metrics_cost_result run_metrics_cost(const args& a, const std::string& root, const std::string& payload,
+                                     const std::string& run_tag) {
+  auto metrics_off = [](nlohmann::json& c) { c["metrics"] = {{"enabled", false}}; };
+  node son{"A", root + "/m-sync-on-A"}, sonb{"B", root + "/m-sync-on-B"};
+  node soff{"A", root + "/m-sync-off-A"}, soffb{"B", root + "/m-sync-off-B"};
+  node aon{"A", root + "/m-async-on-A"}, aonb{"B", root + "/m-async-on-B"};
+  node aoff{"A", root + "/m-async-off-A"}, aoffb{"B", root + "/m-async-off-B"};
+  start_pair(a, son, sonb, "sync");
+  start_pair(a, soff, soffb, "sync", metrics_off);
+  start_pair(a, aon, aonb, "async");
+  start_pair(a, aoff, aoffb, "async", metrics_off);
+  std::vector<load> loads(4);
+  const std::pair<const char*, std::pair<node*, node*>> setup[] = {
+    {"sync-on", {&son, &sonb}}, {"sync-off", {&soff, &soffb}}, {"async-on", {&aon, &aonb}}, {"async-off", {&aoff, &aoffb}}};
+  for (std::size_t i = 0; i < loads.size(); ++i) {
+    loads[i].label = setup[i].first;
+    loads[i].entry = setup[i].second.first;
+    loads[i].peer = setup[i].second.second;
+    loads[i].async_peer = loads[i].label.rfind("async", 0) == 0;
+    loads[i].open("rbench-" + run_tag + "-" + loads[i].label, 1024);
+  }
+  const int slices = std::max(1, static_cast<int>(a.seconds / slice_seconds + 0.5));
+  for (int i = 0; i < slices; ++i) {
+    // Alternate the order too, so neither setting always runs right after the other.
+    if (i % 2 == 0)
+      for (auto& l : loads) run_slice(l, slice_seconds, payload);
+    else
+      for (auto it = loads.rbegin(); it != loads.rend(); ++it) run_slice(*it, slice_seconds, payload);
+  }
+  metrics_cost_result r;
+  std::printf("\nmetrics cost (window 1024, %d slices of %.1f s each, order alternating):\n", slices, slice_seconds);
+  for (auto& l : loads) {
+    auto f = summarize(l);
+    r.by_label[l.label] = f;
+    r.cpu_per_msg_us[l.label] = (l.cpu_entry + l.cpu_peer) / static_cast<double>(l.pub->counters().persisted) * 1e6;
+    print_row(l, 1024, f);
+    l.conn->close();
+  }
+  for (const auto& [label, us] : r.cpu_per_msg_us)
+    std::printf("  %-9s node CPU per message (entry + peer): %.1f us\n", label.c_str(), us);
+  for (node* n : {&son, &sonb, &soff, &soffb, &aon, &aonb, &aoff, &aoffb}) stop_node(*n);
+  return r;
+}
+
+void print_metrics_cost_targets(const metrics_cost_result& m) {
+  for (const char* kind : {"sync", "async"}) {
+    const double on = m.by_label.at(std::string{kind} + "-on").msgs_per_s;
+    const double off = m.by_label.at(std::string{kind} + "-off").msgs_per_s;
+    const double diff = (off - on) / off;
+    std::printf("  %s %s 1024-outstanding throughput with metrics on within 5%% of off: %+.1f%% (%.0f vs %.0f msg/s)\n",
+                verdict(diff <= 0.05), kind, -100 * diff, on, off);
+  }
 }
 
 // ---- failover ---------------------------------------------------------------------------------
@@ -425,7 +494,6 @@ void print_failover(const char* label, const failover_times& t) {
               *std::max_element(t.caught_up_ms.begin(), t.caught_up_ms.end()), t.resume_ms.size());
 }
 
-const char* verdict(bool met) { return met ? "MET   " : "MISSED"; }
 
 int run(const args& a) {
   std::filesystem::create_directories(a.dir);
@@ -444,6 +512,12 @@ int run(const args& a) {
   std::fflush(stdout);
   const std::string payload(payload_bytes, 'x');
   const std::string run_tag = std::to_string(::getpid());
+  if (a.only_metrics_cost) {
+    auto m = run_metrics_cost(a, root, payload, run_tag);
+    std::printf("\nload average now: %s\ntargets:\n", load_average().c_str());
+    print_metrics_cost_targets(m);
+    return 0;
+  }
 
   // 1-3: single node, sync pair, async pair, side by side.
   node single{"S", root + "/single"};
@@ -570,6 +644,9 @@ int run(const args& a) {
     print_failover("B2 killed, A to B1", fo.to_first);
   }
 
+  // 7: metrics on vs off.
+  auto mcost = run_metrics_cost(a, root, payload, run_tag);
+
   // Targets.
   const auto& s1 = result["single"][1];
   const auto& s1024 = result["single"][1024];
@@ -601,6 +678,7 @@ int run(const args& a) {
     std::printf("  %s failover B1 -> B2 (kill to B2's resume ack) <= 2100 ms: max %.1f ms\n", verdict(worst <= 2100),
                 worst);
   }
+  print_metrics_cost_targets(mcost);
   return 0;
 }
 
@@ -623,9 +701,10 @@ int main(int argc, char** argv) {
     else if (k == "--tandemd" && has_value) a.tandemd = argv[++i];
     else if (k == "--tail-window-bytes" && has_value) a.tail_window_bytes = std::stoull(argv[++i]);
     else if (k == "--failover-trials" && has_value) a.failover_trials = std::stoi(argv[++i]);
+    else if (k == "--only-metrics-cost") a.only_metrics_cost = true;
     else {
       std::fprintf(stderr, "usage: replication_bench [--dir DIR] [--seconds S] [--down-messages N] "
-                           "[--idle-seconds S] [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick]\n");
+                           "[--idle-seconds S] [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick] [--only-metrics-cost]\n");
       return 2;
     }
   }
