@@ -90,3 +90,33 @@ TEST_CASE("admin: connections beyond the limit are closed at once while the othe
   ::close(b);
   CHECK(wait_until([&] { return admin_get(node.ports.admin, "/healthz").status == 200; }, 5s));
 }
+
+TEST_CASE("admin: clients that request /metrics and never read stall nothing; publishing goes on") {
+  admin_node node{{"--set", "limits.max_admin_connections=4", "--set", "limits.handshake_timeout_ms=20000"}};
+  // Every admin slot held by a client that asks for the largest answer and then reads nothing,
+  // with a tiny receive buffer so the answer cannot all be taken off the node's hands.
+  std::vector<int> stuck;
+  for (int i = 0; i < 4; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    int small = 1024;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(node.ports.admin);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    std::string req = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+    stuck.push_back(fd);
+  }
+  auto published = run({tandem_cli_path(), "publish", "--client", "127.0.0.1:" + std::to_string(node.ports.client),
+                        "--count", "3000", "--size", "512", "--timeout-ms", "10000"},
+                       ".", 20s);
+  CHECK(published.exit_code == 0);
+  CHECK(published.out.find("persisted 3000") != std::string::npos);
+  for (int fd : stuck)
+    ::close(fd);
+  // The slots free up and the node answers again.
+  CHECK(wait_until([&] { return admin_get(node.ports.admin, "/healthz").status == 200; }, 5s));
+}
