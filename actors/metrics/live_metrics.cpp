@@ -43,7 +43,6 @@ void actor_probe::on_processed(std::chrono::nanoseconds took, std::chrono::nanos
   processing_time->observe(seconds(took));
   if (waited.count() >= 0)
     mailbox_time->observe(seconds(waited));
-  processed->inc();
 }
 
 live_metrics& live_metrics::instance() {
@@ -72,6 +71,23 @@ live_metrics::live_metrics() {
                                          "Publish received to persisted ack sent (includes sync destinations)",
                                          latency_buckets()))
                       ->get();
+  mailbox_size_->on_collect([this](gauge_family&) { collect_actor_figures(); });
+}
+
+void live_metrics::collect_actor_figures() {
+  std::lock_guard<std::mutex> guard{mu_};
+  std::uint64_t processed = 0, rejected = 0;
+  std::int64_t queued = 0;
+  for (const auto& [name, p] : probes_) {
+    auto n = p->in_mailbox.load(std::memory_order_relaxed);
+    mailbox_size_->labels({name}).set(static_cast<double>(n));
+    queued += n;
+    processed += p->processing_time->read().count;
+    rejected += p->rejected.load(std::memory_order_relaxed);
+  }
+  queued_->set(static_cast<double>(queued));
+  processed_->set_total(processed);
+  rejected_->set_total(rejected);
 }
 
 actor_probe* live_metrics::probe(std::string_view name) {
@@ -81,12 +97,9 @@ actor_probe* live_metrics::probe(std::string_view name) {
   if (auto it = probes_.find(name); it != probes_.end())
     return it->second.get();
   auto p = std::make_unique<actor_probe>();
-  p->mailbox_size = &mailbox_size_->labels({name});
+  mailbox_size_->labels({name}).set(0);
   p->processing_time = &processing_time_->labels({name});
   p->mailbox_time = &mailbox_time_->labels({name});
-  p->processed = processed_;
-  p->rejected = rejected_;
-  p->queued = queued_;
   return probes_.emplace(std::string{name}, std::move(p)).first->second.get();
 }
 
@@ -102,6 +115,8 @@ void live_metrics::observe_persisted_ack(std::chrono::nanoseconds d) noexcept {
 
 nlohmann::json live_metrics::actors_json() const {
   auto list = nlohmann::json::array();
+  std::uint64_t processed = 0, rejected = 0;
+  std::int64_t queued = 0;
   std::lock_guard<std::mutex> guard{mu_};
   for (const auto& [name, p] : probes_) {
     auto work = p->processing_time->read();
@@ -109,16 +124,21 @@ nlohmann::json live_metrics::actors_json() const {
     auto mean_us = [](const histogram::snapshot& s) {
       return s.count == 0 ? 0.0 : s.sum / static_cast<double>(s.count) * 1e6;
     };
+    auto in_mailbox = p->in_mailbox.load(std::memory_order_relaxed);
+    auto rejected_here = p->rejected.load(std::memory_order_relaxed);
+    processed += work.count;
+    rejected += rejected_here;
+    queued += in_mailbox;
     list.push_back({{"name", name},
-                    {"mailbox_size", p->mailbox_size->value()},
+                    {"mailbox_size", in_mailbox},
                     {"processed", work.count},
-                    {"rejected", p->rejected_here.load(std::memory_order_relaxed)},
+                    {"rejected", rejected_here},
                     {"processing_mean_us", mean_us(work)},
                     {"mailbox_time_mean_us", mean_us(wait)}});
   }
-  return {{"processed_messages", processed_->whole()},
-          {"rejected_messages", rejected_->whole()},
-          {"queued_messages", queued_->value()},
+  return {{"processed_messages", processed},
+          {"rejected_messages", rejected},
+          {"queued_messages", queued},
           {"by_name", std::move(list)}};
 }
 

@@ -36,32 +36,23 @@ namespace tandem::metrics {
 // The figures of one actor name. Every member is a child of the live registry, so a probe lives
 // as long as the process; actors keep a raw pointer.
 struct actor_probe {
-  gauge* mailbox_size = nullptr;
+  // Hot path: one relaxed add on this actor's own counters per event, and the two histograms.
+  // The gauges and system totals are computed from these at exposition (no shared counter that
+  // every actor's every message would contend on).
   histogram* processing_time = nullptr;
   histogram* mailbox_time = nullptr;
-  counter* processed = nullptr; // system totals, shared by every probe
-  counter* rejected = nullptr;
-  gauge* queued = nullptr;
-  std::atomic<std::uint64_t> rejected_here{0}; // this name's share of `rejected`, for /status
+  std::atomic<std::int64_t> in_mailbox{0};
+  std::atomic<std::uint64_t> rejected{0};
 
   // A message entered the mailbox.
-  void on_enqueued() noexcept {
-    mailbox_size->inc();
-    queued->inc();
-  }
-  // A message that on_enqueued counted left the mailbox (processed, dropped or discarded).
-  void on_dequeued() noexcept {
-    mailbox_size->dec();
-    queued->dec();
-  }
+  void on_enqueued() noexcept { in_mailbox.fetch_add(1, std::memory_order_relaxed); }
+  // A message that on_enqueued counted left the mailbox (to be handled, or discarded).
+  void on_dequeued() noexcept { in_mailbox.fetch_sub(1, std::memory_order_relaxed); }
   // A message was handled. waited: time it spent in the mailbox, negative when unknown (I/O
   // events of brokers do not pass through the mailbox).
   void on_processed(std::chrono::nanoseconds took, std::chrono::nanoseconds waited) noexcept;
   // A message sent to an actor that had already terminated.
-  void on_rejected() noexcept {
-    rejected->inc();
-    rejected_here.fetch_add(1, std::memory_order_relaxed);
-  }
+  void on_rejected() noexcept { rejected.fetch_add(1, std::memory_order_relaxed); }
 };
 
 class live_metrics {
@@ -95,6 +86,8 @@ public:
   registry& metrics_registry() noexcept { return registry_; }
 
 private:
+  void collect_actor_figures(); // sets the gauges and totals from the probes
+
   std::atomic<bool> enabled_{false};
   registry registry_;
   gauge_family* mailbox_size_ = nullptr;
