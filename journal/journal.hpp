@@ -127,6 +127,14 @@ public:
   // errc::invalid_argument if from_seq > durable_seq() + 1. Defined in reader.cpp.
   result<cursor> open_cursor(std::uint64_t from_seq) const;
 
+  // Startup scans (journal/durable_scan.cpp): calls `visit` with the bytes of every durable record
+  // from first_seq() to the durable_seq() of the call, in seq order; the bytes passed
+  // check_record() and are valid for the duration of the call (peek_* reads fields without
+  // decoding topics and payloads). Reads each segment front to back in 1 MiB chunks. Meant for
+  // startup, before appends and retention run: a segment that retention removes meanwhile ends
+  // the scan with errc::trimmed, and a damaged record with errc::corruption naming file and offset.
+  status scan_durable(const std::function<void(std::string_view record)>& visit) const;
+
   // Retention. acknowledge() only updates memory; enforce_retention() persists positions
   // atomically first, then removes every removable sealed segment (oldest first, never the active
   // one) and returns how many it removed.
@@ -138,6 +146,7 @@ public:
 
   std::vector<segment_info> segments() const;
   const std::string& dir() const noexcept { return opts_.dir; }
+  const std::string& instance_name() const noexcept { return opts_.instance_name; }
   const tail_window& window() const noexcept { return window_; }
 
 private:

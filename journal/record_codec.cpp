@@ -163,5 +163,12 @@ std::uint64_t peek_origin_seq(std::string_view buf) noexcept { return get<std::u
 std::string_view peek_origin(std::string_view buf) noexcept {
   return buf.substr(f::header_bytes, static_cast<std::uint8_t>(buf[f::origin_len_offset]));
 }
+std::uint64_t peek_publisher_seq(std::string_view buf) noexcept {
+  return get<std::uint64_t>(buf, f::publisher_seq_offset);
+}
+std::string_view peek_publisher(std::string_view buf) noexcept {
+  return buf.substr(f::header_bytes + static_cast<std::uint8_t>(buf[f::origin_len_offset]),
+                    static_cast<std::uint8_t>(buf[f::publisher_len_offset]));
+}
 
 } // namespace tandem::journal

@@ -72,5 +72,7 @@ std::uint64_t peek_seq(std::string_view buf) noexcept;
 std::int64_t peek_timestamp(std::string_view buf) noexcept;
 std::uint64_t peek_origin_seq(std::string_view buf) noexcept;
 std::string_view peek_origin(std::string_view buf) noexcept;
+std::uint64_t peek_publisher_seq(std::string_view buf) noexcept;
+std::string_view peek_publisher(std::string_view buf) noexcept;
 
 } // namespace tandem::journal
