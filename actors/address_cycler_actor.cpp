@@ -33,6 +33,7 @@ struct cycler_state {
   std::optional<logic::address_cycler> rule;
   std::uint64_t timer_epoch = 0;
   std::string name;
+  std::chrono::steady_clock::time_point connected_at; // of the outbound connection in use
 };
 
 using cycler_self = instrumented<caf::stateful_actor<cycler_state>>*;
@@ -153,6 +154,7 @@ caf::behavior address_cycler_actor(cycler_self self, std::shared_ptr<const repli
       auto& s = self->state;
       if (ok) {
         s.rule->on_connected();
+        s.connected_at = std::chrono::steady_clock::now();
         return;
       }
       log::info(s.name, "attempt to reach ", s.dest.name, " failed: ", why);
@@ -168,8 +170,12 @@ caf::behavior address_cycler_actor(cycler_self self, std::shared_ptr<const repli
     [=](atoms::detach, conn_direction dir) {
       if (dir == conn_direction::inbound)
         self->state.rule->on_inbound(false);
-      else if (self->state.rule->connected_index())
-        self->state.rule->on_disconnected(); // our connection (reported after its dial_done(true))
+      else if (self->state.rule->connected_index()) {
+        // Our connection (reported after its dial_done(true)); one that ends at once counts as a
+        // failed attempt, so a server that accepts and drops us is not redialed in a tight loop.
+        auto now = std::chrono::steady_clock::now();
+        self->state.rule->on_disconnected(now, now - self->state.connected_at);
+      }
       step(self);
     },
     [=](atoms::status) -> std::string {
@@ -178,6 +184,7 @@ caf::behavior address_cycler_actor(cycler_self self, std::shared_ptr<const repli
       j["backoff_ms"] = r.current_backoff().count();
       j["passes_failed"] = r.passes_failed();
       j["failovers"] = r.failovers();
+      j["early_drops"] = r.early_drops();
       j["inbound_present"] = r.inbound_present();
       auto per = nlohmann::json::array();
       for (std::size_t i = 0; i < self->state.dest.addresses.size(); ++i)

@@ -50,6 +50,10 @@ struct backoff_config {
   std::chrono::milliseconds max{30000};
   double multiplier = 2.0;
   double jitter = 0.2;
+  // An outbound connection that ends sooner than this after it was made (the server accepts and
+  // then drops us: it refuses us in its hello, or crashes at once) counts as a failed attempt of
+  // that address, so such a server is not redialed in a tight loop.
+  std::chrono::milliseconds stable_after{1000};
 };
 
 class address_cycler {
@@ -81,14 +85,23 @@ public:
   // Our outbound connection closed: start over from address 0 at once (backoff is already at
   // `initial` since the connection succeeded).
   void on_disconnected();
+  // The same, knowing how long the connection `lasted`. At least stable_after: as above. Shorter
+  // (an early drop): a failed attempt of that address, so the next dial goes to the next address
+  // at once, and after the last address the cycler waits before starting again at the top. The
+  // waits after early drops grow like the backoff (initial, x multiplier, capped at max) for as
+  // long as every connection drops early, since each of those connections reset the ordinary
+  // backoff; a connection that lasts resets them.
+  void on_disconnected(time_point now, std::chrono::nanoseconds lasted);
 
   // An inbound connection from a server of this destination exists (true) or no longer does
   // (false). An attempt already in flight is not cancelled; its result is still expected, and
   // the duplicate-connection tie-break decides which connection survives.
   void on_inbound(bool present);
 
-  // Undithered wait the next fully failed pass will use.
-  std::chrono::milliseconds current_backoff() const { return backoff_; }
+  // Undithered wait the next fully failed pass will use (after early drops: the next such wait).
+  std::chrono::milliseconds current_backoff() const { return early_drop_streak_ > 0 ? drop_backoff_ : backoff_; }
+  // Outbound connections that ended sooner than stable_after.
+  std::uint64_t early_drops() const { return early_drops_; }
   // Full passes without a connection since the last success (outbound or inbound).
   std::size_t passes_failed() const { return passes_failed_; }
   std::uint64_t attempts(std::size_t index) const;
@@ -100,6 +113,7 @@ public:
 
 private:
   void reset_after_success();
+  void grow(std::chrono::milliseconds& wait) const; // x multiplier, capped at max
   std::chrono::milliseconds dithered(std::chrono::milliseconds base);
   double next_unit(); // uniform in [0, 1)
 
@@ -119,6 +133,9 @@ private:
   std::vector<std::uint64_t> attempts_;
   std::vector<std::uint64_t> failures_;
   std::uint64_t failovers_ = 0;
+  std::chrono::milliseconds drop_backoff_;   // wait after the next early drop that ends a pass
+  std::size_t early_drop_streak_ = 0;         // early drops since the last lasting connection
+  std::uint64_t early_drops_ = 0;
 };
 
 // Choose one of several inbound connections from servers of the same destination: the index of

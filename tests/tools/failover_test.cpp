@@ -5,7 +5,14 @@
 // its connection lives, searches from the top of the list whenever it needs a new connection,
 // backs off cheaply while every server is down, and follows a name that TANDEM_HOSTS_FILE
 // switches between servers.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <string>
@@ -15,6 +22,7 @@
 
 #include "client/client_connection.hpp"
 #include "client/publisher.hpp"
+#include "protocol/codec.hpp"
 #include "tests/tools/failover_fixture.hpp"
 
 using namespace tandem::test;
@@ -333,4 +341,60 @@ TEST_CASE("failover by name: A follows a TANDEM_HOSTS_FILE name switched to anot
   CHECK_MESSAGE(a.stop() == 0, "A log:\n" << a.log());
   CHECK_MESSAGE(b2.stop() == 0, "B2 log:\n" << b2.log());
   check_exactly_once(b2.journal_records(), 300, 300);
+}
+
+TEST_CASE("a server that completes the hello and drops at once is redialed with growing waits, not in a tight loop") {
+  // A listener standing in for a broken server: accepts, says a valid hello as B (so the dial
+  // succeeds), then closes at once.
+  std::string hello;
+  REQUIRE(tandem::protocol::encode(tandem::protocol::hello{.instance = "B", .group = "B"}, hello));
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  int one = 1;
+  ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto port = free_port();
+  addr.sin_port = htons(port);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(listener, 64) == 0);
+  std::atomic<int> accepted{0};
+  std::atomic<bool> stop{false};
+  std::thread acceptor([&] {
+    while (!stop) {
+      pollfd p{listener, POLLIN, 0};
+      if (::poll(&p, 1, 50) == 1) {
+        int fd = ::accept(listener, nullptr, nullptr);
+        if (fd >= 0) {
+          ++accepted;
+          (void)::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL);
+          ::close(fd);
+        }
+      }
+    }
+  });
+  struct joiner {
+    std::atomic<bool>& stop;
+    std::thread& t;
+    int fd;
+    ~joiner() {
+      stop = true;
+      t.join();
+      ::close(fd);
+    }
+  } cleanup{stop, acceptor, listener};
+
+  temp_dir dir;
+  dialing_node a{dir, "A"};
+  a.configure(failover_destination("B", {"127.0.0.1:" + std::to_string(port)},
+                                   {{"initial_ms", 100}, {"max_ms", 5000}, {"multiplier", 2.0}, {"jitter", 0.0}}));
+  a.start();
+  REQUIRE_MESSAGE(wait_until([&] { return cycler_figure(a, "early_drops") >= 4; }, 10s),
+                  "cycler: " << cycler(a).dump() << "\naccepted " << accepted.load() << "\n" << a.log());
+  // Waits of 100, 200 and 400 ms between the drops, then 800: a handful of connections, where a
+  // tight loop would have made hundreds.
+  CHECK(static_cast<std::uint64_t>(accepted.load()) <= cycler_figure(a, "early_drops") + 2);
+  CHECK(cycler_figure(a, "backoff_ms") >= 800);
+  CHECK(a.stop() == 0);
 }

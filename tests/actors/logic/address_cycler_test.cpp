@@ -268,3 +268,47 @@ TEST_CASE("after a disconnect the next dial is the top of the list, without wait
   c.on_attempt_failed(at_ms(1));
   CHECK(dialed(c.next(at_ms(1))) == 1u);
 }
+
+TEST_CASE("a server that accepts and drops at once is not redialed in a tight loop: the waits grow") {
+  address_cycler c{1, no_jitter()};
+  time_point now = t0;
+  std::vector<long long> waits;
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(dialed(c.next(now)) == 0u);
+    c.on_connected();
+    now += milliseconds{5};
+    c.on_disconnected(now, milliseconds{5}); // dropped 5 ms after it was made
+    auto w = waits_until(c.next(now));
+    REQUIRE(w.has_value());
+    waits.push_back(std::chrono::duration_cast<milliseconds>(*w - now).count());
+    now = *w;
+  }
+  CHECK(waits == std::vector<long long>{100, 200, 400, 800, 1600});
+  CHECK(c.early_drops() == 5);
+  CHECK(c.failures(0) == 5);
+  CHECK(c.current_backoff() == milliseconds{3200});
+}
+
+TEST_CASE("an early drop moves on to the next server at once; a connection that lasts resets the waits") {
+  address_cycler c{2, no_jitter()};
+  REQUIRE(dialed(c.next(t0)) == 0u);
+  c.on_connected();
+  c.on_disconnected(at_ms(10), milliseconds{10});
+  CHECK(dialed(c.next(at_ms(10))) == 1u); // no wait: the second server is tried next
+  c.on_connected();
+  c.on_disconnected(at_ms(20), milliseconds{10});
+  auto w = waits_until(c.next(at_ms(20)));
+  REQUIRE(w.has_value());
+  CHECK(*w == at_ms(120)); // both dropped early: a pass failed, wait the initial backoff
+  REQUIRE(dialed(c.next(at_ms(120))) == 0u);
+  c.on_connected();
+  c.on_disconnected(at_ms(5000), milliseconds{4880}); // lasted: an ordinary disconnect
+  CHECK(c.current_backoff() == milliseconds{100});
+  CHECK(dialed(c.next(at_ms(5000))) == 0u); // the top again, at once
+  c.on_connected();
+  c.on_disconnected(at_ms(5010), milliseconds{10});
+  CHECK(dialed(c.next(at_ms(5010))) == 1u);
+  c.on_attempt_failed(at_ms(5011));
+  // An ordinary failed pass after the early drop: the ordinary backoff (reset by the connection).
+  CHECK(waits_until(c.next(at_ms(5011))) == at_ms(5111));
+}
