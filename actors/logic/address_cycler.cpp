@@ -8,7 +8,7 @@ namespace tandem::logic {
 
 address_cycler::address_cycler(std::size_t address_count, backoff_config cfg, std::uint64_t seed)
     : count_(address_count), cfg_(cfg), rng_state_(seed), backoff_(cfg.initial),
-      attempts_(address_count, 0), failures_(address_count, 0), drop_backoff_(cfg.initial) {
+      attempts_(address_count, 0), failures_(address_count, 0), backoff_at_connect_(cfg.initial) {
   assert(cfg_.initial.count() >= 0 && cfg_.initial <= cfg_.max && "config/ validates the backoff");
   assert(cfg_.multiplier >= 1.0 && cfg_.jitter >= 0.0 && cfg_.jitter <= 1.0);
 }
@@ -35,6 +35,10 @@ void address_cycler::on_attempt_failed(time_point now) {
     return;
   const std::size_t index = *in_flight_;
   in_flight_.reset();
+  fail(index, now);
+}
+
+void address_cycler::fail(std::size_t index, time_point now) {
   ++failures_[index];
   if (inbound_)
     return; // the pass was abandoned when the inbound connection appeared
@@ -46,13 +50,9 @@ void address_cycler::on_attempt_failed(time_point now) {
   next_index_ = 0;
   ++passes_failed_;
   wait_until_ = now + dithered(backoff_);
-  grow(backoff_);
-}
-
-void address_cycler::grow(std::chrono::milliseconds& wait) const {
-  const double grown = static_cast<double>(wait.count()) * cfg_.multiplier;
+  const double grown = static_cast<double>(backoff_.count()) * cfg_.multiplier;
   const double capped = std::min(grown, static_cast<double>(cfg_.max.count()));
-  wait = std::chrono::milliseconds{static_cast<std::int64_t>(capped)};
+  backoff_ = std::chrono::milliseconds{static_cast<std::int64_t>(capped)};
 }
 
 void address_cycler::on_connected() {
@@ -65,6 +65,8 @@ void address_cycler::on_connected() {
     ++failovers_;
   last_connected_ = index;
   connected_ = index;
+  backoff_at_connect_ = backoff_;
+  passes_at_connect_ = passes_failed_;
   reset_after_success();
 }
 
@@ -77,8 +79,6 @@ void address_cycler::on_disconnected() {
 
 void address_cycler::on_disconnected(time_point now, std::chrono::nanoseconds lasted) {
   if (lasted >= cfg_.stable_after) {
-    early_drop_streak_ = 0;
-    drop_backoff_ = cfg_.initial;
     on_disconnected();
     return;
   }
@@ -87,18 +87,11 @@ void address_cycler::on_disconnected(time_point now, std::chrono::nanoseconds la
     return;
   const std::size_t index = *connected_;
   connected_.reset();
-  ++failures_[index];
   ++early_drops_;
-  ++early_drop_streak_;
-  if (inbound_)
-    return;
-  next_index_ = index + 1;
-  if (next_index_ < count_)
-    return; // the next server at once
-  next_index_ = 0;
-  ++passes_failed_;
-  wait_until_ = now + dithered(drop_backoff_);
-  grow(drop_backoff_);
+  // Not a success after all: undo the reset it caused, then count it as a failed attempt.
+  backoff_ = backoff_at_connect_;
+  passes_failed_ = passes_at_connect_;
+  fail(index, now);
 }
 
 void address_cycler::on_inbound(bool present) {

@@ -86,11 +86,10 @@ public:
   // `initial` since the connection succeeded).
   void on_disconnected();
   // The same, knowing how long the connection `lasted`. At least stable_after: as above. Shorter
-  // (an early drop): a failed attempt of that address, so the next dial goes to the next address
-  // at once, and after the last address the cycler waits before starting again at the top. The
-  // waits after early drops grow like the backoff (initial, x multiplier, capped at max) for as
-  // long as every connection drops early, since each of those connections reset the ordinary
-  // backoff; a connection that lasts resets them.
+  // (an early drop): the connection does not count as a success after all. The backoff and pass
+  // count go back to what they were before it was made, and the drop is a failed attempt of that
+  // address: the next dial goes to the next address at once, and after the last address the
+  // cycler waits the backoff and grows it, as for any failed pass.
   void on_disconnected(time_point now, std::chrono::nanoseconds lasted);
 
   // An inbound connection from a server of this destination exists (true) or no longer does
@@ -98,8 +97,8 @@ public:
   // the duplicate-connection tie-break decides which connection survives.
   void on_inbound(bool present);
 
-  // Undithered wait the next fully failed pass will use (after early drops: the next such wait).
-  std::chrono::milliseconds current_backoff() const { return early_drop_streak_ > 0 ? drop_backoff_ : backoff_; }
+  // Undithered wait the next fully failed pass will use.
+  std::chrono::milliseconds current_backoff() const { return backoff_; }
   // Outbound connections that ended sooner than stable_after.
   std::uint64_t early_drops() const { return early_drops_; }
   // Full passes without a connection since the last success (outbound or inbound).
@@ -113,7 +112,7 @@ public:
 
 private:
   void reset_after_success();
-  void grow(std::chrono::milliseconds& wait) const; // x multiplier, capped at max
+  void fail(std::size_t index, time_point now); // a failed attempt of address `index`
   std::chrono::milliseconds dithered(std::chrono::milliseconds base);
   double next_unit(); // uniform in [0, 1)
 
@@ -133,8 +132,8 @@ private:
   std::vector<std::uint64_t> attempts_;
   std::vector<std::uint64_t> failures_;
   std::uint64_t failovers_ = 0;
-  std::chrono::milliseconds drop_backoff_;   // wait after the next early drop that ends a pass
-  std::size_t early_drop_streak_ = 0;         // early drops since the last lasting connection
+  std::chrono::milliseconds backoff_at_connect_; // backoff_ and passes_failed_ before the live
+  std::size_t passes_at_connect_ = 0;            // outbound connection reset them
   std::uint64_t early_drops_ = 0;
 };
 

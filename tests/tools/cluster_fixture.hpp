@@ -130,6 +130,19 @@ private:
   std::unique_ptr<child_process> proc_;
 };
 
+// A and B name each other as `type` destinations (dialing both ways), start, and are connected
+// both ways within 10 s. `a_extra`/`b_extra` are merged into each node's config.
+inline void start_pair(test_node& a, test_node& b, const std::string& type = "sync",
+                       const nlohmann::json& a_extra = nlohmann::json::object(),
+                       const nlohmann::json& b_extra = nlohmann::json::object()) {
+  a.configure({{destination_spec{b.name(), type, true, {}}, &b}}, a_extra);
+  b.configure({{destination_spec{a.name(), type, true, {}}, &a}}, b_extra);
+  a.start();
+  b.start();
+  REQUIRE_MESSAGE(wait_until([&] { return a.connected_to(b.name()) && b.connected_to(a.name()); }, 10s),
+                  "A log:\n" << a.log() << "\nB log:\n" << b.log());
+}
+
 // (origin, origin_seq) -> how many times the journal holds it.
 inline std::map<std::pair<std::string, std::uint64_t>, int> count_by_origin(const std::vector<journal::record>& rs) {
   std::map<std::pair<std::string, std::uint64_t>, int> out;

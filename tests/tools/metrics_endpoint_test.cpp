@@ -16,14 +16,7 @@ using tandem::client::publisher_options;
 
 namespace {
 
-void start_sync_pair(test_node& a, test_node& b) {
-  a.configure({{destination_spec{b.name(), "sync", true, {}}, &b}});
-  b.configure({{destination_spec{a.name(), "sync", true, {}}, &a}});
-  a.start();
-  b.start();
-  REQUIRE_MESSAGE(wait_until([&] { return a.connected_to(b.name()) && b.connected_to(a.name()); }, 10s),
-                  "A log:\n" << a.log() << "\nB log:\n" << b.log());
-}
+void start_sync_pair(test_node& a, test_node& b) { start_pair(a, b, "sync"); }
 
 // Publishes n messages to `node` and waits for every persisted ack (sync: B has them too).
 void publish_acked(const test_node& node, int n) {

@@ -106,12 +106,7 @@ TEST_CASE("a real Prometheus scrapes a pair: B's lag on A and the mailbox of A's
                                        "`apt-get install -y --no-install-recommends prometheus` (scripts/bootstrap does)");
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"};
-  a.configure({{destination_spec{b.name(), "sync", true, {}}, &b}});
-  b.configure({{destination_spec{a.name(), "sync", true, {}}, &a}});
-  a.start();
-  b.start();
-  REQUIRE_MESSAGE(wait_until([&] { return a.connected_to(b.name()) && b.connected_to(a.name()); }, 10s),
-                  "A log:\n" << a.log() << "\nB log:\n" << b.log());
+  start_pair(a, b, "sync");
 
   auto instance_a = "127.0.0.1:" + std::to_string(a.ports().admin);
   auto instance_b = "127.0.0.1:" + std::to_string(b.ports().admin);

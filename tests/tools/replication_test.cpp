@@ -52,12 +52,7 @@ publish_result publish_n(const test_node& node, const std::string& publisher_id,
 }
 
 void pair_up(test_node& a, test_node& b, const std::string& type = "sync") {
-  a.configure({{destination_spec{b.name(), type, true, {}}, &b}});
-  b.configure({{destination_spec{a.name(), type, true, {}}, &a}});
-  a.start();
-  b.start();
-  REQUIRE_MESSAGE(wait_until([&] { return a.connected_to(b.name()) && b.connected_to(a.name()); }, 10s),
-                  "A log:\n" << a.log() << "\nB log:\n" << b.log());
+  start_pair(a, b, type);
   // Status names the connection in use from both ends: one side dialed, the other accepted.
   auto da = a.destination(b.name()), db = b.destination(a.name());
   CHECK(da["last_connect_unix_ms"].get<std::int64_t>() > 0);

@@ -100,12 +100,7 @@ private:
 };
 
 void start_async_pair(test_node& a, test_node& b, const json& a_extra = json::object()) {
-  a.configure({{destination_spec{b.name(), "async", true, {}}, &b}}, a_extra);
-  b.configure({{destination_spec{a.name(), "async", true, {}}, &a}});
-  a.start();
-  b.start();
-  REQUIRE_MESSAGE(wait_until([&] { return a.connected_to(b.name()) && b.connected_to(a.name()); }, 10s),
-                  "A log:\n" << a.log() << "\nB log:\n" << b.log());
+  start_pair(a, b, "async", a_extra);
 }
 
 // The value of tandem_destination_stalled for `destination` in a /metrics body (labels in any
