@@ -1,7 +1,9 @@
 #include "actors/client_listener.hpp"
 
 #include <chrono>
+#include <deque>
 #include <map>
+#include <set>
 #include <regex>
 #include <unordered_map>
 
@@ -37,7 +39,22 @@ struct session {
   std::map<std::uint64_t, caf::actor> subscriptions; // by subscription id
   std::size_t unsent_bytes = 0;                      // written to CAF, not yet on the wire
   std::vector<caf::actor> waiting_for_credit;        // subscriptions parked until the buffer drains
+  std::string peer;                                  // remote address:port, for messages
+  std::set<std::string> logons;                      // publisher ids this connection claims
+  // Ack frames of submitted batches, in submission order: a batch whose records were all held
+  // already can be answered before an earlier batch, and acks must go out in publish order.
+  // At most one slot per outstanding batch (bounded by max_outstanding publishes).
+  struct ack_slot {
+    std::uint64_t id = 0;
+    bool ready = false;
+    std::string frames;
+  };
+  std::deque<ack_slot> acks;
+  std::uint64_t next_ack_slot = 0;
 };
+
+// A connection may log on at most this many publisher ids (each claim lives until it closes).
+constexpr std::size_t max_logons_per_connection = 1024;
 
 // A subscriber's connection may hold at most this much unsent data; beyond it, its
 // subscriptions wait (each has at most one chunk in flight on top).
@@ -50,6 +67,10 @@ struct clients_state {
   std::unordered_map<caf::io::connection_handle, session> sessions;
   std::uint64_t next_epoch = 0;
   std::uint64_t published = 0, persisted = 0, rejected = 0;
+  std::uint64_t already_held = 0; // persisted acks with journal_seq 0 (the duplicate rule)
+  std::uint64_t logons = 0, logons_refused = 0;
+  // publisher id -> the one live connection logged on with it (entries removed with the session)
+  std::unordered_map<std::string, caf::io::connection_handle> claims;
   std::map<std::string, std::uint64_t> rejected_by_reason; // negative acks sent, by reason name
 
   void reject(std::string_view reason, std::size_t n) {
@@ -74,6 +95,9 @@ void end_session(caf::io::broker* self, const state_ptr& st, caf::io::connection
     return;
   for (auto& [id, sub] : it->second.subscriptions)
     self->send_exit(sub, caf::exit_reason::user_shutdown);
+  for (const auto& id : it->second.logons)
+    if (auto c = st->claims.find(id); c != st->claims.end() && c->second == h)
+      st->claims.erase(c);
   st->sessions.erase(it);
 }
 
@@ -85,6 +109,27 @@ void drop(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle
   self->flush(h);
   self->close(h);
   end_session(self, st, h);
+}
+
+// Stores the ack frames of batch `slot` and writes every ready batch at the front, so acks leave in
+// submission order whatever order the journal answered in.
+void write_acks(caf::io::broker* self, caf::io::connection_handle h, session& s, std::uint64_t slot,
+                std::string frames) {
+  for (auto& a : s.acks)
+    if (a.id == slot) {
+      a.ready = true;
+      a.frames = std::move(frames);
+      break;
+    }
+  bool wrote = false;
+  while (!s.acks.empty() && s.acks.front().ready) {
+    auto& f = s.acks.front().frames;
+    self->write(h, f.size(), f.data());
+    wrote = true;
+    s.acks.pop_front();
+  }
+  if (wrote)
+    self->flush(h);
 }
 
 void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
@@ -104,6 +149,8 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
   st->published += pub_seqs.size();
   auto seqs = std::make_shared<std::vector<std::uint64_t>>(std::move(pub_seqs));
   auto received = std::chrono::steady_clock::now();
+  auto slot = s.next_ack_slot++;
+  s.acks.push_back({slot, false, {}});
   self->request(st->ctx->journal, caf::infinite, atoms::publish::value, append_request{std::move(batch)})
     .then(
       [=](const append_reply& rep) {
@@ -111,12 +158,16 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
         if (it == st->sessions.end())
           return; // the publisher went away; the records are stored and replicate anyway
         it->second.outstanding -= seqs->size();
-        std::string out;
         std::string frame;
+        std::size_t next_held = 0; // rep.held is ascending
+        std::uint64_t next_seq = rep.first_seq;
         for (std::size_t i = 0; i < seqs->size(); ++i) {
-          if (rep.ok)
-            protocol::encode(protocol::persisted_ack{(*seqs)[i], rep.first_seq + i}, frame);
-          else
+          if (rep.ok) {
+            bool held = next_held < rep.held.size() && rep.held[next_held] == i;
+            if (held)
+              ++next_held; // already held: acked in its place, journal_seq 0, not stored again
+            protocol::encode(protocol::persisted_ack{(*seqs)[i], held ? 0 : next_seq++}, frame);
+          } else
             protocol::encode(protocol::negative_ack{(*seqs)[i],
                                                     rep.error_code == "queue_full" ? protocol::nack_reason::queue_full
                                                                                    : protocol::nack_reason::journal_error,
@@ -125,14 +176,14 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
         }
         if (rep.ok) {
           st->persisted += seqs->size();
+          st->already_held += rep.held.size();
           auto took = std::chrono::steady_clock::now() - received;
           for (std::size_t i = 0; i < seqs->size(); ++i)
             metrics::live_metrics::instance().observe_persisted_ack(took);
         } else {
           st->reject(rep.error_code == "queue_full" ? "queue_full" : "journal_error", seqs->size());
         }
-        self->write(h, frame.size(), frame.data());
-        self->flush(h);
+        write_acks(self, h, it->second, slot, std::move(frame));
       },
       [=](caf::error& err) {
         auto it = st->sessions.find(h);
@@ -145,9 +196,68 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
                                                   "journal unavailable: " + self->system().render(err)},
                            frame);
         st->reject("shutting_down", seqs->size());
-        self->write(h, frame.size(), frame.data());
-        self->flush(h);
+        write_acks(self, h, it->second, slot, std::move(frame));
       });
+}
+
+// Checks the regex and starts (or replaces) a subscription. False when the connection was dropped.
+bool start_subscription(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
+                        subscription_args args, std::string_view frame) {
+  try {
+    std::regex check{args.topic_regex, std::regex::ECMAScript};
+  } catch (const std::regex_error& e) {
+    drop(self, st, h, protocol::close_code::bad_frame,
+         std::string{frame} + ": invalid topic regex '" + args.topic_regex + "': " + e.what());
+    return false;
+  }
+  if (auto old = s.subscriptions.find(args.id); old != s.subscriptions.end())
+    self->send_exit(old->second, caf::exit_reason::user_shutdown);
+  args.ctx = st->ctx;
+  args.listener = caf::actor_cast<caf::actor>(self);
+  args.conn = h;
+  auto id = args.id;
+  self->ack_writes(h, true);
+  s.subscriptions[id] = spawn_subscription(self->system(), std::move(args));
+  return true;
+}
+
+// publisher_logon: one live connection per id (docs/protocol.md, client sessions 2). False when
+// the connection was dropped.
+bool on_logon(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
+              const std::string& id) {
+  if (auto c = st->claims.find(id); c != st->claims.end() && c->second != h) {
+    ++st->logons_refused;
+    auto other = st->sessions.find(c->second);
+    std::string who = other == st->sessions.end() ? std::string{"?"}
+                                                  : "'" + other->second.name + "' from " + other->second.peer;
+    drop(self, st, h, protocol::close_code::publisher_in_use,
+         "publisher '" + id + "' is logged on by another connection (" + who + ")");
+    return false;
+  }
+  if (!s.logons.count(id) && s.logons.size() >= max_logons_per_connection) {
+    drop(self, st, h, protocol::close_code::bad_frame,
+         "publisher_logon: more than " + std::to_string(max_logons_per_connection) + " publisher ids on one connection");
+    return false;
+  }
+  s.logons.insert(id);
+  st->claims[id] = h;
+  ++st->logons;
+  auto epoch = s.epoch;
+  self->request(st->ctx->journal, caf::infinite, atoms::logon::value, id)
+    .then(
+      [=](std::uint64_t highest) {
+        auto it = st->sessions.find(h);
+        if (it == st->sessions.end() || it->second.epoch != epoch)
+          return;
+        std::string buf;
+        write_message(self, h, protocol::publisher_logon_ack{id, highest}, buf);
+        self->flush(h);
+      },
+      [=](caf::error& err) {
+        if (st->sessions.count(h))
+          drop(self, st, h, protocol::close_code::shutdown, "journal unavailable: " + self->system().render(err));
+      });
+  return true;
 }
 
 void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h) {
@@ -186,6 +296,15 @@ void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_h
       continue;
     }
     if (auto* p = std::get_if<protocol::publish>(&m)) {
+      if (auto c = st->claims.find(p->publisher_id); c != st->claims.end() && c->second != h) {
+        write_message(self, h, protocol::negative_ack{p->publisher_seq, protocol::nack_reason::bad_request,
+                                                      "publisher '" + p->publisher_id
+                                                        + "' is logged on by another connection"},
+                      buf);
+        self->flush(h);
+        st->reject("bad_request", 1);
+        continue;
+      }
       if (!batch)
         batch = std::make_shared<std::vector<journal::record>>();
       journal::record r;
@@ -199,26 +318,38 @@ void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_h
     } else if (std::get_if<protocol::heartbeat>(&m)) {
       write_message(self, h, protocol::heartbeat{static_cast<std::uint64_t>(now_ns)}, buf);
       self->flush(h);
-    } else if (auto* sub = std::get_if<protocol::subscribe>(&m)) {
-      try {
-        std::regex check{sub->topic_regex, std::regex::ECMAScript};
-      } catch (const std::regex_error& e) {
-        drop(self, st, h, protocol::close_code::bad_frame,
-             "subscribe: invalid topic regex '" + sub->topic_regex + "': " + e.what());
+    } else if (auto* logon = std::get_if<protocol::publisher_logon>(&m)) {
+      if (!on_logon(self, st, h, s, logon->publisher_id))
         return;
-      }
-      if (auto old = s.subscriptions.find(sub->subscription_id); old != s.subscriptions.end())
-        self->send_exit(old->second, caf::exit_reason::user_shutdown);
+    } else if (auto* sub = std::get_if<protocol::subscribe>(&m)) {
       subscription_args args;
-      args.ctx = st->ctx;
-      args.listener = caf::actor_cast<caf::actor>(self);
-      args.conn = h;
       args.id = sub->subscription_id;
       args.topic_regex = sub->topic_regex;
       if (sub->from_flag)
         args.from_seq = sub->from_seq;
-      self->ack_writes(h, true);
-      s.subscriptions[sub->subscription_id] = spawn_subscription(self->system(), std::move(args));
+      if (!start_subscription(self, st, h, s, std::move(args), "subscribe"))
+        return;
+    } else if (auto* subf = std::get_if<protocol::subscribe_from>(&m)) {
+      subscription_args args;
+      args.id = subf->subscription_id;
+      args.topic_regex = subf->topic_regex;
+      args.bookmark_filter = true;
+      for (const auto& e : subf->bookmark)
+        args.bookmark.emplace_back(e.origin_instance, e.origin_seq);
+      args.fully_durable = subf->fully_durable;
+      switch (subf->start) {
+        case protocol::subscribe_start::after_bookmark:
+        case protocol::subscribe_start::oldest:
+          args.from_seq = 1; // the oldest record held (a trimmed start moves up to it)
+          break;
+        case protocol::subscribe_start::now:
+          break; // the durable end
+        case protocol::subscribe_start::from_time:
+          args.from_time_ns = subf->time_ns;
+          break;
+      }
+      if (!start_subscription(self, st, h, s, std::move(args), "subscribe_from"))
+        return;
     } else if (auto* unsub = std::get_if<protocol::unsubscribe>(&m)) {
       if (auto it2 = s.subscriptions.find(unsub->subscription_id); it2 != s.subscriptions.end()) {
         self->send_exit(it2->second, caf::exit_reason::user_shutdown);
@@ -267,6 +398,7 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
       }
       auto [it, added] = st->sessions.try_emplace(msg.handle, st->ctx->max_frame_bytes);
       it->second.epoch = ++st->next_epoch;
+      it->second.peer = self->remote_addr(msg.handle) + ":" + std::to_string(self->remote_port(msg.handle));
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(64 * 1024));
       arm_timer(st->ctx->timers, st->ctx->handshake_timeout, self->address(),
                 caf::make_message(atoms::conn_timeout::value, msg.handle, it->second.epoch));
@@ -329,6 +461,10 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
                        {"publishers", publishers},
                        {"published", st->published},
                        {"persisted", st->persisted},
+                       {"already_held", st->already_held},
+                       {"publisher_logons", st->logons},
+                       {"publisher_logons_refused", st->logons_refused},
+                       {"logged_on_publishers", st->claims.size()},
                        {"rejected", st->rejected},
                        {"rejected_by_reason", st->rejected_by_reason}};
       return j.dump();

@@ -1,10 +1,17 @@
 // The client listener: a CAF broker serving publishers on the client port.
 //
 //   client_hello -> client_hello (with this node's name); a major-version mismatch is refused
+//   publisher_logon{id} -> publisher_logon_ack{id, the journal actor's safe mark for id}; if
+//                   another live connection claims id: close{publisher_in_use} naming it. A claim
+//                   ends with its connection.
 //   publish...   -> one persisted_ack per publish once the ack rule holds (durable here and in
-//                   every sync destination), or negative_ack with the reason; in publish order
+//                   every sync destination), or negative_ack with the reason; in publish order.
+//                   A publish the node already held (the duplicate rule, decided by the journal
+//                   actor) is acked with journal_seq 0 in its place. A publish under an id another
+//                   live connection claims: negative_ack{bad_request} at once.
 //   subscribe    -> delivered frames for every durable record whose topic fully matches, from
-//                   the requested journal seq (replay) or the durable end, then live; one
+//   subscribe_from  the requested journal seq (replay) or the durable end, then live; bookmark
+//                   subscriptions add the start modes, the bookmark filter and fully_durable; one
 //                   subscription actor each (actors/subscription.hpp); unsubscribe stops it
 //   heartbeat    -> heartbeat
 //

@@ -1,6 +1,7 @@
 #include "actors/journal_actor.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <set>
 #include <optional>
@@ -13,6 +14,8 @@
 
 #include "actors/log.hpp"
 #include "actors/logic/ack_tracker.hpp"
+#include "actors/logic/publisher_dedup.hpp"
+#include "journal/record_codec.hpp"
 #include "actors/timer_relay.hpp"
 
 namespace tandem {
@@ -20,6 +23,23 @@ namespace tandem {
 namespace {
 
 constexpr std::string_view component = "journal";
+
+// Per publisher, the highest publisher_seq among some records (seq 0 left out).
+using publisher_marks = std::vector<std::pair<std::string, std::uint64_t>>;
+
+publisher_marks marks_of(const std::vector<journal::record>& records) {
+  publisher_marks out;
+  for (const auto& r : records) {
+    if (r.publisher_seq == 0)
+      continue;
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& m) { return m.first == r.publisher; });
+    if (it == out.end())
+      out.emplace_back(r.publisher, r.publisher_seq);
+    else
+      it->second = std::max(it->second, r.publisher_seq);
+  }
+  return out;
+}
 
 struct journal_state {
   std::shared_ptr<journal_runtime> rt;
@@ -30,6 +50,15 @@ struct journal_state {
     caf::typed_response_promise<append_reply> promise;
     bool publish = false;
     append_reply reply; // kept while a publish waits for sync destinations
+    publisher_marks marks; // of the stored records: durable at commit, safe at release
+    std::vector<std::uint32_t> held; // publish: indexes of records already held (reply.held)
+    bool committed = false;          // durable; a publish may still wait for sync destinations
+  };
+  // A publish batch whose every record was already held: answered once each original is safe.
+  struct held_publish {
+    caf::typed_response_promise<append_reply> promise;
+    publisher_marks needs;
+    std::vector<std::uint32_t> held;
   };
   std::unordered_map<std::uint64_t, pending_append> pending;
   std::uint64_t removed_segments = 0;
@@ -47,6 +76,14 @@ struct journal_state {
   std::optional<std::uint64_t> last_submitted;              // newest append still in the committer
   std::unordered_multimap<std::uint64_t, caf::typed_response_promise<append_reply>> waiters; // dup-only batches
   std::set<std::string> inbound_checked; // peers whose position was reconciled with the journal
+  std::optional<logic::publisher_dedup> publishers;
+  std::deque<held_publish> held_publishes; // bounded with the pending publishes (max_pending_publishes)
+  std::uint64_t duplicates_published = 0, duplicates_replicated = 0;
+  std::uint64_t scan_records = 0;
+  std::chrono::milliseconds scan_elapsed{0};
+  std::string scan_error;
+  std::vector<caf::actor> bound_listeners; // watch_persisted
+  std::uint64_t notified_bound = 0;
   static inline const char* name = "journal";
 };
 
@@ -89,6 +126,17 @@ std::string status_json(journal_state& st) {
     holds.push_back({{"destination", h.name}, {"acknowledged", h.acknowledged}, {"segments", h.segments},
                      {"bytes", h.bytes}});
   out["held_back"] = holds;
+  const auto& p = *st.publishers;
+  out["publishers"] = {{"known", p.publishers()},
+                       {"max", p.max_publishers()},
+                       {"evicted", p.evictions()},
+                       {"duplicates_published", st.duplicates_published},
+                       {"duplicates_replicated", st.duplicates_replicated},
+                       {"held_publishes_waiting", st.held_publishes.size()},
+                       {"unsafe_since_startup", p.unsafe_at_startup()},
+                       {"startup_scan", {{"records", st.scan_records},
+                                         {"elapsed_ms", st.scan_elapsed.count()},
+                                         {"error", st.scan_error}}}};
   const auto& r = st.recovery;
   out["recovery"] = {{"elapsed_ms", std::chrono::duration_cast<std::chrono::milliseconds>(r.elapsed).count()},
                      {"segments", r.segments},
@@ -97,14 +145,82 @@ std::string status_json(journal_state& st) {
   return out.dump();
 }
 
+// The ack rule's bound: every local seq up to it is durable and acked by every sync destination.
+std::uint64_t release_bound(const journal_state& st) {
+  auto bound = st.acks->local_durable();
+  for (std::size_t i = 0; i < st.options.destinations.size(); ++i)
+    if (st.options.destinations[i].second)
+      bound = std::min(bound, st.acks->destination_position(i));
+  return bound;
+}
+
+// Answers the held publishes whose originals are all safe now, in arrival order.
+void release_held_publishes(journal_state& st) {
+  auto& p = *st.publishers;
+  for (auto it = st.held_publishes.begin(); it != st.held_publishes.end();) {
+    bool safe = std::all_of(it->needs.begin(), it->needs.end(),
+                            [&](const auto& m) { return p.is_safe(m.first, m.second); });
+    if (!safe) {
+      ++it;
+      continue;
+    }
+    append_reply rep;
+    rep.ok = true;
+    rep.durable_seq = st.rt->log().durable_seq();
+    rep.held = std::move(it->held);
+    it->promise.deliver(std::move(rep));
+    it = st.held_publishes.erase(it);
+  }
+}
+
+void notify_bound(journal_state& st) {
+  auto bound = release_bound(st);
+  if (bound <= st.notified_bound)
+    return;
+  st.notified_bound = bound;
+  for (const auto& l : st.bound_listeners)
+    caf::anon_send(l, atoms::persisted::value, bound);
+}
+
 void release_persisted(journal_state& st) {
   for (const auto& r : st.acks->take_ready()) {
     auto it = st.pending.find(r.token);
     if (it == st.pending.end())
       continue;
+    if (r.kind == logic::release_kind::persisted)
+      for (const auto& [publisher, seq] : it->second.marks)
+        st.publishers->on_safe(publisher, seq);
+    it->second.reply.held = std::move(it->second.held);
     it->second.promise.deliver(std::move(it->second.reply));
     st.pending.erase(it);
   }
+  st.publishers->on_release_bound(release_bound(st));
+  release_held_publishes(st);
+  notify_bound(st);
+}
+
+// Rebuilds the publisher marks from the journal (startup, on this detached actor's thread).
+void load_publisher_marks(journal_state& st) {
+  auto& journal = st.rt->log();
+  const auto bound = release_bound(st);
+  const auto& me = journal.instance_name();
+  auto started = std::chrono::steady_clock::now();
+  auto scanned = journal.scan_durable([&](std::string_view rec) {
+    ++st.scan_records;
+    auto seq = journal::peek_seq(rec);
+    // Replicated records are held by their sender too; local ones are safe once the ack rule
+    // released them.
+    bool safe = journal::peek_origin(rec) != me || seq <= bound;
+    st.publishers->load(journal::peek_publisher(rec), journal::peek_publisher_seq(rec), seq, safe);
+  });
+  st.scan_elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  if (!scanned.ok()) {
+    st.scan_error = scanned.to_string();
+    log::error(component, "publisher marks rebuilt from part of the journal only (resends of the rest would be "
+                          "stored again): ", st.scan_error);
+  }
+  log::info(component, "publisher marks: ", st.publishers->publishers(), " publisher(s) from ", st.scan_records,
+            " record(s) in ", st.scan_elapsed.count(), " ms");
 }
 
 void load_inbound(journal_state& st) {
@@ -146,34 +262,69 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
   };
   if (!req.records || req.records->empty())
     return refuse("invalid_argument", "empty batch");
-  if (publish && st.acks->pending() >= st.options.max_pending_publishes)
+  if (publish && st.acks->pending() + st.held_publishes.size() >= st.options.max_pending_publishes)
     return refuse("queue_full", "too many publishes wait for sync destinations");
-  if (!publish) {
+  auto& dedup = *st.publishers;
+  std::vector<std::uint32_t> held;
+  if (publish) {
+    // The duplicate rule: a publish at or below its publisher's accepted mark is already held.
+    auto& recs = *req.records;
+    publisher_marks needs;
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < recs.size(); ++i) {
+      if (dedup.admit(recs[i].publisher, recs[i].publisher_seq)) {
+        if (out != i)
+          recs[out] = std::move(recs[i]);
+        ++out;
+        continue;
+      }
+      held.push_back(static_cast<std::uint32_t>(i));
+      needs.emplace_back(recs[i].publisher, recs[i].publisher_seq);
+    }
+    recs.resize(out);
+    st.duplicates_published += held.size();
+    if (recs.empty()) {
+      // Nothing to store: answer once every original is safe (maybe at once). Earlier batches of
+      // the same connection may still wait; the client listener keeps the acks in publish order.
+      st.held_publishes.push_back({rp, std::move(needs), std::move(held)});
+      release_held_publishes(st);
+      return rp;
+    }
+  } else {
     // Replicated records: drop those already held or already on their way to the journal.
     auto& recs = *req.records;
-    std::unordered_map<std::string, std::uint64_t> held; // per batch: one journal lookup per origin
+    std::unordered_map<std::string, std::uint64_t> by_origin; // per batch: one journal lookup per origin
     auto kept = std::remove_if(recs.begin(), recs.end(), [&](const journal::record& r) {
       if (r.origin.empty())
         return false; // published here: the journal assigns origin and origin_seq
-      auto h = held.find(r.origin);
-      if (h == held.end()) {
+      auto h = by_origin.find(r.origin);
+      if (h == by_origin.end()) {
         auto hw = st.rt->log().highest_origin_seq(r.origin);
         if (auto s = st.submitted_high_water.find(r.origin); s != st.submitted_high_water.end())
           hw = std::max(hw, s->second);
-        h = held.emplace(r.origin, hw).first;
+        h = by_origin.emplace(r.origin, hw).first;
       }
       if (r.origin_seq <= h->second)
         return true;
       h->second = r.origin_seq;
+      // New by origin, but maybe already held by publisher (e.g. a publisher resent it to this
+      // node after failing over): received all the same, not stored again.
+      if (!dedup.admit(r.publisher, r.publisher_seq)) {
+        ++st.duplicates_replicated;
+        return true;
+      }
       return false;
     });
     recs.erase(kept, recs.end());
-    for (const auto& [origin, hw] : held)
+    for (const auto& [origin, hw] : by_origin)
       st.submitted_high_water[origin] = hw;
     if (recs.empty()) {
       // Everything is held or pending: answer when the newest pending append completes (appends
       // complete in order), so the caller never acks a copy that is not durable yet.
-      if (st.last_submitted && st.pending.count(*st.last_submitted)) {
+      // (A publish stays pending after its commit, waiting for sync destinations: waiting for
+      // it then would wait for its commit_done, which has passed.)
+      if (auto last = st.last_submitted ? st.pending.find(*st.last_submitted) : st.pending.end();
+          last != st.pending.end() && !last->second.committed) {
         st.waiters.emplace(*st.last_submitted, rp);
         return rp;
       }
@@ -185,15 +336,18 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
     }
   }
   auto id = st.next_request++;
+  auto marks = marks_of(*req.records);
   // The callback runs on the committer's thread: it only posts a message.
   auto me = caf::actor_cast<caf::actor>(self);
   auto submitted = st.rt->committer().submit(
     std::move(*req.records), [me, id](const journal::result<journal::commit_ok>& r) {
       caf::anon_send(me, atoms::commit_done::value, id, reply_of(r));
     });
-  if (!submitted.ok())
+  if (!submitted.ok()) {
+    dedup.on_append_failed(); // what it admitted is not on its way to the journal
     return refuse(journal::to_string(submitted.code()), submitted.message());
-  st.pending.emplace(id, journal_state::pending_append{rp, publish, {}});
+  }
+  st.pending.emplace(id, journal_state::pending_append{rp, publish, {}, std::move(marks), std::move(held)});
   st.last_submitted = id;
   return rp;
 }
@@ -215,6 +369,9 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
     st0.acks->on_destination_acked(i, st0.rt->log().acknowledged(options.destinations[i].first));
   st0.acks->on_local_durable(st0.rt->log().durable_seq());
   st0.notified_durable = st0.rt->log().durable_seq();
+  st0.notified_bound = release_bound(st0);
+  st0.publishers.emplace(options.max_publishers);
+  load_publisher_marks(st0);
   load_inbound(st0);
   // Timers go through a relay (timer_relay.hpp) so a pending one never keeps this detached actor
   // alive: the actor system waits for every detached actor to be destroyed.
@@ -226,6 +383,9 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
     auto& ls = self->state.durable_listeners;
     ls.erase(std::remove_if(ls.begin(), ls.end(), [&](const caf::actor& a) { return a.address() == down.source; }),
              ls.end());
+    auto& bs = self->state.bound_listeners;
+    bs.erase(std::remove_if(bs.begin(), bs.end(), [&](const caf::actor& a) { return a.address() == down.source; }),
+             bs.end());
   });
   self->set_exit_handler([=](caf::exit_msg& msg) {
     save_inbound(self->state);
@@ -251,12 +411,27 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
       if (!rep.ok) {
         // Whatever was pending may be gone: fall back to what the journal really holds.
         st.submitted_high_water.clear();
+        st.publishers->on_append_failed();
         log::warn(component, "append rejected: ", rep.error_code, ": ", rep.error);
+        // A held publish whose original is not safe yet may have lost it with this batch: refused
+        // too (a refused seq is never resent, so nothing is acked that may not be stored).
+        for (auto& w : st.held_publishes) {
+          auto copy = rep;
+          copy.held = std::move(w.held);
+          w.promise.deliver(std::move(copy));
+        }
+        st.held_publishes.clear();
         it->second.promise.deliver(std::move(rep));
         st.pending.erase(it);
         return;
       }
       auto durable = rep.durable_seq;
+      it->second.committed = true;
+      for (const auto& [publisher, seq] : it->second.marks) {
+        st.publishers->on_durable(publisher, seq);
+        if (!it->second.publish)
+          st.publishers->on_safe(publisher, seq); // replicated: its sender holds it durably too
+      }
       if (it->second.publish) {
         // Persisted acks go out in seq order once every sync destination holds the batch.
         auto last = rep.last_seq;
@@ -267,7 +442,7 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
         st.pending.erase(it);
       }
       st.acks->on_local_durable(durable);
-      release_persisted(st);
+      release_persisted(st); // also releases held publishes whose originals became safe
       if (durable > st.notified_durable) {
         st.notified_durable = durable;
         auto bytes = st.rt->committer().stats().bytes;
@@ -319,6 +494,14 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
       }
     },
     [=](atoms::status) -> std::string { return status_json(self->state); },
+    [=](atoms::logon, const std::string& publisher) -> std::uint64_t {
+      return self->state.publishers->logon_mark(publisher);
+    },
+    [=](atoms::watch_persisted, caf::actor listener) {
+      caf::anon_send(listener, atoms::persisted::value, self->state.notified_bound);
+      self->monitor(listener);
+      self->state.bound_listeners.push_back(std::move(listener));
+    },
     [=](atoms::retention) {
       // Blocking (fsync of the positions file, unlink of segments): fine here, this actor is detached.
       auto removed = self->state.rt->log().enforce_retention();

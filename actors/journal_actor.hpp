@@ -12,6 +12,17 @@
 //   inbound_pos(peer, seq) update it (persisted lazily: a stale value only causes resends, which
 //                          the receiver's duplicate check drops)
 //   status                 -> JSON object with the journal's figures
+//   logon(publisher_id)    -> the publisher's safe mark (publisher_logon_ack.highest_seq)
+//   watch_persisted(actor) send `persisted(bound)` to that actor whenever the ack rule's bound
+//                          (every local seq up to it is durable here and acked by every sync
+//                          destination) advances, and once at once (fully_durable subscriptions)
+//
+// Duplicate rule (docs/protocol.md): every record that goes to the committer, published or
+// replicated, passes logic::publisher_dedup first. A publish already held is not stored: the
+// reply lists its index in `held`, and is sent only once the original is safe (the ack rule
+// released it, or it arrived by replication and is durable). A replicated record already held is
+// dropped like one the origin filter drops. The marks are rebuilt at startup from one scan of the
+// journal (journal::scan_durable), on this actor's own thread before it serves any message.
 //
 // It runs detached (its own thread): retention sweeps unlink files and persist positions with
 // fsync, which must never happen on a CAF scheduler thread. Appends do not block it either: they
@@ -51,13 +62,22 @@ struct append_reply {
   std::uint64_t durable_seq = 0; // highest durable seq when the reply was made
   std::string error_code;        // journal errc name when !ok, e.g. "no_space", "queue_full"
   std::string error;             // human-readable reason when !ok
+  // publish only: indexes (in the request's order) of records already held, which were not
+  // stored and take no seq; the other records got first_seq.. in order. Empty: none held.
+  std::vector<std::uint32_t> held;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_reply& x) {
   return f(caf::meta::type_name("append_reply"), x.ok, x.first_seq, x.last_seq, x.durable_seq, x.error_code,
-           x.error);
+           x.error, x.held);
 }
+
+namespace atoms {
+using logon = caf::atom_constant<caf::atom("tlogon")>;              // journal: a publisher's safe mark
+using watch_persisted = caf::atom_constant<caf::atom("twatchpers")>; // journal: follow the ack rule's bound
+using persisted = caf::atom_constant<caf::atom("tpersisted")>;       // journal -> watcher: the new bound
+} // namespace atoms
 
 using journal_actor = caf::typed_actor<
   caf::replies_to<atoms::append, append_request>::with<append_reply>,
@@ -67,6 +87,8 @@ using journal_actor = caf::typed_actor<
   caf::replies_to<atoms::inbound_pos, std::string>::with<std::uint64_t>,
   caf::reacts_to<atoms::inbound_pos, std::string, std::uint64_t>,
   caf::replies_to<atoms::status>::with<std::string>,
+  caf::replies_to<atoms::logon, std::string>::with<std::uint64_t>,
+  caf::reacts_to<atoms::watch_persisted, caf::actor>,
   caf::reacts_to<atoms::retention>,
   caf::reacts_to<atoms::commit_done, std::uint64_t, append_reply>>;
 
@@ -77,6 +99,7 @@ struct journal_actor_options {
   std::size_t max_pending_publishes = 65536; // batches waiting for sync destinations
   std::string inbound_positions_file;        // empty: not persisted
   caf::actor timers;                         // timer_relay.hpp; spawned (and linked) if none
+  std::size_t max_publishers = 100'000;      // publisher_dedup bound (least recently used evicted)
 };
 
 journal_actor spawn_journal_actor(caf::actor_system& sys, std::shared_ptr<journal_runtime> rt,

@@ -7,7 +7,9 @@
 #include "actors/atoms.hpp"
 #include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
+#include "actors/journal_actor.hpp"
 #include "actors/logic/routing.hpp"
+#include "actors/logic/subscription_filter.hpp"
 #include "actors/replication_messages.hpp"
 #include "journal/reader.hpp"
 #include "protocol/codec.hpp"
@@ -21,16 +23,32 @@ struct subscription_state {
   std::optional<logic::regex_match_cache> topics;
   std::uint64_t next = 1;
   std::uint64_t durable = 0;
+  std::uint64_t persisted = 0; // the ack rule's bound (fully_durable only)
   bool have_credit = true;
+  std::optional<logic::subscription_filter> filter;
   std::optional<journal::cursor> cursor;
   std::uint64_t delivered = 0;
 };
 
 using sub_self = instrumented<caf::stateful_actor<subscription_state>>*;
 
+// Highest seq this subscription may deliver.
+std::uint64_t limit(const subscription_state& st) {
+  return st.args.fully_durable ? std::min(st.durable, st.persisted) : st.durable;
+}
+
+// Where a from-time replay starts reading: the first segment that may hold a record at or after
+// the time (sealed segments whose newest record is older are skipped; the active one never is).
+std::uint64_t first_seq_for_time(const journal::journal& j, std::int64_t time_ns) {
+  for (const auto& seg : j.segments())
+    if (seg.last_seq >= seg.first_seq && (!seg.sealed || seg.max_timestamp_ns >= time_ns))
+      return seg.first_seq;
+  return j.durable_seq() + 1;
+}
+
 void pump(sub_self self) {
   auto& st = self->state;
-  while (st.have_credit && st.next <= st.durable) {
+  while (st.have_credit && st.next <= limit(st)) {
     if (!st.cursor || st.cursor->next_seq() != st.next) {
       auto c = st.args.ctx->runtime->log().open_cursor(st.next);
       if (!c) {
@@ -45,11 +63,15 @@ void pump(sub_self self) {
       }
       st.cursor.emplace(std::move(*c));
     }
-    auto records = st.cursor->read(512, st.args.chunk_bytes);
+    auto records = st.cursor->read(std::min<std::uint64_t>(512, limit(st) - st.next + 1), st.args.chunk_bytes);
     if (!records || records->empty())
       return;
     auto out = std::make_shared<std::string>();
     for (const auto& r : *records) {
+      // The filter sees every record (the from-time gate opens at a journal position, whatever
+      // the topic), then the topic decides.
+      if (st.filter && !st.filter->admit(r.origin, r.origin_seq, r.timestamp_ns))
+        continue;
       if (!st.topics->matches(r.topic))
         continue;
       protocol::delivered d{st.args.id, r.seq, r.origin, r.origin_seq, r.timestamp_ns, r.topic, r.payload,
@@ -70,9 +92,19 @@ caf::behavior subscription(sub_self self, subscription_args args) {
   auto& st = self->state;
   st.args = std::move(args);
   st.topics.emplace(st.args.topic_regex, 4096);
-  st.durable = st.args.ctx->runtime->log().durable_seq();
-  st.next = st.args.from_seq ? std::max<std::uint64_t>(*st.args.from_seq, 1) : st.durable + 1;
+  auto& log = st.args.ctx->runtime->log();
+  st.durable = log.durable_seq();
+  if (st.args.from_seq)
+    st.next = std::max<std::uint64_t>(*st.args.from_seq, 1);
+  else if (st.args.from_time_ns)
+    st.next = first_seq_for_time(log, *st.args.from_time_ns);
+  else
+    st.next = st.durable + 1;
+  if (st.args.bookmark_filter || st.args.from_time_ns)
+    st.filter.emplace(st.args.bookmark, st.args.from_time_ns);
   self->send(st.args.ctx->journal, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
+  if (st.args.fully_durable)
+    self->send(st.args.ctx->journal, atoms::watch_persisted::value, caf::actor_cast<caf::actor>(self));
   // Not linked (a failing subscription must not take the listener down): it follows the
   // listener's lifetime, and so the node's, through a monitor.
   self->monitor(st.args.listener);
@@ -81,6 +113,11 @@ caf::behavior subscription(sub_self self, subscription_args args) {
     [=](atoms::durable, std::uint64_t seq, std::uint64_t) {
       if (seq > self->state.durable)
         self->state.durable = seq;
+      pump(self);
+    },
+    [=](atoms::persisted, std::uint64_t bound) {
+      if (bound > self->state.persisted)
+        self->state.persisted = bound;
       pump(self);
     },
     [=](atoms::credit) {

@@ -2,6 +2,12 @@
 // end), then follows it live, sending the records whose topic fully matches the regex as
 // `delivered` frames through the client listener, in journal order.
 //
+// Replay and live are one loop over one journal cursor (served from the tail window while it is
+// close to the end, from the segment files otherwise), so the hand-over has no seam: no gap, no
+// duplicate. Bookmark subscriptions (subscribe_from) add logic::subscription_filter (the
+// bookmark, and the from-time gate) and, with fully_durable, read only up to the ack rule's
+// bound that the journal actor reports (watch_persisted) instead of the durable end.
+//
 //   replaying/live --(credit exhausted)--> waiting for credit --(credit)--> replaying/live
 //
 // Flow control: it hands the client listener at most `chunk_bytes` of frames at a time and waits
@@ -14,6 +20,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <caf/fwd.hpp>
 #include <caf/io/connection_handle.hpp>
@@ -33,7 +41,11 @@ struct subscription_args {
   caf::io::connection_handle conn;
   std::uint64_t id = 0;
   std::string topic_regex;        // already validated
-  std::optional<std::uint64_t> from_seq;
+  std::optional<std::uint64_t> from_seq;         // none (and no from_time_ns): the durable end
+  std::optional<std::int64_t> from_time_ns;      // start 3: the first record at or after it
+  bool bookmark_filter = false;                  // subscribe_from: apply `bookmark`
+  std::vector<std::pair<std::string, std::uint64_t>> bookmark; // origin -> highest origin_seq seen
+  bool fully_durable = false;                    // deliver only up to the ack rule's bound
   std::size_t chunk_bytes = 256u << 10;
 };
 
