@@ -3,8 +3,9 @@
 // destination's passthrough regexes. Known from the config (destinations) and learned from the
 // hellos of connecting peers. Thread-safe: links run on their own threads.
 //
-// Not persisted: after a restart, an instance that is not a configured destination is unknown
-// until it connects again, and until then records that came from it are not passed through.
+// Groups learned from hellos are remembered across restarts: the supervisor hands them to the
+// journal actor, which keeps DATA_DIR/instance-groups.json (at most 4096 instances), and reloads
+// them at startup, so records held from a peer that has not reconnected yet are still routed.
 #pragma once
 
 #include <mutex>

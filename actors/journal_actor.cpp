@@ -68,6 +68,7 @@ struct journal_state {
   std::uint64_t notified_durable = 0;
   std::map<std::string, std::uint64_t> inbound; // peer -> what we durably hold of its journal
   bool inbound_dirty = false;
+  std::map<std::string, std::string> groups; // instance -> group, as announced (instance_groups_file)
   // Duplicate filter for replicated appends, across all connections: highest origin_seq per
   // origin submitted to the committer (durable or not yet). Two connections with the same peer
   // (during a duplicate-connection switch) can carry the same records; this actor sees every
@@ -239,6 +240,45 @@ void load_inbound(journal_state& st) {
       st.inbound[peer] = seq.get<std::uint64_t>();
 }
 
+// Peers announce their group in every hello; at most this many are remembered (names are chosen
+// by whoever connects, so the file must not grow without bound).
+constexpr std::size_t max_remembered_groups = 4096;
+
+void load_groups(journal_state& st) {
+  if (st.options.instance_groups_file.empty())
+    return;
+  auto text = journal::posix_file_system().read_file(st.options.instance_groups_file);
+  if (!text)
+    return; // absent on first start
+  auto doc = nlohmann::json::parse(*text, nullptr, false);
+  if (!doc.is_object()) {
+    log::warn(component, st.options.instance_groups_file, " is not a JSON object; instance groups are relearned");
+    return;
+  }
+  for (const auto& [instance, group] : doc.items())
+    if (group.is_string() && st.groups.size() < max_remembered_groups)
+      st.groups[instance] = group.get<std::string>();
+}
+
+void remember_group(journal_state& st, const std::string& instance, const std::string& group) {
+  auto it = st.groups.find(instance);
+  if (it != st.groups.end() && it->second == group)
+    return;
+  if (it == st.groups.end() && st.groups.size() >= max_remembered_groups) {
+    log::warn(component, "not remembering the group of ", instance, ": ", max_remembered_groups,
+              " instances already known");
+    return;
+  }
+  st.groups[instance] = group;
+  if (st.options.instance_groups_file.empty())
+    return;
+  // Rare (a new peer, or one that changed group): written at once, on this actor's own thread.
+  auto ok = journal::posix_file_system().write_file_atomic(st.options.instance_groups_file,
+                                                           nlohmann::json(st.groups).dump());
+  if (!ok.ok())
+    log::warn(component, "cannot persist instance groups: ", ok.to_string());
+}
+
 void save_inbound(journal_state& st) {
   if (!st.inbound_dirty || st.options.inbound_positions_file.empty())
     return;
@@ -373,6 +413,7 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
   st0.publishers.emplace(options.max_publishers);
   load_publisher_marks(st0);
   load_inbound(st0);
+  load_groups(st0);
   // Timers go through a relay (timer_relay.hpp) so a pending one never keeps this detached actor
   // alive: the actor system waits for every detached actor to be destroyed.
   if (!self->state.options.timers) {
@@ -486,6 +527,10 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
       }
       return it->second;
     },
+    [=](atoms::instance_group, const std::string& instance, const std::string& group) {
+      remember_group(self->state, instance, group);
+    },
+    [=](atoms::instance_group) -> std::string { return nlohmann::json(self->state.groups).dump(); },
     [=](atoms::inbound_pos, const std::string& peer, std::uint64_t seq) {
       auto& v = self->state.inbound[peer];
       if (seq > v) {

@@ -9,6 +9,9 @@
 //                          end advances (committed_bytes: cumulative record bytes committed since
 //                          the node started, for lag in bytes)
 //   inbound_pos(peer)      -> what this node durably holds of `peer`'s journal (its resume point)
+//   instance_group(instance, group)  remember the group a peer announced (persisted at once, so
+//                          passthrough routing knows it after a restart, before the peer reconnects)
+//   instance_group()       -> JSON object {instance: group} of every remembered group
 //   inbound_pos(peer, seq) update it (persisted lazily: a stale value only causes resends, which
 //                          the receiver's duplicate check drops)
 //   status                 -> JSON object with the journal's figures
@@ -86,6 +89,8 @@ using journal_actor = caf::typed_actor<
   caf::reacts_to<atoms::subscribe, caf::actor>,
   caf::replies_to<atoms::inbound_pos, std::string>::with<std::uint64_t>,
   caf::reacts_to<atoms::inbound_pos, std::string, std::uint64_t>,
+  caf::reacts_to<atoms::instance_group, std::string, std::string>,
+  caf::replies_to<atoms::instance_group>::with<std::string>,
   caf::replies_to<atoms::status>::with<std::string>,
   caf::replies_to<atoms::logon, std::string>::with<std::uint64_t>,
   caf::reacts_to<atoms::watch_persisted, caf::actor>,
@@ -98,6 +103,7 @@ struct journal_actor_options {
   std::vector<std::pair<std::string, bool>> destinations;
   std::size_t max_pending_publishes = 65536; // batches waiting for sync destinations
   std::string inbound_positions_file;        // empty: not persisted
+  std::string instance_groups_file;          // empty: not persisted
   caf::actor timers;                         // timer_relay.hpp; spawned (and linked) if none
   std::size_t max_publishers = 100'000;      // publisher_dedup bound (least recently used evicted)
 };

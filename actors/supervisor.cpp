@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <map>
+#include <set>
 #include <optional>
 
 #include <caf/all.hpp>
@@ -42,6 +43,7 @@ struct supervisor_state {
   caf::actor replication_listener;
   caf::actor client_listener;
   std::shared_ptr<instance_groups> groups = std::make_shared<instance_groups>();
+  std::set<std::string> configured_groups; // destinations: their group comes from the config
   std::map<std::string, destination_actors> destinations; // by destination instance name
   std::optional<logic::connection_registry<caf::actor>> connections; // one in use per peer instance
   std::map<caf::actor_addr, std::string> remote_addresses;            // of connections in use, for status
@@ -143,7 +145,11 @@ conn_direction to_conn(logic::dial_direction d) {
 std::pair<bool, caf::actor> on_conn_hello(supervisor_self self, const std::string& peer, const std::string& group,
                                           conn_direction dir, caf::actor conn, const std::string& remote) {
   auto& st = self->state;
-  st.groups->learn(peer, group);
+  if (st.groups->group_of(peer) != group) {
+    st.groups->learn(peer, group);
+    if (!st.configured_groups.count(peer)) // remembered across restarts (a destination's is in the config)
+      self->send(st.journal, atoms::instance_group::value, peer, group);
+  }
   auto existing = st.connections->current(peer);
   auto decision = st.connections->adopt(conn, peer, to_dial(dir));
   if (!decision.keep) {
@@ -177,6 +183,7 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
   for (const auto& d : cfg.destinations)
     jo.destinations.emplace_back(d.name, d.type == config::sync_type::sync);
   jo.inbound_positions_file = cfg.data_dir + "/inbound-positions.json";
+  jo.instance_groups_file = cfg.data_dir + "/instance-groups.json";
   jo.timers = timers;
   auto runtime = res.journal;
   st.journal = spawn_journal_actor(self->system(), std::move(res.journal), std::move(res.recovery), jo);
@@ -196,6 +203,7 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
 
   for (const auto& d : cfg.destinations) {
     st.groups->learn(d.name, d.group);
+    st.configured_groups.insert(d.name);
     destination_actors a;
     a.link = spawn_destination_link(self->system(), shared_ctx, d, st.groups);
     self->link_to(a.link);
@@ -205,6 +213,21 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
     }
     st.destinations[d.name] = a;
   }
+  // Groups of instances that are not destinations, as they announced them before the restart:
+  // passthrough routing needs them before those peers connect again.
+  self->request(st.journal, std::chrono::seconds{10}, atoms::instance_group::value)
+    .then(
+      [=](const std::string& text) {
+        auto doc = nlohmann::json::parse(text, nullptr, false);
+        if (doc.is_object())
+          for (const auto& [instance, group] : doc.items())
+            if (group.is_string() && !self->state.configured_groups.count(instance)
+                && self->state.groups->group_of(instance).empty())
+              self->state.groups->learn(instance, group.get<std::string>());
+      },
+      [=](caf::error& err) {
+        log::warn("supervisor", "remembered instance groups unavailable: ", self->system().render(err));
+      });
   st.replication_listener = spawn_replication_listener(self->system(), res.replication_fd, shared_ctx,
                                                        cfg.limits.max_replication_connections);
   self->link_to(st.replication_listener);

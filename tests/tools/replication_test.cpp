@@ -180,6 +180,31 @@ TEST_CASE("chain with passthrough: A -> B -> C delivers A's messages to C, once"
       REQUIRE(r.path == std::vector<std::string>{"A", "B"});
 }
 
+TEST_CASE("passthrough after a restart: B remembers A's group and forwards A's records to C before A is back") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"}, c{dir, "C"};
+  // A is not a destination of B: B knows A's group only from A's hello.
+  a.configure({{destination_spec{"B", "async", true, {}}, &b}});
+  b.configure({{destination_spec{"C", "async", true, {"A"}}, &c}});
+  c.configure({});
+  b.start();
+  a.start();
+  REQUIRE(wait_until([&] { return a.connected_to("B"); }, 10s));
+  REQUIRE(publish_n(a, "p", 200).persisted == 200);
+  REQUIRE(wait_until([&] { return b.durable_seq() == 200; }, 10s)); // C is not running: B holds them
+  REQUIRE(a.stop() == 0);
+  REQUIRE(b.stop() == 0);
+  b.start(); // A stays down: its group can only come from what B remembered
+  c.start();
+  CHECK_MESSAGE(wait_until([&] { return c.durable_seq() == 200; }, 10s),
+                "C holds " << c.durable_seq() << "\nB log:\n" << b.log());
+  REQUIRE(c.stop() == 0);
+  auto counts = count_by_origin(c.journal_records());
+  CHECK(counts.size() == 200);
+  for (const auto& [key, count] : counts)
+    REQUIRE(count == 1);
+}
+
 TEST_CASE("ring with passthrough: A -> B -> C -> A stores each message once per node and stops") {
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"}, c{dir, "C"};
