@@ -32,6 +32,9 @@ struct node_metrics::families {
   counter_family* commit_failed_batches = nullptr;
   gauge_family* held_back_bytes = nullptr;
   gauge_family* held_back_segments = nullptr;
+  gauge_family* publishers_known = nullptr;
+  counter_family* publishers_evicted = nullptr;
+  counter_family* duplicates = nullptr;
   gauge_family* recovery_seconds = nullptr;
   gauge_family* recovery_segments = nullptr;
   gauge_family* recovery_truncated_bytes = nullptr;
@@ -61,6 +64,9 @@ struct node_metrics::families {
   counter_family* client_nacks = nullptr;
   gauge_family* client_publishers = nullptr;
   gauge_family* client_subscribers = nullptr;
+  gauge_family* client_logged_on = nullptr;
+  counter_family* client_logons = nullptr;
+  counter_family* client_logons_refused = nullptr;
   gauge_family* replication_connections = nullptr;
   counter_family* duplicate_connections_closed = nullptr;
 };
@@ -142,6 +148,12 @@ node_metrics::node_metrics() : f_(std::make_shared<families>()) {
   f.held_back_segments = must(r.add_gauge("tandem_journal_held_back_segments",
                                           "Segments retention keeps because a destination has not acked them",
                                           {"destination"}));
+  f.publishers_known = must(r.add_gauge("tandem_journal_publishers", "Publishers whose high-water marks the node keeps"));
+  f.publishers_evicted = must(r.add_counter("tandem_journal_publishers_evicted_total",
+                                            "Publishers forgotten to keep the bound (their resends are stored again)"));
+  f.duplicates = must(r.add_counter("tandem_journal_duplicates_total",
+                                    "Records not stored because the node already held their (publisher, seq)",
+                                    {"source"}));
   f.recovery_seconds = must(r.add_gauge("tandem_journal_recovery_seconds", "Time the journal took to recover at startup"));
   f.recovery_segments = must(r.add_gauge("tandem_journal_recovery_segments", "Segments found at startup"));
   f.recovery_truncated_bytes = must(r.add_gauge("tandem_journal_recovery_truncated_bytes",
@@ -179,6 +191,10 @@ node_metrics::node_metrics() : f_(std::make_shared<families>()) {
   f.client_nacks = must(r.add_counter("tandem_client_negative_acks_total", "Negative acks sent, by reason", {"reason"}));
   f.client_publishers = must(r.add_gauge("tandem_client_publishers", "Client connections that have published"));
   f.client_subscribers = must(r.add_gauge("tandem_client_subscribers", "Client connections with a subscription"));
+  f.client_logged_on = must(r.add_gauge("tandem_client_logged_on_publishers", "Publisher ids held by a live connection"));
+  f.client_logons = must(r.add_counter("tandem_client_publisher_logons_total", "publisher_logon requests answered"));
+  f.client_logons_refused = must(r.add_counter("tandem_client_publisher_logons_refused_total",
+                                               "publisher_logon refused: the id is in use on another connection"));
   f.replication_connections = must(r.add_gauge("tandem_replication_connections", "Replication connections in use"));
   f.duplicate_connections_closed = must(r.add_counter(
     "tandem_replication_duplicate_connections_closed_total", "Second connections with a peer closed by the tie-break"));
@@ -209,6 +225,12 @@ std::string node_metrics::expose(const nlohmann::json& status) {
       set(f.commit_records->get(), *c, "records");
       set(f.commit_bytes->get(), *c, "bytes");
       set(f.commit_failed_batches->get(), *c, "rejected");
+    }
+    if (auto p = j.find("publishers"); p != j.end() && p->is_object()) {
+      set(f.publishers_known->get(), *p, "known");
+      set(f.publishers_evicted->get(), *p, "evicted");
+      set(f.duplicates->labels({"published"}), *p, "duplicates_published");
+      set(f.duplicates->labels({"replicated"}), *p, "duplicates_replicated");
     }
     if (auto rec = j.find("recovery"); rec != j.end()) {
       set(f.recovery_seconds->get(), *rec, "elapsed_ms", 1e-3);
@@ -255,6 +277,9 @@ std::string node_metrics::expose(const nlohmann::json& status) {
     set(f.client_rejected->get(), *it, "rejected");
     set(f.client_publishers->get(), *it, "publishers");
     set(f.client_subscribers->get(), *it, "subscribers");
+    set(f.client_logged_on->get(), *it, "logged_on_publishers");
+    set(f.client_logons->get(), *it, "publisher_logons");
+    set(f.client_logons_refused->get(), *it, "publisher_logons_refused");
     if (auto r = it->find("rejected_by_reason"); r != it->end() && r->is_object())
       for (const auto& [reason, n] : r->items())
         set(f.client_nacks->labels({reason}), *r, reason);
