@@ -1,0 +1,270 @@
+// The proof of issue 8: no acknowledged message is lost, doubled or reordered while a driver
+// SIGKILLs nodes and clients at random and restarts them.
+//
+// A and B replicate to each other with sync acks. Two publishers (one starting on each node:
+// server lists [A,B] and [B,A]) and two subscribers (likewise) run as separate chaos_client
+// processes, all with both servers in their lists. A seeded driver kills a random node or client
+// every 0.4-1.0 s and restarts it 0.1-0.5 s later (one thing down at a time), at least 10 times.
+// Then the publishers are told to finish (every stored message acked), the subscribers to catch
+// up, and the checks run:
+//   - every message that received a persisted ack is in BOTH journals exactly once, and no
+//     (publisher, seq) is in a journal twice;
+//   - each subscriber received every acked message exactly once, in publisher-seq order per
+//     publisher, with the payload the publisher gave it, and nothing beyond what was published.
+// The seed is printed; TANDEM_CHAOS_SEED=N replays one. On failure the first missing or
+// duplicated message and the kill schedule are printed.
+//
+// Not here yet: the issue's second scenario (a node's data dir lost and refilled from its
+// partner). Tried: it loses acked messages, because a fresh journal numbers its records from 1
+// again, which the partner takes for records it already holds; see the issue's closing note.
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "tests/tools/cluster_fixture.hpp"
+
+using namespace tandem::test;
+
+namespace {
+
+const std::string chaos_client = TANDEM_BINARY_DIR "/tests/tools/chaos_client";
+
+// One chaos_client process, restartable, with its files in its own directory.
+struct client_proc {
+  std::string name;
+  std::string dir;
+  std::vector<std::string> argv;
+  std::unique_ptr<child_process> proc;
+
+  void start() { proc = std::make_unique<child_process>(argv, dir, dir); }
+  void kill() {
+    proc->signal(SIGKILL);
+    proc->wait_exit(5s);
+  }
+};
+
+struct publisher_result {
+  std::uint64_t acked_through = 0;
+  std::set<std::uint64_t> refused;
+  std::optional<std::uint64_t> last_seq; // from "done"
+};
+
+publisher_result read_acked_log(const std::string& path) {
+  publisher_result r;
+  std::ifstream in{path};
+  std::string word;
+  std::uint64_t n = 0;
+  while (in >> word >> n) {
+    if (word == "acked")
+      r.acked_through = std::max(r.acked_through, n);
+    else if (word == "refused")
+      r.refused.insert(n);
+    else if (word == "done")
+      r.last_seq = n;
+  }
+  return r;
+}
+
+struct delivery {
+  std::uint64_t pseq;
+  std::string payload;
+};
+
+// publisher -> deliveries in arrival order.
+std::map<std::string, std::vector<delivery>> read_out_log(const std::string& path) {
+  std::map<std::string, std::vector<delivery>> out;
+  std::ifstream in{path};
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f{line};
+    std::string publisher, origin, payload;
+    std::uint64_t pseq = 0, oseq = 0;
+    if (f >> publisher >> pseq >> origin >> oseq >> payload)
+      out[publisher].push_back({pseq, payload});
+  }
+  return out;
+}
+
+std::uint64_t chaos_seed(std::uint64_t fixed) {
+  if (const char* s = std::getenv("TANDEM_CHAOS_SEED"))
+    return std::strtoull(s, nullptr, 10);
+  return fixed;
+}
+
+// Everything a subscriber must have: per publisher, the acked seqs (minus refusals).
+bool subscriber_has_all(const std::string& out_path, const std::map<std::string, publisher_result>& pubs) {
+  auto got = read_out_log(out_path);
+  for (const auto& [name, r] : pubs) {
+    std::set<std::uint64_t> seen;
+    for (const auto& d : got[name])
+      seen.insert(d.pseq);
+    for (std::uint64_t s = 1; s <= r.acked_through; ++s)
+      if (!r.refused.count(s) && !seen.count(s))
+        return false;
+  }
+  return true;
+}
+
+void run_chaos(std::uint64_t seed) {
+  MESSAGE("chaos seed " << seed << "; replay with TANDEM_CHAOS_SEED=" << seed);
+  std::mt19937_64 rng{seed};
+  auto uniform_ms = [&](int lo, int hi) { return std::chrono::milliseconds{std::uniform_int_distribution<int>{lo, hi}(rng)}; };
+
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  start_pair(a, b, "sync");
+  const std::string ab = "127.0.0.1:" + std::to_string(a.ports().client) + ",127.0.0.1:" + std::to_string(b.ports().client);
+  const std::string ba = "127.0.0.1:" + std::to_string(b.ports().client) + ",127.0.0.1:" + std::to_string(a.ports().client);
+
+  std::vector<client_proc> clients;
+  auto add = [&](const std::string& name, std::vector<std::string> args) {
+    client_proc c;
+    c.name = name;
+    c.dir = dir / name;
+    std::filesystem::create_directories(c.dir);
+    c.argv = {chaos_client};
+    for (auto& x : args)
+      c.argv.push_back(x == "@DIR" ? c.dir : x);
+    clients.push_back(std::move(c));
+  };
+  add("P1", {"publish", "P1", ab, "@DIR", "150"});
+  add("P2", {"publish", "P2", ba, "@DIR", "150"});
+  add("S1", {"subscribe", ab, "@DIR"});
+  add("S2", {"subscribe", ba, "@DIR"});
+  for (auto& c : clients)
+    c.start();
+
+  // The kills. Victims: 0 = A, 1 = B, 2.. = clients.
+  std::vector<std::string> schedule;
+  const auto chaos_start = std::chrono::steady_clock::now();
+  const int kills = 12;
+  for (int k = 0; k < kills; ++k) {
+    std::this_thread::sleep_for(uniform_ms(400, 1000)); // the schedule itself, not a wait for a condition
+    auto victim = std::uniform_int_distribution<std::size_t>{0, 1 + clients.size()}(rng);
+    auto down_for = uniform_ms(100, 500);
+    auto at = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - chaos_start);
+    if (victim < 2) {
+      test_node& n = victim == 0 ? a : b;
+      schedule.push_back("t=" + std::to_string(at.count()) + "ms kill " + n.name() + ", down " +
+                         std::to_string(down_for.count()) + " ms");
+      n.kill();
+      std::this_thread::sleep_for(down_for);
+      n.start();
+    } else {
+      auto& c = clients[victim - 2];
+      schedule.push_back("t=" + std::to_string(at.count()) + "ms kill " + c.name + ", down " +
+                         std::to_string(down_for.count()) + " ms");
+      c.kill();
+      std::this_thread::sleep_for(down_for);
+      c.start();
+    }
+  }
+  std::string kill_schedule;
+  for (const auto& s : schedule)
+    kill_schedule += "  " + s + "\n";
+  INFO("kill schedule (seed " << seed << "):\n" << kill_schedule);
+
+  // Settle: publishers finish (every stored message acked), subscribers catch up.
+  for (auto& c : clients)
+    if (c.name[0] == 'P')
+      write_file(c.dir + "/stop", "");
+  for (auto& c : clients)
+    if (c.name[0] == 'P') {
+      auto code = c.proc->wait_exit(120s);
+      REQUIRE_MESSAGE(code == 0, c.name << " did not finish cleanly (" << (code ? *code : -1) << "): "
+                                        << c.proc->stderr_text());
+    }
+  std::map<std::string, publisher_result> pubs;
+  for (auto& c : clients)
+    if (c.name[0] == 'P') {
+      pubs[c.name] = read_acked_log(c.dir + "/acked.log");
+      REQUIRE(pubs[c.name].last_seq.has_value());
+      CHECK(pubs[c.name].acked_through > 0);
+      CHECK(pubs[c.name].refused.empty());
+      MESSAGE(c.name << ": " << pubs[c.name].acked_through << " acked of " << *pubs[c.name].last_seq << " published");
+    }
+  for (auto& c : clients)
+    if (c.name[0] == 'S')
+      CHECK_MESSAGE(wait_until([&] { return subscriber_has_all(c.dir + "/out.log", pubs); }, 60s, 100ms),
+                    c.name << " did not receive every acked message; its stderr: " << c.proc->stderr_text());
+  for (auto& c : clients)
+    if (c.name[0] == 'S') {
+      c.proc->signal(SIGTERM);
+      CHECK(c.proc->wait_exit(10s) == 0);
+    }
+  // Both nodes hold everything acked once replication has settled: A and B acked by each other.
+  CHECK(wait_until([&] {
+    auto da = a.destination("B"), db = b.destination("A");
+    return da.is_object() && db.is_object() && da.value("lag_records", 1) == 0 && db.value("lag_records", 1) == 0;
+  }, 60s, 50ms));
+  REQUIRE(a.stop() == 0);
+  REQUIRE(b.stop() == 0);
+
+  // Journals: every acked message exactly once; nothing twice.
+  for (const test_node* n : {&a, &b}) {
+    std::map<std::pair<std::string, std::uint64_t>, int> held;
+    for (const auto& r : n->journal_records())
+      ++held[{r.publisher, r.publisher_seq}];
+    for (const auto& [key, count] : held)
+      if (count != 1)
+        FAIL_CHECK(n->name() << " holds " << key.first << ":" << key.second << " " << count << " times");
+    for (const auto& [name, r] : pubs)
+      for (std::uint64_t s = 1; s <= r.acked_through; ++s)
+        if (!held.count({name, s})) {
+          FAIL_CHECK(n->name() << " lacks acked message " << name << ":" << s);
+          break;
+        }
+  }
+  // Subscribers: every acked message exactly once, in publisher order, genuine, nothing invented.
+  for (auto& c : clients) {
+    if (c.name[0] != 'S')
+      continue;
+    auto got = read_out_log(c.dir + "/out.log");
+    for (const auto& [name, deliveries] : got) {
+      auto pub = pubs.find(name);
+      REQUIRE_MESSAGE(pub != pubs.end(), c.name << " received messages of an unknown publisher " << name);
+      std::uint64_t previous = 0;
+      for (const auto& d : deliveries) {
+        if (d.pseq <= previous) {
+          FAIL_CHECK(c.name << " received " << name << ":" << d.pseq << " after " << name << ":" << previous
+                            << " (a duplicate or out of order)");
+          break;
+        }
+        previous = d.pseq;
+        if (d.payload != name + ":" + std::to_string(d.pseq) || d.pseq > *pub->second.last_seq) {
+          FAIL_CHECK(c.name << " received " << name << ":" << d.pseq << " with payload " << d.payload
+                            << ", which was never published");
+          break;
+        }
+      }
+    }
+    CHECK(subscriber_has_all(c.dir + "/out.log", pubs));
+  }
+}
+
+} // namespace
+
+TEST_CASE("chaos: random SIGKILLs of nodes and clients lose, double and reorder no acked message (seed 1)") {
+  run_chaos(chaos_seed(1));
+}
+
+TEST_CASE("chaos: random SIGKILLs of nodes and clients lose, double and reorder no acked message (seed 2)") {
+  run_chaos(chaos_seed(2));
+}
+
+TEST_CASE("chaos: random SIGKILLs of nodes and clients lose, double and reorder no acked message (seed 3)") {
+  run_chaos(chaos_seed(3));
+}
