@@ -4,7 +4,10 @@
 //                 [--watch [--interval-ms N] [--count N]]
 //   tandem publish [--client HOST:PORT] [--topic T] [--count N] [--size BYTES] [--window W]
 //                  [--publisher-id ID] [--timeout-ms MS] [MESSAGE]
+//                  [--servers H:P,H:P] [--publisher-name NAME] [--store-file DIR]
 //   tandem subscribe [--client HOST:PORT] [--topic REGEX] [--from SEQ] [--count N] [--timeout-ms MS]
+//                    [--servers H:P,H:P] [--bookmark-file F] [--from-start | --from-now |
+//                     --from-time UNIX_NS] [--fully-durable]
 //
 // `status` asks a node's admin listener for GET /status and renders it (client/status_view);
 // --json prints it raw, --watch re-renders it with rates every interval.
@@ -17,6 +20,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -26,6 +30,9 @@
 
 #include "client/client_connection.hpp"
 #include "client/code_names.hpp"
+#include "client/file_publish_store.hpp"
+#include "client/ha_publisher.hpp"
+#include "client/ha_subscriber.hpp"
 #include "client/http_get.hpp"
 #include "client/percentile.hpp"
 #include "client/publisher.hpp"
@@ -47,9 +54,20 @@ const char* usage = R"(usage:
       up to W unacknowledged (default 64), and wait for every ack. Prints a summary with the
       ack latency; exit 1 unless every message was persisted. Defaults: client endpoint
       127.0.0.1:27101, topic tandem.test, a publisher id unique to this run, timeout 10000 ms.
+      Failover publishing (any of these three): --servers lists equivalent nodes in priority
+      order (failover by the destination rule), --publisher-name gives a stable name (its seqs
+      continue across runs), --store-file DIR keeps unacked messages in DIR so that a killed and
+      restarted run with the same name resends them; the node acks what it already holds.
   tandem subscribe [--client HOST:PORT] [--topic REGEX] [--from SEQ] [--count N] [--timeout-ms MS]
+                   [--servers H:P,H:P] [--bookmark-file F] [--from-start | --from-now |
+                    --from-time UNIX_NS] [--fully-durable]
       Print messages whose topic fully matches REGEX (default .*), replaying the journal from
       SEQ first when given; stop after N messages or when none arrives for MS (default 5000).
+      One line per message: seq=N origin=INSTANCE:N publisher=ID:N topic=T size=N payload=...
+      Failover subscribing (any of the last five): across --servers, resuming from a portable
+      bookmark (per origin) kept in --bookmark-file F, so a restarted subscriber continues where
+      it stopped; the first start is the oldest record (default), now, or a time;
+      --fully-durable delivers only records no failover can lose.
   tandem --help
 
 exit codes: 0 ok, 1 the node did not answer (or, for publish, not all persisted), 2 usage error
@@ -209,6 +227,51 @@ std::string generated_payload(std::uint64_t i, std::size_t size) {
   return p;
 }
 
+// Failover publishing: ha_publisher over a server list, with the memory store or a file store
+// (a restarted run with the same name and store file resends what was never acked, and its seqs
+// continue). The summary line is the one-server path's.
+int publish_ha(const std::string& servers, const std::optional<std::string>& store_dir, const std::string& name,
+               const std::string& topic, const std::optional<std::string>& message, std::uint64_t n,
+               std::uint64_t size, std::size_t window, std::chrono::milliseconds timeout) {
+  auto list = tandem::client::parse_servers(servers);
+  if (list.servers.empty())
+    usage_error("--servers: " + list.error);
+  std::unique_ptr<tandem::client::publish_store> store;
+  if (store_dir) {
+    auto opened = tandem::client::file_publish_store::open(*store_dir);
+    if (!opened.store) {
+      std::cerr << "tandem: publish store: " << (opened.error ? opened.error->message : std::string{"cannot open"})
+                << "\n";
+      return 1;
+    }
+    store = std::move(opened.store);
+  } else {
+    store = std::make_unique<tandem::client::memory_publish_store>();
+  }
+  tandem::client::ha_publisher_options o;
+  o.name = name;
+  o.servers = list.servers;
+  o.window = window;
+  tandem::client::ha_publisher pub{o, *store};
+  auto start = std::chrono::steady_clock::now();
+  bool ok = true;
+  for (std::uint64_t i = 1; i <= n && ok; ++i)
+    ok = pub.publish(topic, message ? *message : generated_payload(i, size), timeout).has_value();
+  if (ok)
+    ok = pub.wait_all(timeout);
+  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto& c = pub.counters();
+  std::cout << "published " << c.published << " via " << servers << " as " << name << ": persisted " << c.persisted
+            << ", rejected " << c.negative << ", resent " << c.resent << ", already held " << c.already_held
+            << ", failovers " << c.failovers << ", "
+            << static_cast<std::uint64_t>(elapsed > 0 ? static_cast<double>(c.persisted) / elapsed : 0)
+            << " msg/s\n";
+  if (!ok)
+    std::cerr << "tandem: " << pub.error() << "\n";
+  pub.close();
+  return ok && store->empty() && c.negative == 0 ? 0 : 1;
+}
+
 int publish(int argc, char** argv) {
   std::string host = "127.0.0.1";
   int port = 27101;
@@ -223,6 +286,7 @@ int publish(int argc, char** argv) {
                                               .count());
   std::uint64_t timeout_ms = 10000;
   std::optional<std::string> message;
+  std::optional<std::string> servers, store_file, publisher_name;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -242,6 +306,12 @@ int publish(int argc, char** argv) {
       window = parse_number(a, value(), 1, 1u << 20);
     else if (a == "--publisher-id")
       publisher_id = value();
+    else if (a == "--servers")
+      servers = value();
+    else if (a == "--store-file")
+      store_file = value();
+    else if (a == "--publisher-name")
+      publisher_name = value();
     else if (a == "--timeout-ms")
       timeout_ms = parse_number(a, value(), 1, 24ull * 3600 * 1000);
     else if (a.rfind("--", 0) == 0 || message)
@@ -256,6 +326,12 @@ int publish(int argc, char** argv) {
   auto n = count.value_or(1);
   auto timeout = std::chrono::milliseconds{timeout_ms};
   auto endpoint = host + ":" + std::to_string(port);
+  if (servers || store_file || publisher_name) {
+    if (publisher_name)
+      publisher_id = *publisher_name;
+    return publish_ha(servers.value_or(endpoint), store_file, publisher_id, topic, message, n, size.value_or(100),
+                      static_cast<std::size_t>(window), timeout);
+  }
 
   tandem::client::client_connection conn;
   if (auto err = conn.connect(host, static_cast<std::uint16_t>(port), "tandem publish", timeout); !err.empty()) {
@@ -303,6 +379,14 @@ std::string preview(const std::string& payload) {
   return p;
 }
 
+// One line per message: seq=N origin=I:N publisher=P:N topic=T size=N payload=...
+void print_delivered(const tandem::protocol::delivered& d) {
+  std::cout << "seq=" << d.seq << " origin=" << d.origin_instance << ":" << d.origin_seq
+            << " publisher=" << (d.publisher_id.empty() ? "-" : d.publisher_id) << ":" << d.publisher_seq
+            << " topic=" << d.topic << " size=" << d.payload.size() << " payload=" << preview(d.payload) << "\n"
+            << std::flush;
+}
+
 int subscribe(int argc, char** argv) {
   std::string host = "127.0.0.1";
   int port = 27101;
@@ -310,6 +394,10 @@ int subscribe(int argc, char** argv) {
   std::optional<std::uint64_t> from;
   std::uint64_t count = 0; // 0: until idle
   std::uint64_t timeout_ms = 5000;
+  std::optional<std::string> servers, bookmark_file;
+  std::optional<tandem::protocol::subscribe_start> start;
+  std::int64_t from_time_ns = 0;
+  bool fully_durable = false;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -327,11 +415,61 @@ int subscribe(int argc, char** argv) {
       count = parse_number(a, value(), 1);
     else if (a == "--timeout-ms")
       timeout_ms = parse_number(a, value(), 1, 24ull * 3600 * 1000);
+    else if (a == "--servers")
+      servers = value();
+    else if (a == "--bookmark-file")
+      bookmark_file = value();
+    else if (a == "--from-start")
+      start = tandem::protocol::subscribe_start::oldest;
+    else if (a == "--from-now")
+      start = tandem::protocol::subscribe_start::now;
+    else if (a == "--from-time") {
+      start = tandem::protocol::subscribe_start::from_time;
+      from_time_ns = static_cast<std::int64_t>(parse_number(a, value(), 0));
+    } else if (a == "--fully-durable")
+      fully_durable = true;
     else
       usage_error("unknown argument '" + a + "'");
   }
   auto timeout = std::chrono::milliseconds{timeout_ms};
   auto endpoint = host + ":" + std::to_string(port);
+  if (servers || bookmark_file || start || fully_durable) {
+    if (from)
+      usage_error("--from SEQ is a local journal position: it does not combine with failover options");
+    tandem::client::ha_subscriber_options o;
+    o.client_name = "tandem subscribe";
+    auto list = tandem::client::parse_servers(servers.value_or(endpoint));
+    if (list.servers.empty())
+      usage_error("--servers: " + list.error);
+    o.servers = list.servers;
+    o.topic_regex = topic;
+    o.fully_durable = fully_durable;
+    o.first_start = start.value_or(tandem::protocol::subscribe_start::oldest);
+    o.start_time_ns = from_time_ns;
+    o.bookmark_file = bookmark_file.value_or("");
+    tandem::client::ha_subscriber sub{o};
+    if (auto err = sub.open(); !err.empty()) {
+      std::cerr << "tandem: " << err << "\n";
+      return 1;
+    }
+    for (std::uint64_t got = 0; count == 0 || got < count; ++got) {
+      auto d = sub.next(timeout);
+      if (!d) {
+        if (!sub.error().empty()) {
+          std::cerr << "tandem: " << sub.error() << "\n";
+          sub.stop();
+          return 1;
+        }
+        break; // idle for the whole timeout
+      }
+      print_delivered(*d);
+    }
+    if (auto err = sub.stop(); !err.empty()) {
+      std::cerr << "tandem: " << err << "\n";
+      return 1;
+    }
+    return 0;
+  }
   tandem::client::client_connection conn;
   if (auto err = conn.connect(host, static_cast<std::uint16_t>(port), "tandem subscribe", timeout); !err.empty()) {
     std::cerr << "tandem: cannot connect: " << err << "\n";
@@ -351,9 +489,7 @@ int subscribe(int argc, char** argv) {
       }
       break; // idle for the whole timeout
     }
-    std::cout << "seq=" << d->seq << " origin=" << d->origin_instance << ":" << d->origin_seq << " topic=" << d->topic
-              << " size=" << d->payload.size() << " payload=" << preview(d->payload) << "\n"
-              << std::flush;
+    print_delivered(*d);
   }
   conn.close();
   return 0;

@@ -68,9 +68,9 @@ TEST_CASE("tandem subscribe prints one line per message and stops after --count"
     n.answer_hello();
     if (auto m = n.read(); m && std::holds_alternative<protocol::subscribe>(*m))
       seen = std::get<protocol::subscribe>(*m);
-    n.write(protocol::delivered{1, 11, "node-a", 3, 0, "orders.eu", "hello"});
-    n.write(protocol::delivered{1, 12, "node-b", 9, 0, "orders.us", std::string("a\0b", 3)});
-    n.write(protocol::delivered{1, 13, "node-b", 10, 0, "orders.us", "not printed"});
+    n.write(protocol::delivered{1, 11, "node-a", 3, 0, "orders.eu", "hello", "gw-1", 7});
+    n.write(protocol::delivered{1, 12, "node-b", 9, 0, "orders.us", std::string("a\0b", 3), "", 0});
+    n.write(protocol::delivered{1, 13, "node-b", 10, 0, "orders.us", "not printed", "gw-1", 8});
     n.read();
   }};
   auto r = tandem::test::run({tandem::test::tandem_cli_path(), "subscribe", "--client",
@@ -78,8 +78,8 @@ TEST_CASE("tandem subscribe prints one line per message and stops after --count"
                               "11", "--count", "2"},
                              ".", 20s);
   CHECK(r.exit_code == 0);
-  CHECK(r.out == "seq=11 origin=node-a:3 topic=orders.eu size=5 payload=hello\n"
-                 "seq=12 origin=node-b:9 topic=orders.us size=3 payload=a.b\n");
+  CHECK(r.out == "seq=11 origin=node-a:3 publisher=gw-1:7 topic=orders.eu size=5 payload=hello\n"
+                 "seq=12 origin=node-b:9 publisher=-:0 topic=orders.us size=3 payload=a.b\n");
   CHECK(node.join().empty());
   CHECK(seen == protocol::subscribe{1, "orders\\..*", true, 11});
 }

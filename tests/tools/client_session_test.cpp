@@ -5,6 +5,7 @@
 #include <csignal>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -544,4 +545,65 @@ TEST_CASE("a subscriber that never reads does not stall publishing and later cat
     ++next;
   }
   CHECK_FALSE(next_of<protocol::delivered>(idle, 100ms));
+}
+
+namespace {
+
+// publisher=ID:SEQ of every line `tandem subscribe` printed.
+std::vector<std::pair<std::string, std::uint64_t>> publishers_in(const std::string& out) {
+  std::vector<std::pair<std::string, std::uint64_t>> got;
+  std::istringstream lines{out};
+  for (std::string line; std::getline(lines, line);) {
+    auto at = line.find(" publisher=");
+    if (at == std::string::npos)
+      continue;
+    auto field = line.substr(at + 11, line.find(' ', at + 11) - at - 11);
+    auto colon = field.rfind(':');
+    got.emplace_back(field.substr(0, colon), std::stoull(field.substr(colon + 1)));
+  }
+  return got;
+}
+
+} // namespace
+
+TEST_CASE("tandem CLI: publish over --servers with a --store-file and subscribe with a --bookmark-file resume") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  start_pair(a, b, "async");
+  const std::string servers =
+    "127.0.0.1:" + std::to_string(a.ports().client) + ",127.0.0.1:" + std::to_string(b.ports().client);
+  a.kill(); // the first server is down: the publisher fails over to B
+  auto first = run({tandem_cli_path(), "publish", "--servers", servers, "--publisher-name", "cli-P", "--store-file",
+                    dir / "store", "--count", "100", "--timeout-ms", "10000"},
+                   ".", 30s);
+  CHECK_MESSAGE(first.exit_code == 0, first.out << first.err);
+  CHECK(first.out.find("as cli-P: persisted 100,") != std::string::npos);
+  a.start();
+  // The same name and store: the seqs continue (101..110), whichever server takes them.
+  auto second = run({tandem_cli_path(), "publish", "--servers", servers, "--publisher-name", "cli-P", "--store-file",
+                     dir / "store", "--count", "10", "--timeout-ms", "10000"},
+                    ".", 30s);
+  CHECK_MESSAGE(second.exit_code == 0, second.out << second.err);
+
+  // A subscriber reads 60, stops, and a second run with the same bookmark file reads the rest.
+  std::vector<std::string> sub = {tandem_cli_path(), "subscribe", "--servers", servers, "--bookmark-file",
+                                  dir / "bookmark", "--topic", "tandem\\.test", "--timeout-ms", "1500"};
+  auto part1 = sub, part2 = sub;
+  part1.insert(part1.end(), {"--count", "60"});
+  auto r1 = run(part1, ".", 30s);
+  auto r2 = run(part2, ".", 30s);
+  CHECK_MESSAGE(r1.exit_code == 0, r1.err);
+  CHECK_MESSAGE(r2.exit_code == 0, r2.err);
+  auto got = publishers_in(r1.out);
+  CHECK(got.size() == 60);
+  auto rest = publishers_in(r2.out);
+  got.insert(got.end(), rest.begin(), rest.end());
+  std::vector<std::pair<std::string, std::uint64_t>> expected;
+  for (std::uint64_t s = 1; s <= 110; ++s)
+    expected.emplace_back("cli-P", s);
+  CHECK(got == expected); // every message once, in order, across the two runs
+
+  auto bad = run({tandem_cli_path(), "subscribe", "--servers", servers, "--from", "5"}, ".", 10s);
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--from SEQ") != std::string::npos);
 }
