@@ -29,9 +29,10 @@ ha_subscriber_options options(std::vector<std::uint16_t> ports) {
   return o;
 }
 
+// One publisher per origin, its seqs those of the origin (a publisher's seqs are its own).
 protocol::delivered record(std::uint64_t sub, const std::string& origin, std::uint64_t origin_seq) {
   return {sub, origin_seq * 10, origin, origin_seq, 1000, "orders.x", origin + ":" + std::to_string(origin_seq),
-          "pub", origin_seq};
+          "pub-" + origin, origin_seq};
 }
 
 // Reads the subscribe_from the client sends after its hello.
@@ -185,4 +186,35 @@ TEST_CASE("a damaged bookmark file stops the subscriber from starting") {
   o.bookmark_file = dir / "bookmark";
   ha_subscriber sub{o};
   CHECK(sub.open().find("checksum mismatch") != std::string::npos);
+}
+
+TEST_CASE("a message stored under two origins (its publisher failed over) is delivered once") {
+  fake_node node{[&](node_side& n) {
+    auto sub = expect_subscribe(n);
+    auto d1 = record(sub.subscription_id, "A", 1);
+    d1.publisher_id = "gw";
+    d1.publisher_seq = 7;
+    auto copy = record(sub.subscription_id, "B", 4); // the same message, published again to B
+    copy.publisher_id = "gw";
+    copy.publisher_seq = 7;
+    auto next = record(sub.subscription_id, "B", 5);
+    next.publisher_id = "gw";
+    next.publisher_seq = 8;
+    n.write(d1);
+    n.write(copy);
+    n.write(next);
+    n.read();
+  }};
+  ha_subscriber s{options({node.port()})};
+  REQUIRE(s.open().empty());
+  auto first = s.next(5s);
+  auto second = s.next(5s);
+  REQUIRE(first.has_value());
+  REQUIRE(second.has_value());
+  CHECK(first->publisher_seq == 7);
+  CHECK(second->publisher_seq == 8);
+  CHECK(s.counters().duplicates == 1);
+  CHECK(s.position().origins().at("B") == 5);
+  CHECK(s.stop().empty());
+  CHECK(node.join().empty());
 }
