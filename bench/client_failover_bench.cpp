@@ -1,0 +1,246 @@
+// client_failover_bench: how long a failover client is without service when its node dies,
+// measured through real tandemd processes on 127.0.0.1 and the client library with its default
+// failover settings. Not a test; see docs/performance.md.
+//
+//   client_failover_bench [--kills N] [--tandemd PATH] [--dir DIR]
+//
+// A pair A<->B with ASYNC destinations both ways (with sync ones the partner cannot ack while
+// the dead node is down: its persisted acks wait for it to return, by design). Per trial the
+// server a client uses is SIGKILLed, then restarted once the trial is measured; trials
+// alternate between A and B, each client listing the node to be killed first.
+//   publisher:  an ha_publisher (memory store) publishing 1 KiB messages every ~1 ms; time from
+//               the kill to the first persisted ack of a message published after the kill (so
+//               it can only have come from the partner).
+//   subscriber: an ha_subscriber over both nodes while a second client publishes to the
+//               partner every ~1 ms; time from the kill to the first message delivered on the
+//               new subscription.
+// Each client has been connected for 1.5 s before the kill (longer than the client's
+// min_session, below which a lost session delays the next dial by the initial backoff).
+// Prints median and worst of N kills each (default 20) and the target: publisher failover
+// under 1 s with default settings.
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/bench_util.hpp"
+#include "client/client_connection.hpp"
+#include "client/ha_publisher.hpp"
+#include "client/ha_subscriber.hpp"
+#include "client/http_get.hpp"
+#include "client/publisher.hpp"
+
+using namespace tandem;
+using namespace tandem::bench;
+using namespace std::chrono_literals;
+using bench_clock = std::chrono::steady_clock;
+
+namespace {
+
+struct server {
+  std::string name, dir, tandemd;
+  std::uint16_t repl = free_port(), client = free_port(), admin = free_port();
+  pid_t pid = -1;
+
+  void write_config(const server& peer) const {
+    nlohmann::json c = {{"name", name},
+                        {"data_dir", dir + "/data"},
+                        {"replication", {{"port", repl}}},
+                        {"client", {{"port", client}}},
+                        {"admin", {{"port", admin}}},
+                        {"destinations",
+                         {{{"name", peer.name},
+                           {"sync_type", "async"},
+                           {"addresses", {"127.0.0.1:" + std::to_string(peer.repl)}}}}}};
+    std::ofstream(dir + "/config.json") << c.dump(2);
+  }
+  void start() {
+    pid = spawn({tandemd, "--config", dir + "/config.json"}, dir, dir + "/tandemd.log");
+    for (auto deadline = bench_clock::now() + 15s; bench_clock::now() < deadline; std::this_thread::sleep_for(10ms))
+      if (client::http_get("127.0.0.1", admin, "/healthz", 500ms).status == 200)
+        return;
+    throw bench_error("node " + name + " did not start");
+  }
+  void kill_now() {
+    ::kill(pid, SIGKILL);
+    stop_child(pid, 5000ms); // reaps it
+  }
+  // Linked to its peer with nothing waiting either way.
+  bool settled() const {
+    auto r = client::http_get("127.0.0.1", admin, "/status", 1000ms);
+    if (r.status != 200)
+      return false;
+    auto s = nlohmann::json::parse(r.body, nullptr, false);
+    if (!s.is_object())
+      return false;
+    for (const auto& d : s["destinations"])
+      if (!d.value("connected", false) || d.value("lag_records", 1) != 0)
+        return false;
+    return true;
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(client); }
+};
+
+void wait_settled(server& a, server& b) {
+  for (auto deadline = bench_clock::now() + 30s; bench_clock::now() < deadline; std::this_thread::sleep_for(20ms))
+    if (a.settled() && b.settled())
+      return;
+  throw bench_error("the pair did not settle within 30 s");
+}
+
+double ms_since(bench_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(bench_clock::now() - t).count();
+}
+
+double publisher_trial(server& victim, server& partner) {
+  client::memory_publish_store store;
+  client::ha_publisher_options o;
+  o.name = "bench-pub-" + std::to_string(::getpid()) + "-" + std::to_string(bench_clock::now().time_since_epoch().count());
+  o.servers = client::parse_servers(victim.address() + "," + partner.address()).servers;
+  client::ha_publisher pub{o, store};
+  const std::string payload(1024, 'x');
+  if (!pub.connect(5s))
+    throw bench_error("publisher: " + pub.error());
+  // Warm: an established session on the victim, older than failover_options::min_session (1 s;
+  // a session that ends sooner delays the next dial by the initial backoff).
+  for (auto until = bench_clock::now() + 1500ms; bench_clock::now() < until;) {
+    pub.publish("bench.failover", payload, 5s);
+    std::this_thread::sleep_for(1ms); // the publishing pace
+  }
+  if (!pub.wait_all(10s))
+    throw bench_error("publisher warm-up: " + pub.error());
+  auto killed_at = bench_clock::now();
+  victim.kill_now();
+  const auto first_after = pub.next_seq();
+  while (store.acked_through() < first_after) {
+    if (ms_since(killed_at) > 30000)
+      throw bench_error("publisher: no ack from the partner within 30 s: " + pub.error());
+    pub.publish("bench.failover", payload, 5s);
+    std::this_thread::sleep_for(1ms); // the publishing pace
+  }
+  auto took = ms_since(killed_at);
+  pub.wait_all(10s);
+  pub.close();
+  return took;
+}
+
+double subscriber_trial(server& victim, server& partner) {
+  client::ha_subscriber_options o;
+  o.servers = client::parse_servers(victim.address() + "," + partner.address()).servers;
+  o.first_start = protocol::subscribe_start::now;
+  client::ha_subscriber sub{o};
+  if (auto err = sub.open(); !err.empty())
+    throw bench_error("subscriber: " + err);
+  std::atomic<bool> stop{false};
+  std::thread feeder([&] { // keeps records flowing into the partner
+    client::client_connection c;
+    if (!c.connect("127.0.0.1", partner.client, "bench-feeder", 5s).empty())
+      return;
+    client::publisher p{c, {"bench-feed-" + std::to_string(::getpid()), 256}};
+    const std::string payload(1024, 'y');
+    while (!stop) {
+      p.publish("bench.feed", payload, 5s);
+      std::this_thread::sleep_for(1ms); // the publishing pace
+    }
+    p.wait_all(5s);
+  });
+  struct joiner {
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~joiner() {
+      stop = true;
+      t.join();
+    }
+  } join_feeder{stop, feeder};
+  // Warm: receiving through the victim for longer than min_session (see publisher_trial).
+  for (auto until = bench_clock::now() + 1500ms; bench_clock::now() < until;)
+    if (!sub.next(5s))
+      throw bench_error("subscriber warm-up: " + sub.error());
+  auto killed_at = bench_clock::now();
+  victim.kill_now();
+  const auto subscribes = sub.counters().subscribes;
+  for (;;) {
+    auto d = sub.next(1s);
+    if (d && sub.counters().subscribes > subscribes)
+      break;
+    if (ms_since(killed_at) > 30000)
+      throw bench_error("subscriber: nothing from the partner within 30 s: " + sub.error());
+  }
+  auto took = ms_since(killed_at);
+  sub.stop();
+  return took;
+}
+
+void print(const char* what, std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  std::printf("  %-10s kills %zu: median %.1f ms, worst %.1f ms (best %.1f ms)\n", what, v.size(),
+              percentile_of(v, 50), v.back(), v.front());
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int kills = 20;
+  std::string tandemd = TANDEM_BINARY_DIR "/tools/tandemd", base = "/tmp";
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    if (k == "--kills" && i + 1 < argc)
+      kills = std::max(1, std::stoi(argv[++i]));
+    else if (k == "--tandemd" && i + 1 < argc)
+      tandemd = argv[++i];
+    else if (k == "--dir" && i + 1 < argc)
+      base = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: client_failover_bench [--kills N] [--tandemd PATH] [--dir DIR]\n");
+      return 2;
+    }
+  }
+  auto root = std::filesystem::path(base) / ("tandem-client-failover-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(root / "A");
+  std::filesystem::create_directories(root / "B");
+  server a{"A", (root / "A").string(), tandemd}, b{"B", (root / "B").string(), tandemd};
+  int rc = 1;
+  try {
+    std::printf("%s\n", machine_line(root.string()).c_str());
+    std::printf("async pair A<->B on 127.0.0.1, client defaults (failover backoff from 100 ms, connect timeout 2 s)\n");
+    a.write_config(b);
+    b.write_config(a);
+    a.start();
+    b.start();
+    wait_settled(a, b);
+    std::vector<double> pub_ms, sub_ms;
+    for (int i = 0; i < 2 * kills; ++i) {
+      server& victim = (i / 2) % 2 == 0 ? a : b;
+      server& partner = &victim == &a ? b : a;
+      if (i % 2 == 0)
+        pub_ms.push_back(publisher_trial(victim, partner));
+      else
+        sub_ms.push_back(subscriber_trial(victim, partner));
+      victim.start();
+      wait_settled(a, b);
+    }
+    std::printf("failover time, SIGKILL of the client's node to service from the partner:\n");
+    print("publisher", pub_ms);
+    print("subscriber", sub_ms);
+    double worst = *std::max_element(pub_ms.begin(), pub_ms.end());
+    std::printf("target: %s publisher failover under 1 s with default settings (worst %.1f ms)\n",
+                worst < 1000 ? "MET   " : "MISSED", worst);
+    rc = 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "client_failover_bench: %s\n", e.what());
+  }
+  for (server* s : {&a, &b})
+    if (s->pid > 0 && child_running(s->pid))
+      stop_child(s->pid, 5000ms);
+  std::filesystem::remove_all(root);
+  return rc;
+}
