@@ -1,5 +1,6 @@
 #include "client/bookmark.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -75,6 +76,22 @@ void bookmark::advance(const std::string& origin, std::uint64_t origin_seq) {
     it->second = origin_seq;
 }
 
+bool bookmark::covers_publisher(const std::string& publisher, std::uint64_t publisher_seq) const {
+  if (publisher_seq == 0)
+    return false;
+  auto it = publishers_.find(publisher);
+  return it != publishers_.end() && publisher_seq <= it->second;
+}
+
+void bookmark::advance_publisher(const std::string& publisher, std::uint64_t publisher_seq) {
+  if (publisher_seq == 0)
+    return;
+  if (auto it = publishers_.find(publisher); it != publishers_.end())
+    it->second = std::max(it->second, publisher_seq);
+  else if (publishers_.size() < max_publishers)
+    publishers_.emplace(publisher, publisher_seq);
+}
+
 std::vector<protocol::bookmark_entry> bookmark::entries() const {
   std::vector<protocol::bookmark_entry> out;
   out.reserve(seen_.size());
@@ -87,6 +104,8 @@ std::string format_bookmark_file(const bookmark& b) {
   std::string text{header_line};
   for (const auto& [origin, seq] : b.origins())
     text += std::to_string(seq) + " " + escaped(origin) + "\n";
+  for (const auto& [publisher, seq] : b.publishers())
+    text += "p " + std::to_string(seq) + " " + escaped(publisher) + "\n";
   return text + crc_line(text);
 }
 
@@ -105,7 +124,7 @@ parsed_bookmark parse_bookmark_file(const std::string& text) {
       out.error = where + "missing the final crc line (file cut short?)";
       return out;
     }
-    const std::string_view l = std::string_view{text}.substr(at, end - at);
+    std::string_view l = std::string_view{text}.substr(at, end - at);
     if (l.substr(0, 4) == "crc ") {
       if (crc_line(std::string_view{text}.substr(0, at)) != std::string{l} + "\n") {
         out.error = where + "checksum mismatch";
@@ -118,6 +137,9 @@ parsed_bookmark parse_bookmark_file(const std::string& text) {
       out.value = std::move(b);
       return out;
     }
+    const bool publisher_line = l.substr(0, 2) == "p ";
+    if (publisher_line)
+      l = l.substr(2);
     const auto space = l.find(' ');
     std::uint64_t seq = 0;
     std::optional<std::string> origin;
@@ -127,10 +149,13 @@ parsed_bookmark parse_bookmark_file(const std::string& text) {
         origin = unescaped(l.substr(space + 1));
     }
     if (!origin) {
-      out.error = where + "expected '<origin_seq> <origin>'";
+      out.error = where + (publisher_line ? "expected 'p <publisher_seq> <publisher>'" : "expected '<origin_seq> <origin>'");
       return out;
     }
-    b.advance(*origin, seq);
+    if (publisher_line)
+      b.advance_publisher(*origin, seq);
+    else
+      b.advance(*origin, seq);
     at = end + 1;
   }
 }

@@ -7,7 +7,8 @@
 //
 //   tandem-bookmark 1
 //   <origin_seq> <origin>            origin bytes outside '!'..'~', and '%', as %XX (hex)
-//   ...
+//   p <publisher_seq> <publisher>    per publisher, the highest publisher_seq delivered (escaped
+//   ...                              alike); files written before these lines existed still load
 //   crc <8 lowercase hex digits>     masked CRC32C of every byte before this line
 #pragma once
 
@@ -35,10 +36,21 @@ public:
   std::vector<protocol::bookmark_entry> entries() const;
   const std::map<std::string, std::uint64_t>& origins() const { return seen_; }
   bool empty() const { return seen_.empty(); }
+
+  // Per publisher: one message can be stored under two origins (its publisher failed over
+  // before the first node replicated it), and a publisher's messages arrive in seq order, so a
+  // record at or below the highest publisher_seq delivered is a copy. Kept for at most
+  // max_publishers ids (beyond that, new ids are not tracked). publisher_seq 0 is never covered.
+  static constexpr std::size_t max_publishers = 100'000;
+  bool covers_publisher(const std::string& publisher, std::uint64_t publisher_seq) const;
+  void advance_publisher(const std::string& publisher, std::uint64_t publisher_seq);
+  const std::map<std::string, std::uint64_t>& publishers() const { return publishers_; }
+
   bool operator==(const bookmark&) const = default;
 
 private:
   std::map<std::string, std::uint64_t> seen_;
+  std::map<std::string, std::uint64_t> publishers_;
 };
 
 std::string format_bookmark_file(const bookmark& b);

@@ -115,20 +115,13 @@ std::optional<protocol::delivered> ha_subscriber::next(std::chrono::milliseconds
       continue;
     }
     bookmark_.advance(d->origin_instance, d->origin_seq);
-    if (d->publisher_seq != 0 && !d->publisher_id.empty()) {
-      // The same message under another origin: published again to the partner after a publisher
-      // failover, before the node it first reached had replicated it. Per publisher, messages
-      // arrive in seq order, so one at or below the highest delivered is a copy.
-      auto it = publisher_high_.find(d->publisher_id);
-      if (it != publisher_high_.end() && d->publisher_seq <= it->second) {
-        ++counters_.duplicates;
-        continue;
-      }
-      if (it != publisher_high_.end())
-        it->second = d->publisher_seq;
-      else if (publisher_high_.size() < max_publishers_tracked)
-        publisher_high_.emplace(d->publisher_id, d->publisher_seq);
+    // The same message under another origin: published again to the partner after a publisher
+    // failover, before the node it first reached had replicated it (bookmark::covers_publisher).
+    if (bookmark_.covers_publisher(d->publisher_id, d->publisher_seq)) {
+      ++counters_.duplicates;
+      continue;
     }
+    bookmark_.advance_publisher(d->publisher_id, d->publisher_seq);
     ++counters_.delivered;
     ++unsaved_;
     maybe_save();

@@ -17,9 +17,8 @@
 // Client-side safety net: a delivered record the bookmark already covers is discarded and
 // counted (duplicates), never returned; so is a record whose (publisher_id, publisher_seq) is at
 // or below the highest this subscriber delivered for that publisher (one message can be stored
-// under two origins when its publisher failed over before the first node replicated it). The
-// per-publisher marks live in memory only: after a restart from the bookmark file such a copy
-// can be delivered once more.
+// under two origins when its publisher failed over before the first node replicated it). Both
+// kinds of mark are in the bookmark file.
 //
 // Bookmark file: saved atomically after every `bookmark_every_records` deliveries or
 // `bookmark_every` (whichever first; checked on each next()), and by stop(). After a crash the
@@ -108,10 +107,6 @@ private:
   server_list servers_;
   client_connection connection_;
   bookmark bookmark_;
-  // Highest publisher_seq delivered per publisher_id (this process only; not in the bookmark
-  // file), at most max_publishers_tracked ids.
-  static constexpr std::size_t max_publishers_tracked = 100'000;
-  std::map<std::string, std::uint64_t> publisher_high_;
   std::optional<std::int64_t> first_subscribed_at_ns_; // wall clock of the first subscribe
   std::uint64_t subscription_id_ = 0;                  // of the current connection
   std::size_t unsaved_ = 0;

@@ -71,3 +71,32 @@ TEST_CASE("an absent bookmark file is an empty bookmark; a damaged one is an err
   CHECK_FALSE(damaged.value.has_value());
   CHECK(damaged.error == "bookmark file " + (dir / "bm") + ": line 3: checksum mismatch");
 }
+
+TEST_CASE("per-publisher marks: cover at or below the highest seq, survive the file, old files still load") {
+  bookmark b;
+  b.advance("A", 5);
+  b.advance_publisher("gw 1", 7);
+  b.advance_publisher("gw 1", 3); // never moves back
+  b.advance_publisher("gw-2", 0); // seq 0 is never tracked
+  CHECK(b.covers_publisher("gw 1", 7));
+  CHECK_FALSE(b.covers_publisher("gw 1", 8));
+  CHECK_FALSE(b.covers_publisher("gw-2", 0));
+  CHECK(b.publishers().size() == 1);
+  temp_dir dir;
+  const std::string path = dir / "bm";
+  REQUIRE(save_bookmark(path, b) == "");
+  CHECK(tandem::test::read_file(path).find("p 7 gw%201\n") != std::string::npos);
+  auto loaded = load_bookmark(path);
+  REQUIRE_MESSAGE(loaded.value.has_value(), loaded.error);
+  CHECK(*loaded.value == b);
+  // A file from before the publisher lines: origins only.
+  bookmark old;
+  old.advance("A", 5);
+  auto text = tandem::client::format_bookmark_file(old);
+  auto parsed = parse_bookmark_file(text);
+  REQUIRE(parsed.value.has_value());
+  CHECK(parsed.value->publishers().empty());
+  CHECK(parsed.value->origins().at("A") == 5);
+  CHECK(parse_bookmark_file("tandem-bookmark 1\np x gw\n").error.find("expected 'p <publisher_seq> <publisher>'") !=
+        std::string::npos);
+}

@@ -11,9 +11,8 @@
 //   chaos_client subscribe SERVERS DIR
 //       An ha_subscriber over SERVERS for every topic. Appends one line per delivered message to
 //       DIR/out.log: "PUBLISHER PSEQ ORIGIN OSEQ PAYLOAD". At startup it cuts a torn last line and
-//       rebuilds its position from out.log (per origin: the bookmark it resubscribes with; per
-//       publisher: the highest seq delivered, below which a record is a duplicate whatever its
-//       origin), so what it delivered is exactly what out.log holds. Exits 0 on SIGTERM.
+//       rebuilds its bookmark from out.log (per origin, and per publisher the highest seq
+//       delivered), so what it delivered is exactly what out.log holds. Exits 0 on SIGTERM.
 //
 // Exit 2 on bad arguments, 1 on an unexpected failure (printed to stderr).
 #include <fcntl.h>
@@ -153,7 +152,6 @@ std::vector<std::string> read_whole_lines(const std::string& path) {
 int subscribe(const std::string& servers, const std::string& dir) {
   const std::string out_path = dir + "/out.log";
   client::bookmark position;
-  std::map<std::string, std::uint64_t> publisher_high;
   for (const auto& line : read_whole_lines(out_path)) {
     std::istringstream f{line};
     std::string publisher, origin;
@@ -163,8 +161,7 @@ int subscribe(const std::string& servers, const std::string& dir) {
       return 1;
     }
     position.advance(origin, oseq);
-    auto& high = publisher_high[publisher];
-    high = std::max(high, pseq);
+    position.advance_publisher(publisher, pseq);
   }
   const std::string bookmark_path = dir + "/bookmark";
   if (auto err = client::save_bookmark(bookmark_path, position); !err.empty()) {
@@ -188,13 +185,7 @@ int subscribe(const std::string& servers, const std::string& dir) {
   while (!terminate_requested) {
     auto d = sub.next(200ms);
     if (!d)
-      continue;
-    if (d->publisher_seq != 0) {
-      auto& high = publisher_high[d->publisher_id];
-      if (d->publisher_seq <= high)
-        continue; // the same message under another origin (published again after a failover)
-      high = d->publisher_seq;
-    }
+      continue; // (the subscriber itself drops a copy of a message under another origin)
     out.write(d->publisher_id + " " + std::to_string(d->publisher_seq) + " " + d->origin_instance + " " +
               std::to_string(d->origin_seq) + " " + d->payload);
   }
