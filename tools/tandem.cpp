@@ -7,12 +7,13 @@
 //                  [--servers H:P,H:P] [--publisher-name NAME] [--store-file DIR]
 //   tandem subscribe [--client HOST:PORT] [--topic REGEX] [--from SEQ] [--count N] [--timeout-ms MS]
 //                    [--servers H:P,H:P] [--bookmark-file F] [--from-start | --from-now |
-//                     --from-time UNIX_NS] [--fully-durable]
+//                     --from-time TIME] [--fully-durable]
 //
 // `status` asks a node's admin listener for GET /status and renders it (client/status_view);
 // --json prints it raw, --watch re-renders it with rates every interval.
 // `publish` and `subscribe` speak the client protocol (client/) to a node's client listener.
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -50,24 +51,36 @@ const char* usage = R"(usage:
       frames (default 0: until interrupted) and exits 1 if the last frame had no status.
   tandem publish [--client HOST:PORT] [--topic T] [--count N] [--size BYTES] [--window W]
                  [--publisher-id ID] [--timeout-ms MS] [MESSAGE]
+                 [--servers H:P,H:P] [--publisher-name NAME] [--store-file DIR]
       Publish MESSAGE once, or N generated messages of BYTES bytes (default 1 x 100), keeping
       up to W unacknowledged (default 64), and wait for every ack. Prints a summary with the
       ack latency; exit 1 unless every message was persisted. Defaults: client endpoint
       127.0.0.1:27101, topic tandem.test, a publisher id unique to this run, timeout 10000 ms.
       Failover publishing (any of these three): --servers lists equivalent nodes in priority
       order (failover by the destination rule), --publisher-name gives a stable name (its seqs
-      continue across runs), --store-file DIR keeps unacked messages in DIR so that a killed and
-      restarted run with the same name resends them; the node acks what it already holds.
+      continue across runs), --store-file DIR (needs a name) keeps unacked messages in DIR so
+      that a killed and restarted run with the same name resends them; the node acks what it
+      already holds.
+      The summary then reads: published N via SERVERS as NAME: persisted N, rejected N,
+      resent N, already held N, failovers N, R msg/s.
   tandem subscribe [--client HOST:PORT] [--topic REGEX] [--from SEQ] [--count N] [--timeout-ms MS]
                    [--servers H:P,H:P] [--bookmark-file F] [--from-start | --from-now |
-                    --from-time UNIX_NS] [--fully-durable]
+                    --from-time TIME] [--fully-durable]
       Print messages whose topic fully matches REGEX (default .*), replaying the journal from
       SEQ first when given; stop after N messages or when none arrives for MS (default 5000).
-      One line per message: seq=N origin=INSTANCE:N publisher=ID:N topic=T size=N payload=...
-      Failover subscribing (any of the last five): across --servers, resuming from a portable
-      bookmark (per origin) kept in --bookmark-file F, so a restarted subscriber continues where
-      it stopped; the first start is the oldest record (default), now, or a time;
-      --fully-durable delivers only records no failover can lose.
+      One line per message, fields separated by one space, in this order:
+        seq=N origin=INSTANCE:N publisher=ID:N topic=T size=N payload=TEXT
+      seq is the node's journal seq, origin the origin instance and origin_seq, publisher the
+      publisher_id and publisher_seq ('-:0' when the record has none); split INSTANCE:N and
+      ID:N at their last ':'. payload (last, so it may hold spaces) shows at most 64 bytes,
+      non-printable bytes as '.', and ends in '...' when cut.
+      Failover subscribing (any of the last five): across --servers (or --client alone),
+      resuming from a portable bookmark (per origin and per publisher) kept in --bookmark-file F,
+      so a restarted subscriber continues where it stopped; when F is absent the first start is
+      the oldest record (--from-start, the default), the durable end (--from-now), or the first
+      record stamped at or after TIME (--from-time 2026-11-22T10:00:00Z, ISO 8601 UTC with
+      optional fraction, or unix nanoseconds); --fully-durable delivers only records no
+      failover can lose. --from SEQ does not combine with these.
   tandem --help
 
 exit codes: 0 ok, 1 the node did not answer (or, for publish, not all persisted), 2 usage error
@@ -100,6 +113,51 @@ std::uint64_t parse_number(const std::string& flag, const std::string& text, std
     usage_error(flag + ": expected a number from " + std::to_string(min) + " to " + std::to_string(max) +
                 ", got '" + text + "'");
   return v;
+}
+
+// --from-time: unix nanoseconds (digits only) or ISO 8601 UTC "YYYY-MM-DDTHH:MM:SS[.f]Z" (at
+// most 9 fraction digits); a usage error otherwise.
+std::int64_t parse_time_ns(const std::string& flag, const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos)
+    return static_cast<std::int64_t>(parse_number(flag, text, 0, INT64_MAX));
+  auto bad = [&]() {
+    usage_error(flag + ": expected ISO 8601 UTC like 2026-11-22T10:00:00Z (or unix nanoseconds), got '" + text +
+                "'");
+  };
+  // Fixed layout: digits at every position but the separators.
+  static constexpr char layout[] = "dddd-dd-ddTdd:dd:dd";
+  const std::size_t fixed = sizeof layout - 1;
+  if (text.size() < fixed + 1 || text.back() != 'Z')
+    bad();
+  for (std::size_t i = 0; i < fixed; ++i)
+    if (layout[i] == 'd' ? !std::isdigit(static_cast<unsigned char>(text[i])) : text[i] != layout[i])
+      bad();
+  std::int64_t fraction_ns = 0;
+  const std::string rest = text.substr(fixed, text.size() - fixed - 1); // between seconds and 'Z'
+  if (!rest.empty()) {
+    if (rest[0] != '.' || rest.size() < 2 || rest.size() > 10 ||
+        rest.find_first_not_of("0123456789", 1) != std::string::npos)
+      bad();
+    std::string digits = rest.substr(1);
+    digits.resize(9, '0');
+    fraction_ns = std::stoll(digits);
+  }
+  auto num = [&](std::size_t at, std::size_t n) { return std::stoi(text.substr(at, n)); };
+  std::tm tm{};
+  tm.tm_year = num(0, 4) - 1900;
+  tm.tm_mon = num(5, 2) - 1;
+  tm.tm_mday = num(8, 2);
+  tm.tm_hour = num(11, 2);
+  tm.tm_min = num(14, 2);
+  tm.tm_sec = num(17, 2);
+  const int year = tm.tm_year, mon = tm.tm_mon, mday = tm.tm_mday;
+  if (mon < 0 || mon > 11 || mday < 1 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59 || year < 70)
+    bad();
+  std::time_t secs = ::timegm(&tm);
+  // timegm normalizes Feb 30 into March: a changed date means the text named no real day.
+  if (secs == static_cast<std::time_t>(-1) || tm.tm_year != year || tm.tm_mon != mon || tm.tm_mday != mday)
+    bad();
+  return static_cast<std::int64_t>(secs) * 1'000'000'000 + fraction_ns;
 }
 
 // GET /status as a JSON object, or why not (one line, without the "tandem: " prefix).
@@ -287,6 +345,7 @@ int publish(int argc, char** argv) {
   std::uint64_t timeout_ms = 10000;
   std::optional<std::string> message;
   std::optional<std::string> servers, store_file, publisher_name;
+  bool client_given = false, publisher_id_given = false;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -294,9 +353,10 @@ int publish(int argc, char** argv) {
         usage_error(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--client")
+    if (a == "--client") {
       parse_endpoint(a, value(), host, port);
-    else if (a == "--topic")
+      client_given = true;
+    } else if (a == "--topic")
       topic = value();
     else if (a == "--count")
       count = parse_number(a, value(), 1);
@@ -304,8 +364,10 @@ int publish(int argc, char** argv) {
       size = parse_number(a, value(), 0, 64u << 20);
     else if (a == "--window")
       window = parse_number(a, value(), 1, 1u << 20);
-    else if (a == "--publisher-id")
+    else if (a == "--publisher-id") {
       publisher_id = value();
+      publisher_id_given = true;
+    }
     else if (a == "--servers")
       servers = value();
     else if (a == "--store-file")
@@ -323,6 +385,15 @@ int publish(int argc, char** argv) {
     usage_error("give either MESSAGE or --count/--size, not both");
   if (topic.empty())
     usage_error("--topic must not be empty");
+  if (client_given && servers)
+    usage_error("give --client (one server) or --servers (a failover list), not both");
+  if (publisher_id_given && publisher_name)
+    usage_error("give --publisher-id or --publisher-name, not both");
+  if (publisher_name && publisher_name->empty())
+    usage_error("--publisher-name must not be empty");
+  // A store resent under another name would be stored again: the duplicate rule is per name.
+  if (store_file && !publisher_name && !publisher_id_given)
+    usage_error("--store-file needs --publisher-name: a restarted run must resend under the same name");
   auto n = count.value_or(1);
   auto timeout = std::chrono::milliseconds{timeout_ms};
   auto endpoint = host + ":" + std::to_string(port);
@@ -398,6 +469,12 @@ int subscribe(int argc, char** argv) {
   std::optional<tandem::protocol::subscribe_start> start;
   std::int64_t from_time_ns = 0;
   bool fully_durable = false;
+  bool client_given = false;
+  auto set_start = [&](const std::string& flag, tandem::protocol::subscribe_start s) {
+    if (start)
+      usage_error(flag + ": give one of --from-start, --from-now and --from-time");
+    start = s;
+  };
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -405,9 +482,10 @@ int subscribe(int argc, char** argv) {
         usage_error(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--client")
+    if (a == "--client") {
       parse_endpoint(a, value(), host, port);
-    else if (a == "--topic")
+      client_given = true;
+    } else if (a == "--topic")
       topic = value();
     else if (a == "--from")
       from = parse_number(a, value(), 0);
@@ -420,12 +498,12 @@ int subscribe(int argc, char** argv) {
     else if (a == "--bookmark-file")
       bookmark_file = value();
     else if (a == "--from-start")
-      start = tandem::protocol::subscribe_start::oldest;
+      set_start(a, tandem::protocol::subscribe_start::oldest);
     else if (a == "--from-now")
-      start = tandem::protocol::subscribe_start::now;
+      set_start(a, tandem::protocol::subscribe_start::now);
     else if (a == "--from-time") {
-      start = tandem::protocol::subscribe_start::from_time;
-      from_time_ns = static_cast<std::int64_t>(parse_number(a, value(), 0));
+      set_start(a, tandem::protocol::subscribe_start::from_time);
+      from_time_ns = parse_time_ns(a, value());
     } else if (a == "--fully-durable")
       fully_durable = true;
     else
@@ -433,6 +511,10 @@ int subscribe(int argc, char** argv) {
   }
   auto timeout = std::chrono::milliseconds{timeout_ms};
   auto endpoint = host + ":" + std::to_string(port);
+  if (client_given && servers)
+    usage_error("give --client (one server) or --servers (a failover list), not both");
+  if (bookmark_file && bookmark_file->empty())
+    usage_error("--bookmark-file needs a file name");
   if (servers || bookmark_file || start || fully_durable) {
     if (from)
       usage_error("--from SEQ is a local journal position: it does not combine with failover options");

@@ -1,19 +1,54 @@
 // The `tandem publish` / `tandem subscribe` commands against the fake node: summary line, exit
-// codes, one line per delivered message.
+// codes, one line per delivered message; the failover options (--servers, --store-file,
+// --bookmark-file, the special starts) and their usage errors.
 #include <doctest/doctest.h>
+
+#include <csignal>
+#include <filesystem>
 
 #include "fake_node.hpp"
 #include "tests/support/process.hpp"
 
 using namespace std::chrono_literals;
 using tandem::test::fake_node;
+using tandem::test::gate;
 using tandem::test::node_side;
+using tandem::test::refusing_port;
+using tandem::test::temp_dir;
 namespace protocol = tandem::protocol;
 
 namespace {
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
+}
+
+std::string loopback(std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
+
+// The next publish from the client, or an empty one (noted as a problem) if none came.
+protocol::publish expect_publish(node_side& n) {
+  auto m = n.read();
+  auto* p = m ? std::get_if<protocol::publish>(&*m) : nullptr;
+  n.expect(p != nullptr, "a publish");
+  return p ? *p : protocol::publish{};
+}
+
+// Reads the subscribe_from the client sends after its hello.
+protocol::subscribe_from expect_subscribe_from(node_side& n) {
+  n.answer_hello();
+  auto m = n.read();
+  auto* s = m ? std::get_if<protocol::subscribe_from>(&*m) : nullptr;
+  n.expect(s != nullptr, "subscribe_from follows the hello");
+  return s ? *s : protocol::subscribe_from{};
+}
+
+// `tandem` with `args`, expected to fail with exit 2 and `message` on stderr.
+void check_usage_error(std::vector<std::string> args, const std::string& message) {
+  args.insert(args.begin(), tandem::test::tandem_cli_path());
+  auto r = tandem::test::run(args, ".", 10s);
+  CHECK_MESSAGE(r.exit_code == 2, args[1] << " " << args[2] << ": " << r.err);
+  CHECK_MESSAGE(contains(r.err, message), r.err);
+  CHECK(r.out.empty());
 }
 
 } // namespace
@@ -82,4 +117,164 @@ TEST_CASE("tandem subscribe prints one line per message and stops after --count"
                  "seq=12 origin=node-b:9 publisher=-:0 topic=orders.us size=3 payload=a.b\n");
   CHECK(node.join().empty());
   CHECK(seen == protocol::subscribe{1, "orders\\..*", true, 11});
+}
+
+TEST_CASE("tandem publish --servers fails over to the second server when the first is down") {
+  refusing_port down;
+  std::vector<protocol::publish> got;
+  fake_node b{[&](node_side& n) {
+    n.answer_hello();
+    n.expect(n.answer_logon(0) == std::optional<std::string>{"cli-ha"}, "logon as cli-ha");
+    for (std::uint64_t s = 1; s <= 2; ++s) {
+      got.push_back(expect_publish(n));
+      n.write(protocol::persisted_ack{s, 100 + s});
+    }
+    n.read(); // until the client closes
+  }};
+  const std::string servers = loopback(down.port()) + "," + loopback(b.port());
+  auto r = tandem::test::run({tandem::test::tandem_cli_path(), "publish", "--servers", servers, "--publisher-name",
+                              "cli-ha", "--topic", "cli.t", "--count", "2", "--size", "10"},
+                             ".", 30s);
+  CHECK_MESSAGE(r.exit_code == 0, r.out << r.err);
+  CHECK(contains(r.out, "published 2 via " + servers + " as cli-ha: persisted 2, rejected 0, "));
+  CHECK(b.join().empty());
+  REQUIRE(got.size() == 2);
+  CHECK(got[0] == protocol::publish{"cli.t", "1 cdefghij", "cli-ha", 1});
+  CHECK(got[1] == protocol::publish{"cli.t", "2 cdefghij", "cli-ha", 2});
+}
+
+TEST_CASE("tandem publish --store-file: a killed and restarted publisher resends what was never acked") {
+  temp_dir dir;
+  gate all_sent;
+  std::vector<protocol::publish> first_run, second_run;
+  fake_node a{[&](node_side& n) {
+    n.answer_hello();
+    n.answer_logon(0);
+    for (int i = 0; i < 3; ++i)
+      first_run.push_back(expect_publish(n));
+    n.write(protocol::persisted_ack{1, 11}); // 2 and 3 are never acked
+    all_sent.open();
+    n.read(); // until the client dies
+  }};
+  const std::vector<std::string> common = {"--publisher-name", "cli-store", "--store-file", dir / "store", "--topic",
+                                           "cli.t", "--size", "10"};
+  {
+    std::vector<std::string> argv = {tandem::test::tandem_cli_path(), "publish", "--servers", loopback(a.port()),
+                                     "--count", "3", "--timeout-ms", "60000"};
+    argv.insert(argv.end(), common.begin(), common.end());
+    tandem::test::child_process first{argv, ".", dir.path()};
+    REQUIRE(all_sent.wait(10s));
+    first.signal(SIGKILL);
+    CHECK(first.wait_exit(10s) == 128 + SIGKILL);
+  }
+  CHECK(a.join().empty());
+  REQUIRE(first_run.size() == 3);
+
+  // The restarted run (same name, same store) on a node that holds seq 1: 2 and 3 are resent as
+  // they were, then its own message takes seq 4.
+  fake_node b{[&](node_side& n) {
+    n.answer_hello();
+    n.answer_logon(1);
+    for (std::uint64_t s = 2; s <= 4; ++s) {
+      second_run.push_back(expect_publish(n));
+      n.write(protocol::persisted_ack{s, 10 + s});
+    }
+    n.read();
+  }};
+  std::vector<std::string> argv = {tandem::test::tandem_cli_path(), "publish", "--servers", loopback(b.port()),
+                                   "--count", "1"};
+  argv.insert(argv.end(), common.begin(), common.end());
+  auto r = tandem::test::run(argv, ".", 30s);
+  CHECK_MESSAGE(r.exit_code == 0, r.out << r.err);
+  CHECK(contains(r.out, "as cli-store: persisted 3, rejected 0, "));
+  CHECK(b.join().empty());
+  REQUIRE(second_run.size() == 3);
+  CHECK(second_run[0] == first_run[1]);
+  CHECK(second_run[1] == first_run[2]);
+  CHECK(second_run[2] == protocol::publish{"cli.t", "1 cdefghij", "cli-store", 4});
+}
+
+TEST_CASE("tandem subscribe --bookmark-file resumes after a restart; lines show origin and publisher") {
+  temp_dir dir;
+  const std::string long_payload(70, 'x');
+  protocol::subscribe_from first, second;
+  fake_node a{[&](node_side& n) {
+    first = expect_subscribe_from(n);
+    n.write(protocol::delivered{first.subscription_id, 21, "node-a", 1, 5, "orders.eu", "hello world", "gw:1", 7});
+    n.write(protocol::delivered{first.subscription_id, 22, "node-a", 2, 6, "orders.eu", long_payload, "gw:1", 8});
+    n.read(); // until the client closes
+  }};
+  const std::vector<std::string> common = {tandem::test::tandem_cli_path(), "subscribe", "--topic", "orders\\..*",
+                                           "--bookmark-file", dir / "bookmark", "--count"};
+  auto argv = common;
+  argv.insert(argv.end(), {"2", "--servers", loopback(a.port())});
+  auto r1 = tandem::test::run(argv, ".", 30s);
+  CHECK_MESSAGE(r1.exit_code == 0, r1.err);
+  CHECK(r1.out == "seq=21 origin=node-a:1 publisher=gw:1:7 topic=orders.eu size=11 payload=hello world\n"
+                  "seq=22 origin=node-a:2 publisher=gw:1:8 topic=orders.eu size=70 payload=" +
+                    long_payload.substr(0, 64) + "...\n");
+  CHECK(a.join().empty());
+  CHECK(first.start == protocol::subscribe_start::after_bookmark);
+  CHECK(first.bookmark.empty());
+  CHECK(std::filesystem::exists(dir / "bookmark"));
+
+  // The restarted subscriber, on another node: it subscribes after what it saw, and a copy of a
+  // record it already printed (here under the same origin) is not printed again.
+  fake_node b{[&](node_side& n) {
+    second = expect_subscribe_from(n);
+    n.write(protocol::delivered{second.subscription_id, 90, "node-a", 2, 6, "orders.eu", "again", "gw:1", 8});
+    n.write(protocol::delivered{second.subscription_id, 91, "node-a", 3, 7, "orders.us", "next", "gw:1", 9});
+    n.read();
+  }};
+  argv = common;
+  argv.insert(argv.end(), {"1", "--client", loopback(b.port())});
+  auto r2 = tandem::test::run(argv, ".", 30s);
+  CHECK_MESSAGE(r2.exit_code == 0, r2.err);
+  CHECK(r2.out == "seq=91 origin=node-a:3 publisher=gw:1:9 topic=orders.us size=4 payload=next\n");
+  CHECK(b.join().empty());
+  CHECK(second.start == protocol::subscribe_start::after_bookmark);
+  CHECK(second.bookmark == std::vector<protocol::bookmark_entry>{{"node-a", 2}});
+}
+
+TEST_CASE("tandem subscribe --from-time takes ISO 8601 UTC or unix ns; --from-now and --fully-durable reach the node") {
+  auto subscription_for = [](std::vector<std::string> flags) {
+    protocol::subscribe_from seen;
+    fake_node n{[&](node_side& side) {
+      seen = expect_subscribe_from(side);
+      side.read(); // until the client closes (idle after --timeout-ms)
+    }};
+    std::vector<std::string> argv = {tandem::test::tandem_cli_path(), "subscribe", "--client", loopback(n.port()),
+                                     "--timeout-ms", "200"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    auto r = tandem::test::run(argv, ".", 30s);
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(r.out.empty());
+    CHECK(n.join().empty());
+    return seen;
+  };
+  auto iso = subscription_for({"--from-time", "2026-11-22T10:00:00.25Z", "--fully-durable"});
+  CHECK(iso.start == protocol::subscribe_start::from_time);
+  CHECK(iso.time_ns == 1795341600'250000000);
+  CHECK(iso.fully_durable);
+  auto ns = subscription_for({"--from-time", "1795341600000000001"});
+  CHECK(ns.start == protocol::subscribe_start::from_time);
+  CHECK(ns.time_ns == 1795341600'000000001);
+  CHECK_FALSE(ns.fully_durable);
+  CHECK(subscription_for({"--from-now"}).start == protocol::subscribe_start::now);
+}
+
+TEST_CASE("tandem publish and subscribe: bad failover flags are usage errors (exit 2) that say what is wrong") {
+  check_usage_error({"subscribe", "--from-start", "--from-now"}, "give one of --from-start, --from-now and --from-time");
+  check_usage_error({"subscribe", "--from-time", "2026-02-30T10:00:00Z"}, "--from-time: expected ISO 8601 UTC");
+  check_usage_error({"subscribe", "--from-time", "2026-11-22 10:00:00"}, "--from-time: expected ISO 8601 UTC");
+  check_usage_error({"subscribe", "--from-time", "2026-11-22T10:00:00+01:00"}, "--from-time: expected ISO 8601 UTC");
+  check_usage_error({"subscribe", "--from-time"}, "--from-time needs a value");
+  check_usage_error({"subscribe", "--servers", ""}, "--servers: ");
+  check_usage_error({"subscribe", "--servers", "127.0.0.1:1", "--client", "127.0.0.1:2"}, "not both");
+  check_usage_error({"subscribe", "--bookmark-file", "b", "--from", "5"}, "--from SEQ");
+  check_usage_error({"subscribe", "--fully-durable", "--bogus"}, "unknown argument '--bogus'");
+  check_usage_error({"publish", "--servers", "nohost"}, "--servers: ");
+  check_usage_error({"publish", "--servers", "127.0.0.1:1", "--client", "127.0.0.1:2"}, "not both");
+  check_usage_error({"publish", "--store-file", "s"}, "--store-file needs --publisher-name");
+  check_usage_error({"publish", "--publisher-name", "a", "--publisher-id", "b"}, "not both");
 }
