@@ -16,6 +16,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,9 +38,54 @@ temp_dir::~temp_dir() {
 // Ports are drawn at random BELOW the kernel's ephemeral range (ip_local_port_range): a port the
 // kernel hands out for an outgoing connection meanwhile (nodes dial each other all the time)
 // can then never collide with one a test gave to a listener.
+namespace {
+
+// Ports handed out by free_port() are reserved across processes by a file per port under
+// $TMPDIR/tandem-test-ports (created with O_EXCL, holding the owner's pid), so test processes
+// running in parallel (ctest -j) never pick the same port, even while a node that owns it is
+// down between a kill and its restart. A file whose pid is gone is stale and reclaimed.
+struct port_reservations {
+  std::string dir;
+  std::vector<std::string> owned;
+  port_reservations() {
+    const char* tmp = std::getenv("TMPDIR");
+    dir = std::string{tmp && *tmp ? tmp : "/tmp"} + "/tandem-test-ports";
+    ::mkdir(dir.c_str(), 0777);
+  }
+  ~port_reservations() {
+    for (const auto& f : owned)
+      ::unlink(f.c_str());
+  }
+  bool reserve(std::uint16_t port) {
+    const std::string path = dir + "/" + std::to_string(port);
+    for (int round = 0; round < 2; ++round) {
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        auto pid = std::to_string(::getpid());
+        (void)!::write(fd, pid.data(), pid.size());
+        ::close(fd);
+        owned.push_back(path);
+        return true;
+      }
+      if (errno != EEXIST)
+        return true; // no reservation possible here: fall back to the bind check alone
+      std::ifstream in{path};
+      long owner = 0;
+      if (!(in >> owner) || owner <= 0 || (::kill(static_cast<pid_t>(owner), 0) != 0 && errno == ESRCH))
+        ::unlink(path.c_str()); // stale: its owner is gone
+      else
+        return false;
+    }
+    return false;
+  }
+};
+
+} // namespace
+
 std::uint16_t free_port() {
   static std::mt19937 rng{std::random_device{}()};
   static std::mutex mu;
+  static port_reservations reservations;
   int low = 32768;
   if (std::ifstream range{"/proc/sys/net/ipv4/ip_local_port_range"}; range)
     range >> low;
@@ -56,7 +102,7 @@ std::uint16_t free_port() {
     bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
     if (fd >= 0)
       ::close(fd);
-    if (ok)
+    if (ok && reservations.reserve(port))
       return port;
   }
   throw std::runtime_error("free_port: no free port below the ephemeral range");
