@@ -119,6 +119,7 @@ std::optional<protocol::delivered> ha_subscriber::next(std::chrono::milliseconds
     // failover, before the node it first reached had replicated it (bookmark::covers_publisher).
     if (bookmark_.covers_publisher(d->publisher_id, d->publisher_seq)) {
       ++counters_.duplicates;
+      ++counters_.publisher_copies;
       continue;
     }
     bookmark_.advance_publisher(d->publisher_id, d->publisher_seq);

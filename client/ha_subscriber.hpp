@@ -62,6 +62,8 @@ struct ha_subscriber_options {
 struct ha_subscriber_counters {
   std::uint64_t delivered = 0;       // records returned by next()
   std::uint64_t duplicates = 0;      // records discarded because the bookmark covered them
+  std::uint64_t publisher_copies = 0; // of which by the per-publisher mark alone (a message stored
+                                      // under two origins)
   std::uint64_t subscribes = 0;      // subscribe_from frames sent (the first one included)
   std::uint64_t disconnects = 0;
   std::uint64_t failovers = 0;       // connections to a different server than the previous one

@@ -2,6 +2,8 @@
 // failover, the duplicate safety net, special starts, and resuming from the bookmark file.
 #include <doctest/doctest.h>
 
+#include <functional>
+
 #include "client/ha_subscriber.hpp"
 #include "fake_node.hpp"
 #include "tests/support/process.hpp"
@@ -214,7 +216,62 @@ TEST_CASE("a message stored under two origins (its publisher failed over) is del
   CHECK(first->publisher_seq == 7);
   CHECK(second->publisher_seq == 8);
   CHECK(s.counters().duplicates == 1);
+  CHECK(s.counters().publisher_copies == 1);
   CHECK(s.position().origins().at("B") == 5);
   CHECK(s.stop().empty());
   CHECK(node.join().empty());
+}
+
+TEST_CASE("per-publisher marks: seq 0 is exempt, publishers are independent, and a restarted subscriber keeps them") {
+  tandem::test::temp_dir dir;
+  auto with_publisher = [](protocol::delivered d, const std::string& publisher, std::uint64_t seq) {
+    d.publisher_id = publisher;
+    d.publisher_seq = seq;
+    return d;
+  };
+  // One run of a subscriber on the bookmark file against a node playing `frames` (after the
+  // subscribe, which `check` may inspect): what it delivered, its counters and its position.
+  struct outcome {
+    std::vector<std::string> payloads;
+    tandem::client::ha_subscriber_counters counters;
+    tandem::client::bookmark position;
+  };
+  auto run = [&](std::size_t count, std::function<void(node_side&, const protocol::subscribe_from&)> frames) {
+    fake_node node{[&](node_side& n) {
+      frames(n, expect_subscribe(n));
+      n.read(); // until the client closes
+    }};
+    auto o = options({node.port()});
+    o.bookmark_file = dir / "bookmark";
+    ha_subscriber sub{o};
+    REQUIRE(sub.open() == "");
+    outcome r{payloads_of(sub, count), {}, {}};
+    CHECK(sub.stop() == "");
+    r.counters = sub.counters();
+    r.position = sub.position();
+    CHECK(node.join().empty());
+    return r;
+  };
+  auto first = run(5, [&](node_side& n, const protocol::subscribe_from& s) {
+    n.write(with_publisher(record(s.subscription_id, "A", 1), "gw", 5));
+    n.write(with_publisher(record(s.subscription_id, "A", 2), "", 0));     // no publisher seq
+    n.write(with_publisher(record(s.subscription_id, "B", 1), "", 0));     // never a copy by mark
+    n.write(with_publisher(record(s.subscription_id, "B", 2), "gw-2", 3)); // another publisher
+    n.write(with_publisher(record(s.subscription_id, "B", 3), "gw", 4));   // below gw's mark: a copy
+    n.write(with_publisher(record(s.subscription_id, "B", 4), "gw", 6));
+  });
+  CHECK(first.payloads == std::vector<std::string>{"A:1", "A:2", "B:1", "B:2", "B:4"});
+  CHECK(first.counters.duplicates == 1);
+  CHECK(first.counters.publisher_copies == 1);
+  // Restarted from the file: a copy of gw:6 stored under a third origin is still dropped, and
+  // the origin it arrived under moves on, so a resubscription after it skips that copy too.
+  auto second = run(1, [&](node_side& n, const protocol::subscribe_from& s) {
+    n.expect(s.bookmark == std::vector<bookmark_entry>{{"A", 2}, {"B", 4}}, "resumes after A:2 and B:4");
+    n.write(with_publisher(record(s.subscription_id, "C", 1), "gw", 6));
+    n.write(with_publisher(record(s.subscription_id, "C", 2), "gw", 7));
+  });
+  CHECK(second.payloads == std::vector<std::string>{"C:2"});
+  CHECK(second.counters.publisher_copies == 1);
+  CHECK(second.position.origins().at("C") == 2);
+  CHECK(second.position.publishers().at("gw") == 7);
 }
