@@ -147,8 +147,14 @@ void run_chaos(std::uint64_t seed) {
   for (auto& c : clients)
     c.start();
 
-  // The kills. Victims: 0 = A, 1 = B, 2.. = clients.
-  std::vector<std::string> schedule;
+  // The kills. Victims: 0 = A, 1 = B, 2.. = clients. The schedule is printed with any failure
+  // from here on (INFO reads the string when a check fails), a restart that fails included.
+  std::string kill_schedule;
+  INFO("kill schedule (seed " << seed << "):\n" << kill_schedule);
+  auto note = [&](std::chrono::milliseconds at, const std::string& victim, std::chrono::milliseconds down_for) {
+    kill_schedule += "  t=" + std::to_string(at.count()) + "ms kill " + victim + ", down " +
+                     std::to_string(down_for.count()) + " ms\n";
+  };
   const auto chaos_start = std::chrono::steady_clock::now();
   const int kills = 12;
   for (int k = 0; k < kills; ++k) {
@@ -158,25 +164,18 @@ void run_chaos(std::uint64_t seed) {
     auto at = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - chaos_start);
     if (victim < 2) {
       test_node& n = victim == 0 ? a : b;
-      schedule.push_back("t=" + std::to_string(at.count()) + "ms kill " + n.name() + ", down " +
-                         std::to_string(down_for.count()) + " ms");
+      note(at, n.name(), down_for);
       n.kill();
       std::this_thread::sleep_for(down_for);
       n.start();
     } else {
       auto& c = clients[victim - 2];
-      schedule.push_back("t=" + std::to_string(at.count()) + "ms kill " + c.name + ", down " +
-                         std::to_string(down_for.count()) + " ms");
+      note(at, c.name, down_for);
       c.kill();
       std::this_thread::sleep_for(down_for);
       c.start();
     }
   }
-  std::string kill_schedule;
-  for (const auto& s : schedule)
-    kill_schedule += "  " + s + "\n";
-  INFO("kill schedule (seed " << seed << "):\n" << kill_schedule);
-
   // Settle: publishers finish (every stored message acked), subscribers catch up.
   for (auto& c : clients)
     if (c.name[0] == 'P')
