@@ -5,7 +5,9 @@
 
 #include <csignal>
 #include <filesystem>
+#include <map>
 
+#include "client/bookmark.hpp"
 #include "fake_node.hpp"
 #include "tests/support/process.hpp"
 
@@ -277,4 +279,55 @@ TEST_CASE("tandem publish and subscribe: bad failover flags are usage errors (ex
   check_usage_error({"publish", "--servers", "127.0.0.1:1", "--client", "127.0.0.1:2"}, "not both");
   check_usage_error({"publish", "--store-file", "s"}, "--store-file needs --publisher-name");
   check_usage_error({"publish", "--publisher-name", "a", "--publisher-id", "b"}, "not both");
+}
+
+TEST_CASE("tandem subscribe stops on SIGINT with its bookmark saved and exits 0") {
+  temp_dir dir;
+  fake_node a{[&](node_side& n) {
+    auto s = expect_subscribe_from(n);
+    for (std::uint64_t i = 1; i <= 3; ++i)
+      n.write(protocol::delivered{s.subscription_id, 40 + i, "node-a", i, 5, "orders.eu", "m", "gw-1", 6 + i});
+    n.read(); // until the client closes
+  }};
+  tandem::test::child_process sub{{tandem::test::tandem_cli_path(), "subscribe", "--servers", loopback(a.port()),
+                                   "--bookmark-file", dir / "bookmark", "--timeout-ms", "60000"},
+                                  ".", dir.path()};
+  REQUIRE(tandem::test::wait_until([&] { return contains(sub.stdout_text(), "seq=43 "); }, 10s));
+  sub.signal(SIGINT);
+  CHECK(sub.wait_exit(10s) == 0); // not 128 + SIGINT: it stopped by itself
+  CHECK(a.join().empty());
+  auto saved = tandem::client::load_bookmark(dir / "bookmark");
+  REQUIRE_MESSAGE(saved.value, saved.error);
+  CHECK(saved.value->origins() == std::map<std::string, std::uint64_t>{{"node-a", 3}});
+  CHECK(saved.value->publishers() == std::map<std::string, std::uint64_t>{{"gw-1", 9}});
+}
+
+TEST_CASE("tandem subscribe that recovered from a disconnect and then goes idle exits 0, not with the old error") {
+  auto deliver = [](std::uint64_t origin_seq) {
+    return [origin_seq](node_side& n) {
+      auto s = expect_subscribe_from(n);
+      n.write(protocol::delivered{s.subscription_id, origin_seq, "node-a", origin_seq, 5, "t", "m", "gw-1",
+                                  origin_seq});
+      if (origin_seq == 2)
+        n.read(); // stays up until the client closes; the first connection drops at once
+    };
+  };
+  fake_node a{std::vector<fake_node::script>{deliver(1), deliver(2)}};
+  auto r = tandem::test::run({tandem::test::tandem_cli_path(), "subscribe", "--servers", loopback(a.port()),
+                              "--timeout-ms", "1500"},
+                             ".", 30s);
+  CHECK_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(contains(r.out, "origin=node-a:1 "));
+  CHECK(contains(r.out, "origin=node-a:2 "));
+  CHECK(a.join().empty());
+}
+
+TEST_CASE("tandem subscribe exits 1 naming the reason when no server of its list answers") {
+  refusing_port down;
+  auto r = tandem::test::run({tandem::test::tandem_cli_path(), "subscribe", "--servers", loopback(down.port()),
+                              "--timeout-ms", "1000"},
+                             ".", 30s);
+  CHECK(r.exit_code == 1);
+  CHECK_MESSAGE(contains(r.err, "tandem: "), r.err);
+  CHECK(r.out.empty());
 }
