@@ -58,7 +58,8 @@ const char* usage = R"(usage:
       Publish MESSAGE once, or N generated messages of BYTES bytes (default 1 x 100), keeping
       up to W unacknowledged (default 64), and wait for every ack. Prints a summary with the
       ack latency; exit 1 unless every message was persisted. Defaults: client endpoint
-      127.0.0.1:27101, topic tandem.test, a publisher id unique to this run, timeout 10000 ms.
+      127.0.0.1:27101, topic tandem.test, a publisher id unique to this run
+      (tandem-cli-HOST-PID-MS), timeout 10000 ms.
       Failover publishing (any of these three): --servers lists equivalent nodes in priority
       order (failover by the destination rule), --publisher-name gives a stable name (its seqs
       continue across runs), --store-file DIR (needs a name) keeps unacked messages in DIR so
@@ -356,8 +357,11 @@ int publish(int argc, char** argv) {
   std::optional<std::uint64_t> count;
   std::optional<std::uint64_t> size;
   std::uint64_t window = 64;
-  // Unique per run: a node may remember publisher_seqs per publisher_id, and seqs restart at 1.
-  std::string publisher_id = "tandem-cli-" + std::to_string(::getpid()) + "-" +
+  // Unique per run (HOST-PID-MS; containers repeat pids): nodes drop a (publisher_id,
+  // publisher_seq) they already hold, and a run without a stable name restarts at seq 1.
+  char hostname[256] = "host";
+  ::gethostname(hostname, sizeof hostname - 1);
+  std::string publisher_id = "tandem-cli-" + std::string{hostname} + "-" + std::to_string(::getpid()) + "-" +
                              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                               std::chrono::system_clock::now().time_since_epoch())
                                               .count());

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <map>
 
+#include <unistd.h>
+
 #include "client/bookmark.hpp"
 #include "fake_node.hpp"
 #include "tests/support/process.hpp"
@@ -330,4 +332,37 @@ TEST_CASE("tandem subscribe exits 1 naming the reason when no server of its list
   CHECK(r.exit_code == 1);
   CHECK_MESSAGE(contains(r.err, "tandem: "), r.err);
   CHECK(r.out.empty());
+}
+
+TEST_CASE("tandem publish without a name uses a new publisher id on every run (host, pid, time)") {
+  std::vector<std::string> ids;
+  auto one_publish = [&](bool logon) {
+    return [&ids, logon](node_side& n) {
+      n.answer_hello();
+      if (logon)
+        n.answer_logon(0);
+      auto m = n.read();
+      auto* p = m ? std::get_if<protocol::publish>(&*m) : nullptr;
+      n.expect(p != nullptr && p->publisher_seq == 1, "a publish with seq 1");
+      if (p)
+        ids.push_back(p->publisher_id);
+      n.write(protocol::persisted_ack{1, 1});
+      n.read(); // until the client closes
+    };
+  };
+  fake_node first{one_publish(false)}, second{one_publish(true)};
+  auto r1 = tandem::test::run({tandem::test::tandem_cli_path(), "publish", "--client", loopback(first.port()), "m"},
+                              ".", 20s);
+  auto r2 = tandem::test::run({tandem::test::tandem_cli_path(), "publish", "--servers", loopback(second.port()), "m"},
+                              ".", 20s);
+  CHECK_MESSAGE(r1.exit_code == 0, r1.out << r1.err);
+  CHECK_MESSAGE(r2.exit_code == 0, r2.out << r2.err);
+  CHECK(first.join().empty());
+  CHECK(second.join().empty());
+  REQUIRE(ids.size() == 2);
+  char hostname[256] = "host";
+  ::gethostname(hostname, sizeof hostname - 1);
+  for (const auto& id : ids)
+    CHECK_MESSAGE(id.rfind("tandem-cli-" + std::string{hostname} + "-", 0) == 0, id);
+  CHECK(ids[0] != ids[1]); // a second run is stored, not dropped as a copy of the first
 }
