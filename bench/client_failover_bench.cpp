@@ -2,12 +2,14 @@
 // measured through real tandemd processes on 127.0.0.1 and the client library with its default
 // failover settings. Not a test; see docs/performance.md.
 //
-//   client_failover_bench [--kills N] [--tandemd PATH] [--dir DIR]
+//   client_failover_bench [--kills N] [--sync] [--tandemd PATH] [--dir DIR]
 //
-// A pair A<->B with ASYNC destinations both ways (with sync ones the partner cannot ack while
-// the dead node is down: its persisted acks wait for it to return, by design). Per trial the
-// server a client uses is SIGKILLed, then restarted once the trial is measured; trials
-// alternate between A and B, each client listing the node to be killed first.
+// A pair A<->B with ASYNC destinations both ways (default). Per trial the server a client uses
+// is SIGKILLed, then restarted once the trial is measured; trials alternate between A and B,
+// each client listing the node to be killed first.
+// --sync: SYNC destinations both ways. The partner's persisted acks then wait for the dead node
+// (Tandem never downgrades a sync destination), so the killed node is restarted at once, as a
+// supervisor would, and the figures include its restart and the relink.
 //   publisher:  an ha_publisher (memory store) publishing 1 KiB messages every ~1 ms; time from
 //               the kill to the first persisted ack of a message published after the kill (so
 //               it can only have come from the partner).
@@ -48,6 +50,7 @@ namespace {
 
 struct server {
   std::string name, dir, tandemd;
+  std::string sync_type = "async";
   std::uint16_t repl = free_port(), client = free_port(), admin = free_port();
   pid_t pid = -1;
 
@@ -59,12 +62,15 @@ struct server {
                         {"admin", {{"port", admin}}},
                         {"destinations",
                          {{{"name", peer.name},
-                           {"sync_type", "async"},
+                           {"sync_type", sync_type},
                            {"addresses", {"127.0.0.1:" + std::to_string(peer.repl)}}}}}};
     std::ofstream(dir + "/config.json") << c.dump(2);
   }
+  // Only forks and execs; start() also waits until it answers. Both on the main thread: the
+  // child's PR_SET_PDEATHSIG (bench_util spawn) fires when the forking THREAD ends.
+  void launch() { pid = spawn({tandemd, "--config", dir + "/config.json"}, dir, dir + "/tandemd.log"); }
   void start() {
-    pid = spawn({tandemd, "--config", dir + "/config.json"}, dir, dir + "/tandemd.log");
+    launch();
     for (auto deadline = bench_clock::now() + 15s; bench_clock::now() < deadline; std::this_thread::sleep_for(10ms))
       if (client::http_get("127.0.0.1", admin, "/healthz", 500ms).status == 200)
         return;
@@ -101,7 +107,15 @@ double ms_since(bench_clock::time_point t) {
   return std::chrono::duration<double, std::milli>(bench_clock::now() - t).count();
 }
 
-double publisher_trial(server& victim, server& partner) {
+// SIGKILLs `victim`; with `restart_at_once` launches it again at once (without waiting for it:
+// the client keeps running meanwhile, and the caller waits for the pair to settle afterwards).
+void kill_victim(server& victim, bool restart_at_once) {
+  victim.kill_now();
+  if (restart_at_once)
+    victim.launch();
+}
+
+double publisher_trial(server& victim, server& partner, bool restart_at_once) {
   client::memory_publish_store store;
   client::ha_publisher_options o;
   o.name = "bench-pub-" + std::to_string(::getpid()) + "-" + std::to_string(bench_clock::now().time_since_epoch().count());
@@ -119,11 +133,17 @@ double publisher_trial(server& victim, server& partner) {
   if (!pub.wait_all(10s))
     throw bench_error("publisher warm-up: " + pub.error());
   auto killed_at = bench_clock::now();
-  victim.kill_now();
+  kill_victim(victim, restart_at_once);
   const auto first_after = pub.next_seq();
   while (store.acked_through() < first_after) {
     if (ms_since(killed_at) > 30000)
-      throw bench_error("publisher: no ack from the partner within 30 s: " + pub.error());
+    {
+      const auto& c = pub.counters();
+      throw bench_error("publisher: no ack from the partner within 30 s (published " + std::to_string(c.published) +
+                        ", persisted " + std::to_string(c.persisted) + ", rejected " + std::to_string(c.negative) +
+                        ", connects " + std::to_string(c.connects) + ", failovers " + std::to_string(c.failovers) +
+                        ", store " + std::to_string(store.size()) + "): " + pub.error());
+    }
     pub.publish("bench.failover", payload, 5s);
     std::this_thread::sleep_for(1ms); // the publishing pace
   }
@@ -133,7 +153,7 @@ double publisher_trial(server& victim, server& partner) {
   return took;
 }
 
-double subscriber_trial(server& victim, server& partner) {
+double subscriber_trial(server& victim, server& partner, bool restart_at_once) {
   client::ha_subscriber_options o;
   o.servers = client::parse_servers(victim.address() + "," + partner.address()).servers;
   o.first_start = protocol::subscribe_start::now;
@@ -166,7 +186,7 @@ double subscriber_trial(server& victim, server& partner) {
     if (!sub.next(5s))
       throw bench_error("subscriber warm-up: " + sub.error());
   auto killed_at = bench_clock::now();
-  victim.kill_now();
+  kill_victim(victim, restart_at_once);
   const auto subscribes = sub.counters().subscribes;
   for (;;) {
     auto d = sub.next(1s);
@@ -190,17 +210,20 @@ void print(const char* what, std::vector<double> v) {
 
 int main(int argc, char** argv) {
   int kills = 20;
+  bool sync = false;
   std::string tandemd = TANDEM_BINARY_DIR "/tools/tandemd", base = "/tmp";
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
     if (k == "--kills" && i + 1 < argc)
       kills = std::max(1, std::stoi(argv[++i]));
+    else if (k == "--sync")
+      sync = true;
     else if (k == "--tandemd" && i + 1 < argc)
       tandemd = argv[++i];
     else if (k == "--dir" && i + 1 < argc)
       base = argv[++i];
     else {
-      std::fprintf(stderr, "usage: client_failover_bench [--kills N] [--tandemd PATH] [--dir DIR]\n");
+      std::fprintf(stderr, "usage: client_failover_bench [--kills N] [--sync] [--tandemd PATH] [--dir DIR]\n");
       return 2;
     }
   }
@@ -211,7 +234,9 @@ int main(int argc, char** argv) {
   int rc = 1;
   try {
     std::printf("%s\n", machine_line(root.string()).c_str());
-    std::printf("async pair A<->B on 127.0.0.1, client defaults (failover backoff from 100 ms, connect timeout 2 s)\n");
+    std::printf("%s pair A<->B on 127.0.0.1%s, client defaults (failover backoff from 100 ms, connect timeout 2 s)\n",
+                sync ? "sync" : "async", sync ? ", the killed node restarted at once" : "");
+    a.sync_type = b.sync_type = sync ? "sync" : "async";
     a.write_config(b);
     b.write_config(a);
     a.start();
@@ -222,11 +247,12 @@ int main(int argc, char** argv) {
       server& victim = (i / 2) % 2 == 0 ? a : b;
       server& partner = &victim == &a ? b : a;
       if (i % 2 == 0)
-        pub_ms.push_back(publisher_trial(victim, partner));
+        pub_ms.push_back(publisher_trial(victim, partner, sync));
       else
-        sub_ms.push_back(subscriber_trial(victim, partner));
-      victim.start();
-      wait_settled(a, b);
+        sub_ms.push_back(subscriber_trial(victim, partner, sync));
+      if (!sync) // --sync restarted it during the trial
+        victim.start();
+      wait_settled(a, b); // caught up both ways before the next kill
     }
     std::printf("failover time, SIGKILL of the client's node to service from the partner:\n");
     print("publisher", pub_ms);
