@@ -104,18 +104,25 @@ std::uint64_t chaos_seed(std::uint64_t fixed) {
   return fixed;
 }
 
-// Everything a subscriber must have: per publisher, the acked seqs (minus refusals).
-bool subscriber_has_all(const std::string& out_path, const std::map<std::string, publisher_result>& pubs) {
+// Everything a subscriber must have: per publisher, the acked seqs (minus refusals). Returns the
+// first one missing ("P1:17, and N more missing") or "" when it has them all.
+std::string first_missing(const std::string& out_path, const std::map<std::string, publisher_result>& pubs) {
   auto got = read_out_log(out_path);
+  std::string first;
+  std::uint64_t more = 0;
   for (const auto& [name, r] : pubs) {
     std::set<std::uint64_t> seen;
     for (const auto& d : got[name])
       seen.insert(d.pseq);
     for (std::uint64_t s = 1; s <= r.acked_through; ++s)
-      if (!r.refused.count(s) && !seen.count(s))
-        return false;
+      if (!r.refused.count(s) && !seen.count(s)) {
+        if (first.empty())
+          first = name + ":" + std::to_string(s);
+        else
+          ++more;
+      }
   }
-  return true;
+  return first.empty() || more == 0 ? first : first + ", and " + std::to_string(more) + " more missing";
 }
 
 void run_chaos(std::uint64_t seed) {
@@ -187,18 +194,22 @@ void run_chaos(std::uint64_t seed) {
                                         << c.proc->stderr_text());
     }
   std::map<std::string, publisher_result> pubs;
+  std::string published;
   for (auto& c : clients)
     if (c.name[0] == 'P') {
       pubs[c.name] = read_acked_log(c.dir + "/acked.log");
       REQUIRE(pubs[c.name].last_seq.has_value());
       CHECK(pubs[c.name].acked_through > 0);
       CHECK(pubs[c.name].refused.empty());
-      MESSAGE(c.name << ": " << pubs[c.name].acked_through << " acked of " << *pubs[c.name].last_seq << " published");
+      published += " " + c.name + ": " + std::to_string(pubs[c.name].acked_through) + " acked of " +
+                   std::to_string(*pubs[c.name].last_seq) + " published;";
     }
+  MESSAGE("seed " << seed << ":" << published); // with the kill schedule
   for (auto& c : clients)
     if (c.name[0] == 'S')
-      CHECK_MESSAGE(wait_until([&] { return subscriber_has_all(c.dir + "/out.log", pubs); }, 60s, 100ms),
-                    c.name << " did not receive every acked message; its stderr: " << c.proc->stderr_text());
+      CHECK_MESSAGE(wait_until([&] { return first_missing(c.dir + "/out.log", pubs).empty(); }, 60s, 100ms),
+                    c.name << " did not receive every acked message: first missing "
+                           << first_missing(c.dir + "/out.log", pubs) << "; its stderr: " << c.proc->stderr_text());
   for (auto& c : clients)
     if (c.name[0] == 'S') {
       c.proc->signal(SIGTERM);
@@ -217,9 +228,11 @@ void run_chaos(std::uint64_t seed) {
     std::map<std::pair<std::string, std::uint64_t>, int> held;
     for (const auto& r : n->journal_records())
       ++held[{r.publisher, r.publisher_seq}];
+    std::size_t doubled = 0;
     for (const auto& [key, count] : held)
-      if (count != 1)
+      if (count != 1 && doubled++ == 0)
         FAIL_CHECK(n->name() << " holds " << key.first << ":" << key.second << " " << count << " times");
+    CHECK_MESSAGE(doubled == 0, n->name() << " holds " << doubled << " messages more than once");
     for (const auto& [name, r] : pubs)
       for (std::uint64_t s = 1; s <= r.acked_through; ++s)
         if (!held.count({name, s})) {
@@ -250,7 +263,8 @@ void run_chaos(std::uint64_t seed) {
         }
       }
     }
-    CHECK(subscriber_has_all(c.dir + "/out.log", pubs));
+    const auto missing = first_missing(c.dir + "/out.log", pubs);
+    CHECK_MESSAGE(missing.empty(), c.name << " lacks acked message " << missing);
   }
 }
 
