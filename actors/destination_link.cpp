@@ -1,5 +1,6 @@
 #include "actors/destination_link.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include <caf/all.hpp>
@@ -35,6 +36,7 @@ struct link_state {
   std::optional<journal::cursor> cursor;
   std::uint64_t reported = 0; // last coverage sent to the journal actor
   std::uint64_t connects = 0, disconnects = 0;
+  std::uint64_t trimmed_gaps = 0; // resumes that started below what retention kept
   std::int64_t last_connect_unix_ms = 0, last_disconnect_unix_ms = 0;
   std::string name;
 };
@@ -63,6 +65,18 @@ void pump(link_self self) {
   while (st.conn && !st.awaiting_resume && w.can_send() && w.next_read() <= st.durable_seq) {
     if (!st.cursor || st.cursor->next_seq() != w.next_read()) {
       auto c = st.ctx->runtime->log().open_cursor(w.next_read());
+      if (!c && c.error().code() == journal::errc::trimmed) {
+        // The destination holds less than retention kept (another server of the destination
+        // that lagged, or one that lost its data): what retention removed cannot be sent. Say
+        // so once and go on from the oldest record held, rather than serve nothing.
+        auto oldest = st.ctx->runtime->log().first_seq();
+        log::warn(st.name, "destination ", st.dest.name, " resumes after seq ", w.next_read() - 1,
+                  " but records before ", oldest, " were removed by retention (every destination had acked them): ",
+                  st.dest.name, " at ", st.peer_address, " will not receive ", w.next_read(), "..", oldest - 1);
+        ++st.trimmed_gaps;
+        report(self, w.on_read(oldest - 1));
+        continue;
+      }
       if (!c) {
         log::error(st.name, "cannot read the journal from ", w.next_read(), ": ", c.error().to_string(),
                    "; destination ", st.dest.name, " cannot be served");
@@ -86,7 +100,7 @@ void pump(link_self self) {
     logic::sent_batch sent;
     for (const auto& r : *records) {
       std::string upstream_group = r.path.empty() ? std::string{} : st.groups->group_of(r.path.back());
-      logic::route_input in{r.origin, r.topic, r.path, upstream_group};
+      logic::route_input in{r.origin, r.topic, r.path, upstream_group, r.origin_seq};
       if (!st.route->admits(in))
         continue;
       path.assign(r.path.begin(), r.path.end());
@@ -148,6 +162,7 @@ std::string status_json(link_state& st) {
   j["bytes_sent"] = c.bytes_sent;
   j["resends"] = c.resends;
   j["connects"] = st.connects;
+  j["resumes_below_retention"] = st.trimmed_gaps;
   j["disconnects"] = st.disconnects;
   return j.dump();
 }
@@ -163,15 +178,25 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
   st.name = "link-" + st.dest.name;
   self->bind_probe(st.name);
   st.route.emplace(st.dest.name, st.dest.topics, st.dest.passthrough);
-  auto initial = st.ctx->runtime->log().acknowledged(st.dest.name);
+  // Seqs below the journal's base never existed here (docs/journal-format.md): a new journal
+  // starts with nothing to send, not with base - 1 records of lag.
+  const std::uint64_t before_base = st.ctx->runtime->log().base_seq() - 1;
+  auto initial = std::max(st.ctx->runtime->log().acknowledged(st.dest.name), before_base);
   st.window.emplace(options.max_in_flight_bytes, initial);
   st.reported = initial;
   st.durable_seq = st.ctx->runtime->log().durable_seq();
   st.lag.emplace(initial, st.durable_seq, logic::lag_tracker::clock::now(), st.ctx->stall_after);
   self->send(st.ctx->journal, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
   return {
-    [=](atoms::attach, caf::actor conn, const std::string&, const std::string& address, conn_direction dir) {
+    [=](atoms::attach, caf::actor conn, const std::string&, const std::string& address, conn_direction dir,
+        std::uint64_t peer_base) {
       auto& s = self->state;
+      // Refill (routing.hpp): the peer's records from before its journal base go back to it.
+      if (peer_base != s.route->destination_base()) {
+        if (peer_base > 1)
+          log::info(s.name, s.dest.name, "'s journal starts at seq ", peer_base, ": its own records below that are sent back to it");
+        s.route->set_destination_base(peer_base);
+      }
       if (s.conn && s.conn != conn)
         s.window->on_disconnected(); // replaced: resend what the old connection had in flight
       s.conn = std::move(conn);
@@ -185,6 +210,9 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
         return;
       if (s.awaiting_resume) {
         s.awaiting_resume = false;
+        // A resume point below our base (the peer held records of an earlier incarnation of
+        // this node, or nothing) means: everything of this journal.
+        seq = std::max(seq, s.ctx->runtime->log().base_seq() - 1);
         ++s.connects;
         s.last_connect_unix_ms = unix_ms_now();
         report(self, s.window->on_connected(seq));

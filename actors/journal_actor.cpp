@@ -110,6 +110,7 @@ std::string status_json(journal_state& st) {
   auto stats = st.rt->committer().stats();
   nlohmann::ordered_json out;
   out["dir"] = j.dir();
+  out["base_seq"] = j.base_seq(); // the journal's first-ever seq (docs/journal-format.md)
   out["first_seq"] = j.first_seq();
   out["durable_seq"] = j.durable_seq();
   std::uint64_t bytes = 0;
@@ -212,6 +213,8 @@ void load_publisher_marks(journal_state& st) {
     // Replicated records are held by their sender too; local ones are safe once the ack rule
     // released them.
     bool safe = journal::peek_origin(rec) != me || seq <= bound;
+    if (journal::peek_origin(rec) == me && journal::peek_origin_seq(rec) < journal.base_seq())
+      journal.note_earlier_own_seq(journal::peek_origin_seq(rec)); // refilled (docs/protocol.md)
     st.publishers->load(journal::peek_publisher(rec), journal::peek_publisher_seq(rec), seq, safe);
   });
   st.scan_elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
@@ -334,12 +337,19 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
     // Replicated records: drop those already held or already on their way to the journal.
     auto& recs = *req.records;
     std::unordered_map<std::string, std::uint64_t> by_origin; // per batch: one journal lookup per origin
+    const std::string& me = st.rt->log().instance_name();
     auto kept = std::remove_if(recs.begin(), recs.end(), [&](const journal::record& r) {
       if (r.origin.empty())
         return false; // published here: the journal assigns origin and origin_seq
+      // Our own origin: only a record an earlier incarnation of this node published (below the
+      // journal base), refilled by a partner, may be new (docs/protocol.md, "Refill"). Its
+      // high-water is highest_earlier_own_seq(), kept under our own name below.
+      const bool own = r.origin == me;
+      if (own && r.origin_seq >= st.rt->log().base_seq())
+        return true;
       auto h = by_origin.find(r.origin);
       if (h == by_origin.end()) {
-        auto hw = st.rt->log().highest_origin_seq(r.origin);
+        auto hw = own ? st.rt->log().highest_earlier_own_seq() : st.rt->log().highest_origin_seq(r.origin);
         if (auto s = st.submitted_high_water.find(r.origin); s != st.submitted_high_water.end())
           hw = std::max(hw, s->second);
         h = by_origin.emplace(r.origin, hw).first;
@@ -349,7 +359,9 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
       h->second = r.origin_seq;
       // New by origin, but maybe already held by publisher (e.g. a publisher resent it to this
       // node after failing over): received all the same, not stored again.
-      if (!dedup.admit(r.publisher, r.publisher_seq)) {
+      // A refilled record of ours is kept all the same: the publisher may have published newer
+      // messages to this node already, and dropping the old one would lose it here.
+      if (!dedup.admit(r.publisher, r.publisher_seq) && !own) {
         ++st.duplicates_replicated;
         return true;
       }

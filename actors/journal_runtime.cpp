@@ -20,6 +20,13 @@ std::shared_ptr<journal_runtime> journal_runtime::open(const config::node_config
     jo.destinations.push_back(d.name);
   jo.retention_min_age_ns = static_cast<std::int64_t>(cfg.journal.retention_min_age_s) * 1'000'000'000;
   jo.fs = fs;
+  // A journal created now (an empty dir) is a new incarnation of this node: its seqs start at the
+  // wall clock in microseconds, above every seq an earlier incarnation used (docs/journal-format.md).
+  {
+    using namespace std::chrono;
+    auto us = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+    jo.fresh_first_seq = us > 1 ? static_cast<std::uint64_t>(us) : 1;
+  }
   auto opened = journal::journal::open(std::move(jo), report);
   if (!opened) {
     *error = "cannot open journal in " + journal_dir(cfg.data_dir) + ": " + opened.error().to_string();

@@ -30,6 +30,7 @@ struct conn_state {
   protocol::frame_reader reader;
   phase at = phase::handshake;
   std::string peer;       // instance name from the peer's hello
+  std::uint64_t peer_base = 0; // the peer's journal base from its hello (0: not said)
   std::string peer_group;
   caf::actor link;        // our destination link for the peer, if it is one of our destinations
   std::optional<logic::inbound_dedup> dedup;
@@ -183,6 +184,8 @@ void on_kept(caf::io::broker* self, const state_ptr& st, std::uint64_t held_from
   auto rt = st->args.ctx->runtime;
   st->dedup.emplace(st->args.ctx->name,
                     [rt](std::string_view origin) { return rt->log().highest_origin_seq(origin); }, held_from_peer);
+  // Records of ours from before our journal base: a partner refilling what we lost.
+  st->dedup->accept_earlier_own(rt->log().base_seq(), [rt] { return rt->log().highest_earlier_own_seq(); });
   log::info(component, "replicating with ", st->who(), ", group ", st->peer_group, "; holding its records up to ",
             held_from_peer);
   // Our resume point for the peer's link.
@@ -192,7 +195,7 @@ void on_kept(caf::io::broker* self, const state_ptr& st, std::uint64_t held_from
   if (link) {
     st->link = std::move(link);
     self->send(st->link, atoms::attach::value, caf::actor_cast<caf::actor>(self), st->peer,
-               std::string{st->args.remote_address}, st->args.direction);
+               std::string{st->args.remote_address}, st->args.direction, st->peer_base);
   }
   arm_conn_timer(self, st, st->args.ctx->heartbeat_interval);
   process_frames(self, st);
@@ -217,6 +220,7 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
   }
   st->peer = h.instance;
   st->peer_group = h.group;
+  st->peer_base = h.journal_base;
   st->at = phase::registering;
   auto me = caf::actor_cast<caf::actor>(self);
   self->request(st->args.ctx->supervisor, std::chrono::seconds{10}, atoms::conn_hello::value, st->peer,
@@ -307,7 +311,8 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
     finish(self, st, "node shutting down", false);
   });
   write_message(self, st, protocol::hello{protocol::protocol_major, protocol::protocol_minor, st->args.ctx->name,
-                                          st->args.ctx->group, 0, {}});
+                                          st->args.ctx->group, 0, {},
+                                          st->args.ctx->runtime->log().base_seq()});
   arm_conn_timer(self, st,
             st->args.direction == conn_direction::outbound ? st->args.connect_timeout + st->args.ctx->handshake_timeout
                                                            : st->args.ctx->handshake_timeout);

@@ -11,6 +11,7 @@ namespace tandem::journal {
 namespace {
 
 constexpr const char* origins_file = "origins"; // cumulative origin map as of the last seal
+constexpr const char* base_file = "base";       // the incarnation base: "<seq>\n", written at creation
 
 std::int64_t system_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -134,10 +135,34 @@ status journal::recover(recovery_report& rep) {
     segments_.push_back(std::move(st));
   }
 
+  // The incarnation base. A journal created by a build without the file has base 1.
+  if (fs_.exists(path_of(base_file))) {
+    auto data = fs_.read_file(path_of(base_file));
+    if (!data) return data.error();
+    std::uint64_t v = 0;
+    std::size_t digits = 0;
+    for (char c : *data) {
+      if (c < '0' || c > '9') break;
+      v = v * 10 + static_cast<std::uint64_t>(c - '0');
+      ++digits;
+    }
+    if (digits == 0 || digits > 19 || v == 0) return corruption_at(path_of(base_file), 0, "not a seq");
+    base_seq_ = v;
+  } else if (firsts.empty()) {
+    base_seq_ = std::max<std::uint64_t>(opts_.fresh_first_seq, 1);
+    if (base_seq_ != 1) { // base 1 needs no file (the default for a journal without one)
+      if (auto s = fs_.write_file_atomic(path_of(base_file), std::to_string(base_seq_) + "\n"); !s) return s;
+    }
+  } else {
+    base_seq_ = 1;
+  }
+
   if (segments_.empty()) {
     segment_state st;
-    st.summary.first_seq = 1;
-    st.summary.last_seq = 0;
+    // An empty journal (new, or every record removed -- retention never removes the active
+    // segment, so this is a new one) starts at its base.
+    st.summary.first_seq = base_seq_;
+    st.summary.last_seq = base_seq_ - 1;
     segments_.push_back(std::move(st));
   }
   const auto& active = segments_.back().summary;
@@ -153,7 +178,7 @@ status journal::recover(recovery_report& rep) {
   durable_seq_.store(active.last_seq, std::memory_order_release);
 
   rep.segments = segments_.size();
-  rep.last_seq = active.last_seq;
+  rep.last_seq = active.last_seq >= base_seq_ ? active.last_seq : 0; // 0: nothing was ever written
   rep.first_seq = segments_.front().summary.record_count > 0 ? segments_.front().summary.first_seq : 0;
   return {};
 }
@@ -183,6 +208,8 @@ result<seq_range> journal::stage(std::span<const record> records) {
     auto it = pending_origins_.find(origin);
     if (it == pending_origins_.end()) pending_origins_.emplace(std::string(origin), origin_seq);
     else it->second = std::max(it->second, origin_seq);
+    if (!local && origin_seq < base_seq_ && origin == opts_.instance_name)
+      pending_earlier_own_ = std::max(pending_earlier_own_, origin_seq); // a refilled record of ours
   }
   range.last = next_seq_ - 1;
   return range;
@@ -220,6 +247,7 @@ status journal::rollback_unsynced() {
   {
     std::lock_guard lock(origin_mu_);
     pending_origins_.clear();
+    pending_earlier_own_ = 0;
   }
   // Cut the file back to its last durable byte so later appends never land after garbage. If
   // even that fails, refuse appends until a retry succeeds.
@@ -261,6 +289,8 @@ result<std::uint64_t> journal::sync() {
     std::lock_guard lock(origin_mu_);
     merge_origins(origins_, pending_origins_);
     pending_origins_.clear();
+    earlier_own_ = std::max(earlier_own_, pending_earlier_own_);
+    pending_earlier_own_ = 0;
   }
   for (auto& c : written_) window_.push(std::move(c));
   written_.clear();
@@ -320,6 +350,16 @@ std::uint64_t journal::highest_origin_seq(std::string_view origin) const {
   if (auto it = origins_.find(origin); it != origins_.end()) v = it->second;
   if (auto it = pending_origins_.find(origin); it != pending_origins_.end()) v = std::max(v, it->second);
   return v;
+}
+
+std::uint64_t journal::highest_earlier_own_seq() const {
+  std::lock_guard lock(origin_mu_);
+  return std::max(earlier_own_, pending_earlier_own_);
+}
+
+void journal::note_earlier_own_seq(std::uint64_t origin_seq) {
+  std::lock_guard lock(origin_mu_);
+  if (origin_seq < base_seq_) earlier_own_ = std::max(earlier_own_, origin_seq);
 }
 
 result<journal::location> journal::locate(std::uint64_t seq) const {

@@ -49,6 +49,11 @@ struct journal_options {
   std::int64_t retention_min_age_ns = 0;       // 0 = no age requirement
   file_system* fs = nullptr;                   // nullptr = posix_file_system()
   std::function<std::int64_t()> clock;         // ns since epoch, for retention age; empty = system clock
+  // The seq of the first record of a journal created by this open() (an empty dir). tandemd sets
+  // it from the wall clock (an "incarnation" base, see docs/journal-format.md) so that a node
+  // whose journal was lost numbers above every seq an earlier incarnation used. Ignored when the
+  // dir already holds a journal. Must be >= 1.
+  std::uint64_t fresh_first_seq = 1;
 };
 
 // A closed seq range; empty when last < first.
@@ -120,10 +125,21 @@ public:
   std::uint64_t durable_seq() const noexcept { return durable_seq_.load(std::memory_order_acquire); }
   // Oldest seq still held (durable_seq() + 1 when nothing is held).
   std::uint64_t first_seq() const;
+  // The seq this journal's first-ever record got (its incarnation base): recorded in the "base"
+  // file at creation; 1 for a journal created without one. Never changes; retention keeps it.
+  std::uint64_t base_seq() const noexcept { return base_seq_; }
   // Highest origin_seq held or staged for `origin`, including records retention has removed;
   // 0 if none. Recovered on open from the sealed segments' sidecars plus the last segment.
   std::uint64_t highest_origin_seq(std::string_view origin) const;
-  // A cursor whose first read returns seq `from_seq`. errc::trimmed if retention removed it,
+  // Highest origin_seq below base_seq() of a record of THIS instance's origin held or staged: a
+  // record an earlier incarnation of this node published, stored again when a partner refilled
+  // it after the journal was lost (docs/protocol.md, "Refill"); 0 if none. Maintained by stage();
+  // NOT recovered by open() -- the node's startup scan calls note_earlier_own_seq() for each
+  // such record it finds (records retention removed are not counted).
+  std::uint64_t highest_earlier_own_seq() const;
+  void note_earlier_own_seq(std::uint64_t origin_seq);
+  // A cursor whose first read returns seq `from_seq` (base_seq() when from_seq is below it:
+  // those seqs never existed in this journal). errc::trimmed if retention removed it,
   // errc::invalid_argument if from_seq > durable_seq() + 1. Defined in reader.cpp.
   result<cursor> open_cursor(std::uint64_t from_seq) const;
 
@@ -183,6 +199,7 @@ private:
   std::vector<std::shared_ptr<record_chunk>> written_; // written, not yet synced (file order)
 
   std::atomic<std::uint64_t> durable_seq_{0};
+  std::uint64_t base_seq_ = 1; // set by recover(), constant afterwards
   tail_window window_;
 
   mutable std::mutex seg_mu_; // guards segments_ (durable state only)
@@ -191,6 +208,8 @@ private:
   mutable std::mutex origin_mu_; // guards origins_ and pending_origins_
   origin_map origins_;           // durable
   origin_map pending_origins_;   // staged/written, not yet durable
+  std::uint64_t earlier_own_ = 0;         // highest_earlier_own_seq(), durable part
+  std::uint64_t pending_earlier_own_ = 0; // ... staged/written part
 
   mutable std::mutex retention_mu_;
   std::optional<retention_positions> positions_;

@@ -13,6 +13,9 @@ constexpr std::size_t read_chunk = 256 * 1024;
 
 result<cursor> journal::open_cursor(std::uint64_t from_seq) const {
   if (from_seq == 0) from_seq = 1;
+  // Seqs below the base never existed in this journal (an earlier incarnation used them): start
+  // at the base. Only what retention removed is errc::trimmed.
+  if (from_seq < base_seq_) from_seq = base_seq_;
   const std::uint64_t durable = durable_seq();
   if (from_seq > durable + 1)
     return status{errc::invalid_argument, "cursor from seq " + std::to_string(from_seq) +

@@ -21,6 +21,7 @@ void apply(Io& io, M& m) {
   io.str("group", m.group);
   io.u64("durable_from_peer", m.durable_from_peer);
   io.bytes("credentials", m.credentials);
+  io.u64("journal_base", m.journal_base);
 }
 
 template <class Io, is<durable_ack> M>

@@ -25,6 +25,8 @@ struct hello {
   std::string group;
   std::uint64_t durable_from_peer = 0; // highest seq of the PEER's journal the sender holds durably; 0 = none
   std::string credentials;            // opaque, may be empty
+  std::uint64_t journal_base = 0;     // the seq of the sender's journal's first-ever record (its
+                                      // incarnation base); 0 = not said. Drives refill (docs/protocol.md)
   bool operator==(const hello&) const = default;
 };
 

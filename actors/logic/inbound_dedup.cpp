@@ -15,7 +15,9 @@ classified_batch inbound_dedup::classify(std::span<const inbound_record> records
   out.verdicts.reserve(records.size());
   std::vector<std::string> origins;
   for (const inbound_record& r : records) {
-    if (r.origin_instance == local_) {
+    // Our own origin: only a refilled record from an earlier incarnation (below our base) may be
+    // new; its high-water lives under our own name in submitted_high_water_.
+    if (r.origin_instance == local_ && (!held_earlier_own_ || r.origin_seq >= own_base_)) {
       out.verdicts.push_back(verdict::duplicate);
       ++duplicates_;
       continue;
@@ -25,7 +27,7 @@ classified_batch inbound_dedup::classify(std::span<const inbound_record> records
       it = submitted_high_water_.emplace(std::string{r.origin_instance}, 0).first;
     // held() can grow through other connections, so ask once per origin per batch.
     if (std::find(origins.begin(), origins.end(), r.origin_instance) == origins.end()) {
-      it->second = std::max(it->second, held_(r.origin_instance));
+      it->second = std::max(it->second, held_for(r.origin_instance));
       origins.emplace_back(r.origin_instance);
     }
     if (r.origin_seq <= it->second) {
@@ -75,7 +77,18 @@ void inbound_dedup::on_batch_failed(std::uint64_t batch_id) {
   b->state = batch_state::failed;
   failed_ = true;
   for (const std::string& origin : b->origins)
-    submitted_high_water_[origin] = held_(origin);
+    submitted_high_water_[origin] = held_for(origin);
+}
+
+void inbound_dedup::accept_earlier_own(std::uint64_t own_base, std::function<std::uint64_t()> held_earlier_own) {
+  own_base_ = own_base;
+  held_earlier_own_ = std::move(held_earlier_own);
+}
+
+std::uint64_t inbound_dedup::held_for(std::string_view origin) const {
+  if (origin == local_)
+    return held_earlier_own_ ? held_earlier_own_() : 0;
+  return held_(origin);
 }
 
 std::optional<std::uint64_t> inbound_dedup::ack_to_send() {

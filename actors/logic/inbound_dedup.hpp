@@ -10,7 +10,8 @@
 //
 // Per received batch:
 //   1. classify(records) decides store or duplicate for each record. A record is a duplicate
-//      when its origin is this node, or its origin_seq <= max(held(origin), high-water of what
+//      when its origin is this node (except a refilled record of an earlier incarnation, below)
+//      or its origin_seq <= max(held(origin), high-water of what
 //      this object already submitted for origin). Stored records raise that high-water, so the
 //      same record arriving twice before the first copy is durable (a resend during a
 //      connection switch) is stored once.
@@ -34,6 +35,12 @@
 // failures. Records submitted by ANOTHER connection and not yet staged by the journal are
 // invisible to both held() and this object; keep the old connection's dedup object until its
 // batches complete, or share submitted state, when switching connections of the same peer.
+//
+// REFILL. After accept_earlier_own(base, held_earlier), a record of this node's own origin with
+// origin_seq < base (published by an earlier incarnation of this node whose journal was lost,
+// sent back by a partner: routing.hpp) is treated like a record of any other origin, with
+// held_earlier() (journal::highest_earlier_own_seq) as what is held: stored once, in order.
+// Own-origin records at or above base are always duplicates.
 //
 // KNOWN LIMITATION. Duplicate detection by a per-origin high-water mark assumes each origin's
 // records reach this node in origin_seq order along any one path. That holds for pairs, chains
@@ -81,6 +88,8 @@ public:
   void on_batch_durable(std::uint64_t batch_id);
   void on_batch_failed(std::uint64_t batch_id);
   std::optional<std::uint64_t> ack_to_send();
+  // Accept own-origin records below own_base (REFILL in the header comment).
+  void accept_earlier_own(std::uint64_t own_base, std::function<std::uint64_t()> held_earlier_own);
 
   std::uint64_t durable_from_peer() const noexcept { return durable_from_peer_; }
   bool failed() const noexcept { return failed_; }
@@ -97,9 +106,12 @@ private:
   };
 
   batch* find(std::uint64_t batch_id);
+  std::uint64_t held_for(std::string_view origin) const;
 
   std::string local_;
   held_fn held_;
+  std::uint64_t own_base_ = 0;
+  std::function<std::uint64_t()> held_earlier_own_; // empty: own-origin records are duplicates
   std::map<std::string, std::uint64_t, std::less<>> submitted_high_water_;
   std::deque<batch> batches_; // submission order; front = oldest not yet acked
   std::uint64_t next_id_ = 1;

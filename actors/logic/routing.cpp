@@ -37,8 +37,14 @@ bool destination_route::passes_through(std::string_view upstream_group) const {
 
 bool destination_route::admits(const route_input& in) const {
   // Cheapest checks first; the regexes run last.
-  if (in.origin_instance == destination_)
-    return false;
+  if (in.origin_instance == destination_) {
+    // Refill (header comment): the destination's own record from before its journal base.
+    if (in.origin_seq >= destination_base_)
+      return false;
+    if (!in.path.empty() && std::find(in.path.begin() + 1, in.path.end(), destination_) != in.path.end())
+      return false;
+    return topics_.matches(in.topic);
+  }
   if (std::find(in.path.begin(), in.path.end(), destination_) != in.path.end())
     return false;
   if (!in.path.empty() && !passes_through(in.upstream_group))

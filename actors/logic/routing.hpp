@@ -20,7 +20,15 @@
 //      (the group of path.back()) fully matches one of D's passthrough regexes;
 //   3. D is neither the record's origin nor in its path.
 // Rule 2 is what stops echoes: in a pair A<->B without passthrough, B never sends A's records
-// back. Rule 3 is what stops loops when passthrough is on: in a ring A->B->C->A, C does not send
+// back.
+//
+// The one exception, REFILL: once the link knows D's journal base (D's hello; set_destination_base),
+// a record whose origin is D with origin_seq < that base is admitted when its topic matches and
+// D appears in its path only as the origin (path[0]). D's base is above every seq an earlier
+// incarnation of D used, so such a record is one D published before it lost its journal; D takes
+// it back if it does not hold it yet. The base is 0 (unknown: no refill) until set; a peer whose
+// journal was never lost has base 1 or holds everything below its base already (it then drops the
+// refill as duplicates). Rule 3 is what stops loops when passthrough is on: in a ring A->B->C->A, C does not send
 // A's record to A (the origin), and nobody sends it to an instance already in its path.
 // Durability is the caller's concern: only durable records may be routed.
 //
@@ -50,6 +58,7 @@ struct route_input {
   std::string_view topic;
   std::span<const std::string> path; // as stored on this node; empty when published here
   std::string_view upstream_group;   // group of path.back(); empty when published here
+  std::uint64_t origin_seq = 0;      // only for the refill exception
 };
 
 // Memoises a full-match of one regex over many subjects. At most max_entries are remembered;
@@ -91,6 +100,9 @@ public:
   bool admits(const route_input& in) const;
 
   const std::string& destination() const noexcept { return destination_; }
+  // The destination's journal base (its hello); 0 = unknown, disables refill.
+  void set_destination_base(std::uint64_t base) noexcept { destination_base_ = base; }
+  std::uint64_t destination_base() const noexcept { return destination_base_; }
   // Cache counters for the topic filter (tests, metrics).
   std::uint64_t topic_cache_hits() const noexcept { return topics_.hits(); }
   std::uint64_t topic_cache_misses() const noexcept { return topics_.misses(); }
@@ -100,6 +112,7 @@ private:
   bool passes_through(std::string_view upstream_group) const;
 
   std::string destination_;
+  std::uint64_t destination_base_ = 0;
   mutable regex_match_cache topics_;
   mutable std::vector<regex_match_cache> passthrough_;
 };

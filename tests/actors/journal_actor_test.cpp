@@ -69,12 +69,15 @@ TEST_CASE("journal actor replies after the batch is durable, with dense seqs in 
   auto j = spawn_journal_actor(sys, rt, rep);
   caf::scoped_actor self{sys};
 
+  // journal_runtime starts a new journal at a wall-clock base (docs/journal-format.md).
+  const std::uint64_t b = log->base_seq() - 1;
+  CHECK(b > 1'000'000'000'000'000ull);
   auto first = append(self, j, make_batch(1, 10));
   REQUIRE(first.ok);
-  CHECK(first.first_seq == 1);
-  CHECK(first.last_seq == 10);
-  CHECK(first.durable_seq >= 10);
-  CHECK(log->durable_seq() >= 10); // durable before the reply was sent
+  CHECK(first.first_seq == b + 1);
+  CHECK(first.last_seq == b + 10);
+  CHECK(first.durable_seq >= b + 10);
+  CHECK(log->durable_seq() >= b + 10); // durable before the reply was sent
 
   // Many requests in flight at once: every reply ok, ranges dense and in submission order.
   constexpr int n = 50;
@@ -82,7 +85,7 @@ TEST_CASE("journal actor replies after the batch is durable, with dense seqs in 
   for (int i = 0; i < n; ++i)
     self->request(j, std::chrono::seconds{10}, atoms::append::value, request_of(make_batch(100 + i, 3)))
       .receive([&, i](append_reply& r) { replies[i] = r; }, [&](caf::error&) { FAIL("request failed"); });
-  std::uint64_t expect = 11;
+  std::uint64_t expect = b + 11;
   for (const auto& r : replies) {
     REQUIRE(r.ok);
     CHECK(r.first_seq == expect);
@@ -91,7 +94,7 @@ TEST_CASE("journal actor replies after the batch is durable, with dense seqs in 
   }
   auto st = status_of(self, j);
   CHECK(st["durable_seq"] == expect - 1);
-  CHECK(st["committer"]["records"].get<std::uint64_t>() == expect - 1);
+  CHECK(st["committer"]["records"].get<std::uint64_t>() == expect - 1 - b);
   anon_send_exit(j, caf::exit_reason::user_shutdown);
 }
 
@@ -117,14 +120,15 @@ TEST_CASE("journal actor: destination acks are retention positions and show in s
   CHECK(before["held_back"][0]["destination"] == "B");
   CHECK(before["held_back"][0]["segments"].get<int>() >= 3);
 
-  self->send(j, atoms::dest_ack::value, std::string{"B"}, std::uint64_t{400});
+  const std::uint64_t b = rt->log().base_seq() - 1;
+  self->send(j, atoms::dest_ack::value, std::string{"B"}, b + 400);
   // The retention timer (20 ms here) removes what B no longer needs.
   nlohmann::json after;
   REQUIRE(tandem::test::wait_until([&] {
     after = status_of(self, j);
     return after["removed_segments"].get<int>() > 0;
   }, std::chrono::seconds{5}));
-  CHECK(after["held_back"][0]["acknowledged"] == 400);
+  CHECK(after["held_back"][0]["acknowledged"] == b + 400);
   CHECK(after["held_back"][0]["segments"] == 0);
   CHECK(after["segments"].get<int>() < segments_before);
   anon_send_exit(j, caf::exit_reason::user_shutdown);
@@ -148,11 +152,12 @@ TEST_CASE("journal actor: a disk error is a negative reply, earlier records stay
   auto failed = append(self, j, make_batch(10, 5));
   CHECK_FALSE(failed.ok);
   CHECK(failed.error_code == "no_space");
-  CHECK(rt->log().durable_seq() == 5);
+  const std::uint64_t b = rt->log().base_seq() - 1;
+  CHECK(rt->log().durable_seq() == b + 5);
 
   auto resumed = append(self, j, make_batch(20, 5));
   REQUIRE(resumed.ok);
-  CHECK(resumed.first_seq == 6); // the failed batch's seqs were never durable and are reused
+  CHECK(resumed.first_seq == b + 6); // the failed batch's seqs were never durable and are reused
   auto records = journal::test::read_all(rt->log());
   REQUIRE(records.size() == 10);
   CHECK(records[5].publisher_seq == 20);

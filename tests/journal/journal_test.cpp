@@ -306,3 +306,80 @@ TEST_CASE("an empty segment left by a crash right after a roll is a valid last s
   CHECK(j->durable_seq() == next - 1);
   CHECK(append_sync(*j, 99, 1) == next);
 }
+
+TEST_CASE("a journal created with fresh_first_seq starts there, keeps its base across reopen, rolls and retention") {
+  temp_dir d;
+  const std::uint64_t base = 1'763'808'000'123'456ull; // a wall-clock base in microseconds
+  auto o = options_for(d.path(), 4096);
+  o.fresh_first_seq = base;
+  {
+    auto j = open_ok(o);
+    CHECK(j->base_seq() == base);
+    CHECK(j->durable_seq() == base - 1);
+    CHECK(j->first_seq() == base);
+    CHECK(j->highest_origin_seq("node-a") == 0);
+    CHECK(read_all(*j).empty());
+    auto r = j->append(make_batch(1, 3));
+    REQUIRE(r.ok());
+    CHECK(*r == seq_range{base, base + 2});
+    CHECK(*j->sync() == base + 2);
+    CHECK(j->highest_origin_seq("node-a") == base + 2); // own records: origin_seq == seq
+    // Below the base there never was anything: a cursor starts at the base.
+    auto c = j->open_cursor(1);
+    REQUIRE(c.ok());
+    CHECK(c->next_seq() == base);
+    auto recs = c->read(10, 1 << 20);
+    REQUIRE(recs.ok());
+    REQUIRE(recs->size() == 3);
+    CHECK(recs->front().seq == base);
+    CHECK(recs->front().origin_seq == base);
+  }
+  CHECK(fs::exists(d.file("base")));
+  // Reopen: the base file wins over fresh_first_seq (and over its absence).
+  auto o2 = options_for(d.path(), 4096);
+  o2.fresh_first_seq = 5;
+  {
+    auto j = open_ok(o2);
+    CHECK(j->base_seq() == base);
+    CHECK(j->first_seq() == base);
+    CHECK(j->durable_seq() == base + 2);
+    // Several segments: names carry the large seqs, retention keeps the base.
+    for (int i = 0; i < 100; ++i) REQUIRE(append_sync(*j, 10 + i, 1) > 0);
+    CHECK(j->segments().size() > 1);
+    CHECK(j->segments().front().first_seq == base);
+    CHECK(j->durable_seq() == base + 102);
+  }
+  auto j = open_ok(o2);
+  CHECK(j->durable_seq() == base + 102);
+  const auto all = read_all(*j);
+  REQUIRE(all.size() == 103);
+  for (std::size_t i = 0; i < all.size(); ++i) CHECK(all[i].seq == base + i);
+}
+
+TEST_CASE("own-origin records below the base (refilled from a partner) are tracked apart") {
+  temp_dir d;
+  auto o = options_for(d.path());
+  o.fresh_first_seq = 1000;
+  auto j = open_ok(o);
+  CHECK(j->highest_earlier_own_seq() == 0);
+  auto old_own = make_record(1);
+  old_own.origin = "node-a";
+  old_own.origin_seq = 42;
+  old_own.path = {"node-a", "node-b"};
+  REQUIRE(j->append(std::vector<record>{old_own}).ok());
+  CHECK(j->highest_earlier_own_seq() == 42); // staged counts
+  REQUIRE(j->sync().ok());
+  REQUIRE(j->append(make_batch(2, 1)).ok()); // a new local record at 1001
+  REQUIRE(j->sync().ok());
+  CHECK(j->highest_earlier_own_seq() == 42);
+  CHECK(j->highest_origin_seq("node-a") == 1001);
+  const auto all = read_all(*j);
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].seq == 1000);
+  CHECK(all[0].origin_seq == 42);
+  CHECK(all[1].origin_seq == 1001);
+  j->note_earlier_own_seq(50);
+  CHECK(j->highest_earlier_own_seq() == 50);
+  j->note_earlier_own_seq(1005); // not below the base: ignored
+  CHECK(j->highest_earlier_own_seq() == 50);
+}

@@ -81,8 +81,8 @@ TEST_CASE("wire layout of a heartbeat is length, type, little-endian u64") {
 
 TEST_CASE("the worked hello example of docs/protocol.md is byte exact") {
   std::string out;
-  REQUIRE(encode(hello{1, 0, "a", "g", 5, ""}, out).ok());
-  const std::string expect{"\x17\x00\x00\x00"  // length 23
+  REQUIRE(encode(hello{1, 0, "a", "g", 5, "", 7}, out).ok());
+  const std::string expect{"\x1f\x00\x00\x00"  // length 31
                            "\x01"              // type hello
                            "\x01\x00\x00\x00"  // 1.0
                            "\x01\x00"
@@ -90,8 +90,9 @@ TEST_CASE("the worked hello example of docs/protocol.md is byte exact") {
                            "\x01\x00"
                            "g"
                            "\x05\x00\x00\x00\x00\x00\x00\x00"
-                           "\x00\x00\x00\x00",
-                           27};
+                           "\x00\x00\x00\x00"
+                           "\x07\x00\x00\x00\x00\x00\x00\x00",
+                           35};
   CHECK(out == expect);
 }
 

@@ -20,7 +20,7 @@ inline constexpr std::int64_t i64_max = std::numeric_limits<std::int64_t>::max()
 inline std::vector<message> min_messages() {
   record r; // all zero / empty, path empty
   return {
-    hello{0, 0, "", "", 0, ""},
+    hello{0, 0, "", "", 0, "", 0},
     record_batch{{r}},
     durable_ack{0},
     heartbeat{0},
@@ -57,7 +57,7 @@ inline std::vector<message> max_messages() {
   record r2 = r;
   r2.timestamp_ns = i64_min;
   return {
-    hello{u16_max, u16_max, s, s, u64_max, big},
+    hello{u16_max, u16_max, s, s, u64_max, big, u64_max},
     record_batch{{r, r2}},
     durable_ack{u64_max},
     heartbeat{u64_max},
@@ -82,7 +82,7 @@ public:
   // A random message of type index `which` (variant order, modulo the variant's size).
   message make(std::size_t which) {
     switch (which % std::variant_size_v<message>) {
-      case 0: return hello{u16(), u16(), str(), str(), u64(), bin()};
+      case 0: return hello{u16(), u16(), str(), str(), u64(), bin(), u64()};
       case 1: {
         record_batch b;
         const std::size_t n = 1 + upto(8);

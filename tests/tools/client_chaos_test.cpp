@@ -14,9 +14,9 @@
 // The seed is printed; TANDEM_CHAOS_SEED=N replays one. On failure the first missing or
 // duplicated message and the kill schedule are printed.
 //
-// Not here yet: the issue's second scenario (a node's data dir lost and refilled from its
-// partner). Tried: it loses acked messages, because a fresh journal numbers its records from 1
-// again, which the partner takes for records it already holds; see the issue's closing note.
+// Second scenario (lose_data_dir): halfway through the kills one node is killed, its data dir
+// deleted, and it restarts empty; its partner refills it by replication while the clients carry
+// on, and the same checks hold at the end.
 #include <signal.h>
 
 #include <algorithm>
@@ -125,8 +125,11 @@ std::string first_missing(const std::string& out_path, const std::map<std::strin
   return first.empty() || more == 0 ? first : first + ", and " + std::to_string(more) + " more missing";
 }
 
-void run_chaos(std::uint64_t seed) {
-  MESSAGE("chaos seed " << seed << "; replay with TANDEM_CHAOS_SEED=" << seed);
+enum class scenario { kills, lose_data_dir };
+
+void run_chaos(std::uint64_t seed, scenario what = scenario::kills) {
+  MESSAGE("chaos seed " << seed << std::string{what == scenario::lose_data_dir ? " (a node loses its data dir)" : ""}
+                        << "; replay with TANDEM_CHAOS_SEED=" << seed);
   std::mt19937_64 rng{seed};
   auto uniform_ms = [&](int lo, int hi) { return std::chrono::milliseconds{std::uniform_int_distribution<int>{lo, hi}(rng)}; };
 
@@ -162,6 +165,7 @@ void run_chaos(std::uint64_t seed) {
     kill_schedule += "  t=" + std::to_string(at.count()) + "ms kill " + victim + ", down " +
                      std::to_string(down_for.count()) + " ms\n";
   };
+  // The same draws in both scenarios, so a seed's schedule only differs by the data loss.
   const auto chaos_start = std::chrono::steady_clock::now();
   const int kills = 12;
   for (int k = 0; k < kills; ++k) {
@@ -169,10 +173,15 @@ void run_chaos(std::uint64_t seed) {
     auto victim = std::uniform_int_distribution<std::size_t>{0, 1 + clients.size()}(rng);
     auto down_for = uniform_ms(100, 500);
     auto at = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - chaos_start);
+    const bool lose_data = what == scenario::lose_data_dir && k == kills / 2;
+    if (lose_data)
+      victim %= 2; // a node, whichever the draw picked
     if (victim < 2) {
       test_node& n = victim == 0 ? a : b;
-      note(at, n.name(), down_for);
+      note(at, n.name() + (lose_data ? " and delete its data dir" : ""), down_for);
       n.kill();
+      if (lose_data)
+        std::filesystem::remove_all(n.data_dir());
       std::this_thread::sleep_for(down_for);
       n.start();
     } else {
@@ -280,4 +289,12 @@ TEST_CASE("chaos: random SIGKILLs of nodes and clients lose, double and reorder 
 
 TEST_CASE("chaos: random SIGKILLs of nodes and clients lose, double and reorder no acked message (seed 3)") {
   run_chaos(chaos_seed(3));
+}
+
+TEST_CASE("chaos: a node whose data dir is lost is refilled by its partner while clients carry on (seed 4)") {
+  run_chaos(chaos_seed(4), scenario::lose_data_dir);
+}
+
+TEST_CASE("chaos: a node whose data dir is lost is refilled by its partner while clients carry on (seed 5)") {
+  run_chaos(chaos_seed(5), scenario::lose_data_dir);
 }

@@ -148,9 +148,10 @@ TEST_CASE("duplicate rule: a resend of held seqs is acked with journal_seq 0 and
   a.start();
   client_connection c;
   connect_ok(c, a, "resender");
+  const auto base = a.first_seq(); // the journal's first seq (a wall-clock base)
   auto first = publish_seqs(c, "p", range(1, 5));
   for (auto s : range(1, 5))
-    CHECK(first.at(s) == s);
+    CHECK(first.at(s) == base + s - 1);
   // A resend of 3..5 with two new ones, on a new connection without a logon.
   client_connection c2;
   connect_ok(c2, a, "resender-2");
@@ -158,12 +159,12 @@ TEST_CASE("duplicate rule: a resend of held seqs is acked with journal_seq 0 and
   CHECK(second.at(3) == 0);
   CHECK(second.at(4) == 0);
   CHECK(second.at(5) == 0);
-  CHECK(second.at(6) == 6);
-  CHECK(second.at(7) == 7);
+  CHECK(second.at(6) == base + 5);
+  CHECK(second.at(7) == base + 6);
   // A resend racing its original (both pipelined in one write) and seq 0, which is never held.
   auto racing = publish_seqs(c2, "p", {8, 8, 0, 0});
   CHECK(racing.size() == 2); // acks in publish order: 8 then its duplicate, 0 twice
-  CHECK(a.durable_seq() == 10);
+  CHECK(a.records_held() == 10);
   auto journal = status_part(a, "journal")["publishers"];
   CHECK(journal["duplicates_published"] == 4);
   CHECK(status_part(a, "client_listener")["already_held"] == 4);
@@ -204,7 +205,7 @@ TEST_CASE("publisher logon: highest_seq is rebuilt from the journal after a rest
   // The rebuilt mark is a duplicate mark too.
   auto acks = publish_seqs(c, "restarted", {50, 51});
   CHECK(acks.at(50) == 0);
-  CHECK(acks.at(51) == 54);
+  CHECK(acks.at(51) == a.first_seq() + 53); // the 54th record of this journal
 }
 
 TEST_CASE("failover: the partner logon reports what it holds by replication and nothing is stored twice") {
@@ -229,7 +230,7 @@ TEST_CASE("failover: the partner logon reports what it holds by replication and 
     held = logon(c, "fo");
     CHECK(held >= 200);
     CHECK(held <= 300);
-    CHECK(b.durable_seq() == held);
+    CHECK(b.records_held() == held);
     MESSAGE("B holds fo:1..", held, " when A dies");
     c.close();
   }
@@ -245,7 +246,7 @@ TEST_CASE("failover: the partner logon reports what it holds by replication and 
   CHECK(pub.counters().failovers >= 1);
   pub.close();
   REQUIRE(wait_until([&] { return status_part(b, "client_listener").value("logged_on_publishers", 1) == 0; }, 5s));
-  REQUIRE(wait_until([&] { return a.durable_seq() == 310 && b.durable_seq() == 310; }, 10s));
+  REQUIRE(wait_until([&] { return a.records_held() == 310 && b.records_held() == 310; }, 10s));
 
   // A blunt resend of everything to B: all held, all acked with journal_seq 0.
   client_connection c;
@@ -270,7 +271,7 @@ TEST_CASE("duplicate rule: a replicated record the node already holds by publish
     client_connection c;
     connect_ok(c, a, "to-a");
     send_publishes(c, "P", range(1, 10));
-    REQUIRE(wait_until([&] { return a.durable_seq() == 10; }, 5s));
+    REQUIRE(wait_until([&] { return a.records_held() == 10; }, 5s));
   }
   a.kill();
   b.start();
@@ -278,9 +279,10 @@ TEST_CASE("duplicate rule: a replicated record the node already holds by publish
   client_connection c;
   connect_ok(c, b, "to-b");
   send_publishes(c, "P", range(1, 10));
-  REQUIRE(wait_until([&] { return b.durable_seq() == 10; }, 5s));
+  REQUIRE(wait_until([&] { return b.records_held() == 10; }, 5s));
   // A returns: each side receives the other's copies (new by origin, held by publisher).
   a.start();
+  const auto a_base = a.first_seq(), b_base = b.first_seq();
   CHECK(collect_acks(c, 10).size() == 10);
   REQUIRE_MESSAGE(wait_until([&] {
     return status_part(a, "journal")["publishers"].value("duplicates_replicated", 0) == 10
@@ -289,10 +291,11 @@ TEST_CASE("duplicate rule: a replicated record the node already holds by publish
   // Received all the same: each link's position passed the dropped records.
   REQUIRE_MESSAGE(wait_until([&] {
     auto da = a.destination("B"), db = b.destination("A");
-    return da.is_object() && db.is_object() && da.value("acked", 0) >= 10 && db.value("acked", 0) >= 10;
+    return da.is_object() && db.is_object() && da.value("acked", std::uint64_t{0}) >= a_base + 9
+           && db.value("acked", std::uint64_t{0}) >= b_base + 9;
   }, 10s), "A: " << a.destination("B").dump() << "\nB: " << b.destination("A").dump());
-  CHECK(a.durable_seq() == 10);
-  CHECK(b.durable_seq() == 10);
+  CHECK(a.records_held() == 10);
+  CHECK(b.records_held() == 10);
   check_pair_holds_each_once(a, b, "P", 10);
 }
 
@@ -366,7 +369,7 @@ TEST_CASE("subscribe_from: an ha_subscriber bookmark from A resumes on B with no
   tb.join();
   REQUIRE(ok_a);
   REQUIRE(ok_b);
-  REQUIRE(wait_until([&] { return a.durable_seq() == 2 * per_node && b.durable_seq() == 2 * per_node; }, 10s));
+  REQUIRE(wait_until([&] { return a.records_held() == 2 * per_node && b.records_held() == 2 * per_node; }, 10s));
 
   client::ha_subscriber_options o;
   o.servers = {server_of(a), server_of(b)};
@@ -428,11 +431,12 @@ TEST_CASE("subscribe_from: start oldest and now and from time with the bookmark 
     return out;
   };
 
+  const std::uint64_t base = a.first_seq(); // the journal's first seq (a wall-clock base)
   client_connection oldest;
   subscribe(oldest, protocol::subscribe_start::oldest, 0, {});
   auto all = take(oldest, 15);
   for (std::size_t i = 0; i < all.size(); ++i)
-    CHECK(all[i].seq == i + 1);
+    CHECK(all[i].seq == base + i);
   CHECK(all[10].publisher_id == "late");
   CHECK(all[10].publisher_seq == 1);
   REQUIRE(all[10].timestamp_ns > all[9].timestamp_ns);
@@ -440,29 +444,29 @@ TEST_CASE("subscribe_from: start oldest and now and from time with the bookmark 
   client_connection from_time;
   subscribe(from_time, protocol::subscribe_start::from_time, all[10].timestamp_ns, {});
   auto later = take(from_time, 5);
-  CHECK(later.front().seq == 11);
-  CHECK(later.back().seq == 15);
+  CHECK(later.front().seq == base + 10);
+  CHECK(later.back().seq == base + 14);
 
   client_connection with_bookmark; // start 1 + bookmark == start 0
-  subscribe(with_bookmark, protocol::subscribe_start::oldest, 0, {{"A", 12}, {"A", 3}});
+  subscribe(with_bookmark, protocol::subscribe_start::oldest, 0, {{"A", base + 11}, {"A", base + 2}});
   auto rest = take(with_bookmark, 3);
-  CHECK(rest.front().seq == 13);
+  CHECK(rest.front().seq == base + 12);
 
   client_connection time_and_bookmark;
-  subscribe(time_and_bookmark, protocol::subscribe_start::from_time, all[10].timestamp_ns, {{"A", 13}});
-  CHECK(take(time_and_bookmark, 2).front().seq == 14);
+  subscribe(time_and_bookmark, protocol::subscribe_start::from_time, all[10].timestamp_ns, {{"A", base + 12}});
+  CHECK(take(time_and_bookmark, 2).front().seq == base + 13);
 
   client_connection now;
   subscribe(now, protocol::subscribe_start::now, 0, {});
   REQUIRE(wait_until([&] { return status_part(a, "client_listener").value("subscribers", 0) == 5; }, 5s));
   publish_seqs(pc, "late", {6});
   auto live = take(now, 1);
-  CHECK(live.front().seq == 16);
+  CHECK(live.front().seq == base + 15);
   // Each subscription got exactly what it asked for and then the live record, nothing else.
   for (auto* c : {&oldest, &from_time, &with_bookmark, &time_and_bookmark}) {
     auto d = next_of<protocol::delivered>(*c, 5s);
     REQUIRE(d);
-    CHECK(d->seq == 16);
+    CHECK(d->seq == base + 15);
   }
   CHECK_FALSE(next_of<protocol::delivered>(now, 100ms));
 }
@@ -536,11 +540,12 @@ TEST_CASE("a subscriber that never reads does not stall publishing and later cat
           std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), " ms");
 
   // The idle subscriber's connection holds a bounded backlog, the rest waits in the journal.
+  const std::uint64_t base = a.first_seq();
   std::uint64_t next = 1;
   while (next <= static_cast<std::uint64_t>(n)) {
     auto d = next_of<protocol::delivered>(idle, 10s);
     REQUIRE_MESSAGE(d, "delivery " << next << ": " << idle.error());
-    REQUIRE(d->seq == next);
+    REQUIRE(d->seq == base + next - 1);
     REQUIRE(d->publisher_seq == next);
     ++next;
   }

@@ -88,6 +88,25 @@ public:
     auto s = status();
     return s.is_object() ? s["journal"].value("durable_seq", 0ull) : 0;
   }
+  // The oldest seq the journal holds (durable_seq() + 1 when empty). A journal tandemd creates
+  // starts at a wall-clock base (docs/journal-format.md), not at 1: count from here.
+  std::uint64_t first_seq() const {
+    auto s = status();
+    return s.is_object() ? s["journal"].value("first_seq", 0ull) : 0;
+  }
+  // The journal's base: the seq its first-ever record got (retention does not change it).
+  std::uint64_t base_seq() const {
+    auto s = status();
+    return s.is_object() ? s["journal"].value("base_seq", 0ull) : 0;
+  }
+  // How many records the journal holds (durable_seq() - first_seq() + 1, from one /status).
+  std::uint64_t records_held() const {
+    auto s = status();
+    if (!s.is_object())
+      return 0;
+    const std::uint64_t first = s["journal"].value("first_seq", std::uint64_t{0}), durable = s["journal"].value("durable_seq", std::uint64_t{0});
+    return durable + 1 >= first ? durable + 1 - first : 0;
+  }
   // The status object of destination `dest`, or null.
   nlohmann::json destination(const std::string& dest) const {
     auto s = status();

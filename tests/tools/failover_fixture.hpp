@@ -48,8 +48,10 @@ public:
   const test_node& node() const { return node_; }
   nlohmann::json link(const std::string& dest = "B") const { return node_.destination(dest); }
 
-  void configure(const nlohmann::json& destination) {
-    node_.configure({}, {{"destinations", nlohmann::json::array({destination})}});
+  // `extra` is merged into the config (e.g. journal settings).
+  void configure(const nlohmann::json& destination, nlohmann::json extra = nlohmann::json::object()) {
+    extra["destinations"] = nlohmann::json::array({destination});
+    node_.configure({}, extra);
   }
 
   void start(const std::vector<std::string>& env = {}) {

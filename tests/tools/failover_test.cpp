@@ -53,9 +53,13 @@ std::uint64_t publish_n(const dialing_node& node, const std::string& publisher_i
   return p.counters().persisted;
 }
 
+// How many of A's records the destination acknowledged (the link's acked seq counted from A's
+// journal base, which comes from the clock).
 std::uint64_t acked(const dialing_node& a) {
   auto d = a.link();
-  return d.is_object() ? d.value("acked", std::uint64_t{0}) : 0;
+  const auto base = a.node().base_seq();
+  const auto seq = d.is_object() ? d.value("acked", std::uint64_t{0}) : 0;
+  return base > 0 && seq >= base ? seq - base + 1 : 0;
 }
 
 // A's link replicates to `address`: connected (the server's resume ack has arrived) through it.
@@ -106,17 +110,19 @@ std::uint64_t address_attempts(const dialing_node& a, std::size_t index) {
   return c["addresses"][index].value("attempts", std::uint64_t{0});
 }
 
-// `records` (a server's journal) hold A's records 1..n exactly once each and nothing else but,
-// at most, A's records up to `limit`.
-void check_exactly_once(const std::vector<tandem::journal::record>& records, std::uint64_t n, std::uint64_t limit) {
+// `records` (a server's journal) hold A's first n records (origin_seq a_base .. a_base + n - 1)
+// exactly once each and nothing else but, at most, A's records up to its `limit`-th.
+void check_exactly_once(const std::vector<tandem::journal::record>& records, std::uint64_t a_base, std::uint64_t n,
+                        std::uint64_t limit) {
+  REQUIRE(a_base > 0);
   auto counts = count_by_origin(records);
   std::uint64_t missing = 0, twice = 0, foreign = 0, beyond = 0;
-  for (std::uint64_t s = 1; s <= n; ++s)
-    missing += counts.count({"A", s}) == 0;
+  for (std::uint64_t s = 0; s < n; ++s)
+    missing += counts.count({"A", a_base + s}) == 0;
   for (const auto& [key, count] : counts) {
     twice += count > 1;
     foreign += key.first != "A";
-    beyond += key.first == "A" && (key.second == 0 || key.second > limit);
+    beyond += key.first == "A" && (key.second < a_base || key.second >= a_base + limit);
   }
   CHECK(missing == 0);
   CHECK(twice == 0);
@@ -149,6 +155,7 @@ TEST_CASE("failover: B1 killed mid-stream moves A to B2 at once; B1 back is used
   dialing_node a{dir, "A"};
   a.configure(failover_destination("B", {addr1, addr2}, quick_reconnect()));
   a.start();
+  const auto a_base = a.node().base_seq();
   REQUIRE_MESSAGE(wait_replicating_to(a, addr1, 10s), logs(a, b1, b2));
   const auto bound = connect_timeout + initial_backoff + 1s;
 
@@ -180,12 +187,12 @@ TEST_CASE("failover: B1 killed mid-stream moves A to B2 at once; B1 back is used
     phase1 = pub.persisted();
   }
   REQUIRE_MESSAGE(wait_caught_up(a, 10s), logs(a, b1, b2));
-  REQUIRE(a.node().durable_seq() == phase1);
+  REQUIRE(a.node().records_held() == phase1);
   CHECK(a.link().value("resends", std::uint64_t{0}) > 0); // B2 started empty: A re-sent B1's share
 
   // 2. B1 comes back: the link stays on B2 while that connection lives; B1 receives nothing.
   b1.start();
-  const auto b1_held = b1.durable_seq();
+  const auto b1_held = b1.records_held();
   CHECK(b1_held < phase1);
   const auto b1_attempts = address_attempts(a, 0);
   std::uint64_t through_phase2 = phase1;
@@ -199,7 +206,7 @@ TEST_CASE("failover: B1 killed mid-stream moves A to B2 at once; B1 back is used
   REQUIRE_MESSAGE(wait_caught_up(a, 10s), logs(a, b1, b2));
   CHECK(replicating_to(a, addr2));
   CHECK(address_attempts(a, 0) == b1_attempts); // B1 not even tried
-  CHECK(b1.durable_seq() == b1_held);
+  CHECK(b1.records_held() == b1_held);
 
   // 3. B2 dies: the search starts at the top, so the link is on B1 again, which catches up on
   // everything it missed, once.
@@ -222,18 +229,18 @@ TEST_CASE("failover: B1 killed mid-stream moves A to B2 at once; B1 back is used
     total += pub.persisted();
   }
   REQUIRE_MESSAGE(wait_caught_up(a, 10s), logs(a, b1, b2));
-  CHECK(a.node().durable_seq() == total);
-  CHECK(b1.durable_seq() == total);
+  CHECK(a.node().records_held() == total);
+  CHECK(b1.records_held() == total);
 
   CHECK_MESSAGE(a.stop() == 0, "A log:\n" << a.log());
   CHECK_MESSAGE(b1.stop() == 0, "B1 log:\n" << b1.log());
   {
     CAPTURE("B1");
-    check_exactly_once(b1.journal_records(), total, total);
+    check_exactly_once(b1.journal_records(), a_base, total, total);
   }
   {
     CAPTURE("B2"); // killed in step 3, after it had acknowledged everything of steps 1 and 2
-    check_exactly_once(b2.journal_records(), through_phase2, total);
+    check_exactly_once(b2.journal_records(), a_base, through_phase2, total);
   }
 }
 
@@ -250,6 +257,7 @@ TEST_CASE("all servers down for 30 s: backoff reaches its maximum, CPU < 5%, no 
   dialing_node a{dir, "A"};
   a.configure(failover_destination("B", {addr1, addr2}, quick_reconnect(max_backoff)));
   a.start();
+  const auto a_base = a.node().base_seq();
   REQUIRE_MESSAGE(wait_replicating_to(a, addr1, 10s), logs(a, b1, b2));
   const pid_t pid = a.pid();
   const auto fds_up = open_fds(pid); // replicating, no client connected yet
@@ -292,14 +300,14 @@ TEST_CASE("all servers down for 30 s: backoff reaches its maximum, CPU < 5%, no 
   const bool resumed = wait_replicating_to(a, addr2, resume_bound) && wait_caught_up(a, 2s);
   REQUIRE_MESSAGE(resumed, "not resumed within " << resume_bound.count() << " ms\n" << logs(a, b1, b2));
   MESSAGE("replication resumed " << seconds_since(t1) << " s after B2 was started");
-  CHECK(b2.durable_seq() == 200);
+  CHECK(b2.records_held() == 200);
   CHECK(cycler_figure(a, "backoff_ms") == std::uint64_t(initial_backoff.count()));
   CHECK_MESSAGE(wait_until([&] { return open_fds(pid) <= fds_up; }, 2s),
                 "fds: " << fds_up << " replicating before the outage, " << open_fds(pid) << " after");
 
   CHECK_MESSAGE(a.stop() == 0, "A log:\n" << a.log());
   CHECK_MESSAGE(b2.stop() == 0, "B2 log:\n" << b2.log());
-  check_exactly_once(b2.journal_records(), 200, 200);
+  check_exactly_once(b2.journal_records(), a_base, 200, 200);
 }
 
 TEST_CASE("failover by name: A follows a TANDEM_HOSTS_FILE name switched to another server once it disconnects") {
@@ -317,30 +325,31 @@ TEST_CASE("failover by name: A follows a TANDEM_HOSTS_FILE name switched to anot
   dialing_node a{dir, "A"};
   a.configure(failover_destination("B", {address}, quick_reconnect()));
   a.start({"TANDEM_HOSTS_FILE=" + hosts});
+  const auto a_base = a.node().base_seq();
   REQUIRE_MESSAGE(wait_replicating_to(a, address, 10s), logs(a, b1, b2));
   REQUIRE(publish_n(a, "p1", 100) == 100);
   REQUIRE(wait_caught_up(a, 10s));
-  CHECK(b1.durable_seq() == 100);
-  CHECK(b2.durable_seq() == 0);
+  CHECK(b1.records_held() == 100);
+  CHECK(b2.records_held() == 0);
 
   // The switch alone moves nothing: names are resolved when a connection is needed.
   write_hosts_file(hosts, "127.0.0.2", name);
   REQUIRE(publish_n(a, "p2", 100) == 100);
   REQUIRE(wait_caught_up(a, 10s));
-  CHECK(b1.durable_seq() == 200);
-  CHECK(b2.durable_seq() == 0);
+  CHECK(b1.records_held() == 200);
+  CHECK(b2.records_held() == 0);
 
   b1.kill();
   const auto bound = connect_timeout + initial_backoff + 1s;
-  REQUIRE_MESSAGE(wait_until([&] { return b2.durable_seq() == 200 && replicating_to(a, address); }, bound),
+  REQUIRE_MESSAGE(wait_until([&] { return b2.records_held() == 200 && replicating_to(a, address); }, bound),
                   logs(a, b1, b2));
   REQUIRE(publish_n(a, "p3", 100) == 100);
   REQUIRE(wait_caught_up(a, 10s));
-  CHECK(b2.durable_seq() == 300);
+  CHECK(b2.records_held() == 300);
 
   CHECK_MESSAGE(a.stop() == 0, "A log:\n" << a.log());
   CHECK_MESSAGE(b2.stop() == 0, "B2 log:\n" << b2.log());
-  check_exactly_once(b2.journal_records(), 300, 300);
+  check_exactly_once(b2.journal_records(), a_base, 300, 300);
 }
 
 TEST_CASE("a server that completes the hello and drops at once is redialed with growing waits, not in a tight loop") {
@@ -433,5 +442,49 @@ TEST_CASE("a server that completes the hello and drops at once is redialed with 
                   },
                   10s),
                 c.dump());
+  CHECK(a.stop() == 0);
+}
+
+TEST_CASE("failover to a server that holds less than retention kept: it gets what is held and the link goes on") {
+  temp_dir dir, dir1, dir2;
+  test_node b1{dir1, "B"}, b2{dir2, "B"};
+  b1.configure({});
+  b2.configure({});
+  b1.start(); // B2 comes up empty only after B1 is gone
+  const auto addr1 = replication_address(b1), addr2 = replication_address(b2);
+  dialing_node a{dir, "A"};
+  // Small segments, removed as soon as B has acked them.
+  a.configure(failover_destination("B", {addr1, addr2}, quick_reconnect()), {{"journal", {{"segment_bytes", 4096}}}});
+  a.start();
+  REQUIRE_MESSAGE(wait_replicating_to(a, addr1, 10s), logs(a, b1, b2));
+  tandem::client::client_connection c;
+  REQUIRE(c.connect("127.0.0.1", a.node().ports().client, "p", 5s).empty());
+  tandem::client::publisher p{c, tandem::client::publisher_options{"p", 64}};
+  auto publish = [&](int n) {
+    for (int i = 0; i < n; ++i)
+      REQUIRE(p.publish("orders.p", std::string(200, 'x'), 5s));
+    REQUIRE(p.wait_all(10s));
+  };
+  publish(500);
+  auto first_seq = [&] { return a.node().status()["journal"].value("first_seq", std::uint64_t{0}); };
+  const auto a_base = a.node().base_seq();
+  REQUIRE_MESSAGE(wait_until([&] { return acked(a) >= 500 && first_seq() > a_base; }, 15s), logs(a, b1, b2));
+  b1.kill();
+  b2.start();
+  // B2 resumes from 0, below what A still holds: it gets everything from A's oldest record on,
+  // and what is published next (before the fix the link stalled on the removed records).
+  REQUIRE_MESSAGE(wait_replicating_to(a, addr2, 10s), logs(a, b1, b2));
+  const auto oldest = first_seq();
+  publish(100);
+  CHECK_MESSAGE(wait_until([&] { return b2.records_held() == a_base + 599 - oldest + 1; }, 10s),
+                "B2 holds " << b2.durable_seq() << "\n" << a.link().dump() << "\n" << logs(a, b1, b2));
+  CHECK(a.link().value("resumes_below_retention", 0) >= 1);
+  CHECK(a.log().find("were removed by retention") != std::string::npos);
+  c.close();
+  REQUIRE(b2.stop() == 0);
+  auto records = b2.journal_records();
+  REQUIRE(!records.empty());
+  CHECK(records.front().origin_seq == oldest);
+  CHECK(records.back().origin_seq == a_base + 599);
   CHECK(a.stop() == 0);
 }

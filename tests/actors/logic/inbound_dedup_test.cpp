@@ -146,3 +146,28 @@ TEST_CASE("durable_from_peer starts from the persisted value") {
   CHECK(d.durable_from_peer() == 77);
   CHECK(d.ack_to_send() == std::nullopt);
 }
+
+TEST_CASE("refill: own-origin records below the own base are stored once, in order; the rest are duplicates") {
+  fake_journal j;
+  std::uint64_t earlier = 0; // the journal's highest_earlier_own_seq
+  inbound_dedup d{"A", j.fn(), 0};
+  // Without accept_earlier_own every own-origin record is a duplicate.
+  const std::vector<inbound_record> b0{{1, "A", 5}};
+  CHECK(d.classify(b0).verdicts == verdicts{D});
+  d.accept_earlier_own(1000, [&] { return earlier; });
+  const std::vector<inbound_record> b1{{2, "A", 6}, {3, "B", 1}, {4, "A", 7}, {5, "A", 1000}, {6, "A", 1001}};
+  auto c1 = d.classify(b1);
+  CHECK(c1.verdicts == verdicts{S, S, S, D, D});
+  CHECK(c1.to_store == 3);
+  // Resent before durable (connection switch): not stored twice.
+  const std::vector<inbound_record> b2{{4, "A", 7}, {7, "A", 8}};
+  auto c2 = d.classify(b2);
+  CHECK(c2.verdicts == verdicts{D, S});
+  // The own high-water is the journal's earlier-own value, not highest_origin_seq("A").
+  j.held["A"] = 5000; // A's new local records
+  earlier = 8;
+  inbound_dedup d2{"A", j.fn(), 0};
+  d2.accept_earlier_own(1000, [&] { return earlier; });
+  const std::vector<inbound_record> b3{{1, "A", 8}, {2, "A", 9}, {3, "A", 5000}};
+  CHECK(d2.classify(b3).verdicts == verdicts{D, S, D});
+}

@@ -190,3 +190,32 @@ TEST_CASE("the topic cache gives the same answers as the regex and is bounded") 
   CHECK(big.topic_cache_misses() == 20);
   CHECK(big.topic_cache_hits() == 40);
 }
+
+TEST_CASE("refill: the destination's own records below its journal base go back to it, nothing else does") {
+  destination_route to_a{"A", ".*", no_passthrough};
+  const std::vector<std::string> from_a{"A"};
+  route_input old_own{"A", "t", from_a, "ga", 41};
+  route_input new_own{"A", "t", from_a, "ga", 1000};
+  // Base unknown (0): never echoed back.
+  CHECK_FALSE(to_a.admits(old_own));
+  // Base 1 (a journal that never lost anything): nothing is below it.
+  to_a.set_destination_base(1);
+  CHECK_FALSE(to_a.admits(old_own));
+  // A restarted empty with base 1000: its records below 1000 are refilled, the rest are not.
+  to_a.set_destination_base(1000);
+  CHECK(to_a.admits(old_own));
+  CHECK_FALSE(to_a.admits(new_own));
+  CHECK_FALSE(to_a.admits({"A", "t", from_a, "ga", 1001}));
+  // A in the path beyond the origin: A held it after someone else did; not refilled.
+  const std::vector<std::string> via{"A", "C", "A"};
+  CHECK_FALSE(to_a.admits({"A", "t", via, "ga", 41}));
+  // Other origins are unaffected: B's own record still goes, C's record via A still does not.
+  CHECK(to_a.admits({"B", "t", {}, {}, 5}));
+  const std::vector<std::string> c_via_a{"C", "A"};
+  CHECK_FALSE(to_a.admits({"C", "t", c_via_a, "ga", 5}));
+  // The topic filter still applies.
+  destination_route filtered{"A", "orders\\..*", no_passthrough};
+  filtered.set_destination_base(1000);
+  CHECK(filtered.admits({"A", "orders.x", from_a, "ga", 41}));
+  CHECK_FALSE(filtered.admits({"A", "audit.x", from_a, "ga", 41}));
+}
