@@ -34,6 +34,7 @@ struct cycler_state {
   std::uint64_t timer_epoch = 0;
   std::string name;
   std::chrono::steady_clock::time_point connected_at; // of the outbound connection in use
+  bool starting = false; // a start_dial is with the resolver
 };
 
 using cycler_self = instrumented<caf::stateful_actor<cycler_state>>*;
@@ -96,14 +97,28 @@ int start_connect(const config::host_port& address, std::string* why) {
 
 void step(cycler_self self);
 
+void connect_started(cycler_self self, std::size_t index, const dial_started& started);
+
+// The blocking part of an attempt goes to the resolver; the attempt goes on in connect_started().
 void attempt(cycler_self self, std::size_t index) {
   auto& st = self->state;
+  st.starting = true;
+  const auto& address = st.dest.addresses[index];
+  self->request(st.ctx->resolver, caf::infinite, atoms::start_dial::value, address.host, address.port)
+    .then([=](const dial_started& started) { connect_started(self, index, started); },
+          [=](caf::error& err) {
+            connect_started(self, index, dial_started{-1, "resolver: " + self->system().render(err)});
+          });
+}
+
+void connect_started(cycler_self self, std::size_t index, const dial_started& started) {
+  auto& st = self->state;
+  st.starting = false;
   const auto& address = st.dest.addresses[index];
   auto where = config::to_string(address);
-  std::string why;
-  int fd = start_connect(address, &why);
+  const int fd = started.fd;
   if (fd < 0) {
-    log::info(st.name, "cannot connect to ", st.dest.name, " at ", where, ": ", why);
+    log::info(st.name, "cannot connect to ", st.dest.name, " at ", where, ": ", started.why);
     st.rule->on_attempt_failed(std::chrono::steady_clock::now());
     step(self);
     return;
@@ -122,6 +137,8 @@ void attempt(cycler_self self, std::size_t index) {
 // Carries out what the rule says now.
 void step(cycler_self self) {
   auto& st = self->state;
+  if (st.starting)
+    return; // connect_started() steps on
   auto now = std::chrono::steady_clock::now();
   auto next = st.rule->next(now);
   if (auto* d = std::get_if<logic::address_cycler::dial>(&next)) {
@@ -203,7 +220,20 @@ caf::behavior address_cycler_actor(cycler_self self, std::shared_ptr<const repli
 
 caf::actor spawn_address_cycler(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
                                 config::destination_config dest) {
-  return sys.spawn<caf::detached>(address_cycler_actor, std::move(ctx), std::move(dest));
+  return sys.spawn(address_cycler_actor, std::move(ctx), std::move(dest));
+}
+
+caf::actor spawn_resolver(caf::actor_system& sys) {
+  return sys.spawn<caf::detached>([](instrumented<caf::event_based_actor>* self) -> caf::behavior {
+    self->bind_probe("resolver");
+    return {
+      [](atoms::start_dial, const std::string& host, std::uint16_t port) -> dial_started {
+        dial_started out;
+        out.fd = start_connect(config::host_port{host, port}, &out.why);
+        return out;
+      },
+    };
+  });
 }
 
 } // namespace tandem

@@ -4,7 +4,9 @@
 // that moves between servers is followed), starts a non-blocking connect and hands the socket to
 // a new replication_connection broker, which reports back whether the peer identified itself.
 //
-// It runs detached: getaddrinfo blocks, and must never do so on a CAF scheduler thread.
+// It runs on the scheduler (a node with many destinations has no thread per cycler): what blocks
+// -- reading TANDEM_HOSTS_FILE, getaddrinfo, socket() -- runs in the node's one resolver actor
+// (detached, shared by every cycler), which answers with the socket of a connect in progress.
 #pragma once
 
 #include <memory>
@@ -18,5 +20,7 @@ namespace tandem {
 
 caf::actor spawn_address_cycler(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
                                 config::destination_config dest);
+// The resolver every cycler of a node shares (replication_context::resolver).
+caf::actor spawn_resolver(caf::actor_system& sys);
 
 } // namespace tandem

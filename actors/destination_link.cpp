@@ -14,6 +14,7 @@
 #include "actors/logic/routing.hpp"
 #include "actors/replication_messages.hpp"
 #include "journal/reader.hpp"
+#include "actors/logic/fanout_batch.hpp"
 #include "protocol/batch.hpp"
 
 namespace tandem {
@@ -33,7 +34,9 @@ struct link_state {
   std::string peer_address;
   conn_direction direction = conn_direction::outbound;
   std::uint64_t durable_seq = 0;
-  std::optional<journal::cursor> cursor;
+  std::shared_ptr<journal::cursor> cursor; // lent to a journal reader while reading_disk
+  bool reading_disk = false;
+  std::uint64_t disk_reads = 0, disk_bytes = 0; // reads behind the tail window
   std::uint64_t reported = 0; // last coverage sent to the journal actor
   std::uint64_t connects = 0, disconnects = 0;
   std::uint64_t trimmed_gaps = 0; // resumes that started below what retention kept
@@ -48,6 +51,8 @@ std::int64_t unix_ms_now() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+void read_from_disk(link_self self);
+
 void report(link_self self, std::optional<std::uint64_t> acked) {
   auto& st = self->state;
   if (!acked || *acked <= st.reported)
@@ -57,12 +62,67 @@ void report(link_self self, std::optional<std::uint64_t> acked) {
   self->send(st.ctx->journal, atoms::dest_ack::value, st.dest.name, *acked);
 }
 
+void send_batch(link_self self, logic::fanout_batch& batch, logic::sent_batch& sent) {
+  auto& st = self->state;
+  sent.bytes = batch.frame_bytes();
+  st.window->on_batch_sent(sent);
+  self->send(st.conn, atoms::send_frame::value, std::move(batch));
+  batch = logic::fanout_batch{st.ctx->max_frame_bytes};
+  sent = {};
+}
+
+// Sends the records of `slices` that routing admits, as one batch (more when the frame limit
+// splits it). Each record's wire bytes are shared with every other link (fanout_batch.hpp).
+void send_slices(link_self self, const std::vector<journal::chunk_slice>& slices) {
+  auto& st = self->state;
+  auto& w = *st.window;
+  logic::fanout_batch batch{st.ctx->max_frame_bytes};
+  logic::sent_batch sent;
+  for (const auto& slice : slices) {
+    auto wire = logic::wire_chunk::of(*slice.chunk, st.ctx->name, st.ctx->max_frame_bytes);
+    for (std::uint32_t i = slice.first; i < slice.first + slice.count; ++i) {
+      const auto& e = wire->records[i];
+      const std::uint64_t seq = slice.chunk->first_seq + i;
+      if (e.length == 0) {
+        log::error(st.name, "record ", seq, " cannot be sent to ", st.dest.name, ": ", e.error, "; skipped");
+        continue;
+      }
+      std::string upstream_group = e.path.empty() ? std::string{} : st.groups->group_of(e.path.back());
+      logic::route_input in{e.origin, e.topic, e.path, upstream_group, e.origin_seq};
+      if (!st.route->admits(in))
+        continue;
+      if (!batch.fits(*wire, i)) {
+        sent.coverage_after = seq - 1;
+        send_batch(self, batch, sent);
+      }
+      batch.add(wire, i);
+      sent.last_sent_seq = seq;
+      ++sent.records;
+    }
+  }
+  if (slices.empty())
+    return;
+  const auto last_read = slices.back().last_seq();
+  if (batch.empty()) {
+    report(self, w.on_read(last_read));
+    return;
+  }
+  sent.coverage_after = last_read;
+  send_batch(self, batch, sent);
+}
+
+bool can_pump(const link_state& st) {
+  return st.conn && !st.awaiting_resume && !st.reading_disk && st.window->can_send()
+         && st.window->next_read() <= st.durable_seq;
+}
+
 // Reads and sends while the window allows and durable records wait. Each loop turn is one
-// journal read of at most max_batch_records / max_batch_bytes.
+// journal read of at most max_batch_records / max_batch_bytes: from the tail window here (no
+// I/O), or, behind the window, by a journal reader (journal_reader.hpp), continuing on its reply.
 void pump(link_self self) {
   auto& st = self->state;
   auto& w = *st.window;
-  while (st.conn && !st.awaiting_resume && w.can_send() && w.next_read() <= st.durable_seq) {
+  while (can_pump(st)) {
     if (!st.cursor || st.cursor->next_seq() != w.next_read()) {
       auto c = st.ctx->runtime->log().open_cursor(w.next_read());
       if (!c && c.error().code() == journal::errc::trimmed) {
@@ -83,54 +143,57 @@ void pump(link_self self) {
         st.cursor.reset();
         return;
       }
-      st.cursor.emplace(std::move(*c));
+      st.cursor = std::make_shared<journal::cursor>(std::move(*c));
     }
-    auto records = st.cursor->read(st.options.max_batch_records, st.options.max_batch_bytes);
-    if (!records) {
-      log::error(st.name, "journal read failed: ", records.error().to_string());
-      st.cursor.reset();
+    auto slices = st.cursor->read_window_slices(st.options.max_batch_records, st.options.max_batch_bytes);
+    if (!slices) {
+      read_from_disk(self);
       return;
     }
-    if (records->empty())
+    if (slices->empty())
       return;
-    auto out = std::make_shared<std::string>();
-    protocol::batch_encoder enc{st.ctx->max_frame_bytes};
-    enc.begin(*out);
-    std::vector<std::string_view> path;
-    logic::sent_batch sent;
-    for (const auto& r : *records) {
-      std::string upstream_group = r.path.empty() ? std::string{} : st.groups->group_of(r.path.back());
-      logic::route_input in{r.origin, r.topic, r.path, upstream_group, r.origin_seq};
-      if (!st.route->admits(in))
-        continue;
-      path.assign(r.path.begin(), r.path.end());
-      path.push_back(st.ctx->name);
-      protocol::record_view v{r.seq, r.origin, r.origin_seq, r.publisher, r.publisher_seq, r.timestamp_ns, path,
-                              r.topic, r.payload};
-      if (auto added = enc.add(v); !added) {
-        log::error(st.name, "record ", r.seq, " cannot be sent to ", st.dest.name, ": ", added.error().message,
-                   "; skipped");
-        continue;
-      }
-      sent.last_sent_seq = r.seq;
-      ++sent.records;
-    }
-    auto last_read = records->back().seq;
-    if (sent.records == 0) {
-      enc.abandon();
-      report(self, w.on_read(last_read));
-      continue;
-    }
-    auto size = enc.finish();
-    if (!size) {
-      log::error(st.name, "cannot finish a batch for ", st.dest.name, ": ", size.error().message);
-      return;
-    }
-    sent.bytes = size.value();
-    sent.coverage_after = last_read;
-    w.on_batch_sent(sent);
-    self->send(st.conn, atoms::send_frame::value, frame_bytes{std::move(out)});
+    send_slices(self, *slices);
   }
+}
+
+void read_from_disk(link_self self) {
+  auto& st = self->state;
+  st.reading_disk = true;
+  ++st.disk_reads;
+  const std::uint64_t from = st.cursor->next_seq();
+  const auto& readers = st.ctx->journal_readers;
+  auto reader = readers[std::hash<std::string>{}(st.dest.name) % readers.size()];
+  self->request(reader, caf::infinite, atoms::read_disk::value, st.cursor,
+                static_cast<std::uint64_t>(st.options.max_batch_records),
+                static_cast<std::uint64_t>(st.options.max_batch_bytes))
+    .then(
+      [=](disk_read_reply& reply) {
+        auto& s = self->state;
+        s.reading_disk = false;
+        if (!reply.error.empty()) {
+          // trimmed: retention removed the segment under the read; the next pump reopens (and
+          // says what was skipped). Anything else is logged and the cursor reopened later.
+          if (!reply.trimmed)
+            log::error(s.name, "journal read for ", s.dest.name, " from seq ", from, " failed: ", reply.error);
+          s.cursor.reset();
+          if (!reply.trimmed)
+            return;
+        } else {
+          for (const auto& slice : reply.slices)
+            s.disk_bytes += slice.chunk->bytes.size();
+          // Still wanted? A reconnect meanwhile moved the read position.
+          if (s.conn && !s.awaiting_resume && !reply.slices.empty() && reply.slices.front().first_seq() == from
+              && s.window->next_read() == from)
+            send_slices(self, reply.slices);
+        }
+        pump(self);
+      },
+      [=](caf::error& err) {
+        auto& s = self->state;
+        s.reading_disk = false;
+        s.cursor.reset();
+        log::error(s.name, "journal reader unavailable for ", s.dest.name, ": ", self->system().render(err));
+      });
 }
 
 std::string status_json(link_state& st) {
@@ -157,10 +220,13 @@ std::string status_json(link_state& st) {
   j["stalled"] = st.lag->stalled(now);
   j["stalled_for_s"] = std::chrono::duration<double>(st.lag->stalled_for(now)).count();
   j["in_flight_bytes"] = w.in_flight_bytes();
+  j["max_in_flight_bytes"] = st.options.max_in_flight_bytes;
   j["batches_sent"] = c.batches_sent;
   j["records_sent"] = c.records_sent;
   j["bytes_sent"] = c.bytes_sent;
   j["resends"] = c.resends;
+  j["disk_reads"] = st.disk_reads;
+  j["disk_read_bytes"] = st.disk_bytes;
   j["connects"] = st.connects;
   j["resumes_below_retention"] = st.trimmed_gaps;
   j["disconnects"] = st.disconnects;
@@ -249,7 +315,7 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
 caf::actor spawn_destination_link(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
                                   config::destination_config dest, std::shared_ptr<instance_groups> groups,
                                   link_options options) {
-  return sys.spawn<caf::detached>(destination_link, std::move(ctx), std::move(dest), std::move(groups), options);
+  return sys.spawn(destination_link, std::move(ctx), std::move(dest), std::move(groups), options);
 }
 
 } // namespace tandem

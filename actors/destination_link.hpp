@@ -6,8 +6,10 @@
 //   idle --attach--> awaiting resume --first peer ack--> streaming --detach--> idle
 //
 // A destination that is down costs no memory: nothing is queued; on the next connection the link
-// re-reads from the journal. The link runs detached (its own thread) because a reader that falls
-// behind the journal's in-memory window reads segment files.
+// re-reads from the journal. Links run on the scheduler, so a node has no thread per destination:
+// following the tail they read the journal's in-memory window (pointer copies, no I/O) and send
+// the records' wire bytes encoded once for all links (logic/fanout_batch.hpp); a link behind the
+// window has a journal reader (journal_reader.hpp) read the segment files for it.
 #pragma once
 
 #include <memory>

@@ -361,6 +361,17 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
       self->write(st->h, f.bytes->size(), f.bytes->data());
       self->flush(st->h);
     },
+    // A record batch as shared pieces (logic/fanout_batch.hpp): the write into the socket
+    // buffer is the one copy per destination.
+    [=](atoms::send_frame, const logic::fanout_batch& b) {
+      if (st->at != phase::established || b.empty())
+        return;
+      const std::string head = b.header();
+      self->write(st->h, head.size(), head.data());
+      for (const auto& p : b.pieces())
+        self->write(st->h, p.bytes.size(), p.bytes.data());
+      self->flush(st->h);
+    },
     [=](atoms::close_conn, const std::string& reason) {
       refuse(self, st, protocol::close_code::duplicate_connection, reason, false);
     },

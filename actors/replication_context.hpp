@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 
@@ -21,6 +22,8 @@ struct replication_context {
   caf::actor timers; // timer_relay.hpp: timers that do not keep brokers alive
   journal_actor journal;
   std::shared_ptr<journal_runtime> runtime; // thread-safe reads (highest_origin_seq, cursors)
+  caf::actor resolver;                      // address_cycler_actor.hpp: name resolution for every cycler
+  std::vector<caf::actor> journal_readers;  // journal_reader.hpp: disk reads for links behind the window
   std::uint32_t max_frame_bytes = 16u << 20;
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds heartbeat_interval{1000};

@@ -13,6 +13,10 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include "actors/logic/fanout_batch.hpp"
+#include "journal/reader.hpp"
+#include "journal/tail_window.hpp"
+
 namespace tandem {
 
 namespace atoms {
@@ -29,6 +33,8 @@ using dial = caf::atom_constant<caf::atom("tdial")>;            // cycler intern
 using dial_done = caf::atom_constant<caf::atom("tdialed")>;     // connection -> cycler: attempt result
 using inbound_pos = caf::atom_constant<caf::atom("tinpos")>;    // connection -> journal: durable from peer
 using publish = caf::atom_constant<caf::atom("tpublish")>;      // client session -> journal: publish batch
+using start_dial = caf::atom_constant<caf::atom("tstdial")>;   // cycler -> resolver: resolve, start a connect
+using read_disk = caf::atom_constant<caf::atom("trdisk")>;      // link -> journal reader: read behind the window
 } // namespace atoms
 
 // Which side dialed a connection.
@@ -41,7 +47,25 @@ struct frame_bytes {
   std::shared_ptr<const std::string> bytes;
 };
 
+// A journal reader's answer to read_disk: the records read (a chunk of the reader's own), or why not.
+struct disk_read_reply {
+  std::vector<journal::chunk_slice> slices;
+  std::string error;
+  bool trimmed = false; // retention removed what was asked for
+};
+
+// The resolver's answer to start_dial: a socket with a non-blocking connect in progress, or -1
+// and why.
+struct dial_started {
+  int fd = -1;
+  std::string why;
+};
+
 } // namespace tandem
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::frame_bytes)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::dial_started)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::logic::fanout_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::disk_read_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<tandem::journal::cursor>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::conn_direction)

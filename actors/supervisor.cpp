@@ -18,6 +18,8 @@
 #include "actors/client_listener.hpp"
 #include "actors/destination_link.hpp"
 #include "actors/journal_actor.hpp"
+#include "actors/journal_reader.hpp"
+#include "actors/logic/link_window.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/live_metrics.hpp"
 #include "actors/logic/connection_registry.hpp"
@@ -196,16 +198,24 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
   ctx->timers = timers;
   ctx->journal = st.journal;
   ctx->runtime = runtime;
+  ctx->journal_readers = spawn_journal_readers(self->system(), cfg.journal.readers);
+  ctx->resolver = spawn_resolver(self->system());
+  self->link_to(ctx->resolver);
+  for (const auto& r : ctx->journal_readers)
+    self->link_to(r);
   ctx->max_frame_bytes = cfg.limits.max_frame_bytes;
   ctx->handshake_timeout = std::chrono::milliseconds{cfg.limits.handshake_timeout_ms};
   ctx->stall_after = std::chrono::milliseconds{cfg.metrics.stall_after_ms};
   std::shared_ptr<const replication_context> shared_ctx = ctx;
 
+  link_options lo;
+  lo.max_in_flight_bytes = logic::link_in_flight_share(cfg.limits.max_in_flight_bytes, cfg.limits.max_in_flight_bytes_total,
+                                                       cfg.destinations.size());
   for (const auto& d : cfg.destinations) {
     st.groups->learn(d.name, d.group);
     st.configured_groups.insert(d.name);
     destination_actors a;
-    a.link = spawn_destination_link(self->system(), shared_ctx, d, st.groups);
+    a.link = spawn_destination_link(self->system(), shared_ctx, d, st.groups, lo);
     self->link_to(a.link);
     if (!d.addresses.empty()) {
       a.cycler = spawn_address_cycler(self->system(), shared_ctx, d);

@@ -33,6 +33,7 @@ struct journal_config {
   sync_policy sync = sync_policy::batch;
   std::uint32_t sync_interval_ms = 10;          // used when sync == interval
   std::uint64_t tail_window_bytes = 32ull << 20; // memory for the window of recent records tailing readers use
+  std::uint32_t readers = 2; // threads reading segment files for destinations behind the window
   // Retention: a segment is removed only when every destination acknowledged all its records AND its
   // newest record is older than retention_min_age_s. 0 = remove as soon as replication allows.
   std::uint64_t retention_min_age_s = 0;
@@ -78,6 +79,11 @@ struct destination_config {
 struct limits_config {
   std::uint32_t max_frame_bytes = 16u << 20;    // largest frame accepted on any connection
   std::uint32_t max_replication_connections = 64;
+  // Replicated bytes sent and not yet acknowledged: per destination, and for all destinations
+  // together (each link gets min(per destination, total / number of destinations), at least
+  // 256 KiB), so that memory for unacknowledged data does not grow with the destination count.
+  std::uint64_t max_in_flight_bytes = 4ull << 20;
+  std::uint64_t max_in_flight_bytes_total = 32ull << 20;
   std::uint32_t max_client_connections = 1024;
   std::uint32_t max_admin_connections = 16;
   std::uint32_t handshake_timeout_ms = 5000;    // a connection that does not identify itself in time is closed

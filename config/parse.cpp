@@ -69,6 +69,7 @@ void read_journal(object_reader& node, journal_config& out) {
   }
   r->read_uint("sync_interval_ms", out.sync_interval_ms, 1);
   r->read_uint("tail_window_bytes", out.tail_window_bytes, 1 * mib);
+  r->read_uint("readers", out.readers, 1, 64);
   r->read_uint("retention_min_age_s", out.retention_min_age_s, 0);
   std::string check;
   if (r->read_string("startup_check", check)) {
@@ -88,6 +89,8 @@ void read_limits(object_reader& node, limits_config& out) {
     return;
   r->read_uint("max_frame_bytes", out.max_frame_bytes, 1 * kib, 1 * gib);
   r->read_uint("max_replication_connections", out.max_replication_connections, 1);
+  r->read_uint("max_in_flight_bytes", out.max_in_flight_bytes, 256 * kib, 1 * gib);
+  r->read_uint("max_in_flight_bytes_total", out.max_in_flight_bytes_total, 256 * kib, 64 * gib);
   r->read_uint("max_client_connections", out.max_client_connections, 1);
   r->read_uint("max_admin_connections", out.max_admin_connections, 1);
   r->read_uint("handshake_timeout_ms", out.handshake_timeout_ms, 1);

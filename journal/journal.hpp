@@ -128,6 +128,9 @@ public:
   // The seq this journal's first-ever record got (its incarnation base): recorded in the "base"
   // file at creation; 1 for a journal created without one. Never changes; retention keeps it.
   std::uint64_t base_seq() const noexcept { return base_seq_; }
+  // Encoded record bytes all cursors have read from segment files, i.e. outside the tail window
+  // (readers that fell behind it). Followers of the tail add nothing here.
+  std::uint64_t cursor_disk_bytes() const noexcept { return cursor_disk_bytes_.load(std::memory_order_relaxed); }
   // Highest origin_seq held or staged for `origin`, including records retention has removed;
   // 0 if none. Recovered on open from the sealed segments' sidecars plus the last segment.
   std::uint64_t highest_origin_seq(std::string_view origin) const;
@@ -200,6 +203,7 @@ private:
 
   std::atomic<std::uint64_t> durable_seq_{0};
   std::uint64_t base_seq_ = 1; // set by recover(), constant afterwards
+  mutable std::atomic<std::uint64_t> cursor_disk_bytes_{0};
   tail_window window_;
 
   mutable std::mutex seg_mu_; // guards segments_ (durable state only)

@@ -35,9 +35,49 @@ result<std::vector<record>> cursor::read(std::size_t max_records, std::size_t ma
     ++window_reads_;
   } else {
     ++disk_reads_;
-    if (auto s = read_from_disk(durable, max_records, max_bytes, out); !s) return s;
+    record_chunk raw;
+    raw.first_seq = next_;
+    if (auto s = read_from_disk(durable, max_records, max_bytes, raw); !s) return s;
+    disk_bytes_ += raw.bytes.size();
+    j_->cursor_disk_bytes_.fetch_add(raw.bytes.size(), std::memory_order_relaxed);
+    out.reserve(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) out.push_back(decode_record(raw.record_bytes(i)));
   }
   if (!out.empty()) next_ = out.back().seq + 1;
+  return out;
+}
+
+std::optional<std::vector<chunk_slice>> cursor::read_window_slices(std::size_t max_records, std::size_t max_bytes) {
+  std::vector<chunk_slice> out;
+  max_records = std::max<std::size_t>(max_records, 1);
+  const std::uint64_t durable = j_->durable_seq();
+  if (next_ > durable) return out;
+  if (!j_->window_.read_slices(next_, durable, max_records, max_bytes, out)) return std::nullopt;
+  ++window_reads_;
+  if (!out.empty()) next_ = out.back().last_seq() + 1;
+  return out;
+}
+
+result<std::vector<chunk_slice>> cursor::read_slices(std::size_t max_records, std::size_t max_bytes) {
+  std::vector<chunk_slice> out;
+  max_records = std::max<std::size_t>(max_records, 1);
+  const std::uint64_t durable = j_->durable_seq();
+  if (next_ > durable) return out;
+  if (j_->window_.read_slices(next_, durable, max_records, max_bytes, out)) {
+    ++window_reads_;
+  } else {
+    ++disk_reads_;
+    auto raw = std::make_shared<record_chunk>();
+    raw->first_seq = next_;
+    if (auto s = read_from_disk(durable, max_records, max_bytes, *raw); !s) return s;
+    disk_bytes_ += raw->bytes.size();
+    j_->cursor_disk_bytes_.fetch_add(raw->bytes.size(), std::memory_order_relaxed);
+    if (raw->size() > 0) {
+      const auto n = static_cast<std::uint32_t>(raw->size());
+      out.push_back(chunk_slice{std::move(raw), 0, n});
+    }
+  }
+  if (!out.empty()) next_ = out.back().last_seq() + 1;
   return out;
 }
 
@@ -54,7 +94,7 @@ result<std::string_view> cursor::view(std::uint64_t off, std::size_t n) {
 }
 
 status cursor::read_from_disk(std::uint64_t durable, std::size_t max_records, std::size_t max_bytes,
-                              std::vector<record>& out) {
+                              record_chunk& out) {
   std::size_t bytes = 0;
   std::uint64_t seq = next_;
   std::uint64_t finished_segment = 0; // guards against looping on a segment that ended early
@@ -112,8 +152,9 @@ status cursor::read_from_disk(std::uint64_t durable, std::size_t max_records, st
                                           (c.outcome != check_outcome::ok ? c.reason : "unexpected seq") +
                                           " while reading seq " + std::to_string(pos_seq_)};
     if (pos_seq_ == seq) {
-      if (!out.empty() && bytes + c.length > max_bytes) break;
-      out.push_back(decode_record(rec->substr(0, c.length)));
+      if (out.size() > 0 && bytes + c.length > max_bytes) break;
+      out.offsets.push_back(static_cast<std::uint32_t>(out.bytes.size()));
+      out.bytes.append(rec->substr(0, c.length));
       bytes += c.length;
       ++seq;
     }

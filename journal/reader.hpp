@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "journal/file_io.hpp"
 #include "journal/journal.hpp"
 #include "journal/record_codec.hpp"
+#include "journal/tail_window.hpp"
 
 namespace tandem::journal {
 
@@ -33,23 +35,34 @@ public:
   // Up to max_records records and about max_bytes of encoded records (at least one record when
   // any is available, however large).
   result<std::vector<record>> read(std::size_t max_records, std::size_t max_bytes);
+  // The same records, encoded and undecoded: slices of the window's chunks while the cursor is
+  // inside the window (shared, nothing copied), or one chunk of this cursor's own holding the
+  // bytes read from disk. For readers that forward records (replication links).
+  result<std::vector<chunk_slice>> read_slices(std::size_t max_records, std::size_t max_bytes);
+  // read_slices() when the window serves it (no disk I/O: safe on any thread); nullopt when the
+  // cursor is behind the window and must read segment files (do that with read_slices() on a
+  // thread that may block).
+  std::optional<std::vector<chunk_slice>> read_window_slices(std::size_t max_records, std::size_t max_bytes);
   std::uint64_t next_seq() const noexcept { return next_; }
 
   // Counters for tests and metrics: how many read() calls were served from memory vs disk.
   std::uint64_t window_reads() const noexcept { return window_reads_; }
   std::uint64_t disk_reads() const noexcept { return disk_reads_; }
+  // Encoded record bytes this cursor read from segment files (not from the window).
+  std::uint64_t disk_bytes() const noexcept { return disk_bytes_; }
 
 private:
   friend class journal;
   cursor(const journal& j, std::uint64_t next) : j_(&j), next_(next) {}
-  status read_from_disk(std::uint64_t durable, std::size_t max_records, std::size_t max_bytes,
-                        std::vector<record>& out);
+  // Appends the encoded records read from disk to `out` (first_seq must be set).
+  status read_from_disk(std::uint64_t durable, std::size_t max_records, std::size_t max_bytes, record_chunk& out);
   result<std::string_view> view(std::uint64_t off, std::size_t n); // bytes of the open segment
 
   const journal* j_;
   std::uint64_t next_;
   std::uint64_t window_reads_ = 0;
   std::uint64_t disk_reads_ = 0;
+  std::uint64_t disk_bytes_ = 0;
   // Disk position: the open segment, and the offset of record pos_seq_ in it.
   std::unique_ptr<readable_file> file_;
   std::uint64_t file_first_seq_ = 0;

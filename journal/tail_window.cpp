@@ -31,32 +31,59 @@ void tail_window::clear() {
   bytes_ = 0;
 }
 
+bool tail_window::hold(std::uint64_t from_seq, std::uint64_t up_to_seq, std::size_t max_records,
+                       std::vector<std::shared_ptr<const record_chunk>>& out) const {
+  std::lock_guard lock(mu_);
+  if (chunks_.empty() || from_seq < chunks_.front()->first_seq) return false;
+  auto it = std::upper_bound(chunks_.begin(), chunks_.end(), from_seq,
+                             [](std::uint64_t s, const auto& c) { return s < c->first_seq; });
+  // Copy only the pointers under the lock; decoding happens outside it.
+  for (auto c = std::prev(it); c != chunks_.end() && (*c)->first_seq <= up_to_seq; ++c) {
+    out.push_back(*c);
+    if (out.size() >= max_records) break; // a chunk holds >= 1 record, so this bounds the copy
+  }
+  return true;
+}
+
 bool tail_window::read(std::uint64_t from_seq, std::uint64_t up_to_seq, std::size_t max_records,
                        std::size_t max_bytes, std::vector<record>& out) const {
-  std::vector<std::shared_ptr<const record_chunk>> hold;
-  {
-    std::lock_guard lock(mu_);
-    if (chunks_.empty() || from_seq < chunks_.front()->first_seq) return false;
-    auto it = std::upper_bound(chunks_.begin(), chunks_.end(), from_seq,
-                               [](std::uint64_t s, const auto& c) { return s < c->first_seq; });
-    // Copy only the pointers under the lock; decoding happens outside it.
-    for (auto c = std::prev(it); c != chunks_.end() && (*c)->first_seq <= up_to_seq; ++c) {
-      hold.push_back(*c);
-      if (hold.size() >= max_records) break; // a chunk holds >= 1 record, so this bounds the copy
-    }
-  }
+  std::vector<std::shared_ptr<const record_chunk>> held;
+  if (!hold(from_seq, up_to_seq, max_records, held)) return false;
   std::size_t bytes = 0;
   std::uint64_t seq = from_seq;
   const std::size_t start = out.size();
-  for (const auto& c : hold) {
+  for (const auto& c : held) {
     for (; seq <= c->last_seq() && seq <= up_to_seq; ++seq) {
-      const std::size_t i = static_cast<std::size_t>(seq - c->first_seq);
-      const std::size_t end = i + 1 < c->offsets.size() ? c->offsets[i + 1] : c->bytes.size();
-      const std::size_t len = end - c->offsets[i];
-      if (out.size() > start && (out.size() - start >= max_records || bytes + len > max_bytes)) return true;
-      out.push_back(decode_record(std::string_view(c->bytes).substr(c->offsets[i], len)));
+      const auto rec = c->record_bytes(static_cast<std::size_t>(seq - c->first_seq));
+      if (out.size() > start && (out.size() - start >= max_records || bytes + rec.size() > max_bytes)) return true;
+      out.push_back(decode_record(rec));
+      bytes += rec.size();
+    }
+  }
+  return true;
+}
+
+bool tail_window::read_slices(std::uint64_t from_seq, std::uint64_t up_to_seq, std::size_t max_records,
+                              std::size_t max_bytes, std::vector<chunk_slice>& out) const {
+  std::vector<std::shared_ptr<const record_chunk>> held;
+  if (!hold(from_seq, up_to_seq, max_records, held)) return false;
+  std::size_t bytes = 0, records = 0;
+  std::uint64_t seq = from_seq;
+  for (auto& c : held) {
+    chunk_slice slice{c, static_cast<std::uint32_t>(seq - c->first_seq), 0};
+    bool full = false;
+    for (; seq <= c->last_seq() && seq <= up_to_seq; ++seq) {
+      const std::size_t len = c->record_bytes(static_cast<std::size_t>(seq - c->first_seq)).size();
+      if (records > 0 && (records >= max_records || bytes + len > max_bytes)) {
+        full = true;
+        break;
+      }
+      ++slice.count;
+      ++records;
       bytes += len;
     }
+    if (slice.count > 0) out.push_back(std::move(slice));
+    if (full) break;
   }
   return true;
 }

@@ -7,6 +7,7 @@
 // never around disk I/O.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -30,6 +31,38 @@ struct record_chunk {
   std::size_t memory() const {
     return sizeof(record_chunk) + bytes.capacity() + offsets.capacity() * sizeof(std::uint32_t);
   }
+  std::size_t size() const { return offsets.size(); }
+  // The encoded bytes of record i (0 <= i < size()).
+  std::string_view record_bytes(std::size_t i) const {
+    const std::size_t end = i + 1 < offsets.size() ? offsets[i + 1] : bytes.size();
+    return std::string_view(bytes).substr(offsets[i], end - offsets[i]);
+  }
+
+  // A transformation of this chunk's records that a reader layer caches with the chunk, built
+  // once and shared by every reader of the chunk (the replication links keep their wire
+  // encoding here, so N links following the tail encode each record once, not N times). The
+  // journal never looks at it. Thread-safe: readers race to build, the first stored wins and
+  // set_derived() returns the winner. It lives as long as the chunk (the window's bound counts
+  // the chunk only: a derived form of about the chunk's size adds that much again).
+  std::shared_ptr<const void> derived() const { return std::atomic_load(&derived_); }
+  std::shared_ptr<const void> set_derived(std::shared_ptr<const void> d) const {
+    std::shared_ptr<const void> expected;
+    if (std::atomic_compare_exchange_strong(&derived_, &expected, d)) return d;
+    return expected;
+  }
+
+private:
+  mutable std::shared_ptr<const void> derived_;
+};
+
+// Consecutive records of one chunk, shared with the window (no copy): records
+// chunk->first_seq + first .. + first + count - 1.
+struct chunk_slice {
+  std::shared_ptr<const record_chunk> chunk;
+  std::uint32_t first = 0;
+  std::uint32_t count = 0;
+  std::uint64_t first_seq() const { return chunk->first_seq + first; }
+  std::uint64_t last_seq() const { return chunk->first_seq + first + count - 1; }
 };
 
 class tail_window {
@@ -47,11 +80,18 @@ public:
   // up_to_seq. Returns false (and appends nothing) when from_seq is older than the window.
   bool read(std::uint64_t from_seq, std::uint64_t up_to_seq, std::size_t max_records, std::size_t max_bytes,
             std::vector<record>& out) const;
+  // As read(), but hands out the window's own chunks (slices of them), decoding nothing and
+  // copying no record bytes. The same bounds; the lock is held only to copy pointers.
+  bool read_slices(std::uint64_t from_seq, std::uint64_t up_to_seq, std::size_t max_records, std::size_t max_bytes,
+                   std::vector<chunk_slice>& out) const;
 
   std::uint64_t first_seq() const; // 0 when empty
   std::size_t bytes() const;
 
 private:
+  bool hold(std::uint64_t from_seq, std::uint64_t up_to_seq, std::size_t max_records,
+            std::vector<std::shared_ptr<const record_chunk>>& out) const;
+
   const std::size_t capacity_;
   mutable std::mutex mu_;
   std::deque<std::shared_ptr<const record_chunk>> chunks_;

@@ -73,6 +73,35 @@ void batch_encoder::abandon() {
   count_ = 0;
 }
 
+result<std::size_t> encode_batch_record(const record_view& r, std::string& out, std::size_t max_frame_bytes) {
+  thread_local std::string scratch;
+  scratch.clear();
+  batch_encoder enc{max_frame_bytes};
+  enc.begin(scratch);
+  if (auto added = enc.add(r); !added) {
+    enc.abandon();
+    return added.error();
+  }
+  if (auto done = enc.finish(); !done)
+    return done.error();
+  out.append(scratch, batch_header_bytes, std::string::npos);
+  return scratch.size() - batch_header_bytes;
+}
+
+result<std::string> batch_header(std::uint32_t count, std::size_t records_bytes, std::size_t max_frame_bytes) {
+  if (count == 0)
+    return protocol_error{errc::empty_batch, "record_batch: no records"};
+  const std::size_t length = 1 + 4 + records_bytes; // type byte + count + records
+  if (length > max_frame_bytes)
+    return protocol_error{errc::frame_too_large, "record_batch: " + std::to_string(length) +
+                                                   " bytes exceed the frame limit of " + std::to_string(max_frame_bytes)};
+  std::string h(batch_header_bytes, '\0');
+  wire::store_le(h.data(), static_cast<std::uint32_t>(length));
+  h[frame_header_bytes] = static_cast<char>(frame_type::record_batch);
+  wire::store_le(h.data() + count_offset, count);
+  return h;
+}
+
 batch_cursor batch_view::cursor() const { return batch_cursor{*this}; }
 
 batch_cursor::batch_cursor(const batch_view& batch)

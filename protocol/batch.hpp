@@ -69,6 +69,19 @@ private:
   std::uint32_t count_ = 0;
 };
 
+// Pre-encoded records, for a sender that encodes a record once and puts it into many frames (one
+// source feeding many destinations). encode_batch_record() appends to `out` exactly the bytes
+// batch_encoder::add() appends for `r` and returns their number (errors as add(): nothing is
+// appended). A record_batch frame is then batch_header(count, n) followed by `count` such
+// records of `n` bytes in total, in any selection and order.
+result<std::size_t> encode_batch_record(const record_view& r, std::string& out,
+                                        std::size_t max_frame_bytes = default_max_frame_bytes);
+inline constexpr std::size_t batch_header_bytes = frame_header_bytes + 1 + 4; // length, type, count
+// The frame header of such a batch. errc::frame_too_large when the frame would exceed
+// max_frame_bytes; errc::empty_batch when count is 0.
+result<std::string> batch_header(std::uint32_t count, std::size_t records_bytes,
+                                 std::size_t max_frame_bytes = default_max_frame_bytes);
+
 class batch_cursor;
 
 // A validated record_batch frame. Holds views into the frame bytes, which must outlive it.

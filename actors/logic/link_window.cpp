@@ -91,4 +91,10 @@ std::optional<std::uint64_t> link_window::on_ack(std::uint64_t seq) {
   return raise_acked();
 }
 
+std::uint64_t link_in_flight_share(std::uint64_t per_destination, std::uint64_t total, std::size_t destinations) {
+  constexpr std::uint64_t floor = 256u << 10;
+  const std::uint64_t share = destinations == 0 ? total : total / destinations;
+  return std::max(floor, std::min(per_destination, share));
+}
+
 } // namespace tandem::logic

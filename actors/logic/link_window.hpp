@@ -42,6 +42,10 @@
 
 namespace tandem::logic {
 
+// A link's in-flight bound: its share of the node-wide total, never more than the per-destination
+// bound nor less than 256 KiB (config: limits.max_in_flight_bytes and _total).
+std::uint64_t link_in_flight_share(std::uint64_t per_destination, std::uint64_t total, std::size_t destinations);
+
 struct sent_batch {
   std::uint64_t last_sent_seq = 0;  // X-local seq of the batch's last record
   std::uint64_t records = 0;        // records in the batch

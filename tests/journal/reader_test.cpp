@@ -154,3 +154,93 @@ TEST_CASE("concurrent reader threads see dense durable records while the writer 
   CHECK_FALSE(failed.load());
   CHECK(j->segments().size() > 5);
 }
+
+// ---- undecoded reads for forwarding readers (read_slices, read_window_slices) ----
+
+namespace {
+std::vector<record> decode_slices(const std::vector<chunk_slice>& slices) {
+  std::vector<record> out;
+  for (const auto& s : slices)
+    for (std::uint32_t i = s.first; i < s.first + s.count; ++i) out.push_back(decode_record(s.chunk->record_bytes(i)));
+  return out;
+}
+} // namespace
+
+TEST_CASE("tailing cursors share the window's chunks: the same bytes, no copy, no decoding") {
+  temp_dir d;
+  auto j = open_ok(options_for(d.path()));
+  append_sync(*j, 1, 4);
+  auto a = j->open_cursor(j->durable_seq() + 1), b = j->open_cursor(j->durable_seq() + 1);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  append_sync(*j, 5, 6);
+  auto sa = a->read_window_slices(100, 1 << 20), sb = b->read_window_slices(100, 1 << 20);
+  REQUIRE(sa.has_value());
+  REQUIRE(sb.has_value());
+  REQUIRE(sa->size() == 1);
+  REQUIRE(sb->size() == 1);
+  CHECK((*sa)[0].chunk.get() == (*sb)[0].chunk.get()); // one chunk in memory for both readers
+  CHECK((*sa)[0].count == 6);
+  CHECK(a->next_seq() == j->durable_seq() + 1);
+  // The slices hold exactly what read() decodes.
+  auto c = j->open_cursor(5);
+  CHECK(decode_slices(*sa) == *c->read(100, 1 << 20));
+  CHECK(a->disk_reads() == 0);
+  CHECK(a->disk_bytes() == 0);
+  CHECK(j->cursor_disk_bytes() == 0);
+}
+
+TEST_CASE("read_slices honours max_records and max_bytes across chunks and always makes progress") {
+  temp_dir d;
+  auto j = open_ok(options_for(d.path()));
+  for (int i = 0; i < 5; ++i) append_sync(*j, 1 + i * 4, 4, 500); // 5 chunks of 4 records
+  auto c = j->open_cursor(3);
+  auto s = c->read_slices(7, 1 << 20);
+  REQUIRE(s.ok());
+  std::uint32_t n = 0;
+  for (const auto& x : *s) n += x.count;
+  CHECK(n == 7);
+  CHECK(s->front().first_seq() == 3);
+  CHECK(s->back().last_seq() == 9);
+  CHECK(c->next_seq() == 10);
+  auto one = c->read_slices(100, 1); // smaller than a record: still one
+  REQUIRE(one->size() == 1);
+  CHECK(one->front().count == 1);
+  CHECK(one->front().first_seq() == 10);
+}
+
+TEST_CASE("behind the window read_window_slices declines and read_slices reads the disk into a private chunk") {
+  temp_dir d;
+  auto o = options_for(d.path(), 64 * 1024);
+  o.tail_window_bytes = 16 * 1024;
+  auto j = open_ok(o);
+  for (int i = 0; i < 60; ++i) append_sync(*j, 1 + i, 1, 1000);
+  REQUIRE(j->window().first_seq() > 1);
+  auto c = j->open_cursor(1);
+  CHECK_FALSE(c->read_window_slices(10, 1 << 20).has_value()); // no disk I/O here
+  CHECK(c->next_seq() == 1);
+  std::vector<record> got;
+  for (;;) {
+    auto s = c->read_slices(10, 1 << 20);
+    REQUIRE(s.ok());
+    if (s->empty()) break;
+    auto part = decode_slices(*s);
+    got.insert(got.end(), part.begin(), part.end());
+  }
+  REQUIRE(got.size() == 60);
+  for (std::size_t i = 0; i < got.size(); ++i) REQUIRE(got[i].seq == i + 1);
+  CHECK(c->disk_reads() > 0);
+  CHECK(c->disk_bytes() > 0);
+  CHECK(j->cursor_disk_bytes() == c->disk_bytes()); // the journal-wide count (before read_all adds its own)
+  CHECK(got == read_all(*j, 1));
+}
+
+TEST_CASE("a chunk's derived form is built once: the first stored wins for every reader") {
+  record_chunk chunk;
+  CHECK(chunk.derived() == nullptr);
+  auto first = std::make_shared<const int>(1);
+  auto second = std::make_shared<const int>(2);
+  CHECK(chunk.set_derived(first) == first);
+  CHECK(chunk.set_derived(second) == first); // a racing builder gets the winner back
+  CHECK(chunk.derived() == first);
+}

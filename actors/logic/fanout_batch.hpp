@@ -1,0 +1,78 @@
+// Fan-out without per-destination copies (docs/performance.md, "Fan-out"): every destination
+// link of a node sends the same wire encoding of a record, so it is encoded once per journal
+// chunk (wire_chunk, cached with the chunk: journal::record_chunk::derived) and each link only
+// picks the records its routing admits, as runs of bytes inside those shared encodings. The
+// link's batch (fanout_batch) holds reference-counted pieces, not copies; the one copy per
+// destination is the write into that destination's connection.
+//
+// Plain C++: no CAF, sockets, threads or clocks (tests drive it directly).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "journal/tail_window.hpp"
+#include "protocol/batch.hpp"
+
+namespace tandem::logic {
+
+// The wire encoding (protocol record layout, the path extended by this node) of every record of
+// one journal chunk, plus what routing needs to know of each.
+struct wire_chunk {
+  struct entry {
+    std::string origin;
+    std::uint64_t origin_seq = 0;
+    std::string topic;
+    std::vector<std::string> path; // as stored (without this node)
+    std::uint32_t offset = 0, length = 0; // in bytes; length 0: not encodable (see error)
+    std::string error;
+  };
+  std::vector<entry> records; // index = index in the chunk
+  std::string bytes;
+
+  // Encodes every record of `chunk` as sent by instance `sender`.
+  static wire_chunk build(const journal::record_chunk& chunk, std::string_view sender, std::size_t max_frame_bytes);
+  // The chunk's cached encoding, building and caching it if no reader did yet. All callers must
+  // pass the same sender and max_frame_bytes for a given chunk (one node, one configuration).
+  static std::shared_ptr<const wire_chunk> of(const journal::record_chunk& chunk, std::string_view sender,
+                                              std::size_t max_frame_bytes);
+  std::string_view wire(std::size_t i) const { return std::string_view(bytes).substr(records[i].offset, records[i].length); }
+};
+
+// One record_batch frame as shared pieces: header() then every piece's bytes, in order.
+class fanout_batch {
+public:
+  struct piece {
+    std::shared_ptr<const wire_chunk> owner; // keeps `bytes` alive
+    std::string_view bytes;
+  };
+
+  explicit fanout_batch(std::size_t max_frame_bytes) : max_frame_bytes_(max_frame_bytes) {}
+
+  // True when record i of `chunk` fits into this frame (it always fits an empty one when it was
+  // encodable); false: send this batch first.
+  bool fits(const wire_chunk& chunk, std::size_t i) const;
+  // Adds record i of `chunk` (extends the last piece when it continues it).
+  void add(const std::shared_ptr<const wire_chunk>& chunk, std::size_t i);
+
+  std::uint32_t records() const noexcept { return count_; }
+  bool empty() const noexcept { return count_ == 0; }
+  // Frame size: header plus records.
+  std::size_t frame_bytes() const noexcept { return protocol::batch_header_bytes + body_; }
+  std::string header() const; // precondition: !empty()
+  const std::vector<piece>& pieces() const noexcept { return pieces_; }
+  // The whole frame in one string (tests; the links hand pieces to the connection).
+  std::string flatten() const;
+
+private:
+  std::size_t max_frame_bytes_;
+  std::vector<piece> pieces_;
+  std::uint32_t count_ = 0;
+  std::size_t body_ = 0;
+};
+
+} // namespace tandem::logic

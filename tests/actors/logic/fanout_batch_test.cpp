@@ -1,0 +1,154 @@
+// Fan-out batches (actors/logic/fanout_batch.hpp): each record encoded once per journal chunk and
+// shared by every link; a link's batch is pieces of those encodings and decodes as the records
+// it selected, with this node appended to each path.
+#include <doctest/doctest.h>
+
+#include "actors/logic/fanout_batch.hpp"
+#include "actors/logic/link_window.hpp"
+#include "journal/record_codec.hpp"
+
+using namespace tandem;
+using tandem::logic::fanout_batch;
+using tandem::logic::wire_chunk;
+
+namespace {
+
+std::shared_ptr<journal::record_chunk> make_chunk(std::uint64_t first_seq, int n, std::size_t payload = 100) {
+  auto c = std::make_shared<journal::record_chunk>();
+  c->first_seq = first_seq;
+  for (int i = 0; i < n; ++i) {
+    journal::record r;
+    r.origin = i % 2 == 0 ? "A" : "B";
+    r.origin_seq = 10 + static_cast<std::uint64_t>(i);
+    r.publisher = "p";
+    r.publisher_seq = 1 + static_cast<std::uint64_t>(i);
+    r.timestamp_ns = 1000 + i;
+    r.topic = "t." + std::to_string(i);
+    r.payload = std::string(payload, static_cast<char>('a' + i % 26));
+    if (r.origin == "B")
+      r.path = {"B"};
+    c->offsets.push_back(static_cast<std::uint32_t>(c->bytes.size()));
+    journal::encode_record(r, first_seq + static_cast<std::uint64_t>(i), r.origin, r.origin_seq, c->bytes);
+  }
+  return c;
+}
+
+std::vector<protocol::record> decode(const std::string& frame) {
+  auto b = protocol::decode_batch(frame);
+  REQUIRE_MESSAGE(b, b.error().message);
+  std::vector<protocol::record> out;
+  auto c = b.value().cursor();
+  while (const auto* r = c.next())
+    out.push_back(protocol::to_record(*r));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("wire_chunk::of encodes a chunk once and every later caller shares it") {
+  auto chunk = make_chunk(100, 5);
+  auto a = wire_chunk::of(*chunk, "X", 1 << 20);
+  auto b = wire_chunk::of(*chunk, "X", 1 << 20);
+  CHECK(a.get() == b.get());
+  REQUIRE(a->records.size() == 5);
+  CHECK(a->records[1].origin == "B");
+  CHECK(a->records[1].path == std::vector<std::string>{"B"});
+  CHECK(a->records[2].topic == "t.2");
+  CHECK(a->records[3].origin_seq == 13);
+}
+
+TEST_CASE("a fan-out batch of a selection decodes as exactly those records, path extended by the sender") {
+  auto chunk = make_chunk(100, 6);
+  auto wire = wire_chunk::of(*chunk, "X", 1 << 20);
+  fanout_batch batch{1 << 20};
+  for (std::size_t i : {0u, 1u, 2u, 4u}) { // 0..2 contiguous: one piece; 4: a second
+    REQUIRE(batch.fits(*wire, i));
+    batch.add(wire, i);
+  }
+  CHECK(batch.records() == 4);
+  CHECK(batch.pieces().size() == 2);
+  const auto frame = batch.flatten();
+  CHECK(frame.size() == batch.frame_bytes());
+  auto got = decode(frame);
+  REQUIRE(got.size() == 4);
+  const std::uint64_t seqs[] = {100, 101, 102, 104};
+  for (std::size_t k = 0; k < 4; ++k) {
+    CAPTURE(k);
+    const auto want = journal::decode_record(chunk->record_bytes(seqs[k] - 100));
+    CHECK(got[k].seq == seqs[k]);
+    CHECK(got[k].origin_instance == want.origin);
+    CHECK(got[k].origin_seq == want.origin_seq);
+    CHECK(got[k].publisher_id == want.publisher);
+    CHECK(got[k].publisher_seq == want.publisher_seq);
+    CHECK(got[k].timestamp_ns == want.timestamp_ns);
+    CHECK(got[k].topic == want.topic);
+    CHECK(got[k].payload == want.payload);
+    auto path = want.path;
+    path.push_back("X");
+    CHECK(got[k].path == path);
+  }
+}
+
+TEST_CASE("a fan-out batch is byte for byte what batch_encoder builds for the same records") {
+  auto chunk = make_chunk(7, 3);
+  auto wire = wire_chunk::of(*chunk, "X", 1 << 20);
+  fanout_batch batch{1 << 20};
+  for (std::size_t i = 0; i < 3; ++i) batch.add(wire, i);
+  std::string expected;
+  protocol::batch_encoder enc{1 << 20};
+  enc.begin(expected);
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto r = journal::decode_record(chunk->record_bytes(i));
+    std::vector<std::string_view> path(r.path.begin(), r.path.end());
+    path.push_back("X");
+    REQUIRE(enc.add(protocol::record_view{r.seq, r.origin, r.origin_seq, r.publisher, r.publisher_seq, r.timestamp_ns,
+                                          path, r.topic, r.payload}));
+  }
+  REQUIRE(enc.finish());
+  CHECK(batch.flatten() == expected);
+}
+
+TEST_CASE("a record that would take the frame past max_frame_bytes does not fit; an empty batch takes any") {
+  auto chunk = make_chunk(1, 4, 1000);
+  auto wire = wire_chunk::of(*chunk, "X", 1 << 20);
+  const std::size_t one = wire->records[0].length;
+  // Room for two records' bytes after the header's type and count (5 bytes), not three.
+  fanout_batch batch{5 + 2 * one + 10};
+  CHECK(batch.fits(*wire, 0));
+  batch.add(wire, 0);
+  CHECK(batch.fits(*wire, 1));
+  batch.add(wire, 1);
+  CHECK_FALSE(batch.fits(*wire, 2));
+  fanout_batch tiny{16};
+  CHECK(tiny.fits(*wire, 0)); // empty: always (the record's own size was checked when encoded)
+}
+
+TEST_CASE("a record too long for the wire is marked, not encoded, and the rest of its chunk is") {
+  auto chunk = make_chunk(1, 3, 100);
+  // A frame limit below one record: every record is marked with the error.
+  auto wire = wire_chunk::build(*chunk, "X", 64);
+  REQUIRE(wire.records.size() == 3);
+  for (const auto& e : wire.records) {
+    CHECK(e.length == 0);
+    CHECK_FALSE(e.error.empty());
+  }
+  auto ok = wire_chunk::build(*chunk, "X", 1 << 20);
+  for (const auto& e : ok.records) CHECK(e.length > 0);
+}
+
+TEST_CASE("protocol: batch_header refuses an empty batch and a frame over the limit") {
+  CHECK(protocol::batch_header(0, 10).error().code == protocol::errc::empty_batch);
+  CHECK(protocol::batch_header(1, 2000, 1024).error().code == protocol::errc::frame_too_large);
+  auto h = protocol::batch_header(2, 100, 1024);
+  REQUIRE(h);
+  CHECK(h.value().size() == protocol::batch_header_bytes);
+}
+
+TEST_CASE("each link's in-flight bound is its share of the node-wide total, within [256 KiB, per destination]") {
+  using logic::link_in_flight_share;
+  CHECK(link_in_flight_share(4u << 20, 32u << 20, 1) == 4u << 20);
+  CHECK(link_in_flight_share(4u << 20, 32u << 20, 8) == 4u << 20);
+  CHECK(link_in_flight_share(4u << 20, 32u << 20, 64) == 512u << 10);
+  CHECK(link_in_flight_share(4u << 20, 32u << 20, 1000) == 256u << 10); // the floor
+  CHECK(link_in_flight_share(4u << 20, 32u << 20, 0) == 4u << 20);
+}
