@@ -15,6 +15,7 @@
 #include "actors/log.hpp"
 #include "actors/logic/ack_tracker.hpp"
 #include "actors/logic/publisher_dedup.hpp"
+#include "actors/logic/routing.hpp"
 #include "journal/record_codec.hpp"
 #include "actors/timer_relay.hpp"
 
@@ -53,6 +54,7 @@ struct journal_state {
     publisher_marks marks; // of the stored records: durable at commit, safe at release
     std::vector<std::uint32_t> held; // publish: indexes of records already held (reply.held)
     bool committed = false;          // durable; a publish may still wait for sync destinations
+    std::vector<bool> needs;         // publish: the destinations routing admits it to (empty: all)
   };
   // A publish batch whose every record was already held: answered once each original is safe.
   struct held_publish {
@@ -63,6 +65,13 @@ struct journal_state {
   std::unordered_map<std::uint64_t, pending_append> pending;
   std::uint64_t removed_segments = 0;
   std::optional<logic::ack_tracker> acks;
+  // Topic routes of the sync destinations with a filter (others need every publish); index as
+  // options.destinations.
+  std::vector<std::optional<logic::destination_route>> sync_routes;
+  // Publishes released ahead of the global bound (they needed no down sync destination): their
+  // publishers' safe marks rise only once the bound passes them (a safe mark is a high-water
+  // mark and must not cover an older publish still waiting). seq -> marks.
+  std::multimap<std::uint64_t, publisher_marks> deferred_safe;
   std::unordered_map<std::string, std::size_t> destination_index;
   std::vector<caf::actor> durable_listeners;
   std::uint64_t notified_durable = 0;
@@ -112,6 +121,7 @@ std::string status_json(journal_state& st) {
   out["dir"] = j.dir();
   out["base_seq"] = j.base_seq(); // the journal's first-ever seq (docs/journal-format.md)
   out["first_seq"] = j.first_seq();
+  out["segment_read_bytes"] = j.cursor_disk_bytes(); // read behind the tail window
   out["durable_seq"] = j.durable_seq();
   std::uint64_t bytes = 0;
   auto segments = j.segments();
@@ -184,19 +194,55 @@ void notify_bound(journal_state& st) {
     caf::anon_send(l, atoms::persisted::value, bound);
 }
 
+// The destinations a publish batch must reach before its persisted ack: every sync destination
+// without a topic filter, and those whose filter admits one of its records (routing.hpp; a local
+// publish has no path, so the topic decides). Empty when every destination is needed anyway.
+std::vector<bool> needed_destinations(journal_state& st, const std::vector<journal::record>& records) {
+  bool any_filter = false;
+  for (const auto& r : st.sync_routes)
+    any_filter = any_filter || r.has_value();
+  if (!any_filter)
+    return {};
+  std::vector<bool> needs(st.sync_routes.size(), true);
+  const std::string& me = st.rt->log().instance_name();
+  for (std::size_t i = 0; i < st.sync_routes.size(); ++i) {
+    if (!st.sync_routes[i])
+      continue;
+    bool admitted = false;
+    for (const auto& r : records) {
+      logic::route_input in{me, r.topic, {}, {}, 0};
+      if ((admitted = st.sync_routes[i]->admits(in)))
+        break;
+    }
+    needs[i] = admitted;
+  }
+  return needs;
+}
+
 void release_persisted(journal_state& st) {
   for (const auto& r : st.acks->take_ready()) {
     auto it = st.pending.find(r.token);
     if (it == st.pending.end())
       continue;
-    if (r.kind == logic::release_kind::persisted)
-      for (const auto& [publisher, seq] : it->second.marks)
-        st.publishers->on_safe(publisher, seq);
+    if (r.kind == logic::release_kind::persisted) {
+      if (r.seq <= release_bound(st)) {
+        for (const auto& [publisher, seq] : it->second.marks)
+          st.publishers->on_safe(publisher, seq);
+      } else {
+        st.deferred_safe.emplace(r.seq, std::move(it->second.marks));
+      }
+    }
     it->second.reply.held = std::move(it->second.held);
     it->second.promise.deliver(std::move(it->second.reply));
     st.pending.erase(it);
   }
-  st.publishers->on_release_bound(release_bound(st));
+  const auto bound = release_bound(st);
+  while (!st.deferred_safe.empty() && st.deferred_safe.begin()->first <= bound) {
+    for (const auto& [publisher, seq] : st.deferred_safe.begin()->second)
+      st.publishers->on_safe(publisher, seq);
+    st.deferred_safe.erase(st.deferred_safe.begin());
+  }
+  st.publishers->on_release_bound(bound);
   release_held_publishes(st);
   notify_bound(st);
 }
@@ -389,6 +435,7 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
   }
   auto id = st.next_request++;
   auto marks = marks_of(*req.records);
+  auto needs = publish ? needed_destinations(st, *req.records) : std::vector<bool>{};
   // The callback runs on the committer's thread: it only posts a message.
   auto me = caf::actor_cast<caf::actor>(self);
   auto submitted = st.rt->committer().submit(
@@ -399,7 +446,8 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
     dedup.on_append_failed(); // what it admitted is not on its way to the journal
     return refuse(journal::to_string(submitted.code()), submitted.message());
   }
-  st.pending.emplace(id, journal_state::pending_append{rp, publish, {}, std::move(marks), std::move(held)});
+  st.pending.emplace(id, journal_state::pending_append{rp, publish, {}, std::move(marks), std::move(held), false,
+                                                       std::move(needs)});
   st.last_submitted = id;
   return rp;
 }
@@ -417,6 +465,11 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
     sync_flags.push_back(options.destinations[i].second);
   }
   st0.acks.emplace(std::move(sync_flags), options.max_pending_publishes);
+  st0.sync_routes.resize(options.destinations.size());
+  for (std::size_t i = 0; i < options.destinations.size(); ++i)
+    if (options.destinations[i].second && i < options.destination_topics.size()
+        && options.destination_topics[i] != ".*" && !options.destination_topics[i].empty())
+      st0.sync_routes[i].emplace(options.destinations[i].first, options.destination_topics[i], std::vector<std::string>{});
   for (std::size_t i = 0; i < options.destinations.size(); ++i)
     st0.acks->on_destination_acked(i, st0.rt->log().acknowledged(options.destinations[i].first));
   st0.acks->on_local_durable(st0.rt->log().durable_seq());
@@ -489,7 +542,7 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
         // Persisted acks go out in seq order once every sync destination holds the batch.
         auto last = rep.last_seq;
         it->second.reply = std::move(rep);
-        st.acks->add(last, id);
+        st.acks->add(last, id, it->second.needs);
       } else {
         it->second.promise.deliver(std::move(rep));
         st.pending.erase(it);

@@ -101,6 +101,10 @@ struct journal_actor_options {
   std::chrono::milliseconds retention_interval{1000};
   // Destinations in config order, with whether each is `sync` (the ack rule waits for those).
   std::vector<std::pair<std::string, bool>> destinations;
+  // Each destination's topic filter (config `topics`), parallel to `destinations`; missing or
+  // ".*" = every topic. A publish waits only for the sync destinations whose filter admits one
+  // of its records.
+  std::vector<std::string> destination_topics;
   std::size_t max_pending_publishes = 65536; // batches waiting for sync destinations
   std::string inbound_positions_file;        // empty: not persisted
   std::string instance_groups_file;          // empty: not persisted

@@ -38,6 +38,12 @@ struct node_metrics::families {
   gauge_family* recovery_seconds = nullptr;
   gauge_family* recovery_segments = nullptr;
   gauge_family* recovery_truncated_bytes = nullptr;
+  // all destinations together (destinations_summary)
+  gauge_family* dests_by_state = nullptr; // label state
+  gauge_family* dests_max_lag_records = nullptr;
+  gauge_family* dests_max_lag_seconds = nullptr;
+  counter_family* segment_read_bytes = nullptr;
+  counter_family* dest_disk_read_bytes = nullptr;
   // destinations, labels {destination, group}
   gauge_family* dest_connected = nullptr;
   gauge_family* dest_acked_seq = nullptr;
@@ -159,6 +165,16 @@ node_metrics::node_metrics() : f_(std::make_shared<families>()) {
   f.recovery_truncated_bytes = must(r.add_gauge("tandem_journal_recovery_truncated_bytes",
                                                 "Bytes of a torn tail dropped at startup (never durable records)"));
 
+  f.dests_by_state = must(r.add_gauge("tandem_destinations",
+    "Destinations by state: configured, connected, not_connected, stalled, sync, sync_connected", {"state"}));
+  f.dests_max_lag_records = must(r.add_gauge("tandem_destinations_max_lag_records",
+                                             "Largest lag in records over all destinations"));
+  f.dests_max_lag_seconds = must(r.add_gauge("tandem_destinations_max_lag_seconds",
+                                             "Largest lag in seconds over all destinations"));
+  f.segment_read_bytes = must(r.add_counter("tandem_journal_segment_read_bytes_total",
+    "Record bytes read from segment files by readers behind the tail window (0 while every reader follows the tail)"));
+  f.dest_disk_read_bytes = must(r.add_counter("tandem_destination_disk_read_bytes_total",
+    "Record bytes read from segment files for the destination (its link was behind the tail window)", dest));
   f.dest_connected = must(r.add_gauge("tandem_destination_connected", "1 when the link to the destination is up", dest));
   f.dest_acked_seq = must(r.add_gauge("tandem_destination_acked_seq", "Highest sequence number the destination acked", dest));
   f.dest_lag_records = must(r.add_gauge("tandem_destination_lag_records", "Durable records not yet acked by the destination", dest));
@@ -217,6 +233,7 @@ std::string node_metrics::expose(const nlohmann::json& status) {
     set(f.journal_durable_seq->get(), j, "durable_seq");
     set(f.journal_segments->get(), j, "segments");
     set(f.journal_bytes->get(), j, "bytes");
+    set(f.segment_read_bytes->get(), j, "segment_read_bytes");
     set(f.journal_removed_segments->get(), j, "removed_segments");
     set(f.journal_waiting_publishes->get(), j, "publishes_waiting_for_sync_destinations");
     if (auto c = j.find("committer"); c != j.end()) {
@@ -263,6 +280,7 @@ std::string node_metrics::expose(const nlohmann::json& status) {
       set(l(f.dest_resends), d, "resends");
       set(l(f.dest_connects), d, "connects");
       set(l(f.dest_disconnects), d, "disconnects");
+      set(l(f.dest_disk_read_bytes), d, "disk_read_bytes");
       if (auto c = d.find("cycler"); c != d.end() && c->is_object()) {
         set(l(f.dest_backoff_seconds), *c, "backoff_ms", 1e-3);
         set(l(f.dest_failovers), *c, "failovers");
@@ -270,6 +288,13 @@ std::string node_metrics::expose(const nlohmann::json& status) {
       }
     }
 
+  if (auto it = status.find("destinations_summary"); it != status.end() && it->is_object()) {
+    set(f.dests_by_state->labels({"configured"}), *it, "count");
+    for (const char* k : {"connected", "not_connected", "stalled", "sync", "sync_connected"})
+      set(f.dests_by_state->labels({k}), *it, k);
+    set(f.dests_max_lag_records->get(), *it, "max_lag_records");
+    set(f.dests_max_lag_seconds->get(), *it, "max_lag_seconds");
+  }
   if (auto it = status.find("client_listener"); it != status.end() && it->is_object()) {
     set(f.client_connections->get(), *it, "connections");
     set(f.client_published->get(), *it, "published");

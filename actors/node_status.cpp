@@ -45,4 +45,54 @@ std::string node_status_json(const node_info& info, const runtime_figures& now, 
   return j.dump();
 }
 
+nlohmann::ordered_json destinations_summary(const nlohmann::ordered_json& destinations) {
+  auto u64 = [](const nlohmann::ordered_json& d, const char* k) -> std::uint64_t {
+    auto it = d.find(k);
+    return it != d.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+  };
+  auto flag = [](const nlohmann::ordered_json& d, const char* k) {
+    auto it = d.find(k);
+    return it != d.end() && it->is_boolean() && it->get<bool>();
+  };
+  std::uint64_t count = 0, connected = 0, sync = 0, sync_connected = 0, stalled = 0;
+  std::uint64_t max_lag = 0, lag_total = 0, in_flight = 0, sent = 0;
+  double max_lag_s = 0;
+  std::string slowest;
+  if (destinations.is_array())
+    for (const auto& d : destinations) {
+      if (!d.is_object())
+        continue;
+      ++count;
+      const bool up = flag(d, "connected"), is_sync = d.value("sync_type", "") == "sync";
+      connected += up;
+      sync += is_sync;
+      sync_connected += is_sync && up;
+      stalled += flag(d, "stalled");
+      const auto lag = u64(d, "lag_records");
+      lag_total += lag;
+      if (lag > max_lag) { // the first of the most lagging; none when nothing lags
+        max_lag = lag;
+        slowest = d.value("name", "");
+      }
+      if (auto it = d.find("lag_seconds"); it != d.end() && it->is_number())
+        max_lag_s = std::max(max_lag_s, it->get<double>());
+      in_flight += u64(d, "in_flight_bytes");
+      sent += u64(d, "records_sent");
+    }
+  nlohmann::ordered_json j;
+  j["count"] = count;
+  j["connected"] = connected;
+  j["not_connected"] = count - connected;
+  j["sync"] = sync;
+  j["sync_connected"] = sync_connected;
+  j["stalled"] = stalled;
+  j["max_lag_records"] = max_lag;
+  j["max_lag_seconds"] = max_lag_s;
+  j["slowest"] = slowest; // "" when nothing lags
+  j["lag_records_total"] = lag_total;
+  j["in_flight_bytes_total"] = in_flight;
+  j["records_sent_total"] = sent;
+  return j;
+}
+
 } // namespace tandem

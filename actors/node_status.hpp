@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "actors/node_info.hpp"
 
 namespace tandem {
@@ -16,5 +18,11 @@ struct runtime_figures {
 
 // `journal_json` is the journal actor's status object (or "null" when it did not answer).
 std::string node_status_json(const node_info& info, const runtime_figures& now, const std::string& journal_json);
+
+// Aggregates over the per-destination objects of /status ("destinations_summary"), so a node with
+// many destinations reads at a glance: how many, connected (and sync ones), stalled, the largest
+// lag in records and seconds and which destination has it, totals of lag, in-flight bytes and
+// records sent. Fields a destination lacks count as 0 / false.
+nlohmann::ordered_json destinations_summary(const nlohmann::ordered_json& destinations);
 
 } // namespace tandem

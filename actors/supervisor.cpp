@@ -97,6 +97,7 @@ void gather_status(supervisor_self self, std::function<void(nlohmann::ordered_js
       auto cyc = nlohmann::ordered_json::parse(g->cyclers.count(name) ? g->cyclers[name] : "null", nullptr, false);
       d["cycler"] = cyc.is_discarded() ? nlohmann::ordered_json{} : cyc;
     }
+    doc["destinations_summary"] = destinations_summary(doc["destinations"]);
     auto conns = nlohmann::ordered_json::array();
     self->state.connections->for_each([&](const std::string& peer, const caf::actor& c, logic::dial_direction dir) {
       conns.push_back({{"peer", peer},
@@ -183,7 +184,10 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
   self->link_to(timers);
   journal_actor_options jo;
   for (const auto& d : cfg.destinations)
+  {
     jo.destinations.emplace_back(d.name, d.type == config::sync_type::sync);
+    jo.destination_topics.push_back(d.topics);
+  }
   jo.inbound_positions_file = cfg.data_dir + "/inbound-positions.json";
   jo.instance_groups_file = cfg.data_dir + "/instance-groups.json";
   jo.timers = timers;

@@ -104,6 +104,25 @@ void render_summary(const json& s, std::string& out) {
            + text(field(j, "segments")) + " segment(s), " + text(field(j, "bytes")) + " bytes\n";
 }
 
+// "destinations N" plus, when the node sent destinations_summary, the aggregates: with many
+// destinations the line says at a glance how many are up and which one lags most.
+std::string destinations_line(const json& s, std::size_t rows) {
+  std::string out = "destinations " + std::to_string(rows);
+  const auto& sum = field(s, "destinations_summary");
+  if (!sum.is_object() || rows == 0)
+    return out + "\n";
+  out += ": " + text(field(sum, "connected")) + " connected, " + text(field(sum, "not_connected")) + " not connected, " +
+         text(field(sum, "stalled")) + " stalled";
+  if (field(sum, "sync") != 0)
+    out += "; sync " + text(field(sum, "sync_connected")) + "/" + text(field(sum, "sync")) + " connected";
+  out += "; max lag " + text(field(sum, "max_lag_records")) + " records";
+  if (const auto& slowest = field(sum, "slowest"); slowest.is_string() && !slowest.get<std::string>().empty())
+    out += " (" + slowest.get<std::string>() + ")";
+  char secs[32];
+  std::snprintf(secs, sizeof secs, ", %.2f s", number(field(sum, "max_lag_seconds")).value_or(0.0));
+  return out + secs + "\n";
+}
+
 const json& destinations_of(const json& s) {
   static const json none = json::array();
   const auto& d = field(s, "destinations");
@@ -148,7 +167,7 @@ std::string render_status(const json& s) {
   std::string out;
   render_summary(s, out);
   const auto& dests = destinations_of(s);
-  appendf(out, "destinations %zu\n", dests.size());
+  out += destinations_line(s, dests.size());
   const char* line = "  %-12s %-5s %-13s %-8s %-22s %12s %12s %10s\n";
   if (!dests.empty())
     appendf(out, line, "NAME", "TYPE", "STATE", "VIA", "PEER", "SENT", "ACKED", "LAG");
@@ -169,7 +188,7 @@ std::string render_status_watch(const json& before, const json& now, double elap
   render_summary(now, out);
   auto rates = diff_status(before, now, elapsed_s);
   out += "appending   " + or_dash(rates.journal_append_per_s, "%.1f") + " records/s\n";
-  appendf(out, "destinations %zu\n", rates.destinations.size());
+  out += destinations_line(now, rates.destinations.size());
   const char* line = "  %-12s %-5s %-15s %10s %10s %11s %10s %8s\n";
   if (!rates.destinations.empty())
     appendf(out, line, "NAME", "TYPE", "STATE", "SENT/s", "ACKED/s", "BYTES/s", "LAG", "LAG s");

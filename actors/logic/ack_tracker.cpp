@@ -7,15 +7,48 @@ namespace tandem::logic {
 
 ack_tracker::ack_tracker(std::vector<bool> sync_by_destination, std::size_t max_pending)
     : sync_(std::move(sync_by_destination)), positions_(sync_.size(), 0),
-      max_pending_(max_pending) {}
+      max_pending_(max_pending) {
+  sets_.push_back(needs_set{sync_, {}});
+}
 
-bool ack_tracker::add(std::uint64_t seq, std::uint64_t token) {
+std::uint32_t ack_tracker::set_of(const std::vector<bool>& needs) {
+  if (needs.empty())
+    return 0;
+  std::vector<bool> sync_needed(sync_.size(), false);
+  for (std::size_t i = 0; i < sync_.size(); ++i)
+    sync_needed[i] = sync_[i] && i < needs.size() && needs[i];
+  for (std::size_t k = 0; k < sets_.size(); ++k)
+    if (sets_[k].sync_needed == sync_needed)
+      return static_cast<std::uint32_t>(k);
+  if (sets_.size() >= max_needs_sets)
+    return 0; // bounded: further sets wait for every sync destination (never too early)
+  sets_.push_back(needs_set{std::move(sync_needed), {}});
+  return static_cast<std::uint32_t>(sets_.size() - 1);
+}
+
+bool ack_tracker::add(std::uint64_t seq, std::uint64_t token, const std::vector<bool>& needs) {
   assert(seq > last_added_ && "add() takes seqs in strictly increasing order");
   if (seq <= last_added_ || queue_.size() >= max_pending_)
     return false;
-  queue_.push_back({seq, token, false});
+  const auto set = set_of(needs);
+  queue_.push_back({seq, token, false, set});
+  sets_[set].fifo.push_back(seq);
   ++live_;
   last_added_ = seq;
+  return true;
+}
+
+ack_tracker::entry* ack_tracker::find(std::uint64_t seq) {
+  auto it = std::lower_bound(queue_.begin(), queue_.end(), seq, [](const entry& e, std::uint64_t s) { return e.seq < s; });
+  return it != queue_.end() && it->seq == seq ? &*it : nullptr;
+}
+
+bool ack_tracker::ready(std::uint64_t seq, const needs_set& s) const {
+  if (seq > local_durable_)
+    return false;
+  for (std::size_t i = 0; i < s.sync_needed.size(); ++i)
+    if (s.sync_needed[i] && positions_[i] < seq)
+      return false;
   return true;
 }
 
@@ -60,26 +93,30 @@ void ack_tracker::on_rejected(std::uint64_t first_seq, std::uint64_t last_seq) {
                                : std::min(last_added_, std::max(queue_.back().seq, first_seq - 1));
 }
 
-std::uint64_t ack_tracker::release_bound() const {
-  std::uint64_t bound = local_durable_;
-  for (std::size_t i = 0; i < sync_.size(); ++i)
-    if (sync_[i])
-      bound = std::min(bound, positions_[i]);
-  return bound;
-}
-
 std::vector<release> ack_tracker::take_ready() {
   std::vector<release> out = std::move(rejected_);
   rejected_.clear();
-  const std::uint64_t bound = release_bound();
-  while (!queue_.empty() && (queue_.front().released || queue_.front().seq <= bound)) {
-    const entry e = queue_.front();
-    queue_.pop_front();
-    if (!e.released) {
+  const std::size_t first_persisted = out.size();
+  for (std::uint32_t k = 0; k < sets_.size(); ++k) {
+    auto& s = sets_[k];
+    while (!s.fifo.empty()) {
+      entry* e = find(s.fifo.front());
+      if (e == nullptr || e->released || e->set != k) { // rejected (or its seq reused): stale
+        s.fifo.pop_front();
+        continue;
+      }
+      if (!ready(e->seq, s))
+        break; // later seqs of this set need at least as much
+      e->released = true;
       --live_;
-      out.push_back({e.token, e.seq, release_kind::persisted});
+      out.push_back({e->token, e->seq, release_kind::persisted});
+      s.fifo.pop_front();
     }
   }
+  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first_persisted), out.end(),
+            [](const release& a, const release& b) { return a.seq < b.seq; });
+  while (!queue_.empty() && queue_.front().released)
+    queue_.pop_front();
   return out;
 }
 

@@ -11,18 +11,25 @@
 // Contract:
 //   * add(seq, token) in strictly increasing seq order (one entry per publish); false when
 //     max_pending entries are already queued -- the caller pushes back on the publisher.
-//   * A publish is released as persisted once local_durable >= seq AND every SYNC destination's
-//     position >= seq. Async destinations never delay it. With no sync destinations, local
-//     durability alone releases it.
+//   * A publish is released as persisted once local_durable >= seq AND the position of every SYNC
+//     destination it NEEDS is >= seq. By default a publish needs every sync destination; add()
+//     can name the ones whose routing admits any of its records (a sync destination with a topic
+//     filter the publish does not match must not hold its ack: a down sync destination blocks
+//     only the acks it must block). Async destinations never delay it. With no sync destination
+//     needed, local durability alone releases it.
 //   * on_rejected(first, last): the journal failed those seqs; their publishes are released as
 //     rejected (whatever the other positions say). The journal reuses rejected seqs, so a later
 //     add() may use them again once they were the newest entries.
 //   * Positions are monotonic: a lower (out-of-order, stale) value is ignored and counted.
 //   * take_ready() returns every release decided since the last call, each exactly once.
-//     Persisted releases come out in seq order; rejections come out as soon as they happen,
-//     without waiting for older publishes.
-//   * Cost: pending publishes are a queue in seq order, so each publish is added and released in
-//     amortized O(1); a rejection costs O(log n + rejected).
+//     Persisted releases come out in seq order within one call; publishes that need different
+//     sync destinations may be released out of seq order across calls (a publish that needs
+//     nothing down is not held behind an older one that does). Rejections come out as soon as
+//     they happen, without waiting for older publishes.
+//   * Cost: pending publishes are a queue in seq order plus one FIFO per distinct set of needed
+//     destinations (at most max_needs_sets; further sets are treated as "every sync
+//     destination"), so each publish is added and released in amortized O(log n) and
+//     take_ready() costs O(sets + released); a rejection costs O(log n + rejected).
 #pragma once
 
 #include <cstddef>
@@ -51,7 +58,11 @@ public:
   explicit ack_tracker(std::vector<bool> sync_by_destination,
                        std::size_t max_pending = default_max_pending);
 
-  bool add(std::uint64_t seq, std::uint64_t token);
+  static constexpr std::size_t max_needs_sets = 64;
+
+  // needs[i]: the publish needs destination i (only sync ones matter); empty = every sync
+  // destination.
+  bool add(std::uint64_t seq, std::uint64_t token, const std::vector<bool>& needs = {});
   void on_local_durable(std::uint64_t seq);
   void on_destination_acked(std::size_t dest_index, std::uint64_t seq);
   void on_rejected(std::uint64_t first_seq, std::uint64_t last_seq);
@@ -67,11 +78,18 @@ private:
   struct entry {
     std::uint64_t seq;
     std::uint64_t token;
-    bool released; // rejected while older entries were still waiting: skipped when reached
+    bool released; // rejected, or released ahead of older entries: skipped when reached
+    std::uint32_t set = 0; // index into sets_
+  };
+  struct needs_set {
+    std::vector<bool> sync_needed; // per destination: sync and needed
+    std::deque<std::uint64_t> fifo; // seqs of entries with this set, increasing (may hold stale ones)
   };
 
-  // Highest seq that may be released as persisted: min(local durable, every sync position).
-  std::uint64_t release_bound() const;
+  std::uint32_t set_of(const std::vector<bool>& needs);
+  bool ready(std::uint64_t seq, const needs_set& s) const;
+  entry* find(std::uint64_t seq);
+
 
   std::vector<bool> sync_;
   std::vector<std::uint64_t> positions_;
@@ -79,6 +97,7 @@ private:
   std::uint64_t local_durable_ = 0;
   std::uint64_t last_added_ = 0;
   std::deque<entry> queue_; // invariant: seqs strictly increasing
+  std::vector<needs_set> sets_; // [0] = every sync destination
   std::size_t live_ = 0;    // entries in queue_ not yet released
   std::vector<release> rejected_;
   std::uint64_t ignored_ = 0;

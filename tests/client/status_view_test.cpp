@@ -171,3 +171,22 @@ TEST_CASE("the one-shot view keeps its table: state column 'connected' / 'not co
         == "  B            async connected     dialed   127.0.0.1:27100                2500         2400          3");
   CHECK(contains(row_of(text, "C"), " not connected          127.0.0.1:27100 "));
 }
+
+TEST_CASE("with destinations_summary the destinations line carries the aggregates, one-shot and watch alike") {
+  auto b = destination("B", 10, 10, 1000, 0);
+  auto c = destination("C", 5, 2, 500, 40);
+  auto s = snapshot(100, {b, c});
+  s["destinations_summary"] = {{"count", 2},         {"connected", 1},       {"not_connected", 1},
+                               {"sync", 1},          {"sync_connected", 0},  {"stalled", 0},
+                               {"max_lag_records", 40}, {"max_lag_seconds", 1.5}, {"slowest", "C"}};
+  const std::string line =
+    "destinations 2: 1 connected, 1 not connected, 0 stalled; sync 0/1 connected; max lag 40 records (C), 1.50 s\n";
+  CHECK(contains(render_status(s), line));
+  CHECK(contains(render_status_watch(s, s, 1.0), line));
+  // Nothing lags, no sync destination: no name, no sync part.
+  s["destinations_summary"]["sync"] = 0;
+  s["destinations_summary"]["max_lag_records"] = 0;
+  s["destinations_summary"]["max_lag_seconds"] = 0.0;
+  s["destinations_summary"]["slowest"] = "";
+  CHECK(contains(render_status(s), "destinations 2: 1 connected, 1 not connected, 0 stalled; max lag 0 records, 0.00 s\n"));
+}

@@ -1,4 +1,6 @@
 // Validation of the "destinations" array: names, sync_type, addresses, regexes, reconnect timings.
+#include <chrono>
+
 #include <doctest/doctest.h>
 
 #include "config/parse.hpp"
@@ -223,4 +225,35 @@ TEST_CASE("reconnect values given with the wrong type are rejected") {
   CHECK_SINGLE_ERROR(with_destination(d), "destinations[0].reconnect.multiplier", "expected a number, got string");
   d["reconnect"] = {{"initial_ms", 100.5}};
   CHECK_SINGLE_ERROR(with_destination(d), "destinations[0].reconnect.initial_ms", "expected an integer, got 100.5");
+}
+
+TEST_CASE("a config with 1000 destinations validates quickly and an error deep in it names its path") {
+  auto doc = minimal();
+  doc["destinations"] = json::array();
+  for (int i = 0; i < 1000; ++i) {
+    auto d = destination();
+    d["name"] = "D" + std::to_string(i);
+    d["sync_type"] = i % 10 == 0 ? "sync" : "async";
+    d["addresses"] = {"10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ":27100",
+                      "backup-" + std::to_string(i) + ".example:27100"};
+    d["topics"] = "orders\\..*|quotes\\." + std::to_string(i);
+    d["passthrough"] = {"region-.*"};
+    doc["destinations"].push_back(d);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto result = parse_config(doc);
+  const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  MESSAGE("1000 destinations validated in " << took * 1000 << " ms");
+  REQUIRE(result.ok());
+  CHECK(result.config->destinations.size() == 1000);
+  CHECK(result.config->destinations[999].name == "D999");
+  CHECK(took < 2.0); // measured ~tens of ms; the bound only catches a quadratic or worse check
+
+  doc["destinations"][998]["name"] = "D5";
+  doc["destinations"][999]["topics"] = "(";
+  auto bad = parse_config(doc);
+  CHECK_FALSE(bad.ok());
+  std::vector<std::string> errors;
+  for (const auto& e : bad.errors) errors.push_back(e.path);
+  CHECK(errors == std::vector<std::string>{"destinations[998].name", "destinations[999].topics"});
 }

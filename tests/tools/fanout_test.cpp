@@ -128,6 +128,16 @@ TEST_CASE("fan-out: one source feeds 16 async destinations, 4 of them SIGKILLed 
         return false;
     return true;
   }, 20s), "S log:\n" << s.log());
+  // Many destinations stay readable: the aggregates in /status and /metrics.
+  {
+    auto summary = s.status()["destinations_summary"];
+    CHECK(summary["count"] == destination_count);
+    CHECK(summary["connected"] == destination_count);
+    auto metrics = admin_get(s.ports().admin, "/metrics");
+    REQUIRE(metrics.ok);
+    CHECK(metrics.body.find("tandem_destinations{state=\"connected\"} 16\n") != std::string::npos);
+    CHECK(metrics.body.find("tandem_destinations{state=\"configured\"} 16\n") != std::string::npos);
+  }
 
   publish_progress progress;
   std::thread writer([&] { publish_all(s, progress); });
@@ -203,6 +213,14 @@ TEST_CASE("fan-out: one source feeds 16 async destinations, 4 of them SIGKILLed 
   CHECK(progress.persisted == total_records);
   CHECK(progress.negative == 0);
   REQUIRE_MESSAGE(wait_until([&] { return sample_down(&sent_at_restart); }, 10s), "S log:\n" << s.log());
+  {
+    auto st = s.status();
+    CHECK(st["destinations_summary"]["not_connected"] == victim_count);
+    // The live links followed the tail: nothing of theirs was read from segment files.
+    for (const auto& d : st["destinations"])
+      if (d["name"] > std::string{"D04"})
+        CHECK_MESSAGE(d.value("disk_read_bytes", std::uint64_t{1}) == 0, d["name"]);
+  }
   MESSAGE("persisted at kill: " << persisted_at_kill << "; max lag_records of D05..D16 before the kill:"
                                 << lag_text(max_lag_before));
   MESSAGE("max lag_records of D05..D16 while D01..D04 were down (" << samples << " status samples):"

@@ -118,6 +118,37 @@ TEST_CASE("ack rule: a stopped sync destination holds the persisted ack until it
   CHECK(p.counters().persisted == 1);
 }
 
+TEST_CASE("ack rule: a stopped sync destination holds only the acks of publishes its topic filter admits") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  a.configure({{destination_spec{"B", "sync", true, {}}, &b}});
+  auto cfg = nlohmann::json::parse(read_file(a.config_file()));
+  cfg["destinations"][0]["topics"] = "orders\\..*";
+  write_file(a.config_file(), cfg.dump(2));
+  b.configure({});
+  b.start();
+  a.start();
+  REQUIRE(wait_until([&] { return a.connected_to("B"); }, 10s));
+  b.signal(SIGSTOP);
+  client_connection co, cq;
+  REQUIRE(co.connect("127.0.0.1", a.ports().client, "po", 5s).empty());
+  REQUIRE(cq.connect("127.0.0.1", a.ports().client, "pq", 5s).empty());
+  publisher orders{co, publisher_options{"po", 8}}, quotes{cq, publisher_options{"pq", 64}};
+  REQUIRE(orders.publish("orders.1", "B (sync, orders only) must hold this", 5s));
+  // Quotes never go to B: B being stopped must not hold their acks, even behind the order.
+  for (int i = 0; i < 50; ++i)
+    REQUIRE(quotes.publish("quotes." + std::to_string(i), "not for B", 5s));
+  CHECK(quotes.wait_all(10s));
+  CHECK(quotes.counters().persisted == 50);
+  CHECK_FALSE(orders.wait_all(1s)); // durable on A, but B cannot have it
+  CHECK(orders.counters().persisted == 0);
+  b.signal(SIGCONT);
+  CHECK(orders.wait_all(10s));
+  CHECK(orders.counters().persisted == 1);
+  REQUIRE(wait_until([&] { return a.destination("B")["lag_records"] == 0; }, 10s));
+  CHECK(b.records_held() == 1); // the filter let only the order through
+}
+
 TEST_CASE("ack rule: an async destination never delays the persisted ack") {
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"};

@@ -142,3 +142,76 @@ TEST_CASE("many publishes release in seq order as positions advance") {
   }
   CHECK(expect == 1001);
 }
+
+// ---- publishes that need only some sync destinations (topic filters) ----
+
+TEST_CASE("a publish that does not need a down sync destination is not held behind one that does") {
+  ack_tracker t{{true, true}}; // 0: sync for everything, 1: sync with a topic filter
+  REQUIRE(t.add(1, 10, {true, true}));  // needs both
+  REQUIRE(t.add(2, 20, {true, false})); // outside destination 1's filter
+  REQUIRE(t.add(3, 30, {true, true}));
+  REQUIRE(t.add(4, 40, {true, false}));
+  t.on_local_durable(4);
+  t.on_destination_acked(0, 4); // destination 1 is down
+  CHECK(t.take_ready() == releases{persisted(20, 2), persisted(40, 4)});
+  CHECK(t.pending() == 2);
+  t.on_destination_acked(1, 3);
+  CHECK(t.take_ready() == releases{persisted(10, 1), persisted(30, 3)});
+  CHECK(t.pending() == 0);
+  CHECK(t.take_ready().empty());
+}
+
+TEST_CASE("a publish is never released before every destination it needs acked it, nor before durable") {
+  ack_tracker t{{true, true, false}}; // the async one never counts, even when named
+  REQUIRE(t.add(5, 1, {false, true, true}));
+  t.on_destination_acked(0, 9);
+  t.on_destination_acked(2, 9);
+  CHECK(t.take_ready().empty()); // destination 1 has not acked, nor is 5 durable
+  t.on_destination_acked(1, 5);
+  CHECK(t.take_ready().empty()); // not durable
+  t.on_local_durable(5);
+  CHECK(t.take_ready() == releases{persisted(1, 5)});
+}
+
+TEST_CASE("needing no sync destination releases on local durability; empty needs means every sync destination") {
+  ack_tracker t{{true}};
+  REQUIRE(t.add(1, 1, {false}));
+  REQUIRE(t.add(2, 2)); // default: all
+  t.on_local_durable(2);
+  CHECK(t.take_ready() == releases{persisted(1, 1)});
+  t.on_destination_acked(0, 2);
+  CHECK(t.take_ready() == releases{persisted(2, 2)});
+}
+
+TEST_CASE("rejections and reused seqs stay exact with several needs sets") {
+  ack_tracker t{{true, true}};
+  REQUIRE(t.add(1, 1, {true, false}));
+  REQUIRE(t.add(2, 2, {false, true}));
+  REQUIRE(t.add(3, 3, {true, false}));
+  t.on_rejected(2, 3);
+  CHECK(t.take_ready() == releases{rejected(2, 2), rejected(3, 3)});
+  REQUIRE(t.add(2, 22, {true, false})); // the journal reuses rejected seqs
+  t.on_local_durable(2);
+  t.on_destination_acked(0, 2);
+  CHECK(t.take_ready() == releases{persisted(1, 1), persisted(22, 2)});
+  CHECK(t.pending() == 0);
+}
+
+TEST_CASE("needs sets are bounded: beyond max_needs_sets a publish waits for every sync destination") {
+  const std::size_t n = 8; // 2^8 possible sets > max_needs_sets
+  ack_tracker t{std::vector<bool>(n, true)};
+  std::uint64_t seq = 0;
+  for (unsigned m = 1; m < 256; ++m) {
+    std::vector<bool> needs(n);
+    for (std::size_t i = 0; i < n; ++i) needs[i] = (m >> i) & 1u;
+    REQUIRE(t.add(++seq, m, needs));
+  }
+  t.on_local_durable(seq);
+  t.on_destination_acked(0, seq); // only destination 0 acked: sets {0} alone may go
+  auto out = t.take_ready();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].token == 1);
+  for (std::size_t i = 1; i < n; ++i) t.on_destination_acked(i, seq);
+  CHECK(t.take_ready().size() == 254);
+  CHECK(t.pending() == 0);
+}
