@@ -83,7 +83,7 @@ struct limits_config {
   // together (each link gets min(per destination, total / number of destinations), at least
   // 256 KiB), so that memory for unacknowledged data does not grow with the destination count.
   std::uint64_t max_in_flight_bytes = 4ull << 20;
-  std::uint64_t max_in_flight_bytes_total = 32ull << 20;
+  std::uint64_t max_in_flight_bytes_total = 16ull << 20; // 64 destinations: 256 KiB each
   std::uint32_t max_client_connections = 1024;
   std::uint32_t max_admin_connections = 16;
   std::uint32_t handshake_timeout_ms = 5000;    // a connection that does not identify itself in time is closed

@@ -160,6 +160,31 @@ TEST_CASE("ack rule: an async destination never delays the persisted ack") {
   CHECK(wait_until([&] { return b.records_held() == 100; }, 10s));
 }
 
+TEST_CASE("catch-up behind the tail window: the link has a journal reader read segment files, B gets all once") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  // A 1 MiB window: 4000 records of 1 KiB published while B is down are far behind it.
+  a.configure({{destination_spec{"B", "async", true, {}}, &b}},
+              {{"journal", {{"tail_window_bytes", 1 << 20}, {"readers", 1}}}});
+  b.configure({});
+  a.start();
+  auto r = publish_n(a, "p", 4000, 256, 1000);
+  REQUIRE_MESSAGE(r.persisted == 4000, r.error);
+  CHECK(a.destination("B")["disk_read_bytes"] == 0);
+  b.start();
+  REQUIRE_MESSAGE(wait_until([&] { return b.records_held() == 4000; }, 20s), "A log:\n" << a.log());
+  REQUIRE(wait_until([&] { return a.destination("B")["lag_records"] == 0; }, 10s));
+  auto d = a.destination("B");
+  CHECK(d["disk_reads"].get<std::uint64_t>() > 0);
+  CHECK(d["disk_read_bytes"].get<std::uint64_t>() > 3'000'000); // most of the 4 MB came from the files
+  CHECK(a.status()["journal"]["segment_read_bytes"] == d["disk_read_bytes"]);
+  REQUIRE(b.stop() == 0);
+  auto counts = count_by_origin(b.journal_records());
+  CHECK(counts.size() == 4000);
+  for (const auto& [key, count] : counts)
+    REQUIRE(count == 1);
+}
+
 TEST_CASE("catch-up: B killed mid-stream catches up after restart, from its durable position, nothing twice") {
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"};
