@@ -1,7 +1,7 @@
 // Which replication group each known instance belongs to, for passthrough routing: a record that
 // arrived by replication is forwarded only if the group of the instance it came from matches the
 // destination's passthrough regexes. Known from the config (destinations) and learned from the
-// hellos of connecting peers. Thread-safe: links run on their own threads.
+// hellos of connecting peers. Thread-safe: links and connections run on any scheduler thread.
 //
 // Groups learned from hellos are remembered across restarts: the supervisor hands them to the
 // journal actor, which keeps DATA_DIR/instance-groups.json (at most 4096 instances), and reloads

@@ -3,7 +3,7 @@
 // A delayed_send holds a strong reference to its receiver (and to its sender) until it fires,
 // and CAF 0.17 cannot cancel it. A broker that quit with a timer pending therefore lingers, with
 // its mailbox, until the timer fires -- at shutdown, never: the clock stops first. Messages from
-// detached actors (links, subscriptions, the journal) waiting in such a mailbox keep those actors
+// detached actors (subscriptions, the journal, journal readers) waiting in such a mailbox keep those actors
 // alive too, and the actor system waits for every detached actor to be destroyed. So brokers arm
 // their timers here instead: the relay holds only the broker's address and forwards the message
 // if the broker still exists.
