@@ -261,6 +261,11 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
       if (peer_base != s.route->destination_base()) {
         if (peer_base > 1)
           log::info(s.name, s.dest.name, "'s journal starts at seq ", peer_base, ": its own records below that are sent back to it");
+        // A new incarnation of a destination we knew: its earlier records, filtered while it was
+        // the old one, are routed to it now (refill), so what we covered by filtering them counts
+        // no more.
+        if (s.route->destination_base() != 0)
+          s.window->forget_filtered();
         s.route->set_destination_base(peer_base);
       }
       if (s.conn && s.conn != conn)

@@ -28,7 +28,8 @@ constexpr std::string_view component = "journal";
 // Per publisher, the highest publisher_seq among some records (seq 0 left out).
 using publisher_marks = std::vector<std::pair<std::string, std::uint64_t>>;
 
-publisher_marks marks_of(const std::vector<journal::record>& records) {
+// Per publisher, the highest (lowest: `lowest`) publisher_seq of a batch.
+publisher_marks marks_of(const std::vector<journal::record>& records, bool lowest = false) {
   publisher_marks out;
   for (const auto& r : records) {
     if (r.publisher_seq == 0)
@@ -37,7 +38,7 @@ publisher_marks marks_of(const std::vector<journal::record>& records) {
     if (it == out.end())
       out.emplace_back(r.publisher, r.publisher_seq);
     else
-      it->second = std::max(it->second, r.publisher_seq);
+      it->second = lowest ? std::min(it->second, r.publisher_seq) : std::max(it->second, r.publisher_seq);
   }
   return out;
 }
@@ -55,6 +56,7 @@ struct journal_state {
     std::vector<std::uint32_t> held; // publish: indexes of records already held (reply.held)
     bool committed = false;          // durable; a publish may still wait for sync destinations
     std::vector<bool> needs;         // publish: the destinations routing admits it to (empty: all)
+    publisher_marks firsts;          // publish: lowest seq per publisher (publisher_dedup::note_local)
   };
   // A publish batch whose every record was already held: answered once each original is safe.
   struct held_publish {
@@ -262,6 +264,8 @@ void load_publisher_marks(journal_state& st) {
     if (journal::peek_origin(rec) == me && journal::peek_origin_seq(rec) < journal.base_seq())
       journal.note_earlier_own_seq(journal::peek_origin_seq(rec)); // refilled (docs/protocol.md)
     st.publishers->load(journal::peek_publisher(rec), journal::peek_publisher_seq(rec), seq, safe);
+    if (journal::peek_origin(rec) == me && journal::peek_origin_seq(rec) >= journal.base_seq())
+      st.publishers->note_local(journal::peek_publisher(rec), journal::peek_publisher_seq(rec));
   });
   st.scan_elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   if (!scanned.ok()) {
@@ -362,6 +366,7 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
     std::size_t out = 0;
     for (std::size_t i = 0; i < recs.size(); ++i) {
       if (dedup.admit(recs[i].publisher, recs[i].publisher_seq)) {
+        dedup.note_local_submitted(recs[i].publisher, recs[i].publisher_seq);
         if (out != i)
           recs[out] = std::move(recs[i]);
         ++out;
@@ -405,9 +410,18 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
       h->second = r.origin_seq;
       // New by origin, but maybe already held by publisher (e.g. a publisher resent it to this
       // node after failing over): received all the same, not stored again.
-      // A refilled record of ours is kept all the same: the publisher may have published newer
-      // messages to this node already, and dropping the old one would lose it here.
-      if (!dedup.admit(r.publisher, r.publisher_seq) && !own) {
+      // A refilled record of ours: the publisher may have published newer messages to this
+      // node already (its mark is above this seq), so the mark cannot tell; first_local can
+      // (publisher_dedup.hpp): held iff the publisher's first direct publish to this
+      // incarnation is at or below it.
+      if (own) {
+        const auto first = dedup.first_local(r.publisher);
+        if (r.publisher_seq != 0 && first != 0 && r.publisher_seq >= first) {
+          ++st.duplicates_replicated;
+          return true;
+        }
+        dedup.admit(r.publisher, r.publisher_seq); // raises the mark when it is the highest
+      } else if (!dedup.admit(r.publisher, r.publisher_seq)) {
         ++st.duplicates_replicated;
         return true;
       }
@@ -436,6 +450,7 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
   auto id = st.next_request++;
   auto marks = marks_of(*req.records);
   auto needs = publish ? needed_destinations(st, *req.records) : std::vector<bool>{};
+  auto firsts = publish ? marks_of(*req.records, true) : publisher_marks{};
   // The callback runs on the committer's thread: it only posts a message.
   auto me = caf::actor_cast<caf::actor>(self);
   auto submitted = st.rt->committer().submit(
@@ -447,7 +462,7 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
     return refuse(journal::to_string(submitted.code()), submitted.message());
   }
   st.pending.emplace(id, journal_state::pending_append{rp, publish, {}, std::move(marks), std::move(held), false,
-                                                       std::move(needs)});
+                                                       std::move(needs), std::move(firsts)});
   st.last_submitted = id;
   return rp;
 }
@@ -533,6 +548,8 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
       }
       auto durable = rep.durable_seq;
       it->second.committed = true;
+      for (const auto& [publisher, seq] : it->second.firsts)
+        st.publishers->note_local(publisher, seq); // durable: this incarnation holds it
       for (const auto& [publisher, seq] : it->second.marks) {
         st.publishers->on_durable(publisher, seq);
         if (!it->second.publish)

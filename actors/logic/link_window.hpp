@@ -37,6 +37,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <deque>
 #include <optional>
 
@@ -73,6 +74,11 @@ public:
   // max(confirmed, peer value) + 1 when the peer holds every record it had confirmed,
   // from peer value + 1 when it holds less. Returns the new acked() if it advanced.
   std::optional<std::uint64_t> on_connected(std::uint64_t peer_durable_from_peer);
+  // The destination's routing changed under the covered position (it is a new journal
+  // incarnation: its own earlier records, filtered so far, are now routed back to it): records
+  // counted as covered because they were filtered may have to be sent after all, so the next
+  // on_connected() takes the peer's position as it is.
+  void forget_filtered() noexcept { sent_confirmed_ = std::numeric_limits<std::uint64_t>::max(); }
   void on_disconnected();
 
   bool can_send() const noexcept { return connected_ && in_flight_bytes_ < max_in_flight_bytes_; }

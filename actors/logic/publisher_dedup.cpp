@@ -91,8 +91,35 @@ void publisher_dedup::on_release_bound(std::uint64_t bound) {
 }
 
 void publisher_dedup::on_append_failed() {
-  for (auto& [name, e] : marks_)
+  for (auto& [name, e] : marks_) {
     e.accepted = e.durable;
+    e.first_local_submitted = e.first_local;
+  }
+}
+
+namespace {
+void lower(std::uint64_t& v, std::uint64_t seq) {
+  if (v == 0 || seq < v)
+    v = seq;
+}
+} // namespace
+
+void publisher_dedup::note_local_submitted(std::string_view publisher, std::uint64_t publisher_seq) {
+  if (publisher_seq != 0)
+    lower(touch(publisher).first_local_submitted, publisher_seq);
+}
+
+void publisher_dedup::note_local(std::string_view publisher, std::uint64_t publisher_seq) {
+  if (publisher_seq == 0)
+    return;
+  auto& e = touch(publisher);
+  lower(e.first_local, publisher_seq);
+  lower(e.first_local_submitted, publisher_seq);
+}
+
+std::uint64_t publisher_dedup::first_local(std::string_view publisher) const {
+  const auto* e = find(publisher);
+  return e ? e->first_local_submitted : 0;
 }
 
 std::uint64_t publisher_dedup::logon_mark(std::string_view publisher) {

@@ -61,6 +61,18 @@ public:
   void on_release_bound(std::uint64_t bound);
   void on_append_failed();
 
+  // REFILL (docs/protocol.md): the lowest publisher_seq of `publisher` this node stored as its
+  // own publish in its current journal incarnation (durable), 0 if none. A publisher resends
+  // to a node only what is unacknowledged, in order, and everything it publishes later reaches
+  // the node directly or by replication; so a refilled record of this node's earlier incarnation
+  // with publisher_seq >= first_local is held already, and one below it is not.
+  // note_local_submitted() when such a publish is submitted (so a refilled copy racing it is
+  // caught), note_local() once it is durable (and at startup); on_append_failed() falls back to
+  // the durable value.
+  void note_local_submitted(std::string_view publisher, std::uint64_t publisher_seq);
+  void note_local(std::string_view publisher, std::uint64_t publisher_seq);
+  std::uint64_t first_local(std::string_view publisher) const;
+
   // The publisher_logon_ack answer: the safe mark (0 for an unknown id).
   std::uint64_t logon_mark(std::string_view publisher);
   // True when `publisher_seq` is at or below the safe mark (seq 0: always).
@@ -76,6 +88,8 @@ public:
 private:
   struct entry {
     std::uint64_t accepted = 0, durable = 0, safe = 0;
+    std::uint64_t first_local = 0;           // durable (note_local); 0 = none
+    std::uint64_t first_local_submitted = 0; // submitted or durable; 0 = none
     std::uint64_t tail_local_seq = 0; // key in startup_tail_, 0 = none
     std::uint64_t tail_publisher_seq = 0;
     std::list<const std::string*>::iterator lru;

@@ -3,6 +3,7 @@
 // bookmark subscriptions (start modes, failover with no gap and no duplicate, fully durable
 // delivery), and a subscriber that never reads not stalling anything.
 #include <csignal>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
@@ -611,4 +612,33 @@ TEST_CASE("tandem CLI: publish over --servers with a --store-file and subscribe 
   auto bad = run({tandem_cli_path(), "subscribe", "--servers", servers, "--from", "5"}, ".", 10s);
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("--from SEQ") != std::string::npos);
+}
+
+TEST_CASE("refill after a lost data dir: what the publisher resent to the empty node before the partner refilled it is stored once") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  start_pair(a, b, "sync");
+  {
+    client_connection c;
+    connect_ok(c, a, "before");
+    REQUIRE(publish_seqs(c, "p", range(1, 10)).size() == 10); // sync: B holds all 10 too
+  }
+  a.kill();
+  std::filesystem::remove_all(a.data_dir());
+  b.signal(SIGSTOP); // no refill until the resend below is stored
+  a.start();
+  {
+    client_connection c;
+    connect_ok(c, a, "after");
+    // The publisher's unacknowledged tail (6..10, say its acks were lost with A) resent, then
+    // new messages. A stores them; their acks wait for B (sync), which is stopped.
+    send_publishes(c, "p", range(6, 12));
+    REQUIRE_MESSAGE(wait_until([&] { return a.records_held() == 7; }, 10s), a.log());
+  }
+  b.signal(SIGCONT);
+  // B refills A's 1..10 of the lost journal: 1..5 are new to A, 6..10 it holds already; B gets
+  // 11..12 and drops A's new 6..10 as held (same publisher seqs).
+  REQUIRE_MESSAGE(wait_until([&] { return a.records_held() == 12 && b.records_held() == 12; }, 20s),
+                  "A holds " << a.records_held() << ", B " << b.records_held() << "\nA journal status:\n" << a.status()["journal"].dump() << "\nB dest:\n" << b.destination("A").dump());
+  check_pair_holds_each_once(a, b, "p", 12);
 }

@@ -152,3 +152,20 @@ TEST_CASE("filtered reads while disconnected still count as coverage") {
   w.on_connected(7); // peer holds 7, which is what it confirmed: 8..9 were filtered
   CHECK(w.next_read() == 10);
 }
+
+TEST_CASE("forget_filtered: after a destination's new incarnation the link resumes from what the peer holds") {
+  link_window w{1 << 20, 0};
+  w.on_connected(100);
+  // Everything up to 500 was covered by filtering (nothing sent): the peer confirmed 100.
+  w.on_read(500);
+  CHECK(w.acked() == 500);
+  w.on_disconnected();
+  // Same peer, same position: filtered records need no second look.
+  w.on_connected(100);
+  CHECK(w.next_read() == 501);
+  w.on_disconnected();
+  // A new incarnation: routing changed, so the covered range is read again from its position.
+  w.forget_filtered();
+  w.on_connected(100);
+  CHECK(w.next_read() == 101);
+}

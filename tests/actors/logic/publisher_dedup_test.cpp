@@ -115,3 +115,21 @@ TEST_CASE("publisher_dedup: an evicted id re-created by a later mark catches up"
   CHECK(d.is_safe("a", 4));
   CHECK_FALSE(d.admit("a", 4));
 }
+
+TEST_CASE("first_local: the lowest seq published here in this incarnation, submitted or durable") {
+  publisher_dedup d;
+  CHECK(d.first_local("p") == 0);
+  d.note_local_submitted("p", 6);
+  CHECK(d.first_local("p") == 6);
+  d.on_append_failed(); // the submitted publish may be gone: back to the durable value
+  CHECK(d.first_local("p") == 0);
+  d.note_local_submitted("p", 7);
+  d.note_local("p", 7);
+  d.note_local_submitted("p", 9); // higher: no change
+  CHECK(d.first_local("p") == 7);
+  d.on_append_failed();
+  CHECK(d.first_local("p") == 7);
+  d.note_local("p", 0); // seq 0 is exempt
+  CHECK(d.first_local("p") == 7);
+  CHECK(d.first_local("other") == 0);
+}
