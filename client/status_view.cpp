@@ -99,9 +99,18 @@ void render_summary(const json& s, std::string& out) {
              + text(field(l, "state")) + ")\n";
   if (const auto& actors = field(s, "actors"); !actors.is_null())
     out += "actors      " + text(field(actors, "running")) + " running\n";
-  if (const auto& j = field(s, "journal"); j.is_object())
-    out += "journal     records " + text(field(j, "first_seq")) + ".." + text(field(j, "durable_seq")) + " durable, "
+  if (const auto& j = field(s, "journal"); j.is_object()) {
+    // Seqs start at a wall-clock base (docs/journal-format.md): say how many records too.
+    std::string held;
+    const auto& first = field(j, "first_seq");
+    const auto& durable = field(j, "durable_seq");
+    if (first.is_number_integer() && durable.is_number_integer() && first >= 0 && durable >= 0) {
+      const auto lo = first.get<std::uint64_t>(), hi = durable.get<std::uint64_t>();
+      held = std::to_string(hi + 1 >= lo ? hi + 1 - lo : 0) + " ";
+    }
+    out += "journal     " + held + "records " + text(first) + ".." + text(durable) + " durable, "
            + text(field(j, "segments")) + " segment(s), " + text(field(j, "bytes")) + " bytes\n";
+  }
 }
 
 // "destinations N" plus, when the node sent destinations_summary, the aggregates: with many
@@ -168,7 +177,7 @@ std::string render_status(const json& s) {
   render_summary(s, out);
   const auto& dests = destinations_of(s);
   out += destinations_line(s, dests.size());
-  const char* line = "  %-12s %-5s %-13s %-8s %-22s %12s %12s %10s\n";
+  const char* line = "  %-12s %-5s %-13s %-8s %-22s %12s %17s %10s\n"; // ACKED: a 16-digit seq fits
   if (!dests.empty())
     appendf(out, line, "NAME", "TYPE", "STATE", "VIA", "PEER", "SENT", "ACKED", "LAG");
   for (const auto& d : dests) {

@@ -165,10 +165,10 @@ TEST_CASE("the one-shot view keeps its table: state column 'connected' / 'not co
   auto text = render_status(snapshot(3000, {b, c}));
   CHECK(contains(text, "node        A (group g)\nstate       running\nversion     0.1.0 (CAF 0.17.6), pid 4242\n"));
   CHECK(contains(text, "listener    admin 127.0.0.1:27102 (listening)\n"));
-  CHECK(contains(text, "journal     records 1..3000 durable, 1 segment(s), 360000 bytes\n"));
+  CHECK(contains(text, "journal     3000 records 1..3000 durable, 1 segment(s), 360000 bytes\n"));
   CHECK(contains(text, "destinations 2\n  NAME         TYPE  STATE         VIA      PEER"));
   CHECK(row_of(text, "B")
-        == "  B            async connected     dialed   127.0.0.1:27100                2500         2400          3");
+        == "  B            async connected     dialed   127.0.0.1:27100                2500              2400          3");
   CHECK(contains(row_of(text, "C"), " not connected          127.0.0.1:27100 "));
 }
 
