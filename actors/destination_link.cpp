@@ -171,13 +171,13 @@ void read_from_disk(link_self self) {
         auto& s = self->state;
         s.reading_disk = false;
         if (!reply.error.empty()) {
-          // trimmed: retention removed the segment under the read; the next pump reopens (and
-          // says what was skipped). Anything else is logged and the cursor reopened later.
-          if (!reply.trimmed)
-            log::error(s.name, "journal read for ", s.dest.name, " from seq ", from, " failed: ", reply.error);
+          // trimmed: retention removed the segment under the read; the next pump reopens the
+          // cursor and says what was skipped. Anything else: logged, reopened on the next event.
           s.cursor.reset();
-          if (!reply.trimmed)
+          if (!reply.trimmed) {
+            log::error(s.name, "journal read for ", s.dest.name, " from seq ", from, " failed: ", reply.error);
             return;
+          }
         } else {
           for (const auto& slice : reply.slices)
             s.disk_bytes += slice.chunk->bytes.size();

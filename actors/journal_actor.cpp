@@ -68,7 +68,7 @@ struct journal_state {
   std::uint64_t removed_segments = 0;
   std::optional<logic::ack_tracker> acks;
   // Topic routes of the sync destinations with a filter (others need every publish); index as
-  // options.destinations.
+  // options.destinations; empty when no sync destination has a filter.
   std::vector<std::optional<logic::destination_route>> sync_routes;
   // Publishes released ahead of the global bound (they needed no down sync destination): their
   // publishers' safe marks rise only once the bound passes them (a safe mark is a high-water
@@ -200,10 +200,7 @@ void notify_bound(journal_state& st) {
 // without a topic filter, and those whose filter admits one of its records (routing.hpp; a local
 // publish has no path, so the topic decides). Empty when every destination is needed anyway.
 std::vector<bool> needed_destinations(journal_state& st, const std::vector<journal::record>& records) {
-  bool any_filter = false;
-  for (const auto& r : st.sync_routes)
-    any_filter = any_filter || r.has_value();
-  if (!any_filter)
+  if (st.sync_routes.empty()) // no sync destination has a topic filter
     return {};
   std::vector<bool> needs(st.sync_routes.size(), true);
   const std::string& me = st.rt->log().instance_name();
@@ -222,12 +219,13 @@ std::vector<bool> needed_destinations(journal_state& st, const std::vector<journ
 }
 
 void release_persisted(journal_state& st) {
+  const auto bound = release_bound(st); // take_ready() moves no position
   for (const auto& r : st.acks->take_ready()) {
     auto it = st.pending.find(r.token);
     if (it == st.pending.end())
       continue;
     if (r.kind == logic::release_kind::persisted) {
-      if (r.seq <= release_bound(st)) {
+      if (r.seq <= bound) {
         for (const auto& [publisher, seq] : it->second.marks)
           st.publishers->on_safe(publisher, seq);
       } else {
@@ -238,7 +236,6 @@ void release_persisted(journal_state& st) {
     it->second.promise.deliver(std::move(it->second.reply));
     st.pending.erase(it);
   }
-  const auto bound = release_bound(st);
   while (!st.deferred_safe.empty() && st.deferred_safe.begin()->first <= bound) {
     for (const auto& [publisher, seq] : st.deferred_safe.begin()->second)
       st.publishers->on_safe(publisher, seq);
@@ -485,6 +482,8 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
     if (options.destinations[i].second && i < options.destination_topics.size()
         && options.destination_topics[i] != ".*" && !options.destination_topics[i].empty())
       st0.sync_routes[i].emplace(options.destinations[i].first, options.destination_topics[i], std::vector<std::string>{});
+  if (std::none_of(st0.sync_routes.begin(), st0.sync_routes.end(), [](const auto& r) { return r.has_value(); }))
+    st0.sync_routes.clear();
   for (std::size_t i = 0; i < options.destinations.size(); ++i)
     st0.acks->on_destination_acked(i, st0.rt->log().acknowledged(options.destinations[i].first));
   st0.acks->on_local_durable(st0.rt->log().durable_seq());

@@ -355,12 +355,6 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
       write_message(self, st, protocol::heartbeat{static_cast<std::uint64_t>(now_ns)});
       arm_conn_timer(self, st, st->args.ctx->heartbeat_interval);
     },
-    [=](atoms::send_frame, const frame_bytes& f) {
-      if (st->at != phase::established || !f.bytes)
-        return;
-      self->write(st->h, f.bytes->size(), f.bytes->data());
-      self->flush(st->h);
-    },
     // A record batch as shared pieces (logic/fanout_batch.hpp): the write into the socket
     // buffer is the one copy per destination.
     [=](atoms::send_frame, const logic::fanout_batch& b) {

@@ -59,25 +59,19 @@ std::optional<std::vector<chunk_slice>> cursor::read_window_slices(std::size_t m
 }
 
 result<std::vector<chunk_slice>> cursor::read_slices(std::size_t max_records, std::size_t max_bytes) {
+  if (auto from_window = read_window_slices(max_records, max_bytes)) return std::move(*from_window);
+  ++disk_reads_;
+  auto raw = std::make_shared<record_chunk>();
+  raw->first_seq = next_;
+  if (auto s = read_from_disk(j_->durable_seq(), std::max<std::size_t>(max_records, 1), max_bytes, *raw); !s) return s;
+  disk_bytes_ += raw->bytes.size();
+  j_->cursor_disk_bytes_.fetch_add(raw->bytes.size(), std::memory_order_relaxed);
   std::vector<chunk_slice> out;
-  max_records = std::max<std::size_t>(max_records, 1);
-  const std::uint64_t durable = j_->durable_seq();
-  if (next_ > durable) return out;
-  if (j_->window_.read_slices(next_, durable, max_records, max_bytes, out)) {
-    ++window_reads_;
-  } else {
-    ++disk_reads_;
-    auto raw = std::make_shared<record_chunk>();
-    raw->first_seq = next_;
-    if (auto s = read_from_disk(durable, max_records, max_bytes, *raw); !s) return s;
-    disk_bytes_ += raw->bytes.size();
-    j_->cursor_disk_bytes_.fetch_add(raw->bytes.size(), std::memory_order_relaxed);
-    if (raw->size() > 0) {
-      const auto n = static_cast<std::uint32_t>(raw->size());
-      out.push_back(chunk_slice{std::move(raw), 0, n});
-    }
+  if (raw->size() > 0) {
+    const auto n = static_cast<std::uint32_t>(raw->size());
+    next_ = raw->first_seq + n;
+    out.push_back(chunk_slice{std::move(raw), 0, n});
   }
-  if (!out.empty()) next_ = out.back().last_seq() + 1;
   return out;
 }
 
