@@ -14,6 +14,9 @@ std::string close_code_name(protocol::close_code code) {
     case close_code::unknown_instance: return "unknown_instance";
     case close_code::auth: return "auth";
     case close_code::publisher_in_use: return "publisher_in_use";
+    case close_code::protocol_violation: return "protocol_violation";
+    case close_code::resource_limit: return "resource_limit";
+    case close_code::idle_timeout: return "idle_timeout";
   }
   return "code " + std::to_string(static_cast<unsigned>(code));
 }
@@ -26,6 +29,10 @@ std::string nack_reason_name(protocol::nack_reason reason) {
     case nack_reason::bad_request: return "bad_request";
     case nack_reason::not_ready: return "not_ready";
     case nack_reason::shutting_down: return "shutting_down";
+    case nack_reason::topic_too_long: return "topic_too_long";
+    case nack_reason::record_too_large: return "record_too_large";
+    case nack_reason::invalid_field: return "invalid_field";
+    case nack_reason::overloaded: return "overloaded";
   }
   return "code " + std::to_string(static_cast<unsigned>(reason));
 }

@@ -74,6 +74,9 @@ enum class close_code : std::uint16_t {
   unknown_instance = 6,
   auth = 7,
   publisher_in_use = 8, // publisher_logon: another live connection is logged on with that id
+  protocol_violation = 9, // a peer claimed what it cannot have (an ack or resume point above what was sent)
+  resource_limit = 10,    // a per-connection or node-wide bound (memory, subscriptions, connections)
+  idle_timeout = 11,      // no complete frame within the idle / read-progress timeout
 };
 
 struct close_frame {
@@ -116,6 +119,10 @@ enum class nack_reason : std::uint16_t {
   bad_request = 3,
   not_ready = 4,
   shutting_down = 5,
+  topic_too_long = 6,     // topic longer than limits.max_topic_bytes
+  record_too_large = 7,   // the record could not be replicated in one record_batch frame (or exceeds journal limits)
+  invalid_field = 8,      // a field breaks the journal's limits or naming rules (e.g. publisher id length, UTF-8)
+  overloaded = 9,         // the node-wide memory budget has no room for this publish now; retry later
 };
 
 struct negative_ack {
