@@ -16,8 +16,9 @@ public:
       case errc::field_overrun: return "field runs past the end of the frame";
       case errc::trailing_bytes: return "trailing bytes after the last field";
       case errc::bad_value: return "field value out of range";
-      case errc::field_too_long: return "field too long to encode";
+      case errc::field_too_long: return "field longer than its limit";
       case errc::empty_batch: return "record batch without records";
+      case errc::invalid_field: return "field breaks its naming rule";
     }
     return "unknown protocol error";
   }

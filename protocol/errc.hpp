@@ -16,8 +16,11 @@ enum class errc {
   field_overrun,   // a field, or a count's minimum size, runs past the end of the frame
   trailing_bytes,  // bytes left after the last field, or after the declared frame end
   bad_value,       // a field holds a value outside its domain (e.g. from_flag == 2)
-  field_too_long,  // encode: a string > 65535 bytes, bytes > 4 GiB-1, path > 255 entries
+  field_too_long,  // a field longer than its limit (limits.hpp, names.hpp): encode and decode
+                   // alike; encode also for what the wire cannot express (a string > 65535 bytes)
   empty_batch,     // a record_batch with zero records
+  invalid_field,   // a field breaks its naming rule (names.hpp): not UTF-8, a character outside
+                   // the rule's set, an empty instance name
 };
 
 const std::error_category& protocol_category() noexcept;

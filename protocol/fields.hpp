@@ -1,11 +1,15 @@
 // Internal to protocol/: the field list of each message, written once and used in both
 // directions (Io = wire::writer with const messages, wire::reader with mutable ones), so encoder
-// and decoder cannot disagree on order or width. Wire order = order of the calls below.
+// and decoder cannot disagree on order, width or rules. Wire order = order of the calls below.
+// str/bytes are raw; name/label/text/payload/path carry the rules of names.hpp and limits.hpp:
+// every field a peer or client sends is checked at decode time against what the journal can
+// store and what the rest of the node can handle (docs/protocol.md, "Limits").
 #pragma once
 
 #include <concepts>
 #include <type_traits>
 
+#include "protocol/limits.hpp"
 #include "protocol/messages.hpp"
 
 namespace tandem::protocol::fields {
@@ -17,8 +21,8 @@ template <class Io, is<hello> M>
 void apply(Io& io, M& m) {
   io.u16("protocol_major", m.protocol_major);
   io.u16("protocol_minor", m.protocol_minor);
-  io.str("instance", m.instance);
-  io.str("group", m.group);
+  io.name("instance", m.instance);
+  io.name("group", m.group);
   io.u64("durable_from_peer", m.durable_from_peer);
   io.bytes("credentials", m.credentials);
   io.u64("journal_base", m.journal_base);
@@ -33,21 +37,21 @@ void apply(Io& io, M& m) { io.u64("sent_unix_ns", m.sent_unix_ns); }
 template <class Io, is<close_frame> M>
 void apply(Io& io, M& m) {
   io.code16("code", m.code);
-  io.str("reason", m.reason);
+  io.text("reason", m.reason);
 }
 
 template <class Io, is<client_hello> M>
 void apply(Io& io, M& m) {
   io.u16("protocol_major", m.protocol_major);
   io.u16("protocol_minor", m.protocol_minor);
-  io.str("client_name", m.client_name);
+  io.label("client_name", m.client_name);
 }
 
 template <class Io, is<publish> M>
 void apply(Io& io, M& m) {
-  io.str("topic", m.topic);
-  io.bytes("payload", m.payload);
-  io.str("publisher_id", m.publisher_id);
+  io.text("topic", m.topic, limits::max_topic_bytes);
+  io.payload("payload", m.payload);
+  io.label("publisher_id", m.publisher_id);
   io.u64("publisher_seq", m.publisher_seq);
 }
 
@@ -61,13 +65,13 @@ template <class Io, is<negative_ack> M>
 void apply(Io& io, M& m) {
   io.u64("publisher_seq", m.publisher_seq);
   io.code16("reason_code", m.reason_code);
-  io.str("reason", m.reason);
+  io.text("reason", m.reason);
 }
 
 template <class Io, is<subscribe> M>
 void apply(Io& io, M& m) {
   io.u64("subscription_id", m.subscription_id);
-  io.str("topic_regex", m.topic_regex);
+  io.text("topic_regex", m.topic_regex);
   io.flag("from_flag", m.from_flag);
   io.u64("from_seq", m.from_seq);
 }
@@ -76,12 +80,12 @@ template <class Io, is<delivered> M>
 void apply(Io& io, M& m) {
   io.u64("subscription_id", m.subscription_id);
   io.u64("seq", m.seq);
-  io.str("origin_instance", m.origin_instance);
+  io.name("origin_instance", m.origin_instance);
   io.u64("origin_seq", m.origin_seq);
   io.i64("timestamp_ns", m.timestamp_ns);
-  io.str("topic", m.topic);
-  io.bytes("payload", m.payload);
-  io.str("publisher_id", m.publisher_id);
+  io.text("topic", m.topic, limits::max_topic_bytes);
+  io.payload("payload", m.payload);
+  io.label("publisher_id", m.publisher_id);
   io.u64("publisher_seq", m.publisher_seq);
 }
 
@@ -89,24 +93,24 @@ template <class Io, is<unsubscribe> M>
 void apply(Io& io, M& m) { io.u64("subscription_id", m.subscription_id); }
 
 template <class Io, is<publisher_logon> M>
-void apply(Io& io, M& m) { io.str("publisher_id", m.publisher_id); }
+void apply(Io& io, M& m) { io.label("publisher_id", m.publisher_id); }
 
 template <class Io, is<publisher_logon_ack> M>
 void apply(Io& io, M& m) {
-  io.str("publisher_id", m.publisher_id);
+  io.label("publisher_id", m.publisher_id);
   io.u64("highest_seq", m.highest_seq);
 }
 
 template <class Io, is<subscribe_from> M>
 void apply(Io& io, M& m) {
   io.u64("subscription_id", m.subscription_id);
-  io.str("topic_regex", m.topic_regex);
+  io.text("topic_regex", m.topic_regex);
   io.enum8("start", m.start, max_subscribe_start);
   io.i64("time_ns", m.time_ns);
   io.flag("fully_durable", m.fully_durable);
   io.list16("bookmark", m.bookmark, max_bookmark_entries, min_bookmark_entry_bytes,
             [](Io& item_io, auto& e) {
-              item_io.str("origin_instance", e.origin_instance);
+              item_io.name("origin_instance", e.origin_instance);
               item_io.u64("origin_seq", e.origin_seq);
             });
 }
@@ -116,14 +120,14 @@ void apply(Io& io, M& m) {
 template <class Io, class R, class Path>
 void apply_record(Io& io, R& r, Path& path) {
   io.u64("seq", r.seq);
-  io.str("origin_instance", r.origin_instance);
+  io.name("origin_instance", r.origin_instance);
   io.u64("origin_seq", r.origin_seq);
-  io.str("publisher_id", r.publisher_id);
+  io.label("publisher_id", r.publisher_id);
   io.u64("publisher_seq", r.publisher_seq);
   io.i64("timestamp_ns", r.timestamp_ns);
   io.path("path", path);
-  io.str("topic", r.topic);
-  io.bytes("payload", r.payload);
+  io.text("topic", r.topic, limits::max_topic_bytes);
+  io.payload("payload", r.payload);
 }
 
 // Smallest encoding of one record: fixed fields + empty strings, path and payload.

@@ -24,6 +24,13 @@ writer::writer(std::string& out, frame_type type, std::size_t max_frame_bytes)
   out_.push_back(static_cast<char>(type));
 }
 
+std::optional<names::violation> path_entry_violation(std::size_t i, std::string_view entry) {
+  auto v = names::check_instance_name(entry);
+  if (v)
+    v->what = "entry " + std::to_string(i) + ": " + v->what;
+  return v;
+}
+
 void writer::fail(errc code, const char* f, const std::string& what) {
   if (!err_)
     err_ = protocol_error{code, field_prefix(type_, at_, f) + what};
@@ -60,6 +67,23 @@ void writer::bytes(const char* f, std::string_view s) {
     append_le(out_, static_cast<std::uint32_t>(s.size()));
     out_.append(s);
   }
+}
+
+bool writer::check(const char* f, const std::optional<names::violation>& v) {
+  if (err_)
+    return false;
+  if (v) {
+    fail(v->code, f, v->what);
+    return false;
+  }
+  return true;
+}
+
+void writer::payload(const char* f, std::string_view s) {
+  if (s.size() > limits::max_payload_bytes)
+    return fail(errc::field_too_long, f,
+                std::to_string(s.size()) + " bytes exceed the maximum of " + std::to_string(limits::max_payload_bytes));
+  bytes(f, s);
 }
 
 void writer::rewind_to(std::size_t size) {

@@ -4,6 +4,11 @@
 // Both classes latch the first error: after it, further calls do nothing, so a codec can write
 // its field list straight through and check once at the end. Every error names the frame type,
 // the record index (inside a batch) and the field.
+//
+// Beside the raw encodings (str, bytes) both classes have the checked fields name, label, text,
+// payload and path, which apply the rules of names.hpp and the limits of limits.hpp -- the same
+// check in both directions, so a sender learns from encode() what the receiver's decode() would
+// refuse, and a decoded message always re-encodes.
 #pragma once
 
 #include <cstddef>
@@ -17,13 +22,15 @@
 
 #include "protocol/errc.hpp"
 #include "protocol/frame.hpp"
+#include "protocol/limits.hpp"
+#include "protocol/names.hpp"
 #include "protocol/result.hpp"
 
 namespace tandem::protocol::wire {
 
 inline constexpr std::size_t max_string_bytes = std::numeric_limits<std::uint16_t>::max();
 inline constexpr std::size_t max_bytes_bytes = std::numeric_limits<std::uint32_t>::max();
-inline constexpr std::size_t max_path_entries = std::numeric_limits<std::uint8_t>::max();
+inline constexpr std::size_t max_path_count = std::numeric_limits<std::uint8_t>::max(); // what a u8 count can say
 
 // Loads/stores go through unsigned bytes so they are alignment- and endian-independent.
 template <class U>
@@ -57,6 +64,9 @@ struct element {
 // "hello: instance: " or "record_batch: records[3].topic: " -- prefix of every error message.
 std::string field_prefix(frame_type type, std::optional<element> at, const char* field);
 
+// The instance-name rule for entry i of a path, naming the entry.
+std::optional<names::violation> path_entry_violation(std::size_t i, std::string_view entry);
+
 // Appends one frame to `out`. The constructor writes a placeholder header and the type byte;
 // finish() patches the length. On any error `out` is restored to its size before the frame.
 class writer {
@@ -81,6 +91,16 @@ public:
   void list16(const char* f, const Vec& items, std::size_t max_items, std::size_t min_item_bytes,
               Item item);
   void bytes(const char* f, std::string_view s);
+  // Checked fields (names.hpp): an instance name, a label (publisher id, client name), UTF-8
+  // text of at most max_bytes, a payload of at most limits::max_payload_bytes, and a path of at
+  // most limits::max_path_entries instance names.
+  void name(const char* f, std::string_view s) { if (check(f, names::check_instance_name(s))) str(f, s); }
+  void label(const char* f, std::string_view s) { if (check(f, names::check_label(s))) str(f, s); }
+  void text(const char* f, std::string_view s, std::size_t max_bytes = max_string_bytes) {
+    if (check(f, names::check_text(s, max_bytes)))
+      str(f, s);
+  }
+  void payload(const char* f, std::string_view s);
   template <class Range>
   void path(const char* f, const Range& entries);
 
@@ -111,6 +131,7 @@ private:
   }
   bool reserve(const char* f, std::size_t n); // false (and error) if n more bytes exceed the max
   void fail(errc code, const char* f, const std::string& what);
+  bool check(const char* f, const std::optional<names::violation>& v); // false (and error) on a violation
 
   std::string& out_;
   std::size_t start_;
@@ -125,12 +146,16 @@ void writer::path(const char* f, const Range& entries) {
   if (err_)
     return;
   const std::size_t n = std::size(entries);
-  if (n > max_path_entries)
+  if (n > limits::max_path_entries)
     return fail(errc::field_too_long, f,
-                std::to_string(n) + " entries exceed " + std::to_string(max_path_entries));
+                std::to_string(n) + " entries exceed the maximum of " + std::to_string(limits::max_path_entries));
   u8(f, static_cast<std::uint8_t>(n));
-  for (const auto& e : entries)
-    str(f, std::string_view{e});
+  std::size_t i = 0;
+  for (const auto& e : entries) {
+    const std::string_view s{e};
+    if (check(f, path_entry_violation(i++, s)))
+      str(f, s);
+  }
 }
 
 template <class Vec, class Item>
@@ -185,7 +210,34 @@ public:
   void str(const char* f, std::string& v) { v = take(f, length<std::uint16_t>(f)); }
   void bytes(const char* f, std::string_view& v) { v = take(f, length<std::uint32_t>(f)); }
   void bytes(const char* f, std::string& v) { v = take(f, length<std::uint32_t>(f)); }
-  // Vec: std::vector<std::string> or std::vector<std::string_view> (cleared first).
+  // Checked fields, as writer's: the raw field, then the rule; a violation is field_too_long
+  // (a length) or invalid_field (content), naming the field and the offending byte's offset.
+  template <class S>
+  void name(const char* f, S& v) {
+    str(f, v);
+    check(f, [&] { return names::check_instance_name(v); });
+  }
+  template <class S>
+  void label(const char* f, S& v) {
+    str(f, v);
+    check(f, [&] { return names::check_label(v); });
+  }
+  template <class S>
+  void text(const char* f, S& v, std::size_t max_bytes = max_string_bytes) {
+    str(f, v);
+    check(f, [&] { return names::check_text(v, max_bytes); });
+  }
+  // The length is checked before anything is copied.
+  template <class S>
+  void payload(const char* f, S& v) {
+    const std::size_t n = length<std::uint32_t>(f);
+    if (!err_ && n > limits::max_payload_bytes)
+      return fail(errc::field_too_long, f,
+                  std::to_string(n) + " bytes exceed the maximum of " + std::to_string(limits::max_payload_bytes));
+    v = take(f, n);
+  }
+  // Vec: std::vector<std::string> or std::vector<std::string_view> (cleared first). More than
+  // limits::max_path_entries entries is field_too_long, before anything is reserved.
   template <class Vec>
   void path(const char* f, Vec& out);
   // A u32 element count, refused if count * min_item_bytes cannot fit in what remains -- so a
@@ -226,6 +278,14 @@ private:
   }
   bool need(const char* f, std::size_t n);
   void fail(errc code, const char* f, const std::string& what);
+  // Runs the rule only when the field itself was read.
+  template <class Rule>
+  void check(const char* f, Rule rule) {
+    if (err_)
+      return;
+    if (auto v = rule())
+      fail(v->code, f, v->what);
+  }
 
   std::string_view in_;
   std::size_t pos_ = 0;
@@ -241,6 +301,9 @@ void reader::path(const char* f, Vec& out) {
   get(f, n);
   if (err_)
     return;
+  if (n > limits::max_path_entries)
+    return fail(errc::field_too_long, f,
+                std::to_string(n) + " entries exceed the maximum of " + std::to_string(limits::max_path_entries));
   // Each entry is at least its u16 length.
   if (std::size_t{n} * 2 > remaining())
     return fail(errc::field_overrun, f,
@@ -250,6 +313,7 @@ void reader::path(const char* f, Vec& out) {
   for (std::uint8_t i = 0; i < n && !err_; ++i) {
     std::string_view s;
     str(f, s);
+    check(f, [&] { return path_entry_violation(i, s); });
     if (!err_)
       out.emplace_back(s);
   }

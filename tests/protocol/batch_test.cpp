@@ -16,11 +16,24 @@ void set_u32(std::string& f, std::size_t at, std::uint32_t v) {
     f[at + i] = static_cast<char>(v >> (8 * i));
 }
 
-// Frame of a batch with one minimal record: header, type, count, then 43 record bytes.
+// The smallest valid record: zeros and empty fields, origin "o" (an instance name is never empty).
+record min_record() {
+  record r;
+  r.origin_instance = "o";
+  return r;
+}
+
+record_view min_record_view() {
+  record_view r;
+  r.origin_instance = "o";
+  return r;
+}
+
+// Frame of a batch with one minimal record: header, type, count, then 44 record bytes.
 std::string one_min_record_batch() {
   std::string out;
-  REQUIRE(encode(record_batch{{record{}}}, out).ok());
-  REQUIRE(out.size() == 4 + 1 + 4 + 43);
+  REQUIRE(encode(record_batch{{min_record()}}, out).ok());
+  REQUIRE(out.size() == 4 + 1 + 4 + 44);
   return out;
 }
 
@@ -83,11 +96,11 @@ TEST_CASE("decode_batch refuses other frame types") {
 }
 
 TEST_CASE("a record that would overflow the frame is refused and the batch stays valid") {
-  const std::string payload(290, 'p'); // 43 + 290 bytes a record; 5 + 3 * 333 <= 1024
+  const std::string payload(290, 'p'); // 44 + 290 bytes a record; 5 + 3 * 334 <= 1024
   batch_encoder enc{1024};
   std::string out;
   enc.begin(out);
-  record_view r;
+  record_view r = min_record_view();
   r.payload = payload;
   int added = 0;
   for (;;) {
@@ -111,9 +124,9 @@ TEST_CASE("a record with a too-long field is dropped whole and later records sti
   batch_encoder enc;
   std::string out;
   enc.begin(out);
-  record_view good;
+  record_view good = min_record_view();
   good.topic = "ok";
-  record_view bad;
+  record_view bad = min_record_view();
   bad.topic = long_topic;
   REQUIRE(enc.add(good).ok());
   auto res = enc.add(bad);
@@ -140,7 +153,7 @@ TEST_CASE("abandon removes the partial frame") {
   std::string out = "keep";
   batch_encoder enc;
   enc.begin(out);
-  REQUIRE(enc.add(record_view{}).ok());
+  REQUIRE(enc.add(min_record_view()).ok());
   enc.abandon();
   CHECK(out == "keep");
 }
@@ -159,21 +172,23 @@ TEST_CASE("a record count that cannot fit in the remaining bytes is refused befo
 
 TEST_CASE("a path count that cannot fit in the remaining bytes is refused") {
   std::string f = one_min_record_batch();
-  // Record layout: seq 8, origin_instance 2, origin_seq 8, publisher_id 2, publisher_seq 8,
+  // Record layout: seq 8, origin_instance 2 + 1, origin_seq 8, publisher_id 2, publisher_seq 8,
   // timestamp 8, then the u8 path count.
-  const std::size_t path_at = 9 + 8 + 2 + 8 + 2 + 8 + 8;
+  const std::size_t path_at = 9 + 8 + 3 + 8 + 2 + 8 + 8;
   REQUIRE(f[path_at] == '\0');
-  f[path_at] = '\xff'; // 255 entries need >= 510 bytes; 6 remain
+  f[path_at] = '\x20'; // 32 entries (the most allowed) need >= 64 bytes; 6 remain
   auto d = decode(f);
   REQUIRE_FALSE(d.ok());
   CHECK(d.code() == errc::field_overrun);
-  CHECK(d.error().message == "record_batch: records[0].path: 255 entries cannot fit in 6 remaining bytes");
-  f[path_at] = '\x03'; // 3 entries need 6 bytes, fits the count check, then topic overruns
-  CHECK(decode(f).code() == errc::field_overrun);
+  CHECK(d.error().message == "record_batch: records[0].path: 32 entries cannot fit in 6 remaining bytes");
+  f[path_at] = '\xff'; // over the limit: refused for that before the bytes are counted
+  CHECK(decode(f).code() == errc::field_too_long);
+  f[path_at] = '\x03'; // 3 entries need 6 bytes, fits the count check; the first is empty
+  CHECK(decode(f).error().message == "record_batch: records[0].path: entry 0: an instance name must not be empty");
 }
 
 TEST_CASE("a field error inside a batch names the record index") {
-  record_batch b{{record{}, record{}}};
+  record_batch b{{min_record(), min_record()}};
   b.records[1].topic = "abc";
   std::string f;
   REQUIRE(encode(b, f).ok());

@@ -35,7 +35,8 @@ bool is_known_errc(errc e) {
     case errc::trailing_bytes:
     case errc::bad_value:
     case errc::field_too_long:
-    case errc::empty_batch: return true;
+    case errc::empty_batch:
+    case errc::invalid_field: return true;
   }
   return false;
 }

@@ -5,6 +5,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "protocol/messages.hpp"
@@ -16,11 +17,13 @@ inline constexpr std::uint16_t u16_max = std::numeric_limits<std::uint16_t>::max
 inline constexpr std::int64_t i64_min = std::numeric_limits<std::int64_t>::min();
 inline constexpr std::int64_t i64_max = std::numeric_limits<std::int64_t>::max();
 
-// Zeros and empty strings/payloads wherever the format allows them.
+// Zeros and empty strings/payloads wherever the format allows them; instance names (which must
+// not be empty) one character long.
 inline std::vector<message> min_messages() {
   record r; // all zero / empty, path empty
+  r.origin_instance = "o";
   return {
-    hello{0, 0, "", "", 0, "", 0},
+    hello{0, 0, "a", "g", 0, "", 0},
     record_batch{{r}},
     durable_ack{0},
     heartbeat{0},
@@ -30,7 +33,7 @@ inline std::vector<message> min_messages() {
     persisted_ack{0, 0},
     negative_ack{0, nack_reason{0}, ""},
     subscribe{0, "", false, 0},
-    delivered{0, 0, "", 0, i64_min, "", "", "", 0},
+    delivered{0, 0, "o", 0, i64_min, "", "", "", 0},
     unsubscribe{0},
     publisher_logon{""},
     publisher_logon_ack{"", 0},
@@ -38,40 +41,59 @@ inline std::vector<message> min_messages() {
   };
 }
 
-// The most entries a bookmark may have, one of them with a 65535-byte origin name.
+// `n` bytes of well-formed UTF-8 mixing 1- to 4-byte sequences ("a", U+00E9, U+20AC, U+1F600),
+// padded with ASCII at the end.
+inline std::string utf8_text(std::size_t n) {
+  static const char* const pieces[] = {"a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+  std::string s;
+  for (std::size_t i = 0; s.size() + 4 <= n; ++i)
+    s += pieces[i % 4];
+  s.append(n - s.size(), 'z');
+  return s;
+}
+
+// The longest name, label, topic: at their limits (limits.hpp, names.hpp).
+inline std::string max_name() { return std::string(64, 'N'); }
+inline std::string max_label() { return utf8_text(255); }
+inline std::string max_text() { return utf8_text(65535); }
+
+// The most entries a bookmark may have, one of them with a 64-byte origin name.
 inline std::vector<bookmark_entry> max_bookmark() {
   std::vector<bookmark_entry> b(max_bookmark_entries);
   for (std::size_t i = 0; i < b.size(); ++i)
     b[i] = {"origin-" + std::to_string(i), u64_max - i};
-  b[7].origin_instance.assign(65535, 'o');
+  b[7].origin_instance = max_name();
   return b;
 }
 
-// Largest values: u64 max, 65535-byte strings, large payloads, 255 path entries.
+// Largest values: u64 max, names, labels and text at their limits, large payloads, 32 path
+// entries.
 inline std::vector<message> max_messages() {
-  const std::string s(65535, 's');
+  const std::string name = max_name();
+  const std::string label = max_label();
+  const std::string text = max_text();
   const std::string big(4 * 1024 * 1024, '\xff');
-  record r{u64_max, s, u64_max, s, u64_max, i64_max, {}, s, big};
-  r.path.assign(255, "peer");
-  r.path[0] = s;
+  record r{u64_max, name, u64_max, label, u64_max, i64_max, {}, text, big};
+  r.path.assign(32, "peer");
+  r.path[0] = name;
   record r2 = r;
   r2.timestamp_ns = i64_min;
   return {
-    hello{u16_max, u16_max, s, s, u64_max, big, u64_max},
+    hello{u16_max, u16_max, name, name, u64_max, big, u64_max},
     record_batch{{r, r2}},
     durable_ack{u64_max},
     heartbeat{u64_max},
-    close_frame{close_code{u16_max}, s},
-    client_hello{u16_max, u16_max, s},
-    publish{s, big, s, u64_max},
+    close_frame{close_code{u16_max}, text},
+    client_hello{u16_max, u16_max, label},
+    publish{text, big, label, u64_max},
     persisted_ack{u64_max, u64_max},
-    negative_ack{u64_max, nack_reason{u16_max}, s},
-    subscribe{u64_max, s, true, u64_max},
-    delivered{u64_max, u64_max, s, u64_max, i64_max, s, big, s, u64_max},
+    negative_ack{u64_max, nack_reason{u16_max}, text},
+    subscribe{u64_max, text, true, u64_max},
+    delivered{u64_max, u64_max, name, u64_max, i64_max, text, big, label, u64_max},
     unsubscribe{u64_max},
-    publisher_logon{s},
-    publisher_logon_ack{s, u64_max},
-    subscribe_from{u64_max, s, subscribe_start::from_time, i64_max, true, max_bookmark()},
+    publisher_logon{label},
+    publisher_logon_ack{label, u64_max},
+    subscribe_from{u64_max, text, subscribe_start::from_time, i64_max, true, max_bookmark()},
   };
 }
 
@@ -82,7 +104,7 @@ public:
   // A random message of type index `which` (variant order, modulo the variant's size).
   message make(std::size_t which) {
     switch (which % std::variant_size_v<message>) {
-      case 0: return hello{u16(), u16(), str(), str(), u64(), bin(), u64()};
+      case 0: return hello{u16(), u16(), name(), name(), u64(), bin(), u64()};
       case 1: {
         record_batch b;
         const std::size_t n = 1 + upto(8);
@@ -92,22 +114,22 @@ public:
       }
       case 2: return durable_ack{u64()};
       case 3: return heartbeat{u64()};
-      case 4: return close_frame{close_code{u16()}, str()};
-      case 5: return client_hello{u16(), u16(), str()};
-      case 6: return publish{str(), bin(), str(), u64()};
+      case 4: return close_frame{close_code{u16()}, text()};
+      case 5: return client_hello{u16(), u16(), label()};
+      case 6: return publish{text(), bin(), label(), u64()};
       case 7: return persisted_ack{u64(), u64()};
-      case 8: return negative_ack{u64(), nack_reason{u16()}, str()};
-      case 9: return subscribe{u64(), str(), upto(2) == 1, u64()};
-      case 10: return delivered{u64(), u64(), str(), u64(), i64(), str(), bin(), str(), u64()};
+      case 8: return negative_ack{u64(), nack_reason{u16()}, text()};
+      case 9: return subscribe{u64(), text(), upto(2) == 1, u64()};
+      case 10: return delivered{u64(), u64(), name(), u64(), i64(), text(), bin(), label(), u64()};
       case 11: return unsubscribe{u64()};
-      case 12: return publisher_logon{str()};
-      case 13: return publisher_logon_ack{str(), u64()};
+      case 12: return publisher_logon{label()};
+      case 13: return publisher_logon_ack{label(), u64()};
       default: {
-        subscribe_from f{u64(), str(), static_cast<subscribe_start>(upto(max_subscribe_start + 1)), i64(),
+        subscribe_from f{u64(), text(), static_cast<subscribe_start>(upto(max_subscribe_start + 1)), i64(),
                          upto(2) == 1, {}};
         const std::size_t n = upto(4) == 0 ? upto(300) : upto(4);
         for (std::size_t i = 0; i < n; ++i)
-          f.bookmark.push_back({str(), u64()});
+          f.bookmark.push_back({name(), u64()});
         return f;
       }
     }
@@ -115,10 +137,10 @@ public:
   message make() { return make(upto(std::variant_size_v<message>)); }
 
   record rec() {
-    record r{u64(), str(), u64(), str(), u64(), i64(), {}, str(), bin()};
+    record r{u64(), name(), u64(), label(), u64(), i64(), {}, text(), bin()};
     const std::size_t hops = upto(4);
     for (std::size_t i = 0; i < hops; ++i)
-      r.path.push_back(str());
+      r.path.push_back(name());
     return r;
   }
 
@@ -132,12 +154,51 @@ public:
   }
   std::int64_t i64() { return static_cast<std::int64_t>(u64()); }
   std::uint16_t u16() { return static_cast<std::uint16_t>(u64()); }
+  // Random raw bytes (for `bytes` fields), and random values of each naming rule (names.hpp).
   std::string str() { return bytes_of(upto(40)); }
+  std::string name() {
+    static constexpr std::string_view chars = "ABCXYZabcxyz0189._-";
+    std::string s(1 + upto(upto(8) == 0 ? 64 : 12), 'a');
+    for (char& c : s)
+      c = chars[upto(chars.size())];
+    return s;
+  }
+  // Code points from every UTF-8 length; labels skip the control characters.
+  std::string text() { return code_points(upto(20), false); }
+  std::string label() { return code_points(upto(20), true); }
   std::string bin() { return bytes_of(upto(8) == 0 ? upto(5000) : upto(64)); }
   std::size_t upto(std::size_t n) { return static_cast<std::size_t>(rng_() % n); }
   std::mt19937_64& rng() { return rng_; }
 
 private:
+  std::string code_points(std::size_t n, bool printable) {
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) {
+      char32_t c = 0;
+      switch (upto(4)) {
+        case 0: c = static_cast<char32_t>(upto(0x80)); break;
+        case 1: c = static_cast<char32_t>(0x80 + upto(0x800 - 0x80)); break;
+        case 2: c = static_cast<char32_t>(0x800 + upto(0x10000 - 0x800)); break;
+        default: c = static_cast<char32_t>(0x10000 + upto(0x110000 - 0x10000)); break;
+      }
+      if ((c >= 0xd800 && c <= 0xdfff) || (printable && (c < 0x20 || (c >= 0x7f && c <= 0x9f))))
+        c = U'x';
+      append_utf8(s, c);
+    }
+    return s;
+  }
+  static void append_utf8(std::string& s, char32_t c) {
+    auto b = [&](unsigned v) { s.push_back(static_cast<char>(v)); };
+    if (c < 0x80) {
+      b(c);
+    } else if (c < 0x800) {
+      b(0xc0 | (c >> 6)); b(0x80 | (c & 0x3f));
+    } else if (c < 0x10000) {
+      b(0xe0 | (c >> 12)); b(0x80 | ((c >> 6) & 0x3f)); b(0x80 | (c & 0x3f));
+    } else {
+      b(0xf0 | (c >> 18)); b(0x80 | ((c >> 12) & 0x3f)); b(0x80 | ((c >> 6) & 0x3f)); b(0x80 | (c & 0x3f));
+    }
+  }
   std::string bytes_of(std::size_t n) {
     std::string s(n, '\0');
     for (char& c : s)
