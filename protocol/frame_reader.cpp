@@ -2,16 +2,24 @@
 
 #include <variant>
 
+#include "protocol/wire.hpp"
+
 namespace tandem::protocol {
 
 void frame_reader::compact() {
-  // Erase consumed bytes only here (start of feed/next), so the view handed out by the previous
-  // next() stays valid until the caller comes back.
-  if (read_pos_ == 0)
+  // Called only from feed(), so the view handed out by the last next() stays valid until the
+  // caller comes back. Consumed bytes are dropped when they are at least half of the buffer:
+  // each byte is then moved at most once on average, so reading n bytes costs O(n) however they
+  // are split into frames and feeds. (Erasing the front at every next() moved the whole rest
+  // of the buffer once per frame: 4 MiB of 13-byte heartbeats in one read took 39 s.)
+  if (read_pos_ == 0 || read_pos_ < buffer_.size() - read_pos_)
     return;
   buffer_.erase(0, read_pos_);
   check_pos_ -= read_pos_;
   read_pos_ = 0;
+  // A connection that once received a large frame does not keep its buffer for good.
+  if (buffer_.empty() && buffer_.capacity() > retained_capacity)
+    std::string{}.swap(buffer_);
 }
 
 bool frame_reader::feed(std::string_view bytes) {
@@ -38,13 +46,12 @@ bool frame_reader::feed(std::string_view bytes) {
 }
 
 std::optional<std::string_view> frame_reader::next() {
-  compact();
-  auto peeked = peek_frame(buffer_, max_frame_bytes_);
-  auto* ready = std::get_if<frame_ready>(&peeked);
-  if (!ready)
-    return std::nullopt; // need_more; errors were caught by feed()
-  auto frame = std::string_view{buffer_}.substr(0, ready->size);
-  read_pos_ = ready->size;
+  // Every frame before check_pos_ is complete and its header was validated by feed().
+  if (read_pos_ >= check_pos_)
+    return std::nullopt;
+  const std::size_t size = frame_header_bytes + wire::load_u32(buffer_.data() + read_pos_);
+  auto frame = std::string_view{buffer_}.substr(read_pos_, size);
+  read_pos_ += size;
   return frame;
 }
 
