@@ -1,21 +1,8 @@
 #include "config/names.hpp"
 
-#include <algorithm>
-
 namespace tandem::config::detail {
 
-namespace {
-
-bool is_name_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-         c == '-';
-}
-
-} // namespace
-
-bool is_valid_name(std::string_view s) {
-  return !s.empty() && s.size() <= max_name_length && std::all_of(s.begin(), s.end(), is_name_char);
-}
+bool is_valid_name(std::string_view s) { return protocol::names::is_valid_instance_name(s); }
 
 bool read_name(object_reader& r, std::string_view key, std::string& out, presence p) {
   if (!r.read_string(key, out, p))
