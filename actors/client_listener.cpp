@@ -4,7 +4,6 @@
 #include <deque>
 #include <map>
 #include <set>
-#include <regex>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -18,6 +17,7 @@
 #include "actors/replication_messages.hpp"
 #include "actors/subscription.hpp"
 #include "actors/timer_relay.hpp"
+#include "config/pattern.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/frame_reader.hpp"
 #include "protocol/version.hpp"
@@ -200,14 +200,19 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
       });
 }
 
-// Checks the regex and starts (or replaces) a subscription. False when the connection was dropped.
+// Checks the pattern (config/pattern.hpp, the dialect the subscription runs) and starts (or
+// replaces) a subscription. False when the connection was dropped.
 bool start_subscription(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
                         subscription_args args, std::string_view frame) {
-  try {
-    std::regex check{args.topic_regex, std::regex::ECMAScript};
-  } catch (const std::regex_error& e) {
-    drop(self, st, h, protocol::close_code::bad_frame,
-         std::string{frame} + ": invalid topic regex '" + args.topic_regex + "': " + e.what());
+  auto compiled = config::pattern::compile(args.topic_regex);
+  if (auto* error = std::get_if<std::string>(&compiled)) {
+    // The pattern (and RE2's reason, which quotes it) may be up to 64 KiB: cut it so that the
+    // close frame's reason always fits its string field.
+    constexpr std::size_t max_reason_bytes = 1024;
+    std::string reason = std::string{frame} + ": invalid topic regex '" + args.topic_regex + "': " + *error;
+    if (reason.size() > max_reason_bytes)
+      reason = reason.substr(0, max_reason_bytes) + "...";
+    drop(self, st, h, protocol::close_code::bad_frame, reason);
     return false;
   }
   if (auto old = s.subscriptions.find(args.id); old != s.subscriptions.end())

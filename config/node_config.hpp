@@ -69,8 +69,8 @@ struct destination_config {
   std::string group;                    // defaults to name
   sync_type type = sync_type::async;    // required in JSON as "sync_type"
   std::vector<host_port> addresses;     // priority order; empty = accept-only (never dials)
-  std::vector<std::string> passthrough; // ECMAScript regexes over the group of the instance a record came from
-  std::string topics = ".*";            // ECMAScript regex a record's topic must fully match
+  std::vector<std::string> passthrough; // RE2 patterns (config/pattern.hpp) over the group of the instance a record came from
+  std::string topics = ".*";            // RE2 pattern (config/pattern.hpp) a record's topic must fully match
   reconnect_config reconnect;
 
   friend bool operator==(const destination_config&, const destination_config&) = default;
