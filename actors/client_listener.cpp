@@ -13,6 +13,7 @@
 #include "actors/atoms.hpp"
 #include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
+#include "actors/logic/publish_admission.hpp"
 #include "actors/metrics/live_metrics.hpp"
 #include "actors/replication_messages.hpp"
 #include "actors/subscription.hpp"
@@ -226,6 +227,27 @@ bool start_subscription(caf::io::broker* self, const state_ptr& st, caf::io::con
   return true;
 }
 
+// Answers a publish the admission rule refused (logic/publish_admission.hpp): the batch gathered
+// so far is submitted first and the negative ack takes the next ack slot, so acks still leave in
+// publish order. The record is never journaled.
+void refuse_publish(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
+                    std::shared_ptr<std::vector<journal::record>>& batch, std::vector<std::uint64_t>& pub_seqs,
+                    std::uint64_t publisher_seq, const logic::publish_refusal& refusal) {
+  if (batch) {
+    submit(self, st, h, s, std::move(batch), std::move(pub_seqs));
+    batch.reset();
+    pub_seqs.clear();
+  }
+  log::debug(component, "refusing publish ", publisher_seq, " from '", s.name, "' (", s.peer, "): ", refusal.reason_name,
+            ": ", refusal.message);
+  std::string frame;
+  protocol::encode(protocol::negative_ack{publisher_seq, refusal.reason, refusal.message}, frame);
+  st->reject(refusal.reason_name, 1);
+  auto slot = s.next_ack_slot++;
+  s.acks.push_back({slot, false, {}});
+  write_acks(self, h, s, slot, std::move(frame));
+}
+
 // publisher_logon: one live connection per id (docs/protocol.md, client sessions 2). False when
 // the connection was dropped.
 bool on_logon(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
@@ -308,6 +330,10 @@ void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_h
                       buf);
         self->flush(h);
         st->reject("bad_request", 1);
+        continue;
+      }
+      if (auto refusal = logic::check_publish({st->ctx->name, st->ctx->max_topic_bytes, st->ctx->max_frame_bytes}, *p)) {
+        refuse_publish(self, st, h, s, batch, pub_seqs, p->publisher_seq, *refusal);
         continue;
       }
       if (!batch)
