@@ -4,7 +4,6 @@
 #include <deque>
 #include <map>
 #include <set>
-#include <regex>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -14,10 +13,12 @@
 #include "actors/atoms.hpp"
 #include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
+#include "actors/logic/publish_admission.hpp"
 #include "actors/metrics/live_metrics.hpp"
 #include "actors/replication_messages.hpp"
 #include "actors/subscription.hpp"
 #include "actors/timer_relay.hpp"
+#include "config/pattern.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/frame_reader.hpp"
 #include "protocol/version.hpp"
@@ -200,14 +201,19 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
       });
 }
 
-// Checks the regex and starts (or replaces) a subscription. False when the connection was dropped.
+// Checks the pattern (config/pattern.hpp, the dialect the subscription runs) and starts (or
+// replaces) a subscription. False when the connection was dropped.
 bool start_subscription(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
                         subscription_args args, std::string_view frame) {
-  try {
-    std::regex check{args.topic_regex, std::regex::ECMAScript};
-  } catch (const std::regex_error& e) {
-    drop(self, st, h, protocol::close_code::bad_frame,
-         std::string{frame} + ": invalid topic regex '" + args.topic_regex + "': " + e.what());
+  auto compiled = config::pattern::compile(args.topic_regex);
+  if (auto* error = std::get_if<std::string>(&compiled)) {
+    // The pattern (and RE2's reason, which quotes it) may be up to 64 KiB: cut it so that the
+    // close frame's reason always fits its string field.
+    constexpr std::size_t max_reason_bytes = 1024;
+    std::string reason = std::string{frame} + ": invalid topic regex '" + args.topic_regex + "': " + *error;
+    if (reason.size() > max_reason_bytes)
+      reason = reason.substr(0, max_reason_bytes) + "...";
+    drop(self, st, h, protocol::close_code::bad_frame, reason);
     return false;
   }
   if (auto old = s.subscriptions.find(args.id); old != s.subscriptions.end())
@@ -219,6 +225,27 @@ bool start_subscription(caf::io::broker* self, const state_ptr& st, caf::io::con
   self->ack_writes(h, true);
   s.subscriptions[id] = spawn_subscription(self->system(), std::move(args));
   return true;
+}
+
+// Answers a publish the admission rule refused (logic/publish_admission.hpp): the batch gathered
+// so far is submitted first and the negative ack takes the next ack slot, so acks still leave in
+// publish order. The record is never journaled.
+void refuse_publish(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
+                    std::shared_ptr<std::vector<journal::record>>& batch, std::vector<std::uint64_t>& pub_seqs,
+                    std::uint64_t publisher_seq, const logic::publish_refusal& refusal) {
+  if (batch) {
+    submit(self, st, h, s, std::move(batch), std::move(pub_seqs));
+    batch.reset();
+    pub_seqs.clear();
+  }
+  log::debug(component, "refusing publish ", publisher_seq, " from '", s.name, "' (", s.peer, "): ", refusal.reason_name,
+            ": ", refusal.message);
+  std::string frame;
+  protocol::encode(protocol::negative_ack{publisher_seq, refusal.reason, refusal.message}, frame);
+  st->reject(refusal.reason_name, 1);
+  auto slot = s.next_ack_slot++;
+  s.acks.push_back({slot, false, {}});
+  write_acks(self, h, s, slot, std::move(frame));
 }
 
 // publisher_logon: one live connection per id (docs/protocol.md, client sessions 2). False when
@@ -303,6 +330,10 @@ void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_h
                       buf);
         self->flush(h);
         st->reject("bad_request", 1);
+        continue;
+      }
+      if (auto refusal = logic::check_publish({st->ctx->name, st->ctx->max_topic_bytes, st->ctx->max_frame_bytes}, *p)) {
+        refuse_publish(self, st, h, s, batch, pub_seqs, p->publisher_seq, *refusal);
         continue;
       }
       if (!batch)

@@ -25,6 +25,7 @@ struct replication_context {
   caf::actor resolver;                      // address_cycler_actor.hpp: name resolution for every cycler
   std::vector<caf::actor> journal_readers;  // journal_reader.hpp: disk reads for links behind the window
   std::uint32_t max_frame_bytes = 16u << 20;
+  std::uint32_t max_topic_bytes = 4096; // limits.max_topic_bytes: longest topic a client may publish
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds silence_timeout{10000}; // nothing received for this long: peer is gone

@@ -1,7 +1,5 @@
 #include "actors/subscription.hpp"
 
-#include <regex>
-
 #include <caf/all.hpp>
 
 #include "actors/atoms.hpp"

@@ -208,6 +208,7 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
   for (const auto& r : ctx->journal_readers)
     self->link_to(r);
   ctx->max_frame_bytes = cfg.limits.max_frame_bytes;
+  ctx->max_topic_bytes = cfg.limits.max_topic_bytes;
   ctx->handshake_timeout = std::chrono::milliseconds{cfg.limits.handshake_timeout_ms};
   ctx->stall_after = std::chrono::milliseconds{cfg.metrics.stall_after_ms};
   std::shared_ptr<const replication_context> shared_ctx = ctx;

@@ -2,11 +2,11 @@
 
 #include <map>
 #include <optional>
-#include <regex>
 #include <variant>
 
 #include "config/host_port.hpp"
 #include "config/names.hpp"
+#include "config/pattern.hpp"
 
 namespace tandem::config::detail {
 
@@ -14,14 +14,12 @@ namespace {
 
 using nlohmann::json;
 
-// The routing code compiles the same patterns with the same flags, so a pattern accepted here
-// cannot fail there.
-std::optional<std::string> regex_problem(const std::string& pattern) {
-  try {
-    std::regex compiled{pattern, std::regex::ECMAScript};
-  } catch (const std::regex_error& e) {
-    return "invalid regex " + quote(pattern) + ": " + e.what();
-  }
+// The routing code compiles the same patterns with the same function (config/pattern.hpp), so a
+// pattern accepted here cannot fail there.
+std::optional<std::string> regex_problem(const std::string& source) {
+  auto compiled = pattern::compile(source);
+  if (auto* error = std::get_if<std::string>(&compiled))
+    return "invalid regex " + quote(source) + ": " + *error;
   return std::nullopt;
 }
 

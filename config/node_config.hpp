@@ -69,12 +69,16 @@ struct destination_config {
   std::string group;                    // defaults to name
   sync_type type = sync_type::async;    // required in JSON as "sync_type"
   std::vector<host_port> addresses;     // priority order; empty = accept-only (never dials)
-  std::vector<std::string> passthrough; // ECMAScript regexes over the group of the instance a record came from
-  std::string topics = ".*";            // ECMAScript regex a record's topic must fully match
+  std::vector<std::string> passthrough; // RE2 patterns (config/pattern.hpp) over the group of the instance a record came from
+  std::string topics = ".*";            // RE2 pattern (config/pattern.hpp) a record's topic must fully match
   reconnect_config reconnect;
 
   friend bool operator==(const destination_config&, const destination_config&) = default;
 };
+
+// The highest limits.max_topic_bytes: the journal's topic limit (journal::format::max_topic_bytes;
+// actors/logic/publish_admission.cpp asserts they agree, config/ does not depend on journal/).
+inline constexpr std::uint32_t max_topic_bytes_limit = 65535;
 
 struct limits_config {
   std::uint32_t max_frame_bytes = 16u << 20;    // largest frame accepted on any connection
@@ -87,6 +91,9 @@ struct limits_config {
   std::uint32_t max_client_connections = 1024;
   std::uint32_t max_admin_connections = 16;
   std::uint32_t handshake_timeout_ms = 5000;    // a connection that does not identify itself in time is closed
+  // Longest topic a client may publish (1 .. 65535, the journal's limit); a longer one is refused
+  // with negative_ack{topic_too_long} and never stored.
+  std::uint32_t max_topic_bytes = 4096;
 
   friend bool operator==(const limits_config&, const limits_config&) = default;
 };

@@ -94,6 +94,7 @@ void read_limits(object_reader& node, limits_config& out) {
   r->read_uint("max_client_connections", out.max_client_connections, 1);
   r->read_uint("max_admin_connections", out.max_admin_connections, 1);
   r->read_uint("handshake_timeout_ms", out.handshake_timeout_ms, 1);
+  r->read_uint("max_topic_bytes", out.max_topic_bytes, 1, max_topic_bytes_limit);
   r->report_unknown_keys();
 }
 

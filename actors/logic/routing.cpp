@@ -1,20 +1,35 @@
 #include "actors/logic/routing.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace tandem::logic {
 
+namespace {
+
+config::pattern compile_or_throw(std::string_view source) {
+  auto compiled = config::pattern::compile(source);
+  if (auto* error = std::get_if<std::string>(&compiled))
+    throw std::invalid_argument("invalid pattern \"" + std::string{source} + "\": " + *error);
+  return std::get<config::pattern>(std::move(compiled));
+}
+
+} // namespace
+
 regex_match_cache::regex_match_cache(std::string_view pattern, std::size_t max_entries)
-    : regex_(pattern.begin(), pattern.end(), std::regex::ECMAScript),
-      max_entries_(std::max<std::size_t>(max_entries, 1)) {}
+    : pattern_(compile_or_throw(pattern)), max_entries_(std::max<std::size_t>(max_entries, 1)) {}
 
 bool regex_match_cache::matches(std::string_view subject) {
+  if (subject.size() > max_cached_subject_bytes) {
+    ++misses_;
+    return pattern_.full_match(subject); // never stored: bounds the cache's memory by bytes
+  }
   if (auto it = cache_.find(subject); it != cache_.end()) {
     ++hits_;
     return it->second;
   }
   ++misses_;
-  const bool matched = std::regex_match(subject.begin(), subject.end(), regex_);
+  const bool matched = pattern_.full_match(subject);
   if (cache_.size() >= max_entries_)
     cache_.clear();
   cache_.emplace(std::string{subject}, matched);

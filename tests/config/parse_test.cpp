@@ -205,6 +205,21 @@ TEST_CASE("max_frame_bytes below 1 KiB or above 1 GiB is rejected") {
   CHECK_SINGLE_ERROR(doc, "limits.max_frame_bytes", "must be at most 1073741824, got 1073741825");
 }
 
+TEST_CASE("max_topic_bytes: default 4096, 1 and 65535 (the journal's limit) accepted, 0 and 65536 rejected") {
+  CHECK(limits_config{}.max_topic_bytes == 4096);
+  auto doc = minimal();
+  for (std::uint32_t ok : {1u, 65535u}) {
+    doc["limits"] = {{"max_topic_bytes", ok}};
+    auto result = parse_config(doc);
+    REQUIRE(result.ok());
+    CHECK(result.config->limits.max_topic_bytes == ok);
+  }
+  doc["limits"] = {{"max_topic_bytes", 65536}};
+  CHECK_SINGLE_ERROR(doc, "limits.max_topic_bytes", "must be at most 65535, got 65536");
+  doc["limits"] = {{"max_topic_bytes", 0}};
+  CHECK_SINGLE_ERROR(doc, "limits.max_topic_bytes", "must be at least 1, got 0");
+}
+
 TEST_CASE("connection limits of zero are rejected") {
   for (const char* key : {"max_replication_connections", "max_client_connections", "max_admin_connections"}) {
     CAPTURE(key);

@@ -1,7 +1,10 @@
 // actors/logic/routing.cpp
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -170,13 +173,19 @@ TEST_CASE("passthrough regexes must match the whole upstream group") {
   CHECK_FALSE(r.admits(replicated("A", "t", path, "")));
 }
 
+// The reference for "t[0-9]*5" written out by hand.
+bool t_digits_ending_in_5(const std::string& s) {
+  if (s.size() < 2 || s.front() != 't' || s.back() != '5')
+    return false;
+  return std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 TEST_CASE("the topic cache gives the same answers as the regex and is bounded") {
   destination_route cached{"B", "t[0-9]*5", no_passthrough, 8};
-  std::regex reference{"t[0-9]*5", std::regex::ECMAScript};
   for (int round = 0; round < 3; ++round)
     for (int i = 0; i < 20; ++i) {
       const std::string topic = "t" + std::to_string(i);
-      CHECK(cached.admits(direct(topic)) == std::regex_match(topic, reference));
+      CHECK(cached.admits(direct(topic)) == t_digits_ending_in_5(topic));
       CHECK(cached.topic_cache_size() <= 8);
     }
   // 20 distinct topics through an 8-entry cache: it cleared and refilled, still correct.
@@ -185,10 +194,84 @@ TEST_CASE("the topic cache gives the same answers as the regex and is bounded") 
   destination_route big{"B", "t[0-9]*5", no_passthrough};
   for (int round = 0; round < 3; ++round)
     for (int i = 0; i < 20; ++i)
-      CHECK(big.admits(direct("t" + std::to_string(i))) ==
-            std::regex_match("t" + std::to_string(i), reference));
+      CHECK(big.admits(direct("t" + std::to_string(i))) == t_digits_ending_in_5("t" + std::to_string(i)));
   CHECK(big.topic_cache_misses() == 20);
   CHECK(big.topic_cache_hits() == 40);
+}
+
+// Defect 1 of issue 14: std::regex_match recursed once per character of the topic, so a link
+// routing a 40,000-character topic died with SIGSEGV (and again after every restart, the record
+// being in the journal). RE2 matches in linear time without recursion.
+TEST_CASE("routing: a 40,000-character topic is matched without recursion") {
+  const std::string long_topic = "orders." + std::string(40000 - 7, 'x');
+  REQUIRE(long_topic.size() == 40000);
+  destination_route all{"B", ".*", no_passthrough};
+  destination_route orders{"B", "orders\\..*", no_passthrough};
+  destination_route alternation{"B", "(orders|x|\\.)*", no_passthrough};
+  destination_route other{"B", "payments\\..*", no_passthrough};
+  CHECK(all.admits(direct(long_topic)));
+  CHECK(orders.admits(direct(long_topic)));
+  CHECK(alternation.admits(direct(long_topic)));
+  CHECK_FALSE(other.admits(direct(long_topic)));
+  // The journal's longest topic, too, and as a passthrough subject.
+  const std::string longest(65535, 'g');
+  CHECK(all.admits(direct(longest)));
+  destination_route forward{"C", ".*", {"g*"}};
+  const std::vector<std::string> path{"A"};
+  CHECK(forward.admits(replicated("A", long_topic, path, longest)));
+  // Long subjects are matched every time, never stored: the cache stays small by bytes.
+  CHECK(all.topic_cache_size() == 0);
+  CHECK(orders.topic_cache_misses() == 1);
+}
+
+TEST_CASE("routing: a topic at the cache's subject limit is cached, one byte longer is not") {
+  destination_route r{"B", "a*", no_passthrough};
+  const std::string at_limit(regex_match_cache::max_cached_subject_bytes, 'a');
+  const std::string over_limit(regex_match_cache::max_cached_subject_bytes + 1, 'a');
+  CHECK(r.admits(direct(at_limit)));
+  CHECK(r.admits(direct(at_limit)));
+  CHECK(r.topic_cache_size() == 1);
+  CHECK(r.topic_cache_hits() == 1);
+  CHECK(r.admits(direct(over_limit)));
+  CHECK(r.admits(direct(over_limit)));
+  CHECK(r.topic_cache_size() == 1);
+  CHECK(r.topic_cache_hits() == 1);
+  CHECK(r.topic_cache_misses() == 3);
+}
+
+// The subscription actor matches a client's pattern through regex_match_cache (actors/subscription.cpp).
+// A backtracking engine takes exponential time on (a+)+b against "aaa...a" (and std::regex also
+// recursed per character); RE2 answers in linear time.
+TEST_CASE("subscription pattern: (a+)+b against a 40,000-character topic returns quickly and correctly") {
+  regex_match_cache sub{"(a+)+b"};
+  const std::string no_b(40000, 'a');
+  const std::string with_b = std::string(40000, 'a') + "b";
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_FALSE(sub.matches(no_b));
+  CHECK(sub.matches(with_b));
+  CHECK_FALSE(sub.matches(std::string(30, 'a')));
+  const auto took = std::chrono::steady_clock::now() - start;
+  // Linear: a few milliseconds even on a loaded machine; a backtracking engine needs 2^30 steps
+  // for the 30-character subject alone.
+  CHECK_MESSAGE(took < std::chrono::seconds{2},
+                "took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+}
+
+TEST_CASE("patterns are bytes: the default .* admits any topic, invalid UTF-8 and the empty topic included") {
+  destination_route all{"B", ".*", no_passthrough};
+  CHECK(all.admits(direct(std::string{"caf\xe9"})));
+  CHECK(all.admits(direct(std::string{"\xff\xfe"})));
+  CHECK(all.admits(direct("")));
+  destination_route utf8_literal{"B", "caf\xc3\xa9", no_passthrough};
+  CHECK(utf8_literal.admits(direct("caf\xc3\xa9")));
+  CHECK_FALSE(utf8_literal.admits(direct("cafe")));
+  // The newline is the one byte . does not match (as in the ECMAScript dialect before).
+  CHECK_FALSE(all.admits(direct("a\nb")));
+}
+
+TEST_CASE("an invalid pattern is a programming error: the route constructor throws") {
+  CHECK_THROWS_AS(destination_route("B", "orders.(", no_passthrough), std::invalid_argument);
+  CHECK_THROWS_AS(regex_match_cache("(a)\\1"), std::invalid_argument);
 }
 
 TEST_CASE("refill: the destination's own records below its journal base go back to it, nothing else does") {
