@@ -1,0 +1,47 @@
+#include "actors/logic/duplicate_waits.hpp"
+
+#include <algorithm>
+
+namespace tandem::logic {
+
+bool duplicate_waits::all_safe(const std::vector<original>& originals, const publisher_dedup& marks) {
+  return std::all_of(originals.begin(), originals.end(),
+                     [&](const original& o) { return marks.is_safe(o.publisher, o.publisher_seq); });
+}
+
+void duplicate_waits::wait(std::uint64_t token, std::vector<original> originals) {
+  waiting_.push_back({token, std::move(originals), 0});
+}
+
+std::vector<std::uint64_t> duplicate_waits::take_safe(const publisher_dedup& marks) {
+  std::vector<std::uint64_t> out;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    auto& o = it->originals;
+    // Safe marks only rise, so what was safe stays safe: resume where the last look stopped.
+    while (it->checked < o.size() && marks.is_safe(o[it->checked].publisher, o[it->checked].publisher_seq))
+      ++it->checked;
+    if (it->checked < o.size()) {
+      ++it;
+      continue;
+    }
+    out.push_back(it->token);
+    it = waiting_.erase(it);
+  }
+  return out;
+}
+
+std::vector<duplicate_waits::lost> duplicate_waits::take_on_write_error(const publisher_dedup& marks) {
+  std::vector<lost> out;
+  out.reserve(waiting_.size());
+  for (auto& w : waiting_) {
+    lost l{w.token, {}};
+    for (std::size_t i = 0; i < w.originals.size(); ++i)
+      if (!marks.is_safe(w.originals[i].publisher, w.originals[i].publisher_seq))
+        l.unsafe.push_back(i);
+    out.push_back(std::move(l));
+  }
+  waiting_.clear();
+  return out;
+}
+
+} // namespace tandem::logic
