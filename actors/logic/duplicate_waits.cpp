@@ -9,6 +9,15 @@ bool duplicate_waits::all_safe(const std::vector<original>& originals, const pub
                      [&](const original& o) { return marks.is_safe(o.publisher, o.publisher_seq); });
 }
 
+std::vector<std::size_t> duplicate_waits::unsafe_positions(const std::vector<original>& originals,
+                                                          const publisher_dedup& marks) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < originals.size(); ++i)
+    if (!marks.is_safe(originals[i].publisher, originals[i].publisher_seq))
+      out.push_back(i);
+  return out;
+}
+
 void duplicate_waits::wait(std::uint64_t token, std::vector<original> originals) {
   waiting_.push_back({token, std::move(originals), 0});
 }
@@ -33,13 +42,8 @@ std::vector<std::uint64_t> duplicate_waits::take_safe(const publisher_dedup& mar
 std::vector<duplicate_waits::lost> duplicate_waits::take_on_write_error(const publisher_dedup& marks) {
   std::vector<lost> out;
   out.reserve(waiting_.size());
-  for (auto& w : waiting_) {
-    lost l{w.token, {}};
-    for (std::size_t i = 0; i < w.originals.size(); ++i)
-      if (!marks.is_safe(w.originals[i].publisher, w.originals[i].publisher_seq))
-        l.unsafe.push_back(i);
-    out.push_back(std::move(l));
-  }
+  for (auto& w : waiting_)
+    out.push_back({w.token, unsafe_positions(w.originals, marks)});
   waiting_.clear();
   return out;
 }

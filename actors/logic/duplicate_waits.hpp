@@ -53,6 +53,9 @@ public:
 
   // True when every original is safe (an empty list is).
   static bool all_safe(const std::vector<original>& originals, const publisher_dedup& marks);
+  // Indexes (ascending) of the originals that are not safe.
+  static std::vector<std::size_t> unsafe_positions(const std::vector<original>& originals,
+                                                   const publisher_dedup& marks);
 
 private:
   struct entry {

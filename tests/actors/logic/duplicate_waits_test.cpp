@@ -50,6 +50,9 @@ TEST_CASE("duplicate_waits: a write error gives back every waiting publish with 
   w.wait(4, originals{{"p", 1}, {"q", 1}, {"p", 1}});
   w.wait(5, originals{{"q", 1}});
   marks.on_append_failed();
+  CHECK(duplicate_waits::unsafe_positions(originals{{"p", 1}, {"q", 1}, {"q", 1}}, marks) ==
+        std::vector<std::size_t>{1, 2});
+  CHECK(duplicate_waits::all_safe(originals{{"p", 1}}, marks));
   auto lost = w.take_on_write_error(marks);
   REQUIRE(lost.size() == 2);
   CHECK(lost[0].token == 4);
