@@ -404,3 +404,44 @@ TEST_CASE("defect 6: an oversized publish is refused alone; other clients' held 
   CHECK(z2.first_seq == b + 3);
   CHECK(journal::test::read_all(node.rt->log()).size() == 3);
 }
+
+TEST_CASE("journal actor: a write error refuses only the held records whose original may be lost with it") {
+  journal::test::fault_fs fs;
+  two_sync_destinations node{&fs};
+  caf::actor_system_config ccfg;
+  caf::actor_system sys{quiet(ccfg)};
+  auto j = spawn_journal_actor(sys, node.rt, node.recovery, node.options());
+  stop_on_exit stop{j};
+  caf::scoped_actor x{sys}, y{sys}, z{sys}, watcher{sys}, admin{sys};
+  const auto b = node.b;
+  watcher->send(j, atoms::subscribe::value, caf::actor_cast<caf::actor>(watcher));
+  // Safe marks follow the ack rule's global bound (every sync destination), so D1 is up.
+  admin->send(j, atoms::dest_ack::value, std::string{"D1"}, b + 100);
+
+  publish_async(x, j, {rec("p", 1, "a1")}); // b+1
+  admin->send(j, atoms::dest_ack::value, std::string{"D0"}, b + 1);
+  REQUIRE(reply_of(x).ok); // p:1 is safe
+  publish_async(x, j, {rec("q", 1, "a1")}); // b+2: durable, waits for D0 (not safe)
+  wait_commit_handled(watcher, b + 2);
+  publish_async(y, j, {rec("p", 1, "a1"), rec("q", 1, "a1")}); // both held
+  REQUIRE(tandem::test::wait_until([&] { return status_of(admin, j)["publishers"]["held_publishes_waiting"] == 1; },
+                                   std::chrono::seconds{20}));
+  fs.sync_errno = ENOSPC;
+  auto failed = publish(z, j, {rec("r", 1, "a1")});
+  CHECK_FALSE(failed.ok);
+  CHECK(failed.error_code == "no_space");
+  // y: p:1's original is safe, so it is acked; q:1's original was not safe when the journal
+  // failed, so it is refused with the error rather than acked.
+  auto yr = reply_of(y);
+  REQUIRE(yr.ok);
+  CHECK(yr.held == std::vector<std::uint32_t>{0});
+  REQUIRE(yr.refused.size() == 1);
+  CHECK(yr.refused[0].index == 1);
+  CHECK(yr.refused[0].code == "no_space");
+  CHECK(logic::nack_reason_for(yr.refused[0].code) == protocol::nack_reason::journal_error);
+  fs.sync_errno = 0;
+  admin->send(j, atoms::dest_ack::value, std::string{"D0"}, b + 2);
+  auto xr = reply_of(x);
+  CHECK(xr.ok);
+  CHECK(xr.first_seq == b + 2);
+}
