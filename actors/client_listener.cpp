@@ -160,29 +160,33 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
           return; // the publisher went away; the records are stored and replicate anyway
         it->second.outstanding -= seqs->size();
         std::string frame;
-        std::size_t next_held = 0; // rep.held is ascending
+        std::size_t next_held = 0, next_refused = 0; // rep.held and rep.refused are ascending
         std::uint64_t next_seq = rep.first_seq;
         for (std::size_t i = 0; i < seqs->size(); ++i) {
-          if (rep.ok) {
+          if (rep.ok && next_refused < rep.refused.size() && rep.refused[next_refused].index == i) {
+            const auto& r = rep.refused[next_refused++]; // refused on its own (journal_actor.hpp)
+            const auto why = logic::nack_reason_for(r.code);
+            protocol::encode(protocol::negative_ack{(*seqs)[i], why, r.code + ": " + r.reason}, frame);
+            st->reject(logic::nack_reason_name(why), 1);
+          } else if (rep.ok) {
             bool held = next_held < rep.held.size() && rep.held[next_held] == i;
             if (held)
               ++next_held; // already held: acked in its place, journal_seq 0, not stored again
             protocol::encode(protocol::persisted_ack{(*seqs)[i], held ? 0 : next_seq++}, frame);
           } else
-            protocol::encode(protocol::negative_ack{(*seqs)[i],
-                                                    rep.error_code == "queue_full" ? protocol::nack_reason::queue_full
-                                                                                   : protocol::nack_reason::journal_error,
+            protocol::encode(protocol::negative_ack{(*seqs)[i], logic::nack_reason_for(rep.error_code),
                                                     rep.error_code + ": " + rep.error},
                              frame);
         }
         if (rep.ok) {
-          st->persisted += seqs->size();
+          const auto acked = seqs->size() - rep.refused.size();
+          st->persisted += acked;
           st->already_held += rep.held.size();
           auto took = std::chrono::steady_clock::now() - received;
-          for (std::size_t i = 0; i < seqs->size(); ++i)
+          for (std::size_t i = 0; i < acked; ++i)
             metrics::live_metrics::instance().observe_persisted_ack(took);
         } else {
-          st->reject(rep.error_code == "queue_full" ? "queue_full" : "journal_error", seqs->size());
+          st->reject(logic::nack_reason_name(logic::nack_reason_for(rep.error_code)), seqs->size());
         }
         write_acks(self, h, it->second, slot, std::move(frame));
       },

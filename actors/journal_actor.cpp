@@ -14,7 +14,9 @@
 
 #include "actors/log.hpp"
 #include "actors/logic/ack_tracker.hpp"
+#include "actors/logic/duplicate_waits.hpp"
 #include "actors/logic/publisher_dedup.hpp"
+#include "actors/logic/record_admission.hpp"
 #include "actors/logic/routing.hpp"
 #include "journal/record_codec.hpp"
 #include "actors/timer_relay.hpp"
@@ -48,21 +50,21 @@ struct journal_state {
   journal::recovery_report recovery;
   journal_actor_options options;
   std::uint64_t next_request = 0;
+  // An append in the committer, or a publish not answered yet. A publish holds an admission
+  // slot of `acks` (ack_tracker contract) from submit() until answer_publish().
   struct pending_append {
     caf::typed_response_promise<append_reply> promise;
     bool publish = false;
     append_reply reply; // kept while a publish waits for sync destinations
     publisher_marks marks; // of the stored records: durable at commit, safe at release
     std::vector<std::uint32_t> held; // publish: indexes of records already held (reply.held)
+    // publish: the original of each held record (parallel to `held`), handed to dup_waits once
+    // the stored part is released (or at once when nothing was stored)
+    std::vector<logic::duplicate_waits::original> originals;
+    std::vector<refusal> refused;    // publish: records refused on their own (reply.refused)
     bool committed = false;          // durable; a publish may still wait for sync destinations
     std::vector<bool> needs;         // publish: the destinations routing admits it to (empty: all)
     publisher_marks firsts;          // publish: lowest seq per publisher (publisher_dedup::note_local)
-  };
-  // A publish batch whose every record was already held: answered once each original is safe.
-  struct held_publish {
-    caf::typed_response_promise<append_reply> promise;
-    publisher_marks needs;
-    std::vector<std::uint32_t> held;
   };
   std::unordered_map<std::uint64_t, pending_append> pending;
   std::uint64_t removed_segments = 0;
@@ -89,7 +91,9 @@ struct journal_state {
   std::unordered_multimap<std::uint64_t, caf::typed_response_promise<append_reply>> waiters; // dup-only batches
   std::set<std::string> inbound_checked; // peers whose position was reconciled with the journal
   std::optional<logic::publisher_dedup> publishers;
-  std::deque<held_publish> held_publishes; // bounded with the pending publishes (max_pending_publishes)
+  // Publishes (tokens into `pending`) whose stored part is released, or that stored nothing,
+  // waiting for the originals of their held records to be safe (defect 4).
+  logic::duplicate_waits dup_waits;
   std::uint64_t duplicates_published = 0, duplicates_replicated = 0;
   std::uint64_t scan_records = 0;
   std::chrono::milliseconds scan_elapsed{0};
@@ -133,6 +137,7 @@ std::string status_json(journal_state& st) {
   out["bytes"] = bytes;
   out["removed_segments"] = st.removed_segments;
   out["publishes_waiting_for_sync_destinations"] = st.acks->pending();
+  out["publishes_unanswered"] = st.acks->admitted(); // the max_pending_publishes count
   out["committer"] = {{"syncs", stats.syncs},     {"batches", stats.batches}, {"records", stats.records},
                       {"bytes", stats.bytes},     {"rejected", stats.rejected}};
   auto holds = nlohmann::ordered_json::array();
@@ -146,7 +151,7 @@ std::string status_json(journal_state& st) {
                        {"evicted", p.evictions()},
                        {"duplicates_published", st.duplicates_published},
                        {"duplicates_replicated", st.duplicates_replicated},
-                       {"held_publishes_waiting", st.held_publishes.size()},
+                       {"held_publishes_waiting", st.dup_waits.size()},
                        {"unsafe_since_startup", p.unsafe_at_startup()},
                        {"startup_scan", {{"records", st.scan_records},
                                          {"elapsed_ms", st.scan_elapsed.count()},
@@ -168,22 +173,67 @@ std::uint64_t release_bound(const journal_state& st) {
   return bound;
 }
 
-// Answers the held publishes whose originals are all safe now, in arrival order.
+// Delivers a publish's answer (its reply, completed with held and refused when ok) and frees
+// its admission slot. Every admitted publish ends here exactly once.
+void answer_publish(journal_state& st, std::unordered_map<std::uint64_t, journal_state::pending_append>::iterator it) {
+  auto& p = it->second;
+  if (p.reply.ok) {
+    p.reply.held = std::move(p.held);
+    p.reply.refused = std::move(p.refused);
+  }
+  p.promise.deliver(std::move(p.reply));
+  st.acks->on_answered();
+  st.pending.erase(it);
+}
+
+// Answers the publishes whose held records' originals are all safe now (their stored part, if
+// any, was released already), in the order they started waiting.
 void release_held_publishes(journal_state& st) {
-  auto& p = *st.publishers;
-  for (auto it = st.held_publishes.begin(); it != st.held_publishes.end();) {
-    bool safe = std::all_of(it->needs.begin(), it->needs.end(),
-                            [&](const auto& m) { return p.is_safe(m.first, m.second); });
-    if (!safe) {
-      ++it;
-      continue;
+  for (auto token : st.dup_waits.take_safe(*st.publishers))
+    if (auto it = st.pending.find(token); it != st.pending.end()) {
+      it->second.reply.durable_seq = std::max(it->second.reply.durable_seq, st.rt->log().durable_seq());
+      answer_publish(st, it);
     }
-    append_reply rep;
-    rep.ok = true;
-    rep.durable_seq = st.rt->log().durable_seq();
-    rep.held = std::move(it->held);
-    it->promise.deliver(std::move(rep));
-    it = st.held_publishes.erase(it);
+}
+
+// Moves the held records at positions `unsafe` (ascending, into p.held) to p.refused.
+void refuse_held(journal_state::pending_append& p, const std::vector<std::size_t>& unsafe, const append_reply& error) {
+  if (unsafe.empty())
+    return;
+  std::vector<std::uint32_t> kept;
+  std::size_t next = 0;
+  for (std::size_t k = 0; k < p.held.size(); ++k) {
+    if (next < unsafe.size() && unsafe[next] == k) {
+      ++next;
+      p.refused.push_back({p.held[k], error.error_code, "the original may be lost: " + error.error});
+    } else {
+      kept.push_back(p.held[k]);
+    }
+  }
+  p.held = std::move(kept);
+  std::sort(p.refused.begin(), p.refused.end(), [](const refusal& a, const refusal& b) { return a.index < b.index; });
+}
+
+// A journal write error: the originals of held records that are not safe may be lost with it.
+// Those records are refused with the error (a refused seq is never resent, so nothing is acked
+// that may not be stored): at once for the publishes already waiting for their originals, at
+// their answer for those whose stored part is still in the committer or waits for sync
+// destinations (else they would wait for an original that may never come).
+void refuse_unsafe_held(journal_state& st, const append_reply& error) {
+  for (auto& lost : st.dup_waits.take_on_write_error(*st.publishers)) {
+    auto it = st.pending.find(lost.token);
+    if (it == st.pending.end())
+      continue;
+    refuse_held(it->second, lost.unsafe, error);
+    answer_publish(st, it);
+  }
+  for (auto& [id, p] : st.pending) {
+    if (!p.publish || p.originals.empty())
+      continue;
+    auto unsafe = logic::duplicate_waits::unsafe_positions(p.originals, *st.publishers);
+    refuse_held(p, unsafe, error);
+    for (auto k = unsafe.rbegin(); k != unsafe.rend(); ++k) // keep originals parallel to held
+      p.originals.erase(p.originals.begin() + static_cast<std::ptrdiff_t>(*k));
   }
 }
 
@@ -224,17 +274,24 @@ void release_persisted(journal_state& st) {
     auto it = st.pending.find(r.token);
     if (it == st.pending.end())
       continue;
-    if (r.kind == logic::release_kind::persisted) {
-      if (r.seq <= bound) {
-        for (const auto& [publisher, seq] : it->second.marks)
-          st.publishers->on_safe(publisher, seq);
-      } else {
-        st.deferred_safe.emplace(r.seq, std::move(it->second.marks));
-      }
+    if (r.kind != logic::release_kind::persisted) {
+      it->second.reply = {};
+      it->second.reply.error_code = "io_error";
+      it->second.reply.error = "the journal rejected the batch";
+      answer_publish(st, it);
+      continue;
     }
-    it->second.reply.held = std::move(it->second.held);
-    it->second.promise.deliver(std::move(it->second.reply));
-    st.pending.erase(it);
+    if (r.seq <= bound) {
+      for (const auto& [publisher, seq] : it->second.marks)
+        st.publishers->on_safe(publisher, seq);
+    } else {
+      st.deferred_safe.emplace(r.seq, std::move(it->second.marks));
+    }
+    // The stored part is persisted; the held part is acked only once its originals are safe
+    // (defect 4: a mixed batch waited for its stored part only). Answered by
+    // release_held_publishes() below, at once when nothing (more) is needed.
+    st.dup_waits.wait(r.token, std::move(it->second.originals));
+    it->second.originals.clear(); // moved out: refuse_unsafe_held() looks only at those not waiting
   }
   while (!st.deferred_safe.empty() && st.deferred_safe.begin()->first <= bound) {
     for (const auto& [publisher, seq] : st.deferred_safe.begin()->second)
@@ -352,16 +409,26 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
   };
   if (!req.records || req.records->empty())
     return refuse("invalid_argument", "empty batch");
-  if (publish && st.acks->pending() + st.held_publishes.size() >= st.options.max_pending_publishes)
-    return refuse("queue_full", "too many publishes wait for sync destinations");
+  // One count (ack_tracker contract): a slot per publish from here until answer_publish(), so
+  // the tracker can never refuse what this let through (defect 3).
+  if (publish && !st.acks->try_admit())
+    return refuse("queue_full", "too many publishes wait for their persisted ack");
   auto& dedup = *st.publishers;
+  const std::string& me = st.rt->log().instance_name();
   std::vector<std::uint32_t> held;
+  std::vector<logic::duplicate_waits::original> originals;
+  std::vector<refusal> refused;
   if (publish) {
-    // The duplicate rule: a publish at or below its publisher's accepted mark is already held.
+    // Bad input first (defect 6): a record the journal cannot store is refused on its own before
+    // it touches a mark, and never reaches the committer, whose errors are write errors.
+    // Then the duplicate rule: a publish at or below its publisher's accepted mark is already held.
     auto& recs = *req.records;
-    publisher_marks needs;
     std::size_t out = 0;
     for (std::size_t i = 0; i < recs.size(); ++i) {
+      if (auto bad = logic::check_record_limits(recs[i], recs[i].origin.empty() ? me : recs[i].origin)) {
+        refused.push_back({static_cast<std::uint32_t>(i), std::move(bad->code), std::move(bad->reason)});
+        continue;
+      }
       if (dedup.admit(recs[i].publisher, recs[i].publisher_seq)) {
         dedup.note_local_submitted(recs[i].publisher, recs[i].publisher_seq);
         if (out != i)
@@ -370,22 +437,40 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
         continue;
       }
       held.push_back(static_cast<std::uint32_t>(i));
-      needs.emplace_back(recs[i].publisher, recs[i].publisher_seq);
+      originals.push_back({std::move(recs[i].publisher), recs[i].publisher_seq});
     }
     recs.resize(out);
     st.duplicates_published += held.size();
+    if (!refused.empty())
+      log::warn(component, "publish: ", refused.size(), " record(s) refused, first: ", refused.front().code, ": ",
+                refused.front().reason);
     if (recs.empty()) {
       // Nothing to store: answer once every original is safe (maybe at once). Earlier batches of
       // the same connection may still wait; the client listener keeps the acks in publish order.
-      st.held_publishes.push_back({rp, std::move(needs), std::move(held)});
+      auto id = st.next_request++;
+      journal_state::pending_append p{rp, true, {}, {}, std::move(held), {}, std::move(refused), true, {}, {}};
+      p.reply.ok = true;
+      st.pending.emplace(id, std::move(p));
+      st.dup_waits.wait(id, std::move(originals));
       release_held_publishes(st);
       return rp;
     }
   } else {
+    // A replicated record the journal cannot store: the peer claims something it cannot have.
+    // Refused whole, with its own code, before anything is marked; the caller closes that
+    // connection. Not a write error: nothing else is touched.
+    for (std::size_t i = 0; i < req.records->size(); ++i) {
+      const auto& r = (*req.records)[i];
+      if (auto bad = logic::check_record_limits(r, r.origin.empty() ? me : r.origin)) {
+        log::warn(component, "replicated batch refused: record ", i, " (origin ", r.origin.substr(0, 64),
+                  ", origin_seq ", r.origin_seq, "): ", bad->code, ": ", bad->reason);
+        return refuse(std::string{logic::invalid_record_code},
+                      "record " + std::to_string(i) + ": " + bad->code + ": " + bad->reason);
+      }
+    }
     // Replicated records: drop those already held or already on their way to the journal.
     auto& recs = *req.records;
     std::unordered_map<std::string, std::uint64_t> by_origin; // per batch: one journal lookup per origin
-    const std::string& me = st.rt->log().instance_name();
     auto kept = std::remove_if(recs.begin(), recs.end(), [&](const journal::record& r) {
       if (r.origin.empty())
         return false; // published here: the journal assigns origin and origin_seq
@@ -449,16 +534,19 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
   auto needs = publish ? needed_destinations(st, *req.records) : std::vector<bool>{};
   auto firsts = publish ? marks_of(*req.records, true) : publisher_marks{};
   // The callback runs on the committer's thread: it only posts a message.
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto handle = caf::actor_cast<caf::actor>(self);
   auto submitted = st.rt->committer().submit(
-    std::move(*req.records), [me, id](const journal::result<journal::commit_ok>& r) {
-      caf::anon_send(me, atoms::commit_done::value, id, reply_of(r));
+    std::move(*req.records), [handle, id](const journal::result<journal::commit_ok>& r) {
+      caf::anon_send(handle, atoms::commit_done::value, id, reply_of(r));
     });
   if (!submitted.ok()) {
     dedup.on_append_failed(); // what it admitted is not on its way to the journal
+    if (publish)
+      st.acks->on_answered();
     return refuse(journal::to_string(submitted.code()), submitted.message());
   }
-  st.pending.emplace(id, journal_state::pending_append{rp, publish, {}, std::move(marks), std::move(held), false,
+  st.pending.emplace(id, journal_state::pending_append{rp, publish, {}, std::move(marks), std::move(held),
+                                                       std::move(originals), std::move(refused), false,
                                                        std::move(needs), std::move(firsts)});
   st.last_submitted = id;
   return rp;
@@ -529,20 +617,25 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
       }
       st.waiters.erase(id);
       if (!rep.ok) {
+        // A write error (submit() checked every record against the journal's limits, so the
+        // committer refuses only what it could not write: io_error, no_space, stopped).
         // Whatever was pending may be gone: fall back to what the journal really holds.
+        if (rep.error_code == "record_too_large" || rep.error_code == "invalid_argument")
+          log::error(component, "the journal refused a batch that passed the record checks (a bug; handled as a "
+                                "write error): ", rep.error);
         st.submitted_high_water.clear();
         st.publishers->on_append_failed();
         log::warn(component, "append rejected: ", rep.error_code, ": ", rep.error);
-        // A held publish whose original is not safe yet may have lost it with this batch: refused
+        // A held record whose original is not safe yet may have lost it with this batch: refused
         // too (a refused seq is never resent, so nothing is acked that may not be stored).
-        for (auto& w : st.held_publishes) {
-          auto copy = rep;
-          copy.held = std::move(w.held);
-          w.promise.deliver(std::move(copy));
+        refuse_unsafe_held(st, rep);
+        if (it->second.publish) {
+          it->second.reply = std::move(rep);
+          answer_publish(st, it);
+        } else {
+          it->second.promise.deliver(std::move(rep));
+          st.pending.erase(it);
         }
-        st.held_publishes.clear();
-        it->second.promise.deliver(std::move(rep));
-        st.pending.erase(it);
         return;
       }
       auto durable = rep.durable_seq;
@@ -558,7 +651,16 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
         // Persisted acks go out in seq order once every sync destination holds the batch.
         auto last = rep.last_seq;
         it->second.reply = std::move(rep);
-        st.acks->add(last, id, it->second.needs);
+        if (!st.acks->add(last, id, it->second.needs)) {
+          // Cannot happen: every entry holds an admission slot, so pending() < max_pending here
+          // (ack_tracker contract). Never leave a publish unanswered (defect 3): refuse it.
+          log::error(component, "ack tracker refused publish ", last, " (", st.acks->pending(), " pending of ",
+                     st.acks->max_pending(), "); refused with queue_full");
+          it->second.reply = {};
+          it->second.reply.error_code = "queue_full";
+          it->second.reply.error = "too many publishes wait for their persisted ack";
+          answer_publish(st, it);
+        }
       } else {
         it->second.promise.deliver(std::move(rep));
         st.pending.erase(it);

@@ -20,12 +20,26 @@
 //                          (every local seq up to it is durable here and acked by every sync
 //                          destination) advances, and once at once (fully_durable subscriptions)
 //
+// Bad input before the journal (logic/record_admission.hpp): every record is checked against the
+// journal's limits before it touches a mark or reaches the committer. A publish's offending
+// records are refused on their own (`refused`, codes record_too_large / invalid_field); a
+// replicated batch with one is refused whole with error_code "invalid_record" (the caller closes
+// that connection). So the committer fails only for write errors, and only a write error drops
+// the marks and refuses held records whose originals are not safe.
+//
 // Duplicate rule (docs/protocol.md): every record that goes to the committer, published or
 // replicated, passes logic::publisher_dedup first. A publish already held is not stored: the
 // reply lists its index in `held`, and is sent only once the original is safe (the ack rule
-// released it, or it arrived by replication and is durable). A replicated record already held is
+// released it, or it arrived by replication and is durable) -- in a batch mixing new records and
+// resends too: its reply waits for the new records' release AND the originals
+// (logic::duplicate_waits). A replicated record already held is
 // dropped like one the origin filter drops. The marks are rebuilt at startup from one scan of the
 // journal (journal::scan_durable), on this actor's own thread before it serves any message.
+//
+// Admission: one count, logic::ack_tracker's (try_admit at submit, on_answered when the reply is
+// delivered): at most max_pending_publishes publishes are unanswered (in the committer, waiting
+// for sync destinations or for originals); beyond it a publish is answered queue_full at once.
+// Every admitted publish is answered exactly once.
 //
 // It runs detached (its own thread): retention sweeps unlink files and persist positions with
 // fsync, which must never happen on a CAF scheduler thread. Appends do not block it either: they
@@ -47,6 +61,7 @@
 #include <caf/replies_to.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/logic/record_admission.hpp" // error codes -> negative-ack reasons (nack_reason_for)
 #include "actors/replication_messages.hpp"
 #include "actors/journal_runtime.hpp"
 
@@ -58,22 +73,41 @@ struct append_request {
   std::shared_ptr<std::vector<journal::record>> records;
 };
 
+// One record of a publish refused on its own (the rest of the batch is answered as usual).
+struct refusal {
+  std::uint32_t index = 0; // in the request's order
+  std::string code;        // logic/record_admission.hpp codes, or a journal errc name
+  std::string reason;      // human-readable
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, refusal& x) {
+  return f(caf::meta::type_name("refusal"), x.index, x.code, x.reason);
+}
+
 struct append_reply {
   bool ok = false;
   std::uint64_t first_seq = 0;   // seqs assigned, in batch order (ok only)
   std::uint64_t last_seq = 0;
   std::uint64_t durable_seq = 0; // highest durable seq when the reply was made
-  std::string error_code;        // journal errc name when !ok, e.g. "no_space", "queue_full"
+  std::string error_code;        // journal errc name when !ok, e.g. "no_space", "queue_full";
+                                 // "invalid_record" (append): a record breaks the journal's
+                                 // limits, nothing stored -- the peer broke the protocol
   std::string error;             // human-readable reason when !ok
   // publish only: indexes (in the request's order) of records already held, which were not
   // stored and take no seq; the other records got first_seq.. in order. Empty: none held.
   std::vector<std::uint32_t> held;
+  // publish only, ok only: records refused on their own, ascending by index (not stored, no seq,
+  // not in `held`): a field breaking the journal's limits (record_too_large, invalid_field), or a
+  // resend whose original a journal write error may have lost (that error's code). Every index
+  // is in exactly one of held, refused, or the stored range.
+  std::vector<refusal> refused;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_reply& x) {
   return f(caf::meta::type_name("append_reply"), x.ok, x.first_seq, x.last_seq, x.durable_seq, x.error_code,
-           x.error, x.held);
+           x.error, x.held, x.refused);
 }
 
 namespace atoms {
@@ -105,7 +139,7 @@ struct journal_actor_options {
   // ".*" = every topic. A publish waits only for the sync destinations whose filter admits one
   // of its records.
   std::vector<std::string> destination_topics;
-  std::size_t max_pending_publishes = 65536; // batches waiting for sync destinations
+  std::size_t max_pending_publishes = 65536; // publish batches not answered yet (see Admission)
   std::string inbound_positions_file;        // empty: not persisted
   std::string instance_groups_file;          // empty: not persisted
   caf::actor timers;                         // timer_relay.hpp; spawned (and linked) if none

@@ -28,7 +28,9 @@ std::uint32_t ack_tracker::set_of(const std::vector<bool>& needs) {
 
 bool ack_tracker::add(std::uint64_t seq, std::uint64_t token, const std::vector<bool>& needs) {
   assert(seq > last_added_ && "add() takes seqs in strictly increasing order");
-  if (seq <= last_added_ || queue_.size() >= max_pending_)
+  // live_, not queue_.size(): entries released out of seq order wait in queue_ until the ones
+  // before them go, and counting them refused a publish the admission had let through (defect 3).
+  if (seq <= last_added_ || live_ >= max_pending_)
     return false;
   const auto set = set_of(needs);
   queue_.push_back({seq, token, false, set});
@@ -36,6 +38,32 @@ bool ack_tracker::add(std::uint64_t seq, std::uint64_t token, const std::vector<
   ++live_;
   last_added_ = seq;
   return true;
+}
+
+bool ack_tracker::try_admit() {
+  if (admitted_ >= max_pending_)
+    return false;
+  ++admitted_;
+  return true;
+}
+
+void ack_tracker::on_answered() {
+  assert(admitted_ > 0 && "on_answered() without try_admit()");
+  if (admitted_ > 0)
+    --admitted_;
+}
+
+// Drops released entries from the middle of queue_ and stale seqs from the fifos. Called when
+// released entries outnumber live ones, so its O(queue + fifos) cost is amortized over at least
+// as many releases, and memory stays O(pending) while one old publish waits for a down
+// destination and newer ones are released ahead of it.
+void ack_tracker::compact() {
+  std::erase_if(queue_, [](const entry& e) { return e.released; });
+  for (std::uint32_t k = 0; k < sets_.size(); ++k)
+    std::erase_if(sets_[k].fifo, [&](std::uint64_t seq) {
+      const entry* e = find(seq);
+      return e == nullptr || e->set != k;
+    });
 }
 
 ack_tracker::entry* ack_tracker::find(std::uint64_t seq) {
@@ -117,6 +145,8 @@ std::vector<release> ack_tracker::take_ready() {
             [](const release& a, const release& b) { return a.seq < b.seq; });
   while (!queue_.empty() && queue_.front().released)
     queue_.pop_front();
+  if (queue_.size() > 2 * live_ + 64)
+    compact();
   return out;
 }
 

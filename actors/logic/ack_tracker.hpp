@@ -9,8 +9,18 @@
 //     routing mask is needed.
 //
 // Contract:
-//   * add(seq, token) in strictly increasing seq order (one entry per publish); false when
-//     max_pending entries are already queued -- the caller pushes back on the publisher.
+//   * Admission, ONE count (issue 14, defect 3): try_admit() before a publish is submitted to
+//     the journal takes one of max_pending slots (false: all taken -- the caller refuses the
+//     publish with queue_full, it never submits it); on_answered() frees the slot once the
+//     caller has delivered that publish's answer, whatever it was (persisted, rejected, refused,
+//     or an ack that still waited for its duplicates' originals after its release). Since every
+//     entry is an admitted publish, pending() <= admitted() <= max_pending, so add() of an
+//     admitted publish never fails for capacity.
+//   * add(seq, token) in strictly increasing seq order (one entry per publish); false only when
+//     pending() (entries not released yet -- the same count the admission sees) has reached
+//     max_pending (callers that do not use try_admit) or the order is broken. Entries released
+//     out of seq order do not count: they hold no slot and take no memory for long (the queue
+//     is compacted once released entries outnumber live ones).
 //   * A publish is released as persisted once local_durable >= seq AND the position of every SYNC
 //     destination it NEEDS is >= seq. By default a publish needs every sync destination; add()
 //     can name the ones whose routing admits any of its records (a sync destination with a topic
@@ -63,12 +73,21 @@ public:
   // needs[i]: the publish needs destination i (only sync ones matter); empty = every sync
   // destination.
   bool add(std::uint64_t seq, std::uint64_t token, const std::vector<bool>& needs = {});
+  // Admission (see the contract): a slot for a publish about to be submitted, freed by
+  // on_answered() once its answer was delivered.
+  [[nodiscard]] bool try_admit();
+  void on_answered();
+  std::size_t admitted() const noexcept { return admitted_; }
+  std::size_t max_pending() const noexcept { return max_pending_; }
   void on_local_durable(std::uint64_t seq);
   void on_destination_acked(std::size_t dest_index, std::uint64_t seq);
   void on_rejected(std::uint64_t first_seq, std::uint64_t last_seq);
   std::vector<release> take_ready();
 
   std::size_t pending() const noexcept { return live_; }
+  // Entries kept in memory: pending() plus released ones still queued behind an older pending
+  // one; compaction keeps it below 2 * pending() + 65.
+  std::size_t queued() const noexcept { return queue_.size(); }
   std::uint64_t local_durable() const noexcept { return local_durable_; }
   std::uint64_t destination_position(std::size_t dest_index) const;
   // Positions or durable seqs lower than already known, and unknown destination indexes.
@@ -89,6 +108,7 @@ private:
   std::uint32_t set_of(const std::vector<bool>& needs);
   bool ready(std::uint64_t seq, const needs_set& s) const;
   entry* find(std::uint64_t seq);
+  void compact();
 
 
   std::vector<bool> sync_;
@@ -99,6 +119,7 @@ private:
   std::deque<entry> queue_; // invariant: seqs strictly increasing
   std::vector<needs_set> sets_; // [0] = every sync destination
   std::size_t live_ = 0;    // entries in queue_ not yet released
+  std::size_t admitted_ = 0; // slots taken by try_admit() and not yet answered
   std::vector<release> rejected_;
   std::uint64_t ignored_ = 0;
 };

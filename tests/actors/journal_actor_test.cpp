@@ -163,3 +163,285 @@ TEST_CASE("journal actor: a disk error is a negative reply, earlier records stay
   CHECK(records[5].publisher_seq == 20);
   anon_send_exit(j, caf::exit_reason::user_shutdown);
 }
+
+// --- Issue 14, defects 3, 4 and 6: publishes with sync destinations D0 and D1 ----------------
+
+namespace {
+
+// A node with two sync destinations: D0 takes topics "a...", D1 topics "b..." (routing.hpp).
+struct two_sync_destinations {
+  temp_dir dir;
+  std::shared_ptr<journal_runtime> rt;
+  journal::recovery_report recovery;
+  std::uint64_t b = 0; // seqs start at b + 1 (wall-clock base)
+
+  explicit two_sync_destinations(journal::file_system* fs = nullptr) {
+    auto cfg = node_config_for(dir.path());
+    cfg.destinations.clear();
+    for (const char* name : {"D0", "D1"}) {
+      cfg.destinations.push_back({});
+      cfg.destinations.back().name = name;
+      cfg.destinations.back().group = name;
+      cfg.destinations.back().type = config::sync_type::sync;
+    }
+    std::string error;
+    rt = journal_runtime::open(cfg, &recovery, &error, fs);
+    REQUIRE_MESSAGE(rt, error);
+    b = rt->log().base_seq() - 1;
+  }
+
+  journal_actor_options options(std::size_t max_pending = 65536) const {
+    journal_actor_options o;
+    o.destinations = {{"D0", true}, {"D1", true}};
+    o.destination_topics = {"a.*", "b.*"};
+    o.max_pending_publishes = max_pending;
+    return o;
+  }
+};
+
+// Ends the journal actor however the test ends (a failed REQUIRE too): the actor system waits
+// for it on destruction.
+struct stop_on_exit {
+  journal_actor j;
+  ~stop_on_exit() { anon_send_exit(j, caf::exit_reason::user_shutdown); }
+};
+
+journal::record rec(std::string publisher, std::uint64_t seq, std::string topic) {
+  journal::record r;
+  r.publisher = std::move(publisher);
+  r.publisher_seq = seq;
+  r.topic = std::move(topic);
+  r.payload = "payload";
+  return r;
+}
+
+// Sends a publish without waiting: the reply comes to `client` as an ordinary message.
+void publish_async(caf::scoped_actor& client, const journal_actor& j, std::vector<journal::record> records) {
+  client->send(j, atoms::publish::value, request_of(std::move(records)));
+}
+
+// The reply to `client`'s publish, waiting at most `timeout` (FAILs without one).
+append_reply reply_of(caf::scoped_actor& client, std::chrono::seconds timeout = std::chrono::seconds{20}) {
+  append_reply out;
+  bool got = false;
+  client->receive([&](append_reply& r) { out = std::move(r); got = true; },
+                  caf::after(timeout) >> [&] { FAIL("no reply to the publish within the deadline (hung)"); });
+  CHECK(got);
+  return out;
+}
+
+// True when `client` has a reply already (looks without waiting: call it only once the journal
+// actor is known to have handled what would have produced the reply).
+bool has_reply(caf::scoped_actor& client) {
+  bool got = false;
+  client->receive([&](append_reply&) { got = true; }, caf::after(std::chrono::seconds{0}) >> [] {});
+  return got;
+}
+
+append_reply publish(caf::scoped_actor& client, const journal_actor& j, std::vector<journal::record> records) {
+  publish_async(client, j, std::move(records));
+  return reply_of(client);
+}
+
+// Subscribes `watcher` to the journal's durable notifications and waits until one reaches `seq`.
+// The journal actor sends them at the end of its commit handler, after every release and answer
+// that commit allowed: once seen, those answers are in their mailboxes.
+void wait_commit_handled(caf::scoped_actor& watcher, std::uint64_t seq) {
+  bool reached = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+  while (!reached && std::chrono::steady_clock::now() < deadline)
+    watcher->receive([&](atoms::durable, std::uint64_t durable, std::uint64_t) { reached = durable >= seq; },
+                     caf::after(std::chrono::seconds{1}) >> [] {});
+  REQUIRE_MESSAGE(reached, "the journal did not report seq " << seq << " durable in time");
+}
+
+} // namespace
+
+TEST_CASE("defect 3: publishers hang forever: publishes released out of order never block the next ones") {
+  two_sync_destinations node;
+  caf::actor_system_config ccfg;
+  caf::actor_system sys{quiet(ccfg)};
+  auto j = spawn_journal_actor(sys, node.rt, node.recovery, node.options(2));
+  stop_on_exit stop{j};
+  caf::scoped_actor waiting{sys}, client{sys}, admin{sys};
+  const auto b = node.b;
+
+  publish_async(waiting, j, {rec("pa", 1, "a1")}); // seq b+1: waits for D0, which is down
+  admin->send(j, atoms::dest_ack::value, std::string{"D1"}, b + 100);
+  // Only D1 needed: each is released ahead of seq b+1. The old code counted the released ones
+  // against the bound of 2 and ignored the tracker's refusal: the second of these never got an
+  // answer, and neither did anything after it.
+  for (std::uint64_t i = 1; i <= 5; ++i) {
+    auto r = publish(client, j, {rec("pb", i, "b1")});
+    REQUIRE(r.ok);
+    CHECK(r.first_seq == b + 1 + i);
+  }
+  // Full (two publishes wait for D0): refused at once with queue_full, never left unanswered.
+  publish_async(waiting, j, {rec("pa", 2, "a1")}); // seq b+7
+  nlohmann::json st;
+  REQUIRE(tandem::test::wait_until([&] {
+    st = status_of(admin, j);
+    return st["publishes_waiting_for_sync_destinations"] == 2;
+  }, std::chrono::seconds{20}));
+  CHECK(st["publishes_unanswered"] == 2);
+  auto full = publish(client, j, {rec("pb", 6, "b1")});
+  CHECK_FALSE(full.ok);
+  CHECK(full.error_code == "queue_full");
+  admin->send(j, atoms::dest_ack::value, std::string{"D0"}, b + 7);
+  auto first = reply_of(waiting);
+  auto second = reply_of(waiting);
+  CHECK(first.ok);
+  CHECK(second.ok);
+  CHECK(first.first_seq + second.first_seq == (b + 1) + (b + 7));
+  // The refused seq was never stored: pb 6 published again is new, not held.
+  auto again = publish(client, j, {rec("pb", 6, "b1")});
+  REQUIRE(again.ok);
+  CHECK(again.held.empty());
+  CHECK(again.first_seq == b + 8);
+  CHECK(status_of(admin, j)["publishes_unanswered"] == 0);
+}
+
+TEST_CASE("defect 4: a duplicate in a mixed batch is acked only once its original is safe") {
+  two_sync_destinations node;
+  caf::actor_system_config ccfg;
+  caf::actor_system sys{quiet(ccfg)};
+  auto j = spawn_journal_actor(sys, node.rt, node.recovery, node.options());
+  stop_on_exit stop{j};
+  caf::scoped_actor original{sys}, mixed{sys}, watcher{sys}, admin{sys};
+  const auto b = node.b;
+  admin->send(j, atoms::dest_ack::value, std::string{"D1"}, b + 100);
+  watcher->send(j, atoms::subscribe::value, caf::actor_cast<caf::actor>(watcher));
+
+  publish_async(original, j, {rec("p", 1, "a1")}); // seq b+1: waits for the down D0
+  wait_commit_handled(watcher, b + 1);
+  // A resend of p:1 with a new record that needs only D1: the new record is persisted at once,
+  // the resend's original is not (D0 does not hold it). The old code acked the whole batch here.
+  publish_async(mixed, j, {rec("p", 1, "a1"), rec("q", 1, "b1")});
+  wait_commit_handled(watcher, b + 2);
+  CHECK_FALSE(has_reply(original));
+  CHECK_FALSE(has_reply(mixed));
+  auto st = status_of(admin, j);
+  CHECK(st["publishes_waiting_for_sync_destinations"] == 1);
+  CHECK(st["publishers"]["held_publishes_waiting"] == 1);
+
+  admin->send(j, atoms::dest_ack::value, std::string{"D0"}, b + 1); // p:1 is safe now
+  auto o = reply_of(original);
+  REQUIRE(o.ok);
+  CHECK(o.first_seq == b + 1);
+  auto m = reply_of(mixed);
+  REQUIRE(m.ok);
+  CHECK(m.held == std::vector<std::uint32_t>{0});
+  CHECK(m.first_seq == b + 2);
+  CHECK(m.last_seq == b + 2);
+  auto records = journal::test::read_all(node.rt->log());
+  REQUIRE(records.size() == 2); // p:1 stored once
+  CHECK(records[0].publisher == "p");
+  CHECK(records[1].publisher == "q");
+}
+
+TEST_CASE("defect 6: an oversized publish is refused alone; other clients' held publishes and marks stay") {
+  two_sync_destinations node;
+  caf::actor_system_config ccfg;
+  caf::actor_system sys{quiet(ccfg)};
+  auto j = spawn_journal_actor(sys, node.rt, node.recovery, node.options());
+  stop_on_exit stop{j};
+  caf::scoped_actor x{sys}, y{sys}, z{sys}, peer{sys}, watcher{sys}, admin{sys};
+  const auto b = node.b;
+  admin->send(j, atoms::dest_ack::value, std::string{"D1"}, b + 100);
+  watcher->send(j, atoms::subscribe::value, caf::actor_cast<caf::actor>(watcher));
+
+  publish_async(x, j, {rec("p", 1, "a1")}); // seq b+1, waits for D0
+  wait_commit_handled(watcher, b + 1);
+  publish_async(y, j, {rec("p", 1, "a1")}); // another client's resend: held, waits for p:1
+  // z: a publisher id of 256 bytes (the wire allows 65535, the journal 255). The old code sent
+  // it to the journal, whose rejection it handled as a disk failure: y was refused with it.
+  auto bad = publish(z, j, {rec(std::string(256, 'z'), 1, "a1")});
+  REQUIRE(bad.ok); // answered per record
+  REQUIRE(bad.refused.size() == 1);
+  CHECK(bad.refused[0].index == 0);
+  CHECK(bad.refused[0].code == "invalid_field");
+  CHECK(logic::nack_reason_for(bad.refused[0].code) == protocol::nack_reason::invalid_field);
+  // A good record and a topic over the journal's 65535 bytes: only the second is refused.
+  auto mixed_bad = publish(z, j, {rec("z", 1, "b1"), rec("z", 2, std::string(65536, 'b'))});
+  REQUIRE(mixed_bad.ok);
+  CHECK(mixed_bad.first_seq == b + 2);
+  CHECK(mixed_bad.last_seq == b + 2);
+  REQUIRE(mixed_bad.refused.size() == 1);
+  CHECK(mixed_bad.refused[0].index == 1);
+  CHECK(mixed_bad.refused[0].code == "record_too_large");
+  // A peer's replicated batch with a path of 33 entries: refused whole with its own code (the
+  // caller closes that connection), not as a write error.
+  auto peer_rec = rec("r", 1, "c1");
+  peer_rec.origin = "peer";
+  peer_rec.origin_seq = 1;
+  peer_rec.path.assign(33, "hop");
+  auto replicated = append(peer, j, {peer_rec});
+  CHECK_FALSE(replicated.ok);
+  CHECK(replicated.error_code == "invalid_record");
+
+  CHECK_FALSE(has_reply(y)); // y's held publish still waits for its original, not refused
+  CHECK_FALSE(has_reply(x));
+  auto st = status_of(admin, j);
+  CHECK(st["committer"]["rejected"] == 0); // nothing bad reached the journal
+  CHECK(st["publishers"]["held_publishes_waiting"] == 1);
+  // The marks stand: p:1 (accepted, not safe) is still held; z:2 was never accepted.
+  publish_async(x, j, {rec("p", 1, "a1")});
+  admin->send(j, atoms::dest_ack::value, std::string{"D0"}, b + 2);
+  auto xr = reply_of(x), xr2 = reply_of(x); // answered together: either order
+  if (!xr.held.empty())
+    std::swap(xr, xr2);
+  CHECK(xr.ok);
+  CHECK(xr.held.empty());
+  CHECK(xr.first_seq == b + 1);
+  CHECK(xr2.ok);
+  CHECK(xr2.held == std::vector<std::uint32_t>{0});
+  auto yr = reply_of(y);
+  CHECK(yr.ok);
+  CHECK(yr.held == std::vector<std::uint32_t>{0});
+  auto z2 = publish(z, j, {rec("z", 2, "b1")}); // refused before: new now
+  REQUIRE(z2.ok);
+  CHECK(z2.held.empty());
+  CHECK(z2.first_seq == b + 3);
+  CHECK(journal::test::read_all(node.rt->log()).size() == 3);
+}
+
+TEST_CASE("journal actor: a write error refuses only the held records whose original may be lost with it") {
+  journal::test::fault_fs fs;
+  two_sync_destinations node{&fs};
+  caf::actor_system_config ccfg;
+  caf::actor_system sys{quiet(ccfg)};
+  auto j = spawn_journal_actor(sys, node.rt, node.recovery, node.options());
+  stop_on_exit stop{j};
+  caf::scoped_actor x{sys}, y{sys}, z{sys}, watcher{sys}, admin{sys};
+  const auto b = node.b;
+  watcher->send(j, atoms::subscribe::value, caf::actor_cast<caf::actor>(watcher));
+  // Safe marks follow the ack rule's global bound (every sync destination), so D1 is up.
+  admin->send(j, atoms::dest_ack::value, std::string{"D1"}, b + 100);
+
+  publish_async(x, j, {rec("p", 1, "a1")}); // b+1
+  admin->send(j, atoms::dest_ack::value, std::string{"D0"}, b + 1);
+  REQUIRE(reply_of(x).ok); // p:1 is safe
+  publish_async(x, j, {rec("q", 1, "a1")}); // b+2: durable, waits for D0 (not safe)
+  wait_commit_handled(watcher, b + 2);
+  publish_async(y, j, {rec("p", 1, "a1"), rec("q", 1, "a1")}); // both held
+  REQUIRE(tandem::test::wait_until([&] { return status_of(admin, j)["publishers"]["held_publishes_waiting"] == 1; },
+                                   std::chrono::seconds{20}));
+  fs.sync_errno = ENOSPC;
+  auto failed = publish(z, j, {rec("r", 1, "a1")});
+  CHECK_FALSE(failed.ok);
+  CHECK(failed.error_code == "no_space");
+  // y: p:1's original is safe, so it is acked; q:1's original was not safe when the journal
+  // failed, so it is refused with the error rather than acked.
+  auto yr = reply_of(y);
+  REQUIRE(yr.ok);
+  CHECK(yr.held == std::vector<std::uint32_t>{0});
+  REQUIRE(yr.refused.size() == 1);
+  CHECK(yr.refused[0].index == 1);
+  CHECK(yr.refused[0].code == "no_space");
+  CHECK(logic::nack_reason_for(yr.refused[0].code) == protocol::nack_reason::journal_error);
+  fs.sync_errno = 0;
+  admin->send(j, atoms::dest_ack::value, std::string{"D0"}, b + 2);
+  auto xr = reply_of(x);
+  CHECK(xr.ok);
+  CHECK(xr.first_seq == b + 2);
+}

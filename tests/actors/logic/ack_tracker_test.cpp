@@ -215,3 +215,80 @@ TEST_CASE("needs sets are bounded: beyond max_needs_sets a publish waits for eve
   CHECK(t.take_ready().size() == 254);
   CHECK(t.pending() == 0);
 }
+
+// Issue 14, defect 3 ("publishers hang forever"): the journal's gate counted pending() while add()
+// counted every queued entry, including those released out of order behind an older publish
+// still waiting for a down sync destination. The gate let a publish through, add() refused it,
+// and the journal actor dropped the refusal: that publish (and every later ack of its
+// connection) was never answered.
+TEST_CASE("defect 3: publishers hang forever: add refused a publish the pending() gate let through") {
+  ack_tracker t{{true, true}, 2};
+  REQUIRE(t.add(1, 10, {true, false})); // needs D0, which is down
+  REQUIRE(t.add(2, 20, {false, true})); // needs D1 only
+  t.on_local_durable(2);
+  t.on_destination_acked(1, 2);
+  CHECK(t.take_ready() == releases{persisted(20, 2)}); // released ahead of seq 1
+  REQUIRE(t.pending() == 1);                            // the gate: 1 < 2, let the next one in
+  CHECK(t.add(3, 30, {false, true}));                   // old code: false (2 entries queued)
+  t.on_local_durable(3);
+  t.on_destination_acked(1, 3);
+  CHECK(t.take_ready() == releases{persisted(30, 3)});
+  t.on_destination_acked(0, 3);
+  CHECK(t.take_ready() == releases{persisted(10, 1)});
+  CHECK(t.pending() == 0);
+}
+
+TEST_CASE("admission: one count from submit to answer; an admitted publish is never refused by add") {
+  ack_tracker t{{true, true}, 3};
+  // Slots are taken at submit, before the journal assigns a seq, and freed by the answer.
+  REQUIRE(t.try_admit());
+  REQUIRE(t.try_admit());
+  REQUIRE(t.try_admit());
+  CHECK_FALSE(t.try_admit()); // the caller refuses this one with queue_full, answered at once
+  CHECK(t.admitted() == 3);
+  REQUIRE(t.add(1, 10, {true, false})); // waits for the down D0
+  std::uint64_t seq = 1;
+  // Thousands of publishes that need only D1 go through, one slot at a time, while seq 1 waits.
+  t.on_answered();
+  t.on_answered();
+  for (int i = 0; i < 5000; ++i) {
+    REQUIRE(t.try_admit());
+    ++seq;
+    REQUIRE(t.add(seq, seq * 10, {false, true}));
+    t.on_local_durable(seq);
+    t.on_destination_acked(1, seq);
+    REQUIRE(t.take_ready() == releases{persisted(seq * 10, seq)});
+    t.on_answered();
+  }
+  CHECK(t.pending() == 1);
+  CHECK(t.admitted() == 1);
+  CHECK(t.queued() <= 2 * t.pending() + 65); // released entries behind seq 1 are compacted away
+  t.on_destination_acked(0, seq);
+  CHECK(t.take_ready() == releases{persisted(10, 1)});
+  t.on_answered();
+  CHECK(t.admitted() == 0);
+  CHECK(t.queued() == 0);
+}
+
+TEST_CASE("compaction keeps rejections and reused seqs exact") {
+  ack_tracker t{{true, true}};
+  REQUIRE(t.add(1, 10, {true, false})); // waits for D0
+  std::uint64_t seq = 1;
+  for (int i = 0; i < 200; ++i) { // released ahead of seq 1: compacted
+    ++seq;
+    REQUIRE(t.add(seq, seq * 10, {false, true}));
+  }
+  t.on_local_durable(seq);
+  t.on_destination_acked(1, seq);
+  CHECK(t.take_ready().size() == 200);
+  CHECK(t.queued() <= 65);
+  REQUIRE(t.add(seq + 1, 7, {false, true}));
+  REQUIRE(t.add(seq + 2, 8, {true, false}));
+  t.on_rejected(seq + 1, seq + 2);
+  CHECK(t.take_ready() == releases{rejected(7, seq + 1), rejected(8, seq + 2)});
+  REQUIRE(t.add(seq + 1, 9, {true, false})); // the journal reuses rejected seqs
+  t.on_local_durable(seq + 1);
+  t.on_destination_acked(0, seq + 1);
+  CHECK(t.take_ready() == releases{persisted(10, 1), persisted(9, seq + 1)});
+  CHECK(t.pending() == 0);
+}
