@@ -101,9 +101,11 @@ void send_slices(link_self self, const std::vector<journal::chunk_slice>& slices
         const auto before = w.counters().unsendable;
         report(self, w.on_unsendable(seq));
         if (w.counters().unsendable != before)
-          log::error(st.name, "record ", seq, " (topic '", e.topic, "' of ", e.topic.size(), " bytes, origin ", e.origin,
-                     ") cannot be sent to ", st.dest.name, " with limits.max_frame_bytes ", st.ctx->max_frame_bytes, ": ",
-                     e.error, "; replication to ", st.dest.name, " stops before it and its acknowledgement is withheld"
+          log::error(st.name, "record ", seq, " (topic '", e.topic.substr(0, 80), e.topic.size() > 80 ? "...'" : "'",
+                     ", origin ", e.origin, ", ",
+                     slice.chunk->record_bytes(i).size(), " bytes in the journal) cannot be sent to ", st.dest.name,
+                     " with limits.max_frame_bytes ", st.ctx->max_frame_bytes, ": ", e.error, "; replication to ",
+                     st.dest.name, " stops before it and its acknowledgement is withheld"
                      " (raise limits.max_frame_bytes on both nodes and restart)");
         return;
       }
