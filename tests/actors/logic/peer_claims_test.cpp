@@ -6,7 +6,7 @@
 
 using namespace tandem::logic;
 
-TEST_CASE("peer claims: a resume point above this node's durable journal is a protocol violation") {
+TEST_CASE("peer claims: a resume point above this node's durable journal is a protocol violation (issue 14 defect 7)") {
   // Issue 14, defect 7: a peer that impersonated us stored "our" record at seq 2^62 and offers
   // it as the resume point. At the limit it is believed, one above it is refused.
   CHECK_FALSE(check_resume_point(1000, 1000));
@@ -23,7 +23,7 @@ TEST_CASE("peer claims: a resume point above this node's durable journal is a pr
   CHECK(to_string(forged->kind) == "resume_above_journal");
 }
 
-TEST_CASE("peer claims: an ack above what was sent on the connection is a protocol violation") {
+TEST_CASE("peer claims: an ack above what was sent on the connection is a protocol violation (issue 14 defect 7)") {
   CHECK_FALSE(check_ack(1020, 1020));
   auto v = check_ack(1021, 1020);
   REQUIRE(v);
