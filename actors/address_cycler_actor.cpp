@@ -178,8 +178,10 @@ caf::behavior address_cycler_actor(cycler_self self, std::shared_ptr<const repli
       s.rule->on_attempt_failed(std::chrono::steady_clock::now());
       step(self);
     },
-    // attach/detach(inbound) from the supervisor: an inbound connection from the destination was
-    // kept / has ended; detach(outbound) from our own connection when it ends.
+    // attach/detach(inbound) from the supervisor only, which derives them from its connection
+    // registry (connection_registry.hpp): an inbound connection from the destination is now in use
+    // / no longer in use (a replaced one closing is neither). detach(outbound) from our own
+    // connection when it ends.
     [=](atoms::attach, conn_direction dir) {
       if (dir == conn_direction::inbound)
         self->state.rule->on_inbound(true);

@@ -11,6 +11,7 @@
 #include "actors/log.hpp"
 #include "actors/logic/lag_tracker.hpp"
 #include "actors/logic/link_window.hpp"
+#include "actors/logic/peer_claims.hpp"
 #include "actors/logic/routing.hpp"
 #include "actors/replication_messages.hpp"
 #include "journal/reader.hpp"
@@ -40,6 +41,8 @@ struct link_state {
   std::uint64_t reported = 0; // last coverage sent to the journal actor
   std::uint64_t connects = 0, disconnects = 0;
   std::uint64_t trimmed_gaps = 0; // resumes that started below what retention kept
+  // Protocol violations by the destination (logic/peer_claims.hpp), by kind.
+  std::uint64_t resume_above_journal = 0, ack_above_sent = 0;
   std::int64_t last_connect_unix_ms = 0, last_disconnect_unix_ms = 0;
   std::string name;
 };
@@ -83,14 +86,29 @@ void send_slices(link_self self, const std::vector<journal::chunk_slice>& slices
     for (std::uint32_t i = slice.first; i < slice.first + slice.count; ++i) {
       const auto& e = wire->records[i];
       const std::uint64_t seq = slice.chunk->first_seq + i;
-      if (e.length == 0) {
-        log::error(st.name, "record ", seq, " cannot be sent to ", st.dest.name, ": ", e.error, "; skipped");
-        continue;
-      }
       std::string upstream_group = e.path.empty() ? std::string{} : st.groups->group_of(e.path.back());
       logic::route_input in{e.origin, e.topic, e.path, upstream_group, e.origin_seq};
       if (!st.route->admits(in))
         continue;
+      if (e.length == 0) {
+        // Not encodable in one frame (link_window.hpp, "Unsendable records"): the link stops
+        // before it, so it is never counted as held by the destination and no sync persisted
+        // ack is released for it. Send what came before it, then stop.
+        if (!batch.empty()) {
+          sent.coverage_after = seq - 1;
+          send_batch(self, batch, sent);
+        }
+        const auto before = w.counters().unsendable;
+        report(self, w.on_unsendable(seq));
+        if (w.counters().unsendable != before)
+          log::error(st.name, "record ", seq, " (topic '", e.topic.substr(0, 80), e.topic.size() > 80 ? "...'" : "'",
+                     ", origin ", e.origin, ", ",
+                     slice.chunk->record_bytes(i).size(), " bytes in the journal) cannot be sent to ", st.dest.name,
+                     " with limits.max_frame_bytes ", st.ctx->max_frame_bytes, ": ", e.error, "; replication to ",
+                     st.dest.name, " stops before it and its acknowledgement is withheld"
+                     " (raise limits.max_frame_bytes on both nodes and restart)");
+        return;
+      }
       if (!batch.fits(*wire, i)) {
         sent.coverage_after = seq - 1;
         send_batch(self, batch, sent);
@@ -196,6 +214,22 @@ void read_from_disk(link_self self) {
       });
 }
 
+// The destination claimed to hold what it cannot have (logic/peer_claims.hpp): believe nothing of
+// it, close the connection with close{protocol_violation}, and go on as if it had dropped (the
+// connection's detach, arriving later, is then ignored). Nothing is released on the claim.
+void on_violation(link_self self, const logic::claim_violation& v) {
+  auto& st = self->state;
+  (v.kind == logic::claim_kind::resume_above_journal ? st.resume_above_journal : st.ack_above_sent) += 1;
+  log::error(st.name, "protocol violation by ", st.dest.name, " at ", st.peer_address, " (", to_string(st.direction),
+             ", ", logic::to_string(v.kind), "): ", v.describe(), "; closing the connection, nothing acknowledged");
+  self->send(st.conn, atoms::violation::value, v.describe());
+  st.conn = nullptr;
+  st.awaiting_resume = false;
+  st.window->on_disconnected();
+  ++st.disconnects;
+  st.last_disconnect_unix_ms = unix_ms_now();
+}
+
 std::string status_json(link_state& st) {
   const auto& w = *st.window;
   const auto& c = w.counters();
@@ -230,6 +264,12 @@ std::string status_json(link_state& st) {
   j["connects"] = st.connects;
   j["resumes_below_retention"] = st.trimmed_gaps;
   j["disconnects"] = st.disconnects;
+  // Records routing admits that do not fit one record_batch frame; the link stops at the first
+  // (blocked_at_seq, 0 when none) and never counts it as held.
+  j["unsendable_records"] = c.unsendable;
+  j["blocked_at_seq"] = w.blocked_at();
+  j["protocol_violations"] = {{std::string{logic::to_string(logic::claim_kind::resume_above_journal)}, st.resume_above_journal},
+                              {std::string{logic::to_string(logic::claim_kind::ack_above_sent)}, st.ack_above_sent}};
   return j.dump();
 }
 
@@ -277,8 +317,17 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
     },
     [=](atoms::peer_ack, std::uint64_t seq) {
       auto& s = self->state;
-      if (!s.conn)
+      // Only the connection in use speaks for the destination: a replaced one may still be
+      // delivering acks about what was sent on it.
+      if (!s.conn || caf::actor_cast<caf::actor>(self->current_sender()) != s.conn)
         return;
+      const auto violation = s.awaiting_resume
+                               ? logic::check_resume_point(seq, s.ctx->runtime->log().durable_seq())
+                               : logic::check_ack(seq, s.window->ack_bound());
+      if (violation) {
+        on_violation(self, *violation);
+        return;
+      }
       if (s.awaiting_resume) {
         s.awaiting_resume = false;
         // A resume point below our base (the peer held records of an earlier incarnation of

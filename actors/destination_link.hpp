@@ -4,6 +4,13 @@
 // (reporting each advance to the journal actor, which keeps it for retention and the ack rule).
 //
 //   idle --attach--> awaiting resume --first peer ack--> streaming --detach--> idle
+//                          |                                 |
+//                          +--- a claim above its bound -----+--> idle: close{protocol_violation}
+//
+// A peer ack counts only from the connection in use, and only within logic/peer_claims.hpp's
+// bounds (resume point <= our durable seq, later acks <= the last seq sent on the connection).
+// A record routing admits that does not fit one frame stops the streaming before it
+// (logic/link_window.hpp, "Unsendable records"): never counted as held, logged once, counted.
 //
 // A destination that is down costs no memory: nothing is queued; on the next connection the link
 // re-reads from the journal. Links run on the scheduler, so a node has no thread per destination:

@@ -59,6 +59,8 @@ struct node_metrics::families {
   counter_family* dest_resends = nullptr;
   counter_family* dest_connects = nullptr;
   counter_family* dest_disconnects = nullptr;
+  counter_family* dest_unsendable = nullptr;
+  counter_family* dest_protocol_violations = nullptr; // labels destination, group, kind
   gauge_family* dest_backoff_seconds = nullptr;
   counter_family* dest_failovers = nullptr;
   counter_family* dest_failed_passes = nullptr;
@@ -194,6 +196,13 @@ node_metrics::node_metrics() : f_(std::make_shared<families>()) {
   f.dest_resends = must(r.add_counter("tandem_destination_resends_total", "Records sent again after a reconnect", dest));
   f.dest_connects = must(r.add_counter("tandem_destination_connects_total", "Times the link came up", dest));
   f.dest_disconnects = must(r.add_counter("tandem_destination_disconnects_total", "Times the link went down", dest));
+  f.dest_unsendable = must(r.add_counter(
+    "tandem_destination_unsendable_records_total",
+    "Records routing admits that do not fit one record_batch frame (the link stops before the first; never acked)", dest));
+  f.dest_protocol_violations = must(r.add_counter(
+    "tandem_destination_protocol_violations_total",
+    "Connections closed because the destination claimed to hold more than this node wrote or sent, by kind",
+    {"destination", "group", "kind"}));
   f.dest_backoff_seconds = must(
     r.add_gauge("tandem_destination_backoff_seconds", "Current reconnect backoff of the address cycler", dest));
   f.dest_failovers = must(r.add_counter("tandem_destination_failovers_total", "Moves to another address of the destination", dest));
@@ -280,6 +289,10 @@ std::string node_metrics::expose(const nlohmann::json& status) {
       set(l(f.dest_resends), d, "resends");
       set(l(f.dest_connects), d, "connects");
       set(l(f.dest_disconnects), d, "disconnects");
+      set(l(f.dest_unsendable), d, "unsendable_records");
+      if (auto pv = d.find("protocol_violations"); pv != d.end() && pv->is_object())
+        for (const auto& [kind, n] : pv->items())
+          set(f.dest_protocol_violations->labels({name, group, kind}), *pv, kind);
       set(l(f.dest_disk_read_bytes), d, "disk_read_bytes");
       if (auto c = d.find("cycler"); c != d.end() && c->is_object()) {
         set(l(f.dest_backoff_seconds), *c, "backoff_ms", 1e-3);

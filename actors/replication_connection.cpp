@@ -369,6 +369,11 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
     [=](atoms::close_conn, const std::string& reason) {
       refuse(self, st, protocol::close_code::duplicate_connection, reason, false);
     },
+    // Our link found the peer claiming what it cannot hold (logic/peer_claims.hpp).
+    [=](atoms::violation, const std::string& reason) {
+      if (st->at != phase::closed)
+        refuse(self, st, protocol::close_code::protocol_violation, "protocol violation: " + reason);
+    },
   };
 }
 

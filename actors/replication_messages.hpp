@@ -29,6 +29,7 @@ using send_frame = caf::atom_constant<caf::atom("tsendfr")>;    // link -> conne
 using durable = caf::atom_constant<caf::atom("tdurable")>;      // journal -> links: durable up to seq
 using subscribe = caf::atom_constant<caf::atom("tsubscr")>;     // link -> journal: send me durable notices
 using close_conn = caf::atom_constant<caf::atom("tclose")>;     // supervisor -> connection: close (reason)
+using violation = caf::atom_constant<caf::atom("tviolate")>;   // link -> connection: close{protocol_violation} (reason)
 using dial = caf::atom_constant<caf::atom("tdial")>;            // cycler internal: next attempt
 using dial_done = caf::atom_constant<caf::atom("tdialed")>;     // connection -> cycler: attempt result
 using inbound_pos = caf::atom_constant<caf::atom("tinpos")>;    // connection -> journal: durable from peer

@@ -49,6 +49,7 @@ struct supervisor_state {
   std::map<std::string, destination_actors> destinations; // by destination instance name
   std::optional<logic::connection_registry<caf::actor>> connections; // one in use per peer instance
   std::map<caf::actor_addr, std::string> remote_addresses;            // of connections in use, for status
+  std::map<std::string, bool> cycler_told_inbound; // per destination: what its cycler last heard
   std::unique_ptr<node_metrics> metrics = std::make_unique<node_metrics>(); // GET /metrics, fed from the status
   static inline const char* name = "supervisor";
 };
@@ -142,6 +143,26 @@ conn_direction to_conn(logic::dial_direction d) {
   return d == logic::dial_direction::outbound ? conn_direction::outbound : conn_direction::inbound;
 }
 
+// The one owner of what a destination's cycler knows about inbound connections: after every
+// change of the registry, the cycler is told whether an inbound connection from its destination
+// is in use now (only when that changed). Derived from the registry's state, never from a single
+// event's direction: a replaced connection closing changes nothing (connection_registry.hpp).
+void feed_cycler(supervisor_self self, const std::string& peer) {
+  auto& st = self->state;
+  auto dest = st.destinations.find(peer);
+  if (dest == st.destinations.end() || !dest->second.cycler)
+    return;
+  const bool in_use = st.connections->inbound_in_use(peer);
+  bool& told = st.cycler_told_inbound[peer];
+  if (in_use == told)
+    return;
+  told = in_use;
+  if (in_use)
+    self->send(dest->second.cycler, atoms::attach::value, conn_direction::inbound);
+  else
+    self->send(dest->second.cycler, atoms::detach::value, conn_direction::inbound);
+}
+
 // A connection identified its peer: keep it or close it as a duplicate (connection_registry).
 // Returns whether to keep it and the link that should use it (none if the peer is not one of
 // our destinations).
@@ -166,11 +187,10 @@ std::pair<bool, caf::actor> on_conn_hello(supervisor_self self, const std::strin
     self->send(*decision.replaced, atoms::close_conn::value, std::string{"duplicate connection; keeping the other one"});
   }
   st.remote_addresses[conn.address()] = remote;
+  feed_cycler(self, peer);
   auto dest = st.destinations.find(peer);
   if (dest == st.destinations.end())
     return {true, caf::actor{}};
-  if (dir == conn_direction::inbound && dest->second.cycler)
-    self->send(dest->second.cycler, atoms::attach::value, dir);
   return {true, dest->second.link};
 }
 
@@ -280,12 +300,10 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
     [=](atoms::conn_down, const std::string& peer, const caf::actor& conn) {
       auto& s = self->state;
       s.remote_addresses.erase(conn.address());
-      auto ended = s.connections->closed(conn, peer);
-      // The cycler learns when the inbound connection it relied on ends (about its own outbound
+      s.connections->closed(conn, peer);
+      // The cycler learns when no inbound connection is in use any more (about its own outbound
       // connections it hears from them directly, in order with their dial results).
-      auto dest = s.destinations.find(peer);
-      if (ended && *ended == logic::dial_direction::inbound && dest != s.destinations.end() && dest->second.cycler)
-        self->send(dest->second.cycler, atoms::detach::value, to_conn(*ended));
+      feed_cycler(self, peer);
     },
   };
 }

@@ -7,9 +7,19 @@
 //                         newer wins, the peer reconnected; otherwise tie_break.hpp's rule, which
 //                         both nodes compute alike), and the loser is closed: either the new one
 //                         (keep = false) or the existing one (replaced = it).
-//   closed(c)             a connection ended. Returns its direction if it was in use (the current
-//                         one, or one replaced and not yet gone), so the caller can tell the
-//                         destination's cycler; nullopt for connections never kept.
+//   closed(c)             a connection ended. Returns its direction if it was the one in use
+//                         (current() changes: the peer has no connection now); nullopt for a
+//                         replaced one (its replacement is in use, nothing changed for the peer)
+//                         and for connections never kept.
+//   inbound_in_use(peer)  whether the connection in use with `peer` is one the peer dialed.
+//
+// Who feeds the destination's address cycler (one owner): the supervisor, from this registry
+// only, after every adopt() and closed() -- "an inbound connection is in use" is
+// inbound_in_use(peer), never a direction reported by a single event. Issue 14, defect 5: closed()
+// used to report a replaced connection's direction too; when the peer reconnected (a new inbound
+// connection replacing the old one), the old one's close read as "the inbound connection is
+// gone" and the cycler dialed, forever, a peer whose name sorts first (its tie-break refuses
+// every such dial while the inbound connection is in use).
 //
 // Invariant: current() holds at most one connection per peer, and a replaced connection is
 // remembered until closed() reports it, so a late close of the loser never evicts the winner.
@@ -63,11 +73,15 @@ public:
     }
     for (auto r = replaced_.begin(); r != replaced_.end(); ++r)
       if (r->first == conn) {
-        auto dir = r->second;
         replaced_.erase(r);
-        return dir;
+        break; // no longer in use since it was replaced: nothing to report
       }
     return std::nullopt;
+  }
+
+  bool inbound_in_use(const std::string& peer) const {
+    auto it = current_.find(peer);
+    return it != current_.end() && it->second.direction == dial_direction::inbound;
   }
 
   // The connection in use with `peer`, and who dialed it.

@@ -32,6 +32,10 @@ std::optional<std::uint64_t> link_window::on_connected(std::uint64_t peer_durabl
   confirmed_ = p >= sent_confirmed_ ? std::max(confirmed_, p) : p;
   sent_confirmed_ = p;
   next_read_ = confirmed_ + 1;
+  resume_point_ = p;
+  highest_sent_ = 0;
+  if (blocked_at_ != 0 && confirmed_ >= blocked_at_)
+    blocked_at_ = 0; // the peer holds it already (sent before the frame limit shrank)
   return raise_acked();
 }
 
@@ -39,6 +43,7 @@ void link_window::on_disconnected() {
   drop_in_flight();
   connected_ = false;
   next_read_ = confirmed_ + 1;
+  resume_point_ = highest_sent_ = 0;
 }
 
 void link_window::note_read(std::uint64_t up_to_seq) {
@@ -69,6 +74,7 @@ void link_window::on_batch_sent(const sent_batch& batch) {
   note_read(coverage);
   in_flight_.push_back({batch.last_sent_seq, coverage, batch.bytes});
   in_flight_bytes_ += batch.bytes;
+  highest_sent_ = batch.last_sent_seq;
   ++counters_.batches_sent;
   counters_.records_sent += batch.records;
   counters_.bytes_sent += batch.bytes;
@@ -89,6 +95,20 @@ std::optional<std::uint64_t> link_window::on_ack(std::uint64_t seq) {
   }
   ++counters_.acks;
   return raise_acked();
+}
+
+std::optional<std::uint64_t> link_window::on_unsendable(std::uint64_t seq) {
+  assert(seq >= next_read_ && seq > 0 && "the unsendable record was just read");
+  // Whatever was read before it is covered as usual (through the batch in flight, if any); the
+  // record itself and everything after it are not: next_read stays at seq.
+  auto advanced = on_read(seq - 1);
+  if (seq > highest_unsendable_)
+    ++counters_.unsendable;
+  highest_unsendable_ = std::max(highest_unsendable_, seq);
+  blocked_at_ = seq;
+  next_read_ = seq;
+  assert(confirmed_ < seq && "coverage stops before the record");
+  return advanced;
 }
 
 std::uint64_t link_in_flight_share(std::uint64_t per_destination, std::uint64_t total, std::size_t destinations) {

@@ -32,10 +32,24 @@
 // nothing in flight, on_read declares everything up to its seq covered). on_read for seqs
 // already read is a no-op, so calling it after the batches of the same read is harmless.
 // Acks for seqs never sent on this connection, at or below confirmed(), or arriving while
-// disconnected are ignored and counted.
+// disconnected are ignored and counted. (An ack ABOVE ack_bound() is a claim the peer cannot
+// make: the link checks it with peer_claims.hpp and closes the connection before calling on_ack.)
+//
+// Unsendable records. A record routing admits whose encoding does not fit one record_batch frame
+// (journaled by an older version, or replicated in from a peer with a larger frame limit) cannot
+// be sent. The link calls on_unsendable(seq) for it instead of sending anything more: coverage
+// never passes seq - 1 (the destination does not hold it, so neither the ack rule nor retention
+// may count it as held), and the link stops there -- can_send() stays false, nothing after it is
+// read -- since a peer's position is only meaningful for a prefix sent in seq order (the resume
+// rule of on_connected). Example: seqs 1..5, 3 too large:
+//   read 1..5: send {1,2} with coverage 2, on_unsendable(3)    next_read 3, blocked_at 3
+//   on_ack(2)                                                  acked 2, never 3 or more
+// A reconnect re-reads from confirmed() + 1 and meets the record again (counted once per seq);
+// a peer whose hello says it holds the record already (confirmed() >= seq) lifts the block.
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <deque>
@@ -62,6 +76,7 @@ struct link_counters {
   std::uint64_t acks = 0;         // acks that freed at least one batch
   std::uint64_t ignored_acks = 0; // stale, never-sent or while disconnected
   std::uint64_t resends = 0;      // journal seqs read again after a disconnect or a go-back
+  std::uint64_t unsendable = 0;   // distinct records on_unsendable() stopped at
 };
 
 class link_window {
@@ -81,7 +96,9 @@ public:
   void forget_filtered() noexcept { sent_confirmed_ = std::numeric_limits<std::uint64_t>::max(); }
   void on_disconnected();
 
-  bool can_send() const noexcept { return connected_ && in_flight_bytes_ < max_in_flight_bytes_; }
+  bool can_send() const noexcept {
+    return connected_ && in_flight_bytes_ < max_in_flight_bytes_ && !stopped();
+  }
 
   // A journal read up to and including up_to_seq that admitted no record. Returns the new
   // acked() if coverage advanced (nothing was in flight).
@@ -90,6 +107,15 @@ public:
   // durable_ack{seq}: frees the batches with last_sent_seq <= seq. Returns the new acked() if
   // it advanced.
   std::optional<std::uint64_t> on_ack(std::uint64_t seq);
+  // The record at `seq` (>= next_read(), admitted by routing) cannot be sent: see "Unsendable
+  // records" above. Records read before it count as by on_read(seq - 1). Returns the new acked()
+  // if it advanced (never past seq - 1).
+  std::optional<std::uint64_t> on_unsendable(std::uint64_t seq);
+  // The seq of the unsendable record the link stopped at, 0 when none.
+  std::uint64_t blocked_at() const noexcept { return blocked_at_; }
+  // The highest seq the peer can ack on the current connection: the resume point it gave, or the
+  // last record sent on this connection if higher. 0 while disconnected.
+  std::uint64_t ack_bound() const noexcept { return connected_ ? std::max(resume_point_, highest_sent_) : 0; }
 
   bool connected() const noexcept { return connected_; }
   std::uint64_t acked() const noexcept { return acked_; }
@@ -110,6 +136,7 @@ private:
   void drop_in_flight();
   void note_read(std::uint64_t up_to_seq); // counts re-reads, advances next_read
   std::optional<std::uint64_t> raise_acked();
+  bool stopped() const noexcept { return blocked_at_ != 0 && next_read_ == blocked_at_; }
 
   std::uint64_t max_in_flight_bytes_;
   bool connected_ = false;
@@ -123,6 +150,10 @@ private:
   std::uint64_t highest_read_; // for counting re-reads
   std::deque<in_flight_batch> in_flight_; // invariant: last_sent_seq strictly increasing
   std::uint64_t in_flight_bytes_ = 0;
+  std::uint64_t blocked_at_ = 0;    // unsendable record the link stops at; 0: none
+  std::uint64_t highest_unsendable_ = 0; // for counting each unsendable record once
+  std::uint64_t resume_point_ = 0;  // the peer's value in on_connected, for ack_bound()
+  std::uint64_t highest_sent_ = 0;  // last_sent_seq of the newest batch on this connection
   link_counters counters_;
 };
 

@@ -80,10 +80,9 @@ TEST_CASE("registry: closing the replaced connection never evicts the winner") {
   connection_registry<int> b{"B"};
   b.adopt(3, "A", out);
   b.adopt(4, "A", in); // replaces 3
-  auto gone = b.closed(3, "A");
-  REQUIRE(gone);
-  CHECK(*gone == out); // the cycler learns its outbound connection ended
+  CHECK_FALSE(b.closed(3, "A")); // replaced: the connection in use with A did not change
   CHECK(b.current("A")->first == 4);
+  CHECK(b.inbound_in_use("A"));
   CHECK(b.replaced_pending() == 0);
   CHECK_FALSE(b.closed(99, "A")); // never kept: nothing to report
 }
@@ -100,4 +99,39 @@ TEST_CASE("registry: close then re-adopt") {
   CHECK_FALSE(again.replaced);
   CHECK(r.current("B")->first == 5);
   CHECK(r.size() == 1);
+}
+
+TEST_CASE("registry: closing a replaced inbound connection does not report the inbound connection gone (issue 14 defect 5)") {
+  // B holds an inbound connection from A (A sorts first: its dial wins the tie-break). A
+  // reconnects before B saw the old connection end: the new inbound one replaces it. The old
+  // one's close used to be reported as "inbound ended", the supervisor told the cycler so, and
+  // B dialed A at backoff forever while the new inbound connection was in use.
+  connection_registry<int> b{"B"};
+  b.adopt(1, "A", in);
+  CHECK(b.inbound_in_use("A"));
+  auto again = b.adopt(2, "A", in);
+  REQUIRE(again.replaced);
+  CHECK(*again.replaced == 1);
+  CHECK(b.inbound_in_use("A"));
+  auto gone = b.closed(1, "A");
+  CHECK_FALSE(gone); // the old code returned `in` here
+  CHECK(b.inbound_in_use("A"));
+  CHECK(b.current("A")->first == 2);
+  // The one in use ending is reported, and then no inbound connection is in use.
+  auto ended = b.closed(2, "A");
+  REQUIRE(ended);
+  CHECK(*ended == in);
+  CHECK_FALSE(b.inbound_in_use("A"));
+  CHECK_FALSE(b.inbound_in_use("nobody"));
+}
+
+TEST_CASE("registry: an inbound connection replaced by our own dial is not in use") {
+  connection_registry<int> a{"A"};
+  a.adopt(1, "B", in);
+  CHECK(a.inbound_in_use("B"));
+  auto won = a.adopt(2, "B", out); // A sorts first: its own dial wins
+  REQUIRE(won.replaced);
+  CHECK_FALSE(a.inbound_in_use("B"));
+  CHECK_FALSE(a.closed(1, "B"));
+  CHECK_FALSE(a.inbound_in_use("B"));
 }

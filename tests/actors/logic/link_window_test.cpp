@@ -169,3 +169,59 @@ TEST_CASE("forget_filtered: after a destination's new incarnation the link resum
   w.on_connected(100);
   CHECK(w.next_read() == 101);
 }
+
+TEST_CASE("unsendable record is never counted as covered (issue 14 defect 2)") {
+  // Seqs 1..5 admitted, 3 does not fit a record_batch frame. The old link skipped 3 and sent
+  // {4,5}; their ack covered 3 too, so the ack rule released a sync persisted ack for a record
+  // the destination never received.
+  link_window w{1000};
+  w.on_connected(0);
+  w.on_batch_sent({.last_sent_seq = 2, .records = 2, .bytes = 100, .coverage_after = 2});
+  CHECK(w.on_unsendable(3) == std::nullopt); // batch {1,2} still in flight
+  CHECK(w.blocked_at() == 3);
+  CHECK(w.next_read() == 3);
+  CHECK_FALSE(w.can_send()); // stops there: nothing after 3 is read, so the link does not spin
+  CHECK(w.counters().unsendable == 1);
+  CHECK(w.on_ack(2) == std::optional<std::uint64_t>{2});
+  CHECK(w.acked() == 2);
+  CHECK_FALSE(w.can_send()); // the ack freed the window, but the record still cannot go
+  CHECK(w.on_ack(5) == std::nullopt); // never sent: ignored
+  CHECK(w.acked() == 2);
+
+  // Reconnecting re-reads 3 and stops again, counted once.
+  w.on_disconnected();
+  w.on_connected(2);
+  CHECK(w.next_read() == 3);
+  CHECK_FALSE(w.can_send());
+  CHECK(w.on_unsendable(3) == std::nullopt);
+  CHECK(w.counters().unsendable == 1);
+  CHECK(w.acked() == 2);
+}
+
+TEST_CASE("unsendable record: filtered records before it are covered, it and what follows are not") {
+  link_window w{1000};
+  w.on_connected(10);
+  // Read 11..20: 11..14 filtered, 15 unsendable; nothing in flight.
+  CHECK(w.on_unsendable(15) == std::optional<std::uint64_t>{14});
+  CHECK(w.acked() == 14);
+  CHECK(w.next_read() == 15);
+  CHECK_FALSE(w.can_send());
+  // A peer that says it holds 15 already (it got it before the frame limit shrank) lifts the stop.
+  w.on_disconnected();
+  w.on_connected(15);
+  CHECK(w.blocked_at() == 0);
+  CHECK(w.can_send());
+  CHECK(w.next_read() == 16);
+  CHECK(w.acked() == 15);
+}
+
+TEST_CASE("unsendable record: a later one is counted again") {
+  link_window w{1000};
+  w.on_connected(0);
+  CHECK(w.on_unsendable(1) == std::nullopt);
+  w.on_disconnected();
+  w.on_connected(1); // held by the peer after all
+  CHECK(w.on_unsendable(7) == std::optional<std::uint64_t>{6});
+  CHECK(w.counters().unsendable == 2);
+  CHECK(w.blocked_at() == 7);
+}
