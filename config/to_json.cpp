@@ -62,7 +62,12 @@ ordered_json to_json(const node_config& c) {
       {"max_in_flight_bytes_total", l.max_in_flight_bytes_total},
       {"max_client_connections", l.max_client_connections},
       {"max_admin_connections", l.max_admin_connections},
-      {"handshake_timeout_ms", l.handshake_timeout_ms}}},
+      {"handshake_timeout_ms", l.handshake_timeout_ms},
+      {"max_buffered_bytes_total", l.max_buffered_bytes_total},
+      {"max_connection_buffer_bytes", l.max_connection_buffer_bytes},
+      {"frame_timeout_ms", l.frame_timeout_ms},
+      {"client_idle_timeout_ms", l.client_idle_timeout_ms},
+      {"max_subscriptions_per_connection", l.max_subscriptions_per_connection}}},
     {"metrics", {{"enabled", c.metrics.enabled}, {"stall_after_ms", c.metrics.stall_after_ms}}},
   };
 }
