@@ -54,13 +54,14 @@ std::string encoded(const protocol::message& m) {
   return out;
 }
 
-// The first 4 + 1 bytes of a frame of `length` bytes of type publish: a header that announces it.
+// The first 4 + 1 bytes of a frame whose length field (type byte + body) is `length`: a header
+// that announces it (u32 little-endian, docs/protocol.md, framing).
 std::string frame_header(std::uint32_t length, protocol::frame_type type) {
   std::string h(4, '\0');
-  h[0] = static_cast<char>(length >> 24);
-  h[1] = static_cast<char>(length >> 16);
-  h[2] = static_cast<char>(length >> 8);
-  h[3] = static_cast<char>(length);
+  h[0] = static_cast<char>(length);
+  h[1] = static_cast<char>(length >> 8);
+  h[2] = static_cast<char>(length >> 16);
+  h[3] = static_cast<char>(length >> 24);
   h.push_back(static_cast<char>(type));
   return h;
 }
@@ -169,7 +170,7 @@ TEST_CASE("partial-frame flood before client_hello: 30 connections x 16 MiB-1 ke
   for (int fd : fds) {
     auto c = close_frame_of(fd, 5s);
     REQUIRE(c);
-    CHECK(c->code == protocol::close_code::resource_limit);
+    CHECK_MESSAGE(c->code == protocol::close_code::resource_limit, c->reason);
     ::close(fd);
   }
   MESSAGE("RSS before ", before, " MiB, with 30 x 16 MiB-1 partial frames before hello ", peak, " MiB");
@@ -180,8 +181,9 @@ TEST_CASE("partial-frame flood before client_hello: 30 connections x 16 MiB-1 ke
 TEST_CASE("partial-frame flood after client_hello: the node-wide budget admits what fits and closes the rest") {
   temp_dir dir;
   test_node a{dir, "A"};
-  // 64 MiB: four 16 MiB frames in flight at once; the other 26 connections are refused.
-  a.configure({}, {{"limits", {{"max_buffered_bytes_total", 64u << 20}, {"frame_timeout_ms", 60000}}}});
+  // Room for exactly four frames of 4 + 16 MiB in flight at once; the other 26 connections are refused.
+  constexpr std::uint64_t budget = 4 * (4 + std::uint64_t{sixteen_mib});
+  a.configure({}, {{"limits", {{"max_buffered_bytes_total", budget}, {"frame_timeout_ms", 60000}}}});
   a.start();
   auto pid = pid_of(a);
   REQUIRE(pid > 0);
@@ -193,9 +195,9 @@ TEST_CASE("partial-frame flood after client_hello: the node-wide budget admits w
   MESSAGE("RSS before ", before, " MiB, 30 x 16 MiB-1 partial publishes after hello, budget 64 MiB: ", held,
           " MiB; budget ", s.dump());
   CHECK(closed_by(a, "resource_limit") == 26);
-  CHECK(s.value("used_bytes", 0ull) <= 64ull << 20);
-  CHECK(s.value("peak_bytes", ~0ull) <= 64ull << 20);
-  CHECK(held < before + 64 + 48); // the budget plus the reader's growth slack
+  CHECK(s.value("used_bytes", 0ull) == budget); // the four admitted ones hold their frames
+  CHECK(s.value("peak_bytes", ~0ull) == budget);
+  CHECK(held < before + 64 + 48); // the budget plus the reader buffers' growth slack
   for (int fd : fds)
     ::close(fd);
   CHECK(wait_until([&] { return budget_used(a) == 0; }, 10s));
@@ -205,7 +207,8 @@ TEST_CASE("partial-frame flood after client_hello: the node-wide budget admits w
 TEST_CASE("partial publishes after client_hello are closed by the frame timeout and their memory released") {
   temp_dir dir;
   test_node a{dir, "A"};
-  a.configure({}, {{"limits", {{"frame_timeout_ms", 1000}}}});
+  // A budget that takes all 20 announced frames (only 1 MiB of each ever arrives).
+  a.configure({}, {{"limits", {{"frame_timeout_ms", 1000}, {"max_buffered_bytes_total", 512u << 20}}}});
   a.start();
   std::vector<socket_guard> socks(20);
   std::string start = frame_header(sixteen_mib, protocol::frame_type::publish);
