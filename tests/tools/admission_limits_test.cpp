@@ -39,6 +39,15 @@ pid_t pid_of(const test_node& n) {
   return -1;
 }
 
+// The process's thread count (Threads: in /proc/PID/status), 0 if unknown.
+int threads_of(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("Threads:", 0) == 0)
+      return std::stoi(line.substr(8));
+  return 0;
+}
+
 // Resident set size in MiB (VmRSS), 0 if unknown.
 double rss_mib(pid_t pid) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
@@ -267,11 +276,14 @@ TEST_CASE("idle timeout: a greeted connection that sends nothing is closed, a su
   CHECK(a.stop() == 0);
 }
 
-TEST_CASE("the 65th subscription on one connection is refused with close resource_limit") {
+TEST_CASE("the 65th subscription on one connection is refused with close resource_limit, and 64 cost no thread each") {
   temp_dir dir;
   test_node a{dir, "A"};
   a.configure({});
   a.start();
+  const auto pid = pid_of(a);
+  REQUIRE(pid > 0);
+  const int threads_before = threads_of(pid);
   client::client_connection c;
   REQUIRE(c.connect("127.0.0.1", a.ports().client, "many", 5s).empty());
   for (std::uint64_t id = 1; id <= 64; ++id)
@@ -280,6 +292,9 @@ TEST_CASE("the 65th subscription on one connection is refused with close resourc
   REQUIRE(c.flush(2s));
   REQUIRE(wait_until([&] { return a.status()["client_listener"].value("subscribers", 0) == 1; }, 5s));
   CHECK_FALSE(c.receive(300ms)); // nothing refused so far
+  const int threads_with_64 = threads_of(pid);
+  MESSAGE("tandemd threads: ", threads_before, " before, ", threads_with_64, " with 64 subscriptions");
+  CHECK(threads_with_64 - threads_before < 4); // subscriptions run on the scheduler
   REQUIRE(c.send(protocol::subscribe{65, "one.more", false, 0}, 2s));
   REQUIRE(c.flush(2s));
   std::optional<protocol::close_frame> closed;
