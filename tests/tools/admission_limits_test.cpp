@@ -385,3 +385,26 @@ TEST_CASE("idle unidentified connections filling the replication listener do not
   CHECK(b.stop() == 0);
   CHECK(b.journal_records().size() == 10);
 }
+
+TEST_CASE("a 16 MiB frame before hello on the replication port closes the connection at its header") {
+  temp_dir dir;
+  test_node a{dir, "A"};
+  a.configure({});
+  a.start();
+  auto pid = pid_of(a);
+  REQUIRE(pid > 0);
+  const double before = rss_mib(pid);
+  socket_guard s{connect_loopback(a.ports().replication)};
+  REQUIRE(s.fd >= 0);
+  std::string body = frame_header(sixteen_mib, protocol::frame_type::record_batch);
+  body.resize(sixteen_mib - 1, 'x');
+  send_some(s.fd, body, std::chrono::steady_clock::now() + 10s);
+  auto c = close_frame_of(s.fd, 10s);
+  REQUIRE(c);
+  CHECK(c->code == protocol::close_code::resource_limit);
+  CHECK(a.status()["client_listener"]["replication_admission"].value("oversized_before_hello", 0) == 1);
+  const double after = rss_mib(pid);
+  MESSAGE("RSS before ", before, " MiB, after a 16 MiB-1 frame before hello on the replication port ", after, " MiB");
+  CHECK(after < before + 8);
+  CHECK(a.stop() == 0);
+}
