@@ -90,7 +90,7 @@ TEST_CASE("connection buffers: unsent output at the connection limit is fine, on
   CHECK(b.used() == 20);
 }
 
-TEST_CASE("connection buffers: output the node budget cannot take is refused; forced output is charged") {
+TEST_CASE("connection buffers: output the node budget cannot take is refused and forced output is charged") {
   memory_budget b{100};
   connection_buffers c{b, 1000, 10};
   CHECK(c.on_output(100) == verdict::ok);
