@@ -101,7 +101,9 @@ void read_from_disk(sub_self self, std::uint64_t max_records) {
             self->quit();
             return;
           }
-        } else if (!reply.slices.empty() && reply.slices.front().first_seq() == from && s.next == from) {
+        } else if (!reply.slices.empty() && reply.slices.front().first_seq() == from) {
+          // `from` may lie above s.next: a cursor opened below the journal's first record starts
+          // at that record. deliver_slices moves s.next past what it read.
           deliver_slices(self, reply.slices);
         }
         pump(self);
