@@ -1,10 +1,13 @@
 #include "actors/client_listener.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <map>
 #include <set>
 #include <unordered_map>
+
+#include <sys/socket.h>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -13,6 +16,8 @@
 #include "actors/atoms.hpp"
 #include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
+#include "actors/logic/connection_deadlines.hpp"
+#include "actors/logic/memory_budget.hpp"
 #include "actors/logic/publish_admission.hpp"
 #include "actors/metrics/live_metrics.hpp"
 #include "actors/replication_messages.hpp"
@@ -29,9 +34,20 @@ namespace {
 
 constexpr std::string_view component = "clients";
 
+using steady_ms = std::chrono::milliseconds;
+
+steady_ms steady_now() {
+  return std::chrono::duration_cast<steady_ms>(std::chrono::steady_clock::now().time_since_epoch());
+}
+
 struct session {
-  explicit session(std::size_t max_frame) : reader(max_frame) {}
+  session(const replication_context& ctx, steady_ms now)
+    : reader(ctx.max_frame_bytes), buffers(*ctx.budget, ctx.max_connection_buffer_bytes),
+      deadlines(ctx.frame_timeout, ctx.client_idle_timeout, now) {}
   protocol::frame_reader reader;
+  logic::connection_buffers buffers;     // what it holds of the node-wide budget
+  logic::connection_deadlines deadlines; // read progress and idle, after client_hello
+  std::size_t frames_in = 0;             // complete frames taken from the reader
   bool greeted = false;
   std::string name;
   std::uint64_t epoch = 0;
@@ -61,6 +77,13 @@ constexpr std::size_t max_logons_per_connection = 1024;
 // subscriptions wait (each has at most one chunk in flight on top).
 constexpr std::size_t subscriber_buffer_bytes = 1u << 20;
 
+// Before client_hello only the hello itself is expected, and it is small: a longer frame closes
+// the connection as soon as its header arrives (a stranger cannot make the node buffer 16 MiB).
+constexpr std::size_t max_frame_before_hello = 64 * 1024;
+
+// atoms of the listener's own periodic check of the timeouts
+using client_sweep = caf::atom_constant<caf::atom("tclsweep")>;
+
 struct clients_state {
   std::shared_ptr<const replication_context> ctx;
   std::uint32_t max_connections = 0;
@@ -73,6 +96,7 @@ struct clients_state {
   // publisher id -> the one live connection logged on with it (entries removed with the session)
   std::unordered_map<std::string, caf::io::connection_handle> claims;
   std::map<std::string, std::uint64_t> rejected_by_reason; // negative acks sent, by reason name
+  std::map<std::string, std::uint64_t> closed_by_reason;   // connections closed by the node, by close code
 
   void reject(std::string_view reason, std::size_t n) {
     rejected += n;
@@ -102,14 +126,102 @@ void end_session(caf::io::broker* self, const state_ptr& st, caf::io::connection
   st->sessions.erase(it);
 }
 
+std::string close_code_label(protocol::close_code code) {
+  switch (code) {
+    case protocol::close_code::bad_frame: return "bad_frame";
+    case protocol::close_code::handshake_timeout: return "handshake_timeout";
+    case protocol::close_code::version_mismatch: return "version_mismatch";
+    case protocol::close_code::publisher_in_use: return "publisher_in_use";
+    case protocol::close_code::resource_limit: return "resource_limit";
+    case protocol::close_code::idle_timeout: return "idle_timeout";
+    case protocol::close_code::shutdown: return "shutdown";
+    default: return "code_" + std::to_string(static_cast<unsigned>(code));
+  }
+}
+
+// Resets the socket under CAF (SO_LINGER 0 + shutdown): a client that does not read would keep a
+// graceful close, and the output queued for it, pending forever. CAF 0.17's default multiplexer
+// names a connection by its socket (connection_handle id == fd); the pending write then fails
+// and CAF closes the connection and frees its buffers.
+void reset_socket(caf::io::connection_handle h) {
+  auto fd = static_cast<int>(h.id());
+  ::linger l{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  ::shutdown(fd, SHUT_RDWR);
+}
+
 void drop(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, protocol::close_code code,
           const std::string& reason) {
   log::warn(component, "closing client connection: ", reason);
+  if (st->sessions.count(h))
+    ++st->closed_by_reason[close_code_label(code)];
   std::string buf;
   write_message(self, h, protocol::close_frame{code, reason}, buf);
   self->flush(h);
   self->close(h);
   end_session(self, st, h);
+}
+
+// Output accounting: bytes CAF queued for h during one handler are charged to the connection
+// (and the node-wide budget). wr_buf(h) is CAF's queue behind the write in progress: while the
+// client does not read, every byte written lands there, so its growth over the handler is what
+// was queued. When the socket was idle, flush() hands the queue to the socket at once (the
+// buffer shrinks) and the next data_transferred_msg reports what is still unsent. Returns false
+// when the connection was closed for passing a bound.
+bool settle_output(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, std::size_t before) {
+  auto it = st->sessions.find(h);
+  if (it == st->sessions.end())
+    return false;
+  auto after = self->wr_buf(h).size();
+  auto grown = after >= before ? after - before : after;
+  if (grown == 0)
+    return true;
+  auto& b = it->second.buffers;
+  switch (b.on_output(grown)) {
+    case logic::connection_buffers::verdict::ok:
+      return true;
+    case logic::connection_buffers::verdict::over_connection_limit:
+      reset_socket(h);
+      drop(self, st, h, protocol::close_code::resource_limit,
+           "client " + it->second.peer + " does not read: " + std::to_string(b.unsent())
+             + " bytes unsent, over limits.max_connection_buffer_bytes (" + std::to_string(st->ctx->max_connection_buffer_bytes) + ")");
+      return false;
+    case logic::connection_buffers::verdict::over_node_budget:
+      reset_socket(h);
+      drop(self, st, h, protocol::close_code::resource_limit,
+           "node-wide buffer budget exhausted (limits.max_buffered_bytes_total " + std::to_string(st->ctx->budget->limit())
+             + ", " + std::to_string(st->ctx->budget->used()) + " in use): cannot queue " + std::to_string(grown)
+             + " more bytes for " + it->second.peer);
+      return false;
+  }
+  return true;
+}
+
+// After a read whose complete frames were all handled: the frame still being received must fit
+// (before client_hello: 64 KiB; after: the node-wide budget, acquired for its whole length now,
+// before its body is buffered), and the read-progress and idle clocks move.
+void admit_partial_frame(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h,
+                         std::size_t frames_before) {
+  auto it = st->sessions.find(h);
+  if (it == st->sessions.end())
+    return;
+  auto& s = it->second;
+  const auto buffered = s.reader.buffered();
+  const std::size_t frame_len = buffered >= protocol::frame_header_bytes ? buffered + s.reader.wanted() : 0;
+  if (!s.greeted && frame_len > max_frame_before_hello) {
+    drop(self, st, h, protocol::close_code::resource_limit,
+         "a frame of " + std::to_string(frame_len) + " bytes before client_hello from " + s.peer + " (at most "
+           + std::to_string(max_frame_before_hello) + " before the handshake)");
+    return;
+  }
+  if (s.buffers.on_partial_frame(frame_len) != logic::connection_buffers::verdict::ok) {
+    drop(self, st, h, protocol::close_code::resource_limit,
+         "node-wide buffer budget exhausted (limits.max_buffered_bytes_total " + std::to_string(st->ctx->budget->limit())
+           + ", " + std::to_string(st->ctx->budget->used()) + " in use): cannot take a frame of "
+           + std::to_string(frame_len) + " bytes from " + s.peer);
+    return;
+  }
+  s.deadlines.on_read(steady_now(), s.frames_in - frames_before, buffered > 0);
 }
 
 // Stores the ack frames of batch `slot` and writes every ready batch at the front, so acks leave in
@@ -188,7 +300,9 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
         } else {
           st->reject(logic::nack_reason_name(logic::nack_reason_for(rep.error_code)), seqs->size());
         }
+        auto before = self->wr_buf(h).size();
         write_acks(self, h, it->second, slot, std::move(frame));
+        settle_output(self, st, h, before);
       },
       [=](caf::error& err) {
         auto it = st->sessions.find(h);
@@ -201,7 +315,9 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
                                                   "journal unavailable: " + self->system().render(err)},
                            frame);
         st->reject("shutting_down", seqs->size());
+        auto before = self->wr_buf(h).size();
         write_acks(self, h, it->second, slot, std::move(frame));
+        settle_output(self, st, h, before);
       });
 }
 
@@ -209,6 +325,12 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
 // replaces) a subscription. False when the connection was dropped.
 bool start_subscription(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
                         subscription_args args, std::string_view frame) {
+  if (!s.subscriptions.count(args.id) && s.subscriptions.size() >= st->ctx->max_subscriptions_per_connection) {
+    drop(self, st, h, protocol::close_code::resource_limit,
+         std::string{frame} + " " + std::to_string(args.id) + ": this connection already has "
+           + std::to_string(s.subscriptions.size()) + " subscriptions (limits.max_subscriptions_per_connection)");
+    return false;
+  }
   auto compiled = config::pattern::compile(args.topic_regex);
   if (auto* error = std::get_if<std::string>(&compiled)) {
     // The pattern (and RE2's reason, which quotes it) may be up to 64 KiB: cut it so that the
@@ -281,8 +403,10 @@ bool on_logon(caf::io::broker* self, const state_ptr& st, caf::io::connection_ha
         if (it == st->sessions.end() || it->second.epoch != epoch)
           return;
         std::string buf;
+        auto before = self->wr_buf(h).size();
         write_message(self, h, protocol::publisher_logon_ack{id, highest}, buf);
         self->flush(h);
+        settle_output(self, st, h, before);
       },
       [=](caf::error& err) {
         if (st->sessions.count(h))
@@ -302,6 +426,7 @@ void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_h
   auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                   std::chrono::system_clock::now().time_since_epoch()).count();
   while (auto frame = s.reader.next()) {
+    ++s.frames_in;
     auto msg = protocol::decode(*frame, st->ctx->max_frame_bytes);
     if (!msg) {
       drop(self, st, h, protocol::close_code::bad_frame, "bad frame: " + msg.error().message);
@@ -413,6 +538,10 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
   st->max_connections = max_connections;
   st->max_outstanding = max_outstanding;
   self->add_doorman(fd);
+  // One periodic check of every connection's read-progress and idle deadlines.
+  const auto sweep_every = std::clamp(std::min(st->ctx->frame_timeout, st->ctx->client_idle_timeout) / 4,
+                                      std::chrono::milliseconds{50}, std::chrono::milliseconds{1000});
+  arm_timer(st->ctx->timers, sweep_every, self->address(), caf::make_message(client_sweep::value));
   // On the node's shutdown: stop every subscription and drop every actor handle, since a quit
   // broker can outlive its quit (pending timers hold it) and must not keep detached actors alive.
   self->set_exit_handler([=](caf::exit_msg& msg) {
@@ -431,10 +560,12 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
         self->close(msg.handle);
         return;
       }
-      auto [it, added] = st->sessions.try_emplace(msg.handle, st->ctx->max_frame_bytes);
+      auto [it, added] = st->sessions.try_emplace(msg.handle, *st->ctx, steady_now());
       it->second.epoch = ++st->next_epoch;
       it->second.peer = self->remote_addr(msg.handle) + ":" + std::to_string(self->remote_port(msg.handle));
+      // Reads of at most 64 KiB: what a frame may hold before it needs the budget (admit_partial_frame).
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(64 * 1024));
+      self->ack_writes(msg.handle, true); // unsent output is accounted (data_transferred_msg)
       arm_timer(st->ctx->timers, st->ctx->handshake_timeout, self->address(),
                 caf::make_message(atoms::conn_timeout::value, msg.handle, it->second.epoch));
     },
@@ -442,6 +573,8 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
       auto it = st->sessions.find(msg.handle);
       if (it == st->sessions.end())
         return;
+      const auto out_before = self->wr_buf(msg.handle).size();
+      const auto frames_before = it->second.frames_in;
       if (!it->second.reader.feed({reinterpret_cast<const char*>(msg.buf.data()), msg.buf.size()})) {
         on_frames(self, st, msg.handle);
         if (st->sessions.count(msg.handle))
@@ -450,6 +583,8 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
         return;
       }
       on_frames(self, st, msg.handle);
+      if (settle_output(self, st, msg.handle, out_before))
+        admit_partial_frame(self, st, msg.handle, frames_before);
     },
     [=](const caf::io::connection_closed_msg& msg) { end_session(self, st, msg.handle); },
     [=](atoms::deliver, caf::io::connection_handle h, std::uint64_t id, const frame_bytes& f) {
@@ -463,6 +598,9 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
       self->write(h, f.bytes->size(), f.bytes->data());
       self->flush(h);
       s.unsent_bytes += f.bytes->size();
+      // Charged whatever the budget says: the chunk exists already, and the subscription's flow
+      // control (one chunk in flight, credit below subscriber_buffer_bytes) bounds it.
+      s.buffers.on_output(f.bytes->size(), true);
       if (s.unsent_bytes < subscriber_buffer_bytes)
         self->send(sub->second, atoms::credit::value);
       else
@@ -474,11 +612,27 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
         return;
       auto& s = it->second;
       s.unsent_bytes = msg.remaining;
+      s.buffers.on_output_remaining(msg.remaining);
       if (s.unsent_bytes < subscriber_buffer_bytes) {
         for (auto& sub : s.waiting_for_credit)
           self->send(sub, atoms::credit::value);
         s.waiting_for_credit.clear();
       }
+    },
+    [=](client_sweep) {
+      auto now = steady_now();
+      std::vector<std::pair<caf::io::connection_handle, std::string>> expired;
+      for (const auto& [h, s] : st->sessions) {
+        if (!s.greeted)
+          continue; // the handshake timeout applies
+        bool busy = !s.subscriptions.empty() || s.outstanding > 0 || !s.acks.empty();
+        if (auto why = s.deadlines.check(now, busy))
+          expired.emplace_back(h, "client " + s.peer + " ('" + s.name + "'): " + *why);
+      }
+      for (const auto& [h, why] : expired)
+        drop(self, st, h, protocol::close_code::idle_timeout, why);
+      if (st->ctx)
+        arm_timer(st->ctx->timers, sweep_every, self->address(), caf::make_message(client_sweep::value));
     },
     [=](atoms::conn_timeout, caf::io::connection_handle h, std::uint64_t epoch) {
       auto it = st->sessions.find(h);
@@ -501,7 +655,19 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
                        {"publisher_logons_refused", st->logons_refused},
                        {"logged_on_publishers", st->claims.size()},
                        {"rejected", st->rejected},
-                       {"rejected_by_reason", st->rejected_by_reason}};
+                       {"rejected_by_reason", st->rejected_by_reason},
+                       {"closed_by_reason", st->closed_by_reason}};
+      // Admission control of the whole node (the budget is shared with the replication port).
+      const auto& b = *st->ctx->budget;
+      const auto& ra = *st->ctx->replication_admission;
+      j["buffer_budget"] = {{"limit_bytes", b.limit()},
+                            {"used_bytes", b.used()},
+                            {"peak_bytes", b.peak()},
+                            {"refusals", b.refusals()}};
+      j["replication_admission"] = {{"evicted", ra.evicted.load()},
+                                    {"refused", ra.refused.load()},
+                                    {"oversized_before_hello", ra.oversized_before_hello.load()},
+                                    {"over_budget", ra.over_budget.load()}};
       return j.dump();
     },
     [=](const caf::io::acceptor_closed_msg&) { log::error(component, "client listener closed by the system"); },

@@ -17,7 +17,14 @@
 //
 // All publishes that arrive in one read become one journal batch (group commit does the rest).
 // Bounded: max_client_connections, the frame size limit, and at most max_outstanding publishes
-// per connection waiting for their ack (beyond that, negative_ack queue_full at once).
+// per connection waiting for their ack (beyond that, negative_ack queue_full at once). Admission
+// control (docs/protocol.md, "Connection bounds"): a frame over 64 KiB before client_hello closes
+// the connection; after it, a frame over 64 KiB acquires its length from the node-wide budget
+// (logic/memory_budget.hpp) when its header arrives; output CAF queued for a connection is
+// charged until data_transferred_msg says it left, and a client past max_connection_buffer_bytes
+// (or the budget) is reset; frame and idle timeouts (logic/connection_deadlines.hpp) are checked
+// by one periodic sweep; max_subscriptions_per_connection. Every such close: close{resource_limit}
+// or close{idle_timeout}, logged, counted in the status (closed_by_reason, buffer_budget).
 #pragma once
 
 #include <memory>

@@ -706,7 +706,12 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
           v = from_journal;
           st.inbound_dirty = true;
         }
-        return v;
+        const auto held = v;
+        if (held == 0) { // nothing held from it: no entry for a name anyone can say (bounded state)
+          st.inbound.erase(peer);
+          st.inbound_checked.erase(peer);
+        }
+        return held;
       }
       return it->second;
     },
@@ -715,6 +720,8 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
     },
     [=](atoms::instance_group) -> std::string { return nlohmann::json(self->state.groups).dump(); },
     [=](atoms::inbound_pos, const std::string& peer, std::uint64_t seq) {
+      if (seq == 0)
+        return; // nothing held: no entry (see above)
       auto& v = self->state.inbound[peer];
       if (seq > v) {
         v = seq;

@@ -11,6 +11,7 @@
 #include "actors/log.hpp"
 #include "actors/timer_relay.hpp"
 #include "actors/logic/inbound_dedup.hpp"
+#include "actors/logic/memory_budget.hpp"
 #include "protocol/batch.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/frame_reader.hpp"
@@ -37,8 +38,13 @@ struct conn_state {
   std::uint64_t epoch = 0;                     // matches the armed conn_timeout
   std::chrono::steady_clock::time_point last_rx = std::chrono::steady_clock::now();
   std::uint64_t records_in = 0, duplicates_in = 0;
+  // The frame being received, held against the node-wide budget (memory_budget.hpp); reset
+  // (released) when the connection finishes.
+  std::optional<logic::connection_buffers> buffers;
 
-  explicit conn_state(connection_args a) : args(std::move(a)), reader(args.ctx->max_frame_bytes) {}
+  explicit conn_state(connection_args a) : args(std::move(a)), reader(args.ctx->max_frame_bytes) {
+    buffers.emplace(*args.ctx->budget, args.ctx->max_connection_buffer_bytes);
+  }
 
   std::string who() const {
     return (peer.empty() ? std::string{"?"} : peer) + " (" + args.remote_address + ", " + to_string(args.direction)
@@ -91,8 +97,10 @@ void finish(caf::io::broker* self, const state_ptr& st, const std::string& reaso
   // journal) could never be destroyed, and the actor system waits for that at shutdown.
   st->link = nullptr;
   st->args.cycler = nullptr;
+  st->args.listener = nullptr;
   st->args.ctx.reset();
   st->dedup.reset();
+  st->buffers.reset();
 }
 
 void refuse(caf::io::broker* self, const state_ptr& st, protocol::close_code code, const std::string& reason,
@@ -234,6 +242,8 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
                  "another connection with " + st->peer + " is kept", false);
           return;
         }
+        if (st->args.listener) // its slot now belongs to a known peer (a destination's is never evicted)
+          self->send(st->args.listener, atoms::slot_identified::value, me, static_cast<bool>(link));
         self->request(st->args.ctx->journal, std::chrono::seconds{10}, atoms::inbound_pos::value, st->peer)
           .then([=](std::uint64_t held) { if (st->at == phase::registering) on_kept(self, st, held, link); },
                 [=](caf::error& e) { finish(self, st, "journal did not answer: " + self->system().render(e), true); });
@@ -295,6 +305,33 @@ void process_frames(caf::io::broker* self, const state_ptr& st) {
   }
 }
 
+// Before the peer's hello only a small frame is expected: a longer one closes the connection as
+// soon as its header arrives. After it, the frame being received (header known) holds its length
+// against the node-wide budget; while registering, the frames that wait in the reader count too.
+constexpr std::size_t max_frame_before_hello = 64 * 1024;
+
+void admit_partial_frame(caf::io::broker* self, const state_ptr& st) {
+  if (st->at == phase::closed || !st->buffers)
+    return;
+  const auto buffered = st->reader.buffered();
+  const std::size_t frame_len = buffered >= protocol::frame_header_bytes ? buffered + st->reader.wanted() : 0;
+  auto& counters = *st->args.ctx->replication_admission;
+  if (st->at == phase::handshake && frame_len > max_frame_before_hello) {
+    ++counters.oversized_before_hello;
+    refuse(self, st, protocol::close_code::resource_limit,
+           "a frame of " + std::to_string(frame_len) + " bytes before hello (at most "
+             + std::to_string(max_frame_before_hello) + " before the handshake)");
+    return;
+  }
+  if (st->buffers->on_partial_frame(frame_len) != logic::connection_buffers::verdict::ok) {
+    ++counters.over_budget;
+    const auto& b = *st->args.ctx->budget;
+    refuse(self, st, protocol::close_code::resource_limit,
+           "node-wide buffer budget exhausted (limits.max_buffered_bytes_total " + std::to_string(b.limit()) + ", "
+             + std::to_string(b.used()) + " in use): cannot take a frame of " + std::to_string(frame_len) + " bytes");
+  }
+}
+
 } // namespace
 
 caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::io::connection_handle h,
@@ -329,6 +366,7 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
         return;
       }
       process_frames(self, st);
+      admit_partial_frame(self, st);
     },
     [=](const caf::io::connection_closed_msg&) {
       finish(self, st, st->at == phase::handshake && st->args.direction == conn_direction::outbound
@@ -374,6 +412,8 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
       if (st->at != phase::closed)
         refuse(self, st, protocol::close_code::protocol_violation, "protocol violation: " + reason);
     },
+    // The replication listener takes the slot back (replication_listener.hpp).
+    [=](atoms::slot_evict, const std::string& reason) { refuse(self, st, protocol::close_code::resource_limit, reason); },
   };
 }
 

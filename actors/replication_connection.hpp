@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 #include <caf/io/connection_handle.hpp>
 #include <caf/io/fwd.hpp>
@@ -33,12 +34,19 @@ class instrumented; // actors/instrumented_actor.hpp
 
 namespace tandem {
 
+namespace atoms {
+// replication listener <-> its connections (replication_listener.hpp: slots)
+using slot_identified = caf::atom_constant<caf::atom("tslot_id")>; // conn -> listener: (conn, configured)
+using slot_evict = caf::atom_constant<caf::atom("tslot_ev")>;      // listener -> conn: close{resource_limit}
+} // namespace atoms
+
 struct connection_args {
   std::shared_ptr<const replication_context> ctx;
   conn_direction direction = conn_direction::inbound;
   std::string expected_peer;       // outbound: the destination dialed; empty when inbound
   std::string remote_address;      // for logs and status
   caf::actor cycler;               // outbound: told whether the attempt succeeded
+  caf::actor listener;             // inbound: the replication listener, told who the peer is (slots)
   std::chrono::milliseconds connect_timeout{2000}; // outbound: until the peer's hello
 };
 

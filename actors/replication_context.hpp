@@ -12,6 +12,7 @@
 
 #include "actors/journal_actor.hpp"
 #include "actors/journal_runtime.hpp"
+#include "actors/logic/memory_budget.hpp"
 
 namespace tandem {
 
@@ -30,6 +31,15 @@ struct replication_context {
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds silence_timeout{10000}; // nothing received for this long: peer is gone
   std::chrono::milliseconds stall_after{10000};     // metrics.stall_after_ms
+  // Admission control (limits.max_buffered_bytes_total ...): one budget for every listener and
+  // connection of the node (atomics: shared by brokers; memory_budget.hpp).
+  std::shared_ptr<logic::memory_budget> budget = std::make_shared<logic::memory_budget>(256ull << 20);
+  std::shared_ptr<logic::replication_admission_counters> replication_admission =
+    std::make_shared<logic::replication_admission_counters>();
+  std::uint64_t max_connection_buffer_bytes = 32ull << 20;
+  std::chrono::milliseconds frame_timeout{30000};
+  std::chrono::milliseconds client_idle_timeout{300000};
+  std::uint32_t max_subscriptions_per_connection = 64;
 };
 
 } // namespace tandem

@@ -1,7 +1,10 @@
 // The replication listener: a CAF broker on the replication port. Each accepted connection is
 // forked into its own replication_connection broker, which reads the peer's hello (within the
-// handshake timeout) and hands itself to the supervisor. Bounded: beyond
-// limits.max_replication_connections, new connections are closed at once with a logged reason.
+// handshake timeout) and hands itself to the supervisor. Bounded: limits.max_replication_connections
+// slots (logic/replication_slots.hpp). When all are taken, a new connection evicts the oldest one
+// that has not said hello, else the oldest one identified as an instance that is not a configured
+// destination (close{resource_limit}, logged, counted); only when every slot holds a configured
+// destination is the new connection refused. So idle strangers never lock a partner out.
 #pragma once
 
 #include <memory>

@@ -24,7 +24,9 @@ struct subscription_state {
   std::uint64_t persisted = 0; // the ack rule's bound (fully_durable only)
   bool have_credit = true;
   std::optional<logic::subscription_filter> filter;
-  std::optional<journal::cursor> cursor;
+  // Shared with a journal reader while a disk read is in flight (reading_disk): not touched then.
+  std::shared_ptr<journal::cursor> cursor;
+  bool reading_disk = false;
   std::uint64_t delivered = 0;
 };
 
@@ -44,9 +46,75 @@ std::uint64_t first_seq_for_time(const journal::journal& j, std::int64_t time_ns
   return j.durable_seq() + 1;
 }
 
+void pump(sub_self self);
+
+// Encodes the records of `slices` that pass the filter and the topic as delivered frames and
+// hands them to the listener as one chunk (then waits for credit).
+void deliver_slices(sub_self self, const std::vector<journal::chunk_slice>& slices) {
+  auto& st = self->state;
+  auto out = std::make_shared<std::string>();
+  std::uint64_t last = 0;
+  for (const auto& slice : slices)
+    for (std::uint32_t i = 0; i < slice.count; ++i) {
+      auto r = journal::decode_record(slice.chunk->record_bytes(slice.first + i));
+      last = r.seq;
+      // The filter sees every record (the from-time gate opens at a journal position, whatever
+      // the topic), then the topic decides.
+      if (st.filter && !st.filter->admit(r.origin, r.origin_seq, r.timestamp_ns))
+        continue;
+      if (!st.topics->matches(r.topic))
+        continue;
+      protocol::delivered d{st.args.id, r.seq, r.origin, r.origin_seq, r.timestamp_ns, r.topic, r.payload,
+                            r.publisher, r.publisher_seq};
+      if (protocol::encode(d, *out))
+        ++st.delivered;
+    }
+  if (last == 0)
+    return;
+  st.next = last + 1;
+  if (!out->empty()) {
+    st.have_credit = false; // one chunk at a time; the listener grants the next
+    self->send(st.args.listener, atoms::deliver::value, st.args.conn, st.args.id, frame_bytes{std::move(out)});
+  }
+}
+
+// Behind the tail window: one of the node's journal readers reads the segment files (this actor
+// runs on the scheduler and never blocks on the disk), and the subscription continues on its reply.
+void read_from_disk(sub_self self, std::uint64_t max_records) {
+  auto& st = self->state;
+  st.reading_disk = true;
+  const std::uint64_t from = st.cursor->next_seq();
+  const auto& readers = st.args.ctx->journal_readers;
+  auto reader = readers[st.args.id % readers.size()];
+  self->request(reader, caf::infinite, atoms::read_disk::value, st.cursor, max_records,
+                static_cast<std::uint64_t>(st.args.chunk_bytes))
+    .then(
+      [=](disk_read_reply& reply) {
+        auto& s = self->state;
+        s.reading_disk = false;
+        if (!reply.error.empty()) {
+          s.cursor.reset(); // reopened by pump (trimmed: from the oldest record held)
+          if (!reply.trimmed) {
+            log::warn("subscription", "cannot read the journal from ", from, ": ", reply.error);
+            self->quit();
+            return;
+          }
+        } else if (!reply.slices.empty() && reply.slices.front().first_seq() == from) {
+          // `from` may lie above s.next: a cursor opened below the journal's first record starts
+          // at that record. deliver_slices moves s.next past what it read.
+          deliver_slices(self, reply.slices);
+        }
+        pump(self);
+      },
+      [=](caf::error& err) {
+        log::warn("subscription", "journal reader unavailable: ", self->system().render(err));
+        self->quit();
+      });
+}
+
 void pump(sub_self self) {
   auto& st = self->state;
-  while (st.have_credit && st.next <= limit(st)) {
+  while (st.have_credit && !st.reading_disk && st.next <= limit(st)) {
     if (!st.cursor || st.cursor->next_seq() != st.next) {
       auto c = st.args.ctx->runtime->log().open_cursor(st.next);
       if (!c) {
@@ -59,29 +127,17 @@ void pump(sub_self self) {
         self->quit();
         return;
       }
-      st.cursor.emplace(std::move(*c));
+      st.cursor = std::make_shared<journal::cursor>(std::move(*c));
     }
-    auto records = st.cursor->read(std::min<std::uint64_t>(512, limit(st) - st.next + 1), st.args.chunk_bytes);
-    if (!records || records->empty())
+    const std::uint64_t max_records = std::min<std::uint64_t>(512, limit(st) - st.next + 1);
+    auto slices = st.cursor->read_window_slices(max_records, st.args.chunk_bytes);
+    if (!slices) {
+      read_from_disk(self, max_records);
       return;
-    auto out = std::make_shared<std::string>();
-    for (const auto& r : *records) {
-      // The filter sees every record (the from-time gate opens at a journal position, whatever
-      // the topic), then the topic decides.
-      if (st.filter && !st.filter->admit(r.origin, r.origin_seq, r.timestamp_ns))
-        continue;
-      if (!st.topics->matches(r.topic))
-        continue;
-      protocol::delivered d{st.args.id, r.seq, r.origin, r.origin_seq, r.timestamp_ns, r.topic, r.payload,
-                           r.publisher, r.publisher_seq};
-      if (protocol::encode(d, *out))
-        ++st.delivered;
     }
-    st.next = records->back().seq + 1;
-    if (!out->empty()) {
-      st.have_credit = false; // one chunk at a time; the listener grants the next
-      self->send(st.args.listener, atoms::deliver::value, st.args.conn, st.args.id, frame_bytes{std::move(out)});
-    }
+    if (slices->empty())
+      return;
+    deliver_slices(self, *slices);
   }
 }
 
@@ -128,7 +184,9 @@ caf::behavior subscription(sub_self self, subscription_args args) {
 } // namespace
 
 caf::actor spawn_subscription(caf::actor_system& sys, subscription_args args) {
-  return sys.spawn<caf::detached>(subscription, std::move(args));
+  // On the scheduler, not detached: segment files are read by the journal readers, so a
+  // subscription costs no thread of its own.
+  return sys.spawn(subscription, std::move(args));
 }
 
 } // namespace tandem

@@ -13,7 +13,9 @@
 // Flow control: it hands the client listener at most `chunk_bytes` of frames at a time and waits
 // for a credit, which the listener grants once the connection's write buffer has drained below
 // its bound, so a slow subscriber costs bounded memory and never stalls anything but itself.
-// Runs detached: a replay from an old sequence reads segment files.
+// Runs on the scheduler (no thread of its own): records in the journal's tail window are read in
+// place; behind it, the node's journal readers (journal_reader.hpp) read the segment files and the
+// subscription continues on their reply, so it never blocks a scheduler thread.
 #pragma once
 
 #include <cstdint>

@@ -170,7 +170,8 @@ std::pair<bool, caf::actor> on_conn_hello(supervisor_self self, const std::strin
                                           conn_direction dir, caf::actor conn, const std::string& remote) {
   auto& st = self->state;
   if (st.groups->group_of(peer) != group) {
-    st.groups->learn(peer, group);
+    for (const auto& pruned : st.groups->learn(peer, group))
+      log::warn("supervisor", "instance groups full: forgot the group of ", pruned, " (learned longest ago)");
     if (!st.configured_groups.count(peer)) // remembered across restarts (a destination's is in the config)
       self->send(st.journal, atoms::instance_group::value, peer, group);
   }
@@ -231,13 +232,18 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
   ctx->max_topic_bytes = cfg.limits.max_topic_bytes;
   ctx->handshake_timeout = std::chrono::milliseconds{cfg.limits.handshake_timeout_ms};
   ctx->stall_after = std::chrono::milliseconds{cfg.metrics.stall_after_ms};
+  ctx->budget = std::make_shared<logic::memory_budget>(cfg.limits.max_buffered_bytes_total);
+  ctx->max_connection_buffer_bytes = cfg.limits.max_connection_buffer_bytes;
+  ctx->frame_timeout = std::chrono::milliseconds{cfg.limits.frame_timeout_ms};
+  ctx->client_idle_timeout = std::chrono::milliseconds{cfg.limits.client_idle_timeout_ms};
+  ctx->max_subscriptions_per_connection = cfg.limits.max_subscriptions_per_connection;
   std::shared_ptr<const replication_context> shared_ctx = ctx;
 
   link_options lo;
   lo.max_in_flight_bytes = logic::link_in_flight_share(cfg.limits.max_in_flight_bytes, cfg.limits.max_in_flight_bytes_total,
                                                        cfg.destinations.size());
   for (const auto& d : cfg.destinations) {
-    st.groups->learn(d.name, d.group);
+    st.groups->pin(d.name, d.group);
     st.configured_groups.insert(d.name);
     destination_actors a;
     a.link = spawn_destination_link(self->system(), shared_ctx, d, st.groups, lo);

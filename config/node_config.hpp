@@ -94,6 +94,14 @@ struct limits_config {
   // Longest topic a client may publish (1 .. 65535, the journal's limit); a longer one is refused
   // with negative_ack{topic_too_long} and never stored.
   std::uint32_t max_topic_bytes = 4096;
+  // Admission control by bytes (actors/logic/memory_budget.hpp): partially received frames (beyond
+  // one 64 KiB read) and output queued for connections that do not read, on the client and
+  // replication ports together; a connection that would pass it is closed (close resource_limit).
+  std::uint64_t max_buffered_bytes_total = 256ull << 20;
+  std::uint64_t max_connection_buffer_bytes = 32ull << 20; // unsent output of one client connection
+  std::uint32_t frame_timeout_ms = 30000;        // a started frame must complete within this (clients)
+  std::uint32_t client_idle_timeout_ms = 300000; // no frame, no subscription, no ack awaited: closed
+  std::uint32_t max_subscriptions_per_connection = 64;
 
   friend bool operator==(const limits_config&, const limits_config&) = default;
 };

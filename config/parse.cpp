@@ -95,6 +95,15 @@ void read_limits(object_reader& node, limits_config& out) {
   r->read_uint("max_admin_connections", out.max_admin_connections, 1);
   r->read_uint("handshake_timeout_ms", out.handshake_timeout_ms, 1);
   r->read_uint("max_topic_bytes", out.max_topic_bytes, 1, max_topic_bytes_limit);
+  r->read_uint("max_buffered_bytes_total", out.max_buffered_bytes_total, 1 * mib, 64 * gib);
+  r->read_uint("max_connection_buffer_bytes", out.max_connection_buffer_bytes, 64 * kib, 4 * gib);
+  r->read_uint("frame_timeout_ms", out.frame_timeout_ms, 100);
+  r->read_uint("client_idle_timeout_ms", out.client_idle_timeout_ms, 100);
+  r->read_uint("max_subscriptions_per_connection", out.max_subscriptions_per_connection, 1, 65536);
+  // One frame of the largest size must fit in the node-wide budget, or it could never be received.
+  if (out.max_buffered_bytes_total < out.max_frame_bytes)
+    r->error("max_buffered_bytes_total", "must be at least max_frame_bytes (" + std::to_string(out.max_frame_bytes)
+                                           + "), or no frame of that size could ever be received");
   r->report_unknown_keys();
 }
 

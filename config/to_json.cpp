@@ -63,7 +63,12 @@ ordered_json to_json(const node_config& c) {
       {"max_client_connections", l.max_client_connections},
       {"max_admin_connections", l.max_admin_connections},
       {"handshake_timeout_ms", l.handshake_timeout_ms},
-      {"max_topic_bytes", l.max_topic_bytes}}},
+      {"max_topic_bytes", l.max_topic_bytes},
+      {"max_buffered_bytes_total", l.max_buffered_bytes_total},
+      {"max_connection_buffer_bytes", l.max_connection_buffer_bytes},
+      {"frame_timeout_ms", l.frame_timeout_ms},
+      {"client_idle_timeout_ms", l.client_idle_timeout_ms},
+      {"max_subscriptions_per_connection", l.max_subscriptions_per_connection}}},
     {"metrics", {{"enabled", c.metrics.enabled}, {"stall_after_ms", c.metrics.stall_after_ms}}},
   };
 }

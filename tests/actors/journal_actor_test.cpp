@@ -444,4 +444,37 @@ TEST_CASE("journal actor: a write error refuses only the held records whose orig
   auto xr = reply_of(x);
   CHECK(xr.ok);
   CHECK(xr.first_seq == b + 2);
+TEST_CASE("journal actor: inbound positions keep no entry for peer names nothing is held from") {
+  temp_dir dir;
+  auto cfg = node_config_for(dir.path());
+  journal::recovery_report rep;
+  std::string error;
+  auto rt = journal_runtime::open(cfg, &rep, &error);
+  REQUIRE(rt);
+  caf::actor_system_config ccfg;
+  caf::actor_system sys{quiet(ccfg)};
+  journal_actor_options options;
+  options.inbound_positions_file = dir.path() + "/inbound-positions.json";
+  auto j = spawn_journal_actor(sys, rt, rep, options);
+  {
+    caf::scoped_actor self{sys};
+    // 1000 hellos with made-up names: each asks where to resume, none ever sends a record.
+    for (int i = 0; i < 1000; ++i) {
+      std::uint64_t held = 1;
+      self->request(j, std::chrono::seconds{10}, atoms::inbound_pos::value, "stranger-" + std::to_string(i))
+        .receive([&](std::uint64_t h) { held = h; }, [&](caf::error& e) { FAIL(self->system().render(e)); });
+      CHECK(held == 0);
+      self->send(j, atoms::inbound_pos::value, "stranger-" + std::to_string(i), std::uint64_t{0});
+    }
+    self->send(j, atoms::inbound_pos::value, std::string{"real-peer"}, std::uint64_t{42});
+    std::uint64_t real = 0;
+    self->request(j, std::chrono::seconds{10}, atoms::inbound_pos::value, std::string{"real-peer"})
+      .receive([&](std::uint64_t h) { real = h; }, [&](caf::error& e) { FAIL(self->system().render(e)); });
+    CHECK(real == 42);
+    self->send_exit(j, caf::exit_reason::user_shutdown); // saves the positions
+  }
+  sys.await_all_actors_done();
+  auto doc = nlohmann::json::parse(tandem::test::read_file(options.inbound_positions_file));
+  CHECK(doc.size() == 1);
+  CHECK(doc.value("real-peer", 0ull) == 42);
 }

@@ -351,3 +351,39 @@ TEST_CASE("metrics settings: defaults, explicit values, bad types and ranges") {
   doc["metrics"] = {{"stall_after", 500}};
   CHECK(single_error(doc).to_string() == "metrics.stall_after: unknown key (did you mean \"stall_after_ms\"?)");
 }
+
+TEST_CASE("admission limits: defaults, and each key at its bound and one past it") {
+  auto ok = parse_config(minimal());
+  REQUIRE(ok.config);
+  CHECK(ok.config->limits.max_buffered_bytes_total == 256ull << 20);
+  CHECK(ok.config->limits.max_connection_buffer_bytes == 32ull << 20);
+  CHECK(ok.config->limits.frame_timeout_ms == 30000);
+  CHECK(ok.config->limits.client_idle_timeout_ms == 300000);
+  CHECK(ok.config->limits.max_subscriptions_per_connection == 64);
+  auto doc = minimal();
+  doc["limits"] = {{"max_subscriptions_per_connection", 65536}, {"max_connection_buffer_bytes", 65536},
+                   {"frame_timeout_ms", 100}, {"client_idle_timeout_ms", 100},
+                   {"max_buffered_bytes_total", 16u << 20}};
+  auto at = parse_config(doc);
+  REQUIRE(at.config);
+  CHECK(at.config->limits.max_subscriptions_per_connection == 65536);
+  doc["limits"] = {{"max_subscriptions_per_connection", 65537}};
+  CHECK_SINGLE_ERROR(doc, "limits.max_subscriptions_per_connection", "must be at most 65536, got 65537");
+  doc["limits"] = {{"max_subscriptions_per_connection", 0}};
+  CHECK_SINGLE_ERROR(doc, "limits.max_subscriptions_per_connection", "must be at least 1, got 0");
+  doc["limits"] = {{"max_connection_buffer_bytes", 65535}};
+  CHECK_SINGLE_ERROR(doc, "limits.max_connection_buffer_bytes", "must be at least 65536, got 65535");
+  doc["limits"] = {{"frame_timeout_ms", 99}};
+  CHECK_SINGLE_ERROR(doc, "limits.frame_timeout_ms", "must be at least 100, got 99");
+  doc["limits"] = {{"client_idle_timeout_ms", 99}};
+  CHECK_SINGLE_ERROR(doc, "limits.client_idle_timeout_ms", "must be at least 100, got 99");
+}
+
+TEST_CASE("admission limits: a budget smaller than one largest frame is rejected") {
+  auto doc = minimal();
+  doc["limits"] = {{"max_buffered_bytes_total", (16u << 20) - 1}};
+  CHECK_SINGLE_ERROR(doc, "limits.max_buffered_bytes_total",
+                     "must be at least max_frame_bytes (16777216), or no frame of that size could ever be received");
+  doc["limits"] = {{"max_buffered_bytes_total", 2u << 20}, {"max_frame_bytes", 2u << 20}};
+  CHECK(parse_config(doc).config);
+}
