@@ -1,6 +1,7 @@
 // Sample messages for the codec tests: every type at its minimum, at its maximum, and random.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -35,6 +36,7 @@ inline std::vector<message> min_messages() {
     publisher_logon{""},
     publisher_logon_ack{"", 0},
     subscribe_from{0, "", subscribe_start::after_bookmark, i64_min, false, {}},
+    subscription_gap{0, "", 0, 0, gap_reason{0}},
   };
 }
 
@@ -72,6 +74,7 @@ inline std::vector<message> max_messages() {
     publisher_logon{s},
     publisher_logon_ack{s, u64_max},
     subscribe_from{u64_max, s, subscribe_start::from_time, i64_max, true, max_bookmark()},
+    subscription_gap{u64_max, s, u64_max, u64_max, gap_reason{u16_max}},
   };
 }
 
@@ -102,6 +105,10 @@ public:
       case 11: return unsubscribe{u64()};
       case 12: return publisher_logon{str()};
       case 13: return publisher_logon_ack{str(), u64()};
+      case 15: {
+        const auto a = u64(), b = u64(); // a valid range: last >= first
+        return subscription_gap{u64(), str(), std::min(a, b), std::max(a, b), gap_reason{u16()}};
+      }
       default: {
         subscribe_from f{u64(), str(), static_cast<subscribe_start>(upto(max_subscribe_start + 1)), i64(),
                          upto(2) == 1, {}};
