@@ -14,6 +14,10 @@
 // for a credit, which the listener grants once the connection's write buffer has drained below
 // its bound, so a slow subscriber costs bounded memory and never stalls anything but itself.
 // Runs detached: a replay from an old sequence reads segment files.
+//
+// Gaps: at its start it asks logic::find_gaps whether its start point lies below what retention
+// kept; each missing range is logged, counted by the listener (atoms::sub_gap) and, for a 1.1
+// client, sent as a subscription_gap frame ahead of the first delivery (docs/protocol.md, "Gaps").
 #pragma once
 
 #include <cstdint>
@@ -33,6 +37,7 @@ namespace tandem {
 namespace atoms {
 using deliver = caf::atom_constant<caf::atom("tdeliver")>; // subscription -> listener: frames for a connection
 using credit = caf::atom_constant<caf::atom("tcredit")>;   // listener -> subscription: send more
+using sub_gap = caf::atom_constant<caf::atom("tsubgap")>;  // subscription -> listener: (ranges, records) missing
 } // namespace atoms
 
 struct subscription_args {
@@ -46,6 +51,7 @@ struct subscription_args {
   bool bookmark_filter = false;                  // subscribe_from: apply `bookmark`
   std::vector<std::pair<std::string, std::uint64_t>> bookmark; // origin -> highest origin_seq seen
   bool fully_durable = false;                    // deliver only up to the ack rule's bound
+  bool gap_notices = false;                      // the client speaks 1.1: send subscription_gap frames
   std::size_t chunk_bytes = 256u << 10;
 };
 
