@@ -50,6 +50,7 @@ struct session {
   std::size_t frames_in = 0;             // complete frames taken from the reader
   bool greeted = false;
   std::string name;
+  std::uint16_t minor = 0; // the client's protocol minor version (1.1+: subscription_gap frames)
   std::uint64_t epoch = 0;
   std::size_t outstanding = 0;
   bool published_any = false;                        // counts as a publisher in the status
@@ -93,6 +94,7 @@ struct clients_state {
   std::uint64_t published = 0, persisted = 0, rejected = 0;
   std::uint64_t already_held = 0; // persisted acks with journal_seq 0 (the duplicate rule)
   std::uint64_t logons = 0, logons_refused = 0;
+  std::uint64_t subscription_gaps = 0, subscription_gap_records = 0; // ranges (and records) subscriptions missed
   // publisher id -> the one live connection logged on with it (entries removed with the session)
   std::unordered_map<std::string, caf::io::connection_handle> claims;
   std::map<std::string, std::uint64_t> rejected_by_reason; // negative acks sent, by reason name
@@ -347,6 +349,7 @@ bool start_subscription(caf::io::broker* self, const state_ptr& st, caf::io::con
   args.ctx = st->ctx;
   args.listener = caf::actor_cast<caf::actor>(self);
   args.conn = h;
+  args.gap_notices = s.minor >= 1;
   auto id = args.id;
   self->ack_writes(h, true);
   s.subscriptions[id] = spawn_subscription(self->system(), std::move(args));
@@ -446,6 +449,7 @@ void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_h
       }
       s.greeted = true;
       s.name = hello->client_name;
+      s.minor = hello->protocol_major == protocol::protocol_major ? hello->protocol_minor : 0;
       write_message(self, h, protocol::client_hello{protocol::protocol_major, protocol::protocol_minor, st->ctx->name},
                     buf);
       self->flush(h);
@@ -639,6 +643,10 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
       if (it != st->sessions.end() && it->second.epoch == epoch && !it->second.greeted)
         drop(self, st, h, protocol::close_code::handshake_timeout, "no client_hello within the handshake timeout");
     },
+    [=](atoms::sub_gap, std::uint64_t ranges, std::uint64_t records) {
+      st->subscription_gaps += ranges;
+      st->subscription_gap_records += records;
+    },
     [=](atoms::status) -> std::string {
       std::size_t subscribers = 0, publishers = 0;
       for (const auto& [h, s] : st->sessions) {
@@ -656,7 +664,9 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
                        {"logged_on_publishers", st->claims.size()},
                        {"rejected", st->rejected},
                        {"rejected_by_reason", st->rejected_by_reason},
-                       {"closed_by_reason", st->closed_by_reason}};
+                       {"closed_by_reason", st->closed_by_reason},
+                       {"subscription_gaps", st->subscription_gaps},
+                       {"subscription_gap_records", st->subscription_gap_records}};
       // Admission control of the whole node (the budget is shared with the replication port).
       const auto& b = *st->ctx->budget;
       const auto& ra = *st->ctx->replication_admission;

@@ -43,6 +43,8 @@ struct link_state {
   std::uint64_t trimmed_gaps = 0; // resumes that started below what retention kept
   // Protocol violations by the destination (logic/peer_claims.hpp), by kind.
   std::uint64_t resume_above_journal = 0, ack_above_sent = 0;
+  std::uint64_t trimmed_records = 0;                  // seqs those resumes skipped, in total
+  std::uint64_t last_trimmed_first = 0, last_trimmed_last = 0; // the latest such range (0 0: none)
   std::int64_t last_connect_unix_ms = 0, last_disconnect_unix_ms = 0;
   std::string name;
 };
@@ -148,10 +150,13 @@ void pump(link_self self) {
         // that lagged, or one that lost its data): what retention removed cannot be sent. Say
         // so once and go on from the oldest record held, rather than serve nothing.
         auto oldest = st.ctx->runtime->log().first_seq();
-        log::warn(st.name, "destination ", st.dest.name, " resumes after seq ", w.next_read() - 1,
+        log::error(st.name, "destination ", st.dest.name, " resumes after seq ", w.next_read() - 1,
                   " but records before ", oldest, " were removed by retention (every destination had acked them): ",
                   st.dest.name, " at ", st.peer_address, " will not receive ", w.next_read(), "..", oldest - 1);
         ++st.trimmed_gaps;
+        st.trimmed_records += oldest - w.next_read();
+        st.last_trimmed_first = w.next_read();
+        st.last_trimmed_last = oldest - 1;
         report(self, w.on_read(oldest - 1));
         continue;
       }
@@ -263,6 +268,8 @@ std::string status_json(link_state& st) {
   j["disk_read_bytes"] = st.disk_bytes;
   j["connects"] = st.connects;
   j["resumes_below_retention"] = st.trimmed_gaps;
+  j["records_below_retention"] = st.trimmed_records;
+  j["last_below_retention"] = {{"first", st.last_trimmed_first}, {"last", st.last_trimmed_last}};
   j["disconnects"] = st.disconnects;
   // Records routing admits that do not fit one record_batch frame; the link stops at the first
   // (blocked_at_seq, 0 when none) and never counts it as held.

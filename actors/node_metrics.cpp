@@ -64,6 +64,8 @@ struct node_metrics::families {
   gauge_family* dest_backoff_seconds = nullptr;
   counter_family* dest_failovers = nullptr;
   counter_family* dest_failed_passes = nullptr;
+  counter_family* dest_resumes_below_retention = nullptr;
+  counter_family* dest_records_below_retention = nullptr;
   // client listener and replication connections
   gauge_family* client_connections = nullptr;
   counter_family* client_published = nullptr;
@@ -77,6 +79,9 @@ struct node_metrics::families {
   counter_family* client_logons_refused = nullptr;
   gauge_family* replication_connections = nullptr;
   counter_family* duplicate_connections_closed = nullptr;
+  // subscriptions whose start lay below what retention kept
+  counter_family* subscription_gaps = nullptr;
+  counter_family* subscription_gap_records = nullptr;
 };
 
 namespace {
@@ -209,6 +214,18 @@ node_metrics::node_metrics() : f_(std::make_shared<families>()) {
   f.dest_failed_passes = must(
     r.add_counter("tandem_destination_failed_passes_total", "Passes over all addresses that found none reachable", dest));
 
+  f.dest_resumes_below_retention = must(r.add_counter(
+    "tandem_destination_resumes_below_retention_total",
+    "Resumes of the destination below the oldest record held (retention removed what it lacked)", dest));
+  f.dest_records_below_retention = must(r.add_counter(
+    "tandem_destination_records_below_retention_total",
+    "Records the destination lacked that retention had removed, so they were never sent", dest));
+  f.subscription_gaps = must(r.add_counter(
+    "tandem_subscription_gaps_total", "Ranges a subscription asked for that retention had removed (gap notices)"));
+  f.subscription_gap_records = must(r.add_counter(
+    "tandem_subscription_gap_records_total",
+    "Records (journal seqs or origin_seqs) in those ranges: asked for by subscriptions, no longer held"));
+
   f.client_connections = must(r.add_gauge("tandem_client_connections", "Open client connections"));
   f.client_published = must(r.add_counter("tandem_client_published_total", "Messages clients published"));
   f.client_persisted = must(r.add_counter("tandem_client_persisted_total", "Publishes acked to clients as persisted"));
@@ -294,6 +311,8 @@ std::string node_metrics::expose(const nlohmann::json& status) {
         for (const auto& [kind, n] : pv->items())
           set(f.dest_protocol_violations->labels({name, group, kind}), *pv, kind);
       set(l(f.dest_disk_read_bytes), d, "disk_read_bytes");
+      set(l(f.dest_resumes_below_retention), d, "resumes_below_retention");
+      set(l(f.dest_records_below_retention), d, "records_below_retention");
       if (auto c = d.find("cycler"); c != d.end() && c->is_object()) {
         set(l(f.dest_backoff_seconds), *c, "backoff_ms", 1e-3);
         set(l(f.dest_failovers), *c, "failovers");
@@ -318,6 +337,8 @@ std::string node_metrics::expose(const nlohmann::json& status) {
     set(f.client_logged_on->get(), *it, "logged_on_publishers");
     set(f.client_logons->get(), *it, "publisher_logons");
     set(f.client_logons_refused->get(), *it, "publisher_logons_refused");
+    set(f.subscription_gaps->get(), *it, "subscription_gaps");
+    set(f.subscription_gap_records->get(), *it, "subscription_gap_records");
     if (auto r = it->find("rejected_by_reason"); r != it->end() && r->is_object())
       for (const auto& [reason, n] : r->items())
         set(f.client_nacks->labels({reason}), *r, reason);

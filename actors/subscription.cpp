@@ -1,5 +1,7 @@
 #include "actors/subscription.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "actors/atoms.hpp"
@@ -8,6 +10,7 @@
 #include "actors/journal_actor.hpp"
 #include "actors/logic/routing.hpp"
 #include "actors/logic/subscription_filter.hpp"
+#include "actors/logic/subscription_gap.hpp"
 #include "actors/replication_messages.hpp"
 #include "journal/reader.hpp"
 #include "protocol/codec.hpp"
@@ -28,6 +31,9 @@ struct subscription_state {
   std::shared_ptr<journal::cursor> cursor;
   bool reading_disk = false;
   std::uint64_t delivered = 0;
+  bool positioned = false;      // a cursor was opened: later trims skip what the subscriber is owed
+  std::uint64_t told_through = 0; // highest journal seq a subscription_gap has named
+  std::string notices;          // subscription_gap frames that go ahead of the next chunk
 };
 
 using sub_self = instrumented<caf::stateful_actor<subscription_state>>*;
@@ -47,6 +53,68 @@ std::uint64_t first_seq_for_time(const journal::journal& j, std::int64_t time_ns
 }
 
 void pump(sub_self self);
+
+// Logs and counts `gaps` (the listener's /status and /metrics) and, for a 1.1 client, queues
+// one subscription_gap frame each ahead of the next chunk.
+void notice_gaps(sub_self self, const std::vector<logic::gap_range>& gaps) {
+  auto& st = self->state;
+  if (gaps.empty())
+    return;
+  std::uint64_t records = 0;
+  for (const auto& g : gaps) {
+    records += g.count();
+    if (g.origin.empty())
+      st.told_through = std::max(st.told_through, g.last);
+    log::warn("subscription", "subscription ", st.args.id, ": ",
+              g.origin.empty() ? std::string{"journal seqs "} : "records of " + g.origin + " with origin_seq ", g.first,
+              "..", g.last, " are no longer held (removed by retention)",
+              st.args.gap_notices ? "" : "; the client speaks protocol 1.0 and is not told");
+    if (st.args.gap_notices)
+      (void)protocol::encode(
+        protocol::subscription_gap{st.args.id, g.origin, g.first, g.last, protocol::gap_reason::retention}, st.notices);
+  }
+  self->send(st.args.listener, atoms::sub_gap::value, static_cast<std::uint64_t>(gaps.size()), records);
+}
+
+// Hands the queued notices and `out` (may be null) to the listener as one chunk, if non-empty.
+void send_chunk(sub_self self, std::shared_ptr<std::string> out) {
+  auto& st = self->state;
+  if (!st.notices.empty()) {
+    auto all = std::make_shared<std::string>(std::move(st.notices));
+    st.notices.clear();
+    if (out)
+      *all += *out;
+    out = std::move(all);
+  }
+  if (out && !out->empty()) {
+    st.have_credit = false; // one chunk at a time; the listener grants the next
+    self->send(st.args.listener, atoms::deliver::value, st.args.conn, st.args.id, frame_bytes{std::move(out)});
+  }
+}
+
+// What the start point asked for that retention removed (logic::find_gaps), told before the
+// first delivery.
+void report_start_gaps(sub_self self) {
+  auto& st = self->state;
+  const auto& log = st.args.ctx->runtime->log();
+  const auto removed = log.removed();
+  logic::held_history held;
+  held.base_seq = log.base_seq();
+  held.first_held_seq = log.first_seq();
+  held.removed_last_seq = removed.last_seq;
+  held.removed_max_timestamp_ns = removed.max_timestamp_ns;
+  held.removed_origins = removed.origins;
+  logic::subscription_start start;
+  if (!st.args.bookmark_filter) {
+    start.from_seq = st.args.from_seq;
+  } else if (st.args.from_seq || st.args.from_time_ns) { // not start 2 (live only)
+    start.bookmark_given = true;
+    start.bookmark = st.args.bookmark;
+    start.from_time_ns = st.args.from_time_ns;
+  }
+  notice_gaps(self, logic::find_gaps(held, start));
+  send_chunk(self, nullptr);
+}
 
 // Encodes the records of `slices` that pass the filter and the topic as delivered frames and
 // hands them to the listener as one chunk (then waits for credit).
@@ -72,10 +140,7 @@ void deliver_slices(sub_self self, const std::vector<journal::chunk_slice>& slic
   if (last == 0)
     return;
   st.next = last + 1;
-  if (!out->empty()) {
-    st.have_credit = false; // one chunk at a time; the listener grants the next
-    self->send(st.args.listener, atoms::deliver::value, st.args.conn, st.args.id, frame_bytes{std::move(out)});
-  }
+  send_chunk(self, std::move(out));
 }
 
 // Behind the tail window: one of the node's journal readers reads the segment files (this actor
@@ -120,7 +185,18 @@ void pump(sub_self self) {
       if (!c) {
         if (c.error().code() == journal::errc::trimmed) {
           // Retention removed the start of the replay: continue from the oldest record held.
-          st.next = st.args.ctx->runtime->log().first_seq();
+          // What the start point asked for was judged by report_start_gaps (for a bookmark
+          // subscription, per origin, so its placeholder start of 1 is no gap); anything beyond
+          // that (retention ran meanwhile, or removed records this subscription had not read
+          // yet) is told now.
+          const auto& log = st.args.ctx->runtime->log();
+          const std::uint64_t oldest = log.first_seq();
+          if (st.positioned || !st.args.bookmark_filter) {
+            const std::uint64_t from = std::max({st.next, st.told_through + 1, log.base_seq()});
+            if (from < oldest)
+              notice_gaps(self, {logic::gap_range{"", from, oldest - 1}});
+          }
+          st.next = oldest;
           continue;
         }
         log::warn("subscription", "cannot read the journal from ", st.next, ": ", c.error().to_string());
@@ -128,6 +204,7 @@ void pump(sub_self self) {
         return;
       }
       st.cursor = std::make_shared<journal::cursor>(std::move(*c));
+      st.positioned = true;
     }
     const std::uint64_t max_records = std::min<std::uint64_t>(512, limit(st) - st.next + 1);
     auto slices = st.cursor->read_window_slices(max_records, st.args.chunk_bytes);
@@ -135,10 +212,14 @@ void pump(sub_self self) {
       read_from_disk(self, max_records);
       return;
     }
-    if (slices->empty())
+    if (slices->empty()) {
+      send_chunk(self, nullptr); // notices still go out
       return;
+    }
     deliver_slices(self, *slices);
   }
+  if (st.have_credit && !st.reading_disk)
+    send_chunk(self, nullptr); // notices of a trim that left nothing to read yet
 }
 
 caf::behavior subscription(sub_self self, subscription_args args) {
@@ -156,6 +237,7 @@ caf::behavior subscription(sub_self self, subscription_args args) {
     st.next = st.durable + 1;
   if (st.args.bookmark_filter || st.args.from_time_ns)
     st.filter.emplace(st.args.bookmark, st.args.from_time_ns);
+  report_start_gaps(self);
   self->send(st.args.ctx->journal, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
   if (st.args.fully_durable)
     self->send(st.args.ctx->journal, atoms::watch_persisted::value, caf::actor_cast<caf::actor>(self));

@@ -16,6 +16,10 @@
 // Runs on the scheduler (no thread of its own): records in the journal's tail window are read in
 // place; behind it, the node's journal readers (journal_reader.hpp) read the segment files and the
 // subscription continues on their reply, so it never blocks a scheduler thread.
+//
+// Gaps: at its start it asks logic::find_gaps whether its start point lies below what retention
+// kept; each missing range is logged, counted by the listener (atoms::sub_gap) and, for a 1.1
+// client, sent as a subscription_gap frame ahead of the first delivery (docs/protocol.md, "Gaps").
 #pragma once
 
 #include <cstdint>
@@ -35,6 +39,7 @@ namespace tandem {
 namespace atoms {
 using deliver = caf::atom_constant<caf::atom("tdeliver")>; // subscription -> listener: frames for a connection
 using credit = caf::atom_constant<caf::atom("tcredit")>;   // listener -> subscription: send more
+using sub_gap = caf::atom_constant<caf::atom("tsubgap")>;  // subscription -> listener: (ranges, records) missing
 } // namespace atoms
 
 struct subscription_args {
@@ -48,6 +53,7 @@ struct subscription_args {
   bool bookmark_filter = false;                  // subscribe_from: apply `bookmark`
   std::vector<std::pair<std::string, std::uint64_t>> bookmark; // origin -> highest origin_seq seen
   bool fully_durable = false;                    // deliver only up to the ack rule's bound
+  bool gap_notices = false;                      // the client speaks 1.1: send subscription_gap frames
   std::size_t chunk_bytes = 256u << 10;
 };
 

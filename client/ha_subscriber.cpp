@@ -104,6 +104,13 @@ std::optional<protocol::delivered> ha_subscriber::next(std::chrono::milliseconds
         return std::nullopt;
       continue;
     }
+    if (auto* g = std::get_if<protocol::subscription_gap>(&*m); g != nullptr && g->subscription_id == subscription_id_) {
+      ++counters_.gaps;
+      counters_.gap_records += g->last - g->first + 1; // the codec guarantees last >= first
+      if (options_.on_gap)
+        options_.on_gap(*g);
+      continue;
+    }
     auto* d = std::get_if<protocol::delivered>(&*m);
     if (d == nullptr || d->subscription_id != subscription_id_) {
       if (!std::holds_alternative<protocol::heartbeat>(*m) && !std::holds_alternative<protocol::close_frame>(*m))

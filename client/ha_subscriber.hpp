@@ -57,6 +57,10 @@ struct ha_subscriber_options {
   std::chrono::milliseconds bookmark_every{1000};
   connection_limits limits{};
   std::function<void(const attempt_report&)> on_attempt; // optional
+  // Called (from next()) with each subscription_gap the node sends: records the subscription
+  // asked for (its bookmark, or start time) that the node no longer holds; the subscription goes
+  // on with what is held. Without a callback gaps are only counted. docs/protocol.md, "Gaps".
+  std::function<void(const protocol::subscription_gap&)> on_gap;
 };
 
 struct ha_subscriber_counters {
@@ -70,6 +74,8 @@ struct ha_subscriber_counters {
   std::uint64_t bookmark_saves = 0;
   std::uint64_t bookmark_save_errors = 0;
   std::uint64_t ignored_frames = 0;  // frames other than deliveries of the subscription
+  std::uint64_t gaps = 0;            // subscription_gap ranges received (on_gap)
+  std::uint64_t gap_records = 0;     // records (origin_seqs or journal seqs) in those ranges
 };
 
 class ha_subscriber {

@@ -33,6 +33,11 @@ std::optional<protocol::delivered> subscriber::next(std::chrono::milliseconds ti
       if (active_.count(d->subscription_id) != 0)
         return std::move(*d);
       ++ignored_frames_;
+    } else if (auto* g = std::get_if<protocol::subscription_gap>(&*m)) {
+      if (active_.count(g->subscription_id) != 0)
+        gaps_.push_back(std::move(*g));
+      else
+        ++ignored_frames_;
     } else if (std::holds_alternative<protocol::close_frame>(*m)) {
       return std::nullopt; // the connection recorded the code and reason and is now closed
     } else if (!std::holds_alternative<protocol::heartbeat>(*m)) {

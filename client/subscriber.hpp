@@ -7,10 +7,12 @@
 #pragma once
 
 #include <chrono>
+#include <utility>
 #include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "client/client_connection.hpp"
 #include "protocol/messages.hpp"
@@ -35,6 +37,12 @@ public:
   // the connection failed or was closed by the node (!is_open(), error() says why).
   std::optional<protocol::delivered> next(std::chrono::milliseconds timeout);
 
+  // subscription_gap frames received for live subscriptions (docs/protocol.md, "Gaps"): what a
+  // subscription's start point asked for that the node no longer holds. The node sends them
+  // before the subscription's first delivery; next() collects them on the way, take_gaps()
+  // hands them over (and forgets them).
+  std::vector<protocol::subscription_gap> take_gaps() { return std::exchange(gaps_, {}); }
+
   bool is_open() const { return connection_.is_open(); }
   const std::string& error() const { return connection_.error(); }
   std::uint64_t ignored_frames() const { return ignored_frames_; }
@@ -44,6 +52,7 @@ private:
   std::uint64_t next_id_ = 1;
   std::set<std::uint64_t> active_;
   std::uint64_t ignored_frames_ = 0; // deliveries for unknown ids, acks, other frames
+  std::vector<protocol::subscription_gap> gaps_;
 };
 
 } // namespace tandem::client

@@ -36,7 +36,9 @@ struct journal_config {
   std::uint32_t readers = 2; // threads reading segment files for destinations behind the window
   // Retention: a segment is removed only when every destination acknowledged all its records AND its
   // newest record is older than retention_min_age_s. 0 = remove as soon as replication allows.
-  std::uint64_t retention_min_age_s = 0;
+  // Default 7 days: history stays for subscribers that replay or fail over with an old bookmark
+  // and for refilling a partner that lost its disk (disk cost: 7 days of published bytes).
+  std::uint64_t retention_min_age_s = 7 * 24 * 3600;
   // What tandemd checks before it starts: full = the checksum of every record of every segment
   // (a damaged sealed segment refuses startup); tail = only the last segment (recovery's own scan),
   // for journals too large to read at every start.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
 
 #include "journal/record_format.hpp"
 #include "journal/segment.hpp"
@@ -12,6 +13,7 @@ namespace {
 
 constexpr const char* origins_file = "origins"; // cumulative origin map as of the last seal
 constexpr const char* base_file = "base";       // the incarnation base: "<seq>\n", written at creation
+constexpr const char* removed_file = "removed"; // what retention removed (removed_history), as a sidecar
 
 std::int64_t system_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -177,6 +179,22 @@ status journal::recover(recovery_report& rep) {
   next_seq_ = active.last_seq + 1;
   durable_seq_.store(active.last_seq, std::memory_order_release);
 
+  // What retention removed. Without the file (nothing removed, or removed by a build without it)
+  // a journal that starts above its base says only the seq range, timestamps unknown.
+  if (fs_.exists(path_of(removed_file))) {
+    auto data = fs_.read_file(path_of(removed_file));
+    if (!data) return data.error();
+    auto s = decode_sidecar(*data);
+    if (!s) return corruption_at(path_of(removed_file), 0, "not a valid removed-history record");
+    removed_.last_seq = s->last_seq;
+    removed_.max_timestamp_ns = s->max_timestamp_ns;
+    removed_.origins = std::move(s->origins);
+  }
+  if (segments_.front().summary.first_seq > base_seq_ && removed_.last_seq + 1 < segments_.front().summary.first_seq) {
+    removed_.last_seq = segments_.front().summary.first_seq - 1;
+    removed_.max_timestamp_ns = std::numeric_limits<std::int64_t>::max();
+  }
+
   rep.segments = segments_.size();
   rep.last_seq = active.last_seq >= base_seq_ ? active.last_seq : 0; // 0: nothing was ever written
   rep.first_seq = segments_.front().summary.record_count > 0 ? segments_.front().summary.first_seq : 0;
@@ -329,6 +347,7 @@ status journal::roll_segment() {
   {
     std::lock_guard lock(seg_mu_);
     segments_.back().sealed = true;
+    segments_.back().summary.origins = sealed.origins; // cumulative, as in the sidecar (retention's removed_)
     segment_state next;
     next.summary.first_seq = sealed.last_seq + 1;
     next.summary.last_seq = sealed.last_seq;
@@ -409,15 +428,35 @@ result<std::size_t> journal::enforce_retention() {
   }
   const std::int64_t now = opts_.clock();
   std::vector<std::uint64_t> removed;
+  removed_history history;
   {
     std::lock_guard lock(seg_mu_);
-    // Only a prefix may go: the journal always holds a dense seq range.
-    while (segments_.size() > 1 && segments_.front().sealed &&
-           segment_removable(segments_.front().summary.last_seq, segments_.front().summary.max_timestamp_ns,
-                             min_acked, now, opts_.retention_min_age_ns)) {
-      removed.push_back(segments_.front().summary.first_seq);
-      segments_.pop_front();
+    // Only a prefix may go: the journal always holds a dense seq range. Only this function
+    // removes segments, so the prefix chosen here is still the prefix below.
+    history = removed_;
+    for (std::size_t i = 0; i + 1 < segments_.size() && segments_[i].sealed &&
+                            segment_removable(segments_[i].summary.last_seq, segments_[i].summary.max_timestamp_ns,
+                                              min_acked, now, opts_.retention_min_age_ns);
+         ++i) {
+      const auto& s = segments_[i].summary;
+      removed.push_back(s.first_seq);
+      history.last_seq = s.last_seq;
+      history.max_timestamp_ns = std::max(history.max_timestamp_ns, s.max_timestamp_ns);
+      merge_origins(history.origins, s.origins); // cumulative: the newest removed one covers the rest
     }
+  }
+  if (removed.empty()) return std::size_t{0};
+  // Record what goes before it goes: a crash after the unlinks must not forget it (gap notices).
+  segment_summary file;
+  file.first_seq = history.last_seq + 1;
+  file.last_seq = history.last_seq;
+  file.max_timestamp_ns = history.max_timestamp_ns;
+  file.origins = history.origins;
+  if (auto s = fs_.write_file_atomic(path_of(removed_file), encode_sidecar(file)); !s) return s;
+  {
+    std::lock_guard lock(seg_mu_);
+    segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(removed.size()));
+    removed_ = std::move(history);
   }
   for (auto first : removed) {
     // Cursors that have the file open keep reading it (POSIX unlink semantics).
@@ -428,6 +467,11 @@ result<std::size_t> journal::enforce_retention() {
     if (auto s = fs_.sync_dir(opts_.dir); !s) return s;
   }
   return removed.size();
+}
+
+removed_history journal::removed() const {
+  std::lock_guard lock(seg_mu_);
+  return removed_;
 }
 
 std::vector<destination_hold> journal::held_back() const {

@@ -88,6 +88,17 @@ struct segment_info {
   bool sealed = false;
 };
 
+// What retention has removed, for the gap notices of subscriptions that ask for it
+// (docs/protocol.md, "Gaps"). Kept in the "removed" file (docs/journal-format.md), written before
+// the segments are unlinked, so it survives restarts.
+struct removed_history {
+  std::uint64_t last_seq = 0;        // newest seq removed; 0 = nothing removed yet
+  std::int64_t max_timestamp_ns = 0; // newest timestamp_ns among removed records; INT64_MAX when
+                                     // unknown (removed by a build without the file)
+  origin_map origins;                // per origin, the highest origin_seq of a removed record (or
+                                     // of any record before it); empty when unknown
+};
+
 // Per destination: what it holds back from removal (sealed segments with records it has not acked).
 struct destination_hold {
   std::string name;
@@ -162,6 +173,8 @@ public:
   status persist_positions();
   result<std::size_t> enforce_retention();
   std::vector<destination_hold> held_back() const;
+  // What retention removed so far (last_seq 0: nothing).
+  removed_history removed() const;
 
   std::vector<segment_info> segments() const;
   const std::string& dir() const noexcept { return opts_.dir; }
@@ -206,8 +219,9 @@ private:
   mutable std::atomic<std::uint64_t> cursor_disk_bytes_{0};
   tail_window window_;
 
-  mutable std::mutex seg_mu_; // guards segments_ (durable state only)
+  mutable std::mutex seg_mu_; // guards segments_ and removed_ (durable state only)
   std::deque<segment_state> segments_;
+  removed_history removed_;
 
   mutable std::mutex origin_mu_; // guards origins_ and pending_origins_
   origin_map origins_;           // durable

@@ -57,6 +57,23 @@ decode_result decode_record_batch(std::string_view frame, std::size_t max_frame_
   return message{std::move(b)};
 }
 
+// ---- subscription_gap (1.1) ----
+// A range with last < first names nothing: a node that sends one is broken, so the frame is bad.
+decode_result decode_subscription_gap(std::string_view body) {
+  auto m = decode_fields<subscription_gap>(body);
+  if (!m)
+    return m;
+  const auto& g = std::get<subscription_gap>(m.value());
+  // Empty names a range of the node's own journal seqs; otherwise an instance name (naming rule).
+  if (!g.origin_instance.empty())
+    if (auto v = names::check_instance_name(g.origin_instance))
+      return protocol_error{v->code, "subscription_gap: origin_instance: " + v->what};
+  if (g.last < g.first)
+    return protocol_error{errc::bad_value, "subscription_gap: last " + std::to_string(g.last) +
+                                             " is below first " + std::to_string(g.first)};
+  return m;
+}
+
 } // namespace
 
 encode_result encode(const message& m, std::string& out, std::size_t max_frame_bytes) {
@@ -84,6 +101,7 @@ decode_result decode(std::string_view frame, std::size_t max_frame_bytes) {
     case frame_type::publisher_logon: return decode_fields<publisher_logon>(body);
     case frame_type::publisher_logon_ack: return decode_fields<publisher_logon_ack>(body);
     case frame_type::subscribe_from: return decode_fields<subscribe_from>(body);
+    case frame_type::subscription_gap: return decode_subscription_gap(body);
   }
   // split_frame() admits only known types.
   return protocol_error{errc::unknown_type, "frame: unknown type"};

@@ -115,6 +115,15 @@ void apply(Io& io, M& m) {
             });
 }
 
+template <class Io, is<subscription_gap> M>
+void apply(Io& io, M& m) {
+  io.u64("subscription_id", m.subscription_id);
+  io.str("origin_instance", m.origin_instance);
+  io.u64("first", m.first);
+  io.u64("last", m.last);
+  io.code16("reason", m.reason);
+}
+
 // One record of a record_batch; R is record or record_view. The path is passed separately
 // because a decoded record_view's path lives in the cursor's scratch vector.
 template <class Io, class R, class Path>

@@ -27,6 +27,7 @@ std::string_view frame_type_name(frame_type t) noexcept {
     case frame_type::publisher_logon: return "publisher_logon";
     case frame_type::publisher_logon_ack: return "publisher_logon_ack";
     case frame_type::subscribe_from: return "subscribe_from";
+    case frame_type::subscription_gap: return "subscription_gap";
   }
   return "unknown";
 }

@@ -38,6 +38,7 @@ enum class frame_type : std::uint8_t {
   publisher_logon = 0x27,
   publisher_logon_ack = 0x28,
   subscribe_from = 0x29,
+  subscription_gap = 0x2A, // protocol 1.1
 };
 
 bool is_known_frame_type(std::uint8_t byte) noexcept;

@@ -13,7 +13,7 @@
 namespace tandem::protocol {
 
 inline constexpr std::uint16_t protocol_major = 1;
-inline constexpr std::uint16_t protocol_minor = 0;
+inline constexpr std::uint16_t protocol_minor = 1; // 1.1: subscription_gap
 
 // ---- replication (peer listener) ----
 
@@ -210,10 +210,35 @@ struct subscribe_from {
   bool operator==(const subscribe_from&) const = default;
 };
 
+// ---- added in protocol 1.1 ----
+
+// Why records a subscription asked for are missing. Unknown values decode as-is.
+enum class gap_reason : std::uint16_t {
+  retention = 1, // removed by journal retention (every destination had them, and they were old enough)
+};
+
+// Node -> client (1.1; never sent to a client whose client_hello said minor 0): records the
+// subscription's start point asked for are no longer held. Sent before the subscription's first
+// `delivered`, one frame per range; the subscription then goes on with what is held.
+//   origin_instance ""  : journal seqs first..last of this node (subscribe from_seq, or a
+//                         subscribe_from start 3 with an empty bookmark)
+//   origin_instance "O" : records of origin O with origin_seq first..last (a bookmark entry for
+//                         O below what retention removed); records of O in that range that were
+//                         never routed to this node are included
+struct subscription_gap {
+  static constexpr frame_type type = frame_type::subscription_gap;
+  std::uint64_t subscription_id = 0;
+  std::string origin_instance;
+  std::uint64_t first = 0;
+  std::uint64_t last = 0; // >= first
+  gap_reason reason = gap_reason::retention;
+  bool operator==(const subscription_gap&) const = default;
+};
+
 using message = std::variant<hello, record_batch, durable_ack, heartbeat, close_frame,
                              client_hello, publish, persisted_ack, negative_ack, subscribe,
                              delivered, unsubscribe, publisher_logon, publisher_logon_ack,
-                             subscribe_from>;
+                             subscribe_from, subscription_gap>;
 
 inline frame_type type_of(const message& m) noexcept {
   return std::visit([](const auto& v) { return std::decay_t<decltype(v)>::type; }, m);

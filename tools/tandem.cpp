@@ -7,7 +7,7 @@
 //                  [--servers H:P,H:P] [--publisher-name NAME] [--store-file DIR]
 //   tandem subscribe [--client HOST:PORT] [--topic REGEX] [--from SEQ] [--count N] [--timeout-ms MS]
 //                    [--servers H:P,H:P] [--bookmark-file F] [--from-start | --from-now |
-//                     --from-time TIME] [--fully-durable]
+//                     --from-time TIME] [--fully-durable] [--accept-gaps]
 //
 // `status` asks a node's admin listener for GET /status and renders it (client/status_view);
 // --json prints it raw, --watch re-renders it with rates every interval.
@@ -69,7 +69,7 @@ const char* usage = R"(usage:
       resent N, already held N, failovers N, R msg/s.
   tandem subscribe [--client HOST:PORT] [--topic REGEX] [--from SEQ] [--count N] [--timeout-ms MS]
                    [--servers H:P,H:P] [--bookmark-file F] [--from-start | --from-now |
-                    --from-time TIME] [--fully-durable]
+                    --from-time TIME] [--fully-durable] [--accept-gaps]
       Print messages whose topic fully matches REGEX (default .*), replaying the journal from
       SEQ first when given; stop after N messages or when none arrives for MS (default 5000).
       One line per message, fields separated by one space, in this order:
@@ -87,9 +87,15 @@ const char* usage = R"(usage:
       failover can lose. --from SEQ does not combine with these. SIGINT or SIGTERM stops it
       with the bookmark saved (exit 0); after a SIGKILL the file lags by up to 1 s or 1000
       messages, which the next run prints again.
+      Gaps: when the start (--from SEQ, the bookmark, --from-time) asks for records the node no
+      longer holds (removed by retention), each missing range is printed to stderr as
+        tandem: gap: records with journal seq A..B are no longer held by the node (...)
+        tandem: gap: records A..B of origin O are no longer held by the node (...)
+      and the rest is printed as usual; the exit code is then 3 unless --accept-gaps.
   tandem --help
 
-exit codes: 0 ok, 1 the node did not answer (or, for publish, not all persisted), 2 usage error
+exit codes: 0 ok, 1 the node did not answer (or, for publish, not all persisted), 2 usage error,
+            3 subscribe: records asked for were no longer held (a gap; see --accept-gaps)
 )";
 
 // Set by SIGINT/SIGTERM while a failover subscriber runs: it stops, saves its bookmark, exits 0.
@@ -481,6 +487,22 @@ void print_delivered(const tandem::protocol::delivered& d) {
             << std::flush;
 }
 
+// A subscription_gap on stderr: what the start point asked for that the node no longer holds.
+void print_gap(const tandem::protocol::subscription_gap& g) {
+  std::cerr << "tandem: gap: ";
+  if (g.origin_instance.empty())
+    std::cerr << "records with journal seq " << g.first << ".." << g.last << " are no longer held by the node";
+  else
+    std::cerr << "records " << g.first << ".." << g.last << " of origin " << g.origin_instance
+              << " are no longer held by the node";
+  std::cerr << " (" << (g.reason == tandem::protocol::gap_reason::retention ? "removed by retention" : "reason code " +
+                        std::to_string(static_cast<unsigned>(g.reason)))
+            << "; " << (g.last - g.first + 1) << " records)\n";
+}
+
+// Exit code of a subscription that saw a gap (unless --accept-gaps).
+constexpr int exit_gap = 3;
+
 int subscribe(int argc, char** argv) {
   std::string host = "127.0.0.1";
   int port = 27101;
@@ -493,6 +515,8 @@ int subscribe(int argc, char** argv) {
   std::int64_t from_time_ns = 0;
   bool fully_durable = false;
   bool client_given = false;
+  bool accept_gaps = false;
+  std::uint64_t gaps = 0;
   auto set_start = [&](const std::string& flag, tandem::protocol::subscribe_start s) {
     if (start)
       usage_error(flag + ": give one of --from-start, --from-now and --from-time");
@@ -529,6 +553,8 @@ int subscribe(int argc, char** argv) {
       from_time_ns = parse_time_ns(a, value());
     } else if (a == "--fully-durable")
       fully_durable = true;
+    else if (a == "--accept-gaps")
+      accept_gaps = true;
     else
       usage_error("unknown argument '" + a + "'");
   }
@@ -552,6 +578,10 @@ int subscribe(int argc, char** argv) {
     o.first_start = start.value_or(tandem::protocol::subscribe_start::oldest);
     o.start_time_ns = from_time_ns;
     o.bookmark_file = bookmark_file.value_or("");
+    o.on_gap = [&gaps](const tandem::protocol::subscription_gap& g) {
+      print_gap(g);
+      ++gaps;
+    };
     tandem::client::ha_subscriber sub{o};
     if (auto err = sub.open(); !err.empty()) {
       std::cerr << "tandem: " << err << "\n";
@@ -583,7 +613,7 @@ int subscribe(int argc, char** argv) {
       std::cerr << "tandem: " << err << "\n";
       return 1;
     }
-    return 0;
+    return gaps > 0 && !accept_gaps ? exit_gap : 0;
   }
   tandem::client::client_connection conn;
   if (auto err = conn.connect(host, static_cast<std::uint16_t>(port), "tandem subscribe", timeout); !err.empty()) {
@@ -595,8 +625,15 @@ int subscribe(int argc, char** argv) {
     std::cerr << "tandem: cannot subscribe at " << endpoint << ": " << sub.error() << "\n";
     return 1;
   }
+  auto report_gaps = [&] {
+    for (const auto& g : sub.take_gaps()) {
+      print_gap(g);
+      ++gaps;
+    }
+  };
   for (std::uint64_t got = 0; count == 0 || got < count; ++got) {
     auto d = sub.next(timeout);
+    report_gaps(); // they precede the first delivery
     if (!d) {
       if (!sub.is_open()) {
         std::cerr << "tandem: " << sub.error() << "\n";
@@ -607,7 +644,7 @@ int subscribe(int argc, char** argv) {
     print_delivered(*d);
   }
   conn.close();
-  return 0;
+  return gaps > 0 && !accept_gaps ? exit_gap : 0;
 }
 
 } // namespace

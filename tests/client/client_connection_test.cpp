@@ -35,7 +35,7 @@ TEST_CASE("hello exchange names the client and learns the node's instance name, 
   CHECK(c.node_name() == "node-a");
   c.close();
   CHECK(node.join().empty());
-  CHECK(seen == protocol::client_hello{1, 0, "test-client"});
+  CHECK(seen == protocol::client_hello{protocol::protocol_major, protocol::protocol_minor, "test-client"});
 }
 
 TEST_CASE("version mismatch reports the node's close code and reason") {

@@ -275,3 +275,29 @@ TEST_CASE("per-publisher marks: seq 0 is exempt, publishers are independent, and
   CHECK(second.position.origins().at("C") == 2);
   CHECK(second.position.publishers().at("gw") == 7);
 }
+
+TEST_CASE("ha_subscriber reports a gap notice to the application and counts it; the bookmark goes on") {
+  std::vector<protocol::subscription_gap> gaps;
+  fake_node a{std::vector<fake_node::script>{[&](node_side& n) {
+    auto s = expect_subscribe(n);
+    n.write(protocol::subscription_gap{s.subscription_id + 1, "a", 1, 1, protocol::gap_reason::retention}); // stale id
+    n.write(protocol::subscription_gap{s.subscription_id, "a", 3, 6, protocol::gap_reason::retention});
+    n.write(record(s.subscription_id, "a", 7));
+    n.read(); // until the client closes
+  }}};
+  auto o = options({a.port()});
+  o.on_gap = [&](const protocol::subscription_gap& g) { gaps.push_back(g); };
+  ha_subscriber sub{o};
+  REQUIRE(sub.open() == "");
+  CHECK(payloads_of(sub, 1) == std::vector<std::string>{"a:7"});
+  REQUIRE(gaps.size() == 1);
+  CHECK(gaps[0].origin_instance == "a");
+  CHECK(gaps[0].first == 3);
+  CHECK(gaps[0].last == 6);
+  CHECK(sub.counters().gaps == 1);
+  CHECK(sub.counters().gap_records == 4);
+  CHECK(sub.counters().ignored_frames == 1);
+  CHECK(sub.position().origins() == std::map<std::string, std::uint64_t>{{"a", 7}});
+  CHECK(sub.stop() == "");
+  CHECK(a.join().empty());
+}

@@ -88,3 +88,28 @@ TEST_CASE("subscribe without a from seq asks for live only; unsubscribe stops de
   CHECK(std::get<protocol::subscribe>(got[0]) == protocol::subscribe{1, "t", false, 0});
   CHECK(std::get<protocol::unsubscribe>(got[1]) == protocol::unsubscribe{1});
 }
+
+TEST_CASE("subscriber collects the gap notices of its subscriptions ahead of the first delivery") {
+  fake_node node{[&](node_side& n) {
+    n.answer_hello();
+    n.read(); // subscribe
+    n.write(protocol::subscription_gap{1, "", 10, 19, protocol::gap_reason::retention});
+    n.write(protocol::subscription_gap{9, "", 1, 2, protocol::gap_reason::retention}); // not ours
+    n.write(protocol::delivered{1, 20, "a", 20, 0, "t", "first held"});
+    n.read(); // until the client closes
+  }};
+  client_connection c;
+  REQUIRE(c.connect("127.0.0.1", node.port(), "test-client", 5s) == "");
+  subscriber sub{c};
+  REQUIRE(sub.subscribe("t", 10) == 1u);
+  auto d = sub.next(5s);
+  REQUIRE(d.has_value());
+  CHECK(d->seq == 20);
+  auto gaps = sub.take_gaps();
+  REQUIRE(gaps.size() == 1);
+  CHECK(gaps[0] == protocol::subscription_gap{1, "", 10, 19, protocol::gap_reason::retention});
+  CHECK(sub.take_gaps().empty()); // handed over once
+  CHECK(sub.ignored_frames() == 1);
+  c.close();
+  CHECK(node.join().empty());
+}

@@ -141,6 +141,8 @@ TEST_CASE("default_config is the embedded default and round-trips") {
   CHECK(c.client == listener_config{"127.0.0.1", default_client_port});
   CHECK(c.admin == listener_config{"127.0.0.1", default_admin_port});
   CHECK(c.destinations.empty());
+  // Retention keeps 7 days of history by default (issue 14, defect 13: 0 removed it at once).
+  CHECK(c.journal.retention_min_age_s == 7 * 24 * 3600);
   check_round_trip(c);
 }
 

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <limits>
 
 #include "journal/reader.hpp"
 #include "journal/record_format.hpp"
@@ -141,4 +142,69 @@ TEST_CASE("positions file rejects a damaged checksum and bad names") {
   CHECK(retention_positions::decode(bad, "p").error().code() == errc::corruption);
   CHECK(retention_positions::validate_name("has space").code() == errc::invalid_argument);
   CHECK(retention_positions::validate_name("").code() == errc::invalid_argument);
+}
+
+TEST_CASE("what retention removed is recorded before the unlinks and survives reopen (gap notices)") {
+  temp_dir d;
+  std::vector<segment_info> segs;
+  {
+    auto j = open_ok(retained(d.path(), {"east"}));
+    CHECK(j->removed().last_seq == 0); // nothing removed yet
+    fill(*j, 10);
+    segs = j->segments();
+    REQUIRE(segs.size() >= 4);
+    REQUIRE(j->acknowledge("east", segs[1].last_seq).ok());
+    REQUIRE(*j->enforce_retention() == 2);
+    const auto r = j->removed();
+    CHECK(r.last_seq == segs[1].last_seq);
+    CHECK(r.max_timestamp_ns == segs[1].max_timestamp_ns);
+    REQUIRE(r.origins.count("node-a") == 1);
+    CHECK(r.origins.at("node-a") == segs[1].last_seq); // local records: origin_seq = seq
+    CHECK(fs::exists(d.file("removed")));
+  }
+  auto j = open_ok(retained(d.path(), {"east"}));
+  const auto r = j->removed();
+  CHECK(r.last_seq == segs[1].last_seq);
+  CHECK(r.max_timestamp_ns == segs[1].max_timestamp_ns);
+  CHECK(r.origins.at("node-a") == segs[1].last_seq);
+  // The next pass extends it.
+  REQUIRE(j->acknowledge("east", segs[2].last_seq).ok());
+  REQUIRE(*j->enforce_retention() == 1);
+  CHECK(j->removed().last_seq == segs[2].last_seq);
+  CHECK(j->removed().origins.at("node-a") == segs[2].last_seq);
+}
+
+TEST_CASE("a journal trimmed without a removed file reports the seq range, time unknown") {
+  temp_dir d;
+  std::vector<segment_info> segs;
+  {
+    auto j = open_ok(retained(d.path(), {"east"}));
+    fill(*j, 10);
+    segs = j->segments();
+    REQUIRE(j->acknowledge("east", segs[1].last_seq).ok());
+    REQUIRE(*j->enforce_retention() == 2);
+  }
+  fs::remove(d.file("removed")); // as a build before the file left it
+  auto j = open_ok(retained(d.path(), {"east"}));
+  const auto r = j->removed();
+  CHECK(r.last_seq == segs[1].last_seq);
+  CHECK(r.max_timestamp_ns == std::numeric_limits<std::int64_t>::max());
+  CHECK(r.origins.empty());
+}
+
+TEST_CASE("a damaged removed file refuses open naming it") {
+  temp_dir d;
+  {
+    auto j = open_ok(retained(d.path(), {"east"}));
+    fill(*j, 10);
+    REQUIRE(j->acknowledge("east", j->segments()[0].last_seq).ok());
+    REQUIRE(*j->enforce_retention() == 1);
+  }
+  auto bytes = read_bytes(d.file("removed"));
+  bytes[10] = static_cast<char>(bytes[10] ^ 0x01);
+  write_bytes(d.file("removed"), bytes);
+  auto j = journal::open(retained(d.path(), {"east"}));
+  REQUIRE_FALSE(j.ok());
+  CHECK(j.error().code() == errc::corruption);
+  CHECK(j.error().to_string().find("removed") != std::string::npos);
 }

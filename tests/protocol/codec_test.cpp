@@ -119,7 +119,7 @@ TEST_CASE("length 0 is an empty_frame error") {
 }
 
 TEST_CASE("an unknown type byte is an unknown_type error") {
-  for (int t : {0x00, 0x06, 0x0f, 0x1f, 0x2a, 0x2f, 0x80, 0xff}) {
+  for (int t : {0x00, 0x06, 0x0f, 0x1f, 0x2b, 0x2f, 0x80, 0xff}) {
     CAPTURE(t);
     std::string f = header(1) + static_cast<char>(t);
     CHECK(decode(f).code() == errc::unknown_type);
@@ -236,7 +236,7 @@ TEST_CASE("version check: a different major is refused naming both versions") {
   h.protocol_major = 2;
   auto v = check_version(h);
   CHECK_FALSE(v.compatible);
-  CHECK(v.message.find("peer speaks protocol 2.0, this node speaks 1.0") == 0);
+  CHECK(v.message.find("peer speaks protocol 2.1, this node speaks 1.1") == 0);
   CHECK_FALSE(check_version(0, 9).compatible);
   CHECK_FALSE(check_version(client_hello{3, 0, "c"}).compatible);
 }
@@ -244,7 +244,7 @@ TEST_CASE("version check: a different major is refused naming both versions") {
 TEST_CASE("version check: a different minor is accepted") {
   auto v = check_version(1, 7);
   CHECK(v.compatible);
-  CHECK(v.message.find("peer speaks protocol 1.7, this node speaks 1.0") == 0);
+  CHECK(v.message.find("peer speaks protocol 1.7, this node speaks 1.1") == 0);
   CHECK(check_version(client_hello{1, 3, "c"}).compatible);
 }
 
@@ -377,4 +377,56 @@ TEST_CASE("publisher logon frames round-trip and publisher_in_use is close code 
   CHECK(frame_type_name(frame_type::subscribe_from) == "subscribe_from");
   // publisher_logon_ack{"", 0}: the node holds nothing of an id it has never seen.
   CHECK(encoded(publisher_logon_ack{"", 0}) == std::string{"\x0b\x00\x00\x00\x28\x00\x00", 7} + std::string(8, '\0'));
+}
+
+// ---- subscription_gap (protocol 1.1) ----
+
+TEST_CASE("subscription_gap round-trips and is byte exact") {
+  const subscription_gap g{7, "A", 101, 3000, gap_reason::retention};
+  std::string out;
+  REQUIRE(encode(g, out).ok());
+  const std::string expect{"\x1e\x00\x00\x00"                  // length 30
+                           "\x2a"                              // type subscription_gap
+                           "\x07\x00\x00\x00\x00\x00\x00\x00"  // subscription_id 7
+                           "\x01\x00"
+                           "A"                                 // origin_instance "A"
+                           "\x65\x00\x00\x00\x00\x00\x00\x00"  // first 101
+                           "\xb8\x0b\x00\x00\x00\x00\x00\x00"  // last 3000
+                           "\x01\x00",                         // reason 1 = retention
+                           34};
+  CHECK(out == expect);
+  auto d = decode(out);
+  REQUIRE(d.ok());
+  CHECK(std::get<subscription_gap>(d.value()) == g);
+  CHECK(frame_type_name(frame_type::subscription_gap) == "subscription_gap");
+  // A range of exactly one record is valid; an unknown reason decodes as-is.
+  out.clear();
+  REQUIRE(encode(subscription_gap{1, "", 5, 5, gap_reason{42}}, out).ok());
+  d = decode(out);
+  REQUIRE(d.ok());
+  CHECK(std::get<subscription_gap>(d.value()).reason == gap_reason{42});
+}
+
+TEST_CASE("subscription_gap with last below first is a bad_value") {
+  std::string out;
+  REQUIRE(encode(subscription_gap{1, "", 5, 4, gap_reason::retention}, out).ok());
+  auto d = decode(out);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.code() == errc::bad_value);
+  CHECK(d.error().message.find("subscription_gap") != std::string::npos);
+}
+
+TEST_CASE("subscription_gap cut at every byte is truncated or an overrun, never a message") {
+  std::string out;
+  REQUIRE(encode(subscription_gap{9, "origin", 1, 2, gap_reason::retention}, out).ok());
+  for (std::size_t cut = 0; cut < out.size(); ++cut) {
+    CAPTURE(cut);
+    CHECK_FALSE(decode(std::string_view{out}.substr(0, cut)).ok());
+  }
+  // The same frame with one byte more in the body (declared length included) has trailing bytes.
+  std::string longer = out + '\0';
+  longer[0] = static_cast<char>(longer[0] + 1);
+  auto d = decode(longer);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.code() == errc::trailing_bytes);
 }

@@ -1,6 +1,7 @@
 // Sample messages for the codec tests: every type at its minimum, at its maximum, and random.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -38,6 +39,7 @@ inline std::vector<message> min_messages() {
     publisher_logon{""},
     publisher_logon_ack{"", 0},
     subscribe_from{0, "", subscribe_start::after_bookmark, i64_min, false, {}},
+    subscription_gap{0, "", 0, 0, gap_reason{0}},
   };
 }
 
@@ -94,6 +96,7 @@ inline std::vector<message> max_messages() {
     publisher_logon{label},
     publisher_logon_ack{label, u64_max},
     subscribe_from{u64_max, text, subscribe_start::from_time, i64_max, true, max_bookmark()},
+    subscription_gap{u64_max, name, u64_max, u64_max, gap_reason{u16_max}},
   };
 }
 
@@ -124,6 +127,10 @@ public:
       case 11: return unsubscribe{u64()};
       case 12: return publisher_logon{label()};
       case 13: return publisher_logon_ack{label(), u64()};
+      case 15: {
+        const auto a = u64(), b = u64(); // a valid range: last >= first
+        return subscription_gap{u64(), name(), std::min(a, b), std::max(a, b), gap_reason{u16()}};
+      }
       default: {
         subscribe_from f{u64(), text(), static_cast<subscribe_start>(upto(max_subscribe_start + 1)), i64(),
                          upto(2) == 1, {}};

@@ -453,8 +453,9 @@ TEST_CASE("failover to a server that holds less than retention kept: it gets wha
   b1.start(); // B2 comes up empty only after B1 is gone
   const auto addr1 = replication_address(b1), addr2 = replication_address(b2);
   dialing_node a{dir, "A"};
-  // Small segments, removed as soon as B has acked them.
-  a.configure(failover_destination("B", {addr1, addr2}, quick_reconnect()), {{"journal", {{"segment_bytes", 4096}}}});
+  // Small segments, removed as soon as B has acked them (retention 0: the default keeps 7 days).
+  a.configure(failover_destination("B", {addr1, addr2}, quick_reconnect()),
+              {{"journal", {{"segment_bytes", 4096}, {"retention_min_age_s", 0}}}});
   a.start();
   REQUIRE_MESSAGE(wait_replicating_to(a, addr1, 10s), logs(a, b1, b2));
   tandem::client::client_connection c;
@@ -480,6 +481,19 @@ TEST_CASE("failover to a server that holds less than retention kept: it gets wha
                 "B2 holds " << b2.durable_seq() << "\n" << a.link().dump() << "\n" << logs(a, b1, b2));
   CHECK(a.link().value("resumes_below_retention", 0) >= 1);
   CHECK(a.log().find("were removed by retention") != std::string::npos);
+  // Counted with its range, in /status and /metrics, not only logged (issue 14, defect 13).
+  auto link = a.link(); // null (every value 0) if the fetch failed
+  CHECK(link.value("records_below_retention", std::uint64_t{0}) >= oldest - a_base);
+  CHECK(link["last_below_retention"].value("last", std::uint64_t{0}) == oldest - 1);
+  std::string metrics;
+  CHECK_MESSAGE(wait_until(
+                  [&] {
+                    metrics = admin_get(a.node().ports().admin, "/metrics").body;
+                    return metrics.find("tandem_destination_resumes_below_retention_total{destination=\"B\"") !=
+                           std::string::npos;
+                  },
+                  10s),
+                metrics);
   c.close();
   REQUIRE(b2.stop() == 0);
   auto records = b2.journal_records();
