@@ -444,6 +444,8 @@ TEST_CASE("journal actor: a write error refuses only the held records whose orig
   auto xr = reply_of(x);
   CHECK(xr.ok);
   CHECK(xr.first_seq == b + 2);
+}
+
 TEST_CASE("journal actor: inbound positions keep no entry for peer names nothing is held from") {
   temp_dir dir;
   auto cfg = node_config_for(dir.path());
