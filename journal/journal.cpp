@@ -169,9 +169,11 @@ status journal::recover(recovery_report& rep) {
     const std::string seg_path = path_of(segment_file_name(first));
     if (expect_first != 0 && first != expect_first)
       return corruption_at(seg_path, 0, "segment starts at seq " + std::to_string(first) + " but the previous one ends at " +
-                                            std::to_string(expect_first - 1) + ": the segment holding seqs " +
-                                            std::to_string(expect_first) + ".." + std::to_string(first - 1) +
-                                            " is missing");
+                                            std::to_string(expect_first - 1) +
+                                            (first > expect_first ? ": the segment holding seqs " +
+                                                                        std::to_string(expect_first) + ".." +
+                                                                        std::to_string(first - 1) + " is missing"
+                                                                  : std::string(": the segments overlap")));
     auto file = fs_.open_readable(seg_path);
     if (!file) return file.error();
     auto size = (*file)->size();

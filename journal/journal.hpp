@@ -7,7 +7,9 @@
 //   * Everything else (durable_seq, first_seq, highest_origin_seq, open_cursor, acknowledge,
 //     enforce_retention, held_back, segments) is safe from any thread, concurrently with the writer.
 //     Internal locks are held only for in-memory bookkeeping, never around disk reads or writes
-//     (except enforce_retention's own unlinks, which hold no lock the writer or readers take).
+//     (except enforce_retention's own unlinks, which hold no lock the writer or readers take, and
+//     the extent file's one small atomic write, which a seal on the writer thread and a retention
+//     pass serialise between them: the writer can wait for it at a seal, never at an append).
 //   * A cursor (reader.hpp) belongs to one thread; any number of cursors may run concurrently.
 //   * Readers only ever see durable records: durable_seq() advances only after a completed fdatasync.
 //   * The journal must outlive its cursors and its group_committer.
