@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <optional>
 #include <unordered_map>
 
@@ -12,6 +13,7 @@
 #include "actors/instrumented_actor.hpp"
 #include <nlohmann/json.hpp>
 
+#include "actors/fatal_exit.hpp"
 #include "actors/log.hpp"
 #include "actors/logic/ack_tracker.hpp"
 #include "actors/logic/duplicate_waits.hpp"
@@ -555,6 +557,8 @@ caf::typed_response_promise<append_reply> submit(journal_self self, append_reque
 journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr<journal_runtime> rt,
                                               journal::recovery_report recovery, journal_actor_options options) {
   self->bind_probe("journal");
+  fail_fast_on_exception(self, "journal"); // an exception here leaves no node worth keeping alive
+  const bool test_crash = test_crash_requested("journal"); // false unless built with TANDEM_TEST_HOOKS
   self->state.rt = std::move(rt);
   self->state.recovery = std::move(recovery);
   self->state.options = options;
@@ -738,6 +742,8 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
       self->state.bound_listeners.push_back(std::move(listener));
     },
     [=](atoms::retention) {
+      if (test_crash)
+        throw std::runtime_error("test hook TANDEM_TEST_CRASH_ACTOR=journal");
       // Blocking (fsync of the positions file, unlink of segments): fine here, this actor is detached.
       auto removed = self->state.rt->log().enforce_retention();
       if (!removed)

@@ -59,7 +59,7 @@ std::vector<std::string> describe(const journal::recovery_report& r) {
   if (r.truncated_bytes > 0)
     lines.push_back("journal: dropped a torn tail of " + std::to_string(r.truncated_bytes) + " byte(s) at offset "
                     + std::to_string(r.truncated_offset) + " of " + r.truncated_file + " (" + r.truncate_reason
-                    + "); no durable record was in it");
+                    + "): " + r.truncate_known);
   for (const auto& f : r.rebuilt_indexes)
     lines.push_back("journal: rebuilt index " + f);
   for (const auto& d : r.released_destinations)

@@ -1,6 +1,8 @@
 #include "actors/startup.hpp"
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <netdb.h>
@@ -10,6 +12,8 @@
 #include <system_error>
 #include <unistd.h>
 #include <fcntl.h>
+
+#include "actors/log.hpp"
 
 namespace tandem {
 
@@ -96,6 +100,36 @@ std::optional<bound_socket> bind_listener(const std::string& role, const config:
   ::freeaddrinfo(res);
   *error = "cannot bind " + where + ": " + last_error;
   return std::nullopt;
+}
+
+bool actor_exit_is_fatal(actor_exit how, bool shutting_down) {
+  switch (how) {
+    case actor_exit::unhandled_exception: return true;
+    case actor_exit::shutdown:
+    case actor_exit::normal: return false;
+    case actor_exit::error: return !shutting_down;
+  }
+  return true;
+}
+
+bool test_crash_requested(std::string_view actor) {
+#ifdef TANDEM_TEST_HOOKS
+  const char* v = std::getenv("TANDEM_TEST_CRASH_ACTOR");
+  return v != nullptr && actor == v;
+#else
+  (void)actor;
+  return false;
+#endif
+}
+
+std::string fatal_line(std::string_view actor_name, std::string_view what) {
+  return "fatal: actor " + std::string(actor_name) + " died: " + std::string(what);
+}
+
+void die_fatally(std::string_view actor_name, std::string_view what) {
+  log::error("tandemd", fatal_line(actor_name, what));
+  std::fflush(stderr);
+  std::_Exit(fatal_exit_code);
 }
 
 } // namespace tandem

@@ -17,6 +17,7 @@
 #include "actors/instrumented_actor.hpp"
 #include "actors/client_listener.hpp"
 #include "actors/destination_link.hpp"
+#include "actors/fatal_exit.hpp"
 #include "actors/journal_actor.hpp"
 #include "actors/journal_reader.hpp"
 #include "actors/logic/link_window.hpp"
@@ -197,6 +198,9 @@ std::pair<bool, caf::actor> on_conn_hello(supervisor_self self, const std::strin
 
 caf::behavior supervisor(supervisor_self self, node_info info, node_resources res) {
   self->bind_probe("supervisor");
+  // Fail fast: a child (linked below) or the supervisor itself failing ends the process at once.
+  fail_fast_on_exception(self, "supervisor");
+  fail_fast_on_child_exit(self);
   auto& st = self->state;
   st.info = std::move(info);
   const auto& cfg = st.info.config;

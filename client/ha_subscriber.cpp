@@ -27,7 +27,7 @@ ha_subscriber::ha_subscriber(ha_subscriber_options options, failover_clock clock
     servers_.set_attempt_observer(options_.on_attempt);
 }
 
-ha_subscriber::~ha_subscriber() { stop(); }
+ha_subscriber::~ha_subscriber() { close(false); }
 
 std::string ha_subscriber::open() {
   if (options_.bookmark_file.empty())
@@ -38,6 +38,7 @@ std::string ha_subscriber::open() {
     return error_;
   }
   bookmark_ = std::move(*loaded.value);
+  handled_ = bookmark_;
   return {};
 }
 
@@ -89,6 +90,7 @@ bool ha_subscriber::ensure_connected(steady_clock::time_point deadline) {
 
 std::optional<protocol::delivered> ha_subscriber::next(std::chrono::milliseconds timeout) {
   const auto deadline = steady_clock::now() + timeout;
+  mark_handled(); // the application asked for more: it has finished with the previous record
   for (;;) {
     maybe_save();
     if (!ensure_connected(deadline))
@@ -117,6 +119,7 @@ std::optional<protocol::delivered> ha_subscriber::next(std::chrono::milliseconds
         ++counters_.ignored_frames;
       continue;
     }
+    step(delivery_step::received);
     if (bookmark_.covers(d->origin_instance, d->origin_seq)) {
       ++counters_.duplicates;
       continue;
@@ -127,14 +130,27 @@ std::optional<protocol::delivered> ha_subscriber::next(std::chrono::milliseconds
     if (bookmark_.covers_publisher(d->publisher_id, d->publisher_seq)) {
       ++counters_.duplicates;
       ++counters_.publisher_copies;
+      handled_.advance(d->origin_instance, d->origin_seq); // a copy: nothing to hand over
       continue;
     }
     bookmark_.advance_publisher(d->publisher_id, d->publisher_seq);
+    // Not in handled_ (and so in no save) until the application has finished with it.
+    in_hand_ = in_hand{d->origin_instance, d->publisher_id, d->origin_seq, d->publisher_seq};
+    step(delivery_step::advanced);
     ++counters_.delivered;
-    ++unsaved_;
-    maybe_save();
+    step(delivery_step::returning);
     return std::move(*d);
   }
+}
+
+void ha_subscriber::mark_handled() {
+  if (!in_hand_)
+    return;
+  handled_.advance(in_hand_->origin, in_hand_->origin_seq);
+  handled_.advance_publisher(in_hand_->publisher, in_hand_->publisher_seq);
+  in_hand_.reset();
+  ++unsaved_;
+  step(delivery_step::handled);
 }
 
 void ha_subscriber::maybe_save() {
@@ -146,21 +162,27 @@ void ha_subscriber::maybe_save() {
 
 bool ha_subscriber::save() {
   last_save_ = steady_clock::now();
-  if (auto err = save_bookmark(options_.bookmark_file, bookmark_); !err.empty()) {
+  step(delivery_step::saving);
+  if (auto err = save_bookmark(options_.bookmark_file, handled_); !err.empty()) {
     ++counters_.bookmark_save_errors;
     error_ = err;
     return false;
   }
   unsaved_ = 0;
   ++counters_.bookmark_saves;
+  step(delivery_step::saved);
   return true;
 }
 
-std::string ha_subscriber::stop() {
+std::string ha_subscriber::stop() { return close(true); }
+
+std::string ha_subscriber::close(bool last_handled) {
   if (connection_.is_open()) {
     connection_.close();
     servers_.on_disconnected();
   }
+  if (last_handled)
+    mark_handled();
   if (!options_.bookmark_file.empty() && unsaved_ > 0 && !save())
     return error_;
   return {};

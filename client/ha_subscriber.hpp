@@ -20,10 +20,19 @@
 // under two origins when its publisher failed over before the first node replicated it). Both
 // kinds of mark are in the bookmark file.
 //
-// Bookmark file: saved atomically after every `bookmark_every_records` deliveries or
+// Bookmark file: it covers only records the application has finished with, so a kill at any
+// moment (SIGKILL included) never skips a record: a record returned by next() counts as handled
+// when the application calls next() again or stop(); until then it is "in hand" and no save
+// covers it (the destructor saves without it: an exception while handling it may be what ends
+// the subscriber). Saved atomically after every `bookmark_every_records` handled records or
 // `bookmark_every` (whichever first; checked on each next()), and by stop(). After a crash the
-// file lags by at most that much, and the restarted subscriber receives those records again
-// (at least once across restarts; exactly once across failovers of a running subscriber).
+// file lags by at most that much plus the record in hand, and the restarted subscriber receives
+// those records again (at least once across restarts; exactly once across failovers of a running
+// subscriber, which resubscribes with everything returned).
+//
+// The delivery path, in order (delivery_step, for ha_subscriber_options::on_step): the previous
+// record becomes handled; a save may run (saving, saved); a frame arrives (received); the
+// in-memory marks advance (advanced); next() returns it (returning).
 //
 // Blocking, single-threaded; next() makes progress (reconnects included) only while it runs.
 #pragma once
@@ -44,6 +53,9 @@
 
 namespace tandem::client {
 
+// Steps of the delivery path (see above), reported to ha_subscriber_options::on_step.
+enum class delivery_step { handled, saving, saved, received, advanced, returning };
+
 struct ha_subscriber_options {
   std::string client_name = "tandem-subscriber";
   std::vector<server_address> servers; // priority order
@@ -61,6 +73,9 @@ struct ha_subscriber_options {
   // asked for (its bookmark, or start time) that the node no longer holds; the subscription goes
   // on with what is held. Without a callback gaps are only counted. docs/protocol.md, "Gaps".
   std::function<void(const protocol::subscription_gap&)> on_gap;
+  // Optional: called at each step of the delivery path. Tests throw from it to stop the
+  // subscriber dead at that step (a kill) and check what the bookmark file then covers.
+  std::function<void(delivery_step)> on_step;
 };
 
 struct ha_subscriber_counters {
@@ -90,14 +105,19 @@ public:
   std::string open();
 
   // The next record, or nullopt when none arrived within `timeout` (error() says why if no server
-  // could be reached). Reconnects and resubscribes as needed. The record is in the bookmark when
-  // this returns.
+  // could be reached). Reconnects and resubscribes as needed. Calling it means the application
+  // has finished with the record the previous call returned: only from then on may the bookmark
+  // file cover that one. The returned record is in position() (resubscriptions start after it).
   std::optional<protocol::delivered> next(std::chrono::milliseconds timeout);
 
-  // Saves the bookmark file (when configured) and closes. "" or the save error.
+  // The application has finished with everything next() returned: saves the bookmark file (when
+  // configured) with all of it, and closes. "" or the save error.
   std::string stop();
 
+  // Everything next() returned (what a resubscription continues after).
   const bookmark& position() const { return bookmark_; }
+  // What the application has finished with: the only bookmark the file is ever saved from.
+  const bookmark& handled() const { return handled_; }
   bool connected() const { return connection_.is_open(); }
   const std::string& error() const { return error_; }
   const ha_subscriber_counters& counters() const { return counters_; }
@@ -107,14 +127,26 @@ public:
   protocol::subscribe_from next_subscription() const;
 
 private:
+  struct in_hand {
+    std::string origin, publisher;
+    std::uint64_t origin_seq = 0, publisher_seq = 0;
+  };
   bool ensure_connected(steady_clock::time_point deadline);
+  void mark_handled(); // the record in hand (if any) joins handled_
+  void step(delivery_step s) {
+    if (options_.on_step)
+      options_.on_step(s);
+  }
   void maybe_save();
   bool save();
+  std::string close(bool last_handled);
 
   ha_subscriber_options options_;
   server_list servers_;
   client_connection connection_;
-  bookmark bookmark_;
+  bookmark bookmark_;                // everything returned by next()
+  bookmark handled_;                 // bookmark_ minus the record in hand
+  std::optional<in_hand> in_hand_;   // the last record returned, until the application is done
   std::optional<std::int64_t> first_subscribed_at_ns_; // wall clock of the first subscribe
   std::uint64_t subscription_id_ = 0;                  // of the current connection
   std::size_t unsaved_ = 0;

@@ -1,8 +1,10 @@
 #include "journal/inspect.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
+#include "journal/extent.hpp"
 #include "journal/record_codec.hpp"
 #include "journal/retention.hpp"
 #include "journal/record_format.hpp"
@@ -22,6 +24,17 @@ result<std::vector<std::uint64_t>> list_segments(file_system& fs, const std::str
   return firsts;
 }
 
+// The extent file (journal/extent.hpp): nullopt when absent.
+result<std::optional<journal_extent>> read_extent(file_system& fs, const std::string& dir) {
+  const std::string path = dir + "/extent";
+  if (!fs.exists(path)) return std::optional<journal_extent>{};
+  auto text = fs.read_file(path);
+  if (!text) return text.error();
+  auto e = decode_extent(*text, path);
+  if (!e) return e.error();
+  return std::optional<journal_extent>{*e};
+}
+
 std::string preview(std::string_view payload) {
   std::string p;
   for (char c : payload.substr(0, 32)) p += (c >= 0x20 && c < 0x7f && c != '"') ? c : '.';
@@ -32,9 +45,32 @@ std::string preview(std::string_view payload) {
 
 status verify(const std::string& dir, std::ostream& out, file_system* fsp) {
   file_system& fs = fsp != nullptr ? *fsp : posix_file_system();
+  const auto fail = [&](status s) {
+    out << "CORRUPTION: " << s.message() << "\n";
+    return s;
+  };
+  // Read before and after listing: a live node may seal or remove a segment in between, and then
+  // the extent checks (the same as open's) are skipped rather than raising a false alarm.
+  auto extent_before = read_extent(fs, dir);
+  if (!extent_before) return fail(extent_before.error());
   auto firsts = list_segments(fs, dir);
   if (!firsts) return firsts.error();
+  auto extent_after = read_extent(fs, dir);
+  if (!extent_after) return fail(extent_after.error());
+  std::optional<journal_extent> extent;
+  if (*extent_before && *extent_after && **extent_before == **extent_after) extent = **extent_after;
   out << "journal " << dir << ": " << firsts->size() << " segment(s)\n";
+  if (extent) {
+    out << "extent: base=" << extent->base << " oldest=" << extent->oldest << " active=" << extent->active
+        << " durable=" << extent->durable << "\n";
+    const auto seg = [&](std::uint64_t first) { return dir + "/" + segment_file_name(first); };
+    if (firsts->empty() || firsts->back() < extent->active)
+      return fail({errc::corruption, seg(extent->active) + " offset 0: the active segment recorded in " + dir +
+                                         "/extent is missing"});
+    if (firsts->front() > extent->oldest)
+      return fail({errc::corruption, seg(extent->oldest) + " offset 0: the oldest segment recorded in " + dir +
+                                         "/extent is missing"});
+  }
   std::uint64_t total = 0, expect = 0, lo = 0, hi = 0;
   for (std::size_t i = 0; i < firsts->size(); ++i) {
     const std::uint64_t first = (*firsts)[i];
@@ -79,6 +115,9 @@ status verify(const std::string& dir, std::ostream& out, file_system* fsp) {
   out << "total records=" << total;
   if (total > 0) out << " seqs=" << lo << ".." << hi;
   out << "\n";
+  if (extent && extent->durable >= extent->base && hi < extent->durable)
+    return fail({errc::corruption, dir + "/extent records seqs up to " + std::to_string(extent->durable) +
+                                       " as durable but the journal ends at seq " + std::to_string(hi)});
   const std::string pos_path = dir + "/" + format::positions_file;
   if (fs.exists(pos_path)) {
     auto text = fs.read_file(pos_path);

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <limits>
 
+#include "journal/extent.hpp"
 #include "journal/record_format.hpp"
 #include "journal/segment.hpp"
 
@@ -14,6 +15,7 @@ namespace {
 constexpr const char* origins_file = "origins"; // cumulative origin map as of the last seal
 constexpr const char* base_file = "base";       // the incarnation base: "<seq>\n", written at creation
 constexpr const char* removed_file = "removed"; // what retention removed (removed_history), as a sidecar
+constexpr const char* extent_file = "extent";   // what must be on disk (journal/extent.hpp)
 
 std::int64_t system_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -26,6 +28,50 @@ bool ends_with(const std::string& s, std::string_view suffix) {
 
 status corruption_at(const std::string& path, std::uint64_t offset, const std::string& why) {
   return {errc::corruption, path + " offset " + std::to_string(offset) + ": " + why};
+}
+
+// The segment files the extent file says must exist: the oldest and the active one (a missing one
+// between them shows as a gap in the seqs). `firsts` are the segments found, ascending.
+status check_segments_present(const std::string& dir, const std::optional<journal_extent>& recorded,
+                              const std::vector<std::uint64_t>& firsts) {
+  if (!recorded) return {};
+  const std::string extent_path = dir + "/" + extent_file;
+  const auto seg = [&](std::uint64_t first) { return dir + "/" + segment_file_name(first); };
+  const std::string durable = recorded->durable >= recorded->base
+                                  ? "; seqs up to " + std::to_string(recorded->durable) + " were durable"
+                                  : "";
+  if (firsts.empty())
+    return {errc::corruption, "no segment file in " + dir + " but " + extent_path + " records segments from seq " +
+                                  std::to_string(recorded->oldest) + " (active segment " + seg(recorded->active) +
+                                  ")" + durable + ": the segment files were removed"};
+  if (firsts.back() < recorded->active)
+    return corruption_at(seg(recorded->active), 0,
+                         "the active segment is missing (" + extent_path + " records it); the journal would end in " +
+                             seg(firsts.back()) + " and records from seq " + std::to_string(recorded->active) +
+                             " on, which this node may have acknowledged, would be lost" + durable);
+  if (firsts.front() > recorded->oldest)
+    return corruption_at(seg(recorded->oldest), 0,
+                         "the oldest segment is missing (" + extent_path + " records segments from seq " +
+                             std::to_string(recorded->oldest) + "); the oldest found is " + seg(firsts.front()) +
+                             ", so seqs " + std::to_string(recorded->oldest) + ".." +
+                             std::to_string(firsts.front() - 1) + " are lost");
+  return {};
+}
+
+// What is known about a torn tail dropped at open (recovery_report::truncate_known).
+std::string describe_torn_tail(check_outcome outcome, std::uint64_t seq, std::uint64_t known_durable,
+                               std::uint64_t base) {
+  std::string what = outcome == check_outcome::incomplete
+                         ? "the file ends inside the record of seq " + std::to_string(seq) +
+                               ", as a crash during its write leaves"
+                         : "the record of seq " + std::to_string(seq) +
+                               " is damaged, which a process crash does not leave (a power loss during its write "
+                               "or damage to a written record does): whether it was acknowledged is not known";
+  if (known_durable >= base)
+    what += "; every seq up to " + std::to_string(known_durable) + " was recorded durable and is intact";
+  else
+    what += "; no seq of this journal was recorded durable yet";
+  return what;
 }
 
 } // namespace
@@ -63,6 +109,17 @@ status journal::recover(recovery_report& rep) {
   if (!positions) return positions.error();
   positions_.emplace(std::move(*positions));
 
+  // The extent file: what must be on disk (journal/extent.hpp). Absent for a journal created by an
+  // older build (or removed by an operator): then only the checks segment files allow are made.
+  std::optional<journal_extent> recorded;
+  if (fs_.exists(path_of(extent_file))) {
+    auto data = fs_.read_file(path_of(extent_file));
+    if (!data) return data.error();
+    auto e = decode_extent(*data, path_of(extent_file));
+    if (!e) return e.error();
+    recorded = *e;
+  }
+
   auto names = fs_.list_dir(opts_.dir);
   if (!names) return names.error();
   std::vector<std::uint64_t> firsts;
@@ -72,6 +129,33 @@ status journal::recover(recovery_report& rep) {
   }
   std::sort(firsts.begin(), firsts.end());
 
+  // The incarnation base. A journal created by a build without the file has base 1.
+  if (fs_.exists(path_of(base_file))) {
+    auto data = fs_.read_file(path_of(base_file));
+    if (!data) return data.error();
+    auto v = parse_base_file(*data);
+    if (!v) return corruption_at(path_of(base_file), 0, "not a seq (decimal digits and one newline)");
+    base_seq_ = *v;
+  } else if (recorded && recorded->base != 1) {
+    return corruption_at(path_of(base_file), 0, "missing, but " + path_of(extent_file) + " records base " +
+                                                    std::to_string(recorded->base));
+  } else if (firsts.empty() && !recorded) {
+    base_seq_ = std::max<std::uint64_t>(opts_.fresh_first_seq, 1);
+    if (base_seq_ != 1) { // base 1 needs no file (the default for a journal without one)
+      if (auto s = fs_.write_file_atomic(path_of(base_file), std::to_string(base_seq_) + "\n"); !s) return s;
+    }
+  } else {
+    base_seq_ = 1;
+  }
+  if (recorded && recorded->base != base_seq_)
+    return corruption_at(path_of(base_file), 0, "holds base " + std::to_string(base_seq_) + " but " +
+                                                    path_of(extent_file) + " records base " +
+                                                    std::to_string(recorded->base));
+  if (!firsts.empty() && firsts.front() < base_seq_)
+    return corruption_at(path_of(base_file), 0, "holds base " + std::to_string(base_seq_) + " but segment " +
+                                                    path_of(segment_file_name(firsts.front())) + " starts below it");
+  if (auto s = check_segments_present(opts_.dir, recorded, firsts); !s) return s;
+
   // The cumulative origin map survives retention in the "origins" file (written at every seal);
   // each sealed sidecar adds its own cumulative map, the last segment's scan adds the rest.
   if (fs_.exists(path_of(origins_file))) {
@@ -80,13 +164,18 @@ status journal::recover(recovery_report& rep) {
     if (auto s = decode_sidecar(*data)) origins_ = std::move(s->origins);
   }
 
+  const std::uint64_t known_durable = recorded ? recorded->durable : 0;
   std::uint64_t expect_first = 0; // 0 = no previous segment
   for (std::size_t i = 0; i < firsts.size(); ++i) {
     const std::uint64_t first = firsts[i];
     const std::string seg_path = path_of(segment_file_name(first));
     if (expect_first != 0 && first != expect_first)
       return corruption_at(seg_path, 0, "segment starts at seq " + std::to_string(first) + " but the previous one ends at " +
-                                            std::to_string(expect_first - 1));
+                                            std::to_string(expect_first - 1) +
+                                            (first > expect_first ? ": the segment holding seqs " +
+                                                                        std::to_string(expect_first) + ".." +
+                                                                        std::to_string(first - 1) + " is missing"
+                                                                  : std::string(": the segments overlap")));
     auto file = fs_.open_readable(seg_path);
     if (!file) return file.error();
     auto size = (*file)->size();
@@ -111,8 +200,16 @@ status journal::recover(recovery_report& rep) {
       if (scan->end == scan_end::corruption || (!last && scan->end == scan_end::torn_tail))
         return corruption_at(seg_path, scan->bad_offset, scan->reason);
       if (last && scan->end == scan_end::torn_tail) {
-        // A torn tail is a clean end: the crash interrupted a write that was never reported
-        // durable (durable records were fdatasync'ed before being reported, so they are intact).
+        // A torn tail is a clean end after a crash that interrupted a write never reported
+        // durable (durable records were fdatasync'ed before being reported, so a crash cannot tear
+        // them). Damage to a durable record looks the same, so a record the extent file proves
+        // durable is never dropped; above that mark, what is known is said in the report.
+        const std::uint64_t dropped_seq = scan->summary.last_seq + 1;
+        if (dropped_seq <= known_durable)
+          return corruption_at(seg_path, scan->bad_offset,
+                               scan->reason + " in the record of seq " + std::to_string(dropped_seq) +
+                                   ", but " + path_of(extent_file) + " records every seq up to " +
+                                   std::to_string(known_durable) + " as durable: refusing to drop it");
         auto w = fs_.open_writable(seg_path);
         if (!w) return w.error();
         if (auto s = (*w)->truncate(scan->summary.bytes); !s) return s;
@@ -121,6 +218,8 @@ status journal::recover(recovery_report& rep) {
         rep.truncated_offset = scan->summary.bytes;
         rep.truncated_file = seg_path;
         rep.truncate_reason = scan->reason;
+        rep.truncated_seq = dropped_seq;
+        rep.truncate_known = describe_torn_tail(scan->bad_outcome, dropped_seq, known_durable, base_seq_);
       }
       st.summary = std::move(scan->summary);
       if (!last) {
@@ -135,28 +234,6 @@ status journal::recover(recovery_report& rep) {
     st.sealed = !last;
     expect_first = st.summary.last_seq + 1;
     segments_.push_back(std::move(st));
-  }
-
-  // The incarnation base. A journal created by a build without the file has base 1.
-  if (fs_.exists(path_of(base_file))) {
-    auto data = fs_.read_file(path_of(base_file));
-    if (!data) return data.error();
-    std::uint64_t v = 0;
-    std::size_t digits = 0;
-    for (char c : *data) {
-      if (c < '0' || c > '9') break;
-      v = v * 10 + static_cast<std::uint64_t>(c - '0');
-      ++digits;
-    }
-    if (digits == 0 || digits > 19 || v == 0) return corruption_at(path_of(base_file), 0, "not a seq");
-    base_seq_ = v;
-  } else if (firsts.empty()) {
-    base_seq_ = std::max<std::uint64_t>(opts_.fresh_first_seq, 1);
-    if (base_seq_ != 1) { // base 1 needs no file (the default for a journal without one)
-      if (auto s = fs_.write_file_atomic(path_of(base_file), std::to_string(base_seq_) + "\n"); !s) return s;
-    }
-  } else {
-    base_seq_ = 1;
   }
 
   if (segments_.empty()) {
@@ -176,6 +253,17 @@ status journal::recover(recovery_report& rep) {
   }
   durable_bytes_ = active.bytes;
   assert(active_->size() == durable_bytes_); // recovery truncated anything beyond the last valid record
+  if (active.last_seq < known_durable)
+    return corruption_at(path_of(segment_file_name(active.first_seq)), active.bytes,
+                         "the journal ends at seq " + std::to_string(active.last_seq) + " but " +
+                             path_of(extent_file) + " records every seq up to " + std::to_string(known_durable) +
+                             " as durable: seqs " + std::to_string(active.last_seq + 1) + ".." +
+                             std::to_string(known_durable) + " are lost");
+  // Records a crashed process wrote but never synced are still in the page cache and now count as
+  // durable: make them so before anyone is told (one fdatasync per open).
+  if (active.bytes > 0) {
+    if (auto s = active_->sync(); !s) return s;
+  }
   next_seq_ = active.last_seq + 1;
   durable_seq_.store(active.last_seq, std::memory_order_release);
 
@@ -194,6 +282,15 @@ status journal::recover(recovery_report& rep) {
     removed_.last_seq = segments_.front().summary.first_seq - 1;
     removed_.max_timestamp_ns = std::numeric_limits<std::int64_t>::max();
   }
+
+  // Written after the active segment file exists (and its directory entry is synced): an extent
+  // never names a segment that a crash could leave uncreated.
+  const journal_extent found{base_seq_, segments_.front().summary.first_seq, active.first_seq,
+                             std::max(active.last_seq, base_seq_ - 1)};
+  if (!recorded || found != *recorded) {
+    if (auto s = fs_.write_file_atomic(path_of(extent_file), encode_extent(found)); !s) return s;
+  }
+  extent_ = found;
 
   rep.segments = segments_.size();
   rep.last_seq = active.last_seq >= base_seq_ ? active.last_seq : 0; // 0: nothing was ever written
@@ -355,6 +452,22 @@ status journal::roll_segment() {
   }
   active_ = std::move(*w);
   durable_bytes_ = 0;
+  // Only now that the new segment's directory entry is durable may the extent name it. If this
+  // write fails the extent still names the old active segment, which exists: open accepts that,
+  // and the next retention pass writes it again.
+  return update_extent([&](journal_extent& e) {
+    e.active = std::max(e.active, sealed.last_seq + 1);
+    e.durable = std::max(e.durable, sealed.last_seq);
+  });
+}
+
+status journal::update_extent(const std::function<void(journal_extent&)>& change) {
+  std::lock_guard lock(extent_mu_);
+  journal_extent next = extent_;
+  change(next);
+  if (next == extent_) return {};
+  if (auto s = fs_.write_file_atomic(path_of(extent_file), encode_extent(next)); !s) return s;
+  extent_ = next;
   return {};
 }
 
@@ -429,6 +542,7 @@ result<std::size_t> journal::enforce_retention() {
   const std::int64_t now = opts_.clock();
   std::vector<std::uint64_t> removed;
   removed_history history;
+  std::uint64_t new_oldest = 0;
   {
     std::lock_guard lock(seg_mu_);
     // Only a prefix may go: the journal always holds a dense seq range. Only this function
@@ -440,22 +554,35 @@ result<std::size_t> journal::enforce_retention() {
          ++i) {
       const auto& s = segments_[i].summary;
       removed.push_back(s.first_seq);
+      new_oldest = segments_[i + 1].summary.first_seq;
       history.last_seq = s.last_seq;
       history.max_timestamp_ns = std::max(history.max_timestamp_ns, s.max_timestamp_ns);
       merge_origins(history.origins, s.origins); // cumulative: the newest removed one covers the rest
     }
   }
-  if (removed.empty()) return std::size_t{0};
-  // Record what goes before it goes: a crash after the unlinks must not forget it (gap notices).
-  segment_summary file;
-  file.first_seq = history.last_seq + 1;
-  file.last_seq = history.last_seq;
-  file.max_timestamp_ns = history.max_timestamp_ns;
-  file.origins = history.origins;
-  if (auto s = fs_.write_file_atomic(path_of(removed_file), encode_sidecar(file)); !s) return s;
-  {
+  if (!removed.empty()) {
+    // Record what goes before it goes: a crash after the unlinks must not forget it (gap notices).
+    segment_summary file;
+    file.first_seq = history.last_seq + 1;
+    file.last_seq = history.last_seq;
+    file.max_timestamp_ns = history.max_timestamp_ns;
+    file.origins = history.origins;
+    if (auto s = fs_.write_file_atomic(path_of(removed_file), encode_sidecar(file)); !s) return s;
+  }
+  // The extent moves its oldest segment forward before any unlink (a crash in between leaves files
+  // older than the extent's oldest, which open accepts), and takes the durable seq along: one
+  // small atomic write per retention pass in which anything changed, never one per append.
+  const std::uint64_t durable = durable_seq();
+  if (auto s = update_extent([&](journal_extent& e) {
+        e.oldest = std::max(e.oldest, new_oldest);
+        e.durable = std::max(e.durable, durable);
+      });
+      !s)
+    return s;
+  if (!removed.empty()) {
     std::lock_guard lock(seg_mu_);
-    segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(removed.size()));
+    // Only this function pops, and the writer only pushes at the back.
+    while (!segments_.empty() && segments_.front().summary.first_seq < new_oldest) segments_.pop_front();
     removed_ = std::move(history);
   }
   for (auto first : removed) {

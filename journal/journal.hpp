@@ -7,7 +7,9 @@
 //   * Everything else (durable_seq, first_seq, highest_origin_seq, open_cursor, acknowledge,
 //     enforce_retention, held_back, segments) is safe from any thread, concurrently with the writer.
 //     Internal locks are held only for in-memory bookkeeping, never around disk reads or writes
-//     (except enforce_retention's own unlinks, which hold no lock the writer or readers take).
+//     (except enforce_retention's own unlinks, which hold no lock the writer or readers take, and
+//     the extent file's one small atomic write, which a seal on the writer thread and a retention
+//     pass serialise between them: the writer can wait for it at a seal, never at an append).
 //   * A cursor (reader.hpp) belongs to one thread; any number of cursors may run concurrently.
 //   * Readers only ever see durable records: durable_seq() advances only after a completed fdatasync.
 //   * The journal must outlive its cursors and its group_committer.
@@ -30,6 +32,7 @@
 #include <vector>
 
 #include "journal/errc.hpp"
+#include "journal/extent.hpp"
 #include "journal/file_io.hpp"
 #include "journal/record_codec.hpp"
 #include "journal/retention.hpp"
@@ -73,6 +76,10 @@ struct recovery_report {
   std::uint64_t truncated_offset = 0;   // where it was cut
   std::string truncated_file;
   std::string truncate_reason;          // e.g. "checksum mismatch", "record extends past end of data"
+  std::uint64_t truncated_seq = 0;      // the seq the first dropped record would have had
+  // What is known about the dropped bytes, for the log: whether they look like what a crash leaves,
+  // and which seqs the extent file proves durable (those are never dropped: open refuses instead).
+  std::string truncate_known;
   std::vector<std::string> rebuilt_indexes;        // sidecars that were missing/invalid and rebuilt
   std::vector<std::string> released_destinations;  // persisted but no longer configured: hold released
   std::vector<std::string> new_destinations;       // configured but not persisted: start at position 0
@@ -112,7 +119,11 @@ public:
   // Opens DIR (created if absent), recovers it and takes its lock. Fails with errc::corruption
   // (message naming file and offset) if a sealed segment is damaged or the last segment holds an
   // invalid record followed by valid ones; a torn tail of the last segment is truncated and
-  // reported. Sealed segments are not rescanned when their sidecar index is valid.
+  // reported. Sealed segments are not rescanned when their sidecar index is valid. Also
+  // errc::corruption, naming the files and seqs, when the "base" file is not a seq or disagrees
+  // with the "extent" file, or when the extent file shows that a segment it records (oldest,
+  // active) is missing or that the journal ends before a seq it records as durable
+  // (journal/extent.hpp, docs/journal-format.md "Extent").
   static result<std::unique_ptr<journal>> open(journal_options options, recovery_report* report = nullptr);
   ~journal();
   journal(const journal&) = delete;
@@ -198,6 +209,9 @@ private:
   status recover(recovery_report& report);
   status rollback_unsynced(); // truncate to the durable end; forget staged/written records
   status roll_segment();
+  // Rewrites the extent file with `change` applied, if that changes it (serialised by extent_mu_,
+  // which is held only around this one small atomic write).
+  status update_extent(const std::function<void(journal_extent&)>& change);
   std::string path_of(const std::string& name) const { return opts_.dir + "/" + name; }
   result<location> locate(std::uint64_t seq) const;
 
@@ -228,6 +242,9 @@ private:
   origin_map pending_origins_;   // staged/written, not yet durable
   std::uint64_t earlier_own_ = 0;         // highest_earlier_own_seq(), durable part
   std::uint64_t pending_earlier_own_ = 0; // ... staged/written part
+
+  std::mutex extent_mu_; // guards extent_ and writes of the extent file
+  journal_extent extent_; // as last written
 
   mutable std::mutex retention_mu_;
   std::optional<retention_positions> positions_;

@@ -122,6 +122,7 @@ result<scan_result> scan_segment(const readable_file& file, std::uint64_t first_
     if (c.outcome != check_outcome::ok) {
       out.bad_offset = off;
       out.reason = c.reason;
+      out.bad_outcome = c.outcome;
       // The bad record's length field cannot be trusted, so look at every later offset.
       auto later = find_later_valid(w, off + 1, *size, out.summary.last_seq);
       if (!later) return later.error();

@@ -9,6 +9,7 @@
 
 #include "journal/errc.hpp"
 #include "journal/file_io.hpp"
+#include "journal/record_codec.hpp"
 #include "journal/segment_index.hpp"
 
 namespace tandem::journal {
@@ -31,6 +32,9 @@ struct scan_result {
   scan_end end = scan_end::clean;
   std::uint64_t bad_offset = 0;  // where the first invalid record starts (end != clean)
   std::string reason;            // why that record is invalid (and, for corruption, what follows)
+  // For end != clean: incomplete = the file ends inside that record (what a crash during its write
+  // leaves); invalid = its bytes are there but fail the check (zero fill, checksum, lengths).
+  check_outcome bad_outcome = check_outcome::ok;
 };
 
 // Called for every valid record with its offset and bytes (valid for the duration of the call).

@@ -85,8 +85,9 @@ const char* usage = R"(usage:
       record stamped at or after TIME (--from-time 2026-11-22T10:00:00Z, ISO 8601 UTC with
       optional fraction, or unix nanoseconds); --fully-durable delivers only records no
       failover can lose. --from SEQ does not combine with these. SIGINT or SIGTERM stops it
-      with the bookmark saved (exit 0); after a SIGKILL the file lags by up to 1 s or 1000
-      messages, which the next run prints again.
+      with the bookmark saved (exit 0). The file never covers a message before its line was
+      printed and flushed; after a SIGKILL it lags by up to 1 s or 1000 messages (plus the one
+      being printed), which the next run prints again.
       Gaps: when the start (--from SEQ, the bookmark, --from-time) asks for records the node no
       longer holds (removed by retention), each missing range is printed to stderr as
         tandem: gap: records with journal seq A..B are no longer held by the node (...)
@@ -595,7 +596,12 @@ int subscribe(int argc, char** argv) {
     for (std::uint64_t got = 0; (count == 0 || got < count) && !stop_requested;) {
       auto d = sub.next(std::min(timeout, std::chrono::milliseconds{200}));
       if (d) {
-        print_delivered(*d);
+        print_delivered(*d); // flushed: handed over before the next next() lets the bookmark cover it
+        if (!std::cout) {
+          // Not printed: leave it out of the bookmark (the destructor saves only what was printed).
+          std::cerr << "tandem: cannot write to standard output\n";
+          return 1;
+        }
         ++got;
         idle_since = std::chrono::steady_clock::now();
         continue;

@@ -7,6 +7,9 @@
 //   4. start the actor system and the supervisor, which owns every other actor
 //   5. wait for a signal; then stop the supervisor and wait for all actors, within the grace period.
 //      A second signal, or a shutdown that overruns the grace period, exits at once.
+// Fail fast: an actor of the node that dies abnormally (an unhandled exception, an error exit
+// reason outside shutdown) logs "fatal: actor NAME died: WHAT" and exits 70 at once
+// (actors/fatal_exit.hpp); a process supervisor is expected to restart the node.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -23,6 +26,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/fatal_exit.hpp"
 #include "actors/journal_runtime.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/live_metrics.hpp"
@@ -59,7 +63,8 @@ options:
                      or --set 'destinations[0].sync_type=async' (VALUE is JSON, or else a string)
   --log-level LEVEL  error, warn, info (default) or debug; logs go to stderr, one line per event
 
-exit codes: 0 ok, 1 startup or runtime failure, 2 usage or config error
+exit codes: 0 ok, 1 startup or runtime failure, 2 usage or config error,
+  70 an actor of the node died (logged as "fatal: actor NAME died: WHAT"): restart the node
 )";
 
 struct options {
@@ -273,11 +278,21 @@ int run_node(const tandem::config::node_config& cfg) {
     log::info("tandemd", "node ", cfg.name, " (group ", cfg.group, ") started: replication ", cfg.replication.address,
               ":", replication->port, ", client ", cfg.client.address, ":", client->port, ", admin ",
               cfg.admin.address, ":", admin->port, ", data dir ", cfg.data_dir);
-    // If the supervisor dies on its own (a child failed), the node is no longer whole: stop too.
+    // If the supervisor dies on its own, the node is no longer whole. An abnormal end (an
+    // exception, any error reason; actor_exit_is_fatal) exits at once with fatal_exit_code, so a
+    // process supervisor restarts the node; the supervisor already does the same for a failed
+    // child or its own exception, naming the actor. A normal end outside shutdown stops in order.
     bool root_failed = false;
     sys.spawn([&, root](caf::event_based_actor* self) -> caf::behavior {
       self->monitor(root);
       self->set_down_handler([&, self](caf::down_msg& down) {
+        bool shutting_down = false;
+        {
+          std::lock_guard guard{mx};
+          shutting_down = stop_requested;
+        }
+        if (actor_exit_is_fatal(to_actor_exit(down.reason), shutting_down))
+          die_fatally("supervisor", self->system().render(down.reason));
         if (down.reason != caf::exit_reason::user_shutdown) {
           log::error("tandemd", "supervisor stopped unexpectedly: ", self->system().render(down.reason));
           std::lock_guard guard{mx};

@@ -2,6 +2,7 @@
 // failover, the duplicate safety net, special starts, and resuming from the bookmark file.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "client/ha_subscriber.hpp"
@@ -9,6 +10,7 @@
 #include "tests/support/process.hpp"
 
 using namespace std::chrono_literals;
+using tandem::client::delivery_step;
 using tandem::client::ha_subscriber;
 using tandem::client::ha_subscriber_options;
 using tandem::client::server_address;
@@ -157,9 +159,9 @@ TEST_CASE("a restarted subscriber resumes from its bookmark file") {
     ha_subscriber sub{o};
     REQUIRE(sub.open() == "");
     CHECK(payloads_of(sub, 4).size() == 4);
-    CHECK(sub.counters().bookmark_saves == 1); // after the 4th record
+    CHECK(sub.counters().bookmark_saves == 0); // the 4th record is still in the application's hand
     CHECK(payloads_of(sub, 2) == std::vector<std::string>{"a:5", "c:2"});
-    CHECK(sub.counters().bookmark_saves == 1);
+    CHECK(sub.counters().bookmark_saves == 1); // once the application asked for the 5th
     CHECK(sub.stop() == ""); // saves the last two
     CHECK(sub.counters().bookmark_saves == 2);
     CHECK(a.join().empty());
@@ -300,4 +302,113 @@ TEST_CASE("ha_subscriber reports a gap notice to the application and counts it; 
   CHECK(sub.position().origins() == std::map<std::string, std::uint64_t>{{"a", 7}});
   CHECK(sub.stop() == "");
   CHECK(a.join().empty());
+}
+
+namespace {
+
+struct killed {}; // thrown at a kill point: the subscriber stops dead there, as under SIGKILL
+
+// The highest origin_seq of origin "a" the bookmark file covers (0: none or no file).
+std::uint64_t saved_mark(const std::string& file) {
+  auto loaded = tandem::client::load_bookmark(file);
+  REQUIRE_MESSAGE(loaded.value, loaded.error);
+  auto it = loaded.value->origins().find("a");
+  return it == loaded.value->origins().end() ? 0 : it->second;
+}
+
+} // namespace
+
+TEST_CASE("a subscriber killed at any step of the delivery path never has a bookmark covering an undelivered record") {
+  // Issue 14, defect 12: next() used to advance and save the bookmark before returning the record,
+  // so a kill after the save and before the application printed it skipped that record for good.
+  constexpr std::uint64_t records = 5;
+  std::size_t kill_points = 0;
+  for (int kill_at = 1;; ++kill_at) {
+    tandem::test::temp_dir dir;
+    const std::string file = dir / "bookmark";
+    std::vector<std::uint64_t> handed; // what the application was given and finished printing
+    std::vector<std::string> steps;
+    int step_count = 0;
+    auto hit = [&](const std::string& where) {
+      steps.push_back(where);
+      if (++step_count == kill_at)
+        throw killed{};
+    };
+    fake_node a{[&](node_side& n) {
+      auto s = expect_subscribe(n);
+      for (std::uint64_t i = 1; i <= records; ++i)
+        n.write(record(s.subscription_id, "a", i));
+      n.read(); // until the client is gone
+    }};
+    auto o = options({a.port()});
+    o.bookmark_file = file;
+    o.bookmark_every_records = 1; // save at every chance: the harshest schedule
+    o.bookmark_every = 0ms;
+    o.on_step = [&](delivery_step s) { hit("subscriber step " + std::to_string(static_cast<int>(s))); };
+    bool was_killed = false;
+    {
+      ha_subscriber sub{o};
+      REQUIRE(sub.open() == "");
+      try {
+        while (handed.size() < records) {
+          auto d = sub.next(5s);
+          REQUIRE(d);
+          hit("application has the record, not yet printed");
+          handed.push_back(d->origin_seq);
+          hit("application printed it");
+        }
+        hit("before stop");
+        const std::string stopped = sub.stop(); // may be killed inside (a save step)
+        CHECK(stopped == "");
+        hit("after stop");
+      } catch (const killed&) {
+        was_killed = true;
+      }
+      const std::uint64_t last_handed = handed.empty() ? 0 : handed.back();
+      INFO("kill at step ", kill_at, " (", steps.back(), "), application printed up to ", last_handed);
+      // What SIGKILL leaves: the file as it is at the kill (no destructor has run yet).
+      CHECK(saved_mark(file) <= last_handed);
+      // The destructor (an exception unwinding the application) saves nothing beyond it either.
+    }
+    const std::uint64_t last_handed = handed.empty() ? 0 : handed.back();
+    const std::uint64_t covered = saved_mark(file);
+    INFO("kill at step ", kill_at, ", after the destructor");
+    CHECK(covered <= last_handed);
+    CHECK(a.join().empty());
+
+    // The restarted subscriber resumes from the file: nothing the application was not given is
+    // skipped (at least once).
+    std::vector<std::uint64_t> all = handed;
+    if (covered < records) {
+      protocol::subscribe_from resumed;
+      fake_node b{[&](node_side& n) {
+        resumed = expect_subscribe(n);
+        std::uint64_t from = 0;
+        for (const auto& e : resumed.bookmark)
+          if (e.origin_instance == "a")
+            from = e.origin_seq;
+        for (std::uint64_t i = from + 1; i <= records; ++i)
+          n.write(record(resumed.subscription_id, "a", i));
+        n.read();
+      }};
+      auto ob = options({b.port()});
+      ob.bookmark_file = file;
+      ha_subscriber again{ob};
+      REQUIRE(again.open() == "");
+      for (std::uint64_t expect = covered + 1; expect <= records; ++expect) {
+        auto d = again.next(5s);
+        REQUIRE(d);
+        CHECK(d->origin_seq == expect); // starts right after what the file covers
+        all.push_back(d->origin_seq);
+      }
+      again.stop();
+      CHECK(b.join().empty());
+    }
+    for (std::uint64_t i = 1; i <= records; ++i)
+      CHECK_MESSAGE(std::find(all.begin(), all.end(), i) != all.end(), "record ", i, " never reached the application");
+    if (!was_killed)
+      break; // the kill point lay beyond the whole run: every step has been tried
+    ++kill_points;
+  }
+  CHECK(kill_points > 3 * records); // the run really had several steps per record
 }

@@ -1,6 +1,7 @@
 // journal/inspect.cpp: verify and dump.
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <sstream>
 
 #include "journal/inspect.hpp"
@@ -79,4 +80,28 @@ TEST_CASE("dump prints one line per record from a seq") {
   CHECK(std::count(s.begin(), s.end(), '\n') == 6);
   CHECK(s.rfind("seq=10 origin=node-a origin_seq=10 publisher=pub-1 pub_seq=10 path=node-a ts=", 0) == 0);
   CHECK(s.find("size=100 preview=\"0kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\"") != std::string::npos);
+}
+
+TEST_CASE("verify reports what open refuses: a deleted active or oldest segment") {
+  for (bool active : {true, false}) {
+    CAPTURE(active);
+    temp_dir d;
+    std::vector<segment_info> segs;
+    {
+      auto j = open_ok(options_for(d.path(), 2048));
+      for (int i = 0; i < 8; ++i) append_sync(*j, 1 + i * 4, 4, 100);
+      segs = j->segments();
+    }
+    REQUIRE(segs.size() >= 3);
+    const auto gone = active ? segs.back().path : segs.front().path;
+    std::filesystem::remove(gone);
+    std::ostringstream out;
+    auto st = verify(d.path(), out);
+    INFO(out.str());
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.code() == errc::corruption);
+    CHECK(st.message().find(gone) != std::string::npos);
+    CHECK(st.message().find(active ? "the active segment" : "the oldest segment") != std::string::npos);
+    CHECK(out.str().find("extent: base=1") != std::string::npos);
+  }
 }
