@@ -28,6 +28,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/fatal_exit.hpp"
 #include "actors/metrics/live_metrics.hpp"
 
 namespace tandem {
@@ -45,7 +46,12 @@ public:
   }
 
   // Call from the actor's own thread before it expects traffic. A no-op while metrics are off.
+  // Also installs fail-fast: an exception escaping any handler of this actor logs
+  // "fatal: actor NAME died: ..." and exits the process at once (actors/fatal_exit.hpp), so no
+  // instrumented actor (links, cyclers, listeners, connections, subscriptions) can die silently
+  // and leave a zombie node behind.
   void bind_probe(const std::string& name) {
+    fail_fast_on_exception(this, name);
     probe_.store(metrics::live_metrics::instance().probe(name), std::memory_order_release);
   }
 
