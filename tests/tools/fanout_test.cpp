@@ -6,7 +6,8 @@
 //
 //   start D01..D16, then S (S dials each Dxx as an async destination)
 //   publisher thread: 20,000 x 200 B to S  -------------------------------------->| done
-//   main thread:          persisted >= 8,000: SIGKILL D01..D04
+//   publisher:            after 8,000 published: waits until the victims are down
+//   main thread:          publisher at 8,000: SIGKILL D01..D04, publisher resumes
 //                         sample S's /status: max lag_records of D05..D16 while D01..D04 are down
 //                         D05..D16 hold all 20,000 (still with D01..D04 down)
 //                         restart D01..D04; all 16 hold 20,000, S's lag is 0 for each
@@ -52,9 +53,15 @@ constexpr std::uint64_t live_lag_bound = 5000;
 std::string destination_name(int i) { return (i + 1 < 10 ? "D0" : "D") + std::to_string(i + 1); }
 
 // Written by the publisher thread, read by the main thread. `error` is set before `done`.
+// The kill happens midway by a handshake, not by racing a poll against the publisher: once it
+// has published kill_after_persisted records it sets `at_kill_point` and waits (bounded) for
+// `victims_down`. Polling `persisted` from the main thread let a fast publisher (or a slow
+// /status sample under sanitizers) run past 16,000 before the kill (issue 14).
 struct publish_progress {
   std::atomic<std::uint64_t> persisted{0};
   std::atomic<std::uint64_t> negative{0};
+  std::atomic<bool> at_kill_point{false};
+  std::atomic<bool> victims_down{false};
   std::atomic<bool> done{false};
   std::string error;
 };
@@ -69,6 +76,11 @@ void publish_all(const test_node& node, publish_progress& out) {
   publisher p{c, publisher_options{"fanout-pub", 256}};
   const std::string payload(200, 'x');
   for (std::uint64_t i = 0; i < total_records; ++i) {
+    if (i == kill_after_persisted) {
+      out.persisted = p.counters().persisted;
+      out.at_kill_point = true;
+      wait_until([&] { return out.victims_down.load(); }, 60s, 5ms);
+    }
     if (!p.publish("orders.fanout", payload, 10s)) {
       out.error = p.error();
       break;
@@ -182,15 +194,16 @@ TEST_CASE("fan-out: one source feeds 16 async destinations, 4 of them SIGKILLed 
   // all 16 up, for comparison.
   std::map<std::string, std::uint64_t> max_lag_before;
   REQUIRE_MESSAGE(wait_until([&] {
-    if (progress.persisted >= kill_after_persisted || progress.done)
+    if (progress.at_kill_point || progress.done)
       return true;
     sample(max_lag_before, nullptr);
     return false;
-  }, 30s), "persisted " << progress.persisted << "\nS log:\n" << s.log());
+  }, 60s), "persisted " << progress.persisted << "\nS log:\n" << s.log());
   REQUIRE_MESSAGE((!progress.done || progress.error.empty()), progress.error); // error is set before done
   const std::uint64_t persisted_at_kill = progress.persisted;
   for (int i = 0; i < victim_count; ++i)
     dests[i]->kill();
+  progress.victims_down = true;
   CHECK_MESSAGE(persisted_at_kill < total_records - 4000, "the victims died too late to be midway: " << persisted_at_kill);
 
   // While the victims are down: the live links' highest lag, and their records_sent before and

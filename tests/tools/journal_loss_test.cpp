@@ -3,7 +3,6 @@
 // side: the new incarnation numbers above the old one (journal base from the clock), the
 // partner sends back the node's own records below that base, and new publishes are stored.
 #include <filesystem>
-#include <thread>
 
 #include <doctest/doctest.h>
 
@@ -40,6 +39,20 @@ std::map<std::string, int> per_origin(const std::vector<tandem::journal::record>
   return out;
 }
 
+// True when `node`'s link to `dest` has nothing left to send: it is connected, reports no lag,
+// and `dest` acked the node's durable end (all from one /status).
+bool links_idle(const test_node& node, const std::string& dest) {
+  auto s = node.status();
+  if (!s.is_object() || !s.contains("journal") || !s.contains("destinations"))
+    return false;
+  const auto durable = s["journal"].value("durable_seq", std::uint64_t{0});
+  for (const auto& d : s["destinations"])
+    if (d.value("name", "") == dest)
+      return d.value("connected", false) && d.value("lag_records", std::uint64_t{1}) == 0 && d["acked"].is_number()
+             && d["acked"].get<std::uint64_t>() == durable;
+  return false;
+}
+
 } // namespace
 
 TEST_CASE("journal loss: a node restarted with an empty data dir gets every record back, its own included") {
@@ -66,7 +79,11 @@ TEST_CASE("journal loss: a node restarted with an empty data dir gets every reco
   REQUIRE(publish_n(a, "pa2", 150).empty());
   REQUIRE(publish_n(b, "pb2", 50).empty());
   CHECK(wait_until([&] { return a.records_held() == 700 && b.records_held() == 700; }, 20s));
-  std::this_thread::sleep_for(300ms); // anything wrongly echoed would arrive now
+  // Anything wrongly echoed back would be stored, and then still be in flight or unacked: wait
+  // (bounded) until both links are idle -- each destination acked everything its node holds --
+  // instead of sleeping a fixed 300 ms (too short under sanitizer slowness, wasted otherwise).
+  CHECK_MESSAGE(wait_until([&] { return links_idle(a, "B") && links_idle(b, "A"); }, 20s),
+                "A: " << a.status().dump() << "\nB: " << b.status().dump());
   CHECK(a.records_held() == 700);
   CHECK(b.records_held() == 700);
 

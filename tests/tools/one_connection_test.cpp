@@ -351,8 +351,9 @@ TEST_CASE("one connection: A and B started at the same moment, dialing each othe
     std::thread ta([&] { ra = publish_once_up(a, "pa"); });
     std::thread tb([&] { rb = publish_once_up(b, "pb"); });
     bool up = pa.wait_up(10s) && pb.wait_up(10s);
-    // The 2 s run from the moment both nodes answer, so a slow process start is not counted.
-    auto view = up ? wait_for_one_connection(pa, "B", pb, "A", 2s) : pair_view{};
+    // Bounded waits, from the moment both nodes answer (a slow process start is not counted);
+    // generous, because under ASan/UBSan every step is several times slower.
+    auto view = up ? wait_for_one_connection(pa, "B", pb, "A", 10s) : pair_view{};
     ta.join();
     tb.join();
     REQUIRE_MESSAGE(up, "A log:\n" << pa.log() << "\nB log:\n" << pb.log());
@@ -364,15 +365,25 @@ TEST_CASE("one connection: A and B started at the same moment, dialing each othe
 
     // Still one connection once both publishers are done (no late redial), and the links have
     // nothing left to send.
-    auto after = wait_for_one_connection(pa, "B", pb, "A", 2s);
+    auto after = wait_for_one_connection(pa, "B", pb, "A", 10s);
     REQUIRE_MESSAGE(after.settled, after.describe());
     CHECK(after.census.connections[0].dialer_port == view.census.connections[0].dialer_port);
-    REQUIRE(wait_until([&] {
-      auto da = a.destination("B"), db = b.destination("A");
-      return da.is_object() && db.is_object() && da["lag_records"] == 0 && db["lag_records"] == 0;
-    }, 5s));
-    auto final_view = look_at_pair(pa, "B", pb, "A");
-    REQUIRE_MESSAGE(final_view.settled, final_view.describe());
+    // The final state is waited for, not looked at once: right after the links drain, the
+    // duplicate connection's socket may still be closing (an orphaned endpoint the kernel lists
+    // for a moment), and the status counters may trail the journal by a pump. Under sanitizer
+    // slowness that instant look failed 3 runs of 3 (issue 14).
+    auto drained = [&](const json& status, const std::string& dest) {
+      auto d = destination_of(status, dest);
+      return d.is_object() && d.value("lag_records", std::uint64_t{1}) == 0 && records_of(status) == 2 * per_side
+             && acked_count(status, d["acked"]) == 2 * per_side;
+    };
+    pair_view final_view;
+    bool final_ok = wait_until([&] {
+      final_view = look_at_pair(pa, "B", pb, "A");
+      return final_view.settled && drained(final_view.a_status, "B") && drained(final_view.b_status, "A");
+    }, 20s, 20ms);
+    REQUIRE_MESSAGE(final_ok, final_view.describe());
+    CHECK(final_view.census.connections[0].dialer_port == view.census.connections[0].dialer_port);
     check_destination_reports_connection(final_view.a_status, "B", pa.pid(), b.ports().replication, final_view.census);
     check_destination_reports_connection(final_view.b_status, "A", pb.pid(), a.ports().replication, final_view.census);
     for (const auto* s : {&final_view.a_status, &final_view.b_status}) {
