@@ -340,7 +340,7 @@ TEST_CASE("hostile peers: random and mutated frames on every port of a live sync
     pools.replication_hellos.push_back(frame(hello{1, 0, name, group, 0, "", 0}));
   pools.replication_hellos.push_back(frame(hello{2, 0, "Z", group, 0, "", 0}));
   pools.client_hellos.push_back(frame(client_hello{1, 0, "hostile-client"}));
-  pools.client_hellos.push_back(frame(client_hello{9, 9, std::string(300, 'n')}));
+  pools.client_hellos.push_back(frame(client_hello{9, 9, std::string(255, 'n')}));
   pools.admin = {"GET /status HTTP/1.1\r\nHost: x\r\n\r\n", "GET /metrics HTTP/1.0\r\n\r\n",
                  "GET /healthz HTTP/1.1\r\n\r\n", "POST /status HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
                  "GET /" + std::string(10000, 'a') + " HTTP/1.1\r\n\r\n"};

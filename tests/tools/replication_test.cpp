@@ -319,6 +319,7 @@ TEST_CASE("bad peers are disconnected with a logged reason while A and B keep re
     std::string frame;
     tandem::protocol::hello h;
     h.protocol_major = 2;
+    h.protocol_minor = 0;
     h.instance = "Z";
     h.group = "Z";
     REQUIRE(tandem::protocol::encode(h, frame));
