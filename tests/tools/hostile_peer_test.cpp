@@ -39,6 +39,7 @@
 
 #include "client/client_connection.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/frame_reader.hpp"
 #include "tests/tools/cluster_fixture.hpp"
 
 using namespace tandem::test;
@@ -84,6 +85,34 @@ std::string frame(const message& m) {
 }
 
 // ---- the attacker ------------------------------------------------------------------------------
+
+// Whether `bytes` carries, in a well-formed frame, a claim about one of the pair's own instances:
+// a hello naming A or B, or a record_batch with a record whose origin or path names A or B. Such
+// bytes are not sent. Without authentication a connection that says "I am B" IS B to A (it may
+// claim, within what A wrote, that B holds records it does not), and a peer that relays records
+// "of origin A" with made-up origin_seqs raises B's duplicate marks for A (B then takes A's real
+// records for duplicates). Both are identity spoofing: the scope of the topology and security
+// issues (instance identity, mutual TLS naming the instance). What this test shows is that every
+// other hostile input leaves the promise intact. Claims beyond what a node wrote or sent are
+// refused even from an impostor (replication_safety_test).
+bool impersonates_partner(const std::string& bytes) {
+  const auto partner = [](const std::string& name) { return name == "A" || name == "B"; };
+  frame_reader r;
+  r.feed(bytes);
+  while (auto f = r.next()) {
+    auto m = decode(*f);
+    if (!m)
+      continue;
+    if (const auto* h = std::get_if<hello>(&m.value()); h != nullptr && partner(h->instance))
+      return true;
+    if (const auto* b = std::get_if<record_batch>(&m.value()))
+      for (const auto& rec : b->records)
+        if (partner(rec.origin_instance) || std::any_of(rec.path.begin(), rec.path.end(), partner))
+          return true;
+  }
+  return false;
+}
+
 
 class mutator {
 public:
@@ -320,8 +349,9 @@ TEST_CASE("hostile peers: random and mutated frames on every port of a live sync
     // A peer's view of the same records: what B's link would send to A, re-addressed.
     record_batch batch;
     for (const auto& d : got)
-      batch.records.push_back(record{d.seq, d.origin_instance, d.origin_seq, d.publisher_id, d.publisher_seq,
-                                     d.timestamp_ns, {d.origin_instance}, d.topic, d.payload});
+      // Under a third origin (see impersonates_partner: records "of A" from a stranger are spoofing).
+      batch.records.push_back(record{d.seq, "hostile-origin", d.origin_seq, d.publisher_id, d.publisher_seq,
+                                     d.timestamp_ns, {"hostile-origin"}, d.topic, d.payload});
     pools.replication.push_back(frame(batch));
     pools.replication.push_back(frame(durable_ack{got.back().seq}));
     pools.replication.push_back(frame(heartbeat{1}));
@@ -336,6 +366,7 @@ TEST_CASE("hostile peers: random and mutated frames on every port of a live sync
     pub.close();
   }
   const std::string group = a.status().value("group", std::string{"A"});
+  // "A" and "B" only as mutation material: impersonates_partner() keeps them off the wire.
   for (const std::string name : {"A", "B", "C", "hostile"})
     pools.replication_hellos.push_back(frame(hello{1, 0, name, group, 0, "", 0}));
   pools.replication_hellos.push_back(frame(hello{2, 0, "Z", group, 0, "", 0}));
@@ -392,6 +423,8 @@ TEST_CASE("hostile peers: random and mutated frames on every port of a live sync
         bytes += mut.chance(70) ? mut.mutate(f) : f;
       }
     }
+    if (impersonates_partner(bytes))
+      continue;
     attack_once(port, bytes, std::chrono::milliseconds{mut.chance(20) ? mut.upto(300) : mut.upto(30)}, mut.chance(30));
     ++connections;
     if (std::chrono::steady_clock::now() >= next_check) {
