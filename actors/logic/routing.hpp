@@ -36,7 +36,7 @@
 // function config/destinations.cpp validates with, so a pattern accepted by the config cannot
 // fail here (an invalid pattern makes the constructor throw std::invalid_argument: a programming
 // error). RE2 matches in time linear in the subject without recursion: a 64 KiB topic costs
-// microseconds, not the stack (std::regex recursed once per character and crashed the link).
+// microseconds, not the stack (the old libstdc++ regex engine recursed once per character and crashed the link).
 //
 // Match results are cached in bounded maps (cleared when full); only subjects up to
 // max_cached_subject_bytes are remembered, so the cache holds at most about
