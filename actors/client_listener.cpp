@@ -42,7 +42,7 @@ steady_ms steady_now() {
 
 struct session {
   session(const replication_context& ctx, steady_ms now)
-    : reader(ctx.max_frame_bytes), buffers(*ctx.budget, ctx.max_connection_buffer_bytes),
+    : reader(ctx.max_frame_bytes), buffers(ctx.budget, ctx.max_connection_buffer_bytes),
       deadlines(ctx.frame_timeout, ctx.client_idle_timeout, now) {}
   protocol::frame_reader reader;
   logic::connection_buffers buffers;     // what it holds of the node-wide budget

@@ -43,7 +43,7 @@ struct conn_state {
   std::optional<logic::connection_buffers> buffers;
 
   explicit conn_state(connection_args a) : args(std::move(a)), reader(args.ctx->max_frame_bytes) {
-    buffers.emplace(*args.ctx->budget, args.ctx->max_connection_buffer_bytes);
+    buffers.emplace(args.ctx->budget, args.ctx->max_connection_buffer_bytes);
   }
 
   std::string who() const {
@@ -98,9 +98,9 @@ void finish(caf::io::broker* self, const state_ptr& st, const std::string& reaso
   st->link = nullptr;
   st->args.cycler = nullptr;
   st->args.listener = nullptr;
-  st->args.ctx.reset();
+  st->buffers.reset(); // gives its bytes back to the node-wide budget (which it shares)
   st->dedup.reset();
-  st->buffers.reset();
+  st->args.ctx.reset();
 }
 
 void refuse(caf::io::broker* self, const state_ptr& st, protocol::close_code code, const std::string& reason,

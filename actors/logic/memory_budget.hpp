@@ -2,8 +2,8 @@
 // (partially received frames, output queued for a connection that does not read), and the
 // per-connection account that acquires from it.
 //
-//   memory_budget budget{256 MiB};                      // one per node, shared by the listeners
-//   connection_buffers conn{budget, 32 MiB};            // one per connection
+//   auto budget = std::make_shared<memory_budget>(256 MiB); // one per node, shared by the listeners
+//   connection_buffers conn{budget, 32 MiB};                // one per connection
 //   after a read, once every complete frame is handled:
 //     conn.on_partial_frame(length of the frame being received, header included)
 //       -> ok, or over_node_budget: close with close{resource_limit}
@@ -17,11 +17,16 @@
 // in the first read, which the socket layer bounds anyway.
 //
 // Thread safety: memory_budget uses atomics, so brokers on any thread may share one (CAF runs all
-// brokers on its one I/O thread today). connection_buffers is owned by one connection.
+// brokers on its one I/O thread today). connection_buffers is owned by one connection, and holds
+// a share of the budget: whatever order a connection's state is torn down in (a broker dropping
+// the node context before its buffers, at shutdown), the budget outlives every account that still
+// has bytes to give back.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <utility>
 
 namespace tandem::logic {
 
@@ -64,9 +69,9 @@ public:
   };
 
   // Frames of at most free_partial_bytes (the size of one socket read) need no reservation.
-  connection_buffers(memory_budget& budget, std::uint64_t max_output_bytes,
+  connection_buffers(std::shared_ptr<memory_budget> budget, std::uint64_t max_output_bytes,
                      std::uint64_t free_partial_bytes = 64 * 1024)
-    : budget_(&budget), max_output_(max_output_bytes), free_partial_(free_partial_bytes) {}
+    : budget_(std::move(budget)), max_output_(max_output_bytes), free_partial_(free_partial_bytes) {}
   ~connection_buffers();
   connection_buffers(const connection_buffers&) = delete;
   connection_buffers& operator=(const connection_buffers&) = delete;
@@ -87,7 +92,7 @@ public:
   std::uint64_t held() const { return partial_ + unsent_; }
 
 private:
-  memory_budget* budget_;
+  std::shared_ptr<memory_budget> budget_; // never null
   std::uint64_t max_output_;
   std::uint64_t free_partial_;
   std::uint64_t partial_ = 0; // acquired for the frame being received

@@ -1,5 +1,7 @@
 #include "tests/support/process.hpp"
 
+#include <iostream>
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -11,6 +13,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sstream>
@@ -261,6 +264,21 @@ run_result run(const std::vector<std::string>& argv, const std::string& cwd, std
   r.out = p.stdout_text();
   r.err = p.stderr_text();
   return r;
+}
+
+int child_process::terminate(const std::string& name, std::chrono::milliseconds timeout) {
+  signal(SIGTERM);
+  auto code = wait_exit(timeout);
+  int result = code ? *code : -1;
+  if (result != 0) {
+    auto err = stderr_text();
+    constexpr std::size_t tail = 6000;
+    if (err.size() > tail)
+      err = "[...]" + err.substr(err.size() - tail);
+    std::cerr << "process " << name << " (pid " << pid_ << ") stopped with exit code " << result
+              << "; the end of its stderr:\n" << err << "\n";
+  }
+  return result;
 }
 
 std::string tandemd_path() { return std::string{TANDEM_BINARY_DIR} + "/tools/tandemd"; }

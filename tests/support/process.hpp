@@ -52,6 +52,10 @@ public:
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   std::string stdout_text() const;
   std::string stderr_text() const;
+  // SIGTERM, then waits up to `timeout` for the exit: the exit code, or -1 if it did not end in
+  // time. A non-zero code prints the last lines of the process's stderr to the test's stderr
+  // (CTest shows it on failure), so an abort at shutdown comes with the node's own last words.
+  int terminate(const std::string& name, std::chrono::milliseconds timeout = 5s);
 
 private:
   void reap(int status);

@@ -70,11 +70,7 @@ public:
     proc_->signal(SIGKILL);
     proc_->wait_exit(5s);
   }
-  int stop() {
-    proc_->signal(SIGTERM);
-    auto code = proc_->wait_exit(5s);
-    return code ? *code : -1;
-  }
+  int stop() { return proc_->terminate(name_); }
   bool running() { return proc_ && proc_->running(); }
   std::string log() const { return proc_ ? proc_->stderr_text() : std::string{}; }
 

@@ -67,11 +67,7 @@ public:
 
   // /usr/bin/env execs tandemd in place, so this is tandemd's pid either way.
   pid_t pid() const { return proc_->pid(); }
-  int stop() {
-    proc_->signal(SIGTERM);
-    auto code = proc_->wait_exit(5s);
-    return code ? *code : -1;
-  }
+  int stop() { return proc_->terminate(node_.name()); }
   std::string log() const { return proc_ ? proc_->stderr_text() : std::string{}; }
 
 private:

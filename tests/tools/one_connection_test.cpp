@@ -77,11 +77,7 @@ public:
            && proc_->running();
   }
 
-  int stop() {
-    proc_->signal(SIGTERM);
-    auto code = proc_->wait_exit(5s);
-    return code ? *code : -1;
-  }
+  int stop() { return proc_->terminate(node_.name()); }
   void kill() {
     proc_->signal(SIGKILL);
     proc_->wait_exit(5s);

@@ -2,6 +2,8 @@
 // actors/instance_groups.hpp: admission control against memory an outsider can make the node hold.
 #include <doctest/doctest.h>
 
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "actors/instance_groups.hpp"
@@ -48,15 +50,16 @@ TEST_CASE("memory budget: charged bytes count against admission even past the li
 }
 
 TEST_CASE("connection buffers: a frame header acquires the whole frame, completion releases it") {
-  memory_budget b{100};
-  connection_buffers c{b, 50, 10};
+  auto budget = std::make_shared<memory_budget>(100);
+  auto& b = *budget;
+  connection_buffers c{budget, 50, 10};
   CHECK(c.on_partial_frame(10) == verdict::ok); // fits in the first read: free
   CHECK(b.used() == 0);
   CHECK(c.on_partial_frame(40) == verdict::ok);
   CHECK(b.used() == 40);
   CHECK(c.on_partial_frame(40) == verdict::ok); // the same frame, more of its body: nothing more
   CHECK(b.used() == 40);
-  connection_buffers other{b, 50, 10};
+  connection_buffers other{budget, 50, 10};
   CHECK(other.on_partial_frame(61) == verdict::over_node_budget); // 40 + 61 > 100
   CHECK(other.partial_reserved() == 0);
   CHECK(other.on_partial_frame(60) == verdict::ok); // 40 + 60 == 100: at the limit
@@ -65,9 +68,10 @@ TEST_CASE("connection buffers: a frame header acquires the whole frame, completi
 }
 
 TEST_CASE("connection buffers: release everything when the connection ends") {
-  memory_budget b{1000};
+  auto budget = std::make_shared<memory_budget>(1000);
+  auto& b = *budget;
   {
-    connection_buffers c{b, 500, 10};
+    connection_buffers c{budget, 500, 10};
     CHECK(c.on_partial_frame(300) == verdict::ok);
     CHECK(c.on_output(100) == verdict::ok);
     CHECK(b.used() == 400);
@@ -76,8 +80,9 @@ TEST_CASE("connection buffers: release everything when the connection ends") {
 }
 
 TEST_CASE("connection buffers: unsent output at the connection limit is fine, one byte more closes") {
-  memory_budget b{1000};
-  connection_buffers c{b, 100, 10};
+  auto budget = std::make_shared<memory_budget>(1000);
+  auto& b = *budget;
+  connection_buffers c{budget, 100, 10};
   CHECK(c.on_output(100) == verdict::ok); // at the limit
   CHECK(c.on_output(1) == verdict::over_connection_limit);
   c.on_output_remaining(0); // the client read it all
@@ -91,13 +96,31 @@ TEST_CASE("connection buffers: unsent output at the connection limit is fine, on
 }
 
 TEST_CASE("connection buffers: output the node budget cannot take is refused and forced output is charged") {
-  memory_budget b{100};
-  connection_buffers c{b, 1000, 10};
+  auto budget = std::make_shared<memory_budget>(100);
+  auto& b = *budget;
+  connection_buffers c{budget, 1000, 10};
   CHECK(c.on_output(100) == verdict::ok);
   CHECK(c.on_output(1) == verdict::over_node_budget);
   CHECK(c.unsent() == 100);
   CHECK(c.on_output(50, true) == verdict::ok); // a subscription's chunk: exists already
   CHECK(b.used() == 150);
+}
+
+TEST_CASE("connection buffers: a connection torn down after the node context still gives its bytes back") {
+  // The shutdown crash (issue 14 CI, ASan heap-use-after-free in memory_budget::release): a
+  // replication connection dropped the node context, the last other owner of the budget, before
+  // its buffers; the buffers then released into freed memory. They share the budget now.
+  auto budget = std::make_shared<memory_budget>(1000);
+  std::weak_ptr<memory_budget> seen = budget;
+  std::optional<connection_buffers> c;
+  c.emplace(budget, 500, 10);
+  CHECK(c->on_partial_frame(300) == verdict::ok);
+  CHECK(c->on_output(100) == verdict::ok);
+  budget.reset(); // the context goes first
+  REQUIRE_FALSE(seen.expired());
+  CHECK(seen.lock()->used() == 400);
+  c.reset(); // then the connection's buffers: released into a live budget, which goes with them
+  CHECK(seen.expired());
 }
 
 TEST_CASE("connection deadlines: a partial frame must complete within the frame timeout") {
