@@ -10,7 +10,8 @@
 //
 //   append(batch)          -> append_reply once the batch is durable (or rejected with the reason)
 //   publish(batch)         -> append_reply once the batch is "persisted": durable here AND acked by
-//                             every sync destination (async ones never delay it): the ack rule
+//                             every sync destination whose topic filter admits one of its records
+//                             (async ones never delay it): the ack rule
 //   dest_ack(name, seq)    destination `name` holds everything up to `seq` (retention position,
 //                          and the sync-destination half of the ack rule)
 //   subscribe(actor)       send `durable(seq, committed_bytes)` to that actor whenever the durable

@@ -274,11 +274,16 @@ void journal_core::on(journal_events::submit_refused& e) {
     last_submitted_ = it->second.previous_submitted;
   auto rep = error_reply(std::move(e.code), std::move(e.reason));
   answer_waiters(e.id, rep);
+  answer_failed(it, std::move(rep));
+}
+
+// A request whose append failed: its error is its answer (a publish frees its admission slot).
+void journal_core::answer_failed(pending_map::iterator it, append_reply error) {
   if (it->second.publish) {
-    it->second.reply = std::move(rep);
+    it->second.reply = std::move(error);
     answer_publish(it);
   } else {
-    out_.replies.push_back({it->first, std::move(rep)});
+    out_.replies.push_back({it->first, std::move(error)});
     pending_.erase(it);
   }
 }
@@ -318,13 +323,7 @@ void journal_core::on_write_error(pending_map::iterator it, append_reply error) 
   // A held record whose original is not safe yet may have lost it with this batch: refused too
   // (a refused seq is never resent, so nothing is acked that may not be stored).
   refuse_unsafe_held(error);
-  if (it->second.publish) {
-    it->second.reply = std::move(error);
-    answer_publish(it);
-  } else {
-    out_.replies.push_back({it->first, std::move(error)});
-    pending_.erase(it);
-  }
+  answer_failed(it, std::move(error));
 }
 
 void journal_core::on_committed(pending_map::iterator it, append_reply rep) {

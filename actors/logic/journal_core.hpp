@@ -228,6 +228,7 @@ private:
   bool drop_replicated_duplicates(std::vector<journal::record>& records);
   void on_write_error(pending_map::iterator it, append_reply error);
   void answer_waiters(std::uint64_t id, const append_reply& rep);
+  void answer_failed(pending_map::iterator it, append_reply error);
   void note(bool error, std::string text) { out_.notes.push_back({error, std::move(text)}); }
   void on_committed(pending_map::iterator it, append_reply rep);
   void answer_publish(pending_map::iterator it);

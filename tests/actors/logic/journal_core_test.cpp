@@ -14,6 +14,7 @@
 
 #include "actors/logic/journal_core.hpp"
 #include "journal/record_format.hpp"
+#include "tests/actors/logic/publish_record.hpp"
 
 using namespace tandem;
 using namespace tandem::logic;
@@ -42,12 +43,7 @@ struct fake_journal final : journal_facts {
 };
 
 journal::record rec(std::string publisher, std::uint64_t publisher_seq, std::string topic = "t") {
-  journal::record r;
-  r.publisher = std::move(publisher);
-  r.publisher_seq = publisher_seq;
-  r.topic = std::move(topic);
-  r.payload = "x";
-  return r;
+  return tandem::test::publish_record(std::move(publisher), publisher_seq, std::move(topic));
 }
 
 journal::record replicated(std::string origin, std::uint64_t origin_seq, std::string publisher = "rp",
