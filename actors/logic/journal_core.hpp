@@ -33,10 +33,11 @@
 //   * Safe marks: a publisher's safe mark (its logon answer) rises when its publish was released
 //     AND the global bound (every local seq up to it persisted) passed it, since a safe mark is a
 //     high-water mark and must not cover an older publish still waiting (deferred_safe).
-//   * Replies to one connection: a publish that needs no down sync destination is not held behind
-//     an older one that does, so replies may leave out of publish order across different sets of
-//     needed destinations; within one set they leave in publish order. The client listener
-//     restores publish order per connection.
+//   * Reply order: a publish that needs no down sync destination is not held behind an older one
+//     that does, and one with held records waits for their originals, so replies may leave out of
+//     publish order; among publishes that stored all their records and need the same sync
+//     destinations they leave in publish order. The client listener restores publish order per
+//     connection.
 //   * A write error (commit_done not ok): the publisher marks and the origin filter fall back to
 //     what the journal durably holds; held records whose originals may be lost are refused.
 #pragma once
