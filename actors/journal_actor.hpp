@@ -1,8 +1,17 @@
-// The journal actor: the node's one door to its journal.
+// The journal actor: the one writer of the node's journal (every append and publish goes through
+// it), and the keeper of its positions. Links, connections and subscriptions READ the journal
+// directly (cursors, durable_seq, highest_origin_seq); nothing else writes it.
+//
+// A thin shell: every publish/append decision below (bad input, duplicates, the ack rule, held
+// publishes, safe marks) is made by logic::journal_core (actors/logic/journal_core.hpp), a pure
+// state machine; this actor feeds it events, submits the appends it asks for to the group
+// committer, delivers its replies and notifies subscribers. Positions, groups, retention and
+// /status stay here (file I/O).
 //
 //   append(batch)          -> append_reply once the batch is durable (or rejected with the reason)
 //   publish(batch)         -> append_reply once the batch is "persisted": durable here AND acked by
-//                             every sync destination (async ones never delay it): the ack rule
+//                             every sync destination whose topic filter admits one of its records
+//                             (async ones never delay it): the ack rule
 //   dest_ack(name, seq)    destination `name` holds everything up to `seq` (retention position,
 //                          and the sync-destination half of the ack rule)
 //   subscribe(actor)       send `durable(seq, committed_bytes)` to that actor whenever the durable
@@ -46,7 +55,12 @@
 // go to the group committer's thread, whose completion callback only sends this actor a message.
 //
 // Ordering contract: an append_reply with ok=true is sent only after the committer reported the
-// batch durable (fdatasync completed). Replies are delivered in submission order.
+// batch durable (fdatasync completed). Replies are NOT in submission order: an append's reply
+// goes out when its commit completes (in submission order, as the committer completes them; one
+// with nothing new to store when the newest append before it completes, or at once), a publish's
+// when the ack rule and its held records' originals allow, so a publish that needs no down sync
+// destination overtakes an older one that does. The client listener restores publish order per
+// connection.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +75,7 @@
 #include <caf/replies_to.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/logic/journal_core.hpp"      // the decisions; append_reply, refusal
 #include "actors/logic/record_admission.hpp" // error codes -> negative-ack reasons (nack_reason_for)
 #include "actors/replication_messages.hpp"
 #include "actors/journal_runtime.hpp"
@@ -73,36 +88,12 @@ struct append_request {
   std::shared_ptr<std::vector<journal::record>> records;
 };
 
-// One record of a publish refused on its own (the rest of the batch is answered as usual).
-struct refusal {
-  std::uint32_t index = 0; // in the request's order
-  std::string code;        // logic/record_admission.hpp codes, or a journal errc name
-  std::string reason;      // human-readable
-};
+// refusal and append_reply are defined in actors/logic/journal_core.hpp (plain C++, no CAF).
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, refusal& x) {
   return f(caf::meta::type_name("refusal"), x.index, x.code, x.reason);
 }
-
-struct append_reply {
-  bool ok = false;
-  std::uint64_t first_seq = 0;   // seqs assigned, in batch order (ok only)
-  std::uint64_t last_seq = 0;
-  std::uint64_t durable_seq = 0; // highest durable seq when the reply was made
-  std::string error_code;        // journal errc name when !ok, e.g. "no_space", "queue_full";
-                                 // "invalid_record" (append): a record breaks the journal's
-                                 // limits, nothing stored -- the peer broke the protocol
-  std::string error;             // human-readable reason when !ok
-  // publish only: indexes (in the request's order) of records already held, which were not
-  // stored and take no seq; the other records got first_seq.. in order. Empty: none held.
-  std::vector<std::uint32_t> held;
-  // publish only, ok only: records refused on their own, ascending by index (not stored, no seq,
-  // not in `held`): a field breaking the journal's limits (record_too_large, invalid_field), or a
-  // resend whose original a journal write error may have lost (that error's code). Every index
-  // is in exactly one of held, refused, or the stored range.
-  std::vector<refusal> refused;
-};
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_reply& x) {

@@ -4,41 +4,65 @@
 
 namespace tandem::logic {
 
+origin_filter::origin_filter(std::string local_instance, held_fn held)
+    : local_(std::move(local_instance)), held_(std::move(held)) {}
+
+std::vector<verdict> origin_filter::classify(std::span<const inbound_record> records) {
+  std::vector<verdict> out;
+  out.reserve(records.size());
+  std::vector<std::string_view> asked; // origins whose held() was asked in this batch
+  for (const inbound_record& r : records) {
+    // Our own origin: only a refilled record from an earlier incarnation (below our base) may be
+    // new; its high-water lives under our own name.
+    if (r.origin_instance == local_ && (!held_earlier_own_ || r.origin_seq >= own_base_)) {
+      out.push_back(verdict::duplicate);
+      continue;
+    }
+    auto it = high_water_.find(r.origin_instance);
+    if (it == high_water_.end())
+      it = high_water_.emplace(std::string{r.origin_instance}, 0).first;
+    // held() can grow through other writers, so ask once per origin per batch.
+    if (std::find(asked.begin(), asked.end(), r.origin_instance) == asked.end()) {
+      it->second = std::max(it->second, held_for(r.origin_instance));
+      asked.push_back(r.origin_instance);
+    }
+    if (r.origin_seq <= it->second) {
+      out.push_back(verdict::duplicate);
+      continue;
+    }
+    it->second = r.origin_seq;
+    out.push_back(verdict::store);
+  }
+  return out;
+}
+
+void origin_filter::accept_earlier_own(std::uint64_t own_base, std::function<std::uint64_t()> held_earlier_own) {
+  own_base_ = own_base;
+  held_earlier_own_ = std::move(held_earlier_own);
+}
+
+void origin_filter::forget(std::string_view origin) {
+  if (auto it = high_water_.find(origin); it != high_water_.end())
+    high_water_.erase(it); // the next classify() starts again from held(origin)
+}
+
+std::uint64_t origin_filter::held_for(std::string_view origin) const {
+  if (origin == local_)
+    return held_earlier_own_ ? held_earlier_own_() : 0;
+  return held_(origin);
+}
+
 inbound_dedup::inbound_dedup(std::string local_instance, held_fn held,
                              std::uint64_t durable_from_peer)
-    : local_(std::move(local_instance)), held_(std::move(held)),
+    : filter_(std::move(local_instance), std::move(held)),
       durable_from_peer_(durable_from_peer), ack_ready_(durable_from_peer) {}
 
 classified_batch inbound_dedup::classify(std::span<const inbound_record> records) {
   classified_batch out;
   out.id = next_id_++;
-  out.verdicts.reserve(records.size());
-  std::vector<std::string> origins;
-  for (const inbound_record& r : records) {
-    // Our own origin: only a refilled record from an earlier incarnation (below our base) may be
-    // new; its high-water lives under our own name in submitted_high_water_.
-    if (r.origin_instance == local_ && (!held_earlier_own_ || r.origin_seq >= own_base_)) {
-      out.verdicts.push_back(verdict::duplicate);
-      ++duplicates_;
-      continue;
-    }
-    auto it = submitted_high_water_.find(r.origin_instance);
-    if (it == submitted_high_water_.end())
-      it = submitted_high_water_.emplace(std::string{r.origin_instance}, 0).first;
-    // held() can grow through other connections, so ask once per origin per batch.
-    if (std::find(origins.begin(), origins.end(), r.origin_instance) == origins.end()) {
-      it->second = std::max(it->second, held_for(r.origin_instance));
-      origins.emplace_back(r.origin_instance);
-    }
-    if (r.origin_seq <= it->second) {
-      out.verdicts.push_back(verdict::duplicate);
-      ++duplicates_;
-      continue;
-    }
-    it->second = r.origin_seq;
-    out.verdicts.push_back(verdict::store);
-    ++out.to_store;
-  }
+  out.verdicts = filter_.classify(records);
+  out.to_store = static_cast<std::size_t>(std::count(out.verdicts.begin(), out.verdicts.end(), verdict::store));
+  duplicates_ += out.verdicts.size() - out.to_store;
   const std::uint64_t last_peer_seq = records.empty() ? 0 : records.back().peer_seq;
   if (out.to_store == 0) {
     // Complete at once; it still waits behind earlier batches for its ack.
@@ -77,18 +101,11 @@ void inbound_dedup::on_batch_failed(std::uint64_t batch_id) {
   b->state = batch_state::failed;
   failed_ = true;
   for (const std::string& origin : b->origins)
-    submitted_high_water_[origin] = held_for(origin);
+    filter_.forget(origin);
 }
 
 void inbound_dedup::accept_earlier_own(std::uint64_t own_base, std::function<std::uint64_t()> held_earlier_own) {
-  own_base_ = own_base;
-  held_earlier_own_ = std::move(held_earlier_own);
-}
-
-std::uint64_t inbound_dedup::held_for(std::string_view origin) const {
-  if (origin == local_)
-    return held_earlier_own_ ? held_earlier_own_() : 0;
-  return held_(origin);
+  filter_.accept_earlier_own(own_base, std::move(held_earlier_own));
 }
 
 std::optional<std::uint64_t> inbound_dedup::ack_to_send() {

@@ -6,15 +6,12 @@
 //   * We append the records we keep to our journal, keeping origin, origin_seq and path, and
 //     ack with durable_ack{seq}: the highest X-local seq such that every record of X's up to it
 //     that we received is durable here or was recognised as already held.
-//   * Our hello to X carries durable_from_peer (the last seq we acked) and X resumes after it.
+//   * Once the connection is kept, our first frame to X is durable_ack{durable_from_peer} (what
+//     the journal actor's inbound_pos says we durably hold of X's journal) and X's link resumes
+//     after it. (The hello's own durable_from_peer field is sent as 0: it carries no resume point.)
 //
 // Per received batch:
-//   1. classify(records) decides store or duplicate for each record. A record is a duplicate
-//      when its origin is this node (except a refilled record of an earlier incarnation, below)
-//      or its origin_seq <= max(held(origin), high-water of what
-//      this object already submitted for origin). Stored records raise that high-water, so the
-//      same record arriving twice before the first copy is durable (a resend during a
-//      connection switch) is stored once.
+//   1. classify(records) decides store or duplicate for each record (origin_filter, below).
 //   2. If the batch has records to store, the caller appends them as ONE journal append and
 //      later reports on_batch_durable(id) or on_batch_failed(id). Appends complete in
 //      submission order (the journal's group committer guarantees it). A batch with nothing to
@@ -72,6 +69,42 @@ struct inbound_record {
 
 enum class verdict { store, duplicate };
 
+// THE per-origin duplicate filter, used by each replication connection (inside inbound_dedup)
+// and by the journal (logic::journal_core, across every connection: two connections with the
+// same peer during a duplicate-connection switch can carry the same records, and the journal
+// sees every append in order).
+//
+// A record is a duplicate when its origin is this node (except a refilled record of an earlier
+// incarnation, REFILL above) or its origin_seq <= max(held(origin), high-water of what this
+// filter already passed for origin). Passed records raise that high-water, so the same record
+// arriving twice before the first copy is durable is stored once. held(origin) is asked at most
+// once per origin per classify() (it can grow through other writers meanwhile).
+// Worked example: held(X) = 5; classify([X:4, X:6, X:6, X:7]) = [dup, store, dup, store], the
+// high-water of X is 7; classify([X:7]) = [dup] even while 6 and 7 are not durable yet.
+// forget(origin) / forget_all() after a failed append: the high-water falls back to held().
+class origin_filter {
+public:
+  using held_fn = std::function<std::uint64_t(std::string_view origin)>;
+
+  origin_filter(std::string local_instance, held_fn held);
+
+  std::vector<verdict> classify(std::span<const inbound_record> records);
+  // Accept own-origin records below own_base (REFILL in the header comment).
+  void accept_earlier_own(std::uint64_t own_base, std::function<std::uint64_t()> held_earlier_own);
+  void forget(std::string_view origin);
+  void forget_all() { high_water_.clear(); }
+  std::size_t origins() const noexcept { return high_water_.size(); }
+
+private:
+  std::uint64_t held_for(std::string_view origin) const;
+
+  std::string local_;
+  held_fn held_;
+  std::uint64_t own_base_ = 0;
+  std::function<std::uint64_t()> held_earlier_own_; // empty: own-origin records are duplicates
+  std::map<std::string, std::uint64_t, std::less<>> high_water_;
+};
+
 struct classified_batch {
   std::uint64_t id = 0;          // for on_batch_durable / on_batch_failed
   std::vector<verdict> verdicts; // one per input record, same order
@@ -106,13 +139,8 @@ private:
   };
 
   batch* find(std::uint64_t batch_id);
-  std::uint64_t held_for(std::string_view origin) const;
 
-  std::string local_;
-  held_fn held_;
-  std::uint64_t own_base_ = 0;
-  std::function<std::uint64_t()> held_earlier_own_; // empty: own-origin records are duplicates
-  std::map<std::string, std::uint64_t, std::less<>> submitted_high_water_;
+  origin_filter filter_;
   std::deque<batch> batches_; // submission order; front = oldest not yet acked
   std::uint64_t next_id_ = 1;
   std::uint64_t durable_from_peer_;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/journal_actor.hpp"
+#include "tests/actors/logic/publish_record.hpp"
 #include "tests/journal/test_util.hpp"
 #include "tests/support/process.hpp"
 
@@ -207,12 +208,7 @@ struct stop_on_exit {
 };
 
 journal::record rec(std::string publisher, std::uint64_t seq, std::string topic) {
-  journal::record r;
-  r.publisher = std::move(publisher);
-  r.publisher_seq = seq;
-  r.topic = std::move(topic);
-  r.payload = "payload";
-  return r;
+  return tandem::test::publish_record(std::move(publisher), seq, std::move(topic));
 }
 
 // Sends a publish without waiting: the reply comes to `client` as an ordinary message.

@@ -171,3 +171,44 @@ TEST_CASE("refill: own-origin records below the own base are stored once, in ord
   const std::vector<inbound_record> b3{{1, "A", 8}, {2, "A", 9}, {3, "A", 5000}};
   CHECK(d2.classify(b3).verdicts == verdicts{D, S, D});
 }
+
+// origin_filter: the one per-origin filter, shared by each connection and the journal core.
+TEST_CASE("origin_filter: the worked example of its header") {
+  fake_journal j;
+  j.held["X"] = 5;
+  origin_filter f("A", j.fn());
+  std::vector<inbound_record> batch{{1, "X", 4}, {2, "X", 6}, {3, "X", 6}, {4, "X", 7}};
+  CHECK(f.classify(batch) == verdicts{D, S, D, S});
+  std::vector<inbound_record> again{{5, "X", 7}};
+  CHECK(f.classify(again) == verdicts{D}); // 6 and 7 not durable yet: still held back
+  CHECK(f.origins() == 1);
+}
+
+TEST_CASE("origin_filter: forget falls back to what the journal holds") {
+  fake_journal j;
+  origin_filter f("A", j.fn());
+  std::vector<inbound_record> xs{{1, "X", 1}, {2, "X", 2}};
+  std::vector<inbound_record> ys{{3, "Y", 1}};
+  CHECK(f.classify(xs) == verdicts{S, S});
+  CHECK(f.classify(ys) == verdicts{S});
+  j.held["X"] = 1; // X:2 was lost with a failed append
+  f.forget("X");
+  CHECK(f.classify(xs) == verdicts{D, S});
+  CHECK(f.classify(ys) == verdicts{D}); // Y untouched
+  f.forget_all();
+  CHECK(f.origins() == 0);
+  CHECK(f.classify(ys) == verdicts{S}); // the journal holds no Y
+}
+
+TEST_CASE("origin_filter: own records are duplicates, except refilled ones below the base") {
+  fake_journal j;
+  origin_filter f("A", j.fn());
+  std::vector<inbound_record> own{{1, "A", 3}};
+  CHECK(f.classify(own) == verdicts{D});
+  std::uint64_t earlier = 2;
+  f.accept_earlier_own(10, [&] { return earlier; });
+  CHECK(f.classify(own) == verdicts{S}); // 3 < base 10, above what is held (2)
+  CHECK(f.classify(own) == verdicts{D}); // passed once
+  std::vector<inbound_record> at_base{{2, "A", 10}};
+  CHECK(f.classify(at_base) == verdicts{D});
+}

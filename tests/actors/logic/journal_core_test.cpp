@@ -1,0 +1,719 @@
+// actors/logic/journal_core.cpp: the journal's decisions, driven without an actor, a thread or a disk.
+// A table test per rule, then a randomized model test of the promises (seeded; the seed of a
+// failing run is printed; TANDEM_MODEL_SEED / TANDEM_MODEL_RUNS replay or widen it).
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "actors/logic/journal_core.hpp"
+#include "journal/record_format.hpp"
+#include "tests/actors/logic/publish_record.hpp"
+
+using namespace tandem;
+using namespace tandem::logic;
+
+namespace {
+
+// The journal as the core reads it; the harness below plays the group committer on top of it.
+struct fake_journal final : journal_facts {
+  std::string name = "A";
+  std::uint64_t base = 1;
+  std::uint64_t durable = 0;
+  std::map<std::string, std::uint64_t, std::less<>> origin_high; // highest origin_seq held
+  std::map<std::string, std::uint64_t> positions;                // persisted destination positions
+  const std::string& instance_name() const override { return name; }
+  std::uint64_t base_seq() const override { return base; }
+  std::uint64_t durable_seq() const override { return durable; }
+  std::uint64_t highest_origin_seq(std::string_view origin) const override {
+    auto it = origin_high.find(origin);
+    return it == origin_high.end() ? 0 : it->second;
+  }
+  std::uint64_t highest_earlier_own_seq() const override { return 0; }
+  std::uint64_t acknowledged(const std::string& d) const override {
+    auto it = positions.find(d);
+    return it == positions.end() ? 0 : it->second;
+  }
+};
+
+journal::record rec(std::string publisher, std::uint64_t publisher_seq, std::string topic = "t") {
+  return tandem::test::publish_record(std::move(publisher), publisher_seq, std::move(topic));
+}
+
+journal::record replicated(std::string origin, std::uint64_t origin_seq, std::string publisher = "rp",
+                           std::uint64_t publisher_seq = 0) {
+  auto r = rec(std::move(publisher), publisher_seq);
+  r.origin = std::move(origin);
+  r.origin_seq = origin_seq;
+  r.path = {r.origin};
+  return r;
+}
+
+using batch = std::vector<journal::record>;
+
+// The core plus a committer that completes appends in order when the test says so.
+struct harness {
+  fake_journal j;
+  journal_core core;
+  std::deque<journal_ready::append> queued; // submitted, not committed
+  std::map<std::uint64_t, append_reply> replies;
+  std::vector<std::uint64_t> order; // tokens in reply order
+  std::uint64_t next_token = 1;
+  std::size_t answered_twice = 0;
+  publisher_marks safe_marks;
+
+  explicit harness(journal_core_options o, fake_journal start = {}) : j(std::move(start)), core(j, std::move(o)) {}
+
+  void take() {
+    auto r = core.ready();
+    for (auto& a : r.appends)
+      queued.push_back(std::move(a));
+    for (auto& rep : r.replies) {
+      answered_twice += replies.count(rep.token);
+      replies[rep.token] = std::move(rep.body);
+      order.push_back(rep.token);
+    }
+    safe_marks.insert(safe_marks.end(), r.safe_marks.begin(), r.safe_marks.end());
+  }
+  std::uint64_t publish(batch b) {
+    auto t = next_token++;
+    core.step(journal_events::publish{t, std::move(b)});
+    take();
+    return t;
+  }
+  std::uint64_t append(batch b) {
+    auto t = next_token++;
+    core.step(journal_events::append{t, std::move(b)});
+    take();
+    return t;
+  }
+  // Completes the oldest queued append: durable (seqs assigned after the durable end) or failed.
+  journal_ready::append commit(bool ok = true) {
+    REQUIRE(!queued.empty());
+    auto a = std::move(queued.front());
+    queued.pop_front();
+    append_reply rep;
+    if (ok) {
+      rep.ok = true;
+      rep.first_seq = j.durable + 1;
+      for (auto& r : a.records) {
+        r.seq = ++j.durable;
+        if (r.origin.empty()) {
+          r.origin = j.name;
+          r.origin_seq = r.seq;
+        }
+        auto& h = j.origin_high[r.origin];
+        h = std::max(h, r.origin_seq);
+      }
+      rep.last_seq = j.durable;
+      rep.durable_seq = j.durable;
+    } else {
+      rep.error_code = "io_error";
+      rep.error = "disk on fire";
+    }
+    core.step(journal_events::commit_done{a.id, rep});
+    take();
+    return a;
+  }
+  void refuse_submit(std::string code = "queue_full") {
+    REQUIRE(!queued.empty());
+    auto a = std::move(queued.back());
+    queued.pop_back();
+    core.step(journal_events::submit_refused{a.id, std::move(code), "refused"});
+    take();
+  }
+  void ack(std::string d, std::uint64_t seq) {
+    core.step(journal_events::destination_ack{std::move(d), seq});
+    take();
+  }
+  bool answered(std::uint64_t t) const { return replies.count(t) > 0; }
+  const append_reply& reply(std::uint64_t t) const { return replies.at(t); }
+};
+
+journal_core_options dests(std::vector<std::pair<std::string, bool>> d, std::vector<std::string> topics = {}) {
+  journal_core_options o;
+  o.destinations = std::move(d);
+  o.destination_topics = std::move(topics);
+  return o;
+}
+
+} // namespace
+
+TEST_CASE("journal_core: persisted ack only when durable here AND acked by every sync destination whose filter "
+          "admits the record") {
+  // S: sync, every topic; F: sync, only orders.*; Y: async.
+  struct row {
+    const char* topic;
+    std::vector<std::pair<const char*, std::uint64_t>> acks; // after the commit
+    bool acked;
+  };
+  const std::vector<row> rows = {
+    {"logs.x", {}, false},                       // S has not acked
+    {"logs.x", {{"S", 1}}, true},                // F's filter does not admit logs.x
+    {"logs.x", {{"F", 1}, {"Y", 1}}, false},     // async and unneeded acks do not count
+    {"orders.1", {{"S", 1}}, false},             // F admits orders.1 and has not acked
+    {"orders.1", {{"S", 1}, {"F", 1}}, true},
+    {"orders.1", {{"F", 1}, {"Y", 1}, {"S", 1}}, true},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.topic);
+    CAPTURE(r.acks.size());
+    harness h(dests({{"S", true}, {"F", true}, {"Y", false}}, {".*", "orders\\..*", ".*"}));
+    auto t = h.publish({rec("p", 1, r.topic)});
+    for (const auto& [d, seq] : r.acks) // acks ahead of the commit prove nothing: the journal is not durable
+      h.ack(d, seq);
+    CHECK_FALSE(h.answered(t));
+    h.commit();
+    CHECK(h.answered(t) == r.acked);
+    if (r.acked)
+      CHECK(h.reply(t).ok);
+  }
+}
+
+TEST_CASE("journal_core: async destinations never delay a persisted ack") {
+  harness h(dests({{"Y1", false}, {"Y2", false}}));
+  auto t = h.publish({rec("p", 1), rec("p", 2)});
+  CHECK_FALSE(h.answered(t));
+  h.commit();
+  REQUIRE(h.answered(t));
+  CHECK(h.reply(t).ok);
+  CHECK(h.reply(t).first_seq == 1);
+  CHECK(h.reply(t).last_seq == 2);
+  CHECK(h.core.release_bound() == 2);
+}
+
+TEST_CASE("journal_core: acks in publish order per connection (same destinations needed)") {
+  harness h(dests({{"S", true}}));
+  std::vector<std::uint64_t> tokens;
+  for (std::uint64_t i = 1; i <= 4; ++i)
+    tokens.push_back(h.publish({rec("p", i)}));
+  for (int i = 0; i < 4; ++i)
+    h.commit();
+  CHECK(h.order.empty());
+  h.ack("S", 3); // releases the first three, in publish order
+  CHECK(h.order == std::vector<std::uint64_t>{tokens[0], tokens[1], tokens[2]});
+  h.ack("S", 4);
+  CHECK(h.order == tokens);
+}
+
+TEST_CASE("journal_core: a publish that needs no down sync destination is not held behind one that does") {
+  harness h(dests({{"F", true}}, {"orders\\..*"}));
+  auto needs_f = h.publish({rec("p", 1, "orders.1")});
+  auto free = h.publish({rec("q", 1, "logs.1")});
+  h.commit();
+  h.commit();
+  CHECK(h.order == std::vector<std::uint64_t>{free}); // F is down: only the publish it must hold waits
+  h.ack("F", 2);
+  CHECK(h.order == std::vector<std::uint64_t>{free, needs_f});
+}
+
+TEST_CASE("journal_core: a resend is acked only once its original is safe") {
+  harness h(dests({{"S", true}}));
+  auto original = h.publish({rec("p", 1)});
+  auto resend = h.publish({rec("p", 1)}); // racing its original: held, not stored
+  CHECK(h.queued.size() == 1);
+  auto mixed = h.publish({rec("p", 1), rec("p", 2)}); // a resend and a new record
+  h.commit();
+  h.commit();
+  CHECK(h.order.empty()); // durable here, but S holds nothing yet
+  h.ack("S", 1);          // the original is safe; the mixed batch's new record is not
+  CHECK(h.order.size() == 2);
+  CHECK(h.answered(original));
+  REQUIRE(h.answered(resend));
+  CHECK(h.reply(resend).ok);
+  CHECK(h.reply(resend).held == std::vector<std::uint32_t>{0});
+  CHECK(h.reply(resend).first_seq == 0);
+  CHECK(h.core.logon("p") == 1);
+  h.ack("S", 2);
+  REQUIRE(h.answered(mixed));
+  CHECK(h.reply(mixed).held == std::vector<std::uint32_t>{0});
+  CHECK(h.reply(mixed).first_seq == 2);
+  CHECK(h.core.logon("p") == 2);
+}
+
+TEST_CASE("journal_core: a refused record is a per-record negative ack; only an I/O error fails the batch") {
+  harness h(dests({}));
+  auto bad = rec("p", 2, std::string(journal::format::max_topic_bytes + 1, 't'));
+  auto limit = rec("p", 3, std::string(journal::format::max_topic_bytes, 't')); // at the limit: stored
+  auto t = h.publish({rec("p", 1), bad, limit});
+  REQUIRE(h.queued.size() == 1);
+  CHECK(h.queued.front().records.size() == 2);
+  h.commit();
+  REQUIRE(h.answered(t));
+  CHECK(h.reply(t).ok);
+  REQUIRE(h.reply(t).refused.size() == 1);
+  CHECK(h.reply(t).refused[0].index == 1);
+  CHECK(h.reply(t).refused[0].code == "record_too_large");
+  // A replicated batch with such a record: refused whole, nothing submitted, nothing marked.
+  auto too_long = replicated("B", 2);
+  too_long.topic.assign(journal::format::max_topic_bytes + 1, 't');
+  auto r = h.append({replicated("B", 1), too_long});
+  REQUIRE(h.answered(r));
+  CHECK(h.reply(r).error_code == "invalid_record");
+  CHECK(h.queued.empty());
+  auto again = h.append({replicated("B", 1)}); // B:1 was not marked by the refused batch
+  CHECK(h.queued.size() == 1);
+  h.commit();
+  CHECK(h.reply(again).ok);
+  // An I/O error fails the batch: a negative ack, and the marks fall back (a resend is stored).
+  auto failing = h.publish({rec("p", 4)});
+  h.commit(false);
+  REQUIRE(h.answered(failing));
+  CHECK_FALSE(h.reply(failing).ok);
+  CHECK(h.reply(failing).error_code == "io_error");
+  h.publish({rec("p", 4)});
+  CHECK(h.queued.size() == 1);
+}
+
+TEST_CASE("journal_core: held publishes and waiters are released when their condition holds") {
+  harness h(dests({{"S", true}}));
+  // Waiter: a replicated batch with nothing new is answered when the append before it is durable.
+  auto first = h.append({replicated("B", 1), replicated("B", 2)});
+  auto copy = h.append({replicated("B", 2)}); // the same record on a second connection
+  CHECK(h.queued.size() == 1);
+  CHECK_FALSE(h.answered(copy));
+  h.commit();
+  REQUIRE(h.answered(copy));
+  CHECK(h.reply(copy).ok);
+  CHECK(h.reply(copy).first_seq == 0);
+  CHECK(h.reply(first).ok);
+  CHECK(h.core.waiters() == 0);
+  // Held publish whose original is lost with a write error: refused, not acked.
+  auto original = h.publish({rec("p", 1)});
+  auto resend = h.publish({rec("p", 1), rec("p", 2)});
+  CHECK(h.queued.size() == 2);
+  h.commit(false); // the original's batch fails
+  CHECK_FALSE(h.reply(original).ok);
+  h.commit(); // p:2 durable, waits for S
+  h.ack("S", h.j.durable);
+  REQUIRE(h.answered(resend));
+  CHECK(h.reply(resend).ok);
+  CHECK(h.reply(resend).held.empty());
+  REQUIRE(h.reply(resend).refused.size() == 1);
+  CHECK(h.reply(resend).refused[0].index == 0);
+  CHECK(h.reply(resend).refused[0].code == "io_error");
+  CHECK(h.core.requests_pending() == 0);
+  CHECK(h.core.held_publishes_waiting() == 0);
+}
+
+TEST_CASE("journal_core: disconnect and reconnect of a sync destination") {
+  fake_journal start;
+  start.durable = 2;
+  start.positions["S"] = 2; // persisted position from before
+  harness h(dests({{"S", true}, {"F", true}}, {".*", "orders\\..*"}), start);
+  CHECK(h.core.release_bound() == 0); // F has never acked
+  h.ack("F", 2);
+  CHECK(h.core.release_bound() == 2);
+  auto a = h.publish({rec("p", 1)});
+  auto b = h.publish({rec("p", 2)});
+  h.commit();
+  h.commit();
+  h.ack("S", 3); // then S disconnects: no more acks
+  CHECK(h.answered(a));
+  CHECK_FALSE(h.answered(b));
+  // Reconnected, S resumes from its persisted (older) position: a stale ack moves nothing.
+  h.ack("S", 2);
+  CHECK_FALSE(h.answered(b));
+  CHECK(h.core.acks().ignored_updates() >= 1);
+  h.ack("S", 4);
+  CHECK(h.answered(b));
+  CHECK(h.core.acks().pending() == 0);
+}
+
+// Regression: the journal actor left a batch the committer refused at submit (queue_full,
+// stopped) in its per-origin high-water marks, so the peer's resend of it was dropped as held
+// and acked although it was never stored.
+TEST_CASE("journal_core: submit_refused_records_are_not_held") {
+  harness h(dests({}));
+  auto t = h.append({replicated("B", 1), replicated("B", 2)});
+  h.refuse_submit();
+  REQUIRE(h.answered(t));
+  CHECK(h.reply(t).error_code == "queue_full");
+  auto resend = h.append({replicated("B", 1), replicated("B", 2)});
+  REQUIRE(h.queued.size() == 1); // stored, not dropped as a duplicate
+  CHECK(h.queued.front().records.size() == 2);
+  h.commit();
+  CHECK(h.reply(resend).ok);
+  CHECK(h.reply(resend).last_seq == 2);
+}
+
+TEST_CASE("journal_core: a refused submit does not release the duplicates of an append still in the committer") {
+  harness h(dests({}));
+  h.append({replicated("B", 1)});
+  h.append({replicated("C", 1)});
+  h.refuse_submit(); // C:1 refused; B:1 still in the committer
+  auto copy = h.append({replicated("B", 1)});
+  CHECK(h.queued.size() == 1);
+  CHECK_FALSE(h.answered(copy)); // waits for B:1 to be durable
+  h.commit();
+  CHECK(h.reply(copy).ok);
+}
+
+TEST_CASE("journal_core: state shrinks back once everything is answered") {
+  harness h(dests({{"S", true}, {"Y", false}}));
+  for (std::uint64_t i = 1; i <= 50; ++i) {
+    h.publish({rec("p", i)});
+    h.publish({rec("p", i)}); // resend
+    h.append({replicated("B", i)});
+  }
+  while (!h.queued.empty())
+    h.commit();
+  CHECK(h.core.requests_pending() > 0);
+  h.ack("S", h.j.durable);
+  CHECK(h.replies.size() == 150);
+  CHECK(h.answered_twice == 0);
+  CHECK(h.core.requests_pending() == 0);
+  CHECK(h.core.waiters() == 0);
+  CHECK(h.core.deferred_safe_marks() == 0);
+  CHECK(h.core.held_publishes_waiting() == 0);
+  CHECK(h.core.acks().pending() == 0);
+  CHECK(h.core.acks().admitted() == 0);
+}
+
+// ---- Randomized model test ------------------------------------------------------------------
+// Random event sequences (publishes and resends from a few client connections, replicated batches
+// and their duplicates from peers, commits in order, write errors that fail every queued append as
+// the group committer does, refusals at submit, destination acks, stale ones included, logons)
+// checked against a reference model of the promises:
+//   P1 every ok reply to a publish: its stored records are durable here and covered by every sync
+//      destination whose filter admits them; each held record's original is too (or, replicated,
+//      durable here); every ok reply to an append: each record has a durable copy here;
+//   P2 acks in publish order per connection among publishes needing the same destinations;
+//   P3 a logon mark covers only safe records;
+//   P4 no promise left undelivered once its conditions hold (checked after every event for
+//      publishes that stored all their records, and for everything after the final drain);
+//   P5 bounded state: after the drain the core's maps are empty; every request answered once.
+namespace {
+
+std::uint64_t env_u64(const char* name, std::uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
+}
+
+struct model_failure {
+  std::string what;
+};
+
+class model_run {
+public:
+  explicit model_run(std::uint64_t seed) : rng_(seed) {
+    const auto n = pick(4);
+    for (std::size_t i = 0; i < n; ++i) {
+      dests_.push_back({"D" + std::to_string(i), pick(2) == 0, pick(3) == 0});
+      pos_.push_back(0);
+    }
+    journal_core_options o;
+    for (const auto& d : dests_) {
+      o.destinations.emplace_back(d.name, d.sync);
+      o.destination_topics.push_back(d.only_a ? "a\\..*" : ".*");
+    }
+    o.max_pending_publishes = 1 + pick(64); // admission refusals (queue_full) happen too
+    h_.emplace(std::move(o));
+    conns_.resize(1 + pick(3));
+  }
+
+  void run() {
+    const auto events = 100 + pick(200);
+    for (std::size_t i = 0; i < events; ++i) {
+      one_event();
+      check_new_replies();
+      check_liveness();
+    }
+    while (!h_->queued.empty()) { // drain: every append durable, every destination caught up
+      commit_ok();
+      check_new_replies();
+    }
+    for (std::size_t d = 0; d < dests_.size(); ++d)
+      ack(d, h_->j.durable);
+    check_new_replies();
+    check_end();
+  }
+
+private:
+  struct dest {
+    std::string name;
+    bool sync;
+    bool only_a; // topic filter a\..*
+  };
+  struct conn {
+    std::uint64_t next = 1; // next publisher_seq
+    std::vector<std::uint64_t> stored_ok; // publisher_seqs acked as stored
+  };
+  struct request {
+    bool publish = false;
+    std::size_t conn = 0;
+    batch input;
+    std::optional<journal_ready::append> committed; // with seqs
+    std::size_t reply_at = 0; // position in the reply order (answered only)
+  };
+  struct copy {
+    std::uint64_t seq;
+    std::string topic;
+    bool replicated;
+  };
+
+  std::size_t pick(std::size_t n) { return static_cast<std::size_t>(rng_() % n); }
+  [[noreturn]] void fail(const std::string& what) { throw model_failure{what}; }
+
+  bool admits(const dest& d, const std::string& topic) const { return !d.only_a || topic.rfind("a.", 0) == 0; }
+
+  // P1's condition for one stored copy.
+  bool safe(const copy& c) const {
+    if (c.seq > h_->j.durable)
+      return false;
+    if (c.replicated)
+      return true;
+    for (std::size_t d = 0; d < dests_.size(); ++d)
+      if (dests_[d].sync && admits(dests_[d], c.topic) && pos_[d] < c.seq)
+        return false;
+    return true;
+  }
+  bool any_safe(const std::string& publisher, std::uint64_t pseq) const {
+    auto it = by_publisher_.find({publisher, pseq});
+    if (it == by_publisher_.end())
+      return false;
+    return std::any_of(it->second.begin(), it->second.end(), [&](const copy& c) { return safe(c); });
+  }
+  bool any_durable(const journal::record& r) const {
+    auto durable = [&](const std::vector<copy>& cs) {
+      return std::any_of(cs.begin(), cs.end(), [&](const copy& c) { return c.seq <= h_->j.durable; });
+    };
+    if (auto it = by_origin_.find({r.origin, r.origin_seq}); it != by_origin_.end() && durable(it->second))
+      return true;
+    auto it = by_publisher_.find({r.publisher, r.publisher_seq});
+    return r.publisher_seq != 0 && it != by_publisher_.end() && durable(it->second);
+  }
+
+  std::string topic() { return pick(2) ? "a.x" : "b.y"; }
+
+  void submitted(std::uint64_t token, bool publish, std::size_t c, batch input) {
+    requests_[token] = {publish, c, std::move(input), std::nullopt, 0};
+    // The actor submits right after the step; the committer may refuse it at once.
+    if (!h_->queued.empty() && h_->queued.back().id == token && pick(20) == 0)
+      h_->refuse_submit();
+  }
+
+  void publish_event(bool resend) {
+    const auto c = pick(conns_.size());
+    auto& cn = conns_[c];
+    const std::string who = "c" + std::to_string(c);
+    batch b;
+    if (resend && cn.next > 1) {
+      const auto s = cn.next - 1 - std::min<std::uint64_t>(cn.next - 2, pick(4));
+      b.push_back(rec(who, s, topic()));
+    }
+    for (auto k = (resend ? pick(2) : 1 + pick(3)); k > 0; --k)
+      b.push_back(rec(who, cn.next++, topic()));
+    if (b.empty())
+      return;
+    auto input = b;
+    submitted(h_->publish(std::move(b)), true, c, std::move(input));
+  }
+
+  void append_event() {
+    batch b;
+    if (pick(4) == 0 && peer_next_ > 1) { // a duplicate range (a second connection, a resend)
+      for (auto s = peer_next_ - 1 - std::min<std::uint64_t>(peer_next_ - 2, pick(3)); s < peer_next_; ++s)
+        b.push_back(replicated("P", s, "peer", s));
+    } else {
+      for (auto k = 1 + pick(3); k > 0; --k, ++peer_next_)
+        b.push_back(replicated("P", peer_next_, "peer", peer_next_));
+    }
+    const auto c = pick(conns_.size());
+    if (pick(4) == 0 && !conns_[c].stored_ok.empty()) // a client's record that reached peer Q too
+      b.push_back(replicated("Q", q_next_++, "c" + std::to_string(c), conns_[c].stored_ok[pick(conns_[c].stored_ok.size())]));
+    auto input = b;
+    submitted(h_->append(std::move(b)), false, 0, std::move(input));
+  }
+
+  void commit_event() {
+    if (h_->queued.empty())
+      return;
+    if (pick(25) == 0) { // a write error fails every queued append
+      while (!h_->queued.empty())
+        h_->commit(false);
+      return;
+    }
+    commit_ok();
+  }
+
+  void commit_ok() {
+    auto a = h_->commit();
+    for (const auto& r : a.records) {
+      by_publisher_[{r.publisher, r.publisher_seq}].push_back({r.seq, r.topic, !r.path.empty()});
+      by_origin_[{r.origin, r.origin_seq}].push_back({r.seq, r.topic, !r.path.empty()});
+    }
+    if (auto it = requests_.find(a.id); it != requests_.end())
+      it->second.committed = std::move(a);
+  }
+
+  void ack(std::size_t d, std::uint64_t v) {
+    pos_[d] = std::max(pos_[d], v); // a lower (stale) position moves nothing
+    h_->ack(dests_[d].name, v);
+  }
+
+  void one_event() {
+    const auto e = pick(100);
+    if (e < 30)
+      publish_event(false);
+    else if (e < 40)
+      publish_event(true);
+    else if (e < 55)
+      append_event();
+    else if (e < 80)
+      commit_event();
+    else if (e < 96 && !dests_.empty()) {
+      const auto d = pick(dests_.size());
+      const auto v = pick(4) == 0 ? (pos_[d] > 0 ? pos_[d] - 1 : 0) : std::min(h_->j.durable, pos_[d] + 1 + pick(3));
+      ack(d, v);
+    } else {
+      const auto c = pick(conns_.size());
+      const std::string who = "c" + std::to_string(c);
+      const auto m = h_->core.logon(who);
+      if (m != 0 && !any_safe(who, m))
+        fail("P3: logon mark " + std::to_string(m) + " of " + who + " covers a record that is not safe");
+    }
+  }
+
+  // A client whose publish failed (or had records refused) resends from the first one lost.
+  void client_lost(const request& q, const append_reply& rep) {
+    auto& cn = conns_[q.conn];
+    for (std::size_t i = 0; i < q.input.size(); ++i) {
+      const bool lost = !rep.ok || std::any_of(rep.refused.begin(), rep.refused.end(),
+                                               [&](const refusal& f) { return f.index == i; });
+      if (lost)
+        cn.next = std::min(cn.next, q.input[i].publisher_seq);
+    }
+  }
+
+  void check_publish_reply(request& q, const append_reply& rep) {
+    if (!rep.ok)
+      return client_lost(q, rep);
+    if (!rep.refused.empty())
+      client_lost(q, rep);
+    if (rep.last_seq != 0) {
+      if (!q.committed)
+        fail("P1: publish acked with seqs but never committed");
+      for (const auto& r : q.committed->records)
+        if (!safe({r.seq, r.topic, false}))
+          fail("P1: publish acked before seq " + std::to_string(r.seq) + " is durable and on every sync destination");
+      for (const auto& r : q.committed->records)
+        conns_[q.conn].stored_ok.push_back(r.publisher_seq);
+    }
+    for (auto i : rep.held)
+      if (!any_safe(q.input[i].publisher, q.input[i].publisher_seq))
+        fail("P1: resend of " + q.input[i].publisher + ":" + std::to_string(q.input[i].publisher_seq) +
+             " acked before its original is safe");
+  }
+
+  void check_new_replies() {
+    for (; seen_ < h_->order.size(); ++seen_) {
+      const auto token = h_->order[seen_];
+      auto it = requests_.find(token);
+      if (it == requests_.end())
+        fail("a reply to an unknown token");
+      auto& q = it->second;
+      q.reply_at = seen_ + 1;
+      const auto& rep = h_->replies.at(token);
+      if (q.publish) {
+        check_publish_reply(q, rep);
+      } else if (!rep.ok) {
+        peer_next_ = std::min(peer_next_, q.input.front().origin_seq); // the peer resends from there
+      } else {
+        for (const auto& r : q.input)
+          if (!any_durable(r))
+            fail("P1: replicated " + r.origin + ":" + std::to_string(r.origin_seq) + " acked but not durable here");
+      }
+    }
+  }
+
+  // Sync destinations a committed publish needs (its ack_tracker set).
+  std::vector<bool> needs(const request& q) const {
+    std::vector<bool> out;
+    for (const auto& d : dests_)
+      out.push_back(d.sync && std::any_of(q.committed->records.begin(), q.committed->records.end(),
+                                          [&](const journal::record& r) { return admits(d, r.topic); }));
+    return out;
+  }
+
+  // P4 mid-run: a publish that stored all its records is answered once durable and covered.
+  void check_liveness() {
+    for (const auto& [token, q] : requests_) {
+      if (!q.publish || q.reply_at || !q.committed || q.committed->records.size() != q.input.size())
+        continue;
+      const auto last = q.committed->records.back().seq;
+      bool ready = last <= h_->j.durable;
+      const auto n = needs(q);
+      for (std::size_t d = 0; d < dests_.size(); ++d)
+        ready = ready && (!n[d] || pos_[d] >= last);
+      if (ready)
+        fail("P4: publish token " + std::to_string(token) + " (seq " + std::to_string(last) +
+             ") durable and covered but not answered");
+    }
+  }
+
+  void check_order() {
+    std::map<std::pair<std::size_t, std::vector<bool>>, std::size_t> last_at; // (conn, needs) -> reply position
+    for (const auto& [token, q] : requests_) { // tokens ascend in publish order
+      if (!q.publish || !q.committed)
+        continue;
+      const auto& rep = h_->replies.at(token);
+      if (!rep.ok || !rep.held.empty() || !rep.refused.empty())
+        continue;
+      auto& at = last_at[{q.conn, needs(q)}];
+      if (q.reply_at < at)
+        fail("P2: publish token " + std::to_string(token) + " acked before an older one of its connection");
+      at = q.reply_at;
+    }
+  }
+
+  void check_end() {
+    for (const auto& [token, q] : requests_)
+      if (!q.reply_at)
+        fail("P4: token " + std::to_string(token) + " never answered after the drain");
+    if (h_->answered_twice)
+      fail("P5: a request answered twice");
+    check_order();
+    const auto& c = h_->core;
+    if (c.requests_pending() || c.waiters() || c.deferred_safe_marks() || c.held_publishes_waiting() ||
+        c.acks().pending() || c.acks().admitted() || c.acks().queued())
+      fail("P5: state left after everything was answered: pending " + std::to_string(c.requests_pending()) +
+           ", waiters " + std::to_string(c.waiters()) + ", deferred " + std::to_string(c.deferred_safe_marks()) +
+           ", held " + std::to_string(c.held_publishes_waiting()) + ", acks " + std::to_string(c.acks().queued()));
+  }
+
+  std::mt19937_64 rng_;
+  std::vector<dest> dests_;
+  std::vector<std::uint64_t> pos_;
+  std::optional<harness> h_;
+  std::vector<conn> conns_;
+  std::uint64_t peer_next_ = 1, q_next_ = 1;
+  std::map<std::uint64_t, request> requests_;
+  std::map<std::pair<std::string, std::uint64_t>, std::vector<copy>> by_publisher_, by_origin_;
+  std::size_t seen_ = 0;
+};
+
+} // namespace
+
+TEST_CASE("journal_core: randomized model test of the promises") {
+  const auto first = env_u64("TANDEM_MODEL_SEED", 20261204);
+  const auto runs = env_u64("TANDEM_MODEL_RUNS", 3000);
+  std::uint64_t failed = 0;
+  for (std::uint64_t seed = first; seed < first + runs; ++seed) {
+    try {
+      model_run(seed).run();
+    } catch (const model_failure& f) {
+      ++failed;
+      FAIL_CHECK("seed " << seed << " (replay: TANDEM_MODEL_SEED=" << seed << " TANDEM_MODEL_RUNS=1): " << f.what);
+      if (failed >= 3)
+        break;
+    }
+  }
+  CHECK(failed == 0);
+}
