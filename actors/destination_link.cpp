@@ -32,7 +32,7 @@ struct link_state {
   std::optional<logic::destination_route> route;
   std::optional<logic::link_window> window;
   std::optional<logic::lag_tracker> lag;
-  caf::actor conn;
+  replication_connection_actor conn;
   bool awaiting_resume = false;
   std::string peer_address;
   conn_direction direction = conn_direction::outbound;
@@ -52,7 +52,7 @@ struct link_state {
   std::string name;
 };
 
-using link_self = instrumented<caf::stateful_actor<link_state>>*;
+using link_self = instrumented<caf::stateful_actor<link_state, destination_link_actor::base>>*;
 
 std::int64_t unix_ms_now() {
   using namespace std::chrono;
@@ -323,7 +323,7 @@ std::string status_json(link_state& st) {
   return j.dump();
 }
 
-caf::behavior destination_link(link_self self, std::shared_ptr<const replication_context> ctx,
+destination_link_actor::behavior_type destination_link(link_self self, std::shared_ptr<const replication_context> ctx,
                                config::destination_config dest, std::shared_ptr<instance_groups> groups,
                                link_options options) {
   auto& st = self->state;
@@ -344,7 +344,7 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
   st.lag.emplace(initial, st.durable_seq, logic::lag_tracker::clock::now(), st.ctx->stall_after);
   self->send(st.ctx->journal, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
   return {
-    [=](atoms::attach, caf::actor conn, const std::string&, const std::string& address, conn_direction dir,
+    [=](atoms::link_attach, replication_connection_actor conn, const std::string& address, conn_direction dir,
         std::uint64_t peer_base) {
       auto& s = self->state;
       // Refill (routing.hpp): the peer's records from before its journal base go back to it.
@@ -369,7 +369,7 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
       auto& s = self->state;
       // Only the connection in use speaks for the destination: a replaced one may still be
       // delivering acks about what was sent on it.
-      if (!s.conn || caf::actor_cast<caf::actor>(self->current_sender()) != s.conn)
+      if (!s.conn || self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(s.conn))
         return;
       if (s.awaiting_resume) {
         on_resume_point(self, seq);
@@ -381,7 +381,7 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
       }
       pump(self);
     },
-    [=](atoms::detach, const caf::actor& conn) {
+    [=](atoms::link_detach, const replication_connection_actor& conn) {
       auto& s = self->state;
       if (conn != s.conn)
         return;
@@ -404,7 +404,7 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
 
 } // namespace
 
-caf::actor spawn_destination_link(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
+destination_link_actor spawn_destination_link(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
                                   config::destination_config dest, std::shared_ptr<instance_groups> groups,
                                   link_options options) {
   return sys.spawn(destination_link, std::move(ctx), std::move(dest), std::move(groups), options);
