@@ -37,7 +37,7 @@ struct cycler_state {
   bool starting = false; // a start_dial is with the resolver
 };
 
-using cycler_self = instrumented<caf::stateful_actor<cycler_state>>*;
+using cycler_self = instrumented<caf::stateful_actor<cycler_state, cycler_actor::base>>*;
 
 // Static name overrides: when TANDEM_HOSTS_FILE names a file of "ADDRESS NAME..." lines (the
 // /etc/hosts format), a destination host listed there resolves to that address. The file is read
@@ -129,7 +129,6 @@ void connect_started(cycler_self self, std::size_t index, const dial_started& st
   args.direction = conn_direction::outbound;
   args.expected_peer = st.dest.name;
   args.remote_address = where;
-  args.cycler = caf::actor_cast<caf::actor>(self);
   args.connect_timeout = std::chrono::milliseconds{st.dest.reconnect.connect_timeout_ms};
   spawn_outbound_connection(self->system(), fd, std::move(args));
 }
@@ -150,8 +149,8 @@ void step(cycler_self self) {
   }
 }
 
-caf::behavior address_cycler_actor(cycler_self self, std::shared_ptr<const replication_context> ctx,
-                                   config::destination_config dest) {
+cycler_actor::behavior_type cycler_behavior(cycler_self self, std::shared_ptr<const replication_context> ctx,
+                                            config::destination_config dest) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.dest = std::move(dest);
@@ -161,12 +160,14 @@ caf::behavior address_cycler_actor(cycler_self self, std::shared_ptr<const repli
   logic::backoff_config bc{std::chrono::milliseconds{rc.initial_ms}, std::chrono::milliseconds{rc.max_ms},
                            rc.multiplier, rc.jitter};
   st.rule.emplace(st.dest.addresses.size(), bc, std::hash<std::string>{}(st.ctx->name + "/" + st.dest.name));
-  self->send(self, atoms::dial::value, st.timer_epoch);
+  self->send(caf::actor_cast<cycler_actor>(self), atoms::dial::value, st.timer_epoch);
   return {
     [=](atoms::dial, std::uint64_t epoch) {
       if (epoch == self->state.timer_epoch)
         step(self);
     },
+    // What became of our attempt (from the supervisor, in order: dial_done(true) when the
+    // connection was kept, then dial_ended when it ends; dial_done(false) if it never got there).
     [=](atoms::dial_done, bool ok, const std::string& why) {
       auto& s = self->state;
       if (ok) {
@@ -178,20 +179,18 @@ caf::behavior address_cycler_actor(cycler_self self, std::shared_ptr<const repli
       s.rule->on_attempt_failed(std::chrono::steady_clock::now());
       step(self);
     },
-    // attach/detach(inbound) from the supervisor only, which derives them from its connection
-    // registry (connection_registry.hpp): an inbound connection from the destination is now in use
-    // / no longer in use (a replaced one closing is neither). detach(outbound) from our own
-    // connection when it ends.
-    [=](atoms::attach, conn_direction dir) {
-      if (dir == conn_direction::inbound)
-        self->state.rule->on_inbound(true);
+    // Derived by the supervisor from its connection registry (connection_registry.hpp): an
+    // inbound connection from the destination is now in use / no longer in use (a replaced one
+    // closing is neither).
+    [=](atoms::inbound_use, bool in_use) {
+      self->state.rule->on_inbound(in_use);
+      if (!in_use)
+        step(self);
     },
-    [=](atoms::detach, conn_direction dir) {
-      if (dir == conn_direction::inbound)
-        self->state.rule->on_inbound(false);
-      else if (self->state.rule->connected_index()) {
-        // Our connection (reported after its dial_done(true)); one that ends at once counts as a
-        // failed attempt, so a server that accepts and drops us is not redialed in a tight loop.
+    [=](atoms::dial_ended) {
+      if (self->state.rule->connected_index()) {
+        // One that ends at once counts as a failed attempt, so a server that accepts and drops
+        // us is not redialed in a tight loop.
         auto now = std::chrono::steady_clock::now();
         self->state.rule->on_disconnected(now, now - self->state.connected_at);
       }
@@ -220,9 +219,9 @@ caf::behavior address_cycler_actor(cycler_self self, std::shared_ptr<const repli
 
 } // namespace
 
-caf::actor spawn_address_cycler(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
-                                config::destination_config dest) {
-  return sys.spawn(address_cycler_actor, std::move(ctx), std::move(dest));
+cycler_actor spawn_address_cycler(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
+                                  config::destination_config dest) {
+  return sys.spawn(cycler_behavior, std::move(ctx), std::move(dest));
 }
 
 caf::actor spawn_resolver(caf::actor_system& sys) {

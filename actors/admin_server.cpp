@@ -28,7 +28,7 @@ struct admin_connection {
 };
 
 struct admin_state {
-  caf::actor supervisor;
+  supervisor_actor supervisor;
   admin_limits limits;
   std::unordered_map<caf::io::connection_handle, admin_connection> connections;
   std::uint64_t next_epoch = 0;
@@ -74,7 +74,7 @@ void dispatch(caf::io::broker* self, const state_ptr& st, caf::io::connection_ha
   }
 }
 
-caf::behavior admin_server(instrumented<caf::io::broker>* self, int listen_fd, caf::actor supervisor,
+caf::behavior admin_server(instrumented<caf::io::broker>* self, int listen_fd, supervisor_actor supervisor,
                            admin_limits limits) {
   self->bind_probe("admin");
   auto st = std::make_shared<admin_state>();
@@ -134,7 +134,7 @@ caf::behavior admin_server(instrumented<caf::io::broker>* self, int listen_fd, c
 
 } // namespace
 
-caf::actor spawn_admin_server(caf::actor_system& sys, int listen_fd, caf::actor supervisor, admin_limits limits) {
+caf::actor spawn_admin_server(caf::actor_system& sys, int listen_fd, supervisor_actor supervisor, admin_limits limits) {
   return sys.middleman().spawn_broker(admin_server, listen_fd, std::move(supervisor), limits);
 }
 

@@ -6,6 +6,9 @@
 // One request per connection, answered and closed. Bounded: at most `max_connections` open
 // connections (more are closed on accept), a request head of at most 8 KiB, and a deadline per
 // connection, so a slow or stuck HTTP client costs one slot for a while and never stalls an actor.
+//
+// Untyped on purpose: no actor sends it anything (it only asks the supervisor, through the typed
+// supervisor_actor, and stops with it), so its handle is only for linking.
 #pragma once
 
 #include <chrono>
@@ -13,6 +16,8 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+
+#include "actors/replication_messages.hpp"
 
 namespace tandem {
 
@@ -23,7 +28,7 @@ struct admin_limits {
 };
 
 // Adopts `listen_fd` (a bound, listening socket; CAF owns it from here on).
-caf::actor spawn_admin_server(caf::actor_system& sys, int listen_fd, caf::actor supervisor,
+caf::actor spawn_admin_server(caf::actor_system& sys, int listen_fd, supervisor_actor supervisor,
                               admin_limits limits);
 
 } // namespace tandem

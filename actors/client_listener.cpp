@@ -54,9 +54,9 @@ struct session {
   std::uint64_t epoch = 0;
   std::size_t outstanding = 0;
   bool published_any = false;                        // counts as a publisher in the status
-  std::map<std::uint64_t, caf::actor> subscriptions; // by subscription id
+  std::map<std::uint64_t, subscription_actor> subscriptions; // by subscription id
   std::size_t unsent_bytes = 0;                      // written to CAF, not yet on the wire
-  std::vector<caf::actor> waiting_for_credit;        // subscriptions parked until the buffer drains
+  std::vector<subscription_actor> waiting_for_credit; // subscriptions parked until the buffer drains
   std::string peer;                                  // remote address:port, for messages
   std::set<std::string> logons;                      // publisher ids this connection claims
   // Ack frames of submitted batches, in submission order: a batch whose records were all held
@@ -347,7 +347,7 @@ bool start_subscription(caf::io::broker* self, const state_ptr& st, caf::io::con
   if (auto old = s.subscriptions.find(args.id); old != s.subscriptions.end())
     self->send_exit(old->second, caf::exit_reason::user_shutdown);
   args.ctx = st->ctx;
-  args.listener = caf::actor_cast<caf::actor>(self);
+  args.listener = caf::actor_cast<client_listener_actor>(self);
   args.conn = h;
   args.gap_notices = s.minor >= 1;
   auto id = args.id;
@@ -418,6 +418,79 @@ bool on_logon(caf::io::broker* self, const state_ptr& st, caf::io::connection_ha
   return true;
 }
 
+// The first frame of a connection: client_hello, answered with ours. False when the connection
+// was dropped.
+bool on_first_frame(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
+                    protocol::message& m, std::string& buf) {
+  auto* hello = std::get_if<protocol::client_hello>(&m);
+  if (!hello) {
+    drop(self, st, h, protocol::close_code::bad_frame, "expected client_hello first");
+    return false;
+  }
+  auto v = protocol::check_version(*hello);
+  if (!v.compatible) {
+    drop(self, st, h, protocol::close_code::version_mismatch, v.message);
+    return false;
+  }
+  s.greeted = true;
+  s.name = hello->client_name;
+  s.minor = hello->protocol_major == protocol::protocol_major ? hello->protocol_minor : 0;
+  write_message(self, h, protocol::client_hello{protocol::protocol_major, protocol::protocol_minor, st->ctx->name}, buf);
+  self->flush(h);
+  return true;
+}
+
+// A publish joins the batch of this read, unless it is refused at once (answered in order).
+void on_publish(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
+                protocol::publish& p, std::shared_ptr<std::vector<journal::record>>& batch,
+                std::vector<std::uint64_t>& pub_seqs, std::int64_t now_ns, std::string& buf) {
+  if (auto c = st->claims.find(p.publisher_id); c != st->claims.end() && c->second != h) {
+    write_message(self, h, protocol::negative_ack{p.publisher_seq, protocol::nack_reason::bad_request,
+                                                  "publisher '" + p.publisher_id + "' is logged on by another connection"},
+                  buf);
+    self->flush(h);
+    st->reject("bad_request", 1);
+    return;
+  }
+  if (auto refusal = logic::check_publish({st->ctx->name, st->ctx->max_topic_bytes, st->ctx->max_frame_bytes}, p)) {
+    refuse_publish(self, st, h, s, batch, pub_seqs, p.publisher_seq, *refusal);
+    return;
+  }
+  if (!batch)
+    batch = std::make_shared<std::vector<journal::record>>();
+  journal::record r;
+  r.publisher = std::move(p.publisher_id);
+  r.publisher_seq = p.publisher_seq;
+  r.timestamp_ns = now_ns;
+  r.topic = std::move(p.topic);
+  r.payload = std::move(p.payload);
+  batch->push_back(std::move(r));
+  pub_seqs.push_back(p.publisher_seq);
+}
+
+// What a subscribe_from frame asks for, as the subscription's arguments.
+subscription_args subscribe_from_args(const protocol::subscribe_from& subf) {
+  subscription_args args;
+  args.id = subf.subscription_id;
+  args.topic_regex = subf.topic_regex;
+  args.bookmark_filter = true;
+  for (const auto& e : subf.bookmark)
+    args.bookmark.emplace_back(e.origin_instance, e.origin_seq);
+  args.fully_durable = subf.fully_durable;
+  switch (subf.start) {
+    case protocol::subscribe_start::after_bookmark:
+    case protocol::subscribe_start::oldest:
+      args.from_seq = 1; // the oldest record held (a trimmed start moves up to it)
+      break;
+    case protocol::subscribe_start::now:
+      break; // the durable end
+    case protocol::subscribe_start::from_time:
+      args.from_time_ns = subf.time_ns;
+      break;
+  }
+  return args;
+}
+
 void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h) {
   auto it = st->sessions.find(h);
   if (it == st->sessions.end())
@@ -437,48 +510,12 @@ void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_h
     }
     auto& m = msg.value();
     if (!s.greeted) {
-      auto* hello = std::get_if<protocol::client_hello>(&m);
-      if (!hello) {
-        drop(self, st, h, protocol::close_code::bad_frame, "expected client_hello first");
+      if (!on_first_frame(self, st, h, s, m, buf))
         return;
-      }
-      auto v = protocol::check_version(*hello);
-      if (!v.compatible) {
-        drop(self, st, h, protocol::close_code::version_mismatch, v.message);
-        return;
-      }
-      s.greeted = true;
-      s.name = hello->client_name;
-      s.minor = hello->protocol_major == protocol::protocol_major ? hello->protocol_minor : 0;
-      write_message(self, h, protocol::client_hello{protocol::protocol_major, protocol::protocol_minor, st->ctx->name},
-                    buf);
-      self->flush(h);
       continue;
     }
     if (auto* p = std::get_if<protocol::publish>(&m)) {
-      if (auto c = st->claims.find(p->publisher_id); c != st->claims.end() && c->second != h) {
-        write_message(self, h, protocol::negative_ack{p->publisher_seq, protocol::nack_reason::bad_request,
-                                                      "publisher '" + p->publisher_id
-                                                        + "' is logged on by another connection"},
-                      buf);
-        self->flush(h);
-        st->reject("bad_request", 1);
-        continue;
-      }
-      if (auto refusal = logic::check_publish({st->ctx->name, st->ctx->max_topic_bytes, st->ctx->max_frame_bytes}, *p)) {
-        refuse_publish(self, st, h, s, batch, pub_seqs, p->publisher_seq, *refusal);
-        continue;
-      }
-      if (!batch)
-        batch = std::make_shared<std::vector<journal::record>>();
-      journal::record r;
-      r.publisher = std::move(p->publisher_id);
-      r.publisher_seq = p->publisher_seq;
-      r.timestamp_ns = now_ns;
-      r.topic = std::move(p->topic);
-      r.payload = std::move(p->payload);
-      batch->push_back(std::move(r));
-      pub_seqs.push_back(p->publisher_seq);
+      on_publish(self, st, h, s, *p, batch, pub_seqs, now_ns, buf);
     } else if (std::get_if<protocol::heartbeat>(&m)) {
       write_message(self, h, protocol::heartbeat{static_cast<std::uint64_t>(now_ns)}, buf);
       self->flush(h);
@@ -494,25 +531,7 @@ void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_h
       if (!start_subscription(self, st, h, s, std::move(args), "subscribe"))
         return;
     } else if (auto* subf = std::get_if<protocol::subscribe_from>(&m)) {
-      subscription_args args;
-      args.id = subf->subscription_id;
-      args.topic_regex = subf->topic_regex;
-      args.bookmark_filter = true;
-      for (const auto& e : subf->bookmark)
-        args.bookmark.emplace_back(e.origin_instance, e.origin_seq);
-      args.fully_durable = subf->fully_durable;
-      switch (subf->start) {
-        case protocol::subscribe_start::after_bookmark:
-        case protocol::subscribe_start::oldest:
-          args.from_seq = 1; // the oldest record held (a trimmed start moves up to it)
-          break;
-        case protocol::subscribe_start::now:
-          break; // the durable end
-        case protocol::subscribe_start::from_time:
-          args.from_time_ns = subf->time_ns;
-          break;
-      }
-      if (!start_subscription(self, st, h, s, std::move(args), "subscribe_from"))
+      if (!start_subscription(self, st, h, s, subscribe_from_args(*subf), "subscribe_from"))
         return;
     } else if (auto* unsub = std::get_if<protocol::unsubscribe>(&m)) {
       if (auto it2 = s.subscriptions.find(unsub->subscription_id); it2 != s.subscriptions.end()) {
@@ -532,6 +551,97 @@ void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_h
   }
   if (batch)
     submit(self, st, h, s, std::move(batch), std::move(pub_seqs));
+}
+
+// A subscription's chunk of frames: written out; the subscription gets credit for the next one
+// while the connection's unsent output stays below subscriber_buffer_bytes.
+void on_deliver(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, std::uint64_t id,
+                const frame_bytes& f) {
+  auto it = st->sessions.find(h);
+  if (it == st->sessions.end() || !f.bytes)
+    return;
+  auto& s = it->second;
+  auto sub = s.subscriptions.find(id);
+  if (sub == s.subscriptions.end())
+    return; // unsubscribed meanwhile
+  self->write(h, f.bytes->size(), f.bytes->data());
+  self->flush(h);
+  s.unsent_bytes += f.bytes->size();
+  // Charged whatever the budget says: the chunk exists already, and the subscription's flow
+  // control (one chunk in flight, credit below subscriber_buffer_bytes) bounds it.
+  s.buffers.on_output(f.bytes->size(), true);
+  if (s.unsent_bytes < subscriber_buffer_bytes)
+    self->send(sub->second, atoms::credit::value);
+  else
+    s.waiting_for_credit.push_back(sub->second);
+}
+
+// Output left for the wire: parked subscriptions get their credit once it drained enough.
+void on_transferred(caf::io::broker* self, const state_ptr& st, const caf::io::data_transferred_msg& msg) {
+  auto it = st->sessions.find(msg.handle);
+  if (it == st->sessions.end())
+    return;
+  auto& s = it->second;
+  s.unsent_bytes = msg.remaining;
+  s.buffers.on_output_remaining(msg.remaining);
+  if (s.unsent_bytes < subscriber_buffer_bytes) {
+    for (auto& sub : s.waiting_for_credit)
+      self->send(sub, atoms::credit::value);
+    s.waiting_for_credit.clear();
+  }
+}
+
+// The periodic check of every greeted connection's read-progress and idle deadlines.
+void sweep(caf::io::broker* self, const state_ptr& st, std::chrono::milliseconds sweep_every) {
+  auto now = steady_now();
+  std::vector<std::pair<caf::io::connection_handle, std::string>> expired;
+  for (const auto& [h, s] : st->sessions) {
+    if (!s.greeted)
+      continue; // the handshake timeout applies
+    bool busy = !s.subscriptions.empty() || s.outstanding > 0 || !s.acks.empty();
+    if (auto why = s.deadlines.check(now, busy))
+      expired.emplace_back(h, "client " + s.peer + " ('" + s.name + "'): " + *why);
+  }
+  for (const auto& [h, why] : expired)
+    drop(self, st, h, protocol::close_code::idle_timeout, why);
+  if (st->ctx)
+    arm_timer(st->ctx->timers, sweep_every, self->address(), caf::make_message(client_sweep::value));
+}
+
+// The listener's part of /status (and so /metrics).
+std::string status_json(const clients_state& st0) {
+  const auto* st = &st0;
+  std::size_t subscribers = 0, publishers = 0;
+  for (const auto& [h, s] : st->sessions) {
+    subscribers += s.subscriptions.empty() ? 0 : 1;
+    publishers += s.published_any ? 1 : 0;
+  }
+  nlohmann::json j{{"connections", st->sessions.size()},
+                   {"subscribers", subscribers},
+                   {"publishers", publishers},
+                   {"published", st->published},
+                   {"persisted", st->persisted},
+                   {"already_held", st->already_held},
+                   {"publisher_logons", st->logons},
+                   {"publisher_logons_refused", st->logons_refused},
+                   {"logged_on_publishers", st->claims.size()},
+                   {"rejected", st->rejected},
+                   {"rejected_by_reason", st->rejected_by_reason},
+                   {"closed_by_reason", st->closed_by_reason},
+                   {"subscription_gaps", st->subscription_gaps},
+                   {"subscription_gap_records", st->subscription_gap_records}};
+  // Admission control of the whole node (the budget is shared with the replication port).
+  const auto& b = *st->ctx->budget;
+  const auto& ra = *st->ctx->replication_admission;
+  j["buffer_budget"] = {{"limit_bytes", b.limit()},
+                        {"used_bytes", b.used()},
+                        {"peak_bytes", b.peak()},
+                        {"refusals", b.refusals()}};
+  j["replication_admission"] = {{"evicted", ra.evicted.load()},
+                                {"refused", ra.refused.load()},
+                                {"oversized_before_hello", ra.oversized_before_hello.load()},
+                                {"over_budget", ra.over_budget.load()}};
+  return j.dump();
 }
 
 caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::shared_ptr<const replication_context> ctx,
@@ -592,52 +702,10 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
     },
     [=](const caf::io::connection_closed_msg& msg) { end_session(self, st, msg.handle); },
     [=](atoms::deliver, caf::io::connection_handle h, std::uint64_t id, const frame_bytes& f) {
-      auto it = st->sessions.find(h);
-      if (it == st->sessions.end() || !f.bytes)
-        return;
-      auto& s = it->second;
-      auto sub = s.subscriptions.find(id);
-      if (sub == s.subscriptions.end())
-        return; // unsubscribed meanwhile
-      self->write(h, f.bytes->size(), f.bytes->data());
-      self->flush(h);
-      s.unsent_bytes += f.bytes->size();
-      // Charged whatever the budget says: the chunk exists already, and the subscription's flow
-      // control (one chunk in flight, credit below subscriber_buffer_bytes) bounds it.
-      s.buffers.on_output(f.bytes->size(), true);
-      if (s.unsent_bytes < subscriber_buffer_bytes)
-        self->send(sub->second, atoms::credit::value);
-      else
-        s.waiting_for_credit.push_back(sub->second);
+      on_deliver(self, st, h, id, f);
     },
-    [=](const caf::io::data_transferred_msg& msg) {
-      auto it = st->sessions.find(msg.handle);
-      if (it == st->sessions.end())
-        return;
-      auto& s = it->second;
-      s.unsent_bytes = msg.remaining;
-      s.buffers.on_output_remaining(msg.remaining);
-      if (s.unsent_bytes < subscriber_buffer_bytes) {
-        for (auto& sub : s.waiting_for_credit)
-          self->send(sub, atoms::credit::value);
-        s.waiting_for_credit.clear();
-      }
-    },
-    [=](client_sweep) {
-      auto now = steady_now();
-      std::vector<std::pair<caf::io::connection_handle, std::string>> expired;
-      for (const auto& [h, s] : st->sessions) {
-        if (!s.greeted)
-          continue; // the handshake timeout applies
-        bool busy = !s.subscriptions.empty() || s.outstanding > 0 || !s.acks.empty();
-        if (auto why = s.deadlines.check(now, busy))
-          expired.emplace_back(h, "client " + s.peer + " ('" + s.name + "'): " + *why);
-      }
-      for (const auto& [h, why] : expired)
-        drop(self, st, h, protocol::close_code::idle_timeout, why);
-      if (st->ctx)
-        arm_timer(st->ctx->timers, sweep_every, self->address(), caf::make_message(client_sweep::value));
-    },
+    [=](const caf::io::data_transferred_msg& msg) { on_transferred(self, st, msg); },
+    [=](client_sweep) { sweep(self, st, sweep_every); },
     [=](atoms::conn_timeout, caf::io::connection_handle h, std::uint64_t epoch) {
       auto it = st->sessions.find(h);
       if (it != st->sessions.end() && it->second.epoch == epoch && !it->second.greeted)
@@ -647,48 +715,18 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
       st->subscription_gaps += ranges;
       st->subscription_gap_records += records;
     },
-    [=](atoms::status) -> std::string {
-      std::size_t subscribers = 0, publishers = 0;
-      for (const auto& [h, s] : st->sessions) {
-        subscribers += s.subscriptions.empty() ? 0 : 1;
-        publishers += s.published_any ? 1 : 0;
-      }
-      nlohmann::json j{{"connections", st->sessions.size()},
-                       {"subscribers", subscribers},
-                       {"publishers", publishers},
-                       {"published", st->published},
-                       {"persisted", st->persisted},
-                       {"already_held", st->already_held},
-                       {"publisher_logons", st->logons},
-                       {"publisher_logons_refused", st->logons_refused},
-                       {"logged_on_publishers", st->claims.size()},
-                       {"rejected", st->rejected},
-                       {"rejected_by_reason", st->rejected_by_reason},
-                       {"closed_by_reason", st->closed_by_reason},
-                       {"subscription_gaps", st->subscription_gaps},
-                       {"subscription_gap_records", st->subscription_gap_records}};
-      // Admission control of the whole node (the budget is shared with the replication port).
-      const auto& b = *st->ctx->budget;
-      const auto& ra = *st->ctx->replication_admission;
-      j["buffer_budget"] = {{"limit_bytes", b.limit()},
-                            {"used_bytes", b.used()},
-                            {"peak_bytes", b.peak()},
-                            {"refusals", b.refusals()}};
-      j["replication_admission"] = {{"evicted", ra.evicted.load()},
-                                    {"refused", ra.refused.load()},
-                                    {"oversized_before_hello", ra.oversized_before_hello.load()},
-                                    {"over_budget", ra.over_budget.load()}};
-      return j.dump();
-    },
+    [=](atoms::status) -> std::string { return status_json(*st); },
     [=](const caf::io::acceptor_closed_msg&) { log::error(component, "client listener closed by the system"); },
   };
 }
 
 } // namespace
 
-caf::actor spawn_client_listener(caf::actor_system& sys, int listen_fd, std::shared_ptr<const replication_context> ctx,
+client_listener_actor spawn_client_listener(caf::actor_system& sys, int listen_fd,
+                                            std::shared_ptr<const replication_context> ctx,
                                  std::uint32_t max_connections, std::size_t max_outstanding) {
-  return sys.middleman().spawn_broker(client_listener, listen_fd, std::move(ctx), max_connections, max_outstanding);
+  return caf::actor_cast<client_listener_actor>(
+    sys.middleman().spawn_broker(client_listener, listen_fd, std::move(ctx), max_connections, max_outstanding));
 }
 
 } // namespace tandem

@@ -25,6 +25,7 @@
 // (or the budget) is reset; frame and idle timeouts (logic/connection_deadlines.hpp) are checked
 // by one periodic sweep; max_subscriptions_per_connection. Every such close: close{resource_limit}
 // or close{idle_timeout}, logged, counted in the status (closed_by_reason, buffer_budget).
+// A broker; what others send it is client_listener_actor (subscription.hpp).
 #pragma once
 
 #include <memory>
@@ -32,10 +33,11 @@
 #include <caf/fwd.hpp>
 
 #include "actors/replication_context.hpp"
+#include "actors/subscription.hpp"
 
 namespace tandem {
 
-caf::actor spawn_client_listener(caf::actor_system& sys, int listen_fd, std::shared_ptr<const replication_context> ctx,
+client_listener_actor spawn_client_listener(caf::actor_system& sys, int listen_fd, std::shared_ptr<const replication_context> ctx,
                                  std::uint32_t max_connections, std::size_t max_outstanding = 65536);
 
 } // namespace tandem

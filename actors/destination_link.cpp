@@ -1,6 +1,7 @@
 #include "actors/destination_link.hpp"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 
 #include <caf/all.hpp>
@@ -12,6 +13,7 @@
 #include "actors/logic/lag_tracker.hpp"
 #include "actors/logic/link_window.hpp"
 #include "actors/logic/peer_claims.hpp"
+#include "actors/logic/resume_decision.hpp"
 #include "actors/logic/routing.hpp"
 #include "actors/replication_messages.hpp"
 #include "journal/reader.hpp"
@@ -30,7 +32,7 @@ struct link_state {
   std::optional<logic::destination_route> route;
   std::optional<logic::link_window> window;
   std::optional<logic::lag_tracker> lag;
-  caf::actor conn;
+  replication_connection_actor conn;
   bool awaiting_resume = false;
   std::string peer_address;
   conn_direction direction = conn_direction::outbound;
@@ -45,11 +47,12 @@ struct link_state {
   std::uint64_t resume_above_journal = 0, ack_above_sent = 0;
   std::uint64_t trimmed_records = 0;                  // seqs those resumes skipped, in total
   std::uint64_t last_trimmed_first = 0, last_trimmed_last = 0; // the latest such range (0 0: none)
+  std::array<std::uint64_t, logic::resume_reason_count> resumes{}; // decide_resume() answers, by reason
   std::int64_t last_connect_unix_ms = 0, last_disconnect_unix_ms = 0;
   std::string name;
 };
 
-using link_self = instrumented<caf::stateful_actor<link_state>>*;
+using link_self = instrumented<caf::stateful_actor<link_state, destination_link_actor::base>>*;
 
 std::int64_t unix_ms_now() {
   using namespace std::chrono;
@@ -131,6 +134,20 @@ void send_slices(link_self self, const std::vector<journal::chunk_slice>& slices
   send_batch(self, batch, sent);
 }
 
+// The destination holds less than retention kept (another server of the destination that lagged,
+// or one that lost its data): what retention removed cannot be sent. Say so once and go on from
+// the oldest record held, rather than serve nothing.
+void note_below_retention(link_self self, const logic::seq_range& gap) {
+  auto& st = self->state;
+  log::error(st.name, "destination ", st.dest.name, " resumes after seq ", gap.first - 1, " but records before ",
+             gap.last + 1, " were removed by retention (every destination had acked them): ", st.dest.name, " at ",
+             st.peer_address, " will not receive ", gap.first, "..", gap.last);
+  ++st.trimmed_gaps;
+  st.trimmed_records += gap.size();
+  st.last_trimmed_first = gap.first;
+  st.last_trimmed_last = gap.last;
+}
+
 bool can_pump(const link_state& st) {
   return st.conn && !st.awaiting_resume && !st.reading_disk && st.window->can_send()
          && st.window->next_read() <= st.durable_seq;
@@ -146,18 +163,11 @@ void pump(link_self self) {
     if (!st.cursor || st.cursor->next_seq() != w.next_read()) {
       auto c = st.ctx->runtime->log().open_cursor(w.next_read());
       if (!c && c.error().code() == journal::errc::trimmed) {
-        // The destination holds less than retention kept (another server of the destination
-        // that lagged, or one that lost its data): what retention removed cannot be sent. Say
-        // so once and go on from the oldest record held, rather than serve nothing.
-        auto oldest = st.ctx->runtime->log().first_seq();
-        log::error(st.name, "destination ", st.dest.name, " resumes after seq ", w.next_read() - 1,
-                  " but records before ", oldest, " were removed by retention (every destination had acked them): ",
-                  st.dest.name, " at ", st.peer_address, " will not receive ", w.next_read(), "..", oldest - 1);
-        ++st.trimmed_gaps;
-        st.trimmed_records += oldest - w.next_read();
-        st.last_trimmed_first = w.next_read();
-        st.last_trimmed_last = oldest - 1;
-        report(self, w.on_read(oldest - 1));
+        // Retention removed records under a read already under way (the resume decision saw
+        // them still held): skip them as decide_resume() would have (resume_decision.hpp).
+        const auto gap = logic::retention_gap(w.next_read(), st.ctx->runtime->log().first_seq());
+        note_below_retention(self, gap);
+        report(self, w.on_read(gap.last));
         continue;
       }
       if (!c) {
@@ -235,6 +245,34 @@ void on_violation(link_self self, const logic::claim_violation& v) {
   st.last_disconnect_unix_ms = unix_ms_now();
 }
 
+// The destination's first durable_ack on the connection: its resume point. Where to resume is
+// logic/resume_decision.hpp's one decision; the link logs and counts the reason and applies it.
+void on_resume_point(link_self self, std::uint64_t peer_holds) {
+  auto& st = self->state;
+  auto& log_ = st.ctx->runtime->log();
+  logic::resume_input in;
+  in.peer_holds = peer_holds;
+  in.durable_seq = log_.durable_seq();
+  in.base_seq = log_.base_seq();
+  in.first_held = log_.first_seq();
+  in.covered = st.window->coverage();
+  const auto d = logic::decide_resume(in);
+  ++st.resumes[static_cast<std::size_t>(d.reason)];
+  if (d.violation) {
+    on_violation(self, *d.violation);
+    return;
+  }
+  st.awaiting_resume = false;
+  ++st.connects;
+  st.last_connect_unix_ms = unix_ms_now();
+  if (!d.skipped.empty())
+    note_below_retention(self, d.skipped);
+  report(self, st.window->on_connected(d));
+  log::info(st.name, "replicating to ", st.dest.name, " at ", st.peer_address, " (", to_string(st.direction),
+            "), resuming after seq ", d.resume_after, " of ", st.durable_seq, " (", logic::to_string(d.reason),
+            "; it holds ", d.peer_position, ")");
+}
+
 std::string status_json(link_state& st) {
   const auto& w = *st.window;
   const auto& c = w.counters();
@@ -271,6 +309,11 @@ std::string status_json(link_state& st) {
   j["records_below_retention"] = st.trimmed_records;
   j["last_below_retention"] = {{"first", st.last_trimmed_first}, {"last", st.last_trimmed_last}};
   j["disconnects"] = st.disconnects;
+  // Resume decisions on this link's connections, by reason (logic/resume_decision.hpp).
+  nlohmann::ordered_json resumes = nlohmann::ordered_json::object();
+  for (std::size_t r = 0; r < logic::resume_reason_count; ++r)
+    resumes[std::string{logic::to_string(static_cast<logic::resume_reason>(r))}] = st.resumes[r];
+  j["resumes"] = std::move(resumes);
   // Records routing admits that do not fit one record_batch frame; the link stops at the first
   // (blocked_at_seq, 0 when none) and never counts it as held.
   j["unsendable_records"] = c.unsendable;
@@ -280,7 +323,7 @@ std::string status_json(link_state& st) {
   return j.dump();
 }
 
-caf::behavior destination_link(link_self self, std::shared_ptr<const replication_context> ctx,
+destination_link_actor::behavior_type destination_link(link_self self, std::shared_ptr<const replication_context> ctx,
                                config::destination_config dest, std::shared_ptr<instance_groups> groups,
                                link_options options) {
   auto& st = self->state;
@@ -301,7 +344,7 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
   st.lag.emplace(initial, st.durable_seq, logic::lag_tracker::clock::now(), st.ctx->stall_after);
   self->send(st.ctx->journal, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
   return {
-    [=](atoms::attach, caf::actor conn, const std::string&, const std::string& address, conn_direction dir,
+    [=](atoms::link_attach, replication_connection_actor conn, const std::string& address, conn_direction dir,
         std::uint64_t peer_base) {
       auto& s = self->state;
       // Refill (routing.hpp): the peer's records from before its journal base go back to it.
@@ -326,31 +369,19 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
       auto& s = self->state;
       // Only the connection in use speaks for the destination: a replaced one may still be
       // delivering acks about what was sent on it.
-      if (!s.conn || caf::actor_cast<caf::actor>(self->current_sender()) != s.conn)
+      if (!s.conn || self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(s.conn))
         return;
-      const auto violation = s.awaiting_resume
-                               ? logic::check_resume_point(seq, s.ctx->runtime->log().durable_seq())
-                               : logic::check_ack(seq, s.window->ack_bound());
-      if (violation) {
+      if (s.awaiting_resume) {
+        on_resume_point(self, seq);
+      } else if (auto violation = logic::check_ack(seq, s.window->ack_bound())) {
         on_violation(self, *violation);
         return;
-      }
-      if (s.awaiting_resume) {
-        s.awaiting_resume = false;
-        // A resume point below our base (the peer held records of an earlier incarnation of
-        // this node, or nothing) means: everything of this journal.
-        seq = std::max(seq, s.ctx->runtime->log().base_seq() - 1);
-        ++s.connects;
-        s.last_connect_unix_ms = unix_ms_now();
-        report(self, s.window->on_connected(seq));
-        log::info(s.name, "replicating to ", s.dest.name, " at ", s.peer_address, " (", to_string(s.direction),
-                  "), resuming after seq ", seq, " of ", s.durable_seq);
       } else {
         report(self, s.window->on_ack(seq));
       }
       pump(self);
     },
-    [=](atoms::detach, const caf::actor& conn) {
+    [=](atoms::link_detach, const replication_connection_actor& conn) {
       auto& s = self->state;
       if (conn != s.conn)
         return;
@@ -373,7 +404,7 @@ caf::behavior destination_link(link_self self, std::shared_ptr<const replication
 
 } // namespace
 
-caf::actor spawn_destination_link(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
+destination_link_actor spawn_destination_link(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
                                   config::destination_config dest, std::shared_ptr<instance_groups> groups,
                                   link_options options) {
   return sys.spawn(destination_link, std::move(ctx), std::move(dest), std::move(groups), options);

@@ -1,12 +1,15 @@
 // A destination link: one per configured destination. It reads the journal from what the
 // destination durably holds, sends the records routing admits in batches over the connection the
-// supervisor attached, bounded by an in-flight window in bytes, and advances on durable acks
+// peer's replication connection attached (link_attach), bounded by an in-flight window in bytes, and advances on durable acks
 // (reporting each advance to the journal actor, which keeps it for retention and the ack rule).
 //
-//   idle --attach--> awaiting resume --first peer ack--> streaming --detach--> idle
+//   idle --link_attach--> awaiting resume --first peer ack--> streaming --link_detach--> idle
 //                          |                                 |
 //                          +--- a claim above its bound -----+--> idle: close{protocol_violation}
 //
+// Its interface is destination_link_actor (replication_messages.hpp). Where it resumes on a
+// connection is logic/resume_decision.hpp's decision, logged and counted by reason (/status
+// `resumes`, tandem_destination_resumes_total).
 // A peer ack counts only from the connection in use, and only within logic/peer_claims.hpp's
 // bounds (resume point <= our durable seq, later acks <= the last seq sent on the connection).
 // A record routing admits that does not fit one frame stops the streaming before it
@@ -25,6 +28,7 @@
 
 #include "actors/instance_groups.hpp"
 #include "actors/replication_context.hpp"
+#include "actors/replication_messages.hpp"
 #include "config/node_config.hpp"
 
 namespace tandem {
@@ -35,7 +39,7 @@ struct link_options {
   std::size_t max_batch_bytes = 256u << 10;
 };
 
-caf::actor spawn_destination_link(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
+destination_link_actor spawn_destination_link(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
                                   config::destination_config dest, std::shared_ptr<instance_groups> groups,
                                   link_options options = {});
 

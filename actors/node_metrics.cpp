@@ -61,6 +61,7 @@ struct node_metrics::families {
   counter_family* dest_disconnects = nullptr;
   counter_family* dest_unsendable = nullptr;
   counter_family* dest_protocol_violations = nullptr; // labels destination, group, kind
+  counter_family* dest_resumes = nullptr;             // labels destination, group, reason
   gauge_family* dest_backoff_seconds = nullptr;
   counter_family* dest_failovers = nullptr;
   counter_family* dest_failed_passes = nullptr;
@@ -208,6 +209,10 @@ node_metrics::node_metrics() : f_(std::make_shared<families>()) {
     "tandem_destination_protocol_violations_total",
     "Connections closed because the destination claimed to hold more than this node wrote or sent, by kind",
     {"destination", "group", "kind"}));
+  f.dest_resumes = must(r.add_counter(
+    "tandem_destination_resumes_total",
+    "Resume decisions on the destination's connections, by reason (actors/logic/resume_decision.hpp)",
+    {"destination", "group", "reason"}));
   f.dest_backoff_seconds = must(
     r.add_gauge("tandem_destination_backoff_seconds", "Current reconnect backoff of the address cycler", dest));
   f.dest_failovers = must(r.add_counter("tandem_destination_failovers_total", "Moves to another address of the destination", dest));
@@ -310,6 +315,9 @@ std::string node_metrics::expose(const nlohmann::json& status) {
       if (auto pv = d.find("protocol_violations"); pv != d.end() && pv->is_object())
         for (const auto& [kind, n] : pv->items())
           set(f.dest_protocol_violations->labels({name, group, kind}), *pv, kind);
+      if (auto rs = d.find("resumes"); rs != d.end() && rs->is_object())
+        for (const auto& [reason, n] : rs->items())
+          set(f.dest_resumes->labels({name, group, reason}), *rs, reason);
       set(l(f.dest_disk_read_bytes), d, "disk_read_bytes");
       set(l(f.dest_resumes_below_retention), d, "resumes_below_retention");
       set(l(f.dest_records_below_retention), d, "records_below_retention");

@@ -33,7 +33,7 @@ struct conn_state {
   std::string peer;       // instance name from the peer's hello
   std::uint64_t peer_base = 0; // the peer's journal base from its hello (0: not said)
   std::string peer_group;
-  caf::actor link;        // our destination link for the peer, if it is one of our destinations
+  destination_link_actor link; // our destination link for the peer, if it is one of our destinations
   std::optional<logic::inbound_dedup> dedup;
   std::uint64_t epoch = 0;                     // matches the armed conn_timeout
   std::chrono::steady_clock::time_point last_rx = std::chrono::steady_clock::now();
@@ -53,6 +53,12 @@ struct conn_state {
 };
 
 using state_ptr = std::shared_ptr<conn_state>;
+
+replication_connection_actor me(caf::io::broker* self) { return caf::actor_cast<replication_connection_actor>(self); }
+
+supervisor_actor supervisor_of(const state_ptr& st) {
+  return caf::actor_cast<supervisor_actor>(st->args.ctx->supervisor);
+}
 
 void write_message(caf::io::broker* self, const state_ptr& st, const protocol::message& m) {
   if (!st->args.ctx)
@@ -79,24 +85,19 @@ void finish(caf::io::broker* self, const state_ptr& st, const std::string& reaso
   else
     log::info(component, "connection with ", st->who(), " closed: ", reason);
   if (st->link)
-    self->send(st->link, atoms::detach::value, caf::actor_cast<caf::actor>(self));
-  if (was == phase::established || was == phase::registering)
-    self->send(st->args.ctx->supervisor, atoms::conn_down::value, st->peer, caf::actor_cast<caf::actor>(self));
-  // The cycler hears about its own connection from the connection only, so the order is kept:
-  // dial_done(true) when kept, then detach when it ends; dial_done(false) if it never got there.
-  if (st->args.cycler) {
-    if (was == phase::established)
-      self->send(st->args.cycler, atoms::detach::value, conn_direction::outbound);
-    else
-      self->send(st->args.cycler, atoms::dial_done::value, false, reason);
-  }
+    self->send(st->link, atoms::link_detach::value, me(self));
+  // The supervisor hears of every end of a connection that said hello, and of every outbound one:
+  // that is its cycler's attempt ending, and the supervisor is the one who tells the cycler.
+  const bool outbound = st->args.direction == conn_direction::outbound;
+  if (was == phase::established || was == phase::registering || outbound)
+    self->send(supervisor_of(st), atoms::conn_down::value, st->peer.empty() ? st->args.expected_peer : st->peer,
+               me(self), st->args.direction, reason);
   self->close(st->h);
   self->quit();
   // A quit broker can outlive its quit: pending timers hold it, and its behavior holds this state.
   // Drop every actor handle now, or a detached actor referenced from here (a link, a cycler, the
   // journal) could never be destroyed, and the actor system waits for that at shutdown.
   st->link = nullptr;
-  st->args.cycler = nullptr;
   st->args.listener = nullptr;
   st->buffers.reset(); // gives its bytes back to the node-wide budget (which it shares)
   st->dedup.reset();
@@ -187,7 +188,7 @@ void on_record_batch(caf::io::broker* self, const state_ptr& st, std::string_vie
 
 void process_frames(caf::io::broker* self, const state_ptr& st);
 
-void on_kept(caf::io::broker* self, const state_ptr& st, std::uint64_t held_from_peer, caf::actor link) {
+void on_kept(caf::io::broker* self, const state_ptr& st, std::uint64_t held_from_peer, destination_link_actor link) {
   st->at = phase::established;
   auto rt = st->args.ctx->runtime;
   st->dedup.emplace(st->args.ctx->name,
@@ -198,12 +199,10 @@ void on_kept(caf::io::broker* self, const state_ptr& st, std::uint64_t held_from
             held_from_peer);
   // Our resume point for the peer's link.
   write_message(self, st, protocol::durable_ack{held_from_peer});
-  if (st->args.cycler)
-    self->send(st->args.cycler, atoms::dial_done::value, true, std::string{});
   if (link) {
     st->link = std::move(link);
-    self->send(st->link, atoms::attach::value, caf::actor_cast<caf::actor>(self), st->peer,
-               std::string{st->args.remote_address}, st->args.direction, st->peer_base);
+    self->send(st->link, atoms::link_attach::value, me(self), std::string{st->args.remote_address},
+               st->args.direction, st->peer_base);
   }
   arm_conn_timer(self, st, st->args.ctx->heartbeat_interval);
   process_frames(self, st);
@@ -230,11 +229,10 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
   st->peer_group = h.group;
   st->peer_base = h.journal_base;
   st->at = phase::registering;
-  auto me = caf::actor_cast<caf::actor>(self);
-  self->request(st->args.ctx->supervisor, std::chrono::seconds{10}, atoms::conn_hello::value, st->peer,
-                st->peer_group, st->args.direction, me, st->args.remote_address)
+  self->request(supervisor_of(st), std::chrono::seconds{10}, atoms::conn_hello::value, st->peer,
+                st->peer_group, st->args.direction, me(self), st->args.remote_address)
     .then(
-      [=](bool keep, caf::actor link) {
+      [=](bool keep, destination_link_actor link) {
         if (st->at != phase::registering)
           return;
         if (!keep) {
@@ -243,7 +241,7 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
           return;
         }
         if (st->args.listener) // its slot now belongs to a known peer (a destination's is never evicted)
-          self->send(st->args.listener, atoms::slot_identified::value, me, static_cast<bool>(link));
+          self->send(st->args.listener, atoms::slot_identified::value, me(self), static_cast<bool>(link));
         self->request(st->args.ctx->journal, std::chrono::seconds{10}, atoms::inbound_pos::value, st->peer)
           .then([=](std::uint64_t held) { if (st->at == phase::registering) on_kept(self, st, held, link); },
                 [=](caf::error& e) { finish(self, st, "journal did not answer: " + self->system().render(e), true); });
@@ -332,6 +330,27 @@ void admit_partial_frame(caf::io::broker* self, const state_ptr& st) {
   }
 }
 
+// The connection's timer: the handshake deadline, then the heartbeat and silence check.
+void on_conn_timer(caf::io::broker* self, const state_ptr& st, std::uint64_t epoch) {
+  if (epoch != st->epoch || st->at == phase::closed)
+    return;
+  if (st->at == phase::handshake || st->at == phase::registering) {
+    refuse(self, st, protocol::close_code::handshake_timeout, "no hello within the handshake timeout");
+    return;
+  }
+  auto silent = std::chrono::steady_clock::now() - st->last_rx;
+  if (silent > st->args.ctx->silence_timeout) {
+    refuse(self, st, protocol::close_code::normal,
+           "nothing received for " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(silent).count())
+             + " ms");
+    return;
+  }
+  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::system_clock::now().time_since_epoch()).count();
+  write_message(self, st, protocol::heartbeat{static_cast<std::uint64_t>(now_ns)});
+  arm_conn_timer(self, st, st->args.ctx->heartbeat_interval);
+}
+
 } // namespace
 
 caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::io::connection_handle h,
@@ -374,25 +393,7 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
                          : "the peer closed the connection",
              st->at == phase::handshake);
     },
-    [=](atoms::conn_timeout, std::uint64_t epoch) {
-      if (epoch != st->epoch || st->at == phase::closed)
-        return;
-      if (st->at == phase::handshake || st->at == phase::registering) {
-        refuse(self, st, protocol::close_code::handshake_timeout, "no hello within the handshake timeout");
-        return;
-      }
-      auto silent = std::chrono::steady_clock::now() - st->last_rx;
-      if (silent > st->args.ctx->silence_timeout) {
-        refuse(self, st, protocol::close_code::normal,
-               "nothing received for " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(silent).count())
-                 + " ms");
-        return;
-      }
-      auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch()).count();
-      write_message(self, st, protocol::heartbeat{static_cast<std::uint64_t>(now_ns)});
-      arm_conn_timer(self, st, st->args.ctx->heartbeat_interval);
-    },
+    [=](atoms::conn_timeout, std::uint64_t epoch) { on_conn_timer(self, st, epoch); },
     // A record batch as shared pieces (logic/fanout_batch.hpp): the write into the socket
     // buffer is the one copy per destination.
     [=](atoms::send_frame, const logic::fanout_batch& b) {
@@ -417,13 +418,13 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
   };
 }
 
-caf::actor spawn_outbound_connection(caf::actor_system& sys, int fd, connection_args args) {
-  return sys.middleman().spawn_broker(
+replication_connection_actor spawn_outbound_connection(caf::actor_system& sys, int fd, connection_args args) {
+  return caf::actor_cast<replication_connection_actor>(sys.middleman().spawn_broker(
     [](instrumented<caf::io::broker>* self, int sock, connection_args a) -> caf::behavior {
       auto h = self->add_scribe(sock);
       return replication_connection(self, h, std::move(a));
     },
-    fd, std::move(args));
+    fd, std::move(args)));
 }
 
 } // namespace tandem

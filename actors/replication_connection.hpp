@@ -13,6 +13,12 @@
 // checked), the connection registers with the supervisor, which keeps it or closes it as a
 // duplicate; once kept, it sends durable_ack{what we durably hold from the peer}, which is the
 // peer's resume point. Every connection problem closes only this connection, with a logged reason.
+//
+// Who hears what: its link (link_attach once kept, peer_ack, link_detach), the supervisor
+// (conn_hello, then conn_down when it ends: always for an outbound connection, whose end is its
+// cycler's attempt result; for an inbound one once it said hello), the replication listener
+// (slot_identified). Others send it what replication_connection_actor lists
+// (replication_messages.hpp, which says why this stays a broker fronted by that typed handle).
 #pragma once
 
 #include <cstdint>
@@ -34,19 +40,12 @@ class instrumented; // actors/instrumented_actor.hpp
 
 namespace tandem {
 
-namespace atoms {
-// replication listener <-> its connections (replication_listener.hpp: slots)
-using slot_identified = caf::atom_constant<caf::atom("tslot_id")>; // conn -> listener: (conn, configured)
-using slot_evict = caf::atom_constant<caf::atom("tslot_ev")>;      // listener -> conn: close{resource_limit}
-} // namespace atoms
-
 struct connection_args {
   std::shared_ptr<const replication_context> ctx;
   conn_direction direction = conn_direction::inbound;
   std::string expected_peer;       // outbound: the destination dialed; empty when inbound
   std::string remote_address;      // for logs and status
-  caf::actor cycler;               // outbound: told whether the attempt succeeded
-  caf::actor listener;             // inbound: the replication listener, told who the peer is (slots)
+  replication_listener_actor listener; // inbound: the replication listener, told who the peer is (slots)
   std::chrono::milliseconds connect_timeout{2000}; // outbound: until the peer's hello
 };
 
@@ -55,6 +54,6 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
                                      connection_args args);
 
 // Spawns a broker for an outbound socket whose non-blocking connect() is in progress.
-caf::actor spawn_outbound_connection(caf::actor_system& sys, int fd, connection_args args);
+replication_connection_actor spawn_outbound_connection(caf::actor_system& sys, int fd, connection_args args);
 
 } // namespace tandem

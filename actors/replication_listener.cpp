@@ -19,7 +19,7 @@ struct listener_state {
   std::shared_ptr<const replication_context> ctx; // dropped at exit (see the exit handler)
   // Forked connection brokers still running (they stop with the supervisor by themselves), and
   // the slots they hold (logic/replication_slots.hpp).
-  std::map<caf::actor_addr, caf::actor> live;
+  std::map<caf::actor_addr, replication_connection_actor> live;
   logic::replication_slots<caf::actor_addr> slots;
 };
 
@@ -53,8 +53,8 @@ caf::behavior replication_listener(instrumented<caf::io::broker>* self, int fd,
       args.ctx = st->ctx;
       args.direction = conn_direction::inbound;
       args.remote_address = remote;
-      args.listener = caf::actor_cast<caf::actor>(self);
-      auto conn = self->fork(replication_connection, msg.handle, std::move(args));
+      args.listener = caf::actor_cast<replication_listener_actor>(self);
+      auto conn = caf::actor_cast<replication_connection_actor>(self->fork(replication_connection, msg.handle, std::move(args)));
       self->monitor(conn);
       auto admitted = st->slots.admit(conn.address());
       if (!admitted.admitted) {
@@ -77,7 +77,7 @@ caf::behavior replication_listener(instrumented<caf::io::broker>* self, int fd,
       }
     },
     // A connection identified its peer (configured: one of our destinations).
-    [=](atoms::slot_identified, const caf::actor& conn, bool configured) {
+    [=](atoms::slot_identified, const replication_connection_actor& conn, bool configured) {
       st->slots.identified(conn.address(), configured);
     },
     [=](const caf::io::acceptor_closed_msg&) { log::error("listener", "replication listener closed by the system"); },
@@ -86,9 +86,11 @@ caf::behavior replication_listener(instrumented<caf::io::broker>* self, int fd,
 
 } // namespace
 
-caf::actor spawn_replication_listener(caf::actor_system& sys, int listen_fd,
-                                      std::shared_ptr<const replication_context> ctx, std::uint32_t max_connections) {
-  return sys.middleman().spawn_broker(replication_listener, listen_fd, std::move(ctx), max_connections);
+replication_listener_actor spawn_replication_listener(caf::actor_system& sys, int listen_fd,
+                                                      std::shared_ptr<const replication_context> ctx,
+                                                      std::uint32_t max_connections) {
+  return caf::actor_cast<replication_listener_actor>(
+    sys.middleman().spawn_broker(replication_listener, listen_fd, std::move(ctx), max_connections));
 }
 
 } // namespace tandem

@@ -5,6 +5,7 @@
 // that has not said hello, else the oldest one identified as an instance that is not a configured
 // destination (close{resource_limit}, logged, counted); only when every slot holds a configured
 // destination is the new connection refused. So idle strangers never lock a partner out.
+// A broker; what others send it is replication_listener_actor (replication_messages.hpp).
 #pragma once
 
 #include <memory>
@@ -12,10 +13,11 @@
 #include <caf/fwd.hpp>
 
 #include "actors/replication_context.hpp"
+#include "actors/replication_messages.hpp"
 
 namespace tandem {
 
-caf::actor spawn_replication_listener(caf::actor_system& sys, int listen_fd,
+replication_listener_actor spawn_replication_listener(caf::actor_system& sys, int listen_fd,
                                       std::shared_ptr<const replication_context> ctx, std::uint32_t max_connections);
 
 } // namespace tandem

@@ -1,9 +1,19 @@
-// Messages between the node's replication actors. All local (never serialized by CAF).
+// Messages between the node's replication actors, and their typed interfaces. All local (never
+// serialized by CAF).
 //
-//   listener/cycler --spawn--> connection --conn_hello--> supervisor --attach/detach--> link
-//   connection --peer_ack--> link --send_frame--> connection
+//   listener/cycler --spawn--> connection --conn_hello--> supervisor: keeps it or not, and answers
+//                                                         with the peer's link if it is a destination
+//   connection --link_attach / link_detach / peer_ack--> link
+//   link --send_frame / violation--> connection        supervisor --close_conn--> connection
+//   connection --conn_down--> supervisor --dial_done / dial_ended / inbound_use--> cycler
 //   link --dest_ack--> journal --durable--> link
 //   connection --append--> journal --append_reply--> connection --durable_ack--> peer
+//
+// One atom, one shape: each atom below is sent with the same arguments by every sender, and the
+// typed interfaces at the end say which actor takes it. One owner per fact: the address cycler
+// hears about connections from the supervisor only, whose connection registry is the truth about
+// which connection is in use (logic/connection_registry.hpp); connections report to the
+// supervisor, never to the cycler.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +22,10 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
+#include "actors/atoms.hpp"
 #include "actors/logic/fanout_batch.hpp"
 #include "journal/reader.hpp"
 #include "journal/tail_window.hpp"
@@ -21,17 +34,21 @@ namespace tandem {
 
 namespace atoms {
 using conn_hello = caf::atom_constant<caf::atom("tconn_up")>;   // connection -> supervisor: peer identified
-using conn_down = caf::atom_constant<caf::atom("tconn_dn")>;    // connection -> supervisor: closed
-using attach = caf::atom_constant<caf::atom("tattach")>;        // supervisor -> link/cycler: use this connection
-using detach = caf::atom_constant<caf::atom("tdetach")>;        // supervisor -> link/cycler: it is gone
+using conn_down = caf::atom_constant<caf::atom("tconn_dn")>;    // connection -> supervisor: it ended
+using link_attach = caf::atom_constant<caf::atom("tlnk_att")>;  // connection -> link: use me for the destination
+using link_detach = caf::atom_constant<caf::atom("tlnk_det")>;  // connection -> link: I am gone
 using peer_ack = caf::atom_constant<caf::atom("tpeer_ack")>;    // connection -> link: durable_ack from the peer
 using send_frame = caf::atom_constant<caf::atom("tsendfr")>;    // link -> connection: write this frame
 using durable = caf::atom_constant<caf::atom("tdurable")>;      // journal -> links: durable up to seq
 using subscribe = caf::atom_constant<caf::atom("tsubscr")>;     // link -> journal: send me durable notices
 using close_conn = caf::atom_constant<caf::atom("tclose")>;     // supervisor -> connection: close (reason)
 using violation = caf::atom_constant<caf::atom("tviolate")>;   // link -> connection: close{protocol_violation} (reason)
-using dial = caf::atom_constant<caf::atom("tdial")>;            // cycler internal: next attempt
-using dial_done = caf::atom_constant<caf::atom("tdialed")>;     // connection -> cycler: attempt result
+using slot_identified = caf::atom_constant<caf::atom("tslot_id")>; // connection -> replication listener
+using slot_evict = caf::atom_constant<caf::atom("tslot_ev")>;   // replication listener -> connection
+using dial = caf::atom_constant<caf::atom("tdial")>;            // cycler -> itself (timer): next attempt
+using dial_done = caf::atom_constant<caf::atom("tdialed")>;     // supervisor -> cycler: attempt kept / failed
+using dial_ended = caf::atom_constant<caf::atom("tdial_end")>;  // supervisor -> cycler: its kept connection ended
+using inbound_use = caf::atom_constant<caf::atom("tinb_use")>;  // supervisor -> cycler: inbound connection in use?
 using inbound_pos = caf::atom_constant<caf::atom("tinpos")>;    // connection -> journal: durable from peer
 using publish = caf::atom_constant<caf::atom("tpublish")>;      // client session -> journal: publish batch
 using start_dial = caf::atom_constant<caf::atom("tstdial")>;   // cycler -> resolver: resolve, start a connect
@@ -61,6 +78,52 @@ struct dial_started {
   int fd = -1;
   std::string why;
 };
+
+// ---- Typed interfaces of the replication actors ----------------------------------------------
+
+// A replication connection (replication_connection.hpp). It stays a caf::io::broker: a CAF 0.17
+// typed_broker would have to list its socket events (new_data_msg, connection_closed_msg: the
+// connection_handler interface) and its timer tick in the same interface, so every holder of the
+// handle could send them. This handle is what other actors may send it; every sender holds it, so
+// a message the connection does not take does not compile. The broker's handlers for these four
+// are at the end of replication_connection.cpp (CAF does not check that side at compile time).
+using replication_connection_actor = caf::typed_actor<
+  caf::reacts_to<atoms::send_frame, logic::fanout_batch>, // its link: write this record batch
+  caf::reacts_to<atoms::violation, std::string>,          // its link: close{protocol_violation}
+  caf::reacts_to<atoms::close_conn, std::string>,         // supervisor: close as a duplicate
+  caf::reacts_to<atoms::slot_evict, std::string>>;        // replication listener: slot taken back
+
+// The replication listener (replication_listener.hpp; a broker, fronted by this handle likewise).
+using replication_listener_actor = caf::typed_actor<
+  caf::reacts_to<atoms::slot_identified, replication_connection_actor, bool>>; // (conn, configured)
+
+// A destination link (destination_link.hpp).
+using destination_link_actor = caf::typed_actor<
+  // (connection, remote address, direction, the peer's journal base from its hello)
+  caf::reacts_to<atoms::link_attach, replication_connection_actor, std::string, conn_direction, std::uint64_t>,
+  caf::reacts_to<atoms::link_detach, replication_connection_actor>,
+  caf::reacts_to<atoms::peer_ack, std::uint64_t>,
+  caf::reacts_to<atoms::durable, std::uint64_t, std::uint64_t>, // (durable seq, committed bytes)
+  caf::replies_to<atoms::status>::with<std::string>>;
+
+// A destination's address cycler (address_cycler_actor.hpp). Fed by the supervisor only.
+using cycler_actor = caf::typed_actor<
+  caf::reacts_to<atoms::dial, std::uint64_t>,          // its own timer (epoch)
+  caf::reacts_to<atoms::dial_done, bool, std::string>, // its attempt: kept (true) or ended before (false, why)
+  caf::reacts_to<atoms::dial_ended>,                   // its kept connection ended
+  caf::reacts_to<atoms::inbound_use, bool>,            // an inbound connection from the destination is in use
+  caf::replies_to<atoms::status>::with<std::string>>;
+
+// The supervisor (supervisor.hpp), as the node's actors and the admin server see it.
+using supervisor_actor = caf::typed_actor<
+  caf::replies_to<atoms::status>::with<std::string>,
+  caf::replies_to<atoms::metrics_text>::with<std::string>,
+  // (peer, its group, direction, the connection, remote address) -> (keep it?, the peer's link if any)
+  caf::replies_to<atoms::conn_hello, std::string, std::string, conn_direction, replication_connection_actor,
+                  std::string>::with<bool, destination_link_actor>,
+  // (peer: for an outbound connection before its hello, the destination dialed; the connection,
+  // direction, why it ended)
+  caf::reacts_to<atoms::conn_down, std::string, replication_connection_actor, conn_direction, std::string>>;
 
 } // namespace tandem
 

@@ -36,7 +36,7 @@ struct subscription_state {
   std::string notices;          // subscription_gap frames that go ahead of the next chunk
 };
 
-using sub_self = instrumented<caf::stateful_actor<subscription_state>>*;
+using sub_self = instrumented<caf::stateful_actor<subscription_state, subscription_actor::base>>*;
 
 // Highest seq this subscription may deliver.
 std::uint64_t limit(const subscription_state& st) {
@@ -222,7 +222,7 @@ void pump(sub_self self) {
     send_chunk(self, nullptr); // notices of a trim that left nothing to read yet
 }
 
-caf::behavior subscription(sub_self self, subscription_args args) {
+subscription_actor::behavior_type subscription(sub_self self, subscription_args args) {
   self->bind_probe("client-subscriptions");
   auto& st = self->state;
   st.args = std::move(args);
@@ -265,7 +265,7 @@ caf::behavior subscription(sub_self self, subscription_args args) {
 
 } // namespace
 
-caf::actor spawn_subscription(caf::actor_system& sys, subscription_args args) {
+subscription_actor spawn_subscription(caf::actor_system& sys, subscription_args args) {
   // On the scheduler, not detached: segment files are read by the journal readers, so a
   // subscription costs no thread of its own.
   return sys.spawn(subscription, std::move(args));

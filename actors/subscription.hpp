@@ -32,7 +32,9 @@
 #include <caf/fwd.hpp>
 #include <caf/io/connection_handle.hpp>
 
+#include "actors/journal_actor.hpp"
 #include "actors/replication_context.hpp"
+#include "actors/replication_messages.hpp"
 
 namespace tandem {
 
@@ -42,9 +44,23 @@ using credit = caf::atom_constant<caf::atom("tcredit")>;   // listener -> subscr
 using sub_gap = caf::atom_constant<caf::atom("tsubgap")>;  // subscription -> listener: (ranges, records) missing
 } // namespace atoms
 
+// What the client listener (client_listener.hpp) takes from other actors. The listener is a
+// caf::io::broker fronted by this handle, for the reason replication_messages.hpp gives for the
+// replication connection (a typed_broker's interface would include its socket events).
+using client_listener_actor = caf::typed_actor<
+  caf::reacts_to<atoms::deliver, caf::io::connection_handle, std::uint64_t, frame_bytes>, // (conn, subscription id, frames)
+  caf::reacts_to<atoms::sub_gap, std::uint64_t, std::uint64_t>,                           // (ranges, records)
+  caf::replies_to<atoms::status>::with<std::string>>;
+
+// A subscription: the journal's notices (it subscribed to them) and the listener's credit.
+using subscription_actor = caf::typed_actor<
+  caf::reacts_to<atoms::durable, std::uint64_t, std::uint64_t>, // (durable seq, committed bytes)
+  caf::reacts_to<atoms::persisted, std::uint64_t>,              // the ack rule's bound (fully_durable)
+  caf::reacts_to<atoms::credit>>;
+
 struct subscription_args {
   std::shared_ptr<const replication_context> ctx;
-  caf::actor listener;            // the client listener broker
+  client_listener_actor listener; // the client listener broker
   caf::io::connection_handle conn;
   std::uint64_t id = 0;
   std::string topic_regex;        // already validated
@@ -57,6 +73,6 @@ struct subscription_args {
   std::size_t chunk_bytes = 256u << 10;
 };
 
-caf::actor spawn_subscription(caf::actor_system& sys, subscription_args args);
+subscription_actor spawn_subscription(caf::actor_system& sys, subscription_args args);
 
 } // namespace tandem

@@ -35,27 +35,28 @@ namespace tandem {
 namespace {
 
 struct destination_actors {
-  caf::actor link;
-  caf::actor cycler; // none for an accept-only destination
+  destination_link_actor link;
+  cycler_actor cycler; // none for an accept-only destination
 };
 
 struct supervisor_state {
   node_info info;
   caf::actor admin;
   journal_actor journal;
-  caf::actor replication_listener;
-  caf::actor client_listener;
+  replication_listener_actor replication_listener;
+  client_listener_actor client_listener;
   std::shared_ptr<instance_groups> groups = std::make_shared<instance_groups>();
   std::set<std::string> configured_groups; // destinations: their group comes from the config
   std::map<std::string, destination_actors> destinations; // by destination instance name
-  std::optional<logic::connection_registry<caf::actor>> connections; // one in use per peer instance
+  std::optional<logic::connection_registry<replication_connection_actor>> connections; // one in use per peer
   std::map<caf::actor_addr, std::string> remote_addresses;            // of connections in use, for status
   std::map<std::string, bool> cycler_told_inbound; // per destination: what its cycler last heard
+  std::set<caf::actor_addr> cycler_told_kept;       // outbound connections their cycler heard dial_done(true) of
   std::unique_ptr<node_metrics> metrics = std::make_unique<node_metrics>(); // GET /metrics, fed from the status
   static inline const char* name = "supervisor";
 };
 
-using supervisor_self = instrumented<caf::stateful_actor<supervisor_state>>*;
+using supervisor_self = instrumented<caf::stateful_actor<supervisor_state, supervisor_actor::base>>*;
 
 std::int64_t unix_ms_now() {
   using namespace std::chrono;
@@ -101,7 +102,8 @@ void gather_status(supervisor_self self, std::function<void(nlohmann::ordered_js
     }
     doc["destinations_summary"] = destinations_summary(doc["destinations"]);
     auto conns = nlohmann::ordered_json::array();
-    self->state.connections->for_each([&](const std::string& peer, const caf::actor& c, logic::dial_direction dir) {
+    self->state.connections->for_each([&](const std::string& peer, const replication_connection_actor& c,
+                                          logic::dial_direction dir) {
       conns.push_back({{"peer", peer},
                        {"address", self->state.remote_addresses[c.address()]},
                        {"direction", dir == logic::dial_direction::outbound ? "dialed" : "accepted"}});
@@ -144,31 +146,52 @@ conn_direction to_conn(logic::dial_direction d) {
   return d == logic::dial_direction::outbound ? conn_direction::outbound : conn_direction::inbound;
 }
 
+cycler_actor cycler_of(supervisor_self self, const std::string& peer) {
+  auto dest = self->state.destinations.find(peer);
+  return dest == self->state.destinations.end() ? cycler_actor{} : dest->second.cycler;
+}
+
 // The one owner of what a destination's cycler knows about inbound connections: after every
 // change of the registry, the cycler is told whether an inbound connection from its destination
 // is in use now (only when that changed). Derived from the registry's state, never from a single
 // event's direction: a replaced connection closing changes nothing (connection_registry.hpp).
 void feed_cycler(supervisor_self self, const std::string& peer) {
   auto& st = self->state;
-  auto dest = st.destinations.find(peer);
-  if (dest == st.destinations.end() || !dest->second.cycler)
+  auto cycler = cycler_of(self, peer);
+  if (!cycler)
     return;
   const bool in_use = st.connections->inbound_in_use(peer);
   bool& told = st.cycler_told_inbound[peer];
   if (in_use == told)
     return;
   told = in_use;
-  if (in_use)
-    self->send(dest->second.cycler, atoms::attach::value, conn_direction::inbound);
-  else
-    self->send(dest->second.cycler, atoms::detach::value, conn_direction::inbound);
+  self->send(cycler, atoms::inbound_use::value, in_use);
+}
+
+// An outbound connection is its cycler's attempt: the cycler hears dial_done(true) when it is
+// kept, then dial_ended when it ends, or dial_done(false, why) when it ends without being kept.
+void feed_cycler_outbound(supervisor_self self, const std::string& peer, const replication_connection_actor& conn,
+                          bool kept, const std::string& why) {
+  auto cycler = cycler_of(self, peer);
+  if (!cycler)
+    return;
+  auto& told = self->state.cycler_told_kept;
+  if (kept) {
+    told.insert(conn.address());
+    self->send(cycler, atoms::dial_done::value, true, std::string{});
+  } else if (told.erase(conn.address()) > 0) {
+    self->send(cycler, atoms::dial_ended::value);
+  } else {
+    self->send(cycler, atoms::dial_done::value, false, why);
+  }
 }
 
 // A connection identified its peer: keep it or close it as a duplicate (connection_registry).
 // Returns whether to keep it and the link that should use it (none if the peer is not one of
 // our destinations).
-std::pair<bool, caf::actor> on_conn_hello(supervisor_self self, const std::string& peer, const std::string& group,
-                                          conn_direction dir, caf::actor conn, const std::string& remote) {
+std::pair<bool, destination_link_actor> on_conn_hello(supervisor_self self, const std::string& peer,
+                                                      const std::string& group, conn_direction dir,
+                                                      replication_connection_actor conn, const std::string& remote) {
   auto& st = self->state;
   if (st.groups->group_of(peer) != group) {
     for (const auto& pruned : st.groups->learn(peer, group))
@@ -181,7 +204,7 @@ std::pair<bool, caf::actor> on_conn_hello(supervisor_self self, const std::strin
   if (!decision.keep) {
     log::info("supervisor", "second connection with ", peer, " (", to_string(dir), ", ", remote,
               ") closed: keeping the ", to_string(to_conn(existing->second)), " one");
-    return {false, caf::actor{}};
+    return {false, destination_link_actor{}};
   }
   if (decision.replaced) {
     log::info("supervisor", "second connection with ", peer, ": keeping the ", to_string(dir), " one (", remote,
@@ -190,26 +213,20 @@ std::pair<bool, caf::actor> on_conn_hello(supervisor_self self, const std::strin
   }
   st.remote_addresses[conn.address()] = remote;
   feed_cycler(self, peer);
+  if (dir == conn_direction::outbound)
+    feed_cycler_outbound(self, peer, conn, true, {});
   auto dest = st.destinations.find(peer);
   if (dest == st.destinations.end())
-    return {true, caf::actor{}};
+    return {true, destination_link_actor{}};
   return {true, dest->second.link};
 }
 
-caf::behavior supervisor(supervisor_self self, node_info info, node_resources res) {
-  self->bind_probe("supervisor");
-  // Fail fast: a child (linked below) or the supervisor itself failing ends the process at once.
-  fail_fast_on_exception(self, "supervisor");
-  fail_fast_on_child_exit(self);
+// The journal actor, over the journal main opened and recovered.
+std::shared_ptr<journal_runtime> spawn_journal(supervisor_self self, node_resources& res, const caf::actor& timers) {
   auto& st = self->state;
-  st.info = std::move(info);
   const auto& cfg = st.info.config;
-  st.connections.emplace(cfg.name);
-  auto timers = spawn_timer_relay(self->system());
-  self->link_to(timers);
   journal_actor_options jo;
-  for (const auto& d : cfg.destinations)
-  {
+  for (const auto& d : cfg.destinations) {
     jo.destinations.emplace_back(d.name, d.type == config::sync_type::sync);
     jo.destination_topics.push_back(d.topics);
   }
@@ -219,14 +236,21 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
   auto runtime = res.journal;
   st.journal = spawn_journal_actor(self->system(), std::move(res.journal), std::move(res.recovery), jo);
   self->link_to(st.journal);
+  return runtime;
+}
 
+// What every replication actor shares (replication_context.hpp), with the journal readers and
+// the resolver it names (linked: they stop with the node).
+std::shared_ptr<const replication_context> make_context(supervisor_self self, const caf::actor& timers,
+                                                        std::shared_ptr<journal_runtime> runtime) {
+  const auto& cfg = self->state.info.config;
   auto ctx = std::make_shared<replication_context>();
   ctx->name = cfg.name;
   ctx->group = cfg.group;
   ctx->supervisor = caf::actor_cast<caf::actor>(self);
   ctx->timers = timers;
-  ctx->journal = st.journal;
-  ctx->runtime = runtime;
+  ctx->journal = self->state.journal;
+  ctx->runtime = std::move(runtime);
   ctx->journal_readers = spawn_journal_readers(self->system(), cfg.journal.readers);
   ctx->resolver = spawn_resolver(self->system());
   self->link_to(ctx->resolver);
@@ -241,8 +265,13 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
   ctx->frame_timeout = std::chrono::milliseconds{cfg.limits.frame_timeout_ms};
   ctx->client_idle_timeout = std::chrono::milliseconds{cfg.limits.client_idle_timeout_ms};
   ctx->max_subscriptions_per_connection = cfg.limits.max_subscriptions_per_connection;
-  std::shared_ptr<const replication_context> shared_ctx = ctx;
+  return ctx;
+}
 
+// One link per destination, and a cycler for each that has addresses to dial.
+void spawn_destinations(supervisor_self self, const std::shared_ptr<const replication_context>& ctx) {
+  auto& st = self->state;
+  const auto& cfg = st.info.config;
   link_options lo;
   lo.max_in_flight_bytes = logic::link_in_flight_share(cfg.limits.max_in_flight_bytes, cfg.limits.max_in_flight_bytes_total,
                                                        cfg.destinations.size());
@@ -250,17 +279,20 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
     st.groups->pin(d.name, d.group);
     st.configured_groups.insert(d.name);
     destination_actors a;
-    a.link = spawn_destination_link(self->system(), shared_ctx, d, st.groups, lo);
+    a.link = spawn_destination_link(self->system(), ctx, d, st.groups, lo);
     self->link_to(a.link);
     if (!d.addresses.empty()) {
-      a.cycler = spawn_address_cycler(self->system(), shared_ctx, d);
+      a.cycler = spawn_address_cycler(self->system(), ctx, d);
       self->link_to(a.cycler);
     }
     st.destinations[d.name] = a;
   }
-  // Groups of instances that are not destinations, as they announced them before the restart:
-  // passthrough routing needs them before those peers connect again.
-  self->request(st.journal, std::chrono::seconds{10}, atoms::instance_group::value)
+}
+
+// Groups of instances that are not destinations, as they announced them before the restart:
+// passthrough routing needs them before those peers connect again.
+void load_remembered_groups(supervisor_self self) {
+  self->request(self->state.journal, std::chrono::seconds{10}, atoms::instance_group::value)
     .then(
       [=](const std::string& text) {
         auto doc = nlohmann::json::parse(text, nullptr, false);
@@ -273,54 +305,80 @@ caf::behavior supervisor(supervisor_self self, node_info info, node_resources re
       [=](caf::error& err) {
         log::warn("supervisor", "remembered instance groups unavailable: ", self->system().render(err));
       });
-  st.replication_listener = spawn_replication_listener(self->system(), res.replication_fd, shared_ctx,
+}
+
+// The replication, client and admin listeners, on the sockets main bound.
+void spawn_listeners(supervisor_self self, const node_resources& res, const std::shared_ptr<const replication_context>& ctx,
+                     const caf::actor& timers) {
+  auto& st = self->state;
+  const auto& cfg = st.info.config;
+  st.replication_listener = spawn_replication_listener(self->system(), res.replication_fd, ctx,
                                                        cfg.limits.max_replication_connections);
   self->link_to(st.replication_listener);
-  st.client_listener = spawn_client_listener(self->system(), res.client_fd, shared_ctx, cfg.limits.max_client_connections);
+  st.client_listener = spawn_client_listener(self->system(), res.client_fd, ctx, cfg.limits.max_client_connections);
   self->link_to(st.client_listener);
-
   admin_limits al;
   al.max_connections = cfg.limits.max_admin_connections;
   al.request_timeout = std::chrono::milliseconds{cfg.limits.handshake_timeout_ms};
   al.timers = timers;
-  st.admin = spawn_admin_server(self->system(), res.admin_fd, caf::actor_cast<caf::actor>(self), al);
+  st.admin = spawn_admin_server(self->system(), res.admin_fd, caf::actor_cast<supervisor_actor>(self), al);
   // Linked both ways: the supervisor's exit stops its children, and a child that dies
   // unexpectedly takes the node down loudly rather than leaving it half-working.
   self->link_to(st.admin);
+}
+
+supervisor_actor::behavior_type supervisor(supervisor_self self, node_info info, node_resources res) {
+  self->bind_probe("supervisor");
+  // Fail fast: a child (linked below) or the supervisor itself failing ends the process at once.
+  fail_fast_on_exception(self, "supervisor");
+  fail_fast_on_child_exit(self);
+  auto& st = self->state;
+  st.info = std::move(info);
+  const auto& cfg = st.info.config;
+  st.connections.emplace(cfg.name);
+  auto timers = spawn_timer_relay(self->system());
+  self->link_to(timers);
+  auto ctx = make_context(self, timers, spawn_journal(self, res, timers));
+  spawn_destinations(self, ctx);
+  load_remembered_groups(self);
+  spawn_listeners(self, res, ctx, timers);
   log::info("supervisor", "node ", cfg.name, " running with ", cfg.destinations.size(), " destination(s)");
   return {
     [=](atoms::status) {
-      auto rp = self->make_response_promise();
+      auto rp = self->make_response_promise<std::string>();
       gather_status(self, [rp](nlohmann::ordered_json doc) mutable { rp.deliver(doc.dump()); });
       return rp;
     },
     // The Prometheus exposition: the same figures as /status, plus /proc, set at request time.
     [=](atoms::metrics_text) {
-      auto rp = self->make_response_promise();
+      auto rp = self->make_response_promise<std::string>();
       gather_status(self, [self, rp](nlohmann::ordered_json doc) mutable {
         rp.deliver(self->state.metrics->expose(nlohmann::json::parse(doc.dump())));
       });
       return rp;
     },
-    [=](atoms::conn_hello, const std::string& peer, const std::string& group, conn_direction dir, caf::actor conn,
-        const std::string& remote) -> caf::result<bool, caf::actor> {
+    [=](atoms::conn_hello, const std::string& peer, const std::string& group, conn_direction dir,
+        replication_connection_actor conn, const std::string& remote) -> caf::result<bool, destination_link_actor> {
       auto [keep, link] = on_conn_hello(self, peer, group, dir, std::move(conn), remote);
       return {keep, link};
     },
-    [=](atoms::conn_down, const std::string& peer, const caf::actor& conn) {
+    [=](atoms::conn_down, const std::string& peer, const replication_connection_actor& conn, conn_direction dir,
+        const std::string& why) {
       auto& s = self->state;
       s.remote_addresses.erase(conn.address());
       s.connections->closed(conn, peer);
-      // The cycler learns when no inbound connection is in use any more (about its own outbound
-      // connections it hears from them directly, in order with their dial results).
+      // The cycler learns when no inbound connection is in use any more, and what became of its
+      // own attempt, in order with the dial result it heard.
       feed_cycler(self, peer);
+      if (dir == conn_direction::outbound)
+        feed_cycler_outbound(self, peer, conn, false, why);
     },
   };
 }
 
 } // namespace
 
-caf::actor spawn_supervisor(caf::actor_system& sys, node_info info, node_resources resources) {
+supervisor_actor spawn_supervisor(caf::actor_system& sys, node_info info, node_resources resources) {
   return sys.spawn(supervisor, std::move(info), std::move(resources));
 }
 

@@ -1,6 +1,8 @@
 // The node's root actor. It owns every other actor of the node (linked, so they stop with it),
 // answers status requests, and (with the replication issue) learns every replication connection
-// and collapses duplicates.
+// and collapses duplicates. It is the one source of what each destination's address cycler
+// hears about connections (dial_done, dial_ended, inbound_use), derived from its connection
+// registry. Its interface is supervisor_actor (replication_messages.hpp).
 //
 //   spawn -> running --(exit: user_shutdown)--> children stop (links) -> gone
 #pragma once
@@ -11,6 +13,7 @@
 
 #include "actors/journal_runtime.hpp"
 #include "actors/node_info.hpp"
+#include "actors/replication_messages.hpp"
 
 namespace tandem {
 
@@ -23,6 +26,6 @@ struct node_resources {
   journal::recovery_report recovery;
 };
 
-caf::actor spawn_supervisor(caf::actor_system& sys, node_info info, node_resources resources);
+supervisor_actor spawn_supervisor(caf::actor_system& sys, node_info info, node_resources resources);
 
 } // namespace tandem

@@ -22,21 +22,32 @@ void link_window::drop_in_flight() {
   in_flight_bytes_ = 0;
 }
 
-std::optional<std::uint64_t> link_window::on_connected(std::uint64_t peer_durable_from_peer) {
+std::optional<std::uint64_t> link_window::on_connected(const resume_decision& d) {
+  assert(!d.violation && "a claim beyond the head closes the connection, it is never applied");
   drop_in_flight();
   connected_ = true;
-  const std::uint64_t p = peer_durable_from_peer;
-  // p >= sent_confirmed_: the peer holds every record it ever confirmed, and everything between
-  // that and confirmed_ was filtered out, so nothing below max(confirmed_, p) needs resending.
-  // p < sent_confirmed_: it holds less than it once confirmed; believe it and go back.
-  confirmed_ = p >= sent_confirmed_ ? std::max(confirmed_, p) : p;
-  sent_confirmed_ = p;
-  next_read_ = confirmed_ + 1;
-  resume_point_ = p;
+  refill_ = false;
+  const std::uint64_t from = d.skipped.empty() ? d.resume_after : d.skipped.first - 1;
+  confirmed_ = from;
+  sent_confirmed_ = d.peer_position;
+  next_read_ = from + 1;
+  resume_point_ = d.peer_position;
   highest_sent_ = 0;
   if (blocked_at_ != 0 && confirmed_ >= blocked_at_)
     blocked_at_ = 0; // the peer holds it already (sent before the frame limit shrank)
+  if (!d.skipped.empty()) {
+    note_read(d.skipped.last); // what retention removed counts as read (nothing is in flight)
+    confirmed_ = d.skipped.last;
+  }
   return raise_acked();
+}
+
+std::optional<std::uint64_t> link_window::on_connected(std::uint64_t peer_holds) {
+  resume_input in;
+  in.peer_holds = peer_holds;
+  in.durable_seq = std::numeric_limits<std::uint64_t>::max();
+  in.covered = coverage();
+  return on_connected(decide_resume(in));
 }
 
 void link_window::on_disconnected() {

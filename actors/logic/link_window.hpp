@@ -4,22 +4,24 @@
 //   * The link of node X to destination D reads X's journal in seq order; records routing
 //     rejects are skipped, the rest go to D in batches carrying their X-local seqs.
 //   * D acks with durable_ack{seq}: the highest X-local seq such that every record up to it that
-//     D received is durable there. In its hello D reports durable_from_peer: the highest X-local
-//     seq it durably holds.
+//     D received is durable there. D's FIRST durable_ack on a connection is its resume point: the
+//     highest X-local seq it durably holds (the hello's durable_from_peer is sent as 0 and not
+//     used; docs/protocol.md). Where the link resumes from there is logic/resume_decision.hpp's
+//     one decision; on_connected() applies it.
 //
 // Positions (all X-local seqs):
 //   acked()      COVERAGE confirmed for this destination, monotonic for the node's lifetime:
 //                every record up to it is durable at D or was filtered out for D. This is what
 //                the ack_tracker and the journal's retention see.
 //   confirmed()  the same, for the current connection: where a resend starts. It can drop below
-//                acked() when a peer reports in its hello that it holds less than we thought
+//                acked() when a peer's resume point says it holds less than we thought
 //                (it lost its disk, or it is a different server of the same destination group):
 //                the peer is the truth about what it holds, so we resend from there rather than
 //                skip records it never got.
 //   next_read()  next seq to read from the journal.
 //
 // Worked example. Journal seqs 1..10; D's topic filter admits 3, 5 and 9.
-//   on_connected(0)                          next_read 1
+//   on_connected(0)                          next_read 1 (decide_resume: continue_at_peer)
 //   read 1..6, send {3,5}: on_batch_sent({.last_sent_seq=5, .records=2, .bytes=..,
 //                                         .coverage_after=6})                      next_read 7
 //   read 7..8, nothing admitted: on_read(8)  batch still in flight, so its coverage becomes 8
@@ -41,11 +43,11 @@
 // never passes seq - 1 (the destination does not hold it, so neither the ack rule nor retention
 // may count it as held), and the link stops there -- can_send() stays false, nothing after it is
 // read -- since a peer's position is only meaningful for a prefix sent in seq order (the resume
-// rule of on_connected). Example: seqs 1..5, 3 too large:
+// rule of resume_decision.hpp). Example: seqs 1..5, 3 too large:
 //   read 1..5: send {1,2} with coverage 2, on_unsendable(3)    next_read 3, blocked_at 3
 //   on_ack(2)                                                  acked 2, never 3 or more
 // A reconnect re-reads from confirmed() + 1 and meets the record again (counted once per seq);
-// a peer whose hello says it holds the record already (confirmed() >= seq) lifts the block.
+// a peer whose resume point says it holds the record already (confirmed() >= seq) lifts the block.
 #pragma once
 
 #include <cstddef>
@@ -54,6 +56,8 @@
 #include <limits>
 #include <deque>
 #include <optional>
+
+#include "actors/logic/resume_decision.hpp"
 
 namespace tandem::logic {
 
@@ -85,15 +89,22 @@ public:
   // this destination), 0 for none.
   explicit link_window(std::uint64_t max_in_flight_bytes, std::uint64_t initial_acked = 0);
 
-  // The peer's hello arrived. Drops anything still in flight and sets next_read: from
-  // max(confirmed, peer value) + 1 when the peer holds every record it had confirmed,
-  // from peer value + 1 when it holds less. Returns the new acked() if it advanced.
-  std::optional<std::uint64_t> on_connected(std::uint64_t peer_durable_from_peer);
+  // The peer's resume point arrived and decide_resume(), given coverage(), answered `d` (never
+  // claim_beyond_head: that closes the connection instead). Drops anything still in flight and
+  // reads next from d.resume_after + 1; a below_retention gap counts as read (and as resent if
+  // it had been read before), exactly as on_read(d.skipped.last) would. Returns the new acked()
+  // if it advanced.
+  std::optional<std::uint64_t> on_connected(const resume_decision& d);
+  // Shorthand for tests and callers without a journal: decide_resume() for a peer at
+  // peer_holds with no head, base or retention bound (base 1, nothing trimmed), then apply it.
+  std::optional<std::uint64_t> on_connected(std::uint64_t peer_holds);
+  // What decide_resume() needs to know of this link (resume_decision.hpp, "covered").
+  link_coverage coverage() const noexcept { return {confirmed_, sent_confirmed_, refill_}; }
   // The destination's routing changed under the covered position (it is a new journal
   // incarnation: its own earlier records, filtered so far, are now routed back to it): records
   // counted as covered because they were filtered may have to be sent after all, so the next
-  // on_connected() takes the peer's position as it is.
-  void forget_filtered() noexcept { sent_confirmed_ = std::numeric_limits<std::uint64_t>::max(); }
+  // resume takes the peer's position as it is (resume_reason::refill).
+  void forget_filtered() noexcept { refill_ = true; }
   void on_disconnected();
 
   bool can_send() const noexcept {
@@ -142,10 +153,11 @@ private:
   bool connected_ = false;
   std::uint64_t acked_;
   std::uint64_t confirmed_;
-  // Highest seq of a record SENT and confirmed by the peer (by an ack or its hello). Every
-  // record in (sent_confirmed_, confirmed_] was filtered out, which is what lets a hello value
+  // Highest seq of a record SENT and confirmed by the peer (by an ack or its resume point). Every
+  // record in (sent_confirmed_, confirmed_] was filtered out, which is what lets a resume point
   // between the two resume from confirmed_ without skipping anything.
   std::uint64_t sent_confirmed_;
+  bool refill_ = false; // forget_filtered() until the next on_connected()
   std::uint64_t next_read_;
   std::uint64_t highest_read_; // for counting re-reads
   std::deque<in_flight_batch> in_flight_; // invariant: last_sent_seq strictly increasing

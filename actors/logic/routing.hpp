@@ -1,7 +1,10 @@
 // The routing rule: which of this node's durable records a destination link sends.
 //
 // Replication model (shared by everything in actors/logic/):
-//   * Every node has a journal with dense local seqs (1, 2, ...). A record carries its local seq,
+//   * Every node has a journal with local seqs that grow by one per record from the journal's base
+//     (1 for a journal never lost; a rebuilt journal starts above every seq its earlier
+//     incarnation used: docs/journal-format.md), and retention removes the oldest segments, so
+//     the seqs held are a contiguous range [first_seq, durable_seq]. A record carries its local seq,
 //     origin_instance + origin_seq (where it was first published and its seq there),
 //     publisher_id + publisher_seq, path (the instances that stored it BEFORE this node, origin
 //     first; empty for a record published to this node), topic and payload.
@@ -11,8 +14,9 @@
 //   * D appends received records to its journal (keeping origin, origin_seq and path as
 //     received) and acks with durable_ack{seq}: the highest X-local seq such that every record of
 //     X's up to it that D received is durable in D's journal or was recognised as already held.
-//   * D's hello carries durable_from_peer = the highest X-local seq D durably holds; X resumes
-//     from there + 1.
+//   * D's first durable_ack on a connection is its resume point: the highest X-local seq D durably
+//     holds (the hello's durable_from_peer field is sent as 0 and not used). Where X resumes from
+//     it is logic/resume_decision.hpp's one decision (usually right after it).
 //
 // The rule (destination_route::admits). A record goes to destination D when ALL of:
 //   1. its topic fully matches D's topic filter;

@@ -485,12 +485,15 @@ TEST_CASE("failover to a server that holds less than retention kept: it gets wha
   auto link = a.link(); // null (every value 0) if the fetch failed
   CHECK(link.value("records_below_retention", std::uint64_t{0}) >= oldest - a_base);
   CHECK(link["last_below_retention"].value("last", std::uint64_t{0}) == oldest - 1);
+  // The resume decision named its reason (actors/logic/resume_decision.hpp), counted per reason.
+  CHECK(link["resumes"].value("below_retention", std::uint64_t{0}) >= 1);
   std::string metrics;
   CHECK_MESSAGE(wait_until(
                   [&] {
                     metrics = admin_get(a.node().ports().admin, "/metrics").body;
                     return metrics.find("tandem_destination_resumes_below_retention_total{destination=\"B\"") !=
-                           std::string::npos;
+                             std::string::npos
+                           && metrics.find("tandem_destination_resumes_total{destination=\"B\"") != std::string::npos;
                   },
                   10s),
                 metrics);
