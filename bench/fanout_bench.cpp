@@ -374,14 +374,7 @@ void write_data(const std::string& path, const std::vector<result>& rs, const st
 }
 
 int run(const args& a) {
-  std::filesystem::create_directories(a.dir);
-  std::string tmpl = a.dir + "/tandem-fanout-bench-XXXXXX";
-  if (!::mkdtemp(tmpl.data())) throw bench_error(errno_text("mkdtemp " + tmpl));
-  {
-    std::lock_guard lock(cleanup_mu);
-    temp_root = tmpl;
-  }
-  const std::string root = tmpl;
+  const std::string root = make_temp_root(a.dir, "tandem-fanout-bench");
   const std::string machine = machine_line(root);
   std::printf("%s\n", machine.c_str());
   std::string widths;

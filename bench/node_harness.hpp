@@ -44,6 +44,16 @@ inline void cleanup_everything() {
   }
 }
 
+// Creates `dir`/`prefix`-XXXXXX for this run's nodes and registers it for cleanup; returns its path.
+inline std::string make_temp_root(const std::string& dir, const std::string& prefix) {
+  std::filesystem::create_directories(dir);
+  std::string tmpl = dir + "/" + prefix + "-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw bench_error(errno_text("mkdtemp " + tmpl));
+  std::lock_guard lock(cleanup_mu);
+  temp_root = tmpl;
+  return tmpl;
+}
+
 // SIGINT/SIGTERM/SIGHUP are blocked in every thread and taken here, where cleaning up is safe.
 inline void start_signal_thread() {
   static sigset_t set;

@@ -581,14 +581,7 @@ void print_targets(const args& a, const throughput_result& t, double growth_mib,
 }
 
 int run(const args& a) {
-  std::filesystem::create_directories(a.dir);
-  std::string tmpl = a.dir + "/tandem-replication-bench-XXXXXX";
-  if (!::mkdtemp(tmpl.data())) throw bench_error(errno_text("mkdtemp " + tmpl));
-  {
-    std::lock_guard lock(cleanup_mu);
-    temp_root = tmpl;
-  }
-  const std::string root = tmpl;
+  const std::string root = make_temp_root(a.dir, "tandem-replication-bench");
   std::printf("%s\n", machine_line(root).c_str());
   std::printf("tandemd: %s\nmessages: %zu-byte payload; %.1f s per target and window, in %.1f s slices; "
               "down-destination messages %llu; idle %.0f s\n\n",
