@@ -14,27 +14,6 @@ namespace tandem::journal {
 
 namespace {
 
-result<std::vector<std::uint64_t>> list_segments(file_system& fs, const std::string& dir) {
-  auto names = fs.list_dir(dir);
-  if (!names) return names.error();
-  std::vector<std::uint64_t> firsts;
-  for (const auto& n : *names)
-    if (auto s = parse_segment_file_name(n)) firsts.push_back(*s);
-  std::sort(firsts.begin(), firsts.end());
-  return firsts;
-}
-
-// The extent file (journal/extent.hpp): nullopt when absent.
-result<std::optional<journal_extent>> read_extent(file_system& fs, const std::string& dir) {
-  const std::string path = dir + "/extent";
-  if (!fs.exists(path)) return std::optional<journal_extent>{};
-  auto text = fs.read_file(path);
-  if (!text) return text.error();
-  auto e = decode_extent(*text, path);
-  if (!e) return e.error();
-  return std::optional<journal_extent>{*e};
-}
-
 std::string preview(std::string_view payload) {
   std::string p;
   for (char c : payload.substr(0, 32)) p += (c >= 0x20 && c < 0x7f && c != '"') ? c : '.';
@@ -51,11 +30,11 @@ status verify(const std::string& dir, std::ostream& out, file_system* fsp) {
   };
   // Read before and after listing: a live node may seal or remove a segment in between, and then
   // the extent checks (the same as open's) are skipped rather than raising a false alarm.
-  auto extent_before = read_extent(fs, dir);
+  auto extent_before = read_extent_file(fs, dir);
   if (!extent_before) return fail(extent_before.error());
-  auto firsts = list_segments(fs, dir);
+  auto firsts = list_segment_files(fs, dir);
   if (!firsts) return firsts.error();
-  auto extent_after = read_extent(fs, dir);
+  auto extent_after = read_extent_file(fs, dir);
   if (!extent_after) return fail(extent_after.error());
   std::optional<journal_extent> extent;
   if (*extent_before && *extent_after && **extent_before == **extent_after) extent = **extent_after;
@@ -135,7 +114,7 @@ status verify(const std::string& dir, std::ostream& out, file_system* fsp) {
 
 status dump(const std::string& dir, std::uint64_t from_seq, std::ostream& out, file_system* fsp) {
   file_system& fs = fsp != nullptr ? *fsp : posix_file_system();
-  auto firsts = list_segments(fs, dir);
+  auto firsts = list_segment_files(fs, dir);
   if (!firsts) return firsts.error();
   for (std::size_t i = 0; i < firsts->size(); ++i) {
     if (i + 1 < firsts->size() && (*firsts)[i + 1] <= from_seq) continue; // wholly before from_seq

@@ -111,10 +111,14 @@ status journal::recover(recovery_report& rep) {
 
   // The extent file: what must be on disk (journal/extent.hpp). Absent for a journal created by an
   // older build (or removed by an operator): then only the checks segment files allow are made.
-  std::optional<journal_extent> recorded;
-  if (auto s = read_extent(recorded); !s) return s;
-  auto firsts = list_segments();
+  auto extent = read_extent_file(fs_, opts_.dir);
+  if (!extent) return extent.error();
+  const std::optional<journal_extent> recorded = *extent;
+  std::vector<std::string> others;
+  auto firsts = list_segment_files(fs_, opts_.dir, &others);
   if (!firsts) return firsts.error();
+  for (const auto& n : others)
+    if (ends_with(n, ".tmp")) (void)fs_.remove_file(path_of(n)); // an interrupted atomic write
   if (auto s = recover_base(recorded, *firsts); !s) return s;
   if (auto s = check_segments_present(opts_.dir, recorded, *firsts); !s) return s;
   if (auto s = load_origins(); !s) return s;
@@ -152,28 +156,6 @@ status journal::recover(recovery_report& rep) {
   rep.last_seq = active.last_seq >= base_seq_ ? active.last_seq : 0; // 0: nothing was ever written
   rep.first_seq = segments_.front().summary.record_count > 0 ? segments_.front().summary.first_seq : 0;
   return {};
-}
-
-status journal::read_extent(std::optional<journal_extent>& recorded) {
-  if (!fs_.exists(path_of(extent_file))) return {};
-  auto data = fs_.read_file(path_of(extent_file));
-  if (!data) return data.error();
-  auto e = decode_extent(*data, path_of(extent_file));
-  if (!e) return e.error();
-  recorded = *e;
-  return {};
-}
-
-result<std::vector<std::uint64_t>> journal::list_segments() {
-  auto names = fs_.list_dir(opts_.dir);
-  if (!names) return names.error();
-  std::vector<std::uint64_t> firsts;
-  for (const auto& n : *names) {
-    if (auto seq = parse_segment_file_name(n)) firsts.push_back(*seq);
-    else if (ends_with(n, ".tmp")) (void)fs_.remove_file(path_of(n)); // an interrupted atomic write
-  }
-  std::sort(firsts.begin(), firsts.end());
-  return firsts;
 }
 
 status journal::recover_base(const std::optional<journal_extent>& recorded, const std::vector<std::uint64_t>& firsts) {

@@ -208,8 +208,6 @@ private:
   journal(journal_options options, file_system& fs);
   status recover(recovery_report& report);
   // The steps of recover(), in order (journal.cpp).
-  status read_extent(std::optional<journal_extent>& recorded);
-  result<std::vector<std::uint64_t>> list_segments(); // sorted first seqs; removes *.tmp leftovers
   status recover_base(const std::optional<journal_extent>& recorded, const std::vector<std::uint64_t>& firsts);
   status load_origins();
   status recover_segment(std::uint64_t first, bool last, std::uint64_t known_durable, recovery_report& rep,
