@@ -476,13 +476,5 @@ int main(int argc, char** argv) {
                  e.what());
     return 2;
   }
-  start_signal_thread();
-  int rc = 1;
-  try {
-    rc = run(a);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "fanout_bench: %s\n", e.what());
-  }
-  cleanup_everything();
-  return rc;
+  return run_with_cleanup("fanout_bench", [&] { return run(a); });
 }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -69,6 +70,22 @@ inline void start_signal_thread() {
     cleanup_everything();
     std::_Exit(128 + sig);
   }).detach();
+}
+
+// Runs a benchmark's body with the signal thread up; on any exit path (a return, an exception,
+// reported as "NAME: what") cleans up every node and the temp dir. The body's return value is the
+// exit code (1 after an exception).
+template <class Body>
+int run_with_cleanup(const char* name, Body&& body) {
+  start_signal_thread();
+  int rc = 1;
+  try {
+    rc = body();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", name, e.what());
+  }
+  cleanup_everything();
+  return rc;
 }
 
 // ---- nodes ------------------------------------------------------------------------------------

@@ -646,13 +646,5 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  start_signal_thread();
-  int rc = 1;
-  try {
-    rc = run(a);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "replication_bench: %s\n", e.what());
-  }
-  cleanup_everything();
-  return rc;
+  return run_with_cleanup("replication_bench", [&] { return run(a); });
 }
