@@ -14,6 +14,19 @@ namespace tandem::journal {
 
 namespace {
 
+// What verify says of segment `first`'s sidecar index against the scan's summary `s`.
+std::string sidecar_verdict(file_system& fs, const std::string& dir, std::uint64_t first, bool last,
+                            const segment_summary& s) {
+  if (last) return "active";
+  const std::string idx_path = dir + "/" + index_file_name(first);
+  if (!fs.exists(idx_path)) return "missing (open will rebuild it)";
+  auto data = fs.read_file(idx_path);
+  auto d = data ? decode_sidecar(*data) : std::nullopt;
+  return (d && d->bytes == s.bytes && d->last_seq == s.last_seq && d->entries == s.entries)
+             ? "ok"
+             : "stale or invalid (open will rebuild it)";
+}
+
 std::string preview(std::string_view payload) {
   std::string p;
   for (char c : payload.substr(0, 32)) p += (c >= 0x20 && c < 0x7f && c != '"') ? c : '.';
@@ -60,18 +73,9 @@ status verify(const std::string& dir, std::ostream& out, file_system* fsp) {
     auto scan = scan_segment(**file, first);
     if (!scan) return scan.error();
     const auto& s = scan->summary;
-    std::string sidecar = last ? "active" : "missing (open will rebuild it)";
-    const std::string idx_path = dir + "/" + index_file_name(first);
-    if (!last && fs.exists(idx_path)) {
-      auto data = fs.read_file(idx_path);
-      auto d = data ? decode_sidecar(*data) : std::nullopt;
-      sidecar = (d && d->bytes == s.bytes && d->last_seq == s.last_seq && d->entries == s.entries)
-                    ? "ok"
-                    : "stale or invalid (open will rebuild it)";
-    }
     out << "  " << segment_file_name(first) << " bytes=" << scan->file_bytes << " records=" << s.record_count;
     if (s.record_count > 0) out << " seqs=" << s.first_seq << ".." << s.last_seq;
-    out << " index=" << sidecar << "\n";
+    out << " index=" << sidecar_verdict(fs, dir, first, last, s) << "\n";
     if (expect != 0 && first != expect) {
       out << "CORRUPTION: " << path << " starts at seq " << first << ", expected " << expect << "\n";
       return {errc::corruption, path + " offset 0: segment starts at seq " + std::to_string(first) + ", expected " +
