@@ -15,6 +15,7 @@
 #include "actors/logic/peer_claims.hpp"
 #include "actors/logic/resume_decision.hpp"
 #include "actors/logic/routing.hpp"
+#include "actors/node_info.hpp"
 #include "actors/replication_messages.hpp"
 #include "journal/reader.hpp"
 #include "actors/logic/fanout_batch.hpp"
@@ -53,11 +54,6 @@ struct link_state {
 };
 
 using link_self = instrumented<caf::stateful_actor<link_state, destination_link_actor::base>>*;
-
-std::int64_t unix_ms_now() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 void read_from_disk(link_self self);
 

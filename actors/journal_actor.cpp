@@ -210,17 +210,26 @@ void load_publisher_marks(journal_state& st) {
             st.scan_records, " record(s) in ", st.scan_elapsed.count(), " ms");
 }
 
-void load_inbound(journal_state& st) {
-  if (st.options.inbound_positions_file.empty())
-    return;
-  auto text = journal::posix_file_system().read_file(st.options.inbound_positions_file);
+// The JSON object persisted in `path` (none configured: empty path), for the loaders below: null
+// when absent (first start), or when it is not an object (logged with `consequence`).
+nlohmann::json load_json_object(const std::string& path, const char* consequence) {
+  if (path.empty())
+    return nullptr;
+  auto text = journal::posix_file_system().read_file(path);
   if (!text)
-    return; // absent on first start
+    return nullptr; // absent on first start
   auto doc = nlohmann::json::parse(*text, nullptr, false);
   if (!doc.is_object()) {
-    log::warn(component, st.options.inbound_positions_file, " is not a JSON object; peers resume from 0");
-    return;
+    log::warn(component, path, " is not a JSON object; ", consequence);
+    return nullptr;
   }
+  return doc;
+}
+
+void load_inbound(journal_state& st) {
+  auto doc = load_json_object(st.options.inbound_positions_file, "peers resume from 0");
+  if (!doc.is_object())
+    return;
   for (const auto& [peer, seq] : doc.items())
     if (seq.is_number_unsigned())
       st.inbound[peer] = seq.get<std::uint64_t>();
@@ -231,16 +240,9 @@ void load_inbound(journal_state& st) {
 constexpr std::size_t max_remembered_groups = 4096;
 
 void load_groups(journal_state& st) {
-  if (st.options.instance_groups_file.empty())
+  auto doc = load_json_object(st.options.instance_groups_file, "instance groups are relearned");
+  if (!doc.is_object())
     return;
-  auto text = journal::posix_file_system().read_file(st.options.instance_groups_file);
-  if (!text)
-    return; // absent on first start
-  auto doc = nlohmann::json::parse(*text, nullptr, false);
-  if (!doc.is_object()) {
-    log::warn(component, st.options.instance_groups_file, " is not a JSON object; instance groups are relearned");
-    return;
-  }
   for (const auto& [instance, group] : doc.items())
     if (group.is_string() && st.groups.size() < max_remembered_groups)
       st.groups[instance] = group.get<std::string>();

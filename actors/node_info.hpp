@@ -2,6 +2,7 @@
 // whatever reports status. Plain data: no CAF.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -19,5 +20,12 @@ struct node_info {
   std::uint16_t client_port = 0;
   std::uint16_t admin_port = 0;
 };
+
+// Wall-clock milliseconds since the Unix epoch, as status reports them (started_unix_ms, a link's
+// last connect and disconnect).
+inline std::int64_t unix_ms_now() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
 
 } // namespace tandem

@@ -58,11 +58,6 @@ struct supervisor_state {
 
 using supervisor_self = instrumented<caf::stateful_actor<supervisor_state, supervisor_actor::base>>*;
 
-std::int64_t unix_ms_now() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 // Collects the JSON status of the journal, the client listener, every link and every cycler,
 // then calls `answer` with the whole document (once, on the supervisor's thread). A part that
 // does not answer within the timeout is left out (null), so the answer always comes.

@@ -108,8 +108,9 @@ public:
 
   void run_for(double seconds, std::size_t bytes) {
     const std::string buf(std::max<std::size_t>(bytes, 1), 'x');
-    const auto deadline = bench_clock::now() + std::chrono::duration_cast<bench_clock::duration>(
-                                                 std::chrono::duration<double>(seconds));
+    const auto start = bench_clock::now();
+    const auto deadline = start + std::chrono::duration_cast<bench_clock::duration>(
+                                      std::chrono::duration<double>(seconds));
     while (bench_clock::now() < deadline) {
       const auto t0 = bench_clock::now();
       if (::pwrite(fd_, buf.data(), buf.size(), off_) != static_cast<ssize_t>(buf.size()) || ::fdatasync(fd_) != 0)
@@ -117,13 +118,18 @@ public:
       off_ += static_cast<off_t>(buf.size());
       lat_us_.push_back(std::chrono::duration<double, std::micro>(bench_clock::now() - t0).count());
     }
+    seconds_ += std::chrono::duration<double>(bench_clock::now() - start).count();
   }
   const std::vector<double>& latencies_us() const { return lat_us_; }
+  // Bytes written and wall-clock seconds spent, over every run_for().
+  std::uint64_t bytes_written() const { return static_cast<std::uint64_t>(off_); }
+  double seconds() const { return seconds_; }
 
 private:
   std::string path_;
   int fd_ = -1;
   off_t off_ = 0;
+  double seconds_ = 0;
   std::vector<double> lat_us_;
 };
 
@@ -212,6 +218,17 @@ inline void stop_child(pid_t pid, std::chrono::milliseconds grace) {
   ::kill(pid, SIGKILL);
   ::waitpid(pid, &status, 0);
 }
+
+// A "Key: value" field of /proc/PID/status or /proc/PID/io (the number, e.g. KiB for VmRSS); 0
+// if unreadable.
+inline std::uint64_t proc_field(pid_t pid, const char* file, const std::string& key) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/" + file);
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(key + ":", 0) == 0) return std::stoull(line.substr(key.size() + 1));
+  return 0;
+}
+
 
 // Resident set size of `pid` in KiB (VmRSS of /proc/PID/status); 0 if unreadable.
 inline std::uint64_t rss_kib(pid_t pid) {

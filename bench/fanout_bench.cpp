@@ -48,6 +48,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_util.hpp"
+#include "bench/node_harness.hpp"
 #include "client/client_connection.hpp"
 #include "client/http_get.hpp"
 #include "client/publisher.hpp"
@@ -71,53 +72,6 @@ struct args {
   std::string tandemd = TANDEM_BINARY_DIR "/tools/tandemd";
 };
 
-// ---- cleanup: every node pid and the temp dir, released once on any exit path ----------------
-
-std::mutex cleanup_mu;
-std::set<pid_t> live_children;
-std::string temp_root;
-
-void cleanup_everything() {
-  std::lock_guard lock(cleanup_mu);
-  for (pid_t p : live_children) ::kill(p, SIGTERM); // all at once, then reap one by one
-  for (pid_t p : live_children) stop_child(p, 5000ms);
-  live_children.clear();
-  if (!temp_root.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(temp_root, ec);
-    temp_root.clear();
-  }
-}
-
-// SIGINT/SIGTERM/SIGHUP are blocked in every thread and taken here, where cleaning up is safe.
-void start_signal_thread() {
-  static sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread([] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    std::fprintf(stderr, "\nsignal %d: stopping nodes, removing %s\n", sig, temp_root.c_str());
-    cleanup_everything();
-    std::_Exit(128 + sig);
-  }).detach();
-}
-
-// ---- /proc figures of one process -------------------------------------------------------------
-
-// A "Key: value" field of /proc/PID/status or /proc/PID/io (the number, e.g. KiB for VmRSS); 0
-// if unreadable.
-std::uint64_t proc_field(pid_t pid, const char* file, const std::string& key) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/" + file);
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(key + ":", 0) == 0) return std::stoull(line.substr(key.size() + 1));
-  return 0;
-}
-
 struct proc_sample {
   std::uint64_t cpu_ticks = 0, read_bytes = 0, rchar = 0;
 };
@@ -128,70 +82,16 @@ proc_sample sample(pid_t pid) {
 
 // ---- nodes ------------------------------------------------------------------------------------
 
-struct node {
-  std::string name;
-  std::string dir; // holds config, log and data
-  std::uint16_t replication = free_port(), client = free_port(), admin = free_port();
-  pid_t pid = -1;
-
-  std::string log_path() const { return dir + "/tandemd.log"; }
-
-  std::string log_tail() const {
-    std::ifstream f(log_path());
-    std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    return s.size() > 3000 ? s.substr(s.size() - 3000) : s;
-  }
-
-  nlohmann::json status() const {
-    auto r = client::http_get("127.0.0.1", admin, "/status", 5000ms);
-    if (!r.ok || r.status != 200) return nlohmann::json{};
-    return nlohmann::json::parse(r.body, nullptr, false);
-  }
-};
-
 // Writes the config and starts the process; does not wait for it (see wait_healthy), so that
 // 64 destinations start side by side.
 void launch_node(const args& a, node& n, const std::vector<const node*>& async_dests) {
-  std::filesystem::create_directories(n.dir);
-  nlohmann::json c = {{"name", n.name},
-                      {"data_dir", n.dir + "/data"},
-                      {"replication", {{"port", n.replication}}},
-                      {"client", {{"port", n.client}}},
-                      {"admin", {{"port", n.admin}}},
-                      {"destinations", nlohmann::json::array()}};
+  nlohmann::json c = base_config(n);
   for (const node* d : async_dests)
     c["destinations"].push_back({{"name", d->name},
                                  {"sync_type", "async"},
                                  {"addresses", {"127.0.0.1:" + std::to_string(d->replication)}},
                                  {"reconnect", {{"initial_ms", 50}, {"max_ms", 500}}}});
-  const std::string cfg = n.dir + "/config.json";
-  std::ofstream(cfg) << c.dump(2);
-  std::lock_guard lock(cleanup_mu);
-  n.pid = spawn({a.tandemd, "--config", cfg}, n.dir, n.log_path());
-  live_children.insert(n.pid);
-}
-
-void wait_healthy(const node& n, std::chrono::seconds timeout) {
-  const auto deadline = bench_clock::now() + timeout;
-  while (bench_clock::now() < deadline) {
-    if (!child_running(n.pid)) throw bench_error("node " + n.name + " exited at startup:\n" + n.log_tail());
-    auto r = client::http_get("127.0.0.1", n.admin, "/healthz", 500ms);
-    if (r.ok && r.status == 200) return;
-    std::this_thread::sleep_for(20ms);
-  }
-  throw bench_error("node " + n.name + " did not answer /healthz in time:\n" + n.log_tail());
-}
-
-// SIGTERM to all first, so their shutdowns overlap, then reap each.
-void stop_nodes(std::vector<node*> nodes) {
-  std::lock_guard lock(cleanup_mu);
-  for (node* n : nodes)
-    if (n->pid > 0) ::kill(n->pid, SIGTERM);
-  for (node* n : nodes) {
-    stop_child(n->pid, 5000ms);
-    live_children.erase(n->pid);
-    n->pid = -1;
-  }
+  bench::launch_node(a.tandemd, n, c);
 }
 
 // What S's /status says about its links, summed up.
@@ -268,6 +168,82 @@ struct result {
   double cpu_us_per_record() const { return cpu_secs / delivered() * 1e6; }
 };
 
+// Publishes for --seconds from t0, pausing while the slowest link is more than --max-lag records
+// behind (lag_now, from the watcher); counts the pauses. Returns what failed, or empty.
+std::string publish_paced(const args& a, client::publisher& pub, const std::string& payload,
+                          const std::atomic<std::uint64_t>& lag_now, bench_clock::time_point t0,
+                          std::uint64_t& pauses) {
+  const auto deadline =
+    t0 + std::chrono::duration_cast<bench_clock::duration>(std::chrono::duration<double>(a.seconds));
+  // The highest rate S and its destinations sustain with every link following the tail: the
+  // destinations (all on this machine's cores) are slower than S's intake, so publishing
+  // pauses while the slowest link is more than --max-lag records behind (the tail window holds
+  // ~28k 1 KiB records); the figures are then those of links that follow the tail.
+  while (bench_clock::now() < deadline) {
+    if (lag_now.load() > a.max_lag) {
+      ++pauses;
+      std::this_thread::sleep_for(2ms);
+      continue;
+    }
+    if (!pub.publish("bench/fanout", payload, 10000ms)) {
+      return "publish: " + pub.error();
+    }
+  }
+  return {};
+}
+
+// Waits until every link has acknowledged everything S holds durably (S holds nothing else),
+// recording the lag seen and the time from t0 in `r`; throws when progress stops for 60 s or the
+// catch-up timeout passes.
+void wait_caught_up(const args& a, const node& s, int n, const links_view& before, bench_clock::time_point t0,
+                    result& r) {
+  const auto cap = t0 + std::chrono::duration_cast<bench_clock::duration>(
+                            std::chrono::duration<double>(a.seconds + a.catch_up_timeout));
+  auto last_progress = bench_clock::now();
+  std::uint64_t last_acked_sum = 0;
+  for (;;) {
+    auto v = view_links(s);
+    const auto now = bench_clock::now();
+    if (v.valid) {
+      r.max_lag_records = std::max(r.max_lag_records, v.max_lag_records);
+      r.max_lag_bytes = std::max(r.max_lag_bytes, v.max_lag_bytes);
+      if (v.max_lag_records == 0 && v.min_acked >= v.durable_seq) {
+        r.elapsed = std::chrono::duration<double>(now - t0).count();
+        r.resends = v.resends - before.resends;
+        r.disconnects = v.disconnects - before.disconnects;
+        break;
+      }
+      if (v.acked_sum != last_acked_sum) {
+        last_acked_sum = v.acked_sum;
+        last_progress = now;
+      }
+    }
+    if (!child_running(s.pid)) throw bench_error("source exited while destinations caught up:\n" + s.log_tail());
+    if (now - last_progress > 60s || now > cap)
+      throw bench_error("N=" + std::to_string(n) + ": destinations did not catch up (lag up to " +
+                        std::to_string(v.max_lag_records) + " records, " + std::to_string(v.connected) + "/" +
+                        std::to_string(n) + " connected, not connected: " + names(v.not_connected) + ")\n" +
+                        s.log_tail());
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+// S's CPU while idle with every link up (into r.idle_cpu_pct); throws when a link drops.
+void measure_idle(const args& a, const node& s, int n, result& r) {
+  std::this_thread::sleep_for(1s);
+  wait_all_connected(s, n, 10s);
+  const auto i0 = cpu_ticks(s.pid);
+  const auto w0 = bench_clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(a.idle_seconds));
+  const auto i1 = cpu_ticks(s.pid);
+  const double wall = std::chrono::duration<double>(bench_clock::now() - w0).count();
+  r.idle_cpu_pct = 100 * ticks_to_seconds(i1 - i0) / wall;
+  const auto after_idle = view_links(s);
+  if (after_idle.connected != n)
+    throw bench_error("N=" + std::to_string(n) + ": a link dropped during the idle measurement: " +
+                      names(after_idle.not_connected) + "\n" + s.log_tail());
+}
+
 result run_width(const args& a, const std::string& root, int n, const std::string& run_tag) {
   const std::string dir = root + "/n" + std::to_string(n);
   std::vector<node> dests;
@@ -321,25 +297,8 @@ result run_width(const args& a, const std::string& root, int n, const std::strin
     r.rss_before_kib = proc_field(s.pid, "status", "VmRSS");
     const auto p0 = sample(s.pid);
     const auto t0 = bench_clock::now();
-    std::string pub_error;
-    const auto deadline =
-      t0 + std::chrono::duration_cast<bench_clock::duration>(std::chrono::duration<double>(a.seconds));
-    // The highest rate S and its destinations sustain with every link following the tail: the
-    // destinations (all on this machine's cores) are slower than S's intake, so publishing
-    // pauses while the slowest link is more than --max-lag records behind (the tail window holds
-    // ~28k 1 KiB records); the figures are then those of links that follow the tail.
     std::uint64_t pauses = 0;
-    while (bench_clock::now() < deadline) {
-      if (lag_now.load() > a.max_lag) {
-        ++pauses;
-        std::this_thread::sleep_for(2ms);
-        continue;
-      }
-      if (!pub.publish("bench/fanout", payload, 10000ms)) {
-        pub_error = "publish: " + pub.error();
-        break;
-      }
-    }
+    std::string pub_error = publish_paced(a, pub, payload, lag_now, t0, pauses);
     r.lag_pauses = pauses;
     if (pub_error.empty() && !pub.wait_all(60000ms)) pub_error = "wait_all: " + pub.error();
     r.publish_secs = std::chrono::duration<double>(bench_clock::now() - t0).count();
@@ -350,36 +309,7 @@ result run_width(const args& a, const std::string& root, int n, const std::strin
       throw bench_error("N=" + std::to_string(n) + ": " + std::to_string(pub.counters().negative) + " negative acks");
     r.published = pub.counters().persisted;
 
-    // Caught up: every link has acknowledged everything S holds durably (S holds nothing else).
-    const auto cap = t0 + std::chrono::duration_cast<bench_clock::duration>(
-                              std::chrono::duration<double>(a.seconds + a.catch_up_timeout));
-    auto last_progress = bench_clock::now();
-    std::uint64_t last_acked_sum = 0;
-    for (;;) {
-      auto v = view_links(s);
-      const auto now = bench_clock::now();
-      if (v.valid) {
-        r.max_lag_records = std::max(r.max_lag_records, v.max_lag_records);
-        r.max_lag_bytes = std::max(r.max_lag_bytes, v.max_lag_bytes);
-        if (v.max_lag_records == 0 && v.min_acked >= v.durable_seq) {
-          r.elapsed = std::chrono::duration<double>(now - t0).count();
-          r.resends = v.resends - before.resends;
-          r.disconnects = v.disconnects - before.disconnects;
-          break;
-        }
-        if (v.acked_sum != last_acked_sum) {
-          last_acked_sum = v.acked_sum;
-          last_progress = now;
-        }
-      }
-      if (!child_running(s.pid)) throw bench_error("source exited while destinations caught up:\n" + s.log_tail());
-      if (now - last_progress > 60s || now > cap)
-        throw bench_error("N=" + std::to_string(n) + ": destinations did not catch up (lag up to " +
-                          std::to_string(v.max_lag_records) + " records, " + std::to_string(v.connected) + "/" +
-                          std::to_string(n) + " connected, not connected: " + names(v.not_connected) + ")\n" +
-                          s.log_tail());
-      std::this_thread::sleep_for(50ms);
-    }
+    wait_caught_up(a, s, n, before, t0, r);
     const auto p1 = sample(s.pid);
     r.max_lag_records = std::max<std::uint64_t>(r.max_lag_records, lag_records);
     r.max_lag_bytes = std::max<std::uint64_t>(r.max_lag_bytes, lag_bytes);
@@ -391,19 +321,7 @@ result run_width(const args& a, const std::string& root, int n, const std::strin
     r.rss_kib = proc_field(s.pid, "status", "VmRSS");
     conn.close();
 
-    // Idle with every link up.
-    std::this_thread::sleep_for(1s);
-    wait_all_connected(s, n, 10s);
-    const auto i0 = cpu_ticks(s.pid);
-    const auto w0 = bench_clock::now();
-    std::this_thread::sleep_for(std::chrono::duration<double>(a.idle_seconds));
-    const auto i1 = cpu_ticks(s.pid);
-    const double wall = std::chrono::duration<double>(bench_clock::now() - w0).count();
-    r.idle_cpu_pct = 100 * ticks_to_seconds(i1 - i0) / wall;
-    const auto after_idle = view_links(s);
-    if (after_idle.connected != n)
-      throw bench_error("N=" + std::to_string(n) + ": a link dropped during the idle measurement: " +
-                        names(after_idle.not_connected) + "\n" + s.log_tail());
+    measure_idle(a, s, n, r);
   } catch (...) {
     stop_nodes(all);
     throw;
@@ -456,14 +374,7 @@ void write_data(const std::string& path, const std::vector<result>& rs, const st
 }
 
 int run(const args& a) {
-  std::filesystem::create_directories(a.dir);
-  std::string tmpl = a.dir + "/tandem-fanout-bench-XXXXXX";
-  if (!::mkdtemp(tmpl.data())) throw bench_error(errno_text("mkdtemp " + tmpl));
-  {
-    std::lock_guard lock(cleanup_mu);
-    temp_root = tmpl;
-  }
-  const std::string root = tmpl;
+  const std::string root = make_temp_root(a.dir, "tandem-fanout-bench");
   const std::string machine = machine_line(root);
   std::printf("%s\n", machine.c_str());
   std::string widths;
@@ -565,13 +476,5 @@ int main(int argc, char** argv) {
                  e.what());
     return 2;
   }
-  start_signal_thread();
-  int rc = 1;
-  try {
-    rc = run(a);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "fanout_bench: %s\n", e.what());
-  }
-  cleanup_everything();
-  return rc;
+  return run_with_cleanup("fanout_bench", [&] { return run(a); });
 }

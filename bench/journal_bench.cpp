@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/bench_util.hpp"
 #include "journal/crc32c.hpp"
 #include "journal/group_committer.hpp"
 #include "journal/journal.hpp"
@@ -46,43 +47,8 @@ struct args {
   std::size_t record_bytes = 1024;
 };
 
-double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
-}
-
-std::string fs_type_name(const std::string& dir) {
-  struct statfs s{};
-  if (::statfs(dir.c_str(), &s) != 0) return "unknown";
-  switch (static_cast<unsigned long>(s.f_type)) {
-    case 0xEF53: return "ext2/3/4";
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
-    case 0x01021994: return "tmpfs";
-    case 0x794c7630: return "overlayfs";
-    case 0x2FC12FC1: return "zfs";
-    default: {
-      char b[32];
-      std::snprintf(b, sizeof b, "0x%lx", static_cast<unsigned long>(s.f_type));
-      return b;
-    }
-  }
-}
-
 void print_machine(const std::string& dir) {
-  std::ifstream cpu("/proc/cpuinfo");
-  std::string line, model = "unknown";
-  while (std::getline(cpu, line))
-    if (line.rfind("model name", 0) == 0) {
-      model = line.substr(line.find(':') + 2);
-      break;
-    }
-  utsname u{};
-  ::uname(&u);
-  std::printf("machine: cpu=\"%s\" cores=%u kernel=%s %s fs(%s)=%s crc32c=%s\n", model.c_str(),
-              std::thread::hardware_concurrency(), u.sysname, u.release, dir.c_str(), fs_type_name(dir).c_str(),
+  std::printf("%s crc32c=%s\n", tandem::bench::machine_line(dir).c_str(),
               crc32c::hardware_available() ? "sse4.2" : "portable");
 }
 
@@ -98,43 +64,6 @@ record bench_record(std::size_t payload) {
 struct phase_result {
   double records_per_s = 0, mb_per_s = 0, p50_us = 0, p99_us = 0, avg_batch_bytes = 0, records_per_sync = 0;
   double raw_mb_per_s = 0, raw_p50_us = 0;
-};
-
-// The device with nothing in between: pwrite `batch` bytes at the end of a file, fdatasync, repeat.
-struct raw_writer {
-  int fd = -1;
-  off_t off = 0;
-  std::string path;
-  std::uint64_t bytes = 0;
-  double secs = 0;
-  std::vector<double> lat_us;
-  explicit raw_writer(const std::string& dir) : path(dir + "/raw.dat") {
-    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      std::perror("open raw");
-      std::exit(1);
-    }
-  }
-  ~raw_writer() {
-    ::close(fd);
-    std::filesystem::remove(path);
-  }
-  void run_for(double seconds, std::size_t batch) {
-    const std::string buf(std::max<std::size_t>(batch, 1), 'x');
-    const auto start = clock_type::now();
-    const auto deadline = start + std::chrono::duration<double>(seconds);
-    while (clock_type::now() < deadline) {
-      const auto t0 = clock_type::now();
-      if (::pwrite(fd, buf.data(), buf.size(), off) != static_cast<ssize_t>(buf.size()) || ::fdatasync(fd) != 0) {
-        std::perror("raw write");
-        std::exit(1);
-      }
-      off += static_cast<off_t>(buf.size());
-      bytes += buf.size();
-      lat_us.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
-    }
-    secs += std::chrono::duration<double>(clock_type::now() - start).count();
-  }
 };
 
 // Keeps `outstanding` single-record appends in flight through the group committer, the way the
@@ -224,7 +153,7 @@ phase_result run_phase(const args& a, int outstanding) {
   load.gc = std::make_unique<group_committer>(*load.j);
   load.proto = bench_record(a.record_bytes);
   load.lat_us.reserve(1 << 20);
-  raw_writer raw(a.dir);
+  tandem::bench::raw_sync_loop raw(a.dir, "raw.dat");
   constexpr double slice = 0.25;
   const int slices = std::max(1, static_cast<int>(a.seconds / slice));
   for (int i = 0; i < slices; ++i) {
@@ -237,12 +166,12 @@ phase_result run_phase(const args& a, int outstanding) {
   phase_result r;
   r.records_per_s = static_cast<double>(st.records) / load.secs;
   r.mb_per_s = static_cast<double>(st.bytes) / load.secs / 1e6;
-  r.p50_us = percentile(load.lat_us, 0.50);
-  r.p99_us = percentile(load.lat_us, 0.99);
+  r.p50_us = tandem::bench::percentile_of(load.lat_us, 50);
+  r.p99_us = tandem::bench::percentile_of(load.lat_us, 99);
   r.records_per_sync = static_cast<double>(st.records) / static_cast<double>(std::max<std::uint64_t>(st.syncs, 1));
   r.avg_batch_bytes = static_cast<double>(st.bytes) / static_cast<double>(std::max<std::uint64_t>(st.syncs, 1));
-  r.raw_mb_per_s = static_cast<double>(raw.bytes) / raw.secs / 1e6;
-  r.raw_p50_us = percentile(raw.lat_us, 0.5);
+  r.raw_mb_per_s = static_cast<double>(raw.bytes_written()) / raw.seconds() / 1e6;
+  r.raw_p50_us = tandem::bench::percentile_of(raw.latencies_us(), 50);
   load.gc.reset();
   load.j.reset();
   std::filesystem::remove_all(dir);
@@ -295,6 +224,23 @@ void run_open(const args& a) {
   std::filesystem::remove_all(dir);
 }
 
+int run(const args& a) {
+  std::filesystem::create_directories(a.dir);
+  print_machine(a.dir);
+  std::printf("records: %zu-byte payload; %.1f s per phase\n\n", a.record_bytes, a.seconds);
+  std::printf("%-12s %12s %9s %10s %10s %12s %10s | %9s %10s %8s %8s\n", "outstanding", "records/s", "MB/s",
+              "p50 us", "p99 us", "rec/sync", "batch B", "raw MB/s", "raw p50", "MB/s %", "p50 x");
+  for (int outstanding : {1, 16, 256}) {
+    const auto r = run_phase(a, outstanding);
+    std::printf("%-12d %12.0f %9.2f %10.0f %10.0f %12.1f %10.0f | %9.2f %10.0f %7.0f%% %8.2f\n", outstanding,
+                r.records_per_s, r.mb_per_s, r.p50_us, r.p99_us, r.records_per_sync, r.avg_batch_bytes, r.raw_mb_per_s,
+                r.raw_p50_us, 100 * r.mb_per_s / r.raw_mb_per_s, r.p50_us / r.raw_p50_us);
+  }
+  std::printf("\ntargets: 256 outstanding MB/s >= 80%% of raw; 1 outstanding p50 <= 1.3x raw p50\n");
+  if (a.open_gib > 0) run_open(a);
+  return 0;
+}
+
 } // namespace
 
 
@@ -311,18 +257,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::filesystem::create_directories(a.dir);
-  print_machine(a.dir);
-  std::printf("records: %zu-byte payload; %.1f s per phase\n\n", a.record_bytes, a.seconds);
-  std::printf("%-12s %12s %9s %10s %10s %12s %10s | %9s %10s %8s %8s\n", "outstanding", "records/s", "MB/s",
-              "p50 us", "p99 us", "rec/sync", "batch B", "raw MB/s", "raw p50", "MB/s %", "p50 x");
-  for (int outstanding : {1, 16, 256}) {
-    const auto r = run_phase(a, outstanding);
-    std::printf("%-12d %12.0f %9.2f %10.0f %10.0f %12.1f %10.0f | %9.2f %10.0f %7.0f%% %8.2f\n", outstanding,
-                r.records_per_s, r.mb_per_s, r.p50_us, r.p99_us, r.records_per_sync, r.avg_batch_bytes, r.raw_mb_per_s,
-                r.raw_p50_us, 100 * r.mb_per_s / r.raw_mb_per_s, r.p50_us / r.raw_p50_us);
+  try {
+    return run(a);
+  } catch (const tandem::bench::bench_error& e) {
+    std::fprintf(stderr, "journal_bench: %s\n", e.what());
+    return 1;
   }
-  std::printf("\ntargets: 256 outstanding MB/s >= 80%% of raw; 1 outstanding p50 <= 1.3x raw p50\n");
-  if (a.open_gib > 0) run_open(a);
-  return 0;
 }

@@ -55,6 +55,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_util.hpp"
+#include "bench/node_harness.hpp"
 #include "client/client_connection.hpp"
 #include "client/http_get.hpp"
 #include "client/percentile.hpp"
@@ -80,70 +81,7 @@ struct args {
   bool only_metrics_cost = false; // run phase 7 alone
 };
 
-// ---- cleanup: every node pid and the temp dir, released once on any exit path ----------------
-
-std::mutex cleanup_mu;
-std::set<pid_t> live_children;
-std::string temp_root;
-
-void cleanup_everything() {
-  std::lock_guard lock(cleanup_mu);
-  for (pid_t p : live_children) stop_child(p, 2000ms);
-  live_children.clear();
-  if (!temp_root.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(temp_root, ec);
-    temp_root.clear();
-  }
-}
-
-// SIGINT/SIGTERM/SIGHUP are blocked in every thread and taken here, where cleaning up is safe.
-void start_signal_thread() {
-  static sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread([] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    std::fprintf(stderr, "\nsignal %d: stopping nodes, removing %s\n", sig, temp_root.c_str());
-    cleanup_everything();
-    std::_Exit(128 + sig);
-  }).detach();
-}
-
 // ---- nodes ------------------------------------------------------------------------------------
-
-struct node {
-  std::string name;
-  std::string dir; // holds config, log and data
-  std::uint16_t replication = free_port(), client = free_port(), admin = free_port();
-  pid_t pid = -1;
-
-  std::string log_path() const { return dir + "/tandemd.log"; }
-
-  std::string log_tail() const {
-    std::ifstream f(log_path());
-    std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
-  }
-
-  nlohmann::json status() const {
-    auto r = client::http_get("127.0.0.1", admin, "/status", 2000ms);
-    if (!r.ok || r.status != 200) return nlohmann::json{};
-    return nlohmann::json::parse(r.body, nullptr, false);
-  }
-
-  nlohmann::json destination(const std::string& dest) const {
-    auto s = status();
-    if (s.is_object() && s.contains("destinations"))
-      for (const auto& d : s["destinations"])
-        if (d.value("name", "") == dest) return d;
-    return nlohmann::json{};
-  }
-};
 
 struct dest_spec {
   std::string name;
@@ -155,42 +93,16 @@ struct dest_spec {
 // `edit`, if given, changes the config last (e.g. a destination's further addresses).
 void start_node(const args& a, node& n, const std::vector<dest_spec>& dests,
                 const std::function<void(nlohmann::json&)>& edit = {}) {
-  std::filesystem::create_directories(n.dir);
-  nlohmann::json c = {{"name", n.name},
-                      {"data_dir", n.dir + "/data"},
-                      {"replication", {{"port", n.replication}}},
-                      {"client", {{"port", n.client}}},
-                      {"admin", {{"port", n.admin}}},
-                      {"destinations", nlohmann::json::array()}};
+  nlohmann::json c = base_config(n);
   for (const auto& d : dests) {
     nlohmann::json j = {{"name", d.name}, {"sync_type", d.sync_type}, {"addresses", {d.address}}};
     if (d.fast_reconnect) j["reconnect"] = {{"initial_ms", 50}, {"max_ms", 500}};
     c["destinations"].push_back(j);
   }
-  const std::string cfg = n.dir + "/config.json";
   if (a.tail_window_bytes > 0) c["journal"] = {{"tail_window_bytes", a.tail_window_bytes}};
   if (edit) edit(c);
-  std::ofstream(cfg) << c.dump(2);
-  {
-    std::lock_guard lock(cleanup_mu);
-    n.pid = spawn({a.tandemd, "--config", cfg}, n.dir, n.log_path());
-    live_children.insert(n.pid);
-  }
-  const auto deadline = bench_clock::now() + 15s;
-  while (bench_clock::now() < deadline) {
-    if (!child_running(n.pid)) throw bench_error("node " + n.name + " exited at startup:\n" + n.log_tail());
-    auto r = client::http_get("127.0.0.1", n.admin, "/healthz", 500ms);
-    if (r.ok && r.status == 200) return;
-    std::this_thread::sleep_for(20ms);
-  }
-  throw bench_error("node " + n.name + " did not answer /healthz within 15 s:\n" + n.log_tail());
-}
-
-void stop_node(node& n) {
-  std::lock_guard lock(cleanup_mu);
-  stop_child(n.pid, 5000ms);
-  live_children.erase(n.pid);
-  n.pid = -1;
+  launch_node(a.tandemd, n, c);
+  wait_healthy(n, 15s);
 }
 
 void wait_connected(const node& from, const std::string& dest, std::chrono::seconds timeout) {
@@ -495,45 +407,32 @@ void print_failover(const char* label, const failover_times& t) {
 }
 
 
-int run(const args& a) {
-  std::filesystem::create_directories(a.dir);
-  std::string tmpl = a.dir + "/tandem-replication-bench-XXXXXX";
-  if (!::mkdtemp(tmpl.data())) throw bench_error(errno_text("mkdtemp " + tmpl));
-  {
-    std::lock_guard lock(cleanup_mu);
-    temp_root = tmpl;
-  }
-  const std::string root = tmpl;
-  std::printf("%s\n", machine_line(root).c_str());
-  std::printf("tandemd: %s\nmessages: %zu-byte payload; %.1f s per target and window, in %.1f s slices; "
-              "down-destination messages %llu; idle %.0f s\n\n",
-              a.tandemd.c_str(), payload_bytes, a.seconds, slice_seconds,
-              static_cast<unsigned long long>(a.down_messages), a.idle_seconds);
-  std::fflush(stdout);
-  const std::string payload(payload_bytes, 'x');
-  const std::string run_tag = std::to_string(::getpid());
-  if (a.only_metrics_cost) {
-    auto m = run_metrics_cost(a, root, payload, run_tag);
-    std::printf("\nload average now: %s\ntargets:\n", load_average().c_str());
-    print_metrics_cost_targets(m);
-    return 0;
-  }
+// ---- phases -----------------------------------------------------------------------------------
 
-  // 1-3: single node, sync pair, async pair, side by side.
+struct throughput_result {
+  std::map<std::string, std::map<std::size_t, figures>> by_target; // [target][window]
+  std::uint64_t single_messages = 0;                              // published to the single node
+  std::uint64_t single_rss0 = 0, single_rss1 = 0;                 // its RSS (KiB) before and after
+  double raw_p50 = 0, busy_p50 = 0;                               // raw fdatasync baselines (us)
+};
+
+// Phases 1-3: single node, sync pair, async pair, side by side, at windows 1 and 1024.
+throughput_result run_throughput(const args& a, const std::string& root, const std::string& payload,
+                                 const std::string& run_tag) {
+  throughput_result out;
+  auto& result = out.by_target;
   node single{"S", root + "/single"};
   node sa{"A", root + "/sync-A"}, sb{"B", root + "/sync-B"};
   node aa{"A", root + "/async-A"}, ab{"B", root + "/async-B"};
   start_node(a, single, {});
   start_pair(a, sa, sb, "sync");
   start_pair(a, aa, ab, "async");
-  const auto single_rss0 = rss_kib(single.pid);
+  out.single_rss0 = rss_kib(single.pid);
   // Two raw baselines: the loop alone, and the loop while another thread keeps a core busy. On
   // this class of VM an fdatasync issued from an otherwise idle machine often takes a full 4 ms
   // timer tick, while the same call returns in ~0.2 ms when a CPU is busy (as in a loaded node).
   raw_sync_loop raw(root), raw_busy(root, "raw-fdatasync-busy.dat");
 
-  std::map<std::string, std::map<std::size_t, figures>> result;
-  std::uint64_t single_messages = 0;
   std::printf("%-7s %7s %10s %8s %9s %9s %8s | %5s %5s %5s\n", "target", "window", "msg/s", "MB/s", "p50 us",
               "p99 us", "rec/sync", "cpuE", "cpuP", "cpuC");
   for (std::size_t window : {std::size_t{1}, std::size_t{1024}}) {
@@ -567,7 +466,7 @@ int run(const args& a) {
       auto f = summarize(l);
       result[l.label][window] = f;
       print_row(l, window, f);
-      if (l.label == "single") single_messages += l.pub->counters().persisted;
+      if (l.label == "single") out.single_messages += l.pub->counters().persisted;
       l.conn->close();
     }
     std::fflush(stdout);
@@ -579,13 +478,19 @@ int run(const args& a) {
   };
   print_raw("raw", raw.latencies_us(), "1 KiB pwrite + fdatasync, interleaved with the window-1 slices");
   print_raw("rawbusy", raw_busy.latencies_us(), "the same while a second thread spins on the other core");
-  const double raw_p50 = percentile_of(raw.latencies_us(), 50);
-  const double busy_p50 = percentile_of(raw_busy.latencies_us(), 50);
+  out.raw_p50 = percentile_of(raw.latencies_us(), 50);
+  out.busy_p50 = percentile_of(raw_busy.latencies_us(), 50);
   std::printf("(cpuE/cpuP/cpuC: cores used by the entry node, its peer and the publishing client)\n");
-  const auto single_rss1 = rss_kib(single.pid);
+  out.single_rss1 = rss_kib(single.pid);
   for (node* n : {&single, &sa, &sb, &aa, &ab}) stop_node(*n);
 
-  // 4: a destination that is down.
+  return out;
+}
+
+// Phase 4: a destination that is down; returns the node's RSS growth (MiB). The control line
+// compares the single node of phases 1-3.
+double run_down_destination(const args& a, const std::string& root, const std::string& payload,
+                            const std::string& run_tag, const throughput_result& t) {
   node down{"D", root + "/down"};
   start_node(a, down, {{"Z", "async", "127.0.0.1:" + std::to_string(free_port()), false}});
   std::this_thread::sleep_for(1s);
@@ -615,11 +520,15 @@ int run(const args& a) {
   std::printf("  RSS %.1f MiB -> %.1f MiB: growth %.1f MiB\n", down_rss0 / 1024.0, down_rss1 / 1024.0, growth_mib);
   std::printf("  control (node without destinations, %llu messages in phases 1-3): RSS %.1f MiB -> %.1f MiB: "
               "growth %.1f MiB\n",
-              static_cast<unsigned long long>(single_messages), single_rss0 / 1024.0, single_rss1 / 1024.0,
-              (static_cast<double>(single_rss1) - static_cast<double>(single_rss0)) / 1024);
+              static_cast<unsigned long long>(t.single_messages), t.single_rss0 / 1024.0, t.single_rss1 / 1024.0,
+              (static_cast<double>(t.single_rss1) - static_cast<double>(t.single_rss0)) / 1024);
   stop_node(down);
 
-  // 5: idle pair.
+  return growth_mib;
+}
+
+// Phase 5: an idle sync pair; returns each node's CPU (% of one core).
+std::pair<double, double> run_idle_pair(const args& a, const std::string& root) {
   node ia{"A", root + "/idle-A"}, ib{"B", root + "/idle-B"};
   start_pair(a, ia, ib, "sync");
   std::this_thread::sleep_for(1s);
@@ -632,6 +541,65 @@ int run(const args& a) {
   std::printf("\nidle sync pair over %.1f s: A %.2f%% CPU, B %.2f%% CPU (of one core)\n", wall, idle_a, idle_b);
   stop_node(ia);
   stop_node(ib);
+
+  return {idle_a, idle_b};
+}
+
+// The targets of docs/performance.md, each with its verdict.
+void print_targets(const args& a, const throughput_result& t, double growth_mib, double idle_a, double idle_b,
+                   const failover_result& fo) {
+  const auto& s1 = t.by_target.at("single").at(1);
+  const auto& s1024 = t.by_target.at("single").at(1024);
+  const auto& y1 = t.by_target.at("sync").at(1);
+  const auto& y1024 = t.by_target.at("sync").at(1024);
+  const auto& a1024 = t.by_target.at("async").at(1024);
+  std::printf("\nload average now: %s\n", load_average().c_str());
+  std::printf("targets:\n");
+  const double r_sync = y1024.msgs_per_s / s1024.msgs_per_s;
+  std::printf("  %s sync 1024-outstanding throughput >= 50%% of single node: %.0f%%\n", verdict(r_sync >= 0.5), 100 * r_sync);
+  // Judged against the faster of the two raw baselines: the device's real cost, not idle wake-up.
+  const double base_p50 = std::min(t.raw_p50, t.busy_p50);
+  const double r_p50 = y1.p50_us / base_p50;
+  std::printf("  %s sync 1-outstanding p50 <= 2x raw fdatasync p50: %.2fx (%.0f vs %.0f us; vs idle raw %.2fx, "
+              "vs busy raw %.2fx; single node %.2fx, sync/single %.2fx)\n",
+              verdict(r_p50 <= 2), r_p50, y1.p50_us, base_p50, y1.p50_us / t.raw_p50, y1.p50_us / t.busy_p50,
+              s1.p50_us / base_p50, y1.p50_us / s1.p50_us);
+  std::printf("  %s sync 1-outstanding p99 <= 1.5 ms: %.2f ms (%.2fx the target)\n", verdict(y1.p99_us <= 1500),
+              y1.p99_us / 1000, y1.p99_us / 1500);
+  const double r_async = a1024.msgs_per_s / s1024.msgs_per_s;
+  std::printf("  %s async 1024-outstanding throughput >= 80%% of single node: %.0f%% (window 1: %.0f%%)\n",
+              verdict(r_async >= 0.8), 100 * r_async, 100 * t.by_target.at("async").at(1).msgs_per_s / s1.msgs_per_s);
+  std::printf("  %s RSS growth with a destination down < 64 MiB for %llu messages: %.1f MiB (%.2fx the limit)\n",
+              verdict(growth_mib < 64), static_cast<unsigned long long>(a.down_messages), growth_mib, growth_mib / 64);
+  std::printf("  %s idle CPU < 1%% per node: A %.2f%%, B %.2f%%\n", verdict(idle_a < 1 && idle_b < 1), idle_a, idle_b);
+  if (!fo.to_second.resume_ms.empty()) {
+    // The failover test's bound: connect_timeout_ms (1000) + reconnect.initial_ms (100) + 1 s.
+    const double worst = *std::max_element(fo.to_second.resume_ms.begin(), fo.to_second.resume_ms.end());
+    std::printf("  %s failover B1 -> B2 (kill to B2's resume ack) <= 2100 ms: max %.1f ms\n", verdict(worst <= 2100),
+                worst);
+  }
+}
+
+int run(const args& a) {
+  const std::string root = make_temp_root(a.dir, "tandem-replication-bench");
+  std::printf("%s\n", machine_line(root).c_str());
+  std::printf("tandemd: %s\nmessages: %zu-byte payload; %.1f s per target and window, in %.1f s slices; "
+              "down-destination messages %llu; idle %.0f s\n\n",
+              a.tandemd.c_str(), payload_bytes, a.seconds, slice_seconds,
+              static_cast<unsigned long long>(a.down_messages), a.idle_seconds);
+  std::fflush(stdout);
+  const std::string payload(payload_bytes, 'x');
+  const std::string run_tag = std::to_string(::getpid());
+  if (a.only_metrics_cost) {
+    auto m = run_metrics_cost(a, root, payload, run_tag);
+    std::printf("\nload average now: %s\ntargets:\n", load_average().c_str());
+    print_metrics_cost_targets(m);
+    return 0;
+  }
+
+  const auto t = run_throughput(a, root, payload, run_tag);
+  const double growth_mib = run_down_destination(a, root, payload, run_tag, t);
+  const auto [idle_a, idle_b] = run_idle_pair(a, root);
 
   // 6: failover between two servers of one destination.
   failover_result fo;
@@ -647,37 +615,7 @@ int run(const args& a) {
   // 7: metrics on vs off.
   auto mcost = run_metrics_cost(a, root, payload, run_tag);
 
-  // Targets.
-  const auto& s1 = result["single"][1];
-  const auto& s1024 = result["single"][1024];
-  const auto& y1 = result["sync"][1];
-  const auto& y1024 = result["sync"][1024];
-  const auto& a1024 = result["async"][1024];
-  std::printf("\nload average now: %s\n", load_average().c_str());
-  std::printf("targets:\n");
-  const double r_sync = y1024.msgs_per_s / s1024.msgs_per_s;
-  std::printf("  %s sync 1024-outstanding throughput >= 50%% of single node: %.0f%%\n", verdict(r_sync >= 0.5), 100 * r_sync);
-  // Judged against the faster of the two raw baselines: the device's real cost, not idle wake-up.
-  const double base_p50 = std::min(raw_p50, busy_p50);
-  const double r_p50 = y1.p50_us / base_p50;
-  std::printf("  %s sync 1-outstanding p50 <= 2x raw fdatasync p50: %.2fx (%.0f vs %.0f us; vs idle raw %.2fx, "
-              "vs busy raw %.2fx; single node %.2fx, sync/single %.2fx)\n",
-              verdict(r_p50 <= 2), r_p50, y1.p50_us, base_p50, y1.p50_us / raw_p50, y1.p50_us / busy_p50,
-              s1.p50_us / base_p50, y1.p50_us / s1.p50_us);
-  std::printf("  %s sync 1-outstanding p99 <= 1.5 ms: %.2f ms (%.2fx the target)\n", verdict(y1.p99_us <= 1500),
-              y1.p99_us / 1000, y1.p99_us / 1500);
-  const double r_async = a1024.msgs_per_s / s1024.msgs_per_s;
-  std::printf("  %s async 1024-outstanding throughput >= 80%% of single node: %.0f%% (window 1: %.0f%%)\n",
-              verdict(r_async >= 0.8), 100 * r_async, 100 * result["async"][1].msgs_per_s / s1.msgs_per_s);
-  std::printf("  %s RSS growth with a destination down < 64 MiB for %llu messages: %.1f MiB (%.2fx the limit)\n",
-              verdict(growth_mib < 64), static_cast<unsigned long long>(a.down_messages), growth_mib, growth_mib / 64);
-  std::printf("  %s idle CPU < 1%% per node: A %.2f%%, B %.2f%%\n", verdict(idle_a < 1 && idle_b < 1), idle_a, idle_b);
-  if (!fo.to_second.resume_ms.empty()) {
-    // The failover test's bound: connect_timeout_ms (1000) + reconnect.initial_ms (100) + 1 s.
-    const double worst = *std::max_element(fo.to_second.resume_ms.begin(), fo.to_second.resume_ms.end());
-    std::printf("  %s failover B1 -> B2 (kill to B2's resume ack) <= 2100 ms: max %.1f ms\n", verdict(worst <= 2100),
-                worst);
-  }
+  print_targets(a, t, growth_mib, idle_a, idle_b, fo);
   print_metrics_cost_targets(mcost);
   return 0;
 }
@@ -708,13 +646,5 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  start_signal_thread();
-  int rc = 1;
-  try {
-    rc = run(a);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "replication_bench: %s\n", e.what());
-  }
-  cleanup_everything();
-  return rc;
+  return run_with_cleanup("replication_bench", [&] { return run(a); });
 }

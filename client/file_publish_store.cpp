@@ -82,7 +82,9 @@ file_publish_store::opened file_publish_store::open(const std::string& dir, file
 
 std::uint64_t file_publish_store::file_bytes() const { return file_ ? file_->size() : 0; }
 
-store_status file_publish_store::recover(const std::string& dir) {
+// Creates and locks `dir`, reads the file's bytes into `data` (empty when there is none) and
+// opens it for appending.
+store_status file_publish_store::open_file(const std::string& dir, std::string& data) {
   if (auto st = fs_.create_dir(dir); !st)
     return io_error(st);
   auto lock = fs_.lock_dir(dir);
@@ -94,7 +96,6 @@ store_status file_publish_store::recover(const std::string& dir) {
   }
   lock_ = std::move(*lock);
 
-  std::string data;
   if (fs_.exists(path_)) {
     auto read = fs_.read_file(path_);
     if (!read)
@@ -105,6 +106,55 @@ store_status file_publish_store::recover(const std::string& dir) {
   if (!file)
     return io_error(file.error());
   file_ = std::move(*file);
+  return std::nullopt;
+}
+
+// Replays one checksummed record of the file (`where`: its file and offset, for errors).
+store_status file_publish_store::apply_record(std::uint8_t type, std::string_view body, const std::string& where) {
+  const auto bad = [&](const char* what) {
+    return store_error{store_errc::corruption, where + what};
+  };
+  switch (type) {
+    case type_message: {
+      if (body.size() < 8 + 2 + 4)
+        return bad("message record too short");
+      const auto seq = get<std::uint64_t>(body.data());
+      const auto topic_len = get<std::uint16_t>(body.data() + 8);
+      if (body.size() < 8 + 2 + std::size_t{topic_len} + 4)
+        return bad("message record: topic runs past the record");
+      const auto payload_len = get<std::uint32_t>(body.data() + 10 + topic_len);
+      if (body.size() != 8 + 2 + std::size_t{topic_len} + 4 + payload_len)
+        return bad("message record: payload length does not match the record");
+      if (seq > acked_through())
+        restore_message(seq, {std::string{body.substr(10, topic_len)},
+                              std::string{body.substr(14 + topic_len, payload_len)}});
+      restore_last_seq(seq);
+      break;
+    }
+    case type_acked_through:
+    case type_refused:
+      if (body.size() != 8)
+        return bad("ack record of the wrong size");
+      if (type == type_acked_through)
+        restore_ack(get<std::uint64_t>(body.data()));
+      else
+        restore_refuse(get<std::uint64_t>(body.data()));
+      break;
+    case type_state:
+      if (body.size() != 16)
+        return bad("state record of the wrong size");
+      restore_last_seq(get<std::uint64_t>(body.data()));
+      restore_ack(get<std::uint64_t>(body.data() + 8));
+      break;
+    default: return bad(("unknown record type " + std::to_string(type)).c_str());
+  }
+  return std::nullopt;
+}
+
+store_status file_publish_store::recover(const std::string& dir) {
+  std::string data;
+  if (auto err = open_file(dir, data))
+    return err;
 
   // A file shorter than the magic is a crash during creation: start it again.
   if (data.size() < magic_bytes) {
@@ -143,43 +193,8 @@ store_status file_publish_store::recover(const std::string& dir) {
       return store_error{store_errc::corruption, where + "checksum mismatch with " +
                                                    std::to_string(rest.size() - size) + " bytes after the record"};
     }
-    const auto bad = [&](const char* what) {
-      return store_error{store_errc::corruption, where + what};
-    };
-    switch (type) {
-      case type_message: {
-        if (body.size() < 8 + 2 + 4)
-          return bad("message record too short");
-        const auto seq = get<std::uint64_t>(body.data());
-        const auto topic_len = get<std::uint16_t>(body.data() + 8);
-        if (body.size() < 8 + 2 + std::size_t{topic_len} + 4)
-          return bad("message record: topic runs past the record");
-        const auto payload_len = get<std::uint32_t>(body.data() + 10 + topic_len);
-        if (body.size() != 8 + 2 + std::size_t{topic_len} + 4 + payload_len)
-          return bad("message record: payload length does not match the record");
-        if (seq > acked_through())
-          restore_message(seq, {std::string{body.substr(10, topic_len)},
-                                std::string{body.substr(14 + topic_len, payload_len)}});
-        restore_last_seq(seq);
-        break;
-      }
-      case type_acked_through:
-      case type_refused:
-        if (body.size() != 8)
-          return bad("ack record of the wrong size");
-        if (type == type_acked_through)
-          restore_ack(get<std::uint64_t>(body.data()));
-        else
-          restore_refuse(get<std::uint64_t>(body.data()));
-        break;
-      case type_state:
-        if (body.size() != 16)
-          return bad("state record of the wrong size");
-        restore_last_seq(get<std::uint64_t>(body.data()));
-        restore_ack(get<std::uint64_t>(body.data() + 8));
-        break;
-      default: return bad(("unknown record type " + std::to_string(type)).c_str());
-    }
+    if (auto err = apply_record(type, body, where))
+      return err;
     ++recovery_.records;
     at += size;
   }

@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "client/publish_store.hpp"
 #include "journal/file_io.hpp"
@@ -81,6 +82,8 @@ private:
   file_publish_store(std::string path, file_store_options options, journal::file_system& fs)
     : publish_store(options.limits), path_(std::move(path)), options_(options), fs_(fs) {}
   store_status recover(const std::string& dir);
+  store_status open_file(const std::string& dir, std::string& data);
+  store_status apply_record(std::uint8_t type, std::string_view body, const std::string& where);
   store_status write_record(std::uint8_t type, const std::string& body, bool sync);
   store_status maybe_compact();
 

@@ -78,4 +78,14 @@ std::optional<std::uint64_t> parse_base_file(std::string_view text) {
   return v;
 }
 
+result<std::optional<journal_extent>> read_extent_file(file_system& fs, const std::string& dir) {
+  const std::string path = dir + "/extent";
+  if (!fs.exists(path)) return std::optional<journal_extent>{};
+  auto text = fs.read_file(path);
+  if (!text) return text.error();
+  auto e = decode_extent(*text, path);
+  if (!e) return e.error();
+  return std::optional<journal_extent>{*e};
+}
+
 } // namespace tandem::journal

@@ -26,6 +26,7 @@
 #include <string_view>
 
 #include "journal/errc.hpp"
+#include "journal/file_io.hpp"
 
 namespace tandem::journal {
 
@@ -41,6 +42,8 @@ std::string encode_extent(const journal_extent& e);
 // errc::corruption naming `path` for anything but a well-formed file with a matching crc and
 // consistent fields (base <= oldest <= active, durable >= base - 1).
 result<journal_extent> decode_extent(std::string_view text, const std::string& path);
+// The extent file of the journal in `dir` (dir/extent), decoded; nullopt when there is none.
+result<std::optional<journal_extent>> read_extent_file(file_system& fs, const std::string& dir);
 
 // The "base" file: ASCII decimal seq >= 1 (at most 19 digits) followed by one newline and nothing
 // else; anything else is nullopt (open() calls that corruption).

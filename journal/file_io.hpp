@@ -66,4 +66,50 @@ public:
 // The POSIX implementation; a process-wide singleton.
 file_system& posix_file_system();
 
+// Forwards every call to a target file system (LevelDB's EnvWrapper): a fault injector derives
+// from it and overrides only what it breaks.
+class forwarding_file_system : public file_system {
+public:
+  explicit forwarding_file_system(file_system& target = posix_file_system()) : target_(target) {}
+  result<std::unique_ptr<writable_file>> open_writable(const std::string& path) override {
+    return target_.open_writable(path);
+  }
+  result<std::unique_ptr<readable_file>> open_readable(const std::string& path) override {
+    return target_.open_readable(path);
+  }
+  status write_file_atomic(const std::string& path, std::string_view data) override {
+    return target_.write_file_atomic(path, data);
+  }
+  result<std::string> read_file(const std::string& path) override { return target_.read_file(path); }
+  result<std::vector<std::string>> list_dir(const std::string& dir) override { return target_.list_dir(dir); }
+  status create_dir(const std::string& dir) override { return target_.create_dir(dir); }
+  status remove_file(const std::string& path) override { return target_.remove_file(path); }
+  status sync_dir(const std::string& dir) override { return target_.sync_dir(dir); }
+  result<std::unique_ptr<dir_lock>> lock_dir(const std::string& dir) override { return target_.lock_dir(dir); }
+  bool exists(const std::string& path) override { return target_.exists(path); }
+
+protected:
+  file_system& target() { return target_; }
+
+private:
+  file_system& target_;
+};
+
+// The same for one open file: owns the file it forwards to.
+class forwarding_writable_file : public writable_file {
+public:
+  explicit forwarding_writable_file(std::unique_ptr<writable_file> target) : target_(std::move(target)) {}
+  status append(std::string_view data) override { return target_->append(data); }
+  status sync() override { return target_->sync(); }
+  status truncate(std::uint64_t size) override { return target_->truncate(size); }
+  std::uint64_t size() const override { return target_->size(); }
+  const std::string& path() const override { return target_->path(); }
+
+protected:
+  writable_file& target() { return *target_; }
+
+private:
+  std::unique_ptr<writable_file> target_;
+};
+
 } // namespace tandem::journal

@@ -14,25 +14,17 @@ namespace tandem::journal {
 
 namespace {
 
-result<std::vector<std::uint64_t>> list_segments(file_system& fs, const std::string& dir) {
-  auto names = fs.list_dir(dir);
-  if (!names) return names.error();
-  std::vector<std::uint64_t> firsts;
-  for (const auto& n : *names)
-    if (auto s = parse_segment_file_name(n)) firsts.push_back(*s);
-  std::sort(firsts.begin(), firsts.end());
-  return firsts;
-}
-
-// The extent file (journal/extent.hpp): nullopt when absent.
-result<std::optional<journal_extent>> read_extent(file_system& fs, const std::string& dir) {
-  const std::string path = dir + "/extent";
-  if (!fs.exists(path)) return std::optional<journal_extent>{};
-  auto text = fs.read_file(path);
-  if (!text) return text.error();
-  auto e = decode_extent(*text, path);
-  if (!e) return e.error();
-  return std::optional<journal_extent>{*e};
+// What verify says of segment `first`'s sidecar index against the scan's summary `s`.
+std::string sidecar_verdict(file_system& fs, const std::string& dir, std::uint64_t first, bool last,
+                            const segment_summary& s) {
+  if (last) return "active";
+  const std::string idx_path = dir + "/" + index_file_name(first);
+  if (!fs.exists(idx_path)) return "missing (open will rebuild it)";
+  auto data = fs.read_file(idx_path);
+  auto d = data ? decode_sidecar(*data) : std::nullopt;
+  return (d && d->bytes == s.bytes && d->last_seq == s.last_seq && d->entries == s.entries)
+             ? "ok"
+             : "stale or invalid (open will rebuild it)";
 }
 
 std::string preview(std::string_view payload) {
@@ -51,11 +43,11 @@ status verify(const std::string& dir, std::ostream& out, file_system* fsp) {
   };
   // Read before and after listing: a live node may seal or remove a segment in between, and then
   // the extent checks (the same as open's) are skipped rather than raising a false alarm.
-  auto extent_before = read_extent(fs, dir);
+  auto extent_before = read_extent_file(fs, dir);
   if (!extent_before) return fail(extent_before.error());
-  auto firsts = list_segments(fs, dir);
+  auto firsts = list_segment_files(fs, dir);
   if (!firsts) return firsts.error();
-  auto extent_after = read_extent(fs, dir);
+  auto extent_after = read_extent_file(fs, dir);
   if (!extent_after) return fail(extent_after.error());
   std::optional<journal_extent> extent;
   if (*extent_before && *extent_after && **extent_before == **extent_after) extent = **extent_after;
@@ -81,18 +73,9 @@ status verify(const std::string& dir, std::ostream& out, file_system* fsp) {
     auto scan = scan_segment(**file, first);
     if (!scan) return scan.error();
     const auto& s = scan->summary;
-    std::string sidecar = last ? "active" : "missing (open will rebuild it)";
-    const std::string idx_path = dir + "/" + index_file_name(first);
-    if (!last && fs.exists(idx_path)) {
-      auto data = fs.read_file(idx_path);
-      auto d = data ? decode_sidecar(*data) : std::nullopt;
-      sidecar = (d && d->bytes == s.bytes && d->last_seq == s.last_seq && d->entries == s.entries)
-                    ? "ok"
-                    : "stale or invalid (open will rebuild it)";
-    }
     out << "  " << segment_file_name(first) << " bytes=" << scan->file_bytes << " records=" << s.record_count;
     if (s.record_count > 0) out << " seqs=" << s.first_seq << ".." << s.last_seq;
-    out << " index=" << sidecar << "\n";
+    out << " index=" << sidecar_verdict(fs, dir, first, last, s) << "\n";
     if (expect != 0 && first != expect) {
       out << "CORRUPTION: " << path << " starts at seq " << first << ", expected " << expect << "\n";
       return {errc::corruption, path + " offset 0: segment starts at seq " + std::to_string(first) + ", expected " +
@@ -135,7 +118,7 @@ status verify(const std::string& dir, std::ostream& out, file_system* fsp) {
 
 status dump(const std::string& dir, std::uint64_t from_seq, std::ostream& out, file_system* fsp) {
   file_system& fs = fsp != nullptr ? *fsp : posix_file_system();
-  auto firsts = list_segments(fs, dir);
+  auto firsts = list_segment_files(fs, dir);
   if (!firsts) return firsts.error();
   for (std::size_t i = 0; i < firsts->size(); ++i) {
     if (i + 1 < firsts->size() && (*firsts)[i + 1] <= from_seq) continue; // wholly before from_seq

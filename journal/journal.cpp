@@ -111,24 +111,54 @@ status journal::recover(recovery_report& rep) {
 
   // The extent file: what must be on disk (journal/extent.hpp). Absent for a journal created by an
   // older build (or removed by an operator): then only the checks segment files allow are made.
-  std::optional<journal_extent> recorded;
-  if (fs_.exists(path_of(extent_file))) {
-    auto data = fs_.read_file(path_of(extent_file));
-    if (!data) return data.error();
-    auto e = decode_extent(*data, path_of(extent_file));
-    if (!e) return e.error();
-    recorded = *e;
-  }
+  auto extent = read_extent_file(fs_, opts_.dir);
+  if (!extent) return extent.error();
+  const std::optional<journal_extent> recorded = *extent;
+  std::vector<std::string> others;
+  auto firsts = list_segment_files(fs_, opts_.dir, &others);
+  if (!firsts) return firsts.error();
+  for (const auto& n : others)
+    if (ends_with(n, ".tmp")) (void)fs_.remove_file(path_of(n)); // an interrupted atomic write
+  if (auto s = recover_base(recorded, *firsts); !s) return s;
+  if (auto s = check_segments_present(opts_.dir, recorded, *firsts); !s) return s;
+  if (auto s = load_origins(); !s) return s;
 
-  auto names = fs_.list_dir(opts_.dir);
-  if (!names) return names.error();
-  std::vector<std::uint64_t> firsts;
-  for (const auto& n : *names) {
-    if (auto seq = parse_segment_file_name(n)) firsts.push_back(*seq);
-    else if (ends_with(n, ".tmp")) (void)fs_.remove_file(path_of(n)); // an interrupted atomic write
+  const std::uint64_t known_durable = recorded ? recorded->durable : 0;
+  std::uint64_t expect_first = 0; // 0 = no previous segment
+  for (std::size_t i = 0; i < firsts->size(); ++i) {
+    const std::uint64_t first = (*firsts)[i];
+    if (expect_first != 0 && first != expect_first)
+      return corruption_at(path_of(segment_file_name(first)), 0,
+                           "segment starts at seq " + std::to_string(first) + " but the previous one ends at " +
+                               std::to_string(expect_first - 1) +
+                               (first > expect_first ? ": the segment holding seqs " + std::to_string(expect_first) +
+                                                           ".." + std::to_string(first - 1) + " is missing"
+                                                     : std::string(": the segments overlap")));
+    segment_state st;
+    if (auto s = recover_segment(first, i + 1 == firsts->size(), known_durable, rep, st); !s) return s;
+    expect_first = st.summary.last_seq + 1;
+    segments_.push_back(std::move(st));
   }
-  std::sort(firsts.begin(), firsts.end());
+  if (auto s = open_active(firsts->empty(), known_durable); !s) return s;
+  if (auto s = load_removed(); !s) return s;
 
+  const auto& active = segments_.back().summary;
+  // Written after the active segment file exists (and its directory entry is synced): an extent
+  // never names a segment that a crash could leave uncreated.
+  const journal_extent found{base_seq_, segments_.front().summary.first_seq, active.first_seq,
+                             std::max(active.last_seq, base_seq_ - 1)};
+  if (!recorded || found != *recorded) {
+    if (auto s = fs_.write_file_atomic(path_of(extent_file), encode_extent(found)); !s) return s;
+  }
+  extent_ = found;
+
+  rep.segments = segments_.size();
+  rep.last_seq = active.last_seq >= base_seq_ ? active.last_seq : 0; // 0: nothing was ever written
+  rep.first_seq = segments_.front().summary.record_count > 0 ? segments_.front().summary.first_seq : 0;
+  return {};
+}
+
+status journal::recover_base(const std::optional<journal_extent>& recorded, const std::vector<std::uint64_t>& firsts) {
   // The incarnation base. A journal created by a build without the file has base 1.
   if (fs_.exists(path_of(base_file))) {
     auto data = fs_.read_file(path_of(base_file));
@@ -154,8 +184,10 @@ status journal::recover(recovery_report& rep) {
   if (!firsts.empty() && firsts.front() < base_seq_)
     return corruption_at(path_of(base_file), 0, "holds base " + std::to_string(base_seq_) + " but segment " +
                                                     path_of(segment_file_name(firsts.front())) + " starts below it");
-  if (auto s = check_segments_present(opts_.dir, recorded, firsts); !s) return s;
+  return {};
+}
 
+status journal::load_origins() {
   // The cumulative origin map survives retention in the "origins" file (written at every seal);
   // each sealed sidecar adds its own cumulative map, the last segment's scan adds the rest.
   if (fs_.exists(path_of(origins_file))) {
@@ -163,79 +195,74 @@ status journal::recover(recovery_report& rep) {
     if (!data) return data.error();
     if (auto s = decode_sidecar(*data)) origins_ = std::move(s->origins);
   }
+  return {};
+}
 
-  const std::uint64_t known_durable = recorded ? recorded->durable : 0;
-  std::uint64_t expect_first = 0; // 0 = no previous segment
-  for (std::size_t i = 0; i < firsts.size(); ++i) {
-    const std::uint64_t first = firsts[i];
-    const std::string seg_path = path_of(segment_file_name(first));
-    if (expect_first != 0 && first != expect_first)
-      return corruption_at(seg_path, 0, "segment starts at seq " + std::to_string(first) + " but the previous one ends at " +
-                                            std::to_string(expect_first - 1) +
-                                            (first > expect_first ? ": the segment holding seqs " +
-                                                                        std::to_string(expect_first) + ".." +
-                                                                        std::to_string(first - 1) + " is missing"
-                                                                  : std::string(": the segments overlap")));
-    auto file = fs_.open_readable(seg_path);
-    if (!file) return file.error();
-    auto size = (*file)->size();
-    if (!size) return size.error();
-    const bool last = i + 1 == firsts.size();
-    const std::string idx_path = path_of(index_file_name(first));
-    segment_state st;
-    bool have = false;
-    if (!last && fs_.exists(idx_path)) {
-      auto data = fs_.read_file(idx_path);
-      if (!data) return data.error();
-      auto s = decode_sidecar(*data);
-      // A sidecar is trusted only if it describes exactly this file; otherwise rebuild it.
-      if (s && s->first_seq == first && s->bytes == *size && s->record_count > 0) {
-        st.summary = std::move(*s);
-        have = true;
-      }
+// Recovers segment `first` into `st`: from its sidecar when that describes exactly this file (a
+// sealed segment), else by scanning it; the last segment's torn tail is cut off here.
+status journal::recover_segment(std::uint64_t first, bool last, std::uint64_t known_durable, recovery_report& rep,
+                                segment_state& st) {
+  const std::string seg_path = path_of(segment_file_name(first));
+  auto file = fs_.open_readable(seg_path);
+  if (!file) return file.error();
+  auto size = (*file)->size();
+  if (!size) return size.error();
+  const std::string idx_path = path_of(index_file_name(first));
+  bool have = false;
+  if (!last && fs_.exists(idx_path)) {
+    auto data = fs_.read_file(idx_path);
+    if (!data) return data.error();
+    auto s = decode_sidecar(*data);
+    // A sidecar is trusted only if it describes exactly this file; otherwise rebuild it.
+    if (s && s->first_seq == first && s->bytes == *size && s->record_count > 0) {
+      st.summary = std::move(*s);
+      have = true;
     }
-    if (!have) {
-      auto scan = scan_segment(**file, first);
-      if (!scan) return scan.error();
-      if (scan->end == scan_end::corruption || (!last && scan->end == scan_end::torn_tail))
-        return corruption_at(seg_path, scan->bad_offset, scan->reason);
-      if (last && scan->end == scan_end::torn_tail) {
-        // A torn tail is a clean end after a crash that interrupted a write never reported
-        // durable (durable records were fdatasync'ed before being reported, so a crash cannot tear
-        // them). Damage to a durable record looks the same, so a record the extent file proves
-        // durable is never dropped; above that mark, what is known is said in the report.
-        const std::uint64_t dropped_seq = scan->summary.last_seq + 1;
-        if (dropped_seq <= known_durable)
-          return corruption_at(seg_path, scan->bad_offset,
-                               scan->reason + " in the record of seq " + std::to_string(dropped_seq) +
-                                   ", but " + path_of(extent_file) + " records every seq up to " +
-                                   std::to_string(known_durable) + " as durable: refusing to drop it");
-        auto w = fs_.open_writable(seg_path);
-        if (!w) return w.error();
-        if (auto s = (*w)->truncate(scan->summary.bytes); !s) return s;
-        if (auto s = (*w)->sync(); !s) return s;
-        rep.truncated_bytes = scan->file_bytes - scan->summary.bytes;
-        rep.truncated_offset = scan->summary.bytes;
-        rep.truncated_file = seg_path;
-        rep.truncate_reason = scan->reason;
-        rep.truncated_seq = dropped_seq;
-        rep.truncate_known = describe_torn_tail(scan->bad_outcome, dropped_seq, known_durable, base_seq_);
-      }
-      st.summary = std::move(scan->summary);
-      if (!last) {
-        merge_origins(st.summary.origins, origins_); // sidecars carry the cumulative map
-        if (auto s = fs_.write_file_atomic(idx_path, encode_sidecar(st.summary)); !s) return s;
-        rep.rebuilt_indexes.push_back(idx_path);
-      } else {
-        (void)fs_.remove_file(idx_path); // a sidecar of the active segment is stale by definition
-      }
-    }
-    merge_origins(origins_, st.summary.origins);
-    st.sealed = !last;
-    expect_first = st.summary.last_seq + 1;
-    segments_.push_back(std::move(st));
   }
+  if (!have) {
+    auto scan = scan_segment(**file, first);
+    if (!scan) return scan.error();
+    if (scan->end == scan_end::corruption || (!last && scan->end == scan_end::torn_tail))
+      return corruption_at(seg_path, scan->bad_offset, scan->reason);
+    if (last && scan->end == scan_end::torn_tail) {
+      // A torn tail is a clean end after a crash that interrupted a write never reported
+      // durable (durable records were fdatasync'ed before being reported, so a crash cannot tear
+      // them). Damage to a durable record looks the same, so a record the extent file proves
+      // durable is never dropped; above that mark, what is known is said in the report.
+      const std::uint64_t dropped_seq = scan->summary.last_seq + 1;
+      if (dropped_seq <= known_durable)
+        return corruption_at(seg_path, scan->bad_offset,
+                             scan->reason + " in the record of seq " + std::to_string(dropped_seq) +
+                                 ", but " + path_of(extent_file) + " records every seq up to " +
+                                 std::to_string(known_durable) + " as durable: refusing to drop it");
+      auto w = fs_.open_writable(seg_path);
+      if (!w) return w.error();
+      if (auto s = (*w)->truncate(scan->summary.bytes); !s) return s;
+      if (auto s = (*w)->sync(); !s) return s;
+      rep.truncated_bytes = scan->file_bytes - scan->summary.bytes;
+      rep.truncated_offset = scan->summary.bytes;
+      rep.truncated_file = seg_path;
+      rep.truncate_reason = scan->reason;
+      rep.truncated_seq = dropped_seq;
+      rep.truncate_known = describe_torn_tail(scan->bad_outcome, dropped_seq, known_durable, base_seq_);
+    }
+    st.summary = std::move(scan->summary);
+    if (!last) {
+      merge_origins(st.summary.origins, origins_); // sidecars carry the cumulative map
+      if (auto s = fs_.write_file_atomic(idx_path, encode_sidecar(st.summary)); !s) return s;
+      rep.rebuilt_indexes.push_back(idx_path);
+    } else {
+      (void)fs_.remove_file(idx_path); // a sidecar of the active segment is stale by definition
+    }
+  }
+  merge_origins(origins_, st.summary.origins);
+  st.sealed = !last;
+  return {};
+}
 
+// Opens the active (last) segment for writing, a new one at the base when there is none, and sets
+// the durable end. `fresh_dir`: no segment file existed (the new one's directory entry is synced).
+status journal::open_active(bool fresh_dir, std::uint64_t known_durable) {
   if (segments_.empty()) {
     segment_state st;
     // An empty journal (new, or every record removed -- retention never removes the active
@@ -248,7 +275,7 @@ status journal::recover(recovery_report& rep) {
   auto w = fs_.open_writable(path_of(segment_file_name(active.first_seq)));
   if (!w) return w.error();
   active_ = std::move(*w);
-  if (firsts.empty()) {
+  if (fresh_dir) {
     if (auto s = fs_.sync_dir(opts_.dir); !s) return s;
   }
   durable_bytes_ = active.bytes;
@@ -266,7 +293,10 @@ status journal::recover(recovery_report& rep) {
   }
   next_seq_ = active.last_seq + 1;
   durable_seq_.store(active.last_seq, std::memory_order_release);
+  return {};
+}
 
+status journal::load_removed() {
   // What retention removed. Without the file (nothing removed, or removed by a build without it)
   // a journal that starts above its base says only the seq range, timestamps unknown.
   if (fs_.exists(path_of(removed_file))) {
@@ -282,19 +312,6 @@ status journal::recover(recovery_report& rep) {
     removed_.last_seq = segments_.front().summary.first_seq - 1;
     removed_.max_timestamp_ns = std::numeric_limits<std::int64_t>::max();
   }
-
-  // Written after the active segment file exists (and its directory entry is synced): an extent
-  // never names a segment that a crash could leave uncreated.
-  const journal_extent found{base_seq_, segments_.front().summary.first_seq, active.first_seq,
-                             std::max(active.last_seq, base_seq_ - 1)};
-  if (!recorded || found != *recorded) {
-    if (auto s = fs_.write_file_atomic(path_of(extent_file), encode_extent(found)); !s) return s;
-  }
-  extent_ = found;
-
-  rep.segments = segments_.size();
-  rep.last_seq = active.last_seq >= base_seq_ ? active.last_seq : 0; // 0: nothing was ever written
-  rep.first_seq = segments_.front().summary.record_count > 0 ? segments_.front().summary.first_seq : 0;
   return {};
 }
 

@@ -207,6 +207,13 @@ private:
 
   journal(journal_options options, file_system& fs);
   status recover(recovery_report& report);
+  // The steps of recover(), in order (journal.cpp).
+  status recover_base(const std::optional<journal_extent>& recorded, const std::vector<std::uint64_t>& firsts);
+  status load_origins();
+  status recover_segment(std::uint64_t first, bool last, std::uint64_t known_durable, recovery_report& rep,
+                         segment_state& st);
+  status open_active(bool fresh_dir, std::uint64_t known_durable);
+  status load_removed();
   status rollback_unsynced(); // truncate to the durable end; forget staged/written records
   status roll_segment();
   // Rewrites the extent file with `change` applied, if that changes it (serialised by extent_mu_,

@@ -143,4 +143,17 @@ result<scan_result> scan_segment(const readable_file& file, std::uint64_t first_
   return out;
 }
 
+result<std::vector<std::uint64_t>> list_segment_files(file_system& fs, const std::string& dir,
+                                                      std::vector<std::string>* others) {
+  auto names = fs.list_dir(dir);
+  if (!names) return names.error();
+  std::vector<std::uint64_t> firsts;
+  for (const auto& n : *names) {
+    if (auto seq = parse_segment_file_name(n)) firsts.push_back(*seq);
+    else if (others) others->push_back(n);
+  }
+  std::sort(firsts.begin(), firsts.end());
+  return firsts;
+}
+
 } // namespace tandem::journal

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "journal/errc.hpp"
 #include "journal/file_io.hpp"
@@ -19,6 +20,10 @@ std::string segment_file_name(std::uint64_t first_seq);
 std::string index_file_name(std::uint64_t first_seq);
 // The first seq encoded in a segment file name, or nullopt for any other name.
 std::optional<std::uint64_t> parse_segment_file_name(std::string_view name);
+// The first seqs of the segment files in `dir`, sorted; the names of everything else there are
+// appended to *others when given.
+result<std::vector<std::uint64_t>> list_segment_files(file_system& fs, const std::string& dir,
+                                                      std::vector<std::string>* others = nullptr);
 
 enum class scan_end {
   clean,      // the file ends exactly after a valid record (or is empty)

@@ -6,6 +6,8 @@
 #include <string>
 #include <system_error>
 
+#include "protocol/error_value.hpp"
+
 namespace tandem::protocol {
 
 enum class errc {
@@ -26,11 +28,8 @@ enum class errc {
 const std::error_category& protocol_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;
 
-// An error as a value: the code to branch on and the message to log.
-struct protocol_error {
-  errc code;
-  std::string message;
-};
+// An error as a value: the code to branch on and the message to log (error_value.hpp).
+using protocol_error = error_value<errc>;
 
 } // namespace tandem::protocol
 

@@ -23,7 +23,7 @@ struct hello {
   std::uint16_t protocol_minor = protocol::protocol_minor;
   std::string instance;               // the sender's instance name
   std::string group;
-  std::uint64_t durable_from_peer = 0; // highest seq of the PEER's journal the sender holds durably; 0 = none
+  std::uint64_t durable_from_peer = 0; // tandemd sends 0 and ignores it (resume: first durable_ack, docs/protocol.md)
   std::string credentials;            // opaque, may be empty
   std::uint64_t journal_base = 0;     // the seq of the sender's journal's first-ever record (its
                                       // incarnation base); 0 = not said. Drives refill (docs/protocol.md)

@@ -142,6 +142,38 @@ std::uint64_t parse_number(const std::string& flag, const std::string& text, std
   return v;
 }
 
+// Walks one command's arguments (those after the command word) for its option loop: the
+// current argument, and the value of an option that takes one (a usage error when missing).
+class arg_reader {
+public:
+  arg_reader(int argc, char** argv) : argc_(argc), argv_(argv) {}
+
+  // Moves to the next argument; false after the last.
+  bool next() {
+    if (++i_ >= argc_)
+      return false;
+    arg_ = argv_[i_];
+    return true;
+  }
+  const std::string& arg() const { return arg_; }
+  bool is(const char* flag) const { return arg_ == flag; }
+  std::string value() {
+    if (i_ + 1 >= argc_)
+      usage_error(arg_ + " needs a value");
+    return argv_[++i_];
+  }
+  std::uint64_t number(std::uint64_t min, std::uint64_t max = UINT64_MAX) { return parse_number(arg_, value(), min, max); }
+  void endpoint(std::string& host, int& port) { parse_endpoint(arg_, value(), host, port); }
+
+private:
+  int argc_;
+  char** argv_;
+  int i_ = 1; // argv[1] is the command
+  std::string arg_;
+};
+
+constexpr std::uint64_t max_timeout_ms = 24ull * 3600 * 1000;
+
 // --from-time: unix nanoseconds (digits only) or ISO 8601 UTC "YYYY-MM-DDTHH:MM:SS[.f]Z" (at
 // most 9 fraction digits); a usage error otherwise.
 std::int64_t parse_time_ns(const std::string& flag, const std::string& text) {
@@ -256,35 +288,31 @@ int status(int argc, char** argv) {
   std::uint64_t timeout_ms = 3000;
   std::uint64_t interval_ms = 1000;
   std::uint64_t count = 0;
-  for (int i = 2; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc)
-        usage_error(a + " needs a value");
-      return argv[++i];
-    };
-    auto endpoint = [&](const std::string& flag, const std::string& hp) {
-      if (endpoint_given)
-        usage_error("give the admin endpoint once");
-      endpoint_given = true;
-      parse_endpoint(flag, hp, host, port);
-    };
-    if (a == "--json")
+  auto once = [&] {
+    if (endpoint_given)
+      usage_error("give the admin endpoint once");
+    endpoint_given = true;
+  };
+  for (arg_reader r{argc, argv}; r.next();) {
+    if (r.is("--json"))
       json = true;
-    else if (a == "--watch")
+    else if (r.is("--watch"))
       watch = true;
-    else if (a == "--admin")
-      endpoint(a, value());
-    else if (a == "--timeout-ms")
-      timeout_ms = parse_number(a, value(), 1, 24ull * 3600 * 1000);
-    else if (a == "--interval-ms")
-      interval_ms = parse_number(a, value(), 10, 24ull * 3600 * 1000);
-    else if (a == "--count")
-      count = parse_number(a, value(), 0);
-    else if (a.rfind("--", 0) == 0)
-      usage_error("unknown argument '" + a + "'");
-    else
-      endpoint("ADMIN", a);
+    else if (r.is("--admin")) {
+      once();
+      r.endpoint(host, port);
+    } else if (r.is("--timeout-ms"))
+      timeout_ms = r.number(1, max_timeout_ms);
+    else if (r.is("--interval-ms"))
+      interval_ms = r.number(10, max_timeout_ms);
+    else if (r.is("--count"))
+      count = r.number(0);
+    else if (r.arg().rfind("--", 0) == 0)
+      usage_error("unknown argument '" + r.arg() + "'");
+    else {
+      once();
+      parse_endpoint("ADMIN", r.arg(), host, port);
+    }
   }
   if (json && watch)
     usage_error("--json and --watch do not mix (poll `tandem status --json` for raw documents)");
@@ -357,102 +385,109 @@ int publish_ha(const std::string& servers, const std::optional<std::string>& sto
   return ok && store->empty() && c.negative == 0 ? 0 : 1;
 }
 
-int publish(int argc, char** argv) {
+// What `tandem publish` was asked to do (parse_publish_args checks it).
+struct publish_args {
   std::string host = "127.0.0.1";
   int port = 27101;
   std::string topic = "tandem.test";
   std::optional<std::uint64_t> count;
   std::optional<std::uint64_t> size;
   std::uint64_t window = 64;
-  // Unique per run (HOST-PID-MS; containers repeat pids): nodes drop a (publisher_id,
-  // publisher_seq) they already hold, and a run without a stable name restarts at seq 1.
-  char hostname[256] = "host";
-  ::gethostname(hostname, sizeof hostname - 1);
-  std::string publisher_id = "tandem-cli-" + std::string{hostname} + "-" + std::to_string(::getpid()) + "-" +
-                             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                              std::chrono::system_clock::now().time_since_epoch())
-                                              .count());
+  std::string publisher_id;
   std::uint64_t timeout_ms = 10000;
   std::optional<std::string> message;
   std::optional<std::string> servers, store_file, publisher_name;
   bool client_given = false, publisher_id_given = false;
-  for (int i = 2; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc)
-        usage_error(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--client") {
-      parse_endpoint(a, value(), host, port);
-      client_given = true;
-    } else if (a == "--topic")
-      topic = value();
-    else if (a == "--count")
-      count = parse_number(a, value(), 1);
-    else if (a == "--size")
-      size = parse_number(a, value(), 0, 64u << 20);
-    else if (a == "--window")
-      window = parse_number(a, value(), 1, 1u << 20);
-    else if (a == "--publisher-id") {
-      publisher_id = value();
-      publisher_id_given = true;
-    }
-    else if (a == "--servers")
-      servers = value();
-    else if (a == "--store-file")
-      store_file = value();
-    else if (a == "--publisher-name")
-      publisher_name = value();
-    else if (a == "--timeout-ms")
-      timeout_ms = parse_number(a, value(), 1, 24ull * 3600 * 1000);
-    else if (a.rfind("--", 0) == 0 || message)
-      usage_error("unknown argument '" + a + "'");
+
+  std::uint64_t n() const { return count.value_or(1); }
+  std::string endpoint() const { return host + ":" + std::to_string(port); }
+  std::chrono::milliseconds timeout() const { return std::chrono::milliseconds{timeout_ms}; }
+  // Failover publishing (publish_ha) rather than one publisher on one connection.
+  bool failover() const { return servers || store_file || publisher_name; }
+};
+
+// Unique per run (HOST-PID-MS; containers repeat pids): nodes drop a (publisher_id,
+// publisher_seq) they already hold, and a run without a stable name restarts at seq 1.
+std::string run_publisher_id() {
+  char hostname[256] = "host";
+  ::gethostname(hostname, sizeof hostname - 1);
+  return "tandem-cli-" + std::string{hostname} + "-" + std::to_string(::getpid()) + "-" +
+         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
+}
+
+publish_args parse_publish_args(int argc, char** argv) {
+  publish_args p;
+  p.publisher_id = run_publisher_id();
+  for (arg_reader r{argc, argv}; r.next();) {
+    if (r.is("--client")) {
+      r.endpoint(p.host, p.port);
+      p.client_given = true;
+    } else if (r.is("--topic"))
+      p.topic = r.value();
+    else if (r.is("--count"))
+      p.count = r.number(1);
+    else if (r.is("--size"))
+      p.size = r.number(0, 64u << 20);
+    else if (r.is("--window"))
+      p.window = r.number(1, 1u << 20);
+    else if (r.is("--publisher-id")) {
+      p.publisher_id = r.value();
+      p.publisher_id_given = true;
+    } else if (r.is("--servers"))
+      p.servers = r.value();
+    else if (r.is("--store-file"))
+      p.store_file = r.value();
+    else if (r.is("--publisher-name"))
+      p.publisher_name = r.value();
+    else if (r.is("--timeout-ms"))
+      p.timeout_ms = r.number(1, max_timeout_ms);
+    else if (r.arg().rfind("--", 0) == 0 || p.message)
+      usage_error("unknown argument '" + r.arg() + "'");
     else
-      message = a;
+      p.message = r.arg();
   }
-  if (message && (count || size))
+  if (p.message && (p.count || p.size))
     usage_error("give either MESSAGE or --count/--size, not both");
-  if (topic.empty())
+  if (p.topic.empty())
     usage_error("--topic must not be empty");
-  if (client_given && servers)
+  if (p.client_given && p.servers)
     usage_error("give --client (one server) or --servers (a failover list), not both");
-  if (publisher_id_given && publisher_name)
+  if (p.publisher_id_given && p.publisher_name)
     usage_error("give --publisher-id or --publisher-name, not both");
-  if (publisher_name && publisher_name->empty())
+  if (p.publisher_name && p.publisher_name->empty())
     usage_error("--publisher-name must not be empty");
   // A store resent under another name would be stored again: the duplicate rule is per name.
-  if (store_file && !publisher_name && !publisher_id_given)
+  if (p.store_file && !p.publisher_name && !p.publisher_id_given)
     usage_error("--store-file needs --publisher-name: a restarted run must resend under the same name");
-  auto n = count.value_or(1);
-  auto timeout = std::chrono::milliseconds{timeout_ms};
-  auto endpoint = host + ":" + std::to_string(port);
-  if (servers || store_file || publisher_name) {
-    if (publisher_name)
-      publisher_id = *publisher_name;
-    return publish_ha(servers.value_or(endpoint), store_file, publisher_id, topic, message, n, size.value_or(100),
-                      static_cast<std::size_t>(window), timeout);
-  }
+  return p;
+}
 
+// One publisher on one connection; the summary has the ack latency and the first rejections.
+int publish_one(const publish_args& p) {
+  const auto n = p.n();
+  const auto timeout = p.timeout();
   tandem::client::client_connection conn;
-  if (auto err = conn.connect(host, static_cast<std::uint16_t>(port), "tandem publish", timeout); !err.empty()) {
+  if (auto err = conn.connect(p.host, static_cast<std::uint16_t>(p.port), "tandem publish", timeout); !err.empty()) {
     std::cerr << "tandem: cannot connect: " << err << "\n";
     return 1;
   }
-  tandem::client::publisher pub{conn, {publisher_id, static_cast<std::size_t>(window)}};
+  tandem::client::publisher pub{conn, {p.publisher_id, static_cast<std::size_t>(p.window)}};
   auto start = std::chrono::steady_clock::now();
   bool ok = true;
   for (std::uint64_t i = 1; i <= n && ok; ++i)
-    ok = pub.publish(topic, message ? *message : generated_payload(i, size.value_or(100)), timeout).has_value();
+    ok = pub.publish(p.topic, p.message ? *p.message : generated_payload(i, p.size.value_or(100)), timeout)
+             .has_value();
   if (ok)
     ok = pub.wait_all(timeout);
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto& c = pub.counters();
-  auto us = [&](double p) {
-    return std::chrono::duration_cast<std::chrono::microseconds>(tandem::client::percentile(c.ack_latencies, p)).count();
+  auto us = [&](double q) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(tandem::client::percentile(c.ack_latencies, q)).count();
   };
   auto acked = static_cast<double>(c.persisted + c.negative);
-  std::cout << "published " << c.sent << " to " << endpoint << ": persisted " << c.persisted << ", rejected "
+  std::cout << "published " << c.sent << " to " << p.endpoint() << ": persisted " << c.persisted << ", rejected "
             << c.negative << ", ack latency p50 " << us(50) << " us p99 " << us(99) << " us, "
             << static_cast<std::uint64_t>(elapsed > 0 ? acked / elapsed : 0) << " msg/s\n";
   for (std::size_t i = 0; i < c.first_rejections.size() && i < 5; ++i) {
@@ -466,6 +501,14 @@ int publish(int argc, char** argv) {
     std::cerr << "tandem: " << pub.error() << "\n";
   conn.close();
   return ok && c.persisted == n ? 0 : 1;
+}
+
+int publish(int argc, char** argv) {
+  const auto p = parse_publish_args(argc, argv);
+  if (!p.failover())
+    return publish_one(p);
+  return publish_ha(p.servers.value_or(p.endpoint()), p.store_file, p.publisher_name.value_or(p.publisher_id), p.topic,
+                    p.message, p.n(), p.size.value_or(100), static_cast<std::size_t>(p.window), p.timeout());
 }
 
 // At most 64 bytes of the payload, non-printable bytes as '.', "..." when cut.
@@ -504,7 +547,8 @@ void print_gap(const tandem::protocol::subscription_gap& g) {
 // Exit code of a subscription that saw a gap (unless --accept-gaps).
 constexpr int exit_gap = 3;
 
-int subscribe(int argc, char** argv) {
+// What `tandem subscribe` was asked to do (parse_subscribe_args checks it).
+struct subscribe_args {
   std::string host = "127.0.0.1";
   int port = 27101;
   std::string topic = ".*";
@@ -517,118 +561,132 @@ int subscribe(int argc, char** argv) {
   bool fully_durable = false;
   bool client_given = false;
   bool accept_gaps = false;
-  std::uint64_t gaps = 0;
-  auto set_start = [&](const std::string& flag, tandem::protocol::subscribe_start s) {
-    if (start)
+
+  std::string endpoint() const { return host + ":" + std::to_string(port); }
+  std::chrono::milliseconds timeout() const { return std::chrono::milliseconds{timeout_ms}; }
+  // Failover subscribing (subscribe_ha) rather than one subscription on one connection.
+  bool failover() const { return servers || bookmark_file || start || fully_durable; }
+  // The exit code once the subscription ended well, having printed `gaps` gaps.
+  int exit_code(std::uint64_t gaps) const { return gaps > 0 && !accept_gaps ? exit_gap : 0; }
+};
+
+subscribe_args parse_subscribe_args(int argc, char** argv) {
+  subscribe_args s;
+  auto set_start = [&](const std::string& flag, tandem::protocol::subscribe_start st) {
+    if (s.start)
       usage_error(flag + ": give one of --from-start, --from-now and --from-time");
-    start = s;
+    s.start = st;
   };
-  for (int i = 2; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc)
-        usage_error(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--client") {
-      parse_endpoint(a, value(), host, port);
-      client_given = true;
-    } else if (a == "--topic")
-      topic = value();
-    else if (a == "--from")
-      from = parse_number(a, value(), 0);
-    else if (a == "--count")
-      count = parse_number(a, value(), 1);
-    else if (a == "--timeout-ms")
-      timeout_ms = parse_number(a, value(), 1, 24ull * 3600 * 1000);
-    else if (a == "--servers")
-      servers = value();
-    else if (a == "--bookmark-file")
-      bookmark_file = value();
-    else if (a == "--from-start")
-      set_start(a, tandem::protocol::subscribe_start::oldest);
-    else if (a == "--from-now")
-      set_start(a, tandem::protocol::subscribe_start::now);
-    else if (a == "--from-time") {
-      set_start(a, tandem::protocol::subscribe_start::from_time);
-      from_time_ns = parse_time_ns(a, value());
-    } else if (a == "--fully-durable")
-      fully_durable = true;
-    else if (a == "--accept-gaps")
-      accept_gaps = true;
+  for (arg_reader r{argc, argv}; r.next();) {
+    if (r.is("--client")) {
+      r.endpoint(s.host, s.port);
+      s.client_given = true;
+    } else if (r.is("--topic"))
+      s.topic = r.value();
+    else if (r.is("--from"))
+      s.from = r.number(0);
+    else if (r.is("--count"))
+      s.count = r.number(1);
+    else if (r.is("--timeout-ms"))
+      s.timeout_ms = r.number(1, max_timeout_ms);
+    else if (r.is("--servers"))
+      s.servers = r.value();
+    else if (r.is("--bookmark-file"))
+      s.bookmark_file = r.value();
+    else if (r.is("--from-start"))
+      set_start(r.arg(), tandem::protocol::subscribe_start::oldest);
+    else if (r.is("--from-now"))
+      set_start(r.arg(), tandem::protocol::subscribe_start::now);
+    else if (r.is("--from-time")) {
+      set_start(r.arg(), tandem::protocol::subscribe_start::from_time);
+      const std::string flag = r.arg();
+      s.from_time_ns = parse_time_ns(flag, r.value());
+    } else if (r.is("--fully-durable"))
+      s.fully_durable = true;
+    else if (r.is("--accept-gaps"))
+      s.accept_gaps = true;
     else
-      usage_error("unknown argument '" + a + "'");
+      usage_error("unknown argument '" + r.arg() + "'");
   }
-  auto timeout = std::chrono::milliseconds{timeout_ms};
-  auto endpoint = host + ":" + std::to_string(port);
-  if (client_given && servers)
+  if (s.client_given && s.servers)
     usage_error("give --client (one server) or --servers (a failover list), not both");
-  if (bookmark_file && bookmark_file->empty())
+  if (s.bookmark_file && s.bookmark_file->empty())
     usage_error("--bookmark-file needs a file name");
-  if (servers || bookmark_file || start || fully_durable) {
-    if (from)
-      usage_error("--from SEQ is a local journal position: it does not combine with failover options");
-    tandem::client::ha_subscriber_options o;
-    o.client_name = "tandem subscribe";
-    auto list = tandem::client::parse_servers(servers.value_or(endpoint));
-    if (list.servers.empty())
-      usage_error("--servers: " + list.error);
-    o.servers = list.servers;
-    o.topic_regex = topic;
-    o.fully_durable = fully_durable;
-    o.first_start = start.value_or(tandem::protocol::subscribe_start::oldest);
-    o.start_time_ns = from_time_ns;
-    o.bookmark_file = bookmark_file.value_or("");
-    o.on_gap = [&gaps](const tandem::protocol::subscription_gap& g) {
-      print_gap(g);
-      ++gaps;
-    };
-    tandem::client::ha_subscriber sub{o};
-    if (auto err = sub.open(); !err.empty()) {
-      std::cerr << "tandem: " << err << "\n";
-      return 1;
-    }
-    // Short waits, so that a signal is seen within 200 ms; idle means nothing for `timeout`.
-    // Only a subscriber that is not connected when it goes idle failed: error() also keeps the
-    // reason of a disconnect it has since recovered from.
-    stop_on_signals();
-    auto idle_since = std::chrono::steady_clock::now();
-    for (std::uint64_t got = 0; (count == 0 || got < count) && !stop_requested;) {
-      auto d = sub.next(std::min(timeout, std::chrono::milliseconds{200}));
-      if (d) {
-        print_delivered(*d); // flushed: handed over before the next next() lets the bookmark cover it
-        if (!std::cout) {
-          // Not printed: leave it out of the bookmark (the destructor saves only what was printed).
-          std::cerr << "tandem: cannot write to standard output\n";
-          return 1;
-        }
-        ++got;
-        idle_since = std::chrono::steady_clock::now();
-        continue;
-      }
-      if (std::chrono::steady_clock::now() - idle_since < timeout)
-        continue;
-      if (!sub.connected()) {
-        std::cerr << "tandem: " << (sub.error().empty() ? std::string{"no server reachable"} : sub.error()) << "\n";
-        sub.stop();
+  if (s.failover() && s.from)
+    usage_error("--from SEQ is a local journal position: it does not combine with failover options");
+  return s;
+}
+
+// Failover subscribing: ha_subscriber across the server list, resuming from the bookmark file.
+int subscribe_ha(const subscribe_args& s) {
+  const auto timeout = s.timeout();
+  std::uint64_t gaps = 0;
+  tandem::client::ha_subscriber_options o;
+  o.client_name = "tandem subscribe";
+  auto list = tandem::client::parse_servers(s.servers.value_or(s.endpoint()));
+  if (list.servers.empty())
+    usage_error("--servers: " + list.error);
+  o.servers = list.servers;
+  o.topic_regex = s.topic;
+  o.fully_durable = s.fully_durable;
+  o.first_start = s.start.value_or(tandem::protocol::subscribe_start::oldest);
+  o.start_time_ns = s.from_time_ns;
+  o.bookmark_file = s.bookmark_file.value_or("");
+  o.on_gap = [&gaps](const tandem::protocol::subscription_gap& g) {
+    print_gap(g);
+    ++gaps;
+  };
+  tandem::client::ha_subscriber sub{o};
+  if (auto err = sub.open(); !err.empty()) {
+    std::cerr << "tandem: " << err << "\n";
+    return 1;
+  }
+  // Short waits, so that a signal is seen within 200 ms; idle means nothing for `timeout`.
+  // Only a subscriber that is not connected when it goes idle failed: error() also keeps the
+  // reason of a disconnect it has since recovered from.
+  stop_on_signals();
+  auto idle_since = std::chrono::steady_clock::now();
+  for (std::uint64_t got = 0; (s.count == 0 || got < s.count) && !stop_requested;) {
+    auto d = sub.next(std::min(timeout, std::chrono::milliseconds{200}));
+    if (d) {
+      print_delivered(*d); // flushed: handed over before the next next() lets the bookmark cover it
+      if (!std::cout) {
+        // Not printed: leave it out of the bookmark (the destructor saves only what was printed).
+        std::cerr << "tandem: cannot write to standard output\n";
         return 1;
       }
-      break; // idle for the whole timeout
+      ++got;
+      idle_since = std::chrono::steady_clock::now();
+      continue;
     }
-    if (auto err = sub.stop(); !err.empty()) {
-      std::cerr << "tandem: " << err << "\n";
+    if (std::chrono::steady_clock::now() - idle_since < timeout)
+      continue;
+    if (!sub.connected()) {
+      std::cerr << "tandem: " << (sub.error().empty() ? std::string{"no server reachable"} : sub.error()) << "\n";
+      sub.stop();
       return 1;
     }
-    return gaps > 0 && !accept_gaps ? exit_gap : 0;
+    break; // idle for the whole timeout
   }
+  if (auto err = sub.stop(); !err.empty()) {
+    std::cerr << "tandem: " << err << "\n";
+    return 1;
+  }
+  return s.exit_code(gaps);
+}
+
+// One subscription on one connection, from journal seq --from when given.
+int subscribe_one(const subscribe_args& s) {
+  const auto timeout = s.timeout();
+  std::uint64_t gaps = 0;
   tandem::client::client_connection conn;
-  if (auto err = conn.connect(host, static_cast<std::uint16_t>(port), "tandem subscribe", timeout); !err.empty()) {
+  if (auto err = conn.connect(s.host, static_cast<std::uint16_t>(s.port), "tandem subscribe", timeout); !err.empty()) {
     std::cerr << "tandem: cannot connect: " << err << "\n";
     return 1;
   }
   tandem::client::subscriber sub{conn};
-  if (!sub.subscribe(topic, from, timeout)) {
-    std::cerr << "tandem: cannot subscribe at " << endpoint << ": " << sub.error() << "\n";
+  if (!sub.subscribe(s.topic, s.from, timeout)) {
+    std::cerr << "tandem: cannot subscribe at " << s.endpoint() << ": " << sub.error() << "\n";
     return 1;
   }
   auto report_gaps = [&] {
@@ -637,7 +695,7 @@ int subscribe(int argc, char** argv) {
       ++gaps;
     }
   };
-  for (std::uint64_t got = 0; count == 0 || got < count; ++got) {
+  for (std::uint64_t got = 0; s.count == 0 || got < s.count; ++got) {
     auto d = sub.next(timeout);
     report_gaps(); // they precede the first delivery
     if (!d) {
@@ -650,7 +708,12 @@ int subscribe(int argc, char** argv) {
     print_delivered(*d);
   }
   conn.close();
-  return gaps > 0 && !accept_gaps ? exit_gap : 0;
+  return s.exit_code(gaps);
+}
+
+int subscribe(int argc, char** argv) {
+  const auto s = parse_subscribe_args(argc, argv);
+  return s.failover() ? subscribe_ha(s) : subscribe_one(s);
 }
 
 } // namespace

@@ -19,7 +19,9 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <sstream>
+#include <string>
 #include <thread>
 #include <unistd.h>
 
@@ -163,9 +165,128 @@ tandem::config::node_config load_config(const options& o) {
   return std::move(*result.config);
 }
 
-std::int64_t unix_ms_now() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+// The node's three listening sockets, bound before anything else starts.
+struct node_listeners {
+  tandem::bound_socket replication, client, admin;
+};
+
+void close_listeners(const node_listeners& l) {
+  for (const auto* s : {&l.replication, &l.client, &l.admin})
+    ::close(s->fd);
+}
+
+// Binds replication, client and admin in that order; on the first failure closes what was bound,
+// sets *error and returns nullopt.
+std::optional<node_listeners> bind_listeners(const tandem::config::node_config& cfg, std::string* error) {
+  using tandem::bind_listener;
+  auto replication = bind_listener("replication", cfg.replication, listen_backlog, error);
+  auto client = replication ? bind_listener("client", cfg.client, listen_backlog, error) : std::nullopt;
+  auto admin = client ? bind_listener("admin", cfg.admin, listen_backlog, error) : std::nullopt;
+  if (!admin) {
+    for (auto* s : {&replication, &client, &admin})
+      if (*s)
+        ::close((*s)->fd);
+    return std::nullopt;
+  }
+  return node_listeners{std::move(*replication), std::move(*client), std::move(*admin)};
+}
+
+// journal.startup_check "full": every record's checksum, before any scheduler thread exists
+// (blocking disk I/O). False, logged, when the journal is damaged.
+bool journal_check_passes(const tandem::config::node_config& cfg) {
+  using namespace tandem;
+  if (cfg.journal.startup_check != config::journal_config::startup_check::full
+      || !std::filesystem::is_directory(journal_dir(cfg.data_dir)))
+    return true;
+  auto t0 = std::chrono::steady_clock::now();
+  std::ostringstream report; // per-segment lines; only the verdict is logged
+  auto verdict = journal::verify(journal_dir(cfg.data_dir), report);
+  if (!verdict.ok()) {
+    log::error("tandemd", "journal check failed, not starting: ", verdict.to_string(),
+               " (tandemd journal verify ", cfg.data_dir, " shows the details)");
+    return false;
+  }
+  log::info("tandemd", "journal checked (every record's checksum) in ",
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),
+            " ms");
+  return true;
+}
+
+tandem::node_info make_node_info(const tandem::config::node_config& cfg, const node_listeners& l) {
+  tandem::node_info info;
+  info.config = cfg;
+  info.version = tandem_version;
+  info.caf_version = std::to_string(CAF_MAJOR_VERSION) + "." + std::to_string(CAF_MINOR_VERSION) + "."
+                     + std::to_string(CAF_PATCH_VERSION);
+  info.pid = ::getpid();
+  info.started_unix_ms = tandem::unix_ms_now();
+  info.replication_port = l.replication.port;
+  info.client_port = l.client.port;
+  info.admin_port = l.admin.port;
+  return info;
+}
+
+// The signal thread's loop: the first SIGINT/SIGTERM sets stop_requested (under mx) and wakes
+// cv; a second one, or a shutdown that overruns the grace period, ends the process at once.
+// Returns once `stopped` is set.
+void watch_signals(std::mutex& mx, std::condition_variable& cv, bool& stop_requested,
+                   const std::atomic<bool>& stopped) {
+  using namespace tandem;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  timespec tick{0, 50'000'000};
+  shutdown_policy policy{shutdown_grace};
+  while (!stopped.load()) {
+    int sig = ::sigtimedwait(&set, nullptr, &tick);
+    auto now = shutdown_policy::clock::now();
+    switch (sig > 0 ? policy.on_signal(now) : policy.on_tick(now)) {
+      case shutdown_policy::action::none:
+        break;
+      case shutdown_policy::action::begin_shutdown: {
+        log::info("tandemd", "received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down");
+        std::lock_guard guard{mx};
+        stop_requested = true;
+        cv.notify_all();
+        break;
+      }
+      case shutdown_policy::action::exit_now_second_signal:
+        log::warn("tandemd", "second signal: exiting immediately");
+        std::_Exit(1);
+      case shutdown_policy::action::exit_now_overrun:
+        log::error("tandemd", "shutdown exceeded ", shutdown_grace.count(), " ms: exiting immediately");
+        std::_Exit(1);
+    }
+  }
+}
+
+// Spawns the actor that watches the supervisor `root` (run_node explains what its end means):
+// a fatal end exits the process; any other end but user_shutdown sets root_failed and
+// stop_requested (under mx) and wakes cv. The references must outlive the actor system.
+void watch_supervisor(caf::actor_system& sys, const caf::actor& root, std::mutex& mx, std::condition_variable& cv,
+                      bool& stop_requested, bool& root_failed) {
+  using namespace tandem;
+  sys.spawn([&, root](caf::event_based_actor* self) -> caf::behavior {
+    self->monitor(root);
+    self->set_down_handler([&, self](caf::down_msg& down) {
+      bool shutting_down = false;
+      {
+        std::lock_guard guard{mx};
+        shutting_down = stop_requested;
+      }
+      if (actor_exit_is_fatal(to_actor_exit(down.reason), shutting_down))
+        die_fatally("supervisor", self->system().render(down.reason));
+      if (down.reason != caf::exit_reason::user_shutdown) {
+        log::error("tandemd", "supervisor stopped unexpectedly: ", self->system().render(down.reason));
+        std::lock_guard guard{mx};
+        root_failed = stop_requested = true;
+        cv.notify_all();
+      }
+      self->quit();
+    });
+    return {[](caf::unit_t) {}};
+  });
 }
 
 int run_node(const tandem::config::node_config& cfg) {
@@ -176,55 +297,30 @@ int run_node(const tandem::config::node_config& cfg) {
     log::error("tandemd", error);
     return 1;
   }
-  auto replication = bind_listener("replication", cfg.replication, listen_backlog, &error);
-  auto client = replication ? bind_listener("client", cfg.client, listen_backlog, &error) : std::nullopt;
-  auto admin = client ? bind_listener("admin", cfg.admin, listen_backlog, &error) : std::nullopt;
-  auto close_all = [&] {
-    for (auto* s : {&replication, &client, &admin})
-      if (*s)
-        ::close((*s)->fd);
-  };
-  if (!admin) {
+  auto listeners = bind_listeners(cfg, &error);
+  if (!listeners) {
     log::error("tandemd", error);
-    close_all();
     return 1;
   }
   // Verification and recovery are blocking disk I/O: done here, before any scheduler thread exists.
-  if (cfg.journal.startup_check == config::journal_config::startup_check::full
-      && std::filesystem::is_directory(journal_dir(cfg.data_dir))) {
-    auto t0 = std::chrono::steady_clock::now();
-    std::ostringstream report; // per-segment lines; only the verdict is logged
-    auto verdict = journal::verify(journal_dir(cfg.data_dir), report);
-    if (!verdict.ok()) {
-      log::error("tandemd", "journal check failed, not starting: ", verdict.to_string(),
-                 " (tandemd journal verify ", cfg.data_dir, " shows the details)");
-      close_all();
-      return 1;
-    }
-    log::info("tandemd", "journal checked (every record's checksum) in ",
-              std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),
-              " ms");
+  if (!journal_check_passes(cfg)) {
+    close_listeners(*listeners);
+    return 1;
   }
   journal::recovery_report recovery;
   auto journal = journal_runtime::open(cfg, &recovery, &error);
   if (!journal) {
     log::error("tandemd", error);
-    close_all();
+    close_listeners(*listeners);
     return 1;
   }
   for (const auto& line : describe(recovery))
     log::info("tandemd", line);
 
-  node_info info;
-  info.config = cfg;
-  info.version = tandem_version;
-  info.caf_version = std::to_string(CAF_MAJOR_VERSION) + "." + std::to_string(CAF_MINOR_VERSION) + "."
-                     + std::to_string(CAF_PATCH_VERSION);
-  info.pid = ::getpid();
-  info.started_unix_ms = unix_ms_now();
-  info.replication_port = replication->port;
-  info.client_port = client->port;
-  info.admin_port = admin->port;
+  node_info info = make_node_info(cfg, *listeners);
+  const bound_socket* replication = &listeners->replication;
+  const bound_socket* client = &listeners->client;
+  const bound_socket* admin = &listeners->admin;
 
   caf::actor_system_config caf_cfg;
   caf_cfg.load<caf::io::middleman>();
@@ -239,35 +335,7 @@ int run_node(const tandem::config::node_config& cfg) {
 
   // The signal thread: the first SIGINT/SIGTERM asks main to stop; a second one, or a shutdown that
   // overruns the grace period, ends the process at once.
-  std::thread signals([&] {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    timespec tick{0, 50'000'000};
-    shutdown_policy policy{shutdown_grace};
-    while (!stopped.load()) {
-      int sig = ::sigtimedwait(&set, nullptr, &tick);
-      auto now = shutdown_policy::clock::now();
-      switch (sig > 0 ? policy.on_signal(now) : policy.on_tick(now)) {
-        case shutdown_policy::action::none:
-          break;
-        case shutdown_policy::action::begin_shutdown: {
-          log::info("tandemd", "received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down");
-          std::lock_guard guard{mx};
-          stop_requested = true;
-          cv.notify_all();
-          break;
-        }
-        case shutdown_policy::action::exit_now_second_signal:
-          log::warn("tandemd", "second signal: exiting immediately");
-          std::_Exit(1);
-        case shutdown_policy::action::exit_now_overrun:
-          log::error("tandemd", "shutdown exceeded ", shutdown_grace.count(), " ms: exiting immediately");
-          std::_Exit(1);
-      }
-    }
-  });
+  std::thread signals([&] { watch_signals(mx, cv, stop_requested, stopped); });
 
   int exit_code = 0;
   {
@@ -283,26 +351,7 @@ int run_node(const tandem::config::node_config& cfg) {
     // process supervisor restarts the node; the supervisor already does the same for a failed
     // child or its own exception, naming the actor. A normal end outside shutdown stops in order.
     bool root_failed = false;
-    sys.spawn([&, root](caf::event_based_actor* self) -> caf::behavior {
-      self->monitor(root);
-      self->set_down_handler([&, self](caf::down_msg& down) {
-        bool shutting_down = false;
-        {
-          std::lock_guard guard{mx};
-          shutting_down = stop_requested;
-        }
-        if (actor_exit_is_fatal(to_actor_exit(down.reason), shutting_down))
-          die_fatally("supervisor", self->system().render(down.reason));
-        if (down.reason != caf::exit_reason::user_shutdown) {
-          log::error("tandemd", "supervisor stopped unexpectedly: ", self->system().render(down.reason));
-          std::lock_guard guard{mx};
-          root_failed = stop_requested = true;
-          cv.notify_all();
-        }
-        self->quit();
-      });
-      return {[](caf::unit_t) {}};
-    });
+    watch_supervisor(sys, root, mx, cv, stop_requested, root_failed);
     {
       std::unique_lock guard{mx};
       cv.wait(guard, [&] { return stop_requested; });

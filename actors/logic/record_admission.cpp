@@ -1,6 +1,7 @@
 #include "actors/logic/record_admission.hpp"
 
 #include "journal/record_format.hpp"
+#include "protocol/code_names.hpp"
 
 namespace tandem::logic {
 
@@ -58,19 +59,7 @@ protocol::nack_reason nack_reason_for(std::string_view code) {
 }
 
 std::string_view nack_reason_name(protocol::nack_reason reason) {
-  using protocol::nack_reason;
-  switch (reason) {
-    case nack_reason::journal_error: return "journal_error";
-    case nack_reason::queue_full: return "queue_full";
-    case nack_reason::bad_request: return "bad_request";
-    case nack_reason::not_ready: return "not_ready";
-    case nack_reason::shutting_down: return "shutting_down";
-    case nack_reason::topic_too_long: return "topic_too_long";
-    case nack_reason::record_too_large: return "record_too_large";
-    case nack_reason::invalid_field: return "invalid_field";
-    case nack_reason::overloaded: return "overloaded";
-  }
-  return "unknown";
+  return protocol::known_name(reason).value_or("unknown");
 }
 
 } // namespace tandem::logic

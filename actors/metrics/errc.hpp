@@ -7,6 +7,8 @@
 #include <string>
 #include <system_error>
 
+#include "protocol/error_value.hpp"
+
 namespace tandem::metrics {
 
 enum class errc {
@@ -21,11 +23,8 @@ enum class errc {
 const std::error_category& metrics_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;
 
-// An error as a value: the code to branch on and the message to log.
-struct metrics_error {
-  errc code;
-  std::string message;
-};
+// An error as a value: the code to branch on and the message to log (protocol/error_value.hpp).
+using metrics_error = protocol::error_value<errc>;
 
 } // namespace tandem::metrics
 

@@ -38,7 +38,7 @@ using steady = std::chrono::steady_clock;
 
 // A device whose every fdatasync takes `sync_delay`: the real POSIX file system, with a sleep in
 // sync() and a log of when each fdatasync began (any thread may read it under mu).
-class slow_sync_fs final : public file_system {
+class slow_sync_fs final : public forwarding_file_system {
 public:
   explicit slow_sync_fs(std::chrono::milliseconds sync_delay) : delay_(sync_delay) {}
   std::mutex mu;
@@ -49,46 +49,27 @@ public:
   }
 
   result<std::unique_ptr<writable_file>> open_writable(const std::string& path) override {
-    auto f = base().open_writable(path);
+    auto f = target().open_writable(path);
     if (!f) return f.error();
     return std::unique_ptr<writable_file>(new slow_file(*this, std::move(*f)));
   }
-  result<std::unique_ptr<readable_file>> open_readable(const std::string& path) override {
-    return base().open_readable(path);
-  }
-  status write_file_atomic(const std::string& path, std::string_view data) override {
-    return base().write_file_atomic(path, data);
-  }
-  result<std::string> read_file(const std::string& path) override { return base().read_file(path); }
-  result<std::vector<std::string>> list_dir(const std::string& dir) override { return base().list_dir(dir); }
-  status create_dir(const std::string& dir) override { return base().create_dir(dir); }
-  status remove_file(const std::string& path) override { return base().remove_file(path); }
-  status sync_dir(const std::string& dir) override { return base().sync_dir(dir); }
-  result<std::unique_ptr<dir_lock>> lock_dir(const std::string& dir) override { return base().lock_dir(dir); }
-  bool exists(const std::string& path) override { return base().exists(path); }
 
 private:
-  class slow_file final : public writable_file {
+  class slow_file final : public forwarding_writable_file {
   public:
-    slow_file(slow_sync_fs& fs, std::unique_ptr<writable_file> f) : fs_(fs), f_(std::move(f)) {}
-    status append(std::string_view data) override { return f_->append(data); }
+    slow_file(slow_sync_fs& fs, std::unique_ptr<writable_file> f) : forwarding_writable_file(std::move(f)), fs_(fs) {}
     status sync() override {
       {
         std::lock_guard lock(fs_.mu);
         fs_.sync_starts.push_back(steady::now());
       }
       std::this_thread::sleep_for(fs_.delay_);
-      return f_->sync();
+      return target().sync();
     }
-    status truncate(std::uint64_t size) override { return f_->truncate(size); }
-    std::uint64_t size() const override { return f_->size(); }
-    const std::string& path() const override { return f_->path(); }
 
   private:
     slow_sync_fs& fs_;
-    std::unique_ptr<writable_file> f_;
   };
-  static file_system& base() { return posix_file_system(); }
   const std::chrono::milliseconds delay_;
 };
 

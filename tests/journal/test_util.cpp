@@ -51,39 +51,37 @@ void write_bytes(const std::string& path, const std::string& data) {
 
 namespace {
 
-class fault_writable final : public writable_file {
+class fault_writable final : public forwarding_writable_file {
 public:
-  fault_writable(fault_fs& fs, std::unique_ptr<writable_file> inner) : fs_(fs), inner_(std::move(inner)) {}
+  fault_writable(fault_fs& fs, std::unique_ptr<writable_file> inner)
+      : forwarding_writable_file(std::move(inner)), fs_(fs) {}
   status append(std::string_view data) override {
     ++fs_.writes;
     if (int e = fs_.take(fs_.write_errno); e != 0) {
       const std::size_t part = std::min<std::size_t>(fs_.partial_bytes, data.size());
-      if (part > 0) (void)inner_->append(data.substr(0, part));
+      if (part > 0) (void)target().append(data.substr(0, part));
       return status::from_errno(e, "write " + path() + " offset " + std::to_string(size()));
     }
-    return inner_->append(data);
+    return target().append(data);
   }
   status sync() override {
     if (int e = fs_.take(fs_.sync_errno); e != 0) return status::from_errno(e, "fdatasync " + path());
     ++fs_.syncs;
-    return inner_->sync();
+    return target().sync();
   }
   status truncate(std::uint64_t size) override {
     if (int e = fs_.take(fs_.truncate_errno); e != 0) return status::from_errno(e, "truncate " + path());
-    return inner_->truncate(size);
+    return target().truncate(size);
   }
-  std::uint64_t size() const override { return inner_->size(); }
-  const std::string& path() const override { return inner_->path(); }
 
 private:
   fault_fs& fs_;
-  std::unique_ptr<writable_file> inner_;
 };
 
 } // namespace
 
 result<std::unique_ptr<writable_file>> fault_fs::open_writable(const std::string& path) {
-  auto f = base().open_writable(path);
+  auto f = target().open_writable(path);
   if (!f) return f.error();
   return std::unique_ptr<writable_file>(new fault_writable(*this, std::move(*f)));
 }

@@ -72,7 +72,7 @@ void write_bytes(const std::string& path, const std::string& data);
 
 // Fault injection: arm with an errno; the next matching operation fails (write: after writing
 // `partial_bytes` of the data for real). `sticky` keeps failing until disarmed.
-class fault_fs final : public file_system {
+class fault_fs final : public forwarding_file_system {
 public:
   std::atomic<int> write_errno{0};
   std::atomic<int> sync_errno{0};
@@ -83,25 +83,9 @@ public:
   std::atomic<int> writes{0};
 
   result<std::unique_ptr<writable_file>> open_writable(const std::string& path) override;
-  result<std::unique_ptr<readable_file>> open_readable(const std::string& path) override {
-    return base().open_readable(path);
-  }
-  status write_file_atomic(const std::string& path, std::string_view data) override {
-    return base().write_file_atomic(path, data);
-  }
-  result<std::string> read_file(const std::string& path) override { return base().read_file(path); }
-  result<std::vector<std::string>> list_dir(const std::string& dir) override { return base().list_dir(dir); }
-  status create_dir(const std::string& dir) override { return base().create_dir(dir); }
-  status remove_file(const std::string& path) override { return base().remove_file(path); }
-  status sync_dir(const std::string& dir) override { return base().sync_dir(dir); }
-  result<std::unique_ptr<dir_lock>> lock_dir(const std::string& dir) override { return base().lock_dir(dir); }
-  bool exists(const std::string& path) override { return base().exists(path); }
 
   // Takes the armed errno for one operation (clearing it unless sticky).
   int take(std::atomic<int>& e) { return sticky ? e.load() : e.exchange(0); }
-
-private:
-  static file_system& base() { return posix_file_system(); }
 };
 
 } // namespace tandem::journal::test

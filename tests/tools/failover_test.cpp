@@ -24,6 +24,7 @@
 #include "client/publisher.hpp"
 #include "protocol/codec.hpp"
 #include "tests/tools/failover_fixture.hpp"
+#include "tests/tools/publish_fixture.hpp"
 
 using namespace tandem::test;
 using std::chrono::milliseconds;
@@ -43,14 +44,9 @@ nlohmann::json quick_reconnect(milliseconds max = milliseconds{1000}) {
 }
 
 std::uint64_t publish_n(const dialing_node& node, const std::string& publisher_id, int n) {
-  tandem::client::client_connection c;
-  auto err = c.connect("127.0.0.1", node.node().ports().client, publisher_id, 5s);
-  REQUIRE_MESSAGE(err.empty(), err);
-  tandem::client::publisher p{c, tandem::client::publisher_options{publisher_id, 64}};
-  for (int i = 0; i < n; ++i)
-    REQUIRE_MESSAGE(p.publish("orders." + publisher_id, std::string(100, 'x'), 10s), p.error());
-  REQUIRE_MESSAGE(p.wait_all(10s), p.error());
-  return p.counters().persisted;
+  auto r = publish_n(node.node(), publisher_id, n, {.ack_wait = 10s});
+  REQUIRE_MESSAGE(r.error.empty(), r.error);
+  return r.persisted;
 }
 
 // How many of A's records the destination acknowledged (the link's acked seq counted from A's

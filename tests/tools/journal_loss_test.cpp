@@ -9,6 +9,7 @@
 #include "client/client_connection.hpp"
 #include "client/publisher.hpp"
 #include "tests/tools/cluster_fixture.hpp"
+#include "tests/tools/publish_fixture.hpp"
 
 using namespace tandem::test;
 using tandem::client::client_connection;
@@ -17,18 +18,13 @@ using tandem::client::publisher_options;
 
 namespace {
 
-std::string publish_n(const test_node& node, const std::string& publisher_id, int n) {
-  client_connection c;
-  if (auto err = c.connect("127.0.0.1", node.ports().client, publisher_id, 5s); !err.empty())
-    return err;
-  publisher p{c, publisher_options{publisher_id, 128}};
-  for (int i = 0; i < n; ++i)
-    if (!p.publish("orders." + publisher_id, "payload " + std::to_string(i), 10s))
-      return p.error();
-  if (!p.wait_all(30s))
-    return "acks missing: " + p.error();
-  if (p.counters().persisted != static_cast<std::uint64_t>(n))
-    return "persisted " + std::to_string(p.counters().persisted) + " of " + std::to_string(n);
+// Empty when all n were persisted, else what went wrong.
+std::string publish_all(const test_node& node, const std::string& publisher_id, int n) {
+  auto r = publish_n(node, publisher_id, n, {.window = 128, .numbered = true});
+  if (!r.error.empty())
+    return r.error;
+  if (r.persisted != static_cast<std::uint64_t>(n))
+    return "persisted " + std::to_string(r.persisted) + " of " + std::to_string(n);
   return {};
 }
 
@@ -61,8 +57,8 @@ TEST_CASE("journal loss: a node restarted with an empty data dir gets every reco
   start_pair(a, b, "sync");
   const auto a_first = a.first_seq();
   CHECK(a_first > 1); // a wall-clock base, not 1
-  REQUIRE(publish_n(a, "pa", 300).empty());
-  REQUIRE(publish_n(b, "pb", 200).empty());
+  REQUIRE(publish_all(a, "pa", 300).empty());
+  REQUIRE(publish_all(b, "pb", 200).empty());
   // Sync: every persisted ack means both journals hold the record.
   CHECK(a.records_held() == 500);
   CHECK(b.records_held() == 500);
@@ -76,8 +72,8 @@ TEST_CASE("journal loss: a node restarted with an empty data dir gets every reco
   CHECK_MESSAGE(wait_until([&] { return a.records_held() == 500; }, 20s), "A holds " << a.records_held() << "\n" << a.log());
 
   // New publishes to A are stored on B (not taken for the old A records of the same numbers).
-  REQUIRE(publish_n(a, "pa2", 150).empty());
-  REQUIRE(publish_n(b, "pb2", 50).empty());
+  REQUIRE(publish_all(a, "pa2", 150).empty());
+  REQUIRE(publish_all(b, "pb2", 50).empty());
   CHECK(wait_until([&] { return a.records_held() == 700 && b.records_held() == 700; }, 20s));
   // Anything wrongly echoed back would be stored, and then still be in flight or unacked: wait
   // (bounded) until both links are idle -- each destination acked everything its node holds --

@@ -17,6 +17,7 @@
 #include "client/client_connection.hpp"
 #include "client/publisher.hpp"
 #include "tests/tools/cluster_fixture.hpp"
+#include "tests/tools/publish_fixture.hpp"
 #include "tests/tools/socket_table.hpp"
 
 using namespace tandem::test;
@@ -180,34 +181,6 @@ void check_destination_reports_connection(const json& status, const std::string&
   CHECK(conns[0]["direction"] == d["direction"]);
 }
 
-struct publish_result {
-  std::uint64_t persisted = 0;
-  std::uint64_t negative = 0;
-  std::string error;
-};
-
-publish_result publish_n(const test_node& node, const std::string& publisher_id, int n, std::size_t window = 64,
-                         std::size_t payload_bytes = 100) {
-  publish_result out;
-  client_connection c;
-  if (auto err = c.connect("127.0.0.1", node.ports().client, publisher_id, 5s); !err.empty()) {
-    out.error = err;
-    return out;
-  }
-  publisher p{c, publisher_options{publisher_id, window}};
-  std::string payload(payload_bytes, 'x');
-  for (int i = 0; i < n; ++i)
-    if (!p.publish("orders." + publisher_id, payload, 10s)) {
-      out.error = p.error();
-      break;
-    }
-  if (!p.wait_all(30s) && out.error.empty())
-    out.error = "acks missing: " + p.error();
-  out.persisted = p.counters().persisted;
-  out.negative = p.counters().negative;
-  return out;
-}
-
 // Publishes to `node` until `stop` is set, then waits for the outstanding acks.
 publish_result publish_until(const test_node& node, const std::string& publisher_id, const std::atomic<bool>& stop) {
   publish_result out;
@@ -341,7 +314,7 @@ TEST_CASE("one connection: A and B started at the same moment, dialing each othe
         auto r = admin_get(n.ports().admin, "/healthz");
         return r.ok && r.status == 200;
       }, 10s, 5ms);
-      return answers ? publish_n(n, id, per_side, 16) : publish_result{0, 0, n.name() + " not up"};
+      return answers ? publish_n(n, id, per_side, {16}) : publish_result{0, 0, n.name() + " not up"};
     };
     publish_result ra, rb;
     std::thread ta([&] { ra = publish_once_up(a, "pa"); });

@@ -15,6 +15,7 @@
 #include "client/subscriber.hpp"
 #include "protocol/codec.hpp"
 #include "tests/tools/cluster_fixture.hpp"
+#include "tests/tools/publish_fixture.hpp"
 
 using namespace tandem::test;
 using tandem::client::client_connection;
@@ -23,33 +24,8 @@ using tandem::client::publisher_options;
 
 namespace {
 
-struct publish_result {
-  std::uint64_t persisted = 0;
-  std::uint64_t negative = 0;
-  std::string error;
-};
-
-publish_result publish_n(const test_node& node, const std::string& publisher_id, int n, std::size_t window = 256,
-                         std::size_t payload_bytes = 100) {
-  publish_result out;
-  client_connection c;
-  if (auto err = c.connect("127.0.0.1", node.ports().client, publisher_id, 5s); !err.empty()) {
-    out.error = err;
-    return out;
-  }
-  publisher p{c, publisher_options{publisher_id, window}};
-  std::string payload(payload_bytes, 'x');
-  for (int i = 0; i < n; ++i)
-    if (!p.publish("orders." + publisher_id, payload, 10s)) {
-      out.error = p.error();
-      break;
-    }
-  if (!p.wait_all(30s) && out.error.empty())
-    out.error = "acks missing: " + p.error();
-  out.persisted = p.counters().persisted;
-  out.negative = p.counters().negative;
-  return out;
-}
+// This file's publishers keep up to 256 publishes in flight.
+const publish_spec window_256{256};
 
 void pair_up(test_node& a, test_node& b, const std::string& type = "sync") {
   start_pair(a, b, type);
@@ -68,8 +44,8 @@ TEST_CASE("two-way: 10k to A and 10k to B concurrently end as the same 20k recor
   test_node a{dir, "A"}, b{dir, "B"};
   pair_up(a, b);
   publish_result ra, rb;
-  std::thread ta([&] { ra = publish_n(a, "pa", 10000); });
-  std::thread tb([&] { rb = publish_n(b, "pb", 10000); });
+  std::thread ta([&] { ra = publish_n(a, "pa", 10000, window_256); });
+  std::thread tb([&] { rb = publish_n(b, "pb", 10000, window_256); });
   ta.join();
   tb.join();
   CHECK_MESSAGE(ra.error.empty(), ra.error);
@@ -105,7 +81,7 @@ TEST_CASE("ack rule: a stopped sync destination holds the persisted ack until it
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"};
   pair_up(a, b, "sync");
-  REQUIRE(publish_n(a, "warmup", 10).persisted == 10);
+  REQUIRE(publish_n(a, "warmup", 10, window_256).persisted == 10);
   b.signal(SIGSTOP);
   client_connection c;
   REQUIRE(c.connect("127.0.0.1", a.ports().client, "p", 5s).empty());
@@ -154,7 +130,7 @@ TEST_CASE("ack rule: an async destination never delays the persisted ack") {
   test_node a{dir, "A"}, b{dir, "B"};
   pair_up(a, b, "async");
   b.signal(SIGSTOP);
-  auto r = publish_n(a, "p", 100);
+  auto r = publish_n(a, "p", 100, window_256);
   CHECK(r.persisted == 100);
   b.signal(SIGCONT);
   CHECK(wait_until([&] { return b.records_held() == 100; }, 10s));
@@ -168,7 +144,7 @@ TEST_CASE("catch-up behind the tail window: the link has a journal reader read s
               {{"journal", {{"tail_window_bytes", 1 << 20}, {"readers", 1}}}});
   b.configure({});
   a.start();
-  auto r = publish_n(a, "p", 4000, 256, 1000);
+  auto r = publish_n(a, "p", 4000, {256, 1000});
   REQUIRE_MESSAGE(r.persisted == 4000, r.error);
   CHECK(a.destination("B")["disk_read_bytes"] == 0);
   b.start();
@@ -189,14 +165,14 @@ TEST_CASE("catch-up: B killed mid-stream catches up after restart, from its dura
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"};
   pair_up(a, b, "async"); // async: A keeps acking publishers while B is down
-  REQUIRE(publish_n(a, "p1", 3000).persisted == 3000);
+  REQUIRE(publish_n(a, "p1", 3000, window_256).persisted == 3000);
   REQUIRE(wait_until([&] { return b.records_held() == 3000; }, 10s));
   auto sent_before = a.destination("B")["records_sent"].get<std::uint64_t>();
-  std::thread writer([&] { publish_n(a, "p2", 3000); });
+  std::thread writer([&] { publish_n(a, "p2", 3000, window_256); });
   REQUIRE(wait_until([&] { return b.records_held() > 3000; }, 10s));
   b.kill(); // mid-stream
   writer.join();
-  REQUIRE(publish_n(a, "p3", 2000).persisted == 2000);
+  REQUIRE(publish_n(a, "p3", 2000, window_256).persisted == 2000);
   REQUIRE(a.records_held() == 8000);
   b.start();
   REQUIRE_MESSAGE(wait_until([&] { return b.records_held() == 8000; }, 20s), "B log:\n" << b.log());
@@ -228,9 +204,9 @@ TEST_CASE("chain with passthrough: A -> B -> C delivers A's messages to C, once"
   b.start();
   a.start();
   REQUIRE(wait_until([&] { return a.connected_to("B") && b.connected_to("C"); }, 10s));
-  REQUIRE(publish_n(a, "p", 500).persisted == 500);
+  REQUIRE(publish_n(a, "p", 500, window_256).persisted == 500);
   REQUIRE(wait_until([&] { return c.records_held() == 500; }, 10s));
-  REQUIRE(publish_n(b, "q", 100).persisted == 100); // published to B directly: goes to C too
+  REQUIRE(publish_n(b, "q", 100, window_256).persisted == 100); // published to B directly: goes to C too
   REQUIRE(wait_until([&] { return c.records_held() == 600; }, 10s));
   CHECK(a.records_held() == 500); // B has no destination A: nothing flows back
   REQUIRE(c.stop() == 0);
@@ -252,7 +228,7 @@ TEST_CASE("passthrough after a restart: B remembers A's group and forwards A's r
   b.start();
   a.start();
   REQUIRE(wait_until([&] { return a.connected_to("B"); }, 10s));
-  REQUIRE(publish_n(a, "p", 200).persisted == 200);
+  REQUIRE(publish_n(a, "p", 200, window_256).persisted == 200);
   REQUIRE(wait_until([&] { return b.records_held() == 200; }, 10s)); // C is not running: B holds them
   REQUIRE(a.stop() == 0);
   REQUIRE(b.stop() == 0);
@@ -277,9 +253,9 @@ TEST_CASE("ring with passthrough: A -> B -> C -> A stores each message once per 
   b.start();
   c.start();
   REQUIRE(wait_until([&] { return a.connected_to("B") && b.connected_to("C") && c.connected_to("A"); }, 10s));
-  REQUIRE(publish_n(a, "pa", 300).persisted == 300);
-  REQUIRE(publish_n(b, "pb", 200).persisted == 200);
-  REQUIRE(publish_n(c, "pc", 100).persisted == 100);
+  REQUIRE(publish_n(a, "pa", 300, window_256).persisted == 300);
+  REQUIRE(publish_n(b, "pb", 200, window_256).persisted == 200);
+  REQUIRE(publish_n(c, "pc", 100, window_256).persisted == 100);
   REQUIRE(wait_until([&] { return a.records_held() == 600 && b.records_held() == 600 && c.records_held() == 600; }, 15s));
   // Give circulation a chance to show up (it would add records); the figures must stay put
   // while every link reports it has nothing more to send.
@@ -341,7 +317,7 @@ TEST_CASE("bad peers are disconnected with a logged reason while A and B keep re
     CHECK(wait_until([&] { return a.log().find("no hello within the handshake timeout") != std::string::npos; }, 5s));
   }
   CHECK(a.running());
-  CHECK(publish_n(a, "after", 50).persisted == 50);
+  CHECK(publish_n(a, "after", 50, window_256).persisted == 50);
   CHECK(wait_until([&] { return b.records_held() == 50; }, 10s));
   CHECK(a.connected_to("B"));
 }
@@ -350,7 +326,7 @@ TEST_CASE("subscribers replay from a journal seq, then get live records, replica
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"};
   pair_up(a, b, "sync");
-  REQUIRE(publish_n(a, "early", 100).persisted == 100); // topic orders.early
+  REQUIRE(publish_n(a, "early", 100, window_256).persisted == 100); // topic orders.early
   client_connection c;
   REQUIRE(c.connect("127.0.0.1", a.ports().client, "sub", 5s).empty());
   tandem::client::subscriber sub{c};
@@ -369,7 +345,7 @@ TEST_CASE("subscribers replay from a journal seq, then get live records, replica
   REQUIRE(take(50)); // replay of 51..100
   CHECK(seqs.front() == base + 50);
   CHECK(seqs.back() == base + 99);
-  REQUIRE(publish_n(b, "late", 20).persisted == 20); // published to B, replicated to A: live
+  REQUIRE(publish_n(b, "late", 20, window_256).persisted == 20); // published to B, replicated to A: live
   REQUIRE(take(70));
   for (std::size_t i = 1; i < seqs.size(); ++i)
     REQUIRE(seqs[i] == seqs[i - 1] + 1);
