@@ -264,7 +264,7 @@ void watch_signals(std::mutex& mx, std::condition_variable& cv, bool& stop_reque
 // Spawns the actor that watches the supervisor `root` (run_node explains what its end means):
 // a fatal end exits the process; any other end but user_shutdown sets root_failed and
 // stop_requested (under mx) and wakes cv. The references must outlive the actor system.
-void watch_supervisor(caf::actor_system& sys, const caf::actor& root, std::mutex& mx, std::condition_variable& cv,
+void watch_supervisor(caf::actor_system& sys, const tandem::supervisor_actor& root, std::mutex& mx, std::condition_variable& cv,
                       bool& stop_requested, bool& root_failed) {
   using namespace tandem;
   sys.spawn([&, root](caf::event_based_actor* self) -> caf::behavior {
