@@ -40,6 +40,7 @@
 #include "client/client_connection.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/frame_reader.hpp"
+#include "tests/support/sanitizer.hpp"
 #include "tests/tools/cluster_fixture.hpp"
 
 using namespace tandem::test;
@@ -51,17 +52,7 @@ namespace {
 // Peak resident set of one tandemd (VmHWM) after the run. A node at rest is ~20-40 MiB; the tail
 // window (32 MiB) and the frame bounds (16 MiB per partial frame, per connection) come on top.
 // Under ASan the shadow memory and the quarantine (256 MiB by default) add several hundred MiB.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr std::uint64_t rss_bound_mib = 1536;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr std::uint64_t rss_bound_mib = 1536;
-#else
-constexpr std::uint64_t rss_bound_mib = 512;
-#endif
-#else
-constexpr std::uint64_t rss_bound_mib = 512;
-#endif
+constexpr std::uint64_t rss_bound_mib = built_with_asan ? 1536 : 512;
 
 std::uint64_t env_or(const char* name, std::uint64_t fallback) {
   const char* v = std::getenv(name);
