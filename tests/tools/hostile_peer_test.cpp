@@ -458,9 +458,14 @@ TEST_CASE("hostile peers: random and mutated frames on every port of a live sync
   CHECK_MESSAGE(hwm_a / 1024 < rss_bound_mib, "A peak RSS " << hwm_a / 1024 << " MiB");
   CHECK_MESSAGE(hwm_b / 1024 < rss_bound_mib, "B peak RSS " << hwm_b / 1024 << " MiB");
 
+  // One after the other, as an operator restarts a pair. When both stopped at the same moment, a
+  // connection between them could still be closing as B's middleman stopped, and CAF 0.17 left
+  // that socket's scribe unfreed at exit (scripts/lsan.supp) together with the connection broker
+  // it refers to, which LeakSanitizer reported as indirect leaks (once in two ASan runs,
+  // 2026-12-04). That memory is only lost at exit; a serving node does not leak it.
   pa->signal(SIGTERM);
-  pb->signal(SIGTERM);
   CHECK(pa->wait_exit(20s) == 0);
+  pb->signal(SIGTERM);
   CHECK(pb->wait_exit(20s) == 0);
 
   // Every acked message is on both nodes exactly once; no record is held twice.
