@@ -73,6 +73,20 @@ void write_message(caf::io::broker* self, const state_ptr& st, const protocol::m
   self->flush(st->h);
 }
 
+// A quit broker can outlive its quit: pending timers hold it, and its behavior and down handler
+// hold this state. Drops every actor handle and the node context, or a reference cycle (this
+// state -> its link -> the link's handle on this connection -> this broker) keeps both alive past
+// the actor system (LeakSanitizer saw exactly that at a shutdown with a dial in flight, issue 14).
+// Runs from finish() and, for a broker ended any other way (killed at shutdown), from the
+// functor attached at spawn.
+void release_handles(conn_state& st) {
+  st.link = nullptr;
+  st.args.listener = nullptr;
+  st.buffers.reset(); // gives its bytes back to the node-wide budget (which it shares)
+  st.dedup.reset();
+  st.args.ctx.reset();
+}
+
 // Ends the connection once: tells whoever knew about it, then closes (gracefully: a close frame
 // queued before still goes out) and quits.
 void finish(caf::io::broker* self, const state_ptr& st, const std::string& reason, bool as_error) {
@@ -94,14 +108,7 @@ void finish(caf::io::broker* self, const state_ptr& st, const std::string& reaso
                me(self), st->args.direction, reason);
   self->close(st->h);
   self->quit();
-  // A quit broker can outlive its quit: pending timers hold it, and its behavior holds this state.
-  // Drop every actor handle now, or a detached actor referenced from here (a link, a cycler, the
-  // journal) could never be destroyed, and the actor system waits for that at shutdown.
-  st->link = nullptr;
-  st->args.listener = nullptr;
-  st->buffers.reset(); // gives its bytes back to the node-wide budget (which it shares)
-  st->dedup.reset();
-  st->args.ctx.reset();
+  release_handles(*st);
 }
 
 void refuse(caf::io::broker* self, const state_ptr& st, protocol::close_code code, const std::string& reason,
@@ -358,6 +365,11 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
   self->bind_probe("replication-connections");
   auto st = std::make_shared<conn_state>(std::move(args));
   st->h = h;
+  // However this broker ends (finish(), or an exit at node shutdown), its handles go with it.
+  self->attach_functor([weak = std::weak_ptr<conn_state>{st}] {
+    if (auto s = weak.lock())
+      release_handles(*s);
+  });
   self->configure_read(h, caf::io::receive_policy::at_most(64 * 1024));
   // Connections are not linked to anyone (a failing connection must not take the node down), so
   // they follow the supervisor's lifetime through a monitor: node shutdown closes them.

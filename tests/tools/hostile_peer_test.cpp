@@ -40,6 +40,7 @@
 #include "client/client_connection.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/frame_reader.hpp"
+#include "tests/support/sanitizer.hpp"
 #include "tests/tools/cluster_fixture.hpp"
 
 using namespace tandem::test;
@@ -51,17 +52,7 @@ namespace {
 // Peak resident set of one tandemd (VmHWM) after the run. A node at rest is ~20-40 MiB; the tail
 // window (32 MiB) and the frame bounds (16 MiB per partial frame, per connection) come on top.
 // Under ASan the shadow memory and the quarantine (256 MiB by default) add several hundred MiB.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr std::uint64_t rss_bound_mib = 1536;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr std::uint64_t rss_bound_mib = 1536;
-#else
-constexpr std::uint64_t rss_bound_mib = 512;
-#endif
-#else
-constexpr std::uint64_t rss_bound_mib = 512;
-#endif
+constexpr std::uint64_t rss_bound_mib = built_with_asan ? 1536 : 512;
 
 std::uint64_t env_or(const char* name, std::uint64_t fallback) {
   const char* v = std::getenv(name);
@@ -467,9 +458,14 @@ TEST_CASE("hostile peers: random and mutated frames on every port of a live sync
   CHECK_MESSAGE(hwm_a / 1024 < rss_bound_mib, "A peak RSS " << hwm_a / 1024 << " MiB");
   CHECK_MESSAGE(hwm_b / 1024 < rss_bound_mib, "B peak RSS " << hwm_b / 1024 << " MiB");
 
+  // One after the other, as an operator restarts a pair. When both stopped at the same moment, a
+  // connection between them could still be closing as B's middleman stopped, and CAF 0.17 left
+  // that socket's scribe unfreed at exit (scripts/lsan.supp) together with the connection broker
+  // it refers to, which LeakSanitizer reported as indirect leaks (once in two ASan runs,
+  // 2026-12-04). That memory is only lost at exit; a serving node does not leak it.
   pa->signal(SIGTERM);
-  pb->signal(SIGTERM);
   CHECK(pa->wait_exit(20s) == 0);
+  pb->signal(SIGTERM);
   CHECK(pb->wait_exit(20s) == 0);
 
   // Every acked message is on both nodes exactly once; no record is held twice.
