@@ -74,11 +74,10 @@ void write_message(caf::io::broker* self, const state_ptr& st, const protocol::m
 }
 
 // A quit broker can outlive its quit: pending timers hold it, and its behavior and down handler
-// hold this state. Drops every actor handle and the node context, or a reference cycle (this
-// state -> its link -> the link's handle on this connection -> this broker) keeps both alive past
-// the actor system (LeakSanitizer saw exactly that at a shutdown with a dial in flight, issue 14).
-// Runs from finish() and, for a broker ended any other way (killed at shutdown), from the
-// functor attached at spawn.
+// hold this state. Drops every actor handle and the node context, so that this state cannot keep
+// a link (whose state refers back to this connection), the listener or the node's context alive
+// after the broker ended. Runs from finish() and, for a broker ended any other way (an exit at
+// node shutdown), from the functor attached at spawn.
 void release_handles(conn_state& st) {
   st.link = nullptr;
   st.args.listener = nullptr;
