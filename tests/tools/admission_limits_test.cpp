@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -98,6 +99,9 @@ std::size_t send_some(int fd, const std::string& bytes, std::chrono::steady_cloc
 }
 
 struct socket_guard {
+  socket_guard(int f = -1) : fd(f) {}
+  socket_guard(socket_guard&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  socket_guard& operator=(socket_guard&&) = delete;
   int fd = -1;
   ~socket_guard() {
     if (fd >= 0)
@@ -160,6 +164,30 @@ std::vector<int> partial_frame_flood(std::uint16_t port, int n, bool hello, std:
   for (auto& t : senders)
     t.join();
   return fds;
+}
+
+// n heartbeat frames back to back (the node answers each with one).
+std::string heartbeats(int n) {
+  std::string beats;
+  for (int i = 0; i < n; ++i)
+    beats += encoded(protocol::heartbeat{static_cast<std::uint64_t>(i)});
+  return beats;
+}
+
+// A client connection with a small receive window (the kernel holds little of what the node
+// sends) that has said client_hello and will read nothing.
+socket_guard deaf_client(std::uint16_t port, std::chrono::steady_clock::time_point deadline) {
+  socket_guard s{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  int small = 4096;
+  ::setsockopt(s.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(port);
+  REQUIRE(::connect(s.fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  auto hello = encoded(protocol::client_hello{protocol::protocol_major, protocol::protocol_minor, "deaf"});
+  REQUIRE(send_some(s.fd, hello, deadline) == hello.size());
+  return s;
 }
 
 } // namespace
@@ -320,21 +348,10 @@ TEST_CASE("a publisher that never reads is closed once its unsent output passes 
   test_node a{dir, "A"};
   a.configure({}, {{"limits", {{"max_connection_buffer_bytes", 65536}}}});
   a.start();
-  socket_guard s{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-  int small = 4096; // a small receive window: the kernel holds little of what the node sends
-  ::setsockopt(s.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sa.sin_port = htons(a.ports().client);
-  REQUIRE(::connect(s.fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
   auto deadline = std::chrono::steady_clock::now() + 30s;
-  auto hello = encoded(protocol::client_hello{protocol::protocol_major, protocol::protocol_minor, "deaf"});
-  REQUIRE(send_some(s.fd, hello, deadline) == hello.size());
+  socket_guard s = deaf_client(a.ports().client, deadline);
   // Heartbeats are answered one for one: send them, read nothing.
-  std::string beats;
-  for (int i = 0; i < 1000; ++i)
-    beats += encoded(protocol::heartbeat{static_cast<std::uint64_t>(i)});
+  const std::string beats = heartbeats(1000);
   std::size_t sent = 0;
   while (closed_by(a, "resource_limit") == 0 && std::chrono::steady_clock::now() < deadline) {
     auto n = send_some(s.fd, beats, std::min(deadline, std::chrono::steady_clock::now() + 1s));
@@ -408,4 +425,29 @@ TEST_CASE("a 16 MiB frame before hello on the replication port closes the connec
   MESSAGE("RSS before ", before, " MiB, after a 16 MiB-1 frame before hello on the replication port ", after, " MiB");
   CHECK(after < before + 8 + asan_quarantine_mib);
   CHECK(a.stop() == 0);
+}
+
+TEST_CASE("shutdown with output queued for a client that never reads: the socket is aborted, the node exits 0 at once") {
+  // CAF 0.17 frees a gracefully closed socket only once its unsent bytes are out; at shutdown a
+  // peer that never reads kept it registered past the middleman's stop (LeakSanitizer: a leaked
+  // scribe and the broker it refers to). tandemd shuts such sockets down once every actor ended.
+  temp_dir dir;
+  test_node a{dir, "A"};
+  a.configure({});
+  a.start();
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  socket_guard s = deaf_client(a.ports().client, deadline);
+  // Heartbeats are answered one for one: send them, read nothing, until the node holds replies
+  // it cannot send (charged to the node-wide budget), well below the connection's 32 MiB bound.
+  const std::string beats = heartbeats(1000);
+  while (budget_used(a) < (256u << 10) && std::chrono::steady_clock::now() < deadline)
+    REQUIRE(send_some(s.fd, beats, std::min(deadline, std::chrono::steady_clock::now() + 1s)) == beats.size());
+  REQUIRE(budget_used(a) >= (256u << 10));
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(a.stop() == 0);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  MESSAGE("stopped in ", took.count(), " ms with the deaf client's replies queued");
+  CHECK(took < 1800ms); // inside the shutdown grace: not ended by the watchdog
+  CHECK_MESSAGE(a.log().find("shutdown: aborted ") != std::string::npos, a.log()); // the deaf client's socket at least
+  CHECK(a.log().find("stopped cleanly") != std::string::npos);
 }
