@@ -29,6 +29,7 @@
 
 #include "client/client_connection.hpp"
 #include "client/publisher.hpp"
+#include "tests/support/sanitizer.hpp"
 #include "tests/tools/cluster_fixture.hpp"
 
 using namespace tandem::test;
@@ -46,8 +47,10 @@ constexpr std::uint64_t kill_after_persisted = 8000;
 // are independent: the live ones lag only by what is in flight and what the loaded machine has
 // not yet scheduled, far below the 12,000 published while the victims are down. A link that
 // paused for the dead ones would reach that 12,000. Seen: 256..768 on a 2-core machine at load 11,
-// the same as with all 16 up (about one link window).
-constexpr std::uint64_t live_lag_bound = 5000;
+// the same as with all 16 up (about one link window). Under ASan (17 sanitized processes on 2 cores)
+// a live link was seen 5,567 behind, so the bound there is 9,000: still below the 12,000 a paused
+// link would reach.
+constexpr std::uint64_t live_lag_bound = built_with_asan ? 9000 : 5000;
 
 // D01..D16 for i = 0..15.
 std::string destination_name(int i) { return (i + 1 < 10 ? "D0" : "D") + std::to_string(i + 1); }
