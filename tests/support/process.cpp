@@ -1,7 +1,5 @@
 #include "tests/support/process.hpp"
 
-#include <iostream>
-
 #include <algorithm>
 #include <atomic>
 #include <mutex>
