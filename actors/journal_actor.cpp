@@ -396,7 +396,7 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
       remember_group(self->state, instance, group);
     },
     [=](atoms::instance_group) -> std::string { return nlohmann::json(self->state.groups).dump(); },
-    [=](atoms::inbound_pos, const std::string& peer, std::uint64_t seq) {
+    [=](atoms::inbound_held, const std::string& peer, std::uint64_t seq) {
       update_inbound_position(self->state, peer, seq);
     },
     [=](atoms::status) -> std::string { return status_json(self->state); },

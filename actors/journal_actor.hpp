@@ -21,7 +21,7 @@
 //   instance_group(instance, group)  remember the group a peer announced (persisted at once, so
 //                          passthrough routing knows it after a restart, before the peer reconnects)
 //   instance_group()       -> JSON object {instance: group} of every remembered group
-//   inbound_pos(peer, seq) update it (persisted lazily: a stale value only causes resends, which
+//   inbound_held(peer, seq) update it (persisted lazily: a stale value only causes resends, which
 //                          the receiver's duplicate check drops)
 //   status                 -> JSON object with the journal's figures
 //   logon(publisher_id)    -> the publisher's safe mark (publisher_logon_ack.highest_seq)
@@ -113,7 +113,7 @@ using journal_actor = caf::typed_actor<
   caf::reacts_to<atoms::dest_ack, std::string, std::uint64_t>,
   caf::reacts_to<atoms::subscribe, caf::actor>,
   caf::replies_to<atoms::inbound_pos, std::string>::with<std::uint64_t>,
-  caf::reacts_to<atoms::inbound_pos, std::string, std::uint64_t>,
+  caf::reacts_to<atoms::inbound_held, std::string, std::uint64_t>,
   caf::reacts_to<atoms::instance_group, std::string, std::string>,
   caf::replies_to<atoms::instance_group>::with<std::string>,
   caf::replies_to<atoms::status>::with<std::string>,

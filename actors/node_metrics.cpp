@@ -132,16 +132,8 @@ void set(metrics::counter& c, const nlohmann::json& obj, std::string_view key) {
     c.set_total(it->get<double>());
 }
 
-} // namespace
-
-node_metrics::node_metrics() : f_(std::make_shared<families>()) {
-  auto& r = registry_;
-  auto& f = *f_;
-  const std::vector<std::string> dest{"destination", "group"};
-  f.node_info = must(r.add_gauge("tandem_node_info", "Always 1; labels name this node", {"name", "group", "version"}));
-  f.running_actors = must(r.add_gauge("caf_system_running_actors", "Actors running in the CAF actor system"));
-  f.scheduler_threads = must(r.add_gauge("caf_scheduler_threads", "Worker threads of the CAF scheduler"));
-
+// The families, one area each (names and help texts: docs/metrics.md).
+void add_journal_families(metrics::registry& r, node_metrics::families& f) {
   f.journal_first_seq = must(r.add_gauge("tandem_journal_first_seq", "Lowest sequence number still in the journal"));
   f.journal_durable_seq = must(r.add_gauge("tandem_journal_durable_seq", "Highest sequence number made durable"));
   f.journal_segments = must(r.add_gauge("tandem_journal_segments", "Segment files in the journal"));
@@ -172,7 +164,10 @@ node_metrics::node_metrics() : f_(std::make_shared<families>()) {
   f.recovery_segments = must(r.add_gauge("tandem_journal_recovery_segments", "Segments found at startup"));
   f.recovery_truncated_bytes = must(r.add_gauge("tandem_journal_recovery_truncated_bytes",
                                                 "Bytes of a torn tail dropped at startup (never durable records)"));
+}
 
+void add_destination_families(metrics::registry& r, node_metrics::families& f) {
+  const std::vector<std::string> dest{"destination", "group"};
   f.dests_by_state = must(r.add_gauge("tandem_destinations",
     "Destinations by state: configured, connected, not_connected, stalled, sync, sync_connected", {"state"}));
   f.dests_max_lag_records = must(r.add_gauge("tandem_destinations_max_lag_records",
@@ -230,7 +225,9 @@ node_metrics::node_metrics() : f_(std::make_shared<families>()) {
   f.subscription_gap_records = must(r.add_counter(
     "tandem_subscription_gap_records_total",
     "Records (journal seqs or origin_seqs) in those ranges: asked for by subscriptions, no longer held"));
+}
 
+void add_client_families(metrics::registry& r, node_metrics::families& f) {
   f.client_connections = must(r.add_gauge("tandem_client_connections", "Open client connections"));
   f.client_published = must(r.add_counter("tandem_client_published_total", "Messages clients published"));
   f.client_persisted = must(r.add_counter("tandem_client_persisted_total", "Publishes acked to clients as persisted"));
@@ -245,19 +242,9 @@ node_metrics::node_metrics() : f_(std::make_shared<families>()) {
   f.replication_connections = must(r.add_gauge("tandem_replication_connections", "Replication connections in use"));
   f.duplicate_connections_closed = must(r.add_counter(
     "tandem_replication_duplicate_connections_closed_total", "Second connections with a peer closed by the tie-break"));
-
-  if (auto err = metrics::add_process_metrics(r))
-    throw std::logic_error("node metrics: " + err->message);
 }
 
-std::string node_metrics::expose(const nlohmann::json& status) {
-  auto& f = *f_;
-  f.node_info->labels({text(status, "name"), text(status, "group"), text(status, "version")}).set(1);
-  if (status.contains("actors")) {
-    set(f.running_actors->get(), status["actors"], "running");
-    set(f.scheduler_threads->get(), status["actors"], "scheduler_threads");
-  }
-
+void expose_journal(node_metrics::families& f, const nlohmann::json& status) {
   if (auto it = status.find("journal"); it != status.end() && it->is_object()) {
     const auto& j = *it;
     set(f.journal_first_seq->get(), j, "first_seq");
@@ -292,7 +279,9 @@ std::string node_metrics::expose(const nlohmann::json& status) {
         set(f.held_back_segments->labels({name}), d, "segments");
       }
   }
+}
 
+void expose_destinations(node_metrics::families& f, const nlohmann::json& status) {
   if (auto it = status.find("destinations"); it != status.end() && it->is_array())
     for (const auto& d : *it) {
       std::string name = text(d, "name"), group = text(d, "group");
@@ -335,6 +324,9 @@ std::string node_metrics::expose(const nlohmann::json& status) {
     set(f.dests_max_lag_records->get(), *it, "max_lag_records");
     set(f.dests_max_lag_seconds->get(), *it, "max_lag_seconds");
   }
+}
+
+void expose_clients(node_metrics::families& f, const nlohmann::json& status) {
   if (auto it = status.find("client_listener"); it != status.end() && it->is_object()) {
     set(f.client_connections->get(), *it, "connections");
     set(f.client_published->get(), *it, "published");
@@ -351,6 +343,36 @@ std::string node_metrics::expose(const nlohmann::json& status) {
       for (const auto& [reason, n] : r->items())
         set(f.client_nacks->labels({reason}), *r, reason);
   }
+}
+
+} // namespace
+
+node_metrics::node_metrics() : f_(std::make_shared<families>()) {
+  auto& r = registry_;
+  auto& f = *f_;
+  f.node_info = must(r.add_gauge("tandem_node_info", "Always 1; labels name this node", {"name", "group", "version"}));
+  f.running_actors = must(r.add_gauge("caf_system_running_actors", "Actors running in the CAF actor system"));
+  f.scheduler_threads = must(r.add_gauge("caf_scheduler_threads", "Worker threads of the CAF scheduler"));
+
+  add_journal_families(r, f);
+  add_destination_families(r, f);
+  add_client_families(r, f);
+
+  if (auto err = metrics::add_process_metrics(r))
+    throw std::logic_error("node metrics: " + err->message);
+}
+
+std::string node_metrics::expose(const nlohmann::json& status) {
+  auto& f = *f_;
+  f.node_info->labels({text(status, "name"), text(status, "group"), text(status, "version")}).set(1);
+  if (status.contains("actors")) {
+    set(f.running_actors->get(), status["actors"], "running");
+    set(f.scheduler_threads->get(), status["actors"], "scheduler_threads");
+  }
+
+  expose_journal(f, status);
+  expose_destinations(f, status);
+  expose_clients(f, status);
   if (auto it = status.find("replication_connections"); it != status.end() && it->is_array())
     f.replication_connections->get().set(static_cast<double>(it->size()));
   set(f.duplicate_connections_closed->get(), status, "duplicate_connections_closed");

@@ -31,8 +31,9 @@ public:
 
   static constexpr const char* content_type = "text/plain; version=0.0.4; charset=utf-8";
 
+  struct families; // the family pointers, defined and filled in node_metrics.cpp
+
 private:
-  struct families;
   metrics::registry registry_;
   // Owned here; the pointers inside point into registry_, which outlives them.
   std::shared_ptr<families> f_;

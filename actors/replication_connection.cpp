@@ -57,7 +57,7 @@ using state_ptr = std::shared_ptr<conn_state>;
 replication_connection_actor me(caf::io::broker* self) { return caf::actor_cast<replication_connection_actor>(self); }
 
 supervisor_actor supervisor_of(const state_ptr& st) {
-  return caf::actor_cast<supervisor_actor>(st->args.ctx->supervisor);
+  return st->args.ctx->supervisor;
 }
 
 void write_message(caf::io::broker* self, const state_ptr& st, const protocol::message& m) {
@@ -128,7 +128,7 @@ void send_acks(caf::io::broker* self, const state_ptr& st) {
   if (!last)
     return;
   write_message(self, st, protocol::durable_ack{*last});
-  self->send(st->args.ctx->journal, atoms::inbound_pos::value, st->peer, *last);
+  self->send(st->args.ctx->journal, atoms::inbound_held::value, st->peer, *last);
 }
 
 void on_record_batch(caf::io::broker* self, const state_ptr& st, std::string_view frame) {

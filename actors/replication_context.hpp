@@ -13,13 +13,14 @@
 #include "actors/journal_actor.hpp"
 #include "actors/journal_runtime.hpp"
 #include "actors/logic/memory_budget.hpp"
+#include "actors/replication_messages.hpp"
 
 namespace tandem {
 
 struct replication_context {
   std::string name;  // this instance
   std::string group; // this instance's group
-  caf::actor supervisor;
+  supervisor_actor supervisor;
   caf::actor timers; // timer_relay.hpp: timers that do not keep brokers alive
   journal_actor journal;
   std::shared_ptr<journal_runtime> runtime; // thread-safe reads (highest_origin_seq, cursors)

@@ -242,7 +242,7 @@ std::shared_ptr<const replication_context> make_context(supervisor_self self, co
   auto ctx = std::make_shared<replication_context>();
   ctx->name = cfg.name;
   ctx->group = cfg.group;
-  ctx->supervisor = caf::actor_cast<caf::actor>(self);
+  ctx->supervisor = caf::actor_cast<supervisor_actor>(self);
   ctx->timers = timers;
   ctx->journal = self->state.journal;
   ctx->runtime = std::move(runtime);

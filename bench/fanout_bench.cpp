@@ -244,6 +244,78 @@ void measure_idle(const args& a, const node& s, int n, result& r) {
                       names(after_idle.not_connected) + "\n" + s.log_tail());
 }
 
+// Starts the N destinations, then S naming them all; returns once every link of S is up.
+void start_fanout(const args& a, std::vector<node>& dests, node& s, int n) {
+  for (auto& d : dests) launch_node(a, d, {});
+  for (auto& d : dests) wait_healthy(d, 60s);
+  std::vector<const node*> targets;
+  for (const auto& d : dests) targets.push_back(&d);
+  launch_node(a, s, targets);
+  wait_healthy(s, 30s);
+  wait_all_connected(s, n, std::chrono::seconds{30 + n});
+}
+
+// Publishes the run's messages into S (paced by the slowest link's lag), waits until every
+// destination holds them, and records throughput, lag, CPU, reads and memory into r.
+void publish_measured(const args& a, const node& s, int n, const std::string& run_tag, result& r) {
+  const std::string payload(a.record_bytes, 'x');
+  client::client_connection conn;
+  if (auto err = conn.connect("127.0.0.1", s.client, "fanout_bench", 5000ms); !err.empty())
+    throw bench_error("connect to S: " + err);
+  client::publisher pub(conn, {"fanout-" + run_tag + "-n" + std::to_string(n), a.window});
+
+  // While publishing, a second thread watches how far the slowest link falls behind.
+  std::atomic<bool> publishing{true};
+  std::atomic<std::uint64_t> lag_records{0}, lag_bytes{0}, lag_now{0};
+  std::thread watcher([&] {
+    while (publishing) {
+      try {
+        auto v = view_links(s);
+        lag_now = v.max_lag_records;
+        lag_records = std::max<std::uint64_t>(lag_records, v.max_lag_records);
+        lag_bytes = std::max<std::uint64_t>(lag_bytes, v.max_lag_bytes);
+      } catch (const std::exception&) { // a malformed answer: skip this sample
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  });
+  struct join_on_exit { // the watcher must not outlive this scope, also when it is left by a throw
+    std::atomic<bool>& flag;
+    std::thread& t;
+    ~join_on_exit() {
+      flag = false;
+      if (t.joinable()) t.join();
+    }
+  } join_watcher{publishing, watcher};
+  const auto before = view_links(s);
+  r.rss_before_kib = proc_field(s.pid, "status", "VmRSS");
+  const auto p0 = sample(s.pid);
+  const auto t0 = bench_clock::now();
+  std::uint64_t pauses = 0;
+  std::string pub_error = publish_paced(a, pub, payload, lag_now, t0, pauses);
+  r.lag_pauses = pauses;
+  if (pub_error.empty() && !pub.wait_all(60000ms)) pub_error = "wait_all: " + pub.error();
+  r.publish_secs = std::chrono::duration<double>(bench_clock::now() - t0).count();
+  publishing = false;
+  watcher.join();
+  if (!pub_error.empty()) throw bench_error("N=" + std::to_string(n) + ": " + pub_error + "\n" + s.log_tail());
+  if (pub.counters().negative > 0)
+    throw bench_error("N=" + std::to_string(n) + ": " + std::to_string(pub.counters().negative) + " negative acks");
+  r.published = pub.counters().persisted;
+
+  wait_caught_up(a, s, n, before, t0, r);
+  const auto p1 = sample(s.pid);
+  r.max_lag_records = std::max<std::uint64_t>(r.max_lag_records, lag_records);
+  r.max_lag_bytes = std::max<std::uint64_t>(r.max_lag_bytes, lag_bytes);
+  r.cpu_secs = ticks_to_seconds(p1.cpu_ticks - p0.cpu_ticks);
+  r.read_bytes = p1.read_bytes - p0.read_bytes;
+  r.segment_read_bytes = view_links(s).segment_read_bytes - before.segment_read_bytes;
+  r.rchar = p1.rchar - p0.rchar;
+  r.hwm_kib = proc_field(s.pid, "status", "VmHWM");
+  r.rss_kib = proc_field(s.pid, "status", "VmRSS");
+  conn.close();
+}
+
 result run_width(const args& a, const std::string& root, int n, const std::string& run_tag) {
   const std::string dir = root + "/n" + std::to_string(n);
   std::vector<node> dests;
@@ -256,71 +328,8 @@ result run_width(const args& a, const std::string& root, int n, const std::strin
   result r;
   r.dests = n;
   try {
-    for (auto& d : dests) launch_node(a, d, {});
-    for (auto& d : dests) wait_healthy(d, 60s);
-    std::vector<const node*> targets;
-    for (const auto& d : dests) targets.push_back(&d);
-    launch_node(a, s, targets);
-    wait_healthy(s, 30s);
-    wait_all_connected(s, n, std::chrono::seconds{30 + n});
-
-    const std::string payload(a.record_bytes, 'x');
-    client::client_connection conn;
-    if (auto err = conn.connect("127.0.0.1", s.client, "fanout_bench", 5000ms); !err.empty())
-      throw bench_error("connect to S: " + err);
-    client::publisher pub(conn, {"fanout-" + run_tag + "-n" + std::to_string(n), a.window});
-
-    // While publishing, a second thread watches how far the slowest link falls behind.
-    std::atomic<bool> publishing{true};
-    std::atomic<std::uint64_t> lag_records{0}, lag_bytes{0}, lag_now{0};
-    std::thread watcher([&] {
-      while (publishing) {
-        try {
-          auto v = view_links(s);
-          lag_now = v.max_lag_records;
-          lag_records = std::max<std::uint64_t>(lag_records, v.max_lag_records);
-          lag_bytes = std::max<std::uint64_t>(lag_bytes, v.max_lag_bytes);
-        } catch (const std::exception&) { // a malformed answer: skip this sample
-        }
-        std::this_thread::sleep_for(50ms);
-      }
-    });
-    struct join_on_exit { // the watcher must not outlive this scope, also when it is left by a throw
-      std::atomic<bool>& flag;
-      std::thread& t;
-      ~join_on_exit() {
-        flag = false;
-        if (t.joinable()) t.join();
-      }
-    } join_watcher{publishing, watcher};
-    const auto before = view_links(s);
-    r.rss_before_kib = proc_field(s.pid, "status", "VmRSS");
-    const auto p0 = sample(s.pid);
-    const auto t0 = bench_clock::now();
-    std::uint64_t pauses = 0;
-    std::string pub_error = publish_paced(a, pub, payload, lag_now, t0, pauses);
-    r.lag_pauses = pauses;
-    if (pub_error.empty() && !pub.wait_all(60000ms)) pub_error = "wait_all: " + pub.error();
-    r.publish_secs = std::chrono::duration<double>(bench_clock::now() - t0).count();
-    publishing = false;
-    watcher.join();
-    if (!pub_error.empty()) throw bench_error("N=" + std::to_string(n) + ": " + pub_error + "\n" + s.log_tail());
-    if (pub.counters().negative > 0)
-      throw bench_error("N=" + std::to_string(n) + ": " + std::to_string(pub.counters().negative) + " negative acks");
-    r.published = pub.counters().persisted;
-
-    wait_caught_up(a, s, n, before, t0, r);
-    const auto p1 = sample(s.pid);
-    r.max_lag_records = std::max<std::uint64_t>(r.max_lag_records, lag_records);
-    r.max_lag_bytes = std::max<std::uint64_t>(r.max_lag_bytes, lag_bytes);
-    r.cpu_secs = ticks_to_seconds(p1.cpu_ticks - p0.cpu_ticks);
-    r.read_bytes = p1.read_bytes - p0.read_bytes;
-    r.segment_read_bytes = view_links(s).segment_read_bytes - before.segment_read_bytes;
-    r.rchar = p1.rchar - p0.rchar;
-    r.hwm_kib = proc_field(s.pid, "status", "VmHWM");
-    r.rss_kib = proc_field(s.pid, "status", "VmRSS");
-    conn.close();
-
+    start_fanout(a, dests, s, n);
+    publish_measured(a, s, n, run_tag, r);
     measure_idle(a, s, n, r);
   } catch (...) {
     stop_nodes(all);

@@ -307,6 +307,36 @@ struct failover_result {
 
 std::uint64_t link_acked(const nlohmann::json& d) { return d.is_object() ? d.value("acked", std::uint64_t{0}) : 0; }
 
+// One kill: SIGKILLs `current` (A's server now) and records, into `times`, how long A took to
+// resume on `other` and until `other` durably held everything A held at the kill.
+void measure_one_failover(node& fa, node& current, node& other, failover_times& times) {
+  const auto address = [](const node& n) { return "127.0.0.1:" + std::to_string(n.replication); };
+  const auto held = fa.status()["journal"].value("durable_seq", std::uint64_t{0});
+  const auto t0 = bench_clock::now();
+  ::kill(current.pid, SIGKILL);
+  const auto deadline = t0 + 30s;
+  std::optional<double> resumed;
+  for (;;) {
+    // Caught up is read from the new server itself: A's `acked` is monotonic coverage and
+    // does not drop when the new server resumes from less than the old one held. The
+    // servers hold nothing but A's records, once each, so their durable_seq counts them.
+    const double ms = std::chrono::duration<double, std::milli>(bench_clock::now() - t0).count();
+    if (!resumed) {
+      auto s = fa.destination("B");
+      if (s.is_object() && s.value("connected", false) && s.value("peer_address", "") == address(other))
+        resumed = ms;
+    }
+    auto os = resumed ? other.status() : nlohmann::json{};
+    if (os.is_object() && os["journal"].value("durable_seq", std::uint64_t{0}) >= held) {
+      times.resume_ms.push_back(*resumed);
+      times.caught_up_ms.push_back(ms);
+      return;
+    }
+    if (bench_clock::now() > deadline) throw bench_error("failover: A did not move within 30 s:\n" + fa.log_tail());
+    std::this_thread::sleep_for(1ms);
+  }
+}
+
 failover_result run_failover(const args& a, const std::string& root) {
   node b1{"B", root + "/failover-B1"}, b2{"B", root + "/failover-B2"}, fa{"A", root + "/failover-A"};
   start_node(a, b1, {});
@@ -356,31 +386,7 @@ failover_result run_failover(const args& a, const std::string& root) {
         if (bench_clock::now() > warm) throw bench_error("failover: no progress before a kill:\n" + fa.log_tail());
         std::this_thread::sleep_for(5ms);
       }
-      const auto held = fa.status()["journal"].value("durable_seq", std::uint64_t{0});
-      const auto t0 = bench_clock::now();
-      ::kill(current->pid, SIGKILL);
-      const auto deadline = t0 + 30s;
-      std::optional<double> resumed;
-      for (;;) {
-        // Caught up is read from the new server itself: A's `acked` is monotonic coverage and
-        // does not drop when the new server resumes from less than the old one held. The
-        // servers hold nothing but A's records, once each, so their durable_seq counts them.
-        const double ms = std::chrono::duration<double, std::milli>(bench_clock::now() - t0).count();
-        if (!resumed) {
-          auto s = fa.destination("B");
-          if (s.is_object() && s.value("connected", false) && s.value("peer_address", "") == address(*other))
-            resumed = ms;
-        }
-        auto os = resumed ? other->status() : nlohmann::json{};
-        if (os.is_object() && os["journal"].value("durable_seq", std::uint64_t{0}) >= held) {
-          auto& times = current == &b1 ? out.to_second : out.to_first;
-          times.resume_ms.push_back(*resumed);
-          times.caught_up_ms.push_back(ms);
-          break;
-        }
-        if (bench_clock::now() > deadline) throw bench_error("failover: A did not move within 30 s:\n" + fa.log_tail());
-        std::this_thread::sleep_for(1ms);
-      }
+      measure_one_failover(fa, *current, *other, current == &b1 ? out.to_second : out.to_first);
       stop_node(*current); // reaps the killed process
       start_node(a, *current, {});
       std::swap(current, other);

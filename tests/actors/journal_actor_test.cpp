@@ -462,9 +462,9 @@ TEST_CASE("journal actor: inbound positions keep no entry for peer names nothing
       self->request(j, std::chrono::seconds{10}, atoms::inbound_pos::value, "stranger-" + std::to_string(i))
         .receive([&](std::uint64_t h) { held = h; }, [&](caf::error& e) { FAIL(self->system().render(e)); });
       CHECK(held == 0);
-      self->send(j, atoms::inbound_pos::value, "stranger-" + std::to_string(i), std::uint64_t{0});
+      self->send(j, atoms::inbound_held::value, "stranger-" + std::to_string(i), std::uint64_t{0});
     }
-    self->send(j, atoms::inbound_pos::value, std::string{"real-peer"}, std::uint64_t{42});
+    self->send(j, atoms::inbound_held::value, std::string{"real-peer"}, std::uint64_t{42});
     std::uint64_t real = 0;
     self->request(j, std::chrono::seconds{10}, atoms::inbound_pos::value, std::string{"real-peer"})
       .receive([&](std::uint64_t h) { real = h; }, [&](caf::error& e) { FAIL(self->system().render(e)); });

@@ -16,7 +16,7 @@ sent_batch batch(std::uint64_t last, std::uint64_t records, std::uint64_t bytes,
 
 } // namespace
 
-TEST_CASE("a link resumes after the peer's durable_from_peer") {
+TEST_CASE("a link resumes after the last record the peer says it holds (its resume ack)") {
   link_window w{1000};
   CHECK_FALSE(w.can_send()); // not connected
   CHECK(w.on_connected(41) == std::optional<std::uint64_t>{41});
@@ -121,7 +121,7 @@ TEST_CASE("a peer reporting its last received record skips nothing and rereads n
   w.on_ack(5);
   CHECK(w.acked() == 30);
   w.on_disconnected();
-  // The same peer: its durable_from_peer is the last record it got, 5; 6..30 were filtered.
+  // The same peer: its resume ack names the last record it got, 5; 6..30 were filtered.
   w.on_connected(5);
   CHECK(w.next_read() == 31);
   // A peer holding more than we knew (its ack was lost in the disconnect) is believed too.
