@@ -307,11 +307,21 @@ struct failover_result {
 
 std::uint64_t link_acked(const nlohmann::json& d) { return d.is_object() ? d.value("acked", std::uint64_t{0}) : 0; }
 
+// Records a node's journal holds, from its /status (nothing removed by retention in this phase:
+// min age 7 days). Seqs of different nodes cannot be compared: each journal numbers from its own
+// base (docs/journal-format.md), so the counts are compared instead.
+std::uint64_t records_held(const nlohmann::json& status) {
+  if (!status.is_object() || !status.contains("journal")) return 0;
+  const auto& j = status["journal"];
+  const auto durable = j.value("durable_seq", std::uint64_t{0}), base = j.value("base_seq", std::uint64_t{0});
+  return durable >= base ? durable - base + 1 : 0;
+}
+
 // One kill: SIGKILLs `current` (A's server now) and records, into `times`, how long A took to
 // resume on `other` and until `other` durably held everything A held at the kill.
 void measure_one_failover(node& fa, node& current, node& other, failover_times& times) {
   const auto address = [](const node& n) { return "127.0.0.1:" + std::to_string(n.replication); };
-  const auto held = fa.status()["journal"].value("durable_seq", std::uint64_t{0});
+  const auto held = records_held(fa.status());
   const auto t0 = bench_clock::now();
   ::kill(current.pid, SIGKILL);
   const auto deadline = t0 + 30s;
@@ -319,7 +329,7 @@ void measure_one_failover(node& fa, node& current, node& other, failover_times& 
   for (;;) {
     // Caught up is read from the new server itself: A's `acked` is monotonic coverage and
     // does not drop when the new server resumes from less than the old one held. The
-    // servers hold nothing but A's records, once each, so their durable_seq counts them.
+    // servers hold nothing but A's records, once each, so their record count is A's.
     const double ms = std::chrono::duration<double, std::milli>(bench_clock::now() - t0).count();
     if (!resumed) {
       auto s = fa.destination("B");
@@ -327,7 +337,7 @@ void measure_one_failover(node& fa, node& current, node& other, failover_times& 
         resumed = ms;
     }
     auto os = resumed ? other.status() : nlohmann::json{};
-    if (os.is_object() && os["journal"].value("durable_seq", std::uint64_t{0}) >= held) {
+    if (records_held(os) >= held) {
       times.resume_ms.push_back(*resumed);
       times.caught_up_ms.push_back(ms);
       return;
