@@ -78,15 +78,32 @@ inline std::string load_average() {
   return a + " " + b + " " + c;
 }
 
-// One line of machine facts: CPU model, cores, kernel, the filesystem of `dir`, load average.
-inline std::string machine_line(const std::string& dir) {
+// The facts printed next to every figure (and written by --json, bench_json.hpp).
+struct machine_facts {
+  std::string cpu;        // model name from /proc/cpuinfo
+  unsigned cores = 0;     // hardware threads
+  std::string kernel;     // "Linux 6.18.44"
+  std::string dir;        // where the benchmark writes
+  std::string filesystem; // of `dir`, fs_type_name()
+  std::string loadavg;    // load_average(), at the time of reading
+};
+
+inline machine_facts read_machine_facts(const std::string& dir) {
   utsname u{};
   ::uname(&u);
+  return {cpu_model(), std::thread::hardware_concurrency(), std::string{u.sysname} + " " + u.release, dir,
+          fs_type_name(dir), load_average()};
+}
+
+// One line of machine facts: CPU model, cores, kernel, the filesystem of `dir`, load average.
+inline std::string machine_line(const machine_facts& m) {
   std::ostringstream o;
-  o << "machine: cpu=\"" << cpu_model() << "\" cores=" << std::thread::hardware_concurrency() << " kernel=" << u.sysname
-    << " " << u.release << " fs(" << dir << ")=" << fs_type_name(dir) << " loadavg=" << load_average();
+  o << "machine: cpu=\"" << m.cpu << "\" cores=" << m.cores << " kernel=" << m.kernel << " fs(" << m.dir
+    << ")=" << m.filesystem << " loadavg=" << m.loadavg;
   return o.str();
 }
+
+inline std::string machine_line(const std::string& dir) { return machine_line(read_machine_facts(dir)); }
 
 // The device with nothing in between: pwrite `bytes` at the end of a file in `dir`, fdatasync,
 // repeat. Latencies (µs) accumulate over every run_for() so runs can be interleaved with other

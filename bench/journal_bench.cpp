@@ -1,13 +1,14 @@
 // journal_bench: group-commit throughput and time-to-durable of the journal against the raw
 // device, plus the time to open (recover) a large journal. Not a test; see docs/performance.md.
 //
-//   journal_bench [--dir DIR] [--seconds S] [--open-gib G] [--record-bytes N]
+//   journal_bench [--dir DIR] [--seconds S] [--open-gib G] [--record-bytes N] [--json FILE]
 //
 // For 1, 16 and 256 outstanding appends (one 1 KiB record each; "outstanding" = submitted, not
 // yet completed; a client thread submits, callbacks only hand completions back to it) it prints
 // records/s, MB/s and p50/p99 time-to-durable (submit() to callback) through the group
 // committer; then, for the average group-commit batch the journal actually saw, a raw loop
 // (pwrite of that many bytes + fdatasync, same directory) and the ratios journal/raw.
+// --json FILE: the same figures and the targets' verdicts as one JSON document (bench_json.hpp).
 #include <fcntl.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
@@ -22,13 +23,16 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "bench/bench_json.hpp"
 #include "bench/bench_util.hpp"
 #include "journal/crc32c.hpp"
 #include "journal/group_committer.hpp"
@@ -37,6 +41,8 @@
 
 using namespace tandem::journal;
 using clock_type = std::chrono::steady_clock;
+using tandem::bench::bench_error;
+using tandem::bench::json_report;
 
 namespace {
 
@@ -45,11 +51,13 @@ struct args {
   double seconds = 3;
   double open_gib = 1.0;
   std::size_t record_bytes = 1024;
+  std::optional<std::string> json; // --json FILE
 };
 
-void print_machine(const std::string& dir) {
-  std::printf("%s crc32c=%s\n", tandem::bench::machine_line(dir).c_str(),
-              crc32c::hardware_available() ? "sse4.2" : "portable");
+void print_machine(const std::string& dir, json_report& rep) {
+  const char* crc = crc32c::hardware_available() ? "sse4.2" : "portable";
+  std::printf("%s crc32c=%s\n", rep.machine(dir).c_str(), crc);
+  rep.machine_fact("crc32c", crc);
 }
 
 record bench_record(std::size_t payload) {
@@ -83,28 +91,29 @@ struct journal_load {
   int completed = 0; // completions the client has not yet seen
   bool client_waiting = false;
   std::vector<double> lat_us;
+  std::string failure; // the first failed append, thrown on the client thread
+
+  // The committer's callbacks use this object's members: they must all have run before those go.
+  ~journal_load() {
+    if (gc) gc->stop();
+  }
 
   void submit_one() {
     const auto t0 = clock_type::now();
     auto s = gc->submit(std::vector<record>{proto}, [this, t0](const result<commit_ok>& r) {
       const auto now = clock_type::now();
-      if (!r) {
-        std::fprintf(stderr, "append: %s\n", r.error().to_string().c_str());
-        std::exit(1);
-      }
       bool wake;
       {
         std::lock_guard lock(mu);
-        if (lat_us.size() < (16u << 20)) lat_us.push_back(std::chrono::duration<double, std::micro>(now - t0).count());
+        if (!r && failure.empty()) failure = "append: " + r.error().to_string();
+        if (r && lat_us.size() < (16u << 20))
+          lat_us.push_back(std::chrono::duration<double, std::micro>(now - t0).count());
         ++completed;
         wake = client_waiting;
       }
       if (wake) cv.notify_one();
     });
-    if (!s) {
-      std::fprintf(stderr, "submit: %s\n", s.to_string().c_str());
-      std::exit(1);
-    }
+    if (!s) throw bench_error("submit: " + s.to_string());
   }
 
   // Runs on the calling (client) thread: submits `outstanding`, then one more per completion until
@@ -123,6 +132,7 @@ struct journal_load {
         cv.wait(lock, [&] { return completed > 0; });
         client_waiting = false;
         done = std::exchange(completed, 0);
+        if (!failure.empty()) throw bench_error(failure);
       }
       in_flight -= done;
       if (submitting && clock_type::now() >= deadline) submitting = false;
@@ -144,10 +154,7 @@ phase_result run_phase(const args& a, int outstanding) {
   o.dir = dir;
   o.instance_name = "bench-node";
   auto jr = journal::open(o);
-  if (!jr) {
-    std::fprintf(stderr, "open: %s\n", jr.error().to_string().c_str());
-    std::exit(1);
-  }
+  if (!jr) throw bench_error("open: " + jr.error().to_string());
   journal_load load;
   load.j = std::move(*jr);
   load.gc = std::make_unique<group_committer>(*load.j);
@@ -178,7 +185,7 @@ phase_result run_phase(const args& a, int outstanding) {
   return r;
 }
 
-void run_open(const args& a) {
+void run_open(const args& a, json_report& rep) {
   const std::string dir = a.dir + "/open";
   std::filesystem::remove_all(dir);
   const auto target = static_cast<std::uint64_t>(a.open_gib * (1ull << 30));
@@ -189,55 +196,75 @@ void run_open(const args& a) {
   std::uint64_t written = 0;
   {
     auto jr = journal::open(o);
-    if (!jr) {
-      std::fprintf(stderr, "open: %s\n", jr.error().to_string().c_str());
-      std::exit(1);
-    }
+    if (!jr) throw bench_error("open: " + jr.error().to_string());
     auto& j = **jr;
     std::vector<record> batch(4096, bench_record(a.record_bytes));
     const std::size_t per_batch = 4096 * encoded_size(batch[0], "bench-node");
     // Stop one batch short of the target so the last segment is (nearly) full: the worst case for
     // open, which scans the last segment.
     while (written + per_batch <= target) {
-      if (!j.append(batch) || !j.sync()) {
-        std::fprintf(stderr, "fill failed\n");
-        std::exit(1);
-      }
+      if (!j.append(batch) || !j.sync()) throw bench_error("open: filling the journal failed");
       written += per_batch;
     }
   }
-  recovery_report rep;
+  recovery_report recovery;
   const auto t0 = clock_type::now();
-  auto jr = journal::open(o, &rep);
+  auto jr = journal::open(o, &recovery);
   const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
-  if (!jr) {
-    std::fprintf(stderr, "reopen: %s\n", jr.error().to_string().c_str());
-    std::exit(1);
-  }
+  if (!jr) throw bench_error("reopen: " + jr.error().to_string());
   const auto segs = (*jr)->segments();
+  const double gib = static_cast<double>(written) / (1ull << 30);
+  const double last_mib = static_cast<double>(segs.back().bytes) / (1 << 20);
   std::printf("open: %.2f GiB, %zu segments (last segment %.0f MiB scanned), %llu records: %.3f s "
               "(target < 3 s; page cache warm)\n",
-              static_cast<double>(written) / (1ull << 30), segs.size(),
-              static_cast<double>(segs.back().bytes) / (1 << 20),
-              static_cast<unsigned long long>(rep.last_seq), secs);
+              gib, segs.size(), last_mib, static_cast<unsigned long long>(recovery.last_seq), secs);
+  rep.phase("open", {{"journal_gib", gib},
+                     {"segments", segs.size()},
+                     {"last_segment_mib", last_mib},
+                     {"records", recovery.last_seq},
+                     {"open_s", secs}});
+  rep.target("open (recovery) of the journal < 3 s, page cache warm", secs < 3, secs, 3, "s");
   jr->reset();
   std::filesystem::remove_all(dir);
 }
 
-int run(const args& a) {
+int run(const args& a, json_report& rep) {
   std::filesystem::create_directories(a.dir);
-  print_machine(a.dir);
+  print_machine(a.dir, rep);
   std::printf("records: %zu-byte payload; %.1f s per phase\n\n", a.record_bytes, a.seconds);
+  rep.settings({{"dir", a.dir}, {"record_payload_bytes", a.record_bytes}, {"seconds_per_phase", a.seconds},
+                {"open_gib", a.open_gib}});
   std::printf("%-12s %12s %9s %10s %10s %12s %10s | %9s %10s %8s %8s\n", "outstanding", "records/s", "MB/s",
               "p50 us", "p99 us", "rec/sync", "batch B", "raw MB/s", "raw p50", "MB/s %", "p50 x");
+  std::map<int, phase_result> by_outstanding;
   for (int outstanding : {1, 16, 256}) {
     const auto r = run_phase(a, outstanding);
+    by_outstanding[outstanding] = r;
+    const double pct_of_raw = 100 * r.mb_per_s / r.raw_mb_per_s, p50_x_raw = r.p50_us / r.raw_p50_us;
     std::printf("%-12d %12.0f %9.2f %10.0f %10.0f %12.1f %10.0f | %9.2f %10.0f %7.0f%% %8.2f\n", outstanding,
                 r.records_per_s, r.mb_per_s, r.p50_us, r.p99_us, r.records_per_sync, r.avg_batch_bytes, r.raw_mb_per_s,
-                r.raw_p50_us, 100 * r.mb_per_s / r.raw_mb_per_s, r.p50_us / r.raw_p50_us);
+                r.raw_p50_us, pct_of_raw, p50_x_raw);
+    rep.phase("outstanding-" + std::to_string(outstanding),
+              {{"outstanding", outstanding},
+               {"records_per_s", r.records_per_s},
+               {"mb_per_s", r.mb_per_s},
+               {"p50_us", r.p50_us},
+               {"p99_us", r.p99_us},
+               {"records_per_sync", r.records_per_sync},
+               {"batch_bytes", r.avg_batch_bytes},
+               {"raw_mb_per_s", r.raw_mb_per_s},
+               {"raw_p50_us", r.raw_p50_us},
+               {"mb_per_s_pct_of_raw", pct_of_raw},
+               {"p50_x_raw", p50_x_raw}});
   }
   std::printf("\ntargets: 256 outstanding MB/s >= 80%% of raw; 1 outstanding p50 <= 1.3x raw p50\n");
-  if (a.open_gib > 0) run_open(a);
+  const auto& wide = by_outstanding.at(256);
+  const double bw_ratio = wide.mb_per_s / wide.raw_mb_per_s;
+  rep.target("256 outstanding MB/s >= 80% of raw", bw_ratio >= 0.8, bw_ratio, 0.8, "ratio");
+  const auto& one = by_outstanding.at(1);
+  const double p50_ratio = one.p50_us / one.raw_p50_us;
+  rep.target("1 outstanding p50 <= 1.3x raw p50", p50_ratio <= 1.3, p50_ratio, 1.3, "ratio");
+  if (a.open_gib > 0) run_open(a, rep);
   return 0;
 }
 
@@ -246,21 +273,20 @@ int run(const args& a) {
 
 int main(int argc, char** argv) {
   args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i];
+  for (int i = 1; i < argc; i += 2) {
+    const std::string k = i + 1 < argc ? argv[i] : ""; // an option without its value: usage
     if (k == "--dir") a.dir = argv[i + 1];
     else if (k == "--seconds") a.seconds = std::stod(argv[i + 1]);
     else if (k == "--open-gib") a.open_gib = std::stod(argv[i + 1]);
     else if (k == "--record-bytes") a.record_bytes = std::stoul(argv[i + 1]);
+    else if (k == "--json") a.json = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: journal_bench [--dir DIR] [--seconds S] [--open-gib G] [--record-bytes N]\n");
+      std::fprintf(stderr, "usage: journal_bench [--dir DIR] [--seconds S] [--open-gib G] [--record-bytes N] "
+                           "[--json FILE]\n");
       return 2;
     }
   }
-  try {
-    return run(a);
-  } catch (const tandem::bench::bench_error& e) {
-    std::fprintf(stderr, "journal_bench: %s\n", e.what());
-    return 1;
-  }
+  json_report rep("journal_bench", argc, argv);
+  if (!rep.set_output(a.json)) return 2;
+  return rep.run([&] { return run(a, rep); });
 }
