@@ -18,8 +18,11 @@
 //   }
 // "phases" holds the phases done, in the order they finished: a failed run has those before the
 // failure and no targets judged after it. Figures are numbers with their unit in the key (_us,
-// _ms, _s, _per_s, _mb_per_s, _mib, _kib, _bytes, _pct, _x for "times the other"); a target's
-// value and limit share its "unit". A figure that cannot be computed (0/0) is null.
+// _ms, _s, _per_s, _mib, _bytes, _pct, _cores; _x_OTHER: times the other figure); a few are labels
+// (a phase's "setup", "what"). A target's value and limit share its "unit" ("ratio", "ms", "s",
+// "MiB", "pct", "bytes"); "met" is the verdict the text prints as MET/MISSED; an optional
+// "detail" object holds the further figures the text prints on the target's line. A figure that
+// cannot be computed (0/0) is null.
 #pragma once
 
 #include <fcntl.h>
@@ -167,8 +170,12 @@ public:
   }
 
   // A target judged: recorded, and its verdict returned for the text ("MET   " or "MISSED").
-  const char* target(const std::string& what, bool met, double value, double limit, const std::string& unit) {
-    doc_["targets"].push_back({{"target", what}, {"met", met}, {"value", value}, {"limit", limit}, {"unit", unit}});
+  // `detail`: further figures the text prints with it (an object, units in the keys).
+  const char* target(const std::string& what, bool met, double value, double limit, const std::string& unit,
+                     const json& detail = json::object()) {
+    json t = {{"target", what}, {"met", met}, {"value", value}, {"limit", limit}, {"unit", unit}};
+    if (!detail.empty()) t["detail"] = detail;
+    doc_["targets"].push_back(std::move(t));
     return met ? "MET   " : "MISSED";
   }
 

@@ -2,7 +2,7 @@
 // measured through real tandemd processes on 127.0.0.1 and the client library with its default
 // failover settings. Not a test; see docs/performance.md.
 //
-//   client_failover_bench [--kills N] [--sync] [--tandemd PATH] [--dir DIR]
+//   client_failover_bench [--kills N] [--sync] [--tandemd PATH] [--dir DIR] [--json FILE]
 //
 // A pair A<->B with ASYNC destinations both ways (default). Per trial the server a client uses
 // is SIGKILLed, then restarted once the trial is measured; trials alternate between A and B,
@@ -19,7 +19,8 @@
 // Each client has been connected for 1.5 s before the kill (longer than the client's
 // min_session, below which a lost session delays the next dial by the initial backoff).
 // Prints median and worst of N kills each (default 20) and the target: publisher failover
-// under 1 s with default settings.
+// under 1 s with default settings. --json FILE: the same figures and the verdict as one JSON
+// document (bench_json.hpp).
 #include <signal.h>
 
 #include <algorithm>
@@ -28,12 +29,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_json.hpp"
 #include "bench/bench_util.hpp"
 #include "client/client_connection.hpp"
 #include "client/ha_publisher.hpp"
@@ -200,70 +203,88 @@ double subscriber_trial(server& victim, server& partner, bool restart_at_once) {
   return took;
 }
 
-void print(const char* what, std::vector<double> v) {
+// Prints one client's failover times and records them as the phase `what`; returns the worst.
+double report_failover(const char* what, std::vector<double> v, json_report& rep) {
   std::sort(v.begin(), v.end());
   std::printf("  %-10s kills %zu: median %.1f ms, worst %.1f ms (best %.1f ms)\n", what, v.size(),
               percentile_of(v, 50), v.back(), v.front());
+  rep.phase(what, {{"kills", v.size()},
+                   {"median_ms", percentile_of(v, 50)},
+                   {"worst_ms", v.back()},
+                   {"best_ms", v.front()},
+                   {"failover_ms", v}});
+  return v.back();
+}
+
+struct settings {
+  int kills = 20;
+  bool sync = false;
+  std::string tandemd = TANDEM_BINARY_DIR "/tools/tandemd", base = "/tmp";
+  std::optional<std::string> json; // --json FILE
+};
+
+int run(const settings& o, const std::filesystem::path& root, server& a, server& b, json_report& rep) {
+  std::printf("%s\n", rep.machine(root.string()).c_str());
+  std::printf("%s pair A<->B on 127.0.0.1%s, client defaults (failover backoff from 100 ms, connect timeout 2 s)\n",
+              o.sync ? "sync" : "async", o.sync ? ", the killed node restarted at once" : "");
+  rep.settings({{"tandemd", o.tandemd}, {"kills", o.kills}, {"sync_type", o.sync ? "sync" : "async"}});
+  a.sync_type = b.sync_type = o.sync ? "sync" : "async";
+  a.write_config(b);
+  b.write_config(a);
+  a.start();
+  b.start();
+  wait_settled(a, b);
+  std::vector<double> pub_ms, sub_ms;
+  for (int i = 0; i < 2 * o.kills; ++i) {
+    server& victim = (i / 2) % 2 == 0 ? a : b;
+    server& partner = &victim == &a ? b : a;
+    if (i % 2 == 0)
+      pub_ms.push_back(publisher_trial(victim, partner, o.sync));
+    else
+      sub_ms.push_back(subscriber_trial(victim, partner, o.sync));
+    if (!o.sync) // --sync restarted it during the trial
+      victim.start();
+    wait_settled(a, b); // caught up both ways before the next kill
+  }
+  std::printf("failover time, SIGKILL of the client's node to service from the partner:\n");
+  const double worst = report_failover("publisher", pub_ms, rep);
+  report_failover("subscriber", sub_ms, rep);
+  std::printf("target: %s publisher failover under 1 s with default settings (worst %.1f ms)\n",
+              rep.target("publisher failover under 1 s with default settings (value: the worst)", worst < 1000, worst,
+                         1000, "ms"),
+              worst);
+  return 0;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  int kills = 20;
-  bool sync = false;
-  std::string tandemd = TANDEM_BINARY_DIR "/tools/tandemd", base = "/tmp";
+  settings o;
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
     if (k == "--kills" && i + 1 < argc)
-      kills = std::max(1, std::stoi(argv[++i]));
+      o.kills = std::max(1, std::stoi(argv[++i]));
     else if (k == "--sync")
-      sync = true;
+      o.sync = true;
     else if (k == "--tandemd" && i + 1 < argc)
-      tandemd = argv[++i];
+      o.tandemd = argv[++i];
     else if (k == "--dir" && i + 1 < argc)
-      base = argv[++i];
+      o.base = argv[++i];
+    else if (k == "--json" && i + 1 < argc)
+      o.json = argv[++i];
     else {
-      std::fprintf(stderr, "usage: client_failover_bench [--kills N] [--sync] [--tandemd PATH] [--dir DIR]\n");
+      std::fprintf(stderr, "usage: client_failover_bench [--kills N] [--sync] [--tandemd PATH] [--dir DIR] [--json FILE]\n");
       return 2;
     }
   }
-  auto root = std::filesystem::path(base) / ("tandem-client-failover-" + std::to_string(::getpid()));
+  json_report rep("client_failover_bench", argc, argv);
+  if (!rep.set_output(o.json))
+    return 2;
+  auto root = std::filesystem::path(o.base) / ("tandem-client-failover-" + std::to_string(::getpid()));
   std::filesystem::create_directories(root / "A");
   std::filesystem::create_directories(root / "B");
-  server a{"A", (root / "A").string(), tandemd}, b{"B", (root / "B").string(), tandemd};
-  int rc = 1;
-  try {
-    std::printf("%s\n", machine_line(root.string()).c_str());
-    std::printf("%s pair A<->B on 127.0.0.1%s, client defaults (failover backoff from 100 ms, connect timeout 2 s)\n",
-                sync ? "sync" : "async", sync ? ", the killed node restarted at once" : "");
-    a.sync_type = b.sync_type = sync ? "sync" : "async";
-    a.write_config(b);
-    b.write_config(a);
-    a.start();
-    b.start();
-    wait_settled(a, b);
-    std::vector<double> pub_ms, sub_ms;
-    for (int i = 0; i < 2 * kills; ++i) {
-      server& victim = (i / 2) % 2 == 0 ? a : b;
-      server& partner = &victim == &a ? b : a;
-      if (i % 2 == 0)
-        pub_ms.push_back(publisher_trial(victim, partner, sync));
-      else
-        sub_ms.push_back(subscriber_trial(victim, partner, sync));
-      if (!sync) // --sync restarted it during the trial
-        victim.start();
-      wait_settled(a, b); // caught up both ways before the next kill
-    }
-    std::printf("failover time, SIGKILL of the client's node to service from the partner:\n");
-    print("publisher", pub_ms);
-    print("subscriber", sub_ms);
-    double worst = *std::max_element(pub_ms.begin(), pub_ms.end());
-    std::printf("target: %s publisher failover under 1 s with default settings (worst %.1f ms)\n",
-                worst < 1000 ? "MET   " : "MISSED", worst);
-    rc = 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "client_failover_bench: %s\n", e.what());
-  }
+  server a{"A", (root / "A").string(), o.tandemd}, b{"B", (root / "B").string(), o.tandemd};
+  const int rc = rep.run([&] { return run(o, root, a, b, rep); });
   for (server* s : {&a, &b})
     if (s->pid > 0 && child_running(s->pid))
       stop_child(s->pid, 5000ms);

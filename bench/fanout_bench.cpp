@@ -4,7 +4,7 @@
 //
 //   fanout_bench [--dests 1,8,32,64] [--seconds S] [--record-bytes B] [--window W]
 //                [--idle-seconds S] [--data FILE] [--dir DIR] [--tandemd PATH]
-//                [--catch-up-timeout S]
+//                [--catch-up-timeout S] [--json FILE]
 //
 // For each N of --dests, in its own temp dir under DIR (default /tmp):
 //   1. N destination nodes D1..DN (no destinations of their own) and a source node S that names
@@ -26,7 +26,8 @@
 // Delivered records = published x N. Then the targets, judged between the largest and the
 // smallest N: CPU per delivered record (<= 1.5x), RSS (peak, <= 2x), disk reads while the
 // destinations follow the tail (~0: under 1 MiB at every N). The per-N figures also go to a
-// whitespace-separated data file for bench/fanout_plot.gp.
+// whitespace-separated data file for bench/fanout_plot.gp; --json FILE writes the figures and the
+// targets' verdicts as one JSON document (bench_json.hpp).
 // Every node is stopped and the temp dir removed at the end, on error and on SIGINT/SIGTERM.
 #include <pthread.h>
 #include <signal.h>
@@ -40,6 +41,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -47,6 +49,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_json.hpp"
 #include "bench/bench_util.hpp"
 #include "bench/node_harness.hpp"
 #include "client/client_connection.hpp"
@@ -70,6 +73,7 @@ struct args {
   std::string data = "fanout.dat";
   std::string dir = "/tmp";
   std::string tandemd = TANDEM_BINARY_DIR "/tools/tandemd";
+  std::optional<std::string> json; // --json FILE
 };
 
 struct proc_sample {
@@ -343,15 +347,14 @@ result run_width(const args& a, const std::string& root, int n, const std::strin
 
 // ---- report -----------------------------------------------------------------------------------
 
-const char* verdict(bool met) { return met ? "MET   " : "MISSED"; }
-
 void print_header() {
   std::printf("%5s %10s %8s %8s %12s %12s %9s %10s %12s %12s %9s %9s %9s %7s %10s %9s %12s %8s\n", "dests", "published",
               "pub s", "elapsed", "rec/s/dest", "rec/s total", "cpu s", "cpu s/M", "read_bytes", "rchar", "RSS0 MiB",
               "HWM MiB", "RSS MiB", "idle%", "max lag", "resends", "seg read", "pauses");
 }
 
-void print_row(const result& r) {
+// Prints one width's row and records it as the phase "dests-N".
+void report_row(const result& r, json_report& rep) {
   std::printf("%5d %10llu %8.2f %8.2f %12.0f %12.0f %9.2f %10.2f %12llu %12llu %9.1f %9.1f %9.1f %7.2f %10llu %9llu %12llu %8llu\n",
               r.dests, static_cast<unsigned long long>(r.published), r.publish_secs, r.elapsed,
               static_cast<double>(r.published) / r.elapsed, r.delivered_per_s(), r.cpu_secs,
@@ -361,6 +364,27 @@ void print_row(const result& r) {
               static_cast<unsigned long long>(r.max_lag_records), static_cast<unsigned long long>(r.resends),
               static_cast<unsigned long long>(r.segment_read_bytes), static_cast<unsigned long long>(r.lag_pauses));
   std::fflush(stdout);
+  rep.phase("dests-" + std::to_string(r.dests),
+            {{"dests", r.dests},
+             {"published", r.published},
+             {"publish_s", r.publish_secs},
+             {"elapsed_s", r.elapsed},
+             {"delivered_per_s_per_dest", static_cast<double>(r.published) / r.elapsed},
+             {"delivered_per_s_total", r.delivered_per_s()},
+             {"cpu_s", r.cpu_secs},
+             {"cpu_us_per_delivered", r.cpu_us_per_record()},
+             {"read_bytes", r.read_bytes},
+             {"rchar_bytes", r.rchar},
+             {"rss_before_mib", r.rss_before_kib / 1024.0},
+             {"hwm_mib", r.hwm_kib / 1024.0},
+             {"rss_mib", r.rss_kib / 1024.0},
+             {"idle_cpu_pct", r.idle_cpu_pct},
+             {"max_lag_records", r.max_lag_records},
+             {"max_lag_bytes", r.max_lag_bytes},
+             {"resends", r.resends},
+             {"disconnects", r.disconnects},
+             {"segment_read_bytes", r.segment_read_bytes},
+             {"lag_pauses", r.lag_pauses}});
 }
 
 void write_data(const std::string& path, const std::vector<result>& rs, const std::string& machine) {
@@ -382,21 +406,30 @@ void write_data(const std::string& path, const std::vector<result>& rs, const st
   }
 }
 
-int run(const args& a) {
+int run(const args& a, json_report& rep) {
   const std::string root = make_temp_root(a.dir, "tandem-fanout-bench");
-  const std::string machine = machine_line(root);
+  const std::string machine = rep.machine(root);
   std::printf("%s\n", machine.c_str());
   std::string widths;
   for (int n : a.dests) widths += (widths.empty() ? "" : ",") + std::to_string(n);
   std::printf("tandemd: %s\nfan-out: one source S, async destinations N in {%s}; %zu-byte records, %zu outstanding, "
               "%.1f s of publishing per N, then until every destination acked; idle %.0f s\n\n",
               a.tandemd.c_str(), widths.c_str(), a.record_bytes, a.window, a.seconds, a.idle_seconds);
+  rep.settings({{"tandemd", a.tandemd},
+                {"dests", a.dests},
+                {"record_bytes", a.record_bytes},
+                {"window", a.window},
+                {"max_lag_records", a.max_lag},
+                {"publish_s", a.seconds},
+                {"idle_s", a.idle_seconds},
+                {"catch_up_timeout_s", a.catch_up_timeout},
+                {"data", a.data}});
   const std::string run_tag = std::to_string(::getpid());
   std::vector<result> rs;
   print_header();
   for (int n : a.dests) {
     rs.push_back(run_width(a, root, n, run_tag));
-    print_row(rs.back());
+    report_row(rs.back(), rep);
   }
   std::printf("(pub s: publishing until S's last persisted ack; elapsed: until every destination acked it; "
               "rec/s total = published x dests / elapsed;\n cpu s: S's utime+stime over elapsed; cpu s/M: per "
@@ -414,17 +447,28 @@ int run(const args& a) {
   const auto hi = std::max_element(rs.begin(), rs.end(), [](auto& x, auto& y) { return x.dests < y.dests; });
   std::printf("\nload average now: %s\ntargets (N=%d against N=%d):\n", load_average().c_str(), hi->dests, lo->dests);
   const double cpu_ratio = hi->cpu_us_per_record() / lo->cpu_us_per_record();
-  std::printf("  %s source CPU per delivered record at N=%d <= 1.5x N=%d: %.2fx (%.2f vs %.2f us)\n",
-              verdict(cpu_ratio <= 1.5), hi->dests, lo->dests, cpu_ratio, hi->cpu_us_per_record(),
-              lo->cpu_us_per_record());
+  const char* v = rep.target("source CPU per delivered record at the largest N <= 1.5x the smallest", cpu_ratio <= 1.5,
+                             cpu_ratio, 1.5, "ratio",
+                             {{"n_large", hi->dests},
+                              {"n_small", lo->dests},
+                              {"cpu_us_per_delivered_large", hi->cpu_us_per_record()},
+                              {"cpu_us_per_delivered_small", lo->cpu_us_per_record()}});
+  std::printf("  %s source CPU per delivered record at N=%d <= 1.5x N=%d: %.2fx (%.2f vs %.2f us)\n", v, hi->dests,
+              lo->dests, cpu_ratio, hi->cpu_us_per_record(), lo->cpu_us_per_record());
   // Every record's intake (client read, journal write + fdatasync, ack) is paid once however many
   // destinations there are, so the ratio above falls with N by construction; the cost each
   // further destination adds per record shows the fan-out path alone.
   if (hi->dests > lo->dests) {
     const double per_pub_lo = lo->cpu_secs / static_cast<double>(lo->published) * 1e6;
     const double per_pub_hi = hi->cpu_secs / static_cast<double>(hi->published) * 1e6;
+    const double per_further = (per_pub_hi - per_pub_lo) / (hi->dests - lo->dests);
     std::printf("         (per published record: %.2f us at N=%d, %.2f us at N=%d: %.2f us per further destination)\n",
-                per_pub_lo, lo->dests, per_pub_hi, hi->dests, (per_pub_hi - per_pub_lo) / (hi->dests - lo->dests));
+                per_pub_lo, lo->dests, per_pub_hi, hi->dests, per_further);
+    rep.phase("cpu-per-published-record", {{"n_small", lo->dests},
+                                           {"cpu_us_per_published_small", per_pub_lo},
+                                           {"n_large", hi->dests},
+                                           {"cpu_us_per_published_large", per_pub_hi},
+                                           {"cpu_us_per_further_dest", per_further}});
   }
   std::uint64_t worst_read = 0;
   int worst_at = lo->dests;
@@ -433,15 +477,24 @@ int run(const args& a) {
       worst_read = std::max(r.read_bytes, r.segment_read_bytes);
       worst_at = r.dests;
     }
+  v = rep.target("source disk reads while destinations follow the tail < 1 MiB at every N (value: the largest, "
+                 "bytes)",
+                 worst_read < (1u << 20), static_cast<double>(worst_read), 1u << 20, "bytes", {{"at_n", worst_at}});
   std::printf("  %s source disk reads while destinations follow the tail ~0 (< 1 MiB at every N; the larger of "
               "read_bytes and the journal's own segment-read count): max %llu bytes (N=%d)\n",
-              verdict(worst_read < (1u << 20)), static_cast<unsigned long long>(worst_read), worst_at);
+              v, static_cast<unsigned long long>(worst_read), worst_at);
   const double rss_ratio = static_cast<double>(hi->hwm_kib) / static_cast<double>(lo->hwm_kib);
+  const double end_ratio = static_cast<double>(hi->rss_kib) / static_cast<double>(lo->rss_kib);
+  v = rep.target("source peak RSS at the largest N <= 2x the smallest", rss_ratio <= 2, rss_ratio, 2, "ratio",
+                 {{"hwm_mib_large", hi->hwm_kib / 1024.0},
+                  {"hwm_mib_small", lo->hwm_kib / 1024.0},
+                  {"rss_end_ratio", end_ratio},
+                  {"rss_end_mib_large", hi->rss_kib / 1024.0},
+                  {"rss_end_mib_small", lo->rss_kib / 1024.0}});
   std::printf("  %s source peak RSS at N=%d <= 2x N=%d: %.2fx (%.1f vs %.1f MiB; RSS at the end %.2fx: %.1f vs "
               "%.1f MiB)\n",
-              verdict(rss_ratio <= 2), hi->dests, lo->dests, rss_ratio, hi->hwm_kib / 1024.0, lo->hwm_kib / 1024.0,
-              static_cast<double>(hi->rss_kib) / static_cast<double>(lo->rss_kib), hi->rss_kib / 1024.0,
-              lo->rss_kib / 1024.0);
+              v, hi->dests, lo->dests, rss_ratio, hi->hwm_kib / 1024.0, lo->hwm_kib / 1024.0, end_ratio,
+              hi->rss_kib / 1024.0, lo->rss_kib / 1024.0);
   return 0;
 }
 
@@ -476,14 +529,17 @@ int main(int argc, char** argv) {
       else if (k == "--data" && has_value) a.data = argv[++i];
       else if (k == "--dir" && has_value) a.dir = argv[++i];
       else if (k == "--tandemd" && has_value) a.tandemd = argv[++i];
+      else if (k == "--json" && has_value) a.json = argv[++i];
       else throw std::invalid_argument("unknown or incomplete option " + k);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fanout_bench: %s\nusage: fanout_bench [--dests 1,8,32,64] [--seconds S] [--record-bytes B] "
                          "[--window W] [--max-lag RECORDS] [--idle-seconds S] [--data FILE] [--dir DIR] [--tandemd PATH] "
-                         "[--catch-up-timeout S]\n",
+                         "[--catch-up-timeout S] [--json FILE]\n",
                  e.what());
     return 2;
   }
-  return run_with_cleanup("fanout_bench", [&] { return run(a); });
+  json_report rep("fanout_bench", argc, argv);
+  if (!rep.set_output(a.json)) return 2;
+  return run_with_cleanup(rep, [&] { return run(a, rep); });
 }

@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -18,10 +17,12 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_json.hpp"
 #include "bench/bench_util.hpp"
 #include "client/http_get.hpp"
 
@@ -72,18 +73,14 @@ inline void start_signal_thread() {
   }).detach();
 }
 
-// Runs a benchmark's body with the signal thread up; on any exit path (a return, an exception,
-// reported as "NAME: what") cleans up every node and the temp dir. The body's return value is the
-// exit code (1 after an exception).
+// Runs a benchmark's body with the signal thread up, through `report` (json_report::run: an
+// exception is reported as "NAME: what" and recorded, the --json document written); on any exit
+// path then cleans up every node and the temp dir. Returns run()'s exit code. A signal ends the
+// process from the signal thread without a document.
 template <class Body>
-int run_with_cleanup(const char* name, Body&& body) {
+int run_with_cleanup(json_report& report, Body&& body) {
   start_signal_thread();
-  int rc = 1;
-  try {
-    rc = body();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", name, e.what());
-  }
+  const int rc = report.run(std::forward<Body>(body));
   cleanup_everything();
   return rc;
 }

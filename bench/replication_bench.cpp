@@ -3,7 +3,7 @@
 //
 //   replication_bench [--dir DIR] [--seconds S] [--down-messages N] [--idle-seconds S]
 //                     [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick]
-//                     [--only-metrics-cost]
+//                     [--only-metrics-cost] [--json FILE]
 //
 // In one run, in a fresh temp dir under DIR (default /tmp, the journal bench's filesystem):
 //  1-3. Three targets side by side: a single node with no destinations, a pair A<->B with sync
@@ -30,6 +30,7 @@
 //       (no per-actor hooks, no latency histograms), window 1024, alternating slices as in 1-3;
 //       throughput with metrics on against off. --only-metrics-cost runs this phase alone.
 // Every node is stopped and the temp dir removed at the end, on error and on SIGINT/SIGTERM.
+// --json FILE: the same figures and the targets' verdicts as one JSON document (bench_json.hpp).
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -54,6 +55,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_json.hpp"
 #include "bench/bench_util.hpp"
 #include "bench/node_harness.hpp"
 #include "client/client_connection.hpp"
@@ -79,6 +81,7 @@ struct args {
   std::uint64_t tail_window_bytes = 0; // 0: the node's default (diagnostic knob)
   int failover_trials = 6;
   bool only_metrics_cost = false; // run phase 7 alone
+  std::optional<std::string> json; // --json FILE
 };
 
 // ---- nodes ------------------------------------------------------------------------------------
@@ -221,7 +224,8 @@ figures summarize(load& l) {
   return f;
 }
 
-void print_row(const load& l, std::size_t window, const figures& f) {
+// Prints a target's row and records it as the phase `phase`.
+void report_row(json_report& rep, const std::string& phase, const load& l, std::size_t window, const figures& f) {
   std::printf("%-7s %7zu %10.0f %8.2f %9.0f %9.0f %8.1f | %5.2f %5.2f %5.2f", l.label.c_str(), window, f.msgs_per_s,
               f.mb_per_s, f.p50_us, f.p99_us, f.records_per_sync, l.cpu_entry / l.secs,
               l.peer ? l.cpu_peer / l.secs : 0.0, l.cpu_client / l.secs);
@@ -229,11 +233,24 @@ void print_row(const load& l, std::size_t window, const figures& f) {
     std::printf("  (B lag at slice end <= %llu records, caught up in %.2f s total)",
                 static_cast<unsigned long long>(l.max_lag_after_slice), l.catch_up_secs);
   std::printf("\n");
+  json_report::json j = {{"setup", l.label},
+                         {"window", window},
+                         {"msg_per_s", f.msgs_per_s},
+                         {"mb_per_s", f.mb_per_s},
+                         {"p50_us", f.p50_us},
+                         {"p99_us", f.p99_us},
+                         {"records_per_sync", f.records_per_sync},
+                         {"cpu_entry_cores", l.cpu_entry / l.secs},
+                         {"cpu_peer_cores", l.peer ? l.cpu_peer / l.secs : 0.0},
+                         {"cpu_client_cores", l.cpu_client / l.secs}};
+  if (l.async_peer) {
+    j["peer_lag_at_slice_end_max_records"] = l.max_lag_after_slice;
+    j["peer_catch_up_s"] = l.catch_up_secs;
+  }
+  rep.phase(phase, j);
 }
 
 // ---- metrics cost -----------------------------------------------------------------------------
-
-const char* verdict(bool met) { return met ? "MET   " : "MISSED"; }
 
 struct metrics_cost_result {
   std::map<std::string, figures> by_label; // "sync-on", "sync-off", "async-on", "async-off"
@@ -241,7 +258,7 @@ struct metrics_cost_result {
 };
 
 metrics_cost_result run_metrics_cost(const args& a, const std::string& root, const std::string& payload,
-                                     const std::string& run_tag) {
+                                     const std::string& run_tag, json_report& rep) {
   auto metrics_off = [](nlohmann::json& c) { c["metrics"] = {{"enabled", false}}; };
   node son{"A", root + "/m-sync-on-A"}, sonb{"B", root + "/m-sync-on-B"};
   node soff{"A", root + "/m-sync-off-A"}, soffb{"B", root + "/m-sync-off-B"};
@@ -275,22 +292,29 @@ metrics_cost_result run_metrics_cost(const args& a, const std::string& root, con
     auto f = summarize(l);
     r.by_label[l.label] = f;
     r.cpu_per_msg_us[l.label] = (l.cpu_entry + l.cpu_peer) / static_cast<double>(l.pub->counters().persisted) * 1e6;
-    print_row(l, 1024, f);
+    report_row(rep, "metrics-cost-" + l.label, l, 1024, f);
     l.conn->close();
   }
-  for (const auto& [label, us] : r.cpu_per_msg_us)
+  json_report::json cpu = json_report::json::object(); // by setup
+  for (const auto& [label, us] : r.cpu_per_msg_us) {
     std::printf("  %-9s node CPU per message (entry + peer): %.1f us\n", label.c_str(), us);
+    cpu[label] = us;
+  }
+  rep.phase("metrics-cost-cpu", {{"node_cpu_per_msg_us", cpu}});
   for (node* n : {&son, &sonb, &soff, &soffb, &aon, &aonb, &aoff, &aoffb}) stop_node(*n);
   return r;
 }
 
-void print_metrics_cost_targets(const metrics_cost_result& m) {
+void report_metrics_cost_targets(const metrics_cost_result& m, json_report& rep) {
   for (const char* kind : {"sync", "async"}) {
     const double on = m.by_label.at(std::string{kind} + "-on").msgs_per_s;
     const double off = m.by_label.at(std::string{kind} + "-off").msgs_per_s;
     const double diff = (off - on) / off;
+    const char* v = rep.target(std::string{kind} + " 1024-outstanding throughput with metrics on within 5% of off "
+                                                   "(value: % slower than off)",
+                               diff <= 0.05, 100 * diff, 5, "pct", {{"on_msg_per_s", on}, {"off_msg_per_s", off}});
     std::printf("  %s %s 1024-outstanding throughput with metrics on within 5%% of off: %+.1f%% (%.0f vs %.0f msg/s)\n",
-                verdict(diff <= 0.05), kind, -100 * diff, on, off);
+                v, kind, -100 * diff, on, off);
   }
 }
 
@@ -412,7 +436,8 @@ failover_result run_failover(const args& a, const std::string& root) {
   return out;
 }
 
-void print_failover(const char* label, const failover_times& t) {
+// Prints one direction's failover times and records them as the phase `phase`.
+void report_failover(json_report& rep, const std::string& phase, const char* label, const failover_times& t) {
   if (t.resume_ms.empty()) return;
   std::printf("  %s: resume ack after %.1f ms median (min %.1f, max %.1f); caught up after %.1f ms median "
               "(min %.1f, max %.1f); %zu kills\n",
@@ -420,6 +445,15 @@ void print_failover(const char* label, const failover_times& t) {
               *std::max_element(t.resume_ms.begin(), t.resume_ms.end()), percentile_of(t.caught_up_ms, 50),
               *std::min_element(t.caught_up_ms.begin(), t.caught_up_ms.end()),
               *std::max_element(t.caught_up_ms.begin(), t.caught_up_ms.end()), t.resume_ms.size());
+  rep.phase(phase, {{"kills", t.resume_ms.size()},
+                    {"resume_ms_median", percentile_of(t.resume_ms, 50)},
+                    {"resume_ms_min", *std::min_element(t.resume_ms.begin(), t.resume_ms.end())},
+                    {"resume_ms_max", *std::max_element(t.resume_ms.begin(), t.resume_ms.end())},
+                    {"caught_up_ms_median", percentile_of(t.caught_up_ms, 50)},
+                    {"caught_up_ms_min", *std::min_element(t.caught_up_ms.begin(), t.caught_up_ms.end())},
+                    {"caught_up_ms_max", *std::max_element(t.caught_up_ms.begin(), t.caught_up_ms.end())},
+                    {"resume_ms", t.resume_ms},
+                    {"caught_up_ms", t.caught_up_ms}});
 }
 
 
@@ -434,7 +468,7 @@ struct throughput_result {
 
 // Phases 1-3: single node, sync pair, async pair, side by side, at windows 1 and 1024.
 throughput_result run_throughput(const args& a, const std::string& root, const std::string& payload,
-                                 const std::string& run_tag) {
+                                 const std::string& run_tag, json_report& rep) {
   throughput_result out;
   auto& result = out.by_target;
   node single{"S", root + "/single"};
@@ -481,16 +515,22 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
     for (auto& l : loads) {
       auto f = summarize(l);
       result[l.label][window] = f;
-      print_row(l, window, f);
+      report_row(rep, l.label + "-w" + std::to_string(window), l, window, f);
       if (l.label == "single") out.single_messages += l.pub->counters().persisted;
       l.conn->close();
     }
     std::fflush(stdout);
   }
-  auto print_raw = [](const char* label, const std::vector<double>& rl, const char* what) {
-    std::printf("%-7s %7d %10.0f %8.2f %9.0f %9.0f   (%s)\n", label, 1,
-                rl.empty() ? 0.0 : 1e6 / (std::accumulate(rl.begin(), rl.end(), 0.0) / static_cast<double>(rl.size())),
-                0.0, percentile_of(rl, 50), percentile_of(rl, 99), what);
+  auto print_raw = [&rep](const char* label, const std::vector<double>& rl, const char* what) {
+    const double per_s =
+      rl.empty() ? 0.0 : 1e6 / (std::accumulate(rl.begin(), rl.end(), 0.0) / static_cast<double>(rl.size()));
+    std::printf("%-7s %7d %10.0f %8.2f %9.0f %9.0f   (%s)\n", label, 1, per_s, 0.0, percentile_of(rl, 50),
+                percentile_of(rl, 99), what);
+    rep.phase(label, {{"what", what},
+                      {"writes_per_s", per_s},
+                      {"p50_us", percentile_of(rl, 50)},
+                      {"p99_us", percentile_of(rl, 99)},
+                      {"samples", rl.size()}});
   };
   print_raw("raw", raw.latencies_us(), "1 KiB pwrite + fdatasync, interleaved with the window-1 slices");
   print_raw("rawbusy", raw_busy.latencies_us(), "the same while a second thread spins on the other core");
@@ -506,11 +546,12 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
 // Phase 4: a destination that is down; returns the node's RSS growth (MiB). The control line
 // compares the single node of phases 1-3.
 double run_down_destination(const args& a, const std::string& root, const std::string& payload,
-                            const std::string& run_tag, const throughput_result& t) {
+                            const std::string& run_tag, const throughput_result& t, json_report& rep) {
   node down{"D", root + "/down"};
   start_node(a, down, {{"Z", "async", "127.0.0.1:" + std::to_string(free_port()), false}});
   std::this_thread::sleep_for(1s);
   const auto down_rss0 = rss_kib(down.pid);
+  json_report::json figures;
   {
     client::client_connection c;
     if (auto err = c.connect("127.0.0.1", down.client, "replication_bench", 5000ms); !err.empty())
@@ -525,6 +566,9 @@ double run_down_destination(const args& a, const std::string& root, const std::s
     std::printf("\ndown destination: %llu messages in %.1f s (%.0f msg/s)",
                 static_cast<unsigned long long>(p.counters().persisted), secs,
                 static_cast<double>(p.counters().persisted) / secs);
+    figures = {{"messages", p.counters().persisted},
+               {"publish_s", secs},
+               {"msg_per_s", static_cast<double>(p.counters().persisted) / secs}};
     c.close();
   }
   std::this_thread::sleep_for(1s);
@@ -533,18 +577,29 @@ double run_down_destination(const args& a, const std::string& root, const std::s
   std::printf("; destination Z connected=%s lag_records=%llu\n", dz.value("connected", false) ? "true" : "false",
               static_cast<unsigned long long>(dz.value("lag_records", std::uint64_t{0})));
   const double growth_mib = (static_cast<double>(down_rss1) - static_cast<double>(down_rss0)) / 1024;
+  const double control_growth_mib = (static_cast<double>(t.single_rss1) - static_cast<double>(t.single_rss0)) / 1024;
   std::printf("  RSS %.1f MiB -> %.1f MiB: growth %.1f MiB\n", down_rss0 / 1024.0, down_rss1 / 1024.0, growth_mib);
   std::printf("  control (node without destinations, %llu messages in phases 1-3): RSS %.1f MiB -> %.1f MiB: "
               "growth %.1f MiB\n",
               static_cast<unsigned long long>(t.single_messages), t.single_rss0 / 1024.0, t.single_rss1 / 1024.0,
-              (static_cast<double>(t.single_rss1) - static_cast<double>(t.single_rss0)) / 1024);
+              control_growth_mib);
+  figures.update({{"destination_connected", dz.value("connected", false)},
+                  {"destination_lag_records", dz.value("lag_records", std::uint64_t{0})},
+                  {"rss_before_mib", down_rss0 / 1024.0},
+                  {"rss_after_mib", down_rss1 / 1024.0},
+                  {"rss_growth_mib", growth_mib},
+                  {"control_messages", t.single_messages},
+                  {"control_rss_before_mib", t.single_rss0 / 1024.0},
+                  {"control_rss_after_mib", t.single_rss1 / 1024.0},
+                  {"control_rss_growth_mib", control_growth_mib}});
+  rep.phase("down-destination", figures);
   stop_node(down);
 
   return growth_mib;
 }
 
 // Phase 5: an idle sync pair; returns each node's CPU (% of one core).
-std::pair<double, double> run_idle_pair(const args& a, const std::string& root) {
+std::pair<double, double> run_idle_pair(const args& a, const std::string& root, json_report& rep) {
   node ia{"A", root + "/idle-A"}, ib{"B", root + "/idle-B"};
   start_pair(a, ia, ib, "sync");
   std::this_thread::sleep_for(1s);
@@ -555,6 +610,7 @@ std::pair<double, double> run_idle_pair(const args& a, const std::string& root) 
   const double wall = std::chrono::duration<double>(bench_clock::now() - w0).count();
   const double idle_a = 100 * ticks_to_seconds(ta1 - ta0) / wall, idle_b = 100 * ticks_to_seconds(tb1 - tb0) / wall;
   std::printf("\nidle sync pair over %.1f s: A %.2f%% CPU, B %.2f%% CPU (of one core)\n", wall, idle_a, idle_b);
+  rep.phase("idle-sync-pair", {{"wall_s", wall}, {"cpu_a_pct", idle_a}, {"cpu_b_pct", idle_b}});
   stop_node(ia);
   stop_node(ib);
 
@@ -562,8 +618,8 @@ std::pair<double, double> run_idle_pair(const args& a, const std::string& root) 
 }
 
 // The targets of docs/performance.md, each with its verdict.
-void print_targets(const args& a, const throughput_result& t, double growth_mib, double idle_a, double idle_b,
-                   const failover_result& fo) {
+void report_targets(const args& a, const throughput_result& t, double growth_mib, double idle_a, double idle_b,
+                    const failover_result& fo, json_report& rep) {
   const auto& s1 = t.by_target.at("single").at(1);
   const auto& s1024 = t.by_target.at("single").at(1024);
   const auto& y1 = t.by_target.at("sync").at(1);
@@ -572,50 +628,78 @@ void print_targets(const args& a, const throughput_result& t, double growth_mib,
   std::printf("\nload average now: %s\n", load_average().c_str());
   std::printf("targets:\n");
   const double r_sync = y1024.msgs_per_s / s1024.msgs_per_s;
-  std::printf("  %s sync 1024-outstanding throughput >= 50%% of single node: %.0f%%\n", verdict(r_sync >= 0.5), 100 * r_sync);
+  std::printf("  %s sync 1024-outstanding throughput >= 50%% of single node: %.0f%%\n",
+              rep.target("sync 1024-outstanding throughput >= 50% of single node", r_sync >= 0.5, r_sync, 0.5, "ratio"),
+              100 * r_sync);
   // Judged against the faster of the two raw baselines: the device's real cost, not idle wake-up.
   const double base_p50 = std::min(t.raw_p50, t.busy_p50);
   const double r_p50 = y1.p50_us / base_p50;
+  const char* v = rep.target("sync 1-outstanding p50 <= 2x raw fdatasync p50", r_p50 <= 2, r_p50, 2, "ratio",
+                             {{"sync_p50_us", y1.p50_us},
+                              {"raw_p50_us", base_p50},
+                              {"sync_p50_x_idle_raw", y1.p50_us / t.raw_p50},
+                              {"sync_p50_x_busy_raw", y1.p50_us / t.busy_p50},
+                              {"single_p50_x_raw", s1.p50_us / base_p50},
+                              {"sync_p50_x_single", y1.p50_us / s1.p50_us}});
   std::printf("  %s sync 1-outstanding p50 <= 2x raw fdatasync p50: %.2fx (%.0f vs %.0f us; vs idle raw %.2fx, "
               "vs busy raw %.2fx; single node %.2fx, sync/single %.2fx)\n",
-              verdict(r_p50 <= 2), r_p50, y1.p50_us, base_p50, y1.p50_us / t.raw_p50, y1.p50_us / t.busy_p50,
+              v, r_p50, y1.p50_us, base_p50, y1.p50_us / t.raw_p50, y1.p50_us / t.busy_p50,
               s1.p50_us / base_p50, y1.p50_us / s1.p50_us);
-  std::printf("  %s sync 1-outstanding p99 <= 1.5 ms: %.2f ms (%.2fx the target)\n", verdict(y1.p99_us <= 1500),
+  std::printf("  %s sync 1-outstanding p99 <= 1.5 ms: %.2f ms (%.2fx the target)\n",
+              rep.target("sync 1-outstanding p99 <= 1.5 ms", y1.p99_us <= 1500, y1.p99_us / 1000, 1.5, "ms"),
               y1.p99_us / 1000, y1.p99_us / 1500);
   const double r_async = a1024.msgs_per_s / s1024.msgs_per_s;
+  const double r_async1 = t.by_target.at("async").at(1).msgs_per_s / s1.msgs_per_s;
   std::printf("  %s async 1024-outstanding throughput >= 80%% of single node: %.0f%% (window 1: %.0f%%)\n",
-              verdict(r_async >= 0.8), 100 * r_async, 100 * t.by_target.at("async").at(1).msgs_per_s / s1.msgs_per_s);
+              rep.target("async 1024-outstanding throughput >= 80% of single node", r_async >= 0.8, r_async, 0.8,
+                         "ratio", {{"window_1_ratio", r_async1}}),
+              100 * r_async, 100 * r_async1);
   std::printf("  %s RSS growth with a destination down < 64 MiB for %llu messages: %.1f MiB (%.2fx the limit)\n",
-              verdict(growth_mib < 64), static_cast<unsigned long long>(a.down_messages), growth_mib, growth_mib / 64);
-  std::printf("  %s idle CPU < 1%% per node: A %.2f%%, B %.2f%%\n", verdict(idle_a < 1 && idle_b < 1), idle_a, idle_b);
+              rep.target("RSS growth with a destination down < 64 MiB", growth_mib < 64, growth_mib, 64, "MiB",
+                         {{"messages", a.down_messages}}),
+              static_cast<unsigned long long>(a.down_messages), growth_mib, growth_mib / 64);
+  std::printf("  %s idle CPU < 1%% per node: A %.2f%%, B %.2f%%\n",
+              rep.target("idle CPU < 1% per node (value: the busier node)", idle_a < 1 && idle_b < 1,
+                         std::max(idle_a, idle_b), 1, "pct", {{"cpu_a_pct", idle_a}, {"cpu_b_pct", idle_b}}),
+              idle_a, idle_b);
   if (!fo.to_second.resume_ms.empty()) {
     // The failover test's bound: connect_timeout_ms (1000) + reconnect.initial_ms (100) + 1 s.
     const double worst = *std::max_element(fo.to_second.resume_ms.begin(), fo.to_second.resume_ms.end());
-    std::printf("  %s failover B1 -> B2 (kill to B2's resume ack) <= 2100 ms: max %.1f ms\n", verdict(worst <= 2100),
+    std::printf("  %s failover B1 -> B2 (kill to B2's resume ack) <= 2100 ms: max %.1f ms\n",
+                rep.target("failover B1 -> B2 (kill to B2's resume ack) <= 2100 ms", worst <= 2100, worst, 2100, "ms"),
                 worst);
   }
 }
 
-int run(const args& a) {
+int run(const args& a, json_report& rep) {
   const std::string root = make_temp_root(a.dir, "tandem-replication-bench");
-  std::printf("%s\n", machine_line(root).c_str());
+  std::printf("%s\n", rep.machine(root).c_str());
   std::printf("tandemd: %s\nmessages: %zu-byte payload; %.1f s per target and window, in %.1f s slices; "
               "down-destination messages %llu; idle %.0f s\n\n",
               a.tandemd.c_str(), payload_bytes, a.seconds, slice_seconds,
               static_cast<unsigned long long>(a.down_messages), a.idle_seconds);
   std::fflush(stdout);
+  rep.settings({{"tandemd", a.tandemd},
+                {"payload_bytes", payload_bytes},
+                {"seconds_per_target_window", a.seconds},
+                {"slice_s", slice_seconds},
+                {"down_messages", a.down_messages},
+                {"idle_s", a.idle_seconds},
+                {"failover_trials", a.failover_trials},
+                {"tail_window_bytes", a.tail_window_bytes},
+                {"only_metrics_cost", a.only_metrics_cost}});
   const std::string payload(payload_bytes, 'x');
   const std::string run_tag = std::to_string(::getpid());
   if (a.only_metrics_cost) {
-    auto m = run_metrics_cost(a, root, payload, run_tag);
+    auto m = run_metrics_cost(a, root, payload, run_tag, rep);
     std::printf("\nload average now: %s\ntargets:\n", load_average().c_str());
-    print_metrics_cost_targets(m);
+    report_metrics_cost_targets(m, rep);
     return 0;
   }
 
-  const auto t = run_throughput(a, root, payload, run_tag);
-  const double growth_mib = run_down_destination(a, root, payload, run_tag, t);
-  const auto [idle_a, idle_b] = run_idle_pair(a, root);
+  const auto t = run_throughput(a, root, payload, run_tag, rep);
+  const double growth_mib = run_down_destination(a, root, payload, run_tag, t, rep);
+  const auto [idle_a, idle_b] = run_idle_pair(a, root, rep);
 
   // 6: failover between two servers of one destination.
   failover_result fo;
@@ -624,15 +708,16 @@ int run(const args& a) {
     std::printf("\nfailover (A -> async destination B at [B1, B2], ~2000 msg/s; SIGKILL of the server in use; "
                 "%llu messages published):\n",
                 static_cast<unsigned long long>(fo.published));
-    print_failover("B1 killed, A to B2", fo.to_second);
-    print_failover("B2 killed, A to B1", fo.to_first);
+    rep.phase("failover", {{"published_messages", fo.published}});
+    report_failover(rep, "failover-b1-killed", "B1 killed, A to B2", fo.to_second);
+    report_failover(rep, "failover-b2-killed", "B2 killed, A to B1", fo.to_first);
   }
 
   // 7: metrics on vs off.
-  auto mcost = run_metrics_cost(a, root, payload, run_tag);
+  auto mcost = run_metrics_cost(a, root, payload, run_tag, rep);
 
-  print_targets(a, t, growth_mib, idle_a, idle_b, fo);
-  print_metrics_cost_targets(mcost);
+  report_targets(a, t, growth_mib, idle_a, idle_b, fo, rep);
+  report_metrics_cost_targets(mcost, rep);
   return 0;
 }
 
@@ -656,11 +741,15 @@ int main(int argc, char** argv) {
     else if (k == "--tail-window-bytes" && has_value) a.tail_window_bytes = std::stoull(argv[++i]);
     else if (k == "--failover-trials" && has_value) a.failover_trials = std::stoi(argv[++i]);
     else if (k == "--only-metrics-cost") a.only_metrics_cost = true;
+    else if (k == "--json" && has_value) a.json = argv[++i];
     else {
       std::fprintf(stderr, "usage: replication_bench [--dir DIR] [--seconds S] [--down-messages N] "
-                           "[--idle-seconds S] [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick] [--only-metrics-cost]\n");
+                           "[--idle-seconds S] [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick] "
+                           "[--only-metrics-cost] [--json FILE]\n");
       return 2;
     }
   }
-  return run_with_cleanup("replication_bench", [&] { return run(a); });
+  json_report rep("replication_bench", argc, argv);
+  if (!rep.set_output(a.json)) return 2;
+  return run_with_cleanup(rep, [&] { return run(a, rep); });
 }
