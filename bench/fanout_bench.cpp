@@ -415,15 +415,9 @@ int run(const args& a, json_report& rep) {
   std::printf("tandemd: %s\nfan-out: one source S, async destinations N in {%s}; %zu-byte records, %zu outstanding, "
               "%.1f s of publishing per N, then until every destination acked; idle %.0f s\n\n",
               a.tandemd.c_str(), widths.c_str(), a.record_bytes, a.window, a.seconds, a.idle_seconds);
-  rep.settings({{"tandemd", a.tandemd},
-                {"dests", a.dests},
-                {"record_bytes", a.record_bytes},
-                {"window", a.window},
-                {"max_lag_records", a.max_lag},
-                {"publish_s", a.seconds},
-                {"idle_s", a.idle_seconds},
-                {"catch_up_timeout_s", a.catch_up_timeout},
-                {"data", a.data}});
+  rep.settings({{"tandemd", a.tandemd}, {"dests", a.dests}, {"record_bytes", a.record_bytes}, {"window", a.window},
+                {"max_lag_records", a.max_lag}, {"publish_s", a.seconds}, {"idle_s", a.idle_seconds},
+                {"catch_up_timeout_s", a.catch_up_timeout}, {"data", a.data}});
   const std::string run_tag = std::to_string(::getpid());
   std::vector<result> rs;
   print_header();
