@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <ctime>
 #include <exception>
+#include <filesystem>
 #include <optional>
 #include <sstream>
 #include <string>
