@@ -699,8 +699,11 @@ std::vector<hold_change> journal::take_hold_changes() {
 
 std::string describe(const hold_change& c) {
   if (!c.released)
-    return "destination " + c.destination + " caught up (acknowledged " + std::to_string(c.acknowledged) +
-           ", every sealed segment): retention holds records for it again";
+    return "destination " + c.destination +
+           (c.max_held_bytes == 0 ? " is no longer released: journal.max_held_bytes is 0 (unlimited)"
+                                  : " caught up (acknowledged " + std::to_string(c.acknowledged) +
+                                        ", every sealed segment)") +
+           ": retention holds records for it again";
   return "destination " + c.destination + " released by journal.max_held_bytes " + std::to_string(c.max_held_bytes) +
          ": it held back " + std::to_string(c.hold_bytes) + " bytes (acknowledged up to seq " +
          std::to_string(c.acknowledged) + "); retention no longer waits for it, so it will miss records from seq " +

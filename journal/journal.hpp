@@ -5,11 +5,14 @@
 //   * Writer side (stage, write_staged, sync, append): ONE thread at a time -- the group
 //     committer's thread. These do disk I/O without holding any lock readers need.
 //   * Everything else (durable_seq, first_seq, highest_origin_seq, open_cursor, acknowledge,
-//     enforce_retention, held_back, segments) is safe from any thread, concurrently with the writer.
+//     enforce_retention, held_back, holds, take_hold_changes, segments) is safe from any thread,
+//     concurrently with the writer.
 //     Internal locks are held only for in-memory bookkeeping, never around disk reads or writes
 //     (except enforce_retention's own unlinks, which hold no lock the writer or readers take, and
 //     the extent file's one small atomic write, which a seal on the writer thread and a retention
-//     pass serialise between them: the writer can wait for it at a seal, never at an append).
+//     pass serialise between them: the writer can wait for it at a seal, never at an append;
+//     and the "positions" and "released" files, written under the retention lock, which neither
+//     the writer nor readers take: only the retention calls -- acknowledge, held_back, ... -- wait).
 //   * A cursor (reader.hpp) belongs to one thread; any number of cursors may run concurrently.
 //   * Readers only ever see durable records: durable_seq() advances only after a completed fdatasync.
 //   * The journal must outlive its cursors and its group_committer.

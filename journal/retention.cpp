@@ -230,7 +230,7 @@ hold_decision decide_holds(const std::vector<hold_segment>& segments,
   std::map<std::string, std::uint64_t, std::less<>> holding; // name -> its hold (bytes)
   for (const auto& [name, pos] : positions) {
     if (released.find(name) != released.end()) {
-      if (hold_of(segments, pos, true) > 0) continue; // still released
+      if (max_held_bytes != 0 && hold_of(segments, pos, true) > 0) continue; // still released
       d.restored.push_back(name);
     }
     holding.emplace(name, hold_of(segments, pos));

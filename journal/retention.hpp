@@ -122,8 +122,9 @@ struct hold_segment {
 //   2. release: while the held bytes exceed max_held_bytes, the holding destination with the
 //      largest hold (the lowest position; ties: the first name) is released. Strictly greater:
 //      held == max_held_bytes releases nothing.
-//   max_held_bytes 0 = unlimited: nothing is ever released (step 1 still restores, e.g. after the
-//   limit was removed from the config).
+//   max_held_bytes 0 = unlimited: nothing is ever released, and every released destination holds
+//   again at once (the limit was removed from the config: defaults keep data; what was removed
+//   while it was released stays gone).
 //
 // Worked example. segments (last_seq, bytes): (10, 100) (20, 100) (30, 100), all old enough;
 // positions east 30, west 10, north 0; limit 150. Holds: east 0, west 200, north 300.

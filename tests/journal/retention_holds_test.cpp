@@ -90,9 +90,11 @@ TEST_CASE("decide_holds: a released destination that acked every sealed segment 
   d = decide_holds(three, {{"east", 30}, {"west", 30}}, released, 150);
   CHECK(d.restored == std::vector<std::string>{"west"});
   CHECK(d.released.empty());
-  // Restored with the limit removed too (0): the rule restores but never releases.
-  d = decide_holds(three, {{"west", 30}}, released, 0);
+  // The limit removed (0): every released destination holds again at once, caught up or not.
+  d = decide_holds(three, {{"east", 30}, {"west", 0}}, released, 0);
   CHECK(d.restored == std::vector<std::string>{"west"});
+  CHECK(d.released.empty());
+  CHECK(d.held_bytes == 300);
 }
 
 TEST_CASE("released file round-trips and rejects damage") {
@@ -292,4 +294,24 @@ TEST_CASE("crash between a release and the removal it allows: the release is in 
   CHECK(j->take_hold_changes().empty()); // the same decision, not a new one
   CHECK(j->first_seq() > first_before);
   CHECK(j->open_cursor(first_before).error().code() == errc::trimmed);
+}
+
+TEST_CASE("max_held_bytes set back to 0: a released destination holds again at the next pass") {
+  temp_dir d;
+  {
+    auto j = open_ok(held(d.path(), {"east", "west"}, 2048));
+    fill(*j, 10);
+    REQUIRE(j->acknowledge("east", j->durable_seq()).ok());
+    REQUIRE(*j->enforce_retention() > 0);
+    REQUIRE(j->held_back()[1].released);
+  }
+  auto j = open_ok(held(d.path(), {"east", "west"}, 0));
+  fill(*j, 10);
+  REQUIRE(j->acknowledge("east", j->durable_seq()).ok());
+  CHECK(*j->enforce_retention() == 0); // west lacks all of it again, and holds it
+  const auto changes = j->take_hold_changes();
+  REQUIRE(changes.size() == 1);
+  CHECK_FALSE(changes[0].released);
+  CHECK(describe(changes[0]).find("journal.max_held_bytes is 0") != std::string::npos);
+  CHECK_FALSE(j->held_back()[1].released);
 }
