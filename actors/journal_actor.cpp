@@ -102,8 +102,14 @@ std::string status_json(journal_state& st) {
   auto holds = nlohmann::ordered_json::array();
   for (const auto& h : j.held_back())
     holds.push_back({{"destination", h.name}, {"acknowledged", h.acknowledged}, {"segments", h.segments},
-                     {"bytes", h.bytes}});
+                     {"bytes", h.bytes}, {"released", h.released}, {"released_from_seq", h.released_from_seq},
+                     {"released_since_unix_ms", h.released_since_ns / 1'000'000}});
   out["held_back"] = holds;
+  const auto ht = j.holds(); // journal.max_held_bytes (journal/retention.hpp decide_holds)
+  out["held_bytes"] = ht.held_bytes;
+  out["max_held_bytes"] = ht.max_held_bytes;
+  out["released_destinations_total"] = ht.releases;
+  out["restored_destinations_total"] = ht.restores;
   const auto& p = core.publishers();
   out["publishers"] = {{"known", p.publishers()},
                        {"max", p.max_publishers()},
@@ -323,6 +329,8 @@ void run_retention(journal_self self) {
     st.removed_segments += *removed;
     log::info(component, "retention removed ", *removed, " segment(s) every destination has");
   }
+  for (const auto& change : st.rt->log().take_hold_changes()) // journal.max_held_bytes: each once
+    log::warn(component, journal::describe(change));
   save_inbound(st);
   arm_timer(st.options.timers, st.options.retention_interval, self->address(),
             caf::make_message(atoms::retention::value));

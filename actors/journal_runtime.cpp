@@ -19,6 +19,7 @@ std::shared_ptr<journal_runtime> journal_runtime::open(const config::node_config
   for (const auto& d : cfg.destinations)
     jo.destinations.push_back(d.name);
   jo.retention_min_age_ns = static_cast<std::int64_t>(cfg.journal.retention_min_age_s) * 1'000'000'000;
+  jo.max_held_bytes = cfg.journal.max_held_bytes;
   jo.fs = fs;
   // A journal created now (an empty dir) is a new incarnation of this node: its seqs start at the
   // wall clock in microseconds, above every seq an earlier incarnation used (docs/journal-format.md).

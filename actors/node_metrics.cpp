@@ -32,6 +32,10 @@ struct node_metrics::families {
   counter_family* commit_failed_batches = nullptr;
   gauge_family* held_back_bytes = nullptr;
   gauge_family* held_back_segments = nullptr;
+  gauge_family* dest_released = nullptr;            // journal.max_held_bytes, label destination
+  counter_family* released_destinations = nullptr;
+  gauge_family* held_bytes = nullptr;
+  gauge_family* max_held_bytes = nullptr;
   gauge_family* publishers_known = nullptr;
   counter_family* publishers_evicted = nullptr;
   counter_family* duplicates = nullptr;
@@ -154,6 +158,14 @@ void add_journal_families(metrics::registry& r, node_metrics::families& f) {
   f.held_back_segments = must(r.add_gauge("tandem_journal_held_back_segments",
                                           "Segments retention keeps because a destination has not acked them",
                                           {"destination"}));
+  f.dest_released = must(r.add_gauge("tandem_destination_released",
+                                     "1 while journal.max_held_bytes has released the destination: retention no "
+                                     "longer waits for it", {"destination"}));
+  f.released_destinations = must(r.add_counter("tandem_journal_released_destinations_total",
+                                               "Destinations released by journal.max_held_bytes since start"));
+  f.held_bytes = must(r.add_gauge("tandem_journal_held_bytes",
+                                  "Journal bytes kept only because destinations have not acked them"));
+  f.max_held_bytes = must(r.add_gauge("tandem_journal_max_held_bytes", "journal.max_held_bytes (0 = unlimited)"));
   f.publishers_known = must(r.add_gauge("tandem_journal_publishers", "Publishers whose high-water marks the node keeps"));
   f.publishers_evicted = must(r.add_counter("tandem_journal_publishers_evicted_total",
                                             "Publishers forgotten to keep the bound (their resends are stored again)"));
@@ -277,7 +289,11 @@ void expose_journal(node_metrics::families& f, const nlohmann::json& status) {
         auto name = text(d, "destination");
         set(f.held_back_bytes->labels({name}), d, "bytes");
         set(f.held_back_segments->labels({name}), d, "segments");
+        set(f.dest_released->labels({name}), d, "released");
       }
+    set(f.released_destinations->get(), j, "released_destinations_total");
+    set(f.held_bytes->get(), j, "held_bytes");
+    set(f.max_held_bytes->get(), j, "max_held_bytes");
   }
 }
 

@@ -39,6 +39,11 @@ struct journal_config {
   // Default 7 days: history stays for subscribers that replay or fail over with an old bookmark
   // and for refilling a partner that lost its disk (disk cost: 7 days of published bytes).
   std::uint64_t retention_min_age_s = 7 * 24 * 3600;
+  // Bytes retention may keep only because destinations have not acked them; beyond it the
+  // destination holding back the most is released (no longer holds the journal back; it resumes
+  // from the oldest record still held when it returns). 0 = unlimited, the default: defaults keep
+  // data. Otherwise at least 2 * segment_bytes (docs/config.md, "Retention while a destination is away").
+  std::uint64_t max_held_bytes = 0;
   // What tandemd checks before it starts: full = the checksum of every record of every segment
   // (a damaged sealed segment refuses startup); tail = only the last segment (recovery's own scan),
   // for journals too large to read at every start.

@@ -71,6 +71,15 @@ void read_journal(object_reader& node, journal_config& out) {
   r->read_uint("tail_window_bytes", out.tail_window_bytes, 1 * mib);
   r->read_uint("readers", out.readers, 1, 64);
   r->read_uint("retention_min_age_s", out.retention_min_age_s, 0);
+  // Segments are sealed only once they exceed segment_bytes, so one sealed segment a destination
+  // has not acked yet already holds more than segment_bytes: a smaller limit would release any
+  // destination one segment behind.
+  if (r->read_uint("max_held_bytes", out.max_held_bytes, 0) && out.max_held_bytes != 0 &&
+      out.max_held_bytes < 2 * out.segment_bytes)
+    r->error("max_held_bytes", "must be 0 (unlimited) or at least 2 * segment_bytes (" +
+                                 std::to_string(2 * out.segment_bytes) + "), got " +
+                                 std::to_string(out.max_held_bytes) +
+                                 ": a destination one sealed segment behind would be released at once");
   std::string check;
   if (r->read_string("startup_check", check)) {
     if (check == "full")

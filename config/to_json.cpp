@@ -53,6 +53,7 @@ ordered_json to_json(const node_config& c) {
       {"tail_window_bytes", j.tail_window_bytes},
       {"readers", j.readers},
       {"retention_min_age_s", j.retention_min_age_s},
+      {"max_held_bytes", j.max_held_bytes},
       {"startup_check", j.startup_check == journal_config::startup_check::full ? "full" : "tail"}}},
     {"destinations", destinations},
     {"limits",

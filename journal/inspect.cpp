@@ -98,9 +98,13 @@ status verify(const std::string& dir, std::ostream& out, file_system* fsp) {
   out << "total records=" << total;
   if (total > 0) out << " seqs=" << lo << ".." << hi;
   out << "\n";
-  if (extent && extent->durable >= extent->base && hi < extent->durable)
+  // Where the journal ends: the last segment's last seq, also when it is empty (first - 1) --
+  // retention may have removed every record, leaving an empty active segment after the newest
+  // durable seq. `hi` (the newest record present) would then be 0.
+  const std::uint64_t end = firsts->empty() ? 0 : expect - 1;
+  if (extent && extent->durable >= extent->base && end < extent->durable)
     return fail({errc::corruption, dir + "/extent records seqs up to " + std::to_string(extent->durable) +
-                                       " as durable but the journal ends at seq " + std::to_string(hi)});
+                                       " as durable but the journal ends at seq " + std::to_string(end)});
   const std::string pos_path = dir + "/" + format::positions_file;
   if (fs.exists(pos_path)) {
     auto text = fs.read_file(pos_path);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <limits>
+#include <utility>
 
 #include "journal/extent.hpp"
 #include "journal/record_format.hpp"
@@ -108,6 +109,10 @@ status journal::recover(recovery_report& rep) {
                                              &rep.new_destinations);
   if (!positions) return positions.error();
   positions_.emplace(std::move(*positions));
+  auto released = released_destinations::load(fs_, opts_.dir, opts_.destinations);
+  if (!released) return released.error();
+  released_.emplace(std::move(*released));
+  hold_totals_.max_held_bytes = opts_.max_held_bytes;
 
   // The extent file: what must be on disk (journal/extent.hpp). Absent for a journal created by an
   // older build (or removed by an operator): then only the checks segment files allow are made.
@@ -548,15 +553,55 @@ status journal::persist_positions() {
   return positions_->persist();
 }
 
+status journal::apply_hold_rule(const std::vector<hold_segment>& sealed, std::uint64_t first_held, std::int64_t now) {
+  const auto d = decide_holds(sealed, positions_->all(), released_->all(), opts_.max_held_bytes);
+  std::uint64_t newest_removable = 0; // the newest seq the age rule lets go
+  for (const auto& s : sealed) {
+    if (!s.old_enough) break;
+    newest_removable = s.last_seq;
+  }
+  for (const auto& name : d.restored) {
+    released_->restore(name);
+    ++hold_totals_.restores;
+    hold_changes_.push_back({name, false, positions_->position(name), 0, 0, 0, d.held_bytes, opts_.max_held_bytes});
+  }
+  for (const auto& name : d.released) {
+    const std::uint64_t pos = positions_->position(name);
+    // What it may miss starts after its position, or at the oldest record held when it lacks
+    // more than that already (a destination added after earlier removals).
+    const std::uint64_t from = std::max(pos + 1, first_held);
+    released_->release(name, release_info{from, now});
+    ++hold_totals_.releases;
+    hold_changes_.push_back(
+        {name, true, pos, from, newest_removable, hold_of(sealed, pos), d.held_bytes, opts_.max_held_bytes});
+  }
+  hold_totals_.held_bytes = d.held_bytes;
+  // Before any removal that the release allows (retention.hpp, "released" file).
+  return released_->persist();
+}
+
 result<std::size_t> journal::enforce_retention() {
+  const std::int64_t now = opts_.clock();
+  std::vector<hold_segment> sealed;
+  std::uint64_t first_held = 0;
+  {
+    std::lock_guard lock(seg_mu_);
+    first_held = segments_.front().summary.first_seq;
+    for (const auto& st : segments_)
+      if (st.sealed)
+        sealed.push_back({st.summary.last_seq, st.summary.bytes,
+                          segment_removable(0, st.summary.max_timestamp_ns, std::numeric_limits<std::uint64_t>::max(),
+                                            now, opts_.retention_min_age_ns)});
+  }
   std::uint64_t min_acked;
   {
-    // Persist before removing: a removal must never be based on a position a restart would forget.
+    // Persist before removing: a removal must never be based on a position or a release a
+    // restart would forget.
     std::lock_guard lock(retention_mu_);
+    if (auto s = apply_hold_rule(sealed, first_held, now); !s) return s;
     if (auto s = positions_->persist(); !s) return s;
-    min_acked = positions_->min_position();
+    min_acked = positions_->min_position(released_->all());
   }
-  const std::int64_t now = opts_.clock();
   std::vector<std::uint64_t> removed;
   removed_history history;
   std::uint64_t new_oldest = 0;
@@ -622,7 +667,15 @@ std::vector<destination_hold> journal::held_back() const {
   std::vector<destination_hold> out;
   {
     std::lock_guard lock(retention_mu_);
-    for (const auto& [name, seq] : positions_->all()) out.push_back({name, seq, 0, 0});
+    for (const auto& [name, seq] : positions_->all()) {
+      destination_hold h{name, seq, 0, 0};
+      if (auto it = released_->all().find(name); it != released_->all().end()) {
+        h.released = true;
+        h.released_from_seq = it->second.from_seq;
+        h.released_since_ns = it->second.since_ns;
+      }
+      out.push_back(std::move(h));
+    }
   }
   std::lock_guard lock(seg_mu_);
   for (auto& h : out)
@@ -632,6 +685,31 @@ std::vector<destination_hold> journal::held_back() const {
         h.bytes += st.summary.bytes;
       }
   return out;
+}
+
+hold_totals journal::holds() const {
+  std::lock_guard lock(retention_mu_);
+  return hold_totals_;
+}
+
+std::vector<hold_change> journal::take_hold_changes() {
+  std::lock_guard lock(retention_mu_);
+  return std::exchange(hold_changes_, {});
+}
+
+std::string describe(const hold_change& c) {
+  if (!c.released)
+    return "destination " + c.destination +
+           (c.max_held_bytes == 0 ? " is no longer released: journal.max_held_bytes is 0 (unlimited)"
+                                  : " caught up (acknowledged " + std::to_string(c.acknowledged) +
+                                        ", every sealed segment)") +
+           ": retention holds records for it again";
+  return "destination " + c.destination + " released by journal.max_held_bytes " + std::to_string(c.max_held_bytes) +
+         ": it held back " + std::to_string(c.hold_bytes) + " bytes (acknowledged up to seq " +
+         std::to_string(c.acknowledged) + "); retention no longer waits for it, so it will miss records from seq " +
+         std::to_string(c.from_seq) + " on as they are removed (now up to seq " +
+         std::to_string(c.newest_removable) + "); when it returns it resumes from the oldest record still held. " +
+         "Held bytes now " + std::to_string(c.held_bytes_after);
 }
 
 } // namespace tandem::journal

@@ -5,11 +5,14 @@
 //   * Writer side (stage, write_staged, sync, append): ONE thread at a time -- the group
 //     committer's thread. These do disk I/O without holding any lock readers need.
 //   * Everything else (durable_seq, first_seq, highest_origin_seq, open_cursor, acknowledge,
-//     enforce_retention, held_back, segments) is safe from any thread, concurrently with the writer.
+//     enforce_retention, held_back, holds, take_hold_changes, segments) is safe from any thread,
+//     concurrently with the writer.
 //     Internal locks are held only for in-memory bookkeeping, never around disk reads or writes
 //     (except enforce_retention's own unlinks, which hold no lock the writer or readers take, and
 //     the extent file's one small atomic write, which a seal on the writer thread and a retention
-//     pass serialise between them: the writer can wait for it at a seal, never at an append).
+//     pass serialise between them: the writer can wait for it at a seal, never at an append;
+//     and the "positions" and "released" files, written under the retention lock, which neither
+//     the writer nor readers take: only the retention calls -- acknowledge, held_back, ... -- wait).
 //   * A cursor (reader.hpp) belongs to one thread; any number of cursors may run concurrently.
 //   * Readers only ever see durable records: durable_seq() advances only after a completed fdatasync.
 //   * The journal must outlive its cursors and its group_committer.
@@ -50,6 +53,10 @@ struct journal_options {
   std::size_t tail_window_bytes = 32u << 20;   // memory (allocated) for the window of recent durable records
   std::vector<std::string> destinations;       // configured destination names (retention holds)
   std::int64_t retention_min_age_ns = 0;       // 0 = no age requirement
+  // Bytes retention may keep only because destinations have not acked them (journal.max_held_bytes,
+  // retention.hpp decide_holds): beyond it the destination holding back the most is released.
+  // 0 = unlimited (a destination holds the journal back for as long as it is away).
+  std::uint64_t max_held_bytes = 0;
   file_system* fs = nullptr;                   // nullptr = posix_file_system()
   std::function<std::int64_t()> clock;         // ns since epoch, for retention age; empty = system clock
   // The seq of the first record of a journal created by this open() (an empty dir). tandemd sets
@@ -107,12 +114,38 @@ struct removed_history {
 };
 
 // Per destination: what it holds back from removal (sealed segments with records it has not acked).
+// A released destination (journal.max_held_bytes) holds nothing back whatever its figures here.
 struct destination_hold {
   std::string name;
   std::uint64_t acknowledged = 0;
   std::uint64_t segments = 0;
   std::uint64_t bytes = 0;
+  bool released = false;
+  std::uint64_t released_from_seq = 0; // the first seq it may miss (its position + 1 at the release,
+                                       // or the oldest seq then held if that is higher)
+  std::int64_t released_since_ns = 0;
 };
+
+// The journal-wide figures of the hold rule, as of the last retention pass.
+struct hold_totals {
+  std::uint64_t held_bytes = 0;     // kept only for destinations (retention.hpp decide_holds)
+  std::uint64_t max_held_bytes = 0; // the limit; 0 = unlimited
+  std::uint64_t releases = 0;       // destinations released since open
+  std::uint64_t restores = 0;       // released destinations that caught up and hold again
+};
+
+// A release or a restore a retention pass decided: the node logs each once (describe()).
+struct hold_change {
+  std::string destination;
+  bool released = false;             // false: restored (it caught up)
+  std::uint64_t acknowledged = 0;    // its position at the change
+  std::uint64_t from_seq = 0;        // released: the first seq it may miss (destination_hold)
+  std::uint64_t newest_removable = 0; // released: the newest seq retention may now remove without it
+  std::uint64_t hold_bytes = 0;      // released: what it held back
+  std::uint64_t held_bytes_after = 0; // held bytes once the pass decided
+  std::uint64_t max_held_bytes = 0;
+};
+std::string describe(const hold_change& change);
 
 class journal {
 public:
@@ -176,14 +209,18 @@ public:
   // the scan with errc::trimmed, and a damaged record with errc::corruption naming file and offset.
   status scan_durable(const std::function<void(std::string_view record)>& visit) const;
 
-  // Retention. acknowledge() only updates memory; enforce_retention() persists positions
-  // atomically first, then removes every removable sealed segment (oldest first, never the active
-  // one) and returns how many it removed.
+  // Retention. acknowledge() only updates memory; enforce_retention() first applies the hold rule
+  // (retention.hpp decide_holds; persists the "released" file when it changed), persists
+  // positions atomically, then removes every removable sealed segment (oldest first, never the
+  // active one; released destinations do not hold) and returns how many it removed.
+  // take_hold_changes() hands out (once) the releases and restores the passes decided.
   status acknowledge(std::string_view destination, std::uint64_t seq);
   std::uint64_t acknowledged(std::string_view destination) const;
   status persist_positions();
   result<std::size_t> enforce_retention();
   std::vector<destination_hold> held_back() const;
+  hold_totals holds() const;
+  std::vector<hold_change> take_hold_changes();
   // What retention removed so far (last_seq 0: nothing).
   removed_history removed() const;
 
@@ -255,6 +292,12 @@ private:
 
   mutable std::mutex retention_mu_;
   std::optional<retention_positions> positions_;
+  std::optional<released_destinations> released_; // journal.max_held_bytes
+  hold_totals hold_totals_;
+  std::vector<hold_change> hold_changes_; // not taken yet
+
+  // The hold rule's step of enforce_retention (journal.cpp); retention_mu_ held.
+  status apply_hold_rule(const std::vector<hold_segment>& sealed, std::uint64_t first_held, std::int64_t now);
 };
 
 } // namespace tandem::journal

@@ -64,10 +64,12 @@ inline constexpr std::size_t max_record_bytes =
     max_payload_bytes;
 
 // Segment files: "<first seq, 20 digits zero-padded>.seg"; sealed segments get a sparse index
-// sidecar "<same>.idx" (segment_index.hpp). Retention positions live in "positions".
+// sidecar "<same>.idx" (segment_index.hpp). Retention positions live in "positions",
+// released destinations in "released".
 inline constexpr const char* segment_suffix = ".seg";
 inline constexpr const char* index_suffix = ".idx";
 inline constexpr const char* positions_file = "positions";
+inline constexpr const char* released_file = "released"; // journal.max_held_bytes (retention.hpp)
 inline constexpr const char* lock_file = "LOCK";
 inline constexpr std::size_t seq_digits = 20;
 

@@ -27,6 +27,14 @@
 
 namespace tandem::journal {
 
+// A released destination (see released_destinations below).
+struct release_info {
+  std::uint64_t from_seq = 0;
+  std::int64_t since_ns = 0;
+  friend bool operator==(const release_info&, const release_info&) = default;
+};
+using released_map = std::map<std::string, release_info, std::less<>>;
+
 class retention_positions {
 public:
   static result<retention_positions> load(file_system& fs, const std::string& dir,
@@ -37,8 +45,9 @@ public:
   // destination that was not configured at open.
   status acknowledge(std::string_view destination, std::uint64_t seq);
   std::uint64_t position(std::string_view destination) const; // 0 for unknown destinations
-  // The lowest position over all destinations; max() when none is configured (nothing holds).
-  std::uint64_t min_position() const;
+  // The lowest position over all destinations except `ignored` (released ones); max() when none
+  // is left (nothing holds).
+  std::uint64_t min_position(const released_map& ignored = {}) const;
   const std::map<std::string, std::uint64_t, std::less<>>& all() const { return positions_; }
 
   bool dirty() const { return dirty_; }
@@ -55,6 +64,83 @@ private:
   std::map<std::string, std::uint64_t, std::less<>> positions_;
   bool dirty_ = false;
 };
+
+// Released destinations (journal.max_held_bytes): a destination that held back more journal bytes
+// than the limit no longer holds anything back; retention removes segments as if it had acked
+// them. Kept in the "released" file beside "positions", same framing:
+//   tandem-released 1
+//   <name> <from_seq> <since_ns>   one line per released destination, names sorted
+//   crc <8 hex digits>
+// from_seq: the first seq it may miss (its position + 1 when it was released); since_ns: when
+// (ns since the epoch). Written atomically BEFORE any segment is removed on the strength of a
+// release, so a restart never finds a removal without the release that allowed it.
+
+class released_destinations {
+public:
+  // Entries for destinations not in `configured` are dropped (their positions are dropped too).
+  static result<released_destinations> load(file_system& fs, const std::string& dir,
+                                             const std::vector<std::string>& configured);
+  const released_map& all() const { return released_; }
+  bool contains(std::string_view name) const { return released_.find(name) != released_.end(); }
+  void release(const std::string& name, release_info info);
+  void restore(std::string_view name); // holds again
+  status persist();                     // writes the file if anything changed since the last persist
+
+  static std::string encode(const released_map& released);
+  static result<released_map> decode(std::string_view text, const std::string& path);
+
+private:
+  released_destinations(file_system& fs, std::string path) : fs_(&fs), path_(std::move(path)) {}
+  file_system* fs_;
+  std::string path_;
+  released_map released_;
+  bool dirty_ = false;
+};
+
+// One sealed segment as the hold rule sees it (seq order, oldest first, never the active one).
+struct hold_segment {
+  std::uint64_t last_seq = 0;
+  std::uint64_t bytes = 0;
+  bool old_enough = true; // retention_min_age allows its removal
+};
+
+// The hold rule: which destinations stop holding the journal back, and which hold it again.
+// Pure: no I/O, no clock.
+//
+// "Held bytes" are the bytes retention keeps ONLY because destinations have not acked them: the
+// bytes of the sealed segments that the age rule would let go (the prefix of `segments` that are
+// old_enough: removal is prefix-only, so a segment after a young one is kept by the age anyway)
+// whose last seq some holding (not released) destination has not acked. A destination's own hold
+// is the same sum over the segments IT has not acked, so the held bytes are the largest hold.
+//
+// Order of the decision, in one call:
+//   1. restore: a released destination whose own hold over ALL sealed segments is 0 (it acked the
+//      newest sealed segment's last seq: everything retention could remove) holds again. Chosen
+//      over "acked the oldest record held" because a destination restored while it still lags
+//      would hold the journal back again at once, past the limit, and be released again at the
+//      next pass (flapping); restored at hold 0 it starts from nothing held.
+//   2. release: while the held bytes exceed max_held_bytes, the holding destination with the
+//      largest hold (the lowest position; ties: the first name) is released. Strictly greater:
+//      held == max_held_bytes releases nothing.
+//   max_held_bytes 0 = unlimited: nothing is ever released, and every released destination holds
+//   again at once (the limit was removed from the config: defaults keep data; what was removed
+//   while it was released stays gone).
+//
+// Worked example. segments (last_seq, bytes): (10, 100) (20, 100) (30, 100), all old enough;
+// positions east 30, west 10, north 0; limit 150. Holds: east 0, west 200, north 300.
+//   held 300 > 150: release north (from_seq 1). held 200 > 150: release west (from_seq 11).
+//   held 0: done. With limit 200: only north. With limit 300: nobody.
+struct hold_decision {
+  std::vector<std::string> released; // newly released, in the order decided
+  std::vector<std::string> restored;  // released before, holding again
+  std::uint64_t held_bytes = 0;       // after the decision, by the destinations still holding
+};
+hold_decision decide_holds(const std::vector<hold_segment>& segments,
+                           const std::map<std::string, std::uint64_t, std::less<>>& positions,
+                           const released_map& released, std::uint64_t max_held_bytes);
+// A destination's hold: bytes of the prefix of `segments` that are old_enough (or all of them
+// when `all` is set) with records after `position`.
+std::uint64_t hold_of(const std::vector<hold_segment>& segments, std::uint64_t position, bool all = false);
 
 // The removal rule for one sealed segment (never the active one): every destination acknowledged
 // all its records, and its newest record is at least min_age_ns old (0 = no age requirement).

@@ -120,6 +120,7 @@ TEST_CASE("non-default values round-trip through to_json") {
   node_config c = default_config("n1");
   c.journal.sync = sync_policy::interval;
   c.journal.retention_min_age_s = 86400;
+  c.journal.max_held_bytes = 3ull << 30;
   destination_config d;
   d.name = "v6";
   d.group = "G";

@@ -185,6 +185,37 @@ TEST_CASE("segment_bytes below 4096 or above 4 GiB is rejected") {
   CHECK(parse_config(doc).ok());
 }
 
+TEST_CASE("max_held_bytes is 0 (unlimited) by default, or at least 2 * segment_bytes") {
+  auto doc = minimal();
+  CHECK(parse_config(doc).config->journal.max_held_bytes == 0); // defaults keep data
+  doc["journal"] = {{"segment_bytes", 4096}, {"max_held_bytes", 8192}}; // at the limit
+  auto at = parse_config(doc);
+  REQUIRE(at.ok());
+  CHECK(at.config->journal.max_held_bytes == 8192);
+  doc["journal"] = {{"segment_bytes", 4096}, {"max_held_bytes", 8191}}; // one below it
+  CHECK_SINGLE_ERROR(doc, "journal.max_held_bytes",
+                     "must be 0 (unlimited) or at least 2 * segment_bytes (8192), got 8191: a destination one "
+                     "sealed segment behind would be released at once");
+  doc["journal"] = {{"max_held_bytes", 0}};
+  CHECK(parse_config(doc).ok());
+  // The default segment_bytes (256 MiB) applies when it is not given.
+  doc["journal"] = {{"max_held_bytes", (512ull << 20) - 1}};
+  CHECK(single_error(doc).path == "journal.max_held_bytes");
+  doc["journal"] = {{"max_held_bytes", 512ull << 20}};
+  CHECK(parse_config(doc).ok());
+}
+
+TEST_CASE("max_held_bytes negative, a string or beyond 64 bits is a config error") {
+  auto doc = minimal();
+  doc["journal"] = {{"max_held_bytes", -1}};
+  CHECK_SINGLE_ERROR(doc, "journal.max_held_bytes", "expected a non-negative integer, got -1");
+  doc["journal"] = {{"max_held_bytes", "1G"}};
+  CHECK(single_error(doc).path == "journal.max_held_bytes");
+  CHECK(single_error(doc).message.find("integer") != std::string::npos);
+  doc["journal"] = json::parse(R"({"max_held_bytes": 18446744073709551616})");
+  CHECK(single_error(doc).path == "journal.max_held_bytes");
+}
+
 TEST_CASE("tail_window_bytes below 1 MiB is rejected") {
   auto doc = minimal();
   doc["journal"] = {{"tail_window_bytes", (1 << 20) - 1}};

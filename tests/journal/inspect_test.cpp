@@ -105,3 +105,29 @@ TEST_CASE("verify reports what open refuses: a deleted active or oldest segment"
     CHECK(out.str().find("extent: base=1") != std::string::npos);
   }
 }
+
+// Found by held_bytes_test (issue 16): with every record removed by retention and an empty active
+// segment (a roll just happened), verify -- tandemd's startup check -- took the journal's end for
+// seq 0 and refused a healthy journal ("extent records seqs up to N as durable but the journal
+// ends at seq 0"), so the node could not restart.
+TEST_CASE("verify accepts a journal whose every record retention removed, ending in an empty active segment") {
+  temp_dir d;
+  std::uint64_t durable = 0;
+  {
+    auto j = open_ok(options_for(d.path(), 2048)); // no destinations: retention keeps nothing
+    for (int i = 0; i < 100 && (j->segments().size() < 3 || j->segments().back().bytes != 0); ++i)
+      append_sync(*j, 1 + i * 4, 4, 100);
+    REQUIRE(j->segments().back().bytes == 0); // the last sync rolled: the active segment is empty
+    REQUIRE(*j->enforce_retention() == j->segments().size() - 1);
+    REQUIRE(j->segments().size() == 1);
+    durable = j->durable_seq();
+  }
+  std::ostringstream out;
+  auto st = verify(d.path(), out);
+  INFO(out.str());
+  CHECK(st.ok());
+  CHECK(out.str().find("total records=0") != std::string::npos);
+  CHECK(out.str().find("durable=" + std::to_string(durable)) != std::string::npos);
+  auto j = open_ok(options_for(d.path(), 2048)); // open agrees
+  CHECK(j->durable_seq() == durable);
+}
