@@ -136,7 +136,7 @@ void send_slices(link_self self, const std::vector<journal::chunk_slice>& slices
 void note_below_retention(link_self self, const logic::seq_range& gap) {
   auto& st = self->state;
   log::error(st.name, "destination ", st.dest.name, " resumes after seq ", gap.first - 1, " but records before ",
-             gap.last + 1, " were removed by retention (every destination had acked them): ", st.dest.name, " at ",
+             gap.last + 1, " were removed by retention (acked by every destination still holding; see journal.held_back for a release): ", st.dest.name, " at ",
              st.peer_address, " will not receive ", gap.first, "..", gap.last);
   ++st.trimmed_gaps;
   st.trimmed_records += gap.size();

@@ -21,8 +21,9 @@
 //   claim_beyond_head     peer_holds > durable_seq: a claim it cannot have. No resume: the caller
 //                         closes the connection as a protocol violation (violation is set).
 //   below_retention       the resume point + 1 is below first_held: records in between were
-//                         removed by retention (every destination had acked them; this peer holds
-//                         less than it once did). Resume after first_held - 1; `skipped` names the
+//                         removed by retention (every destination still holding had acked them:
+//                         this peer holds less than it once did, or journal.max_held_bytes released
+//                         it while it was away). Resume after first_held - 1; `skipped` names the
 //                         records this destination will not receive.
 //   refill               refill and p < confirmed: resume after p.
 //   peer_holds_less       p < sent_confirmed: it holds less than it once confirmed (it lost its
