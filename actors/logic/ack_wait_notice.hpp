@@ -35,19 +35,23 @@ public:
     const duration waited = now - *oldest_since;
     if (waited < first_after_)
       return std::nullopt;
-    if (last_sent_ && now - *last_sent_ < repeat_every_)
+    if (told_ && now - last_sent_ < repeat_every_)
       return std::nullopt;
     return waited;
   }
 
   // A notice went out at `now` (or the question was asked and nothing was named: either way
   // the next one waits repeat_every).
-  void sent(duration now) { last_sent_ = now; }
+  void sent(duration now) {
+    told_ = true;
+    last_sent_ = now;
+  }
 
 private:
   duration first_after_;
   duration repeat_every_;
-  std::optional<duration> last_sent_;
+  bool told_ = false;     // a notice went out (a plain pair: g++ 12 warns about optional<duration>)
+  duration last_sent_{0};
 };
 
 } // namespace tandem::logic
