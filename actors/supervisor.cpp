@@ -224,6 +224,7 @@ std::shared_ptr<journal_runtime> spawn_journal(supervisor_self self, node_resour
   for (const auto& d : cfg.destinations) {
     jo.destinations.emplace_back(d.name, d.type == config::sync_type::sync);
     jo.destination_topics.push_back(d.topics);
+    jo.downgrade_after_ms.push_back(d.downgrade_after_ms);
   }
   jo.inbound_positions_file = cfg.data_dir + "/inbound-positions.json";
   jo.instance_groups_file = cfg.data_dir + "/instance-groups.json";
