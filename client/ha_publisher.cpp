@@ -259,7 +259,15 @@ bool ha_publisher::wait_acked(std::chrono::milliseconds timeout) { return wait_u
 bool ha_publisher::wait_until(std::chrono::milliseconds timeout, bool complete) {
   const auto deadline = steady_clock::now() + timeout;
   error_.clear();
-  const auto waiting = [&] { return complete ? !store_.empty() : store_.size() > store_.persisted_count(); };
+  // Acked: nothing unacked in the store, and on a live connection nothing sent or still to send
+  // (the resends of messages marked persisted after a reconnect wait for their answers too).
+  const auto waiting = [&] {
+    if (complete)
+      return !store_.empty();
+    if (store_.size() > store_.persisted_count())
+      return true;
+    return connection_.is_open() && (in_flight_ > 0 || store_.held().upper_bound(sent_through_) != store_.held().end());
+  };
   while (waiting() || failed()) {
     if (failed()) {
       error_ = fatal_error_;

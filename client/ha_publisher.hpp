@@ -113,8 +113,9 @@ public:
   // needed. False on timeout or once the publisher has failed fatally (error()), even with an
   // empty store.
   bool wait_all(std::chrono::milliseconds timeout);
-  // As wait_all, but only until every stored message is acked (marked persisted, or dropped):
-  // messages acked partially stay in the store.
+  // As wait_all, but only until every stored message is acked (marked persisted, or dropped)
+  // and, while connected, every message sent or due on this connection (the resends of marked
+  // messages after a reconnect) is answered: messages acked partially stay in the store.
   bool wait_acked(std::chrono::milliseconds timeout);
 
   // Sends close_frame{normal} and closes; messages still stored stay in the store.

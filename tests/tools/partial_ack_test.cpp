@@ -96,8 +96,6 @@ no_loss_run run_no_loss_case(bool drop_at_persisted_ack) {
     result.kept_after_a = store->persisted_count();
     pub.close();
   } // the publisher process "restarts": its file store is reopened below
-  auto downgraded = a.destination("B");
-  CHECK_MESSAGE(downgraded.value("effective_sync_type", "") == "async", downgraded.dump());
   a.kill();
   std::filesystem::remove_all(a.data_dir()); // A is lost with its disk
   b.start();
@@ -121,7 +119,7 @@ TEST_CASE("no loss: messages acked partially survive the acking node's loss with
   const auto kept = run_no_loss_case(false);
   CHECK(kept.partial_on_a == 1000);
   CHECK(kept.kept_after_a == 1000);
-  CHECK(kept.on_b.size() == 1000); // every message, seqs 1..1000
+  REQUIRE(kept.on_b.size() == 1000); // every message, seqs 1..1000
   CHECK(kept.on_b.begin()->first == 1);
   CHECK(kept.on_b.rbegin()->first == 1000);
   int duplicates = 0;
