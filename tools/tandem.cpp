@@ -67,6 +67,11 @@ const char* usage = R"(usage:
       already holds.
       The summary then reads: published N via SERVERS as NAME: persisted N, rejected N,
       resent N, already held N, failovers N, R msg/s.
+      Acks that a downgraded sync destination does not hold yet (protocol 1.2) add the line
+      `partial acks N (not yet on DEST:N ...), completed later M`; with a store, messages still
+      partial at the end stay in it and are resent by the next run (exit 0: they are acked).
+      When no ack comes, the node's `waiting` notice names what acks wait for: `no ack within
+      MS ms; acks wait for sync destination(s) DEST` instead of the latency summary.
   tandem subscribe [--client HOST:PORT] [--topic REGEX] [--from SEQ] [--count N] [--timeout-ms MS]
                    [--servers H:P,H:P] [--bookmark-file F] [--from-start | --from-now |
                     --from-time TIME] [--fully-durable] [--accept-gaps]
