@@ -67,6 +67,9 @@ struct harness {
   std::uint64_t next_token = 1;
   std::size_t answered_twice = 0;
   publisher_marks safe_marks;
+  std::uint64_t now = 0; // unix ms, as the actor would read it
+  std::vector<sync_transition> sync_changes;
+  std::vector<replicated_note> notes;
 
   explicit harness(journal_core_options o, fake_journal start = {}) : j(std::move(start)), core(j, std::move(o)) {}
 
@@ -80,6 +83,8 @@ struct harness {
       order.push_back(rep.token);
     }
     safe_marks.insert(safe_marks.end(), r.safe_marks.begin(), r.safe_marks.end());
+    sync_changes.insert(sync_changes.end(), r.sync_changes.begin(), r.sync_changes.end());
+    notes.insert(notes.end(), r.replicated.begin(), r.replicated.end());
   }
   std::uint64_t publish(batch b) {
     auto t = next_token++;
@@ -117,7 +122,7 @@ struct harness {
       rep.error_code = "io_error";
       rep.error = "disk on fire";
     }
-    core.step(journal_events::commit_done{a.id, rep});
+    core.step(journal_events::commit_done{a.id, rep, now});
     take();
     return a;
   }
@@ -129,8 +134,21 @@ struct harness {
     take();
   }
   void ack(std::string d, std::uint64_t seq) {
-    core.step(journal_events::destination_ack{std::move(d), seq});
+    core.step(journal_events::destination_ack{std::move(d), seq, now});
     take();
+  }
+  void tick() {
+    core.step(journal_events::tick{now});
+    take();
+  }
+  void connection(std::string d, bool up) {
+    core.step(journal_events::connection{std::move(d), up, now});
+    take();
+  }
+  admin_outcome admin(const std::string& d, bool downgrade) {
+    auto out = core.admin(d, downgrade, now);
+    take();
+    return out;
   }
   bool answered(std::uint64_t t) const { return replies.count(t) > 0; }
   const append_reply& reply(std::uint64_t t) const { return replies.at(t); }
@@ -374,6 +392,98 @@ TEST_CASE("journal_core: state shrinks back once everything is answered") {
   CHECK(h.core.held_publishes_waiting() == 0);
   CHECK(h.core.acks().pending() == 0);
   CHECK(h.core.acks().admitted() == 0);
+}
+
+
+// ---- Sync downgrade (issue 16) -----------------------------------------------------------------
+
+namespace {
+journal_core_options downgrading(std::uint64_t after_ms) {
+  auto o = dests({{"S", true}, {"F", true}, {"Y", false}}, {".*", "orders\\..*", ".*"});
+  o.downgrade_after_ms = {after_ms, after_ms, after_ms};
+  return o;
+}
+} // namespace
+
+TEST_CASE("journal_core: a downgraded sync destination stops holding acks; the ack names it in not_on") {
+  harness h(downgrading(0));
+  auto t1 = h.publish({rec("p", 1, "logs.x")});   // needs S only
+  auto t2 = h.publish({rec("p", 2, "orders.1")}); // needs S and F
+  h.commit();
+  h.commit();
+  h.ack("F", 2);
+  CHECK(h.core.waiting_on() == std::vector<std::string>{"S"});
+  CHECK_FALSE(h.answered(t1));
+  CHECK(h.admin("S", true) == admin_outcome::ok);
+  REQUIRE(h.answered(t1));
+  REQUIRE(h.answered(t2));
+  CHECK(h.reply(t1).ok);
+  CHECK(h.reply(t1).not_on == std::vector<std::string>{"S"});
+  CHECK(h.reply(t2).not_on == std::vector<std::string>{"S"});
+  CHECK(h.core.waiting_on().empty());
+  CHECK(h.core.release_bound() == 2); // S left out of the bound: safe marks rise
+  CHECK(h.core.deferred_safe_marks() == 0);
+  CHECK(h.notes.empty());
+  h.ack("S", 1);
+  CHECK(h.notes.empty()); // up to publisher_seq 2 is not on S yet
+  h.ack("S", 2);
+  CHECK(h.notes == std::vector<replicated_note>{{"p", 2}});
+  CHECK(h.core.replicated_notes_pending() == 0);
+}
+
+TEST_CASE("journal_core: a complete ack has an empty not_on, also while another destination is downgraded") {
+  harness h(downgrading(0));
+  h.admin("F", true);
+  auto t = h.publish({rec("p", 1, "orders.1")}); // needs S and F
+  h.commit();
+  h.ack("F", 1);
+  h.ack("S", 1);
+  REQUIRE(h.answered(t));
+  CHECK(h.reply(t).not_on.empty()); // F held it all the same: complete
+  CHECK(h.notes.empty());
+}
+
+TEST_CASE("journal_core: the age rule downgrades after downgrade_after_ms and releases what waited") {
+  harness h(downgrading(100));
+  h.now = 1000;
+  auto t = h.publish({rec("p", 1, "logs.x")});
+  h.commit();
+  h.ack("F", 1); // F's link covers what its filter does not admit
+  CHECK(h.core.wants_ticks());
+  h.now = 1100;
+  h.tick();
+  CHECK_FALSE(h.answered(t));
+  h.now = 1101;
+  h.tick();
+  REQUIRE(h.answered(t));
+  CHECK(h.reply(t).not_on == std::vector<std::string>{"S"});
+  REQUIRE(h.sync_changes.size() == 1);
+  CHECK(h.sync_changes[0].reason == downgrade_reason::ack_timeout);
+  CHECK(h.core.downgrades().downgraded(0));
+  CHECK_FALSE(h.core.wants_ticks()); // nothing tracked is waiting
+}
+
+TEST_CASE("journal_core: an upgraded destination holds the publishes released from then on, not earlier ones") {
+  harness h(downgrading(100));
+  h.connection("S", true);
+  h.admin("S", true);
+  auto t1 = h.publish({rec("p", 1, "logs.x")});
+  h.commit();
+  REQUIRE(h.answered(t1)); // released without S
+  h.admin("S", false);     // back to sync once caught up: not yet
+  CHECK(h.core.downgrades().downgraded(0));
+  auto t2 = h.publish({rec("p", 2, "logs.x")});
+  h.commit();
+  REQUIRE(h.answered(t2)); // still downgraded
+  h.ack("S", 2);           // caught up: upgraded
+  CHECK_FALSE(h.core.downgrades().downgraded(0));
+  CHECK(h.notes == std::vector<replicated_note>{{"p", 2}});
+  auto t3 = h.publish({rec("p", 3, "logs.x")});
+  h.commit();
+  CHECK_FALSE(h.answered(t3)); // sync again: waits for S
+  h.ack("S", 3);
+  REQUIRE(h.answered(t3));
+  CHECK(h.reply(t3).not_on.empty());
 }
 
 // ---- Randomized model test ------------------------------------------------------------------
