@@ -99,7 +99,7 @@ nlohmann::ordered_json sync_state_json(const logic::journal_core& core, std::siz
   j["admin_hold"] = d.admin_hold(i);
   j["downgrades"] = d.downgrades(i);
   j["upgrades"] = d.upgrades(i);
-  j["downgraded_ms_total"] = d.downgraded_ms_total(i, now);
+  j["downgraded_seconds_total"] = static_cast<double>(d.downgraded_ms_total(i, now)) / 1000.0;
   return j;
 }
 

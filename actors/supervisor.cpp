@@ -317,7 +317,7 @@ void spawn_listeners(supervisor_self self, const node_resources& res, const std:
   al.max_connections = cfg.limits.max_admin_connections;
   al.request_timeout = std::chrono::milliseconds{cfg.limits.handshake_timeout_ms};
   al.timers = timers;
-  st.admin = spawn_admin_server(self->system(), res.admin_fd, caf::actor_cast<supervisor_actor>(self), al);
+  st.admin = spawn_admin_server(self->system(), res.admin_fd, caf::actor_cast<supervisor_actor>(self), st.journal, al);
   // Linked both ways: the supervisor's exit stops its children, and a child that dies
   // unexpectedly takes the node down loudly rather than leaving it half-working.
   self->link_to(st.admin);

@@ -456,6 +456,12 @@ void journal_core::answer_publish(pending_map::iterator it) {
   if (p.reply.ok) {
     p.reply.held = std::move(p.held);
     p.reply.refused = std::move(p.refused);
+    // Released partially, answered later (its held records waited for their originals): a
+    // destination that has caught up meanwhile holds it now (its replicated note still comes).
+    std::erase_if(p.reply.not_on, [&](const std::string& name) {
+      auto d = destination_index_.find(name);
+      return d != destination_index_.end() && acks_.destination_position(d->second) >= p.reply.last_seq;
+    });
   }
   out_.replies.push_back({it->first, std::move(p.reply)});
   acks_.on_answered();
