@@ -57,6 +57,10 @@ struct node_metrics::families {
   gauge_family* dest_lag_seconds = nullptr;
   gauge_family* dest_stalled = nullptr;
   gauge_family* dest_sync = nullptr;
+  gauge_family* dest_downgraded = nullptr;           // issue 16: sync downgrade
+  counter_family* dest_downgrades = nullptr;
+  counter_family* dest_upgrades = nullptr;
+  counter_family* dest_downgraded_seconds = nullptr;
   counter_family* dest_batches_sent = nullptr;
   counter_family* dest_records_sent = nullptr;
   counter_family* dest_bytes_sent = nullptr;
@@ -87,6 +91,10 @@ struct node_metrics::families {
   // subscriptions whose start lay below what retention kept
   counter_family* subscription_gaps = nullptr;
   counter_family* subscription_gap_records = nullptr;
+  // protocol 1.2: acks that say who holds the message, and why acks wait
+  counter_family* client_partial_acks = nullptr;
+  counter_family* client_replicated_notes = nullptr;
+  counter_family* client_waiting_notices = nullptr;
 };
 
 namespace {
@@ -203,6 +211,12 @@ void add_destination_families(metrics::registry& r, node_metrics::families& f) {
     "tandem_destination_stalled", "1 when records wait and the destination made no progress for metrics.stall_after_ms", dest));
   f.dest_sync = must(r.add_gauge("tandem_destination_sync",
                                  "1 when the destination is sync (delays persisted acks), 0 when async", dest));
+  f.dest_downgraded = must(r.add_gauge(
+    "tandem_destination_downgraded", "1 while the sync destination is downgraded (persisted acks do not wait for it)", dest));
+  f.dest_downgrades = must(r.add_counter("tandem_destination_downgrades_total", "Times the sync destination was downgraded", dest));
+  f.dest_upgrades = must(r.add_counter("tandem_destination_upgrades_total", "Times the downgraded destination became sync again", dest));
+  f.dest_downgraded_seconds = must(r.add_counter("tandem_destination_downgraded_seconds_total",
+                                                 "Time the sync destination spent downgraded", dest));
   f.dest_batches_sent = must(r.add_counter("tandem_destination_batches_sent_total", "Batches sent to the destination", dest));
   f.dest_records_sent = must(r.add_counter("tandem_destination_records_sent_total", "Records sent to the destination", dest));
   f.dest_bytes_sent = must(r.add_counter("tandem_destination_sent_bytes_total", "Bytes sent to the destination", dest));
@@ -254,6 +268,12 @@ void add_client_families(metrics::registry& r, node_metrics::families& f) {
   f.replication_connections = must(r.add_gauge("tandem_replication_connections", "Replication connections in use"));
   f.duplicate_connections_closed = must(r.add_counter(
     "tandem_replication_duplicate_connections_closed_total", "Second connections with a peer closed by the tie-break"));
+  f.client_partial_acks = must(r.add_counter(
+    "tandem_client_partial_acks_total", "persisted_partial acks sent: a downgraded sync destination lacked the message"));
+  f.client_replicated_notes = must(r.add_counter(
+    "tandem_client_replicated_notes_total", "replicated notes sent: partially acked messages now on every sync destination"));
+  f.client_waiting_notices = must(r.add_counter(
+    "tandem_client_waiting_notices_total", "waiting notices sent: which sync destinations a publisher's acks wait for"));
 }
 
 void expose_journal(node_metrics::families& f, const nlohmann::json& status) {
@@ -310,6 +330,10 @@ void expose_destinations(node_metrics::families& f, const nlohmann::json& status
       set(l(f.dest_lag_seconds), d, "lag_seconds");
       set(l(f.dest_stalled), d, "stalled");
       l(f.dest_sync).set(text(d, "sync_type") == "sync" ? 1 : 0);
+      l(f.dest_downgraded).set(d.contains("downgraded_since") && !d["downgraded_since"].is_null() ? 1 : 0);
+      set(l(f.dest_downgrades), d, "downgrades");
+      set(l(f.dest_upgrades), d, "upgrades");
+      set(l(f.dest_downgraded_seconds), d, "downgraded_seconds_total");
       set(l(f.dest_batches_sent), d, "batches_sent");
       set(l(f.dest_records_sent), d, "records_sent");
       set(l(f.dest_bytes_sent), d, "bytes_sent");
@@ -355,6 +379,9 @@ void expose_clients(node_metrics::families& f, const nlohmann::json& status) {
     set(f.client_logons_refused->get(), *it, "publisher_logons_refused");
     set(f.subscription_gaps->get(), *it, "subscription_gaps");
     set(f.subscription_gap_records->get(), *it, "subscription_gap_records");
+    set(f.client_partial_acks->get(), *it, "persisted_partial");
+    set(f.client_replicated_notes->get(), *it, "replicated_notes");
+    set(f.client_waiting_notices->get(), *it, "waiting_notices");
     if (auto r = it->find("rejected_by_reason"); r != it->end() && r->is_object())
       for (const auto& [reason, n] : r->items())
         set(f.client_nacks->labels({reason}), *r, reason);

@@ -5,6 +5,7 @@
 //   tandem publish [--client HOST:PORT] [--topic T] [--count N] [--size BYTES] [--window W]
 //                  [--publisher-id ID] [--timeout-ms MS] [MESSAGE]
 //                  [--servers H:P,H:P] [--publisher-name NAME] [--store-file DIR]
+//   tandem destination (downgrade | upgrade) NAME [--admin HOST:PORT] [--timeout-ms N]
 //   tandem subscribe [--client HOST:PORT] [--topic REGEX] [--from SEQ] [--count N] [--timeout-ms MS]
 //                    [--servers H:P,H:P] [--bookmark-file F] [--from-start | --from-now |
 //                     --from-time TIME] [--fully-durable] [--accept-gaps]
@@ -28,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -67,6 +69,11 @@ const char* usage = R"(usage:
       already holds.
       The summary then reads: published N via SERVERS as NAME: persisted N, rejected N,
       resent N, already held N, failovers N, R msg/s.
+      Acks that a downgraded sync destination does not hold yet (protocol 1.2) add the line
+      `partial acks N (not yet on DEST:N ...), completed later M`; with a store, messages still
+      partial at the end stay in it and are resent by the next run (exit 0: they are acked).
+      When no ack comes, the node's `waiting` notice names what acks wait for: `no ack within
+      MS ms; acks wait for sync destination(s) DEST` instead of the latency summary.
   tandem subscribe [--client HOST:PORT] [--topic REGEX] [--from SEQ] [--count N] [--timeout-ms MS]
                    [--servers H:P,H:P] [--bookmark-file F] [--from-start | --from-now |
                     --from-time TIME] [--fully-durable] [--accept-gaps]
@@ -93,6 +100,13 @@ const char* usage = R"(usage:
         tandem: gap: records with journal seq A..B are no longer held by the node (...)
         tandem: gap: records A..B of origin O are no longer held by the node (...)
       and the rest is printed as usual; the exit code is then 3 unless --accept-gaps.
+  tandem destination downgrade NAME [--admin HOST:PORT] [--timeout-ms N]
+  tandem destination upgrade NAME [--admin HOST:PORT] [--timeout-ms N]
+      Downgrade sync destination NAME (persisted acks stop waiting for it; held until an
+      upgrade), or upgrade it (sync again once it has caught up), through the node's admin
+      listener (default 127.0.0.1:27102; POST /destinations/NAME/downgrade or /upgrade).
+      Prints the destination's new state; exit 1 with the node's message when NAME is not a
+      configured destination (404) or is async (409), or when the node does not answer.
   tandem --help
 
 exit codes: 0 ok, 1 the node did not answer (or, for publish, not all persisted), 2 usage error,
@@ -340,6 +354,28 @@ std::string generated_payload(std::uint64_t i, std::size_t size) {
   return p;
 }
 
+// The node's latest `waiting` notice (protocol 1.2), for a publish that timed out: which sync
+// destinations its acks waited for.
+std::string waited_for(const std::optional<tandem::protocol::waiting>& w) {
+  if (!w)
+    return "the node named no sync destination its acks wait for";
+  std::string names;
+  for (const auto& d : w->destinations)
+    names += (names.empty() ? "" : ", ") + d;
+  return "acks wait for sync destination(s) " + names + " (the oldest unanswered publish had waited " +
+         std::to_string(w->waited_ms) + " ms)";
+}
+
+// Partial acks (protocol 1.2): how many, who lacked the messages, how many became complete.
+void print_partial(std::uint64_t partial, std::uint64_t completed, const std::map<std::string, std::uint64_t>& not_on) {
+  if (partial == 0)
+    return;
+  std::cout << "  partial acks " << partial << " (not yet on";
+  for (const auto& [name, count] : not_on)
+    std::cout << " " << name << ":" << count;
+  std::cout << "), completed later " << completed << "\n";
+}
+
 // Failover publishing: ha_publisher over a server list, with the memory store or a file store
 // (a restarted run with the same name and store file resends what was never acked, and its seqs
 // continue). The summary line is the one-server path's.
@@ -371,18 +407,29 @@ int publish_ha(const std::string& servers, const std::optional<std::string>& sto
   for (std::uint64_t i = 1; i <= n && ok; ++i)
     ok = pub.publish(topic, message ? *message : generated_payload(i, size), timeout).has_value();
   if (ok)
-    ok = pub.wait_all(timeout);
+    ok = pub.wait_acked(timeout);
+  // Messages acked partially stay in the store until their sync destinations hold them: give
+  // `replicated` notes a moment (not an error when they take longer; a file store keeps them).
+  if (ok && !store->empty())
+    pub.wait_all(std::min(timeout, std::chrono::milliseconds{2000}));
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto& c = pub.counters();
-  std::cout << "published " << c.published << " via " << servers << " as " << name << ": persisted " << c.persisted
+  const auto acked = c.persisted + c.partial - (o.drop_at_persisted_ack ? c.partial : 0);
+  std::cout << "published " << c.published << " via " << servers << " as " << name << ": persisted " << acked
             << ", rejected " << c.negative << ", resent " << c.resent << ", already held " << c.already_held
             << ", failovers " << c.failovers << ", "
-            << static_cast<std::uint64_t>(elapsed > 0 ? static_cast<double>(c.persisted) / elapsed : 0)
-            << " msg/s\n";
-  if (!ok)
+            << static_cast<std::uint64_t>(elapsed > 0 ? static_cast<double>(acked) / elapsed : 0) << " msg/s\n";
+  print_partial(c.partial, c.completed, c.not_on);
+  if (store->persisted_count() > 0)
+    std::cout << "  " << store->persisted_count()
+              << " acked partially and not yet on every sync destination: kept in the publish store\n";
+  if (!ok) {
     std::cerr << "tandem: " << pub.error() << "\n";
+    if (store->size() > store->persisted_count())
+      std::cerr << "tandem: " << waited_for(c.last_waiting) << "\n";
+  }
   pub.close();
-  return ok && store->empty() && c.negative == 0 ? 0 : 1;
+  return ok && store->size() == store->persisted_count() && c.negative == 0 ? 0 : 1;
 }
 
 // What `tandem publish` was asked to do (parse_publish_args checks it).
@@ -487,9 +534,15 @@ int publish_one(const publish_args& p) {
     return std::chrono::duration_cast<std::chrono::microseconds>(tandem::client::percentile(c.ack_latencies, q)).count();
   };
   auto acked = static_cast<double>(c.persisted + c.negative);
-  std::cout << "published " << c.sent << " to " << p.endpoint() << ": persisted " << c.persisted << ", rejected "
-            << c.negative << ", ack latency p50 " << us(50) << " us p99 " << us(99) << " us, "
-            << static_cast<std::uint64_t>(elapsed > 0 ? acked / elapsed : 0) << " msg/s\n";
+  if (!ok && c.persisted + c.negative == 0 && conn.is_open())
+    // Nothing answered: a latency of 0 us would be a lie. Say what the node said it waits for.
+    std::cout << "published " << c.sent << " to " << p.endpoint() << ": no ack within " << timeout.count()
+              << " ms; " << waited_for(c.last_waiting) << "\n";
+  else
+    std::cout << "published " << c.sent << " to " << p.endpoint() << ": persisted " << c.persisted << ", rejected "
+              << c.negative << ", ack latency p50 " << us(50) << " us p99 " << us(99) << " us, "
+              << static_cast<std::uint64_t>(elapsed > 0 ? acked / elapsed : 0) << " msg/s\n";
+  print_partial(c.partial, c.completed, c.not_on);
   for (std::size_t i = 0; i < c.first_rejections.size() && i < 5; ++i) {
     const auto& r = c.first_rejections[i];
     std::cout << "  rejected seq " << r.publisher_seq << ": " << tandem::client::nack_reason_name(r.code) << ": "
@@ -497,8 +550,11 @@ int publish_one(const publish_args& p) {
   }
   if (c.negative > 5)
     std::cout << "  (" << c.negative - 5 << " more rejections)\n";
-  if (!ok)
+  if (!ok) {
     std::cerr << "tandem: " << pub.error() << "\n";
+    if (conn.is_open() && c.persisted + c.negative > 0)
+      std::cerr << "tandem: " << waited_for(c.last_waiting) << "\n";
+  }
   conn.close();
   return ok && c.persisted == n ? 0 : 1;
 }
@@ -716,6 +772,46 @@ int subscribe(int argc, char** argv) {
   return s.failover() ? subscribe_ha(s) : subscribe_one(s);
 }
 
+// `tandem destination downgrade|upgrade NAME`: one POST to the admin listener, its answer printed.
+int destination(int argc, char** argv) {
+  std::string host = "127.0.0.1";
+  int port = 27102;
+  std::uint64_t timeout_ms = 3000;
+  std::vector<std::string> words; // action, NAME
+  for (arg_reader r{argc, argv}; r.next();) {
+    if (r.is("--admin"))
+      r.endpoint(host, port);
+    else if (r.is("--timeout-ms"))
+      timeout_ms = r.number(1, max_timeout_ms);
+    else if (r.arg().rfind("--", 0) == 0)
+      usage_error("unknown argument '" + r.arg() + "'");
+    else
+      words.push_back(r.arg());
+  }
+  if (words.size() != 2 || (words[0] != "downgrade" && words[0] != "upgrade"))
+    usage_error("expected: tandem destination downgrade|upgrade NAME");
+  const auto& name = words[1];
+  if (name.empty() || name.find_first_of("/?# \t\r\n") != std::string::npos)
+    usage_error("destination name '" + name + "' cannot be a configured destination");
+  auto r = tandem::client::http_call("POST", host, static_cast<std::uint16_t>(port),
+                                     "/destinations/" + name + "/" + words[0], std::chrono::milliseconds{timeout_ms});
+  const auto endpoint = host + ":" + std::to_string(port);
+  if (!r.ok) {
+    std::cerr << "tandem: no answer from " << endpoint << ": " << r.error << "\n";
+    return 1;
+  }
+  auto doc = nlohmann::json::parse(r.body, nullptr, false);
+  if (r.status != 200) {
+    const auto message = doc.is_object() && doc.contains("error") && doc["error"].is_string()
+                           ? doc["error"].get<std::string>()
+                           : r.body;
+    std::cerr << "tandem: " << endpoint << " refused (HTTP " << r.status << "): " << message << "\n";
+    return 1;
+  }
+  std::cout << (doc.is_discarded() ? r.body : doc.dump(2) + "\n");
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -732,5 +828,7 @@ int main(int argc, char** argv) {
     return publish(argc, argv);
   if (cmd == "subscribe")
     return subscribe(argc, argv);
+  if (cmd == "destination")
+    return destination(argc, argv);
   usage_error("unknown command '" + cmd + "'");
 }
