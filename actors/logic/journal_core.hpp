@@ -16,6 +16,10 @@
 //   destination_ack  destination `name` covers every local seq up to `seq` (link_window::acked).
 //                    A disconnected destination simply stops acking; one that reconnects resumes
 //                    from its persisted position (a lower, stale position is ignored).
+//   tick             the time passed (sync_downgrade's rules; the actor ticks while wants_ticks())
+//   connection       destination `name`'s link connected or disconnected
+// commit_done, destination_ack, tick and connection carry now_ms (unix ms, read by the actor).
+// admin(name, downgrade, now_ms): an operator's downgrade or upgrade (POST /destinations/...).
 // Queries: logon(publisher) (the publisher_logon_ack mark), and the figures for /status.
 //
 // The rules it composes (each part is its own tested class):
