@@ -1,6 +1,7 @@
 #include "actors/admin_server.hpp"
 
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
@@ -14,6 +15,8 @@
 #include "actors/timer_relay.hpp"
 #include "protocol/http_request.hpp"
 #include "protocol/http_response.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace tandem {
 
@@ -29,6 +32,7 @@ struct admin_connection {
 
 struct admin_state {
   supervisor_actor supervisor;
+  journal_actor journal;
   admin_limits limits;
   std::unordered_map<caf::io::connection_handle, admin_connection> connections;
   std::uint64_t next_epoch = 0;
@@ -46,8 +50,63 @@ void respond(caf::io::broker* self, const state_ptr& st, caf::io::connection_han
   self->close(h); // graceful: the queued response still goes out
 }
 
+// "/destinations/NAME/downgrade" or ".../upgrade": NAME and whether it is a downgrade.
+struct destination_action {
+  std::string name;
+  bool downgrade = false;
+};
+
+std::optional<destination_action> parse_destination_action(std::string_view target) {
+  constexpr std::string_view prefix = "/destinations/";
+  if (target.substr(0, prefix.size()) != prefix)
+    return std::nullopt;
+  target.remove_prefix(prefix.size());
+  const auto slash = target.find('/');
+  if (slash == std::string_view::npos || slash == 0)
+    return std::nullopt;
+  const auto verb = target.substr(slash + 1);
+  if (verb != "downgrade" && verb != "upgrade")
+    return std::nullopt;
+  return destination_action{std::string{target.substr(0, slash)}, verb == "downgrade"};
+}
+
+// An operator's downgrade or upgrade: the journal decides (it owns the ack rule) and answers
+// the destination's new state; the outcome maps to the HTTP status.
+void destination_admin(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h,
+                       const destination_action& a) {
+  self->request(st->journal, st->limits.request_timeout, atoms::sync_admin::value, a.name, a.downgrade)
+    .then(
+      [=](const std::string& json) {
+        auto doc = nlohmann::json::parse(json, nullptr, false);
+        const auto outcome = doc.is_object() ? doc.value("outcome", std::string{}) : std::string{};
+        if (outcome == "ok") {
+          log::info(component, "operator ", a.downgrade ? "downgrade" : "upgrade", " of destination ", a.name,
+                    ": effective ", doc.value("effective_sync_type", std::string{}));
+          respond(self, st, h, 200, "application/json", json + "\n");
+          return;
+        }
+        const bool unknown = outcome == "unknown_destination";
+        nlohmann::json err;
+        err["error"] = unknown ? "no destination named " + a.name.substr(0, 128) + " is configured"
+                               : "destination " + a.name + " is async: only sync destinations are downgraded";
+        err["outcome"] = outcome;
+        respond(self, st, h, unknown ? 404 : 409, "application/json", err.dump() + "\n");
+      },
+      [=](caf::error& err) {
+        log::warn(component, "destination action failed: ", self->system().render(err));
+        respond(self, st, h, 503, "text/plain", "journal unavailable\n");
+      });
+}
+
 void dispatch(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h,
               const protocol::http_request& req) {
+  if (auto action = parse_destination_action(req.target)) {
+    if (req.method != "POST")
+      respond(self, st, h, 405, "text/plain", "only POST is served on " + req.target.substr(0, 256) + "\n");
+    else
+      destination_admin(self, st, h, *action);
+    return;
+  }
   if (req.method != "GET" && req.method != "HEAD") {
     respond(self, st, h, 405, "text/plain", "only GET is served here\n");
     return;
@@ -75,10 +134,11 @@ void dispatch(caf::io::broker* self, const state_ptr& st, caf::io::connection_ha
 }
 
 caf::behavior admin_server(instrumented<caf::io::broker>* self, int listen_fd, supervisor_actor supervisor,
-                           admin_limits limits) {
+                           journal_actor journal, admin_limits limits) {
   self->bind_probe("admin");
   auto st = std::make_shared<admin_state>();
   st->supervisor = std::move(supervisor);
+  st->journal = std::move(journal);
   st->limits = limits;
   self->add_doorman(listen_fd);
   return {
@@ -134,8 +194,9 @@ caf::behavior admin_server(instrumented<caf::io::broker>* self, int listen_fd, s
 
 } // namespace
 
-caf::actor spawn_admin_server(caf::actor_system& sys, int listen_fd, supervisor_actor supervisor, admin_limits limits) {
-  return sys.middleman().spawn_broker(admin_server, listen_fd, std::move(supervisor), limits);
+caf::actor spawn_admin_server(caf::actor_system& sys, int listen_fd, supervisor_actor supervisor,
+                              journal_actor journal, admin_limits limits) {
+  return sys.middleman().spawn_broker(admin_server, listen_fd, std::move(supervisor), std::move(journal), limits);
 }
 
 } // namespace tandem

@@ -2,13 +2,18 @@
 //
 //   GET /status   JSON snapshot of the node (asked of the supervisor)
 //   GET /healthz  "ok" while the node runs
+//   POST /destinations/NAME/downgrade   an operator downgrades sync destination NAME (issue 16,
+//   POST /destinations/NAME/upgrade     logic/sync_downgrade.hpp): asked of the journal; answers
+//                 JSON with the destination's new state (200), or {"error": ...} with 404 for an
+//                 unknown destination, 409 for an async one; other methods on these paths: 405
 //
 // One request per connection, answered and closed. Bounded: at most `max_connections` open
 // connections (more are closed on accept), a request head of at most 8 KiB, and a deadline per
 // connection, so a slow or stuck HTTP client costs one slot for a while and never stalls an actor.
 //
 // Untyped on purpose: no actor sends it anything (it only asks the supervisor, through the typed
-// supervisor_actor, and stops with it), so its handle is only for linking.
+// supervisor_actor, and the journal, through journal_actor, and stops with them), so its handle
+// is only for linking.
 #pragma once
 
 #include <chrono>
@@ -17,6 +22,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/journal_actor.hpp"
 #include "actors/replication_messages.hpp"
 
 namespace tandem {
@@ -29,6 +35,6 @@ struct admin_limits {
 
 // Adopts `listen_fd` (a bound, listening socket; CAF owns it from here on).
 caf::actor spawn_admin_server(caf::actor_system& sys, int listen_fd, supervisor_actor supervisor,
-                              admin_limits limits);
+                              journal_actor journal, admin_limits limits);
 
 } // namespace tandem

@@ -239,6 +239,7 @@ void on_violation(link_self self, const logic::claim_violation& v) {
   st.window->on_disconnected();
   ++st.disconnects;
   st.last_disconnect_unix_ms = unix_ms_now();
+  self->send(st.ctx->journal, atoms::dest_conn::value, st.dest.name, false);
 }
 
 // The destination's first durable_ack on the connection: its resume point. Where to resume is
@@ -261,6 +262,7 @@ void on_resume_point(link_self self, std::uint64_t peer_holds) {
   st.awaiting_resume = false;
   ++st.connects;
   st.last_connect_unix_ms = unix_ms_now();
+  self->send(st.ctx->journal, atoms::dest_conn::value, st.dest.name, true); // the downgrade rules' one source
   if (!d.skipped.empty())
     note_below_retention(self, d.skipped);
   report(self, st.window->on_connected(d));
@@ -339,6 +341,7 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
   st.durable_seq = st.ctx->runtime->log().durable_seq();
   st.lag.emplace(initial, st.durable_seq, logic::lag_tracker::clock::now(), st.ctx->stall_after);
   self->send(st.ctx->journal, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
+  self->send(st.ctx->journal, atoms::dest_conn::value, st.dest.name, false); // not connected yet
   return {
     [=](atoms::link_attach, replication_connection_actor conn, const std::string& address, conn_direction dir,
         std::uint64_t peer_base) {
@@ -386,6 +389,7 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
       s.window->on_disconnected();
       ++s.disconnects;
       s.last_disconnect_unix_ms = unix_ms_now();
+      self->send(s.ctx->journal, atoms::dest_conn::value, s.dest.name, false);
       log::info(s.name, "destination ", s.dest.name, " disconnected; acknowledged up to ", s.window->acked());
     },
     [=](atoms::durable, std::uint64_t seq, std::uint64_t committed_bytes) {

@@ -58,10 +58,19 @@ struct journal_state {
   std::chrono::milliseconds scan_elapsed{0};
   std::string scan_error;
   std::vector<caf::actor> bound_listeners; // watch_persisted
+  std::vector<caf::actor> replicated_listeners; // watch_replicated
+  bool sync_tick_armed = false; // a sync_tick is on its way (armed only while the core wants ticks)
   static inline const char* name = "journal";
 };
 
 using journal_self = instrumented<caf::stateful_actor<journal_state, journal_actor::base>>*;
+
+// The downgrade rules' clock (logic/sync_downgrade.hpp): unix ms, read here, never in the core.
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+}
 
 append_reply reply_of(const journal::result<journal::commit_ok>& r) {
   append_reply rep;
@@ -76,6 +85,39 @@ append_reply reply_of(const journal::result<journal::commit_ok>& r) {
     rep.error = st.message();
   }
   return rep;
+}
+
+// One destination's sync state, for /status and the admin actions (null for an async one).
+nlohmann::ordered_json sync_state_json(const logic::journal_core& core, std::size_t i, std::uint64_t now) {
+  const auto& d = core.downgrades();
+  nlohmann::ordered_json j;
+  j["sync_type"] = d.sync(i) ? "sync" : "async";
+  j["effective_sync_type"] = d.sync(i) && !d.downgraded(i) ? "sync" : "async";
+  j["downgraded_since"] = d.downgraded(i) ? nlohmann::ordered_json(d.downgraded_since_ms(i)) : nlohmann::ordered_json();
+  j["downgrade_reason"] = d.downgraded(i) ? nlohmann::ordered_json(std::string{logic::to_string(d.reason(i))})
+                                          : nlohmann::ordered_json();
+  j["admin_hold"] = d.admin_hold(i);
+  j["downgrades"] = d.downgrades(i);
+  j["upgrades"] = d.upgrades(i);
+  j["downgraded_seconds_total"] = static_cast<double>(d.downgraded_ms_total(i, now)) / 1000.0;
+  return j;
+}
+
+std::string admin_json(const logic::journal_core& core, const std::string& destination, logic::admin_outcome outcome,
+                       std::uint64_t now) {
+  nlohmann::ordered_json j;
+  j["destination"] = destination;
+  switch (outcome) {
+    case logic::admin_outcome::ok: j["outcome"] = "ok"; break;
+    case logic::admin_outcome::unknown_destination: j["outcome"] = "unknown_destination"; break;
+    case logic::admin_outcome::not_sync: j["outcome"] = "not_sync"; break;
+  }
+  if (auto i = core.downgrades().index_of(destination)) {
+    const auto state = sync_state_json(core, *i, now);
+    for (auto it = state.begin(); it != state.end(); ++it)
+      j[it.key()] = it.value();
+  }
+  return j.dump();
 }
 
 std::string status_json(journal_state& st) {
@@ -110,6 +152,14 @@ std::string status_json(journal_state& st) {
   out["max_held_bytes"] = ht.max_held_bytes;
   out["released_destinations_total"] = ht.releases;
   out["restored_destinations_total"] = ht.restores;
+  // Per destination: configured and effective sync type, downgrade state (logic/sync_downgrade.hpp).
+  auto sync = nlohmann::ordered_json::object();
+  const auto now = now_ms();
+  for (std::size_t i = 0; i < core.downgrades().size(); ++i)
+    sync[core.downgrades().name(i)] = sync_state_json(core, i, now);
+  out["sync_states"] = sync;
+  out["replicated_notes_pending"] = core.replicated_notes_pending();
+  out["replicated_notes_untracked"] = core.replicated_notes_untracked();
   const auto& p = core.publishers();
   out["publishers"] = {{"known", p.publishers()},
                        {"max", p.max_publishers()},
@@ -148,6 +198,12 @@ void carry_out(journal_self self, logic::journal_ready r) {
       refused = true;
     }
   }
+  for (const auto& t : r.sync_changes) {
+    if (t.downgraded)
+      log::warn(component, t.text);
+    else
+      log::info(component, t.text);
+  }
   for (const auto& n : r.notes) {
     if (n.error)
       log::error(component, n.text);
@@ -167,8 +223,16 @@ void carry_out(journal_self self, logic::journal_ready r) {
   if (r.persisted_bound)
     for (const auto& l : st.bound_listeners)
       caf::anon_send(l, atoms::persisted::value, *r.persisted_bound);
+  for (const auto& n : r.replicated)
+    for (const auto& l : st.replicated_listeners)
+      caf::anon_send(l, atoms::replicated::value, n.publisher, n.up_to_publisher_seq);
   if (refused) // the refusals' answers
     carry_out(self, st.core->ready());
+  if (!st.sync_tick_armed && st.core->wants_ticks()) {
+    st.sync_tick_armed = true;
+    arm_timer(st.options.timers, st.options.sync_tick_interval, self->address(),
+              caf::make_message(atoms::sync_tick::value));
+  }
 }
 
 caf::typed_response_promise<append_reply> request(journal_self self, append_request& req, bool publish) {
@@ -340,7 +404,7 @@ void record_destination_ack(journal_self self, const std::string& destination, s
   auto ack = self->state.rt->log().acknowledge(destination, seq);
   if (!ack.ok())
     log::warn(component, "position of destination ", destination, " not recorded: ", ack.to_string());
-  step(self, logic::journal_events::destination_ack{destination, seq});
+  step(self, logic::journal_events::destination_ack{destination, seq, now_ms()});
 }
 
 void init_state(journal_self self, std::shared_ptr<journal_runtime> rt, journal::recovery_report recovery,
@@ -351,7 +415,8 @@ void init_state(journal_self self, std::shared_ptr<journal_runtime> rt, journal:
   st.options = options;
   st.facts.emplace(st.rt->log());
   st.core.emplace(*st.facts, logic::journal_core_options{options.destinations, options.destination_topics,
-                                                         options.max_pending_publishes, options.max_publishers});
+                                                         options.max_pending_publishes, options.max_publishers,
+                                                         options.downgrade_after_ms, now_ms()});
   load_publisher_marks(st);
   load_inbound(st);
   load_groups(st);
@@ -367,6 +432,8 @@ void init_state(journal_self self, std::shared_ptr<journal_runtime> rt, journal:
     ls.erase(std::remove_if(ls.begin(), ls.end(), gone), ls.end());
     auto& bs = self->state.bound_listeners;
     bs.erase(std::remove_if(bs.begin(), bs.end(), gone), bs.end());
+    auto& rs = self->state.replicated_listeners;
+    rs.erase(std::remove_if(rs.begin(), rs.end(), gone), rs.end());
   });
   self->set_exit_handler([=](caf::exit_msg& msg) {
     save_inbound(self->state);
@@ -386,7 +453,7 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
     [=](atoms::append, append_request& req) { return request(self, req, false); },
     [=](atoms::publish, append_request& req) { return request(self, req, true); },
     [=](atoms::commit_done, std::uint64_t id, append_reply& rep) {
-      step(self, logic::journal_events::commit_done{id, std::move(rep)});
+      step(self, logic::journal_events::commit_done{id, std::move(rep), now_ms()});
     },
     [=](atoms::dest_ack, const std::string& destination, std::uint64_t seq) {
       record_destination_ack(self, destination, seq);
@@ -414,6 +481,24 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
       self->monitor(listener);
       self->state.bound_listeners.push_back(std::move(listener));
     },
+    [=](atoms::watch_replicated, caf::actor listener) {
+      self->monitor(listener);
+      self->state.replicated_listeners.push_back(std::move(listener));
+    },
+    [=](atoms::sync_admin, const std::string& destination, bool downgrade) -> std::string {
+      const auto now = now_ms();
+      const auto outcome = self->state.core->admin(destination, downgrade, now);
+      carry_out(self, self->state.core->ready());
+      return admin_json(*self->state.core, destination, outcome, now);
+    },
+    [=](atoms::dest_conn, const std::string& destination, bool connected) {
+      step(self, logic::journal_events::connection{destination, connected, now_ms()});
+    },
+    [=](atoms::sync_tick) {
+      self->state.sync_tick_armed = false;
+      step(self, logic::journal_events::tick{now_ms()});
+    },
+    [=](atoms::waiting_on) -> std::vector<std::string> { return self->state.core->waiting_on(); },
     [=](atoms::retention) {
       if (test_crash)
         throw std::runtime_error("test hook TANDEM_TEST_CRASH_ACTOR=journal");

@@ -11,7 +11,9 @@
 //   append(batch)          -> append_reply once the batch is durable (or rejected with the reason)
 //   publish(batch)         -> append_reply once the batch is "persisted": durable here AND acked by
 //                             every sync destination whose topic filter admits one of its records
-//                             (async ones never delay it): the ack rule
+//                             (async ones never delay it): the ack rule. A sync destination
+//                             that is downgraded (logic/sync_downgrade.hpp) does not delay it:
+//                             the reply names it in `not_on` when it did not hold it yet
 //   dest_ack(name, seq)    destination `name` holds everything up to `seq` (retention position,
 //                          and the sync-destination half of the ack rule)
 //   subscribe(actor)       send `durable(seq, committed_bytes)` to that actor whenever the durable
@@ -28,6 +30,20 @@
 //   watch_persisted(actor) send `persisted(bound)` to that actor whenever the ack rule's bound
 //                          (every local seq up to it is durable here and acked by every sync
 //                          destination) advances, and once at once (fully_durable subscriptions)
+//   watch_replicated(actor) send `replicated(publisher, up_to_publisher_seq)` to that actor for
+//                          every journal_ready::replicated note (logic/journal_core.hpp): every
+//                          message of that publisher acked partially (append_reply::not_on) up to
+//                          that publisher_seq is now held by every sync destination it needed.
+//                          In increasing order per publisher; a watcher added later gets only
+//                          the notes made from then on.
+//   sync_admin(name, downgrade) -> JSON {"outcome": "ok" | "unknown_destination" | "not_sync", and
+//                          when ok the destination's state as in /status}: an operator's downgrade
+//                          (held until an upgrade) or upgrade (sync again once caught up)
+//   dest_conn(name, up)    destination `name`'s link connected (true) or lost its connection
+//                          (false): the downgrade rules' connection state (the link is its one owner)
+//   waiting_on             -> the effectively sync destinations (not downgraded) that currently hold
+//                          back at least one unanswered publish that is durable here, sorted by name
+//                          (a publisher whose acks wait learns why)
 //
 // Bad input before the journal (logic/record_admission.hpp): every record is checked against the
 // journal's limits before it touches a mark or reaches the committer. A publish's offending
@@ -98,13 +114,19 @@ typename Inspector::result_type inspect(Inspector& f, refusal& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_reply& x) {
   return f(caf::meta::type_name("append_reply"), x.ok, x.first_seq, x.last_seq, x.durable_seq, x.error_code,
-           x.error, x.held, x.refused);
+           x.error, x.held, x.refused, x.not_on);
 }
 
 namespace atoms {
 using logon = caf::atom_constant<caf::atom("tlogon")>;              // journal: a publisher's safe mark
 using watch_persisted = caf::atom_constant<caf::atom("twatchpers")>; // journal: follow the ack rule's bound
 using persisted = caf::atom_constant<caf::atom("tpersisted")>;       // journal -> watcher: the new bound
+using watch_replicated = caf::atom_constant<caf::atom("twatchrepl")>; // journal: follow replicated notes
+using replicated = caf::atom_constant<caf::atom("treplctd")>;        // journal -> watcher: partial acks completed
+using waiting_on = caf::atom_constant<caf::atom("twaiton")>;         // journal: sync destinations holding acks back
+using sync_admin = caf::atom_constant<caf::atom("tsyncadm")>;        // journal: admin downgrade/upgrade
+using dest_conn = caf::atom_constant<caf::atom("tdestconn")>;        // link -> journal: connected or not
+using sync_tick = caf::atom_constant<caf::atom("tsynctick")>;        // journal: time for the downgrade rules
 } // namespace atoms
 
 using journal_actor = caf::typed_actor<
@@ -119,6 +141,11 @@ using journal_actor = caf::typed_actor<
   caf::replies_to<atoms::status>::with<std::string>,
   caf::replies_to<atoms::logon, std::string>::with<std::uint64_t>,
   caf::reacts_to<atoms::watch_persisted, caf::actor>,
+  caf::reacts_to<atoms::watch_replicated, caf::actor>,
+  caf::replies_to<atoms::waiting_on>::with<std::vector<std::string>>,
+  caf::replies_to<atoms::sync_admin, std::string, bool>::with<std::string>,
+  caf::reacts_to<atoms::dest_conn, std::string, bool>,
+  caf::reacts_to<atoms::sync_tick>,
   caf::reacts_to<atoms::retention>,
   caf::reacts_to<atoms::commit_done, std::uint64_t, append_reply>>;
 
@@ -135,6 +162,9 @@ struct journal_actor_options {
   std::string instance_groups_file;          // empty: not persisted
   caf::actor timers;                         // timer_relay.hpp; spawned (and linked) if none
   std::size_t max_publishers = 100'000;      // publisher_dedup bound (least recently used evicted)
+  // Each destination's downgrade_after_ms (config), parallel to `destinations`; missing = 0.
+  std::vector<std::uint64_t> downgrade_after_ms;
+  std::chrono::milliseconds sync_tick_interval{100}; // the downgrade rules' clock, only while needed
 };
 
 journal_actor spawn_journal_actor(caf::actor_system& sys, std::shared_ptr<journal_runtime> rt,

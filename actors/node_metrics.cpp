@@ -57,6 +57,10 @@ struct node_metrics::families {
   gauge_family* dest_lag_seconds = nullptr;
   gauge_family* dest_stalled = nullptr;
   gauge_family* dest_sync = nullptr;
+  gauge_family* dest_downgraded = nullptr;           // issue 16: sync downgrade
+  counter_family* dest_downgrades = nullptr;
+  counter_family* dest_upgrades = nullptr;
+  counter_family* dest_downgraded_seconds = nullptr;
   counter_family* dest_batches_sent = nullptr;
   counter_family* dest_records_sent = nullptr;
   counter_family* dest_bytes_sent = nullptr;
@@ -203,6 +207,12 @@ void add_destination_families(metrics::registry& r, node_metrics::families& f) {
     "tandem_destination_stalled", "1 when records wait and the destination made no progress for metrics.stall_after_ms", dest));
   f.dest_sync = must(r.add_gauge("tandem_destination_sync",
                                  "1 when the destination is sync (delays persisted acks), 0 when async", dest));
+  f.dest_downgraded = must(r.add_gauge(
+    "tandem_destination_downgraded", "1 while the sync destination is downgraded (persisted acks do not wait for it)", dest));
+  f.dest_downgrades = must(r.add_counter("tandem_destination_downgrades_total", "Times the sync destination was downgraded", dest));
+  f.dest_upgrades = must(r.add_counter("tandem_destination_upgrades_total", "Times the downgraded destination became sync again", dest));
+  f.dest_downgraded_seconds = must(r.add_counter("tandem_destination_downgraded_seconds_total",
+                                                 "Time the sync destination spent downgraded", dest));
   f.dest_batches_sent = must(r.add_counter("tandem_destination_batches_sent_total", "Batches sent to the destination", dest));
   f.dest_records_sent = must(r.add_counter("tandem_destination_records_sent_total", "Records sent to the destination", dest));
   f.dest_bytes_sent = must(r.add_counter("tandem_destination_sent_bytes_total", "Bytes sent to the destination", dest));
@@ -310,6 +320,10 @@ void expose_destinations(node_metrics::families& f, const nlohmann::json& status
       set(l(f.dest_lag_seconds), d, "lag_seconds");
       set(l(f.dest_stalled), d, "stalled");
       l(f.dest_sync).set(text(d, "sync_type") == "sync" ? 1 : 0);
+      l(f.dest_downgraded).set(d.contains("downgraded_since") && !d["downgraded_since"].is_null() ? 1 : 0);
+      set(l(f.dest_downgrades), d, "downgrades");
+      set(l(f.dest_upgrades), d, "upgrades");
+      set(l(f.dest_downgraded_seconds), d, "downgraded_seconds_total");
       set(l(f.dest_batches_sent), d, "batches_sent");
       set(l(f.dest_records_sent), d, "records_sent");
       set(l(f.dest_bytes_sent), d, "bytes_sent");

@@ -38,8 +38,16 @@ std::string node_status_json(const node_info& info, const runtime_figures& now, 
                      {"addresses", addrs},
                      {"connected", false}});
   }
-  j["destinations"] = dests;
   auto journal = nlohmann::ordered_json::parse(journal_json, nullptr, false);
+  // Sync downgrade state (issue 16), kept by the journal (it owns the ack rule): per destination.
+  if (journal.is_object())
+    if (auto ss = journal.find("sync_states"); ss != journal.end() && ss->is_object())
+      for (auto& d : dests)
+        if (auto it = ss->find(d["name"].get<std::string>()); it != ss->end() && it->is_object())
+          for (auto f = it->begin(); f != it->end(); ++f)
+            if (f.key() != "sync_type")
+              d[f.key()] = f.value();
+  j["destinations"] = dests;
   j["journal"] = journal.is_discarded() ? nlohmann::ordered_json{} : journal;
   j["actors"] = {{"running", now.running_actors}, {"scheduler_threads", now.scheduler_threads}};
   return j.dump();

@@ -224,6 +224,7 @@ std::shared_ptr<journal_runtime> spawn_journal(supervisor_self self, node_resour
   for (const auto& d : cfg.destinations) {
     jo.destinations.emplace_back(d.name, d.type == config::sync_type::sync);
     jo.destination_topics.push_back(d.topics);
+    jo.downgrade_after_ms.push_back(d.downgrade_after_ms);
   }
   jo.inbound_positions_file = cfg.data_dir + "/inbound-positions.json";
   jo.instance_groups_file = cfg.data_dir + "/instance-groups.json";
@@ -316,7 +317,7 @@ void spawn_listeners(supervisor_self self, const node_resources& res, const std:
   al.max_connections = cfg.limits.max_admin_connections;
   al.request_timeout = std::chrono::milliseconds{cfg.limits.handshake_timeout_ms};
   al.timers = timers;
-  st.admin = spawn_admin_server(self->system(), res.admin_fd, caf::actor_cast<supervisor_actor>(self), al);
+  st.admin = spawn_admin_server(self->system(), res.admin_fd, caf::actor_cast<supervisor_actor>(self), st.journal, al);
   // Linked both ways: the supervisor's exit stops its children, and a child that dies
   // unexpectedly takes the node down loudly rather than leaving it half-working.
   self->link_to(st.admin);

@@ -75,12 +75,19 @@ int connect_with_deadline(const std::string& host, std::uint16_t port, clock::ti
 
 http_result http_get(const std::string& host, std::uint16_t port, const std::string& path,
                      std::chrono::milliseconds timeout, std::size_t max_bytes) {
+  return http_call("GET", host, port, path, timeout, max_bytes);
+}
+
+http_result http_call(const std::string& method, const std::string& host, std::uint16_t port,
+                      const std::string& path, std::chrono::milliseconds timeout, std::size_t max_bytes) {
   http_result r;
   auto deadline = clock::now() + timeout;
   int fd = connect_with_deadline(host, port, deadline, &r.error);
   if (fd < 0)
     return r;
-  auto request = "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
+  // No body: Content-Length 0 so that a POST is complete without one.
+  auto request = method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n" +
+                 (method == "GET" ? "" : "Content-Length: 0\r\n") + "\r\n";
   std::size_t sent = 0;
   while (sent < request.size()) {
     if (!wait_for(fd, POLLOUT, deadline)) {

@@ -17,5 +17,8 @@ struct http_result {
 
 http_result http_get(const std::string& host, std::uint16_t port, const std::string& path,
                      std::chrono::milliseconds timeout, std::size_t max_bytes = 16u << 20);
+// The same with another method and no body (e.g. POST /destinations/B/downgrade).
+http_result http_call(const std::string& method, const std::string& host, std::uint16_t port,
+                      const std::string& path, std::chrono::milliseconds timeout, std::size_t max_bytes = 16u << 20);
 
 } // namespace tandem::client

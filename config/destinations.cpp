@@ -99,6 +99,7 @@ destination_config read_destination(object_reader& r) {
     if (auto problem = regex_problem(d.topics))
       r.error("topics", *problem);
   read_reconnect(r, d.reconnect);
+  r.read_uint("downgrade_after_ms", d.downgrade_after_ms, 0, max_downgrade_after_ms);
   r.report_unknown_keys();
   return d;
 }

@@ -71,6 +71,9 @@ struct host_port {
   friend bool operator==(const host_port&, const host_port&) = default;
 };
 
+// Largest downgrade_after_ms: one day (a longer wait is no "downgrade", it is an outage).
+inline constexpr std::uint64_t max_downgrade_after_ms = 86'400'000;
+
 struct destination_config {
   std::string name;                     // instance name of the destination (unique in the config)
   std::string group;                    // defaults to name
@@ -79,6 +82,10 @@ struct destination_config {
   std::vector<std::string> passthrough; // RE2 patterns (config/pattern.hpp) over the group of the instance a record came from
   std::string topics = ".*";            // RE2 pattern (config/pattern.hpp) a record's topic must fully match
   reconnect_config reconnect;
+  // Sync destinations only (issue 16, actors/logic/sync_downgrade.hpp): after a record routed to it
+  // waited this long for its ack, or it was disconnected this long while records wait, persisted
+  // acks stop waiting for it until it caught up. 0 = never (the default: acks always wait).
+  std::uint64_t downgrade_after_ms = 0;
 
   friend bool operator==(const destination_config&, const destination_config&) = default;
 };

@@ -28,6 +28,7 @@ ordered_json destination_json(const destination_config& d) {
       {"multiplier", r.multiplier},
       {"jitter", r.jitter},
       {"connect_timeout_ms", r.connect_timeout_ms}}},
+    {"downgrade_after_ms", d.downgrade_after_ms},
   };
 }
 

@@ -5,6 +5,7 @@
 //   tandem publish [--client HOST:PORT] [--topic T] [--count N] [--size BYTES] [--window W]
 //                  [--publisher-id ID] [--timeout-ms MS] [MESSAGE]
 //                  [--servers H:P,H:P] [--publisher-name NAME] [--store-file DIR]
+//   tandem destination (downgrade | upgrade) NAME [--admin HOST:PORT] [--timeout-ms N]
 //   tandem subscribe [--client HOST:PORT] [--topic REGEX] [--from SEQ] [--count N] [--timeout-ms MS]
 //                    [--servers H:P,H:P] [--bookmark-file F] [--from-start | --from-now |
 //                     --from-time TIME] [--fully-durable] [--accept-gaps]
@@ -28,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -93,6 +95,13 @@ const char* usage = R"(usage:
         tandem: gap: records with journal seq A..B are no longer held by the node (...)
         tandem: gap: records A..B of origin O are no longer held by the node (...)
       and the rest is printed as usual; the exit code is then 3 unless --accept-gaps.
+  tandem destination downgrade NAME [--admin HOST:PORT] [--timeout-ms N]
+  tandem destination upgrade NAME [--admin HOST:PORT] [--timeout-ms N]
+      Downgrade sync destination NAME (persisted acks stop waiting for it; held until an
+      upgrade), or upgrade it (sync again once it has caught up), through the node's admin
+      listener (default 127.0.0.1:27102; POST /destinations/NAME/downgrade or /upgrade).
+      Prints the destination's new state; exit 1 with the node's message when NAME is not a
+      configured destination (404) or is async (409), or when the node does not answer.
   tandem --help
 
 exit codes: 0 ok, 1 the node did not answer (or, for publish, not all persisted), 2 usage error,
@@ -716,6 +725,46 @@ int subscribe(int argc, char** argv) {
   return s.failover() ? subscribe_ha(s) : subscribe_one(s);
 }
 
+// `tandem destination downgrade|upgrade NAME`: one POST to the admin listener, its answer printed.
+int destination(int argc, char** argv) {
+  std::string host = "127.0.0.1";
+  int port = 27102;
+  std::uint64_t timeout_ms = 3000;
+  std::vector<std::string> words; // action, NAME
+  for (arg_reader r{argc, argv}; r.next();) {
+    if (r.is("--admin"))
+      r.endpoint(host, port);
+    else if (r.is("--timeout-ms"))
+      timeout_ms = r.number(1, max_timeout_ms);
+    else if (r.arg().rfind("--", 0) == 0)
+      usage_error("unknown argument '" + r.arg() + "'");
+    else
+      words.push_back(r.arg());
+  }
+  if (words.size() != 2 || (words[0] != "downgrade" && words[0] != "upgrade"))
+    usage_error("expected: tandem destination downgrade|upgrade NAME");
+  const auto& name = words[1];
+  if (name.empty() || name.find_first_of("/?# \t\r\n") != std::string::npos)
+    usage_error("destination name '" + name + "' cannot be a configured destination");
+  auto r = tandem::client::http_call("POST", host, static_cast<std::uint16_t>(port),
+                                     "/destinations/" + name + "/" + words[0], std::chrono::milliseconds{timeout_ms});
+  const auto endpoint = host + ":" + std::to_string(port);
+  if (!r.ok) {
+    std::cerr << "tandem: no answer from " << endpoint << ": " << r.error << "\n";
+    return 1;
+  }
+  auto doc = nlohmann::json::parse(r.body, nullptr, false);
+  if (r.status != 200) {
+    const auto message = doc.is_object() && doc.contains("error") && doc["error"].is_string()
+                           ? doc["error"].get<std::string>()
+                           : r.body;
+    std::cerr << "tandem: " << endpoint << " refused (HTTP " << r.status << "): " << message << "\n";
+    return 1;
+  }
+  std::cout << (doc.is_discarded() ? r.body : doc.dump(2) + "\n");
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -732,5 +781,7 @@ int main(int argc, char** argv) {
     return publish(argc, argv);
   if (cmd == "subscribe")
     return subscribe(argc, argv);
+  if (cmd == "destination")
+    return destination(argc, argv);
   usage_error("unknown command '" + cmd + "'");
 }

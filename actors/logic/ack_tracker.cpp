@@ -6,7 +6,7 @@
 namespace tandem::logic {
 
 ack_tracker::ack_tracker(std::vector<bool> sync_by_destination, std::size_t max_pending)
-    : sync_(std::move(sync_by_destination)), positions_(sync_.size(), 0),
+    : sync_(std::move(sync_by_destination)), downgraded_(sync_.size(), false), positions_(sync_.size(), 0),
       max_pending_(max_pending) {
   sets_.push_back(needs_set{sync_, {}});
 }
@@ -75,9 +75,14 @@ bool ack_tracker::ready(std::uint64_t seq, const needs_set& s) const {
   if (seq > local_durable_)
     return false;
   for (std::size_t i = 0; i < s.sync_needed.size(); ++i)
-    if (s.sync_needed[i] && positions_[i] < seq)
+    if (s.sync_needed[i] && positions_[i] < seq && !downgraded_[i])
       return false;
   return true;
+}
+
+void ack_tracker::set_downgraded(std::size_t dest_index, bool downgraded) {
+  if (dest_index < downgraded_.size())
+    downgraded_[dest_index] = downgraded;
 }
 
 void ack_tracker::on_local_durable(std::uint64_t seq) {
@@ -111,7 +116,7 @@ void ack_tracker::on_rejected(std::uint64_t first_seq, std::uint64_t last_seq) {
       continue;
     it->released = true;
     --live_;
-    rejected_.push_back({it->token, it->seq, release_kind::rejected});
+    rejected_.push_back({it->token, it->seq, release_kind::rejected, {}});
   }
   // The journal reuses rejected seqs: drop released entries at the tail so later adds may
   // take those seqs again while the queue stays strictly increasing.
@@ -137,7 +142,11 @@ std::vector<release> ack_tracker::take_ready() {
         break; // later seqs of this set need at least as much
       e->released = true;
       --live_;
-      out.push_back({e->token, e->seq, release_kind::persisted});
+      release r{e->token, e->seq, release_kind::persisted, {}};
+      for (std::size_t i = 0; i < s.sync_needed.size(); ++i)
+        if (s.sync_needed[i] && positions_[i] < e->seq)
+          r.not_on.push_back(static_cast<std::uint32_t>(i)); // downgraded (ready() says so)
+      out.push_back(std::move(r));
       s.fifo.pop_front();
     }
   }
@@ -147,6 +156,21 @@ std::vector<release> ack_tracker::take_ready() {
     queue_.pop_front();
   if (queue_.size() > 2 * live_ + 64)
     compact();
+  return out;
+}
+
+std::vector<bool> ack_tracker::holding_back() const {
+  std::vector<bool> out(sync_.size(), false);
+  for (const auto& e : queue_) {
+    if (e.released)
+      continue;
+    if (e.seq > local_durable_)
+      break; // queue_ is in seq order: the rest is not durable here yet
+    const auto& s = sets_[e.set];
+    for (std::size_t i = 0; i < s.sync_needed.size(); ++i)
+      if (s.sync_needed[i] && positions_[i] < e.seq && !downgraded_[i])
+        out[i] = true;
+  }
   return out;
 }
 

@@ -27,6 +27,10 @@
 //     filter the publish does not match must not hold its ack: a down sync destination blocks
 //     only the acks it must block). Async destinations never delay it. With no sync destination
 //     needed, local durability alone releases it.
+//   * set_downgraded(i, true): sync destination i no longer holds releases back (issue 16,
+//     logic/sync_downgrade.hpp); a publish released while it needed i and i's position was below
+//     it names i in release::not_on. set_downgraded(i, false): it holds back the publishes
+//     released from then on (none released before is affected).
 //   * on_rejected(first, last): the journal failed those seqs; their publishes are released as
 //     rejected (whatever the other positions say). The journal reuses rejected seqs, so a later
 //     add() may use them again once they were the newest entries.
@@ -55,6 +59,9 @@ struct release {
   std::uint64_t token = 0;
   std::uint64_t seq = 0;
   release_kind kind = release_kind::persisted;
+  // persisted only: the sync destinations it needed whose position was below seq when it was
+  // released -- downgraded ones (set_downgraded), ascending indexes. Empty: a complete release.
+  std::vector<std::uint32_t> not_on;
 
   friend bool operator==(const release&, const release&) = default;
 };
@@ -81,8 +88,13 @@ public:
   std::size_t max_pending() const noexcept { return max_pending_; }
   void on_local_durable(std::uint64_t seq);
   void on_destination_acked(std::size_t dest_index, std::uint64_t seq);
+  void set_downgraded(std::size_t dest_index, bool downgraded);
+  bool downgraded(std::size_t dest_index) const { return dest_index < downgraded_.size() && downgraded_[dest_index]; }
   void on_rejected(std::uint64_t first_seq, std::uint64_t last_seq);
   std::vector<release> take_ready();
+  // Per destination: sync, not downgraded, and its position is below a live entry that needs it and is durable
+  // here (it holds back at least one publish). O(pending); for the rare "why does my ack wait".
+  std::vector<bool> holding_back() const;
 
   std::size_t pending() const noexcept { return live_; }
   // Entries kept in memory: pending() plus released ones still queued behind an older pending
@@ -112,6 +124,7 @@ private:
 
 
   std::vector<bool> sync_;
+  std::vector<bool> downgraded_; // per destination (set_downgraded)
   std::vector<std::uint64_t> positions_;
   std::size_t max_pending_;
   std::uint64_t local_durable_ = 0;

@@ -30,6 +30,14 @@ std::vector<bool> sync_flags(const journal_core_options& o) {
   return out;
 }
 
+std::vector<downgrade_destination> downgrade_config(const journal_core_options& o) {
+  std::vector<downgrade_destination> out;
+  for (std::size_t i = 0; i < o.destinations.size(); ++i)
+    out.push_back({o.destinations[i].first, o.destinations[i].second,
+                   i < o.downgrade_after_ms.size() ? o.downgrade_after_ms[i] : 0});
+  return out;
+}
+
 append_reply error_reply(std::string code, std::string reason) {
   append_reply rep;
   rep.error_code = std::move(code);
@@ -61,7 +69,8 @@ void refuse_held(std::vector<std::uint32_t>& held, std::vector<refusal>& refused
 journal_core::journal_core(const journal_facts& journal, journal_core_options options)
     : journal_(journal), options_(std::move(options)), acks_(sync_flags(options_), options_.max_pending_publishes),
       publishers_(options_.max_publishers),
-      origins_(journal.instance_name(), [&journal](std::string_view o) { return journal.highest_origin_seq(o); }) {
+      origins_(journal.instance_name(), [&journal](std::string_view o) { return journal.highest_origin_seq(o); }),
+      downgrades_(downgrade_config(options_), journal.durable_seq(), options_.start_ms) {
   // Records of ours from before our journal base: a partner refilling what we lost.
   origins_.accept_earlier_own(journal.base_seq(), [&journal] { return journal.highest_earlier_own_seq(); });
   const auto& dests = options_.destinations;
@@ -72,6 +81,7 @@ journal_core::journal_core(const journal_facts& journal, journal_core_options op
     if (dests[i].second && i < topics.size() && topics[i] != ".*" && !topics[i].empty())
       sync_routes_[i].emplace(dests[i].first, topics[i], std::vector<std::string>{});
     acks_.on_destination_acked(i, journal.acknowledged(dests[i].first));
+    downgrades_.on_position(i, journal.acknowledged(dests[i].first), options_.start_ms);
   }
   if (std::none_of(sync_routes_.begin(), sync_routes_.end(), [](const auto& r) { return r.has_value(); }))
     sync_routes_.clear();
@@ -103,7 +113,7 @@ journal_ready journal_core::ready() {
 std::uint64_t journal_core::release_bound() const {
   auto bound = acks_.local_durable();
   for (std::size_t i = 0; i < options_.destinations.size(); ++i)
-    if (options_.destinations[i].second)
+    if (options_.destinations[i].second && !downgrades_.downgraded(i))
       bound = std::min(bound, acks_.destination_position(i));
   return bound;
 }
@@ -305,7 +315,7 @@ void journal_core::on(journal_events::commit_done& e) {
     return;
   answer_waiters(e.id, e.result);
   if (e.result.ok)
-    on_committed(it, std::move(e.result));
+    on_committed(it, std::move(e.result), e.now_ms);
   else
     on_write_error(it, std::move(e.result));
 }
@@ -326,7 +336,7 @@ void journal_core::on_write_error(pending_map::iterator it, append_reply error) 
   answer_failed(it, std::move(error));
 }
 
-void journal_core::on_committed(pending_map::iterator it, append_reply rep) {
+void journal_core::on_committed(pending_map::iterator it, append_reply rep, std::uint64_t now_ms) {
   const auto durable = rep.durable_seq;
   auto& p = it->second;
   p.committed = true;
@@ -352,6 +362,8 @@ void journal_core::on_committed(pending_map::iterator it, append_reply rep) {
     }
   }
   acks_.on_local_durable(durable);
+  downgrades_.on_durable(durable, now_ms);
+  apply_sync_changes();
   release_persisted(); // also releases held publishes whose originals became safe
   if (durable > notified_durable_) {
     notified_durable_ = durable;
@@ -362,7 +374,78 @@ void journal_core::on_committed(pending_map::iterator it, append_reply rep) {
 void journal_core::on(journal_events::destination_ack& e) {
   if (auto it = destination_index_.find(e.destination); it != destination_index_.end()) {
     acks_.on_destination_acked(it->second, e.seq);
+    downgrades_.on_position(it->second, e.seq, e.now_ms);
+    apply_sync_changes();
     release_persisted();
+    emit_replicated();
+  }
+}
+
+void journal_core::on(journal_events::tick& e) {
+  downgrades_.tick(e.now_ms);
+  apply_sync_changes();
+  release_persisted();
+}
+
+void journal_core::on(journal_events::connection& e) {
+  if (auto it = destination_index_.find(e.destination); it != destination_index_.end()) {
+    downgrades_.on_connection(it->second, e.connected, e.now_ms);
+    apply_sync_changes();
+    release_persisted();
+  }
+}
+
+admin_outcome journal_core::admin(std::string_view destination, bool downgrade, std::uint64_t now_ms) {
+  auto outcome = downgrade ? downgrades_.admin_downgrade(destination, now_ms)
+                           : downgrades_.admin_upgrade(destination, now_ms);
+  apply_sync_changes();
+  release_persisted();
+  return outcome;
+}
+
+// Hands sync_downgrade's decisions to the ack rule (the caller then releases what they allow).
+void journal_core::apply_sync_changes() {
+  for (auto& t : downgrades_.take_transitions()) {
+    acks_.set_downgraded(t.destination, t.downgraded);
+    out_.sync_changes.push_back(std::move(t));
+  }
+}
+
+// A publish released partially: its publishers' notes wait for the destinations that lacked it.
+void journal_core::note_partial(const publisher_marks& marks, std::uint64_t seq,
+                                const std::vector<std::uint32_t>& not_on) {
+  for (const auto& [publisher, pub_seq] : marks) {
+    auto it = partial_.find(publisher);
+    if (it == partial_.end()) {
+      if (partial_.size() >= options_.max_publishers) {
+        if (partial_untracked_++ == 0)
+          note(false, "more than " + std::to_string(options_.max_publishers) +
+                        " publishers have partial acks: no replicated note for publisher " +
+                        publisher.substr(0, 64) + " (counted; logged once)");
+        continue;
+      }
+      it = partial_.emplace(publisher, partial{0, 0, std::vector<bool>(options_.destinations.size(), false)}).first;
+    }
+    auto& p = it->second;
+    p.last_seq = std::max(p.last_seq, seq);
+    p.up_to = std::max(p.up_to, pub_seq);
+    for (auto i : not_on)
+      p.missing[i] = true;
+  }
+}
+
+// The publishers whose partial acks are now held by every destination that lacked them.
+void journal_core::emit_replicated() {
+  for (auto it = partial_.begin(); it != partial_.end();) {
+    bool held = true;
+    for (std::size_t i = 0; i < it->second.missing.size() && held; ++i)
+      held = !it->second.missing[i] || acks_.destination_position(i) >= it->second.last_seq;
+    if (!held) {
+      ++it;
+      continue;
+    }
+    out_.replicated.push_back({it->first, it->second.up_to});
+    it = partial_.erase(it);
   }
 }
 
@@ -373,6 +456,12 @@ void journal_core::answer_publish(pending_map::iterator it) {
   if (p.reply.ok) {
     p.reply.held = std::move(p.held);
     p.reply.refused = std::move(p.refused);
+    // Released partially, answered later (its held records waited for their originals): a
+    // destination that has caught up meanwhile holds it now (its replicated note still comes).
+    std::erase_if(p.reply.not_on, [&](const std::string& name) {
+      auto d = destination_index_.find(name);
+      return d != destination_index_.end() && acks_.destination_position(d->second) >= p.reply.last_seq;
+    });
   }
   out_.replies.push_back({it->first, std::move(p.reply)});
   acks_.on_answered();
@@ -430,6 +519,13 @@ void journal_core::release_persisted() {
       answer_publish(it);
       continue;
     }
+    if (!r.not_on.empty()) {
+      auto& names = it->second.reply.not_on;
+      for (auto i : r.not_on)
+        names.push_back(options_.destinations[i].first);
+      std::sort(names.begin(), names.end());
+      note_partial(it->second.marks, r.seq, r.not_on);
+    }
     if (r.seq <= bound)
       mark_safe(it->second.marks);
     else
@@ -450,6 +546,16 @@ void journal_core::release_persisted() {
     notified_bound_ = bound;
     out_.persisted_bound = bound;
   }
+}
+
+std::vector<std::string> journal_core::waiting_on() const {
+  std::vector<std::string> out;
+  const auto holding = acks_.holding_back();
+  for (std::size_t i = 0; i < holding.size() && i < options_.destinations.size(); ++i)
+    if (holding[i])
+      out.push_back(options_.destinations[i].first);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 // The destinations a publish batch must reach before its persisted ack: every sync destination

@@ -16,6 +16,10 @@
 //   destination_ack  destination `name` covers every local seq up to `seq` (link_window::acked).
 //                    A disconnected destination simply stops acking; one that reconnects resumes
 //                    from its persisted position (a lower, stale position is ignored).
+//   tick             the time passed (sync_downgrade's rules; the actor ticks while wants_ticks())
+//   connection       destination `name`'s link connected or disconnected
+// commit_done, destination_ack, tick and connection carry now_ms (unix ms, read by the actor).
+// admin(name, downgrade, now_ms): an operator's downgrade or upgrade (POST /destinations/...).
 // Queries: logon(publisher) (the publisher_logon_ack mark), and the figures for /status.
 //
 // The rules it composes (each part is its own tested class):
@@ -33,6 +37,11 @@
 //   * Safe marks: a publisher's safe mark (its logon answer) rises when its publish was released
 //     AND the global bound (every local seq up to it persisted) passed it, since a safe mark is a
 //     high-water mark and must not cover an older publish still waiting (deferred_safe).
+//   * Sync downgrade (sync_downgrade, issue 16): a downgraded sync destination does not hold
+//     acks back; a publish released while one it needed did not hold it names it in
+//     append_reply::not_on, and once every such destination holds it, `replicated` says so (one
+//     note per publisher, covering every partial ack up to that publisher_seq). The ack rule's
+//     bound (persisted_bound, safe marks) leaves downgraded destinations out too.
 //   * Reply order: a publish that needs no down sync destination is not held behind an older one
 //     that does, and one with held records waits for their originals, so replies may leave out of
 //     publish order; among publishes that stored all their records and need the same sync
@@ -57,6 +66,7 @@
 #include "actors/logic/inbound_dedup.hpp"
 #include "actors/logic/publisher_dedup.hpp"
 #include "actors/logic/routing.hpp"
+#include "actors/logic/sync_downgrade.hpp"
 #include "journal/record_codec.hpp"
 
 namespace tandem {
@@ -87,6 +97,20 @@ struct append_reply {
   // resend whose original a journal write error may have lost (that error's code). Every index
   // is in exactly one of held, refused, or the stored range.
   std::vector<refusal> refused;
+  // publish only, ok only (issue 16): released as persisted while sync destinations it needed
+  // were downgraded (logic/sync_downgrade.hpp) and did not hold it yet: their names, sorted.
+  // Empty: every sync destination whose topic filter admits one of its records holds it (a
+  // complete ack). When they catch up, journal_ready::replicated says so, per publisher.
+  std::vector<std::string> not_on;
+};
+
+// Every message of `publisher` acked partially (append_reply::not_on non-empty) with a
+// publisher_seq up to `up_to_publisher_seq` is now held by every sync destination it needed.
+struct replicated_note {
+  std::string publisher;
+  std::uint64_t up_to_publisher_seq = 0;
+
+  friend bool operator==(const replicated_note&, const replicated_note&) = default;
 };
 
 } // namespace tandem
@@ -118,6 +142,7 @@ struct append {
 struct commit_done {
   std::uint64_t id = 0;
   append_reply result;
+  std::uint64_t now_ms = 0; // when it became durable (unix ms; sync_downgrade's commit times)
 };
 struct submit_refused {
   std::uint64_t id = 0;
@@ -127,11 +152,23 @@ struct submit_refused {
 struct destination_ack {
   std::string destination;
   std::uint64_t seq = 0;
+  std::uint64_t now_ms = 0;
+};
+// The time passed (the actor ticks while sync_downgrade::wants_ticks()).
+struct tick {
+  std::uint64_t now_ms = 0;
+};
+// Destination `destination`'s link connected or lost its connection.
+struct connection {
+  std::string destination;
+  bool connected = false;
+  std::uint64_t now_ms = 0;
 };
 } // namespace journal_events
 
 using journal_event = std::variant<journal_events::publish, journal_events::append, journal_events::commit_done,
-                                   journal_events::submit_refused, journal_events::destination_ack>;
+                                   journal_events::submit_refused, journal_events::destination_ack,
+                                   journal_events::tick, journal_events::connection>;
 
 // Per publisher, the highest (or lowest) publisher_seq among some records (seq 0 left out).
 using publisher_marks = std::vector<std::pair<std::string, std::uint64_t>>;
@@ -156,6 +193,10 @@ struct journal_ready {
     std::string text;
   };
   std::vector<note> notes;
+  // Partial acks that became complete (append_reply::not_on), in increasing order per publisher.
+  std::vector<replicated_note> replicated;
+  // Sync destinations downgraded or upgraded (logic/sync_downgrade.hpp), each once, for the log.
+  std::vector<sync_transition> sync_changes;
 };
 
 struct journal_core_options {
@@ -165,6 +206,9 @@ struct journal_core_options {
   std::vector<std::string> destination_topics;
   std::size_t max_pending_publishes = ack_tracker::default_max_pending;
   std::size_t max_publishers = publisher_dedup::default_max_publishers;
+  // Each destination's downgrade_after_ms (config), parallel to `destinations`; missing = 0 (never).
+  std::vector<std::uint64_t> downgrade_after_ms;
+  std::uint64_t start_ms = 0; // unix ms at startup (sync_downgrade's clock)
 };
 
 class journal_core {
@@ -179,6 +223,14 @@ public:
   void step(journal_event event);
   // Everything decided since the last call, each item exactly once.
   journal_ready ready();
+
+  // An admin action (POST /destinations/NAME/downgrade|upgrade): its effect is in ready().
+  admin_outcome admin(std::string_view destination, bool downgrade, std::uint64_t now_ms);
+  // True while the time passing alone may change something (the actor ticks only then).
+  bool wants_ticks() const { return downgrades_.wants_ticks(); }
+  const sync_downgrade& downgrades() const noexcept { return downgrades_; }
+  std::size_t replicated_notes_pending() const noexcept { return partial_.size(); }
+  std::uint64_t replicated_notes_untracked() const noexcept { return partial_untracked_; }
 
   // The publisher_logon_ack answer (marks it most recently used).
   std::uint64_t logon(std::string_view publisher) { return publishers_.logon_mark(publisher); }
@@ -197,6 +249,8 @@ public:
   std::size_t requests_pending() const noexcept { return pending_.size(); }
   std::size_t waiters() const noexcept { return waiters_.size(); }
   std::size_t deferred_safe_marks() const noexcept { return deferred_safe_.size(); }
+  // The sync destinations that hold back at least one unanswered publish durable here, sorted.
+  std::vector<std::string> waiting_on() const;
 
 private:
   // A request in the committer, or a publish not answered yet. A publish holds an admission slot
@@ -223,6 +277,11 @@ private:
   void on(journal_events::commit_done& e);
   void on(journal_events::submit_refused& e);
   void on(journal_events::destination_ack& e);
+  void on(journal_events::tick& e);
+  void on(journal_events::connection& e);
+  void apply_sync_changes();
+  void note_partial(const publisher_marks& marks, std::uint64_t seq, const std::vector<std::uint32_t>& not_on);
+  void emit_replicated();
 
   void refuse(std::uint64_t token, std::string code, std::string reason);
   void submit(std::uint64_t token, bool publish, std::vector<journal::record> records, pending_request p);
@@ -231,7 +290,7 @@ private:
   void answer_waiters(std::uint64_t id, const append_reply& rep);
   void answer_failed(pending_map::iterator it, append_reply error);
   void note(bool error, std::string text) { out_.notes.push_back({error, std::move(text)}); }
-  void on_committed(pending_map::iterator it, append_reply rep);
+  void on_committed(pending_map::iterator it, append_reply rep, std::uint64_t now_ms);
   void answer_publish(pending_map::iterator it);
   void release_held_publishes();
   void refuse_unsafe_held(const append_reply& error);
@@ -257,6 +316,17 @@ private:
   std::uint64_t notified_durable_ = 0;
   std::uint64_t notified_bound_ = 0;
   std::uint64_t duplicates_published_ = 0, duplicates_replicated_ = 0;
+  sync_downgrade downgrades_;
+  // Partial acks not complete yet, one per publisher (merged): the highest local seq and
+  // publisher_seq acked partially, and the destinations that did not hold them. At most
+  // max_publishers entries (beyond it a partial ack gets no note: logged, counted).
+  struct partial {
+    std::uint64_t last_seq = 0;
+    std::uint64_t up_to = 0;
+    std::vector<bool> missing; // per destination
+  };
+  std::unordered_map<std::string, partial> partial_;
+  std::uint64_t partial_untracked_ = 0;
   journal_ready out_;
 };
 

@@ -285,3 +285,37 @@ TEST_CASE("a config with 1000 destinations validates quickly and an error deep i
   for (const auto& e : bad.errors) errors.push_back(e.path);
   CHECK(errors == std::vector<std::string>{"destinations[998].name", "destinations[999].topics"});
 }
+
+// Issue 16: downgrade_after_ms, 0 (never) .. one day, checked at the limits.
+TEST_CASE("downgrade_after_ms defaults to 0 and is kept as written up to one day") {
+  auto d = destination();
+  auto result = parse_config(with_destination(d));
+  REQUIRE(result.ok());
+  CHECK(result.config->destinations[0].downgrade_after_ms == 0);
+  for (std::uint64_t v : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{2000}, max_downgrade_after_ms}) {
+    CAPTURE(v);
+    d["downgrade_after_ms"] = v;
+    auto r = parse_config(with_destination(d));
+    REQUIRE(r.ok());
+    CHECK(r.config->destinations[0].downgrade_after_ms == v);
+  }
+}
+
+TEST_CASE("downgrade_after_ms negative, above one day, huge or not a number is a config error naming the key") {
+  auto d = destination();
+  d["downgrade_after_ms"] = max_downgrade_after_ms + 1;
+  CHECK_SINGLE_ERROR(with_destination(d), "destinations[0].downgrade_after_ms",
+                     "must be at most 86400000, got 86400001");
+  d["downgrade_after_ms"] = -1;
+  CHECK_SINGLE_ERROR(with_destination(d), "destinations[0].downgrade_after_ms",
+                     "expected a non-negative integer, got -1");
+  d["downgrade_after_ms"] = json::parse("99999999999999999999999");
+  CHECK_SINGLE_ERROR(with_destination(d), "destinations[0].downgrade_after_ms",
+                     "must be at most 86400000, got 9.99");
+  d["downgrade_after_ms"] = "2000";
+  CHECK_SINGLE_ERROR(with_destination(d), "destinations[0].downgrade_after_ms",
+                     "expected an integer, got string");
+  d["downgrade_after_ms"] = 1.5;
+  CHECK_SINGLE_ERROR(with_destination(d), "destinations[0].downgrade_after_ms",
+                     "expected an integer, got 1.5");
+}

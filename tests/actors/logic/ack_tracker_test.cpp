@@ -10,10 +10,10 @@ using namespace tandem::logic;
 namespace {
 
 release persisted(std::uint64_t token, std::uint64_t seq) {
-  return {token, seq, release_kind::persisted};
+  return {token, seq, release_kind::persisted, {}};
 }
 release rejected(std::uint64_t token, std::uint64_t seq) {
-  return {token, seq, release_kind::rejected};
+  return {token, seq, release_kind::rejected, {}};
 }
 using releases = std::vector<release>;
 

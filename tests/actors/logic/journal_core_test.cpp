@@ -67,6 +67,9 @@ struct harness {
   std::uint64_t next_token = 1;
   std::size_t answered_twice = 0;
   publisher_marks safe_marks;
+  std::uint64_t now = 0; // unix ms, as the actor would read it
+  std::vector<sync_transition> sync_changes;
+  std::vector<replicated_note> notes;
 
   explicit harness(journal_core_options o, fake_journal start = {}) : j(std::move(start)), core(j, std::move(o)) {}
 
@@ -80,6 +83,8 @@ struct harness {
       order.push_back(rep.token);
     }
     safe_marks.insert(safe_marks.end(), r.safe_marks.begin(), r.safe_marks.end());
+    sync_changes.insert(sync_changes.end(), r.sync_changes.begin(), r.sync_changes.end());
+    notes.insert(notes.end(), r.replicated.begin(), r.replicated.end());
   }
   std::uint64_t publish(batch b) {
     auto t = next_token++;
@@ -117,7 +122,7 @@ struct harness {
       rep.error_code = "io_error";
       rep.error = "disk on fire";
     }
-    core.step(journal_events::commit_done{a.id, rep});
+    core.step(journal_events::commit_done{a.id, rep, now});
     take();
     return a;
   }
@@ -129,8 +134,21 @@ struct harness {
     take();
   }
   void ack(std::string d, std::uint64_t seq) {
-    core.step(journal_events::destination_ack{std::move(d), seq});
+    core.step(journal_events::destination_ack{std::move(d), seq, now});
     take();
+  }
+  void tick() {
+    core.step(journal_events::tick{now});
+    take();
+  }
+  void connection(std::string d, bool up) {
+    core.step(journal_events::connection{std::move(d), up, now});
+    take();
+  }
+  admin_outcome admin(const std::string& d, bool downgrade) {
+    auto out = core.admin(d, downgrade, now);
+    take();
+    return out;
   }
   bool answered(std::uint64_t t) const { return replies.count(t) > 0; }
   const append_reply& reply(std::uint64_t t) const { return replies.at(t); }
@@ -376,6 +394,98 @@ TEST_CASE("journal_core: state shrinks back once everything is answered") {
   CHECK(h.core.acks().admitted() == 0);
 }
 
+
+// ---- Sync downgrade (issue 16) -----------------------------------------------------------------
+
+namespace {
+journal_core_options downgrading(std::uint64_t after_ms) {
+  auto o = dests({{"S", true}, {"F", true}, {"Y", false}}, {".*", "orders\\..*", ".*"});
+  o.downgrade_after_ms = {after_ms, after_ms, after_ms};
+  return o;
+}
+} // namespace
+
+TEST_CASE("journal_core: a downgraded sync destination stops holding acks; the ack names it in not_on") {
+  harness h(downgrading(0));
+  auto t1 = h.publish({rec("p", 1, "logs.x")});   // needs S only
+  auto t2 = h.publish({rec("p", 2, "orders.1")}); // needs S and F
+  h.commit();
+  h.commit();
+  h.ack("F", 2);
+  CHECK(h.core.waiting_on() == std::vector<std::string>{"S"});
+  CHECK_FALSE(h.answered(t1));
+  CHECK(h.admin("S", true) == admin_outcome::ok);
+  REQUIRE(h.answered(t1));
+  REQUIRE(h.answered(t2));
+  CHECK(h.reply(t1).ok);
+  CHECK(h.reply(t1).not_on == std::vector<std::string>{"S"});
+  CHECK(h.reply(t2).not_on == std::vector<std::string>{"S"});
+  CHECK(h.core.waiting_on().empty());
+  CHECK(h.core.release_bound() == 2); // S left out of the bound: safe marks rise
+  CHECK(h.core.deferred_safe_marks() == 0);
+  CHECK(h.notes.empty());
+  h.ack("S", 1);
+  CHECK(h.notes.empty()); // up to publisher_seq 2 is not on S yet
+  h.ack("S", 2);
+  CHECK(h.notes == std::vector<replicated_note>{{"p", 2}});
+  CHECK(h.core.replicated_notes_pending() == 0);
+}
+
+TEST_CASE("journal_core: a complete ack has an empty not_on, also while another destination is downgraded") {
+  harness h(downgrading(0));
+  h.admin("F", true);
+  auto t = h.publish({rec("p", 1, "orders.1")}); // needs S and F
+  h.commit();
+  h.ack("F", 1);
+  h.ack("S", 1);
+  REQUIRE(h.answered(t));
+  CHECK(h.reply(t).not_on.empty()); // F held it all the same: complete
+  CHECK(h.notes.empty());
+}
+
+TEST_CASE("journal_core: the age rule downgrades after downgrade_after_ms and releases what waited") {
+  harness h(downgrading(100));
+  h.now = 1000;
+  auto t = h.publish({rec("p", 1, "logs.x")});
+  h.commit();
+  h.ack("F", 1); // F's link covers what its filter does not admit
+  CHECK(h.core.wants_ticks());
+  h.now = 1100;
+  h.tick();
+  CHECK_FALSE(h.answered(t));
+  h.now = 1101;
+  h.tick();
+  REQUIRE(h.answered(t));
+  CHECK(h.reply(t).not_on == std::vector<std::string>{"S"});
+  REQUIRE(h.sync_changes.size() == 1);
+  CHECK(h.sync_changes[0].reason == downgrade_reason::ack_timeout);
+  CHECK(h.core.downgrades().downgraded(0));
+  CHECK_FALSE(h.core.wants_ticks()); // nothing tracked is waiting
+}
+
+TEST_CASE("journal_core: an upgraded destination holds the publishes released from then on, not earlier ones") {
+  harness h(downgrading(100));
+  h.connection("S", true);
+  h.admin("S", true);
+  auto t1 = h.publish({rec("p", 1, "logs.x")});
+  h.commit();
+  REQUIRE(h.answered(t1)); // released without S
+  h.admin("S", false);     // back to sync once caught up: not yet
+  CHECK(h.core.downgrades().downgraded(0));
+  auto t2 = h.publish({rec("p", 2, "logs.x")});
+  h.commit();
+  REQUIRE(h.answered(t2)); // still downgraded
+  h.ack("S", 2);           // caught up: upgraded
+  CHECK_FALSE(h.core.downgrades().downgraded(0));
+  CHECK(h.notes == std::vector<replicated_note>{{"p", 2}});
+  auto t3 = h.publish({rec("p", 3, "logs.x")});
+  h.commit();
+  CHECK_FALSE(h.answered(t3)); // sync again: waits for S
+  h.ack("S", 3);
+  REQUIRE(h.answered(t3));
+  CHECK(h.reply(t3).not_on.empty());
+}
+
 // ---- Randomized model test ------------------------------------------------------------------
 // Random event sequences (publishes and resends from a few client connections, replicated batches
 // and their duplicates from peers, commits in order, write errors that fail every queued append as
@@ -389,6 +499,17 @@ TEST_CASE("journal_core: state shrinks back once everything is answered") {
 //   P4 no promise left undelivered once its conditions hold (checked after every event for
 //      publishes that stored all their records, and for everything after the final drain);
 //   P5 bounded state: after the drain the core's maps are empty; every request answered once.
+// With sync downgrades (issue 16; destinations get a random downgrade_after_ms, the clock moves,
+// ticks, connection changes and admin actions come at random; which destination is downgraded is
+// what the core reports in sync_changes, its rules being sync_downgrade_test's):
+//   P1 reads: a persisted ack with empty not_on implies every needed sync destination holds it;
+//      one with not_on names exactly the needed sync destinations that did not hold it, each
+//      downgraded at that moment;
+//   P6 every `replicated` note is true when emitted (a note may come for an ack that was
+//      released partially but answered complete, its held records having waited) (every partial ack of that publisher up to
+//      that publisher_seq is held by every destination its not_on named), and none is left
+//      undelivered once every partial ack of a publisher is held (after every event, and after
+//      the drain).
 namespace {
 
 std::uint64_t env_u64(const char* name, std::uint64_t fallback) {
@@ -399,6 +520,12 @@ std::uint64_t env_u64(const char* name, std::uint64_t fallback) {
 struct model_failure {
   std::string what;
 };
+
+// Over all runs: how often the downgrade paths were taken (the model test must exercise them).
+struct model_coverage {
+  std::uint64_t downgrades = 0, partial_acks = 0, notes = 0;
+};
+model_coverage coverage;
 
 class model_run {
 public:
@@ -412,7 +539,9 @@ public:
     for (const auto& d : dests_) {
       o.destinations.emplace_back(d.name, d.sync);
       o.destination_topics.push_back(d.only_a ? "a\\..*" : ".*");
+      o.downgrade_after_ms.push_back(pick(3) == 0 ? 0 : 20 + pick(200));
     }
+    downgraded_.assign(dests_.size(), false);
     o.max_pending_publishes = 1 + pick(64); // admission refusals (queue_full) happen too
     h_.emplace(std::move(o));
     conns_.resize(1 + pick(3));
@@ -424,14 +553,21 @@ public:
       one_event();
       check_new_replies();
       check_liveness();
+      check_notes_delivered();
     }
     while (!h_->queued.empty()) { // drain: every append durable, every destination caught up
       commit_ok();
       check_new_replies();
     }
-    for (std::size_t d = 0; d < dests_.size(); ++d)
+    for (std::size_t d = 0; d < dests_.size(); ++d) { // connected, no admin hold: upgraded once caught up
+      h_->connection(dests_[d].name, true);
+      h_->admin(dests_[d].name, false);
+      check_new_replies();
+    }
+    for (std::size_t d = 0; d < dests_.size(); ++d) {
       ack(d, h_->j.durable);
-    check_new_replies();
+      check_new_replies();
+    }
     check_end();
   }
 
@@ -467,12 +603,44 @@ private:
   bool safe(const copy& c) const {
     if (c.seq > h_->j.durable)
       return false;
-    if (c.replicated)
+    if (c.replicated || released_partially_.count(c.seq))
       return true;
     for (std::size_t d = 0; d < dests_.size(); ++d)
-      if (dests_[d].sync && admits(dests_[d], c.topic) && pos_[d] < c.seq)
+      if (dests_[d].sync && admits(dests_[d], c.topic) && pos_[d] < c.seq && !downgraded_[d])
         return false;
     return true;
+  }
+  // P1 for a persisted ack of a stored publish: not_on is exactly the needed sync destinations
+  // that do not hold it, each downgraded.
+  void check_not_on(const request& q, const append_reply& rep) {
+    const auto n = needs(q);
+    const auto last = q.committed->records.back().seq;
+    std::vector<std::string> expected;
+    for (std::size_t d = 0; d < dests_.size(); ++d)
+      if (n[d] && pos_[d] < last) {
+        if (!downgraded_[d])
+          fail("P1: publish (seq " + std::to_string(last) + ") acked while sync destination " + dests_[d].name +
+               " (not downgraded) is at " + std::to_string(pos_[d]));
+        expected.push_back(dests_[d].name);
+      }
+    std::sort(expected.begin(), expected.end());
+    if (rep.not_on != expected)
+      fail("P1: not_on of seq " + std::to_string(last) + " does not name exactly the destinations lacking it (got " +
+           std::to_string(rep.not_on.size()) + ", expected " + std::to_string(expected.size()) + ", held " +
+           std::to_string(rep.held.size()) + ")");
+    if (expected.empty())
+      return;
+    ++coverage.partial_acks;
+    partial_ack pa{last, 0, {}};
+    for (std::size_t d = 0; d < dests_.size(); ++d)
+      if (n[d] && pos_[d] < last)
+        pa.missing.push_back(d);
+    for (const auto& r : q.committed->records) {
+      released_partially_.insert(r.seq);
+      auto one = pa;
+      one.pub_seq = r.publisher_seq;
+      partial_[r.publisher].push_back(one);
+    }
   }
   bool any_safe(const std::string& publisher, std::uint64_t pseq) const {
     auto it = by_publisher_.find({publisher, pseq});
@@ -491,6 +659,69 @@ private:
   }
 
   std::string topic() { return pick(2) ? "a.x" : "b.y"; }
+
+  // What the core decided about downgrades, and its replicated notes (P6), since the last look.
+  void follow_core() {
+    for (; changes_seen_ < h_->sync_changes.size(); ++changes_seen_) {
+      const auto& t = h_->sync_changes[changes_seen_];
+      if (!dests_[t.destination].sync)
+        fail("an async destination " + dests_[t.destination].name + " changed its sync state");
+      if (downgraded_[t.destination] == t.downgraded)
+        fail("transition of " + dests_[t.destination].name + " reported twice");
+      downgraded_[t.destination] = t.downgraded;
+      coverage.downgrades += t.downgraded;
+    }
+    for (; notes_seen_ < h_->notes.size(); ++notes_seen_) {
+      const auto& n = h_->notes[notes_seen_];
+      ++coverage.notes;
+      auto& list = partial_[n.publisher]; // may be empty: an ack answered late, complete by then
+      for (auto it = list.begin(); it != list.end();) {
+        if (it->pub_seq > n.up_to_publisher_seq) {
+          ++it;
+          continue;
+        }
+        for (auto d : it->missing)
+          if (pos_[d] < it->last_seq)
+            fail("P6: replicated note " + n.publisher + " up to " + std::to_string(n.up_to_publisher_seq) + " while " +
+                 dests_[d].name + " is at " + std::to_string(pos_[d]) + " below " + std::to_string(it->last_seq));
+        it = list.erase(it);
+      }
+      if (list.empty())
+        partial_.erase(n.publisher);
+    }
+  }
+
+  // P6 liveness: a publisher whose partial acks are all held has had its note. (One note per
+  // publisher covers every partial release, so a release whose answer still waits -- its held
+  // records' originals -- may hold the note back: checked once none waits.)
+  void check_notes_delivered() {
+    for (const auto& [publisher, list] : partial_) {
+      const bool unanswered = std::any_of(requests_.begin(), requests_.end(), [&](const auto& r) {
+        return r.second.publish && !r.second.reply_at && r.second.committed &&
+               "c" + std::to_string(r.second.conn) == publisher;
+      });
+      if (unanswered)
+        continue;
+      bool held = true;
+      for (const auto& pa : list)
+        for (auto d : pa.missing)
+          held = held && pos_[d] >= pa.last_seq;
+      if (held)
+        fail("P6: every partial ack of " + publisher + " is held but no replicated note came");
+    }
+  }
+
+  void time_event() {
+    h_->now += pick(60);
+    const auto e = pick(10);
+    if (dests_.empty() || e < 6)
+      return h_->tick();
+    const auto d = pick(dests_.size());
+    if (e < 8)
+      h_->connection(dests_[d].name, pick(2) == 0);
+    else
+      h_->admin(dests_[d].name, pick(2) == 0);
+  }
 
   void submitted(std::uint64_t token, bool publish, std::size_t c, batch input) {
     requests_[token] = {publish, c, std::move(input), std::nullopt, 0};
@@ -568,10 +799,12 @@ private:
       append_event();
     else if (e < 80)
       commit_event();
-    else if (e < 96 && !dests_.empty()) {
+    else if (e < 88 && !dests_.empty()) {
       const auto d = pick(dests_.size());
       const auto v = pick(4) == 0 ? (pos_[d] > 0 ? pos_[d] - 1 : 0) : std::min(h_->j.durable, pos_[d] + 1 + pick(3));
       ack(d, v);
+    } else if (e < 96) {
+      time_event();
     } else {
       const auto c = pick(conns_.size());
       const std::string who = "c" + std::to_string(c);
@@ -595,14 +828,17 @@ private:
   void check_publish_reply(request& q, const append_reply& rep) {
     if (!rep.ok)
       return client_lost(q, rep);
+    if (rep.last_seq == 0 && !rep.not_on.empty())
+      fail("P1: not_on on a publish that stored nothing");
     if (!rep.refused.empty())
       client_lost(q, rep);
     if (rep.last_seq != 0) {
       if (!q.committed)
         fail("P1: publish acked with seqs but never committed");
       for (const auto& r : q.committed->records)
-        if (!safe({r.seq, r.topic, false}))
-          fail("P1: publish acked before seq " + std::to_string(r.seq) + " is durable and on every sync destination");
+        if (r.seq > h_->j.durable)
+          fail("P1: publish acked before seq " + std::to_string(r.seq) + " is durable");
+      check_not_on(q, rep);
       for (const auto& r : q.committed->records)
         conns_[q.conn].stored_ok.push_back(r.publisher_seq);
     }
@@ -613,6 +849,7 @@ private:
   }
 
   void check_new_replies() {
+    follow_core();
     for (; seen_ < h_->order.size(); ++seen_) {
       const auto token = h_->order[seen_];
       auto it = requests_.find(token);
@@ -651,7 +888,7 @@ private:
       bool ready = last <= h_->j.durable;
       const auto n = needs(q);
       for (std::size_t d = 0; d < dests_.size(); ++d)
-        ready = ready && (!n[d] || pos_[d] >= last);
+        ready = ready && (!n[d] || pos_[d] >= last || downgraded_[d]);
       if (ready)
         fail("P4: publish token " + std::to_string(token) + " (seq " + std::to_string(last) +
              ") durable and covered but not answered");
@@ -680,6 +917,14 @@ private:
     if (h_->answered_twice)
       fail("P5: a request answered twice");
     check_order();
+    check_notes_delivered();
+    if (!partial_.empty())
+      fail("P6: partial acks without their replicated note after the drain");
+    for (std::size_t d = 0; d < dests_.size(); ++d)
+      if (downgraded_[d])
+        fail("destination " + dests_[d].name + " still downgraded after it caught up, connected, unheld");
+    if (h_->core.replicated_notes_pending() != 0)
+      fail("P5: replicated notes left pending after the drain");
     const auto& c = h_->core;
     if (c.requests_pending() || c.waiters() || c.deferred_safe_marks() || c.held_publishes_waiting() ||
         c.acks().pending() || c.acks().admitted() || c.acks().queued())
@@ -697,6 +942,16 @@ private:
   std::map<std::uint64_t, request> requests_;
   std::map<std::pair<std::string, std::uint64_t>, std::vector<copy>> by_publisher_, by_origin_;
   std::size_t seen_ = 0;
+  // Sync downgrades (P1 with not_on, P6).
+  struct partial_ack {
+    std::uint64_t last_seq;
+    std::uint64_t pub_seq;
+    std::vector<std::size_t> missing; // destinations its not_on named
+  };
+  std::vector<bool> downgraded_;
+  std::set<std::uint64_t> released_partially_; // local seqs acked while a destination lacked them
+  std::map<std::string, std::vector<partial_ack>> partial_; // by publisher, waiting for a note
+  std::size_t changes_seen_ = 0, notes_seen_ = 0;
 };
 
 } // namespace
@@ -716,4 +971,9 @@ TEST_CASE("journal_core: randomized model test of the promises") {
     }
   }
   CHECK(failed == 0);
+  MESSAGE("downgrades " << coverage.downgrades << ", partial acks " << coverage.partial_acks << ", notes "
+                        << coverage.notes);
+  CHECK(coverage.downgrades > runs / 10);
+  CHECK(coverage.partial_acks > runs / 10);
+  CHECK(coverage.notes > runs / 10);
 }
