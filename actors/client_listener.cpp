@@ -16,6 +16,7 @@
 #include "actors/atoms.hpp"
 #include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
+#include "actors/logic/ack_wait_notice.hpp"
 #include "actors/logic/connection_deadlines.hpp"
 #include "actors/logic/memory_budget.hpp"
 #include "actors/logic/publish_admission.hpp"
@@ -50,7 +51,8 @@ struct session {
   std::size_t frames_in = 0;             // complete frames taken from the reader
   bool greeted = false;
   std::string name;
-  std::uint16_t minor = 0; // the client's protocol minor version (1.1+: subscription_gap frames)
+  std::uint16_t minor = 0; // the client's protocol minor version (1.1+: subscription_gap frames;
+                           // 1.2+: persisted_partial, replicated and waiting frames)
   std::uint64_t epoch = 0;
   std::size_t outstanding = 0;
   bool published_any = false;                        // counts as a publisher in the status
@@ -59,6 +61,8 @@ struct session {
   std::vector<subscription_actor> waiting_for_credit; // subscriptions parked until the buffer drains
   std::string peer;                                  // remote address:port, for messages
   std::set<std::string> logons;                      // publisher ids this connection claims
+  std::set<std::string> published_ids;               // ids it published under (at most max_tracked_ids)
+  logic::ack_wait_notice wait_notice;                // when to send `waiting` (1.2)
   // Ack frames of submitted batches, in submission order: a batch whose records were all held
   // already can be answered before an earlier batch, and acks must go out in publish order.
   // At most one slot per outstanding batch (bounded by max_outstanding publishes).
@@ -66,6 +70,7 @@ struct session {
     std::uint64_t id = 0;
     bool ready = false;
     std::string frames;
+    steady_ms submitted{}; // when the batch went to the journal (the `waiting` rule)
   };
   std::deque<ack_slot> acks;
   std::uint64_t next_ack_slot = 0;
@@ -73,6 +78,10 @@ struct session {
 
 // A connection may log on at most this many publisher ids (each claim lives until it closes).
 constexpr std::size_t max_logons_per_connection = 1024;
+
+// Publisher ids a connection is remembered under for `replicated` notes without a logon (the
+// last connection that published under an id gets its notes); beyond this, a logon is needed.
+constexpr std::size_t max_tracked_ids = 1024;
 
 // A subscriber's connection may hold at most this much unsent data; beyond it, its
 // subscriptions wait (each has at most one chunk in flight on top).
@@ -93,6 +102,14 @@ struct clients_state {
   std::uint64_t next_epoch = 0;
   std::uint64_t published = 0, persisted = 0, rejected = 0;
   std::uint64_t already_held = 0; // persisted acks with journal_seq 0 (the duplicate rule)
+  // Protocol 1.2 (docs/protocol.md client sessions 9): persisted_partial frames sent, the acks
+  // that were partial but went to a client of minor < 2 as plain persisted_ack, replicated notes
+  // sent and those with no 1.2 connection to go to, waiting notices sent.
+  std::uint64_t partial_acks = 0, partial_acks_plain = 0;
+  std::uint64_t replicated_notes = 0, replicated_notes_unrouted = 0;
+  std::uint64_t waiting_notices = 0;
+  // publisher id -> the connection that last published under it (entries removed with the session)
+  std::unordered_map<std::string, caf::io::connection_handle> publishing;
   std::uint64_t logons = 0, logons_refused = 0;
   std::uint64_t subscription_gaps = 0, subscription_gap_records = 0; // ranges (and records) subscriptions missed
   // publisher id -> the one live connection logged on with it (entries removed with the session)
@@ -125,6 +142,9 @@ void end_session(caf::io::broker* self, const state_ptr& st, caf::io::connection
   for (const auto& id : it->second.logons)
     if (auto c = st->claims.find(id); c != st->claims.end() && c->second == h)
       st->claims.erase(c);
+  for (const auto& id : it->second.published_ids)
+    if (auto c = st->publishing.find(id); c != st->publishing.end() && c->second == h)
+      st->publishing.erase(c);
   st->sessions.erase(it);
 }
 
@@ -265,7 +285,7 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
   auto seqs = std::make_shared<std::vector<std::uint64_t>>(std::move(pub_seqs));
   auto received = std::chrono::steady_clock::now();
   auto slot = s.next_ack_slot++;
-  s.acks.push_back({slot, false, {}});
+  s.acks.push_back({slot, false, {}, steady_now()});
   self->request(st->ctx->journal, caf::infinite, atoms::publish::value, append_request{std::move(batch)})
     .then(
       [=](const append_reply& rep) {
@@ -274,6 +294,18 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
           return; // the publisher went away; the records are stored and replicate anyway
         it->second.outstanding -= seqs->size();
         std::string frame;
+        // Released while sync destinations it needed were downgraded: a 1.2 client is told who
+        // lacks it (persisted_partial), an older one gets the plain ack (docs/protocol.md).
+        const bool partial = rep.ok && !rep.not_on.empty();
+        const bool tell_partial = partial && it->second.minor >= 2;
+        std::vector<std::string> not_on;
+        if (tell_partial) {
+          not_on.assign(rep.not_on.begin(),
+                        rep.not_on.begin() + static_cast<std::ptrdiff_t>(
+                                               std::min(rep.not_on.size(), protocol::max_destination_names)));
+          std::sort(not_on.begin(), not_on.end());
+          not_on.erase(std::unique(not_on.begin(), not_on.end()), not_on.end());
+        }
         std::size_t next_held = 0, next_refused = 0; // rep.held and rep.refused are ascending
         std::uint64_t next_seq = rep.first_seq;
         for (std::size_t i = 0; i < seqs->size(); ++i) {
@@ -286,7 +318,11 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
             bool held = next_held < rep.held.size() && rep.held[next_held] == i;
             if (held)
               ++next_held; // already held: acked in its place, journal_seq 0, not stored again
-            protocol::encode(protocol::persisted_ack{(*seqs)[i], held ? 0 : next_seq++}, frame);
+            const std::uint64_t journal_seq = held ? 0 : next_seq++;
+            if (tell_partial)
+              protocol::encode(protocol::persisted_partial{(*seqs)[i], journal_seq, not_on}, frame);
+            else
+              protocol::encode(protocol::persisted_ack{(*seqs)[i], journal_seq}, frame);
           } else
             protocol::encode(protocol::negative_ack{(*seqs)[i], logic::nack_reason_for(rep.error_code),
                                                     rep.error_code + ": " + rep.error},
@@ -296,6 +332,8 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
           const auto acked = seqs->size() - rep.refused.size();
           st->persisted += acked;
           st->already_held += rep.held.size();
+          if (partial)
+            (tell_partial ? st->partial_acks : st->partial_acks_plain) += acked;
           auto took = std::chrono::steady_clock::now() - received;
           for (std::size_t i = 0; i < acked; ++i)
             metrics::live_metrics::instance().observe_persisted_ack(took);
@@ -373,7 +411,7 @@ void refuse_publish(caf::io::broker* self, const state_ptr& st, caf::io::connect
   protocol::encode(protocol::negative_ack{publisher_seq, refusal.reason, refusal.message}, frame);
   st->reject(refusal.reason_name, 1);
   auto slot = s.next_ack_slot++;
-  s.acks.push_back({slot, false, {}});
+  s.acks.push_back({slot, false, {}, steady_now()});
   write_acks(self, h, s, slot, std::move(frame));
 }
 
@@ -458,6 +496,11 @@ void on_publish(caf::io::broker* self, const state_ptr& st, caf::io::connection_
   }
   if (!batch)
     batch = std::make_shared<std::vector<journal::record>>();
+  // The connection that `replicated` notes for this id go to when no connection is logged on with it.
+  if (s.published_ids.count(p.publisher_id) || s.published_ids.size() < max_tracked_ids) {
+    s.published_ids.insert(p.publisher_id);
+    st->publishing[p.publisher_id] = h;
+  }
   journal::record r;
   r.publisher = std::move(p.publisher_id);
   r.publisher_seq = p.publisher_seq;
@@ -591,6 +634,76 @@ void on_transferred(caf::io::broker* self, const state_ptr& st, const caf::io::d
   }
 }
 
+// `replicated{publisher, up_to}` from the journal: to the connection logged on with that id, else
+// the one that last published under it; only to a 1.2 client. Nobody: counted, and the publisher
+// learns on its next logon (docs/protocol.md client sessions 9).
+void on_replicated(caf::io::broker* self, const state_ptr& st, const std::string& publisher, std::uint64_t up_to) {
+  std::optional<caf::io::connection_handle> to;
+  if (auto c = st->claims.find(publisher); c != st->claims.end())
+    to = c->second;
+  else if (auto p = st->publishing.find(publisher); p != st->publishing.end())
+    to = p->second;
+  auto it = to ? st->sessions.find(*to) : st->sessions.end();
+  if (it == st->sessions.end() || it->second.minor < 2 || up_to == 0) {
+    ++st->replicated_notes_unrouted;
+    return;
+  }
+  std::string buf;
+  auto before = self->wr_buf(*to).size();
+  write_message(self, *to, protocol::replicated{publisher, up_to}, buf);
+  self->flush(*to);
+  ++st->replicated_notes;
+  settle_output(self, st, *to, before);
+}
+
+// The `waiting` notices (logic/ack_wait_notice.hpp): every 1.2 connection whose oldest unanswered
+// publish is due is told which sync destinations hold acks back, from one waiting_on question.
+void ask_why_acks_wait(caf::io::broker* self, const state_ptr& st, steady_ms now) {
+  if (!st->ctx)
+    return;
+  struct due_conn {
+    caf::io::connection_handle h;
+    std::uint64_t epoch;
+    std::uint64_t waited_ms;
+  };
+  std::vector<due_conn> due;
+  for (auto& [h, s] : st->sessions) {
+    if (!s.greeted || s.minor < 2)
+      continue;
+    std::optional<steady_ms> oldest;
+    if (!s.acks.empty())
+      oldest = s.acks.front().submitted;
+    if (auto waited = s.wait_notice.due(now, oldest)) {
+      s.wait_notice.sent(now); // also when nothing is named: the next question waits the interval
+      due.push_back({h, s.epoch, static_cast<std::uint64_t>(waited->count())});
+    }
+  }
+  if (due.empty())
+    return;
+  self->request(st->ctx->journal, caf::infinite, atoms::waiting_on::value)
+    .then(
+      [=](const std::vector<std::string>& names) {
+        if (names.empty())
+          return; // waiting for something else (the disk): nothing to name
+        std::vector<std::string> list(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                                        names.size(), protocol::max_destination_names)));
+        std::sort(list.begin(), list.end());
+        list.erase(std::unique(list.begin(), list.end()), list.end());
+        std::string buf;
+        for (const auto& d : due) {
+          auto it = st->sessions.find(d.h);
+          if (it == st->sessions.end() || it->second.epoch != d.epoch || it->second.acks.empty())
+            continue;
+          auto before = self->wr_buf(d.h).size();
+          write_message(self, d.h, protocol::waiting{d.waited_ms, list}, buf);
+          self->flush(d.h);
+          ++st->waiting_notices;
+          settle_output(self, st, d.h, before);
+        }
+      },
+      [=](caf::error&) {}); // the journal is stopping: the node is going down, nothing to tell
+}
+
 // The periodic check of every greeted connection's read-progress and idle deadlines.
 void sweep(caf::io::broker* self, const state_ptr& st, std::chrono::milliseconds sweep_every) {
   auto now = steady_now();
@@ -604,6 +717,7 @@ void sweep(caf::io::broker* self, const state_ptr& st, std::chrono::milliseconds
   }
   for (const auto& [h, why] : expired)
     drop(self, st, h, protocol::close_code::idle_timeout, why);
+  ask_why_acks_wait(self, st, now);
   if (st->ctx)
     arm_timer(st->ctx->timers, sweep_every, self->address(), caf::make_message(client_sweep::value));
 }
@@ -629,7 +743,12 @@ std::string status_json(const clients_state& st0) {
                    {"rejected_by_reason", st->rejected_by_reason},
                    {"closed_by_reason", st->closed_by_reason},
                    {"subscription_gaps", st->subscription_gaps},
-                   {"subscription_gap_records", st->subscription_gap_records}};
+                   {"subscription_gap_records", st->subscription_gap_records},
+                   {"persisted_partial", st->partial_acks},
+                   {"persisted_partial_sent_plain", st->partial_acks_plain},
+                   {"replicated_notes", st->replicated_notes},
+                   {"replicated_notes_unrouted", st->replicated_notes_unrouted},
+                   {"waiting_notices", st->waiting_notices}};
   // Admission control of the whole node (the budget is shared with the replication port).
   const auto& b = *st->ctx->budget;
   const auto& ra = *st->ctx->replication_admission;
@@ -656,6 +775,8 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
   const auto sweep_every = std::clamp(std::min(st->ctx->frame_timeout, st->ctx->client_idle_timeout) / 4,
                                       std::chrono::milliseconds{50}, std::chrono::milliseconds{1000});
   arm_timer(st->ctx->timers, sweep_every, self->address(), caf::make_message(client_sweep::value));
+  // `replicated` notes for the connections' publishers (protocol 1.2).
+  caf::anon_send(st->ctx->journal, atoms::watch_replicated::value, caf::actor_cast<caf::actor>(self));
   // On the node's shutdown: stop every subscription and drop every actor handle, since a quit
   // broker can outlive its quit (pending timers hold it) and must not keep detached actors alive.
   self->set_exit_handler([=](caf::exit_msg& msg) {
@@ -714,6 +835,9 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
     [=](atoms::sub_gap, std::uint64_t ranges, std::uint64_t records) {
       st->subscription_gaps += ranges;
       st->subscription_gap_records += records;
+    },
+    [=](atoms::replicated, const std::string& publisher, std::uint64_t up_to) {
+      on_replicated(self, st, publisher, up_to);
     },
     [=](atoms::status) -> std::string { return status_json(*st); },
     [=](const caf::io::acceptor_closed_msg&) { log::error(component, "client listener closed by the system"); },

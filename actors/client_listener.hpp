@@ -9,6 +9,12 @@
 //                   A publish the node already held (the duplicate rule, decided by the journal
 //                   actor) is acked with journal_seq 0 in its place. A publish under an id another
 //                   live connection claims: negative_ack{bad_request} at once.
+//                   Protocol 1.2 (client minor >= 2): a publish released while a downgraded sync
+//                   destination lacked it is acked with persisted_partial{.., not_on}; the
+//                   journal's `replicated` notes go to the connection logged on with (else last
+//                   publishing under) that id; a connection whose oldest unanswered publish
+//                   waited over 1 s gets waiting{ms, destinations} (logic/ack_wait_notice.hpp,
+//                   checked by the periodic sweep, names from the journal's waiting_on).
 //   subscribe    -> delivered frames for every durable record whose topic fully matches, from
 //   subscribe_from  the requested journal seq (replay) or the durable end, then live; bookmark
 //                   subscriptions add the start modes, the bookmark filter and fully_durable; one

@@ -91,6 +91,10 @@ struct node_metrics::families {
   // subscriptions whose start lay below what retention kept
   counter_family* subscription_gaps = nullptr;
   counter_family* subscription_gap_records = nullptr;
+  // protocol 1.2: acks that say who holds the message, and why acks wait
+  counter_family* client_partial_acks = nullptr;
+  counter_family* client_replicated_notes = nullptr;
+  counter_family* client_waiting_notices = nullptr;
 };
 
 namespace {
@@ -264,6 +268,12 @@ void add_client_families(metrics::registry& r, node_metrics::families& f) {
   f.replication_connections = must(r.add_gauge("tandem_replication_connections", "Replication connections in use"));
   f.duplicate_connections_closed = must(r.add_counter(
     "tandem_replication_duplicate_connections_closed_total", "Second connections with a peer closed by the tie-break"));
+  f.client_partial_acks = must(r.add_counter(
+    "tandem_client_partial_acks_total", "persisted_partial acks sent: a downgraded sync destination lacked the message"));
+  f.client_replicated_notes = must(r.add_counter(
+    "tandem_client_replicated_notes_total", "replicated notes sent: partially acked messages now on every sync destination"));
+  f.client_waiting_notices = must(r.add_counter(
+    "tandem_client_waiting_notices_total", "waiting notices sent: which sync destinations a publisher's acks wait for"));
 }
 
 void expose_journal(node_metrics::families& f, const nlohmann::json& status) {
@@ -369,6 +379,9 @@ void expose_clients(node_metrics::families& f, const nlohmann::json& status) {
     set(f.client_logons_refused->get(), *it, "publisher_logons_refused");
     set(f.subscription_gaps->get(), *it, "subscription_gaps");
     set(f.subscription_gap_records->get(), *it, "subscription_gap_records");
+    set(f.client_partial_acks->get(), *it, "persisted_partial");
+    set(f.client_replicated_notes->get(), *it, "replicated_notes");
+    set(f.client_waiting_notices->get(), *it, "waiting_notices");
     if (auto r = it->find("rejected_by_reason"); r != it->end() && r->is_object())
       for (const auto& [reason, n] : r->items())
         set(f.client_nacks->labels({reason}), *r, reason);

@@ -50,6 +50,7 @@ using sub_gap = caf::atom_constant<caf::atom("tsubgap")>;  // subscription -> li
 using client_listener_actor = caf::typed_actor<
   caf::reacts_to<atoms::deliver, caf::io::connection_handle, std::uint64_t, frame_bytes>, // (conn, subscription id, frames)
   caf::reacts_to<atoms::sub_gap, std::uint64_t, std::uint64_t>,                           // (ranges, records)
+  caf::reacts_to<atoms::replicated, std::string, std::uint64_t>, // journal: (publisher, up_to_publisher_seq), 1.2
   caf::replies_to<atoms::status>::with<std::string>>;
 
 // A subscription: the journal's notices (it subscribed to them) and the listener's credit.

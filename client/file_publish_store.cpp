@@ -14,6 +14,8 @@ constexpr std::uint8_t type_message = 1;
 constexpr std::uint8_t type_acked_through = 2;
 constexpr std::uint8_t type_refused = 3;
 constexpr std::uint8_t type_state = 4;
+constexpr std::uint8_t type_persisted = 5;
+constexpr std::uint8_t type_complete = 6;
 
 template <class U>
 void put(std::string& out, U v) {
@@ -146,6 +148,16 @@ store_status file_publish_store::apply_record(std::uint8_t type, std::string_vie
       restore_last_seq(get<std::uint64_t>(body.data()));
       restore_ack(get<std::uint64_t>(body.data() + 8));
       break;
+    case type_persisted:
+      if (body.size() != 8)
+        return bad("persisted record of the wrong size");
+      restore_mark(get<std::uint64_t>(body.data()));
+      break;
+    case type_complete:
+      if (body.size() != 16)
+        return bad("complete record of the wrong size");
+      restore_complete(get<std::uint64_t>(body.data()), get<std::uint64_t>(body.data() + 8));
+      break;
     default: return bad(("unknown record type " + std::to_string(type)).c_str());
   }
   return std::nullopt;
@@ -241,6 +253,19 @@ store_status file_publish_store::persist_refuse(std::uint64_t seq) {
   return maybe_compact();
 }
 
+store_status file_publish_store::persist_mark(std::uint64_t seq) {
+  return write_record(type_persisted, seq_body(seq), true);
+}
+
+store_status file_publish_store::persist_complete(std::uint64_t first, std::uint64_t last) {
+  std::string b;
+  put(b, first);
+  put(b, last);
+  if (auto err = write_record(type_complete, b, false))
+    return err;
+  return maybe_compact();
+}
+
 store_status file_publish_store::maybe_compact() {
   const std::uint64_t held_bytes = bytes() + size() * (header_bytes + 8 + 2 + 4);
   if (file_->size() <= options_.compact_min_bytes || file_->size() <= 2 * held_bytes)
@@ -248,10 +273,14 @@ store_status file_publish_store::maybe_compact() {
   std::string image{magic, magic_bytes};
   std::string state;
   put(state, last_seq());
-  put(state, acked_through());
+  // Marked messages may sit below acked_through: recovery restores only messages above it.
+  put(state, held().empty() ? acked_through() : std::min(acked_through(), held().begin()->first - 1));
   image += encode_record(type_state, state);
-  for (const auto& [seq, m] : held())
+  for (const auto& [seq, m] : held()) {
     image += encode_record(type_message, message_body(seq, m));
+    if (m.persisted)
+      image += encode_record(type_persisted, seq_body(seq));
+  }
   if (auto st = fs_.write_file_atomic(path_, image); !st)
     return io_error(st); // the old file is intact and still open: keep appending to it
   // The old handle now points at the replaced file: appending to it would lose records.

@@ -11,6 +11,14 @@
 //   type 2 acked_through  body = seq:u64     the node holds every message <= seq
 //   type 3 refused        body = seq:u64     the node refused seq; never resend it
 //   type 4 state          body = last_seq:u64 acked_through:u64   (first record after compaction)
+//   type 5 persisted      body = seq:u64     the node acked seq partially (persisted_partial):
+//                                            keep it, marked, through later acked_through records
+//   type 6 complete       body = first:u64 last:u64   every sync destination holds the marked
+//                                            messages in [first, last]: drop them
+//
+// Types 5 and 6 were added with protocol 1.2 ("persisted but not complete"); a file without them
+// reads as before, and an older build refuses a file with them (unknown record type: corruption)
+// rather than dropping a marked message at its next acked_through.
 //
 // All integers little-endian. DIR/LOCK is flock'ed while the store is open: two live publishers
 // on one store are refused (store_errc::locked).
@@ -19,7 +27,11 @@
 // a message is on disk before it is ever sent, and a seq handed out is never handed out again
 // after a crash. Refusals are synced too. Ack records are not: losing one to a power cut only
 // makes the restarted publisher resend messages the node already holds, which the node
-// acknowledges as duplicates without storing them again.
+// acknowledges as duplicates without storing them again. Persisted marks are synced (losing one
+// behind a later ack record would drop a message its partner may lack); complete records are
+// not (losing one only makes the restarted publisher resend a message held everywhere).
+// Compaction writes the state record with acked_through below the oldest held message, then each
+// held message, each marked one followed by its type 5 record.
 //
 // Recovery at open, record by record from the start:
 // - A record whose header or body runs past the end of the file is a torn tail: the crash hit
@@ -77,6 +89,8 @@ protected:
   store_status persist_append(std::uint64_t seq, const stored_message& m) override;
   store_status persist_ack(std::uint64_t seq) override;
   store_status persist_refuse(std::uint64_t seq) override;
+  store_status persist_mark(std::uint64_t seq) override;
+  store_status persist_complete(std::uint64_t first, std::uint64_t last) override;
 
 private:
   file_publish_store(std::string path, file_store_options options, journal::file_system& fs)

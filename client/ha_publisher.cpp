@@ -81,7 +81,10 @@ bool ha_publisher::ensure_connected(steady_clock::time_point deadline) {
   // and never hand out a seq it already has (the store may be new or behind the node).
   counters_.persisted += store_.ack_through(logon_highest_);
   next_seq_ = std::max({next_seq_, logon_highest_ + 1, store_.last_seq() + 1});
-  sent_through_ = logon_highest_;
+  // Messages marked persisted survive the logon's drop and are resent too: the node answers
+  // those it holds as duplicates, a partner that lacks them stores them.
+  const auto& held = store_.held();
+  sent_through_ = held.empty() ? logon_highest_ : std::min(logon_highest_, held.begin()->first - 1);
   in_flight_ = 0;
   return true;
 }
@@ -117,21 +120,60 @@ void ha_publisher::send_pending(steady_clock::time_point deadline) {
   }
 }
 
+// A complete answer: drops everything up to seq that is not marked, and seq itself if it was
+// (a resend of a message acked partially before, now held everywhere).
+void ha_publisher::on_persisted(std::uint64_t seq, bool held_already) {
+  if (seq > sent_through_) {
+    ++counters_.unexpected_acks;
+    return;
+  }
+  const std::size_t dropped = store_.ack_through(seq);
+  const std::size_t completed = store_.complete(seq, seq);
+  if (dropped + completed == 0) {
+    ++counters_.unexpected_acks;
+    return;
+  }
+  in_flight_ -= std::min(in_flight_, dropped + completed);
+  counters_.persisted += dropped;
+  counters_.completed += completed;
+  if (held_already)
+    ++counters_.already_held;
+}
+
+void ha_publisher::on_partial(const protocol::persisted_partial& ack) {
+  if (ack.publisher_seq > sent_through_ || !store_.held().count(ack.publisher_seq)) {
+    ++counters_.unexpected_acks;
+    return;
+  }
+  ++counters_.partial;
+  for (const auto& name : ack.not_on)
+    ++counters_.not_on[name];
+  if (options_.drop_at_persisted_ack) {
+    on_persisted(ack.publisher_seq, ack.journal_seq == 0);
+    return;
+  }
+  // Kept, marked (already marked: a resend answered partially again). Either way answered.
+  store_.mark_persisted(ack.publisher_seq);
+  in_flight_ -= std::min<std::size_t>(in_flight_, 1);
+  if (ack.journal_seq == 0)
+    ++counters_.already_held;
+}
+
 void ha_publisher::handle(const protocol::message& m) {
   if (auto* ack = std::get_if<protocol::persisted_ack>(&m)) {
-    if (ack->publisher_seq > sent_through_) {
-      ++counters_.unexpected_acks;
+    on_persisted(ack->publisher_seq, ack->journal_seq == 0);
+  } else if (auto* partial = std::get_if<protocol::persisted_partial>(&m)) {
+    on_partial(*partial);
+  } else if (auto* note = std::get_if<protocol::replicated>(&m)) {
+    if (note->publisher_id != options_.name) {
+      ++counters_.ignored_frames;
       return;
     }
-    const std::size_t dropped = store_.ack_through(ack->publisher_seq);
-    if (dropped == 0) {
-      ++counters_.unexpected_acks;
-      return;
-    }
-    in_flight_ -= std::min(in_flight_, dropped);
-    counters_.persisted += dropped;
-    if (ack->journal_seq == 0)
-      ++counters_.already_held;
+    ++counters_.replicated_notes;
+    counters_.completed += store_.complete(1, note->up_to_publisher_seq);
+  } else if (auto* w = std::get_if<protocol::waiting>(&m)) {
+    ++counters_.waiting_notices;
+    counters_.last_waiting = *w;
   } else if (auto* nack = std::get_if<protocol::negative_ack>(&m)) {
     if (nack->publisher_seq > sent_through_ || !store_.refuse(nack->publisher_seq)) {
       ++counters_.unexpected_acks;
@@ -210,10 +252,23 @@ std::optional<std::uint64_t> ha_publisher::publish(std::string_view topic, std::
   return seq;
 }
 
-bool ha_publisher::wait_all(std::chrono::milliseconds timeout) {
+bool ha_publisher::wait_all(std::chrono::milliseconds timeout) { return wait_until(timeout, true); }
+
+bool ha_publisher::wait_acked(std::chrono::milliseconds timeout) { return wait_until(timeout, false); }
+
+bool ha_publisher::wait_until(std::chrono::milliseconds timeout, bool complete) {
   const auto deadline = steady_clock::now() + timeout;
   error_.clear();
-  while (!store_.empty() || failed()) {
+  // Acked: nothing unacked in the store, and on a live connection nothing sent or still to send
+  // (the resends of messages marked persisted after a reconnect wait for their answers too).
+  const auto waiting = [&] {
+    if (complete)
+      return !store_.empty();
+    if (store_.size() > store_.persisted_count())
+      return true;
+    return connection_.is_open() && (in_flight_ > 0 || store_.held().upper_bound(sent_through_) != store_.held().end());
+  };
+  while (waiting() || failed()) {
     if (failed()) {
       error_ = fatal_error_;
       return false;
@@ -221,7 +276,11 @@ bool ha_publisher::wait_all(std::chrono::milliseconds timeout) {
     if (steady_clock::now() >= deadline || !ensure_connected(deadline)) {
       if (failed())
         continue;
-      error_ = "timed out with " + std::to_string(store_.size()) + " messages awaiting acks" +
+      const std::size_t unacked = store_.size() - store_.persisted_count();
+      error_ = "timed out with " + std::to_string(unacked) + " messages awaiting acks" +
+               (store_.persisted_count() ? ", " + std::to_string(store_.persisted_count()) +
+                                             " acked partially awaiting their sync destinations"
+                                         : std::string{}) +
                (error_.empty() ? "" : " (" + error_ + ")");
       return false;
     }

@@ -16,6 +16,19 @@
 //   auto seq = pub.publish("orders.new", payload, 5s);   // stored, and sent when connected
 //   pub.wait_all(10s);                                     // every stored message acked
 //
+// Who holds a message (protocol 1.2, docs/protocol.md client sessions 9): a persisted_ack means
+// the node and every sync destination the message needs hold it, and drops it from the store. A
+// persisted_partial means a (downgraded) sync destination does not hold it yet: by default the
+// message stays in the store, marked persisted (not resent on this connection), until a
+// `replicated` note from the node covers it or a complete answer to a resend arrives. After every
+// reconnect the marked messages are resent with the unacked ones: the node's duplicate rule
+// answers those it holds without storing them again, and a partner that lacks them (the acking
+// node died with its disk while the partner was behind) stores them -- so nothing acked
+// partially is lost. With drop_at_persisted_ack a persisted_partial drops the message at once,
+// like a persisted_ack: less store, but a loss of the acking node's disk before its partner
+// caught up loses it. wait_all() waits until the store is empty (every message complete);
+// wait_acked() only until every message is acked, partially or not.
+//
 // A negative ack drops that message from the store and reports it (counters, on_rejected): it
 // was refused, not lost, and is never resent. At most `window` messages are sent and unacked on
 // a connection (the node refuses more than 65536 with queue_full).
@@ -46,6 +59,9 @@ struct ha_publisher_options {
   std::vector<server_address> servers; // priority order
   failover_options failover{};
   std::size_t window = 4096; // sent and unacked on one connection; 0 is treated as 1
+  // Drop a message at its persisted_partial instead of keeping it until every sync destination
+  // holds it (see above). Off by default: defaults keep data.
+  bool drop_at_persisted_ack = false;
   connection_limits limits{};
   std::function<void(const rejection&)> on_rejected;     // optional
   std::function<void(const attempt_report&)> on_attempt; // optional, e.g. to log failovers
@@ -65,6 +81,13 @@ struct ha_publisher_counters {
   std::uint64_t failovers = 0;       // connections to a different server than the previous one
   std::uint64_t unexpected_acks = 0; // acks for a seq not in flight (ignored)
   std::uint64_t ignored_frames = 0;
+  // Protocol 1.2 (who holds a message).
+  std::uint64_t partial = 0;                   // persisted_partial answers (resends included)
+  std::map<std::string, std::uint64_t> not_on; // destination -> partial answers naming it
+  std::uint64_t completed = 0;        // marked messages dropped later: held everywhere at last
+  std::uint64_t replicated_notes = 0; // `replicated` notes for this publisher
+  std::uint64_t waiting_notices = 0;
+  std::optional<protocol::waiting> last_waiting; // the latest `waiting` notice (why acks wait)
 };
 
 class ha_publisher {
@@ -86,9 +109,14 @@ public:
   std::optional<std::uint64_t> publish(std::string_view topic, std::string_view payload,
                                        std::chrono::milliseconds timeout);
 
-  // Until the store is empty (every message acked or refused), reconnecting as needed. False on
-  // timeout or once the publisher has failed fatally (error()), even with an empty store.
+  // Until the store is empty (every message acked completely or refused), reconnecting as
+  // needed. False on timeout or once the publisher has failed fatally (error()), even with an
+  // empty store.
   bool wait_all(std::chrono::milliseconds timeout);
+  // As wait_all, but only until every stored message is acked (marked persisted, or dropped)
+  // and, while connected, every message sent or due on this connection (the resends of marked
+  // messages after a reconnect) is answered: messages acked partially stay in the store.
+  bool wait_acked(std::chrono::milliseconds timeout);
 
   // Sends close_frame{normal} and closes; messages still stored stay in the store.
   void close();
@@ -110,6 +138,9 @@ private:
   bool step(steady_clock::time_point deadline);
   void send_pending(steady_clock::time_point deadline);
   void handle(const protocol::message& m);
+  void on_persisted(std::uint64_t seq, bool held_already);
+  void on_partial(const protocol::persisted_partial& ack);
+  bool wait_until(std::chrono::milliseconds timeout, bool complete);
   void on_lost();
 
   ha_publisher_options options_;

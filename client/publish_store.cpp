@@ -33,6 +33,8 @@ store_status publish_store::append(std::uint64_t seq, std::string_view topic, st
 }
 
 void publish_store::restore_message(std::uint64_t seq, stored_message m) {
+  drop(seq); // a seq appears once in a file; if not, the later record wins, counted once
+  persisted_count_ += m.persisted ? 1 : 0;
   bytes_ += m.bytes();
   last_seq_ = std::max(last_seq_, seq);
   held_.insert_or_assign(seq, std::move(m));
@@ -53,16 +55,36 @@ bool publish_store::refuse(std::uint64_t seq) {
   return true;
 }
 
+bool publish_store::mark_persisted(std::uint64_t seq) {
+  if (!mark(seq))
+    return false;
+  record_durability_error(persist_mark(seq));
+  return true;
+}
+
+std::size_t publish_store::complete(std::uint64_t first, std::uint64_t last) {
+  const std::size_t dropped = drop_marked(first, last);
+  if (dropped > 0)
+    record_durability_error(persist_complete(first, last));
+  return dropped;
+}
+
+// Marked messages survive: the node's cumulative ack says it holds them, not that every sync
+// destination does.
 std::size_t publish_store::drop_through(std::uint64_t seq) {
   acked_through_ = std::max(acked_through_, seq);
   last_seq_ = std::max(last_seq_, seq);
   std::size_t dropped = 0;
   auto end = held_.upper_bound(seq);
-  for (auto it = held_.begin(); it != end; ++it) {
+  for (auto it = held_.begin(); it != end;) {
+    if (it->second.persisted) {
+      ++it;
+      continue;
+    }
     bytes_ -= it->second.bytes();
     ++dropped;
+    it = held_.erase(it);
   }
-  held_.erase(held_.begin(), end);
   return dropped;
 }
 
@@ -71,8 +93,33 @@ bool publish_store::drop(std::uint64_t seq) {
   if (it == held_.end())
     return false;
   bytes_ -= it->second.bytes();
+  persisted_count_ -= it->second.persisted ? 1 : 0;
   held_.erase(it);
   return true;
+}
+
+bool publish_store::mark(std::uint64_t seq) {
+  auto it = held_.find(seq);
+  if (it == held_.end() || it->second.persisted)
+    return false;
+  it->second.persisted = true;
+  ++persisted_count_;
+  return true;
+}
+
+std::size_t publish_store::drop_marked(std::uint64_t first, std::uint64_t last) {
+  std::size_t dropped = 0;
+  for (auto it = held_.lower_bound(first); it != held_.end() && it->first <= last;) {
+    if (!it->second.persisted) {
+      ++it;
+      continue;
+    }
+    bytes_ -= it->second.bytes();
+    --persisted_count_;
+    ++dropped;
+    it = held_.erase(it);
+  }
+  return dropped;
 }
 
 } // namespace tandem::client

@@ -5,8 +5,14 @@
 // survives a restart, and a power loss when it syncs).
 //
 // Contract: seqs are appended in increasing order. ack_through(n) drops every held message with
-// seq <= n (node acks are cumulative and arrive in publish order); refuse(n) drops message n only
-// (the node refused it: it is reported, never resent). The store is bounded: append() refuses
+// seq <= n (node acks are cumulative and arrive in publish order) except those marked persisted;
+// refuse(n) drops message n only (the node refused it: it is reported, never resent).
+//
+// Persisted but not complete (protocol 1.2): a message the node acked with persisted_partial is
+// durable there but not yet on every sync destination it needs. mark_persisted(n) keeps it,
+// marked, so that a failover can still resend it to the partner that lacks it; complete(first,
+// last) drops the marked messages in that range once they are held everywhere (a `replicated`
+// note, or a complete answer to a resend). The store is bounded: append() refuses
 // with store_errc::full when the held messages would exceed max_messages or max_bytes, so a
 // publisher whose node is unreachable stops with a clear error instead of growing without bound.
 // Not thread-safe.
@@ -44,6 +50,7 @@ struct store_limits {
 struct stored_message {
   std::string topic;
   std::string payload;
+  bool persisted = false; // acked partially: the node holds it, a sync destination does not yet
   std::size_t bytes() const { return topic.size() + payload.size(); }
 };
 
@@ -61,6 +68,14 @@ public:
   std::size_t ack_through(std::uint64_t seq);
   // The node refused seq: drop it. False if it was not held.
   bool refuse(std::uint64_t seq);
+  // The node holds seq, some sync destination does not yet: keep it, marked. False if it was
+  // not held or was marked already.
+  bool mark_persisted(std::uint64_t seq);
+  // Every sync destination holds the marked messages in [first, last]: drop them. Returns how
+  // many were dropped; unmarked messages in the range stay.
+  std::size_t complete(std::uint64_t first, std::uint64_t last);
+  // Marked messages held (acked partially, not complete yet).
+  std::size_t persisted_count() const { return persisted_count_; }
 
   // Would a message of `bytes` fit now?
   bool has_room_for(std::size_t bytes) const;
@@ -83,11 +98,15 @@ protected:
   virtual store_status persist_append(std::uint64_t seq, const stored_message& m) = 0;
   virtual store_status persist_ack(std::uint64_t seq) = 0;
   virtual store_status persist_refuse(std::uint64_t seq) = 0;
+  virtual store_status persist_mark(std::uint64_t seq) = 0;
+  virtual store_status persist_complete(std::uint64_t first, std::uint64_t last) = 0;
 
   // For recovery: state as read back from a file, bypassing the hooks and the limits.
   void restore_message(std::uint64_t seq, stored_message m);
   void restore_ack(std::uint64_t seq) { drop_through(seq); }
   void restore_refuse(std::uint64_t seq) { drop(seq); }
+  void restore_mark(std::uint64_t seq) { mark(seq); }
+  void restore_complete(std::uint64_t first, std::uint64_t last) { drop_marked(first, last); }
   void restore_last_seq(std::uint64_t seq) { last_seq_ = std::max(last_seq_, seq); }
   void record_durability_error(store_status s) {
     if (s && !durability_error_)
@@ -97,8 +116,11 @@ protected:
 private:
   std::size_t drop_through(std::uint64_t seq);
   bool drop(std::uint64_t seq);
+  bool mark(std::uint64_t seq);
+  std::size_t drop_marked(std::uint64_t first, std::uint64_t last);
 
   store_limits limits_;
+  std::size_t persisted_count_ = 0;
   std::map<std::uint64_t, stored_message> held_;
   std::size_t bytes_ = 0;
   std::uint64_t last_seq_ = 0;
@@ -114,6 +136,8 @@ protected:
   store_status persist_append(std::uint64_t, const stored_message&) override { return std::nullopt; }
   store_status persist_ack(std::uint64_t) override { return std::nullopt; }
   store_status persist_refuse(std::uint64_t) override { return std::nullopt; }
+  store_status persist_mark(std::uint64_t) override { return std::nullopt; }
+  store_status persist_complete(std::uint64_t, std::uint64_t) override { return std::nullopt; }
 };
 
 } // namespace tandem::client

@@ -66,6 +66,13 @@ bool publisher::wait_all(std::chrono::milliseconds timeout) {
   return true;
 }
 
+bool publisher::poll(std::chrono::milliseconds timeout) {
+  const auto deadline = steady_clock::now() + timeout;
+  while (connection_.is_open() && steady_clock::now() < deadline)
+    pump(deadline);
+  return connection_.is_open();
+}
+
 void publisher::drain_ready() {
   while (pump(steady_clock::now())) {
   }
@@ -79,6 +86,14 @@ bool publisher::pump(steady_clock::time_point deadline) {
     on_persisted(*ack);
   else if (auto* nack = std::get_if<protocol::negative_ack>(&*m))
     on_negative(*nack);
+  else if (auto* partial = std::get_if<protocol::persisted_partial>(&*m))
+    on_partial(*partial);
+  else if (auto* note = std::get_if<protocol::replicated>(&*m))
+    on_replicated(*note);
+  else if (auto* w = std::get_if<protocol::waiting>(&*m)) {
+    ++counters_.waiting_notices;
+    counters_.last_waiting = *w;
+  }
   else if (std::holds_alternative<protocol::close_frame>(*m))
     return false; // the connection recorded the code and reason and is now closed
   else if (!std::holds_alternative<protocol::heartbeat>(*m))
@@ -96,6 +111,32 @@ void publisher::on_persisted(const protocol::persisted_ack& ack) {
   sent_at_.erase(it);
   ++counters_.persisted;
   counters_.last_journal_seq = ack.journal_seq;
+}
+
+void publisher::on_partial(const protocol::persisted_partial& ack) {
+  if (!sent_at_.count(ack.publisher_seq)) {
+    ++counters_.unexpected_acks;
+    return;
+  }
+  on_persisted({ack.publisher_seq, ack.journal_seq});
+  ++counters_.partial;
+  for (const auto& name : ack.not_on)
+    ++counters_.not_on[name];
+  if (partial_seqs_.size() >= max_tracked_partial)
+    partial_seqs_.pop_front();
+  partial_seqs_.push_back(ack.publisher_seq);
+}
+
+void publisher::on_replicated(const protocol::replicated& note) {
+  if (note.publisher_id != options_.publisher_id) {
+    ++counters_.ignored_frames;
+    return;
+  }
+  ++counters_.replicated_notes;
+  while (!partial_seqs_.empty() && partial_seqs_.front() <= note.up_to_publisher_seq) {
+    partial_seqs_.pop_front();
+    ++counters_.completed;
+  }
 }
 
 void publisher::on_negative(const protocol::negative_ack& nack) {

@@ -4,6 +4,11 @@
 // ends in exactly one of `persisted` or `negative`. A persisted ack's latency is measured from
 // the moment publish() handed the frame to the connection.
 //
+// Protocol 1.2 (docs/protocol.md, client sessions 9): a persisted_partial ends its seq like a
+// persisted_ack (counted in both `persisted` and `partial`, with its not_on names); a
+// `replicated` note for this publisher_id completes the partial acks it covers (`completed`);
+// `waiting` notices are counted and the last one kept (why acks wait, for a timeout message).
+//
 // Blocking, single-threaded, bounded by the caller's timeouts. The connection must outlive the
 // publisher and carry no subscriptions (other frames are counted and ignored).
 #pragma once
@@ -11,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -44,7 +50,14 @@ struct publisher_counters {
   std::vector<std::chrono::nanoseconds> ack_latencies;      // one per persisted ack, arrival order
   std::uint64_t last_journal_seq = 0;                       // of the latest persisted ack
   std::uint64_t unexpected_acks = 0; // acks for a seq that was not outstanding (ignored)
-  std::uint64_t ignored_frames = 0;  // frames other than acks, heartbeats and close
+  std::uint64_t ignored_frames = 0;  // frames other than acks, notes, heartbeats and close
+  // Protocol 1.2: acks that said who does not hold the message yet, and what became of them.
+  std::uint64_t partial = 0;                     // persisted_partial acks (also in `persisted`)
+  std::map<std::string, std::uint64_t> not_on;   // destination -> partial acks naming it
+  std::uint64_t completed = 0;                   // partial acks a `replicated` note covered since
+  std::uint64_t replicated_notes = 0;            // `replicated` notes for this publisher id
+  std::uint64_t waiting_notices = 0;
+  std::optional<protocol::waiting> last_waiting; // the latest `waiting` notice
 };
 
 class publisher {
@@ -61,6 +74,10 @@ public:
   // Flushes and waits until nothing is outstanding. False on timeout or connection failure.
   bool wait_all(std::chrono::milliseconds timeout);
 
+  // Handles whatever the node sends for `timeout` (notes come with nothing outstanding).
+  // False when the connection failed.
+  bool poll(std::chrono::milliseconds timeout);
+
   std::size_t outstanding() const { return sent_at_.size(); }
   std::uint64_t next_seq() const { return next_seq_; }
   const publisher_counters& counters() const { return counters_; }
@@ -72,11 +89,18 @@ private:
   void drain_ready(); // handles frames already received, without waiting
   void on_persisted(const protocol::persisted_ack& ack);
   void on_negative(const protocol::negative_ack& nack);
+  void on_partial(const protocol::persisted_partial& ack);
+  void on_replicated(const protocol::replicated& note);
 
   client_connection& connection_;
   publisher_options options_;
   std::uint64_t next_seq_ = 1;
   std::map<std::uint64_t, steady_clock::time_point> sent_at_; // outstanding seqs
+  // Seqs acked partially and not yet covered by a `replicated` note, ascending (acks arrive in
+  // publish order). Bounded: beyond max_tracked_partial the oldest is forgotten (not counted
+  // as completed later).
+  static constexpr std::size_t max_tracked_partial = 1u << 20;
+  std::deque<std::uint64_t> partial_seqs_;
   publisher_counters counters_;
   std::string error_;
 };

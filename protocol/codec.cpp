@@ -1,5 +1,6 @@
 #include "protocol/codec.hpp"
 
+#include <optional>
 #include <vector>
 
 #include "protocol/batch.hpp"
@@ -74,6 +75,46 @@ decode_result decode_subscription_gap(std::string_view body) {
   return m;
 }
 
+// ---- persisted_partial, replicated, waiting (1.2) ----
+// A list of destination names is a set: at least one (an empty list would be a plain ack, or no
+// reason to wait) and strictly ascending, so each set has exactly one encoding.
+std::optional<protocol_error> check_name_set(std::string_view frame, std::string_view field,
+                                             const std::vector<std::string>& names) {
+  const std::string where = std::string{frame} + ": " + std::string{field} + ": ";
+  if (names.empty())
+    return protocol_error{errc::bad_value, where + "must name at least one destination"};
+  for (std::size_t i = 1; i < names.size(); ++i)
+    if (!(names[i - 1] < names[i]))
+      return protocol_error{errc::bad_value, where + "entry " + std::to_string(i) +
+                                               " is not above the one before (names must be strictly ascending)"};
+  return std::nullopt;
+}
+
+decode_result decode_persisted_partial(std::string_view body) {
+  auto m = decode_fields<persisted_partial>(body);
+  if (!m)
+    return m;
+  if (auto e = check_name_set("persisted_partial", "not_on", std::get<persisted_partial>(m.value()).not_on))
+    return *e;
+  return m;
+}
+
+decode_result decode_replicated(std::string_view body) {
+  auto m = decode_fields<replicated>(body);
+  if (m && std::get<replicated>(m.value()).up_to_publisher_seq == 0)
+    return protocol_error{errc::bad_value, "replicated: up_to_publisher_seq: must be at least 1 (seq 0 is never acked partially)"};
+  return m;
+}
+
+decode_result decode_waiting(std::string_view body) {
+  auto m = decode_fields<waiting>(body);
+  if (!m)
+    return m;
+  if (auto e = check_name_set("waiting", "destinations", std::get<waiting>(m.value()).destinations))
+    return *e;
+  return m;
+}
+
 } // namespace
 
 encode_result encode(const message& m, std::string& out, std::size_t max_frame_bytes) {
@@ -102,6 +143,9 @@ decode_result decode(std::string_view frame, std::size_t max_frame_bytes) {
     case frame_type::publisher_logon_ack: return decode_fields<publisher_logon_ack>(body);
     case frame_type::subscribe_from: return decode_fields<subscribe_from>(body);
     case frame_type::subscription_gap: return decode_subscription_gap(body);
+    case frame_type::persisted_partial: return decode_persisted_partial(body);
+    case frame_type::replicated: return decode_replicated(body);
+    case frame_type::waiting: return decode_waiting(body);
   }
   // split_frame() admits only known types.
   return protocol_error{errc::unknown_type, "frame: unknown type"};

@@ -124,6 +124,31 @@ void apply(Io& io, M& m) {
   io.code16("reason", m.reason);
 }
 
+template <class Io, class Vec>
+void destination_names(Io& io, const char* f, Vec& names) {
+  io.list16(f, names, max_destination_names, min_destination_name_bytes,
+            [](Io& item_io, auto& n) { item_io.name("name", n); });
+}
+
+template <class Io, is<persisted_partial> M>
+void apply(Io& io, M& m) {
+  io.u64("publisher_seq", m.publisher_seq);
+  io.u64("journal_seq", m.journal_seq);
+  destination_names(io, "not_on", m.not_on);
+}
+
+template <class Io, is<replicated> M>
+void apply(Io& io, M& m) {
+  io.label("publisher_id", m.publisher_id);
+  io.u64("up_to_publisher_seq", m.up_to_publisher_seq);
+}
+
+template <class Io, is<waiting> M>
+void apply(Io& io, M& m) {
+  io.u64("waited_ms", m.waited_ms);
+  destination_names(io, "destinations", m.destinations);
+}
+
 // One record of a record_batch; R is record or record_view. The path is passed separately
 // because a decoded record_view's path lives in the cursor's scratch vector.
 template <class Io, class R, class Path>

@@ -28,6 +28,9 @@ std::string_view frame_type_name(frame_type t) noexcept {
     case frame_type::publisher_logon_ack: return "publisher_logon_ack";
     case frame_type::subscribe_from: return "subscribe_from";
     case frame_type::subscription_gap: return "subscription_gap";
+    case frame_type::persisted_partial: return "persisted_partial";
+    case frame_type::replicated: return "replicated";
+    case frame_type::waiting: return "waiting";
   }
   return "unknown";
 }

@@ -39,6 +39,9 @@ enum class frame_type : std::uint8_t {
   publisher_logon_ack = 0x28,
   subscribe_from = 0x29,
   subscription_gap = 0x2A, // protocol 1.1
+  persisted_partial = 0x2B, // protocol 1.2
+  replicated = 0x2C,        // protocol 1.2
+  waiting = 0x2D,           // protocol 1.2
 };
 
 bool is_known_frame_type(std::uint8_t byte) noexcept;

@@ -13,7 +13,7 @@
 namespace tandem::protocol {
 
 inline constexpr std::uint16_t protocol_major = 1;
-inline constexpr std::uint16_t protocol_minor = 1; // 1.1: subscription_gap
+inline constexpr std::uint16_t protocol_minor = 2; // 1.1: subscription_gap; 1.2: persisted_partial, replicated, waiting
 
 // ---- replication (peer listener) ----
 
@@ -235,10 +235,49 @@ struct subscription_gap {
   bool operator==(const subscription_gap&) const = default;
 };
 
+// ---- added in protocol 1.2 (node -> client; never sent to a client whose client_hello said
+// minor < 2: such a client gets the plain persisted_ack and no notes) ----
+
+// Most destination names one frame lists (persisted_partial.not_on, waiting.destinations): a
+// node's destinations are instance names, and no configuration comes near this many.
+inline constexpr std::size_t max_destination_names = 1024;
+inline constexpr std::size_t min_destination_name_bytes = 2; // the u16 length (an empty name then fails its rule)
+
+// A persisted_ack that says who does not hold the message yet: durable on this node and on every
+// sync destination whose filter admits it, except the (downgraded) ones in not_on. Sent instead
+// of persisted_ack, in its place in the ack order. not_on: instance names, strictly ascending,
+// 1..max_destination_names of them (an empty list is a plain persisted_ack).
+struct persisted_partial {
+  static constexpr frame_type type = frame_type::persisted_partial;
+  std::uint64_t publisher_seq = 0;
+  std::uint64_t journal_seq = 0;
+  std::vector<std::string> not_on;
+  bool operator==(const persisted_partial&) const = default;
+};
+
+// Every message of publisher_id that was acked by a persisted_partial, up to publisher_seq
+// up_to_publisher_seq (>= 1), is now held by every sync destination it needed.
+struct replicated {
+  static constexpr frame_type type = frame_type::replicated;
+  std::string publisher_id;
+  std::uint64_t up_to_publisher_seq = 0;
+  bool operator==(const replicated&) const = default;
+};
+
+// The connection's oldest unanswered publish has waited waited_ms for the sync destinations
+// listed (instance names, strictly ascending, 1..max_destination_names of them).
+struct waiting {
+  static constexpr frame_type type = frame_type::waiting;
+  std::uint64_t waited_ms = 0;
+  std::vector<std::string> destinations;
+  bool operator==(const waiting&) const = default;
+};
+
 using message = std::variant<hello, record_batch, durable_ack, heartbeat, close_frame,
                              client_hello, publish, persisted_ack, negative_ack, subscribe,
                              delivered, unsubscribe, publisher_logon, publisher_logon_ack,
-                             subscribe_from, subscription_gap>;
+                             subscribe_from, subscription_gap, persisted_partial, replicated,
+                             waiting>;
 
 inline frame_type type_of(const message& m) noexcept {
   return std::visit([](const auto& v) { return std::decay_t<decltype(v)>::type; }, m);

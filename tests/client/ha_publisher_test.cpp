@@ -11,6 +11,7 @@ using namespace std::chrono_literals;
 using tandem::client::file_publish_store;
 using tandem::client::file_store_options;
 using tandem::client::ha_publisher;
+using tandem::client::ha_publisher_counters;
 using tandem::client::ha_publisher_options;
 using tandem::client::memory_publish_store;
 using tandem::client::server_address;
@@ -226,4 +227,112 @@ TEST_CASE("a publisher restarted on its file store resends what was never acked,
   pub.close();
   CHECK(a.join().empty());
   CHECK(second_run == std::vector<std::uint64_t>{3, 4, 5});
+}
+
+namespace {
+
+// Node A acks seqs 1..3 partially (node-b lacks them) and 4 completely, then goes down; node B
+// (which had none of them) takes the failover and acks whatever it is sent. Returns the seqs B
+// was sent: the scenario of docs/protocol.md client sessions 9.
+std::vector<std::uint64_t> fail_over_after_partial_acks(bool drop_at_persisted_ack, ha_publisher_counters& out,
+                                                        std::size_t& left_in_store) {
+  std::vector<std::uint64_t> seen_b;
+  gate a_done;
+  fake_node a{std::vector<fake_node::script>{[&](node_side& n) {
+    n.answer_hello("node-a");
+    n.answer_logon(0);
+    read_publishes(n, 4, "pub-1");
+    for (std::uint64_t s = 1; s <= 3; ++s)
+      n.write(protocol::persisted_partial{s, 10 + s, {"node-b"}});
+    n.write(protocol::persisted_ack{4, 14}); // not routed to node-b, say: complete
+    n.expect(a_done.wait(), "the publisher saw the acks");
+    n.write(protocol::close_frame{protocol::close_code::shutdown, "node a lost"});
+  }}};
+  fake_node b{std::vector<fake_node::script>{[&](node_side& n) {
+    n.answer_hello("node-b");
+    n.answer_logon(0);
+    for (;;) {
+      auto m = n.read();
+      auto* p = m ? std::get_if<protocol::publish>(&*m) : nullptr;
+      if (p == nullptr)
+        break; // the client hung up
+      seen_b.push_back(p->publisher_seq);
+      n.write(protocol::persisted_ack{p->publisher_seq, 100 + p->publisher_seq});
+    }
+  }}};
+  memory_publish_store store;
+  auto o = options("pub-1", {a.port(), b.port()});
+  o.drop_at_persisted_ack = drop_at_persisted_ack;
+  ha_publisher pub{o, store};
+  for (std::uint64_t s = 1; s <= 4; ++s)
+    CHECK(pub.publish("orders", "m" + std::to_string(s), 5s) == s);
+  CHECK(pub.wait_acked(10s));
+  a_done.open();
+  // A fifth message after A went down goes to B, with whatever the store kept.
+  CHECK(pub.publish("orders", "m5", 5s) == 5u);
+  CHECK(pub.wait_all(10s));
+  out = pub.counters();
+  left_in_store = store.size();
+  pub.close();
+  CHECK(a.join().empty());
+  CHECK(b.join().empty());
+  return seen_b;
+}
+
+} // namespace
+
+TEST_CASE("messages acked partially stay in the store and are resent to the partner on failover") {
+  ha_publisher_counters k;
+  std::size_t left = 99;
+  auto seen_b = fail_over_after_partial_acks(false, k, left);
+  CHECK(seen_b == std::vector<std::uint64_t>{1, 2, 3, 5});
+  CHECK(left == 0);
+  CHECK(k.partial == 3);
+  CHECK(k.not_on.at("node-b") == 3);
+  CHECK(k.completed == 3); // B's complete answers to the resends
+  CHECK(k.persisted == 2); // 4 (A) and 5 (B)
+  CHECK(k.unexpected_acks == 0);
+}
+
+TEST_CASE("drop_at_persisted_ack drops a message at its partial ack: the partner never gets it") {
+  ha_publisher_counters k;
+  std::size_t left = 99;
+  auto seen_b = fail_over_after_partial_acks(true, k, left);
+  CHECK(seen_b == std::vector<std::uint64_t>{5});
+  CHECK(left == 0);
+  CHECK(k.partial == 3);
+  CHECK(k.completed == 0);
+  CHECK(k.persisted == 5);
+}
+
+TEST_CASE("a replicated note empties the store of the messages acked partially") {
+  gate acked;
+  fake_node node{[&](node_side& n) {
+    n.answer_hello("node-a");
+    n.answer_logon(0);
+    read_publishes(n, 3, "pub-1");
+    n.write(protocol::persisted_partial{1, 11, {"node-b"}});
+    n.write(protocol::persisted_partial{2, 12, {"node-b"}});
+    n.write(protocol::persisted_partial{3, 13, {"node-b"}});
+    n.expect(acked.wait(), "the publisher saw the acks");
+    n.write(protocol::replicated{"pub-1", 2});
+    n.write(protocol::replicated{"pub-1", 3});
+    n.read(); // until the client hangs up
+  }};
+  memory_publish_store store;
+  ha_publisher pub{options("pub-1", {node.port()}), store};
+  for (std::uint64_t s = 1; s <= 3; ++s)
+    CHECK(pub.publish("orders", "m" + std::to_string(s), 5s) == s);
+  REQUIRE(pub.wait_acked(10s));
+  CHECK(store.size() == 3);
+  CHECK(store.persisted_count() == 3);
+  CHECK_FALSE(pub.wait_all(100ms)); // not complete yet
+  CHECK(pub.error().find("3 acked partially") != std::string::npos);
+  acked.open();
+  CHECK(pub.wait_all(10s));
+  CHECK(store.empty());
+  CHECK(pub.counters().replicated_notes == 2);
+  CHECK(pub.counters().completed == 3);
+  pub.close();
+  CHECK(node.join().empty());
 }

@@ -226,3 +226,56 @@ TEST_CASE("file store: a file that is not a store is refused") {
   CHECK(opened.error->code == store_errc::corruption);
   CHECK(opened.error->message.find("bad magic") != std::string::npos);
 }
+
+TEST_CASE("persisted marks survive cumulative acks, a restart and a compaction; complete drops them") {
+  temp_dir dir;
+  {
+    auto s = open_file_store(dir / "store");
+    for (std::uint64_t seq = 1; seq <= 5; ++seq)
+      REQUIRE_FALSE(s->append(seq, "t", payload(seq)).has_value());
+    CHECK(s->mark_persisted(2));
+    CHECK(s->mark_persisted(4));
+    CHECK_FALSE(s->mark_persisted(4)); // marked already
+    CHECK_FALSE(s->mark_persisted(9)); // not held
+    CHECK(s->ack_through(5) == 3);     // 1, 3, 5
+    CHECK(s->size() == 2);
+    CHECK(s->persisted_count() == 2);
+  }
+  {
+    auto s = open_file_store(dir / "store");
+    REQUIRE(s->size() == 2);
+    CHECK(s->held().count(2) == 1);
+    CHECK(s->held().at(4).persisted);
+    CHECK(s->persisted_count() == 2);
+    CHECK(s->last_seq() == 5);
+    CHECK(s->complete(1, 3) == 1); // drops 2
+    CHECK(s->size() == 1);
+  }
+  {
+    file_store_options o;
+    o.compact_min_bytes = 0; // every ack record compacts
+    auto s = open_file_store(dir / "store", o);
+    REQUIRE(s->size() == 1);
+    REQUIRE_FALSE(s->append(6, "t", payload(6)).has_value());
+    CHECK(s->ack_through(6) == 1);
+    CHECK(s->compactions() >= 1);
+  }
+  auto s = open_file_store(dir / "store");
+  REQUIRE(s->size() == 1); // 4, marked, below acked_through 6: kept through the compaction
+  CHECK(s->held().at(4).persisted);
+  CHECK(s->last_seq() == 6);
+  CHECK(s->complete(4, 4) == 1);
+  CHECK(s->empty());
+}
+
+TEST_CASE("memory store: a cumulative ack keeps persisted marks, complete only drops marked ones") {
+  memory_publish_store s;
+  for (std::uint64_t seq = 1; seq <= 3; ++seq)
+    REQUIRE_FALSE(s.append(seq, "t", payload(seq)).has_value());
+  CHECK(s.mark_persisted(1));
+  CHECK(s.complete(1, 3) == 1); // 2 and 3 are not marked: they stay
+  CHECK(s.size() == 2);
+  CHECK(s.ack_through(3) == 2);
+  CHECK(s.empty());
+  CHECK(s.persisted_count() == 0);
+}

@@ -162,3 +162,45 @@ TEST_CASE("percentile is nearest-rank and 0 without samples") {
   CHECK(percentile(s, 0) == ns{1});
   CHECK(percentile({ns{7}}, 99) == ns{7});
 }
+
+TEST_CASE("a persisted_partial ends its seq, names who lacks it, and a replicated note completes it") {
+  gate acked;
+  fake_node node{[&](node_side& n) {
+    n.answer_hello();
+    for (std::uint64_t s = 1; s <= 3; ++s)
+      expect_publish(n, s);
+    n.write(protocol::persisted_partial{1, 11, {"node-b"}});
+    n.write(protocol::persisted_ack{2, 12});
+    n.write(protocol::waiting{1500, {"node-b"}});
+    n.write(protocol::persisted_partial{3, 13, {"node-b", "node-c"}});
+    n.expect(acked.wait(), "the test saw the acks");
+    n.write(protocol::replicated{"other-publisher", 3}); // not ours: ignored
+    n.write(protocol::replicated{"pub-a", 1});           // completes seq 1 only
+    n.read(); // until the client hangs up
+  }};
+  client_connection c;
+  REQUIRE(c.connect("127.0.0.1", node.port(), "test-client", 5s) == "");
+  publisher pub{c, {"pub-a", 8}};
+  for (std::uint64_t s = 1; s <= 3; ++s)
+    CHECK(pub.publish("orders", "m" + std::to_string(s), 5s) == s);
+  REQUIRE(pub.wait_all(5s));
+  const auto& k = pub.counters();
+  CHECK(k.persisted == 3);
+  CHECK(k.partial == 2);
+  CHECK(k.not_on.at("node-b") == 2);
+  CHECK(k.not_on.at("node-c") == 1);
+  CHECK(k.unexpected_acks == 0);
+  CHECK(k.waiting_notices == 1);
+  REQUIRE(k.last_waiting.has_value());
+  CHECK(k.last_waiting->destinations == std::vector<std::string>{"node-b"});
+  acked.open();
+  // Notes come with nothing outstanding: poll() reads them.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (k.replicated_notes == 0 && std::chrono::steady_clock::now() < deadline)
+    REQUIRE(pub.poll(50ms));
+  CHECK(k.replicated_notes == 1);
+  CHECK(k.completed == 1);
+  CHECK(k.ignored_frames == 1);
+  c.close();
+  CHECK(node.join().empty());
+}

@@ -127,6 +127,9 @@ int main(int argc, char** argv) {
         (void)s.store->append(seq, "orders/" + std::to_string(seq), std::string(seq * 3, 'm'));
       s.store->ack_through(2);
       s.store->refuse(4);
+      s.store->mark_persisted(3); // protocol 1.2: acked partially, kept through the next ack
+      s.store->ack_through(5);
+      s.store->complete(1, 3);
     }
     std::ifstream f(dir + "/messages.log", std::ios::binary);
     std::string log(std::istreambuf_iterator<char>(f), {});

@@ -119,7 +119,7 @@ TEST_CASE("length 0 is an empty_frame error") {
 }
 
 TEST_CASE("an unknown type byte is an unknown_type error") {
-  for (int t : {0x00, 0x06, 0x0f, 0x1f, 0x2b, 0x2f, 0x80, 0xff}) {
+  for (int t : {0x00, 0x06, 0x0f, 0x1f, 0x2e, 0x2f, 0x80, 0xff}) {
     CAPTURE(t);
     std::string f = header(1) + static_cast<char>(t);
     CHECK(decode(f).code() == errc::unknown_type);
@@ -236,7 +236,7 @@ TEST_CASE("version check: a different major is refused naming both versions") {
   h.protocol_major = 2;
   auto v = check_version(h);
   CHECK_FALSE(v.compatible);
-  CHECK(v.message.find("peer speaks protocol 2.1, this node speaks 1.1") == 0);
+  CHECK(v.message.find("peer speaks protocol 2.2, this node speaks 1.2") == 0);
   CHECK_FALSE(check_version(0, 9).compatible);
   CHECK_FALSE(check_version(client_hello{3, 0, "c"}).compatible);
 }
@@ -244,7 +244,7 @@ TEST_CASE("version check: a different major is refused naming both versions") {
 TEST_CASE("version check: a different minor is accepted") {
   auto v = check_version(1, 7);
   CHECK(v.compatible);
-  CHECK(v.message.find("peer speaks protocol 1.7, this node speaks 1.1") == 0);
+  CHECK(v.message.find("peer speaks protocol 1.7, this node speaks 1.2") == 0);
   CHECK(check_version(client_hello{1, 3, "c"}).compatible);
 }
 
@@ -429,4 +429,107 @@ TEST_CASE("subscription_gap cut at every byte is truncated or an overrun, never 
   auto d = decode(longer);
   REQUIRE_FALSE(d.ok());
   CHECK(d.code() == errc::trailing_bytes);
+}
+
+// ---- persisted_partial, replicated, waiting (protocol 1.2) ----
+
+TEST_CASE("persisted_partial round-trips and is byte exact") {
+  const persisted_partial p{5, 9, {"B", "C"}};
+  const std::string expect{"\x19\x00\x00\x00"                 // length 25
+                           "\x2b"                             // type persisted_partial
+                           "\x05\x00\x00\x00\x00\x00\x00\x00" // publisher_seq 5
+                           "\x09\x00\x00\x00\x00\x00\x00\x00" // journal_seq 9
+                           "\x02\x00"                         // not_on count 2
+                           "\x01\x00" "B"                     // "B"
+                           "\x01\x00" "C",                    // "C"
+                           29};
+  CHECK(encoded(p) == expect);
+  auto d = decode(expect);
+  REQUIRE(d.ok());
+  CHECK(std::get<persisted_partial>(d.value()) == p);
+  CHECK(frame_type_name(frame_type::persisted_partial) == "persisted_partial");
+}
+
+TEST_CASE("replicated round-trips and is byte exact") {
+  const replicated r{"gw", 7};
+  const std::string expect{"\x0d\x00\x00\x00"                  // length 13
+                           "\x2c"                              // type replicated
+                           "\x02\x00" "gw"                     // publisher_id "gw"
+                           "\x07\x00\x00\x00\x00\x00\x00\x00", // up_to_publisher_seq 7
+                           17};
+  CHECK(encoded(r) == expect);
+  auto d = decode(expect);
+  REQUIRE(d.ok());
+  CHECK(std::get<replicated>(d.value()) == r);
+  CHECK(frame_type_name(frame_type::replicated) == "replicated");
+}
+
+TEST_CASE("waiting round-trips and is byte exact") {
+  const waiting w{1500, {"B"}};
+  const std::string expect{"\x0e\x00\x00\x00"                 // length 14
+                           "\x2d"                             // type waiting
+                           "\xdc\x05\x00\x00\x00\x00\x00\x00" // waited_ms 1500
+                           "\x01\x00"                         // destinations count 1
+                           "\x01\x00" "B",                    // "B"
+                           18};
+  CHECK(encoded(w) == expect);
+  auto d = decode(expect);
+  REQUIRE(d.ok());
+  CHECK(std::get<waiting>(d.value()) == w);
+  CHECK(frame_type_name(frame_type::waiting) == "waiting");
+}
+
+TEST_CASE("destination lists decode at 1024 names and are refused at 1025, before anything is reserved") {
+  auto names = s::max_destination_list();
+  REQUIRE(names.size() == max_destination_names);
+  check_round_trip(persisted_partial{1, 2, names});
+  check_round_trip(waiting{3, names});
+  // One more name: encode refuses it, and a frame declaring 1025 is refused by decode.
+  names.push_back("zz");
+  std::string out;
+  auto e = encode(persisted_partial{1, 2, names}, out);
+  REQUIRE_FALSE(e.ok());
+  CHECK(e.code() == errc::field_too_long);
+  CHECK(out.empty());
+  std::string frame = encoded(waiting{3, {"a"}});
+  frame[4 + 1 + 8] = static_cast<char>(1025 & 0xff); // the u16 count, little-endian
+  frame[4 + 1 + 9] = static_cast<char>(1025 >> 8);
+  auto d = decode(frame);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.code() == errc::bad_value);
+  CHECK(d.error().message.find("waiting: destinations: 1025 entries exceed the maximum of 1024") == 0);
+  // A count the remaining bytes cannot hold is an overrun, also before anything is reserved.
+  frame[4 + 1 + 8] = static_cast<char>(2);
+  frame[4 + 1 + 9] = 0;
+  d = decode(frame);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.code() == errc::field_overrun);
+}
+
+TEST_CASE("destination lists must be non-empty and strictly ascending") {
+  for (const message& m : std::vector<message>{persisted_partial{1, 2, {}}, waiting{3, {}},
+                                               persisted_partial{1, 2, {"B", "A"}}, waiting{3, {"A", "A"}}}) {
+    CAPTURE(frame_type_name(type_of(m)));
+    auto d = decode(encoded(m));
+    REQUIRE_FALSE(d.ok());
+    CHECK(d.code() == errc::bad_value);
+  }
+}
+
+TEST_CASE("replicated up to seq 0 is a bad_value") {
+  auto d = decode(encoded(replicated{"gw", 0}));
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.code() == errc::bad_value);
+  CHECK(d.error().message.find("replicated: up_to_publisher_seq") == 0);
+}
+
+TEST_CASE("the 1.2 frames cut at every byte are never a message") {
+  for (const message& m : std::vector<message>{persisted_partial{1, 2, {"node-b"}}, replicated{"gw", 3},
+                                               waiting{4, {"node-b", "node-c"}}}) {
+    const std::string out = encoded(m);
+    for (std::size_t cut = 0; cut < out.size(); ++cut) {
+      CAPTURE(cut);
+      CHECK_FALSE(decode(std::string_view{out}.substr(0, cut)).ok());
+    }
+  }
 }

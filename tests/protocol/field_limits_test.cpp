@@ -124,6 +124,12 @@ std::vector<field_case> string_fields() {
      [](const std::string& v) {
        return raw{}.u64(1).str("t").u8(0).u64(0).u8(0).u16(2).str("A").u64(3).str(v).u64(4).frame(F::subscribe_from);
      }},
+    {"persisted_partial: not_on[0].name", rule::name,
+     [](const std::string& v) { return raw{}.u64(1).u64(2).u16(1).str(v).frame(F::persisted_partial); }},
+    {"replicated: publisher_id", rule::label,
+     [](const std::string& v) { return raw{}.str(v).u64(1).frame(F::replicated); }},
+    {"waiting: destinations[0].name", rule::name,
+     [](const std::string& v) { return raw{}.u64(1000).u16(1).str(v).frame(F::waiting); }},
   };
 }
 

@@ -40,6 +40,9 @@ inline std::vector<message> min_messages() {
     publisher_logon_ack{"", 0},
     subscribe_from{0, "", subscribe_start::after_bookmark, i64_min, false, {}},
     subscription_gap{0, "", 0, 0, gap_reason{0}},
+    persisted_partial{0, 0, {"a"}},
+    replicated{"", 1},
+    waiting{0, {"a"}},
   };
 }
 
@@ -66,6 +69,17 @@ inline std::vector<bookmark_entry> max_bookmark() {
     b[i] = {"origin-" + std::to_string(i), u64_max - i};
   b[7].origin_instance = max_name();
   return b;
+}
+
+// The most destination names a frame may list, strictly ascending, one of them 64 bytes long.
+inline std::vector<std::string> max_destination_list() {
+  std::vector<std::string> v;
+  for (std::size_t i = 0; i + 1 < max_destination_names; ++i) {
+    std::string n = std::to_string(i);
+    v.push_back("dest-" + std::string(4 - n.size(), '0') + n);
+  }
+  v.push_back("z" + std::string(63, 'Z'));
+  return v;
 }
 
 // Largest values: u64 max, names, labels and text at their limits, large payloads, 32 path
@@ -97,6 +111,9 @@ inline std::vector<message> max_messages() {
     publisher_logon_ack{label, u64_max},
     subscribe_from{u64_max, text, subscribe_start::from_time, i64_max, true, max_bookmark()},
     subscription_gap{u64_max, name, u64_max, u64_max, gap_reason{u16_max}},
+    persisted_partial{u64_max, u64_max, max_destination_list()},
+    replicated{label, u64_max},
+    waiting{u64_max, max_destination_list()},
   };
 }
 
@@ -131,6 +148,9 @@ public:
         const auto a = u64(), b = u64(); // a valid range: last >= first
         return subscription_gap{u64(), name(), std::min(a, b), std::max(a, b), gap_reason{u16()}};
       }
+      case 16: return persisted_partial{u64(), u64(), name_set()};
+      case 17: return replicated{label(), std::max<std::uint64_t>(u64(), 1)};
+      case 18: return waiting{u64(), name_set()};
       default: {
         subscribe_from f{u64(), text(), static_cast<subscribe_start>(upto(max_subscribe_start + 1)), i64(),
                          upto(2) == 1, {}};
@@ -142,6 +162,17 @@ public:
     }
   }
   message make() { return make(upto(std::variant_size_v<message>)); }
+
+  // 1..5 distinct instance names, ascending (persisted_partial.not_on, waiting.destinations).
+  std::vector<std::string> name_set() {
+    std::vector<std::string> v;
+    const std::size_t n = 1 + upto(5);
+    for (std::size_t i = 0; i < n; ++i)
+      v.push_back(name());
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+  }
 
   record rec() {
     record r{u64(), name(), u64(), label(), u64(), i64(), {}, text(), bin()};

@@ -1,0 +1,175 @@
+// Acks that say who holds the message (issue 16 parts 3 and 4), against real tandemd pairs:
+//   - the no-loss case: B down and downgraded, 1000 messages acked partially on A, A SIGKILLed
+//     and its data dir deleted, B restarted: the ha_publisher (file store, reopened) fails over
+//     to B and resends what B lacks, and B ends with all 1000 exactly once -- while with
+//     drop_at_persisted_ack the same run loses them;
+//   - B returns and catches up: the publisher gets `replicated` notes and its store empties;
+//   - `tandem publish` against a node whose sync destination is down (no downgrade) times out
+//     naming the destination (the `waiting` notice).
+// Every wait is a poll with a deadline; ports are chosen at run time.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "client/file_publish_store.hpp"
+#include "client/ha_publisher.hpp"
+#include "tests/tools/cluster_fixture.hpp"
+
+using namespace std::chrono_literals;
+using namespace tandem;
+using test::destination_spec;
+using test::temp_dir;
+using test::test_node;
+
+namespace {
+
+constexpr int downgrade_after_ms = 1000;
+
+// A and B name each other as sync destinations that are downgraded after downgrade_after_ms
+// (0: never), start, and connect both ways.
+void start_downgrading_pair(test_node& a, test_node& b, int after_ms) {
+  auto dest = [&](const test_node& peer) {
+    return nlohmann::json{{"name", peer.name()},
+                          {"sync_type", "sync"},
+                          {"addresses", {"127.0.0.1:" + std::to_string(peer.ports().replication)}},
+                          {"downgrade_after_ms", after_ms},
+                          {"reconnect", {{"initial_ms", 50}, {"max_ms", 500}, {"connect_timeout_ms", 1000}}}};
+  };
+  a.configure({}, {{"destinations", {dest(b)}}});
+  b.configure({}, {{"destinations", {dest(a)}}});
+  a.start();
+  b.start();
+  REQUIRE_MESSAGE(test::wait_until([&] { return a.connected_to(b.name()) && b.connected_to(a.name()); }, 10s),
+                  "A log:\n" << a.log() << "\nB log:\n" << b.log());
+}
+
+client::ha_publisher_options publisher_options(const std::string& name, const std::vector<const test_node*>& nodes,
+                                               bool drop_at_persisted_ack) {
+  client::ha_publisher_options o;
+  o.name = name;
+  for (const auto* n : nodes)
+    o.servers.push_back({"127.0.0.1", n->ports().client});
+  o.failover.backoff = {50ms, 500ms, 2.0, 0.0};
+  o.failover.min_session = 0ms;
+  o.drop_at_persisted_ack = drop_at_persisted_ack;
+  return o;
+}
+
+std::unique_ptr<client::file_publish_store> open_store(const std::string& dir) {
+  auto opened = client::file_publish_store::open(dir);
+  REQUIRE_MESSAGE(opened.store != nullptr, (opened.error ? opened.error->message : std::string{}));
+  return std::move(opened.store);
+}
+
+// publisher_seq -> how many times the (stopped) node's journal holds a record of `publisher`.
+std::map<std::uint64_t, int> held_by(const test_node& n, const std::string& publisher) {
+  std::map<std::uint64_t, int> out;
+  for (const auto& r : n.journal_records())
+    if (r.publisher == publisher)
+      ++out[r.publisher_seq];
+  return out;
+}
+
+struct no_loss_run {
+  std::uint64_t partial_on_a = 0;        // partial acks the publisher got from A
+  std::size_t kept_after_a = 0;          // messages its store kept, marked persisted
+  std::map<std::uint64_t, int> on_b;     // what B holds of the publisher at the end
+};
+
+// The no-loss scenario of issue 16 with the given publisher option.
+no_loss_run run_no_loss_case(bool drop_at_persisted_ack) {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  start_downgrading_pair(a, b, downgrade_after_ms);
+  b.kill(); // B down: A downgrades it once a record has waited downgrade_after_ms
+  const std::string name = "gw-no-loss";
+  const std::string store_dir = dir / "gw.store";
+  no_loss_run result;
+  {
+    auto store = open_store(store_dir);
+    client::ha_publisher pub{publisher_options(name, {&a, &b}, drop_at_persisted_ack), *store};
+    for (int i = 1; i <= 1000; ++i)
+      REQUIRE_MESSAGE(pub.publish("orders", "m" + std::to_string(i), 10s).has_value(), pub.error());
+    REQUIRE_MESSAGE(pub.wait_acked(30s), pub.error() << "\nA log:\n" << a.log());
+    result.partial_on_a = pub.counters().partial;
+    result.kept_after_a = store->persisted_count();
+    pub.close();
+  } // the publisher process "restarts": its file store is reopened below
+  a.kill();
+  std::filesystem::remove_all(a.data_dir()); // A is lost with its disk
+  b.start();
+  {
+    auto store = open_store(store_dir);
+    CHECK(store->persisted_count() == result.kept_after_a);
+    client::ha_publisher pub{publisher_options(name, {&a, &b}, drop_at_persisted_ack), *store};
+    // B's own sync destination A is gone: B downgrades it and acks partially in turn.
+    REQUIRE_MESSAGE(pub.connect(20s), pub.error());
+    REQUIRE_MESSAGE(pub.wait_acked(30s), pub.error() << "\nB log:\n" << b.log());
+    pub.close();
+  }
+  CHECK(b.stop() == 0);
+  result.on_b = held_by(b, name);
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("no loss: messages acked partially survive the acking node's loss with its disk") {
+  const auto kept = run_no_loss_case(false);
+  CHECK(kept.partial_on_a == 1000);
+  CHECK(kept.kept_after_a == 1000);
+  REQUIRE(kept.on_b.size() == 1000); // every message, seqs 1..1000
+  CHECK(kept.on_b.begin()->first == 1);
+  CHECK(kept.on_b.rbegin()->first == 1000);
+  int duplicates = 0;
+  for (const auto& [seq, times] : kept.on_b)
+    duplicates += times - 1;
+  CHECK(duplicates == 0);
+
+  // The same run with drop_at_persisted_ack: nothing was kept, so B never gets them.
+  const auto dropped = run_no_loss_case(true);
+  CHECK(dropped.partial_on_a == 1000);
+  CHECK(dropped.kept_after_a == 0);
+  CHECK(dropped.on_b.empty());
+  CHECK(kept.on_b.size() - dropped.on_b.size() == 1000); // the difference the default makes
+}
+
+TEST_CASE("the partner returns and catches up: replicated notes empty the publisher's store") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  start_downgrading_pair(a, b, downgrade_after_ms);
+  b.kill();
+  client::memory_publish_store store;
+  client::ha_publisher pub{publisher_options("gw-catch-up", {&a}, false), store};
+  for (int i = 1; i <= 200; ++i)
+    REQUIRE_MESSAGE(pub.publish("orders", "m" + std::to_string(i), 10s).has_value(), pub.error());
+  REQUIRE_MESSAGE(pub.wait_acked(30s), pub.error());
+  CHECK(pub.counters().partial == 200);
+  CHECK(pub.counters().not_on.at("B") == 200);
+  CHECK(store.persisted_count() == 200);
+  b.start(); // catches up from A, is upgraded; A tells the publisher
+  CHECK_MESSAGE(pub.wait_all(60s), pub.error() << "\nA log:\n" << a.log());
+  CHECK(store.empty());
+  CHECK(pub.counters().replicated_notes >= 1);
+  CHECK(pub.counters().completed == 200);
+  auto st = a.status();
+  CHECK(st["client_listener"].value("persisted_partial", 0) == 200);
+  CHECK(st["client_listener"].value("replicated_notes", 0) >= 1);
+  pub.close();
+}
+
+TEST_CASE("tandem publish whose sync destination is down names it on timeout") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  start_downgrading_pair(a, b, 0); // never downgraded: acks wait for B
+  b.kill();
+  auto r = test::run({test::tandem_cli_path(), "publish", "--client", "127.0.0.1:" + std::to_string(a.ports().client),
+                      "--count", "5", "--timeout-ms", "4000"},
+                     dir.path(), 30s);
+  CHECK(r.exit_code == 1);
+  CHECK_MESSAGE(r.out.find("no ack within 4000 ms; acks wait for sync destination(s) B") != std::string::npos,
+                r.out << r.err);
+  CHECK(r.out.find("p50 0 us") == std::string::npos);
+  CHECK(a.status()["client_listener"].value("waiting_notices", 0) >= 1);
+}
