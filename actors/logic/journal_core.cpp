@@ -151,6 +151,13 @@ void journal_core::on(journal_events::publish& e) {
     p.held.push_back(static_cast<std::uint32_t>(i));
     p.originals.push_back({std::move(recs[i].publisher), recs[i].publisher_seq});
   }
+  for (const auto& o : p.originals) {
+    auto m = std::find_if(p.held_marks.begin(), p.held_marks.end(), [&](const auto& x) { return x.first == o.publisher; });
+    if (m == p.held_marks.end())
+      p.held_marks.emplace_back(o.publisher, o.publisher_seq);
+    else
+      m->second = std::max(m->second, o.publisher_seq);
+  }
   recs.resize(out);
   duplicates_published_ += p.held.size();
   if (!p.refused.empty())
@@ -434,6 +441,25 @@ void journal_core::note_partial(const publisher_marks& marks, std::uint64_t seq,
   }
 }
 
+// A resend acked as held: its original is safe here, but may have been released partially (the
+// core does not keep each original's seq). Conservatively, every downgraded sync destination
+// that lacks something durable here is named, and the note waits for it to reach that point.
+void journal_core::note_held_not_on(pending_request& p) {
+  const auto durable = journal_.durable_seq();
+  std::vector<std::uint32_t> lacking;
+  for (std::size_t i = 0; i < options_.destinations.size(); ++i)
+    if (options_.destinations[i].second && downgrades_.downgraded(i) && acks_.destination_position(i) < durable)
+      lacking.push_back(static_cast<std::uint32_t>(i));
+  if (lacking.empty())
+    return;
+  auto& names = p.reply.not_on;
+  for (auto i : lacking)
+    if (std::find(names.begin(), names.end(), options_.destinations[i].first) == names.end())
+      names.push_back(options_.destinations[i].first);
+  std::sort(names.begin(), names.end());
+  note_partial(p.held_marks, durable, lacking);
+}
+
 // The publishers whose partial acks are now held by every destination that lacked them.
 void journal_core::emit_replicated() {
   for (auto it = partial_.begin(); it != partial_.end();) {
@@ -462,6 +488,8 @@ void journal_core::answer_publish(pending_map::iterator it) {
       auto d = destination_index_.find(name);
       return d != destination_index_.end() && acks_.destination_position(d->second) >= p.reply.last_seq;
     });
+    if (!p.reply.held.empty())
+      note_held_not_on(p);
   }
   out_.replies.push_back({it->first, std::move(p.reply)});
   acks_.on_answered();

@@ -263,6 +263,7 @@ private:
     // publish: the original of each held record (parallel to `held`), handed to dup_waits_ once
     // the stored part is released (or at once when nothing was stored)
     std::vector<duplicate_waits::original> originals;
+    publisher_marks held_marks;       // publish: highest publisher_seq per publisher among `originals`
     std::vector<refusal> refused;     // publish: records refused on their own (reply.refused)
     bool committed = false;           // durable; a publish may still wait for sync destinations
     std::vector<bool> needs;          // publish: the destinations routing admits it to (empty: all)
@@ -282,6 +283,7 @@ private:
   void apply_sync_changes();
   void note_partial(const publisher_marks& marks, std::uint64_t seq, const std::vector<std::uint32_t>& not_on);
   void emit_replicated();
+  void note_held_not_on(pending_request& p);
 
   void refuse(std::uint64_t token, std::string code, std::string reason);
   void submit(std::uint64_t token, bool publish, std::vector<journal::record> records, pending_request p);

@@ -486,6 +486,22 @@ TEST_CASE("journal_core: an upgraded destination holds the publishes released fr
   CHECK(h.reply(t3).not_on.empty());
 }
 
+TEST_CASE("journal_core: a resend of a message acked partially is not acked as complete") {
+  harness h(downgrading(0));
+  h.admin("S", true);
+  auto t1 = h.publish({rec("p", 1, "logs.x")});
+  h.commit();
+  h.ack("F", 1); // F's link covers what its filter does not admit: the safe mark rises
+  REQUIRE(h.answered(t1));
+  CHECK(h.reply(t1).not_on == std::vector<std::string>{"S"});
+  auto t2 = h.publish({rec("p", 1, "logs.x")}); // the publisher resends it (e.g. after a reconnect)
+  REQUIRE(h.answered(t2));
+  CHECK(h.reply(t2).held == std::vector<std::uint32_t>{0});
+  CHECK(h.reply(t2).not_on == std::vector<std::string>{"S"}); // not "on every sync destination"
+  h.ack("S", 1);
+  CHECK(h.notes == std::vector<replicated_note>{{"p", 1}});
+}
+
 // ---- Randomized model test ------------------------------------------------------------------
 // Random event sequences (publishes and resends from a few client connections, replicated batches
 // and their duplicates from peers, commits in order, write errors that fail every queued append as
@@ -610,37 +626,54 @@ private:
         return false;
     return true;
   }
-  // P1 for a persisted ack of a stored publish: not_on is exactly the needed sync destinations
-  // that do not hold it, each downgraded.
+  // P1 for a persisted ack: not_on is exactly the needed sync destinations that do not hold its
+  // stored records, each downgraded, plus (when it has held records, whose originals may have
+  // been acked partially) every downgraded sync destination lacking something durable here.
   void check_not_on(const request& q, const append_reply& rep) {
-    const auto n = needs(q);
-    const auto last = q.committed->records.back().seq;
-    std::vector<std::string> expected;
-    for (std::size_t d = 0; d < dests_.size(); ++d)
-      if (n[d] && pos_[d] < last) {
-        if (!downgraded_[d])
-          fail("P1: publish (seq " + std::to_string(last) + ") acked while sync destination " + dests_[d].name +
-               " (not downgraded) is at " + std::to_string(pos_[d]));
-        expected.push_back(dests_[d].name);
-      }
-    std::sort(expected.begin(), expected.end());
-    if (rep.not_on != expected)
-      fail("P1: not_on of seq " + std::to_string(last) + " does not name exactly the destinations lacking it (got " +
+    std::set<std::string> expected;
+    std::vector<partial_ack> partials; // per record (publisher in `who`)
+    std::vector<std::string> who;
+    if (rep.last_seq != 0 && q.committed) { // (never committed: P1 fails below)
+      const auto n = needs(q);
+      const auto last = q.committed->records.back().seq;
+      partial_ack pa{last, 0, {}};
+      for (std::size_t d = 0; d < dests_.size(); ++d)
+        if (n[d] && pos_[d] < last) {
+          if (!downgraded_[d])
+            fail("P1: publish (seq " + std::to_string(last) + ") acked while sync destination " + dests_[d].name +
+                 " (not downgraded) is at " + std::to_string(pos_[d]));
+          expected.insert(dests_[d].name);
+          pa.missing.push_back(d);
+        }
+      if (!pa.missing.empty())
+        for (const auto& r : q.committed->records) {
+          released_partially_.insert(r.seq);
+          pa.pub_seq = r.publisher_seq;
+          partials.push_back(pa);
+          who.push_back(r.publisher);
+        }
+    }
+    if (!rep.held.empty()) {
+      partial_ack pa{h_->j.durable, 0, {}};
+      for (std::size_t d = 0; d < dests_.size(); ++d)
+        if (dests_[d].sync && downgraded_[d] && pos_[d] < h_->j.durable) {
+          expected.insert(dests_[d].name);
+          pa.missing.push_back(d);
+        }
+      if (!pa.missing.empty())
+        for (auto i : rep.held) {
+          pa.pub_seq = q.input[i].publisher_seq;
+          partials.push_back(pa);
+          who.push_back(q.input[i].publisher);
+        }
+    }
+    if (rep.not_on != std::vector<std::string>(expected.begin(), expected.end()))
+      fail("P1: not_on of token reply does not name exactly the destinations lacking it (got " +
            std::to_string(rep.not_on.size()) + ", expected " + std::to_string(expected.size()) + ", held " +
            std::to_string(rep.held.size()) + ")");
-    if (expected.empty())
-      return;
-    ++coverage.partial_acks;
-    partial_ack pa{last, 0, {}};
-    for (std::size_t d = 0; d < dests_.size(); ++d)
-      if (n[d] && pos_[d] < last)
-        pa.missing.push_back(d);
-    for (const auto& r : q.committed->records) {
-      released_partially_.insert(r.seq);
-      auto one = pa;
-      one.pub_seq = r.publisher_seq;
-      partial_[r.publisher].push_back(one);
-    }
+    coverage.partial_acks += !partials.empty();
+    for (std::size_t k = 0; k < partials.size(); ++k)
+      partial_[who[k]].push_back(partials[k]);
   }
   bool any_safe(const std::string& publisher, std::uint64_t pseq) const {
     auto it = by_publisher_.find({publisher, pseq});
@@ -828,8 +861,7 @@ private:
   void check_publish_reply(request& q, const append_reply& rep) {
     if (!rep.ok)
       return client_lost(q, rep);
-    if (rep.last_seq == 0 && !rep.not_on.empty())
-      fail("P1: not_on on a publish that stored nothing");
+    check_not_on(q, rep);
     if (!rep.refused.empty())
       client_lost(q, rep);
     if (rep.last_seq != 0) {
@@ -838,7 +870,6 @@ private:
       for (const auto& r : q.committed->records)
         if (r.seq > h_->j.durable)
           fail("P1: publish acked before seq " + std::to_string(r.seq) + " is durable");
-      check_not_on(q, rep);
       for (const auto& r : q.committed->records)
         conns_[q.conn].stored_ok.push_back(r.publisher_seq);
     }
