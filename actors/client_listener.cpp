@@ -62,6 +62,7 @@ struct session {
   std::string peer;                                  // remote address:port, for messages
   std::set<std::string> logons;                      // publisher ids this connection claims
   std::set<std::string> published_ids;               // ids it published under (at most max_tracked_ids)
+  std::string last_published_id;                     // the id of its latest tracked publish
   logic::ack_wait_notice wait_notice;                // when to send `waiting` (1.2)
   // Ack frames of submitted batches, in submission order: a batch whose records were all held
   // already can be answered before an earlier batch, and acks must go out in publish order.
@@ -496,10 +497,13 @@ void on_publish(caf::io::broker* self, const state_ptr& st, caf::io::connection_
   }
   if (!batch)
     batch = std::make_shared<std::vector<journal::record>>();
-  // The connection that `replicated` notes for this id go to when no connection is logged on with it.
-  if (s.published_ids.count(p.publisher_id) || s.published_ids.size() < max_tracked_ids) {
+  // The connection that `replicated` notes for this id go to when no connection is logged on with
+  // it. Looked up only when the id changes: a publisher sends one id over and over.
+  if (p.publisher_id != s.last_published_id &&
+      (s.published_ids.count(p.publisher_id) || s.published_ids.size() < max_tracked_ids)) {
     s.published_ids.insert(p.publisher_id);
     st->publishing[p.publisher_id] = h;
+    s.last_published_id = p.publisher_id;
   }
   journal::record r;
   r.publisher = std::move(p.publisher_id);

@@ -40,7 +40,7 @@ public:
   client_connection(const client_connection&) = delete;
   client_connection& operator=(const client_connection&) = delete;
 
-  // Connects and exchanges client_hello{1,0,client_name} within `timeout`. Returns "" on
+  // Connects and exchanges client_hello{1,2,client_name} within `timeout`. Returns "" on
   // success (node_name() is then the node's instance name), otherwise why, naming the endpoint:
   // refused, timed out, closed by the node (with its close code and reason, e.g. a version
   // mismatch), or an incompatible major version in the node's answer. On failure the

@@ -96,6 +96,8 @@ no_loss_run run_no_loss_case(bool drop_at_persisted_ack) {
     result.kept_after_a = store->persisted_count();
     pub.close();
   } // the publisher process "restarts": its file store is reopened below
+  auto downgraded = a.destination("B");
+  CHECK_MESSAGE(downgraded.value("effective_sync_type", "") == "async", downgraded.dump());
   a.kill();
   std::filesystem::remove_all(a.data_dir()); // A is lost with its disk
   b.start();
@@ -172,4 +174,23 @@ TEST_CASE("tandem publish whose sync destination is down names it on timeout") {
                 r.out << r.err);
   CHECK(r.out.find("p50 0 us") == std::string::npos);
   CHECK(a.status()["client_listener"].value("waiting_notices", 0) >= 1);
+}
+
+TEST_CASE("tandem publish counts partial acks and keeps them in its store file") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  start_downgrading_pair(a, b, downgrade_after_ms);
+  b.kill();
+  auto r = test::run({test::tandem_cli_path(), "publish", "--servers", "127.0.0.1:" + std::to_string(a.ports().client),
+                      "--publisher-name", "gw-cli", "--store-file", dir / "cli.store", "--count", "50",
+                      "--timeout-ms", "20000"},
+                     dir.path(), 60s);
+  CHECK_MESSAGE(r.exit_code == 0, r.out << r.err);
+  CHECK_MESSAGE(r.out.find("persisted 50,") != std::string::npos, r.out);
+  CHECK_MESSAGE(r.out.find("partial acks 50 (not yet on B:50), completed later 0") != std::string::npos, r.out);
+  CHECK_MESSAGE(r.out.find("50 acked partially and not yet on every sync destination: kept in the publish store") !=
+                  std::string::npos,
+                r.out);
+  auto store = open_store(dir / "cli.store");
+  CHECK(store->persisted_count() == 50);
 }
