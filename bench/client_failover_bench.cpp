@@ -11,6 +11,12 @@
 // --sync: SYNC destinations both ways. The partner's persisted acks then wait for the dead node
 // (downgrade_after_ms 0, the default: it is never downgraded), so the killed node is restarted at
 // once, as a supervisor would, and the figures include its restart and the relink.
+//   publisher:  an ha_publisher (memory store) publishing 1 KiB messages every ~1 ms; time from
+//               the kill to the first persisted ack of a message published after the kill (so
+//               it can only have come from the partner).
+//   subscriber: an ha_subscriber over both nodes while a second client publishes to the
+//               partner every ~1 ms; time from the kill to the first message delivered on the
+//               new subscription.
 // --sync --victim-stays-down (issue 16): SYNC both ways with downgrade_after_ms (default 2000,
 // --downgrade-after-ms) on both destinations; the killed node stays down until the trial is
 // measured, so the survivor's acks can only come once it has downgraded the dead node. Per kill
@@ -18,15 +24,9 @@
 // survivor of a message published after the kill, for two publishers:
 //   publisher:           an ha_publisher on the victim (listed first), which fails over to the
 //                        survivor (the user's case of issue 16);
-//   survivor publisher:  a plain publisher connected to the survivor all along.
+//   survivor:            a plain publisher connected to the survivor all along.
 // Target: worst <= downgrade_after_ms + 200 ms. The victim is then restarted and the next kill
 // waits until each node has taken the other back as sync (upgraded).
-//   publisher:  an ha_publisher (memory store) publishing 1 KiB messages every ~1 ms; time from
-//               the kill to the first persisted ack of a message published after the kill (so
-//               it can only have come from the partner).
-//   subscriber: an ha_subscriber over both nodes while a second client publishes to the
-//               partner every ~1 ms; time from the kill to the first message delivered on the
-//               new subscription.
 // Each client has been connected for 1.5 s before the kill (longer than the client's
 // min_session, below which a lost session delays the next dial by the initial backoff).
 // Prints median and worst of N kills each (default 20) and the target: publisher failover
