@@ -33,7 +33,7 @@ void check_round_trip(const node_config& c) {
 
 } // namespace
 
-TEST_CASE("example pair-a.json: A replicates synchronously to B") {
+TEST_CASE("example pair-a.json: A replicates synchronously to B, downgraded after 2 s away") {
   auto c = load_example("pair-a.json");
   CHECK(c.name == "A");
   CHECK(c.group == "A");
@@ -45,9 +45,11 @@ TEST_CASE("example pair-a.json: A replicates synchronously to B") {
   CHECK(c.destinations[0].name == "B");
   CHECK(c.destinations[0].type == sync_type::sync);
   CHECK(c.destinations[0].addresses == std::vector<host_port>{{"127.0.0.1", 27120}});
+  // The pair keeps acknowledging while its partner is away (issue 16; README, scripts/demo).
+  CHECK(c.destinations[0].downgrade_after_ms == 2000);
 }
 
-TEST_CASE("example pair-b.json: B replicates synchronously to A") {
+TEST_CASE("example pair-b.json: B replicates synchronously to A, downgraded after 2 s away") {
   auto c = load_example("pair-b.json");
   CHECK(c.name == "B");
   CHECK(c.data_dir == "./tandem-data/B");
@@ -58,6 +60,7 @@ TEST_CASE("example pair-b.json: B replicates synchronously to A") {
   CHECK(c.destinations[0].name == "A");
   CHECK(c.destinations[0].type == sync_type::sync);
   CHECK(c.destinations[0].addresses == std::vector<host_port>{{"127.0.0.1", 27110}});
+  CHECK(c.destinations[0].downgrade_after_ms == 2000);
 }
 
 TEST_CASE("example failover.json: one destination with two addresses and a custom reconnect") {
@@ -92,12 +95,14 @@ TEST_CASE("normalized output of the examples has every field with defaults fille
   CHECK(b["passthrough"] == nlohmann::ordered_json::array());
   CHECK(b["topics"] == ".*");
   CHECK(b["reconnect"]["max_ms"] == 30000);
+  CHECK(b["downgrade_after_ms"] == 2000);
 
   auto dmz = to_json(load_example("accept-only.json"));
   CHECK(dmz["destinations"][0]["addresses"] == nlohmann::ordered_json::array());
   auto failover = to_json(load_example("failover.json"));
   CHECK(failover["destinations"][0]["addresses"] ==
         nlohmann::ordered_json::array({"127.0.0.1:27220", "127.0.0.1:27230"}));
+  CHECK(failover["destinations"][0]["downgrade_after_ms"] == 0); // strict sync unless chosen
 }
 
 TEST_CASE("normalized output keeps the order of node_config's fields") {

@@ -5,9 +5,12 @@
 //   chaos_client publish NAME SERVERS DIR RATE
 //       An ha_publisher named NAME over SERVERS ("h:p,h:p"), with a file publish store in
 //       DIR/store, publishing about RATE messages a second with payload "NAME:SEQ". Appends to
-//       DIR/acked.log "acked N" whenever the store's cumulative ack moves (everything <= N was
-//       persisted), and "refused SEQ" for a negative ack. When DIR/stop exists it stops
-//       publishing, waits until every stored message is acked, writes "done LAST_SEQ" and exits 0.
+//       DIR/acked.log "acked N" whenever the acked prefix moves (everything <= N was acked by a
+//       persisted_ack, or a persisted_partial while a sync destination was downgraded: either is
+//       an ack the application may rely on), "partial K" when K more persisted_partial acks came
+//       since the last such line, and "refused SEQ" for a negative ack. When DIR/stop
+//       exists it stops publishing, waits until every stored message is acked and held by every
+//       sync destination (the store empty), writes "done LAST_SEQ" and exits 0.
 //   chaos_client subscribe SERVERS DIR
 //       An ha_subscriber over SERVERS for every topic. Appends one line per delivered message to
 //       DIR/out.log: "PUBLISHER PSEQ ORIGIN OSEQ PAYLOAD". At startup it cuts a torn last line and
@@ -70,6 +73,15 @@ std::vector<client::server_address> servers_of(const std::string& text) {
   return parsed.servers;
 }
 
+// Everything <= the returned seq has been answered: no held message below it still waits for its
+// ack (a message acked partially stays in the store, marked persisted, until it is complete).
+std::uint64_t acked_prefix(const client::publish_store& store) {
+  for (const auto& [seq, m] : store.held())
+    if (!m.persisted)
+      return seq - 1;
+  return store.last_seq();
+}
+
 client::failover_options quick_failover() {
   client::failover_options f;
   f.backoff.initial = 50ms;
@@ -93,11 +105,15 @@ int publish(const std::string& name, const std::string& servers, const std::stri
   o.window = 256;
   o.on_rejected = [&](const client::rejection& r) { acked.write("refused " + std::to_string(r.publisher_seq)); };
   client::ha_publisher pub{o, store};
-  std::uint64_t logged = 0;
+  std::uint64_t logged = 0, partial_logged = 0;
   auto log_acks = [&] {
-    if (store.acked_through() > logged) {
-      logged = store.acked_through();
+    if (acked_prefix(store) > logged) {
+      logged = acked_prefix(store);
       acked.write("acked " + std::to_string(logged));
+    }
+    if (pub.counters().partial > partial_logged) {
+      acked.write("partial " + std::to_string(pub.counters().partial - partial_logged));
+      partial_logged = pub.counters().partial;
     }
   };
   const auto gap = std::chrono::duration<double>(1.0 / rate);
