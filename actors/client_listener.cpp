@@ -440,10 +440,13 @@ bool on_logon(caf::io::broker* self, const state_ptr& st, caf::io::connection_ha
   auto epoch = s.epoch;
   self->request(st->ctx->journal, caf::infinite, atoms::logon::value, id)
     .then(
-      [=](std::uint64_t highest) {
+      [=](std::uint64_t persisted, std::uint64_t complete) {
         auto it = st->sessions.find(h);
         if (it == st->sessions.end() || it->second.epoch != epoch)
           return;
+        // 1.2+: the complete mark, so messages acked partially are resent, not dropped
+        // (docs/protocol.md, publisher_logon_ack).
+        const auto highest = it->second.minor >= 2 ? complete : persisted;
         std::string buf;
         auto before = self->wr_buf(h).size();
         write_message(self, h, protocol::publisher_logon_ack{id, highest}, buf);

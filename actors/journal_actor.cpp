@@ -475,7 +475,11 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
       update_inbound_position(self->state, peer, seq);
     },
     [=](atoms::status) -> std::string { return status_json(self->state); },
-    [=](atoms::logon, const std::string& publisher) -> std::uint64_t { return self->state.core->logon(publisher); },
+    [=](atoms::logon, const std::string& publisher) -> caf::result<std::uint64_t, std::uint64_t> {
+      auto& core = *self->state.core;
+      const auto complete = core.logon_complete(publisher); // before logon(): both read the same state
+      return {core.logon(publisher), complete};
+    },
     [=](atoms::watch_persisted, caf::actor listener) {
       caf::anon_send(listener, atoms::persisted::value, self->state.core->notified_bound());
       self->monitor(listener);

@@ -26,7 +26,8 @@
 //   inbound_held(peer, seq) update it (persisted lazily: a stale value only causes resends, which
 //                          the receiver's duplicate check drops)
 //   status                 -> JSON object with the journal's figures
-//   logon(publisher_id)    -> the publisher's safe mark (publisher_logon_ack.highest_seq)
+//   logon(publisher_id)    -> (the publisher's safe mark, its complete mark): publisher_logon_ack's
+//                          highest_seq for clients of protocol 1.1 and 1.2+ (journal_core::logon_complete)
 //   watch_persisted(actor) send `persisted(bound)` to that actor whenever the ack rule's bound
 //                          (every local seq up to it is durable here and acked by every sync
 //                          destination) advances, and once at once (fully_durable subscriptions)
@@ -139,7 +140,7 @@ using journal_actor = caf::typed_actor<
   caf::reacts_to<atoms::instance_group, std::string, std::string>,
   caf::replies_to<atoms::instance_group>::with<std::string>,
   caf::replies_to<atoms::status>::with<std::string>,
-  caf::replies_to<atoms::logon, std::string>::with<std::uint64_t>,
+  caf::replies_to<atoms::logon, std::string>::with<std::uint64_t, std::uint64_t>,
   caf::reacts_to<atoms::watch_persisted, caf::actor>,
   caf::reacts_to<atoms::watch_replicated, caf::actor>,
   caf::replies_to<atoms::waiting_on>::with<std::vector<std::string>>,

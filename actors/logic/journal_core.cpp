@@ -419,9 +419,13 @@ void journal_core::apply_sync_changes() {
 }
 
 // A publish released partially: its publishers' notes wait for the destinations that lacked it.
-void journal_core::note_partial(const publisher_marks& marks, std::uint64_t seq,
+void journal_core::note_partial(const publisher_marks& marks, const publisher_marks& lows, std::uint64_t seq,
                                 const std::vector<std::uint32_t>& not_on) {
   for (const auto& [publisher, pub_seq] : marks) {
+    std::uint64_t low = 1; // unknown: the whole history of this publisher counts as partial
+    for (const auto& [p_low, s_low] : lows)
+      if (p_low == publisher)
+        low = s_low;
     auto it = partial_.find(publisher);
     if (it == partial_.end()) {
       if (partial_.size() >= options_.max_publishers) {
@@ -431,11 +435,12 @@ void journal_core::note_partial(const publisher_marks& marks, std::uint64_t seq,
                         publisher.substr(0, 64) + " (counted; logged once)");
         continue;
       }
-      it = partial_.emplace(publisher, partial{0, 0, std::vector<bool>(options_.destinations.size(), false)}).first;
+      it = partial_.emplace(publisher, partial{0, 0, low, std::vector<bool>(options_.destinations.size(), false)}).first;
     }
     auto& p = it->second;
     p.last_seq = std::max(p.last_seq, seq);
     p.up_to = std::max(p.up_to, pub_seq);
+    p.from = std::min(p.from, low);
     for (auto i : not_on)
       p.missing[i] = true;
   }
@@ -457,7 +462,15 @@ void journal_core::note_held_not_on(pending_request& p) {
     if (std::find(names.begin(), names.end(), options_.destinations[i].first) == names.end())
       names.push_back(options_.destinations[i].first);
   std::sort(names.begin(), names.end());
-  note_partial(p.held_marks, durable, lacking);
+  note_partial(p.held_marks, {}, durable, lacking);
+}
+
+std::uint64_t journal_core::logon_complete(std::string_view publisher) {
+  const auto mark = logon(publisher);
+  auto it = partial_.find(std::string{publisher});
+  if (it == partial_.end())
+    return mark;
+  return std::min(mark, it->second.from - 1);
 }
 
 // The publishers whose partial acks are now held by every destination that lacked them.
@@ -552,7 +565,7 @@ void journal_core::release_persisted() {
       for (auto i : r.not_on)
         names.push_back(options_.destinations[i].first);
       std::sort(names.begin(), names.end());
-      note_partial(it->second.marks, r.seq, r.not_on);
+      note_partial(it->second.marks, it->second.firsts, r.seq, r.not_on);
     }
     if (r.seq <= bound)
       mark_safe(it->second.marks);

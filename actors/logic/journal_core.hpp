@@ -234,6 +234,12 @@ public:
 
   // The publisher_logon_ack answer (marks it most recently used).
   std::uint64_t logon(std::string_view publisher) { return publishers_.logon_mark(publisher); }
+  // The answer for a client of protocol 1.2+: the publisher's COMPLETE mark -- its logon mark,
+  // lowered below the oldest of its messages acked partially and not covered by a replicated
+  // note yet, so a publisher that lost such an ack with its connection resends that message
+  // instead of dropping it as held everywhere (the resend is answered as held, with not_on).
+  // Kept in memory only: after a restart of this node it equals logon() (docs/protocol.md).
+  std::uint64_t logon_complete(std::string_view publisher);
 
   // The ack rule's bound: every local seq up to it is durable here and covered by every sync
   // destination. notified_bound(): the last one ready() reported (or the one at startup).
@@ -281,7 +287,9 @@ private:
   void on(journal_events::tick& e);
   void on(journal_events::connection& e);
   void apply_sync_changes();
-  void note_partial(const publisher_marks& marks, std::uint64_t seq, const std::vector<std::uint32_t>& not_on);
+  // marks: highest publisher_seq per publisher; lows: lowest (empty: unknown, taken as 1).
+  void note_partial(const publisher_marks& marks, const publisher_marks& lows, std::uint64_t seq,
+                    const std::vector<std::uint32_t>& not_on);
   void emit_replicated();
   void note_held_not_on(pending_request& p);
 
@@ -325,6 +333,7 @@ private:
   struct partial {
     std::uint64_t last_seq = 0;
     std::uint64_t up_to = 0;
+    std::uint64_t from = 0; // the lowest publisher_seq acked partially (logon_complete)
     std::vector<bool> missing; // per destination
   };
   std::unordered_map<std::string, partial> partial_;

@@ -431,6 +431,32 @@ TEST_CASE("journal_core: a downgraded sync destination stops holding acks; the a
   CHECK(h.core.replicated_notes_pending() == 0);
 }
 
+TEST_CASE("journal_core: logon_complete stays below a partial ack until its replicated note") {
+  harness h(downgrading(0));
+  auto t1 = h.publish({rec("p", 1, "orders.1")}); // needs S and F
+  h.commit();
+  h.ack("S", 1);
+  h.ack("F", 1);
+  REQUIRE(h.answered(t1));
+  CHECK(h.reply(t1).not_on.empty()); // complete
+  CHECK(h.admin("S", true) == admin_outcome::ok);
+  auto t2 = h.publish({rec("p", 2, "orders.2"), rec("p", 3, "orders.3")});
+  h.commit();
+  h.ack("F", 3);
+  REQUIRE(h.answered(t2));
+  CHECK(h.reply(t2).not_on == std::vector<std::string>{"S"});
+  // The safe mark covers the partial ack; the complete mark stops before its first message, so a
+  // 1.2 publisher that lost that ack resends 2 and 3 instead of dropping them.
+  CHECK(h.core.logon("p") == 3);
+  CHECK(h.core.logon_complete("p") == 1);
+  CHECK(h.core.logon_complete("other") == h.core.logon("other"));
+  h.ack("S", 2);
+  CHECK(h.core.logon_complete("p") == 1); // 3 is not on S yet
+  h.ack("S", 3);
+  CHECK(h.notes == std::vector<replicated_note>{{"p", 3}});
+  CHECK(h.core.logon_complete("p") == 3);
+}
+
 TEST_CASE("journal_core: a complete ack has an empty not_on, also while another destination is downgraded") {
   harness h(downgrading(0));
   h.admin("F", true);
