@@ -41,44 +41,22 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_util.hpp"
+#include "journal/file_io.hpp"
 
 namespace tandem::bench {
 
-// The temp file write_file_atomically() writes before renaming it over `path`: beside it, so the
-// rename stays within one filesystem.
-inline std::string atomic_temp_path(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+// The temp file write_file_atomically() writes before renaming it over `path` (the journal's
+// file_system::write_file_atomic names it so): beside it, so the rename stays within one filesystem.
+inline std::string atomic_temp_path(const std::string& path) { return path + ".tmp"; }
 
 // Writes `text` to `path` so that a reader sees the old file or the whole new one, never a part:
-// the temp file is written, fsync'd and renamed over `path`. Returns what failed, or "" (the temp
-// file is removed on failure).
+// the journal's write_file_atomic (temp file, fsync, rename, fsync of the directory). Returns what
+// failed, or "".
 inline std::string write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = atomic_temp_path(path);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_text("open " + tmp);
-  auto fail = [&](const std::string& what) {
-    auto e = errno_text(what + " " + tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return e;
-  };
-  for (std::size_t done = 0; done < text.size();) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail("write");
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) return fail("fsync");
-  if (::close(fd) != 0) {
-    auto e = errno_text("close " + tmp);
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    auto e = errno_text("rename " + tmp + " to " + path);
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  return {};
+  auto s = journal::posix_file_system().write_file_atomic(path, text);
+  if (s) return {};
+  ::unlink(atomic_temp_path(path).c_str()); // a failed write may leave it
+  return s.to_string();
 }
 
 // Whether write_file_atomically(path, ...) can succeed, asked before a run that may take minutes:
