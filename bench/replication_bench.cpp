@@ -341,10 +341,12 @@ std::uint64_t records_held(const nlohmann::json& status) {
   return durable >= base ? durable - base + 1 : 0;
 }
 
+// The replication address a destination names to reach `n`.
+std::string replication_address(const node& n) { return "127.0.0.1:" + std::to_string(n.replication); }
+
 // One kill: SIGKILLs `current` (A's server now) and records, into `times`, how long A took to
 // resume on `other` and until `other` durably held everything A held at the kill.
 void measure_one_failover(node& fa, node& current, node& other, failover_times& times) {
-  const auto address = [](const node& n) { return "127.0.0.1:" + std::to_string(n.replication); };
   const auto held = records_held(fa.status());
   const auto t0 = bench_clock::now();
   ::kill(current.pid, SIGKILL);
@@ -357,7 +359,7 @@ void measure_one_failover(node& fa, node& current, node& other, failover_times& 
     const double ms = std::chrono::duration<double, std::milli>(bench_clock::now() - t0).count();
     if (!resumed) {
       auto s = fa.destination("B");
-      if (s.is_object() && s.value("connected", false) && s.value("peer_address", "") == address(other))
+      if (s.is_object() && s.value("connected", false) && s.value("peer_address", "") == replication_address(other))
         resumed = ms;
     }
     auto os = resumed ? other.status() : nlohmann::json{};
@@ -375,10 +377,9 @@ failover_result run_failover(const args& a, const std::string& root) {
   node b1{"B", root + "/failover-B1"}, b2{"B", root + "/failover-B2"}, fa{"A", root + "/failover-A"};
   start_node(a, b1, {});
   start_node(a, b2, {});
-  const auto address = [](const node& n) { return "127.0.0.1:" + std::to_string(n.replication); };
-  start_node(a, fa, {{"B", "async", address(b1), false}}, [&](nlohmann::json& c) {
+  start_node(a, fa, {{"B", "async", replication_address(b1), false}}, [&](nlohmann::json& c) {
     auto& d = c["destinations"][0];
-    d["addresses"].push_back(address(b2));
+    d["addresses"].push_back(replication_address(b2));
     d["reconnect"] = {{"initial_ms", 100}, {"max_ms", 1000}, {"connect_timeout_ms", 1000}};
   });
   wait_connected(fa, "B", 15s);
