@@ -24,26 +24,6 @@ namespace {
 
 constexpr std::uint64_t downgrade_after_ms = 1000;
 
-// Writes A and B as a sync pair (each the other's sync destination) with downgrade_after_ms set,
-// and starts them connected both ways.
-void start_downgrading_pair(test_node& a, test_node& b, std::uint64_t after = downgrade_after_ms,
-                            const std::vector<std::pair<destination_spec, const test_node*>>& a_more = {}) {
-  auto a_dests = a_more;
-  a_dests.insert(a_dests.begin(), {destination_spec{b.name(), "sync", true, {}}, &b});
-  a.configure(a_dests);
-  b.configure({{destination_spec{a.name(), "sync", true, {}}, &a}});
-  for (const auto* n : {&a, &b}) {
-    auto c = nlohmann::json::parse(read_file(n->config_file()));
-    for (auto& d : c["destinations"])
-      d["downgrade_after_ms"] = after;
-    write_file(n->config_file(), c.dump(2));
-  }
-  a.start();
-  b.start();
-  REQUIRE_MESSAGE(wait_until([&] { return a.connected_to(b.name()) && b.connected_to(a.name()); }, 10s),
-                  "A log:\n" << a.log() << "\nB log:\n" << b.log());
-}
-
 // Publishes 100-byte messages to a node from its own thread (about 2000 a second, window 16)
 // until stop(), and measures the longest time without a persisted ack while `watching`.
 class timed_publisher {
@@ -171,7 +151,7 @@ client::http_result post(const test_node& n, const std::string& path) {
 TEST_CASE("kill B under load: acks on A resume within downgrade_after_ms + 500 ms, B is upgraded after catching up") {
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"};
-  start_downgrading_pair(a, b);
+  start_downgrading_pair(a, b, downgrade_after_ms);
   timed_publisher pub{a.ports().client, "gw-kill"};
   REQUIRE(wait_until([&] { return pub.persisted() > 500; }, 15s));
   pub.watch();
@@ -208,7 +188,7 @@ TEST_CASE("kill B under load: acks on A resume within downgrade_after_ms + 500 m
 TEST_CASE("SIGSTOP B (connection open, silent): downgraded by the age rule, upgraded after SIGCONT") {
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"};
-  start_downgrading_pair(a, b);
+  start_downgrading_pair(a, b, downgrade_after_ms);
   timed_publisher pub{a.ports().client, "gw-stop"};
   REQUIRE(wait_until([&] { return pub.persisted() > 300; }, 15s));
   b.signal(SIGSTOP);

@@ -18,31 +18,13 @@
 
 using namespace std::chrono_literals;
 using namespace tandem;
-using test::destination_spec;
+using test::start_downgrading_pair;
 using test::temp_dir;
 using test::test_node;
 
 namespace {
 
-constexpr int downgrade_after_ms = 1000;
-
-// A and B name each other as sync destinations that are downgraded after downgrade_after_ms
-// (0: never), start, and connect both ways.
-void start_downgrading_pair(test_node& a, test_node& b, int after_ms) {
-  auto dest = [&](const test_node& peer) {
-    return nlohmann::json{{"name", peer.name()},
-                          {"sync_type", "sync"},
-                          {"addresses", {"127.0.0.1:" + std::to_string(peer.ports().replication)}},
-                          {"downgrade_after_ms", after_ms},
-                          {"reconnect", {{"initial_ms", 50}, {"max_ms", 500}, {"connect_timeout_ms", 1000}}}};
-  };
-  a.configure({}, {{"destinations", {dest(b)}}});
-  b.configure({}, {{"destinations", {dest(a)}}});
-  a.start();
-  b.start();
-  REQUIRE_MESSAGE(test::wait_until([&] { return a.connected_to(b.name()) && b.connected_to(a.name()); }, 10s),
-                  "A log:\n" << a.log() << "\nB log:\n" << b.log());
-}
+constexpr std::uint64_t downgrade_after_ms = 1000;
 
 client::ha_publisher_options publisher_options(const std::string& name, const std::vector<const test_node*>& nodes,
                                                bool drop_at_persisted_ack) {
