@@ -92,7 +92,13 @@ std::optional<std::uint64_t> logon_answer(const test_node& n, const std::string&
         if (const auto* ack = std::get_if<protocol::publisher_logon_ack>(&m.value()))
           answer = ack->highest_seq;
   }
-  ::close(fd); // abruptly: the node ends the session and its claim on the id
+  // A close, and the node's close after it: the session, and its claim on the id, has ended
+  // before the next logon with this id (else: publisher_in_use).
+  std::string bye;
+  protocol::encode(protocol::close_frame{protocol::close_code::normal, ""}, bye);
+  if (open && ::send(fd, bye.data(), bye.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bye.size()))
+    test::read_until_closed(fd, 5s);
+  ::close(fd);
   return answer;
 }
 
