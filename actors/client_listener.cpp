@@ -589,6 +589,8 @@ void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_h
         s.subscriptions.erase(it2);
       }
     } else if (std::get_if<protocol::close_frame>(&m)) {
+      if (batch) // the publishes read with the close come before it: published, as in an earlier read
+        submit(self, st, h, s, std::move(batch), std::move(pub_seqs));
       self->close(h);
       end_session(self, st, h);
       return;

@@ -140,23 +140,6 @@ enum class scenario { kills, lose_data_dir, downgrade };
 // alone for a while and the test stays short.
 constexpr std::uint64_t chaos_downgrade_after_ms = 400;
 
-// A and B as a sync pair both ways, each destination with downgrade_after_ms = `after`, started and
-// connected both ways.
-void start_downgrading_pair(test_node& a, test_node& b, std::uint64_t after) {
-  a.configure({{destination_spec{b.name(), "sync", true, {}}, &b}});
-  b.configure({{destination_spec{a.name(), "sync", true, {}}, &a}});
-  for (const auto* n : {&a, &b}) {
-    auto c = nlohmann::json::parse(read_file(n->config_file()));
-    for (auto& d : c["destinations"])
-      d["downgrade_after_ms"] = after;
-    write_file(n->config_file(), c.dump(2));
-  }
-  a.start();
-  b.start();
-  REQUIRE_MESSAGE(wait_until([&] { return a.connected_to(b.name()) && b.connected_to(a.name()); }, 10s),
-                  "A log:\n" << a.log() << "\nB log:\n" << b.log());
-}
-
 // How often `n` has downgraded its destination `dest` since it started (0 if it does not answer).
 std::uint64_t downgrades_of(const test_node& n, const std::string& dest) {
   auto d = n.destination(dest);

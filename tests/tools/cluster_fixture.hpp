@@ -158,6 +158,26 @@ inline void start_pair(test_node& a, test_node& b, const std::string& type = "sy
                   "A log:\n" << a.log() << "\nB log:\n" << b.log());
 }
 
+// A and B name each other as sync destinations (dialing both ways) that are downgraded after
+// `downgrade_after_ms` (0: never), start, and are connected both ways within 10 s. `a_more` are
+// further destinations of A (without downgrade_after_ms).
+inline void start_downgrading_pair(test_node& a, test_node& b, std::uint64_t downgrade_after_ms,
+                                   const std::vector<std::pair<destination_spec, const test_node*>>& a_more = {}) {
+  auto a_dests = a_more;
+  a_dests.insert(a_dests.begin(), {destination_spec{b.name(), "sync", true, {}}, &b});
+  a.configure(a_dests);
+  b.configure({{destination_spec{a.name(), "sync", true, {}}, &a}});
+  for (const auto* n : {&a, &b}) { // the partner is each node's first destination
+    auto c = nlohmann::json::parse(read_file(n->config_file()));
+    c["destinations"][0]["downgrade_after_ms"] = downgrade_after_ms;
+    write_file(n->config_file(), c.dump(2));
+  }
+  a.start();
+  b.start();
+  REQUIRE_MESSAGE(wait_until([&] { return a.connected_to(b.name()) && b.connected_to(a.name()); }, 10s),
+                  "A log:\n" << a.log() << "\nB log:\n" << b.log());
+}
+
 // (origin, origin_seq) -> how many times the journal holds it.
 inline std::map<std::pair<std::string, std::uint64_t>, int> count_by_origin(const std::vector<journal::record>& rs) {
   std::map<std::pair<std::string, std::uint64_t>, int> out;

@@ -5,12 +5,15 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <map>
+#include <set>
 #include <thread>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "client/client_connection.hpp"
+#include "client/ha_publisher.hpp"
 #include "client/http_get.hpp"
 #include "client/publisher.hpp"
 #include "tests/tools/cluster_fixture.hpp"
@@ -23,26 +26,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::uint64_t downgrade_after_ms = 1000;
-
-// Writes A and B as a sync pair (each the other's sync destination) with downgrade_after_ms set,
-// and starts them connected both ways.
-void start_downgrading_pair(test_node& a, test_node& b, std::uint64_t after = downgrade_after_ms,
-                            const std::vector<std::pair<destination_spec, const test_node*>>& a_more = {}) {
-  auto a_dests = a_more;
-  a_dests.insert(a_dests.begin(), {destination_spec{b.name(), "sync", true, {}}, &b});
-  a.configure(a_dests);
-  b.configure({{destination_spec{a.name(), "sync", true, {}}, &a}});
-  for (const auto* n : {&a, &b}) {
-    auto c = nlohmann::json::parse(read_file(n->config_file()));
-    for (auto& d : c["destinations"])
-      d["downgrade_after_ms"] = after;
-    write_file(n->config_file(), c.dump(2));
-  }
-  a.start();
-  b.start();
-  REQUIRE_MESSAGE(wait_until([&] { return a.connected_to(b.name()) && b.connected_to(a.name()); }, 10s),
-                  "A log:\n" << a.log() << "\nB log:\n" << b.log());
-}
 
 // Publishes 100-byte messages to a node from its own thread (about 2000 a second, window 16)
 // until stop(), and measures the longest time without a persisted ack while `watching`.
@@ -108,6 +91,59 @@ private:
   std::thread thread_;
 };
 
+// A publisher on one node that keeps what is not yet on every sync destination (ha_publisher,
+// memory store), so that which of its messages got a complete ack -- a persisted_ack, or a
+// persisted_partial a `replicated` note covered since -- is exact: those no longer in its store.
+class ack_probe {
+public:
+  ack_probe(const test_node& n, std::string name) : name_(std::move(name)), pub_{options(n), store_} {}
+
+  // Publishes `count` messages and waits until each is acked, partially or completely.
+  void publish(int count) {
+    for (int i = 0; i < count; ++i)
+      REQUIRE_MESSAGE(pub_.publish("orders.probe", "probe", 10s).has_value(), pub_.error());
+    REQUIRE_MESSAGE(pub_.wait_acked(20s), pub_.error());
+  }
+  // The seqs acked completely so far (nothing is refused here: checked).
+  std::set<std::uint64_t> complete() const {
+    CHECK(pub_.counters().negative == 0);
+    std::set<std::uint64_t> out;
+    for (std::uint64_t seq = 1; seq < pub_.next_seq(); ++seq)
+      if (!store_.held().count(seq))
+        out.insert(seq);
+    return out;
+  }
+  client::ha_publisher& publisher() { return pub_; }
+  const std::string& name() const { return name_; }
+
+private:
+  client::ha_publisher_options options(const test_node& n) const {
+    client::ha_publisher_options o;
+    o.name = name_;
+    o.servers.push_back({"127.0.0.1", n.ports().client});
+    return o;
+  }
+
+  std::string name_;
+  client::memory_publish_store store_;
+  client::ha_publisher pub_;
+};
+
+// B (stopped or killed) holds every message `probe` got a complete ack for, once, and none of
+// its seqs from `absent_from` on (published while B was down).
+void check_complete_on(const test_node& b, const ack_probe& probe, std::uint64_t absent_from) {
+  std::map<std::uint64_t, int> on_b;
+  for (const auto& r : b.journal_records())
+    if (r.publisher == probe.name())
+      ++on_b[r.publisher_seq];
+  const auto complete = probe.complete();
+  CHECK(!complete.empty());
+  for (auto seq : complete)
+    CHECK_MESSAGE(on_b[seq] == 1, "acked completely, but B holds seq " << seq << " " << on_b[seq] << " times");
+  for (auto it = on_b.lower_bound(absent_from); it != on_b.end(); ++it)
+    CHECK_MESSAGE(it->second == 0, "B holds seq " << it->first << ", published while it was down");
+}
+
 nlohmann::json sync_state(const test_node& n, const std::string& dest) { return n.destination(dest); }
 
 bool effective(const test_node& n, const std::string& dest, const char* type) {
@@ -171,7 +207,7 @@ client::http_result post(const test_node& n, const std::string& path) {
 TEST_CASE("kill B under load: acks on A resume within downgrade_after_ms + 500 ms, B is upgraded after catching up") {
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"};
-  start_downgrading_pair(a, b);
+  start_downgrading_pair(a, b, downgrade_after_ms);
   timed_publisher pub{a.ports().client, "gw-kill"};
   REQUIRE(wait_until([&] { return pub.persisted() > 500; }, 15s));
   pub.watch();
@@ -208,7 +244,7 @@ TEST_CASE("kill B under load: acks on A resume within downgrade_after_ms + 500 m
 TEST_CASE("SIGSTOP B (connection open, silent): downgraded by the age rule, upgraded after SIGCONT") {
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"};
-  start_downgrading_pair(a, b);
+  start_downgrading_pair(a, b, downgrade_after_ms);
   timed_publisher pub{a.ports().client, "gw-stop"};
   REQUIRE(wait_until([&] { return pub.persisted() > 300; }, 15s));
   b.signal(SIGSTOP);
@@ -233,14 +269,20 @@ TEST_CASE("flapping: B killed and restarted 10 times under load, counts consiste
   start_downgrading_pair(a, b, 500);
   timed_publisher pub{a.ports().client, "gw-flap"};
   REQUIRE(wait_until([&] { return pub.persisted() > 200; }, 15s));
+  ack_probe probe{a, "gw-flap-probe"};
   const auto started = std::chrono::steady_clock::now();
   for (int round = 0; round < 10; ++round) {
     CAPTURE(round);
+    probe.publish(20); // B sync: acked completely
     const auto before = count_of(a, "B", "downgrades");
     b.kill();
     if (round % 2 == 0) { // down long enough to be downgraded (B was sync: see below)
       CHECK(wait_until([&] { return count_of(a, "B", "downgrades") > before; }, 5s));
       CHECK(count_of(a, "B", "downgrades") - count_of(a, "B", "upgrades") == 1); // B is down: no upgrade
+      const auto down_from = probe.publisher().next_seq(), partial = probe.publisher().counters().partial;
+      probe.publish(20); // acked partially: B is down and downgraded
+      CHECK(probe.publisher().counters().partial == partial + 20);
+      check_complete_on(b, probe, down_from); // what was acked completely survived B's SIGKILL
     } else // back before the delay (maybe): acks wait, then flow again
       wait_until([&] { return !a.connected_to("B"); }, 2s);
     b.start();
@@ -261,8 +303,16 @@ TEST_CASE("flapping: B killed and restarted 10 times under load, counts consiste
   CHECK(down >= 5);
   CHECK(down == up); // sync at the end: as many upgrades as downgrades
   CHECK(metric(a, "tandem_destination_downgrades_total", "B") == static_cast<double>(down));
+  // B caught up: `replicated` notes complete every partial ack; then all of them are on B.
+  auto& p = probe.publisher();
+  CHECK_MESSAGE(p.wait_all(30s), p.error());
+  CHECK(p.counters().partial >= 100); // 20 in each even round, more if B was downgraded meanwhile
+  CHECK(p.counters().completed == p.counters().partial);
+  CHECK(p.counters().persisted + p.counters().completed == 300); // 20 a round, 20 more in even rounds
+  p.close();
   settle_and_stop(a, b);
   check_journals(a, b);
+  check_complete_on(b, probe, p.next_seq());
 }
 
 TEST_CASE("admin: downgrade and upgrade by POST and by the CLI; unknown 404, async 409, GET 405") {
