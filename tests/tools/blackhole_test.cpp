@@ -197,7 +197,7 @@ double switch_after_black_hole(server_network& net, const test_node& a, const se
 
 } // namespace
 
-TEST_CASE("black hole: connect_timeout_ms bounds one attempt up to the hello; a silent connection is dropped at the silence timeout") {
+TEST_CASE("black hole: connect_timeout_ms bounds one attempt up to the hello and a silent connection is dropped at the silence timeout") {
   REQUIRE_MESSAGE(::geteuid() == 0, "network namespaces and iptables need root (CAP_NET_ADMIN); euid is " << ::geteuid());
   REQUIRE_MESSAGE(::access(ip.c_str(), X_OK) == 0, ip << " is missing (Debian package iproute2)");
   server_network net; // first: outlives the processes

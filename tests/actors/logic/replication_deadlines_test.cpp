@@ -77,7 +77,7 @@ const std::vector<scenario> scenarios = {
 
 } // namespace
 
-TEST_CASE("replication_deadlines: table of connect, registration, heartbeat and silence deadlines") {
+TEST_CASE("replication_deadlines table: connect and registration deadlines with heartbeats and the silence rule") {
   for (const auto& sc : scenarios) {
     CAPTURE(sc.name);
     replication_deadlines d{timeouts, sc.outbound, milliseconds{0}};
@@ -104,7 +104,7 @@ TEST_CASE("replication_deadlines: table of connect, registration, heartbeat and 
 
 // Issue 17 part 6: an outbound connection to a black-holed server used to get connect_timeout +
 // handshake_timeout (1 s + 5 s = 6 s) before the cycler tried the next address.
-TEST_CASE("black-holed server at startup: the attempt is failed at connect_timeout, not connect + handshake timeout") {
+TEST_CASE("black-holed server at startup: the attempt fails at connect_timeout and not at connect + handshake timeout") {
   replication_deadlines d{timeouts, true, milliseconds{0}};
   auto first = d.check(milliseconds{0});
   CHECK(first.next == timeouts.connect_timeout);
@@ -115,7 +115,7 @@ TEST_CASE("black-holed server at startup: the attempt is failed at connect_timeo
 
 // Issue 17 part 6: the silence check ran only at heartbeat ticks with `silent > timeout`, so a
 // black hole was noticed up to one heartbeat interval late (10.9 s measured for a 10 s rule).
-TEST_CASE("black hole mid-stream: the timer is armed at the silence deadline, closing at exactly silence_timeout") {
+TEST_CASE("black hole mid-stream: the timer is armed at the silence deadline and closes at exactly silence_timeout") {
   replication_deadlines d{timeouts, true, milliseconds{0}};
   d.on_hello(milliseconds{5});
   d.on_established(milliseconds{5});
