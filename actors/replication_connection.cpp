@@ -135,6 +135,12 @@ void arm_conn_timer(caf::io::broker* self, const state_ptr& st, logic::replicati
   arm_timer(st->args.ctx->timers, after, self->address(), caf::make_message(atoms::conn_timeout::value, ++st->epoch));
 }
 
+// After a change of stage (start, hello, established): the timer for the stage's first deadline
+// (a check right after a stage starts never closes or sends: its deadlines are all ahead).
+void arm_next_deadline(caf::io::broker* self, const state_ptr& st) {
+  arm_conn_timer(self, st, st->deadlines.check(conn_state::steady_ms()).next);
+}
+
 void send_acks(caf::io::broker* self, const state_ptr& st) {
   std::optional<std::uint64_t> last;
   while (auto a = st->dedup->ack_to_send())
@@ -225,7 +231,7 @@ void on_kept(caf::io::broker* self, const state_ptr& st, std::uint64_t held_from
                st->args.direction, st->peer_base);
   }
   st->deadlines.on_established(conn_state::steady_ms());
-  arm_conn_timer(self, st, st->deadlines.check(conn_state::steady_ms()).next);
+  arm_next_deadline(self, st);
   process_frames(self, st);
 }
 
@@ -251,7 +257,7 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
   st->peer_base = h.journal_base;
   st->at = phase::registering;
   st->deadlines.on_hello(conn_state::steady_ms());
-  arm_conn_timer(self, st, st->deadlines.check(conn_state::steady_ms()).next);
+  arm_next_deadline(self, st);
   self->request(supervisor_of(st), std::chrono::seconds{10}, atoms::conn_hello::value, st->peer,
                 st->peer_group, st->args.direction, me(self), st->args.remote_address)
     .then(
@@ -399,7 +405,7 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
                                           st->args.ctx->runtime->log().base_seq()});
   // Outbound: what is left of connect_timeout_ms bounds TCP connect + the peer's hello; inbound:
   // the handshake timeout (connection_deadlines.hpp).
-  arm_conn_timer(self, st, st->deadlines.check(conn_state::steady_ms()).next);
+  arm_next_deadline(self, st);
   return {
     [=](const caf::io::new_data_msg& msg) {
       if (st->at == phase::closed)
