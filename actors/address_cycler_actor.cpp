@@ -35,6 +35,8 @@ struct cycler_state {
   std::string name;
   std::chrono::steady_clock::time_point connected_at; // of the outbound connection in use
   bool starting = false; // a start_dial is with the resolver
+  std::uint64_t attempt_id = 0; // of the latest dial; a resolver answer for an older one is stale
+  std::chrono::steady_clock::time_point attempt_deadline; // the latest dial's (logic::address_cycler::dial)
 };
 
 using cycler_self = instrumented<caf::stateful_actor<cycler_state, cycler_actor::base>>*;
@@ -97,29 +99,60 @@ int start_connect(const config::host_port& address, std::string* why) {
 
 void step(cycler_self self);
 
-void connect_started(cycler_self self, std::size_t index, const dial_started& started);
+void connect_started(cycler_self self, std::size_t index, std::uint64_t id, const dial_started& started);
 
 // The blocking part of an attempt goes to the resolver; the attempt goes on in connect_started().
-void attempt(cycler_self self, std::size_t index) {
+// The whole attempt has until the dial's deadline (reconnect.connect_timeout_ms): a timer then
+// fails it if the resolver has not answered yet (step()), and the connection gets what is left.
+void attempt(cycler_self self, const logic::address_cycler::dial& d) {
   auto& st = self->state;
   st.starting = true;
+  st.attempt_deadline = d.deadline;
+  const auto id = ++st.attempt_id;
+  const auto index = d.index;
   const auto& address = st.dest.addresses[index];
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(d.deadline - std::chrono::steady_clock::now());
+  arm_timer(st.ctx->timers, std::max(wait, std::chrono::milliseconds{0}) + std::chrono::milliseconds{1},
+            self->address(), caf::make_message(atoms::dial::value, ++st.timer_epoch));
   self->request(st.ctx->resolver, caf::infinite, atoms::start_dial::value, address.host, address.port)
-    .then([=](const dial_started& started) { connect_started(self, index, started); },
+    .then([=](const dial_started& started) { connect_started(self, index, id, started); },
           [=](caf::error& err) {
-            connect_started(self, index, dial_started{-1, "resolver: " + self->system().render(err)});
+            connect_started(self, index, id, dial_started{-1, "resolver: " + self->system().render(err)});
           });
 }
 
-void connect_started(cycler_self self, std::size_t index, const dial_started& started) {
+// The resolver took the whole attempt (a slow DNS server): the attempt fails at its deadline, and
+// the socket it answers with later is closed unused (connect_started()).
+bool abandon_late_resolution(cycler_self self, std::chrono::steady_clock::time_point now) {
   auto& st = self->state;
+  if (!st.starting || now < st.attempt_deadline)
+    return false;
+  st.starting = false;
+  log::info(st.name, "attempt to reach ", st.dest.name, " failed: name resolution and connect() did not start within ",
+            st.dest.reconnect.connect_timeout_ms, " ms (reconnect.connect_timeout_ms)");
+  st.rule->on_attempt_failed(now);
+  return true;
+}
+
+void connect_started(cycler_self self, std::size_t index, std::uint64_t id, const dial_started& started) {
+  auto& st = self->state;
+  if (!st.starting || id != st.attempt_id) {
+    if (started.fd >= 0)
+      ::close(started.fd); // the attempt was abandoned at its deadline; CAF never saw this socket
+    return;
+  }
   st.starting = false;
   const auto& address = st.dest.addresses[index];
   auto where = config::to_string(address);
   const int fd = started.fd;
-  if (fd < 0) {
-    log::info(st.name, "cannot connect to ", st.dest.name, " at ", where, ": ", started.why);
-    st.rule->on_attempt_failed(std::chrono::steady_clock::now());
+  const auto now = std::chrono::steady_clock::now();
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(st.attempt_deadline - now);
+  if (fd < 0 || left.count() <= 0) {
+    if (fd >= 0)
+      ::close(fd);
+    log::info(st.name, "cannot connect to ", st.dest.name, " at ", where, ": ",
+              fd < 0 ? started.why : std::string{"connect_timeout_ms used up by name resolution"});
+    st.rule->on_attempt_failed(now);
     step(self);
     return;
   }
@@ -129,19 +162,19 @@ void connect_started(cycler_self self, std::size_t index, const dial_started& st
   args.direction = conn_direction::outbound;
   args.expected_peer = st.dest.name;
   args.remote_address = where;
-  args.connect_timeout = std::chrono::milliseconds{st.dest.reconnect.connect_timeout_ms};
+  args.connect_timeout = left; // the rest of this attempt's connect_timeout_ms, up to the peer's hello
   spawn_outbound_connection(self->system(), fd, std::move(args));
 }
 
 // Carries out what the rule says now.
 void step(cycler_self self) {
   auto& st = self->state;
-  if (st.starting)
-    return; // connect_started() steps on
   auto now = std::chrono::steady_clock::now();
+  if (st.starting && !abandon_late_resolution(self, now))
+    return; // connect_started() steps on
   auto next = st.rule->next(now);
   if (auto* d = std::get_if<logic::address_cycler::dial>(&next)) {
-    attempt(self, d->index);
+    attempt(self, *d);
   } else if (auto* w = std::get_if<logic::address_cycler::wait_until>(&next)) {
     auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(w->at - now) + std::chrono::milliseconds{1};
     log::debug(st.name, "no server of ", st.dest.name, " reachable; next pass in ", delay.count(), " ms");
@@ -159,6 +192,7 @@ cycler_actor::behavior_type cycler_behavior(cycler_self self, std::shared_ptr<co
   const auto& rc = st.dest.reconnect;
   logic::backoff_config bc{std::chrono::milliseconds{rc.initial_ms}, std::chrono::milliseconds{rc.max_ms},
                            rc.multiplier, rc.jitter};
+  bc.connect_timeout = std::chrono::milliseconds{rc.connect_timeout_ms};
   st.rule.emplace(st.dest.addresses.size(), bc, std::hash<std::string>{}(st.ctx->name + "/" + st.dest.name));
   self->send(caf::actor_cast<cycler_actor>(self), atoms::dial::value, st.timer_epoch);
   return {

@@ -10,6 +10,10 @@
 // It runs on the scheduler (a node with many destinations has no thread per cycler): what blocks
 // -- reading TANDEM_HOSTS_FILE, getaddrinfo, socket() -- runs in the node's one resolver actor
 // (detached, shared by every cycler), which answers with the socket of a connect in progress.
+// CAF's own connect (spawn_client, add_tcp_scribe) is never used: it blocks with no timeout.
+// One attempt is bounded by reconnect.connect_timeout_ms from the dial to the peer's hello: the
+// dial's deadline (logic::address_cycler::dial) fails an attempt still with the resolver, and the
+// connection gets what is left of it (logic::replication_deadlines).
 #pragma once
 
 #include <memory>

@@ -1,5 +1,6 @@
 #include "actors/replication_connection.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <optional>
 
@@ -10,6 +11,7 @@
 #include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
 #include "actors/timer_relay.hpp"
+#include "actors/logic/connection_deadlines.hpp"
 #include "actors/logic/inbound_dedup.hpp"
 #include "actors/logic/memory_budget.hpp"
 #include "protocol/batch.hpp"
@@ -36,14 +38,23 @@ struct conn_state {
   destination_link_actor link; // our destination link for the peer, if it is one of our destinations
   std::optional<logic::inbound_dedup> dedup;
   std::uint64_t epoch = 0;                     // matches the armed conn_timeout
-  std::chrono::steady_clock::time_point last_rx = std::chrono::steady_clock::now();
+  logic::replication_deadlines deadlines;      // when to send a heartbeat or give up (conn_timeout)
   std::uint64_t records_in = 0, duplicates_in = 0;
   // The frame being received, held against the node-wide budget (memory_budget.hpp); reset
   // (released) when the connection finishes.
   std::optional<logic::connection_buffers> buffers;
 
-  explicit conn_state(connection_args a) : args(std::move(a)), reader(args.ctx->max_frame_bytes) {
+  explicit conn_state(connection_args a)
+    : args(std::move(a)), reader(args.ctx->max_frame_bytes),
+      deadlines(timeouts_of(args), args.direction == conn_direction::outbound, steady_ms()) {
     buffers.emplace(args.ctx->budget, args.ctx->max_connection_buffer_bytes);
+  }
+
+  static logic::replication_deadlines::duration steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch());
+  }
+  static logic::replication_timeouts timeouts_of(const connection_args& a) {
+    return {a.connect_timeout, a.ctx->handshake_timeout, a.ctx->heartbeat_interval, a.ctx->silence_timeout};
   }
 
   std::string who() const {
@@ -116,9 +127,18 @@ void refuse(caf::io::broker* self, const state_ptr& st, protocol::close_code cod
   finish(self, st, reason, as_error);
 }
 
-void arm_conn_timer(caf::io::broker* self, const state_ptr& st, std::chrono::milliseconds after) {
-  if (st->args.ctx)
-    arm_timer(st->args.ctx->timers, after, self->address(), caf::make_message(atoms::conn_timeout::value, ++st->epoch));
+// Arms the connection's one timer for what its deadlines say (a later arm replaces an earlier one).
+void arm_conn_timer(caf::io::broker* self, const state_ptr& st, logic::replication_deadlines::duration at) {
+  if (!st->args.ctx)
+    return;
+  const auto after = std::max(at - conn_state::steady_ms(), std::chrono::milliseconds{1});
+  arm_timer(st->args.ctx->timers, after, self->address(), caf::make_message(atoms::conn_timeout::value, ++st->epoch));
+}
+
+// After a change of stage (start, hello, established): the timer for the stage's first deadline
+// (a check right after a stage starts never closes or sends: its deadlines are all ahead).
+void arm_next_deadline(caf::io::broker* self, const state_ptr& st) {
+  arm_conn_timer(self, st, st->deadlines.check(conn_state::steady_ms()).next);
 }
 
 void send_acks(caf::io::broker* self, const state_ptr& st) {
@@ -210,7 +230,8 @@ void on_kept(caf::io::broker* self, const state_ptr& st, std::uint64_t held_from
     self->send(st->link, atoms::link_attach::value, me(self), std::string{st->args.remote_address},
                st->args.direction, st->peer_base);
   }
-  arm_conn_timer(self, st, st->args.ctx->heartbeat_interval);
+  st->deadlines.on_established(conn_state::steady_ms());
+  arm_next_deadline(self, st);
   process_frames(self, st);
 }
 
@@ -235,6 +256,8 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
   st->peer_group = h.group;
   st->peer_base = h.journal_base;
   st->at = phase::registering;
+  st->deadlines.on_hello(conn_state::steady_ms());
+  arm_next_deadline(self, st);
   self->request(supervisor_of(st), std::chrono::seconds{10}, atoms::conn_hello::value, st->peer,
                 st->peer_group, st->args.direction, me(self), st->args.remote_address)
     .then(
@@ -336,25 +359,25 @@ void admit_partial_frame(caf::io::broker* self, const state_ptr& st) {
   }
 }
 
-// The connection's timer: the handshake deadline, then the heartbeat and silence check.
+// The connection's timer: carries out what its deadlines (logic/connection_deadlines.hpp) say --
+// the connect or handshake deadline before the hello, registration after it, then heartbeats and
+// the silence rule -- and re-arms for the next one.
 void on_conn_timer(caf::io::broker* self, const state_ptr& st, std::uint64_t epoch) {
   if (epoch != st->epoch || st->at == phase::closed)
     return;
-  if (st->at == phase::handshake || st->at == phase::registering) {
-    refuse(self, st, protocol::close_code::handshake_timeout, "no hello within the handshake timeout");
+  auto d = st->deadlines.check(conn_state::steady_ms());
+  if (d.what == logic::replication_deadlines::verdict::close) {
+    refuse(self, st,
+           st->at == phase::established ? protocol::close_code::normal : protocol::close_code::handshake_timeout,
+           d.reason);
     return;
   }
-  auto silent = std::chrono::steady_clock::now() - st->last_rx;
-  if (silent > st->args.ctx->silence_timeout) {
-    refuse(self, st, protocol::close_code::normal,
-           "nothing received for " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(silent).count())
-             + " ms");
-    return;
+  if (d.what == logic::replication_deadlines::verdict::send_heartbeat) {
+    auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+    write_message(self, st, protocol::heartbeat{static_cast<std::uint64_t>(now_ns)});
   }
-  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                  std::chrono::system_clock::now().time_since_epoch()).count();
-  write_message(self, st, protocol::heartbeat{static_cast<std::uint64_t>(now_ns)});
-  arm_conn_timer(self, st, st->args.ctx->heartbeat_interval);
+  arm_conn_timer(self, st, d.next);
 }
 
 } // namespace
@@ -380,14 +403,14 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
   write_message(self, st, protocol::hello{protocol::protocol_major, protocol::protocol_minor, st->args.ctx->name,
                                           st->args.ctx->group, 0, {},
                                           st->args.ctx->runtime->log().base_seq()});
-  arm_conn_timer(self, st,
-            st->args.direction == conn_direction::outbound ? st->args.connect_timeout + st->args.ctx->handshake_timeout
-                                                           : st->args.ctx->handshake_timeout);
+  // Outbound: what is left of connect_timeout_ms bounds TCP connect + the peer's hello; inbound:
+  // the handshake timeout (connection_deadlines.hpp).
+  arm_next_deadline(self, st);
   return {
     [=](const caf::io::new_data_msg& msg) {
       if (st->at == phase::closed)
         return;
-      st->last_rx = std::chrono::steady_clock::now();
+      st->deadlines.on_received(conn_state::steady_ms());
       if (!st->reader.feed({reinterpret_cast<const char*>(msg.buf.data()), msg.buf.size()})) {
         // Frames completed before the bad header are still processed first.
         process_frames(self, st);

@@ -26,7 +26,7 @@ address_cycler::step address_cycler::next(time_point now) {
   assert(next_index_ < count_);
   in_flight_ = next_index_;
   ++attempts_[next_index_];
-  return dial{next_index_};
+  return dial{next_index_, now + cfg_.connect_timeout};
 }
 
 void address_cycler::on_attempt_failed(time_point now) {

@@ -54,6 +54,9 @@ struct backoff_config {
   // then drops us: it refuses us in its hello, or crashes at once) counts as a failed attempt of
   // that address, so such a server is not redialed in a tight loop.
   std::chrono::milliseconds stable_after{1000};
+  // reconnect.connect_timeout_ms: one attempt, from the dial (name resolution included) to the
+  // peer's hello. A dial carries its deadline; the attempt is failed then, whatever stage it is in.
+  std::chrono::milliseconds connect_timeout{2000};
 };
 
 class address_cycler {
@@ -62,6 +65,7 @@ public:
 
   struct dial {
     std::size_t index; // try addresses[index] now, then report on_connected / on_attempt_failed
+    time_point deadline; // now + connect_timeout: the attempt must have the peer's hello by then
   };
   struct wait_until {
     time_point at; // nothing to do before `at`; call next() again then

@@ -312,3 +312,24 @@ TEST_CASE("an early drop moves on to the next server at once; a connection that 
   // An ordinary failed pass after the early drop: the ordinary backoff (reset by the connection).
   CHECK(waits_until(c.next(at_ms(5011))) == at_ms(5111));
 }
+
+// Issue 17 part 6: connect_timeout_ms bounds one attempt from the dial (name resolution included)
+// to the peer's hello; each dial says when its attempt must be over.
+TEST_CASE("each dial carries its deadline: the dial time plus connect_timeout") {
+  auto cfg = no_jitter();
+  cfg.connect_timeout = milliseconds{1000};
+  address_cycler c{2, cfg};
+  const struct {
+    long long dial_ms;
+    std::size_t index;
+  } rows[] = {{0, 0}, {1000, 1}};
+  for (const auto& row : rows) {
+    auto s = c.next(at_ms(row.dial_ms));
+    const auto* d = std::get_if<address_cycler::dial>(&s);
+    REQUIRE(d != nullptr);
+    CHECK(d->index == row.index);
+    CHECK(d->deadline == at_ms(row.dial_ms + 1000));
+    c.on_attempt_failed(d->deadline); // failed at its deadline: the next address is dialed at once
+  }
+  CHECK(waits_until(c.next(at_ms(2000))).has_value()); // a full pass failed: now the backoff
+}
