@@ -34,6 +34,7 @@ std::string quoted_list(const std::vector<std::string>& items) {
 struct analysis {
   const std::vector<topology_node>& nodes;
   topology_result out;
+  std::vector<std::vector<std::size_t>> edges_from; // [node]: indexes into out.edges
 
   void add(std::size_t node, std::string path, const char* check, std::string message,
            finding_severity severity = finding_severity::problem) {
@@ -82,6 +83,9 @@ void build_edges(analysis& a) {
       }
     }
   }
+  a.edges_from.resize(a.nodes.size());
+  for (std::size_t e = 0; e < a.out.edges.size(); ++e)
+    a.edges_from[a.out.edges[e].from].push_back(e);
 }
 
 void check_duplicate_names(analysis& a) {
@@ -213,7 +217,7 @@ public:
     r_ = result{std::vector<reach>(a_.nodes.size(), reach::never), {}, false};
     r_.upstream_groups.resize(a_.nodes.size());
     on_path_.assign(a_.nodes.size(), false);
-    seen_.clear();
+    seen_.clear(); // the budget (states_) is shared by all origins
     visit(origin, no_node, false);
     r_.level[origin] = reach::self;
     return std::move(r_);
@@ -228,7 +232,7 @@ private:
     auto key = std::make_tuple(node, prev, on_path_);
     if (seen_.count({key, false}) || !seen_.insert({key, filtered}).second)
       return;
-    if (seen_.size() > max_states_) {
+    if (++states_ > max_states_) {
       r_.truncated = true;
       return;
     }
@@ -236,8 +240,8 @@ private:
     if (prev != no_node)
       r_.upstream_groups[node].insert(a_.cfg(prev).group);
     on_path_[node] = true;
-    for (const auto& e : a_.out.edges)
-      if (e.from == node && e.to && e.connects && admitted(e, prev)) {
+    for (auto index : a_.edges_from[node])
+      if (const auto& e = a_.out.edges[index]; e.to && e.connects && admitted(e, prev)) {
         path_.push_back(a_.cfg(node).name);
         visit(*e.to, node, filtered || a_.cfg(node).destinations[e.destination].topics != ".*");
         path_.pop_back();
@@ -257,6 +261,7 @@ private:
 
   const analysis& a_;
   std::size_t max_states_;
+  std::size_t states_ = 0; // over all origins
   std::vector<std::vector<logic::destination_route>> routes_; // [node][destination]
   std::size_t origin_ = 0;
   result r_;
@@ -338,27 +343,35 @@ void check_reachability(analysis& a, std::size_t max_states) {
 }
 
 // Elementary cycles of three or more nodes over live edges, each found once (from its smallest
-// index); two-node partner pairs are the normal case and not reported.
+// index); two-node partner pairs are the normal case and not reported. At most max_cycles are
+// reported, and the search takes at most max_steps steps (then an info "truncated").
 class cycle_finder {
 public:
   explicit cycle_finder(analysis& a) : a_(a) {}
 
-  void run(std::size_t max_cycles) {
+  void run(std::size_t max_cycles, std::size_t max_steps) {
     max_ = max_cycles;
-    for (start_ = 0; start_ < a_.nodes.size() && found_ < max_; ++start_) {
+    max_steps_ = max_steps;
+    for (start_ = 0; start_ < a_.nodes.size() && found_ < max_ && steps_ <= max_steps_; ++start_) {
       stack_ = {start_};
       walk(start_);
     }
+    if (steps_ > max_steps_)
+      a_.add(0, "<root>", checks::truncated,
+             "more than " + std::to_string(max_steps_) + " steps searching for rings: not every ring is reported",
+             finding_severity::info);
   }
 
 private:
   void walk(std::size_t v) {
+    if (++steps_ > max_steps_)
+      return;
     std::set<std::size_t> next;
-    for (const auto& e : a_.out.edges)
-      if (e.from == v && e.to && e.connects && *e.to >= start_)
+    for (auto index : a_.edges_from[v])
+      if (const auto& e = a_.out.edges[index]; e.to && e.connects && *e.to >= start_)
         next.insert(*e.to);
     for (auto w : next) {
-      if (found_ >= max_)
+      if (found_ >= max_ || steps_ > max_steps_)
         return;
       if (w == start_ && stack_.size() >= 3)
         report();
@@ -383,7 +396,7 @@ private:
   }
 
   analysis& a_;
-  std::size_t max_ = 0, found_ = 0, start_ = 0;
+  std::size_t max_ = 0, found_ = 0, start_ = 0, max_steps_ = 0, steps_ = 0;
   std::vector<std::size_t> stack_;
 };
 
@@ -406,7 +419,7 @@ bool address_reaches(const host_port& address, const listener_config& listener) 
 }
 
 topology_result check_topology(const std::vector<topology_node>& nodes, std::size_t max_route_states) {
-  analysis a{nodes, {}};
+  analysis a{nodes, {}, {}};
   build_edges(a);
   check_duplicate_names(a);
   check_addresses(a);
@@ -414,7 +427,7 @@ topology_result check_topology(const std::vector<topology_node>& nodes, std::siz
   check_groups(a);
   check_accept_only(a);
   check_reachability(a, max_route_states);
-  cycle_finder{a}.run(max_reported_cycles);
+  cycle_finder{a}.run(max_reported_cycles, max_route_states);
   std::stable_sort(a.out.findings.begin(), a.out.findings.end(),
                    [](const auto& x, const auto& y) { return x.node < y.node; });
   return std::move(a.out);

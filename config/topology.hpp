@@ -93,9 +93,10 @@ std::vector<std::string> acceptable_instances(const destination_config& d);
 // the host "localhost" and a loopback listener ("127.0.0.1", "::1").
 bool address_reaches(const host_port& address, const listener_config& listener);
 
-// Runs every check. Exploring the routes stops after max_route_states states (a dense mesh with
-// passthrough everywhere has a number of simple paths exponential in its size); findings then
-// include an info "truncated" and the matrix is a lower bound.
+// Runs every check. Exploring the routes stops after max_route_states states over all origins (a
+// dense mesh with passthrough everywhere has a number of simple paths exponential in its size),
+// the search for rings after as many steps; findings then include an info "truncated", the matrix
+// is a lower bound and origins cut short get no "unreachable". At most 16 rings are reported.
 topology_result check_topology(const std::vector<topology_node>& nodes,
                                std::size_t max_route_states = 200000);
 

@@ -73,73 +73,70 @@ struct fixture_case {
   std::vector<std::string> matrix; // the reachability rows, header first
 };
 
-const std::vector<fixture_case>& cases() {
-  static const std::vector<fixture_case> all{
-      {"good-pair", 0, {}, {"  origin  A     B", "  A       self  all", "  B       all   self"}},
-      {"chain-passthrough", 0, {},
-       {"  origin  A     B     C", "  A       self  all   all", "  B       all   self  all", "  C       all   all   self"}},
-      {"ring", 0,
-       {"ring/a.json: destinations: info: cycle: replication ring A -> B -> C -> A: no echo, routing never sends "
-        "a record to its origin or to an instance in its path"},
-       {"  origin  A     B     C", "  A       self  all   all", "  B       all   self  all", "  C       all   all   self"}},
-      {"one-way-sync", 1,
-       {"one-way-sync/a.json: destinations[0].sync_type: one_way_sync: A replicates sync to B (one-way-sync/b.json), "
-        "which replicates to A only async (the failover contract is broken)"},
-       {"  origin  A     B", "  A       self  all", "  B       all   self"}},
-      {"missing-back-destination", 1,
-       {"missing-back-destination/a.json: destinations[0]: one_way_sync: A replicates sync to B "
-        "(missing-back-destination/b.json), which has no destination for A: records published to B never reach A "
-        "(the failover contract is broken)"},
-       {"  origin  A     B", "  A       self  all", "  B       -     self"}},
-      {"duplicate-names", 1,
-       {"duplicate-names/copy-of-a.json: name: duplicate_name: \"A\" is also the name of duplicate-names/a.json: two "
-        "live nodes with one name diverge and are taken for each other"},
-       {}},
-      {"unreachable-address", 1,
-       {"unreachable-address/a.json: destinations[0].addresses[0]: unknown_address: 127.0.0.1:27999 matches no "
-        "replication listener of the given configs (B (unreachable-address/b.json) listens on 127.0.0.1:27120)"},
-       // B dials A: the one connection carries A's records to B as well.
-       {"  origin  A     B", "  A       self  all", "  B       all   self"}},
-      {"passthrough-gap", 1,
-       {"passthrough-gap/b.json: destinations[1].passthrough: unreachable: records of A never reach C: B does not "
-        "pass them on to C (passthrough [] matches none of the groups they arrive from: A)"},
-       {"  origin  A     B     C", "  A       self  all   -", "  B       all   self  all", "  C       -     -     self"}},
-      {"accept-only-dmz", 0, {}, {"  origin  DMZ   inside", "  DMZ     self  topics", "  inside  all   self"}},
-      {"accept-only-never-dialed", 1,
-       {"accept-only-never-dialed/dmz.json: destinations[0].addresses: never_dialed: accept-only, but inside "
-        "(accept-only-never-dialed/inside.json) has no destination for DMZ with an address: nobody ever dials, no "
-        "connection is made",
-        "accept-only-never-dialed/dmz.json: destinations[0].addresses: unreachable: records of DMZ never reach "
-        "inside: no connection between DMZ and inside (accept-only-never-dialed/inside.json) (no address of this "
-        "destination reaches its listener, and it does not dial DMZ)",
-        "accept-only-never-dialed/inside.json: destinations[0].addresses: never_dialed: accept-only, but DMZ "
-        "(accept-only-never-dialed/dmz.json) has no destination for inside with an address: nobody ever dials, no "
-        "connection is made",
-        "accept-only-never-dialed/inside.json: destinations[0].addresses: unreachable: records of inside never "
-        "reach DMZ: no connection between inside and DMZ (accept-only-never-dialed/dmz.json) (no address of this "
-        "destination reaches its listener, and it does not dial inside)"},
-       {"  origin  DMZ   inside", "  DMZ     self  -", "  inside  -     self"}},
-      // Today an HA group is two servers with one name (issue 17 part 2 gives destinations server groups).
-      {"ha-two-addresses", 1,
-       {"ha-two-addresses/b2.json: name: duplicate_name: \"B\" is also the name of ha-two-addresses/b1.json: two "
-        "live nodes with one name diverge and are taken for each other"},
-       {"  origin                      A     B@ha-two-addresses/b1.json  B@ha-two-addresses/b2.json",
-        "  A                           self  all                         all",
-        "  B@ha-two-addresses/b1.json  all   self                        -",
-        "  B@ha-two-addresses/b2.json  all   -                           self"}},
-      {"group-mismatch", 1,
-       {"group-mismatch/a.json: destinations[0].group: group_mismatch: \"B\", but B (group-mismatch/b.json) has "
-        "group \"west\""},
-       {}},
-  };
-  return all;
-}
+const std::vector<fixture_case> fixture_cases{
+  {"good-pair", 0, {}, {"  origin  A     B", "  A       self  all", "  B       all   self"}},
+  {"chain-passthrough", 0, {},
+   {"  origin  A     B     C", "  A       self  all   all", "  B       all   self  all", "  C       all   all   self"}},
+  {"ring", 0,
+   {"ring/a.json: destinations: info: cycle: replication ring A -> B -> C -> A: no echo, routing never sends "
+    "a record to its origin or to an instance in its path"},
+   {"  origin  A     B     C", "  A       self  all   all", "  B       all   self  all", "  C       all   all   self"}},
+  {"one-way-sync", 1,
+   {"one-way-sync/a.json: destinations[0].sync_type: one_way_sync: A replicates sync to B (one-way-sync/b.json), "
+    "which replicates to A only async (the failover contract is broken)"},
+   {"  origin  A     B", "  A       self  all", "  B       all   self"}},
+  {"missing-back-destination", 1,
+   {"missing-back-destination/a.json: destinations[0]: one_way_sync: A replicates sync to B "
+    "(missing-back-destination/b.json), which has no destination for A: records published to B never reach A "
+    "(the failover contract is broken)"},
+   {"  origin  A     B", "  A       self  all", "  B       -     self"}},
+  {"duplicate-names", 1,
+   {"duplicate-names/copy-of-a.json: name: duplicate_name: \"A\" is also the name of duplicate-names/a.json: two "
+    "live nodes with one name diverge and are taken for each other"},
+   {}},
+  {"unreachable-address", 1,
+   {"unreachable-address/a.json: destinations[0].addresses[0]: unknown_address: 127.0.0.1:27999 matches no "
+    "replication listener of the given configs (B (unreachable-address/b.json) listens on 127.0.0.1:27120)"},
+   // B dials A: the one connection carries A's records to B as well.
+   {"  origin  A     B", "  A       self  all", "  B       all   self"}},
+  {"passthrough-gap", 1,
+   {"passthrough-gap/b.json: destinations[1].passthrough: unreachable: records of A never reach C: B does not "
+    "pass them on to C (passthrough [] matches none of the groups they arrive from: A)"},
+   {"  origin  A     B     C", "  A       self  all   -", "  B       all   self  all", "  C       -     -     self"}},
+  {"accept-only-dmz", 0, {}, {"  origin  DMZ   inside", "  DMZ     self  topics", "  inside  all   self"}},
+  {"accept-only-never-dialed", 1,
+   {"accept-only-never-dialed/dmz.json: destinations[0].addresses: never_dialed: accept-only, but inside "
+    "(accept-only-never-dialed/inside.json) has no destination for DMZ with an address: nobody ever dials, no "
+    "connection is made",
+    "accept-only-never-dialed/dmz.json: destinations[0].addresses: unreachable: records of DMZ never reach "
+    "inside: no connection between DMZ and inside (accept-only-never-dialed/inside.json) (no address of this "
+    "destination reaches its listener, and it does not dial DMZ)",
+    "accept-only-never-dialed/inside.json: destinations[0].addresses: never_dialed: accept-only, but DMZ "
+    "(accept-only-never-dialed/dmz.json) has no destination for inside with an address: nobody ever dials, no "
+    "connection is made",
+    "accept-only-never-dialed/inside.json: destinations[0].addresses: unreachable: records of inside never "
+    "reach DMZ: no connection between inside and DMZ (accept-only-never-dialed/dmz.json) (no address of this "
+    "destination reaches its listener, and it does not dial inside)"},
+   {"  origin  DMZ   inside", "  DMZ     self  -", "  inside  -     self"}},
+  // Today an HA group is two servers with one name (issue 17 part 2 gives destinations server groups).
+  {"ha-two-addresses", 1,
+   {"ha-two-addresses/b2.json: name: duplicate_name: \"B\" is also the name of ha-two-addresses/b1.json: two "
+    "live nodes with one name diverge and are taken for each other"},
+   {"  origin                      A     B@ha-two-addresses/b1.json  B@ha-two-addresses/b2.json",
+    "  A                           self  all                         all",
+    "  B@ha-two-addresses/b1.json  all   self                        -",
+    "  B@ha-two-addresses/b2.json  all   -                           self"}},
+  {"group-mismatch", 1,
+   {"group-mismatch/a.json: destinations[0].group: group_mismatch: \"B\", but B (group-mismatch/b.json) has "
+    "group \"west\""},
+   {}},
+};
 
 } // namespace
 
 TEST_CASE("check-topology: every fixture deployment gives its exact findings, matrix and exit code") {
-  REQUIRE(cases().size() >= 10);
-  for (const auto& c : cases()) {
+  REQUIRE(fixture_cases.size() >= 10);
+  for (const auto& c : fixture_cases) {
     CAPTURE(c.name);
     auto r = check_case(c.name);
     CAPTURE(r.out);
@@ -197,7 +194,7 @@ TEST_CASE("check-topology --dot: Graphviz's dot accepts the graph of every fixtu
   auto dot = dot_path();
   REQUIRE_MESSAGE(!dot.empty(), "graphviz's dot is not on PATH (Debian package graphviz)");
   temp_dir dir;
-  for (const auto& c : cases()) {
+  for (const auto& c : fixture_cases) {
     CAPTURE(c.name);
     auto r = check_case(c.name, true);
     CHECK(r.exit_code == c.exit_code);
