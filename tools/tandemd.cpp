@@ -470,6 +470,8 @@ int check_topology_command(int argc, char** argv) {
       dot = true;
       continue;
     }
+    if (arg.rfind("--", 0) == 0)
+      usage_error("check-topology: unknown option '" + arg + "'");
     auto loaded = tandem::config::load_config_file(arg);
     for (const auto& e : loaded.errors)
       std::cerr << arg << ": " << e.to_string() << "\n";

@@ -188,6 +188,9 @@ TEST_CASE("check-topology: an invalid config is reported as by --check-config an
                                dir / "none.json" + ": <root>: cannot read config file \"" + dir / "none.json" +
                                    "\": No such file or directory"});
   CHECK(run({tandemd_path(), "check-topology"}).exit_code == 2); // no file: a usage error
+  auto unknown = run({tandemd_path(), "check-topology", "--svg", fixtures + "/good-pair/a.json"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.rfind("tandemd: check-topology: unknown option '--svg'\n", 0) == 0);
 }
 
 TEST_CASE("check-topology --dot: Graphviz's dot accepts the graph of every fixture deployment") {
