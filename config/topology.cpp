@@ -199,11 +199,12 @@ void check_accept_only(analysis& a) {
 class route_explorer {
 public:
   route_explorer(const analysis& a, std::size_t max_states) : a_(a), max_states_(max_states) {
-    routes_.resize(a.nodes.size());
-    for (std::size_t i = 0; i < a.nodes.size(); ++i)
-      for (const auto& d : a.cfg(i).destinations)
-        // Topic filters are not evaluated offline (there is no topic): ".*" here, noted per edge.
-        routes_[i].emplace_back(d.name, ".*", d.passthrough, 64);
+    // One route per edge, for the instance that receives over it (the rule's D: part 2's server
+    // groups make it one of several). Topic filters are not evaluated offline (there is no topic):
+    // ".*" here; visit() notes the filter.
+    for (const auto& e : a.out.edges)
+      routes_.emplace_back(e.to ? a.cfg(*e.to).name : std::string{}, ".*",
+                           a.cfg(e.from).destinations[e.destination].passthrough, 64);
   }
 
   struct result {
@@ -241,7 +242,7 @@ private:
       r_.upstream_groups[node].insert(a_.cfg(prev).group);
     on_path_[node] = true;
     for (auto index : a_.edges_from[node])
-      if (const auto& e = a_.out.edges[index]; e.to && e.connects && admitted(e, prev)) {
+      if (const auto& e = a_.out.edges[index]; e.to && e.connects && admitted(index, prev)) {
         path_.push_back(a_.cfg(node).name);
         visit(*e.to, node, filtered || a_.cfg(node).destinations[e.destination].topics != ".*");
         path_.pop_back();
@@ -249,20 +250,20 @@ private:
     on_path_[node] = false;
   }
 
-  bool admitted(const topology_edge& e, std::size_t prev) const {
+  bool admitted(std::size_t edge, std::size_t prev) const {
     logic::route_input in;
     in.origin_instance = a_.cfg(origin_).name;
     in.topic = "";
     in.path = path_;
     in.upstream_group = prev == no_node ? std::string_view{} : std::string_view{a_.cfg(prev).group};
     in.origin_seq = 1; // the destination's base stays unknown (0): no refill offline
-    return routes_[e.from][e.destination].admits(in);
+    return routes_[edge].admits(in);
   }
 
   const analysis& a_;
   std::size_t max_states_;
   std::size_t states_ = 0; // over all origins
-  std::vector<std::vector<logic::destination_route>> routes_; // [node][destination]
+  std::vector<logic::destination_route> routes_; // [edge]
   std::size_t origin_ = 0;
   result r_;
   std::vector<std::string> path_; // names of the nodes that stored the record before the current one

@@ -220,14 +220,25 @@ TEST_CASE("cycle: a ring of three is an info, and records stop before returning 
   for (std::size_t o = 0; o < 3; ++o)
     for (std::size_t n = 0; n < 3; ++n)
       CHECK(r.matrix[o][n] == (o == n ? reach::self : reach::all_topics));
+  // Without passthrough a record stops after one hop: each node reports where the ring breaks.
+  std::vector<topology_node> plain{node("A", 27110, {dest("B", "async", at(27120))}),
+                                   node("B", 27120, {dest("C", "async", at(27130))}),
+                                   node("C", 27130, {dest("A", "async", at(27110))})};
+  auto p = check_topology(plain);
+  CHECK(p.matrix[0] == std::vector<reach>{reach::self, reach::all_topics, reach::never});
+  CHECK(p.problems() == 3);
+  auto l = lines(plain, p);
+  CHECK(std::count(l.begin(), l.end(),
+                   "B.json: destinations[0].passthrough: unreachable: records of A never reach C: B does not pass "
+                   "them on to C (passthrough [] matches none of the groups they arrive from: A)") == 1);
   // Partner pairs in a line (A <-> B <-> C) are no ring.
   std::vector<topology_node> line{node("A", 27110, {dest("B", "async", at(27120))}),
                                   node("B", 27120, {dest("A", "async", at(27110), R"("passthrough": ["C"])"),
                                                     dest("C", "async", at(27130), R"("passthrough": ["A"])")}),
                                   node("C", 27130, {dest("B", "async", at(27120))})};
-  auto l = check_topology(line);
-  CHECK(l.findings.empty());
-  CHECK(l.matrix[2][0] == reach::all_topics);
+  auto pairs = check_topology(line);
+  CHECK(pairs.findings.empty());
+  CHECK(pairs.matrix[2][0] == reach::all_topics);
 }
 
 namespace {
