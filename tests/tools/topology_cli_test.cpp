@@ -148,8 +148,9 @@ TEST_CASE("check-topology: every fixture deployment gives its exact findings, ma
       CHECK(has_line(r.out, row));
     auto problems = std::count_if(c.findings.begin(), c.findings.end(),
                                   [](const std::string& l) { return l.find(": info: ") == std::string::npos; });
-    auto last = lines_of(r.out).back();
-    CHECK(last == std::to_string(case_files(c.name).size()) + " configs: " + std::to_string(problems) +
+    auto all = lines_of(r.out);
+    REQUIRE(!all.empty());
+    CHECK(all.back() == std::to_string(case_files(c.name).size()) + " configs: " + std::to_string(problems) +
                       " problem(s), " + std::to_string(c.findings.size() - problems) + " info");
   }
 }
