@@ -210,13 +210,19 @@ public:
   struct result {
     std::vector<reach> level;
     std::vector<std::set<std::string>> upstream_groups; // groups records arrived at each node from
+    // Per edge: the upstream groups with which its node passed the records on over it, and those
+    // with which its passthrough held them back (refusals for the path rule not counted).
+    std::vector<std::set<std::string>> passed_from, held_from;
     bool truncated = false;
   };
 
   result explore(std::size_t origin) {
     origin_ = origin;
-    r_ = result{std::vector<reach>(a_.nodes.size(), reach::never), {}, false};
+    r_ = result{};
+    r_.level.assign(a_.nodes.size(), reach::never);
     r_.upstream_groups.resize(a_.nodes.size());
+    r_.passed_from.resize(a_.out.edges.size());
+    r_.held_from.resize(a_.out.edges.size());
     on_path_.assign(a_.nodes.size(), false);
     seen_.clear(); // the budget (states_) is shared by all origins
     visit(origin, no_node, false);
@@ -242,12 +248,25 @@ private:
       r_.upstream_groups[node].insert(a_.cfg(prev).group);
     on_path_[node] = true;
     for (auto index : a_.edges_from[node])
-      if (const auto& e = a_.out.edges[index]; e.to && e.connects && admitted(index, prev)) {
-        path_.push_back(a_.cfg(node).name);
-        visit(*e.to, node, filtered || a_.cfg(node).destinations[e.destination].topics != ".*");
-        path_.pop_back();
-      }
+      if (const auto& e = a_.out.edges[index]; e.to && e.connects)
+        step(index, prev, filtered);
     on_path_[node] = false;
+  }
+
+  void step(std::size_t index, std::size_t prev, bool filtered) {
+    const auto& e = a_.out.edges[index];
+    const auto& to = a_.cfg(*e.to).name;
+    const std::string upstream = prev == no_node ? std::string{} : a_.cfg(prev).group;
+    if (!admitted(index, prev)) {
+      const bool path_rule = to == a_.cfg(origin_).name || std::find(path_.begin(), path_.end(), to) != path_.end();
+      if (!path_rule)
+        r_.held_from[index].insert(upstream);
+      return;
+    }
+    r_.passed_from[index].insert(upstream);
+    path_.push_back(a_.cfg(e.from).name);
+    visit(*e.to, e.from, filtered || a_.cfg(e.from).destinations[e.destination].topics != ".*");
+    path_.pop_back();
   }
 
   bool admitted(std::size_t edge, std::size_t prev) const {
@@ -325,6 +344,28 @@ void report_stops(analysis& a, std::size_t origin, const route_explorer::result&
   }
 }
 
+std::string groups_text(const std::set<std::string>& groups) {
+  return (groups.size() > 1 ? "groups " : "group ") + join_groups(groups);
+}
+
+// An edge that passes the origin's records on when they arrive from one group and holds them back
+// when they arrive from another: which copy its node stores first decides (an info: the receiver
+// may still get them another way).
+void report_order_dependence(analysis& a, std::size_t origin, const route_explorer::result& r) {
+  for (std::size_t i = 0; i < a.out.edges.size(); ++i) {
+    if (r.passed_from[i].empty() || r.held_from[i].empty())
+      continue;
+    const auto& e = a.out.edges[i];
+    const auto& from = a.cfg(e.from).name;
+    a.add(e.from, destination_path(e.destination) + ".passthrough", checks::order_dependent,
+          from + " passes records of " + a.cfg(origin).name + " on to " + a.cfg(*e.to).name +
+              " when they arrive from " + groups_text(r.passed_from[i]) + ", not from " +
+              groups_text(r.held_from[i]) + ": whether " + a.cfg(*e.to).name + " gets them this way depends on which copy " +
+              from + " stores first",
+          finding_severity::info);
+  }
+}
+
 void check_reachability(analysis& a, std::size_t max_states) {
   route_explorer explorer{a, max_states};
   auto configured = configured_routes(a);
@@ -334,6 +375,7 @@ void check_reachability(analysis& a, std::size_t max_states) {
     truncated = truncated || r.truncated;
     if (!r.truncated)
       report_stops(a, o, r, configured);
+    report_order_dependence(a, o, r);
     a.out.matrix.push_back(std::move(r.level));
   }
   if (truncated)

@@ -50,6 +50,7 @@ inline constexpr const char* cycle = "cycle";                 // info
 inline constexpr const char* group_mismatch = "group_mismatch";
 inline constexpr const char* never_dialed = "never_dialed";
 inline constexpr const char* outside = "outside";             // info
+inline constexpr const char* order_dependent = "order_dependent"; // info
 inline constexpr const char* truncated = "truncated";         // info
 } // namespace topology_checks
 

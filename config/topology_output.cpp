@@ -12,8 +12,8 @@ namespace {
 const char* const all_checks[] = {topology_checks::one_way_sync,   topology_checks::unknown_address,
                                   topology_checks::duplicate_name, topology_checks::unreachable,
                                   topology_checks::group_mismatch, topology_checks::never_dialed,
-                                  topology_checks::cycle,          topology_checks::outside,
-                                  topology_checks::truncated};
+                                  topology_checks::cycle,          topology_checks::order_dependent,
+                                  topology_checks::outside,        topology_checks::truncated};
 
 // Columns padded to their widest cell, two spaces apart, no trailing blanks; indented by two.
 void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
@@ -80,7 +80,8 @@ void print_check_counts(std::ostream& out, const topology_result& result) {
     auto count = std::count_if(result.findings.begin(), result.findings.end(),
                                [&](const topology_finding& f) { return f.check == check; });
     const std::string name = check;
-    const bool info = name == topology_checks::cycle || name == topology_checks::outside || name == topology_checks::truncated;
+    const bool info = name == topology_checks::cycle || name == topology_checks::order_dependent ||
+                      name == topology_checks::outside || name == topology_checks::truncated;
     if (count > 0 || name != topology_checks::truncated)
       rows.push_back({name, std::to_string(count) + (info ? " (info)" : "")});
   }

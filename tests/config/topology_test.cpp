@@ -198,6 +198,27 @@ TEST_CASE("unreachable: a chain stops where passthrough does not match the upstr
   CHECK(check_topology(chain(R"("A")")).problems() == 1); // the instance name is not the group
 }
 
+TEST_CASE("order_dependent: passthrough that depends on which copy a node stores first is noted") {
+  // A -> B and A -> C -> B; B passes on to D only what arrives from group A. B stores whichever
+  // copy of an A record comes first: the direct one goes on to D, the one via C does not.
+  std::vector<topology_node> nodes{
+      node("A", 27110, {dest("B", "async", at(27120)), dest("C", "async", at(27130))}),
+      node("B", 27120, {dest("D", "async", at(27140), R"("passthrough": ["A"])")}),
+      node("C", 27130, {dest("B", "async", at(27120), R"("passthrough": ["A"])")}),
+      node("D", 27140, {})};
+  auto r = check_topology(nodes);
+  auto l = lines(nodes, r);
+  CHECK(std::count(l.begin(), l.end(),
+                   "B.json: destinations[0].passthrough: info: order_dependent: B passes records of A on to D when "
+                   "they arrive from group A, not from group C: whether D gets them this way depends on which copy "
+                   "B stores first") == 1);
+  CHECK(r.matrix[0][3] == reach::all_topics); // reachable: along SOME order of arrival
+  // C's own records always arrive at B from C: held back every time, so a problem, not a note.
+  CHECK(std::count(l.begin(), l.end(),
+                   "B.json: destinations[0].passthrough: unreachable: records of C never reach D: B does not pass "
+                   "them on to D (passthrough [\"A\"] matches none of the groups they arrive from: C)") == 1);
+}
+
 TEST_CASE("a topic filter on the only route makes a node reachable for some topics") {
   std::vector<topology_node> nodes{node("A", 27110, {dest("B", "async", at(27120), R"("topics": "orders\\..*")")}),
                                    node("B", 27120, {dest("A", "async", at(27110))})};

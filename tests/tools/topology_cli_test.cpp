@@ -170,6 +170,7 @@ TEST_CASE("check-topology: the whole summary of a good pair") {
                  "  group_mismatch   0\n"
                  "  never_dialed     0\n"
                  "  cycle            0 (info)\n"
+                 "  order_dependent  0 (info)\n"
                  "  outside          0 (info)\n"
                  "reachability (row: origin, column: node; all = every topic, topics = some topics, - = never):\n"
                  "  origin  A     B\n"
