@@ -18,6 +18,8 @@
 //     which copy comes first depends on timing. "Reaches" means: along SOME order of arrival, i.e.
 //     along some simple path of live edges each admitted by the routing rule. Any such path is
 //     realisable (make its links fast and every other link slow).
+//     An edge whose node passes the records on when they arrive from one group and holds them back
+//     when they arrive from another is noted (order_dependent): there timing decides.
 //
 // Pure: no I/O, no clock; the CLI (tools/tandemd.cpp) loads the files and prints the result
 // (config/topology_output.hpp).
