@@ -41,6 +41,7 @@
 #include "actors/supervisor.hpp"
 #include "config/overrides.hpp"
 #include "config/parse.hpp"
+#include "config/topology_output.hpp"
 #include "journal/inspect.hpp"
 
 namespace {
@@ -62,6 +63,11 @@ const char* usage = R"(usage:
       while the node runs. Exit 0 if intact, 1 on corruption (the file and byte offset are named).
   tandemd journal dump DIR [--from SEQ]
       Print the journal's records, one line each, from SEQ (default: the oldest held).
+  tandemd check-topology [--dot] FILE...
+      Check the configs of a whole deployment together (docs/config.md, "Checking a deployment"):
+      every problem as "FILE: path: check: message", then a summary with a reachability matrix.
+      --dot prints a Graphviz graph instead (problems go to stderr). Exit 0 clean, 1 problems,
+      2 a config is invalid (its errors are printed as by --check-config).
   tandemd --help | --version
 
 options:
@@ -452,9 +458,47 @@ int journal_command(int argc, char** argv) {
   usage_error("journal: unknown command '" + cmd + "'");
 }
 
+// `tandemd check-topology [--dot] FILE...`: every file is loaded and every invalid one reported
+// before anything is checked.
+int check_topology_command(int argc, char** argv) {
+  bool dot = false;
+  std::vector<tandem::config::topology_node> nodes;
+  bool invalid = false;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--dot") {
+      dot = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) == 0)
+      usage_error("check-topology: unknown option '" + arg + "'");
+    auto loaded = tandem::config::load_config_file(arg);
+    for (const auto& e : loaded.errors)
+      std::cerr << arg << ": " << e.to_string() << "\n";
+    invalid = invalid || !loaded.ok();
+    if (loaded.ok())
+      nodes.push_back({arg, std::move(*loaded.config)});
+  }
+  if (invalid)
+    return 2;
+  if (nodes.empty())
+    usage_error("check-topology: expected one or more config files");
+  auto result = tandem::config::check_topology(nodes);
+  auto& findings_out = dot ? std::cerr : std::cout;
+  for (const auto& f : result.findings)
+    findings_out << tandem::config::finding_line(nodes, f) << "\n";
+  if (dot)
+    tandem::config::print_topology_dot(std::cout, nodes, result);
+  else
+    tandem::config::print_topology_summary(std::cout, nodes, result);
+  return result.problems() > 0 ? 1 : 0;
+}
+
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string{argv[1]} == "journal")
     return journal_command(argc, argv);
+  if (argc >= 2 && std::string{argv[1]} == "check-topology")
+    return check_topology_command(argc, argv);
   auto opts = parse_args(argc, argv);
   tandem::log::set_level(opts.level);
   if (opts.print_default) {
