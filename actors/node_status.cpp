@@ -48,6 +48,14 @@ std::string node_status_json(const node_info& info, const runtime_figures& now, 
             if (f.key() != "sync_type")
               d[f.key()] = f.value();
   j["destinations"] = dests;
+  // The inbound view (issue 17), kept by the journal (it sees every record stored): top level,
+  // next to the destinations, since it is about what flows in rather than the journal's files.
+  j["inbound"] = nlohmann::ordered_json{};
+  if (journal.is_object())
+    if (auto in = journal.find("inbound"); in != journal.end()) {
+      j["inbound"] = std::move(*in);
+      journal.erase(in);
+    }
   j["journal"] = journal.is_discarded() ? nlohmann::ordered_json{} : journal;
   j["actors"] = {{"running", now.running_actors}, {"scheduler_threads", now.scheduler_threads}};
   return j.dump();
