@@ -182,19 +182,24 @@ std::string render_inbound(const json& s, const json* before, double elapsed_s, 
   const auto& origins = field(in, "origins");
   if (!origins.is_array() || origins.empty())
     return out;
-  const char* line = "  %-12s %10s %20s %-24s %8s %8s %-12s %s\n";
-  appendf(out, line, "ORIGIN", "RECORDS", "HIGHEST SEQ", "LAST RECEIVED", "AGE s", watch ? "RECV/s" : "", "VIA",
-          "ADDRESS");
+  // The RECV/s column only in watch frames.
+  auto row = [&](const std::string& origin, const std::string& records, const std::string& seq,
+                 const std::string& last, const std::string& age, const std::string& per_s, const std::string& via,
+                 const std::string& address) {
+    appendf(out, "  %-12s %10s %20s %-24s %8s", origin.c_str(), records.c_str(), seq.c_str(), last.c_str(), age.c_str());
+    if (watch)
+      appendf(out, " %8s", per_s.c_str());
+    appendf(out, " %-12s %s\n", via.c_str(), address.c_str());
+  };
+  row("ORIGIN", "RECORDS", "HIGHEST SEQ", "LAST RECEIVED", "AGE s", "RECV/s", "VIA", "ADDRESS");
   for (const auto& o : origins) {
     const json* prev = before ? origin_named(*before, field(o, "origin")) : nullptr;
     const auto per_s = prev ? rate(field(*prev, "received"), field(o, "received"), elapsed_s) : std::nullopt;
     const auto& via = field(o, "via");
     const auto& addr = field(o, "via_address");
-    appendf(out, line, text(field(o, "origin")).c_str(), text(field(o, "records")).c_str(),
-            text(field(o, "highest_origin_seq")).c_str(), utc_ms(field(o, "last_received_unix_ms")).c_str(),
-            or_dash(number(field(o, "last_received_age_s")), "%.1f").c_str(),
-            watch ? or_dash(per_s, "%.1f").c_str() : "", via.is_null() ? "-" : text(via).c_str(),
-            addr.is_null() ? "" : text(addr).c_str());
+    row(text(field(o, "origin")), text(field(o, "records")), text(field(o, "highest_origin_seq")),
+        utc_ms(field(o, "last_received_unix_ms")), or_dash(number(field(o, "last_received_age_s")), "%.1f"),
+        or_dash(per_s, "%.1f"), via.is_null() ? "-" : text(via), addr.is_null() ? "" : text(addr));
   }
   return out;
 }

@@ -223,14 +223,14 @@ TEST_CASE("the one-shot view shows per origin the records held, highest seq, las
   auto text = render_status(with_inbound(snapshot(600, {}), 500));
   CHECK(text.find("inbound     3 origin(s), 600 records held, 600 received since start") != std::string::npos);
   CHECK(text.find("ORIGIN") != std::string::npos);
-  const auto row_a = text.substr(text.find("  A "));
+  const auto row_a = text.substr(text.find("\n  A ") + 1);
   CHECK(row_a.find("500") != std::string::npos);
   CHECK(row_a.find("1764870000500") != std::string::npos);
   CHECK(row_a.find("2026-12-04T19:50:01.123Z") != std::string::npos);
   CHECK(row_a.find("0.4") != std::string::npos);
   CHECK(row_a.substr(0, row_a.find('\n')).find("B            127.0.0.1:40001") != std::string::npos);
   // nothing received from C since the node started: no time, no via
-  const auto row_c = text.substr(text.find("  C "));
+  const auto row_c = text.substr(text.find("\n  C ") + 1);
   CHECK(row_c.substr(0, row_c.find('\n')).find(" -  ") != std::string::npos);
   CHECK(row_c.substr(0, row_c.find('\n')).find("127.0.0.1") == std::string::npos);
 }
@@ -239,10 +239,10 @@ TEST_CASE("the watch frame adds records received per second per origin, '-' on t
   auto before = with_inbound(snapshot(600, {}), 300);
   auto now = with_inbound(snapshot(800, {}), 500);
   auto first = render_status_watch(json(), now, 1.0);
-  auto a_first = first.substr(first.find("  A "));
+  auto a_first = first.substr(first.find("\n  A ") + 1);
   CHECK(a_first.substr(0, a_first.find('\n')).find(" - ") != std::string::npos);
   auto frame = render_status_watch(before, now, 2.0);
-  auto a = frame.substr(frame.find("  A "));
+  auto a = frame.substr(frame.find("\n  A ") + 1);
   CHECK(a.substr(0, a.find('\n')).find("100.0") != std::string::npos); // (500 - 300) / 2 s
 }
 

@@ -19,19 +19,21 @@ namespace {
 constexpr publish_spec window_256{256};
 
 // The "inbound" origin entry of `origin` in a /status document, or null.
+// Reads with value/find only: a node without the view (or one that did not answer) has none.
 nlohmann::json inbound_origin(const nlohmann::json& status, const std::string& origin) {
-  if (status.is_object() && status["inbound"].is_object())
-    for (const auto& o : status["inbound"]["origins"])
-      if (o["origin"] == origin)
-        return o;
-  return nlohmann::json{};
+  const auto in = status.is_object() ? status.value("inbound", nlohmann::json{}) : nlohmann::json{};
+  const auto origins = in.is_object() ? in.value("origins", nlohmann::json::array()) : nlohmann::json::array();
+  for (const auto& o : origins)
+    if (o.is_object() && o.value("origin", "") == origin)
+      return o;
+  return nlohmann::json::object();
 }
 
 // The address of the replication connection in use with `peer`, as the node's /status lists it.
 std::string connection_address(const nlohmann::json& status, const std::string& peer) {
-  for (const auto& c : status["replication_connections"])
-    if (c["peer"] == peer)
-      return c["address"].get<std::string>();
+  for (const auto& c : status.value("replication_connections", nlohmann::json::array()))
+    if (c.value("peer", "") == peer)
+      return c.value("address", "");
   return {};
 }
 
@@ -47,8 +49,7 @@ double metric(std::uint16_t admin_port, const std::string& series) {
 }
 
 std::uint64_t held_records(const nlohmann::json& status, const std::string& origin) {
-  auto o = inbound_origin(status, origin);
-  return o.is_object() ? o.value("records", std::uint64_t{0}) : 0;
+  return inbound_origin(status, origin).value("records", std::uint64_t{0});
 }
 
 } // namespace
@@ -70,7 +71,7 @@ TEST_CASE("inbound view: the end of a chain A -> B -> C shows A's and B's record
                     return held_records(s, "A") == 500 && held_records(s, "B") == 120;
                   }, 15s),
                   "C status: " << c.status()["inbound"].dump());
-  const auto sa = a.status(), sb = b.status(), sc = c.status();
+  auto sa = a.status(), sb = b.status(), sc = c.status(); // not const: a missing field reads as null
 
   // On C: A's records came through B (passthrough), B's own too; C published nothing.
   auto ca = inbound_origin(sc, "A"), cb = inbound_origin(sc, "B"), cc = inbound_origin(sc, "C");
