@@ -105,7 +105,8 @@ namespace tandem {
 struct append_request {
   std::shared_ptr<std::vector<journal::record>> records;
   // append only: the peer instance and the connection's remote address that delivered the batch
-  // (the inbound view, logic/inbound_view.hpp); empty for a publish.
+  // (the inbound view, logic/inbound_view.hpp); empty for a publish (an append without a peer
+  // shows as via "unknown").
   std::string via_peer{};
   std::string via_address{};
 };
