@@ -14,6 +14,7 @@
 
 #include "actors/fatal_exit.hpp"
 #include "actors/log.hpp"
+#include "actors/logic/inbound_view.hpp"
 #include "actors/logic/journal_core.hpp"
 #include "journal/record_codec.hpp"
 #include "actors/timer_relay.hpp"
@@ -45,6 +46,9 @@ struct journal_state {
   journal_actor_options options;
   std::optional<runtime_facts> facts;
   std::optional<logic::journal_core> core; // every publish/append decision (logic/journal_core.hpp)
+  std::optional<logic::inbound_view> inbound_view; // per origin: held, received, via (/status "inbound")
+  // Who delivered each append request not answered yet, by token (publishes: none, i.e. local).
+  std::unordered_map<std::uint64_t, logic::inbound_via> vias;
   std::uint64_t next_token = 0;
   // Requests not answered yet, by the token the core knows them by.
   std::unordered_map<std::uint64_t, caf::typed_response_promise<append_reply>> promises;
@@ -120,6 +124,55 @@ std::string admin_json(const logic::journal_core& core, const std::string& desti
   return j.dump();
 }
 
+// The inbound view (logic/inbound_view.hpp): one batch goes to the committer as append `id`.
+void note_submitted(journal_state& st, std::uint64_t id, const std::vector<journal::record>& records) {
+  auto via = st.vias.find(id);
+  st.inbound_view->submitted(id, via == st.vias.end() ? logic::inbound_via{} : via->second, records);
+}
+
+void log_inbound_note(journal_state& st) {
+  if (auto note = st.inbound_view->take_note())
+    log::warn(component, *note);
+}
+
+// One origin of /status "inbound". The highest origin_seq comes from the journal (the duplicate
+// filter's source of truth), and the via peer's resume point from the inbound positions. Fields
+// about the latest delivery are null while none happened since startup.
+nlohmann::ordered_json origin_json(const journal_state& st, const std::string& name, const logic::inbound_origin& o,
+                                   std::uint64_t now) {
+  using json = nlohmann::ordered_json;
+  json e;
+  e["origin"] = name;
+  e["records"] = o.records;
+  e["received"] = o.received;
+  e["highest_origin_seq"] = st.rt->log().highest_origin_seq(name);
+  const bool known = o.last_received_ms != 0, remote = known && !o.via.local();
+  const auto age_ms = now > o.last_received_ms ? now - o.last_received_ms : 0;
+  e["last_received_unix_ms"] = known ? json(o.last_received_ms) : json();
+  e["last_received_age_s"] = known ? json(static_cast<double>(age_ms) / 1000.0) : json();
+  e["via"] = remote ? json(o.via.peer) : known ? json("local") : json();
+  e["via_address"] = remote ? json(o.via.address) : json();
+  auto pos = remote ? st.inbound.find(o.via.peer) : st.inbound.end();
+  e["via_position"] = pos != st.inbound.end() ? json(pos->second) : json();
+  return e;
+}
+
+// /status "inbound" (logic/inbound_view.hpp): per origin what this node holds and who delivered it.
+nlohmann::ordered_json inbound_json(const journal_state& st, std::uint64_t now) {
+  const auto& v = *st.inbound_view;
+  auto origins = nlohmann::ordered_json::array();
+  for (const auto& [name, o] : v.origins())
+    origins.push_back(origin_json(st, name, o, now));
+  nlohmann::ordered_json out;
+  out["origins"] = std::move(origins);
+  out["totals"] = {{"origins", v.origins().size()},
+                   {"records", v.total_records()},
+                   {"received", v.total_received()},
+                   {"untracked_records", v.untracked_records()},
+                   {"max_origins", v.max_origins()}};
+  return out;
+}
+
 std::string status_json(journal_state& st) {
   auto& j = st.rt->log();
   auto stats = st.rt->committer().stats();
@@ -158,6 +211,7 @@ std::string status_json(journal_state& st) {
   for (std::size_t i = 0; i < core.downgrades().size(); ++i)
     sync[core.downgrades().name(i)] = sync_state_json(core, i, now);
   out["sync_states"] = sync;
+  out["inbound"] = inbound_json(st, now);
   out["replicated_notes_pending"] = core.replicated_notes_pending();
   out["replicated_notes_untracked"] = core.replicated_notes_untracked();
   const auto& p = core.publishers();
@@ -186,6 +240,7 @@ void carry_out(journal_self self, logic::journal_ready r) {
   bool refused = false;
   for (auto& a : r.appends) {
     const auto id = a.id;
+    note_submitted(st, id, a.records);
     // The callback runs on the committer's thread: it only posts a message.
     auto handle = caf::actor_cast<caf::actor>(self);
     auto submitted = st.rt->committer().submit(
@@ -193,6 +248,7 @@ void carry_out(journal_self self, logic::journal_ready r) {
         caf::anon_send(handle, atoms::commit_done::value, id, reply_of(res));
       });
     if (!submitted.ok()) {
+      st.inbound_view->committed(id, false, 0);
       st.core->step(logic::journal_events::submit_refused{id, journal::to_string(submitted.code()),
                                                           submitted.message()});
       refused = true;
@@ -210,11 +266,13 @@ void carry_out(journal_self self, logic::journal_ready r) {
     else
       log::warn(component, n.text);
   }
-  for (auto& rep : r.replies)
+  for (auto& rep : r.replies) {
+    st.vias.erase(rep.token);
     if (auto it = st.promises.find(rep.token); it != st.promises.end()) {
       it->second.deliver(std::move(rep.body));
       st.promises.erase(it);
     }
+  }
   if (r.durable) {
     auto bytes = st.rt->committer().stats().bytes;
     for (const auto& l : st.durable_listeners)
@@ -240,6 +298,9 @@ caf::typed_response_promise<append_reply> request(journal_self self, append_requ
   auto rp = self->make_response_promise<append_reply>();
   const auto token = st.next_token++;
   st.promises.emplace(token, rp);
+  if (!publish) // a publish has no entry: delivered locally
+    st.vias.emplace(token, logic::inbound_via{req.via_peer.empty() ? std::string{"unknown"} : std::move(req.via_peer),
+                                              std::move(req.via_address)});
   std::vector<journal::record> records;
   if (req.records)
     records = std::move(*req.records);
@@ -267,6 +328,7 @@ void load_publisher_marks(journal_state& st) {
     const auto origin_seq = journal::peek_origin_seq(rec);
     if (origin == me && origin_seq < journal.base_seq())
       journal.note_earlier_own_seq(origin_seq); // refilled (docs/protocol.md)
+    st.inbound_view->load(origin);
     st.core->load(origin, origin_seq, journal::peek_publisher(rec), journal::peek_publisher_seq(rec),
                   journal::peek_seq(rec));
   });
@@ -414,10 +476,12 @@ void init_state(journal_self self, std::shared_ptr<journal_runtime> rt, journal:
   st.recovery = std::move(recovery);
   st.options = options;
   st.facts.emplace(st.rt->log());
+  st.inbound_view.emplace(st.rt->log().instance_name());
   st.core.emplace(*st.facts, logic::journal_core_options{options.destinations, options.destination_topics,
                                                          options.max_pending_publishes, options.max_publishers,
                                                          options.downgrade_after_ms, now_ms()});
   load_publisher_marks(st);
+  log_inbound_note(st);
   load_inbound(st);
   load_groups(st);
   // Timers go through a relay (timer_relay.hpp) so a pending one never keeps this detached actor
@@ -453,7 +517,10 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
     [=](atoms::append, append_request& req) { return request(self, req, false); },
     [=](atoms::publish, append_request& req) { return request(self, req, true); },
     [=](atoms::commit_done, std::uint64_t id, append_reply& rep) {
-      step(self, logic::journal_events::commit_done{id, std::move(rep), now_ms()});
+      const auto now = now_ms();
+      self->state.inbound_view->committed(id, rep.ok, now);
+      log_inbound_note(self->state);
+      step(self, logic::journal_events::commit_done{id, std::move(rep), now});
     },
     [=](atoms::dest_ack, const std::string& destination, std::uint64_t seq) {
       record_destination_ack(self, destination, seq);

@@ -25,7 +25,8 @@
 //   instance_group()       -> JSON object {instance: group} of every remembered group
 //   inbound_held(peer, seq) update it (persisted lazily: a stale value only causes resends, which
 //                          the receiver's duplicate check drops)
-//   status                 -> JSON object with the journal's figures
+//   status                 -> JSON object with the journal's figures, and `inbound`: per origin what
+//                          this node holds and who delivered it (logic/inbound_view.hpp)
 //   logon(publisher_id)    -> (the publisher's safe mark, its complete mark): publisher_logon_ack's
 //                          highest_seq for clients of protocol 1.1 and 1.2+ (journal_core::logon_complete)
 //   watch_persisted(actor) send `persisted(bound)` to that actor whenever the ack rule's bound
@@ -103,6 +104,11 @@ namespace tandem {
 // records out, so the sender must not use the batch after sending.
 struct append_request {
   std::shared_ptr<std::vector<journal::record>> records;
+  // append only: the peer instance and the connection's remote address that delivered the batch
+  // (the inbound view, logic/inbound_view.hpp); empty for a publish (an append without a peer
+  // shows as via "unknown").
+  std::string via_peer{};
+  std::string via_address{};
 };
 
 // refusal and append_reply are defined in actors/logic/journal_core.hpp (plain C++, no CAF).

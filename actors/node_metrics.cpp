@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/logic/inbound_view.hpp"
 #include "actors/metrics/live_metrics.hpp"
 #include "actors/metrics/process_metrics.hpp"
 
@@ -95,6 +96,13 @@ struct node_metrics::families {
   counter_family* client_partial_acks = nullptr;
   counter_family* client_replicated_notes = nullptr;
   counter_family* client_waiting_notices = nullptr;
+  // the inbound view (issue 17), label origin (at most inbound_view::default_max_origins + 1)
+  counter_family* inbound_records = nullptr;
+  counter_family* inbound_received = nullptr;
+  gauge_family* inbound_highest_origin_seq = nullptr;
+  gauge_family* inbound_age_seconds = nullptr;
+  gauge_family* inbound_origins = nullptr;
+  counter_family* inbound_untracked_records = nullptr;
 };
 
 namespace {
@@ -276,6 +284,43 @@ void add_client_families(metrics::registry& r, node_metrics::families& f) {
     "tandem_client_waiting_notices_total", "waiting notices sent: which sync destinations a publisher's acks wait for"));
 }
 
+// Per origin (/status "inbound"). Origins are outside names: the families hold as many label
+// values as the inbound view tracks origins (its bound, logic/inbound_view.hpp, plus the node's own).
+void add_inbound_families(metrics::registry& r, node_metrics::families& f) {
+  const std::vector<std::string> origin{"origin"};
+  const metrics::family_options bound{logic::inbound_view::default_max_origins + 1};
+  f.inbound_records = must(r.add_counter("tandem_inbound_records_total",
+    "Records of the origin this node holds: found at startup plus stored since", origin, bound));
+  f.inbound_received = must(r.add_counter("tandem_inbound_received_records_total",
+    "Records of the origin stored since startup (published here, or received by replication)", origin, bound));
+  f.inbound_highest_origin_seq = must(r.add_gauge("tandem_inbound_highest_origin_seq",
+    "Highest origin seq of the origin this node holds", origin, bound));
+  f.inbound_age_seconds = must(r.add_gauge("tandem_inbound_last_received_age_seconds",
+    "Seconds since the latest record of the origin was stored (absent: none since startup)", origin, bound));
+  f.inbound_origins = must(r.add_gauge("tandem_inbound_origins", "Origins the inbound view tracks, this node's own included"));
+  f.inbound_untracked_records = must(r.add_counter("tandem_inbound_untracked_records_total",
+    "Records of origins beyond the inbound view's bound (counted only in the totals)"));
+}
+
+void expose_inbound(node_metrics::families& f, const nlohmann::json& status) {
+  auto it = status.find("inbound");
+  if (it == status.end() || !it->is_object())
+    return;
+  if (auto os = it->find("origins"); os != it->end() && os->is_array())
+    for (const auto& o : *os) {
+      const auto origin = text(o, "origin");
+      set(f.inbound_records->labels({origin}), o, "records");
+      set(f.inbound_received->labels({origin}), o, "received");
+      set(f.inbound_highest_origin_seq->labels({origin}), o, "highest_origin_seq");
+      if (number(o, "last_received_age_s")) // a series only once something arrived
+        set(f.inbound_age_seconds->labels({origin}), o, "last_received_age_s");
+    }
+  if (auto t = it->find("totals"); t != it->end() && t->is_object()) {
+    set(f.inbound_origins->get(), *t, "origins");
+    set(f.inbound_untracked_records->get(), *t, "untracked_records");
+  }
+}
+
 void expose_journal(node_metrics::families& f, const nlohmann::json& status) {
   if (auto it = status.find("journal"); it != status.end() && it->is_object()) {
     const auto& j = *it;
@@ -400,6 +445,7 @@ node_metrics::node_metrics() : f_(std::make_shared<families>()) {
   add_journal_families(r, f);
   add_destination_families(r, f);
   add_client_families(r, f);
+  add_inbound_families(r, f);
 
   if (auto err = metrics::add_process_metrics(r))
     throw std::logic_error("node metrics: " + err->message);
@@ -416,6 +462,7 @@ std::string node_metrics::expose(const nlohmann::json& status) {
   expose_journal(f, status);
   expose_destinations(f, status);
   expose_clients(f, status);
+  expose_inbound(f, status);
   if (auto it = status.find("replication_connections"); it != status.end() && it->is_array())
     f.replication_connections->get().set(static_cast<double>(it->size()));
   set(f.duplicate_connections_closed->get(), status, "duplicate_connections_closed");

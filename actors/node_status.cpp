@@ -10,6 +10,19 @@ nlohmann::ordered_json listener(const config::listener_config& l, std::uint16_t 
   return {{"address", l.address}, {"port", bound}, {"state", state}};
 }
 
+// The inbound view (issue 17), kept by the journal (it sees every record stored), is served at
+// the top level, next to the destinations: it is about what flows in, not the journal's files.
+nlohmann::ordered_json take_inbound(nlohmann::ordered_json& journal) {
+  if (!journal.is_object())
+    return {};
+  auto in = journal.find("inbound");
+  if (in == journal.end())
+    return {};
+  auto out = std::move(*in);
+  journal.erase(in);
+  return out;
+}
+
 } // namespace
 
 std::string node_status_json(const node_info& info, const runtime_figures& now, const std::string& journal_json) {
@@ -48,6 +61,7 @@ std::string node_status_json(const node_info& info, const runtime_figures& now, 
             if (f.key() != "sync_type")
               d[f.key()] = f.value();
   j["destinations"] = dests;
+  j["inbound"] = take_inbound(journal);
   j["journal"] = journal.is_discarded() ? nlohmann::ordered_json{} : journal;
   j["actors"] = {{"running", now.running_actors}, {"scheduler_threads", now.scheduler_threads}};
   return j.dump();

@@ -191,7 +191,8 @@ void on_record_batch(caf::io::broker* self, const state_ptr& st, std::string_vie
     if (verdicts.verdicts[i] == logic::verdict::store)
       store->push_back(std::move(keep_candidates[i]));
   auto id = verdicts.id;
-  self->request(st->args.ctx->journal, std::chrono::seconds{60}, atoms::append::value, append_request{store})
+  self->request(st->args.ctx->journal, std::chrono::seconds{60}, atoms::append::value,
+                append_request{store, st->peer, st->args.remote_address})
     .then(
       [=](const append_reply& rep) {
         if (st->at != phase::established)

@@ -2,6 +2,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <ctime>
 
 namespace tandem::client {
 
@@ -140,6 +141,71 @@ const json& destinations_of(const json& s) {
 
 } // namespace
 
+// The inbound view (issue 17): per origin what the node holds and who delivered it ("inbound" in
+// /status). A node that predates it sends no "inbound": nothing is shown.
+namespace {
+
+// Unix ms as UTC ISO 8601 with milliseconds, e.g. 2026-12-04T19:50:01.123Z.
+std::string utc_ms(const json& v) {
+  if (!v.is_number_unsigned())
+    return "-";
+  const auto ms = v.get<std::uint64_t>();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96]; // room for any int the fields may hold
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<unsigned>(ms % 1000));
+  return buf;
+}
+
+const json* origin_named(const json& status, const json& name) {
+  const auto& origins = field(field(status, "inbound"), "origins");
+  if (origins.is_array())
+    for (const auto& o : origins)
+      if (field(o, "origin") == name)
+        return &o;
+  return nullptr;
+}
+
+// The table; `before` (watch frames of one process only) adds records received per second.
+std::string render_inbound(const json& s, const json* before, double elapsed_s, bool watch) {
+  const auto& in = field(s, "inbound");
+  if (!in.is_object())
+    return {};
+  const auto& totals = field(in, "totals");
+  std::string out = "inbound     " + text(field(totals, "origins")) + " origin(s), " + text(field(totals, "records"))
+                    + " records held, " + text(field(totals, "received")) + " received since start";
+  if (const auto& u = field(totals, "untracked_records"); u.is_number() && u != 0)
+    out += ", " + text(u) + " of untracked origins";
+  out += "\n";
+  const auto& origins = field(in, "origins");
+  if (!origins.is_array() || origins.empty())
+    return out;
+  // The RECV/s column only in watch frames.
+  auto row = [&](const std::string& origin, const std::string& records, const std::string& seq,
+                 const std::string& last, const std::string& age, const std::string& per_s, const std::string& via,
+                 const std::string& address) {
+    appendf(out, "  %-12s %10s %20s %-24s %8s", origin.c_str(), records.c_str(), seq.c_str(), last.c_str(), age.c_str());
+    if (watch)
+      appendf(out, " %8s", per_s.c_str());
+    appendf(out, " %-12s %s\n", via.c_str(), address.c_str());
+  };
+  row("ORIGIN", "RECORDS", "HIGHEST SEQ", "LAST RECEIVED", "AGE s", "RECV/s", "VIA", "ADDRESS");
+  for (const auto& o : origins) {
+    const json* prev = before ? origin_named(*before, field(o, "origin")) : nullptr;
+    const auto per_s = prev ? rate(field(*prev, "received"), field(o, "received"), elapsed_s) : std::nullopt;
+    const auto& via = field(o, "via");
+    const auto& addr = field(o, "via_address");
+    row(text(field(o, "origin")), text(field(o, "records")), text(field(o, "highest_origin_seq")),
+        utc_ms(field(o, "last_received_unix_ms")), or_dash(number(field(o, "last_received_age_s")), "%.1f"),
+        or_dash(per_s, "%.1f"), via.is_null() ? "-" : text(via), addr.is_null() ? "" : text(addr));
+  }
+  return out;
+}
+
+} // namespace
+
 status_rates diff_status(const json& before, const json& now, double elapsed_s) {
   status_rates out;
   bool comparable = before.is_object() && same_process(before, now);
@@ -189,6 +255,7 @@ std::string render_status(const json& s) {
             peer.is_null() ? "" : text(peer).c_str(), num("records_sent").c_str(), num("acked").c_str(),
             num("lag_records").c_str());
   }
+  out += render_inbound(s, nullptr, 0, false);
   return out;
 }
 
@@ -210,6 +277,7 @@ std::string render_status_watch(const json& before, const json& now, double elap
             or_dash(r.acked_per_s, "%.1f").c_str(), human_bytes(r.bytes_sent_per_s).c_str(), lag.c_str(),
             or_dash(r.lag_seconds, "%.2f").c_str());
   }
+  out += render_inbound(now, before.is_object() && same_process(before, now) ? &before : nullptr, elapsed_s, true);
   return out;
 }
 

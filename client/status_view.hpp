@@ -37,11 +37,14 @@ struct status_rates {
 // between (its pid or start time changed), the rate is unknown rather than wrong.
 status_rates diff_status(const nlohmann::json& before, const nlohmann::json& now, double elapsed_s);
 
-// The one-shot `tandem status` text: node summary and the destinations table.
+// The one-shot `tandem status` text: node summary, the destinations table, and the inbound table
+// (per origin: records held, highest origin seq, last received time and age, via which peer and
+// address; from /status "inbound", issue 17).
 std::string render_status(const nlohmann::json& status);
 
 // One `tandem status --watch` frame: the same node summary, the journal append rate and the
-// destinations with their rates, lag and state.
+// destinations with their rates, lag and state, and the inbound table with records received per
+// second per origin.
 std::string render_status_watch(const nlohmann::json& before, const nlohmann::json& now, double elapsed_s);
 
 } // namespace tandem::client

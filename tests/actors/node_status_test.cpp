@@ -1,7 +1,8 @@
 // destinations_summary (actors/node_status.hpp): the aggregates /status and /metrics show next to
-// the per-destination rows.
+// the per-destination rows; and the inbound view's place in /status and /metrics.
 #include <doctest/doctest.h>
 
+#include "actors/node_metrics.hpp"
 #include "actors/node_status.hpp"
 
 using nlohmann::ordered_json;
@@ -45,4 +46,50 @@ TEST_CASE("destinations_summary of none, or of objects lacking fields, is all ze
   CHECK(t["connected"] == 0);
   CHECK(t["max_lag_records"] == 0);
   CHECK(t["slowest"] == "");
+}
+
+// The inbound view (issue 17): the journal's "inbound" object becomes /status "inbound", and
+// /metrics mirrors it per origin.
+
+namespace {
+std::string journal_with_inbound() {
+  ordered_json origin_a = {{"origin", "A"},         {"records", 500},         {"received", 300},
+                           {"highest_origin_seq", 1764870000500ull}, {"last_received_unix_ms", 1796413801123ull},
+                           {"last_received_age_s", 2.5}, {"via", "B"},      {"via_address", "127.0.0.1:40001"}};
+  ordered_json origin_c = {{"origin", "C"}, {"records", 0}, {"received", 0}, {"highest_origin_seq", 0},
+                           {"last_received_unix_ms", nullptr}, {"last_received_age_s", nullptr}, {"via", nullptr}};
+  ordered_json j = {{"durable_seq", 7},
+                    {"inbound", {{"origins", {origin_a, origin_c}},
+                                 {"totals", {{"origins", 2}, {"records", 500}, {"untracked_records", 4}}}}}};
+  return j.dump();
+}
+} // namespace
+
+TEST_CASE("node status: the journal's inbound view is served at the top level, once") {
+  tandem::node_info info;
+  info.config.name = "C";
+  auto doc = nlohmann::json::parse(tandem::node_status_json(info, {}, journal_with_inbound()));
+  REQUIRE(doc["inbound"].is_object());
+  CHECK(doc["inbound"]["origins"][0]["via"] == "B");
+  CHECK(doc["inbound"]["totals"]["records"] == 500);
+  CHECK_FALSE(doc["journal"].contains("inbound"));
+  CHECK(doc["journal"]["durable_seq"] == 7);
+  auto without = nlohmann::json::parse(tandem::node_status_json(info, {}, "null"));
+  CHECK(without["inbound"].is_null());
+}
+
+TEST_CASE("node metrics: per origin records, highest seq and age; no age series before anything arrived") {
+  tandem::node_info info;
+  info.config.name = "C";
+  auto doc = nlohmann::json::parse(tandem::node_status_json(info, {}, journal_with_inbound()));
+  tandem::node_metrics m;
+  const auto text = m.expose(doc);
+  CHECK(text.find("\ntandem_inbound_records_total{origin=\"A\"} 500\n") != std::string::npos);
+  CHECK(text.find("\ntandem_inbound_received_records_total{origin=\"A\"} 300\n") != std::string::npos);
+  CHECK(text.find("\ntandem_inbound_highest_origin_seq{origin=\"A\"} 1764870000500\n") != std::string::npos);
+  CHECK(text.find("\ntandem_inbound_last_received_age_seconds{origin=\"A\"} 2.5\n") != std::string::npos);
+  CHECK(text.find("\ntandem_inbound_records_total{origin=\"C\"} 0\n") != std::string::npos);
+  CHECK(text.find("tandem_inbound_last_received_age_seconds{origin=\"C\"}") == std::string::npos);
+  CHECK(text.find("\ntandem_inbound_origins 2\n") != std::string::npos);
+  CHECK(text.find("\ntandem_inbound_untracked_records_total 4\n") != std::string::npos);
 }

@@ -190,3 +190,67 @@ TEST_CASE("with destinations_summary the destinations line carries the aggregate
   s["destinations_summary"]["slowest"] = "";
   CHECK(contains(render_status(s), "destinations 2: 1 connected, 1 not connected, 0 stalled; max lag 0 records, 0.00 s\n"));
 }
+
+// The inbound view (issue 17): per origin what the node holds and who delivered it.
+namespace {
+
+json inbound_origin(const std::string& origin, std::uint64_t records, std::uint64_t received, const json& via,
+                    const json& address) {
+  const bool known = !via.is_null();
+  return {{"origin", origin},
+          {"records", records},
+          {"received", received},
+          {"highest_origin_seq", 1764870000000ull + records},
+          {"last_received_unix_ms", known ? json(1796413801123ull) : json()},
+          {"last_received_age_s", known ? json(0.4) : json()},
+          {"via", via},
+          {"via_address", address},
+          {"via_position", json()}};
+}
+
+json with_inbound(json s, std::uint64_t received_a) {
+  s["inbound"] = {{"origins",
+                   {inbound_origin("A", 500, received_a, "B", "127.0.0.1:40001"),
+                    inbound_origin("B", 100, 100, "B", "127.0.0.1:40001"), inbound_origin("C", 0, 0, json(), json())}},
+                  {"totals", {{"origins", 3}, {"records", 600}, {"received", received_a + 100},
+                              {"untracked_records", 0}, {"max_origins", 4096}}}};
+  return s;
+}
+
+} // namespace
+
+TEST_CASE("the one-shot view shows per origin the records held, highest seq, last received time, age and via") {
+  auto text = render_status(with_inbound(snapshot(600, {}), 500));
+  CHECK(text.find("inbound     3 origin(s), 600 records held, 600 received since start") != std::string::npos);
+  CHECK(text.find("ORIGIN") != std::string::npos);
+  const auto row_a = text.substr(text.find("\n  A ") + 1);
+  CHECK(row_a.find("500") != std::string::npos);
+  CHECK(row_a.find("1764870000500") != std::string::npos);
+  CHECK(row_a.find("2026-12-04T19:50:01.123Z") != std::string::npos);
+  CHECK(row_a.find("0.4") != std::string::npos);
+  CHECK(row_a.substr(0, row_a.find('\n')).find("B            127.0.0.1:40001") != std::string::npos);
+  // nothing received from C since the node started: no time, no via
+  const auto row_c = text.substr(text.find("\n  C ") + 1);
+  CHECK(row_c.substr(0, row_c.find('\n')).find(" -  ") != std::string::npos);
+  CHECK(row_c.substr(0, row_c.find('\n')).find("127.0.0.1") == std::string::npos);
+}
+
+TEST_CASE("the watch frame adds records received per second per origin, '-' on the first frame") {
+  auto before = with_inbound(snapshot(600, {}), 300);
+  auto now = with_inbound(snapshot(800, {}), 500);
+  auto first = render_status_watch(json(), now, 1.0);
+  auto a_first = first.substr(first.find("\n  A ") + 1);
+  CHECK(a_first.substr(0, a_first.find('\n')).find(" - ") != std::string::npos);
+  auto frame = render_status_watch(before, now, 2.0);
+  auto a = frame.substr(frame.find("\n  A ") + 1);
+  CHECK(a.substr(0, a.find('\n')).find("100.0") != std::string::npos); // (500 - 300) / 2 s
+}
+
+TEST_CASE("a node without an inbound view shows no inbound table, and odd fields never throw") {
+  CHECK(render_status(snapshot(10, {})).find("inbound") == std::string::npos);
+  auto odd = snapshot(10, {});
+  odd["inbound"] = {{"origins", {3, json::object(), {{"origin", "X"}, {"last_received_unix_ms", "soon"}}}}};
+  std::string text;
+  CHECK_NOTHROW(text = render_status(odd));
+  CHECK(text.find("inbound") != std::string::npos);
+}
