@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "actors/metrics/live_metrics.hpp"
+#include "journal/instance_id.hpp"
 
 namespace tandem {
 
@@ -33,8 +34,16 @@ std::shared_ptr<journal_runtime> journal_runtime::open(const config::node_config
     *error = "cannot open journal in " + journal_dir(cfg.data_dir) + ": " + opened.error().to_string();
     return nullptr;
   }
+  auto id = journal::load_or_create_instance_id(fs ? *fs : journal::posix_file_system(), cfg.data_dir,
+                                               (*opened)->base_seq());
+  if (!id) {
+    *error = "cannot read or make the instance id: " + id.error().to_string();
+    return nullptr;
+  }
   std::shared_ptr<journal_runtime> rt{new journal_runtime};
   rt->journal_ = std::move(*opened);
+  rt->instance_id_ = std::move(id->id);
+  rt->instance_id_note_ = std::move(id->note);
   journal::committer_options co;
   if (cfg.journal.sync == config::sync_policy::interval) {
     co.policy = journal::sync_policy::interval;

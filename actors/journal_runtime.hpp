@@ -17,8 +17,9 @@ namespace tandem {
 
 class journal_runtime {
 public:
-  // Opens DATA_DIR/journal per the config. On failure returns nullptr and sets *error to one
-  // sentence naming the file and offset when corruption is the cause.
+  // Opens DATA_DIR/journal per the config, then reads or makes DATA_DIR/instance_id for the
+  // journal's base. On failure returns nullptr and sets *error to one sentence naming the file
+  // (and the offset when corruption is the cause).
   static std::shared_ptr<journal_runtime> open(const config::node_config& cfg,
                                                journal::recovery_report* report, std::string* error,
                                                journal::file_system* fs = nullptr);
@@ -28,11 +29,17 @@ public:
 
   journal::journal& log() { return *journal_; }
   journal::group_committer& committer() { return *committer_; }
+  // This data dir's identity (16 bytes; journal/instance_id.hpp), sent in every hello.
+  const std::string& instance_id() const { return instance_id_; }
+  // Set when the id was made at this open (why: for the log); empty when it was read back.
+  const std::string& instance_id_note() const { return instance_id_note_; }
 
 private:
   journal_runtime() = default;
   std::unique_ptr<journal::journal> journal_;
   std::unique_ptr<journal::group_committer> committer_; // destroyed (stopped) first
+  std::string instance_id_;
+  std::string instance_id_note_;
 };
 
 // Directory of the journal inside a data dir.

@@ -19,6 +19,7 @@ struct node_info {
   std::uint16_t replication_port = 0; // as bound
   std::uint16_t client_port = 0;
   std::uint16_t admin_port = 0;
+  std::string instance_id; // this data dir's identity, 32 hex digits (journal/instance_id.hpp)
 };
 
 // Wall-clock milliseconds since the Unix epoch, as status reports them (started_unix_ms, a link's

@@ -89,6 +89,8 @@ struct node_metrics::families {
   counter_family* client_logons_refused = nullptr;
   gauge_family* replication_connections = nullptr;
   counter_family* duplicate_connections_closed = nullptr;
+  counter_family* identity_conflicts = nullptr;
+  counter_family* refused_for_identity = nullptr;
   // subscriptions whose start lay below what retention kept
   counter_family* subscription_gaps = nullptr;
   counter_family* subscription_gap_records = nullptr;
@@ -276,6 +278,10 @@ void add_client_families(metrics::registry& r, node_metrics::families& f) {
   f.replication_connections = must(r.add_gauge("tandem_replication_connections", "Replication connections in use"));
   f.duplicate_connections_closed = must(r.add_counter(
     "tandem_replication_duplicate_connections_closed_total", "Second connections with a peer closed by the tie-break"));
+  f.identity_conflicts = must(r.add_counter("tandem_replication_identity_conflicts_total",
+                                            "Peers refused: another node with their name and another instance id is connected"));
+  f.refused_for_identity = must(r.add_counter("tandem_replication_refused_for_identity_total",
+                                              "Times a peer refused this node: another node with this node's name is connected there"));
   f.client_partial_acks = must(r.add_counter(
     "tandem_client_partial_acks_total", "persisted_partial acks sent: a downgraded sync destination lacked the message"));
   f.client_replicated_notes = must(r.add_counter(
@@ -466,6 +472,10 @@ std::string node_metrics::expose(const nlohmann::json& status) {
   if (auto it = status.find("replication_connections"); it != status.end() && it->is_array())
     f.replication_connections->get().set(static_cast<double>(it->size()));
   set(f.duplicate_connections_closed->get(), status, "duplicate_connections_closed");
+  if (auto it = status.find("identity_conflicts"); it != status.end()) {
+    set(f.identity_conflicts->get(), *it, "refused_total");
+    set(f.refused_for_identity->get(), *it, "refused_by_peers_total");
+  }
   auto text = registry_.expose();
   if (auto& live = metrics::live_metrics::instance(); live.enabled())
     text += live.expose();

@@ -30,6 +30,7 @@ std::string node_status_json(const node_info& info, const runtime_figures& now, 
   nlohmann::ordered_json j;
   j["name"] = c.name;
   j["group"] = c.group;
+  j["instance_id"] = info.instance_id;
   j["state"] = "running";
   j["version"] = info.version;
   j["caf_version"] = info.caf_version;

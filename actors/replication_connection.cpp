@@ -10,6 +10,7 @@
 #include "actors/atoms.hpp"
 #include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
+#include "actors/node_info.hpp"
 #include "actors/timer_relay.hpp"
 #include "actors/logic/connection_deadlines.hpp"
 #include "actors/logic/inbound_dedup.hpp"
@@ -99,14 +100,18 @@ void release_handles(conn_state& st) {
 
 // Ends the connection once: tells whoever knew about it, then closes (gracefully: a close frame
 // queued before still goes out) and quits.
-void finish(caf::io::broker* self, const state_ptr& st, const std::string& reason, bool as_error) {
+// How an ending is logged: a warning, an info line, or not here (whoever decided it logged it,
+// rate-limited: identity conflicts).
+enum class end_log { warn, info, quiet };
+
+void finish(caf::io::broker* self, const state_ptr& st, const std::string& reason, end_log how) {
   if (st->at == phase::closed)
     return;
   auto was = st->at;
   st->at = phase::closed;
-  if (as_error)
+  if (how == end_log::warn)
     log::warn(component, "closing connection with ", st->who(), ": ", reason);
-  else
+  else if (how == end_log::info)
     log::info(component, "connection with ", st->who(), " closed: ", reason);
   if (st->link)
     self->send(st->link, atoms::link_detach::value, me(self));
@@ -121,10 +126,23 @@ void finish(caf::io::broker* self, const state_ptr& st, const std::string& reaso
   release_handles(*st);
 }
 
+void finish(caf::io::broker* self, const state_ptr& st, const std::string& reason, bool as_error) {
+  finish(self, st, reason, as_error ? end_log::warn : end_log::info);
+}
+
 void refuse(caf::io::broker* self, const state_ptr& st, protocol::close_code code, const std::string& reason,
-            bool as_error = true) {
+            end_log how = end_log::warn) {
   write_message(self, st, protocol::close_frame{code, reason});
-  finish(self, st, reason, as_error);
+  finish(self, st, reason, how);
+}
+
+// The peer refused us: another node with our name is connected there. Said at most once a
+// minute (we retry at our backoff rate, and it refuses each time), counted always.
+void refused_for_identity(caf::io::broker* self, const state_ptr& st, const std::string& reason) {
+  if (auto covered = st->args.ctx->identity_refusals->refused(unix_ms_now()))
+    log::error(component, "peer ", st->who(), " refused this node: identity conflict: ", reason, " (", *covered,
+               " time(s) since the last line; said at most once a minute)");
+  finish(self, st, "refused by the peer: identity conflict: " + reason, end_log::quiet);
 }
 
 // Arms the connection's one timer for what its deadlines say (a later arm replaces an earlier one).
@@ -260,14 +278,18 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
   st->deadlines.on_hello(conn_state::steady_ms());
   arm_next_deadline(self, st);
   self->request(supervisor_of(st), std::chrono::seconds{10}, atoms::conn_hello::value, st->peer,
-                st->peer_group, st->args.direction, me(self), st->args.remote_address)
+                st->peer_group, h.instance_id, st->args.direction, me(self), st->args.remote_address)
     .then(
-      [=](bool keep, destination_link_actor link) {
+      [=](bool keep, destination_link_actor link, const std::string& identity_conflict) {
         if (st->at != phase::registering)
           return;
+        if (!identity_conflict.empty()) { // the supervisor logged it (at most once a minute)
+          refuse(self, st, protocol::close_code::identity_conflict, identity_conflict, end_log::quiet);
+          return;
+        }
         if (!keep) {
           refuse(self, st, protocol::close_code::duplicate_connection,
-                 "another connection with " + st->peer + " is kept", false);
+                 "another connection with " + st->peer + " is kept", end_log::info);
           return;
         }
         if (st->args.listener) // its slot now belongs to a known peer (a destination's is never evicted)
@@ -307,6 +329,10 @@ void process_frames(caf::io::broker* self, const state_ptr& st) {
         continue;
       }
       if (auto* c = std::get_if<protocol::close_frame>(&m)) {
+        if (c->code == protocol::close_code::identity_conflict) {
+          refused_for_identity(self, st, c->reason);
+          return;
+        }
         log::error(component, "peer ", st->who(), " refused the connection: ", c->reason);
         finish(self, st, "refused by the peer: " + c->reason, true);
         return;
@@ -321,6 +347,10 @@ void process_frames(caf::io::broker* self, const state_ptr& st) {
     } else if (std::get_if<protocol::heartbeat>(&m)) {
       // liveness only
     } else if (auto* c = std::get_if<protocol::close_frame>(&m)) {
+      if (c->code == protocol::close_code::identity_conflict) {
+        refused_for_identity(self, st, c->reason);
+        return;
+      }
       finish(self, st, "closed by the peer: " + c->reason,
              c->code != protocol::close_code::normal && c->code != protocol::close_code::shutdown
                && c->code != protocol::close_code::duplicate_connection);
@@ -331,6 +361,24 @@ void process_frames(caf::io::broker* self, const state_ptr& st) {
       return;
     }
   }
+}
+
+// The peer closed the connection while we were registering it, when its frames wait unread: if
+// one of them is its close, act on that (its reason, and an identity conflict is counted) rather
+// than on a bare "the peer closed the connection". False if there is none.
+bool on_waiting_close(caf::io::broker* self, const state_ptr& st) {
+  while (auto frame = st->reader.next()) {
+    auto msg = protocol::decode(*frame, st->args.ctx->max_frame_bytes);
+    const auto* c = msg ? std::get_if<protocol::close_frame>(&msg.value()) : nullptr;
+    if (!c)
+      continue;
+    if (c->code == protocol::close_code::identity_conflict)
+      refused_for_identity(self, st, c->reason);
+    else
+      finish(self, st, "closed by the peer: " + c->reason, true);
+    return true;
+  }
+  return false;
 }
 
 // Before the peer's hello only a small frame is expected: a longer one closes the connection as
@@ -403,7 +451,7 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
   });
   write_message(self, st, protocol::hello{protocol::protocol_major, protocol::protocol_minor, st->args.ctx->name,
                                           st->args.ctx->group, 0, {},
-                                          st->args.ctx->runtime->log().base_seq()});
+                                          st->args.ctx->runtime->log().base_seq(), st->args.ctx->instance_id});
   // Outbound: what is left of connect_timeout_ms bounds TCP connect + the peer's hello; inbound:
   // the handshake timeout (connection_deadlines.hpp).
   arm_next_deadline(self, st);
@@ -423,6 +471,8 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
       admit_partial_frame(self, st);
     },
     [=](const caf::io::connection_closed_msg&) {
+      if (st->at == phase::registering && on_waiting_close(self, st))
+        return;
       finish(self, st, st->at == phase::handshake && st->args.direction == conn_direction::outbound
                          ? "could not connect or the peer hung up before its hello"
                          : "the peer closed the connection",
@@ -441,7 +491,7 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
       self->flush(st->h);
     },
     [=](atoms::close_conn, const std::string& reason) {
-      refuse(self, st, protocol::close_code::duplicate_connection, reason, false);
+      refuse(self, st, protocol::close_code::duplicate_connection, reason, end_log::info);
     },
     // Our link found the peer claiming what it cannot hold (logic/peer_claims.hpp).
     [=](atoms::violation, const std::string& reason) {

@@ -12,6 +12,7 @@
 
 #include "actors/journal_actor.hpp"
 #include "actors/journal_runtime.hpp"
+#include "actors/logic/identity_conflicts.hpp"
 #include "actors/logic/memory_budget.hpp"
 #include "actors/replication_messages.hpp"
 
@@ -37,6 +38,9 @@ struct replication_context {
   std::shared_ptr<logic::memory_budget> budget = std::make_shared<logic::memory_budget>(256ull << 20);
   std::shared_ptr<logic::replication_admission_counters> replication_admission =
     std::make_shared<logic::replication_admission_counters>();
+  // Peers that refused this node with close{identity_conflict} (identity_conflicts.hpp; atomics).
+  std::shared_ptr<logic::identity_refusals> identity_refusals = std::make_shared<logic::identity_refusals>();
+  std::string instance_id; // this data dir's identity (16 bytes), sent in every hello
   std::uint64_t max_connection_buffer_bytes = 32ull << 20;
   std::chrono::milliseconds frame_timeout{30000};
   std::chrono::milliseconds client_idle_timeout{300000};

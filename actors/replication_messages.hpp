@@ -119,9 +119,11 @@ using cycler_actor = caf::typed_actor<
 using supervisor_actor = caf::typed_actor<
   caf::replies_to<atoms::status>::with<std::string>,
   caf::replies_to<atoms::metrics_text>::with<std::string>,
-  // (peer, its group, direction, the connection, remote address) -> (keep it?, the peer's link if any)
-  caf::replies_to<atoms::conn_hello, std::string, std::string, conn_direction, replication_connection_actor,
-                  std::string>::with<bool, destination_link_actor>,
+  // (peer, its group, its instance id, direction, the connection, remote address) -> (keep it?,
+  // the peer's link if any, and when not kept because another node with that name and another
+  // instance id is connected: the reason for close{identity_conflict}; else empty)
+  caf::replies_to<atoms::conn_hello, std::string, std::string, std::string, conn_direction,
+                  replication_connection_actor, std::string>::with<bool, destination_link_actor, std::string>,
   // (peer: for an outbound connection before its hello, the destination dialed; the connection,
   // direction, why it ended)
   caf::reacts_to<atoms::conn_down, std::string, replication_connection_actor, conn_direction, std::string>>;

@@ -24,11 +24,13 @@
 #include "actors/log.hpp"
 #include "actors/metrics/live_metrics.hpp"
 #include "actors/logic/connection_registry.hpp"
+#include "actors/logic/identity_conflicts.hpp"
 #include "actors/node_metrics.hpp"
 #include "actors/node_status.hpp"
 #include "actors/replication_listener.hpp"
 #include "actors/replication_messages.hpp"
 #include "actors/timer_relay.hpp"
+#include "journal/instance_id.hpp"
 
 namespace tandem {
 
@@ -49,6 +51,8 @@ struct supervisor_state {
   std::set<std::string> configured_groups; // destinations: their group comes from the config
   std::map<std::string, destination_actors> destinations; // by destination instance name
   std::optional<logic::connection_registry<replication_connection_actor>> connections; // one in use per peer
+  logic::identity_conflicts identity_conflicts; // peers refused: another node with their name is connected
+  std::shared_ptr<logic::identity_refusals> identity_refusals; // peers that refused us (the context's)
   std::map<caf::actor_addr, std::string> remote_addresses;            // of connections in use, for status
   std::map<std::string, bool> cycler_told_inbound; // per destination: what its cycler last heard
   std::set<caf::actor_addr> cycler_told_kept;       // outbound connections their cycler heard dial_done(true) of
@@ -57,6 +61,18 @@ struct supervisor_state {
 };
 
 using supervisor_self = instrumented<caf::stateful_actor<supervisor_state, supervisor_actor::base>>*;
+
+// /status "identity_conflicts": per instance name refused because another node with that name
+// (and another instance id) is connected.
+nlohmann::ordered_json identity_conflicts_json(const logic::identity_conflicts& c) {
+  auto names = nlohmann::ordered_json::object();
+  for (const auto& [name, e] : c.by_name())
+    names[name] = {{"kept_instance_id", e.kept_id},       {"kept_address", e.kept_address},
+                   {"refused_instance_id", e.refused_id}, {"refused_address", e.refused_address},
+                   {"refused", e.count},                  {"first_unix_ms", e.first_unix_ms},
+                   {"last_unix_ms", e.last_unix_ms}};
+  return {{"refused_total", c.total()}, {"by_name", names}};
+}
 
 // Collects the JSON status of the journal, the client listener, every link and every cycler,
 // then calls `answer` with the whole document (once, on the supervisor's thread). A part that
@@ -101,10 +117,13 @@ void gather_status(supervisor_self self, std::function<void(nlohmann::ordered_js
                                           logic::dial_direction dir) {
       conns.push_back({{"peer", peer},
                        {"address", self->state.remote_addresses[c.address()]},
-                       {"direction", dir == logic::dial_direction::outbound ? "dialed" : "accepted"}});
+                       {"direction", dir == logic::dial_direction::outbound ? "dialed" : "accepted"},
+                       {"instance_id", journal::id_to_hex(self->state.connections->id_of(peer))}});
     });
     doc["replication_connections"] = conns;
     doc["duplicate_connections_closed"] = self->state.connections->duplicates_closed();
+    doc["identity_conflicts"] = identity_conflicts_json(self->state.identity_conflicts);
+    doc["identity_conflicts"]["refused_by_peers_total"] = self->state.identity_refusals->total();
     auto clients = nlohmann::ordered_json::parse(g->clients, nullptr, false);
     doc["client_listener"] = clients.is_discarded() ? nlohmann::ordered_json{} : clients;
     // Observed rather than mirrored (metrics.enabled): per-actor figures and latencies.
@@ -184,10 +203,33 @@ void feed_cycler_outbound(supervisor_self self, const std::string& peer, const r
 // A connection identified its peer: keep it or close it as a duplicate (connection_registry).
 // Returns whether to keep it and the link that should use it (none if the peer is not one of
 // our destinations).
-std::pair<bool, destination_link_actor> on_conn_hello(supervisor_self self, const std::string& peer,
-                                                      const std::string& group, conn_direction dir,
-                                                      replication_connection_actor conn, const std::string& remote) {
+// A hello whose instance id differs from the connection in use with that name: refused, kept on
+// record, logged at most once a minute per name (identity_conflicts.hpp). Returns the reason sent
+// in close{identity_conflict}: both addresses and both ids.
+std::string refuse_identity(supervisor_self self, const std::string& peer, const std::string& kept_id,
+                            const std::string& id, const std::string& remote) {
   auto& st = self->state;
+  auto existing = st.connections->current(peer);
+  const std::string kept_address = existing ? st.remote_addresses[existing->first.address()] : std::string{};
+  logic::identity_conflict facts{journal::id_to_hex(kept_id), kept_address, journal::id_to_hex(id), remote};
+  std::string reason = "instance " + peer + " is already connected from " + kept_address + " with instance id "
+                       + facts.kept_id + "; this connection from " + remote + " has instance id " + facts.refused_id
+                       + ": two nodes with one name (give each its own name)";
+  if (auto covered = st.identity_conflicts.refused(peer, facts, unix_ms_now()))
+    log::error("supervisor", "identity conflict: ", reason, " (refused ", *covered,
+               " time(s) since the last line; said at most once a minute)");
+  return reason;
+}
+
+std::pair<bool, destination_link_actor> on_conn_hello(supervisor_self self, const std::string& peer,
+                                                      const std::string& group, const std::string& instance_id,
+                                                      conn_direction dir, replication_connection_actor conn,
+                                                      const std::string& remote, std::string* conflict) {
+  auto& st = self->state;
+  if (auto kept = st.connections->id_of(peer); !kept.empty() && !instance_id.empty() && kept != instance_id) {
+    *conflict = refuse_identity(self, peer, kept, instance_id, remote);
+    return {false, destination_link_actor{}};
+  }
   if (st.groups->group_of(peer) != group) {
     for (const auto& pruned : st.groups->learn(peer, group))
       log::warn("supervisor", "instance groups full: forgot the group of ", pruned, " (learned longest ago)");
@@ -195,7 +237,7 @@ std::pair<bool, destination_link_actor> on_conn_hello(supervisor_self self, cons
       self->send(st.journal, atoms::instance_group::value, peer, group);
   }
   auto existing = st.connections->current(peer);
-  auto decision = st.connections->adopt(conn, peer, to_dial(dir));
+  auto decision = st.connections->adopt(conn, peer, to_dial(dir), instance_id);
   if (!decision.keep) {
     log::info("supervisor", "second connection with ", peer, " (", to_string(dir), ", ", remote,
               ") closed: keeping the ", to_string(to_conn(existing->second)), " one");
@@ -246,6 +288,8 @@ std::shared_ptr<const replication_context> make_context(supervisor_self self, co
   ctx->supervisor = caf::actor_cast<supervisor_actor>(self);
   ctx->timers = timers;
   ctx->journal = self->state.journal;
+  ctx->instance_id = runtime->instance_id();
+  self->state.identity_refusals = ctx->identity_refusals;
   ctx->runtime = std::move(runtime);
   ctx->journal_readers = spawn_journal_readers(self->system(), cfg.journal.readers);
   ctx->resolver = spawn_resolver(self->system());
@@ -353,10 +397,12 @@ supervisor_actor::behavior_type supervisor(supervisor_self self, node_info info,
       });
       return rp;
     },
-    [=](atoms::conn_hello, const std::string& peer, const std::string& group, conn_direction dir,
-        replication_connection_actor conn, const std::string& remote) -> caf::result<bool, destination_link_actor> {
-      auto [keep, link] = on_conn_hello(self, peer, group, dir, std::move(conn), remote);
-      return {keep, link};
+    [=](atoms::conn_hello, const std::string& peer, const std::string& group, const std::string& instance_id,
+        conn_direction dir, replication_connection_actor conn,
+        const std::string& remote) -> caf::result<bool, destination_link_actor, std::string> {
+      std::string conflict;
+      auto [keep, link] = on_conn_hello(self, peer, group, instance_id, dir, std::move(conn), remote, &conflict);
+      return {keep, link, conflict};
     },
     [=](atoms::conn_down, const std::string& peer, const replication_connection_actor& conn, conn_direction dir,
         const std::string& why) {

@@ -16,6 +16,7 @@ std::optional<std::string_view> known_name(close_code code) {
     case close_code::protocol_violation: return "protocol_violation";
     case close_code::resource_limit: return "resource_limit";
     case close_code::idle_timeout: return "idle_timeout";
+    case close_code::identity_conflict: return "identity_conflict";
   }
   return std::nullopt;
 }

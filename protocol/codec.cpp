@@ -45,6 +45,19 @@ decode_result decode_fields(std::string_view body) {
   return message{std::move(m)};
 }
 
+// A hello from a newer minor version of this major may carry fields after the ones this version
+// knows (version rule, docs/protocol.md): they are ignored. Any other hello must end after them.
+decode_result decode_hello(std::string_view body) {
+  hello m;
+  wire::reader in{body, hello::type};
+  fields::apply(in, m);
+  if (!in.failed() && !(m.protocol_major == protocol_major && m.protocol_minor > protocol_minor))
+    in.expect_end();
+  if (in.failed())
+    return in.error();
+  return message{std::move(m)};
+}
+
 decode_result decode_record_batch(std::string_view frame, std::size_t max_frame_bytes) {
   auto view = decode_batch(frame, max_frame_bytes);
   if (!view)
@@ -127,7 +140,7 @@ decode_result decode(std::string_view frame, std::size_t max_frame_bytes) {
     return parts.error();
   const std::string_view body = parts.value().body;
   switch (parts.value().type) {
-    case frame_type::hello: return decode_fields<hello>(body);
+    case frame_type::hello: return decode_hello(body);
     case frame_type::record_batch: return decode_record_batch(frame, max_frame_bytes);
     case frame_type::durable_ack: return decode_fields<durable_ack>(body);
     case frame_type::heartbeat: return decode_fields<heartbeat>(body);

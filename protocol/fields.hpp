@@ -26,6 +26,7 @@ void apply(Io& io, M& m) {
   io.u64("durable_from_peer", m.durable_from_peer);
   io.bytes("credentials", m.credentials);
   io.u64("journal_base", m.journal_base);
+  io.trailing_id("instance_id", m.instance_id); // 1.3; absent in a 1.2 hello
 }
 
 template <class Io, is<durable_ack> M>

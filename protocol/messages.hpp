@@ -13,7 +13,8 @@
 namespace tandem::protocol {
 
 inline constexpr std::uint16_t protocol_major = 1;
-inline constexpr std::uint16_t protocol_minor = 2; // 1.1: subscription_gap; 1.2: persisted_partial, replicated, waiting
+inline constexpr std::uint16_t protocol_minor = 3; // 1.1: subscription_gap; 1.2: persisted_partial, replicated, waiting;
+                                                   // 1.3: hello.instance_id, close code identity_conflict
 
 // ---- replication (peer listener) ----
 
@@ -27,6 +28,9 @@ struct hello {
   std::string credentials;            // opaque, may be empty
   std::uint64_t journal_base = 0;     // the seq of the sender's journal's first-ever record (its
                                       // incarnation base); 0 = not said. Drives refill (docs/protocol.md)
+  std::string instance_id;            // 1.3: the sender's data dir identity, exactly 16 bytes; empty = not
+                                      // said (a 1.2 hello ends before it). Two live peers with one
+                                      // name and different ids: identity_conflict (docs/protocol.md)
   bool operator==(const hello&) const = default;
 };
 
@@ -77,6 +81,7 @@ enum class close_code : std::uint16_t {
   protocol_violation = 9, // a peer claimed what it cannot have (an ack or resume point above what was sent)
   resource_limit = 10,    // a per-connection or node-wide bound (memory, subscriptions, connections)
   idle_timeout = 11,      // no complete frame within the idle / read-progress timeout
+  identity_conflict = 12, // 1.3: another live peer with this instance name has a different instance_id
 };
 
 struct close_frame {

@@ -69,6 +69,14 @@ void writer::bytes(const char* f, std::string_view s) {
   }
 }
 
+void writer::trailing_id(const char* f, std::string_view s) {
+  if (s.empty())
+    return;
+  if (s.size() != id_bytes)
+    return fail(errc::bad_value, f, "must be " + std::to_string(id_bytes) + " bytes, got " + std::to_string(s.size()));
+  str(f, s);
+}
+
 bool writer::check(const char* f, const std::optional<names::violation>& v) {
   if (err_)
     return false;
@@ -141,6 +149,15 @@ void reader::count(const char* f, std::uint32_t& n, std::size_t min_item_bytes) 
     fail(errc::field_overrun, f,
          "count " + std::to_string(n) + " cannot fit in " + std::to_string(remaining()) +
            " remaining bytes");
+}
+
+void reader::trailing_id(const char* f, std::string& v) {
+  v.clear();
+  if (err_ || remaining() == 0)
+    return;
+  str(f, v);
+  if (!err_ && v.size() != id_bytes)
+    fail(errc::bad_value, f, "must be " + std::to_string(id_bytes) + " bytes, got " + std::to_string(v.size()));
 }
 
 void reader::expect_end() {

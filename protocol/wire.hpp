@@ -29,6 +29,8 @@
 namespace tandem::protocol::wire {
 
 inline constexpr std::size_t max_string_bytes = std::numeric_limits<std::uint16_t>::max();
+// The size of an identifier field (trailing_id): hello.instance_id, 128 random bits.
+inline constexpr std::size_t id_bytes = 16;
 inline constexpr std::size_t max_bytes_bytes = std::numeric_limits<std::uint32_t>::max();
 inline constexpr std::size_t max_path_count = std::numeric_limits<std::uint8_t>::max(); // what a u8 count can say
 
@@ -91,6 +93,9 @@ public:
   void list16(const char* f, const Vec& items, std::size_t max_items, std::size_t min_item_bytes,
               Item item);
   void bytes(const char* f, std::string_view s);
+  // An optional last field: an identifier of exactly id_bytes bytes (u16 length prefix), written
+  // only when not empty, so a message without one ends before it (how 1.3 extends 1.2's hello).
+  void trailing_id(const char* f, std::string_view s);
   // Checked fields (names.hpp): an instance name, a label (publisher id, client name), UTF-8
   // text of at most max_bytes, a payload of at most limits::max_payload_bytes, and a path of at
   // most limits::max_path_entries instance names.
@@ -215,6 +220,8 @@ public:
   void str(const char* f, std::string& v) { v = take(f, length<std::uint16_t>(f)); }
   void bytes(const char* f, std::string_view& v) { v = take(f, length<std::uint32_t>(f)); }
   void bytes(const char* f, std::string& v) { v = take(f, length<std::uint32_t>(f)); }
+  // writer::trailing_id's field: nothing left is "not said" (empty); otherwise exactly id_bytes.
+  void trailing_id(const char* f, std::string& v);
   // Checked fields, as writer's: the raw field, then the rule; a violation is field_too_long
   // (a length) or invalid_field (content), naming the field and the offending byte's offset.
   template <class S>

@@ -43,6 +43,7 @@
 #include "config/parse.hpp"
 #include "config/topology_output.hpp"
 #include "journal/inspect.hpp"
+#include "journal/instance_id.hpp"
 
 namespace {
 
@@ -360,8 +361,11 @@ int run_node(const tandem::config::node_config& cfg) {
   }
   for (const auto& line : describe(recovery))
     log::info("tandemd", line);
+  log::info("tandemd", "instance id ", journal::id_to_hex(journal->instance_id()),
+            journal->instance_id_note().empty() ? "" : " (" + journal->instance_id_note() + ")");
 
   node_info info = make_node_info(cfg, *listeners);
+  info.instance_id = journal::id_to_hex(journal->instance_id());
   const bound_socket* replication = &listeners->replication;
   const bound_socket* client = &listeners->client;
   const bound_socket* admin = &listeners->admin;

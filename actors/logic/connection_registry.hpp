@@ -7,6 +7,12 @@
 //                         newer wins, the peer reconnected; otherwise tie_break.hpp's rule, which
 //                         both nodes compute alike), and the loser is closed: either the new one
 //                         (keep = false) or the existing one (replaced = it).
+//                         Identity first: when the connection in use and the new one both carry
+//                         an instance id (hello.instance_id, 1.3) and the ids differ, these are two
+//                         different nodes with one name, not a reconnection or a crossed dial:
+//                         the new one is refused (conflict = the id in use), whatever its
+//                         direction, so the one in use is never replaced by an impostor and the
+//                         two never take turns (identity_conflicts.hpp keeps the record).
 //   closed(c)             a connection ended. Returns its direction if it was the one in use
 //                         (current() changes: the peer has no connection now); nullopt for a
 //                         replaced one (its replacement is in use, nothing changed for the peer)
@@ -42,16 +48,21 @@ public:
   struct adopt_result {
     bool keep = false;               // false: close the new connection as a duplicate
     std::optional<Handle> replaced;  // set: close this existing connection as a duplicate
+    std::optional<std::string> conflict; // set (keep = false): the id of the connection in use differs
   };
 
   explicit connection_registry(std::string local) : local_(std::move(local)) {}
 
-  adopt_result adopt(const Handle& conn, const std::string& peer, dial_direction dir) {
+  adopt_result adopt(const Handle& conn, const std::string& peer, dial_direction dir, const std::string& id = {}) {
     adopt_result out;
     auto it = current_.find(peer);
     if (it == current_.end() || it->second.conn == conn) {
-      current_[peer] = entry{conn, dir};
+      current_[peer] = entry{conn, dir, id};
       out.keep = true;
+      return out;
+    }
+    if (!id.empty() && !it->second.id.empty() && id != it->second.id) {
+      out.conflict = it->second.id;
       return out;
     }
     bool keep_new = it->second.direction == dir || keep(local_, peer, dir);
@@ -61,7 +72,7 @@ public:
     out.keep = true;
     out.replaced = it->second.conn;
     replaced_.emplace_back(it->second.conn, it->second.direction);
-    it->second = entry{conn, dir};
+    it->second = entry{conn, dir, id};
     return out;
   }
 
@@ -82,6 +93,12 @@ public:
   bool inbound_in_use(const std::string& peer) const {
     auto it = current_.find(peer);
     return it != current_.end() && it->second.direction == dial_direction::inbound;
+  }
+
+  // The instance id of the connection in use with `peer` ("" when none or not said).
+  std::string id_of(const std::string& peer) const {
+    auto it = current_.find(peer);
+    return it == current_.end() ? std::string{} : it->second.id;
   }
 
   // The connection in use with `peer`, and who dialed it.
@@ -106,6 +123,7 @@ private:
   struct entry {
     Handle conn;
     dial_direction direction;
+    std::string id; // the peer's instance id (empty: not said)
   };
   std::string local_;
   std::map<std::string, entry> current_;

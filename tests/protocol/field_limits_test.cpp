@@ -300,7 +300,7 @@ TEST_CASE("a payload of 16 MiB decodes and one byte more is refused before it is
 
 TEST_CASE("encode refuses what decode would refuse, naming the field") {
   std::string out = "keep";
-  auto e = encode(hello{1, 0, "a b", "g", 0, "", 0}, out);
+  auto e = encode(hello{1, 0, "a b", "g", 0, "", 0, {}}, out);
   REQUIRE_FALSE(e.ok());
   CHECK(e.code() == errc::invalid_field);
   CHECK(e.error().message == "hello: instance: byte 0x20 at offset 1 is not one of A-Z a-z 0-9 . _ -");
@@ -319,4 +319,37 @@ TEST_CASE("encode refuses what decode would refuse, naming the field") {
   CHECK(enc.add(record_view{1, "A", 1, "p", 1, 0, no_path, "t", ""}).ok());
   REQUIRE(enc.finish().ok());
   CHECK(decode(batch).ok());
+}
+
+TEST_CASE("hello.instance_id (1.3): absent decodes as not said, 16 bytes decode, 15 and 17 are refused") {
+  const auto base = [] { return raw{}.u16(1).u16(3).str("A").str("G").u64(0).bytes("").u64(7); };
+  // A 1.2 hello ends after journal_base: the id is not said.
+  auto old = decode(base().frame(frame_type::hello));
+  REQUIRE(old.ok());
+  CHECK(std::get<hello>(old.value()).instance_id.empty());
+  const std::string id(16, '\x5a');
+  auto d = decode(base().str(id).frame(frame_type::hello));
+  REQUIRE(d.ok());
+  CHECK(std::get<hello>(d.value()).instance_id == id);
+  for (std::size_t n : {0u, 15u, 17u}) {
+    auto bad = decode(base().str(std::string(n, 'x')).frame(frame_type::hello));
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.code() == errc::bad_value);
+    CHECK(bad.error().message == "hello: instance_id: must be 16 bytes, got " + std::to_string(n));
+  }
+  // Nothing may follow it, unless the hello is from a newer minor (fields it added are ignored).
+  CHECK(decode(base().str(id).u16(0).frame(frame_type::hello)).code() == errc::trailing_bytes);
+  const auto newer = raw{}.u16(1).u16(protocol_minor + 1).str("A").str("G").u64(0).bytes("").u64(7);
+  auto future = decode(raw{newer}.str(id).u16(0).u64(1).frame(frame_type::hello));
+  REQUIRE(future.ok());
+  CHECK(std::get<hello>(future.value()).instance_id == id);
+  CHECK(decode(raw{}.u16(2).u16(0).str("A").str("G").u64(0).bytes("").u64(7).str(id).u16(0).frame(frame_type::hello))
+          .code() == errc::trailing_bytes); // another major: no such promise
+  // The encoder writes it only when set, and refuses a wrong size.
+  std::string out;
+  hello h{1, 3, "A", "G", 0, "", 7, id};
+  REQUIRE(encode(h, out).ok());
+  CHECK(std::get<hello>(decode(out).value()) == h);
+  h.instance_id = "short";
+  CHECK(encode(h, out).code() == errc::bad_value);
 }

@@ -24,7 +24,7 @@ inline std::vector<message> min_messages() {
   record r; // all zero / empty, path empty
   r.origin_instance = "o";
   return {
-    hello{0, 0, "a", "g", 0, "", 0},
+    hello{0, 0, "a", "g", 0, "", 0, {}},
     record_batch{{r}},
     durable_ack{0},
     heartbeat{0},
@@ -95,7 +95,7 @@ inline std::vector<message> max_messages() {
   record r2 = r;
   r2.timestamp_ns = i64_min;
   return {
-    hello{u16_max, u16_max, name, name, u64_max, big, u64_max},
+    hello{u16_max, u16_max, name, name, u64_max, big, u64_max, std::string(16, '\xff')},
     record_batch{{r, r2}},
     durable_ack{u64_max},
     heartbeat{u64_max},
@@ -124,7 +124,7 @@ public:
   // A random message of type index `which` (variant order, modulo the variant's size).
   message make(std::size_t which) {
     switch (which % std::variant_size_v<message>) {
-      case 0: return hello{u16(), u16(), name(), name(), u64(), bin(), u64()};
+      case 0: return hello{u16(), u16(), name(), name(), u64(), bin(), u64(), upto(2) ? bytes_of(16) : std::string{}};
       case 1: {
         record_batch b;
         const std::size_t n = 1 + upto(8);

@@ -370,8 +370,8 @@ TEST_CASE("hostile peers: random and mutated frames on every port of a live sync
   const std::string group = a.status().value("group", std::string{"A"});
   // "A" and "B" only as mutation material: impersonates_partner() keeps them off the wire.
   for (const std::string name : {"A", "B", "C", "hostile"})
-    pools.replication_hellos.push_back(frame(hello{1, 0, name, group, 0, "", 0}));
-  pools.replication_hellos.push_back(frame(hello{2, 0, "Z", group, 0, "", 0}));
+    pools.replication_hellos.push_back(frame(hello{1, 0, name, group, 0, "", 0, {}}));
+  pools.replication_hellos.push_back(frame(hello{2, 0, "Z", group, 0, "", 0, {}}));
   pools.client_hellos.push_back(frame(client_hello{1, 0, "hostile-client"}));
   pools.client_hellos.push_back(frame(client_hello{9, 9, std::string(255, 'n')}));
   pools.admin = {"GET /status HTTP/1.1\r\nHost: x\r\n\r\n", "GET /metrics HTTP/1.0\r\n\r\n",

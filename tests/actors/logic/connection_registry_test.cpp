@@ -135,3 +135,39 @@ TEST_CASE("registry: an inbound connection replaced by our own dial is not in us
   CHECK_FALSE(a.closed(1, "B"));
   CHECK_FALSE(a.inbound_in_use("B"));
 }
+
+TEST_CASE("registry: a second node with the same name and another instance id is refused, whatever the direction") {
+  for (auto first : {out, in})
+    for (auto second : {out, in}) {
+      CAPTURE(first);
+      CAPTURE(second);
+      connection_registry<int> r{"A"};
+      REQUIRE(r.adopt(1, "B", first, "id-1").keep);
+      auto other = r.adopt(2, "B", second, "id-2");
+      CHECK_FALSE(other.keep);
+      CHECK_FALSE(other.replaced);
+      REQUIRE(other.conflict);
+      CHECK(*other.conflict == "id-1");
+      CHECK(r.current("B")->first == 1); // never replaced: no taking turns
+      CHECK(r.id_of("B") == "id-1");
+      CHECK(r.duplicates_closed() == 0);
+    }
+}
+
+TEST_CASE("registry: the same instance id (a reconnection) or an id not said falls back to the tie-break") {
+  connection_registry<int> r{"A"};
+  r.adopt(1, "B", in, "id-1");
+  auto again = r.adopt(2, "B", in, "id-1");
+  CHECK(again.keep);
+  CHECK_FALSE(again.conflict);
+  auto old_peer = r.adopt(3, "B", in, ""); // a 1.2 peer says no id
+  CHECK(old_peer.keep);
+  CHECK_FALSE(old_peer.conflict);
+  CHECK(r.id_of("B").empty());
+  auto next = r.adopt(4, "B", in, "id-9"); // nothing to compare with
+  CHECK(next.keep);
+  // once the conflicting node's connection is gone, the other one may connect
+  r.closed(4, "B");
+  CHECK(r.adopt(5, "B", out, "id-2").keep);
+  CHECK(r.id_of("B") == "id-2");
+}
