@@ -57,8 +57,10 @@ struct conn_state {
     return {a.connect_timeout, a.ctx->handshake_timeout, a.ctx->heartbeat_interval, a.ctx->silence_timeout};
   }
 
+  // The peer's name from its hello; before it, the destination dialed (outbound) or "?".
   std::string who() const {
-    return (peer.empty() ? std::string{"?"} : peer) + " (" + args.remote_address + ", " + to_string(args.direction)
+    const auto& name = peer.empty() ? args.expected_peer : peer;
+    return (name.empty() ? std::string{"?"} : name) + " (" + args.remote_address + ", " + to_string(args.direction)
            + ")";
   }
 };
@@ -104,7 +106,11 @@ void finish(caf::io::broker* self, const state_ptr& st, const std::string& reaso
     return;
   auto was = st->at;
   st->at = phase::closed;
-  if (as_error)
+  if (was == phase::handshake && st->args.direction == conn_direction::outbound)
+    // A dial that never got the peer's hello: its cycler logs the failed attempt, with this reason
+    // (the supervisor's dial_done), in one line.
+    log::debug(component, "connection with ", st->who(), " closed: ", reason);
+  else if (as_error)
     log::warn(component, "closing connection with ", st->who(), ": ", reason);
   else
     log::info(component, "connection with ", st->who(), " closed: ", reason);
