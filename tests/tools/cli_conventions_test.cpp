@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <memory>
 #include <sstream>
 
 #include <arpa/inet.h>
@@ -150,14 +151,33 @@ TEST_CASE("a failed dial logs one line naming the destination and the errno; a c
   CHECK(!contains(a.proc.stderr_text(), "could not connect"));
 
   // B comes up: the pair replicates, and neither has anything of the other's to send back.
+  const auto b_args = tandemd_args(b_ports, {"--set", "name=B", "--set", "data_dir=" + dir / "data-B", "--set",
+                                             R"(destinations=[{"name":"A","sync_type":"async","addresses":[]}])"});
   fs::create_directories(dir / "log-B");
-  child_process b{tandemd_args(b_ports, {"--set", "name=B", "--set", "data_dir=" + dir / "data-B", "--set",
-                                         R"(destinations=[{"name":"A","sync_type":"async","addresses":[]}])"}),
-                  dir.path(), dir / "log-B"};
-  REQUIRE(wait_until_up(b, b_ports.admin));
+  auto b = std::make_unique<child_process>(b_args, dir.path(), dir / "log-B");
+  REQUIRE(wait_until_up(*b, b_ports.admin));
   CHECK(wait_until([&] { return contains(a.proc.stderr_text(), "replicating with B"); }, 30s));
   CHECK(!contains(a.proc.stderr_text(), "sent back to it"));
-  CHECK(!contains(b.stderr_text(), "sent back to it"));
+  CHECK(!contains(b->stderr_text(), "sent back to it"));
+
+  // B publishes one record, A holds it; B loses its data dir and comes back: now A has something
+  // to refill, and says so once, naming the first record sent back (seqs are incarnation-based).
+  REQUIRE(cli({"publish", "-s", loopback(b_ports.client), "--topic", "cli.t", "from-b"}).exit_code == 0);
+  REQUIRE(cli({"subscribe", "-s", loopback(a.ports.client), "--from", "1", "--timeout-ms", "10000", "--expect", "1"})
+            .exit_code == 0);
+  REQUIRE(b->terminate("B") == 0);
+  b.reset();
+  fs::remove_all(dir / "data-B");
+  fs::create_directories(dir / "log-B2");
+  b = std::make_unique<child_process>(b_args, dir.path(), dir / "log-B2");
+  REQUIRE(wait_until_up(*b, b_ports.admin));
+  const std::string refill = "'s journal starts at seq ";
+  CHECK(wait_until([&] { return contains(a.proc.stderr_text(), refill); }, 30s));
+  const auto log = a.proc.stderr_text();
+  const auto at = log.find(refill);
+  const auto line = log.substr(log.rfind('\n', at) + 1, log.find('\n', at) - log.rfind('\n', at) - 1);
+  CHECK_MESSAGE(contains(line, "its own records below that are sent back to it, from origin_seq "), line);
+  CHECK(log.find(refill) == log.rfind(refill)); // once
 }
 
 TEST_CASE("the tandem publish summary counts the resends of what an earlier run left in the store") {
