@@ -38,8 +38,10 @@ struct running_node {
   node_ports ports;
   child_process proc;
   running_node(const temp_dir& dir, const std::string& name, std::vector<std::string> extra = {})
-    : proc(tandemd_args(ports, with_data_dir(dir, name, std::move(extra))), dir.path(), dir / ("log-" + name)) {
+    : proc(tandemd_args(ports, with_data_dir(dir, name, std::move(extra))), dir.path(), log_dir(dir, name)) {}
+  static std::string log_dir(const temp_dir& dir, const std::string& name) {
     fs::create_directories(dir / ("log-" + name));
+    return dir / ("log-" + name);
   }
   static std::vector<std::string> with_data_dir(const temp_dir& dir, const std::string& name,
                                                 std::vector<std::string> extra) {
@@ -135,6 +137,26 @@ TEST_CASE("tandem subscribe says it is waiting, and --expect N exits 1 naming ho
   CHECK(r.exit_code == 0);
   CHECK(contains(r.err, "tandem: cannot reach " + loopback(dead) + ": "));
   CHECK(contains(r.err, waiting));
+}
+
+TEST_CASE("tandem subscribe over --servers says when it fails over to the next server") {
+  temp_dir dir;
+  auto first = std::make_unique<running_node>(dir, "a");
+  running_node second{dir, "b"};
+  REQUIRE(wait_until_up(first->proc, first->ports.admin));
+  REQUIRE_MESSAGE(wait_until_up(second.proc, second.ports.admin), second.proc.stderr_text());
+  const auto a = loopback(first->ports.client), b = loopback(second.ports.client);
+  fs::create_directories(dir / "log-sub");
+  child_process sub{{tandem_cli_path(), "subscribe", "--servers", a + "," + b, "--topic", "cli\\..*", "--timeout-ms",
+                     "20000", "--expect", "1"},
+                    dir.path(), dir / "log-sub"};
+  REQUIRE(wait_until([&] { return contains(sub.stderr_text(), "tandem: subscribed at " + a + " "); }, 20s));
+  REQUIRE(first->proc.terminate("a") == 0);
+  first.reset();
+  CHECK(wait_until([&] { return contains(sub.stderr_text(), "tandem: failed over from " + a + " to " + b); }, 20s));
+  REQUIRE(cli({"publish", "-s", b, "--topic", "cli.t", "on-b"}).exit_code == 0);
+  CHECK(sub.wait_exit(20s) == 0);
+  CHECK(contains(sub.stdout_text(), "topic=cli.t size=4 payload=on-b\n"));
 }
 
 TEST_CASE("a failed dial logs one line naming the destination and the errno; a clean start logs no refill") {
