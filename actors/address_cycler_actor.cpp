@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <cstring>
+#include <poll.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
@@ -37,6 +38,8 @@ struct cycler_state {
   bool starting = false; // a start_dial is with the resolver
   std::uint64_t attempt_id = 0; // of the latest dial; a resolver answer for an older one is stale
   std::chrono::steady_clock::time_point attempt_deadline; // the latest dial's (logic::address_cycler::dial)
+  std::string attempt_address;   // the latest dial's host:port
+  std::string failed_attempt;    // "dial B (H:P) failed: WHY", logged by step() with the next attempt
 };
 
 using cycler_self = instrumented<caf::stateful_actor<cycler_state, cycler_actor::base>>*;
@@ -65,6 +68,25 @@ std::string hosts_file_lookup(const std::string& host) {
   return {};
 }
 
+// How long the resolver waits for a non-blocking connect() to be answered before handing the
+// socket on: enough for a refusal from this host or a LAN neighbour, short enough that a silent
+// destination delays the other destinations' dials by little.
+constexpr int early_answer_ms = 20;
+
+// The errno of a connect() in progress that was answered within early_answer_ms (0: connected),
+// or EINPROGRESS. Read here because once CAF owns the socket its first read takes the error, and
+// the connection then only sees that it closed: this is what names "Connection refused".
+int early_connect_error(int fd) {
+  pollfd p{fd, POLLOUT, 0};
+  if (::poll(&p, 1, early_answer_ms) <= 0)
+    return EINPROGRESS;
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+    return errno;
+  return err;
+}
+
 // Resolves `address` (again on every call: no caching) and starts a non-blocking connect.
 // Returns the socket, or -1 with *why set.
 int start_connect(const config::host_port& address, std::string* why) {
@@ -87,9 +109,12 @@ int start_connect(const config::host_port& address, std::string* why) {
       *why = std::strerror(errno);
       continue;
     }
-    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS)
+    int err = ::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
+    if (err == EINPROGRESS)
+      err = early_connect_error(fd);
+    if (err == 0 || err == EINPROGRESS)
       break;
-    *why = std::strerror(errno);
+    *why = std::strerror(err);
     ::close(fd);
     fd = -1;
   }
@@ -101,6 +126,22 @@ void step(cycler_self self);
 
 void connect_started(cycler_self self, std::size_t index, std::uint64_t id, const dial_started& started);
 
+// Notes why the latest dial failed; step() logs it with when the next attempt is, in one line.
+void attempt_failed(cycler_state& st, const std::string& why) {
+  st.failed_attempt = "dial " + st.dest.name + " (" + st.attempt_address + ") failed: " + why;
+}
+
+// The failed attempt's line (if one is pending): "...; next attempt in N ms" or "now".
+void log_failed_attempt(cycler_state& st, std::optional<std::chrono::milliseconds> next_in) {
+  if (st.failed_attempt.empty())
+    return;
+  if (next_in)
+    log::info(st.name, st.failed_attempt, "; next attempt in ", next_in->count(), " ms");
+  else
+    log::info(st.name, st.failed_attempt, "; next attempt now");
+  st.failed_attempt.clear();
+}
+
 // The blocking part of an attempt goes to the resolver; the attempt goes on in connect_started().
 // The whole attempt has until the dial's deadline (reconnect.connect_timeout_ms): a timer then
 // fails it if the resolver has not answered yet (step()), and the connection gets what is left.
@@ -111,6 +152,7 @@ void attempt(cycler_self self, const logic::address_cycler::dial& d) {
   const auto id = ++st.attempt_id;
   const auto index = d.index;
   const auto& address = st.dest.addresses[index];
+  st.attempt_address = config::to_string(address);
   auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(d.deadline - std::chrono::steady_clock::now());
   arm_timer(st.ctx->timers, std::max(wait, std::chrono::milliseconds{0}) + std::chrono::milliseconds{1},
             self->address(), caf::make_message(atoms::dial::value, ++st.timer_epoch));
@@ -128,8 +170,8 @@ bool abandon_late_resolution(cycler_self self, std::chrono::steady_clock::time_p
   if (!st.starting || now < st.attempt_deadline)
     return false;
   st.starting = false;
-  log::info(st.name, "attempt to reach ", st.dest.name, " failed: name resolution and connect() did not start within ",
-            st.dest.reconnect.connect_timeout_ms, " ms (reconnect.connect_timeout_ms)");
+  attempt_failed(st, "name resolution and connect() did not start within " +
+                       std::to_string(st.dest.reconnect.connect_timeout_ms) + " ms (reconnect.connect_timeout_ms)");
   st.rule->on_attempt_failed(now);
   return true;
 }
@@ -150,8 +192,7 @@ void connect_started(cycler_self self, std::size_t index, std::uint64_t id, cons
   if (fd < 0 || left.count() <= 0) {
     if (fd >= 0)
       ::close(fd);
-    log::info(st.name, "cannot connect to ", st.dest.name, " at ", where, ": ",
-              fd < 0 ? started.why : std::string{"connect_timeout_ms used up by name resolution"});
+    attempt_failed(st, fd < 0 ? started.why : std::string{"connect_timeout_ms used up by name resolution"});
     st.rule->on_attempt_failed(now);
     step(self);
     return;
@@ -174,11 +215,17 @@ void step(cycler_self self) {
     return; // connect_started() steps on
   auto next = st.rule->next(now);
   if (auto* d = std::get_if<logic::address_cycler::dial>(&next)) {
+    log_failed_attempt(st, std::nullopt);
     attempt(self, *d);
   } else if (auto* w = std::get_if<logic::address_cycler::wait_until>(&next)) {
     auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(w->at - now) + std::chrono::milliseconds{1};
+    log_failed_attempt(st, delay);
     log::debug(st.name, "no server of ", st.dest.name, " reachable; next pass in ", delay.count(), " ms");
     arm_timer(st.ctx->timers, delay, self->address(), caf::make_message(atoms::dial::value, ++st.timer_epoch));
+  } else if (!st.failed_attempt.empty()) {
+    // idle: the destination reached us (inbound), or it is accept-only: no next attempt.
+    log::info(st.name, st.failed_attempt, "; no next attempt while idle");
+    st.failed_attempt.clear();
   }
 }
 
@@ -209,7 +256,7 @@ cycler_actor::behavior_type cycler_behavior(cycler_self self, std::shared_ptr<co
         s.connected_at = std::chrono::steady_clock::now();
         return;
       }
-      log::info(s.name, "attempt to reach ", s.dest.name, " failed: ", why);
+      attempt_failed(s, why);
       s.rule->on_attempt_failed(std::chrono::steady_clock::now());
       step(self);
     },

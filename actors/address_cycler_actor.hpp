@@ -8,8 +8,10 @@
 // Its interface is cycler_actor (replication_messages.hpp).
 //
 // It runs on the scheduler (a node with many destinations has no thread per cycler): what blocks
-// -- reading TANDEM_HOSTS_FILE, getaddrinfo, socket() -- runs in the node's one resolver actor
-// (detached, shared by every cycler), which answers with the socket of a connect in progress.
+// -- reading TANDEM_HOSTS_FILE, getaddrinfo, socket(), up to 20 ms for connect()'s answer (so a
+// refusal is logged with its errno) -- runs in the node's one resolver actor (detached, shared by
+// every cycler), which answers with the socket of a connect in progress (or connected).
+// A failed attempt is logged once, by the cycler: "dial B (H:P) failed: WHY; next attempt in N ms".
 // CAF's own connect (spawn_client, add_tcp_scribe) is never used: it blocks with no timeout.
 // One attempt is bounded by reconnect.connect_timeout_ms from the dial to the peer's hello: the
 // dial's deadline (logic::address_cycler::dial) fails an attempt still with the resolver, and the

@@ -44,6 +44,7 @@ struct link_state {
   std::uint64_t reported = 0; // last coverage sent to the journal actor
   std::uint64_t connects = 0, disconnects = 0;
   std::uint64_t trimmed_gaps = 0; // resumes that started below what retention kept
+  std::uint64_t refill_logged_base = 0; // the destination base whose refill was logged (0: none)
   // Protocol violations by the destination (logic/peer_claims.hpp), by kind.
   std::uint64_t resume_above_journal = 0, ack_above_sent = 0;
   std::uint64_t trimmed_records = 0;                  // seqs those resumes skipped, in total
@@ -75,6 +76,17 @@ void send_batch(link_self self, logic::fanout_batch& batch, logic::sent_batch& s
   sent = {};
 }
 
+// Refill (routing.hpp): logged once per destination base, at the first record actually sent back,
+// so a start with nothing to refill says nothing about it.
+void note_refill(link_state& st, std::uint64_t origin_seq, std::uint64_t seq) {
+  if (st.refill_logged_base == st.route->destination_base())
+    return;
+  st.refill_logged_base = st.route->destination_base();
+  log::info(st.name, st.dest.name, "'s journal starts at seq ", st.refill_logged_base,
+            ": its own records below that are sent back to it, from origin_seq ", origin_seq, " (journal seq ", seq,
+            ")");
+}
+
 // Sends the records of `slices` that routing admits, as one batch (more when the frame limit
 // splits it). Each record's wire bytes are shared with every other link (fanout_batch.hpp).
 void send_slices(link_self self, const std::vector<journal::chunk_slice>& slices) {
@@ -91,6 +103,8 @@ void send_slices(link_self self, const std::vector<journal::chunk_slice>& slices
       logic::route_input in{e.origin, e.topic, e.path, upstream_group, e.origin_seq};
       if (!st.route->admits(in))
         continue;
+      if (e.origin == st.dest.name && e.origin_seq < st.route->destination_base())
+        note_refill(st, e.origin_seq, seq);
       if (e.length == 0) {
         // Not encodable in one frame (link_window.hpp, "Unsendable records"): the link stops
         // before it, so it is never counted as held by the destination and no sync persisted
@@ -348,8 +362,6 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
       auto& s = self->state;
       // Refill (routing.hpp): the peer's records from before its journal base go back to it.
       if (peer_base != s.route->destination_base()) {
-        if (peer_base > 1)
-          log::info(s.name, s.dest.name, "'s journal starts at seq ", peer_base, ": its own records below that are sent back to it");
         // A new incarnation of a destination we knew: its earlier records, filtered while it was
         // the old one, are routed to it now (refill), so what we covered by filtering them counts
         // no more.

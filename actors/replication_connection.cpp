@@ -58,8 +58,10 @@ struct conn_state {
     return {a.connect_timeout, a.ctx->handshake_timeout, a.ctx->heartbeat_interval, a.ctx->silence_timeout};
   }
 
+  // The peer's name from its hello; before it, the destination dialed (outbound) or "?".
   std::string who() const {
-    return (peer.empty() ? std::string{"?"} : peer) + " (" + args.remote_address + ", " + to_string(args.direction)
+    const auto& name = peer.empty() ? args.expected_peer : peer;
+    return (name.empty() ? std::string{"?"} : name) + " (" + args.remote_address + ", " + to_string(args.direction)
            + ")";
   }
 };
@@ -98,18 +100,22 @@ void release_handles(conn_state& st) {
   st.args.ctx.reset();
 }
 
-// Ends the connection once: tells whoever knew about it, then closes (gracefully: a close frame
-// queued before still goes out) and quits.
 // How an ending is logged: a warning, an info line, or not here (whoever decided it logged it,
 // rate-limited: identity conflicts).
 enum class end_log { warn, info, quiet };
 
+// Ends the connection once: tells whoever knew about it, then closes (gracefully: a close frame
+// queued before still goes out) and quits.
 void finish(caf::io::broker* self, const state_ptr& st, const std::string& reason, end_log how) {
   if (st->at == phase::closed)
     return;
   auto was = st->at;
   st->at = phase::closed;
-  if (how == end_log::warn)
+  if (was == phase::handshake && st->args.direction == conn_direction::outbound && how != end_log::quiet)
+    // A dial that never got the peer's hello: its cycler logs the failed attempt, with this reason
+    // (the supervisor's dial_done), in one line.
+    log::debug(component, "connection with ", st->who(), " closed: ", reason);
+  else if (how == end_log::warn)
     log::warn(component, "closing connection with ", st->who(), ": ", reason);
   else if (how == end_log::info)
     log::info(component, "connection with ", st->who(), " closed: ", reason);

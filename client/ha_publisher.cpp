@@ -19,7 +19,7 @@ std::chrono::milliseconds until(steady_clock::time_point deadline) {
 ha_publisher::ha_publisher(ha_publisher_options options, publish_store& store, failover_clock clock)
   : options_(std::move(options)), store_(store),
     servers_(options_.servers, options_.failover, std::move(clock)), connection_(options_.limits),
-    next_seq_(store.last_seq() + 1) {
+    next_seq_(store.last_seq() + 1), ever_sent_through_(store.last_seq()) {
   options_.window = std::max<std::size_t>(options_.window, 1);
   if (options_.on_attempt)
     servers_.set_attempt_observer(options_.on_attempt);

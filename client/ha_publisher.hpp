@@ -70,7 +70,8 @@ struct ha_publisher_options {
 struct ha_publisher_counters {
   std::uint64_t published = 0;    // accepted by publish() into the store
   std::uint64_t sent = 0;         // publish frames sent, resends included
-  std::uint64_t resent = 0;       // of which sends of a seq already sent on an earlier connection
+  std::uint64_t resent = 0;       // of which sends of a seq already sent on an earlier connection, or
+                                  // found in the store at construction (left by an earlier run)
   std::uint64_t persisted = 0;    // messages dropped from the store by acks or a logon's highest_seq
   std::uint64_t already_held = 0; // persisted acks with journal_seq 0 (the node had it)
   std::uint64_t negative = 0;
@@ -149,7 +150,9 @@ private:
   client_connection connection_;
   std::uint64_t next_seq_ = 1;
   std::uint64_t sent_through_ = 0;      // highest seq sent on the current connection
-  std::uint64_t ever_sent_through_ = 0; // highest seq ever sent (for counting resends)
+  // Highest seq ever sent, for counting resends; starts at the store's last seq, since what an
+  // earlier run left in the store was sent (or at least published) by it.
+  std::uint64_t ever_sent_through_ = 0;
   std::size_t in_flight_ = 0;           // sent on this connection and still stored
   std::uint64_t logon_highest_ = 0;     // scratch: the current logon's answer
   ha_publisher_counters counters_;

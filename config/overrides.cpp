@@ -49,4 +49,24 @@ std::optional<std::string> apply_override(nlohmann::json& doc, std::string_view 
   return std::nullopt;
 }
 
+namespace {
+
+// The PATH of "PATH=VALUE" (the whole text when there is no '=').
+std::string_view path_of(std::string_view assignment) { return assignment.substr(0, assignment.find('=')); }
+
+} // namespace
+
+std::optional<std::string> apply_overrides(nlohmann::json& doc, const std::vector<std::string>& assignments,
+                                           bool group_defaulted) {
+  bool group_given = false;
+  for (const auto& a : assignments) {
+    if (auto problem = apply_override(doc, a))
+      return a + ": " + *problem;
+    group_given = group_given || path_of(a) == "group";
+  }
+  if (group_defaulted && !group_given && doc.is_object() && doc.contains("name"))
+    doc["group"] = doc["name"];
+  return std::nullopt;
+}
+
 } // namespace tandem::config

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -15,5 +16,12 @@ namespace tandem::config {
 // VALUE is parsed as JSON when it is valid JSON (numbers, true/false, null, arrays, objects,
 // quoted strings) and taken as a plain string otherwise. Returns the problem, or nullopt.
 std::optional<std::string> apply_override(nlohmann::json& doc, std::string_view assignment);
+
+// Applies `assignments` in order (the first problem is returned, prefixed with its assignment).
+// `group_defaulted` says the document's group is only the default (the embedded default config,
+// whose group is its name): then an assignment to `name` moves the group along with it, unless
+// an assignment to `group` says otherwise -- as a file without `group` does at validation.
+std::optional<std::string> apply_overrides(nlohmann::json& doc, const std::vector<std::string>& assignments,
+                                           bool group_defaulted);
 
 } // namespace tandem::config

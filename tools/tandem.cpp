@@ -1,18 +1,20 @@
 // tandem: the operator's command-line client.
 //
-//   tandem status [--admin HOST:PORT | HOST:PORT] [--json] [--timeout-ms N]
+//   tandem status [--admin HOST:PORT | -s HOST:PORT | HOST:PORT | PORT | -p PORT] [--json] [--timeout-ms N]
 //                 [--watch [--interval-ms N] [--count N]]
 //   tandem publish [--client HOST:PORT] [--topic T] [--count N] [--size BYTES] [--window W]
 //                  [--publisher-id ID] [--timeout-ms MS] [MESSAGE]
 //                  [--servers H:P,H:P] [--publisher-name NAME] [--store-file DIR]
 //   tandem destination (downgrade | upgrade) NAME [--admin HOST:PORT] [--timeout-ms N]
 //   tandem subscribe [--client HOST:PORT] [--topic REGEX] [--from SEQ] [--count N] [--timeout-ms MS]
-//                    [--servers H:P,H:P] [--bookmark-file F] [--from-start | --from-now |
+//                    [--expect N] [--servers H:P,H:P] [--bookmark-file F] [--from-start | --from-now |
 //                     --from-time TIME] [--fully-durable] [--accept-gaps]
 //
 // `status` asks a node's admin listener for GET /status and renders it (client/status_view);
 // --json prints it raw, --watch re-renders it with rates every interval.
 // `publish` and `subscribe` speak the client protocol (client/) to a node's client listener.
+// `tandem COMMAND --help` prints that command's usage; `tandem completion bash` a completion script
+// generated from the option table (`commands`).
 #include <signal.h>
 
 #include <algorithm>
@@ -47,20 +49,23 @@
 
 namespace {
 
-const char* usage = R"(usage:
-  tandem status [--admin HOST:PORT | HOST:PORT] [--json] [--timeout-ms N]
-                [--watch [--interval-ms N] [--count N]]
-      Show a node's status (default admin endpoint 127.0.0.1:27102). --watch shows it again
-      every N ms (default 1000) with per-destination rates (records and bytes sent, records
+// Each command's part of the usage: `tandem COMMAND --help` prints it (stdout, exit 0), a usage
+// error of that command prints it to stderr (exit 2).
+const char* status_help = R"(  tandem status [--admin HOST:PORT | -s HOST:PORT | HOST:PORT | PORT | -p PORT] [--json]
+                [--timeout-ms N] [--watch [--interval-ms N] [--count N]]
+      Show a node's status (default admin endpoint 127.0.0.1:27102; a PORT alone, or -p PORT,
+      means 127.0.0.1:PORT, as with redis-cli; -s/--server is --admin, as with nats).
+      --watch shows it again every N ms (default 1000) with per-destination rates (records and bytes sent, records
       acked per second), lag and state, and the journal's append rate; it stops after --count
       frames (default 0: until interrupted) and exits 1 if the last frame had no status.
-  tandem publish [--client HOST:PORT] [--topic T] [--count N] [--size BYTES] [--window W]
+)";
+const char* publish_help = R"(  tandem publish [--client HOST:PORT | -s HOST:PORT] [--topic T] [--count N] [--size BYTES] [--window W]
                  [--publisher-id ID] [--timeout-ms MS] [MESSAGE]
                  [--servers H:P,H:P] [--publisher-name NAME] [--store-file DIR]
       Publish MESSAGE once, or N generated messages of BYTES bytes (default 1 x 100), keeping
       up to W unacknowledged (default 64), and wait for every ack. Prints a summary with the
       ack latency; exit 1 unless every message was persisted. Defaults: client endpoint
-      127.0.0.1:27101, topic tandem.test, a publisher id unique to this run
+      127.0.0.1:27101 (-s/--server is --client), topic tandem.test, a publisher id unique to this run
       (tandem-cli-HOST-PID-MS), timeout 10000 ms.
       Failover publishing (any of these three): --servers lists equivalent nodes in priority
       order (failover by the destination rule), --publisher-name gives a stable name (its seqs
@@ -74,11 +79,17 @@ const char* usage = R"(usage:
       partial at the end stay in it and are resent by the next run (exit 0: they are acked).
       When no ack comes, the node's `waiting` notice names what acks wait for: `no ack within
       MS ms; acks wait for sync destination(s) DEST` instead of the latency summary.
-  tandem subscribe [--client HOST:PORT] [--topic REGEX] [--from SEQ] [--count N] [--timeout-ms MS]
+)";
+const char* subscribe_help = R"(  tandem subscribe [--client HOST:PORT | -s HOST:PORT] [--topic REGEX] [--from SEQ] [--count N]
+                   [--timeout-ms MS] [--expect N]
                    [--servers H:P,H:P] [--bookmark-file F] [--from-start | --from-now |
                     --from-time TIME] [--fully-durable] [--accept-gaps]
       Print messages whose topic fully matches REGEX (default .*), replaying the journal from
       SEQ first when given; stop after N messages or when none arrives for MS (default 5000).
+      stderr says when it is subscribed and waiting, and (failover subscribing) each server it
+      cannot reach and each failover. --expect N stops after N messages (--count, when given,
+      must be at least N) and exits 1 with `tandem: only K of N expected messages arrived ...`
+      when fewer came before the timeout; without it an idle timeout is a normal end (exit 0).
       One line per message, fields separated by one space, in this order:
         seq=N origin=INSTANCE:N publisher=ID:N topic=T size=N payload=TEXT
       seq is the node's journal seq, origin the origin instance and origin_seq, publisher the
@@ -100,18 +111,83 @@ const char* usage = R"(usage:
         tandem: gap: records with journal seq A..B are no longer held by the node (...)
         tandem: gap: records A..B of origin O are no longer held by the node (...)
       and the rest is printed as usual; the exit code is then 3 unless --accept-gaps.
-  tandem destination downgrade NAME [--admin HOST:PORT] [--timeout-ms N]
-  tandem destination upgrade NAME [--admin HOST:PORT] [--timeout-ms N]
+)";
+const char* destination_help = R"(  tandem destination downgrade NAME [--admin HOST:PORT | -s HOST:PORT] [--timeout-ms N]
+  tandem destination upgrade NAME [--admin HOST:PORT | -s HOST:PORT] [--timeout-ms N]
       Downgrade sync destination NAME (persisted acks stop waiting for it; held until an
       upgrade), or upgrade it (sync again once it has caught up), through the node's admin
-      listener (default 127.0.0.1:27102; POST /destinations/NAME/downgrade or /upgrade).
+      listener (default 127.0.0.1:27102, -s/--server is --admin; POST /destinations/NAME/downgrade or /upgrade).
       Prints the destination's new state; exit 1 with the node's message when NAME is not a
       configured destination (404) or is async (409), or when the node does not answer.
-  tandem --help
+)";
+const char* general_help = R"(  tandem --help | -h | --version
+  tandem completion bash
+      Print a bash completion script (generated from the option table below), e.g.
+      source <(tandem completion bash)
+  tandem COMMAND --help
+      Print the usage of one command.
+
 
 exit codes: 0 ok, 1 the node did not answer (or, for publish, not all persisted), 2 usage error,
             3 subscribe: records asked for were no longer held (a gap; see --accept-gaps)
 )";
+
+// The CLI's option table: every command, its usage, and every option it takes (what the bash
+// completion offers; each command's argument loop below accepts exactly these).
+struct command_spec {
+  const char* name;
+  const char* help;
+  const char* options; // space-separated
+};
+
+const command_spec commands[] = {
+  {"status", status_help, "--admin -s --server -p --port --json --timeout-ms --watch --interval-ms --count --help -h"},
+  {"publish", publish_help,
+   "--client -s --server --topic --count --size --window --publisher-id --timeout-ms --servers --publisher-name "
+   "--store-file --help -h"},
+  {"subscribe", subscribe_help,
+   "--client -s --server --topic --from --count --timeout-ms --expect --servers --bookmark-file --from-start "
+   "--from-now --from-time --fully-durable --accept-gaps --help -h"},
+  {"destination", destination_help, "downgrade upgrade --admin -s --server --timeout-ms --help -h"},
+};
+
+std::string full_usage() {
+  std::string u = "usage:\n";
+  for (const auto& c : commands)
+    u += c.help;
+  return u + general_help;
+}
+
+const command_spec* find_command(const std::string& name) {
+  for (const auto& c : commands)
+    if (name == c.name)
+      return &c;
+  return nullptr;
+}
+
+// `tandem completion bash`: completes the command word, then the options of that command.
+std::string bash_completion() {
+  std::string words = "completion --help --version";
+  std::string cases;
+  for (const auto& c : commands) {
+    words += std::string{" "} + c.name;
+    cases += std::string{"    "} + c.name + ") opts=\"" + c.options + "\" ;;\n";
+  }
+  return "# bash completion for tandem (generated by `tandem completion bash`)\n"
+         "_tandem() {\n"
+         "  local cur=${COMP_WORDS[COMP_CWORD]} opts\n"
+         "  if ((COMP_CWORD == 1)); then\n"
+         "    COMPREPLY=($(compgen -W \"" + words + "\" -- \"$cur\"))\n"
+         "    return\n"
+         "  fi\n"
+         "  case ${COMP_WORDS[1]} in\n" + cases +
+         "    completion) opts=bash ;;\n"
+         "    *) opts= ;;\n"
+         "  esac\n"
+         "  COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
+         "}\n"
+         "complete -o default -F _tandem tandem\n";
+}
 
 // Set by SIGINT/SIGTERM while a failover subscriber runs: it stops, saves its bookmark, exits 0.
 volatile std::sig_atomic_t stop_requested = 0;
@@ -127,8 +203,15 @@ void stop_on_signals() {
   ::sigaction(SIGTERM, &sa, nullptr);
 }
 
+// The command being run (main sets it): its usage follows a usage error, and --help prints it.
+const command_spec* current_command = nullptr;
+
 [[noreturn]] void usage_error(const std::string& problem) {
-  std::cerr << "tandem: " << problem << "\n(tandem --help shows the usage)\n";
+  std::cerr << "tandem: " << problem << "\n";
+  if (current_command != nullptr)
+    std::cerr << "usage:\n" << current_command->help;
+  else
+    std::cerr << "(tandem --help shows the usage)\n";
   std::exit(2);
 }
 
@@ -162,15 +245,22 @@ class arg_reader {
 public:
   arg_reader(int argc, char** argv) : argc_(argc), argv_(argv) {}
 
-  // Moves to the next argument; false after the last.
+  // Moves to the next argument; false after the last. --help or -h in an option's place prints
+  // the command's usage and exits 0.
   bool next() {
     if (++i_ >= argc_)
       return false;
     arg_ = argv_[i_];
+    if ((arg_ == "--help" || arg_ == "-h") && current_command != nullptr) {
+      std::cout << "usage:\n" << current_command->help;
+      std::exit(0);
+    }
     return true;
   }
   const std::string& arg() const { return arg_; }
   bool is(const char* flag) const { return arg_ == flag; }
+  bool is(const char* flag, const char* alias) const { return arg_ == flag || arg_ == alias; }
+  bool is(const char* flag, const char* alias, const char* alias2) const { return is(flag, alias) || arg_ == alias2; }
   std::string value() {
     if (i_ + 1 >= argc_)
       usage_error(arg_ + " needs a value");
@@ -293,6 +383,16 @@ int watch_status(const std::string& host, int port, std::chrono::milliseconds ti
   return last_ok ? 0 : 1;
 }
 
+// The admin endpoint given as an argument: HOST:PORT, or a PORT alone on 127.0.0.1 (redis-cli).
+void admin_argument(const std::string& text, std::string& host, int& port) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    host = "127.0.0.1";
+    port = static_cast<int>(parse_number("ADMIN", text, 1, 65535));
+  } else {
+    parse_endpoint("ADMIN", text, host, port);
+  }
+}
+
 int status(int argc, char** argv) {
   std::string host = "127.0.0.1";
   int port = 27102;
@@ -312,20 +412,23 @@ int status(int argc, char** argv) {
       json = true;
     else if (r.is("--watch"))
       watch = true;
-    else if (r.is("--admin")) {
+    else if (r.is("--admin", "-s", "--server")) {
       once();
       r.endpoint(host, port);
+    } else if (r.is("-p", "--port")) {
+      once();
+      port = static_cast<int>(r.number(1, 65535));
     } else if (r.is("--timeout-ms"))
       timeout_ms = r.number(1, max_timeout_ms);
     else if (r.is("--interval-ms"))
       interval_ms = r.number(10, max_timeout_ms);
     else if (r.is("--count"))
       count = r.number(0);
-    else if (r.arg().rfind("--", 0) == 0)
+    else if (r.arg().rfind("-", 0) == 0)
       usage_error("unknown argument '" + r.arg() + "'");
     else {
       once();
-      parse_endpoint("ADMIN", r.arg(), host, port);
+      admin_argument(r.arg(), host, port);
     }
   }
   if (json && watch)
@@ -468,7 +571,7 @@ publish_args parse_publish_args(int argc, char** argv) {
   publish_args p;
   p.publisher_id = run_publisher_id();
   for (arg_reader r{argc, argv}; r.next();) {
-    if (r.is("--client")) {
+    if (r.is("--client", "-s", "--server")) {
       r.endpoint(p.host, p.port);
       p.client_given = true;
     } else if (r.is("--topic"))
@@ -610,6 +713,7 @@ struct subscribe_args {
   std::string topic = ".*";
   std::optional<std::uint64_t> from;
   std::uint64_t count = 0; // 0: until idle
+  std::uint64_t expect = 0; // --expect: fewer arrived before the idle timeout is a failure (exit 1)
   std::uint64_t timeout_ms = 5000;
   std::optional<std::string> servers, bookmark_file;
   std::optional<tandem::protocol::subscribe_start> start;
@@ -622,8 +726,26 @@ struct subscribe_args {
   std::chrono::milliseconds timeout() const { return std::chrono::milliseconds{timeout_ms}; }
   // Failover subscribing (subscribe_ha) rather than one subscription on one connection.
   bool failover() const { return servers || bookmark_file || start || fully_durable; }
-  // The exit code once the subscription ended well, having printed `gaps` gaps.
-  int exit_code(std::uint64_t gaps) const { return gaps > 0 && !accept_gaps ? exit_gap : 0; }
+  // The exit code once the subscription ended well, having printed `gaps` gaps and `got` messages;
+  // fewer than --expect asked for is a failure, said on stderr.
+  int exit_code(std::uint64_t gaps, std::uint64_t got) const {
+    if (got < expect) {
+      std::cerr << "tandem: only " << got << " of " << expect << " expected messages arrived";
+      if (stop_requested)
+        std::cerr << " before the stop signal\n";
+      else
+        std::cerr << " (none for " << timeout_ms << " ms)\n";
+      return 1;
+    }
+    return gaps > 0 && !accept_gaps ? exit_gap : 0;
+  }
+  // The stderr line once the subscription is set up.
+  void say_waiting(const std::string& where) const {
+    std::cerr << "tandem: subscribed at " << where << " (topic " << topic << "); waiting for messages";
+    if (expect > 0)
+      std::cerr << " (" << expect << " expected)";
+    std::cerr << ", up to " << timeout_ms << " ms for each\n";
+  }
 };
 
 subscribe_args parse_subscribe_args(int argc, char** argv) {
@@ -634,7 +756,7 @@ subscribe_args parse_subscribe_args(int argc, char** argv) {
     s.start = st;
   };
   for (arg_reader r{argc, argv}; r.next();) {
-    if (r.is("--client")) {
+    if (r.is("--client", "-s", "--server")) {
       r.endpoint(s.host, s.port);
       s.client_given = true;
     } else if (r.is("--topic"))
@@ -645,6 +767,8 @@ subscribe_args parse_subscribe_args(int argc, char** argv) {
       s.count = r.number(1);
     else if (r.is("--timeout-ms"))
       s.timeout_ms = r.number(1, max_timeout_ms);
+    else if (r.is("--expect"))
+      s.expect = r.number(1);
     else if (r.is("--servers"))
       s.servers = r.value();
     else if (r.is("--bookmark-file"))
@@ -670,8 +794,37 @@ subscribe_args parse_subscribe_args(int argc, char** argv) {
     usage_error("--bookmark-file needs a file name");
   if (s.failover() && s.from)
     usage_error("--from SEQ is a local journal position: it does not combine with failover options");
+  if (s.expect > 0 && s.count > 0 && s.count < s.expect)
+    usage_error("--count " + std::to_string(s.count) + " is less than --expect " + std::to_string(s.expect));
+  if (s.count == 0)
+    s.count = s.expect;
   return s;
 }
+
+// What failover subscribing says on stderr about its connections: a server it cannot reach, the
+// first subscription (waiting), a failover to another server, a reconnect to the same one.
+class failover_notices {
+public:
+  explicit failover_notices(const subscribe_args& s) : args_(s) {}
+
+  void on_attempt(const tandem::client::attempt_report& a) {
+    if (!a.error.empty()) {
+      std::cerr << "tandem: cannot reach " << a.server << ": " << a.error << "\n";
+      return;
+    }
+    if (!last_)
+      args_.say_waiting(a.server);
+    else if (*last_ != a.server)
+      std::cerr << "tandem: failed over from " << *last_ << " to " << a.server << "; waiting for messages\n";
+    else
+      std::cerr << "tandem: reconnected to " << a.server << "; waiting for messages\n";
+    last_ = a.server;
+  }
+
+private:
+  const subscribe_args& args_;
+  std::optional<std::string> last_; // the server of the latest connection
+};
 
 // Failover subscribing: ha_subscriber across the server list, resuming from the bookmark file.
 int subscribe_ha(const subscribe_args& s) {
@@ -692,6 +845,8 @@ int subscribe_ha(const subscribe_args& s) {
     print_gap(g);
     ++gaps;
   };
+  failover_notices notices{s};
+  o.on_attempt = [&notices](const tandem::client::attempt_report& a) { notices.on_attempt(a); };
   tandem::client::ha_subscriber sub{o};
   if (auto err = sub.open(); !err.empty()) {
     std::cerr << "tandem: " << err << "\n";
@@ -702,7 +857,8 @@ int subscribe_ha(const subscribe_args& s) {
   // reason of a disconnect it has since recovered from.
   stop_on_signals();
   auto idle_since = std::chrono::steady_clock::now();
-  for (std::uint64_t got = 0; (s.count == 0 || got < s.count) && !stop_requested;) {
+  std::uint64_t got = 0;
+  while ((s.count == 0 || got < s.count) && !stop_requested) {
     auto d = sub.next(std::min(timeout, std::chrono::milliseconds{200}));
     if (d) {
       print_delivered(*d); // flushed: handed over before the next next() lets the bookmark cover it
@@ -728,7 +884,7 @@ int subscribe_ha(const subscribe_args& s) {
     std::cerr << "tandem: " << err << "\n";
     return 1;
   }
-  return s.exit_code(gaps);
+  return s.exit_code(gaps, got);
 }
 
 // One subscription on one connection, from journal seq --from when given.
@@ -745,13 +901,15 @@ int subscribe_one(const subscribe_args& s) {
     std::cerr << "tandem: cannot subscribe at " << s.endpoint() << ": " << sub.error() << "\n";
     return 1;
   }
+  s.say_waiting(s.endpoint());
   auto report_gaps = [&] {
     for (const auto& g : sub.take_gaps()) {
       print_gap(g);
       ++gaps;
     }
   };
-  for (std::uint64_t got = 0; s.count == 0 || got < s.count; ++got) {
+  std::uint64_t got = 0;
+  for (; s.count == 0 || got < s.count; ++got) {
     auto d = sub.next(timeout);
     report_gaps(); // they precede the first delivery
     if (!d) {
@@ -764,7 +922,7 @@ int subscribe_one(const subscribe_args& s) {
     print_delivered(*d);
   }
   conn.close();
-  return s.exit_code(gaps);
+  return s.exit_code(gaps, got);
 }
 
 int subscribe(int argc, char** argv) {
@@ -779,7 +937,7 @@ int destination(int argc, char** argv) {
   std::uint64_t timeout_ms = 3000;
   std::vector<std::string> words; // action, NAME
   for (arg_reader r{argc, argv}; r.next();) {
-    if (r.is("--admin"))
+    if (r.is("--admin", "-s", "--server"))
       r.endpoint(host, port);
     else if (r.is("--timeout-ms"))
       timeout_ms = r.number(1, max_timeout_ms);
@@ -819,9 +977,20 @@ int main(int argc, char** argv) {
     usage_error("missing command");
   std::string cmd = argv[1];
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
-    std::cout << usage;
+    std::cout << full_usage();
     return 0;
   }
+  if (cmd == "--version") {
+    std::cout << "tandem " << TANDEM_VERSION << "\n";
+    return 0;
+  }
+  if (cmd == "completion") {
+    if (argc != 3 || std::string{argv[2]} != "bash")
+      usage_error("expected: tandem completion bash");
+    std::cout << bash_completion();
+    return 0;
+  }
+  current_command = find_command(cmd);
   if (cmd == "status")
     return status(argc, argv);
   if (cmd == "publish")

@@ -3,7 +3,8 @@
 // Startup order (each step can fail with one clear line, and nothing later runs):
 //   1. parse the command line and the config (exit 2 on any config error, nothing touched on disk)
 //   2. block SIGINT/SIGTERM in every thread (the actor system's threads inherit the mask)
-//   3. lock the data dir, bind the listeners                        (exit 1 on failure)
+//   3. bind the listeners, then lock the data dir (a failed bind leaves no data dir behind)
+//                                                                   (exit 1 on failure)
 //   4. start the actor system and the supervisor, which owns every other actor
 //   5. wait for a signal; then stop the supervisor and wait for all actors, within the grace period.
 //      A second signal, or a shutdown that overruns the grace period, exits at once.
@@ -47,7 +48,8 @@
 
 namespace {
 
-constexpr const char* tandem_version = "0.1.0";
+// From project() in CMakeLists.txt, as in `tandem --version`.
+constexpr const char* tandem_version = TANDEM_VERSION;
 constexpr auto shutdown_grace = std::chrono::milliseconds{1800};
 constexpr int listen_backlog = 128;
 
@@ -160,11 +162,11 @@ tandem::config::node_config load_config(const options& o) {
       std::exit(2);
     }
   }
-  for (const auto& s : o.overrides)
-    if (auto problem = apply_override(doc, s)) {
-      std::cerr << "tandemd: --set " << s << ": " << *problem << "\n";
-      std::exit(2);
-    }
+  // The embedded default's group is only its default (the name): --set name=H moves it along.
+  if (auto problem = apply_overrides(doc, o.overrides, o.config_file.empty())) {
+    std::cerr << "tandemd: --set " << *problem << "\n";
+    std::exit(2);
+  }
   auto result = parse_config(doc);
   if (!result.ok()) {
     auto source = o.config_file.empty() ? std::string{"default config"} : o.config_file;
@@ -337,18 +339,17 @@ void abort_lingering_sockets() {
 int run_node(const tandem::config::node_config& cfg) {
   using namespace tandem;
   std::string error;
-  auto lock = data_dir_lock::acquire(cfg.data_dir, &error);
-  if (!lock) {
-    log::error("tandemd", error);
-    return 1;
-  }
+  // Bind first: a node that cannot have its ports leaves nothing on disk (no data dir, no lock).
   auto listeners = bind_listeners(cfg, &error);
   if (!listeners) {
     log::error("tandemd", error);
     return 1;
   }
   // Verification and recovery are blocking disk I/O: done here, before any scheduler thread exists.
-  if (!journal_check_passes(cfg)) {
+  auto lock = data_dir_lock::acquire(cfg.data_dir, &error);
+  if (!lock || !journal_check_passes(cfg)) {
+    if (!lock)
+      log::error("tandemd", error);
     close_listeners(*listeners);
     return 1;
   }

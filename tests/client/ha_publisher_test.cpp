@@ -336,3 +336,29 @@ TEST_CASE("a replicated note empties the store of the messages acked partially")
   pub.close();
   CHECK(node.join().empty());
 }
+
+// Issue 21: `tandem publish` said `resent 0` after resending 19,446 messages a killed run had
+// left in its store: sends of what the store held at construction are resends too.
+TEST_CASE("messages an earlier run left in the store count as resent") {
+  std::vector<std::uint64_t> seen;
+  fake_node a{std::vector<fake_node::script>{[&](node_side& n) {
+    n.answer_hello("node-a");
+    n.answer_logon(1); // the node holds seq 1 already
+    seen = read_publishes(n, 3, "pub-21");
+    for (std::uint64_t s = 2; s <= 4; ++s)
+      n.write(protocol::persisted_ack{s, 10 + s});
+    n.read(); // until the client closes
+  }}};
+  memory_publish_store store; // as a restarted run finds it: seqs 1..3, none acked
+  for (std::uint64_t s = 1; s <= 3; ++s)
+    REQUIRE(!store.append(s, "orders", "m" + std::to_string(s)));
+  ha_publisher pub{options("pub-21", {a.port()}), store};
+  CHECK(pub.publish("orders", "m4", 5s) == 4);
+  CHECK(pub.wait_all(10s));
+  pub.close();
+  CHECK(a.join().empty());
+  CHECK(seen == std::vector<std::uint64_t>{2, 3, 4});
+  const auto& k = pub.counters();
+  CHECK(k.sent == 3);
+  CHECK(k.resent == 2); // 2 and 3 came from the store; 4 is new
+}

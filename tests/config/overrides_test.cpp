@@ -31,3 +31,33 @@ TEST_CASE("an overridden value is validated like the file") {
   REQUIRE(result.errors.size() == 1);
   CHECK(result.errors[0].path == "journal.sync");
 }
+
+// Issue 21: `tandemd --set name=H` on the embedded default left the group as the host name.
+TEST_CASE("set name on the embedded default also sets the defaulted group") {
+  struct row {
+    std::vector<std::string> sets;
+    bool group_defaulted;
+    std::string name, group;
+  };
+  const row rows[] = {
+    {{"name=H"}, true, "H", "H"},                 // the default's group follows the name
+    {{"name=H", "group=G"}, true, "H", "G"},      // unless the group is set too
+    {{"group=G", "name=H"}, true, "H", "G"},      // in either order
+    {{"admin.port=0"}, true, "host", "host"},     // no name: the group stays
+    {{"name=H"}, false, "H", "host"},             // a config file's group is its own
+  };
+  for (const auto& r : rows) {
+    json doc = {{"name", "host"}, {"group", "host"}};
+    CAPTURE(r.sets.front());
+    REQUIRE(tandem::config::apply_overrides(doc, r.sets, r.group_defaulted) == std::nullopt);
+    CHECK(doc["name"] == r.name);
+    CHECK(doc["group"] == r.group);
+  }
+}
+
+TEST_CASE("apply_overrides names the assignment that failed") {
+  json doc = json::object();
+  auto problem = tandem::config::apply_overrides(doc, {"admin.port=1", "admin.port"}, true);
+  REQUIRE(problem);
+  CHECK(*problem == "admin.port: expected PATH=VALUE, got 'admin.port'");
+}
