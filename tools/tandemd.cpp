@@ -2,7 +2,7 @@
 //
 // Startup order (each step can fail with one clear line, and nothing later runs):
 //   1. parse the command line and the config (exit 2 on any config error, nothing touched on disk)
-//   2. block SIGINT/SIGTERM in every thread (the actor system's threads inherit the mask)
+//   2. block SIGINT/SIGTERM/SIGHUP in every thread (the actor system's threads inherit the mask)
 //   3. lock the data dir, bind the listeners                        (exit 1 on failure)
 //   4. start the actor system and the supervisor, which owns every other actor
 //   5. wait for a signal; then stop the supervisor and wait for all actors, within the grace period.
@@ -43,6 +43,7 @@
 #include "config/parse.hpp"
 #include "config/topology_output.hpp"
 #include "journal/inspect.hpp"
+#include "tools/service_notifier.hpp"
 
 namespace {
 
@@ -246,10 +247,15 @@ void watch_signals(std::mutex& mx, std::condition_variable& cv, bool& stop_reque
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   timespec tick{0, 50'000'000};
   shutdown_policy policy{shutdown_grace};
   while (!stopped.load()) {
     int sig = ::sigtimedwait(&set, nullptr, &tick);
+    if (sig == SIGHUP) { // it used to end the node silently (exit 129); live reload is issue 21, part 1
+      log::warn("tandemd", "received SIGHUP: reloading the config is not supported yet; ignored");
+      continue;
+    }
     auto now = shutdown_policy::clock::now();
     switch (sig > 0 ? policy.on_signal(now) : policy.on_tick(now)) {
       case shutdown_policy::action::none:
@@ -346,6 +352,8 @@ int run_node(const tandem::config::node_config& cfg) {
     log::error("tandemd", error);
     return 1;
   }
+  service_notifier notifier; // sd_notify, when run by systemd with Type=notify
+  notifier.status("recovering the journal");
   // Verification and recovery are blocking disk I/O: done here, before any scheduler thread exists.
   if (!journal_check_passes(cfg)) {
     close_listeners(*listeners);
@@ -396,10 +404,15 @@ int run_node(const tandem::config::node_config& cfg) {
     // child or its own exception, naming the actor. A normal end outside shutdown stops in order.
     bool root_failed = false;
     watch_supervisor(sys, root, mx, cv, stop_requested, root_failed);
+    // READY=1 once the supervisor (which starts the listeners) answers its first status request.
+    notifier.start(sys, root, "running: node " + cfg.name + ", replication port " + std::to_string(replication->port)
+                                + ", client port " + std::to_string(client->port) + ", admin port "
+                                + std::to_string(admin->port));
     {
       std::unique_lock guard{mx};
       cv.wait(guard, [&] { return stop_requested; });
     }
+    notifier.stop(); // STOPPING=1
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     root = nullptr;
     sys.await_all_actors_done();
@@ -515,6 +528,7 @@ int main(int argc, char** argv) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   return run_node(cfg);
