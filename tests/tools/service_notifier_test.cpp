@@ -78,7 +78,7 @@ TEST_CASE("watchdog: a stuck actor system stops the pings, they resume when it a
 
   stuck = true;
   auto status = notify.until("STATUS=stuck", 10s, &seen);
-  CHECK(status);
+  REQUIRE(status);
   CHECK(status->text.find("WATCHDOG=1") == std::string::npos);
   // Five ping intervals without a ping while the supervisor cannot answer.
   std::vector<fake_notify_socket::datagram> while_stuck;
