@@ -45,7 +45,7 @@ caf::actor spawn_prober(caf::actor_system& sys, supervisor_actor root, std::atom
 
 } // namespace
 
-service_notifier::service_notifier() {
+service_notifier::service_notifier(const std::string& starting) {
   std::string problems;
   plan_ = logic::service_notify::from_env(
     {env("NOTIFY_SOCKET"), env("WATCHDOG_USEC"), env("WATCHDOG_PID"), static_cast<long>(::getpid())}, &problems);
@@ -57,6 +57,8 @@ service_notifier::service_notifier() {
 #endif
   if (auto i = plan_.ping_interval())
     log::info("notify", "watchdog on: pinging every ", i->count(), " ms while the actor system answers");
+  if (!starting.empty())
+    status(starting);
 }
 
 service_notifier::~service_notifier() { stop(); }
@@ -81,6 +83,12 @@ void service_notifier::start(caf::actor_system& sys, const supervisor_actor& roo
   ready_status_ = std::move(ready_status);
   prober_ = spawn_prober(sys, root, &answered_);
   thread_ = std::thread([this] { run(); });
+}
+
+void service_notifier::start(caf::actor_system& sys, const supervisor_actor& root, const node_info& info) {
+  start(sys, root,
+        "running: node " + info.config.name + ", replication port " + std::to_string(info.replication_port)
+          + ", client port " + std::to_string(info.client_port) + ", admin port " + std::to_string(info.admin_port));
 }
 
 void service_notifier::run() {

@@ -19,14 +19,16 @@
 #include <caf/fwd.hpp>
 
 #include "actors/logic/service_notify.hpp"
+#include "actors/node_info.hpp"
 #include "actors/replication_messages.hpp"
 
 namespace tandem {
 
 class service_notifier {
 public:
-  // Reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID; logs a value it refuses.
-  service_notifier();
+  // Reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID; logs a value it refuses. Sends
+  // "STATUS=<starting>" when not empty.
+  explicit service_notifier(const std::string& starting = {});
   ~service_notifier();
   service_notifier(const service_notifier&) = delete;
   service_notifier& operator=(const service_notifier&) = delete;
@@ -35,6 +37,8 @@ public:
   void status(const std::string& text);
   // Starts the timer thread: probes `root`, then READY=1 with STATUS=`ready_status`, then pings.
   void start(caf::actor_system& sys, const supervisor_actor& root, std::string ready_status);
+  // The same, with STATUS="running: node NAME, replication port P, client port P, admin port P".
+  void start(caf::actor_system& sys, const supervisor_actor& root, const node_info& info);
   // Sends STOPPING=1 and ends the timer thread and the prober; call before stopping the supervisor.
   void stop();
 

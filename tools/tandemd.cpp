@@ -352,8 +352,7 @@ int run_node(const tandem::config::node_config& cfg) {
     log::error("tandemd", error);
     return 1;
   }
-  service_notifier notifier; // sd_notify, when run by systemd with Type=notify
-  notifier.status("recovering the journal");
+  service_notifier notifier{"recovering the journal"}; // sd_notify, when systemd runs it with Type=notify
   // Verification and recovery are blocking disk I/O: done here, before any scheduler thread exists.
   if (!journal_check_passes(cfg)) {
     close_listeners(*listeners);
@@ -404,10 +403,7 @@ int run_node(const tandem::config::node_config& cfg) {
     // child or its own exception, naming the actor. A normal end outside shutdown stops in order.
     bool root_failed = false;
     watch_supervisor(sys, root, mx, cv, stop_requested, root_failed);
-    // READY=1 once the supervisor (which starts the listeners) answers its first status request.
-    notifier.start(sys, root, "running: node " + cfg.name + ", replication port " + std::to_string(replication->port)
-                                + ", client port " + std::to_string(client->port) + ", admin port "
-                                + std::to_string(admin->port));
+    notifier.start(sys, root, info); // READY=1 once the supervisor, which starts the listeners, answers
     {
       std::unique_lock guard{mx};
       cv.wait(guard, [&] { return stop_requested; });
