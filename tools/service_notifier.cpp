@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <unistd.h>
 
 #include <caf/all.hpp>
@@ -66,7 +67,7 @@ service_notifier::~service_notifier() { stop(); }
 void service_notifier::send(const std::string& message) {
 #ifdef TANDEM_HAVE_LIBSYSTEMD
   if (int rc = sd_notify(0, message.c_str()); rc < 0)
-    log::warn("notify", "sd_notify failed: errno ", -rc);
+    log::warn("notify", "sd_notify failed: ", std::strerror(-rc));
 #else
   (void)message;
 #endif

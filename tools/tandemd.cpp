@@ -7,6 +7,9 @@
 //   4. start the actor system and the supervisor, which owns every other actor
 //   5. wait for a signal; then stop the supervisor and wait for all actors, within the grace period.
 //      A second signal, or a shutdown that overruns the grace period, exits at once.
+// Under systemd (Type=notify, NOTIFY_SOCKET set) it reports READY=1 after step 4 once the
+// supervisor answers, WATCHDOG=1 while the actor system keeps answering, STOPPING=1 at step 5
+// (tools/service_notifier.hpp). SIGHUP is logged and ignored.
 // Fail fast: an actor of the node that dies abnormally (an unhandled exception, an error exit
 // reason outside shutdown) logs "fatal: actor NAME died: WHAT" and exits 70 at once
 // (actors/fatal_exit.hpp); a process supervisor is expected to restart the node.
