@@ -43,6 +43,9 @@ install(FILES ${_pkg}/tandemd.service ${_pkg}/tandemd@.service DESTINATION /lib/
 install(FILES ${_pkg}/tandemd.json DESTINATION /etc/tandem)
 install(DIRECTORY DESTINATION /var/lib/tandem)
 
+# cpack (and `make install`) install what is built, without first building every target of the
+# tree (the test suites included): build tandemd, tandem and tandem_man (all of `all`) beforehand.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY TRUE)
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME tandem)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
