@@ -2,12 +2,15 @@
 //
 // Startup order (each step can fail with one clear line, and nothing later runs):
 //   1. parse the command line and the config (exit 2 on any config error, nothing touched on disk)
-//   2. block SIGINT/SIGTERM in every thread (the actor system's threads inherit the mask)
+//   2. block SIGINT/SIGTERM/SIGHUP in every thread (the actor system's threads inherit the mask)
 //   3. bind the listeners, then lock the data dir (a failed bind leaves no data dir behind)
 //                                                                   (exit 1 on failure)
 //   4. start the actor system and the supervisor, which owns every other actor
 //   5. wait for a signal; then stop the supervisor and wait for all actors, within the grace period.
 //      A second signal, or a shutdown that overruns the grace period, exits at once.
+// Under systemd (Type=notify, NOTIFY_SOCKET set) it reports READY=1 after step 4 once the
+// supervisor answers, WATCHDOG=1 while the actor system keeps answering, STOPPING=1 at step 5
+// (tools/service_notifier.hpp). SIGHUP is logged and ignored.
 // Fail fast: an actor of the node that dies abnormally (an unhandled exception, an error exit
 // reason outside shutdown) logs "fatal: actor NAME died: WHAT" and exits 70 at once
 // (actors/fatal_exit.hpp); a process supervisor is expected to restart the node.
@@ -45,6 +48,7 @@
 #include "config/topology_output.hpp"
 #include "journal/inspect.hpp"
 #include "journal/instance_id.hpp"
+#include "tools/service_notifier.hpp"
 
 namespace {
 
@@ -249,10 +253,15 @@ void watch_signals(std::mutex& mx, std::condition_variable& cv, bool& stop_reque
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   timespec tick{0, 50'000'000};
   shutdown_policy policy{shutdown_grace};
   while (!stopped.load()) {
     int sig = ::sigtimedwait(&set, nullptr, &tick);
+    if (sig == SIGHUP) { // it used to end the node silently (exit 129); live reload is issue 21, part 1
+      log::warn("tandemd", "received SIGHUP: reloading the config is not supported yet; ignored");
+      continue;
+    }
     auto now = shutdown_policy::clock::now();
     switch (sig > 0 ? policy.on_signal(now) : policy.on_tick(now)) {
       case shutdown_policy::action::none:
@@ -345,6 +354,7 @@ int run_node(const tandem::config::node_config& cfg) {
     log::error("tandemd", error);
     return 1;
   }
+  service_notifier notifier{"recovering the journal"}; // sd_notify, when systemd runs it with Type=notify
   // Verification and recovery are blocking disk I/O: done here, before any scheduler thread exists.
   auto lock = data_dir_lock::acquire(cfg.data_dir, &error);
   if (!lock || !journal_check_passes(cfg)) {
@@ -401,10 +411,12 @@ int run_node(const tandem::config::node_config& cfg) {
     // child or its own exception, naming the actor. A normal end outside shutdown stops in order.
     bool root_failed = false;
     watch_supervisor(sys, root, mx, cv, stop_requested, root_failed);
+    notifier.start(sys, root, info); // READY=1 once the supervisor, which starts the listeners, answers
     {
       std::unique_lock guard{mx};
       cv.wait(guard, [&] { return stop_requested; });
     }
+    notifier.stop(); // STOPPING=1
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     root = nullptr;
     sys.await_all_actors_done();
@@ -520,6 +532,7 @@ int main(int argc, char** argv) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   return run_node(cfg);
