@@ -1,5 +1,6 @@
 #include "config/destinations.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <variant>
@@ -87,11 +88,41 @@ void read_reconnect(object_reader& destination, reconnect_config& out) {
   r->report_unknown_keys();
 }
 
+// "instances": names by the naming rule, unique in the list, at most max_destination_instances.
+// Absent: the destination's own name (the pre-issue-17 meaning: name = the peer's instance name).
+void read_instances(object_reader& r, const std::string& name, std::vector<std::string>& out) {
+  const json* list = r.array("instances");
+  if (!list) {
+    if (!r.has("instances") && !name.empty())
+      out.push_back(name);
+    return;
+  }
+  if (list->empty() || list->size() > max_destination_instances) {
+    r.error("instances", "must list 1 to " + std::to_string(max_destination_instances) + " instance names, got " +
+                           std::to_string(list->size()));
+    return;
+  }
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    auto path = element_path(r.path_of("instances"), i);
+    std::string instance;
+    if (!read_string_at((*list)[i], path, instance, r.errors()))
+      continue;
+    if (!is_valid_name(instance))
+      r.errors().push_back({path, "must be 1 to " + std::to_string(max_name_length) +
+                                    " characters from A-Z a-z 0-9 . _ -, got " + quote(instance)});
+    else if (std::find(out.begin(), out.end(), instance) != out.end())
+      r.errors().push_back({path, "duplicate instance " + quote(instance)});
+    else
+      out.push_back(std::move(instance));
+  }
+}
+
 destination_config read_destination(object_reader& r) {
   destination_config d;
   read_name(r, "name", d.name, presence::required);
   if (!read_name(r, "group", d.group, presence::optional))
     d.group = d.name;
+  read_instances(r, d.name, d.instances);
   read_sync_type(r, d.type);
   read_addresses(r, d.addresses);
   read_passthrough(r, d.passthrough);
@@ -104,6 +135,52 @@ destination_config read_destination(object_reader& r) {
   return d;
 }
 
+// An instance serves at most one destination (a hello must name one link) and is never this node.
+// Only the instances listed explicitly are checked here: an absent list is {name}, which the name
+// checks above already cover.
+void check_instance_owners(object_reader& r, object_reader& node, const std::string& node_name,
+                           const destination_config& d, std::size_t index,
+                           std::map<std::string, std::size_t>& owner) {
+  const bool listed = r.has("instances");
+  for (std::size_t k = 0; k < d.instances.size(); ++k) {
+    const auto& instance = d.instances[k];
+    const auto path = listed ? element_path(r.path_of("instances"), k) : r.path_of("name");
+    if (listed && !node_name.empty() && instance == node_name)
+      r.errors().push_back({path, quote(instance) + " is this node's own name; a node does not replicate to itself"});
+    auto [first, inserted] = owner.emplace(instance, index);
+    if (!inserted && first->second != index)
+      r.errors().push_back({path, "instance " + quote(instance) + " already serves " +
+                                    element_path(node.path_of("destinations"), first->second) +
+                                    " (an instance serves at most one destination)"});
+  }
+}
+
+// An instance of one destination may not be another destination's name: a connection dialed for a
+// destination reports its end by the destination's name before the peer said who it is
+// (replication_connection.hpp), so one name must mean one destination. A destination listed
+// without `instances` is its own name, which check_instance_owners covers already.
+// `at[i]`: the index in the JSON array of all[i] (destinations without a name are left out).
+void check_names_against_instances(object_reader& node, const std::vector<destination_config>& all,
+                                   const std::vector<std::size_t>& at) {
+  auto path = [&](std::size_t i) { return element_path(node.path_of("destinations"), at[i]); };
+  auto listed = [](const destination_config& d) { return d.instances != std::vector<std::string>{d.name}; };
+  std::map<std::string, std::size_t> listed_names; // name -> index in `all`, of destinations with a list
+  for (std::size_t j = 0; j < all.size(); ++j)
+    if (listed(all[j]))
+      listed_names.emplace(all[j].name, j);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    for (std::size_t k = 0; listed(all[i]) && k < all[i].instances.size(); ++k) {
+      const auto& instance = all[i].instances[k];
+      auto other = listed_names.find(instance);
+      if (other == listed_names.end() || other->second == i)
+        continue;
+      node.errors().push_back({element_path(path(i) + ".instances", k), "instance " + quote(instance) +
+                                                                          " is the name of destination " +
+                                                                          path(other->second) + " (one name, one destination)"});
+    }
+  }
+}
+
 } // namespace
 
 void read_destinations(object_reader& node, const std::string& node_name, std::vector<destination_config>& out) {
@@ -111,6 +188,8 @@ void read_destinations(object_reader& node, const std::string& node_name, std::v
   if (!list)
     return;
   std::map<std::string, std::size_t> first_index; // name -> index of its first definition
+  std::map<std::string, std::size_t> instance_owner; // instance -> index of the destination listing it
+  std::vector<std::size_t> at;                        // index in the array of each destination in `out`
   for (std::size_t i = 0; i < list->size(); ++i) {
     object_reader r{(*list)[i], element_path(node.path_of("destinations"), i), node.errors()};
     if (!r.is_object())
@@ -124,8 +203,12 @@ void read_destinations(object_reader& node, const std::string& node_name, std::v
     if (!inserted)
       r.error("name", "duplicate destination " + quote(d.name) + " (first defined at " +
                         element_path(node.path_of("destinations"), first->second) + ")");
+    else // a duplicate name is one error, not a second one for its default instance
+      check_instance_owners(r, node, node_name, d, i, instance_owner);
     out.push_back(std::move(d));
+    at.push_back(i);
   }
+  check_names_against_instances(node, out, at);
 }
 
 } // namespace tandem::config::detail

@@ -74,9 +74,15 @@ struct host_port {
 // Largest downgrade_after_ms: one day (a longer wait is no "downgrade", it is an outage).
 inline constexpr std::uint64_t max_downgrade_after_ms = 86'400'000;
 
+// Most instances one destination may list (docs/config.md, "instances"): an HA group of servers.
+inline constexpr std::size_t max_destination_instances = 16;
+
 struct destination_config {
-  std::string name;                     // instance name of the destination (unique in the config)
+  std::string name;                     // the destination's own name (unique in the config): status, metrics, retention
   std::string group;                    // defaults to name
+  // The instance names that may serve it (issue 17 part 2: a destination is a group of equivalent
+  // servers); defaults to {name}. Never empty after parse_config().
+  std::vector<std::string> instances;
   sync_type type = sync_type::async;    // required in JSON as "sync_type"
   std::vector<host_port> addresses;     // priority order; empty = accept-only (never dials)
   std::vector<std::string> passthrough; // RE2 patterns (config/pattern.hpp) over the group of the instance a record came from

@@ -18,6 +18,7 @@ ordered_json destination_json(const destination_config& d) {
   return {
     {"name", d.name},
     {"group", d.group},
+    {"instances", d.instances.empty() ? std::vector<std::string>{d.name} : d.instances},
     {"sync_type", d.type == sync_type::sync ? "sync" : "async"},
     {"addresses", addresses},
     {"passthrough", d.passthrough},

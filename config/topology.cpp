@@ -199,12 +199,15 @@ void check_accept_only(analysis& a) {
 class route_explorer {
 public:
   route_explorer(const analysis& a, std::size_t max_states) : a_(a), max_states_(max_states) {
-    // One route per edge, for the instance that receives over it (the rule's D: part 2's server
-    // groups make it one of several). Topic filters are not evaluated offline (there is no topic):
-    // ".*" here; visit() notes the filter.
-    for (const auto& e : a.out.edges)
-      routes_.emplace_back(e.to ? a.cfg(*e.to).name : std::string{}, ".*",
-                           a.cfg(e.from).destinations[e.destination].passthrough, 64);
+    // One route per edge: the destination's group of instances, served by the one that receives
+    // over it (routing.hpp: no record that any instance of the group held is sent to it). Topic
+    // filters are not evaluated offline (there is no topic): ".*" here; visit() notes the filter.
+    for (const auto& e : a.out.edges) {
+      const auto& d = a.cfg(e.from).destinations[e.destination];
+      auto& route = routes_.emplace_back(acceptable_instances(d), ".*", d.passthrough, 64);
+      if (e.to)
+        route.set_serving_instance(a.cfg(*e.to).name);
+    }
   }
 
   struct result {
@@ -446,7 +449,7 @@ private:
 } // namespace
 
 std::vector<std::string> acceptable_instances(const destination_config& d) {
-  return {d.name};
+  return d.instances.empty() ? std::vector<std::string>{d.name} : d.instances;
 }
 
 bool address_reaches(const host_port& address, const listener_config& listener) {

@@ -3,8 +3,8 @@
 // that no single config shows.
 //
 // Model (the same rules the nodes follow at run time):
-//   * A destination names a SET of acceptable instances (acceptable_instances(); today {name}; part
-//     2 of issue 17 lets a destination name a group of servers). Every given config whose `name` is
+//   * A destination names a SET of acceptable instances (acceptable_instances(): its `instances`,
+//     default {name}: a destination may be a group of servers). Every given config whose `name` is
 //     in the set is a receiver of the destination; none = the destination is outside the deployment.
 //   * Two nodes are connected when either dials the other: one of its destination addresses for the
 //     other reaches the other's replication listener (address_reaches()). The connection carries
@@ -87,8 +87,7 @@ struct topology_result {
   std::size_t problems() const;
 };
 
-// The instance names that may serve a destination. Today its name; the one place part 2 of
-// issue 17 (a destination naming a group of servers) changes.
+// The instance names that may serve a destination: its `instances` (default {name}).
 std::vector<std::string> acceptable_instances(const destination_config& d);
 
 // Whether a destination address reaches a replication listener, compared as written (no name is

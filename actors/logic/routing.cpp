@@ -39,10 +39,28 @@ bool regex_match_cache::matches(std::string_view subject) {
 destination_route::destination_route(std::string destination, std::string_view topics_regex,
                                      const std::vector<std::string>& passthrough_regexes,
                                      std::size_t cache_entries)
-    : destination_(std::move(destination)), topics_(topics_regex, cache_entries) {
+    : destination_route(std::vector<std::string>{std::move(destination)}, topics_regex, passthrough_regexes,
+                        cache_entries) {}
+
+destination_route::destination_route(std::vector<std::string> instances, std::string_view topics_regex,
+                                     const std::vector<std::string>& passthrough_regexes,
+                                     std::size_t cache_entries)
+    : instances_(std::move(instances)), topics_(topics_regex, cache_entries) {
+  if (instances_.empty())
+    throw std::invalid_argument("a destination route needs at least one instance");
+  destination_ = instances_.front();
   passthrough_.reserve(passthrough_regexes.size());
   for (const auto& pattern : passthrough_regexes)
     passthrough_.emplace_back(pattern, cache_entries);
+}
+
+void destination_route::set_serving_instance(const std::string& instance) {
+  if (is_instance(instance))
+    destination_ = instance;
+}
+
+bool destination_route::is_instance(std::string_view name) const {
+  return std::find(instances_.begin(), instances_.end(), name) != instances_.end();
 }
 
 bool destination_route::passes_through(std::string_view upstream_group) const {
@@ -52,15 +70,16 @@ bool destination_route::passes_through(std::string_view upstream_group) const {
 
 bool destination_route::admits(const route_input& in) const {
   // Cheapest checks first; the regexes run last.
+  auto in_group = [this](const std::string& hop) { return is_instance(hop); };
   if (in.origin_instance == destination_) {
-    // Refill (header comment): the destination's own record from before its journal base.
+    // Refill (header comment): the serving instance's own record from before its journal base.
     if (in.origin_seq >= destination_base_)
       return false;
-    if (!in.path.empty() && std::find(in.path.begin() + 1, in.path.end(), destination_) != in.path.end())
+    if (!in.path.empty() && std::any_of(in.path.begin() + 1, in.path.end(), in_group))
       return false;
     return topics_.matches(in.topic);
   }
-  if (std::find(in.path.begin(), in.path.end(), destination_) != in.path.end())
+  if (is_instance(in.origin_instance) || std::any_of(in.path.begin(), in.path.end(), in_group))
     return false;
   if (!in.path.empty() && !passes_through(in.upstream_group))
     return false;

@@ -22,13 +22,18 @@
 //   1. its topic fully matches D's topic filter;
 //   2. it was published to this node (path empty), OR the group of the instance it arrived from
 //      (the group of path.back()) fully matches one of D's passthrough regexes;
-//   3. D is neither the record's origin nor in its path.
+//   3. D is neither the record's origin nor in its path. D is a GROUP of equivalent servers
+//      (config destinations[i].instances, issue 17 part 2): no instance of the group is the
+//      record's origin or in its path (no echo to the group it came from: a record B1 sent us is
+//      not sent to B2, which gets it from B1 itself).
 // Rule 2 is what stops echoes: in a pair A<->B without passthrough, B never sends A's records
 // back.
 //
 // The one exception, REFILL: once the link knows D's journal base (D's hello; set_destination_base),
 // a record whose origin is D with origin_seq < that base is admitted when its topic matches and
-// D appears in its path only as the origin (path[0]). D's base is above every seq an earlier
+// D appears in its path only as the origin (path[0]). For a group, D is the SERVING instance (the
+// one whose hello gave the base; set_serving_instance): only its own earlier records go back to
+// it, and no other instance of the group may appear in the path. D's base is above every seq an earlier
 // incarnation of D used, so such a record is one D published before it lost its journal; D takes
 // it back if it does not hold it yet. The base is 0 (unknown: no refill) until set; a peer whose
 // journal was never lost has base 1 or holds everything below its base already (it then drops the
@@ -105,11 +110,20 @@ public:
   destination_route(std::string destination, std::string_view topics_regex,
                     const std::vector<std::string>& passthrough_regexes,
                     std::size_t cache_entries = regex_match_cache::default_max_entries);
+  // A destination served by a group of instances (never empty; the first serves until
+  // set_serving_instance says otherwise).
+  destination_route(std::vector<std::string> instances, std::string_view topics_regex,
+                    const std::vector<std::string>& passthrough_regexes,
+                    std::size_t cache_entries = regex_match_cache::default_max_entries);
 
   // True when the record goes to this destination (the rule in the header comment).
   bool admits(const route_input& in) const;
 
+  // The serving instance: the one refill applies to.
   const std::string& destination() const noexcept { return destination_; }
+  const std::vector<std::string>& instances() const noexcept { return instances_; }
+  // Which instance of the group serves now (one of instances(); others are ignored).
+  void set_serving_instance(const std::string& instance);
   // The destination's journal base (its hello); 0 = unknown, disables refill.
   void set_destination_base(std::uint64_t base) noexcept { destination_base_ = base; }
   std::uint64_t destination_base() const noexcept { return destination_base_; }
@@ -120,7 +134,9 @@ public:
 
 private:
   bool passes_through(std::string_view upstream_group) const;
+  bool is_instance(std::string_view name) const;
 
+  std::vector<std::string> instances_;
   std::string destination_;
   std::uint64_t destination_base_ = 0;
   mutable regex_match_cache topics_;

@@ -1,7 +1,9 @@
 // The shipped example configs, the normalized output of to_json() and the embedded default.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <tuple>
 #include <sstream>
 
 #include "config/parse.hpp"
@@ -63,17 +65,39 @@ TEST_CASE("example pair-b.json: B replicates synchronously to A, downgraded afte
   CHECK(c.destinations[0].downgrade_after_ms == 2000);
 }
 
-TEST_CASE("example failover.json: one destination with two addresses and a custom reconnect") {
+TEST_CASE("example failover.json: one destination, a group of two servers at two addresses, a custom reconnect") {
   auto c = load_example("failover.json");
   CHECK(c.name == "A");
   REQUIRE(c.destinations.size() == 1);
   const auto& b = c.destinations[0];
   CHECK(b.name == "B");
   CHECK(b.group == "B");
+  CHECK(b.instances == std::vector<std::string>{"B1", "B2"});
   CHECK(b.type == sync_type::sync);
   CHECK(b.addresses == std::vector<host_port>{{"127.0.0.1", 27220}, {"127.0.0.1", 27230}});
   CHECK(b.reconnect != reconnect_config{});
   CHECK(b.reconnect.initial_ms <= b.reconnect.max_ms);
+}
+
+TEST_CASE("examples failover-b1.json and failover-b2.json: the servers of failover.json's B, each named on its own") {
+  auto a = load_example("failover.json");
+  for (auto [file, me, other] : {std::tuple{"failover-b1.json", "B1", "B2"}, std::tuple{"failover-b2.json", "B2", "B1"}}) {
+    CAPTURE(file);
+    auto c = load_example(file);
+    CHECK(c.name == me);
+    CHECK(c.group == "B");
+    // A dials this server at one of its destination's addresses.
+    const auto& to_b = a.destinations[0].addresses;
+    CHECK(std::find(to_b.begin(), to_b.end(), host_port{"127.0.0.1", c.replication.port}) != to_b.end());
+    REQUIRE(c.destinations.size() == 2);
+    CHECK(c.destinations[0].name == "A");
+    CHECK(c.destinations[0].type == sync_type::sync);
+    CHECK(c.destinations[0].addresses == std::vector<host_port>{{"127.0.0.1", a.replication.port}});
+    CHECK(c.destinations[1].name == other);
+    CHECK(c.destinations[1].type == sync_type::sync);
+    CHECK(c.destinations[1].passthrough == std::vector<std::string>{"A"}); // the partner holds A's records too
+    check_round_trip(c);
+  }
 }
 
 TEST_CASE("example accept-only.json: a destination that is never dialled") {
@@ -115,7 +139,8 @@ TEST_CASE("normalized output keeps the order of node_config's fields") {
 }
 
 TEST_CASE("every example round-trips through to_json") {
-  for (const char* file : {"pair-a.json", "pair-b.json", "failover.json", "accept-only.json"}) {
+  for (const char* file :
+       {"pair-a.json", "pair-b.json", "failover.json", "failover-b1.json", "failover-b2.json", "accept-only.json"}) {
     CAPTURE(file);
     check_round_trip(load_example(file));
   }
@@ -129,6 +154,7 @@ TEST_CASE("non-default values round-trip through to_json") {
   destination_config d;
   d.name = "v6";
   d.group = "G";
+  d.instances = {"v6a", "v6b"};
   d.type = sync_type::async;
   d.addresses = {{"::1", 27100}, {"b.example", 1}};
   d.passthrough = {"C", "D.*"};

@@ -80,10 +80,12 @@ TEST_CASE("address_reaches compares as written: same port, same host, wildcard o
   }
 }
 
-TEST_CASE("a destination accepts the instance it names (one place for part 2's server groups)") {
+TEST_CASE("a destination accepts its instances: the ones listed, else the instance it names") {
   destination_config d;
   d.name = "B";
   CHECK(acceptable_instances(d) == std::vector<std::string>{"B"});
+  d.instances = {"B1", "B2"};
+  CHECK(acceptable_instances(d) == std::vector<std::string>{"B1", "B2"});
 }
 
 TEST_CASE("a sync pair that dials both ways is clean and every record reaches both") {

@@ -302,3 +302,36 @@ TEST_CASE("refill: the destination's own records below its journal base go back 
   CHECK(filtered.admits({"A", "orders.x", from_a, "ga", 41}));
   CHECK_FALSE(filtered.admits({"A", "audit.x", from_a, "ga", 41}));
 }
+
+// Issue 17 part 2: a destination that is a group of servers {B1, B2}.
+TEST_CASE("group destination: a record whose origin or path holds ANY instance of the group is not sent to it") {
+  destination_route to_b{std::vector<std::string>{"B1", "B2"}, ".*", {".*"}};
+  CHECK(to_b.admits({"A", "t", {}, {}, 1})); // published here
+  const std::vector<std::string> from_b1{"B1"};
+  const std::vector<std::string> b2_via_b1{"B2", "B1"};
+  const std::vector<std::string> c_via_b2{"C", "B2"};
+  const std::vector<std::string> from_c{"C"};
+  CHECK_FALSE(to_b.admits({"B1", "t", from_b1, "gb", 1}));   // B1's own record: never to B2 either
+  CHECK_FALSE(to_b.admits({"B2", "t", b2_via_b1, "gb", 1})); // came from the group
+  CHECK_FALSE(to_b.admits({"C", "t", c_via_b2, "gb", 1}));   // passed through B2
+  CHECK(to_b.admits({"C", "t", from_c, "gc", 1}));           // passthrough of another group
+  // The old single-instance rule checked only the destination's name: B1's record went to "B".
+  destination_route by_name{"B", ".*", {".*"}};
+  CHECK(by_name.admits({"B1", "t", from_b1, "gb", 1}));
+}
+
+TEST_CASE("group destination: refill goes to the serving instance only, for its own earlier records") {
+  destination_route to_b{std::vector<std::string>{"B1", "B2"}, ".*", no_passthrough};
+  CHECK(to_b.destination() == "B1");
+  const std::vector<std::string> from_b1{"B1"};
+  const std::vector<std::string> from_b2{"B2"};
+  to_b.set_serving_instance("B2");
+  to_b.set_destination_base(1000); // B2 lost its journal
+  CHECK(to_b.admits({"B2", "t", from_b2, "gb", 41}));      // B2's own earlier record goes back to it
+  CHECK_FALSE(to_b.admits({"B1", "t", from_b1, "gb", 41})); // B1's record is never refilled to B2
+  const std::vector<std::string> b2_via_b1{"B2", "B1"};
+  CHECK_FALSE(to_b.admits({"B2", "t", b2_via_b1, "gb", 41})); // another instance of the group held it
+  to_b.set_serving_instance("X");                              // not of the group: ignored
+  CHECK(to_b.destination() == "B2");
+  CHECK_THROWS_AS(destination_route(std::vector<std::string>{}, ".*", no_passthrough), std::invalid_argument);
+}
