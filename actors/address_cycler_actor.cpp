@@ -202,6 +202,7 @@ void connect_started(cycler_self self, std::size_t index, std::uint64_t id, cons
   args.ctx = st.ctx;
   args.direction = conn_direction::outbound;
   args.expected_peer = st.dest.name;
+  args.acceptable_peers = st.dest.instances; // any server of the destination's group may answer
   args.remote_address = where;
   args.connect_timeout = left; // the rest of this attempt's connect_timeout_ms, up to the peer's hello
   spawn_outbound_connection(self->system(), fd, std::move(args));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <optional>
 
 #include <caf/all.hpp>
@@ -36,6 +37,9 @@ struct link_state {
   replication_connection_actor conn;
   bool awaiting_resume = false;
   std::string peer_address;
+  std::string serving_instance; // the instance of the destination's group whose connection is attached (last one)
+  std::uint64_t instance_switches = 0; // attaches by another instance than the one before (failovers)
+  std::map<std::string, std::uint64_t> instance_bases; // journal base each instance last said (at most 16)
   conn_direction direction = conn_direction::outbound;
   std::uint64_t durable_seq = 0;
   std::shared_ptr<journal::cursor> cursor; // lent to a journal reader while reading_disk
@@ -285,12 +289,39 @@ void on_resume_point(link_self self, std::uint64_t peer_holds) {
             "; it holds ", d.peer_position, ")");
 }
 
+// Which instance of the destination's group the attaching connection is, and its journal base
+// (issue 17 part 2). Another instance than before is a failover: the resume that follows takes
+// what THIS instance durably holds (its first durable_ack; peer_holds_less when it holds less),
+// and refill (routing.hpp) applies to its own earlier records. A new incarnation is a change of
+// the base one instance said before, never the difference between two instances' bases.
+void on_instance(link_self self, const std::string& instance, std::uint64_t base) {
+  auto& st = self->state;
+  auto& known = st.instance_bases[instance]; // 0: not seen since the link started
+  if (known != 0 && known != base)
+    // A new incarnation of an instance we knew: its earlier records, filtered while it was the
+    // old one, are routed to it now (refill), so what we covered by filtering them counts no more.
+    st.window->forget_filtered();
+  known = base;
+  st.route->set_serving_instance(instance);
+  st.route->set_destination_base(base);
+  if (instance == st.serving_instance)
+    return;
+  if (!st.serving_instance.empty()) {
+    ++st.instance_switches;
+    log::info(st.name, "destination ", st.dest.name, ": instance ", instance, " serves it now (was ",
+              st.serving_instance, "); resuming from what ", instance, " holds");
+  }
+  st.serving_instance = instance;
+}
+
 std::string status_json(link_state& st) {
   const auto& w = *st.window;
   const auto& c = w.counters();
   nlohmann::ordered_json j;
   j["destination"] = st.dest.name;
   j["connected"] = static_cast<bool>(st.conn) && !st.awaiting_resume;
+  j["link_instance"] = st.conn ? st.serving_instance : "";
+  j["instance_switches"] = st.instance_switches;
   j["peer_address"] = st.conn ? st.peer_address : "";
   j["direction"] = st.conn ? to_string(st.direction) : "";
   // Where replication goes now: the dialed server, or the inbound connection the peer opened.
@@ -345,7 +376,9 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
   st.options = options;
   st.name = "link-" + st.dest.name;
   self->bind_probe(st.name);
-  st.route.emplace(st.dest.name, st.dest.topics, st.dest.passthrough);
+  // The destination's whole group of instances (routing.hpp: nothing any of them held goes to it).
+  st.route.emplace(st.dest.instances.empty() ? std::vector<std::string>{st.dest.name} : st.dest.instances,
+                   st.dest.topics, st.dest.passthrough);
   // Seqs below the journal's base never existed here (docs/journal-format.md): a new journal
   // starts with nothing to send, not with base - 1 records of lag.
   const std::uint64_t before_base = st.ctx->runtime->log().base_seq() - 1;
@@ -358,17 +391,10 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
   self->send(st.ctx->journal, atoms::dest_conn::value, st.dest.name, false); // not connected yet
   return {
     [=](atoms::link_attach, replication_connection_actor conn, const std::string& address, conn_direction dir,
-        std::uint64_t peer_base) {
+        std::uint64_t peer_base, const std::string& instance) {
       auto& s = self->state;
-      // Refill (routing.hpp): the peer's records from before its journal base go back to it.
-      if (peer_base != s.route->destination_base()) {
-        // A new incarnation of a destination we knew: its earlier records, filtered while it was
-        // the old one, are routed to it now (refill), so what we covered by filtering them counts
-        // no more.
-        if (s.route->destination_base() != 0)
-          s.window->forget_filtered();
-        s.route->set_destination_base(peer_base);
-      }
+      // Refill (routing.hpp): the serving instance's records from before its journal base go back to it.
+      on_instance(self, instance, peer_base);
       if (s.conn && s.conn != conn)
         s.window->on_disconnected(); // replaced: resend what the old connection had in flight
       s.conn = std::move(conn);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <optional>
+#include <utility>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -36,7 +37,9 @@ struct conn_state {
   std::string peer;       // instance name from the peer's hello
   std::uint64_t peer_base = 0; // the peer's journal base from its hello (0: not said)
   std::string peer_group;
-  destination_link_actor link; // our destination link for the peer, if it is one of our destinations
+  destination_link_actor link; // our destination link for the peer, while the peer serves it
+  destination_link_actor pending_link; // handed over (serve_link) while registering: attached once kept
+  std::optional<std::uint64_t> last_peer_ack; // the peer's latest durable_ack (a resume point to hand on)
   std::optional<logic::inbound_dedup> dedup;
   std::uint64_t epoch = 0;                     // matches the armed conn_timeout
   logic::replication_deadlines deadlines;      // when to send a heartbeat or give up (conn_timeout)
@@ -94,6 +97,7 @@ void write_message(caf::io::broker* self, const state_ptr& st, const protocol::m
 // node shutdown), from the functor attached at spawn.
 void release_handles(conn_state& st) {
   st.link = nullptr;
+  st.pending_link = nullptr;
   st.args.listener = nullptr;
   st.buffers.reset(); // gives its bytes back to the node-wide budget (which it shares)
   st.dedup.reset();
@@ -239,6 +243,38 @@ void on_record_batch(caf::io::broker* self, const state_ptr& st, std::string_vie
 
 void process_frames(caf::io::broker* self, const state_ptr& st);
 
+// This connection serves the peer's destination from now: the link attaches it and, when the
+// peer's durable_ack came before (a connection handed the link at a failover), takes the latest
+// one as the peer's resume point (logic/resume_decision.hpp: a server that holds less is re-sent
+// the difference; a claim above our journal closes the connection).
+void attach_link(caf::io::broker* self, const state_ptr& st, destination_link_actor link) {
+  st->link = std::move(link);
+  self->send(st->link, atoms::link_attach::value, me(self), std::string{st->args.remote_address}, st->args.direction,
+             st->peer_base, st->peer);
+  if (st->last_peer_ack)
+    self->send(st->link, atoms::peer_ack::value, *st->last_peer_ack);
+}
+
+// The supervisor hands this connection its peer's link (serve_link): the instance that served the
+// destination is gone. Before the connection is kept, on_kept attaches it; after it ended, the
+// supervisor hears of the end (conn_down) and picks another instance.
+void on_serve_link(caf::io::broker* self, const state_ptr& st, const caf::actor& link) {
+  auto typed = caf::actor_cast<destination_link_actor>(link);
+  if (st->at == phase::registering)
+    st->pending_link = std::move(typed);
+  else if (st->at == phase::established && st->link != typed)
+    attach_link(self, st, std::move(typed));
+}
+
+// A dialed address may answer with any instance of the destination's group.
+bool answers_as_expected(const connection_args& a, const std::string& instance) {
+  if (a.expected_peer.empty())
+    return true; // inbound: whoever it is, the supervisor decides
+  if (a.acceptable_peers.empty())
+    return instance == a.expected_peer;
+  return std::find(a.acceptable_peers.begin(), a.acceptable_peers.end(), instance) != a.acceptable_peers.end();
+}
+
 void on_kept(caf::io::broker* self, const state_ptr& st, std::uint64_t held_from_peer, destination_link_actor link) {
   st->at = phase::established;
   auto rt = st->args.ctx->runtime;
@@ -250,11 +286,10 @@ void on_kept(caf::io::broker* self, const state_ptr& st, std::uint64_t held_from
             held_from_peer);
   // Our resume point for the peer's link.
   write_message(self, st, protocol::durable_ack{held_from_peer});
-  if (link) {
-    st->link = std::move(link);
-    self->send(st->link, atoms::link_attach::value, me(self), std::string{st->args.remote_address},
-               st->args.direction, st->peer_base);
-  }
+  if (!link)
+    link = std::exchange(st->pending_link, nullptr);
+  if (link)
+    attach_link(self, st, std::move(link));
   st->deadlines.on_established(conn_state::steady_ms());
   arm_next_deadline(self, st);
   process_frames(self, st);
@@ -272,9 +307,13 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
            "peer calls itself '" + h.instance + "', which is this node's own name or empty");
     return;
   }
-  if (!st->args.expected_peer.empty() && h.instance != st->args.expected_peer) {
+  if (!answers_as_expected(st->args, h.instance)) {
+    std::string listed;
+    for (const auto& i : st->args.acceptable_peers)
+      listed += (listed.empty() ? "" : ", ") + i;
     refuse(self, st, protocol::close_code::unknown_instance,
-           "dialed destination " + st->args.expected_peer + " but the peer is instance " + h.instance);
+           "dialed destination " + st->args.expected_peer + (listed.empty() ? "" : " (instances " + listed + ")")
+             + " but the peer is instance " + h.instance);
     return;
   }
   st->peer = h.instance;
@@ -348,6 +387,7 @@ void process_frames(caf::io::broker* self, const state_ptr& st) {
       return;
     }
     if (auto* a = std::get_if<protocol::durable_ack>(&m)) {
+      st->last_peer_ack = a->durable_seq;
       if (st->link)
         self->send(st->link, atoms::peer_ack::value, a->durable_seq);
     } else if (std::get_if<protocol::heartbeat>(&m)) {
@@ -506,6 +546,7 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
     },
     // The replication listener takes the slot back (replication_listener.hpp).
     [=](atoms::slot_evict, const std::string& reason) { refuse(self, st, protocol::close_code::resource_limit, reason); },
+    [=](atoms::serve_link, const caf::actor& link) { on_serve_link(self, st, link); },
   };
 }
 

@@ -14,7 +14,12 @@
 // duplicate; once kept, it sends durable_ack{what we durably hold from the peer}, which is the
 // peer's resume point. Every connection problem closes only this connection, with a logged reason.
 //
-// Who hears what: its link (link_attach once kept, peer_ack, link_detach), the supervisor
+// A connection kept while another instance of the peer's destination group serves the link has no
+// link (its records are still taken); it remembers the peer's latest durable_ack, and when the
+// supervisor hands it the link (serve_link: the serving instance's connection ended) it attaches
+// and passes that ack on as its resume point (what this instance durably holds of ours).
+//
+// Who hears what: its link (link_attach once kept or handed the link, peer_ack, link_detach), the supervisor
 // (conn_hello, then conn_down when it ends: always for an outbound connection, whose end is its
 // cycler's attempt result; for an inbound one once it said hello), the replication listener
 // (slot_identified). Others send it what replication_connection_actor lists
@@ -24,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
@@ -44,6 +50,9 @@ struct connection_args {
   std::shared_ptr<const replication_context> ctx;
   conn_direction direction = conn_direction::inbound;
   std::string expected_peer;       // outbound: the destination dialed; empty when inbound
+  // outbound: the instance names that may answer (the destination's instances: any server of its
+  // group); empty: expected_peer itself
+  std::vector<std::string> acceptable_peers;
   std::string remote_address;      // for logs and status
   replication_listener_actor listener; // inbound: the replication listener, told who the peer is (slots)
   std::chrono::milliseconds connect_timeout{2000}; // outbound: until the peer's hello

@@ -4,7 +4,7 @@
 //   listener/cycler --spawn--> connection --conn_hello--> supervisor: keeps it or not, and answers
 //                                                         with the peer's link if it is a destination
 //   connection --link_attach / link_detach / peer_ack--> link
-//   link --send_frame / violation--> connection        supervisor --close_conn--> connection
+//   link --send_frame / violation--> connection        supervisor --close_conn / serve_link--> connection
 //   connection --conn_down--> supervisor --dial_done / dial_ended / inbound_use--> cycler
 //   link --dest_ack--> journal --durable--> link
 //   connection --append--> journal --append_reply--> connection --durable_ack--> peer
@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 
+#include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/replies_to.hpp>
@@ -42,6 +43,7 @@ using send_frame = caf::atom_constant<caf::atom("tsendfr")>;    // link -> conne
 using durable = caf::atom_constant<caf::atom("tdurable")>;      // journal -> links: durable up to seq
 using subscribe = caf::atom_constant<caf::atom("tsubscr")>;     // link -> journal: send me durable notices
 using close_conn = caf::atom_constant<caf::atom("tclose")>;     // supervisor -> connection: close (reason)
+using serve_link = caf::atom_constant<caf::atom("tserve")>;     // supervisor -> connection: serve this link now (failover)
 using violation = caf::atom_constant<caf::atom("tviolate")>;   // link -> connection: close{protocol_violation} (reason)
 using slot_identified = caf::atom_constant<caf::atom("tslot_id")>; // connection -> replication listener
 using slot_evict = caf::atom_constant<caf::atom("tslot_ev")>;   // replication listener -> connection
@@ -86,13 +88,16 @@ struct dial_started {
 // typed_broker would have to list its socket events (new_data_msg, connection_closed_msg: the
 // connection_handler interface) and its timer tick in the same interface, so every holder of the
 // handle could send them. This handle is what other actors may send it; every sender holds it, so
-// a message the connection does not take does not compile. The broker's handlers for these four
+// a message the connection does not take does not compile. The broker's handlers for these five
 // are at the end of replication_connection.cpp (CAF does not check that side at compile time).
 using replication_connection_actor = caf::typed_actor<
   caf::reacts_to<atoms::send_frame, logic::fanout_batch>, // its link: write this record batch
   caf::reacts_to<atoms::violation, std::string>,          // its link: close{protocol_violation}
   caf::reacts_to<atoms::close_conn, std::string>,         // supervisor: close as a duplicate
-  caf::reacts_to<atoms::slot_evict, std::string>>;        // replication listener: slot taken back
+  caf::reacts_to<atoms::slot_evict, std::string>,         // replication listener: slot taken back
+  // supervisor: the serving instance of the peer's destination ended; serve its link now (issue 17
+  // part 2). The link's handle, untyped: destination_link_actor's interface names this one.
+  caf::reacts_to<atoms::serve_link, caf::actor>>;
 
 // The replication listener (replication_listener.hpp; a broker, fronted by this handle likewise).
 using replication_listener_actor = caf::typed_actor<
@@ -100,8 +105,10 @@ using replication_listener_actor = caf::typed_actor<
 
 // A destination link (destination_link.hpp).
 using destination_link_actor = caf::typed_actor<
-  // (connection, remote address, direction, the peer's journal base from its hello)
-  caf::reacts_to<atoms::link_attach, replication_connection_actor, std::string, conn_direction, std::uint64_t>,
+  // (connection, remote address, direction, the peer's journal base from its hello, the peer's
+  // instance name: which instance of the destination's group serves it now)
+  caf::reacts_to<atoms::link_attach, replication_connection_actor, std::string, conn_direction, std::uint64_t,
+                 std::string>,
   caf::reacts_to<atoms::link_detach, replication_connection_actor>,
   caf::reacts_to<atoms::peer_ack, std::uint64_t>,
   caf::reacts_to<atoms::durable, std::uint64_t, std::uint64_t>, // (durable seq, committed bytes)

@@ -1,5 +1,7 @@
 #include "actors/supervisor.hpp"
 
+#include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -25,6 +27,7 @@
 #include "actors/metrics/live_metrics.hpp"
 #include "actors/logic/connection_registry.hpp"
 #include "actors/logic/identity_conflicts.hpp"
+#include "actors/logic/serving_instances.hpp"
 #include "actors/node_metrics.hpp"
 #include "actors/node_status.hpp"
 #include "actors/replication_listener.hpp"
@@ -51,16 +54,32 @@ struct supervisor_state {
   std::set<std::string> configured_groups; // destinations: their group comes from the config
   std::map<std::string, destination_actors> destinations; // by destination instance name
   std::optional<logic::connection_registry<replication_connection_actor>> connections; // one in use per peer
+  logic::serving_instances serving; // per destination: which connected instance its link uses
   logic::identity_conflicts identity_conflicts; // peers refused: another node with their name is connected
   std::shared_ptr<logic::identity_refusals> identity_refusals; // peers that refused us (the context's)
   std::map<caf::actor_addr, std::string> remote_addresses;            // of connections in use, for status
-  std::map<std::string, bool> cycler_told_inbound; // per destination: what its cycler last heard
+  std::map<std::string, bool> cycler_told_inbound; // per destination name: what its cycler last heard
   std::set<caf::actor_addr> cycler_told_kept;       // outbound connections their cycler heard dial_done(true) of
   std::unique_ptr<node_metrics> metrics = std::make_unique<node_metrics>(); // GET /metrics, fed from the status
   static inline const char* name = "supervisor";
 };
 
 using supervisor_self = instrumented<caf::stateful_actor<supervisor_state, supervisor_actor::base>>*;
+
+conn_direction to_conn(logic::dial_direction d) {
+  return d == logic::dial_direction::outbound ? conn_direction::outbound : conn_direction::inbound;
+}
+
+// The instances that may serve a destination (config destinations[i].instances; {name} when a
+// config built in code left it empty).
+std::vector<std::string> configured_instances(const config::node_config& cfg, const std::string& destination) {
+  for (const auto& d : cfg.destinations)
+    if (d.name == destination)
+      return d.instances.empty() ? std::vector<std::string>{d.name} : d.instances;
+  return {};
+}
+
+void add_serving_status(supervisor_self self, const std::string& name, nlohmann::ordered_json& d);
 
 // /status "identity_conflicts": per instance name refused because another node with that name
 // (and another instance id) is connected.
@@ -106,8 +125,8 @@ void gather_status(supervisor_self self, std::function<void(nlohmann::ordered_js
           if (k != "destination")
             d[k] = v;
       // One connection carries both directions: the link uses whatever connection is in use
-      // with the peer, whoever dialed it.
-      d["shared_with_reverse_direction"] = self->state.connections->current(name).has_value();
+      // with the serving instance, whoever dialed it.
+      add_serving_status(self, name, d);
       auto cyc = nlohmann::ordered_json::parse(g->cyclers.count(name) ? g->cyclers[name] : "null", nullptr, false);
       d["cycler"] = cyc.is_discarded() ? nlohmann::ordered_json{} : cyc;
     }
@@ -152,30 +171,62 @@ void gather_status(supervisor_self self, std::function<void(nlohmann::ordered_js
   }
 }
 
+// /status per destination (issue 17 part 2): which instance serves it and at what address, and
+// every instance that may serve it with the state of its connection.
+void add_serving_status(supervisor_self self, const std::string& name, nlohmann::ordered_json& d) {
+  auto& st = self->state;
+  const auto serving = st.serving.serving(name);
+  auto conn = serving ? st.connections->current(*serving) : std::nullopt;
+  d["shared_with_reverse_direction"] = conn.has_value();
+  d["serving_instance"] = serving.value_or("");
+  d["serving_address"] = conn ? st.remote_addresses[conn->first.address()] : std::string{};
+  d["failovers"] = st.serving.failovers(name);
+  auto instances = nlohmann::ordered_json::array();
+  for (const auto& instance : configured_instances(st.info.config, name)) {
+    auto c = st.connections->current(instance);
+    instances.push_back({{"instance", instance},
+                         {"connected", c.has_value()},
+                         {"serving", serving == instance},
+                         {"direction", c ? to_string(to_conn(c->second)) : ""},
+                         {"address", c ? st.remote_addresses[c->first.address()] : std::string{}}});
+  }
+  d["instances"] = std::move(instances);
+}
+
 logic::dial_direction to_dial(conn_direction d) {
   return d == conn_direction::outbound ? logic::dial_direction::outbound : logic::dial_direction::inbound;
 }
 
-conn_direction to_conn(logic::dial_direction d) {
-  return d == logic::dial_direction::outbound ? conn_direction::outbound : conn_direction::inbound;
-}
-
-cycler_actor cycler_of(supervisor_self self, const std::string& peer) {
-  auto dest = self->state.destinations.find(peer);
+cycler_actor cycler_of(supervisor_self self, const std::string& destination) {
+  auto dest = self->state.destinations.find(destination);
   return dest == self->state.destinations.end() ? cycler_actor{} : dest->second.cycler;
 }
 
-// The one owner of what a destination's cycler knows about inbound connections: after every
-// change of the registry, the cycler is told whether an inbound connection from its destination
-// is in use now (only when that changed). Derived from the registry's state, never from a single
-// event's direction: a replaced connection closing changes nothing (connection_registry.hpp).
-void feed_cycler(supervisor_self self, const std::string& peer) {
+// The destination a peer belongs to: the one listing the instance, or -- for a dial that ended
+// before the peer's hello, reported by the destination's name -- that destination. nullptr: none.
+// (config/destinations.cpp keeps the two apart: no instance is another destination's name.)
+const std::string* destination_for(supervisor_self self, const std::string& peer) {
   auto& st = self->state;
-  auto cycler = cycler_of(self, peer);
+  if (const auto* d = st.serving.destination_of(peer))
+    return d;
+  auto it = st.destinations.find(peer);
+  return it == st.destinations.end() ? nullptr : &it->first;
+}
+
+// The one owner of what a destination's cycler knows about inbound connections: after every
+// change of the registry, the cycler is told whether an inbound connection from ANY instance of
+// its destination is in use now (only when that changed). Derived from the registry's state, never
+// from a single event's direction: a replaced connection closing changes nothing
+// (connection_registry.hpp).
+void feed_cycler(supervisor_self self, const std::string& destination) {
+  auto& st = self->state;
+  auto cycler = cycler_of(self, destination);
   if (!cycler)
     return;
-  const bool in_use = st.connections->inbound_in_use(peer);
-  bool& told = st.cycler_told_inbound[peer];
+  const auto instances = configured_instances(st.info.config, destination);
+  const bool in_use = std::any_of(instances.begin(), instances.end(),
+                                  [&](const std::string& i) { return st.connections->inbound_in_use(i); });
+  bool& told = st.cycler_told_inbound[destination];
   if (in_use == told)
     return;
   told = in_use;
@@ -184,9 +235,9 @@ void feed_cycler(supervisor_self self, const std::string& peer) {
 
 // An outbound connection is its cycler's attempt: the cycler hears dial_done(true) when it is
 // kept, then dial_ended when it ends, or dial_done(false, why) when it ends without being kept.
-void feed_cycler_outbound(supervisor_self self, const std::string& peer, const replication_connection_actor& conn,
-                          bool kept, const std::string& why) {
-  auto cycler = cycler_of(self, peer);
+void feed_cycler_outbound(supervisor_self self, const std::string& destination,
+                          const replication_connection_actor& conn, bool kept, const std::string& why) {
+  auto cycler = cycler_of(self, destination);
   if (!cycler)
     return;
   auto& told = self->state.cycler_told_kept;
@@ -249,13 +300,38 @@ std::pair<bool, destination_link_actor> on_conn_hello(supervisor_self self, cons
     self->send(*decision.replaced, atoms::close_conn::value, std::string{"duplicate connection; keeping the other one"});
   }
   st.remote_addresses[conn.address()] = remote;
-  feed_cycler(self, peer);
-  if (dir == conn_direction::outbound)
-    feed_cycler_outbound(self, peer, conn, true, {});
-  auto dest = st.destinations.find(peer);
-  if (dest == st.destinations.end())
+  const auto* destination = st.serving.destination_of(peer);
+  if (!destination)
     return {true, destination_link_actor{}};
-  return {true, dest->second.link};
+  feed_cycler(self, *destination);
+  if (dir == conn_direction::outbound)
+    feed_cycler_outbound(self, *destination, conn, true, {});
+  const auto before = st.serving.serving(*destination);
+  if (!st.serving.on_connected(peer))
+    return {true, destination_link_actor{}}; // another instance serves; records from this one are still taken
+  if (before != peer)
+    log::info("supervisor", "destination ", *destination, ": instance ", peer, " (", remote, ") serves it");
+  return {true, st.destinations.at(*destination).link};
+}
+
+// The connection in use with `peer` ended. When `peer` served its destination, another connected
+// instance of the group takes over at once: its connection is handed the link (serve_link), and
+// the link resumes from what that instance durably holds (its first durable_ack).
+void hand_over(supervisor_self self, const std::string& peer) {
+  auto& st = self->state;
+  auto h = st.serving.on_disconnected(peer);
+  if (!h.was_serving)
+    return;
+  if (!h.next) {
+    log::info("supervisor", "destination ", h.destination, ": instance ", peer,
+              " no longer connected and no other instance is; dialing");
+    return;
+  }
+  auto next = st.connections->current(*h.next);
+  assert(next && "serving_instances: a serving instance is connected");
+  log::info("supervisor", "failover: destination ", h.destination, ": instance ", peer, " no longer connected; ",
+            *h.next, " (", st.remote_addresses[next->first.address()], ") serves it now");
+  self->send(next->first, atoms::serve_link::value, caf::actor_cast<caf::actor>(st.destinations.at(h.destination).link));
 }
 
 // The journal actor, over the journal main opened and recovered.
@@ -318,6 +394,12 @@ void spawn_destinations(supervisor_self self, const std::shared_ptr<const replic
   for (const auto& d : cfg.destinations) {
     st.groups->pin(d.name, d.group);
     st.configured_groups.insert(d.name);
+    const auto instances = configured_instances(cfg, d.name);
+    st.serving.add_destination(d.name, instances);
+    for (const auto& i : instances) { // records arriving from any of them come from d.group
+      st.groups->pin(i, d.group);
+      st.configured_groups.insert(i);
+    }
     destination_actors a;
     a.link = spawn_destination_link(self->system(), ctx, d, st.groups, lo);
     self->link_to(a.link);
@@ -407,13 +489,17 @@ supervisor_actor::behavior_type supervisor(supervisor_self self, node_info info,
     [=](atoms::conn_down, const std::string& peer, const replication_connection_actor& conn, conn_direction dir,
         const std::string& why) {
       auto& s = self->state;
+      if (s.connections->closed(conn, peer))
+        hand_over(self, peer); // the one in use ended (a replaced one's end changes nothing)
       s.remote_addresses.erase(conn.address());
-      s.connections->closed(conn, peer);
       // The cycler learns when no inbound connection is in use any more, and what became of its
       // own attempt, in order with the dial result it heard.
-      feed_cycler(self, peer);
+      const auto* destination = destination_for(self, peer);
+      if (!destination)
+        return;
+      feed_cycler(self, *destination);
       if (dir == conn_direction::outbound)
-        feed_cycler_outbound(self, peer, conn, false, why);
+        feed_cycler_outbound(self, *destination, conn, false, why);
     },
   };
 }

@@ -26,14 +26,23 @@ constexpr bool accepts =
 TEST_CASE("attach and detach have one shape each: link_attach/link_detach for links only") {
   using u64 = std::uint64_t;
   static_assert(accepts<destination_link_actor, atoms::link_attach, replication_connection_actor, std::string,
-                        conn_direction, u64>);
+                        conn_direction, u64, std::string>);
+  // The shape before issue 17 part 2 (no serving instance) is gone.
+  static_assert(!accepts<destination_link_actor, atoms::link_attach, replication_connection_actor, std::string,
+                         conn_direction, u64>);
   static_assert(accepts<destination_link_actor, atoms::link_detach, replication_connection_actor>);
   // The cycler's old one-argument shapes are gone; the cycler does not take the link's messages.
   static_assert(!accepts<cycler_actor, atoms::link_attach, replication_connection_actor, std::string,
-                         conn_direction, u64>);
+                         conn_direction, u64, std::string>);
   static_assert(!accepts<cycler_actor, atoms::link_detach, replication_connection_actor>);
   static_assert(!accepts<destination_link_actor, atoms::link_attach, conn_direction>);
   CHECK(accepts<cycler_actor, atoms::inbound_use, bool>);
+}
+
+TEST_CASE("the supervisor hands a connection its destination's link at a failover: serve_link") {
+  static_assert(accepts<replication_connection_actor, atoms::serve_link, caf::actor>);
+  static_assert(!accepts<destination_link_actor, atoms::serve_link, caf::actor>);
+  CHECK(accepts<replication_connection_actor, atoms::close_conn, std::string>);
 }
 
 TEST_CASE("the cycler hears about connections in the supervisor's words only") {

@@ -132,3 +132,35 @@ TEST_CASE("link_window: a refill resume clears the refill mark") {
   w.on_connected(20);
   CHECK(w.next_read() == 51);
 }
+
+// Issue 17 part 2: a destination group {B1, B2}; B1 served and confirmed up to 60, then its
+// connection ended and B2 (which holds only up to 20 of ours) takes over on its own connection.
+TEST_CASE("failover to another instance of the group: a lower claim resumes from it, a claim above what was sent "
+          "on the new connection still closes it") {
+  link_window w{1u << 20, 0};
+  REQUIRE(w.on_connected(0).has_value() == false);
+  w.on_batch_sent({.last_sent_seq = 60, .records = 60, .bytes = 6000, .coverage_after = 60});
+  CHECK(w.on_ack(60) == 60u);
+  w.on_disconnected(); // B1's connection ended
+
+  resume_input in{.peer_holds = 20, .durable_seq = 100, .base_seq = 1, .first_held = 1, .covered = w.coverage()};
+  auto d = decide_resume(in);
+  CHECK(d.reason == resume_reason::peer_holds_less);
+  CHECK(d.resume_after == 20);
+  CHECK_FALSE(d.violation);
+  w.on_connected(d);
+  CHECK(w.next_read() == 21); // 21..60 are sent again, to B2
+  CHECK(w.acked() == 60);     // what B1 confirmed stays confirmed (coverage is monotonic)
+  // B2 acks what was sent to it; an ack above that is a claim it cannot make.
+  w.on_batch_sent({.last_sent_seq = 40, .records = 20, .bytes = 2000, .coverage_after = 40});
+  CHECK_FALSE(check_ack(40, w.ack_bound()));
+  auto violation = check_ack(41, w.ack_bound());
+  REQUIRE(violation);
+  CHECK(violation->kind == claim_kind::ack_above_sent);
+  // A claim above our journal at the takeover is refused outright (the connection is closed).
+  in.peer_holds = 101;
+  auto beyond = decide_resume(in);
+  CHECK(beyond.reason == resume_reason::claim_beyond_head);
+  REQUIRE(beyond.violation);
+  CHECK(beyond.violation->kind == claim_kind::resume_above_journal);
+}
