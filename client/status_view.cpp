@@ -206,6 +206,44 @@ std::string render_inbound(const json& s, const json* before, double elapsed_s, 
 
 } // namespace
 
+namespace {
+
+// A failover between two snapshots of one destination: the serving instance changed (-> the one
+// before), or the failovers counter grew while the instance came back ("").
+std::optional<std::string> failover_between(const json& before, const json& now) {
+  const auto& was = field(before, "serving_instance");
+  const auto& is = field(now, "serving_instance");
+  if (was.is_string() && is.is_string() && !was.get<std::string>().empty() && !is.get<std::string>().empty()
+      && was != is)
+    return was.get<std::string>();
+  const auto grew = rate(field(before, "failovers"), field(now, "failovers"), 1.0);
+  if (grew && *grew > 0)
+    return std::string{};
+  return std::nullopt;
+}
+
+// "  B  served by B2 (127.0.0.1:27230, dialed); B1 not connected, B2 connected; failovers 1": for a
+// destination with more than one instance (issue 17 part 2). Nothing for others.
+std::string serving_line(const json& d) {
+  const auto& instances = field(d, "instances");
+  if (!instances.is_array() || instances.size() < 2)
+    return {};
+  const auto& serving = field(d, "serving_instance");
+  std::string out = "  " + text(field(d, "name")) + "  ";
+  if (serving.is_string() && !serving.get<std::string>().empty())
+    out += "served by " + serving.get<std::string>() + " (" + text(field(d, "serving_address")) + ")";
+  else
+    out += "served by none";
+  std::string sep = "; ";
+  for (const auto& i : instances) {
+    out += sep + text(field(i, "instance")) + (field(i, "connected") == true ? " connected" : " not connected");
+    sep = ", ";
+  }
+  return out + "; failovers " + (field(d, "failovers").is_number() ? text(field(d, "failovers")) : "-") + "\n";
+}
+
+} // namespace
+
 status_rates diff_status(const json& before, const json& now, double elapsed_s) {
   status_rates out;
   bool comparable = before.is_object() && same_process(before, now);
@@ -228,6 +266,10 @@ status_rates diff_status(const json& before, const json& now, double elapsed_s) 
     else if (lag.is_number_integer() && lag.get<std::int64_t>() >= 0)
       row.lag_records = static_cast<std::uint64_t>(lag.get<std::int64_t>());
     row.lag_seconds = number(field(d, "lag_seconds"));
+    if (const auto& serving = field(d, "serving_instance"); serving.is_string())
+      row.serving_instance = serving.get<std::string>();
+    if (const json* prev = comparable ? destination_named(before, field(d, "name")) : nullptr)
+      row.failover_from = failover_between(*prev, d);
     if (const json* prev = comparable ? destination_named(before, field(d, "name")) : nullptr) {
       row.records_sent_per_s = rate(field(*prev, "records_sent"), field(d, "records_sent"), elapsed_s);
       row.acked_per_s = rate(field(*prev, "acked"), field(d, "acked"), elapsed_s);
@@ -255,6 +297,8 @@ std::string render_status(const json& s) {
             peer.is_null() ? "" : text(peer).c_str(), num("records_sent").c_str(), num("acked").c_str(),
             num("lag_records").c_str());
   }
+  for (const auto& d : dests)
+    out += serving_line(d);
   out += render_inbound(s, nullptr, 0, false);
   return out;
 }
@@ -265,9 +309,9 @@ std::string render_status_watch(const json& before, const json& now, double elap
   auto rates = diff_status(before, now, elapsed_s);
   out += "appending   " + or_dash(rates.journal_append_per_s, "%.1f") + " records/s\n";
   out += destinations_line(now, rates.destinations.size());
-  const char* line = "  %-12s %-5s %-15s %10s %10s %11s %10s %8s\n";
+  const char* line = "  %-12s %-5s %-15s %10s %10s %11s %10s %8s  %s\n";
   if (!rates.destinations.empty())
-    appendf(out, line, "NAME", "TYPE", "STATE", "SENT/s", "ACKED/s", "BYTES/s", "LAG", "LAG s");
+    appendf(out, line, "NAME", "TYPE", "STATE", "SENT/s", "ACKED/s", "BYTES/s", "LAG", "LAG s", "SERVING");
   for (const auto& r : rates.destinations) {
     auto state = r.state;
     if (r.stalled_for_s)
@@ -275,8 +319,16 @@ std::string render_status_watch(const json& before, const json& now, double elap
     auto lag = r.lag_records ? std::to_string(*r.lag_records) : std::string{"-"};
     appendf(out, line, r.name.c_str(), r.sync_type.c_str(), state.c_str(), or_dash(r.records_sent_per_s, "%.1f").c_str(),
             or_dash(r.acked_per_s, "%.1f").c_str(), human_bytes(r.bytes_sent_per_s).c_str(), lag.c_str(),
-            or_dash(r.lag_seconds, "%.2f").c_str());
+            or_dash(r.lag_seconds, "%.2f").c_str(), r.serving_instance.c_str());
   }
+  // A failover is an event of this frame: the serving instance changed since the last one.
+  for (const auto& r : rates.destinations)
+    if (r.failover_from)
+      out += "failover    " + r.name + ": served by " + (r.serving_instance.empty() ? "none" : r.serving_instance)
+             + (r.failover_from->empty() ? " (changed and came back since the last frame)" : " now (was " + *r.failover_from + ")")
+             + "\n";
+  for (const auto& d : destinations_of(now))
+    out += serving_line(d);
   out += render_inbound(now, before.is_object() && same_process(before, now) ? &before : nullptr, elapsed_s, true);
   return out;
 }

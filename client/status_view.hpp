@@ -25,6 +25,12 @@ struct destination_row {
   std::optional<double> bytes_sent_per_s;
   std::optional<std::uint64_t> lag_records;
   std::optional<double> lag_seconds;
+  // Issue 17 part 2 (a destination is a group of servers): the instance serving it now ("" when
+  // none or not said), and when it changed since the previous snapshot of the same process (a
+  // failover), the one that served before ("" when the change happened and came back between two
+  // snapshots: the failovers counter grew).
+  std::string serving_instance;
+  std::optional<std::string> failover_from;
 };
 
 struct status_rates {
@@ -39,12 +45,15 @@ status_rates diff_status(const nlohmann::json& before, const nlohmann::json& now
 
 // The one-shot `tandem status` text: node summary, the destinations table, and the inbound table
 // (per origin: records held, highest origin seq, last received time and age, via which peer and
-// address; from /status "inbound", issue 17).
+// address; from /status "inbound", issue 17). A destination that is a group of servers (more
+// than one in /status "instances") gets a line naming the serving instance, its address, and each
+// instance's connection.
 std::string render_status(const nlohmann::json& status);
 
 // One `tandem status --watch` frame: the same node summary, the journal append rate and the
-// destinations with their rates, lag and state, and the inbound table with records received per
-// second per origin.
+// destinations with their rates, lag, state and serving instance, a "failover" event line per
+// destination whose serving instance changed since `before`, and the inbound table with records
+// received per second per origin.
 std::string render_status_watch(const nlohmann::json& before, const nlohmann::json& now, double elapsed_s);
 
 } // namespace tandem::client

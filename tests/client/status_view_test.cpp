@@ -254,3 +254,47 @@ TEST_CASE("a node without an inbound view shows no inbound table, and odd fields
   CHECK_NOTHROW(text = render_status(odd));
   CHECK(text.find("inbound") != std::string::npos);
 }
+
+// Issue 17 part 2: a destination that is a group of servers.
+namespace {
+
+json group_destination(const std::string& serving, std::uint64_t failovers) {
+  auto d = destination("B", 100, 90, 1000, 10);
+  d["serving_instance"] = serving;
+  d["serving_address"] = serving == "B1" ? "127.0.0.1:27220" : "127.0.0.1:27230";
+  d["failovers"] = failovers;
+  d["instances"] = json::array({{{"instance", "B1"}, {"connected", serving == "B1"}},
+                                {{"instance", "B2"}, {"connected", true}}});
+  return d;
+}
+
+} // namespace
+
+TEST_CASE("the one-shot view names the serving instance of a group destination and keeps VIA/PEER") {
+  auto text = render_status(snapshot(100, {group_destination("B2", 1)}));
+  CHECK(contains(text, "  NAME         TYPE  STATE         VIA      PEER"));
+  CHECK(contains(row_of(text, "B"), "connected     dialed   127.0.0.1:27100"));
+  CHECK(contains(text, "\n  B  served by B2 (127.0.0.1:27230); B1 not connected, B2 connected; failovers 1\n"));
+  // A destination of one instance gets no such line.
+  CHECK_FALSE(contains(render_status(snapshot(100, {destination("B", 1, 1, 1, 0)})), "served by"));
+}
+
+TEST_CASE("the watch frame shows the serving instance and a failover as an event line") {
+  auto before = snapshot(100, {group_destination("B1", 0)});
+  auto now = snapshot(200, {group_destination("B2", 1)});
+  auto rates = diff_status(before, now, 1.0);
+  REQUIRE(rates.destinations.size() == 1);
+  CHECK(rates.destinations[0].serving_instance == "B2");
+  CHECK(rates.destinations[0].failover_from == std::optional<std::string>{"B1"});
+  auto text = render_status_watch(before, now, 1.0);
+  CHECK(contains(text, " SERVING\n"));
+  CHECK(contains(row_of(text, "B"), "  B2"));
+  CHECK(contains(text, "\nfailover    B: served by B2 now (was B1)\n"));
+  // No change: no event. A change and back between two frames: the counter tells.
+  CHECK_FALSE(contains(render_status_watch(now, now, 1.0), "failover "));
+  auto back = snapshot(300, {group_destination("B2", 3)});
+  CHECK(contains(render_status_watch(now, back, 1.0), "failover    B: served by B2 (changed and came back since the last frame)\n"));
+  // The first frame, or across a restart, has nothing to compare: no event.
+  CHECK_FALSE(contains(render_status_watch(json{}, now, 1.0), "failover "));
+  CHECK_FALSE(contains(render_status_watch(snapshot(100, {group_destination("B1", 0)}, 7), now, 1.0), "failover "));
+}

@@ -115,6 +115,11 @@ TEST_CASE("group destination: kill the serving instance under load, A resumes on
   CHECK(instance_view(a, gone.name())["connected"] == false);
   CHECK(a.log().find("failover: destination B: instance " + gone.name() + " no longer connected; " + other.name())
         != std::string::npos);
+  // What an operator sees: `tandem status` names the serving instance and the instance that is gone.
+  auto cli = run({tandem_cli_path(), "status", "--admin", "127.0.0.1:" + std::to_string(a.ports().admin)}, ".", 10s);
+  CHECK(cli.exit_code == 0);
+  CHECK_MESSAGE(cli.out.find("  B  served by " + other.name() + " (") != std::string::npos, cli.out);
+  CHECK(cli.out.find(gone.name() + " not connected") != std::string::npos);
 
   // The killed server comes back: it takes the records it missed from its partner, without
   // taking over the destination (the other one serves on).
