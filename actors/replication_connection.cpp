@@ -266,13 +266,18 @@ void on_serve_link(caf::io::broker* self, const state_ptr& st, const caf::actor&
     attach_link(self, st, std::move(typed));
 }
 
-// A dialed address may answer with any instance of the destination's group.
-bool answers_as_expected(const connection_args& a, const std::string& instance) {
+// A dialed address may answer with any instance of the destination's group. Why not, or nullopt.
+std::optional<std::string> unexpected_peer(const connection_args& a, const std::string& instance) {
   if (a.expected_peer.empty())
-    return true; // inbound: whoever it is, the supervisor decides
-  if (a.acceptable_peers.empty())
-    return instance == a.expected_peer;
-  return std::find(a.acceptable_peers.begin(), a.acceptable_peers.end(), instance) != a.acceptable_peers.end();
+    return std::nullopt; // inbound: whoever it is, the supervisor decides
+  const auto& ok = a.acceptable_peers;
+  if (ok.empty() ? instance == a.expected_peer : std::find(ok.begin(), ok.end(), instance) != ok.end())
+    return std::nullopt;
+  std::string listed;
+  for (const auto& i : ok)
+    listed += (listed.empty() ? "" : ", ") + i;
+  return "dialed destination " + a.expected_peer + (listed.empty() ? "" : " (instances " + listed + ")")
+         + " but the peer is instance " + instance;
 }
 
 void on_kept(caf::io::broker* self, const state_ptr& st, std::uint64_t held_from_peer, destination_link_actor link) {
@@ -307,13 +312,8 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
            "peer calls itself '" + h.instance + "', which is this node's own name or empty");
     return;
   }
-  if (!answers_as_expected(st->args, h.instance)) {
-    std::string listed;
-    for (const auto& i : st->args.acceptable_peers)
-      listed += (listed.empty() ? "" : ", ") + i;
-    refuse(self, st, protocol::close_code::unknown_instance,
-           "dialed destination " + st->args.expected_peer + (listed.empty() ? "" : " (instances " + listed + ")")
-             + " but the peer is instance " + h.instance);
+  if (auto why = unexpected_peer(st->args, h.instance)) {
+    refuse(self, st, protocol::close_code::unknown_instance, *why);
     return;
   }
   st->peer = h.instance;

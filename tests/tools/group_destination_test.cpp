@@ -137,3 +137,34 @@ TEST_CASE("group destination: kill the serving instance under load, A resumes on
   for (const auto* node : {&a, &b1, &b2})
     check_exactly_once(*node, n);
 }
+
+TEST_CASE("group destination: a dialed address may answer with any listed instance, never with another one") {
+  temp_dir da, d2, dc;
+  test_node a{da, "A"}, b2{d2, "B2"}, c{dc, "C"};
+  // A dials C's address first, then B2's; neither dials A (accept-only destinations).
+  a.configure({{destination_spec{"B", "async", true, {}}, &c}});
+  edit_config(a, [&](nlohmann::json& cfg) {
+    cfg["destinations"][0]["instances"] = {"B1", "B2"};
+    cfg["destinations"][0]["addresses"].push_back(replication_address(b2));
+  });
+  b2.configure({{destination_spec{"A", "async", false, {}}, &a}});
+  c.configure({{destination_spec{"A", "async", false, {}}, &a}});
+  b2.start();
+  c.start();
+  a.start();
+  REQUIRE_MESSAGE(wait_until([&] { return a.destination("B").value("serving_instance", std::string{}) == "B2"; }, 20s),
+                  a.log());
+  auto d = a.destination("B");
+  CHECK(d["serving_address"] == replication_address(b2));
+  CHECK(instance_view(a, "B2")["direction"] == "dialed");
+  CHECK(instance_view(a, "B1")["connected"] == false);
+  CHECK_MESSAGE(a.log().find("dialed destination B (instances B1, B2) but the peer is instance C") != std::string::npos,
+                a.log());
+  auto pub = publish_n(a, "p1", 50);
+  CHECK(pub.persisted == 50);
+  REQUIRE(wait_until([&] { return b2.records_held() >= 50; }, 20s));
+  CHECK(c.records_held() == 0);
+  CHECK(a.stop() == 0);
+  CHECK(b2.stop() == 0);
+  CHECK(c.stop() == 0);
+}
