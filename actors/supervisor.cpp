@@ -329,6 +329,8 @@ void hand_over(supervisor_self self, const std::string& peer) {
   }
   auto next = st.connections->current(*h.next);
   assert(next && "serving_instances: a serving instance is connected");
+  if (!next)
+    return; // not reached (the invariant above); never dereference an empty handle
   log::info("supervisor", "failover: destination ", h.destination, ": instance ", peer, " no longer connected; ",
             *h.next, " (", st.remote_addresses[next->first.address()], ") serves it now");
   self->send(next->first, atoms::serve_link::value, caf::actor_cast<caf::actor>(st.destinations.at(h.destination).link));
