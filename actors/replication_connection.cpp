@@ -325,7 +325,7 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
   self->request(supervisor_of(st), std::chrono::seconds{10}, atoms::conn_hello::value, st->peer,
                 st->peer_group, h.instance_id, st->args.direction, me(self), st->args.remote_address)
     .then(
-      [=](bool keep, destination_link_actor link, const std::string& identity_conflict) {
+      [=](bool keep, destination_link_actor link, const std::string& identity_conflict, bool configured) {
         if (st->at != phase::registering)
           return;
         if (!identity_conflict.empty()) { // the supervisor logged it (at most once a minute)
@@ -337,8 +337,10 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
                  "another connection with " + st->peer + " is kept", end_log::info);
           return;
         }
-        if (st->args.listener) // its slot now belongs to a known peer (a destination's is never evicted)
-          self->send(st->args.listener, atoms::slot_identified::value, me(self), static_cast<bool>(link));
+        // Its slot now belongs to a known peer: a destination's instance's is never evicted, whether
+        // it serves the link now or stands by (issue 17 part 2).
+        if (st->args.listener)
+          self->send(st->args.listener, atoms::slot_identified::value, me(self), configured);
         self->request(st->args.ctx->journal, std::chrono::seconds{10}, atoms::inbound_pos::value, st->peer)
           .then([=](std::uint64_t held) { if (st->at == phase::registering) on_kept(self, st, held, link); },
                 [=](caf::error& e) { finish(self, st, "journal did not answer: " + self->system().render(e), true); });

@@ -127,10 +127,12 @@ using supervisor_actor = caf::typed_actor<
   caf::replies_to<atoms::status>::with<std::string>,
   caf::replies_to<atoms::metrics_text>::with<std::string>,
   // (peer, its group, its instance id, direction, the connection, remote address) -> (keep it?,
-  // the peer's link if any, and when not kept because another node with that name and another
-  // instance id is connected: the reason for close{identity_conflict}; else empty)
+  // the peer's link if the peer serves it now, and when not kept because another node with that
+  // name and another instance id is connected: the reason for close{identity_conflict}, else
+  // empty; whether the peer is an instance of one of our destinations, serving or not: its
+  // replication slot is never evicted)
   caf::replies_to<atoms::conn_hello, std::string, std::string, std::string, conn_direction,
-                  replication_connection_actor, std::string>::with<bool, destination_link_actor, std::string>,
+                  replication_connection_actor, std::string>::with<bool, destination_link_actor, std::string, bool>,
   // (peer: for an outbound connection before its hello, the destination dialed; the connection,
   // direction, why it ended)
   caf::reacts_to<atoms::conn_down, std::string, replication_connection_actor, conn_direction, std::string>>;

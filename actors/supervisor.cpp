@@ -483,10 +483,10 @@ supervisor_actor::behavior_type supervisor(supervisor_self self, node_info info,
     },
     [=](atoms::conn_hello, const std::string& peer, const std::string& group, const std::string& instance_id,
         conn_direction dir, replication_connection_actor conn,
-        const std::string& remote) -> caf::result<bool, destination_link_actor, std::string> {
+        const std::string& remote) -> caf::result<bool, destination_link_actor, std::string, bool> {
       std::string conflict;
       auto [keep, link] = on_conn_hello(self, peer, group, instance_id, dir, std::move(conn), remote, &conflict);
-      return {keep, link, conflict};
+      return {keep, link, conflict, self->state.serving.destination_of(peer) != nullptr};
     },
     [=](atoms::conn_down, const std::string& peer, const replication_connection_actor& conn, conn_direction dir,
         const std::string& why) {

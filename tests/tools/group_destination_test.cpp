@@ -168,3 +168,34 @@ TEST_CASE("group destination: a dialed address may answer with any listed instan
   CHECK(b2.stop() == 0);
   CHECK(c.stop() == 0);
 }
+
+// Regression: the standby instance's connection (kept, not serving) was identified to the
+// replication listener as "not a configured destination" (the slot flag came from whether the
+// connection got the link), so a stranger dialing a node whose slots were full evicted it.
+TEST_CASE("group destination: a standby instance's replication slot is never evicted by a stranger") {
+  temp_dir da, d1, d2, dx;
+  test_node a{da, "A"}, b1{d1, "B1"}, b2{d2, "B2"}, x{dx, "X"};
+  a.configure({{destination_spec{"B", "async", false, {}}, &b1}}, {{"limits", {{"max_replication_connections", 2}}}});
+  edit_config(a, [](nlohmann::json& c) { c["destinations"][0]["instances"] = {"B1", "B2"}; });
+  for (auto* n : {&b1, &b2, &x})
+    n->configure({{destination_spec{"A", "async", true, {}}, &a}});
+  a.start();
+  b1.start();
+  b2.start();
+  auto both = [&] {
+    return instance_view(a, "B1").value("connected", false) && instance_view(a, "B2").value("connected", false);
+  };
+  REQUIRE_MESSAGE(wait_until(both, 20s), a.log());
+  x.start();
+  auto admission = [&](const char* key) {
+    auto s = a.status();
+    return s.is_object() ? s["client_listener"]["replication_admission"].value(key, std::uint64_t{0}) : 0;
+  };
+  REQUIRE_MESSAGE(wait_until([&] { return admission("refused") >= 2; }, 20s), a.log());
+  CHECK(admission("evicted") == 0);
+  CHECK(both());
+  CHECK(a.destination("B").value("failovers", 1) == 0);
+  CHECK(a.stop() == 0);
+  for (auto* n : {&b1, &b2, &x})
+    CHECK(n->stop() == 0);
+}

@@ -31,8 +31,9 @@ tandem::supervisor_actor::behavior_type fake_supervisor(tandem::supervisor_actor
     },
     [](atoms::metrics_text) -> std::string { return {}; },
     [](atoms::conn_hello, const std::string&, const std::string&, const std::string&, conn_direction,
-       const replication_connection_actor&, const std::string&) -> caf::result<bool, destination_link_actor, std::string> {
-      return {false, destination_link_actor{}, std::string{}};
+       const replication_connection_actor&, const std::string&)
+      -> caf::result<bool, destination_link_actor, std::string, bool> {
+      return {false, destination_link_actor{}, std::string{}, false};
     },
     [](atoms::conn_down, const std::string&, const replication_connection_actor&, conn_direction,
        const std::string&) {},
