@@ -106,6 +106,18 @@ TEST_CASE("example accept-only.json: a destination that is never dialled") {
   CHECK(c.destinations[0].addresses.empty());
 }
 
+TEST_CASE("example accept-only-inside.json: the node inside, which dials the DMZ node of accept-only.json") {
+  auto dmz = load_example("accept-only.json");
+  auto c = load_example("accept-only-inside.json");
+  CHECK(c.name == dmz.destinations[0].name);
+  CHECK(c.replication.port != dmz.replication.port);
+  REQUIRE(c.destinations.size() == 1);
+  CHECK(c.destinations[0].name == dmz.name);
+  CHECK(c.destinations[0].type == sync_type::async);
+  CHECK(c.destinations[0].addresses == std::vector<host_port>{{"127.0.0.1", dmz.replication.port}});
+  CHECK(c.destinations[0].topics == ".*"); // the DMZ's filter decides what comes in; everything goes out
+}
+
 TEST_CASE("normalized output of the examples has every field with defaults filled") {
   auto normalized = to_json(load_example("pair-a.json"));
   CHECK(normalized["group"] == "A");
@@ -140,7 +152,8 @@ TEST_CASE("normalized output keeps the order of node_config's fields") {
 
 TEST_CASE("every example round-trips through to_json") {
   for (const char* file :
-       {"pair-a.json", "pair-b.json", "failover.json", "failover-b1.json", "failover-b2.json", "accept-only.json"}) {
+       {"pair-a.json", "pair-b.json", "failover.json", "failover-b1.json", "failover-b2.json", "accept-only.json",
+        "accept-only-inside.json"}) {
     CAPTURE(file);
     check_round_trip(load_example(file));
   }

@@ -236,6 +236,17 @@ TEST_CASE("check-topology over config/examples: the pair and the failover deploy
   CHECK(failover.out.find("  A       self  all   all") != std::string::npos);
 }
 
+// The shipped DMZ deployment (issue 21 part 5): inside dials the accept-only DMZ node, which sends
+// it orders.* only. Clean, no cycle findings (a pair is no ring).
+TEST_CASE("check-topology over config/examples: the DMZ deployment is clean, the DMZ's records reach inside by topic") {
+  auto dmz = run({tandemd_path(), "check-topology", "accept-only.json", "accept-only-inside.json"},
+                 TANDEM_SOURCE_DIR "/config/examples");
+  CHECK(dmz.exit_code == 0);
+  CHECK(findings_of(dmz.out).empty());
+  CHECK(has_line(dmz.out, "  DMZ     self  topics"));
+  CHECK(has_line(dmz.out, "  inside  all   self"));
+}
+
 // What the shipped examples look like as ONE deployment (they are three: a pair, a failover
 // deployment and a DMZ node); recorded here, not fixed.
 TEST_CASE("check-topology over config/examples: the examples together are not one deployment") {
