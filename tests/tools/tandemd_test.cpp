@@ -41,7 +41,7 @@ TEST_CASE("unknown argument is a usage error with exit 2") {
 
 TEST_CASE("check-config accepts every example and prints the normalized config") {
   for (auto name : {"pair-a.json", "pair-b.json", "failover.json", "failover-b1.json", "failover-b2.json",
-                    "accept-only.json"}) {
+                    "accept-only.json", "accept-only-inside.json"}) {
     CAPTURE(name);
     auto r = run({tandemd_path(), "--check-config", example(name)});
     CHECK(r.exit_code == 0);
