@@ -271,3 +271,50 @@ TEST_CASE("black hole: connect_timeout_ms bounds one attempt up to the hello and
     check_holds_each_once(b1.node(), a_base, through_step2);
   }
 }
+
+namespace {
+
+// A's sockets still trying to connect to address:port (state SYN-SENT), as `ss` lists them.
+int connecting_sockets_to(const std::string& address, std::uint16_t port) {
+  auto r = run({"/usr/bin/ss", "-Htn", "state", "syn-sent", "dst", address + ":" + std::to_string(port)}, ".", 5s);
+  REQUIRE_MESSAGE(r.exit_code == 0, "ss (Debian package iproute2) failed: " << r.err);
+  int n = 0;
+  for (char c : r.out)
+    n += c == '\n';
+  return n;
+}
+
+} // namespace
+
+// Regression (CI, 2026-12-04: A's exit under ASan reported a replication-connection broker
+// unfreed): a dial that ends at connect_timeout_ms used to close its socket gracefully, and CAF
+// kept that socket -- still connecting, the hello queued in it -- and its broker until the kernel
+// gave up the connect, about 2 minutes later; one per failed attempt. Now the socket is shut down
+// when the attempt ends. Old code: one SYN-SENT socket per failed attempt.
+TEST_CASE("black hole: a dial that times out leaves no connecting socket behind, and the node stops cleanly mid-dial") {
+  REQUIRE_MESSAGE(::geteuid() == 0, "network namespaces and iptables need root (CAP_NET_ADMIN); euid is " << ::geteuid());
+  server_network net;
+  auto created = net.create();
+  REQUIRE_MESSAGE(created.empty(), "cannot set up the namespace: " << created);
+  temp_dir dir_a, dir1;
+  server_in_namespace b1{dir1, net, x_address};
+  REQUIRE_MESSAGE(b1.start(), "B1 did not start:\n" << b1.log());
+  REQUIRE(net.black_hole(b1.address(), b1.port(), true).empty());
+
+  test_node a{dir_a, "A"};
+  a.configure({}, {{"destinations",
+                    json::array({{{"name", "B"},
+                                  {"sync_type", "sync"},
+                                  {"addresses", {b1.replication_address()}},
+                                  {"reconnect", {{"initial_ms", 100}, {"max_ms", 200}, {"connect_timeout_ms", 300}}}}})}});
+  a.start();
+  const auto failures = [&] { return link_of(a)["cycler"]["addresses"][0].value("failures", 0); };
+  REQUIRE_MESSAGE(wait_until([&] { return failures() >= 4; }, 20s, 20ms), "A log:\n" << a.log());
+  // At most the attempt in flight is connecting; each failed one is gone.
+  const int connecting = connecting_sockets_to(b1.address(), b1.port());
+  MESSAGE(failures() << " failed attempts on X; sockets connecting to X now: " << connecting);
+  CHECK(connecting <= 1);
+  CHECK_MESSAGE(a.stop() == 0, "A log:\n" << a.log()); // under ASan: LeakSanitizer checks A's exit
+  CHECK(connecting_sockets_to(b1.address(), b1.port()) == 0);
+  CHECK(b1.stop() == 0);
+}
