@@ -4,7 +4,6 @@
 
 #include <cerrno>
 #include <charconv>
-#include <cstdlib>
 #include <optional>
 
 namespace tandem::journal {
@@ -60,7 +59,7 @@ std::string random_instance_id() {
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
-      std::abort(); // the kernel's random source is gone: nothing sensible is left to do
+      return {}; // the kernel's random source failed: load_or_create_instance_id reports it
     got += static_cast<std::size_t>(n);
   }
   return id;
@@ -99,6 +98,9 @@ result<instance_id_result> load_or_create_instance_id(file_system& fs, const std
     out.note = "no instance_id file: new instance id";
   }
   out.id = make_id();
+  if (out.id.size() != id_size) // never an id shorter than its 16 bytes (nor an abort): the node does not start
+    return status{errc::io_error, path + ": cannot make a new instance id: the kernel's random source (getrandom) "
+                                          "gave no 16 random bytes"};
   out.created = true;
   if (auto s = fs.write_file_atomic(path, id_to_hex(out.id) + " " + std::to_string(journal_base) + "\n"); !s.ok())
     return s;

@@ -25,12 +25,13 @@ struct instance_id_result {
   std::string note; // why it was created ("no instance_id file", "journal base changed ..."), for the log
 };
 
-// 16 random bytes from the kernel (getrandom).
+// 16 random bytes from the kernel (getrandom); "" if the kernel cannot give them.
 std::string random_instance_id();
 
 // Reads DATA_DIR/instance_id; makes and stores a new id (write_file_atomic) when the file is
-// absent or names another journal base. Errors: io_error (read or write failed), corruption (the
-// file does not parse; the message names it and what is wrong).
+// absent or names another journal base. Errors: io_error (read or write failed, or make_id gave
+// no 16-byte id: nothing is written), corruption (the file does not parse; the message names it
+// and what is wrong).
 result<instance_id_result> load_or_create_instance_id(file_system& fs, const std::string& data_dir,
                                                       std::uint64_t journal_base,
                                                       const std::function<std::string()>& make_id = random_instance_id);

@@ -79,3 +79,16 @@ TEST_CASE("instance_id: random ids are 16 bytes and differ") {
   CHECK(a != b);
   CHECK(id_to_hex(std::string{"\x00\xff\x10", 3}) == "00ff10");
 }
+
+TEST_CASE("instance_id: no random bytes from the kernel is an error naming the file, and nothing is written") {
+  temp_dir dir;
+  auto none = load_or_create_instance_id(posix_file_system(), dir.path(), 1000, [] { return std::string{}; });
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.error().code() == errc::io_error);
+  CHECK(none.error().message().find(dir.file("instance_id")) == 0);
+  CHECK(none.error().message().find("getrandom") != std::string::npos);
+  CHECK_FALSE(posix_file_system().exists(dir.file("instance_id")));
+  // One byte short is refused the same way.
+  auto short_id = load_or_create_instance_id(posix_file_system(), dir.path(), 1000, [] { return std::string(15, 'x'); });
+  CHECK_FALSE(short_id.ok());
+}
