@@ -4,10 +4,18 @@
 // list honoured; a good pair shows validation ok.
 #include <doctest/doctest.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <initializer_list>
 #include <sstream>
 #include <string>
+#include <vector>
+
+#include "protocol/codec.hpp"
+#include "protocol/frame_reader.hpp"
 
 #include "tests/tools/cluster_fixture.hpp"
 #include "tests/tools/publish_fixture.hpp"
@@ -201,4 +209,59 @@ TEST_CASE("validation: skip_validation leaves the check out; strict then replica
   CHECK(validation_of(p.a, "B")["problems"].empty());
   CHECK(publish_n(p.a, "skipped", 10).persisted == 10);
   CHECK(p.a.log().find("replication validation failed") == std::string::npos);
+}
+
+namespace {
+
+// The frame types a node sends on a replication connection until `last` arrives, the connection
+// closes or the deadline passes.
+std::vector<tandem::protocol::frame_type> frames_until(int fd, tandem::protocol::frame_type last,
+                                                       std::chrono::milliseconds timeout) {
+  std::vector<tandem::protocol::frame_type> seen;
+  tandem::protocol::frame_reader reader{1u << 20};
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    while (auto frame = reader.next()) {
+      auto m = tandem::protocol::decode(*frame);
+      if (!m)
+        return seen;
+      seen.push_back(tandem::protocol::type_of(m.value()));
+      if (seen.back() == last)
+        return seen;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) != 1)
+      continue;
+    char buf[4096];
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0 || !reader.feed({buf, static_cast<std::size_t>(n)}))
+      return seen;
+  }
+  return seen;
+}
+
+} // namespace
+
+TEST_CASE("validation: a peer speaking protocol 1.3 is sent no validation and kept; status says not performed") {
+  pair_nodes p;
+  auto accept_only = destination_for(p.b, "sync", {{"validation", "strict"}});
+  accept_only["addresses"] = json::array();
+  configure(p.a, json::array({accept_only}));
+  p.a.start();
+  const int fd = connect_loopback(p.a.ports().replication);
+  REQUIRE(fd >= 0);
+  tandem::protocol::hello h;
+  h.protocol_minor = 3;
+  h.instance = "B";
+  h.group = "B";
+  std::string out;
+  REQUIRE(tandem::protocol::encode(h, out));
+  REQUIRE(::send(fd, out.data(), out.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(out.size()));
+  // Kept (its durable_ack, our resume point, comes after the hello), with no validation between.
+  const auto seen = frames_until(fd, tandem::protocol::frame_type::durable_ack, 10s);
+  using F = tandem::protocol::frame_type;
+  CHECK_MESSAGE((seen == std::vector<F>{F::hello, F::durable_ack}), p.a.log());
+  CHECK(wait_until([&] { return result_is(p.a, "B", "not_performed"); }, 10s));
+  CHECK(validation_of(p.a, "B")["ok"] == true);
+  ::close(fd);
 }
