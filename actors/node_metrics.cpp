@@ -1,5 +1,6 @@
 #include "actors/node_metrics.hpp"
 
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
@@ -9,6 +10,7 @@
 #include "actors/logic/inbound_view.hpp"
 #include "actors/metrics/live_metrics.hpp"
 #include "actors/metrics/process_metrics.hpp"
+#include "config/node_config.hpp"
 
 namespace tandem {
 
@@ -105,6 +107,8 @@ struct node_metrics::families {
   gauge_family* inbound_age_seconds = nullptr;
   gauge_family* inbound_origins = nullptr;
   counter_family* inbound_untracked_records = nullptr;
+  // replication validation (issue 17 part 3), labels destination, check
+  gauge_family* dest_validation_problems = nullptr;
 };
 
 namespace {
@@ -417,6 +421,22 @@ void expose_destinations(node_metrics::families& f, const nlohmann::json& status
   }
 }
 
+// Per destination and check (config::validation_checks): the problems its latest validation
+// found (/status destinations[i].validation.problems), 0 for every check it did not.
+void expose_validation(node_metrics::families& f, const nlohmann::json& status) {
+  auto it = status.find("destinations");
+  if (it == status.end() || !it->is_array())
+    return;
+  for (const auto& d : *it) {
+    std::map<std::string, double> found;
+    if (auto v = d.find("validation"); v != d.end() && v->is_object() && v->contains("problems"))
+      for (const auto& p : (*v)["problems"])
+        found[text(p, "check")] += 1;
+    for (auto check : config::validation_checks)
+      f.dest_validation_problems->labels({text(d, "name"), std::string{check}}).set(found[std::string{check}]);
+  }
+}
+
 void expose_clients(node_metrics::families& f, const nlohmann::json& status) {
   if (auto it = status.find("client_listener"); it != status.end() && it->is_object()) {
     set(f.client_connections->get(), *it, "connections");
@@ -450,6 +470,9 @@ node_metrics::node_metrics() : f_(std::make_shared<families>()) {
 
   add_journal_families(r, f);
   add_destination_families(r, f);
+  f.dest_validation_problems = must(r.add_gauge(
+    "tandem_destination_validation_problems",
+    "Problems the latest replication validation with the destination found, per check", {"destination", "check"}));
   add_client_families(r, f);
   add_inbound_families(r, f);
 
@@ -467,6 +490,7 @@ std::string node_metrics::expose(const nlohmann::json& status) {
 
   expose_journal(f, status);
   expose_destinations(f, status);
+  expose_validation(f, status);
   expose_clients(f, status);
   expose_inbound(f, status);
   if (auto it = status.find("replication_connections"); it != status.end() && it->is_array())

@@ -18,6 +18,7 @@
 #include "actors/logic/connection_deadlines.hpp"
 #include "actors/logic/inbound_dedup.hpp"
 #include "actors/logic/memory_budget.hpp"
+#include "actors/logic/replication_validation.hpp"
 #include "protocol/batch.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/frame_reader.hpp"
@@ -29,7 +30,8 @@ namespace {
 
 constexpr std::string_view component = "replication";
 
-enum class phase { handshake, registering, established, closed };
+// validating: the peer's hello arrived (protocol >= 1.4), its validation frame has not.
+enum class phase { handshake, validating, registering, established, closed };
 
 struct conn_state {
   connection_args args;
@@ -39,6 +41,7 @@ struct conn_state {
   std::string peer;       // instance name from the peer's hello
   std::uint64_t peer_base = 0; // the peer's journal base from its hello (0: not said)
   std::string peer_group;
+  std::string peer_instance_id; // from its hello (1.3), for the supervisor's identity rule
   destination_link_actor link; // our destination link for the peer, while the peer serves it
   destination_link_actor pending_link; // handed over (serve_link) while registering: attached once kept
   std::optional<std::uint64_t> last_peer_ack; // the peer's latest durable_ack (a resume point to hand on)
@@ -117,7 +120,8 @@ void finish(caf::io::broker* self, const state_ptr& st, const std::string& reaso
     return;
   auto was = st->at;
   st->at = phase::closed;
-  if (was == phase::handshake && st->args.direction == conn_direction::outbound && how != end_log::quiet)
+  if ((was == phase::handshake || was == phase::validating) && st->args.direction == conn_direction::outbound
+      && how != end_log::quiet)
     // A dial that never got the peer's hello: its cycler logs the failed attempt, with this reason
     // (the supervisor's dial_done), in one line.
     log::debug(component, "connection with ", st->who(), " closed: ", reason);
@@ -302,6 +306,51 @@ void on_kept(caf::io::broker* self, const state_ptr& st, std::uint64_t held_from
   process_frames(self, st);
 }
 
+void register_with_supervisor(caf::io::broker* self, const state_ptr& st);
+
+// The latest validation with an instance of one of our destinations, for /status and /metrics
+// (nullptr: the peer speaks protocol < 1.4, validation not performed).
+void record_validation(const state_ptr& st, const logic::validation_result* r) {
+  const auto* mine = logic::destination_for(st->args.ctx->destinations, st->peer);
+  if (!mine)
+    return;
+  logic::validation_entry e{st->peer, r != nullptr, r ? r->verdict : logic::validation_verdict::ok,
+                            r ? r->problems : std::vector<logic::validation_problem>{},
+                            static_cast<std::uint64_t>(unix_ms_now()), {}};
+  st->args.ctx->validations->record(mine->name, std::move(e));
+}
+
+// The peer refused us on its checks (close validation_failed): its reason names them and both
+// values; kept for our /status too, where our own checks may have found nothing.
+void note_peer_refusal(const state_ptr& st, const protocol::close_frame& c) {
+  if (c.code != protocol::close_code::validation_failed || !st->args.ctx)
+    return;
+  if (const auto* mine = logic::destination_for(st->args.ctx->destinations, st->peer))
+    st->args.ctx->validations->record(
+      mine->name,
+      {st->peer, true, logic::validation_verdict::refuse, {}, static_cast<std::uint64_t>(unix_ms_now()), c.reason});
+}
+
+// The peer's claims (validation frame, protocol 1.4) against our destination for it
+// (logic/replication_validation.hpp): a broken contract refuses the connection (strict) or is
+// logged once for this connection (warn); either way the log names each check and both values.
+void on_validation(caf::io::broker* self, const state_ptr& st, const protocol::validation& v) {
+  const auto* mine = logic::destination_for(st->args.ctx->destinations, st->peer);
+  const auto r = logic::validate(mine, {v.has_destination, v.sync, v.topics, v.passthrough}, st->peer_group);
+  record_validation(st, &r);
+  const auto what = "replication validation failed: " + r.describe(st->args.ctx->name, st->peer);
+  if (r.verdict == logic::validation_verdict::refuse) {
+    log::error(component, "refusing ", st->who(), ": ", what, " (destination ", r.destination,
+               ", validation strict)");
+    refuse(self, st, protocol::close_code::validation_failed, what, end_log::quiet);
+    return;
+  }
+  if (r.verdict == logic::validation_verdict::warn)
+    log::warn(component, "connection with ", st->who(), ": ", what, " (destination ", r.destination,
+              ", validation warn: replicating anyway)");
+  register_with_supervisor(self, st);
+}
+
 void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello& h) {
   auto v = protocol::check_version(h);
   if (!v.compatible) {
@@ -321,11 +370,24 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
   st->peer = h.instance;
   st->peer_group = h.group;
   st->peer_base = h.journal_base;
-  st->at = phase::registering;
+  st->peer_instance_id = h.instance_id;
   st->deadlines.on_hello(conn_state::steady_ms());
   arm_next_deadline(self, st);
+  if (h.protocol_minor >= protocol::validation_minor) {
+    // Our claims for the peer to check; the peer's arrive in its validation frame (on_validation).
+    const auto claim = logic::claim_of(logic::destination_for(st->args.ctx->destinations, st->peer));
+    write_message(self, st, protocol::validation{claim.exists, claim.sync, claim.topics, claim.passthrough});
+    st->at = phase::validating;
+    return;
+  }
+  record_validation(st, nullptr);
+  register_with_supervisor(self, st);
+}
+
+void register_with_supervisor(caf::io::broker* self, const state_ptr& st) {
+  st->at = phase::registering;
   self->request(supervisor_of(st), std::chrono::seconds{10}, atoms::conn_hello::value, st->peer,
-                st->peer_group, h.instance_id, st->args.direction, me(self), st->args.remote_address)
+                st->peer_group, st->peer_instance_id, st->args.direction, me(self), st->args.remote_address)
     .then(
       [=](bool keep, destination_link_actor link, const std::string& identity_conflict, bool configured) {
         if (st->at != phase::registering)
@@ -352,7 +414,7 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
 
 void process_frames(caf::io::broker* self, const state_ptr& st) {
   // While registering, frames wait in the reader (the peer sends little before our resume ack).
-  while (st->at == phase::handshake || st->at == phase::established) {
+  while (st->at == phase::handshake || st->at == phase::validating || st->at == phase::established) {
     auto frame = st->reader.next();
     if (!frame)
       break;
@@ -372,9 +434,13 @@ void process_frames(caf::io::broker* self, const state_ptr& st) {
       return;
     }
     auto& m = msg.value();
-    if (st->at == phase::handshake) {
-      if (auto* h = std::get_if<protocol::hello>(&m)) {
+    if (st->at == phase::handshake || st->at == phase::validating) {
+      if (auto* h = std::get_if<protocol::hello>(&m); h && st->at == phase::handshake) {
         on_hello(self, st, *h);
+        continue;
+      }
+      if (auto* v = std::get_if<protocol::validation>(&m); v && st->at == phase::validating) {
+        on_validation(self, st, *v);
         continue;
       }
       if (auto* c = std::get_if<protocol::close_frame>(&m)) {
@@ -382,12 +448,14 @@ void process_frames(caf::io::broker* self, const state_ptr& st) {
           refused_for_identity(self, st, c->reason);
           return;
         }
+        note_peer_refusal(st, *c);
         log::error(component, "peer ", st->who(), " refused the connection: ", c->reason);
         finish(self, st, "refused by the peer: " + c->reason, true);
         return;
       }
       refuse(self, st, protocol::close_code::bad_frame,
-             std::string{"expected hello, got "} + std::string{protocol::frame_type_name(parts->type)});
+             std::string{st->at == phase::handshake ? "expected hello, got " : "expected validation, got "}
+               + std::string{protocol::frame_type_name(parts->type)});
       return;
     }
     if (auto* a = std::get_if<protocol::durable_ack>(&m)) {
@@ -401,6 +469,7 @@ void process_frames(caf::io::broker* self, const state_ptr& st) {
         refused_for_identity(self, st, c->reason);
         return;
       }
+      note_peer_refusal(st, *c);
       finish(self, st, "closed by the peer: " + c->reason,
              c->code != protocol::close_code::normal && c->code != protocol::close_code::shutdown
                && c->code != protocol::close_code::duplicate_connection);
@@ -422,6 +491,7 @@ bool on_waiting_close(caf::io::broker* self, const state_ptr& st) {
     const auto* c = msg ? std::get_if<protocol::close_frame>(&msg.value()) : nullptr;
     if (!c)
       continue;
+    note_peer_refusal(st, *c);
     if (c->code == protocol::close_code::identity_conflict)
       refused_for_identity(self, st, c->reason);
     else
@@ -435,6 +505,9 @@ bool on_waiting_close(caf::io::broker* self, const state_ptr& st) {
 // soon as its header arrives. After it, the frame being received (header known) holds its length
 // against the node-wide budget; while registering, the frames that wait in the reader count too.
 constexpr std::size_t max_frame_before_hello = 64 * 1024;
+// Between hello and validation (protocol 1.4) only a validation frame is expected: its fields'
+// limits (protocol/limits.hpp) bound it to about 260 KiB.
+constexpr std::size_t max_frame_before_validation = 512 * 1024;
 
 void admit_partial_frame(caf::io::broker* self, const state_ptr& st) {
   if (st->at == phase::closed || !st->buffers)
@@ -447,6 +520,13 @@ void admit_partial_frame(caf::io::broker* self, const state_ptr& st) {
     refuse(self, st, protocol::close_code::resource_limit,
            "a frame of " + std::to_string(frame_len) + " bytes before hello (at most "
              + std::to_string(max_frame_before_hello) + " before the handshake)");
+    return;
+  }
+  if (st->at == phase::validating && frame_len > max_frame_before_validation) {
+    ++counters.oversized_before_hello;
+    refuse(self, st, protocol::close_code::resource_limit,
+           "a frame of " + std::to_string(frame_len) + " bytes before validation (at most "
+             + std::to_string(max_frame_before_validation) + ")");
     return;
   }
   if (st->buffers->on_partial_frame(frame_len) != logic::connection_buffers::verdict::ok) {
@@ -530,7 +610,7 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
       admit_partial_frame(self, st);
     },
     [=](const caf::io::connection_closed_msg&) {
-      if (st->at == phase::registering && on_waiting_close(self, st))
+      if ((st->at == phase::registering || st->at == phase::validating) && on_waiting_close(self, st))
         return;
       finish(self, st, st->at == phase::handshake && st->args.direction == conn_direction::outbound
                          ? "could not connect or the peer hung up before its hello"

@@ -14,6 +14,8 @@
 #include "actors/journal_runtime.hpp"
 #include "actors/logic/identity_conflicts.hpp"
 #include "actors/logic/memory_budget.hpp"
+#include "actors/logic/validation_board.hpp"
+#include "config/node_config.hpp"
 #include "actors/replication_messages.hpp"
 
 namespace tandem {
@@ -41,6 +43,10 @@ struct replication_context {
   // Peers that refused this node with close{identity_conflict} (identity_conflicts.hpp; atomics).
   std::shared_ptr<logic::identity_refusals> identity_refusals = std::make_shared<logic::identity_refusals>();
   std::string instance_id; // this data dir's identity (16 bytes), sent in every hello
+  // Replication validation (issue 17 part 3): this node's destinations (what it claims to a peer
+  // and checks the peer's claims against) and the latest result per destination (status, metrics).
+  std::vector<config::destination_config> destinations;
+  std::shared_ptr<logic::validation_board> validations = std::make_shared<logic::validation_board>();
   std::uint64_t max_connection_buffer_bytes = 32ull << 20;
   std::chrono::milliseconds frame_timeout{30000};
   std::chrono::milliseconds client_idle_timeout{300000};

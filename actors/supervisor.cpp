@@ -57,6 +57,7 @@ struct supervisor_state {
   logic::serving_instances serving; // per destination: which connected instance its link uses
   logic::identity_conflicts identity_conflicts; // peers refused: another node with their name is connected
   std::shared_ptr<logic::identity_refusals> identity_refusals; // peers that refused us (the context's)
+  std::shared_ptr<logic::validation_board> validations;         // replication validation results (the context's)
   std::map<caf::actor_addr, std::string> remote_addresses;            // of connections in use, for status
   std::map<std::string, bool> cycler_told_inbound; // per destination name: what its cycler last heard
   std::set<caf::actor_addr> cycler_told_kept;       // outbound connections their cycler heard dial_done(true) of
@@ -80,6 +81,7 @@ std::vector<std::string> configured_instances(const config::node_config& cfg, co
 }
 
 void add_serving_status(supervisor_self self, const std::string& name, nlohmann::ordered_json& d);
+void add_validation_status(supervisor_self self, const std::string& name, nlohmann::ordered_json& d);
 
 // /status "identity_conflicts": per instance name refused because another node with that name
 // (and another instance id) is connected.
@@ -127,6 +129,7 @@ void gather_status(supervisor_self self, std::function<void(nlohmann::ordered_js
       // One connection carries both directions: the link uses whatever connection is in use
       // with the serving instance, whoever dialed it.
       add_serving_status(self, name, d);
+      add_validation_status(self, name, d);
       auto cyc = nlohmann::ordered_json::parse(g->cyclers.count(name) ? g->cyclers[name] : "null", nullptr, false);
       d["cycler"] = cyc.is_discarded() ? nlohmann::ordered_json{} : cyc;
     }
@@ -191,6 +194,35 @@ void add_serving_status(supervisor_self self, const std::string& name, nlohmann:
                          {"address", c ? st.remote_addresses[c->first.address()] : std::string{}}});
   }
   d["instances"] = std::move(instances);
+}
+
+// /status per destination (issue 17 part 3): the latest replication validation with an instance
+// of it, plus the identity check (part 1): an instance of it refused as an identity conflict.
+void add_validation_status(supervisor_self self, const std::string& name, nlohmann::ordered_json& d) {
+  auto& st = self->state;
+  const auto entry = st.validations ? st.validations->latest(name) : std::nullopt;
+  auto problems = nlohmann::ordered_json::array();
+  for (const auto& p : entry ? entry->problems : std::vector<logic::validation_problem>{})
+    problems.push_back({{"check", p.check}, {"mine", p.mine}, {"theirs", p.theirs}});
+  for (const auto& instance : configured_instances(st.info.config, name))
+    if (auto c = st.identity_conflicts.by_name().find(instance); c != st.identity_conflicts.by_name().end())
+      problems.push_back({{"check", "identity"},
+                          {"mine", c->second.kept_id + " at " + c->second.kept_address},
+                          {"theirs", c->second.refused_id + " at " + c->second.refused_address}});
+  const char* verdict = !entry                                                 ? "pending"
+                        : !entry->performed                                    ? "not_performed"
+                        : entry->verdict == logic::validation_verdict::refuse ? "refused"
+                        : entry->verdict == logic::validation_verdict::warn   ? "warned"
+                                                                               : "ok";
+  const std::string refused_by_peer = entry ? entry->refused_by_peer : std::string{};
+  if (!refused_by_peer.empty())
+    verdict = "refused_by_peer";
+  d["validation"] = {{"ok", problems.empty() && refused_by_peer.empty()},
+                     {"result", verdict},
+                     {"instance", entry ? entry->instance : std::string{}},
+                     {"unix_ms", entry ? entry->unix_ms : 0},
+                     {"problems", std::move(problems)},
+                     {"refused_by_peer", refused_by_peer}};
 }
 
 logic::dial_direction to_dial(conn_direction d) {
@@ -367,6 +399,8 @@ std::shared_ptr<const replication_context> make_context(supervisor_self self, co
   ctx->timers = timers;
   ctx->journal = self->state.journal;
   ctx->instance_id = runtime->instance_id();
+  ctx->destinations = cfg.destinations;
+  self->state.validations = ctx->validations;
   self->state.identity_refusals = ctx->identity_refusals;
   ctx->runtime = std::move(runtime);
   ctx->journal_readers = spawn_journal_readers(self->system(), cfg.journal.readers);

@@ -8,6 +8,7 @@
 #include "config/host_port.hpp"
 #include "config/names.hpp"
 #include "config/pattern.hpp"
+#include "protocol/limits.hpp"
 
 namespace tandem::config::detail {
 
@@ -18,6 +19,9 @@ using nlohmann::json;
 // The routing code compiles the same patterns with the same function (config/pattern.hpp), so a
 // pattern accepted here cannot fail there.
 std::optional<std::string> regex_problem(const std::string& source) {
+  if (source.size() > protocol::limits::max_pattern_bytes) // the validation frame carries it (protocol 1.4)
+    return "pattern of " + std::to_string(source.size()) + " bytes exceeds the maximum of " +
+           std::to_string(protocol::limits::max_pattern_bytes);
   auto compiled = pattern::compile(source);
   if (auto* error = std::get_if<std::string>(&compiled))
     return "invalid regex " + quote(source) + ": " + *error;
@@ -57,6 +61,9 @@ void read_passthrough(object_reader& r, std::vector<std::string>& out) {
   const json* list = r.array("passthrough");
   if (!list)
     return;
+  if (list->size() > protocol::limits::max_passthrough_patterns)
+    return r.error("passthrough", "at most " + std::to_string(protocol::limits::max_passthrough_patterns) +
+                                    " patterns, got " + std::to_string(list->size()));
   for (std::size_t i = 0; i < list->size(); ++i) {
     auto path = element_path(r.path_of("passthrough"), i);
     std::string pattern;
@@ -117,6 +124,42 @@ void read_instances(object_reader& r, const std::string& name, std::vector<std::
   }
 }
 
+void read_validation_mode(object_reader& r, validation_mode& out) {
+  std::string text;
+  if (!r.read_string("validation", text))
+    return;
+  if (text == "strict")
+    out = validation_mode::strict;
+  else if (text == "warn")
+    out = validation_mode::warn;
+  else
+    r.error("validation", "expected \"strict\" or \"warn\", got " + quote(text));
+}
+
+// "skip_validation": names of validation_checks, each once; "identity" is never skipped (two
+// live nodes with one name can make a partner believe acks that were never given).
+void read_skip_validation(object_reader& r, std::vector<std::string>& out) {
+  const json* list = r.array("skip_validation");
+  if (!list)
+    return;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    auto path = element_path(r.path_of("skip_validation"), i);
+    std::string check;
+    if (!read_string_at((*list)[i], path, check, r.errors()))
+      continue;
+    const auto known = std::find(validation_checks.begin(), validation_checks.end(), check);
+    if (known == validation_checks.end())
+      r.errors().push_back({path, "unknown validation check " + quote(check) +
+                                    " (one of back_replication, topics, group, passthrough)"});
+    else if (check == "identity")
+      r.errors().push_back({path, "the identity check cannot be skipped (close identity_conflict)"});
+    else if (std::find(out.begin(), out.end(), check) != out.end())
+      r.errors().push_back({path, "duplicate check " + quote(check)});
+    else
+      out.push_back(std::move(check));
+  }
+}
+
 destination_config read_destination(object_reader& r) {
   destination_config d;
   read_name(r, "name", d.name, presence::required);
@@ -131,6 +174,8 @@ destination_config read_destination(object_reader& r) {
       r.error("topics", *problem);
   read_reconnect(r, d.reconnect);
   r.read_uint("downgrade_after_ms", d.downgrade_after_ms, 0, max_downgrade_after_ms);
+  read_validation_mode(r, d.validation);
+  read_skip_validation(r, d.skip_validation);
   r.report_unknown_keys();
   return d;
 }

@@ -5,8 +5,10 @@
 // schema, defaults and an example per field are documented in docs/config.md.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tandem::config {
@@ -77,6 +79,17 @@ inline constexpr std::uint64_t max_downgrade_after_ms = 86'400'000;
 // Most instances one destination may list (docs/config.md, "instances"): an HA group of servers.
 inline constexpr std::size_t max_destination_instances = 16;
 
+// Replication validation on connect (issue 17 part 3, actors/logic/replication_validation.hpp):
+// what a broken contract with the peer does. strict (the default): the connection is refused
+// (close validation_failed); warn: logged once per connection, replication goes on.
+enum class validation_mode { strict, warn };
+
+// The names of the validation checks (docs/config.md, "Replication validation"), the only values
+// destinations[i].skip_validation may list. "identity" is the instance-identity rule (close
+// identity_conflict, protocol 1.3): listed here because it is one of the checks, never skippable.
+inline constexpr std::array<std::string_view, 5> validation_checks = {"back_replication", "topics", "group",
+                                                                      "passthrough", "identity"};
+
 struct destination_config {
   std::string name;                     // the destination's own name (unique in the config): status, metrics, retention
   std::string group;                    // defaults to name
@@ -92,6 +105,8 @@ struct destination_config {
   // waited this long for its ack, or it was disconnected this long while records wait, persisted
   // acks stop waiting for it until it caught up. 0 = never (the default: acks always wait).
   std::uint64_t downgrade_after_ms = 0;
+  validation_mode validation = validation_mode::strict;
+  std::vector<std::string> skip_validation; // names from validation_checks (not "identity"), unique
 
   friend bool operator==(const destination_config&, const destination_config&) = default;
 };

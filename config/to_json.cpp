@@ -30,6 +30,8 @@ ordered_json destination_json(const destination_config& d) {
       {"jitter", r.jitter},
       {"connect_timeout_ms", r.connect_timeout_ms}}},
     {"downgrade_after_ms", d.downgrade_after_ms},
+    {"validation", d.validation == validation_mode::strict ? "strict" : "warn"},
+    {"skip_validation", d.skip_validation},
   };
 }
 

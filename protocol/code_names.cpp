@@ -17,6 +17,7 @@ std::optional<std::string_view> known_name(close_code code) {
     case close_code::resource_limit: return "resource_limit";
     case close_code::idle_timeout: return "idle_timeout";
     case close_code::identity_conflict: return "identity_conflict";
+    case close_code::validation_failed: return "validation_failed";
   }
   return std::nullopt;
 }

@@ -128,6 +128,19 @@ decode_result decode_waiting(std::string_view body) {
   return m;
 }
 
+// ---- validation (1.4) ----
+// A sender without a destination for us has no sync type, filter or passthrough to claim.
+decode_result decode_validation(std::string_view body) {
+  auto m = decode_fields<validation>(body);
+  if (!m)
+    return m;
+  const auto& v = std::get<validation>(m.value());
+  if (!v.has_destination && (v.sync || !v.topics.empty() || !v.passthrough.empty()))
+    return protocol_error{errc::bad_value,
+                          "validation: has_destination is 0 but sync, topics or passthrough is set"};
+  return m;
+}
+
 } // namespace
 
 encode_result encode(const message& m, std::string& out, std::size_t max_frame_bytes) {
@@ -159,6 +172,7 @@ decode_result decode(std::string_view frame, std::size_t max_frame_bytes) {
     case frame_type::persisted_partial: return decode_persisted_partial(body);
     case frame_type::replicated: return decode_replicated(body);
     case frame_type::waiting: return decode_waiting(body);
+    case frame_type::validation: return decode_validation(body);
   }
   // split_frame() admits only known types.
   return protocol_error{errc::unknown_type, "frame: unknown type"};

@@ -150,6 +150,15 @@ void apply(Io& io, M& m) {
   destination_names(io, "destinations", m.destinations);
 }
 
+template <class Io, is<validation> M>
+void apply(Io& io, M& m) {
+  io.flag("has_destination", m.has_destination);
+  io.flag("sync", m.sync);
+  io.text("topics", m.topics, limits::max_pattern_bytes);
+  io.list16("passthrough", m.passthrough, limits::max_passthrough_patterns, min_destination_name_bytes,
+            [](Io& item_io, auto& p) { item_io.text("pattern", p, limits::max_pattern_bytes); });
+}
+
 // One record of a record_batch; R is record or record_view. The path is passed separately
 // because a decoded record_view's path lives in the cursor's scratch vector.
 template <class Io, class R, class Path>

@@ -28,6 +28,7 @@ enum class frame_type : std::uint8_t {
   durable_ack = 0x03,
   heartbeat = 0x04,
   close = 0x05,
+  validation = 0x06, // protocol 1.4
   client_hello = 0x20,
   publish = 0x21,
   persisted_ack = 0x22,

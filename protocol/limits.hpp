@@ -19,5 +19,10 @@ inline constexpr std::size_t max_path_entries = 32;
 inline constexpr std::size_t max_topic_bytes = 65535;
 // Bytes of a payload: 16 MiB, whatever max_frame_bytes a node is configured with.
 inline constexpr std::size_t max_payload_bytes = 16u << 20;
+// A destination's topics and passthrough patterns (config destinations[i]; sent to the peer in
+// the validation frame, protocol 1.4): bytes of one pattern, and passthrough patterns of one
+// destination. config/destinations.cpp refuses more, so every config's claims can be sent.
+inline constexpr std::size_t max_pattern_bytes = 4096;
+inline constexpr std::size_t max_passthrough_patterns = 64;
 
 } // namespace tandem::protocol::limits

@@ -13,8 +13,11 @@
 namespace tandem::protocol {
 
 inline constexpr std::uint16_t protocol_major = 1;
-inline constexpr std::uint16_t protocol_minor = 3; // 1.1: subscription_gap; 1.2: persisted_partial, replicated, waiting;
-                                                   // 1.3: hello.instance_id, close code identity_conflict
+inline constexpr std::uint16_t protocol_minor = 4; // 1.1: subscription_gap; 1.2: persisted_partial, replicated, waiting;
+                                                   // 1.3: hello.instance_id, close code identity_conflict;
+                                                   // 1.4: validation, close code validation_failed
+// The first minor version whose replication peers send a validation frame after their hello.
+inline constexpr std::uint16_t validation_minor = 4;
 
 // ---- replication (peer listener) ----
 
@@ -82,6 +85,7 @@ enum class close_code : std::uint16_t {
   resource_limit = 10,    // a per-connection or node-wide bound (memory, subscriptions, connections)
   idle_timeout = 11,      // no complete frame within the idle / read-progress timeout
   identity_conflict = 12, // 1.3: another live peer with this instance name has a different instance_id
+  validation_failed = 13, // 1.4: replication validation found a broken contract (the reason names the checks)
 };
 
 struct close_frame {
@@ -278,11 +282,26 @@ struct waiting {
   bool operator==(const waiting&) const = default;
 };
 
+// ---- added in protocol 1.4 (replication) ----
+
+// Replication validation (issue 17 part 3, actors/logic/replication_validation.hpp): sent by each
+// side right after it read the peer's hello, when that hello said minor >= validation_minor (an
+// older peer gets none and sends none). What the sender's destination for the receiver is.
+// Without a destination (has_destination 0) the other fields must be 0 / empty.
+struct validation {
+  static constexpr frame_type type = frame_type::validation;
+  bool has_destination = false;
+  bool sync = false;                    // the destination's sync_type is sync
+  std::string topics;                   // its topics pattern, at most limits::max_pattern_bytes
+  std::vector<std::string> passthrough; // its passthrough patterns, at most limits::max_passthrough_patterns
+  bool operator==(const validation&) const = default;
+};
+
 using message = std::variant<hello, record_batch, durable_ack, heartbeat, close_frame,
                              client_hello, publish, persisted_ack, negative_ack, subscribe,
                              delivered, unsubscribe, publisher_logon, publisher_logon_ack,
                              subscribe_from, subscription_gap, persisted_partial, replicated,
-                             waiting>;
+                             waiting, validation>;
 
 inline frame_type type_of(const message& m) noexcept {
   return std::visit([](const auto& v) { return std::decay_t<decltype(v)>::type; }, m);

@@ -119,7 +119,7 @@ TEST_CASE("length 0 is an empty_frame error") {
 }
 
 TEST_CASE("an unknown type byte is an unknown_type error") {
-  for (int t : {0x00, 0x06, 0x0f, 0x1f, 0x2e, 0x2f, 0x80, 0xff}) {
+  for (int t : {0x00, 0x07, 0x0f, 0x1f, 0x2e, 0x2f, 0x80, 0xff}) { // 0x06: validation (1.4)
     CAPTURE(t);
     std::string f = header(1) + static_cast<char>(t);
     CHECK(decode(f).code() == errc::unknown_type);
@@ -242,7 +242,7 @@ TEST_CASE("version check: a different major is refused naming both versions") {
   h.protocol_major = 2;
   auto v = check_version(h);
   CHECK_FALSE(v.compatible);
-  CHECK(v.message.find("peer speaks protocol 2.3, this node speaks 1.3") == 0);
+  CHECK(v.message.find("peer speaks protocol 2.4, this node speaks 1.4") == 0);
   CHECK_FALSE(check_version(0, 9).compatible);
   CHECK_FALSE(check_version(client_hello{3, 0, "c"}).compatible);
 }
@@ -250,7 +250,7 @@ TEST_CASE("version check: a different major is refused naming both versions") {
 TEST_CASE("version check: a different minor is accepted") {
   auto v = check_version(1, 7);
   CHECK(v.compatible);
-  CHECK(v.message.find("peer speaks protocol 1.7, this node speaks 1.3") == 0);
+  CHECK(v.message.find("peer speaks protocol 1.7, this node speaks 1.4") == 0);
   CHECK(check_version(client_hello{1, 3, "c"}).compatible);
 }
 

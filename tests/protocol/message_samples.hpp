@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/limits.hpp"
 #include "protocol/messages.hpp"
 
 namespace tandem::protocol::samples {
@@ -43,6 +44,7 @@ inline std::vector<message> min_messages() {
     persisted_partial{0, 0, {"a"}},
     replicated{"", 1},
     waiting{0, {"a"}},
+    validation{false, false, "", {}},
   };
 }
 
@@ -82,6 +84,11 @@ inline std::vector<std::string> max_destination_list() {
   return v;
 }
 
+// The most passthrough patterns a validation frame may carry, each at the pattern limit.
+inline std::vector<std::string> max_passthrough() {
+  return std::vector<std::string>(limits::max_passthrough_patterns, utf8_text(limits::max_pattern_bytes));
+}
+
 // Largest values: u64 max, names, labels and text at their limits, large payloads, 32 path
 // entries.
 inline std::vector<message> max_messages() {
@@ -114,6 +121,7 @@ inline std::vector<message> max_messages() {
     persisted_partial{u64_max, u64_max, max_destination_list()},
     replicated{label, u64_max},
     waiting{u64_max, max_destination_list()},
+    validation{true, true, utf8_text(limits::max_pattern_bytes), max_passthrough()},
   };
 }
 
@@ -151,6 +159,14 @@ public:
       case 16: return persisted_partial{u64(), u64(), name_set()};
       case 17: return replicated{label(), std::max<std::uint64_t>(u64(), 1)};
       case 18: return waiting{u64(), name_set()};
+      case 19: {
+        if (upto(3) == 0)
+          return validation{};
+        validation v{true, upto(2) == 1, text(), {}};
+        for (std::size_t i = upto(4); i > 0; --i)
+          v.passthrough.push_back(text());
+        return v;
+      }
       default: {
         subscribe_from f{u64(), text(), static_cast<subscribe_start>(upto(max_subscribe_start + 1)), i64(),
                          upto(2) == 1, {}};

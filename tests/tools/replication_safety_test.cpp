@@ -52,6 +52,7 @@ public:
     protocol::hello h;
     h.instance = instance;
     h.group = instance;
+    h.protocol_minor = 3; // speaks 1.3: no validation frame (1.4) is expected from it
     return send(h);
   }
 
