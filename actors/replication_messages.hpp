@@ -125,6 +125,8 @@ using cycler_actor = caf::typed_actor<
 // The supervisor (supervisor.hpp), as the node's actors and the admin server see it.
 using supervisor_actor = caf::typed_actor<
   caf::replies_to<atoms::status>::with<std::string>,
+  // A live reload (SIGHUP, POST /config/reload): the verdict as JSON (config::reload_verdict)
+  caf::replies_to<atoms::config_reload>::with<std::string>,
   caf::replies_to<atoms::metrics_text>::with<std::string>,
   // (peer, its group, its instance id, direction, the connection, remote address) -> (keep it?,
   // the peer's link if the peer serves it now, and when not kept because another node with that

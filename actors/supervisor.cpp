@@ -18,6 +18,7 @@
 #include "actors/atoms.hpp"
 #include "actors/instrumented_actor.hpp"
 #include "actors/client_listener.hpp"
+#include "actors/config_loader.hpp"
 #include "actors/destination_link.hpp"
 #include "actors/fatal_exit.hpp"
 #include "actors/journal_actor.hpp"
@@ -33,6 +34,7 @@
 #include "actors/replication_listener.hpp"
 #include "actors/replication_messages.hpp"
 #include "actors/timer_relay.hpp"
+#include "config/reload.hpp"
 #include "journal/instance_id.hpp"
 
 namespace tandem {
@@ -61,6 +63,9 @@ struct supervisor_state {
   std::map<std::string, bool> cycler_told_inbound; // per destination name: what its cycler last heard
   std::set<caf::actor_addr> cycler_told_kept;       // outbound connections their cycler heard dial_done(true) of
   std::unique_ptr<node_metrics> metrics = std::make_unique<node_metrics>(); // GET /metrics, fed from the status
+  config::config_source config_source;                  // what a live reload reads again
+  std::map<std::string, std::uint64_t> reloads;         // per reload_result, for /status
+  std::string last_reload;                              // its summary line, for /status
   static inline const char* name = "supervisor";
 };
 
@@ -143,6 +148,7 @@ void gather_status(supervisor_self self, std::function<void(nlohmann::ordered_js
     doc["duplicate_connections_closed"] = self->state.connections->duplicates_closed();
     doc["identity_conflicts"] = identity_conflicts_json(self->state.identity_conflicts);
     doc["identity_conflicts"]["refused_by_peers_total"] = self->state.identity_refusals->total();
+    doc["config_reloads"] = {{"by_result", self->state.reloads}, {"last", self->state.last_reload}};
     auto clients = nlohmann::ordered_json::parse(g->clients, nullptr, false);
     doc["client_listener"] = clients.is_discarded() ? nlohmann::ordered_json{} : clients;
     // Observed rather than mirrored (metrics.enabled): per-actor figures and latencies.
@@ -451,6 +457,43 @@ void spawn_listeners(supervisor_self self, const node_resources& res, const std:
   self->link_to(st.admin);
 }
 
+// A reload's verdict against the config running now: logged, counted, and carried out when it is
+// `applied` (every change is live: config_diff.hpp says which; in this version that is
+// journal.startup_check, read only at the next start, so the new config only has to become the
+// running one). Returns the verdict as JSON.
+std::string finish_reload(supervisor_self self, const config::loaded_config& loaded) {
+  auto& st = self->state;
+  auto verdict = config::decide_reload(st.info.config, loaded);
+  const auto line = verdict.summary();
+  if (verdict.result == config::reload_result::applied || verdict.result == config::reload_result::unchanged)
+    log::info("supervisor", line);
+  else
+    log::warn("supervisor", line);
+  if (verdict.result == config::reload_result::applied)
+    st.info.config = *loaded.result.config;
+  ++st.reloads[config::to_string(verdict.result)];
+  st.last_reload = line;
+  return verdict.to_json().dump();
+}
+
+// config_reload: the file is read on a detached loader (never on this scheduler thread).
+caf::result<std::string> start_reload(supervisor_self self) {
+  auto rp = self->make_response_promise<std::string>();
+  log::info("supervisor", "config reload: reading ",
+            self->state.config_source.file.empty() ? std::string{"the embedded default"} : self->state.config_source.file);
+  auto loader = spawn_config_loader(self->system(), self->state.config_source);
+  self->request(loader, std::chrono::seconds{30}, atoms::config_reload::value)
+    .then([=](const std::string& text) mutable {
+            rp.deliver(finish_reload(self, config::loaded_config_from_json(nlohmann::json::parse(text, nullptr, false))));
+          },
+          [=](caf::error& err) mutable {
+            config::loaded_config failed;
+            failed.problem = "the config could not be read: " + self->system().render(err);
+            rp.deliver(finish_reload(self, failed));
+          });
+  return rp;
+}
+
 supervisor_actor::behavior_type supervisor(supervisor_self self, node_info info, node_resources res) {
   self->bind_probe("supervisor");
   // Fail fast: a child (linked below) or the supervisor itself failing ends the process at once.
@@ -458,6 +501,7 @@ supervisor_actor::behavior_type supervisor(supervisor_self self, node_info info,
   fail_fast_on_child_exit(self);
   auto& st = self->state;
   st.info = std::move(info);
+  st.config_source = res.config_source;
   const auto& cfg = st.info.config;
   st.connections.emplace(cfg.name);
   auto timers = spawn_timer_relay(self->system());
@@ -473,6 +517,7 @@ supervisor_actor::behavior_type supervisor(supervisor_self self, node_info info,
       gather_status(self, [rp](nlohmann::ordered_json doc) mutable { rp.deliver(doc.dump()); });
       return rp;
     },
+    [=](atoms::config_reload) { return start_reload(self); },
     // The Prometheus exposition: the same figures as /status, plus /proc, set at request time.
     [=](atoms::metrics_text) {
       auto rp = self->make_response_promise<std::string>();
