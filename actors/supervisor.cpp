@@ -458,9 +458,9 @@ void spawn_listeners(supervisor_self self, const node_resources& res, const std:
 }
 
 // A reload's verdict against the config running now: logged, counted, and carried out when it is
-// `applied` (every change is live: config_diff.hpp says which; in this version that is
-// journal.startup_check, read only at the next start, so the new config only has to become the
-// running one). Returns the verdict as JSON.
+// `applied` (every change is live: config_diff.hpp says which; in this version log_level, set at
+// once, and journal.startup_check, read only at the next start, so the new config only has to
+// become the running one). Returns the verdict as JSON.
 std::string finish_reload(supervisor_self self, const config::loaded_config& loaded) {
   auto& st = self->state;
   auto verdict = config::decide_reload(st.info.config, loaded);
@@ -469,8 +469,11 @@ std::string finish_reload(supervisor_self self, const config::loaded_config& loa
     log::info("supervisor", line);
   else
     log::warn("supervisor", line);
-  if (verdict.result == config::reload_result::applied)
+  if (verdict.result == config::reload_result::applied) {
     st.info.config = *loaded.result.config;
+    if (auto level = log::parse_level(st.info.config.log_level))
+      log::set_level(*level);
+  }
   ++st.reloads[config::to_string(verdict.result)];
   st.last_reload = line;
   return verdict.to_json().dump();

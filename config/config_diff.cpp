@@ -18,6 +18,7 @@ using nlohmann::ordered_json;
 // index the destination set fixed at startup (issue 21 part 1, step 3, makes them live).
 const char* const live_keys[] = {
   "journal.startup_check", // only read when the node starts: recorded, used at the next start
+  "log_level",             // one atomic level (actors/log.hpp)
 };
 
 bool under(const std::string& path, const std::string& key) {

@@ -88,7 +88,8 @@ const char* usage = R"(usage:
 options:
   --set PATH=VALUE   override one config value before validation, e.g. --set admin.port=0
                      or --set 'destinations[0].sync_type=async' (VALUE is JSON, or else a string)
-  --log-level LEVEL  error, warn, info (default) or debug; logs go to stderr, one line per event
+  --log-level LEVEL  error, warn, info (default) or debug; logs go to stderr, one line per event.
+                     The same as --set log_level=LEVEL (the config's log_level, live on reload)
 
 exit codes: 0 ok, 1 startup or runtime failure, 2 usage or config error,
   70 an actor of the node died (logged as "fatal: actor NAME died: WHAT"): restart the node
@@ -136,10 +137,12 @@ options parse_args(int argc, char** argv) {
     } else if (a == "--set") {
       o.overrides.push_back(value_of(i, a));
     } else if (a == "--log-level") {
-      auto l = tandem::log::parse_level(value_of(i, a));
+      auto name = value_of(i, a);
+      auto l = tandem::log::parse_level(name);
       if (!l)
         usage_error("--log-level: expected error, warn, info or debug");
       o.level = *l;
+      o.overrides.push_back("log_level=\"" + name + "\""); // the config's log_level, kept on reload
     } else {
       usage_error("unknown argument '" + a + "'");
     }
@@ -576,6 +579,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   auto cfg = load_config(opts);
+  tandem::log::set_level(tandem::log::parse_level(cfg.log_level).value_or(opts.level));
   if (opts.check_only && !opts.diff_against.empty())
     return print_reload_diff(cfg, opts.diff_against);
   if (opts.check_only) {

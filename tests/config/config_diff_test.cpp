@@ -59,6 +59,7 @@ TEST_CASE("each key is classified live or restart_required") {
      "journal.max_held_bytes", change_kind::restart_required},
     {"journal startup_check", [](json j) { j["journal"] = {{"startup_check", "tail"}}; return j; },
      "journal.startup_check", change_kind::live},
+    {"log level", [](json j) { j["log_level"] = "debug"; return j; }, "log_level", change_kind::live},
     {"a limit", [](json j) { j["limits"] = {{"max_frame_bytes", 1 << 20}}; return j; }, "limits.max_frame_bytes",
      change_kind::restart_required},
     {"metrics enabled", [](json j) { j["metrics"] = {{"enabled", false}}; return j; }, "metrics.enabled",

@@ -94,6 +94,7 @@ TEST_CASE("a refused reload (name) keeps the running config and says why, in the
   CHECK(nlohmann::json::parse(applied.body)["result"] == "applied");
   CHECK(a.status()["config_reloads"]["by_result"]["applied"] == 1);
 
+  const auto valid = read_file(a.config_file());
   write_file(a.config_file(), "{\"name\": ");
   auto invalid = post_reload(a);
   CHECK(invalid.status == 422);
@@ -101,6 +102,16 @@ TEST_CASE("a refused reload (name) keeps the running config and says why, in the
   CHECK(why["result"] == "invalid");
   REQUIRE(why["errors"].size() == 1);
   CHECK(why["errors"][0].get<std::string>().find(a.config_file() + ": <root>") == 0);
+
+  // log_level is live: at "error", the next verdict (logged at info) is no longer written.
+  write_file(a.config_file(), valid);
+  edit_config(a, [](nlohmann::json& c) { c["log_level"] = "error"; });
+  auto quiet = post_reload(a);
+  CHECK(quiet.status == 200);
+  CHECK(nlohmann::json::parse(quiet.body)["changes"][0]["path"] == "log_level");
+  auto unchanged = post_reload(a);
+  CHECK(nlohmann::json::parse(unchanged.body)["result"] == "unchanged");
+  CHECK(a.log().find("config reload: the config is unchanged") == std::string::npos);
 
   auto get = tandem::client::http_call("GET", "127.0.0.1", a.ports().admin, "/config/reload", 5000ms);
   CHECK(get.status == 405);
