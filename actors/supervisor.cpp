@@ -457,10 +457,42 @@ void spawn_listeners(supervisor_self self, const node_resources& res, const std:
   self->link_to(st.admin);
 }
 
+// An applied reload changed destination `d`'s addresses or reconnect schedule: its cycler adopts
+// them once no attempt is in flight; when the addresses changed, the outbound connection in use
+// with any instance of `d` is closed, so the cycler dials from the top of the new list (an
+// inbound connection stays: it does not depend on our addresses).
+void reconfigure_cycler(supervisor_self self, const config::destination_config& d, bool addresses_changed) {
+  auto& st = self->state;
+  auto cycler = cycler_of(self, d.name);
+  if (!cycler)
+    return; // not reached: config_diff refuses a change from or to accept-only
+  self->send(cycler, atoms::reconfigure::value, std::make_shared<const config::destination_config>(d));
+  if (!addresses_changed)
+    return;
+  for (const auto& instance : configured_instances(st.info.config, d.name))
+    if (auto conn = st.connections->current(instance); conn && conn->second == logic::dial_direction::outbound)
+      self->send(conn->first, atoms::close_conn::value,
+                 std::string{"config reload: the addresses of destination " + d.name + " changed"});
+}
+
+// The destinations whose addresses or reconnect schedule an applied diff changes.
+void reconfigure_cyclers(supervisor_self self, const config::config_diff& diff, const config::node_config& next) {
+  for (const auto& d : next.destinations) {
+    const auto prefix = "destinations[name=" + d.name + "].";
+    bool addresses = false, reconnect = false;
+    for (const auto& c : diff.changes) {
+      addresses = addresses || c.path == prefix + "addresses";
+      reconnect = reconnect || c.path.rfind(prefix + "reconnect.", 0) == 0;
+    }
+    if (addresses || reconnect)
+      reconfigure_cycler(self, d, addresses);
+  }
+}
+
 // A reload's verdict against the config running now: logged, counted, and carried out when it is
 // `applied` (every change is live: config_diff.hpp says which; in this version log_level, set at
-// once, and journal.startup_check, read only at the next start, so the new config only has to
-// become the running one). Returns the verdict as JSON.
+// once, a destination's addresses and reconnect schedule, handed to its cycler, and
+// journal.startup_check, read only at the next start). Returns the verdict as JSON.
 std::string finish_reload(supervisor_self self, const config::loaded_config& loaded) {
   auto& st = self->state;
   auto verdict = config::decide_reload(st.info.config, loaded);
@@ -470,6 +502,7 @@ std::string finish_reload(supervisor_self self, const config::loaded_config& loa
   else
     log::warn("supervisor", line);
   if (verdict.result == config::reload_result::applied) {
+    reconfigure_cyclers(self, verdict.diff, *loaded.result.config);
     st.info.config = *loaded.result.config;
     if (auto level = log::parse_level(st.info.config.log_level))
       log::set_level(*level);

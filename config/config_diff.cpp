@@ -14,12 +14,27 @@ using nlohmann::ordered_json;
 // when it is one of them or lies below one. Everything else is read once at startup: the node's
 // identity and data dir, the bound listeners, the journal runtime opened before the actors, the
 // limits copied into the context every connection shares, the metrics probes bound as each actor
-// starts -- and, in this version, the destinations: the journal's ack rule and retention holds
-// index the destination set fixed at startup (issue 21 part 1, step 3, makes them live).
+// starts -- and, in this version, the destinations but for their addresses and reconnect schedule:
+// the journal's ack rule and retention holds index the destination set fixed at startup (issue 21
+// part 1, step 3, makes them live).
 const char* const live_keys[] = {
   "journal.startup_check", // only read when the node starts: recorded, used at the next start
   "log_level",             // one atomic level (actors/log.hpp)
+  // Only the destination's address cycler uses them: it adopts them once no attempt is in flight
+  // (its outbound connection in use is closed when the addresses change). Not from or to an empty
+  // list: that starts or ends the cycler (add() below).
+  "destinations[].addresses",
+  "destinations[].reconnect",
 };
+
+// "destinations[name=B].topics" -> "destinations[].topics": the rule does not depend on the name.
+std::string unnamed(const std::string& path) {
+  const auto open = path.find("[name=");
+  const auto close = open == std::string::npos ? open : path.find(']', open);
+  if (close == std::string::npos)
+    return path;
+  return path.substr(0, open + 1) + path.substr(close);
+}
 
 bool under(const std::string& path, const std::string& key) {
   if (path.compare(0, key.size(), key) != 0)
@@ -29,6 +44,9 @@ bool under(const std::string& path, const std::string& key) {
 
 void add(config_diff& d, std::string path, const ordered_json& old_value, const ordered_json& new_value) {
   auto kind = classify(path);
+  const bool accept_only_changes = unnamed(path) == "destinations[].addresses" && (old_value.empty() || new_value.empty());
+  if (accept_only_changes)
+    kind = change_kind::restart_required;
   d.changes.push_back({std::move(path), old_value.dump(), new_value.dump(), kind});
 }
 
@@ -106,7 +124,7 @@ ordered_json to_json(const config_diff& d) {
 
 change_kind classify(const std::string& path) {
   for (const char* key : live_keys)
-    if (under(path, key))
+    if (under(unnamed(path), key))
       return change_kind::live;
   return change_kind::restart_required;
 }

@@ -69,9 +69,11 @@ TEST_CASE("each key is classified live or restart_required") {
     {"destination sync type", [](json j) { j["destinations"][1]["sync_type"] = "async"; return j; },
      "destinations[name=C].sync_type", change_kind::restart_required},
     {"destination addresses", [](json j) { j["destinations"][0]["addresses"] = json::array({"127.0.0.1:1"}); return j; },
+     "destinations[name=B].addresses", change_kind::live},
+    {"destination addresses emptied (accept-only)", [](json j) { j["destinations"][0]["addresses"] = json::array(); return j; },
      "destinations[name=B].addresses", change_kind::restart_required},
     {"destination reconnect", [](json j) { j["destinations"][0]["reconnect"] = {{"max_ms", 500}}; return j; },
-     "destinations[name=B].reconnect.max_ms", change_kind::restart_required},
+     "destinations[name=B].reconnect.max_ms", change_kind::live},
     {"destination passthrough", [](json j) { j["destinations"][0]["passthrough"] = json::array({"X"}); return j; },
      "destinations[name=B].passthrough", change_kind::restart_required},
     {"destination downgrade", [](json j) { j["destinations"][0]["downgrade_after_ms"] = 1000; return j; },
@@ -134,7 +136,20 @@ TEST_CASE("a removed destination records its old value and null") {
   CHECK(d.changes[0].old_value.find("\"name\":\"C\"") != std::string::npos);
 }
 
+TEST_CASE("an accept-only destination that gains addresses needs a restart (it has no cycler)") {
+  auto doc = base_doc();
+  doc["destinations"][0]["addresses"] = json::array();
+  auto running = parsed(doc);
+  auto d = diff(running, base());
+  REQUIRE(d.changes.size() == 1);
+  CHECK(d.changes[0].kind == change_kind::restart_required);
+}
+
 TEST_CASE("classify: a key's prefix alone is not the key") {
+  CHECK(classify("destinations[name=B].addresses") == change_kind::live);
+  CHECK(classify("destinations[name=B].reconnect.jitter") == change_kind::live);
+  CHECK(classify("destinations[name=B].topics") == change_kind::restart_required);
+  CHECK(classify("destinations[name=B]") == change_kind::restart_required);
   CHECK(classify("journal.startup_check") == change_kind::live);
   CHECK(classify("journal.startup_checks") == change_kind::restart_required);
   CHECK(classify("journal") == change_kind::restart_required);

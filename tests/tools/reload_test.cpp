@@ -158,3 +158,32 @@ TEST_CASE("SIGHUP during a publish storm loses and duplicates nothing") {
   CHECK(from_a == 20000);
   CHECK(occurrences(a.log(), "config reload refused") == 0);
 }
+
+TEST_CASE("a destination's addresses change live: the node dials the new address, no restart") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  b.configure({{destination_spec{"A", "async", false, {}}, &a}}); // accept-only: only A dials
+  a.configure({{destination_spec{"B", "async", true, {}}, &b}});
+  const auto nowhere = "127.0.0.1:" + std::to_string(free_port());
+  edit_config(a, [&](nlohmann::json& c) { c["destinations"][0]["addresses"] = nlohmann::json::array({nowhere}); });
+  a.start();
+  b.start();
+  auto pub = publish_n(a, "p1", 100);
+  REQUIRE(pub.persisted == 100);
+  const auto pid = a.status()["pid"];
+  edit_config(a, [&](nlohmann::json& c) {
+    c["destinations"][0]["addresses"] = nlohmann::json::array({"127.0.0.1:" + std::to_string(b.ports().replication)});
+  });
+  auto r = post_reload(a);
+  REQUIRE(r.status == 200);
+  auto verdict = nlohmann::json::parse(r.body);
+  CHECK(verdict["result"] == "applied");
+  CHECK(verdict["changes"][0]["path"] == "destinations[name=B].addresses");
+  CHECK(verdict["changes"][0]["old"] == nlohmann::json::array({nowhere}));
+  REQUIRE_MESSAGE(wait_until([&] { return a.connected_to("B"); }, 20s), a.log());
+  CHECK(wait_until([&] { return b.durable_seq() >= 100; }, 20s));
+  CHECK(a.status()["pid"] == pid);
+  CHECK(a.log().find("cycler-B: reloaded: 1 address(es)") != std::string::npos);
+  CHECK(a.stop() == 0);
+  CHECK(b.stop() == 0);
+}
