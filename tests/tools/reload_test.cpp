@@ -113,6 +113,14 @@ TEST_CASE("a refused reload (name) keeps the running config and says why, in the
   CHECK(nlohmann::json::parse(unchanged.body)["result"] == "unchanged");
   CHECK(a.log().find("config reload: the config is unchanged") == std::string::npos);
 
+  // A body is not parsed (the parser stops at the head; reads are at most 4 KiB): it changes nothing.
+  auto with_body = poke(a.ports().admin,
+                        "POST /config/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x'),
+                        5000ms);
+  REQUIRE(with_body.has_value());
+  CHECK(with_body->rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(with_body->find("\"result\":\"unchanged\"") != std::string::npos);
+
   auto get = tandem::client::http_call("GET", "127.0.0.1", a.ports().admin, "/config/reload", 5000ms);
   CHECK(get.status == 405);
   CHECK(a.stop() == 0);
