@@ -40,6 +40,9 @@ struct cycler_state {
   std::chrono::steady_clock::time_point attempt_deadline; // the latest dial's (logic::address_cycler::dial)
   std::string attempt_address;   // the latest dial's host:port
   std::string failed_attempt;    // "dial B (H:P) failed: WHY", logged by step() with the next attempt
+  // A live reload's addresses / reconnect schedule, waiting until no attempt is in flight and no
+  // outbound connection is in use (the rule's results belong to the dial that asked for them).
+  std::shared_ptr<const config::destination_config> pending;
 };
 
 using cycler_self = instrumented<caf::stateful_actor<cycler_state, cycler_actor::base>>*;
@@ -208,12 +211,39 @@ void connect_started(cycler_self self, std::size_t index, std::uint64_t id, cons
   spawn_outbound_connection(self->system(), fd, std::move(args));
 }
 
+// The rule for st.dest: a new one starts over at the top of the list with the backoff reset.
+void make_rule(cycler_state& st) {
+  const auto& rc = st.dest.reconnect;
+  logic::backoff_config bc{std::chrono::milliseconds{rc.initial_ms}, std::chrono::milliseconds{rc.max_ms},
+                           rc.multiplier, rc.jitter};
+  bc.connect_timeout = std::chrono::milliseconds{rc.connect_timeout_ms};
+  const bool inbound = st.rule && st.rule->inbound_present();
+  st.rule.emplace(st.dest.addresses.size(), bc, std::hash<std::string>{}(st.ctx->name + "/" + st.dest.name));
+  if (inbound)
+    st.rule->on_inbound(true);
+}
+
+// A reload's new addresses / reconnect schedule, once nothing of the old rule is outstanding.
+void adopt_pending(cycler_state& st) {
+  if (!st.pending || st.starting || st.rule->in_flight() || st.rule->connected_index())
+    return;
+  st.dest.addresses = st.pending->addresses;
+  st.dest.reconnect = st.pending->reconnect;
+  st.pending.reset();
+  ++st.timer_epoch; // a wait of the old schedule is void
+  st.failed_attempt.clear();
+  make_rule(st);
+  log::info(st.name, "reloaded: ", st.dest.addresses.size(), " address(es), reconnect ", st.dest.reconnect.initial_ms,
+            "..", st.dest.reconnect.max_ms, " ms; dialing from the top of the list");
+}
+
 // Carries out what the rule says now.
 void step(cycler_self self) {
   auto& st = self->state;
   auto now = std::chrono::steady_clock::now();
   if (st.starting && !abandon_late_resolution(self, now))
     return; // connect_started() steps on
+  adopt_pending(st);
   auto next = st.rule->next(now);
   if (auto* d = std::get_if<logic::address_cycler::dial>(&next)) {
     log_failed_attempt(st, std::nullopt);
@@ -237,11 +267,7 @@ cycler_actor::behavior_type cycler_behavior(cycler_self self, std::shared_ptr<co
   st.dest = std::move(dest);
   st.name = "cycler-" + st.dest.name;
   self->bind_probe(st.name);
-  const auto& rc = st.dest.reconnect;
-  logic::backoff_config bc{std::chrono::milliseconds{rc.initial_ms}, std::chrono::milliseconds{rc.max_ms},
-                           rc.multiplier, rc.jitter};
-  bc.connect_timeout = std::chrono::milliseconds{rc.connect_timeout_ms};
-  st.rule.emplace(st.dest.addresses.size(), bc, std::hash<std::string>{}(st.ctx->name + "/" + st.dest.name));
+  make_rule(st);
   self->send(caf::actor_cast<cycler_actor>(self), atoms::dial::value, st.timer_epoch);
   return {
     [=](atoms::dial, std::uint64_t epoch) {
@@ -268,6 +294,10 @@ cycler_actor::behavior_type cycler_behavior(cycler_self self, std::shared_ptr<co
       self->state.rule->on_inbound(in_use);
       if (!in_use)
         step(self);
+    },
+    [=](atoms::reconfigure, std::shared_ptr<const config::destination_config> d) {
+      self->state.pending = std::move(d);
+      step(self); // adopts it now when nothing is outstanding, else after the result
     },
     [=](atoms::dial_ended) {
       if (self->state.rule->connected_index()) {

@@ -98,8 +98,33 @@ void destination_admin(caf::io::broker* self, const state_ptr& st, caf::io::conn
       });
 }
 
+// POST /config/reload (issue 21 part 1): the supervisor reads the config again and answers its
+// verdict (config/reload.hpp) as JSON: 200 applied or unchanged, 409 refused (a change needs a
+// restart), 422 the config is invalid. The request has no body (the parser reads only the head).
+void config_reload(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h) {
+  self->request(st->supervisor, st->limits.request_timeout, atoms::config_reload::value)
+    .then(
+      [=](const std::string& json) {
+        auto doc = nlohmann::json::parse(json, nullptr, false);
+        const auto result = doc.is_object() ? doc.value("result", std::string{}) : std::string{};
+        const int status = result == "applied" || result == "unchanged" ? 200 : result == "refused" ? 409 : 422;
+        respond(self, st, h, status, "application/json", json + "\n");
+      },
+      [=](caf::error& err) {
+        log::warn(component, "config reload request failed: ", self->system().render(err));
+        respond(self, st, h, 503, "text/plain", "reload outcome unknown (see the node's log)\n");
+      });
+}
+
 void dispatch(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h,
               const protocol::http_request& req) {
+  if (req.target == "/config/reload") {
+    if (req.method != "POST")
+      respond(self, st, h, 405, "text/plain", "only POST is served on /config/reload\n");
+    else
+      config_reload(self, st, h);
+    return;
+  }
   if (auto action = parse_destination_action(req.target)) {
     if (req.method != "POST")
       respond(self, st, h, 405, "text/plain", "only POST is served on " + req.target.substr(0, 256) + "\n");

@@ -13,6 +13,8 @@ using append = caf::atom_constant<caf::atom("tappend")>;        // journal: make
 using commit_done = caf::atom_constant<caf::atom("tcommitted")>; // journal: the committer finished a batch
 using dest_ack = caf::atom_constant<caf::atom("tdest_ack")>;    // journal: a destination acked up to a seq
 using retention = caf::atom_constant<caf::atom("tretain")>;     // journal: time to enforce retention
+using config_reload = caf::atom_constant<caf::atom("treload")>; // -> std::string (JSON): read the config again
+using reconfigure = caf::atom_constant<caf::atom("treconf")>; // cycler: new addresses / reconnect (a reload)
 using instance_group = caf::atom_constant<caf::atom("tinstgrp")>; // journal: remember / list instance groups
 
 } // namespace tandem::atoms

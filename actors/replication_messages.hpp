@@ -28,6 +28,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/logic/fanout_batch.hpp"
+#include "config/node_config.hpp"
 #include "journal/reader.hpp"
 #include "journal/tail_window.hpp"
 
@@ -120,11 +121,16 @@ using cycler_actor = caf::typed_actor<
   caf::reacts_to<atoms::dial_done, bool, std::string>, // its attempt: kept (true) or ended before (false, why)
   caf::reacts_to<atoms::dial_ended>,                   // its kept connection ended
   caf::reacts_to<atoms::inbound_use, bool>,            // an inbound connection from the destination is in use
+  // A live reload changed its addresses or reconnect schedule (adopted once no attempt is in
+  // flight and no outbound connection is in use)
+  caf::reacts_to<atoms::reconfigure, std::shared_ptr<const config::destination_config>>,
   caf::replies_to<atoms::status>::with<std::string>>;
 
 // The supervisor (supervisor.hpp), as the node's actors and the admin server see it.
 using supervisor_actor = caf::typed_actor<
   caf::replies_to<atoms::status>::with<std::string>,
+  // A live reload (SIGHUP, POST /config/reload): the verdict as JSON (config::reload_verdict)
+  caf::replies_to<atoms::config_reload>::with<std::string>,
   caf::replies_to<atoms::metrics_text>::with<std::string>,
   // (peer, its group, its instance id, direction, the connection, remote address) -> (keep it?,
   // the peer's link if the peer serves it now, and when not kept because another node with that
@@ -145,3 +151,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::logic::fanout_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::disk_read_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<tandem::journal::cursor>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::conn_direction)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const tandem::config::destination_config>)

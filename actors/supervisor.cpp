@@ -18,6 +18,7 @@
 #include "actors/atoms.hpp"
 #include "actors/instrumented_actor.hpp"
 #include "actors/client_listener.hpp"
+#include "actors/config_loader.hpp"
 #include "actors/destination_link.hpp"
 #include "actors/fatal_exit.hpp"
 #include "actors/journal_actor.hpp"
@@ -33,6 +34,7 @@
 #include "actors/replication_listener.hpp"
 #include "actors/replication_messages.hpp"
 #include "actors/timer_relay.hpp"
+#include "config/reload.hpp"
 #include "journal/instance_id.hpp"
 
 namespace tandem {
@@ -62,6 +64,9 @@ struct supervisor_state {
   std::map<std::string, bool> cycler_told_inbound; // per destination name: what its cycler last heard
   std::set<caf::actor_addr> cycler_told_kept;       // outbound connections their cycler heard dial_done(true) of
   std::unique_ptr<node_metrics> metrics = std::make_unique<node_metrics>(); // GET /metrics, fed from the status
+  config::config_source config_source;                  // what a live reload reads again
+  std::map<std::string, std::uint64_t> reloads;         // per reload_result, for /status
+  std::string last_reload;                              // its summary line, for /status
   static inline const char* name = "supervisor";
 };
 
@@ -146,6 +151,7 @@ void gather_status(supervisor_self self, std::function<void(nlohmann::ordered_js
     doc["duplicate_connections_closed"] = self->state.connections->duplicates_closed();
     doc["identity_conflicts"] = identity_conflicts_json(self->state.identity_conflicts);
     doc["identity_conflicts"]["refused_by_peers_total"] = self->state.identity_refusals->total();
+    doc["config_reloads"] = {{"by_result", self->state.reloads}, {"last", self->state.last_reload}};
     auto clients = nlohmann::ordered_json::parse(g->clients, nullptr, false);
     doc["client_listener"] = clients.is_discarded() ? nlohmann::ordered_json{} : clients;
     // Observed rather than mirrored (metrics.enabled): per-actor figures and latencies.
@@ -485,6 +491,79 @@ void spawn_listeners(supervisor_self self, const node_resources& res, const std:
   self->link_to(st.admin);
 }
 
+// An applied reload changed destination `d`'s addresses or reconnect schedule: its cycler adopts
+// them once no attempt is in flight; when the addresses changed, the outbound connection in use
+// with any instance of `d` is closed, so the cycler dials from the top of the new list (an
+// inbound connection stays: it does not depend on our addresses).
+void reconfigure_cycler(supervisor_self self, const config::destination_config& d, bool addresses_changed) {
+  auto& st = self->state;
+  auto cycler = cycler_of(self, d.name);
+  if (!cycler)
+    return; // not reached: config_diff refuses a change from or to accept-only
+  self->send(cycler, atoms::reconfigure::value, std::make_shared<const config::destination_config>(d));
+  if (!addresses_changed)
+    return;
+  for (const auto& instance : configured_instances(st.info.config, d.name))
+    if (auto conn = st.connections->current(instance); conn && conn->second == logic::dial_direction::outbound)
+      self->send(conn->first, atoms::close_conn::value,
+                 std::string{"config reload: the addresses of destination " + d.name + " changed"});
+}
+
+// The destinations whose addresses or reconnect schedule an applied diff changes.
+void reconfigure_cyclers(supervisor_self self, const config::config_diff& diff, const config::node_config& next) {
+  for (const auto& d : next.destinations) {
+    const auto prefix = "destinations[name=" + d.name + "].";
+    bool addresses = false, reconnect = false;
+    for (const auto& c : diff.changes) {
+      addresses = addresses || c.path == prefix + "addresses";
+      reconnect = reconnect || c.path.rfind(prefix + "reconnect.", 0) == 0;
+    }
+    if (addresses || reconnect)
+      reconfigure_cycler(self, d, addresses);
+  }
+}
+
+// A reload's verdict against the config running now: logged, counted, and carried out when it is
+// `applied` (every change is live: config_diff.hpp says which; in this version log_level, set at
+// once, a destination's addresses and reconnect schedule, handed to its cycler, and
+// journal.startup_check, read only at the next start). Returns the verdict as JSON.
+std::string finish_reload(supervisor_self self, const config::loaded_config& loaded) {
+  auto& st = self->state;
+  auto verdict = config::decide_reload(st.info.config, loaded);
+  const auto line = verdict.summary();
+  if (verdict.result == config::reload_result::applied || verdict.result == config::reload_result::unchanged)
+    log::info("supervisor", line);
+  else
+    log::warn("supervisor", line);
+  if (verdict.result == config::reload_result::applied) {
+    reconfigure_cyclers(self, verdict.diff, *loaded.result.config);
+    st.info.config = *loaded.result.config;
+    if (auto level = log::parse_level(st.info.config.log_level))
+      log::set_level(*level);
+  }
+  ++st.reloads[config::to_string(verdict.result)];
+  st.last_reload = line;
+  return verdict.to_json().dump();
+}
+
+// config_reload: the file is read on a detached loader (never on this scheduler thread).
+caf::result<std::string> start_reload(supervisor_self self) {
+  auto rp = self->make_response_promise<std::string>();
+  log::info("supervisor", "config reload: reading ",
+            self->state.config_source.file.empty() ? std::string{"the embedded default"} : self->state.config_source.file);
+  auto loader = spawn_config_loader(self->system(), self->state.config_source);
+  self->request(loader, std::chrono::seconds{30}, atoms::config_reload::value)
+    .then([=](const std::string& text) mutable {
+            rp.deliver(finish_reload(self, config::loaded_config_from_json(nlohmann::json::parse(text, nullptr, false))));
+          },
+          [=](caf::error& err) mutable {
+            config::loaded_config failed;
+            failed.problem = "the config could not be read: " + self->system().render(err);
+            rp.deliver(finish_reload(self, failed));
+          });
+  return rp;
+}
+
 supervisor_actor::behavior_type supervisor(supervisor_self self, node_info info, node_resources res) {
   self->bind_probe("supervisor");
   // Fail fast: a child (linked below) or the supervisor itself failing ends the process at once.
@@ -492,6 +571,7 @@ supervisor_actor::behavior_type supervisor(supervisor_self self, node_info info,
   fail_fast_on_child_exit(self);
   auto& st = self->state;
   st.info = std::move(info);
+  st.config_source = res.config_source;
   const auto& cfg = st.info.config;
   st.connections.emplace(cfg.name);
   auto timers = spawn_timer_relay(self->system());
@@ -507,6 +587,7 @@ supervisor_actor::behavior_type supervisor(supervisor_self self, node_info info,
       gather_status(self, [rp](nlohmann::ordered_json doc) mutable { rp.deliver(doc.dump()); });
       return rp;
     },
+    [=](atoms::config_reload) { return start_reload(self); },
     // The Prometheus exposition: the same figures as /status, plus /proc, set at request time.
     [=](atoms::metrics_text) {
       auto rp = self->make_response_promise<std::string>();

@@ -3,6 +3,9 @@
 // and collapses duplicates. It is the one source of what each destination's address cycler
 // hears about connections (dial_done, dial_ended, inbound_use), derived from its connection
 // registry. Its interface is supervisor_actor (replication_messages.hpp).
+// A live reload (config_reload: SIGHUP, POST /config/reload) reads the config source again on a
+// detached loader (actors/config_loader.hpp), decides against the running config
+// (config/reload.hpp), applies an `applied` verdict, logs the verdict and answers it as JSON.
 //
 //   spawn -> running --(exit: user_shutdown)--> children stop (links) -> gone
 #pragma once
@@ -14,6 +17,7 @@
 #include "actors/journal_runtime.hpp"
 #include "actors/node_info.hpp"
 #include "actors/replication_messages.hpp"
+#include "config/config_source.hpp"
 
 namespace tandem {
 
@@ -24,6 +28,7 @@ struct node_resources {
   int client_fd = -1;                        // listening; adopted by the client listener
   std::shared_ptr<journal_runtime> journal;  // opened and recovered
   journal::recovery_report recovery;
+  config::config_source config_source;       // read again by a live reload (config_reload)
 };
 
 supervisor_actor spawn_supervisor(caf::actor_system& sys, node_info info, node_resources resources);

@@ -162,6 +162,9 @@ struct node_config {
   std::vector<destination_config> destinations;
   limits_config limits;
   metrics_config metrics;
+  // "error", "warn", "info" or "debug": the lowest level logged. Live on reload (docs/config.md,
+  // "Live reload"); tandemd --log-level LEVEL is the same as --set log_level=LEVEL.
+  std::string log_level = "info";
 
   friend bool operator==(const node_config&, const node_config&) = default;
 };

@@ -153,6 +153,9 @@ parse_result parse_config(const json& j) {
     detail::read_destinations(r, c.name, c.destinations);
     read_limits(r, c.limits);
     read_metrics(r, c.metrics);
+    if (r.read_string("log_level", c.log_level) && c.log_level != "error" && c.log_level != "warn"
+        && c.log_level != "info" && c.log_level != "debug")
+      r.error("log_level", "expected \"error\", \"warn\", \"info\" or \"debug\", got " + detail::quote(c.log_level));
     r.report_unknown_keys();
   }
   if (!errors.empty())

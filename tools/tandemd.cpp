@@ -10,7 +10,8 @@
 //      A second signal, or a shutdown that overruns the grace period, exits at once.
 // Under systemd (Type=notify, NOTIFY_SOCKET set) it reports READY=1 after step 4 once the
 // supervisor answers, WATCHDOG=1 while the actor system keeps answering, STOPPING=1 at step 5
-// (tools/service_notifier.hpp). SIGHUP is logged and ignored.
+// (tools/service_notifier.hpp). SIGHUP reloads the config live (docs/config.md, "Live reload"):
+// the supervisor applies what can change while running and refuses the whole reload otherwise.
 // Fail fast: an actor of the node that dies abnormally (an unhandled exception, an error exit
 // reason outside shutdown) logs "fatal: actor NAME died: WHAT" and exits 70 at once
 // (actors/fatal_exit.hpp); a process supervisor is expected to restart the node.
@@ -21,7 +22,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/atoms.hpp"
 #include "actors/fatal_exit.hpp"
 #include "actors/journal_runtime.hpp"
 #include "actors/log.hpp"
@@ -43,7 +45,8 @@
 #include "actors/shutdown_policy.hpp"
 #include "actors/startup.hpp"
 #include "actors/supervisor.hpp"
-#include "config/overrides.hpp"
+#include "config/config_diff.hpp"
+#include "config/config_source.hpp"
 #include "config/parse.hpp"
 #include "config/topology_output.hpp"
 #include "journal/inspect.hpp"
@@ -63,6 +66,11 @@ const char* usage = R"(usage:
       ./tandem-data, listeners on 127.0.0.1:27100 replication, 27101 client, 27102 admin).
   tandemd --check-config FILE [--set PATH=VALUE]...
       Validate FILE; print the normalized config (defaults filled in) as JSON. Exit 0 if valid, 2 if not.
+  tandemd --check-config FILE [--set PATH=VALUE]... --diff RUNNING.json
+      What a live reload (SIGHUP, POST /config/reload) from the config RUNNING.json to FILE would
+      change: one line per change, PATH: OLD -> NEW and whether it is live or restart_required.
+      Exit 0 if a reload would apply it, 1 if it would be refused (a change needs a restart), 2 if
+      either config is invalid.
   tandemd --print-default-config
       Print the embedded default config as JSON.
   tandemd journal verify DIR
@@ -80,7 +88,8 @@ const char* usage = R"(usage:
 options:
   --set PATH=VALUE   override one config value before validation, e.g. --set admin.port=0
                      or --set 'destinations[0].sync_type=async' (VALUE is JSON, or else a string)
-  --log-level LEVEL  error, warn, info (default) or debug; logs go to stderr, one line per event
+  --log-level LEVEL  error, warn, info (default) or debug; logs go to stderr, one line per event.
+                     The same as --set log_level=LEVEL (the config's log_level, live on reload)
 
 exit codes: 0 ok, 1 startup or runtime failure, 2 usage or config error,
   70 an actor of the node died (logged as "fatal: actor NAME died: WHAT"): restart the node
@@ -91,6 +100,7 @@ struct options {
   bool check_only = false;
   bool print_default = false;
   std::vector<std::string> overrides;
+  std::string diff_against; // --diff RUNNING.json (with --check-config)
   tandem::log::level level = tandem::log::level::info;
 };
 
@@ -120,19 +130,25 @@ options parse_args(int argc, char** argv) {
     } else if (a == "--check-config") {
       o.config_file = value_of(i, a);
       o.check_only = true;
+    } else if (a == "--diff") {
+      o.diff_against = value_of(i, a);
     } else if (a == "--print-default-config") {
       o.print_default = true;
     } else if (a == "--set") {
       o.overrides.push_back(value_of(i, a));
     } else if (a == "--log-level") {
-      auto l = tandem::log::parse_level(value_of(i, a));
+      auto name = value_of(i, a);
+      auto l = tandem::log::parse_level(name);
       if (!l)
         usage_error("--log-level: expected error, warn, info or debug");
       o.level = *l;
+      o.overrides.push_back("log_level=\"" + name + "\""); // the config's log_level, kept on reload
     } else {
       usage_error("unknown argument '" + a + "'");
     }
   }
+  if (!o.diff_against.empty() && !o.check_only)
+    usage_error("--diff needs --check-config FILE");
   return o;
 }
 
@@ -144,42 +160,49 @@ std::string host_name() {
   return buf;
 }
 
+// Where the config comes from: read again, the same way, by a live reload.
+tandem::config::config_source source_of(const options& o) {
+  return {o.config_file, o.overrides, host_name()};
+}
+
 // Loads the config document (file or embedded default), applies overrides, validates.
 // Reports every problem on stderr and exits 2 when anything is wrong.
 tandem::config::node_config load_config(const options& o) {
+  auto loaded = tandem::config::load_config_source(source_of(o));
+  if (!loaded.problem.empty()) {
+    std::cerr << "tandemd: " << loaded.problem << "\n";
+    std::exit(2);
+  }
+  if (!loaded.result.ok()) {
+    for (const auto& e : loaded.result.errors)
+      std::cerr << loaded.source << ": " << e.to_string() << "\n";
+    std::cerr << "tandemd: " << loaded.result.errors.size() << " config error(s); nothing started\n";
+    std::exit(2);
+  }
+  return std::move(*loaded.result.config);
+}
+
+// `tandemd --check-config FILE --diff RUNNING.json`: what a reload from RUNNING to FILE would do.
+// Exit 0: it would apply (or there is nothing to change); 1: it would be refused; 2: invalid.
+int print_reload_diff(const tandem::config::node_config& next, const std::string& running_file) {
   using namespace tandem::config;
-  nlohmann::json doc;
-  if (o.config_file.empty()) {
-    doc = nlohmann::json::parse(to_json(default_config(host_name())).dump());
-  } else {
-    std::ifstream in{o.config_file};
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in) {
-      std::cerr << "tandemd: cannot read config file " << o.config_file << "\n";
-      std::exit(2);
-    }
-    doc = nlohmann::json::parse(text.str(), nullptr, false);
-    if (doc.is_discarded()) {
-      for (const auto& e : parse_config_text(text.str()).errors)
-        std::cerr << o.config_file << ": " << e.to_string() << "\n";
-      std::exit(2);
-    }
+  auto running = load_config_file(running_file);
+  if (!running.ok()) {
+    for (const auto& e : running.errors)
+      std::cerr << running_file << ": " << e.to_string() << "\n";
+    return 2;
   }
-  // The embedded default's group is only its default (the name): --set name=H moves it along.
-  if (auto problem = apply_overrides(doc, o.overrides, o.config_file.empty())) {
-    std::cerr << "tandemd: --set " << *problem << "\n";
-    std::exit(2);
-  }
-  auto result = parse_config(doc);
-  if (!result.ok()) {
-    auto source = o.config_file.empty() ? std::string{"default config"} : o.config_file;
-    for (const auto& e : result.errors)
-      std::cerr << source << ": " << e.to_string() << "\n";
-    std::cerr << "tandemd: " << result.errors.size() << " config error(s); nothing started\n";
-    std::exit(2);
-  }
-  return std::move(*result.config);
+  auto d = diff(*running.config, next);
+  for (const auto& c : d.changes)
+    std::cout << describe(c) << "\n";
+  if (d.empty())
+    std::cout << "no change: a reload would do nothing\n";
+  else if (d.reloadable())
+    std::cout << "a reload would apply " << d.changes.size() << " change(s)\n";
+  else
+    std::cout << "a reload would be refused: a restart is required for " << d.refused_paths().size()
+              << " change(s)\n";
+  return d.reloadable() ? 0 : 1;
 }
 
 // The node's three listening sockets, bound before anything else starts.
@@ -245,9 +268,9 @@ tandem::node_info make_node_info(const tandem::config::node_config& cfg, const n
 
 // The signal thread's loop: the first SIGINT/SIGTERM sets stop_requested (under mx) and wakes
 // cv; a second one, or a shutdown that overruns the grace period, ends the process at once.
-// Returns once `stopped` is set.
+// SIGHUP calls `hangup` (a live reload). Returns once `stopped` is set.
 void watch_signals(std::mutex& mx, std::condition_variable& cv, bool& stop_requested,
-                   const std::atomic<bool>& stopped) {
+                   const std::atomic<bool>& stopped, const std::function<void()>& hangup) {
   using namespace tandem;
   sigset_t set;
   sigemptyset(&set);
@@ -258,8 +281,8 @@ void watch_signals(std::mutex& mx, std::condition_variable& cv, bool& stop_reque
   shutdown_policy policy{shutdown_grace};
   while (!stopped.load()) {
     int sig = ::sigtimedwait(&set, nullptr, &tick);
-    if (sig == SIGHUP) { // it used to end the node silently (exit 129); live reload is issue 21, part 1
-      log::warn("tandemd", "received SIGHUP: reloading the config is not supported yet; ignored");
+    if (sig == SIGHUP) { // it used to end the node silently (exit 129)
+      hangup();
       continue;
     }
     auto now = shutdown_policy::clock::now();
@@ -345,7 +368,35 @@ void abort_lingering_sockets() {
                     " socket(s) still open after every actor ended (connections whose peers did not read)");
 }
 
-int run_node(const tandem::config::node_config& cfg) {
+// SIGHUP: a live reload by the supervisor, which logs its verdict (actors/supervisor.hpp); the
+// file is read on a detached actor, never on the signal thread or a scheduler thread.
+class reload_target {
+public:
+  // `mx` guards `stop_requested` and the supervisor handle.
+  reload_target(std::mutex& mx, const bool& stop_requested) : mx_(mx), stop_requested_(stop_requested) {}
+
+  void set(std::optional<tandem::supervisor_actor> root) {
+    std::lock_guard guard{mx_};
+    root_ = std::move(root);
+  }
+
+  void hangup() {
+    std::lock_guard guard{mx_};
+    if (!root_ || stop_requested_) {
+      tandem::log::warn("tandemd", "received SIGHUP while the node is not running; no reload");
+      return;
+    }
+    tandem::log::info("tandemd", "received SIGHUP: reloading the config");
+    caf::anon_send(*root_, tandem::atoms::config_reload::value);
+  }
+
+private:
+  std::mutex& mx_;
+  const bool& stop_requested_;
+  std::optional<tandem::supervisor_actor> root_; // set while the supervisor runs
+};
+
+int run_node(const tandem::config::node_config& cfg, const tandem::config::config_source& source) {
   using namespace tandem;
   std::string error;
   // Bind first: a node that cannot have its ports leaves nothing on disk (no data dir, no lock).
@@ -392,16 +443,20 @@ int run_node(const tandem::config::node_config& cfg) {
   bool stop_requested = false;
   std::atomic<bool> stopped{false};
 
+  reload_target reload{mx, stop_requested};
+  auto hangup = [&] { reload.hangup(); };
   // The signal thread: the first SIGINT/SIGTERM asks main to stop; a second one, or a shutdown that
   // overruns the grace period, ends the process at once.
-  std::thread signals([&] { watch_signals(mx, cv, stop_requested, stopped); });
+  std::thread signals([&] { watch_signals(mx, cv, stop_requested, stopped, hangup); });
 
   int exit_code = 0;
   {
     // Before any actor exists: the actor hooks bind their probes when they start.
     tandem::metrics::live_metrics::instance().enable(cfg.metrics.enabled);
     caf::actor_system sys{caf_cfg};
-    auto root = spawn_supervisor(sys, info, node_resources{admin->fd, replication->fd, client->fd, std::move(journal), std::move(recovery)});
+    auto root = spawn_supervisor(sys, info, node_resources{admin->fd, replication->fd, client->fd, std::move(journal),
+                                                           std::move(recovery), source});
+    reload.set(root);
     log::info("tandemd", "node ", cfg.name, " (group ", cfg.group, ") started: replication ", cfg.replication.address,
               ":", replication->port, ", client ", cfg.client.address, ":", client->port, ", admin ",
               cfg.admin.address, ":", admin->port, ", data dir ", cfg.data_dir);
@@ -417,6 +472,7 @@ int run_node(const tandem::config::node_config& cfg) {
       cv.wait(guard, [&] { return stop_requested; });
     }
     notifier.stop(); // STOPPING=1
+    reload.set(std::nullopt);
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     root = nullptr;
     sys.await_all_actors_done();
@@ -523,6 +579,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   auto cfg = load_config(opts);
+  tandem::log::set_level(tandem::log::parse_level(cfg.log_level).value_or(opts.level));
+  if (opts.check_only && !opts.diff_against.empty())
+    return print_reload_diff(cfg, opts.diff_against);
   if (opts.check_only) {
     std::cout << tandem::config::to_json(cfg).dump(2) << "\n";
     return 0;
@@ -535,5 +594,5 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
-  return run_node(cfg);
+  return run_node(cfg, source_of(opts));
 }

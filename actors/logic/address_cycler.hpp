@@ -113,6 +113,8 @@ public:
   std::uint64_t failovers() const { return failovers_; }
   std::optional<std::size_t> connected_index() const { return connected_; }
   bool inbound_present() const { return inbound_; }
+  // A dial awaits its result (on_connected / on_attempt_failed).
+  bool in_flight() const { return in_flight_.has_value(); }
 
 private:
   void reset_after_success();

@@ -42,6 +42,22 @@ TEST_CASE("explicit values replace defaults field by field") {
   CHECK(c.limits.max_frame_bytes == limits_config{}.max_frame_bytes);
 }
 
+TEST_CASE("log_level: the four levels, info by default, anything else named") {
+  CHECK(parse_config(minimal()).config->log_level == "info");
+  for (const char* level : {"error", "warn", "info", "debug"}) {
+    auto doc = minimal();
+    doc["log_level"] = level;
+    auto r = parse_config(doc);
+    REQUIRE(r.ok());
+    CHECK(r.config->log_level == level);
+  }
+  auto doc = minimal();
+  doc["log_level"] = "verbose";
+  CHECK_SINGLE_ERROR(doc, "log_level", "expected \"error\", \"warn\", \"info\" or \"debug\", got \"verbose\"");
+  doc["log_level"] = 3;
+  CHECK_SINGLE_ERROR(doc, "log_level", "expected a string, got number");
+}
+
 TEST_CASE("config_error prints as path: message") {
   CHECK(config_error{"journal.sync", "bad"}.to_string() == "journal.sync: bad");
 }

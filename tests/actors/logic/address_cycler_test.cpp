@@ -333,3 +333,22 @@ TEST_CASE("each dial carries its deadline: the dial time plus connect_timeout") 
   }
   CHECK(waits_until(c.next(at_ms(2000))).has_value()); // a full pass failed: now the backoff
 }
+
+// A live reload's new addresses are adopted only while in_flight() is false and no outbound
+// connection is in use (actors/address_cycler_actor.cpp, adopt_pending).
+TEST_CASE("in_flight: from a dial until its result, never while waiting or connected") {
+  address_cycler c{2, no_jitter()};
+  CHECK_FALSE(c.in_flight());
+  REQUIRE(dialed(c.next(t0)) == 0u);
+  CHECK(c.in_flight());
+  c.on_attempt_failed(at_ms(1));
+  CHECK_FALSE(c.in_flight());
+  REQUIRE(dialed(c.next(at_ms(1))) == 1u);
+  CHECK(c.in_flight());
+  c.on_connected();
+  CHECK_FALSE(c.in_flight());
+  CHECK(c.connected_index() == 1u);
+  c.on_disconnected();
+  CHECK_FALSE(c.in_flight());
+  CHECK_FALSE(c.connected_index().has_value());
+}
