@@ -37,6 +37,7 @@ tandem::supervisor_actor::behavior_type fake_supervisor(tandem::supervisor_actor
     },
     [](atoms::conn_down, const std::string&, const replication_connection_actor&, conn_direction,
        const std::string&) {},
+    [](atoms::config_reload) -> std::string { return "{}"; },
   };
 }
 
