@@ -31,7 +31,7 @@ std::vector<validation_problem> find_problems(const config::destination_config& 
   std::vector<validation_problem> found;
   if (me.sync && !(theirs.exists && theirs.sync))
     found.push_back({"back_replication", sync_name(me), sync_name(theirs)});
-  if (theirs.exists && mine.topics != theirs.topics)
+  if (theirs.exists && (me.sync || theirs.sync) && mine.topics != theirs.topics)
     found.push_back({"topics", quoted(mine.topics), quoted(theirs.topics)});
   if (peer_group != mine.group)
     found.push_back({"group", mine.group, peer_group});

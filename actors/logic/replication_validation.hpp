@@ -8,7 +8,11 @@
 //   back_replication  my destination for the peer is sync       the peer has no destination for me,
 //                                                               or only an async one (failing over
 //                                                               to it would lose what I acked)
-//   topics            both have a destination for the other     the topics patterns differ
+//   topics            both have a destination for the other,    the topics patterns differ (a
+//                     and one of them is sync (failover         client failing over would miss
+//                     partners)                                 topics; between async-only
+//                                                               partners, such as a DMZ that lets
+//                                                               only orders in, a filter is routing)
 //   group             I have a destination for the peer         the peer's hello names another group
 //                                                               than my destination's `group`
 //   passthrough       both have a destination for the other     a pattern I forward to the peer is

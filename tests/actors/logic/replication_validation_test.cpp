@@ -49,7 +49,9 @@ TEST_CASE("replication validation: each check, from this node's side") {
     {"async to a sync peer: ok (back_replication is the sync side's check)", dest(async_t), claim(true), "B", {}},
     {"sync, peer replicates nothing back", dest(sync_t), none, "B", {{"back_replication", "sync", "none"}}},
     {"sync, peer replicates back async", dest(sync_t), claim(false), "B", {{"back_replication", "sync", "async"}}},
-    {"topics differ", dest(async_t, "orders\\..*"), claim(false), "B", {{"topics", "\"orders\\..*\"", "\".*\""}}},
+    {"topics differ between sync partners", dest(sync_t, "orders\\..*"), claim(true), "B", {{"topics", "\"orders\\..*\"", "\".*\""}}},
+    {"topics differ, only the peer is sync", dest(async_t, "orders\\..*"), claim(true), "B", {{"topics", "\"orders\\..*\"", "\".*\""}}},
+    {"topics differ between async-only partners: routing (the DMZ example)", dest(async_t, "orders\\..*"), claim(false), "B", {}},
     {"topics not compared without a destination back", dest(async_t, "orders\\..*"), none, "B", {}},
     {"group differs", dest(async_t), none, "X", {{"group", "B", "X"}}},
     {"passthrough I forward, it does not", dest(sync_t, ".*", {"A", "C"}), claim(true, ".*", {"A"}), "B",
@@ -150,8 +152,9 @@ validation_result seen_by(const config::node_config& me, const config::node_conf
 TEST_CASE("replication validation: the shipped examples run as shipped (every connected pair validates clean)") {
   const auto pair_a = example("pair-a.json"), pair_b = example("pair-b.json");
   const auto a = example("failover.json"), b1 = example("failover-b1.json"), b2 = example("failover-b2.json");
+  const auto dmz = example("accept-only.json"), inside = example("accept-only-inside.json");
   const std::vector<std::pair<const config::node_config*, const config::node_config*>> pairs = {
-    {&pair_a, &pair_b}, {&a, &b1}, {&a, &b2}, {&b1, &b2}};
+    {&pair_a, &pair_b}, {&a, &b1}, {&a, &b2}, {&b1, &b2}, {&dmz, &inside}};
   for (const auto& [x, y] : pairs)
     for (const auto& [me, peer] : {std::pair{x, y}, std::pair{y, x}}) {
       CAPTURE(me->name);
