@@ -19,6 +19,7 @@
 #include "actors/instrumented_actor.hpp"
 #include "actors/client_listener.hpp"
 #include "actors/destination_link.hpp"
+#include "actors/digest_scanner.hpp"
 #include "actors/fatal_exit.hpp"
 #include "actors/journal_actor.hpp"
 #include "actors/journal_reader.hpp"
@@ -445,6 +446,8 @@ void spawn_listeners(supervisor_self self, const node_resources& res, const std:
   al.max_connections = cfg.limits.max_admin_connections;
   al.request_timeout = std::chrono::milliseconds{cfg.limits.handshake_timeout_ms};
   al.timers = timers;
+  al.digest_scanner = spawn_digest_scanner(self->system(), ctx->runtime); // GET /digest (issue 17, part 7)
+  self->link_to(al.digest_scanner);
   st.admin = spawn_admin_server(self->system(), res.admin_fd, caf::actor_cast<supervisor_actor>(self), st.journal, al);
   // Linked both ways: the supervisor's exit stops its children, and a child that dies
   // unexpectedly takes the node down loudly rather than leaving it half-working.

@@ -1,5 +1,6 @@
 #include "actors/logic/anti_entropy.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -97,6 +98,8 @@ void digest_builder::add(std::string_view origin, std::uint64_t origin_seq, std:
   const auto& req = digest_.request;
   if (origin != req.origin || origin_seq < req.from || origin_seq > req.to)
     return;
+  if (lowest_ == 0 || origin_seq < lowest_)
+    lowest_ = origin_seq;
   auto& b = digest_.buckets[(origin_seq - req.from) / width_];
   ++b.count;
   b.hash += entry_hash(origin_seq, content_crc);
@@ -121,6 +124,25 @@ const char* to_string(difference_kind k) noexcept {
 std::uint64_t difference::min_divergent() const noexcept {
   const auto gap = left_count > right_count ? left_count - right_count : right_count - left_count;
   return gap == 0 ? 1 : gap;
+}
+
+bool difference::exact() const noexcept {
+  const auto width = last - first + 1; // 0 only for the whole 64-bit range, never a bucket's
+  return first == last || (left_count == 0 && right_count == width) || (right_count == 0 && left_count == width);
+}
+
+std::vector<difference> merge_adjacent(const std::vector<difference>& in) {
+  std::vector<difference> out;
+  for (const auto& d : in) {
+    if (!out.empty() && out.back().kind == d.kind && out.back().last + 1 == d.first && d.first != 0) {
+      out.back().last = d.last;
+      out.back().left_count += d.left_count;
+      out.back().right_count += d.right_count;
+    } else {
+      out.push_back(d);
+    }
+  }
+  return out;
 }
 
 std::uint64_t comparison::min_divergent() const noexcept {
@@ -155,6 +177,82 @@ std::optional<digest_request> drill_down(const std::string& origin, const differ
   if (d.exact())
     return std::nullopt;
   return digest_request{origin, d.first, d.last, buckets};
+}
+
+namespace {
+
+bool parse_decimal(std::string_view v, std::uint64_t& out) {
+  if (v.empty() || v.size() > 20)
+    return false;
+  std::uint64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9')
+      return false;
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (n > (std::numeric_limits<std::uint64_t>::max() - digit) / 10)
+      return false;
+    n = n * 10 + digit;
+  }
+  out = n;
+  return true;
+}
+
+// One "name=value" of the query into q; error names it.
+bool apply_param(std::string_view name, std::string_view value, digest_query& q, std::string& error) {
+  std::uint64_t n = 0;
+  if (name == "origin") {
+    q.request.origin = std::string{value.substr(0, f::max_name_bytes + 1)};
+    return true;
+  }
+  if (name != "from" && name != "to" && name != "buckets") {
+    error = "unknown parameter '" + std::string{name.substr(0, 64)} + "' (origin, from, to, buckets)";
+    return false;
+  }
+  if (!parse_decimal(value, n)) {
+    error = std::string{name} + " must be a decimal number, got '" + std::string{value.substr(0, 64)} + "'";
+    return false;
+  }
+  if (name == "from")
+    q.request.from = n;
+  else if (name == "to") {
+    q.request.to = n;
+    q.to_given = true;
+  } else
+    q.request.buckets = n > max_buckets ? max_buckets + 1 : static_cast<std::size_t>(n);
+  return true;
+}
+
+} // namespace
+
+std::optional<digest_query> parse_digest_query(std::string_view target, std::string& error) {
+  const auto qm = target.find('?');
+  if (target.substr(0, qm) != "/digest") {
+    error = "not /digest";
+    return std::nullopt;
+  }
+  digest_query q;
+  std::vector<std::string_view> seen;
+  for (auto rest = qm == std::string_view::npos ? std::string_view{} : target.substr(qm + 1); !rest.empty();) {
+    const auto amp = rest.find('&');
+    const auto param = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    const auto eq = param.find('=');
+    const auto name = param.substr(0, eq);
+    const auto value = eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1);
+    if (std::find(seen.begin(), seen.end(), name) != seen.end() || value.empty()) {
+      error = "parameter '" + std::string{name.substr(0, 64)} + "' is repeated or has no value";
+      return std::nullopt;
+    }
+    seen.push_back(name);
+    if (!apply_param(name, value, q, error))
+      return std::nullopt;
+  }
+  auto checked = q.request;
+  if (!q.to_given)
+    checked.to = checked.from;
+  if (error = check_request(checked); !error.empty())
+    return std::nullopt;
+  return q;
 }
 
 std::string to_json(const digest& d) {

@@ -78,9 +78,12 @@ public:
   // An encoded record that check_record() accepted.
   void add_encoded(std::string_view encoded_record);
   const digest& result() const noexcept { return digest_; }
+  // The lowest origin_seq added within the range; 0 when none was.
+  std::uint64_t lowest() const noexcept { return lowest_; }
 
 private:
   digest digest_;
+  std::uint64_t lowest_ = 0;
   std::uint64_t width_;
 };
 
@@ -95,7 +98,8 @@ struct difference {
   std::uint64_t right_count = 0;
   // Fewest records that can differ in this bucket: |left - right|, at least 1.
   std::uint64_t min_divergent() const noexcept;
-  bool exact() const noexcept { return first == last; } // one seq: nothing left to narrow
+  // Nothing left to narrow: one seq, or one side holds none of the range and the other all of it.
+  bool exact() const noexcept;
   friend bool operator==(const difference&, const difference&) = default;
 };
 
@@ -105,11 +109,26 @@ struct comparison {
   std::uint64_t min_divergent() const noexcept; // sum over differing
 };
 comparison compare(const digest& left, const digest& right);
+// Joins differences that touch (one's last + 1 == the next's first) and are of the same kind,
+// summing their counts: what drilling a long missing range into buckets gives back as one range.
+std::vector<difference> merge_adjacent(const std::vector<difference>& in);
 
 // The request that narrows `d` (same origin, its range, up to `buckets` buckets); nullopt when
 // d.exact().
 std::optional<digest_request> drill_down(const std::string& origin, const difference& d,
                                          std::size_t buckets = default_buckets);
+
+// The admin endpoint's query: "/digest?origin=A&from=1&to=100&buckets=64". origin is required
+// (taken as is: no percent-decoding, names carry no special characters); from defaults to 1,
+// buckets to default_buckets; without `to` the node fills in the highest origin_seq it knows of
+// the origin (to_given false). Numbers are plain decimals (at most 20 digits, no sign); unknown,
+// repeated or empty parameters are refused. Returns the request, or nullopt with `error` naming
+// the parameter; the request then passes check_request() (a missing `to` counts as `from`).
+struct digest_query {
+  digest_request request;
+  bool to_given = false;
+};
+std::optional<digest_query> parse_digest_query(std::string_view target, std::string& error);
 
 // JSON (the admin endpoint's answer, docs/metrics.md, "GET /digest"). parse() checks every field:
 // the request by check_request(), exactly as many buckets as the request's geometry gives, each

@@ -208,3 +208,60 @@ TEST_CASE("anti_entropy: the JSON form round-trips and every field is checked") 
   error.clear();
   CHECK(parse_digest(R"({"origin":"A","from":1,"to":10,"buckets_requested":1,"buckets":[[1,10,10,5]]})", error));
 }
+
+TEST_CASE("anti_entropy: the /digest query is parsed and every parameter checked") {
+  std::string error;
+  auto q = parse_digest_query("/digest?origin=A&from=5&to=90&buckets=1024", error);
+  REQUIRE(q);
+  CHECK(q->request == digest_request{"A", 5, 90, 1024});
+  CHECK(q->to_given);
+  q = parse_digest_query("/digest?origin=B", error);
+  REQUIRE(q);
+  CHECK(q->request == digest_request{"B", 1, 0, default_buckets});
+  CHECK(!q->to_given);
+  CHECK(parse_digest_query("/digest?origin=A&to=18446744073709551615", error));
+  const std::vector<std::pair<std::string, std::string>> bad = {
+    {"/digest", "origin"},
+    {"/digest?from=1", "origin"},
+    {"/digest?origin=A&buckets=1025", "buckets must be 1..1024"},
+    {"/digest?origin=A&buckets=0", "buckets must be"},
+    {"/digest?origin=A&from=0", "from must be"},
+    {"/digest?origin=A&from=9&to=8", "below"},
+    {"/digest?origin=A&to=18446744073709551616", "decimal"},
+    {"/digest?origin=A&to=-1", "decimal"},
+    {"/digest?origin=A&to=1x", "decimal"},
+    {"/digest?origin=A&origin=B", "repeated"},
+    {"/digest?origin=", "repeated or has no value"},
+    {"/digest?origin=A&limit=3", "unknown parameter 'limit'"},
+    {"/digest?origin=" + std::string(256, 'o'), "origin must be 1..255"},
+    {"/digests?origin=A", "not /digest"},
+  };
+  for (const auto& [target, reason] : bad) {
+    CAPTURE(target);
+    error.clear();
+    CHECK(!parse_digest_query(target, error));
+    CHECK(error.find(reason) != std::string::npos);
+  }
+  CHECK(parse_digest_query("/digest?origin=" + std::string(255, 'o'), error));
+}
+
+TEST_CASE("anti_entropy: a bucket wholly missing on one side is exact; adjacent ranges merge") {
+  CHECK(difference{11, 20, difference_kind::missing_left, 0, 10}.exact());
+  CHECK(!difference{11, 20, difference_kind::missing_left, 0, 9}.exact());
+  CHECK(difference{11, 20, difference_kind::missing_right, 10, 0}.exact());
+  CHECK(!difference{11, 20, difference_kind::differs, 10, 10}.exact());
+  const std::vector<difference> in = {
+    {5, 5, difference_kind::missing_right, 1, 0},
+    {6, 10, difference_kind::missing_right, 5, 0},
+    {11, 11, difference_kind::missing_left, 0, 1},
+    {13, 13, difference_kind::missing_left, 0, 1},
+    {14, 14, difference_kind::missing_left, 0, 1},
+  };
+  const std::vector<difference> out = {
+    {5, 10, difference_kind::missing_right, 6, 0},
+    {11, 11, difference_kind::missing_left, 0, 1},
+    {13, 14, difference_kind::missing_left, 0, 2},
+  };
+  CHECK(merge_adjacent(in) == out);
+  CHECK(merge_adjacent({}).empty());
+}
