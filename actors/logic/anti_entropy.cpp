@@ -56,21 +56,11 @@ std::uint32_t content_checksum(const journal::record& r) {
 }
 
 std::string check_request(const digest_request& req) {
-  if (req.origin.empty() || req.origin.size() > f::max_name_bytes)
-    return "origin must be 1.." + std::to_string(f::max_name_bytes) + " bytes, got " + std::to_string(req.origin.size());
-  if (req.from == 0)
-    return "from must be >= 1 (origin seqs start at 1)";
-  if (req.to < req.from)
-    return "to (" + std::to_string(req.to) + ") is below from (" + std::to_string(req.from) + ")";
-  if (req.buckets == 0 || req.buckets > max_buckets)
-    return "buckets must be 1.." + std::to_string(max_buckets) + ", got " + std::to_string(req.buckets);
-  return {};
+  return protocol::digest_rules::check_request(req.origin, req.from, req.to, req.buckets);
 }
 
 std::uint64_t bucket_width(const digest_request& req) noexcept {
-  // from >= 1, so the span to - from + 1 fits in 64 bits.
-  const std::uint64_t span = req.to - req.from + 1;
-  return span / req.buckets + (span % req.buckets != 0 ? 1 : 0);
+  return protocol::digest_rules::bucket_width(req.from, req.to, req.buckets);
 }
 
 namespace {
@@ -334,6 +324,36 @@ std::optional<digest> parse_digest(std::string_view json, std::string& error) {
   if (!j.contains("buckets") || !parse_buckets(j["buckets"], d, error))
     return std::nullopt;
   return d;
+}
+
+protocol::digest_request to_frame(const digest_request& req, std::uint64_t request_id) {
+  const std::uint16_t buckets = req.buckets > 0xffff ? std::uint16_t{0} : static_cast<std::uint16_t>(req.buckets);
+  return {request_id, req.origin, req.from, req.to, buckets};
+}
+
+digest_request from_frame(const protocol::digest_request& f) {
+  return {f.origin, f.from, f.to, f.buckets};
+}
+
+digest from_frame(const protocol::digest_reply& f) {
+  digest d;
+  d.request = {f.origin, f.from, f.to, f.buckets_requested};
+  d.buckets = empty_buckets(d.request);
+  for (std::size_t i = 0; i < d.buckets.size() && i < f.buckets.size(); ++i) {
+    d.buckets[i].count = f.buckets[i].count;
+    d.buckets[i].hash = f.buckets[i].hash;
+  }
+  return d;
+}
+
+void fill_reply(const digest& d, protocol::digest_reply& out) {
+  out.origin = d.request.origin;
+  out.from = d.request.from;
+  out.to = d.request.to;
+  out.buckets_requested = static_cast<std::uint16_t>(d.request.buckets);
+  out.buckets.clear();
+  for (const auto& b : d.buckets)
+    out.buckets.push_back({b.count, b.hash});
 }
 
 } // namespace tandem::anti_entropy

@@ -27,11 +27,13 @@
 #include <vector>
 
 #include "journal/record_codec.hpp"
+#include "protocol/digest_rules.hpp"
+#include "protocol/messages.hpp"
 
 namespace tandem::anti_entropy {
 
 // Limits every digest request and reply is checked against (the admin endpoint, the CLI).
-inline constexpr std::size_t max_buckets = 1024;
+inline constexpr std::size_t max_buckets = protocol::digest_rules::max_buckets; // the 1.5 frames' too
 inline constexpr std::size_t default_buckets = 64;
 
 // The content crc of an encoded journal record that check_record() accepted.
@@ -48,7 +50,8 @@ struct digest_request {
   friend bool operator==(const digest_request&, const digest_request&) = default;
 };
 // Empty when the request is well formed (origin 1..255 bytes, 1 <= from <= to, 1 <= buckets <=
-// max_buckets); otherwise what is wrong, naming the field.
+// max_buckets); otherwise what is wrong, naming the field. protocol::digest_rules::check_request,
+// which the 1.5 digest frames are decoded with.
 std::string check_request(const digest_request& req);
 
 struct digest_bucket {
@@ -135,5 +138,15 @@ std::optional<digest_query> parse_digest_query(std::string_view target, std::str
 // bucket's range equal to that geometry's and its count at most its width.
 std::string to_json(const digest& d);
 std::optional<digest> parse_digest(std::string_view json, std::string& error);
+
+// The protocol 1.5 frames (protocol/messages.hpp digest_request, digest_reply). A request of
+// more than 65535 buckets cannot be said on the wire: it is sent as 0 and refused by the peer.
+protocol::digest_request to_frame(const digest_request& req, std::uint64_t request_id);
+digest_request from_frame(const protocol::digest_request& f);
+// The reply's buckets with their ranges, from a reply that decode() accepted and whose error is
+// empty (its bucket list then has exactly the request's geometry).
+digest from_frame(const protocol::digest_reply& f);
+// Fills the reply's request fields and buckets from `d` (error, highest, removed left alone).
+void fill_reply(const digest& d, protocol::digest_reply& out);
 
 } // namespace tandem::anti_entropy
