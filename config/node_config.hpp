@@ -136,6 +136,9 @@ struct metrics_config {
   friend bool operator==(const metrics_config&, const metrics_config&) = default;
 };
 
+// Longest anti_entropy_interval_s: one day.
+inline constexpr std::uint32_t max_anti_entropy_interval_s = 86'400;
+
 struct node_config {
   std::string name;  // instance name, unique in a replication set (required)
   std::string group; // defaults to name
@@ -147,6 +150,10 @@ struct node_config {
   std::vector<destination_config> destinations;
   limits_config limits;
   metrics_config metrics;
+  // Anti-entropy (issue 17, part 7): how often each connected destination link compares what the
+  // peer holds with what this node holds (digests, protocol 1.5); also at every connect.
+  // 0 = off; at most max_anti_entropy_interval_s.
+  std::uint32_t anti_entropy_interval_s = 300;
 
   friend bool operator==(const node_config&, const node_config&) = default;
 };

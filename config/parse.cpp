@@ -153,6 +153,7 @@ parse_result parse_config(const json& j) {
     detail::read_destinations(r, c.name, c.destinations);
     read_limits(r, c.limits);
     read_metrics(r, c.metrics);
+    r.read_uint("anti_entropy_interval_s", c.anti_entropy_interval_s, 0, max_anti_entropy_interval_s);
     r.report_unknown_keys();
   }
   if (!errors.empty())

@@ -73,6 +73,7 @@ ordered_json to_json(const node_config& c) {
       {"client_idle_timeout_ms", l.client_idle_timeout_ms},
       {"max_subscriptions_per_connection", l.max_subscriptions_per_connection}}},
     {"metrics", {{"enabled", c.metrics.enabled}, {"stall_after_ms", c.metrics.stall_after_ms}}},
+    {"anti_entropy_interval_s", c.anti_entropy_interval_s},
   };
 }
 
