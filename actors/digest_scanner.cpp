@@ -41,15 +41,17 @@ journal::status scan_into(const journal::journal& log, std::uint64_t end, anti_e
 
 } // namespace
 
-std::string scan_digest_json(const journal::journal& log, const anti_entropy::digest_query& q) {
+digest_scan scan_digest(const journal::journal& log, const anti_entropy::digest_query& q) {
+  digest_scan out;
   auto req = q.request;
-  const auto highest = log.highest_origin_seq(req.origin);
+  out.highest_origin_seq = log.highest_origin_seq(req.origin);
   if (!q.to_given)
-    req.to = std::max(req.from, highest);
-  if (auto e = anti_entropy::check_request(req); !e.empty())
-    return error_json(e);
+    req.to = std::max(req.from, out.highest_origin_seq);
+  if (out.error = anti_entropy::check_request(req); !out.error.empty())
+    return out;
   const auto removed = log.removed().origins;
   const auto gone = removed.find(req.origin);
+  out.removed_through = gone == removed.end() ? 0 : gone->second;
   anti_entropy::digest_builder b(req);
   // Retention may remove the segment under the cursor: start again once, then give up.
   auto st = scan_into(log, log.durable_seq(), b);
@@ -57,13 +59,45 @@ std::string scan_digest_json(const journal::journal& log, const anti_entropy::di
     b = anti_entropy::digest_builder(req);
     st = scan_into(log, log.durable_seq(), b);
   }
-  if (!st.ok())
-    return error_json("journal scan failed: " + st.to_string());
-  auto j = nlohmann::json::parse(anti_entropy::to_json(b.result()));
-  j["highest_origin_seq"] = highest;
-  j["lowest_origin_seq"] = b.lowest();
-  j["removed_through"] = gone == removed.end() ? 0 : gone->second;
+  if (!st.ok()) {
+    out.error = "journal scan failed: " + st.to_string();
+    return out;
+  }
+  out.digest = b.result();
+  out.lowest_origin_seq = b.lowest();
+  return out;
+}
+
+std::string scan_digest_json(const journal::journal& log, const anti_entropy::digest_query& q) {
+  const auto scan = scan_digest(log, q);
+  if (!scan.error.empty())
+    return error_json(scan.error);
+  auto j = nlohmann::json::parse(anti_entropy::to_json(scan.digest));
+  j["highest_origin_seq"] = scan.highest_origin_seq;
+  j["lowest_origin_seq"] = scan.lowest_origin_seq;
+  j["removed_through"] = scan.removed_through;
   return j.dump();
+}
+
+// A peer's request (decoded, so within the digest rules): the reply, its error set on failure.
+protocol::digest_reply answer(const journal::journal& log, const protocol::digest_request& f) {
+  protocol::digest_reply r{f.request_id, f.origin, f.from, f.to, f.buckets, 0, 0, "", {}};
+  anti_entropy::digest_query q;
+  q.request = anti_entropy::from_frame(f);
+  q.to_given = true;
+  const auto scan = scan_digest(log, q);
+  r.highest_origin_seq = scan.highest_origin_seq;
+  r.removed_through = scan.removed_through;
+  r.error = scan.error;
+  if (r.error.size() > protocol::max_digest_error_bytes) {
+    std::size_t n = protocol::max_digest_error_bytes;
+    while (n > 0 && (static_cast<unsigned char>(r.error[n]) & 0xc0) == 0x80)
+      --n; // do not cut a UTF-8 sequence
+    r.error.resize(n);
+  }
+  if (r.error.empty())
+    anti_entropy::fill_reply(scan.digest, r);
+  return r;
 }
 
 namespace {
@@ -78,6 +112,7 @@ caf::behavior digest_scanner(instrumented<caf::event_based_actor>* self, std::sh
       q.to_given = to_given;
       return scan_digest_json(rt->log(), q);
     },
+    [=](atoms::digest, const protocol::digest_request& f) -> protocol::digest_reply { return answer(rt->log(), f); },
   };
 }
 

@@ -86,6 +86,16 @@ std::vector<ae::digest_request> anti_entropy_session::on_digests(const ae::diges
   return next;
 }
 
+std::vector<ae::digest_request> anti_entropy_session::on_failed(const ae::digest_request& req) {
+  auto it = std::find(outstanding_.begin(), outstanding_.end(), req);
+  if (figures_.state != anti_entropy_state::comparing || it == outstanding_.end())
+    return {};
+  outstanding_.erase(it);
+  if (outstanding_.empty())
+    finish();
+  return {};
+}
+
 // found_ sorted by origin then seq, with touching ranges of one kind joined per origin.
 std::vector<std::pair<std::string, ae::difference>> merged(std::vector<std::pair<std::string, ae::difference>> found) {
   std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) {

@@ -2,8 +2,9 @@
 // with the peer, what the comparison found, and what to re-send. A plain class: the link feeds
 // it connection changes, ticks and the two digests of each comparison, every input with `now_ms`
 // (unix milliseconds, read by the actor; no clock here), and carries out what it returns.
-// NOT wired into the link yet: the digest frames (protocol minor 1.5) are still to come; see
-// docs/performance.md "Anti-entropy digests" and the issue.
+// The link (destination_link.cpp) drives it through anti_entropy_exchange.hpp, which pairs the
+// peer's and the local digest of each request (protocol 1.5 digest frames). Repairs are found
+// but not re-sent yet; see docs/performance.md "Anti-entropy digests" for the cost.
 //
 //   [ off ] (interval 0)         never compares
 //   [ unsupported ]              connected to a peer whose minor is below min_peer_minor: not
@@ -85,6 +86,10 @@ public:
   // Digests that answer another request than one outstanding are ignored (a late answer).
   std::vector<anti_entropy::digest_request> on_digests(const anti_entropy::digest& local,
                                                        const anti_entropy::digest& peer);
+
+  // A request that got no digest (a scan failed on either side): dropped from the comparison,
+  // which finishes without it when nothing else is outstanding. Returns nothing to send.
+  std::vector<anti_entropy::digest_request> on_failed(const anti_entropy::digest_request& req);
 
   const anti_entropy_figures& figures() const noexcept { return figures_; }
   // Repairs found by the latest finished comparison, handed out once.

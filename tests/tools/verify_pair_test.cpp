@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/tools/cluster_fixture.hpp"
+#include "tests/tools/offline_journal.hpp"
 #include "tests/tools/publish_fixture.hpp"
 
 using namespace tandem::test;
@@ -19,20 +20,6 @@ run_result verify(const test_node& x, const test_node& y) {
   return run({tandem_cli_path(), "verify-pair", admin_of(x), admin_of(y)}, ".", 60s);
 }
 
-// Writes `records` into `node`'s (new, stopped) journal through the journal API, origins kept.
-void write_journal(const test_node& node, const std::vector<tandem::journal::record>& records) {
-  std::filesystem::create_directories(node.data_dir() + "/journal");
-  tandem::journal::journal_options o;
-  o.dir = node.data_dir() + "/journal";
-  o.instance_name = node.name();
-  auto j = tandem::journal::journal::open(o);
-  REQUIRE_MESSAGE(j.ok(), j.error().to_string());
-  auto copy = records;
-  for (auto& r : copy)
-    r.path.clear();
-  REQUIRE((*j)->append(copy).ok());
-  REQUIRE((*j)->sync().ok());
-}
 
 bool holds(const test_node& n, std::uint64_t records) { return n.records_held() == records; }
 
