@@ -4,6 +4,10 @@
 // both replies here; once a request has both, the session compares them and any narrower
 // requests come back to be sent the same way. Plain C++: no I/O, no clock.
 //
+// One request at a time is with the peer (and the local scanner): its replication connection
+// answers one digest_request at a time and closes the connection on a second one, so the rest
+// wait here and go out one by one as the peer answers.
+//
 // A peer reply whose request_id this side did not send (or already has) is a claim the peer
 // cannot have: `violation` says why, and the link closes the connection for it. A reply with an
 // error (a scan failed on either side) abandons that request: the comparison finishes without
@@ -11,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,8 +33,9 @@ public:
   anti_entropy_session& session() noexcept { return session_; }
   const anti_entropy_session& session() const noexcept { return session_; }
 
-  // Frames for `reqs` (what session().due() or a reply returned), each with a fresh request_id,
-  // remembered until both of its replies are in.
+  // Queues `reqs` (what session().due() returned), each with a fresh request_id, remembered
+  // until both of its replies are in. Returns the frame to send now: at most one, and none while
+  // the peer has one unanswered.
   std::vector<protocol::digest_request> issue(const std::vector<anti_entropy::digest_request>& reqs);
 
   struct outcome {
@@ -48,14 +54,18 @@ public:
 private:
   struct pending {
     anti_entropy::digest_request request;
+    bool sent = false;
     std::optional<protocol::digest_reply> local, peer;
   };
   outcome on_reply(const protocol::digest_reply& r, bool from_peer);
+  std::vector<protocol::digest_request> release(); // the next queued frame, when the peer has none
 
   anti_entropy_session session_;
   std::uint64_t next_id_ = 1;
   std::uint64_t failed_ = 0;
   std::map<std::uint64_t, pending> pending_;
+  std::deque<std::uint64_t> queue_; // issued, not sent yet
+  bool peer_busy_ = false;          // a sent request the peer has not answered
 };
 
 } // namespace tandem::logic

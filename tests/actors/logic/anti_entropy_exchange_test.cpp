@@ -44,10 +44,12 @@ TEST_CASE("anti_entropy_exchange: a peer lacking 300..309 is found exactly, repl
     frames.pop_back();
     const bool peer_first = f.request_id % 2 == 0;
     auto first = peer_first ? x.on_peer(reply_of(f, 300, 309)) : x.on_local(reply_of(f));
-    CHECK(first.next.empty());
     CHECK(first.violation.empty());
     auto second = peer_first ? x.on_local(reply_of(f)) : x.on_peer(reply_of(f, 300, 309));
     CHECK(second.violation.empty());
+    // One request at a time: whichever reply freed the peer released the next one.
+    CHECK(first.next.size() + second.next.size() <= 1);
+    frames.insert(frames.end(), first.next.begin(), first.next.end());
     frames.insert(frames.end(), second.next.begin(), second.next.end());
   }
   CHECK(x.outstanding() == 0);
@@ -58,6 +60,34 @@ TEST_CASE("anti_entropy_exchange: a peer lacking 300..309 is found exactly, repl
   CHECK(fig.first_range->first == 300);
   CHECK(fig.first_range->last == 309);
   CHECK(x.session().take_repairs() == std::vector<anti_entropy_repair>{{"A", 300, 309}});
+}
+
+TEST_CASE("anti_entropy_exchange: one request at a time with the peer; the rest wait and go out as it answers") {
+  anti_entropy_exchange x({.interval_ms = 1000});
+  x.session().on_connected(5, 0);
+  const std::vector<anti_entropy_origin> three{{"A", 1, 1000}, {"A", 1, 999}, {"A", 1, 998}};
+  auto frames = x.issue(x.session().due(0, three));
+  REQUIRE(frames.size() == 1);
+  CHECK(x.outstanding() == 3);
+  // A reply to a request still queued is one the peer cannot have.
+  proto::digest_request queued{2, "A", 1, 999, 64};
+  CHECK(x.on_peer(reply_of(queued)).violation == "digest_reply 2 answers no digest_request of ours");
+  auto after_local = x.on_local(reply_of(frames[0]));
+  CHECK(after_local.next.empty()); // the peer has not answered yet
+  auto after_peer = x.on_peer(reply_of(frames[0]));
+  REQUIRE(after_peer.next.size() == 1);
+  CHECK(after_peer.next[0].request_id == 2);
+  CHECK(after_peer.next[0].to == 999);
+  // The peer answers 2 before the local scanner: the peer is free, so 3 goes out.
+  auto next = x.on_peer(reply_of(after_peer.next[0]));
+  REQUIRE(next.next.size() == 1);
+  CHECK(next.next[0].request_id == 3);
+  CHECK(x.on_local(reply_of(after_peer.next[0])).next.empty());
+  CHECK(x.on_local(reply_of(next.next[0])).next.empty());
+  CHECK(x.on_peer(reply_of(next.next[0])).next.empty());
+  CHECK(x.outstanding() == 0);
+  CHECK(x.session().figures().state == anti_entropy_state::idle);
+  CHECK(x.session().figures().divergent_records == 0);
 }
 
 TEST_CASE("anti_entropy_exchange: a reply nobody asked for, a second reply, another range: violations") {
