@@ -9,6 +9,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/digest_scanner.hpp"
 #include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
 #include "actors/node_metrics.hpp"
@@ -116,6 +117,33 @@ void config_reload(caf::io::broker* self, const state_ptr& st, caf::io::connecti
       });
 }
 
+// GET /digest: the query is checked here, the scan runs on the digest scanner's thread.
+void digest_admin(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, const std::string& target) {
+  std::string error;
+  auto q = anti_entropy::parse_digest_query(target, error);
+  if (!q) {
+    respond(self, st, h, 400, "text/plain", "bad digest request: " + error + "\n");
+    return;
+  }
+  if (!st->limits.digest_scanner) {
+    respond(self, st, h, 503, "text/plain", "no digest scanner\n");
+    return;
+  }
+  const auto& r = q->request;
+  self->request(st->limits.digest_scanner, st->limits.request_timeout, atoms::digest::value, r.origin, r.from, r.to,
+                q->to_given, static_cast<std::uint64_t>(r.buckets))
+    .then(
+      [=](const std::string& json) {
+        // The scanner's JSON has sorted keys: only its error answer starts with "error".
+        const bool failed = json.rfind("{\"error\":", 0) == 0;
+        respond(self, st, h, failed ? 503 : 200, "application/json", json + "\n");
+      },
+      [=](caf::error& err) {
+        log::warn(component, "digest request failed: ", self->system().render(err));
+        respond(self, st, h, 503, "text/plain", "digest unavailable: " + self->system().render(err) + "\n");
+      });
+}
+
 void dispatch(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h,
               const protocol::http_request& req) {
   if (req.target == "/config/reload") {
@@ -145,6 +173,8 @@ void dispatch(caf::io::broker* self, const state_ptr& st, caf::io::connection_ha
               log::warn(component, "status request failed: ", self->system().render(err));
               respond(self, st, h, 503, "text/plain", "status unavailable\n");
             });
+  } else if (req.target == "/digest") {
+    digest_admin(self, st, h, req.query.empty() ? req.target : req.target + "?" + req.query);
   } else if (req.target == "/metrics") {
     // Built by the supervisor from the same figures as /status; asked for, not waited on.
     self->request(st->supervisor, st->limits.request_timeout, atoms::metrics_text::value)
@@ -154,7 +184,7 @@ void dispatch(caf::io::broker* self, const state_ptr& st, caf::io::connection_ha
               respond(self, st, h, 503, "text/plain", "metrics unavailable\n");
             });
   } else {
-    respond(self, st, h, 404, "text/plain", "not found; try /status, /metrics or /healthz\n");
+    respond(self, st, h, 404, "text/plain", "not found; try /status, /metrics, /digest or /healthz\n");
   }
 }
 

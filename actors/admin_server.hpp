@@ -6,6 +6,10 @@
 //   POST /destinations/NAME/upgrade     logic/sync_downgrade.hpp): asked of the journal; answers
 //                 JSON with the destination's new state (200), or {"error": ...} with 404 for an
 //                 unknown destination, 409 for an async one; other methods on these paths: 405
+//   GET /digest?origin=A&from=..&to=..&buckets=N   the anti-entropy digest of origin A's records
+//                 (logic/anti_entropy.hpp parse_digest_query; asked of the digest scanner, which
+//                 scans the journal on its own thread): 200 with the digest JSON, 400 naming the
+//                 bad parameter, 503 when the scan failed or took longer than the request timeout
 //
 // One request per connection, answered and closed. Bounded: at most `max_connections` open
 // connections (more are closed on accept), a request head of at most 8 KiB, and a deadline per
@@ -31,6 +35,7 @@ struct admin_limits {
   std::uint32_t max_connections = 16;
   std::chrono::milliseconds request_timeout{5000}; // whole request, from accept to response
   caf::actor timers;                                // timer_relay.hpp
+  caf::actor digest_scanner;                        // digest_scanner.hpp; none: /digest answers 503
 };
 
 // Adopts `listen_fd` (a bound, listening socket; CAF owns it from here on).

@@ -11,7 +11,10 @@
 #include "actors/atoms.hpp"
 #include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
+#include "actors/digest_scanner.hpp"
+#include "actors/logic/anti_entropy_exchange.hpp"
 #include "actors/logic/lag_tracker.hpp"
+#include "actors/timer_relay.hpp"
 #include "actors/logic/link_window.hpp"
 #include "actors/logic/peer_claims.hpp"
 #include "actors/logic/resume_decision.hpp"
@@ -56,6 +59,9 @@ struct link_state {
   std::array<std::uint64_t, logic::resume_reason_count> resumes{}; // decide_resume() answers, by reason
   std::int64_t last_connect_unix_ms = 0, last_disconnect_unix_ms = 0;
   std::string name;
+  // Anti-entropy (issue 17, part 7): the background comparison with the peer; none when off.
+  std::optional<logic::anti_entropy_exchange> ae;
+  std::uint64_t ae_reported = 0; // comparisons whose findings were logged
 };
 
 using link_self = instrumented<caf::stateful_actor<link_state, destination_link_actor::base>>*;
@@ -255,6 +261,8 @@ void on_violation(link_self self, const logic::claim_violation& v) {
   st.conn = nullptr;
   st.awaiting_resume = false;
   st.window->on_disconnected();
+  if (st.ae)
+    st.ae->on_disconnected();
   ++st.disconnects;
   st.last_disconnect_unix_ms = unix_ms_now();
   self->send(st.ctx->journal, atoms::dest_conn::value, st.dest.name, false);
@@ -314,6 +322,127 @@ void on_instance(link_self self, const std::string& instance, std::uint64_t base
   st.serving_instance = instance;
 }
 
+// ---- anti-entropy (issue 17, part 7): this link compares the records of this node's own origin
+// that the peer acknowledged (own records go to every destination without a topic filter), by
+// digests from the peer (digest_request frames) and from this node's digest scanner. ----
+
+constexpr std::chrono::milliseconds ae_tick_period{1000};
+
+void arm_ae_tick(link_self self) {
+  arm_timer(self->state.ctx->timers, ae_tick_period, self->address(), caf::make_message(atoms::ae_tick::value));
+}
+
+// What to compare now: own origin_seqs from the oldest held up to what the peer acknowledged.
+std::vector<logic::anti_entropy_origin> ae_origins(const link_state& st) {
+  const auto& log = st.ctx->runtime->log();
+  const std::uint64_t from = std::max<std::uint64_t>(log.first_seq(), 1);
+  const std::uint64_t to = std::min(st.window->acked(), log.highest_origin_seq(st.ctx->name));
+  if (st.dest.topics != ".*" || to < from)
+    return {};
+  return {{st.ctx->name, from, to}};
+}
+
+// Logs a finished comparison's findings once: a divergence with its first differing range.
+void log_ae_findings(link_state& st) {
+  const auto& f = st.ae->session().figures();
+  if (f.comparisons == st.ae_reported)
+    return;
+  st.ae_reported = f.comparisons;
+  st.ae->session().take_repairs(); // re-sending them is not done yet (see the issue's step 5)
+  if (f.divergent_records == 0 || !f.first_range)
+    return;
+  log::warn(st.name, "anti-entropy: ", st.dest.name, " and this node diverge: at least ", f.divergent_records,
+            " record(s) differ; first range: origin ", f.first_origin, " origin_seq ", f.first_range->first, "..",
+            f.first_range->last, " (", anti_entropy::to_string(f.first_range->kind), ", held here ",
+            f.first_range->left_count, ", there ", f.first_range->right_count, ")");
+}
+
+void on_ae_outcome(link_self self, logic::anti_entropy_exchange::outcome o);
+
+// Each request goes to the peer and to this node's scanner; the replies meet in the exchange.
+void send_digests(link_self self, const std::vector<protocol::digest_request>& frames) {
+  auto& st = self->state;
+  for (const auto& f : frames) {
+    self->send(st.conn, atoms::digest_out::value, f);
+    auto local = [=](protocol::digest_reply r) {
+      if (self->state.ae)
+        on_ae_outcome(self, self->state.ae->on_local(r));
+    };
+    self->request(st.ctx->digest_scanner, caf::infinite, atoms::digest::value, f)
+      .then(local, [=](caf::error& e) {
+        local({f.request_id, f.origin, f.from, f.to, f.buckets, 0, 0, "scanner: " + self->system().render(e), {}});
+      });
+  }
+}
+
+void on_ae_outcome(link_self self, logic::anti_entropy_exchange::outcome o) {
+  auto& st = self->state;
+  if (!o.violation.empty() && st.conn) {
+    log::error(st.name, "protocol violation by ", st.dest.name, " at ", st.peer_address, ": ", o.violation,
+               "; closing the connection");
+    self->send(st.conn, atoms::violation::value, o.violation);
+    return;
+  }
+  if (st.conn)
+    send_digests(self, o.next);
+  log_ae_findings(st);
+}
+
+void on_ae_tick(link_self self) {
+  auto& st = self->state;
+  arm_ae_tick(self);
+  if (!st.conn || st.awaiting_resume || !st.ctx->digest_scanner)
+    return;
+  send_digests(self, st.ae->issue(st.ae->session().due(static_cast<std::uint64_t>(unix_ms_now()), ae_origins(st))));
+  log_ae_findings(st); // nothing to compare finishes at once
+}
+
+bool from_conn(link_self self) {
+  return self->state.conn && self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(self->state.conn);
+}
+
+// Right after link_attach: a comparison running with a replaced connection is dropped first.
+void on_peer_minor(link_self self, std::uint16_t minor) {
+  if (!self->state.ae || !from_conn(self))
+    return;
+  self->state.ae->on_disconnected();
+  self->state.ae->session().on_connected(minor, static_cast<std::uint64_t>(unix_ms_now()));
+}
+
+void on_digest_in(link_self self, const protocol::digest_reply& r) {
+  if (!from_conn(self))
+    return;
+  if (!self->state.ae)
+    on_ae_outcome(self, {{}, "digest_reply " + std::to_string(r.request_id) + " while anti-entropy is off here"});
+  else
+    on_ae_outcome(self, self->state.ae->on_peer(r));
+}
+
+void start_anti_entropy(link_self self) {
+  auto& st = self->state;
+  if (st.ctx->anti_entropy_interval.count() == 0)
+    return;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(st.ctx->anti_entropy_interval).count();
+  st.ae.emplace(logic::anti_entropy_settings{static_cast<std::uint64_t>(ms)});
+  arm_ae_tick(self);
+}
+
+nlohmann::ordered_json ae_status(const link_state& st) {
+  nlohmann::ordered_json j;
+  logic::anti_entropy_figures off;
+  off.state = logic::anti_entropy_state::off;
+  const auto& f = st.ae ? st.ae->session().figures() : off;
+  j["state"] = logic::to_string(f.state);
+  j["last_run_ms"] = f.last_run_ms;
+  j["divergent_records"] = f.divergent_records;
+  j["first_range"] = nullptr;
+  if (f.first_range)
+    j["first_range"] = {{"origin", f.first_origin}, {"first", f.first_range->first}, {"last", f.first_range->last},
+                        {"kind", anti_entropy::to_string(f.first_range->kind)}};
+  j["comparisons"] = f.comparisons;
+  return j;
+}
+
 std::string status_json(link_state& st) {
   const auto& w = *st.window;
   const auto& c = w.counters();
@@ -363,6 +492,7 @@ std::string status_json(link_state& st) {
   j["blocked_at_seq"] = w.blocked_at();
   j["protocol_violations"] = {{std::string{logic::to_string(logic::claim_kind::resume_above_journal)}, st.resume_above_journal},
                               {std::string{logic::to_string(logic::claim_kind::ack_above_sent)}, st.ack_above_sent}};
+  j["anti_entropy"] = ae_status(st);
   return j.dump();
 }
 
@@ -389,6 +519,7 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
   st.lag.emplace(initial, st.durable_seq, logic::lag_tracker::clock::now(), st.ctx->stall_after);
   self->send(st.ctx->journal, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
   self->send(st.ctx->journal, atoms::dest_conn::value, st.dest.name, false); // not connected yet
+  start_anti_entropy(self);
   return {
     [=](atoms::link_attach, replication_connection_actor conn, const std::string& address, conn_direction dir,
         std::uint64_t peer_base, const std::string& instance) {
@@ -425,6 +556,8 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
       s.conn = nullptr;
       s.awaiting_resume = false;
       s.window->on_disconnected();
+      if (s.ae)
+        s.ae->on_disconnected();
       ++s.disconnects;
       s.last_disconnect_unix_ms = unix_ms_now();
       self->send(s.ctx->journal, atoms::dest_conn::value, s.dest.name, false);
@@ -436,6 +569,9 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
       self->state.lag->on_durable(seq, committed_bytes, logic::lag_tracker::clock::now());
       pump(self);
     },
+    [=](atoms::peer_minor, std::uint16_t minor) { on_peer_minor(self, minor); },
+    [=](atoms::digest_in, const protocol::digest_reply& r) { on_digest_in(self, r); },
+    [=](atoms::ae_tick) { on_ae_tick(self); },
     [=](atoms::status) -> std::string { return status_json(self->state); },
   };
 }

@@ -59,6 +59,7 @@ struct node_metrics::families {
   gauge_family* dest_lag_bytes = nullptr;
   gauge_family* dest_lag_seconds = nullptr;
   gauge_family* dest_stalled = nullptr;
+  gauge_family* dest_divergent = nullptr; // anti-entropy: records the latest comparison found differing
   gauge_family* dest_sync = nullptr;
   gauge_family* dest_downgraded = nullptr;           // issue 16: sync downgrade
   counter_family* dest_downgrades = nullptr;
@@ -223,6 +224,8 @@ void add_destination_families(metrics::registry& r, node_metrics::families& f) {
     "Write time of the newest durable record minus that of the newest record the destination acked", dest));
   f.dest_stalled = must(r.add_gauge(
     "tandem_destination_stalled", "1 when records wait and the destination made no progress for metrics.stall_after_ms", dest));
+  f.dest_divergent = must(r.add_gauge("tandem_divergent_records",
+    "Records the latest anti-entropy comparison with the destination found differing (at least; 0: identical)", dest));
   f.dest_sync = must(r.add_gauge("tandem_destination_sync",
                                  "1 when the destination is sync (delays persisted acks), 0 when async", dest));
   f.dest_downgraded = must(r.add_gauge(
@@ -384,6 +387,8 @@ void expose_destinations(node_metrics::families& f, const nlohmann::json& status
       set(l(f.dest_lag_bytes), d, "lag_bytes");
       set(l(f.dest_lag_seconds), d, "lag_seconds");
       set(l(f.dest_stalled), d, "stalled");
+      if (auto ae = d.find("anti_entropy"); ae != d.end() && ae->is_object())
+        set(l(f.dest_divergent), *ae, "divergent_records");
       l(f.dest_sync).set(text(d, "sync_type") == "sync" ? 1 : 0);
       l(f.dest_downgraded).set(d.contains("downgraded_since") && !d["downgraded_since"].is_null() ? 1 : 0);
       set(l(f.dest_downgrades), d, "downgrades");

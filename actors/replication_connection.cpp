@@ -11,6 +11,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/digest_scanner.hpp"
 #include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
 #include "actors/node_info.hpp"
@@ -40,6 +41,7 @@ struct conn_state {
   phase at = phase::handshake;
   std::string peer;       // instance name from the peer's hello
   std::uint64_t peer_base = 0; // the peer's journal base from its hello (0: not said)
+  std::uint16_t peer_minor = 0; // the peer's protocol minor from its hello (1.5: digest frames)
   std::string peer_group;
   std::string peer_instance_id; // from its hello (1.3), for the supervisor's identity rule
   destination_link_actor link; // our destination link for the peer, while the peer serves it
@@ -49,6 +51,7 @@ struct conn_state {
   std::uint64_t epoch = 0;                     // matches the armed conn_timeout
   logic::replication_deadlines deadlines;      // when to send a heartbeat or give up (conn_timeout)
   std::uint64_t records_in = 0, duplicates_in = 0;
+  bool digest_pending = false; // the peer's digest_request being answered (at most one at a time)
   // The frame being received, held against the node-wide budget (memory_budget.hpp); reset
   // (released) when the connection finishes.
   std::optional<logic::connection_buffers> buffers;
@@ -257,6 +260,7 @@ void attach_link(caf::io::broker* self, const state_ptr& st, destination_link_ac
   st->link = std::move(link);
   self->send(st->link, atoms::link_attach::value, me(self), std::string{st->args.remote_address}, st->args.direction,
              st->peer_base, st->peer);
+  self->send(st->link, atoms::peer_minor::value, st->peer_minor);
   if (st->last_peer_ack)
     self->send(st->link, atoms::peer_ack::value, *st->last_peer_ack);
 }
@@ -371,6 +375,7 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
   st->peer_group = h.group;
   st->peer_base = h.journal_base;
   st->peer_instance_id = h.instance_id;
+  st->peer_minor = h.protocol_major == protocol::protocol_major ? h.protocol_minor : 0;
   st->deadlines.on_hello(conn_state::steady_ms());
   arm_next_deadline(self, st);
   if (h.protocol_minor >= protocol::validation_minor) {
@@ -410,6 +415,40 @@ void register_with_supervisor(caf::io::broker* self, const state_ptr& st) {
                 [=](caf::error& e) { finish(self, st, "journal did not answer: " + self->system().render(e), true); });
       },
       [=](caf::error& e) { finish(self, st, "supervisor did not answer: " + self->system().render(e), true); });
+}
+
+// The peer's digest_request (protocol 1.5, anti-entropy): answered through the node's digest
+// scanner (a journal scan, off the scheduler). One at a time: a scan costs a journal read, so a
+// second request before the answer is a peer asking for what the protocol does not give it.
+// False when the connection was closed for it.
+bool on_digest_request(caf::io::broker* self, const state_ptr& st, const protocol::digest_request& q) {
+  if (st->digest_pending) {
+    refuse(self, st, protocol::close_code::protocol_violation,
+           "protocol violation: digest_request " + std::to_string(q.request_id) +
+             " before the previous one was answered (one at a time)");
+    return false;
+  }
+  const auto& scanner = st->args.ctx->digest_scanner;
+  if (!scanner) {
+    write_message(self, st, protocol::digest_reply{q.request_id, q.origin, q.from, q.to, q.buckets, 0, 0,
+                                                   "this node has no digest scanner", {}});
+    return true;
+  }
+  st->digest_pending = true;
+  // No timeout (it would arm a timer holding this broker): the scanner always answers.
+  self->request(scanner, caf::infinite, atoms::digest::value, q)
+    .then([=](const protocol::digest_reply& r) {
+      st->digest_pending = false;
+      if (st->at == phase::established)
+        write_message(self, st, r);
+    },
+    [=](caf::error& e) {
+      st->digest_pending = false;
+      if (st->at == phase::established)
+        write_message(self, st, protocol::digest_reply{q.request_id, q.origin, q.from, q.to, q.buckets, 0, 0,
+                                                       "digest scanner failed: " + self->system().render(e), {}});
+    });
+  return true;
 }
 
 void process_frames(caf::io::broker* self, const state_ptr& st) {
@@ -464,6 +503,11 @@ void process_frames(caf::io::broker* self, const state_ptr& st) {
         self->send(st->link, atoms::peer_ack::value, a->durable_seq);
     } else if (std::get_if<protocol::heartbeat>(&m)) {
       // liveness only
+    } else if (auto* q = std::get_if<protocol::digest_request>(&m)) {
+      if (!on_digest_request(self, st, *q))
+        return;
+    } else if (auto* r = std::get_if<protocol::digest_reply>(&m); r && st->link) {
+      self->send(st->link, atoms::digest_in::value, std::move(*r)); // the link checks it asked (anti_entropy_exchange)
     } else if (auto* c = std::get_if<protocol::close_frame>(&m)) {
       if (c->code == protocol::close_code::identity_conflict) {
         refused_for_identity(self, st, c->reason);
@@ -640,6 +684,10 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
     // The replication listener takes the slot back (replication_listener.hpp).
     [=](atoms::slot_evict, const std::string& reason) { refuse(self, st, protocol::close_code::resource_limit, reason); },
     [=](atoms::serve_link, const caf::actor& link) { on_serve_link(self, st, link); },
+    [=](atoms::digest_out, const protocol::digest_request& q) {
+      if (st->at == phase::established)
+        write_message(self, st, q);
+    },
   };
 }
 

@@ -29,6 +29,8 @@ struct replication_context {
   std::shared_ptr<journal_runtime> runtime; // thread-safe reads (highest_origin_seq, cursors)
   caf::actor resolver;                      // address_cycler_actor.hpp: name resolution for every cycler
   std::vector<caf::actor> journal_readers;  // journal_reader.hpp: disk reads for links behind the window
+  caf::actor digest_scanner;                // digest_scanner.hpp: anti-entropy digests (none: refused)
+  std::chrono::seconds anti_entropy_interval{300}; // anti_entropy_interval_s; 0 = off
   std::uint32_t max_frame_bytes = 16u << 20;
   std::uint32_t max_topic_bytes = 4096; // limits.max_topic_bytes: longest topic a client may publish
   std::chrono::milliseconds handshake_timeout{5000};

@@ -31,6 +31,7 @@
 #include "config/node_config.hpp"
 #include "journal/reader.hpp"
 #include "journal/tail_window.hpp"
+#include "protocol/messages.hpp"
 
 namespace tandem {
 
@@ -57,6 +58,11 @@ using inbound_held = caf::atom_constant<caf::atom("tinheld")>;  // connection ->
 using publish = caf::atom_constant<caf::atom("tpublish")>;      // client session -> journal: publish batch
 using start_dial = caf::atom_constant<caf::atom("tstdial")>;   // cycler -> resolver: resolve, start a connect
 using read_disk = caf::atom_constant<caf::atom("trdisk")>;      // link -> journal reader: read behind the window
+// Anti-entropy (issue 17, part 7; protocol 1.5 digest frames):
+using digest_out = caf::atom_constant<caf::atom("tdig_out")>;   // link -> connection: send this digest_request
+using digest_in = caf::atom_constant<caf::atom("tdig_in")>;     // connection -> link: the peer's digest_reply
+using peer_minor = caf::atom_constant<caf::atom("tpeer_mi")>;   // connection -> link (after link_attach): its hello's minor
+using ae_tick = caf::atom_constant<caf::atom("tae_tick")>;      // timer -> link: is a comparison due?
 } // namespace atoms
 
 // Which side dialed a connection.
@@ -89,7 +95,7 @@ struct dial_started {
 // typed_broker would have to list its socket events (new_data_msg, connection_closed_msg: the
 // connection_handler interface) and its timer tick in the same interface, so every holder of the
 // handle could send them. This handle is what other actors may send it; every sender holds it, so
-// a message the connection does not take does not compile. The broker's handlers for these five
+// a message the connection does not take does not compile. The broker's handlers for these six
 // are at the end of replication_connection.cpp (CAF does not check that side at compile time).
 using replication_connection_actor = caf::typed_actor<
   caf::reacts_to<atoms::send_frame, logic::fanout_batch>, // its link: write this record batch
@@ -98,7 +104,8 @@ using replication_connection_actor = caf::typed_actor<
   caf::reacts_to<atoms::slot_evict, std::string>,         // replication listener: slot taken back
   // supervisor: the serving instance of the peer's destination ended; serve its link now (issue 17
   // part 2). The link's handle, untyped: destination_link_actor's interface names this one.
-  caf::reacts_to<atoms::serve_link, caf::actor>>;
+  caf::reacts_to<atoms::serve_link, caf::actor>,
+  caf::reacts_to<atoms::digest_out, protocol::digest_request>>; // its link: ask the peer for a digest
 
 // The replication listener (replication_listener.hpp; a broker, fronted by this handle likewise).
 using replication_listener_actor = caf::typed_actor<
@@ -113,6 +120,9 @@ using destination_link_actor = caf::typed_actor<
   caf::reacts_to<atoms::link_detach, replication_connection_actor>,
   caf::reacts_to<atoms::peer_ack, std::uint64_t>,
   caf::reacts_to<atoms::durable, std::uint64_t, std::uint64_t>, // (durable seq, committed bytes)
+  caf::reacts_to<atoms::peer_minor, std::uint16_t>,               // anti-entropy: the attached peer's minor
+  caf::reacts_to<atoms::digest_in, protocol::digest_reply>,       // anti-entropy: the peer's reply
+  caf::reacts_to<atoms::ae_tick>,                                 // anti-entropy: its timer
   caf::replies_to<atoms::status>::with<std::string>>;
 
 // A destination's address cycler (address_cycler_actor.hpp). Fed by the supervisor only.
@@ -152,3 +162,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::disk_read_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<tandem::journal::cursor>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::conn_direction)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const tandem::config::destination_config>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::protocol::digest_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::protocol::digest_reply)

@@ -20,6 +20,7 @@
 #include "actors/client_listener.hpp"
 #include "actors/config_loader.hpp"
 #include "actors/destination_link.hpp"
+#include "actors/digest_scanner.hpp"
 #include "actors/fatal_exit.hpp"
 #include "actors/journal_actor.hpp"
 #include "actors/journal_reader.hpp"
@@ -414,6 +415,9 @@ std::shared_ptr<const replication_context> make_context(supervisor_self self, co
   self->link_to(ctx->resolver);
   for (const auto& r : ctx->journal_readers)
     self->link_to(r);
+  ctx->digest_scanner = spawn_digest_scanner(self->system(), ctx->runtime); // issue 17, part 7
+  self->link_to(ctx->digest_scanner);
+  ctx->anti_entropy_interval = std::chrono::seconds{cfg.anti_entropy_interval_s};
   ctx->max_frame_bytes = cfg.limits.max_frame_bytes;
   ctx->max_topic_bytes = cfg.limits.max_topic_bytes;
   ctx->handshake_timeout = std::chrono::milliseconds{cfg.limits.handshake_timeout_ms};
@@ -485,6 +489,7 @@ void spawn_listeners(supervisor_self self, const node_resources& res, const std:
   al.max_connections = cfg.limits.max_admin_connections;
   al.request_timeout = std::chrono::milliseconds{cfg.limits.handshake_timeout_ms};
   al.timers = timers;
+  al.digest_scanner = ctx->digest_scanner; // GET /digest (issue 17, part 7)
   st.admin = spawn_admin_server(self->system(), res.admin_fd, caf::actor_cast<supervisor_actor>(self), st.journal, al);
   // Linked both ways: the supervisor's exit stops its children, and a child that dies
   // unexpectedly takes the node down loudly rather than leaving it half-working.

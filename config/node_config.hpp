@@ -151,6 +151,9 @@ struct metrics_config {
   friend bool operator==(const metrics_config&, const metrics_config&) = default;
 };
 
+// Longest anti_entropy_interval_s: one day.
+inline constexpr std::uint32_t max_anti_entropy_interval_s = 86'400;
+
 struct node_config {
   std::string name;  // instance name, unique in a replication set (required)
   std::string group; // defaults to name
@@ -165,6 +168,10 @@ struct node_config {
   // "error", "warn", "info" or "debug": the lowest level logged. Live on reload (docs/config.md,
   // "Live reload"); tandemd --log-level LEVEL is the same as --set log_level=LEVEL.
   std::string log_level = "info";
+  // Anti-entropy (issue 17, part 7): how often each connected destination link compares what the
+  // peer holds with what this node holds (digests, protocol 1.5); also at every connect.
+  // 0 = off; at most max_anti_entropy_interval_s.
+  std::uint32_t anti_entropy_interval_s = 300;
 
   friend bool operator==(const node_config&, const node_config&) = default;
 };

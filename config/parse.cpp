@@ -156,6 +156,7 @@ parse_result parse_config(const json& j) {
     if (r.read_string("log_level", c.log_level) && c.log_level != "error" && c.log_level != "warn"
         && c.log_level != "info" && c.log_level != "debug")
       r.error("log_level", "expected \"error\", \"warn\", \"info\" or \"debug\", got " + detail::quote(c.log_level));
+    r.read_uint("anti_entropy_interval_s", c.anti_entropy_interval_s, 0, max_anti_entropy_interval_s);
     r.report_unknown_keys();
   }
   if (!errors.empty())

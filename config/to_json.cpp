@@ -76,6 +76,7 @@ ordered_json to_json(const node_config& c) {
       {"max_subscriptions_per_connection", l.max_subscriptions_per_connection}}},
     {"metrics", {{"enabled", c.metrics.enabled}, {"stall_after_ms", c.metrics.stall_after_ms}}},
     {"log_level", c.log_level},
+    {"anti_entropy_interval_s", c.anti_entropy_interval_s},
   };
 }
 

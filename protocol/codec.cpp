@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "protocol/batch.hpp"
+#include "protocol/digest_rules.hpp"
 #include "protocol/fields.hpp"
 #include "protocol/wire.hpp"
 
@@ -141,6 +142,50 @@ decode_result decode_validation(std::string_view body) {
   return m;
 }
 
+// ---- digest_request, digest_reply (1.5) ----
+// The request's range and bucket count follow digest_rules::check_request; a reply without an
+// error carries exactly the buckets its request's geometry gives, each count at most its width.
+std::optional<protocol_error> check_digest_range(std::string_view frame, std::string_view origin, std::uint64_t from,
+                                                 std::uint64_t to, std::uint64_t buckets) {
+  if (auto e = digest_rules::check_request(origin, from, to, buckets); !e.empty())
+    return protocol_error{errc::bad_value, std::string{frame} + ": " + e};
+  return std::nullopt;
+}
+
+std::optional<protocol_error> check_digest(const digest_request& r) {
+  return check_digest_range("digest_request", r.origin, r.from, r.to, r.buckets);
+}
+
+std::optional<protocol_error> check_digest_buckets(const digest_reply& r) {
+  const std::size_t expected = r.error.empty() ? digest_rules::bucket_count(r.from, r.to, r.buckets_requested) : 0;
+  if (r.buckets.size() != expected)
+    return protocol_error{errc::bad_value, "digest_reply: buckets: " + std::to_string(r.buckets.size()) +
+                                             " entries, the request's geometry gives " + std::to_string(expected) +
+                                             (r.error.empty() ? "" : " (an error reply has none)")};
+  for (std::size_t i = 0; i < expected; ++i)
+    if (r.buckets[i].count > digest_rules::width_of(r.from, r.to, r.buckets_requested, i))
+      return protocol_error{errc::bad_value, "digest_reply: buckets[" + std::to_string(i) + "].count: " +
+                                               std::to_string(r.buckets[i].count) + " exceeds the bucket's width"};
+  return std::nullopt;
+}
+
+std::optional<protocol_error> check_digest(const digest_reply& r) {
+  if (auto e = check_digest_range("digest_reply", r.origin, r.from, r.to, r.buckets_requested))
+    return e;
+  return check_digest_buckets(r);
+}
+
+// A digest frame: its fields, then check_digest().
+template <class M>
+decode_result decode_digest(std::string_view body) {
+  auto m = decode_fields<M>(body);
+  if (!m)
+    return m;
+  if (auto e = check_digest(std::get<M>(m.value())))
+    return *e;
+  return m;
+}
+
 } // namespace
 
 encode_result encode(const message& m, std::string& out, std::size_t max_frame_bytes) {
@@ -158,6 +203,8 @@ decode_result decode(std::string_view frame, std::size_t max_frame_bytes) {
     case frame_type::durable_ack: return decode_fields<durable_ack>(body);
     case frame_type::heartbeat: return decode_fields<heartbeat>(body);
     case frame_type::close: return decode_fields<close_frame>(body);
+    case frame_type::digest_request: return decode_digest<digest_request>(body);
+    case frame_type::digest_reply: return decode_digest<digest_reply>(body);
     case frame_type::client_hello: return decode_fields<client_hello>(body);
     case frame_type::publish: return decode_fields<publish>(body);
     case frame_type::persisted_ack: return decode_fields<persisted_ack>(body);

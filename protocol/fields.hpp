@@ -9,6 +9,7 @@
 #include <concepts>
 #include <type_traits>
 
+#include "protocol/digest_rules.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/messages.hpp"
 
@@ -157,6 +158,34 @@ void apply(Io& io, M& m) {
   io.text("topics", m.topics, limits::max_pattern_bytes);
   io.list16("passthrough", m.passthrough, limits::max_passthrough_patterns, min_destination_name_bytes,
             [](Io& item_io, auto& p) { item_io.text("pattern", p, limits::max_pattern_bytes); });
+}
+
+template <class Io, is<digest_request> M>
+void apply(Io& io, M& m) {
+  io.u64("request_id", m.request_id);
+  io.name("origin", m.origin);
+  io.u64("from", m.from);
+  io.u64("to", m.to);
+  io.u16("buckets", m.buckets);
+}
+
+// A digest_reply's bucket list is bounded by digest_rules::max_buckets (16 bytes per bucket).
+inline constexpr std::size_t digest_bucket_bytes = 16;
+
+template <class Io, is<digest_reply> M>
+void apply(Io& io, M& m) {
+  io.u64("request_id", m.request_id);
+  io.name("origin", m.origin);
+  io.u64("from", m.from);
+  io.u64("to", m.to);
+  io.u16("buckets_requested", m.buckets_requested);
+  io.u64("highest_origin_seq", m.highest_origin_seq);
+  io.u64("removed_through", m.removed_through);
+  io.text("error", m.error, max_digest_error_bytes);
+  io.list16("buckets", m.buckets, digest_rules::max_buckets, digest_bucket_bytes, [](Io& item_io, auto& b) {
+    item_io.u64("count", b.count);
+    item_io.u64("hash", b.hash);
+  });
 }
 
 // One record of a record_batch; R is record or record_view. The path is passed separately

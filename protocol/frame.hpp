@@ -29,6 +29,8 @@ enum class frame_type : std::uint8_t {
   heartbeat = 0x04,
   close = 0x05,
   validation = 0x06, // protocol 1.4
+  digest_request = 0x08, // protocol 1.5 (anti-entropy)
+  digest_reply = 0x09,   // protocol 1.5 (anti-entropy)
   client_hello = 0x20,
   publish = 0x21,
   persisted_ack = 0x22,

@@ -13,9 +13,10 @@
 namespace tandem::protocol {
 
 inline constexpr std::uint16_t protocol_major = 1;
-inline constexpr std::uint16_t protocol_minor = 4; // 1.1: subscription_gap; 1.2: persisted_partial, replicated, waiting;
+inline constexpr std::uint16_t protocol_minor = 5; // 1.1: subscription_gap; 1.2: persisted_partial, replicated, waiting;
                                                    // 1.3: hello.instance_id, close code identity_conflict;
-                                                   // 1.4: validation, close code validation_failed
+                                                   // 1.4: validation, close code validation_failed;
+                                                   // 1.5: digest_request, digest_reply (anti-entropy)
 // The first minor version whose replication peers send a validation frame after their hello.
 inline constexpr std::uint16_t validation_minor = 4;
 
@@ -297,11 +298,51 @@ struct validation {
   bool operator==(const validation&) const = default;
 };
 
+// ---- added in protocol 1.5 (replication, either direction; never sent to a peer whose hello
+// said minor < 5): anti-entropy digests (docs/protocol.md "Anti-entropy digests (1.5)") ----
+
+// Bucketed digest of what the receiver holds of `origin` over origin_seq [from, to]: the rules
+// of protocol/digest_rules.hpp (1 <= from <= to, 1 <= buckets <= max_digest_buckets).
+struct digest_request {
+  static constexpr frame_type type = frame_type::digest_request;
+  std::uint64_t request_id = 0; // echoed in the reply
+  std::string origin;
+  std::uint64_t from = 1;
+  std::uint64_t to = 1;
+  std::uint16_t buckets = 1;
+  bool operator==(const digest_request&) const = default;
+};
+
+inline constexpr std::size_t max_digest_error_bytes = 1024; // digest_reply.error, UTF-8
+
+struct digest_reply_bucket {
+  std::uint64_t count = 0; // records held in the bucket's range (<= its width)
+  std::uint64_t hash = 0;
+  bool operator==(const digest_reply_bucket&) const = default;
+};
+
+// The answer to a digest_request: the request's fields echoed, what the replier knows of the
+// origin, and either an error (non-empty; then no buckets) or exactly the buckets the request's
+// geometry gives, in seq order (their ranges follow from the geometry and are not sent).
+struct digest_reply {
+  static constexpr frame_type type = frame_type::digest_reply;
+  std::uint64_t request_id = 0;
+  std::string origin;
+  std::uint64_t from = 1;
+  std::uint64_t to = 1;
+  std::uint16_t buckets_requested = 1;
+  std::uint64_t highest_origin_seq = 0; // the highest origin_seq of `origin` the replier knows
+  std::uint64_t removed_through = 0;    // its retention removed origin_seqs up to this one
+  std::string error;                    // why there is no digest (e.g. the scan failed)
+  std::vector<digest_reply_bucket> buckets;
+  bool operator==(const digest_reply&) const = default;
+};
+
 using message = std::variant<hello, record_batch, durable_ack, heartbeat, close_frame,
                              client_hello, publish, persisted_ack, negative_ack, subscribe,
                              delivered, unsubscribe, publisher_logon, publisher_logon_ack,
                              subscribe_from, subscription_gap, persisted_partial, replicated,
-                             waiting, validation>;
+                             waiting, validation, digest_request, digest_reply>;
 
 inline frame_type type_of(const message& m) noexcept {
   return std::visit([](const auto& v) { return std::decay_t<decltype(v)>::type; }, m);

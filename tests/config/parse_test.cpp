@@ -434,3 +434,20 @@ TEST_CASE("admission limits: a budget smaller than one largest frame is rejected
   doc["limits"] = {{"max_buffered_bytes_total", 2u << 20}, {"max_frame_bytes", 2u << 20}};
   CHECK(parse_config(doc).config);
 }
+
+TEST_CASE("anti_entropy_interval_s: default 300, 0 = off, at most 86400") {
+  CHECK(parse_config(minimal()).config->anti_entropy_interval_s == 300);
+  auto doc = minimal();
+  for (std::uint32_t v : {0u, 1u, 86400u}) {
+    doc["anti_entropy_interval_s"] = v;
+    auto r = parse_config(doc);
+    REQUIRE(r.config);
+    CHECK(r.config->anti_entropy_interval_s == v);
+  }
+  doc["anti_entropy_interval_s"] = 86401;
+  CHECK(single_error(doc).to_string() == "anti_entropy_interval_s: must be at most 86400, got 86401");
+  doc["anti_entropy_interval_s"] = -1;
+  CHECK(single_error(doc).path == "anti_entropy_interval_s");
+  doc["anti_entropy_interval_s"] = "300";
+  CHECK(single_error(doc).path == "anti_entropy_interval_s");
+}

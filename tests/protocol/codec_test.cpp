@@ -242,7 +242,7 @@ TEST_CASE("version check: a different major is refused naming both versions") {
   h.protocol_major = 2;
   auto v = check_version(h);
   CHECK_FALSE(v.compatible);
-  CHECK(v.message.find("peer speaks protocol 2.4, this node speaks 1.4") == 0);
+  CHECK(v.message.find("peer speaks protocol 2.5, this node speaks 1.5") == 0);
   CHECK_FALSE(check_version(0, 9).compatible);
   CHECK_FALSE(check_version(client_hello{3, 0, "c"}).compatible);
 }
@@ -250,7 +250,7 @@ TEST_CASE("version check: a different major is refused naming both versions") {
 TEST_CASE("version check: a different minor is accepted") {
   auto v = check_version(1, 7);
   CHECK(v.compatible);
-  CHECK(v.message.find("peer speaks protocol 1.7, this node speaks 1.4") == 0);
+  CHECK(v.message.find("peer speaks protocol 1.7, this node speaks 1.5") == 0);
   CHECK(check_version(client_hello{1, 3, "c"}).compatible);
 }
 
@@ -532,6 +532,117 @@ TEST_CASE("replicated up to seq 0 is a bad_value") {
 TEST_CASE("the 1.2 frames cut at every byte are never a message") {
   for (const message& m : std::vector<message>{persisted_partial{1, 2, {"node-b"}}, replicated{"gw", 3},
                                                waiting{4, {"node-b", "node-c"}}}) {
+    const std::string out = encoded(m);
+    for (std::size_t cut = 0; cut < out.size(); ++cut) {
+      CAPTURE(cut);
+      CHECK_FALSE(decode(std::string_view{out}.substr(0, cut)).ok());
+    }
+  }
+}
+
+// ---- digest_request, digest_reply (protocol 1.5, anti-entropy) ----
+
+TEST_CASE("digest_request round-trips and is byte exact") {
+  const digest_request r{7, "A", 1, 10, 4};
+  const std::string expect{"\x1e\x00\x00\x00"                 // length 30
+                           "\x08"                             // type digest_request
+                           "\x07\x00\x00\x00\x00\x00\x00\x00" // request_id 7
+                           "\x01\x00" "A"                     // origin "A"
+                           "\x01\x00\x00\x00\x00\x00\x00\x00" // from 1
+                           "\x0a\x00\x00\x00\x00\x00\x00\x00" // to 10
+                           "\x04\x00",                        // buckets 4
+                           34};
+  CHECK(encoded(r) == expect);
+  auto d = decode(expect);
+  REQUIRE(d.ok());
+  CHECK(std::get<digest_request>(d.value()) == r);
+  CHECK(frame_type_name(frame_type::digest_request) == "digest_request");
+  CHECK(frame_type_name(frame_type::digest_reply) == "digest_reply");
+}
+
+TEST_CASE("digest_request decodes at 1024 buckets and is refused at 1025 and at 0") {
+  check_round_trip(digest_request{1, "A", 1, 100, 1024});
+  for (std::uint16_t n : {std::uint16_t{1025}, std::uint16_t{0}}) {
+    auto d = decode(encoded(digest_request{1, "A", 1, 100, n}));
+    REQUIRE_FALSE(d.ok());
+    CHECK(d.code() == errc::bad_value);
+    CHECK(d.error().message == "digest_request: buckets must be 1..1024, got " + std::to_string(n));
+  }
+}
+
+TEST_CASE("digest_request ranges follow the digest rules: from >= 1, to >= from") {
+  auto d = decode(encoded(digest_request{1, "A", 0, 5, 4}));
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().message == "digest_request: from must be >= 1 (origin seqs start at 1)");
+  d = decode(encoded(digest_request{1, "A", 6, 5, 4}));
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().message == "digest_request: to (5) is below from (6)");
+  check_round_trip(digest_request{1, "A", 5, 5, 4}); // one seq: one bucket
+}
+
+TEST_CASE("digest_reply carries exactly the buckets of its request's geometry") {
+  // from 1 to 10 in 4 buckets: width 3, buckets [1,3] [4,6] [7,9] [10,10].
+  digest_reply r{3, "A", 1, 10, 4, 10, 0, "", {{3, 1}, {3, 2}, {3, 3}, {1, 4}}};
+  check_round_trip(r);
+  auto three = r;
+  three.buckets.pop_back();
+  auto d = decode(encoded(three));
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.code() == errc::bad_value);
+  CHECK(d.error().message == "digest_reply: buckets: 3 entries, the request's geometry gives 4");
+  auto over = r;
+  over.buckets[3].count = 2; // the last bucket is one seq wide
+  d = decode(encoded(over));
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().message == "digest_reply: buckets[3].count: 2 exceeds the bucket's width");
+  over.buckets[3].count = 1;
+  over.buckets[0].count = 4;
+  d = decode(encoded(over));
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().message == "digest_reply: buckets[0].count: 4 exceeds the bucket's width");
+}
+
+TEST_CASE("digest_reply with an error has no buckets; its request is checked like a digest_request") {
+  check_round_trip(digest_reply{3, "A", 1, 10, 4, 0, 0, "journal scan failed", {}});
+  auto d = decode(encoded(digest_reply{3, "A", 1, 10, 4, 0, 0, "journal scan failed", {{0, 0}}}));
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().message == "digest_reply: buckets: 1 entries, the request's geometry gives 0 (an error reply has none)");
+  d = decode(encoded(digest_reply{3, "A", 1, 10, 1025, 0, 0, "x", {}}));
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().message == "digest_reply: buckets must be 1..1024, got 1025");
+}
+
+TEST_CASE("digest_reply bucket lists decode at 1024 entries and are refused at 1025, before anything is reserved") {
+  const auto max = s::max_digest_reply();
+  REQUIRE(max.buckets.size() == 1024);
+  check_round_trip(max);
+  auto more = max;
+  more.buckets.push_back({0, 0});
+  std::string out;
+  auto e = encode(more, out);
+  REQUIRE_FALSE(e.ok());
+  CHECK(e.code() == errc::field_too_long);
+  CHECK(out.empty());
+  // A frame declaring 1025 buckets: the u16 count after the fixed fields and the empty error.
+  std::string frame = encoded(digest_reply{1, "A", 1, 1, 1, 0, 0, "", {{1, 0}}});
+  const std::size_t count_at = 4 + 1 + 8 + (2 + 1) + 8 + 8 + 2 + 8 + 8 + 2;
+  frame[count_at] = static_cast<char>(1025 & 0xff);
+  frame[count_at + 1] = static_cast<char>(1025 >> 8);
+  auto d = decode(frame);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.code() == errc::bad_value);
+  CHECK(d.error().message.find("digest_reply: buckets: 1025 entries exceed the maximum of 1024") == 0);
+}
+
+TEST_CASE("digest_reply error text is at most 1024 bytes") {
+  check_round_trip(digest_reply{1, "A", 1, 1, 1, 0, 0, std::string(1024, 'e'), {}});
+  std::string out;
+  CHECK_FALSE(encode(digest_reply{1, "A", 1, 1, 1, 0, 0, std::string(1025, 'e'), {}}, out).ok());
+}
+
+TEST_CASE("the 1.5 digest frames cut at every byte are never a message") {
+  for (const message& m : std::vector<message>{digest_request{1, "A", 1, 10, 4},
+                                               digest_reply{3, "A", 1, 10, 4, 10, 0, "", {{3, 1}, {3, 2}, {3, 3}, {1, 4}}}}) {
     const std::string out = encoded(m);
     for (std::size_t cut = 0; cut < out.size(); ++cut) {
       CAPTURE(cut);

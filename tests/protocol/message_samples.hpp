@@ -45,6 +45,8 @@ inline std::vector<message> min_messages() {
     replicated{"", 1},
     waiting{0, {"a"}},
     validation{false, false, "", {}},
+    digest_request{0, "o", 1, 1, 1},
+    digest_reply{0, "o", 1, 1, 1, 0, 0, "", {{0, 0}}},
   };
 }
 
@@ -89,6 +91,13 @@ inline std::vector<std::string> max_passthrough() {
   return std::vector<std::string>(limits::max_passthrough_patterns, utf8_text(limits::max_pattern_bytes));
 }
 
+// The largest digest reply: 1024 buckets over the whole origin_seq space, full counts, a 1024-byte error-free reply.
+inline digest_reply max_digest_reply() {
+  digest_reply r{u64_max, max_name(), 1, u64_max, 1024, u64_max, u64_max, "", {}};
+  r.buckets.assign(1024, digest_reply_bucket{u64_max / 1024, u64_max}); // width = ceil(u64_max / 1024)
+  return r;
+}
+
 // Largest values: u64 max, names, labels and text at their limits, large payloads, 32 path
 // entries.
 inline std::vector<message> max_messages() {
@@ -122,6 +131,8 @@ inline std::vector<message> max_messages() {
     replicated{label, u64_max},
     waiting{u64_max, max_destination_list()},
     validation{true, true, utf8_text(limits::max_pattern_bytes), max_passthrough()},
+    digest_request{u64_max, name, u64_max, u64_max, 1024},
+    max_digest_reply(),
   };
 }
 
@@ -167,6 +178,11 @@ public:
           v.passthrough.push_back(text());
         return v;
       }
+      case 20: {
+        const auto a = std::max<std::uint64_t>(u64(), 1), b = std::max<std::uint64_t>(u64(), 1);
+        return digest_request{u64(), name(), std::min(a, b), std::max(a, b), static_cast<std::uint16_t>(1 + upto(1024))};
+      }
+      case 21: return digest_reply_sample();
       default: {
         subscribe_from f{u64(), text(), static_cast<subscribe_start>(upto(max_subscribe_start + 1)), i64(),
                          upto(2) == 1, {}};
@@ -178,6 +194,21 @@ public:
     }
   }
   message make() { return make(upto(std::variant_size_v<message>)); }
+
+  // A well-formed digest_reply: small range, buckets as its geometry gives, counts within width.
+  digest_reply digest_reply_sample() {
+    const std::uint64_t from = 1 + upto(1000), to = from + upto(5000);
+    digest_reply r{u64(), name(), from, to, static_cast<std::uint16_t>(1 + upto(64)), u64(), u64(), "", {}};
+    if (upto(8) == 0) {
+      r.error = text();
+      if (!r.error.empty())
+        return r;
+    }
+    const std::uint64_t span = to - from + 1, width = (span + r.buckets_requested - 1) / r.buckets_requested;
+    for (std::uint64_t first = from; first <= to; first += width)
+      r.buckets.push_back({upto(std::min(width, to - first + 1) + 1), u64()});
+    return r;
+  }
 
   // 1..5 distinct instance names, ascending (persisted_partial.not_on, waiting.destinations).
   std::vector<std::string> name_set() {

@@ -1,0 +1,142 @@
+#include "actors/logic/anti_entropy_session.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace tandem::logic {
+
+namespace ae = anti_entropy;
+
+std::vector<std::pair<std::string, ae::difference>> merged(std::vector<std::pair<std::string, ae::difference>> found);
+
+const char* to_string(anti_entropy_state s) noexcept {
+  switch (s) {
+    case anti_entropy_state::off: return "off";
+    case anti_entropy_state::unsupported: return "unsupported";
+    case anti_entropy_state::disconnected: return "disconnected";
+    case anti_entropy_state::idle: return "idle";
+    case anti_entropy_state::comparing: return "comparing";
+  }
+  return "?";
+}
+
+anti_entropy_session::anti_entropy_session(anti_entropy_settings s) : settings_(s) {
+  if (settings_.interval_ms == 0)
+    figures_.state = anti_entropy_state::off;
+}
+
+void anti_entropy_session::on_connected(std::uint16_t peer_minor, std::uint64_t now_ms) {
+  if (settings_.interval_ms == 0)
+    return;
+  connected_ = true;
+  supported_ = peer_minor >= settings_.min_peer_minor;
+  figures_.state = supported_ ? anti_entropy_state::idle : anti_entropy_state::unsupported;
+  next_due_ms_ = now_ms; // at connect
+}
+
+void anti_entropy_session::on_disconnected() {
+  if (settings_.interval_ms == 0)
+    return;
+  connected_ = false;
+  outstanding_.clear();
+  found_.clear();
+  figures_.state = anti_entropy_state::disconnected;
+}
+
+std::vector<ae::digest_request> anti_entropy_session::due(std::uint64_t now_ms,
+                                                          const std::vector<anti_entropy_origin>& origins) {
+  if (figures_.state != anti_entropy_state::idle || !next_due_ms_ || now_ms < *next_due_ms_)
+    return {};
+  started_ms_ = now_ms;
+  next_due_ms_ = now_ms + settings_.interval_ms;
+  rounds_ = 0;
+  found_.clear();
+  outstanding_.clear();
+  for (const auto& o : origins) {
+    ae::digest_request req{o.origin, o.from, o.to, settings_.buckets};
+    if (ae::check_request(req).empty())
+      outstanding_.push_back(std::move(req));
+  }
+  figures_.state = anti_entropy_state::comparing;
+  if (outstanding_.empty())
+    finish();
+  return outstanding_;
+}
+
+std::vector<ae::digest_request> anti_entropy_session::on_digests(const ae::digest& local, const ae::digest& peer) {
+  auto it = std::find(outstanding_.begin(), outstanding_.end(), local.request);
+  if (figures_.state != anti_entropy_state::comparing || it == outstanding_.end())
+    return {};
+  outstanding_.erase(it);
+  const auto c = ae::compare(local, peer);
+  std::vector<ae::digest_request> next;
+  for (const auto& d : c.differing) {
+    auto narrower = rounds_ < settings_.max_rounds ? ae::drill_down(local.request.origin, d, settings_.buckets)
+                                                   : std::nullopt;
+    if (narrower) {
+      ++rounds_;
+      next.push_back(*narrower);
+    } else {
+      found_.emplace_back(local.request.origin, d);
+    }
+  }
+  outstanding_.insert(outstanding_.end(), next.begin(), next.end());
+  if (outstanding_.empty())
+    finish();
+  return next;
+}
+
+std::vector<ae::digest_request> anti_entropy_session::on_failed(const ae::digest_request& req) {
+  auto it = std::find(outstanding_.begin(), outstanding_.end(), req);
+  if (figures_.state != anti_entropy_state::comparing || it == outstanding_.end())
+    return {};
+  outstanding_.erase(it);
+  if (outstanding_.empty())
+    finish();
+  return {};
+}
+
+// found_ sorted by origin then seq, with touching ranges of one kind joined per origin.
+std::vector<std::pair<std::string, ae::difference>> merged(std::vector<std::pair<std::string, ae::difference>> found) {
+  std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second.first < b.second.first;
+  });
+  std::vector<std::pair<std::string, ae::difference>> out;
+  for (std::size_t i = 0; i < found.size();) {
+    std::vector<ae::difference> one;
+    std::size_t j = i;
+    for (; j < found.size() && found[j].first == found[i].first; ++j)
+      one.push_back(found[j].second);
+    for (auto& d : ae::merge_adjacent(one))
+      out.emplace_back(found[i].first, d);
+    i = j;
+  }
+  return out;
+}
+
+void anti_entropy_session::finish() {
+  found_ = merged(std::move(found_));
+  figures_.state = anti_entropy_state::idle;
+  figures_.last_run_ms = started_ms_;
+  figures_.divergent_records = 0;
+  figures_.first_range.reset();
+  figures_.first_origin.clear();
+  ++figures_.comparisons;
+  repairs_.clear();
+  for (const auto& [origin, d] : found_) {
+    figures_.divergent_records += d.min_divergent();
+    if (!figures_.first_range) {
+      figures_.first_range = d;
+      figures_.first_origin = origin;
+    }
+    if (d.kind == ae::difference_kind::missing_right && d.exact())
+      repairs_.push_back({origin, d.first, d.last});
+  }
+  found_.clear();
+}
+
+std::vector<anti_entropy_repair> anti_entropy_session::take_repairs() {
+  return std::exchange(repairs_, {});
+}
+
+} // namespace tandem::logic
