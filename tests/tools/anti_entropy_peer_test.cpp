@@ -33,12 +33,14 @@ std::string frame(const proto::message& m) {
   return out;
 }
 
-// A scripted peer "P" on the node's replication port: hello sent at once.
+// A scripted peer "P" on the node's replication port: hello sent at once, then the validation
+// frame every peer at minor >= 4 sends (P has no destination for the node).
 class script_peer {
 public:
   explicit script_peer(std::uint16_t port) : fd_(connect_loopback(port)) {
     REQUIRE(fd_ >= 0);
     send(proto::hello{proto::protocol_major, proto::protocol_minor, "P", "P", 0, {}, 0, {}});
+    send(proto::validation{});
   }
   ~script_peer() { ::close(fd_); }
   script_peer(const script_peer&) = delete;
