@@ -344,8 +344,10 @@ void on_validation(caf::io::broker* self, const state_ptr& st, const protocol::v
   record_validation(st, &r);
   const auto what = "replication validation failed: " + r.describe(st->args.ctx->name, st->peer);
   if (r.verdict == logic::validation_verdict::refuse) {
-    log::error(component, "refusing ", st->who(), ": ", what, " (destination ", r.destination,
-               ", validation strict)");
+    const auto now = static_cast<std::uint64_t>(unix_ms_now());
+    if (auto unsaid = st->args.ctx->validations->refusal_to_log(r.destination, now))
+      log::error(component, "refusing ", st->who(), ": ", what, " (destination ", r.destination,
+                 ", validation strict; ", *unsaid, " refusal(s) since the last line, said at most once a minute)");
     refuse(self, st, protocol::close_code::validation_failed, what, end_log::quiet);
     return;
   }

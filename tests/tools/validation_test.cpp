@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <initializer_list>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -99,7 +100,7 @@ void check_strict_refusal(pair_nodes& p, const std::string& check, const std::st
                           const std::string& b_described = {}) {
   const std::string failed = "replication validation failed: ";
   REQUIRE_MESSAGE(wait_until([&] { return result_is(p.a, "B", "refused"); }, 20s), p.logs());
-  CHECK_MESSAGE(wait_until([&] { return has_line(p.a.log(), {"refusing B (", failed, described, "(destination B, validation strict)"}); }, 10s),
+  CHECK_MESSAGE(wait_until([&] { return has_line(p.a.log(), {"refusing B (", failed, described, "(destination B, validation strict;"}); }, 10s),
                 p.logs());
   const auto& on_b = b_described.empty() ? described : b_described;
   CHECK_MESSAGE(wait_until([&] { return has_line(p.b.log(), {"A (", failed, on_b}); }, 10s), p.logs());
@@ -141,6 +142,32 @@ TEST_CASE("validation strict: back_replication, the peer has no destination back
   check_strict_refusal(p, "back_replication", "back_replication (A: sync, B: none)");
 }
 
+// Regression (review, 2026-12-04): each refused attempt logged an error line, so a broken
+// contract wrote one line per backoff period (every 2 s by default) for as long as it lasted.
+TEST_CASE("validation strict: the refused peer redials at its backoff rate, the refusal is logged once a minute") {
+  pair_nodes p;
+  configure(p.a, json::array({destination_for(p.b, "sync", {{"validation", "strict"}})}));
+  configure(p.b, json::array());
+  p.start();
+  std::set<std::uint64_t> refusals; // each refused attempt records its time in /status
+  REQUIRE_MESSAGE(wait_until(
+                    [&] {
+                      auto v = validation_of(p.a, "B");
+                      if (v.is_object() && v.value("result", "") == "refused")
+                        refusals.insert(v.value("unix_ms", std::uint64_t{0}));
+                      return refusals.size() >= 4;
+                    },
+                    20s, 10ms),
+                  p.logs());
+  std::size_t lines = 0;
+  std::istringstream in{p.a.log()};
+  for (std::string line; std::getline(in, line);)
+    lines += line.find("refusing B (") != std::string::npos;
+  MESSAGE(refusals.size() << " refusals seen in /status, " << lines << " refusal line(s) in A's log");
+  CHECK(lines == 1);
+  CHECK(has_line(p.a.log(), {"refusing B (", "(destination B, validation strict; 0 refusal(s) since the last line, said at most once a minute)"}));
+}
+
 TEST_CASE("validation strict: back_replication, the peer replicates back only async; its status says it was refused") {
   pair_nodes p;
   configure(p.a, json::array({destination_for(p.b, "sync", {{"validation", "strict"}})}));
@@ -161,7 +188,7 @@ TEST_CASE("validation strict: topics, the partners' filters differ (both sides r
   configure(p.b, json::array({destination_for(p.a, "sync", {{"validation", "strict"}})}));
   p.start();
   check_strict_refusal(p, "topics", "topics (A: \"orders\\..*\", B: \".*\")", "topics (B: \".*\", A: \"orders\\..*\")");
-  CHECK(wait_until([&] { return has_line(p.b.log(), {"refusing A (", "(destination A, validation strict)"}); }, 10s));
+  CHECK(wait_until([&] { return has_line(p.b.log(), {"refusing A (", "(destination A, validation strict;"}); }, 10s));
   CHECK(wait_until([&] { return result_is(p.b, "A", "refused"); }, 10s));
 }
 

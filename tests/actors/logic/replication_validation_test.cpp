@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "actors/logic/replication_validation.hpp"
+#include "actors/logic/validation_board.hpp"
 #include "config/parse.hpp"
 
 using namespace tandem;
@@ -163,4 +164,16 @@ TEST_CASE("replication validation: the shipped examples run as shipped (every co
       CHECK(r.problems.empty());
       CHECK(r.verdict == validation_verdict::ok);
     }
+}
+
+TEST_CASE("validation board: a strict refusal is logged at most once a minute per destination, counting the rest") {
+  validation_board board;
+  const std::uint64_t t0 = 1'000'000;
+  CHECK(board.refusal_to_log("B", t0) == std::optional<std::uint64_t>{0});
+  CHECK_FALSE(board.refusal_to_log("B", t0 + 2'000));
+  CHECK_FALSE(board.refusal_to_log("B", t0 + 59'999));
+  CHECK(board.refusal_to_log("C", t0 + 1) == std::optional<std::uint64_t>{0}); // another destination: its own minute
+  CHECK(board.refusal_to_log("B", t0 + 60'000) == std::optional<std::uint64_t>{2});
+  CHECK_FALSE(board.refusal_to_log("B", t0 + 60'001));
+  CHECK(board.refusal_to_log("B", t0 + 120'000) == std::optional<std::uint64_t>{1});
 }
