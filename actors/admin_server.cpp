@@ -75,7 +75,7 @@ std::optional<destination_action> parse_destination_action(std::string_view targ
 // the destination's new state; the outcome maps to the HTTP status.
 void destination_admin(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h,
                        const destination_action& a) {
-  self->request(st->journal, st->limits.request_timeout, atoms::sync_admin::value, a.name, a.downgrade)
+  self->request(st->journal, caf::infinite, atoms::sync_admin::value, a.name, a.downgrade)
     .then(
       [=](const std::string& json) {
         auto doc = nlohmann::json::parse(json, nullptr, false);
@@ -103,7 +103,7 @@ void destination_admin(caf::io::broker* self, const state_ptr& st, caf::io::conn
 // verdict (config/reload.hpp) as JSON: 200 applied or unchanged, 409 refused (a change needs a
 // restart), 422 the config is invalid. The request has no body (the parser reads only the head).
 void config_reload(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h) {
-  self->request(st->supervisor, st->limits.request_timeout, atoms::config_reload::value)
+  self->request(st->supervisor, caf::infinite, atoms::config_reload::value)
     .then(
       [=](const std::string& json) {
         auto doc = nlohmann::json::parse(json, nullptr, false);
@@ -130,7 +130,7 @@ void digest_admin(caf::io::broker* self, const state_ptr& st, caf::io::connectio
     return;
   }
   const auto& r = q->request;
-  self->request(st->limits.digest_scanner, st->limits.request_timeout, atoms::digest::value, r.origin, r.from, r.to,
+  self->request(st->limits.digest_scanner, caf::infinite, atoms::digest::value, r.origin, r.from, r.to,
                 q->to_given, static_cast<std::uint64_t>(r.buckets))
     .then(
       [=](const std::string& json) {
@@ -167,7 +167,7 @@ void dispatch(caf::io::broker* self, const state_ptr& st, caf::io::connection_ha
   if (req.target == "/healthz") {
     respond(self, st, h, 200, "text/plain", "ok\n");
   } else if (req.target == "/status") {
-    self->request(st->supervisor, st->limits.request_timeout, atoms::status::value)
+    self->request(st->supervisor, caf::infinite, atoms::status::value)
       .then([=](const std::string& json) { respond(self, st, h, 200, "application/json", json + "\n"); },
             [=](caf::error& err) {
               log::warn(component, "status request failed: ", self->system().render(err));
@@ -177,7 +177,7 @@ void dispatch(caf::io::broker* self, const state_ptr& st, caf::io::connection_ha
     digest_admin(self, st, h, req.query.empty() ? req.target : req.target + "?" + req.query);
   } else if (req.target == "/metrics") {
     // Built by the supervisor from the same figures as /status; asked for, not waited on.
-    self->request(st->supervisor, st->limits.request_timeout, atoms::metrics_text::value)
+    self->request(st->supervisor, caf::infinite, atoms::metrics_text::value)
       .then([=](const std::string& text) { respond(self, st, h, 200, node_metrics::content_type, text); },
             [=](caf::error& err) {
               log::warn(component, "metrics request failed: ", self->system().render(err));
@@ -236,6 +236,11 @@ caf::behavior admin_server(instrumented<caf::io::broker>* self, int listen_fd, s
       auto it = st->connections.find(h);
       if (it == st->connections.end() || it->second.epoch != epoch)
         return;
+      if (it->second.answering) { // asked on (caf::infinite, see below) and not answered in time
+        log::warn(component, "no answer within ", st->limits.request_timeout.count(), " ms: 503");
+        respond(self, st, h, 503, "text/plain", "no answer within the admin request timeout\n");
+        return;
+      }
       log::info(component, "closing connection: no complete request within ",
                 st->limits.request_timeout.count(), " ms");
       st->connections.erase(it);

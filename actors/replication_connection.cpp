@@ -228,7 +228,7 @@ void on_record_batch(caf::io::broker* self, const state_ptr& st, std::string_vie
     if (verdicts.verdicts[i] == logic::verdict::store)
       store->push_back(std::move(keep_candidates[i]));
   auto id = verdicts.id;
-  self->request(st->args.ctx->journal, std::chrono::seconds{60}, atoms::append::value,
+  self->request(st->args.ctx->journal, caf::infinite, atoms::append::value,
                 append_request{store, st->peer, st->args.remote_address})
     .then(
       [=](const append_reply& rep) {
@@ -393,7 +393,7 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
 
 void register_with_supervisor(caf::io::broker* self, const state_ptr& st) {
   st->at = phase::registering;
-  self->request(supervisor_of(st), std::chrono::seconds{10}, atoms::conn_hello::value, st->peer,
+  self->request(supervisor_of(st), caf::infinite, atoms::conn_hello::value, st->peer,
                 st->peer_group, st->peer_instance_id, st->args.direction, me(self), st->args.remote_address)
     .then(
       [=](bool keep, destination_link_actor link, const std::string& identity_conflict, bool configured) {
@@ -412,7 +412,7 @@ void register_with_supervisor(caf::io::broker* self, const state_ptr& st) {
         // it serves the link now or stands by (issue 17 part 2).
         if (st->args.listener)
           self->send(st->args.listener, atoms::slot_identified::value, me(self), configured);
-        self->request(st->args.ctx->journal, std::chrono::seconds{10}, atoms::inbound_pos::value, st->peer)
+        self->request(st->args.ctx->journal, caf::infinite, atoms::inbound_pos::value, st->peer)
           .then([=](std::uint64_t held) { if (st->at == phase::registering) on_kept(self, st, held, link); },
                 [=](caf::error& e) { finish(self, st, "journal did not answer: " + self->system().render(e), true); });
       },

@@ -6,7 +6,11 @@
 // detached actors (subscriptions, the journal, journal readers) waiting in such a mailbox keep those actors
 // alive too, and the actor system waits for every detached actor to be destroyed. So brokers arm
 // their timers here instead: the relay holds only the broker's address and forwards the message
-// if the broker still exists.
+// if the broker still exists. For the same reason brokers ask with caf::infinite, never with a
+// timeout: CAF 0.17 delivers a request timeout as a message whose sender is the requester, never
+// cancels it, and a broker's cleanup does not drain its mailbox, so a broker that quits with one
+// queued holds itself and is never destroyed (tests/actors/broker_request_timeout_test.cpp); the
+// deadline is a relay timer of the broker's own.
 #pragma once
 
 #include <chrono>
