@@ -14,14 +14,12 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
 
 #include "tests/tools/cluster_fixture.hpp"
-#include "tests/support/sanitizer.hpp"
 #include "tests/tools/publish_fixture.hpp"
 
 using namespace tandem::test;
@@ -181,37 +179,6 @@ void check_holds_each_once(const test_node& server, std::uint64_t a_base, std::u
   CHECK(records.size() == n);
 }
 
-// Under ASan, the nodes this guard's scope starts run without LeakSanitizer (AddressSanitizer and
-// UBSan stay on; children inherit ASAN_OPTIONS). Used by the switching case only: in 2 ASan stage
-// runs (CI of 4a4a9ab, 2026-12-04; a fresh-clone run of 167eace, 2026-12-05) A's exit after its
-// silence-timeout switches reported a replication-connection broker unfreed by CAF 0.17.6, holding
-// a request-timeout message that CAF's clock delivered 10 s after the connection's registration
-// requests (0.17 never cancels those timers). No socket was left at exit ("shutdown: aborted" not
-// logged), and 12 local ASan runs did not show it. The cause is open.
-class leak_check_off {
-public:
-  leak_check_off() {
-    if (!built_with_asan)
-      return;
-    const char* now = std::getenv("ASAN_OPTIONS");
-    saved_ = now ? std::optional<std::string>{now} : std::nullopt;
-    ::setenv("ASAN_OPTIONS", (saved_.value_or("") + ":detect_leaks=0").c_str(), 1);
-  }
-  ~leak_check_off() {
-    if (!built_with_asan)
-      return;
-    if (saved_)
-      ::setenv("ASAN_OPTIONS", saved_->c_str(), 1);
-    else
-      ::unsetenv("ASAN_OPTIONS");
-  }
-  leak_check_off(const leak_check_off&) = delete;
-  leak_check_off& operator=(const leak_check_off&) = delete;
-
-private:
-  std::optional<std::string> saved_;
-};
-
 // Black-holes the server A replicates to, and measures how long A takes to replicate through
 // `to` instead; fails if that is over `bound`.
 double switch_after_black_hole(server_network& net, const test_node& a, const server_in_namespace& from,
@@ -234,7 +201,6 @@ double switch_after_black_hole(server_network& net, const test_node& a, const se
 TEST_CASE("black hole: connect_timeout_ms bounds one attempt up to the hello and a silent connection is dropped at the silence timeout") {
   REQUIRE_MESSAGE(::geteuid() == 0, "network namespaces and iptables need root (CAP_NET_ADMIN); euid is " << ::geteuid());
   REQUIRE_MESSAGE(::access(ip.c_str(), X_OK) == 0, ip << " is missing (Debian package iproute2)");
-  leak_check_off no_lsan; // before the nodes start (see the class)
   server_network net; // first: outlives the processes
   auto created = net.create();
   REQUIRE_MESSAGE(created.empty(), "cannot set up the namespace: " << created);
