@@ -64,6 +64,16 @@ void refuse_held(std::vector<std::uint32_t>& held, std::vector<refusal>& refused
   std::sort(refused.begin(), refused.end(), [](const refusal& a, const refusal& b) { return a.index < b.index; });
 }
 
+// Where destination `name` stands at startup: its persisted position, but never below the journal
+// base. No record below the base exists in this journal (docs/journal-format.md), so a destination
+// new to it (position 0) is not waiting for anything: without the floor a fresh node's sync
+// destination counted as waiting for seq 1 since startup and was downgraded (ack_timeout) after
+// downgrade_after_ms with no record published.
+std::uint64_t start_position(const journal_facts& journal, const std::string& name) {
+  const auto floor = journal.base_seq() > 0 ? journal.base_seq() - 1 : 0;
+  return std::max(journal.acknowledged(name), floor);
+}
+
 } // namespace
 
 journal_core::journal_core(const journal_facts& journal, journal_core_options options)
@@ -80,8 +90,8 @@ journal_core::journal_core(const journal_facts& journal, journal_core_options op
     destination_index_[dests[i].first] = i;
     if (dests[i].second && i < topics.size() && topics[i] != ".*" && !topics[i].empty())
       sync_routes_[i].emplace(dests[i].first, topics[i], std::vector<std::string>{});
-    acks_.on_destination_acked(i, journal.acknowledged(dests[i].first));
-    downgrades_.on_position(i, journal.acknowledged(dests[i].first), options_.start_ms);
+    acks_.on_destination_acked(i, start_position(journal, dests[i].first));
+    downgrades_.on_position(i, start_position(journal, dests[i].first), options_.start_ms);
   }
   if (std::none_of(sync_routes_.begin(), sync_routes_.end(), [](const auto& r) { return r.has_value(); }))
     sync_routes_.clear();

@@ -241,6 +241,29 @@ TEST_CASE("kill B under load: acks on A resume within downgrade_after_ms + 500 m
   check_journals(a, b);
 }
 
+TEST_CASE("an idle fresh pair is not downgraded: nothing published means nothing waits for the partner") {
+  // Regression: a destination new to a fresh journal (position 0, the journal numbering from a
+  // wall-clock base) counted as waiting for seq 1 since startup, so both nodes logged "sync
+  // destination ... downgraded (ack_timeout)" downgrade_after_ms after start, with no record.
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  constexpr std::uint64_t short_delay_ms = 300;
+  start_downgrading_pair(a, b, short_delay_ms);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds{4 * short_delay_ms};
+  bool stayed_sync = true;
+  wait_until([&] { // polls both nodes for 4x the delay: a downgrade would show at once
+    stayed_sync = stayed_sync && effective(a, "B", "sync") && effective(b, "A", "sync");
+    return !stayed_sync || std::chrono::steady_clock::now() >= until;
+  }, 10s, 20ms);
+  CHECK_MESSAGE(stayed_sync, "A: " << sync_state(a, "B").dump() << "\nB: " << sync_state(b, "A").dump());
+  CHECK(count_of(a, "B", "downgrades") == 0);
+  CHECK(count_of(b, "A", "downgrades") == 0);
+  CHECK(a.log().find("downgraded") == std::string::npos);
+  CHECK(b.log().find("downgraded") == std::string::npos);
+  CHECK(a.stop() == 0);
+  CHECK(b.stop() == 0);
+}
+
 TEST_CASE("SIGSTOP B (connection open, silent): downgraded by the age rule, upgraded after SIGCONT") {
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"};

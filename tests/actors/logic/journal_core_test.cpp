@@ -489,6 +489,30 @@ TEST_CASE("journal_core: the age rule downgrades after downgrade_after_ms and re
   CHECK_FALSE(h.core.wants_ticks()); // nothing tracked is waiting
 }
 
+TEST_CASE("journal_core: a fresh journal's sync destination is not downgraded with nothing published") {
+  // A new journal numbers from a wall-clock base; a destination new to it has position 0. Nothing
+  // below the base exists, so nothing waits: no ack_timeout on an idle pair (seen on two fresh
+  // tandemd: "a record routed to it (seq 1) waited 2069 ms" 2 s after start, no record published).
+  fake_journal fresh;
+  fresh.base = 5'000'001;
+  fresh.durable = 5'000'000;
+  harness h(downgrading(100), fresh);
+  h.now = 1000;
+  h.tick();
+  h.now = 5000;
+  h.tick();
+  CHECK(h.sync_changes.empty());
+  CHECK_FALSE(h.core.downgrades().downgraded(0));
+  CHECK_FALSE(h.core.wants_ticks());
+  auto t = h.publish({rec("p", 1, "orders.1")}); // needs S and F
+  h.commit();
+  h.ack("S", 5'000'001);
+  CHECK_FALSE(h.answered(t));
+  h.ack("F", 5'000'001);
+  REQUIRE(h.answered(t));
+  CHECK(h.reply(t).not_on.empty()); // complete: both sync destinations hold it
+}
+
 TEST_CASE("journal_core: an upgraded destination holds the publishes released from then on, not earlier ones") {
   harness h(downgrading(100));
   h.connection("S", true);
