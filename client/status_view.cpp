@@ -242,6 +242,42 @@ std::string serving_line(const json& d) {
   return out + "; failovers " + (field(d, "failovers").is_number() ? text(field(d, "failovers")) : "-") + "\n";
 }
 
+// "  B  validation ok; anti-entropy idle, 0 divergent (3 comparisons)": what a destination's
+// checks say (issue 16 downgrades, issue 17 validation and anti-entropy). A downgraded sync
+// destination and a divergence come first, in capitals: they are the alarms. Fields a node does
+// not report are left out; nothing when it reports none of them.
+std::string checks_line(const json& d) {
+  std::vector<std::string> parts;
+  if (field(d, "sync_type") == "sync" && field(d, "effective_sync_type") == "async")
+    parts.push_back("DOWNGRADED to async (" + text(field(d, "downgrade_reason")) + ") since "
+                    + utc_ms(field(d, "downgraded_since")));
+  if (const auto& v = field(d, "validation"); v.is_object()) {
+    std::string p = "validation " + text(field(v, "result"));
+    for (const auto& problem : field(v, "problems").is_array() ? field(v, "problems") : json::array())
+      p += "; " + text(field(problem, "check")) + ": mine " + text(field(problem, "mine")) + ", theirs "
+           + text(field(problem, "theirs"));
+    if (const auto& by = field(v, "refused_by_peer"); by.is_string() && !by.get<std::string>().empty())
+      p += " (" + by.get<std::string>() + ")";
+    parts.push_back(std::move(p));
+  }
+  if (const auto& ae = field(d, "anti_entropy"); ae.is_object()) {
+    const auto& n = field(ae, "divergent_records");
+    const auto& r = field(ae, "first_range");
+    std::string p = (n.is_number() && n.get<double>() > 0 ? "anti-entropy DIVERGENT " : "anti-entropy ")
+                    + text(field(ae, "state")) + ", " + text(n) + " divergent";
+    if (r.is_object())
+      p += ", first " + text(field(r, "origin")) + " " + text(field(r, "first")) + ".." + text(field(r, "last")) + " ("
+           + text(field(r, "kind")) + ")";
+    parts.push_back(p + " (" + text(field(ae, "comparisons")) + " comparisons)");
+  }
+  if (parts.empty())
+    return {};
+  std::string out = "  " + text(field(d, "name")) + "  ";
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    out += (i ? "; " : "") + parts[i];
+  return out + "\n";
+}
+
 } // namespace
 
 status_rates diff_status(const json& before, const json& now, double elapsed_s) {
@@ -298,7 +334,7 @@ std::string render_status(const json& s) {
             num("lag_records").c_str());
   }
   for (const auto& d : dests)
-    out += serving_line(d);
+    out += serving_line(d) + checks_line(d);
   out += render_inbound(s, nullptr, 0, false);
   return out;
 }
@@ -328,7 +364,7 @@ std::string render_status_watch(const json& before, const json& now, double elap
              + (r.failover_from->empty() ? " (changed and came back since the last frame)" : " now (was " + *r.failover_from + ")")
              + "\n";
   for (const auto& d : destinations_of(now))
-    out += serving_line(d);
+    out += serving_line(d) + checks_line(d);
   out += render_inbound(now, before.is_object() && same_process(before, now) ? &before : nullptr, elapsed_s, true);
   return out;
 }

@@ -47,12 +47,13 @@ status_rates diff_status(const nlohmann::json& before, const nlohmann::json& now
 // (per origin: records held, highest origin seq, last received time and age, via which peer and
 // address; from /status "inbound", issue 17). A destination that is a group of servers (more
 // than one in /status "instances") gets a line naming the serving instance, its address, and each
-// instance's connection.
+// instance's connection. Per destination a checks line: a downgrade, the replication validation
+// result with its problems, and the anti-entropy state with the first differing range.
 std::string render_status(const nlohmann::json& status);
 
 // One `tandem status --watch` frame: the same node summary, the journal append rate and the
 // destinations with their rates, lag, state and serving instance, a "failover" event line per
-// destination whose serving instance changed since `before`, and the inbound table with records
+// destination whose serving instance changed since `before`, the checks lines, and the inbound table with records
 // received per second per origin.
 std::string render_status_watch(const nlohmann::json& before, const nlohmann::json& now, double elapsed_s);
 

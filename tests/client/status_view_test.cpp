@@ -298,3 +298,42 @@ TEST_CASE("the watch frame shows the serving instance and a failover as an event
   CHECK_FALSE(contains(render_status_watch(json{}, now, 1.0), "failover "));
   CHECK_FALSE(contains(render_status_watch(snapshot(100, {group_destination("B1", 0)}, 7), now, 1.0), "failover "));
 }
+
+TEST_CASE("each destination's checks: validation, anti-entropy, a downgrade; alarms in capitals, one-shot and watch") {
+  auto healthy = destination("B", 10, 10, 1000, 0);
+  healthy["sync_type"] = "sync";
+  healthy["effective_sync_type"] = "sync";
+  healthy["validation"] = {{"ok", true}, {"result", "ok"}, {"problems", json::array()}, {"refused_by_peer", ""}};
+  healthy["anti_entropy"] = {{"state", "idle"}, {"divergent_records", 0}, {"first_range", nullptr}, {"comparisons", 3}};
+  auto bad = destination("C", 10, 10, 1000, 0);
+  bad["sync_type"] = "sync";
+  bad["effective_sync_type"] = "async";
+  bad["downgrade_reason"] = "ack_timeout";
+  bad["downgraded_since"] = 1700000000123ULL;
+  bad["validation"] = {{"ok", false},
+                       {"result", "warned"},
+                       {"problems", {{{"check", "back_sync"}, {"mine", "sync"}, {"theirs", "async"}}}},
+                       {"refused_by_peer", ""}};
+  bad["anti_entropy"] = {{"state", "idle"},
+                         {"divergent_records", 40},
+                         {"first_range", {{"origin", "A"}, {"first", 101}, {"last", 140}, {"kind", "missing_right"}}},
+                         {"comparisons", 2}};
+  auto s = snapshot(10, {healthy, bad});
+  for (const auto& text : {render_status(s), render_status_watch(json{}, s, 0.0)}) {
+    CHECK_MESSAGE(contains(text, "  B  validation ok; anti-entropy idle, 0 divergent (3 comparisons)\n"), text);
+    CHECK_MESSAGE(contains(text, "  C  DOWNGRADED to async (ack_timeout) since 2023-11-14T22:13:20.123Z; validation "
+                                 "warned; back_sync: mine sync, theirs async; anti-entropy DIVERGENT idle, 40 "
+                                 "divergent, first A 101..140 (missing_right) (2 comparisons)\n"),
+                  text);
+  }
+  // A node that reports none of these (older, or an async destination without them): no line.
+  auto plain = snapshot(10, {destination("D", 1, 1, 1, 0)});
+  CHECK_FALSE(contains(render_status(plain), "validation"));
+  CHECK_FALSE(contains(render_status(plain), "anti-entropy"));
+  CHECK_FALSE(contains(render_status(plain), "DOWNGRADED"));
+  // Odd types never throw.
+  auto odd = destination("E", 1, 1, 1, 0);
+  odd["validation"] = {{"problems", 7}};
+  odd["anti_entropy"] = {{"divergent_records", "many"}, {"first_range", 3}};
+  CHECK_NOTHROW(render_status(snapshot(1, {odd})));
+}
