@@ -3,7 +3,7 @@
 //
 //   replication_bench [--dir DIR] [--seconds S] [--down-messages N] [--idle-seconds S]
 //                     [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick]
-//                     [--only-metrics-cost] [--json FILE]
+//                     [--only-metrics-cost] [--no-redis] [--json FILE]
 //
 // In one run, in a fresh temp dir under DIR (default /tmp, the journal bench's filesystem):
 //  1-3. Three targets side by side: a single node with no destinations, a pair A<->B with sync
@@ -16,6 +16,9 @@
 //       stretches lasting seconds, which makes sequential phases incomparable. A slice ends with
 //       its drain (wait for every ack); after an async slice the bench also waits, untimed, until
 //       B has acknowledged everything, so no replication tail runs into the next slice.
+//       A Redis primary + replica (both appendfsync always; bench/peers/redis_pair.hpp) runs in
+//       the same slices as a fourth target: XADD + WAIT 1 per message at window 1, 100 XADD per
+//       WAIT 1 at window 1024 (--no-redis, or no redis-server / libhiredis-dev: left out).
 //  4.   A node whose (async) destination is down (its address is a closed port) receives N
 //       messages; its VmRSS before and after. The single node of 1-3 serves as the control.
 //  5.   A freshly started sync pair left idle: CPU% of each tandemd over --idle-seconds (10).
@@ -58,6 +61,9 @@
 #include "bench/bench_json.hpp"
 #include "bench/bench_util.hpp"
 #include "bench/node_harness.hpp"
+#ifdef TANDEM_BENCH_REDIS
+#include "bench/peers/redis_pair.hpp"
+#endif
 #include "client/client_connection.hpp"
 #include "client/http_get.hpp"
 #include "client/percentile.hpp"
@@ -81,6 +87,7 @@ struct args {
   std::uint64_t tail_window_bytes = 0; // 0: the node's default (diagnostic knob)
   int failover_trials = 6;
   bool only_metrics_cost = false; // run phase 7 alone
+  bool redis = true;              // the Redis peer in phases 1-3 when built and installed (--no-redis)
   std::optional<std::string> json; // --json FILE
 };
 
@@ -458,6 +465,78 @@ void report_failover(json_report& rep, const std::string& phase, const char* lab
 }
 
 
+// ---- the Redis peer (issue 19) -----------------------------------------------------------------
+
+// Redis primary + replica (both fsync always) as a fourth target of phases 1-3, in the same slices:
+// window 1 is XADD + WAIT 1 per message, window 1024 is 100 XADD + one WAIT (bench/peers/). When
+// libhiredis-dev was missing at build time or redis-server is not installed, why() says so and
+// the target is left out.
+class redis_target {
+public:
+  redis_target(const args& a, const std::string& root) {
+#ifdef TANDEM_BENCH_REDIS
+    auto bin = find_redis_server();
+    if (!a.redis) why_ = "left out (--no-redis)";
+    else if (!bin) why_ = "left out: redis-server is not installed (Debian package redis-server)";
+    else pair_ = std::make_unique<redis_pair>(*bin, root + "/redis");
+#else
+    (void)a;
+    (void)root;
+    why_ = "left out: replication_bench was built without libhiredis-dev";
+#endif
+  }
+  const std::string& why() const { return why_; }
+  void open(std::size_t window) {
+#ifdef TANDEM_BENCH_REDIS
+    if (pair_) load_ = std::make_unique<redis_load>(*pair_, window == 1 ? 1 : 100);
+#else
+    (void)window;
+#endif
+  }
+  void slice(const std::string& payload) {
+#ifdef TANDEM_BENCH_REDIS
+    if (load_) load_->run_slice(slice_seconds, payload);
+#else
+    (void)payload;
+#endif
+  }
+  // Its row in the table, as target "redis"; nullopt when left out.
+  std::optional<figures> report(json_report& rep, std::size_t window) {
+#ifdef TANDEM_BENCH_REDIS
+    if (!load_) return std::nullopt;
+    figures f;
+    f.msgs_per_s = static_cast<double>(load_->messages()) / load_->seconds();
+    f.mb_per_s = f.msgs_per_s * payload_bytes / 1e6;
+    f.p50_us = percentile_of(load_->latencies_us(), 50);
+    f.p99_us = percentile_of(load_->latencies_us(), 99);
+    const double cp = load_->cpu_primary_s() / load_->seconds(), cr = load_->cpu_replica_s() / load_->seconds();
+    std::printf("%-7s %7zu %10.0f %8.2f %9.0f %9.0f %8s | %5.2f %5.2f %5s  (%zu XADD per WAIT 1)\n", "redis", window,
+                f.msgs_per_s, f.mb_per_s, f.p50_us, f.p99_us, "-", cp, cr, "-", load_->per_wait());
+    rep.phase("redis-w" + std::to_string(window), {{"setup", "redis"},
+                                                   {"window", window},
+                                                   {"xadd_per_wait", load_->per_wait()},
+                                                   {"msg_per_s", f.msgs_per_s},
+                                                   {"p50_us", f.p50_us},
+                                                   {"p99_us", f.p99_us},
+                                                   {"cpu_primary_cores", cp},
+                                                   {"cpu_replica_cores", cr}});
+    load_.reset();
+    return f;
+#else
+    (void)rep;
+    (void)window;
+    return std::nullopt;
+#endif
+  }
+
+private:
+  std::string why_;
+#ifdef TANDEM_BENCH_REDIS
+  std::unique_ptr<redis_pair> pair_;
+  std::unique_ptr<redis_load> load_;
+#endif
+};
+
 // ---- phases -----------------------------------------------------------------------------------
 
 struct throughput_result {
@@ -483,6 +562,8 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
   // this class of VM an fdatasync issued from an otherwise idle machine often takes a full 4 ms
   // timer tick, while the same call returns in ~0.2 ms when a CPU is busy (as in a loaded node).
   raw_sync_loop raw(root), raw_busy(root, "raw-fdatasync-busy.dat");
+  redis_target redis(a, root);
+  if (!redis.why().empty()) std::printf("redis peer: %s\n", redis.why().c_str());
 
   std::printf("%-7s %7s %10s %8s %9s %9s %8s | %5s %5s %5s\n", "target", "window", "msg/s", "MB/s", "p50 us",
               "p99 us", "rec/sync", "cpuE", "cpuP", "cpuC");
@@ -498,6 +579,7 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
     loads[2].peer = &ab;
     loads[2].async_peer = true;
     for (auto& l : loads) l.open("rbench-" + run_tag + "-" + l.label + "-w" + std::to_string(window), window);
+    redis.open(window);
     const int slices = std::max(1, static_cast<int>(a.seconds / slice_seconds + 0.5));
     for (int i = 0; i < slices; ++i) {
       if (window == 1) {
@@ -512,6 +594,7 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
         spinner.join();
       }
       for (auto& l : loads) run_slice(l, slice_seconds, payload);
+      redis.slice(payload);
     }
     for (auto& l : loads) {
       auto f = summarize(l);
@@ -520,6 +603,7 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
       if (l.label == "single") out.single_messages += l.pub->counters().persisted;
       l.conn->close();
     }
+    if (auto f = redis.report(rep, window)) result["redis"][window] = *f;
     std::fflush(stdout);
   }
   auto print_raw = [&rep](const char* label, const std::vector<double>& rl, const char* what) {
@@ -618,6 +702,24 @@ std::pair<double, double> run_idle_pair(const args& a, const std::string& root, 
   return {idle_a, idle_b};
 }
 
+// Issue 19's targets against Redis (primary + replica, fsync always) in the same run.
+void report_redis_targets(const throughput_result& t, json_report& rep) {
+  const auto r = t.by_target.find("redis");
+  if (r == t.by_target.end()) return;
+  const auto& y1 = t.by_target.at("sync").at(1);
+  const auto& y1024 = t.by_target.at("sync").at(1024);
+  const double p50 = y1.p50_us / r->second.at(1).p50_us;
+  std::printf("  %s sync 1-outstanding p50 below Redis's (XADD + WAIT 1): %.2fx (%.0f vs %.0f us)\n",
+              rep.target("sync 1-outstanding p50 below Redis XADD + WAIT 1 p50 (value: Tandem / Redis)", p50 < 1, p50, 1,
+                         "ratio", {{"tandem_p50_us", y1.p50_us}, {"redis_p50_us", r->second.at(1).p50_us}}),
+              p50, y1.p50_us, r->second.at(1).p50_us);
+  const double rate = y1024.msgs_per_s / r->second.at(1024).msgs_per_s;
+  std::printf("  %s sync pipelined >= 3x Redis pipelined (100 XADD per WAIT 1): %.2fx (%.0f vs %.0f msg/s)\n",
+              rep.target("sync pipelined >= 3x Redis pipelined (value: Tandem / Redis)", rate >= 3, rate, 3, "ratio",
+                         {{"tandem_msg_per_s", y1024.msgs_per_s}, {"redis_msg_per_s", r->second.at(1024).msgs_per_s}}),
+              rate, y1024.msgs_per_s, r->second.at(1024).msgs_per_s);
+}
+
 // The targets of docs/performance.md, each with its verdict.
 void report_targets(const args& a, const throughput_result& t, double growth_mib, double idle_a, double idle_b,
                     const failover_result& fo, json_report& rep) {
@@ -663,6 +765,7 @@ void report_targets(const args& a, const throughput_result& t, double growth_mib
               rep.target("idle CPU < 1% per node (value: the busier node)", idle_a < 1 && idle_b < 1,
                          std::max(idle_a, idle_b), 1, "pct", {{"cpu_a_pct", idle_a}, {"cpu_b_pct", idle_b}}),
               idle_a, idle_b);
+  report_redis_targets(t, rep);
   if (!fo.to_second.resume_ms.empty()) {
     // The failover test's bound: connect_timeout_ms (1000) + reconnect.initial_ms (100) + 1 s.
     const double worst = *std::max_element(fo.to_second.resume_ms.begin(), fo.to_second.resume_ms.end());
@@ -688,7 +791,8 @@ int run(const args& a, json_report& rep) {
                 {"idle_s", a.idle_seconds},
                 {"failover_trials", a.failover_trials},
                 {"tail_window_bytes", a.tail_window_bytes},
-                {"only_metrics_cost", a.only_metrics_cost}});
+                {"only_metrics_cost", a.only_metrics_cost},
+                {"redis", a.redis}});
   const std::string payload(payload_bytes, 'x');
   const std::string run_tag = std::to_string(::getpid());
   if (a.only_metrics_cost) {
@@ -742,11 +846,12 @@ int main(int argc, char** argv) {
     else if (k == "--tail-window-bytes" && has_value) a.tail_window_bytes = std::stoull(argv[++i]);
     else if (k == "--failover-trials" && has_value) a.failover_trials = std::stoi(argv[++i]);
     else if (k == "--only-metrics-cost") a.only_metrics_cost = true;
+    else if (k == "--no-redis") a.redis = false;
     else if (k == "--json" && has_value) a.json = argv[++i];
     else {
       std::fprintf(stderr, "usage: replication_bench [--dir DIR] [--seconds S] [--down-messages N] "
                            "[--idle-seconds S] [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick] "
-                           "[--only-metrics-cost] [--json FILE]\n");
+                           "[--only-metrics-cost] [--no-redis] [--json FILE]\n");
       return 2;
     }
   }
