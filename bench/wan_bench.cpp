@@ -23,6 +23,8 @@
 // --compression NAME is put into A's destination config as "compression" (issue 20 part 1); "none"
 // (the default) adds nothing. This build refuses any other value unless tandemd accepts the key
 // (asked with --check-config before the run).
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -196,6 +198,9 @@ struct publisher_session {
 };
 
 std::string run_tag() { return std::to_string(::getpid()); }
+
+// The rig of the run, for the signal thread (null outside run()).
+std::atomic<const test::wan_link*> live_link{nullptr};
 
 } // namespace
 
@@ -547,12 +552,42 @@ int run(const args& a, json_report& rep) {
   for (const auto& [gap, f] : local.idle_gap_ms)
     report_local(rep, "idle " + std::to_string(gap) + " ms before each publish", "sync-1-local-idle-" + std::to_string(gap) + "ms", f);
   test::wan_link link("wanb");
+  live_link = &link;
+  struct forget_link {
+    ~forget_link() { live_link = nullptr; } // before `link` goes
+  } forget;
   if (auto err = link.create(); !err.empty()) throw bench_error("cannot set up the network namespace (root?): " + err);
   std::vector<link_result> links;
   for (const auto& l : link_settings)
     links.push_back(run_link(a, link, root, l, {{"json", &json_corpus}, {"random", &random_corpus}}, rep));
   report_targets(a, links, local, rep);
   return 0;
+}
+
+// What a signal does: stop every node, remove the temp dir and the rig, end the process.
+[[noreturn]] void stop_on_signal(int sig) {
+  std::fprintf(stderr, "\nsignal %d: stopping nodes, removing %s and the network namespace\n", sig, temp_root.c_str());
+  cleanup_everything();
+  if (const auto* l = live_link.load()) l->remove();
+  std::_Exit(128 + sig);
+}
+
+// run_with_cleanup() (node_harness.hpp) with the rig added: a signal also removes the namespace
+// and the veth pair (the harness's signal thread ends the process without running destructors).
+int run_removing_rig(json_report& rep, const args& a) {
+  static sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, sig);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr); // every thread started from here on inherits it
+  std::thread([] {
+    siginfo_t info{};
+    while (sigwaitinfo(&stop_signals, &info) < 0) {
+    }
+    stop_on_signal(info.si_signo);
+  }).detach();
+  const int rc = rep.run([&] { return run(a, rep); });
+  cleanup_everything();
+  return rc;
 }
 
 // Whether tandemd takes destinations[0].compression = `name` (asked with --check-config).
@@ -610,5 +645,5 @@ int main(int argc, char** argv) {
   }
   json_report rep("wan_bench", argc, argv);
   if (!rep.set_output(a.json)) return 2;
-  return run_with_cleanup(rep, [&] { return run(a, rep); });
+  return run_removing_rig(rep, a);
 }

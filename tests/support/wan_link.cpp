@@ -79,7 +79,9 @@ wan_link::wan_link(const std::string& tag) {
   there_ = "10.79." + k + ".2";
 }
 
-wan_link::~wan_link() {
+wan_link::~wan_link() { remove(); }
+
+void wan_link::remove() const {
   run_command({ip_bin, "link", "del", veth_here_}, step_timeout);
   run_command({ip_bin, "netns", "del", ns_}, step_timeout);
 }

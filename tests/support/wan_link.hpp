@@ -50,6 +50,9 @@ public:
   std::vector<std::string> exec_prefix() const;
   // `tc -s qdisc show` of both ends (sent bytes, drops, overlimits), for reports.
   std::string qdisc_stats() const;
+  // Deletes the caller's veth end and the namespace (what the destructor does); harmless twice.
+  // For a signal handler's thread that ends the process without running destructors.
+  void remove() const;
 
 private:
   std::string ns_, veth_here_, veth_there_, here_, there_;
