@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(c.accepted), static_cast<unsigned long long>(c.bytes_to_target),
                 static_cast<unsigned long long>(c.bytes_to_client), static_cast<unsigned long long>(c.target_failures));
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "delay_proxy: %s\n", e.what());
+    std::fprintf(stderr, "%s\n", e.what()); // "delay_proxy: what failed"
     return 1;
   }
   return 0;

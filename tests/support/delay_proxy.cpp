@@ -249,6 +249,7 @@ delay_proxy::delay_proxy(delay_proxy_options options) : state_(std::make_unique<
   if (s.listen_fd < 0) throw os_error("socket");
   int one = 1;
   ::setsockopt(s.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ipv4(s.options.target_host, s.options.target_port); // throws here, not later in the thread
   auto addr = ipv4(s.options.listen_host, s.options.listen_port);
   socklen_t len = sizeof addr;
   if (::bind(s.listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(s.listen_fd, 64) != 0 ||
