@@ -218,6 +218,16 @@ nlohmann::json destination_json(const std::string& name, const std::string& sync
           {"validation", "warn"}};
 }
 
+// Joins a publisher thread however the test case ends (a failed REQUIRE unwinds through it), so
+// the nodes are stopped by their destructors rather than the process aborting.
+struct joined {
+  std::thread& t;
+  ~joined() {
+    if (t.joinable())
+      t.join();
+  }
+};
+
 std::uint64_t waiting_publishes(const test_node& n) {
   auto s = n.status();
   return s.is_object() ? s["journal"].value("publishes_waiting_for_sync_destinations", std::uint64_t{0}) : 0;
@@ -238,6 +248,7 @@ TEST_CASE("a destination added live under load catches up: every record on the n
     pub = publish_n(a, "load", 6000, publish_spec{64, 200});
     done = true;
   });
+  joined join_publisher{publisher};
   REQUIRE(wait_until([&] { return a.durable_seq() >= a.first_seq() + 1000 || done; }, 30s));
   edit_config(a, [&](nlohmann::json& cfg) { cfg["destinations"].push_back(destination_json("C", "sync", c)); });
   auto r = post_reload(a);
@@ -343,9 +354,10 @@ TEST_CASE("removing a sync destination that publishes wait on releases them, wit
   std::atomic<bool> done{false};
   publish_result pub;
   std::thread publisher([&] {
-    pub = publish_n(a, "w", 20, publish_spec{64, 100, false, std::chrono::milliseconds{60000}});
+    pub = publish_n(a, "w", 20, publish_spec{64, 100, false, std::chrono::milliseconds{30000}});
     done = true;
   });
+  joined join_publisher{publisher};
   REQUIRE(wait_until([&] { return waiting_publishes(a) > 0; }, 20s));
   CHECK_FALSE(done);
   edit_config(a, [](nlohmann::json& cfg) { cfg["destinations"] = nlohmann::json::array(); });
