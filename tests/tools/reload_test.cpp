@@ -371,3 +371,41 @@ TEST_CASE("removing a sync destination that publishes wait on releases them, wit
   CHECK(waiting_publishes(a) == 0);
   CHECK(a.stop() == 0);
 }
+
+TEST_CASE("SIGHUP storm restarting a destination's link (sync_type flips) loses and duplicates nothing") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  start_pair(a, b, "async");
+  std::atomic<bool> done{false};
+  publish_result pub;
+  std::thread publisher([&] {
+    pub = publish_n(a, "flip", 5000, publish_spec{64, 200});
+    done = true;
+  });
+  joined join_publisher{publisher};
+  int reloads = 0;
+  while (!done && reloads < 10) {
+    const bool sync = reloads % 2 == 0;
+    edit_config(a, [&](nlohmann::json& c) { c["destinations"][0]["sync_type"] = sync ? "sync" : "async"; });
+    a.signal(SIGHUP);
+    ++reloads;
+    REQUIRE(wait_until([&] { return occurrences(a.log(), "destination B changed (config reload)") == static_cast<std::size_t>(reloads); },
+                       20s));
+  }
+  publisher.join();
+  CHECK(reloads >= 1);
+  REQUIRE(pub.error.empty());
+  REQUIRE(pub.persisted == 5000);
+  REQUIRE_MESSAGE(wait_until([&] { return held_back(a, "B").value("acknowledged", std::uint64_t{0}) >= a.durable_seq(); }, 60s),
+                  a.log());
+  CHECK(a.stop() == 0);
+  CHECK(b.stop() == 0);
+  std::size_t from_a = 0;
+  for (const auto& [key, n] : count_by_origin(b.journal_records()))
+    if (key.first == "A") {
+      ++from_a;
+      CHECK(n == 1);
+    }
+  CHECK(from_a == 5000);
+  CHECK(occurrences(a.log(), "config reload refused") == 0);
+}
