@@ -514,7 +514,7 @@ void reconfigure_cycler(supervisor_self self, const config::destination_config& 
   auto& st = self->state;
   auto cycler = cycler_of(self, d.name);
   if (!cycler)
-    return; // not reached: config_diff refuses a change from or to accept-only
+    return; // none: accept-only before or after, so plan_destinations restarted its actors instead
   self->send(cycler, atoms::reconfigure::value, std::make_shared<const config::destination_config>(d));
   if (!addresses_changed)
     return;

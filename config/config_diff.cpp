@@ -19,8 +19,8 @@ const char* const live_keys[] = {
   "journal.startup_check", // only read when the node starts: recorded, used at the next start
   "log_level",             // one atomic level (actors/log.hpp)
   // Only the destination's address cycler uses them: it adopts them once no attempt is in flight
-  // (its outbound connection in use is closed when the addresses change). Not from or to an empty
-  // list: that starts or ends the cycler (add() below).
+  // (its outbound connection in use is closed when the addresses change). From or to an empty
+  // list (accept-only) the destination's actors are restarted instead (reload.hpp plan_destinations).
   "destinations[].addresses",
   "destinations[].reconnect",
   // The journal's ack rule takes them from the reload on (logic/journal_core.hpp), and the
@@ -51,10 +51,7 @@ bool under(const std::string& path, const std::string& key) {
 }
 
 void add(config_diff& d, std::string path, const ordered_json& old_value, const ordered_json& new_value) {
-  auto kind = classify(path);
-  const bool accept_only_changes = unnamed(path) == "destinations[].addresses" && (old_value.empty() || new_value.empty());
-  if (accept_only_changes)
-    kind = change_kind::restart_required;
+  const auto kind = classify(path);
   d.changes.push_back({std::move(path), old_value.dump(), new_value.dump(), kind});
 }
 

@@ -73,6 +73,16 @@ std::optional<std::pair<std::string, std::string>> destination_path(const std::s
   return std::pair{path.substr(prefix.size(), close - prefix.size()), rest.substr(0, rest.find_first_of(".["))};
 }
 
+// Addresses and the reconnect schedule go to the running cycler, unless the addresses change from
+// or to an empty list: an accept-only destination has no cycler, so its actors are restarted.
+bool restarts_link(const std::string& field, const config_change& c) {
+  if (field == "reconnect")
+    return false;
+  if (field == "addresses")
+    return c.old_value == "[]" || c.new_value == "[]";
+  return true;
+}
+
 } // namespace
 
 destination_plan plan_destinations(const config_diff& diff, const node_config& next) {
@@ -83,7 +93,7 @@ destination_plan plan_destinations(const config_diff& diff, const node_config& n
       continue;
     if (p->second.empty())
       (c.new_value == "null" ? removed : added).insert(p->first);
-    else if (p->second != "addresses" && p->second != "reconnect")
+    else if (restarts_link(p->second, c))
       restarted.insert(p->first);
   }
   destination_plan plan;

@@ -40,7 +40,8 @@ reload_verdict decide_reload(const node_config& running, const loaded_config& lo
 
 // What an applied diff does to the destinations' actors (the supervisor carries it out): removed
 // ones are stopped, added ones started, and one with a live change to a field other than its
-// addresses or reconnect schedule (sync_type, topics, passthrough, downgrade_after_ms) is
+// addresses or reconnect schedule (sync_type, topics, passthrough, downgrade_after_ms; addresses
+// from or to an empty list, since an accept-only destination has no cycler) is
 // restarted: its link stopped and a new one started with the new settings, which resumes from what
 // the destination durably holds, so records not yet sent follow the new settings.
 // `restarted` and `added` hold the new configs, in the new config's order; `removed` the names.

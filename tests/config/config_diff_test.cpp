@@ -71,7 +71,7 @@ TEST_CASE("each key is classified live or restart_required") {
     {"destination addresses", [](json j) { j["destinations"][0]["addresses"] = json::array({"127.0.0.1:1"}); return j; },
      "destinations[name=B].addresses", change_kind::live},
     {"destination addresses emptied (accept-only)", [](json j) { j["destinations"][0]["addresses"] = json::array(); return j; },
-     "destinations[name=B].addresses", change_kind::restart_required},
+     "destinations[name=B].addresses", change_kind::live}, // its actors restart (plan_destinations)
     {"destination reconnect", [](json j) { j["destinations"][0]["reconnect"] = {{"max_ms", 500}}; return j; },
      "destinations[name=B].reconnect.max_ms", change_kind::live},
     {"destination passthrough", [](json j) { j["destinations"][0]["passthrough"] = json::array({"X"}); return j; },
@@ -140,13 +140,13 @@ TEST_CASE("a removed destination records its old value and null") {
   CHECK(d.changes[0].old_value.find("\"name\":\"C\"") != std::string::npos);
 }
 
-TEST_CASE("an accept-only destination that gains addresses needs a restart (it has no cycler)") {
+TEST_CASE("an accept-only destination that gains addresses is live (its actors restart: it had no cycler)") {
   auto doc = base_doc();
   doc["destinations"][0]["addresses"] = json::array();
   auto running = parsed(doc);
   auto d = diff(running, base());
   REQUIRE(d.changes.size() == 1);
-  CHECK(d.changes[0].kind == change_kind::restart_required);
+  CHECK(d.changes[0].kind == change_kind::live);
 }
 
 TEST_CASE("classify: a key's prefix alone is not the key") {

@@ -144,4 +144,14 @@ TEST_CASE("plan_destinations: removed, added, restarted by field; addresses and 
   REQUIRE(plan.added.size() == 1);
   CHECK(plan.added[0].name == "D");
   CHECK(plan_destinations(diff(*run.config, *run.config), *run.config).empty());
+  auto accept_only = running_doc;
+  accept_only["destinations"][2]["addresses"] = json::array(); // E: no cycler any more
+  auto emptied = parse_config(accept_only);
+  REQUIRE(emptied.ok());
+  const auto to_accept_only = plan_destinations(diff(*run.config, *emptied.config), *emptied.config);
+  REQUIRE(to_accept_only.restarted.size() == 1);
+  CHECK(to_accept_only.restarted[0].name == "E");
+  const auto back = plan_destinations(diff(*emptied.config, *run.config), *run.config);
+  REQUIRE(back.restarted.size() == 1);
+  CHECK(back.restarted[0].name == "E");
 }

@@ -409,3 +409,26 @@ TEST_CASE("SIGHUP storm restarting a destination's link (sync_type flips) loses 
   CHECK(from_a == 5000);
   CHECK(occurrences(a.log(), "config reload refused") == 0);
 }
+
+TEST_CASE("an accept-only destination that gains an address live is dialed, no restart") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  b.configure({{destination_spec{"A", "async", false, {}}, &a}}); // accept-only both ways: nobody dials
+  a.configure({{destination_spec{"B", "async", false, {}}, &b}});
+  a.start();
+  b.start();
+  REQUIRE(publish_n(a, "p", 100).persisted == 100);
+  CHECK_FALSE(a.connected_to("B"));
+  const auto pid = a.status()["pid"];
+  edit_config(a, [&](nlohmann::json& c) {
+    c["destinations"][0]["addresses"] = nlohmann::json::array({"127.0.0.1:" + std::to_string(b.ports().replication)});
+  });
+  auto r = post_reload(a);
+  REQUIRE(r.status == 200);
+  CHECK(nlohmann::json::parse(r.body)["changes"][0]["path"] == "destinations[name=B].addresses");
+  REQUIRE_MESSAGE(wait_until([&] { return a.connected_to("B"); }, 20s), a.log());
+  CHECK(wait_until([&] { return held_back(a, "B").value("acknowledged", std::uint64_t{0}) >= a.durable_seq(); }, 20s));
+  CHECK(a.status()["pid"] == pid);
+  CHECK(a.stop() == 0);
+  CHECK(b.stop() == 0);
+}
