@@ -209,7 +209,8 @@ std::string status_json(journal_state& st) {
   auto sync = nlohmann::ordered_json::object();
   const auto now = now_ms();
   for (std::size_t i = 0; i < core.downgrades().size(); ++i)
-    sync[core.downgrades().name(i)] = sync_state_json(core, i, now);
+    if (!core.downgrades().removed(i)) // removed by a live reload: gone from /status
+      sync[core.downgrades().name(i)] = sync_state_json(core, i, now);
   out["sync_states"] = sync;
   out["inbound"] = inbound_json(st, now);
   out["replicated_notes_pending"] = core.replicated_notes_pending();
@@ -469,6 +470,23 @@ void record_destination_ack(journal_self self, const std::string& destination, s
   step(self, logic::journal_events::destination_ack{destination, seq, now_ms()});
 }
 
+// A live reload's destination (issue 21): the retention holds first (an added one holds from
+// position 0, i.e. the oldest record held; a removed one stops holding), then the ack rule.
+bool reconfigure_destination(journal_self self, const std::string& name, bool present,
+                             logic::destination_settings settings) {
+  auto& st = self->state;
+  if (!present) {
+    st.rt->log().remove_destination(name);
+    st.core->remove_destination(name);
+  } else {
+    if (auto added = st.rt->log().add_destination(name); !added.ok())
+      log::warn(component, "destination ", name, ": its retention hold was not added: ", added.to_string());
+    st.core->change_destination(settings, now_ms()); // adds it when unknown
+  }
+  carry_out(self, st.core->ready());
+  return true;
+}
+
 void init_state(journal_self self, std::shared_ptr<journal_runtime> rt, journal::recovery_report recovery,
                 const journal_actor_options& options) {
   auto& st = self->state;
@@ -570,6 +588,10 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
       step(self, logic::journal_events::tick{now_ms()});
     },
     [=](atoms::waiting_on) -> std::vector<std::string> { return self->state.core->waiting_on(); },
+    [=](atoms::dest_config, const std::string& name, bool present, bool sync, const std::string& topics,
+        std::uint64_t downgrade_after_ms) {
+      return reconfigure_destination(self, name, present, {name, sync, topics, downgrade_after_ms});
+    },
     [=](atoms::retention) {
       if (test_crash)
         throw std::runtime_error("test hook TANDEM_TEST_CRASH_ACTOR=journal");

@@ -134,6 +134,7 @@ using waiting_on = caf::atom_constant<caf::atom("twaiton")>;         // journal:
 using sync_admin = caf::atom_constant<caf::atom("tsyncadm")>;        // journal: admin downgrade/upgrade
 using dest_conn = caf::atom_constant<caf::atom("tdestconn")>;        // link -> journal: connected or not
 using sync_tick = caf::atom_constant<caf::atom("tsynctick")>;        // journal: time for the downgrade rules
+using dest_config = caf::atom_constant<caf::atom("tdestcfg")>;       // supervisor -> journal: a live reload's destination
 } // namespace atoms
 
 using journal_actor = caf::typed_actor<
@@ -153,6 +154,10 @@ using journal_actor = caf::typed_actor<
   caf::replies_to<atoms::sync_admin, std::string, bool>::with<std::string>,
   caf::reacts_to<atoms::dest_conn, std::string, bool>,
   caf::reacts_to<atoms::sync_tick>,
+  // A live reload (issue 21): destination NAME is configured (present: sync, topics,
+  // downgrade_after_ms; added when unknown) or removed (!present). Answered once the journal's
+  // retention holds and ack rule know it (logic/journal_core.hpp).
+  caf::replies_to<atoms::dest_config, std::string, bool, bool, std::string, std::uint64_t>::with<bool>,
   caf::reacts_to<atoms::retention>,
   caf::reacts_to<atoms::commit_done, std::uint64_t, append_reply>>;
 

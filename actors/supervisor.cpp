@@ -66,6 +66,7 @@ struct supervisor_state {
   std::set<caf::actor_addr> cycler_told_kept;       // outbound connections their cycler heard dial_done(true) of
   std::unique_ptr<node_metrics> metrics = std::make_unique<node_metrics>(); // GET /metrics, fed from the status
   config::config_source config_source;                  // what a live reload reads again
+  std::shared_ptr<const replication_context> ctx;       // for the links and cyclers a live reload starts
   std::map<std::string, std::uint64_t> reloads;         // per reload_result, for /status
   std::string last_reload;                              // its summary line, for /status
   static inline const char* name = "supervisor";
@@ -430,31 +431,40 @@ std::shared_ptr<const replication_context> make_context(supervisor_self self, co
   return ctx;
 }
 
-// One link per destination, and a cycler for each that has addresses to dial.
-void spawn_destinations(supervisor_self self, const std::shared_ptr<const replication_context>& ctx) {
-  auto& st = self->state;
-  const auto& cfg = st.info.config;
+link_options link_options_for(const config::node_config& cfg) {
   link_options lo;
   lo.max_in_flight_bytes = logic::link_in_flight_share(cfg.limits.max_in_flight_bytes, cfg.limits.max_in_flight_bytes_total,
                                                        cfg.destinations.size());
-  for (const auto& d : cfg.destinations) {
-    st.groups->pin(d.name, d.group);
-    st.configured_groups.insert(d.name);
-    const auto instances = configured_instances(cfg, d.name);
-    st.serving.add_destination(d.name, instances);
-    for (const auto& i : instances) { // records arriving from any of them come from d.group
-      st.groups->pin(i, d.group);
-      st.configured_groups.insert(i);
-    }
-    destination_actors a;
-    a.link = spawn_destination_link(self->system(), ctx, d, st.groups, lo);
-    self->link_to(a.link);
-    if (!d.addresses.empty()) {
-      a.cycler = spawn_address_cycler(self->system(), ctx, d);
-      self->link_to(a.cycler);
-    }
-    st.destinations[d.name] = a;
+  return lo;
+}
+
+// One destination's actors: its link, and a cycler when it has addresses to dial (linked: a crash
+// of either is fatal; stop_destination unlinks them first).
+void start_destination(supervisor_self self, const config::destination_config& d, const link_options& lo) {
+  auto& st = self->state;
+  st.groups->pin(d.name, d.group);
+  st.configured_groups.insert(d.name);
+  const auto instances = d.instances.empty() ? std::vector<std::string>{d.name} : d.instances;
+  st.serving.add_destination(d.name, instances);
+  for (const auto& i : instances) { // records arriving from any of them come from d.group
+    st.groups->pin(i, d.group);
+    st.configured_groups.insert(i);
   }
+  destination_actors a;
+  a.link = spawn_destination_link(self->system(), st.ctx, d, st.groups, lo);
+  self->link_to(a.link);
+  if (!d.addresses.empty()) {
+    a.cycler = spawn_address_cycler(self->system(), st.ctx, d);
+    self->link_to(a.cycler);
+  }
+  st.destinations[d.name] = a;
+}
+
+// One link per destination, and a cycler for each that has addresses to dial.
+void spawn_destinations(supervisor_self self) {
+  const auto lo = link_options_for(self->state.info.config);
+  for (const auto& d : self->state.info.config.destinations)
+    start_destination(self, d, lo);
 }
 
 // Groups of instances that are not destinations, as they announced them before the restart:
@@ -504,7 +514,7 @@ void reconfigure_cycler(supervisor_self self, const config::destination_config& 
   auto& st = self->state;
   auto cycler = cycler_of(self, d.name);
   if (!cycler)
-    return; // not reached: config_diff refuses a change from or to accept-only
+    return; // none: accept-only before or after, so plan_destinations restarted its actors instead
   self->send(cycler, atoms::reconfigure::value, std::make_shared<const config::destination_config>(d));
   if (!addresses_changed)
     return;
@@ -528,10 +538,80 @@ void reconfigure_cyclers(supervisor_self self, const config::config_diff& diff, 
   }
 }
 
+// Closes the connections in use with `instances`: they register again (conn_hello), so the
+// destination's link as it is now is attached to them, or none when it was removed.
+void close_connections_of(supervisor_self self, const std::vector<std::string>& instances, const std::string& why) {
+  for (const auto& instance : instances)
+    if (auto conn = self->state.connections->current(instance))
+      self->send(conn->first, atoms::close_conn::value, why);
+}
+
+// Stops destination `name`'s link and cycler (a live reload removed or restarts it). Unlinked
+// first, so their exit is no child crash (fail_fast_on_child_exit).
+void stop_destination(supervisor_self self, const std::string& name) {
+  auto& st = self->state;
+  auto it = st.destinations.find(name);
+  if (it == st.destinations.end())
+    return;
+  for (const auto& a : {caf::actor_cast<caf::actor>(it->second.link), caf::actor_cast<caf::actor>(it->second.cycler)})
+    if (a) {
+      self->unlink_from(a);
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+    }
+  st.serving.remove_destination(name);
+  st.cycler_told_inbound.erase(name);
+  st.destinations.erase(it);
+}
+
+// Tells the journal about destination `d` (nullptr: `name` removed); `then` runs once it knows.
+void tell_journal(supervisor_self self, const std::string& name, const config::destination_config* d,
+                  std::function<void()> then) {
+  const bool sync = d && d->type == config::sync_type::sync;
+  self->request(self->state.journal, std::chrono::seconds{30}, atoms::dest_config::value, name, d != nullptr, sync,
+                d ? d->topics : std::string{".*"}, d ? d->downgrade_after_ms : std::uint64_t{0})
+    .then([then](bool) { then(); },
+          [=](caf::error& err) {
+            log::error("supervisor", "destination ", name, ": the journal did not take the config reload: ",
+                       self->system().render(err));
+          });
+}
+
+// An applied reload's destinations (config/reload.hpp plan_destinations): removed ones stopped at
+// once (their connections closed, their journal holds and waits released), restarted and added
+// ones started once the journal knows their new settings, then their connections closed so the
+// new link is attached. Called before the running config becomes `next`.
+void apply_destination_plan(supervisor_self self, const config::destination_plan& plan,
+                            const config::node_config& next) {
+  for (const auto& name : plan.removed) {
+    close_connections_of(self, configured_instances(self->state.info.config, name),
+                         "config reload: destination " + name + " removed");
+    stop_destination(self, name);
+    tell_journal(self, name, nullptr, [] {});
+    log::info("supervisor", "destination ", name, " removed (config reload): its link and cycler stopped");
+  }
+  const auto lo = link_options_for(next);
+  auto start = [self, lo](const config::destination_config& d, const char* what) {
+    stop_destination(self, d.name);
+    tell_journal(self, d.name, &d, [self, d, lo, what] {
+      if (self->state.destinations.count(d.name))
+        return; // a later reload started it already
+      start_destination(self, d, lo);
+      close_connections_of(self, configured_instances(self->state.info.config, d.name),
+                           std::string{"config reload: destination "} + d.name + " " + what);
+      log::info("supervisor", "destination ", d.name, " ", what, " (config reload): its link resumes from what it holds");
+    });
+  };
+  for (const auto& d : plan.restarted)
+    start(d, "changed");
+  for (const auto& d : plan.added)
+    start(d, "added");
+}
+
 // A reload's verdict against the config running now: logged, counted, and carried out when it is
-// `applied` (every change is live: config_diff.hpp says which; in this version log_level, set at
-// once, a destination's addresses and reconnect schedule, handed to its cycler, and
-// journal.startup_check, read only at the next start). Returns the verdict as JSON.
+// `applied` (every change is live: config_diff.hpp says which): log_level set at once; a
+// destination's addresses and reconnect schedule handed to its cycler; destinations added,
+// removed or changed (apply_destination_plan); journal.startup_check read only at the next start.
+// Returns the verdict as JSON.
 std::string finish_reload(supervisor_self self, const config::loaded_config& loaded) {
   auto& st = self->state;
   auto verdict = config::decide_reload(st.info.config, loaded);
@@ -541,8 +621,11 @@ std::string finish_reload(supervisor_self self, const config::loaded_config& loa
   else
     log::warn("supervisor", line);
   if (verdict.result == config::reload_result::applied) {
-    reconfigure_cyclers(self, verdict.diff, *loaded.result.config);
-    st.info.config = *loaded.result.config;
+    const auto& next = *loaded.result.config;
+    const auto plan = config::plan_destinations(verdict.diff, next);
+    apply_destination_plan(self, plan, next);
+    reconfigure_cyclers(self, verdict.diff, next);
+    st.info.config = next;
     if (auto level = log::parse_level(st.info.config.log_level))
       log::set_level(*level);
   }
@@ -582,7 +665,8 @@ supervisor_actor::behavior_type supervisor(supervisor_self self, node_info info,
   auto timers = spawn_timer_relay(self->system());
   self->link_to(timers);
   auto ctx = make_context(self, timers, spawn_journal(self, res, timers));
-  spawn_destinations(self, ctx);
+  st.ctx = ctx;
+  spawn_destinations(self);
   load_remembered_groups(self);
   spawn_listeners(self, res, ctx, timers);
   log::info("supervisor", "node ", cfg.name, " running with ", cfg.destinations.size(), " destination(s)");

@@ -14,17 +14,25 @@ using nlohmann::ordered_json;
 // when it is one of them or lies below one. Everything else is read once at startup: the node's
 // identity and data dir, the bound listeners, the journal runtime opened before the actors, the
 // limits copied into the context every connection shares, the metrics probes bound as each actor
-// starts -- and, in this version, the destinations but for their addresses and reconnect schedule:
-// the journal's ack rule and retention holds index the destination set fixed at startup (issue 21
-// part 1, step 3, makes them live).
+// starts. A destination added or removed as a whole is live too (whole_destination below).
 const char* const live_keys[] = {
   "journal.startup_check", // only read when the node starts: recorded, used at the next start
   "log_level",             // one atomic level (actors/log.hpp)
   // Only the destination's address cycler uses them: it adopts them once no attempt is in flight
-  // (its outbound connection in use is closed when the addresses change). Not from or to an empty
-  // list: that starts or ends the cycler (add() below).
+  // (its outbound connection in use is closed when the addresses change). From or to an empty
+  // list (accept-only) the destination's actors are restarted instead (reload.hpp plan_destinations).
   "destinations[].addresses",
   "destinations[].reconnect",
+  // The journal's ack rule takes them from the reload on (logic/journal_core.hpp), and the
+  // destination's link is restarted with them (config/reload.hpp plan_destinations): records not
+  // yet sent follow the new settings. Still restart_required: destinations[].instances and
+  // .group (the serving-instance table and the pinned instance groups are built once), and
+  // .validation and .skip_validation (every replication connection checks its peer against the
+  // destination list the node started with).
+  "destinations[].sync_type",
+  "destinations[].topics",
+  "destinations[].passthrough",
+  "destinations[].downgrade_after_ms",
 };
 
 // "destinations[name=B].topics" -> "destinations[].topics": the rule does not depend on the name.
@@ -43,10 +51,7 @@ bool under(const std::string& path, const std::string& key) {
 }
 
 void add(config_diff& d, std::string path, const ordered_json& old_value, const ordered_json& new_value) {
-  auto kind = classify(path);
-  const bool accept_only_changes = unnamed(path) == "destinations[].addresses" && (old_value.empty() || new_value.empty());
-  if (accept_only_changes)
-    kind = change_kind::restart_required;
+  const auto kind = classify(path);
   d.changes.push_back({std::move(path), old_value.dump(), new_value.dump(), kind});
 }
 
@@ -123,6 +128,8 @@ ordered_json to_json(const config_diff& d) {
 }
 
 change_kind classify(const std::string& path) {
+  if (unnamed(path) == "destinations[]") // added or removed as a whole (diff_destinations)
+    return change_kind::live;
   for (const char* key : live_keys)
     if (under(unnamed(path), key))
       return change_kind::live;

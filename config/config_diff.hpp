@@ -11,8 +11,8 @@
 // Worked example: running {name A, journal.startup_check full, destinations [B sync]}, new {name
 // A2, startup_check tail, destinations [B async, C]} gives, in this order: name "A" -> "A2"
 // restart_required; group "A" -> "A2" (it defaults to the name) restart_required;
-// journal.startup_check "full" -> "tail" live; destinations[name=B].sync_type "sync" -> "async";
-// destinations[name=C] null -> {...}. reloadable() is false (name).
+// journal.startup_check "full" -> "tail" live; destinations[name=B].sync_type "sync" -> "async"
+// live; destinations[name=C] null -> {...} live. reloadable() is false (name).
 //
 // The classification is what this build applies (classify()): a reload that would need more is
 // refused rather than half applied.

@@ -1,5 +1,9 @@
 #include "config/reload.hpp"
 
+#include <optional>
+#include <set>
+#include <utility>
+
 namespace tandem::config {
 
 namespace {
@@ -50,6 +54,57 @@ nlohmann::ordered_json reload_verdict::to_json() const {
           {"changes", config::to_json(diff)},
           {"restart_required", diff.refused_paths()},
           {"errors", errors}};
+}
+
+namespace {
+
+// "destinations[name=B].topics" -> {"B", "topics"}; "destinations[name=B]" -> {"B", ""}; not a
+// destination path: nullopt.
+std::optional<std::pair<std::string, std::string>> destination_path(const std::string& path) {
+  const std::string prefix = "destinations[name=";
+  if (path.compare(0, prefix.size(), prefix) != 0)
+    return std::nullopt;
+  const auto close = path.find(']', prefix.size());
+  if (close == std::string::npos)
+    return std::nullopt;
+  auto rest = path.substr(close + 1);
+  if (!rest.empty() && rest[0] == '.')
+    rest.erase(0, 1);
+  return std::pair{path.substr(prefix.size(), close - prefix.size()), rest.substr(0, rest.find_first_of(".["))};
+}
+
+// Addresses and the reconnect schedule go to the running cycler, unless the addresses change from
+// or to an empty list: an accept-only destination has no cycler, so its actors are restarted.
+bool restarts_link(const std::string& field, const config_change& c) {
+  if (field == "reconnect")
+    return false;
+  if (field == "addresses")
+    return c.old_value == "[]" || c.new_value == "[]";
+  return true;
+}
+
+} // namespace
+
+destination_plan plan_destinations(const config_diff& diff, const node_config& next) {
+  std::set<std::string> removed, added, restarted;
+  for (const auto& c : diff.changes) {
+    const auto p = destination_path(c.path);
+    if (!p)
+      continue;
+    if (p->second.empty())
+      (c.new_value == "null" ? removed : added).insert(p->first);
+    else if (restarts_link(p->second, c))
+      restarted.insert(p->first);
+  }
+  destination_plan plan;
+  plan.removed.assign(removed.begin(), removed.end());
+  for (const auto& d : next.destinations) {
+    if (added.count(d.name))
+      plan.added.push_back(d);
+    else if (restarted.count(d.name))
+      plan.restarted.push_back(d);
+  }
+  return plan;
 }
 
 reload_verdict decide_reload(const node_config& running, const loaded_config& loaded) {

@@ -38,4 +38,21 @@ struct reload_verdict {
 
 reload_verdict decide_reload(const node_config& running, const loaded_config& loaded);
 
+// What an applied diff does to the destinations' actors (the supervisor carries it out): removed
+// ones are stopped, added ones started, and one with a live change to a field other than its
+// addresses or reconnect schedule (sync_type, topics, passthrough, downgrade_after_ms; addresses
+// from or to an empty list, since an accept-only destination has no cycler) is
+// restarted: its link stopped and a new one started with the new settings, which resumes from what
+// the destination durably holds, so records not yet sent follow the new settings.
+// `restarted` and `added` hold the new configs, in the new config's order; `removed` the names.
+struct destination_plan {
+  std::vector<std::string> removed;
+  std::vector<destination_config> restarted;
+  std::vector<destination_config> added;
+
+  bool empty() const { return removed.empty() && restarted.empty() && added.empty(); }
+};
+
+destination_plan plan_destinations(const config_diff& diff, const node_config& next);
+
 } // namespace tandem::config

@@ -548,6 +548,17 @@ std::uint64_t journal::acknowledged(std::string_view destination) const {
   return positions_->position(destination);
 }
 
+status journal::add_destination(std::string_view destination) {
+  std::lock_guard lock(retention_mu_);
+  return positions_->add(destination);
+}
+
+void journal::remove_destination(std::string_view destination) {
+  std::lock_guard lock(retention_mu_);
+  positions_->remove(destination);
+  released_->restore(destination);
+}
+
 status journal::persist_positions() {
   std::lock_guard lock(retention_mu_);
   return positions_->persist();

@@ -216,6 +216,11 @@ public:
   // take_hold_changes() hands out (once) the releases and restores the passes decided.
   status acknowledge(std::string_view destination, std::uint64_t seq);
   std::uint64_t acknowledged(std::string_view destination) const;
+  // A live reload (issue 21): add_destination holds from position 0 (a known name keeps its
+  // position), as a destination new at startup; remove_destination drops its position and any
+  // release, so it holds nothing back from the next retention pass on.
+  status add_destination(std::string_view destination);
+  void remove_destination(std::string_view destination);
   status persist_positions();
   result<std::size_t> enforce_retention();
   std::vector<destination_hold> held_back() const;

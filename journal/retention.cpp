@@ -132,6 +132,22 @@ status retention_positions::acknowledge(std::string_view destination, std::uint6
   return {};
 }
 
+status retention_positions::add(std::string_view destination) {
+  if (auto s = validate_name(destination); !s) return s;
+  if (positions_.find(destination) == positions_.end()) {
+    positions_.emplace(std::string{destination}, 0);
+    dirty_ = true;
+  }
+  return {};
+}
+
+void retention_positions::remove(std::string_view destination) {
+  if (auto it = positions_.find(destination); it != positions_.end()) {
+    positions_.erase(it);
+    dirty_ = true;
+  }
+}
+
 std::uint64_t retention_positions::position(std::string_view destination) const {
   auto it = positions_.find(destination);
   return it == positions_.end() ? 0 : it->second;

@@ -45,6 +45,11 @@ public:
   // destination that was not configured at open.
   status acknowledge(std::string_view destination, std::uint64_t seq);
   std::uint64_t position(std::string_view destination) const; // 0 for unknown destinations
+  // A live reload (issue 21): a destination added at position 0 (it needs everything still held,
+  // as a destination new at startup; a known one keeps its position), or removed (its hold goes;
+  // the file forgets it at the next persist).
+  status add(std::string_view destination);
+  void remove(std::string_view destination);
   // The lowest position over all destinations except `ignored` (released ones); max() when none
   // is left (nothing holds).
   std::uint64_t min_position(const released_map& ignored = {}) const;

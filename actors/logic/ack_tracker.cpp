@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <iterator>
 
 namespace tandem::logic {
 
@@ -83,6 +84,69 @@ bool ack_tracker::ready(std::uint64_t seq, const needs_set& s) const {
 void ack_tracker::set_downgraded(std::size_t dest_index, bool downgraded) {
   if (dest_index < downgraded_.size())
     downgraded_[dest_index] = downgraded;
+}
+
+std::size_t ack_tracker::add_destination(std::uint64_t position) {
+  sync_.push_back(false);
+  downgraded_.push_back(false);
+  positions_.push_back(position);
+  for (auto& s : sets_)
+    s.sync_needed.push_back(false);
+  return sync_.size() - 1;
+}
+
+void ack_tracker::set_sync(std::size_t dest_index, bool sync) {
+  if (dest_index >= sync_.size() || sync_[dest_index] == sync)
+    return;
+  auto old = sets_[0].sync_needed;
+  sync_[dest_index] = sync;
+  downgraded_[dest_index] = false;
+  if (!sync) {
+    for (auto& s : sets_)
+      s.sync_needed[dest_index] = false; // nobody waits for it any more
+    return;
+  }
+  sets_[0].sync_needed[dest_index] = true; // set 0: every sync destination, for publishes from now on
+  keep_old_needs_of_every_sync_set(std::move(old));
+}
+
+// The entries of set 0 were added when it meant `old`: they move to a set with exactly those
+// needs (found or made), so a destination that became sync after them does not hold them back.
+// With max_needs_sets sets taken they stay (and wait for it too: late, never early).
+void ack_tracker::keep_old_needs_of_every_sync_set(std::vector<bool> old) {
+  if (sets_[0].fifo.empty())
+    return;
+  std::uint32_t k = 1;
+  while (k < sets_.size() && sets_[k].sync_needed != old)
+    ++k;
+  if (k == sets_.size()) {
+    if (sets_.size() >= max_needs_sets)
+      return;
+    sets_.push_back(needs_set{std::move(old), {}});
+  }
+  for (auto& e : queue_)
+    if (e.set == 0)
+      e.set = k;
+  std::deque<std::uint64_t> merged;
+  std::merge(sets_[k].fifo.begin(), sets_[k].fifo.end(), sets_[0].fifo.begin(), sets_[0].fifo.end(),
+             std::back_inserter(merged));
+  sets_[k].fifo = std::move(merged);
+  sets_[0].fifo.clear();
+}
+
+std::size_t ack_tracker::held_back_by(std::size_t dest_index) const {
+  std::size_t n = 0;
+  if (dest_index >= sync_.size() || !sync_[dest_index] || downgraded_[dest_index])
+    return 0;
+  for (const auto& e : queue_) {
+    if (e.released)
+      continue;
+    if (e.seq > local_durable_)
+      break;
+    if (sets_[e.set].sync_needed[dest_index] && positions_[dest_index] < e.seq)
+      ++n;
+  }
+  return n;
 }
 
 void ack_tracker::on_local_durable(std::uint64_t seq) {

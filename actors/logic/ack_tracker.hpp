@@ -31,6 +31,13 @@
 //     logic/sync_downgrade.hpp); a publish released while it needed i and i's position was below
 //     it names i in release::not_on. set_downgraded(i, false): it holds back the publishes
 //     released from then on (none released before is affected).
+//   * Live reconfiguration (issue 21): add_destination(position) appends an index (async until
+//     set_sync); indexes never move, a removed destination is made async for good. set_sync(i,
+//     true): i holds back the publishes added from then on; those already waiting keep the needs
+//     they were added with (they do not wait for it) -- unless max_needs_sets distinct sets exist,
+//     when those that needed every sync destination wait for it too (late, never early).
+//     set_sync(i, false): i holds back nothing any more, waiting publishes included (released by
+//     the next take_ready() if nothing else holds them).
 //   * on_rejected(first, last): the journal failed those seqs; their publishes are released as
 //     rejected (whatever the other positions say). The journal reuses rejected seqs, so a later
 //     add() may use them again once they were the newest entries.
@@ -89,6 +96,12 @@ public:
   void on_local_durable(std::uint64_t seq);
   void on_destination_acked(std::size_t dest_index, std::uint64_t seq);
   void set_downgraded(std::size_t dest_index, bool downgraded);
+  // Live reconfiguration (see the contract). add_destination returns the new index.
+  std::size_t add_destination(std::uint64_t position);
+  void set_sync(std::size_t dest_index, bool sync);
+  bool sync(std::size_t dest_index) const { return dest_index < sync_.size() && sync_[dest_index]; }
+  // Publishes durable here that destination i holds back now (what a removal releases). O(pending).
+  std::size_t held_back_by(std::size_t dest_index) const;
   bool downgraded(std::size_t dest_index) const { return dest_index < downgraded_.size() && downgraded_[dest_index]; }
   void on_rejected(std::uint64_t first_seq, std::uint64_t last_seq);
   std::vector<release> take_ready();
@@ -118,6 +131,7 @@ private:
   };
 
   std::uint32_t set_of(const std::vector<bool>& needs);
+  void keep_old_needs_of_every_sync_set(std::vector<bool> old);
   bool ready(std::uint64_t seq, const needs_set& s) const;
   entry* find(std::uint64_t seq);
   void compact();

@@ -84,17 +84,14 @@ journal_core::journal_core(const journal_facts& journal, journal_core_options op
   // Records of ours from before our journal base: a partner refilling what we lost.
   origins_.accept_earlier_own(journal.base_seq(), [&journal] { return journal.highest_earlier_own_seq(); });
   const auto& dests = options_.destinations;
-  const auto& topics = options_.destination_topics;
-  sync_routes_.resize(dests.size());
+  options_.destination_topics.resize(dests.size(), ".*");
+  options_.downgrade_after_ms.resize(dests.size(), 0);
   for (std::size_t i = 0; i < dests.size(); ++i) {
     destination_index_[dests[i].first] = i;
-    if (dests[i].second && i < topics.size() && topics[i] != ".*" && !topics[i].empty())
-      sync_routes_[i].emplace(dests[i].first, topics[i], std::vector<std::string>{});
     acks_.on_destination_acked(i, start_position(journal, dests[i].first));
     downgrades_.on_position(i, start_position(journal, dests[i].first), options_.start_ms);
   }
-  if (std::none_of(sync_routes_.begin(), sync_routes_.end(), [](const auto& r) { return r.has_value(); }))
-    sync_routes_.clear();
+  rebuild_routes();
   acks_.on_local_durable(journal.durable_seq());
   notified_durable_ = journal.durable_seq();
   notified_bound_ = release_bound();
@@ -448,6 +445,8 @@ void journal_core::note_partial(const publisher_marks& marks, const publisher_ma
       it = partial_.emplace(publisher, partial{0, 0, low, std::vector<bool>(options_.destinations.size(), false)}).first;
     }
     auto& p = it->second;
+    if (p.missing.size() < options_.destinations.size())
+      p.missing.resize(options_.destinations.size(), false); // a destination added since
     p.last_seq = std::max(p.last_seq, seq);
     p.up_to = std::max(p.up_to, pub_seq);
     p.from = std::min(p.from, low);
@@ -597,6 +596,87 @@ void journal_core::release_persisted() {
     notified_bound_ = bound;
     out_.persisted_bound = bound;
   }
+}
+
+// The topic routes of the sync destinations with a filter (sync_routes_), from options_.
+void journal_core::rebuild_routes() {
+  const auto& dests = options_.destinations;
+  const auto& topics = options_.destination_topics;
+  sync_routes_.clear();
+  sync_routes_.resize(dests.size());
+  for (std::size_t i = 0; i < dests.size(); ++i)
+    if (dests[i].second && topics[i] != ".*" && !topics[i].empty())
+      sync_routes_[i].emplace(dests[i].first, topics[i], std::vector<std::string>{});
+  if (std::none_of(sync_routes_.begin(), sync_routes_.end(), [](const auto& r) { return r.has_value(); }))
+    sync_routes_.clear();
+}
+
+void journal_core::add_destination(const destination_settings& d, std::uint64_t now_ms) {
+  if (has_destination(d.name))
+    return change_destination(d, now_ms);
+  const auto position = start_position(journal_, d.name); // as at startup: never below the base
+  const auto i = acks_.add_destination(position);
+  downgrades_.add({d.name, false, d.downgrade_after_ms}, position, now_ms);
+  options_.destinations.emplace_back(d.name, false);
+  options_.destination_topics.push_back(d.topics);
+  options_.downgrade_after_ms.push_back(d.downgrade_after_ms);
+  destination_index_[d.name] = i;
+  note(false, "destination " + d.name + " added by a config reload (" + (d.sync ? "sync" : "async") +
+                "): it is sent everything after seq " + std::to_string(position));
+  change_destination(d, now_ms);
+}
+
+void journal_core::remove_destination(std::string_view name) {
+  auto it = destination_index_.find(std::string{name});
+  if (it == destination_index_.end())
+    return;
+  const auto i = it->second;
+  const auto held = acks_.held_back_by(i);
+  destination_index_.erase(it);
+  acks_.set_sync(i, false);
+  downgrades_.remove(i);
+  options_.destinations[i].second = false;
+  for (auto& [publisher, p] : partial_)
+    if (i < p.missing.size())
+      p.missing[i] = false;
+  note(false, "destination " + std::string{name} + " removed by a config reload" +
+                   (held > 0 ? ": " + std::to_string(held) + " publish(es) waiting on it no longer wait for it "
+                                                               "(acked now if nothing else holds them)"
+                             : ""));
+  after_reconfiguration();
+}
+
+void journal_core::change_destination(const destination_settings& d, std::uint64_t now_ms) {
+  auto it = destination_index_.find(d.name);
+  if (it == destination_index_.end())
+    return add_destination(d, now_ms);
+  const auto i = it->second;
+  const bool was_sync = options_.destinations[i].second;
+  const auto held = was_sync && !d.sync ? acks_.held_back_by(i) : 0;
+  options_.destinations[i].second = d.sync;
+  options_.destination_topics[i] = d.topics;
+  options_.downgrade_after_ms[i] = d.downgrade_after_ms;
+  acks_.set_sync(i, d.sync);
+  downgrades_.set_sync(i, d.sync, now_ms);
+  downgrades_.set_downgrade_after(i, d.downgrade_after_ms, now_ms);
+  if (was_sync && !d.sync) {
+    for (auto& [publisher, p] : partial_)
+      if (i < p.missing.size())
+        p.missing[i] = false;
+    if (held > 0)
+      note(false, "destination " + d.name + " is async now (config reload): " + std::to_string(held) +
+                    " publish(es) waiting on it no longer wait for it");
+  }
+  after_reconfiguration();
+}
+
+// The ack rule under the new destination set: routes for the publishes from now on, and what the
+// change released (waiting publishes, safe marks, partial notes).
+void journal_core::after_reconfiguration() {
+  rebuild_routes();
+  apply_sync_changes();
+  release_persisted();
+  emit_replicated();
 }
 
 std::vector<std::string> journal_core::waiting_on() const {

@@ -20,6 +20,18 @@
 //   connection       destination `name`'s link connected or disconnected
 // commit_done, destination_ack, tick and connection carry now_ms (unix ms, read by the actor).
 // admin(name, downgrade, now_ms): an operator's downgrade or upgrade (POST /destinations/...).
+// add_destination / remove_destination / change_destination: a live config reload (issue 21;
+// docs/config.md "Live reload"). Destination indexes never move: an added one takes the next
+// index, a removed one stays as a tombstone (async, no route, unknown by name), so nothing indexed
+// by destination (the ack tracker's needs, partial notes) has to be renumbered.
+//   * added: its position is journal_facts::acknowledged (the journal holds it from 0, i.e. from
+//     the oldest record held, as at startup, unless it knew the name); if sync, publishes accepted
+//     from now on wait for it, publishes already waiting keep their needs.
+//   * removed: no publish waits for it any more (waiting ones are released if nothing else holds
+//     them, with a warning naming how many it held back); partial acks stop waiting for it.
+//   * changed: sync_type as add/remove for the ack rule (async -> sync: from now on; sync ->
+//     async: at once, waiting publishes included); topics: the needs of publishes accepted from now
+//     on (waiting ones keep theirs); downgrade_after_ms: from now on (sync_downgrade.hpp).
 // Queries: logon(publisher) (the publisher_logon_ack mark), and the figures for /status.
 //
 // The rules it composes (each part is its own tested class):
@@ -199,6 +211,14 @@ struct journal_ready {
   std::vector<sync_transition> sync_changes;
 };
 
+// One destination as a live reload gives it to the core (issue 21).
+struct destination_settings {
+  std::string name;
+  bool sync = false;
+  std::string topics = ".*";
+  std::uint64_t downgrade_after_ms = 0;
+};
+
 struct journal_core_options {
   // Destinations in config order, with whether each is sync.
   std::vector<std::pair<std::string, bool>> destinations;
@@ -226,6 +246,11 @@ public:
 
   // An admin action (POST /destinations/NAME/downgrade|upgrade): its effect is in ready().
   admin_outcome admin(std::string_view destination, bool downgrade, std::uint64_t now_ms);
+  // Live reconfiguration (see the header comment); their effects (releases, notes) are in ready().
+  void add_destination(const destination_settings& d, std::uint64_t now_ms);
+  void remove_destination(std::string_view name);
+  void change_destination(const destination_settings& d, std::uint64_t now_ms);
+  bool has_destination(std::string_view name) const { return destination_index_.count(std::string{name}) > 0; }
   // True while the time passing alone may change something (the actor ticks only then).
   bool wants_ticks() const { return downgrades_.wants_ticks(); }
   const sync_downgrade& downgrades() const noexcept { return downgrades_; }
@@ -307,6 +332,8 @@ private:
   void release_persisted();
   void mark_safe(const publisher_marks& marks);
   std::vector<bool> needed_destinations(const std::vector<journal::record>& records) const;
+  void rebuild_routes();
+  void after_reconfiguration();
 
   const journal_facts& journal_;
   journal_core_options options_;

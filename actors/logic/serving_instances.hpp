@@ -53,6 +53,19 @@ public:
       owner_[i] = destination;
   }
 
+  // A live reload removed the destination (or restarts it: add_destination follows): its
+  // instances serve nothing and are no longer counted as connected instances of a destination.
+  void remove_destination(const std::string& destination) {
+    auto it = groups_.find(destination);
+    if (it == groups_.end())
+      return;
+    for (const auto& i : it->second.instances) {
+      owner_.erase(i);
+      connected_.erase(i);
+    }
+    groups_.erase(it);
+  }
+
   // The destination `instance` may serve; nullptr when none.
   const std::string* destination_of(const std::string& instance) const {
     auto it = owner_.find(instance);

@@ -34,7 +34,7 @@ sync_downgrade::sync_downgrade(std::vector<downgrade_destination> destinations, 
 
 std::optional<std::size_t> sync_downgrade::index_of(std::string_view name) const {
   for (std::size_t i = 0; i < d_.size(); ++i)
-    if (d_[i].cfg.name == name)
+    if (d_[i].cfg.name == name && !d_[i].removed)
       return i;
   return std::nullopt;
 }
@@ -118,6 +118,64 @@ std::vector<sync_transition> sync_downgrade::take_transitions() {
   auto out = std::move(transitions_);
   transitions_.clear();
   return out;
+}
+
+std::size_t sync_downgrade::add(downgrade_destination cfg, std::uint64_t position, std::uint64_t now_ms) {
+  dest d;
+  d.cfg = std::move(cfg);
+  d.position = position;
+  d_.push_back(std::move(d));
+  settings_changed(d_.size() - 1, now_ms);
+  return d_.size() - 1;
+}
+
+void sync_downgrade::remove(std::size_t i) {
+  if (i >= d_.size())
+    return;
+  auto& d = d_[i];
+  d.removed = true;
+  d.cfg.sync = false;
+  d.downgraded = false;
+  d.admin_hold = false;
+  d.catch_up.reset();
+  prune();
+}
+
+void sync_downgrade::set_sync(std::size_t i, bool sync, std::uint64_t now_ms) {
+  if (i >= d_.size() || d_[i].removed || d_[i].cfg.sync == sync)
+    return;
+  auto& d = d_[i];
+  d.cfg.sync = sync;
+  if (!sync) { // async: never downgraded (the class contract); its stretch ends here
+    d.downgraded_ms += d.downgraded && now_ms > d.since_ms ? now_ms - d.since_ms : 0;
+    d.downgraded = d.admin_hold = false;
+    d.reason = downgrade_reason::none;
+    d.catch_up.reset();
+  }
+  settings_changed(i, now_ms);
+}
+
+void sync_downgrade::set_downgrade_after(std::size_t i, std::uint64_t ms, std::uint64_t now_ms) {
+  if (i >= d_.size() || d_[i].removed || d_[i].cfg.downgrade_after_ms == ms)
+    return;
+  d_[i].cfg.downgrade_after_ms = ms;
+  settings_changed(i, now_ms);
+}
+
+// New settings for destination i rule from now_ms: a full X before an ack_timeout, what is durable
+// now waits from now_ms at the earliest (as at startup), and the granularity follows the smallest X.
+void sync_downgrade::settings_changed(std::size_t i, std::uint64_t now_ms) {
+  auto& d = d_[i];
+  d.sync_since_ms = now_ms;
+  std::uint64_t min_after = 0;
+  for (const auto& o : d_)
+    if (o.cfg.sync && o.cfg.downgrade_after_ms > 0)
+      min_after = min_after == 0 ? o.cfg.downgrade_after_ms : std::min(min_after, o.cfg.downgrade_after_ms);
+  granularity_ms_ = std::max<std::uint64_t>(1, min_after / 32);
+  if (tracked(d) && d.position < durable_ && (checkpoints_.empty() || checkpoints_.back().last_seq < durable_))
+    checkpoints_.push_back({durable_, now_ms});
+  evaluate(i, now_ms);
+  prune();
 }
 
 bool sync_downgrade::wants_ticks() const {

@@ -85,6 +85,19 @@ public:
 
   std::vector<sync_transition> take_transitions();
 
+  // Live reconfiguration (issue 21). add(): a new index (returned), at `position`, sync since
+  // now_ms (a record already waiting counts its wait from now_ms at the earliest). remove(): the
+  // index stays (indexes never move) but counts no more: async, not downgraded, unknown to
+  // index_of() and the admin actions. set_sync() / set_downgrade_after(): the new settings rule
+  // from now_ms; a destination that becomes tracked counts the wait of records already durable
+  // from now_ms (as at startup); one that stops being sync while downgraded just stops counting
+  // (no transition: it holds nothing back either way).
+  std::size_t add(downgrade_destination d, std::uint64_t position, std::uint64_t now_ms);
+  void remove(std::size_t i);
+  void set_sync(std::size_t i, bool sync, std::uint64_t now_ms);
+  void set_downgrade_after(std::size_t i, std::uint64_t ms, std::uint64_t now_ms);
+  bool removed(std::size_t i) const { return d_[i].removed; }
+
   // True while a rule may fire by the passing of time alone (the actor ticks only then).
   bool wants_ticks() const;
 
@@ -123,6 +136,7 @@ private:
     std::uint64_t since_ms = 0;
     std::uint64_t downgrades = 0, upgrades = 0, downgraded_ms = 0;
     std::optional<round> catch_up;
+    bool removed = false; // by a live reload (remove()): never found by name again
   };
 
   bool tracked(const dest& d) const { return d.cfg.sync && !d.downgraded && d.cfg.downgrade_after_ms > 0; }
@@ -132,6 +146,7 @@ private:
   std::optional<std::uint64_t> oldest_wait_since(const dest& d) const;
   void prune();
   void evaluate_all(std::uint64_t now_ms);
+  void settings_changed(std::size_t i, std::uint64_t now_ms);
 
   std::vector<dest> d_;
   std::uint64_t durable_ = 0;

@@ -65,25 +65,29 @@ TEST_CASE("each key is classified live or restart_required") {
     {"metrics enabled", [](json j) { j["metrics"] = {{"enabled", false}}; return j; }, "metrics.enabled",
      change_kind::restart_required},
     {"destination topics", [](json j) { j["destinations"][0]["topics"] = "orders\\..*"; return j; },
-     "destinations[name=B].topics", change_kind::restart_required},
+     "destinations[name=B].topics", change_kind::live},
     {"destination sync type", [](json j) { j["destinations"][1]["sync_type"] = "async"; return j; },
-     "destinations[name=C].sync_type", change_kind::restart_required},
+     "destinations[name=C].sync_type", change_kind::live},
     {"destination addresses", [](json j) { j["destinations"][0]["addresses"] = json::array({"127.0.0.1:1"}); return j; },
      "destinations[name=B].addresses", change_kind::live},
     {"destination addresses emptied (accept-only)", [](json j) { j["destinations"][0]["addresses"] = json::array(); return j; },
-     "destinations[name=B].addresses", change_kind::restart_required},
+     "destinations[name=B].addresses", change_kind::live}, // its actors restart (plan_destinations)
     {"destination reconnect", [](json j) { j["destinations"][0]["reconnect"] = {{"max_ms", 500}}; return j; },
      "destinations[name=B].reconnect.max_ms", change_kind::live},
     {"destination passthrough", [](json j) { j["destinations"][0]["passthrough"] = json::array({"X"}); return j; },
-     "destinations[name=B].passthrough", change_kind::restart_required},
+     "destinations[name=B].passthrough", change_kind::live},
     {"destination downgrade", [](json j) { j["destinations"][0]["downgrade_after_ms"] = 1000; return j; },
-     "destinations[name=B].downgrade_after_ms", change_kind::restart_required},
+     "destinations[name=B].downgrade_after_ms", change_kind::live},
     {"destination instances", [](json j) { j["destinations"][0]["instances"] = json::array({"B", "B2"}); return j; },
      "destinations[name=B].instances", change_kind::restart_required},
     {"destination removed", [](json j) { j["destinations"].erase(1); return j; }, "destinations[name=C]",
-     change_kind::restart_required},
+     change_kind::live},
     {"destination added", [](json j) { j["destinations"].push_back(destination("D")); return j; },
-     "destinations[name=D]", change_kind::restart_required},
+     "destinations[name=D]", change_kind::live},
+    {"destination group", [](json j) { j["destinations"][0]["group"] = "G"; return j; }, "destinations[name=B].group",
+     change_kind::restart_required},
+    {"destination validation", [](json j) { j["destinations"][0]["validation"] = "warn"; return j; },
+     "destinations[name=B].validation", change_kind::restart_required},
   };
   for (const auto& r : rows) {
     const std::string what = r.what;
@@ -114,13 +118,13 @@ TEST_CASE("the worked example of config_diff.hpp: old and new values, order, ref
   CHECK(d.changes[1] == config_change{"group", "\"A\"", "\"A2\"", change_kind::restart_required});
   CHECK(d.changes[2] == config_change{"journal.startup_check", "\"full\"", "\"tail\"", change_kind::live});
   CHECK(d.changes[3]
-        == config_change{"destinations[name=B].sync_type", "\"sync\"", "\"async\"", change_kind::restart_required});
+        == config_change{"destinations[name=B].sync_type", "\"sync\"", "\"async\"", change_kind::live});
   CHECK(d.changes[4].path == "destinations[name=C]");
   CHECK(d.changes[4].old_value == "null");
   CHECK(d.changes[4].new_value.find("\"name\":\"C\"") != std::string::npos);
   CHECK_FALSE(d.reloadable());
   CHECK(d.refused_paths()
-        == std::vector<std::string>{"name", "group", "destinations[name=B].sync_type", "destinations[name=C]"});
+        == std::vector<std::string>{"name", "group"});
   CHECK(describe(d.changes[0]) == "name: \"A\" -> \"A2\" (restart_required)");
   auto j = to_json(d);
   CHECK(j[3]["old"] == "sync");
@@ -136,20 +140,23 @@ TEST_CASE("a removed destination records its old value and null") {
   CHECK(d.changes[0].old_value.find("\"name\":\"C\"") != std::string::npos);
 }
 
-TEST_CASE("an accept-only destination that gains addresses needs a restart (it has no cycler)") {
+TEST_CASE("an accept-only destination that gains addresses is live (its actors restart: it had no cycler)") {
   auto doc = base_doc();
   doc["destinations"][0]["addresses"] = json::array();
   auto running = parsed(doc);
   auto d = diff(running, base());
   REQUIRE(d.changes.size() == 1);
-  CHECK(d.changes[0].kind == change_kind::restart_required);
+  CHECK(d.changes[0].kind == change_kind::live);
 }
 
 TEST_CASE("classify: a key's prefix alone is not the key") {
   CHECK(classify("destinations[name=B].addresses") == change_kind::live);
   CHECK(classify("destinations[name=B].reconnect.jitter") == change_kind::live);
-  CHECK(classify("destinations[name=B].topics") == change_kind::restart_required);
-  CHECK(classify("destinations[name=B]") == change_kind::restart_required);
+  CHECK(classify("destinations[name=B].topics") == change_kind::live);
+  CHECK(classify("destinations[name=B].topicsx") == change_kind::restart_required);
+  CHECK(classify("destinations[name=B].instances") == change_kind::restart_required);
+  CHECK(classify("destinations[name=B]") == change_kind::live); // added or removed as a whole
+  CHECK(classify("destinations") == change_kind::restart_required);
   CHECK(classify("journal.startup_check") == change_kind::live);
   CHECK(classify("journal.startup_checks") == change_kind::restart_required);
   CHECK(classify("journal") == change_kind::restart_required);

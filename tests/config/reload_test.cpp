@@ -120,3 +120,38 @@ TEST_CASE("loaded_config survives its JSON form (how the loader hands it to the 
   CHECK(loaded_config_from_json(json::parse(to_json(problem).dump())).problem == "cannot read config file x");
   CHECK(loaded_config_from_json(json::array()).problem == "internal: not a loaded config");
 }
+
+// Issue 21: which destinations' actors an applied reload stops, starts or restarts.
+TEST_CASE("plan_destinations: removed, added, restarted by field; addresses and reconnect restart nothing") {
+  auto running_doc = with_destinations(json::array({destination("B"), destination("C"), destination("E")}));
+  auto next_doc = running_doc;
+  next_doc["destinations"].erase(1);                               // C removed
+  next_doc["destinations"][0]["topics"] = "orders\\..*";           // B restarted
+  next_doc["destinations"][1]["addresses"] = json::array({"127.0.0.1:9"}); // E: cycler only
+  next_doc["destinations"][1]["reconnect"] = {{"max_ms", 500}};
+  next_doc["destinations"].push_back(destination("D"));            // D added
+  auto run = parse_config(running_doc);
+  auto next = parse_config(next_doc);
+  REQUIRE(run.ok());
+  REQUIRE(next.ok());
+  const auto d = diff(*run.config, *next.config);
+  REQUIRE(d.reloadable());
+  const auto plan = plan_destinations(d, *next.config);
+  CHECK(plan.removed == std::vector<std::string>{"C"});
+  REQUIRE(plan.restarted.size() == 1);
+  CHECK(plan.restarted[0].name == "B");
+  CHECK(plan.restarted[0].topics == "orders\\..*");
+  REQUIRE(plan.added.size() == 1);
+  CHECK(plan.added[0].name == "D");
+  CHECK(plan_destinations(diff(*run.config, *run.config), *run.config).empty());
+  auto accept_only = running_doc;
+  accept_only["destinations"][2]["addresses"] = json::array(); // E: no cycler any more
+  auto emptied = parse_config(accept_only);
+  REQUIRE(emptied.ok());
+  const auto to_accept_only = plan_destinations(diff(*run.config, *emptied.config), *emptied.config);
+  REQUIRE(to_accept_only.restarted.size() == 1);
+  CHECK(to_accept_only.restarted[0].name == "E");
+  const auto back = plan_destinations(diff(*emptied.config, *run.config), *run.config);
+  REQUIRE(back.restarted.size() == 1);
+  CHECK(back.restarted[0].name == "E");
+}

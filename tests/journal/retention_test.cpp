@@ -208,3 +208,29 @@ TEST_CASE("a damaged removed file refuses open naming it") {
   CHECK(j.error().code() == errc::corruption);
   CHECK(j.error().to_string().find("removed") != std::string::npos);
 }
+
+// Issue 21 (live reconfiguration): a destination removed by a reload holds nothing back from the
+// next retention pass on; one added holds from position 0, as a destination new at startup.
+TEST_CASE("a destination removed live releases its hold; one added live holds from position 0") {
+  temp_dir d;
+  auto j = open_ok(retained(d.path(), {"east", "west"}));
+  fill(*j, 10);
+  REQUIRE(j->segments().size() >= 4);
+  REQUIRE(j->acknowledge("east", j->durable_seq()).ok());
+  CHECK(*j->enforce_retention() == 0); // west holds every sealed segment
+  j->remove_destination("west");
+  CHECK(*j->enforce_retention() > 0);
+  CHECK(j->held_back().size() == 1);
+  CHECK_FALSE(j->acknowledge("west", 5).ok()); // forgotten: a late ack of its stopped link is refused
+
+  REQUIRE(j->add_destination("north").ok());
+  CHECK(j->acknowledged("north") == 0);
+  fill(*j, 10);
+  const auto before = j->segments().size();
+  REQUIRE(j->acknowledge("east", j->durable_seq()).ok());
+  CHECK(*j->enforce_retention() == 0); // north holds what it has not acked
+  CHECK(j->segments().size() == before);
+  REQUIRE(j->add_destination("east").ok()); // a known name keeps its position
+  CHECK(j->acknowledged("east") == j->durable_seq());
+  CHECK_FALSE(j->add_destination("bad name\n").ok());
+}

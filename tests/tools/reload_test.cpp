@@ -195,3 +195,240 @@ TEST_CASE("a destination's addresses change live: the node dials the new address
   CHECK(a.stop() == 0);
   CHECK(b.stop() == 0);
 }
+
+// ---- Destinations added, removed and changed live (issue 21 part 1) ---------------------------
+
+namespace {
+
+// A's journal.held_back entry for `dest` (null when absent).
+nlohmann::json held_back(const test_node& n, const std::string& dest) {
+  auto s = n.status();
+  if (s.is_object() && s["journal"]["held_back"].is_array())
+    for (const auto& h : s["journal"]["held_back"])
+      if (h["name"] == dest || h["destination"] == dest)
+        return h;
+  return nlohmann::json{};
+}
+
+nlohmann::json destination_json(const std::string& name, const std::string& sync_type, const test_node& peer) {
+  return {{"name", name},
+          {"sync_type", sync_type},
+          {"addresses", nlohmann::json::array({"127.0.0.1:" + std::to_string(peer.ports().replication)})},
+          {"reconnect", {{"initial_ms", 50}, {"max_ms", 500}, {"connect_timeout_ms", 1000}}},
+          {"validation", "warn"}};
+}
+
+// Joins a publisher thread however the test case ends (a failed REQUIRE unwinds through it), so
+// the nodes are stopped by their destructors rather than the process aborting.
+struct joined {
+  std::thread& t;
+  ~joined() {
+    if (t.joinable())
+      t.join();
+  }
+};
+
+std::uint64_t waiting_publishes(const test_node& n) {
+  auto s = n.status();
+  return s.is_object() ? s["journal"].value("publishes_waiting_for_sync_destinations", std::uint64_t{0}) : 0;
+}
+
+} // namespace
+
+TEST_CASE("a destination added live under load catches up: every record on the new node exactly once, no restart") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"}, c{dir, "C"};
+  start_pair(a, b, "async");
+  c.configure({}); // accepts A's connection; has no destination itself
+  c.start();
+  const auto pid = a.status()["pid"];
+  std::atomic<bool> done{false};
+  publish_result pub;
+  std::thread publisher([&] {
+    pub = publish_n(a, "load", 6000, publish_spec{64, 200});
+    done = true;
+  });
+  joined join_publisher{publisher};
+  REQUIRE(wait_until([&] { return a.durable_seq() >= a.first_seq() + 1000 || done; }, 30s));
+  edit_config(a, [&](nlohmann::json& cfg) { cfg["destinations"].push_back(destination_json("C", "sync", c)); });
+  auto r = post_reload(a);
+  REQUIRE(r.status == 200);
+  auto verdict = nlohmann::json::parse(r.body);
+  CHECK(verdict["result"] == "applied");
+  CHECK(verdict["changes"][0]["path"] == "destinations[name=C]");
+  CHECK(verdict["changes"][0]["kind"] == "live");
+  publisher.join();
+  REQUIRE(pub.error.empty());
+  REQUIRE(pub.persisted == 6000);
+  REQUIRE_MESSAGE(wait_until([&] { return a.connected_to("C"); }, 20s), a.log());
+  const auto a_durable = a.durable_seq();
+  REQUIRE_MESSAGE(wait_until([&] { return held_back(a, "C").value("acknowledged", std::uint64_t{0}) >= a_durable; }, 60s),
+                  a.log());
+  CHECK(a.status()["pid"] == pid);
+  CHECK(a.destination("C")["sync_type"] == "sync");
+  CHECK(a.log().find("destination C added by a config reload (sync)") != std::string::npos);
+  CHECK(a.stop() == 0);
+  CHECK(b.stop() == 0);
+  CHECK(c.stop() == 0);
+  std::size_t from_a = 0;
+  for (const auto& [key, n] : count_by_origin(c.journal_records()))
+    if (key.first == "A") {
+      ++from_a;
+      CHECK(n == 1);
+    }
+  CHECK(from_a == 6000); // from the oldest record held, as at startup: those before the reload too
+}
+
+TEST_CASE("a destination removed live releases its retention hold: the journal files it held are removed") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"}, gone{dir, "G"};
+  const nlohmann::json small = {{"journal", {{"segment_bytes", 4096}, {"retention_min_age_s", 0}}}};
+  b.configure({});
+  a.configure({{destination_spec{"B", "async", true, {}}, &b}, {destination_spec{"G", "async", true, {}}, &gone}}, small);
+  a.start();
+  b.start(); // G never runs: it holds every sealed segment
+  auto pub = publish_n(a, "p", 400, publish_spec{64, 200});
+  REQUIRE(pub.persisted == 400);
+  REQUIRE(wait_until([&] { return held_back(a, "B").value("acknowledged", std::uint64_t{0}) >= a.durable_seq(); }, 30s));
+  REQUIRE(wait_until([&] { return held_back(a, "G").value("segments", std::uint64_t{0}) > 2; }, 10s));
+  const auto first_before = a.first_seq();
+  edit_config(a, [](nlohmann::json& cfg) { cfg["destinations"].erase(1); });
+  auto r = post_reload(a);
+  REQUIRE(r.status == 200);
+  CHECK(nlohmann::json::parse(r.body)["changes"][0]["path"] == "destinations[name=G]");
+  CHECK(wait_until([&] { return held_back(a, "G").is_null(); }, 10s));
+  CHECK_MESSAGE(wait_until([&] { return a.first_seq() > first_before; }, 20s), a.log()); // its files went
+  CHECK(a.destination("G").is_null());
+  CHECK(a.status()["journal"]["sync_states"].count("G") == 0);
+  CHECK(a.log().find("destination G removed (config reload)") != std::string::npos);
+  auto more = publish_n(a, "p2", 10);
+  CHECK(more.persisted == 10);
+  CHECK(a.stop() == 0);
+  CHECK(b.stop() == 0);
+}
+
+TEST_CASE("a topics filter changed live applies to the records not yet sent; instances stay restart_required") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  b.configure({});
+  a.configure({{destination_spec{"B", "async", true, {}}, &b}});
+  edit_config(a, [](nlohmann::json& cfg) { cfg["destinations"][0]["topics"] = "orders\\.keep.*"; });
+  a.start();
+  b.start();
+  // Round 1: drop, then keep (the last record sent is B's resume point).
+  REQUIRE(publish_n(a, "drop", 50).persisted == 50);
+  REQUIRE(publish_n(a, "keep", 50).persisted == 50);
+  REQUIRE(wait_until([&] { return held_back(a, "B").value("acknowledged", std::uint64_t{0}) >= a.durable_seq(); }, 30s));
+  edit_config(a, [](nlohmann::json& cfg) { cfg["destinations"][0]["topics"] = "orders\\.drop.*"; });
+  auto r = post_reload(a);
+  REQUIRE(r.status == 200);
+  CHECK(nlohmann::json::parse(r.body)["changes"][0]["path"] == "destinations[name=B].topics");
+  REQUIRE(publish_n(a, "keep2", 50).persisted == 50);
+  REQUIRE(publish_n(a, "drop2", 50).persisted == 50);
+  REQUIRE_MESSAGE(wait_until([&] { return a.connected_to("B"); }, 20s), a.log());
+  REQUIRE(wait_until([&] { return held_back(a, "B").value("acknowledged", std::uint64_t{0}) >= a.durable_seq(); }, 30s));
+
+  edit_config(a, [](nlohmann::json& cfg) { cfg["destinations"][0]["instances"] = nlohmann::json::array({"B", "B2"}); });
+  auto refused = post_reload(a);
+  CHECK(refused.status == 409);
+  CHECK(nlohmann::json::parse(refused.body)["restart_required"] ==
+        nlohmann::json::array({"destinations[name=B].instances"}));
+  CHECK(a.stop() == 0);
+  CHECK(b.stop() == 0);
+  std::map<std::string, int> topics;
+  for (const auto& rec : b.journal_records())
+    if (rec.origin == "A")
+      ++topics[rec.topic];
+  CHECK(topics["orders.keep"] == 50);  // round 1, by the old filter
+  CHECK(topics["orders.drop"] == 0);   // filtered out before the change: not sent afterwards either
+  CHECK(topics["orders.keep2"] == 0);  // after the change: the new filter
+  CHECK(topics["orders.drop2"] == 50);
+  CHECK(topics.size() == 4);
+}
+
+TEST_CASE("removing a sync destination that publishes wait on releases them, with a log line") {
+  temp_dir dir;
+  test_node a{dir, "A"}, down{dir, "D"};
+  a.configure({{destination_spec{"D", "sync", true, {}}, &down}}); // D never runs
+  a.start();
+  std::atomic<bool> done{false};
+  publish_result pub;
+  std::thread publisher([&] {
+    pub = publish_n(a, "w", 20, publish_spec{64, 100, false, std::chrono::milliseconds{30000}});
+    done = true;
+  });
+  joined join_publisher{publisher};
+  REQUIRE(wait_until([&] { return waiting_publishes(a) > 0; }, 20s));
+  CHECK_FALSE(done);
+  edit_config(a, [](nlohmann::json& cfg) { cfg["destinations"] = nlohmann::json::array(); });
+  auto r = post_reload(a);
+  REQUIRE(r.status == 200);
+  publisher.join();
+  CHECK(pub.error.empty());
+  CHECK(pub.persisted == 20);
+  CHECK(a.log().find("destination D removed by a config reload: ") != std::string::npos);
+  CHECK(a.log().find("publish(es) waiting on it no longer wait for it") != std::string::npos);
+  CHECK(waiting_publishes(a) == 0);
+  CHECK(a.stop() == 0);
+}
+
+TEST_CASE("SIGHUP storm restarting a destination's link (sync_type flips) loses and duplicates nothing") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  start_pair(a, b, "async");
+  std::atomic<bool> done{false};
+  publish_result pub;
+  std::thread publisher([&] {
+    pub = publish_n(a, "flip", 5000, publish_spec{64, 200});
+    done = true;
+  });
+  joined join_publisher{publisher};
+  int reloads = 0;
+  while (!done && reloads < 10) {
+    const bool sync = reloads % 2 == 0;
+    edit_config(a, [&](nlohmann::json& c) { c["destinations"][0]["sync_type"] = sync ? "sync" : "async"; });
+    a.signal(SIGHUP);
+    ++reloads;
+    REQUIRE(wait_until([&] { return occurrences(a.log(), "destination B changed (config reload)") == static_cast<std::size_t>(reloads); },
+                       20s));
+  }
+  publisher.join();
+  CHECK(reloads >= 1);
+  REQUIRE(pub.error.empty());
+  REQUIRE(pub.persisted == 5000);
+  REQUIRE_MESSAGE(wait_until([&] { return held_back(a, "B").value("acknowledged", std::uint64_t{0}) >= a.durable_seq(); }, 60s),
+                  a.log());
+  CHECK(a.stop() == 0);
+  CHECK(b.stop() == 0);
+  std::size_t from_a = 0;
+  for (const auto& [key, n] : count_by_origin(b.journal_records()))
+    if (key.first == "A") {
+      ++from_a;
+      CHECK(n == 1);
+    }
+  CHECK(from_a == 5000);
+  CHECK(occurrences(a.log(), "config reload refused") == 0);
+}
+
+TEST_CASE("an accept-only destination that gains an address live is dialed, no restart") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  b.configure({{destination_spec{"A", "async", false, {}}, &a}}); // accept-only both ways: nobody dials
+  a.configure({{destination_spec{"B", "async", false, {}}, &b}});
+  a.start();
+  b.start();
+  REQUIRE(publish_n(a, "p", 100).persisted == 100);
+  CHECK_FALSE(a.connected_to("B"));
+  const auto pid = a.status()["pid"];
+  edit_config(a, [&](nlohmann::json& c) {
+    c["destinations"][0]["addresses"] = nlohmann::json::array({"127.0.0.1:" + std::to_string(b.ports().replication)});
+  });
+  auto r = post_reload(a);
+  REQUIRE(r.status == 200);
+  CHECK(nlohmann::json::parse(r.body)["changes"][0]["path"] == "destinations[name=B].addresses");
+  REQUIRE_MESSAGE(wait_until([&] { return a.connected_to("B"); }, 20s), a.log());
+  CHECK(wait_until([&] { return held_back(a, "B").value("acknowledged", std::uint64_t{0}) >= a.durable_seq(); }, 20s));
+  CHECK(a.status()["pid"] == pid);
+  CHECK(a.stop() == 0);
+  CHECK(b.stop() == 0);
+}

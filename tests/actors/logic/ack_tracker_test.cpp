@@ -292,3 +292,46 @@ TEST_CASE("compaction keeps rejections and reused seqs exact") {
   CHECK(t.take_ready() == releases{persisted(10, 1), persisted(9, seq + 1)});
   CHECK(t.pending() == 0);
 }
+
+// Live reconfiguration (issue 21): indexes never move; set_sync(true) holds publishes added from
+// then on, set_sync(false) releases the waiting ones.
+TEST_CASE("ack_tracker: a destination made sync holds only publishes added after it; removed, it holds none") {
+  ack_tracker t({true});
+  REQUIRE(t.add(1, 10));
+  const auto n = t.add_destination(0);
+  CHECK(n == 1);
+  t.set_sync(n, true);
+  REQUIRE(t.add(2, 20));
+  t.on_local_durable(2);
+  t.on_destination_acked(0, 2);
+  auto r = t.take_ready();
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].token == 10); // added before n was sync: does not wait for it
+  CHECK(t.held_back_by(n) == 1);
+  CHECK(t.holding_back() == std::vector<bool>{false, true});
+  t.set_sync(n, false); // removed
+  r = t.take_ready();
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].token == 20);
+  CHECK(r[0].not_on.empty());
+  CHECK(t.pending() == 0);
+}
+
+TEST_CASE("ack_tracker: a publish with explicit needs keeps them across a destination added later") {
+  ack_tracker t({true, true});
+  REQUIRE(t.add(1, 10, {true, false}));
+  REQUIRE(t.add(2, 20));
+  const auto n = t.add_destination(5);
+  t.set_sync(n, true);
+  REQUIRE(t.add(3, 30, {false, true, false})); // needs 1 only
+  t.on_local_durable(3);
+  t.on_destination_acked(0, 3);
+  auto r = t.take_ready();
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].token == 10);
+  t.on_destination_acked(1, 3);
+  r = t.take_ready();
+  REQUIRE(r.size() == 2); // 20 (old needs: 0 and 1) and 30 (1 only); n at 5 covers 3 anyway
+  CHECK(r[0].token == 20);
+  CHECK(r[1].token == 30);
+}

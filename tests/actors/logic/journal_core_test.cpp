@@ -1058,3 +1058,179 @@ TEST_CASE("journal_core: randomized model test of the promises") {
   CHECK(coverage.partial_acks > runs / 10);
   CHECK(coverage.notes > runs / 10);
 }
+
+// ---- Live reconfiguration (issue 21): add, remove and change a destination ----------------------
+
+TEST_CASE("journal_core: a publish waiting on sync B is released when B is removed (and one on C still waits)") {
+  struct row {
+    const char* removed;
+    bool first_acked;  // publish of topic "t": needs B and C
+    bool second_acked; // publish of topic "orders.1": needs B only (C's filter: only x.*)
+  };
+  const std::vector<row> rows = {
+    {"B", false, true}, // C still holds the first
+    {"C", false, false}, // B holds both
+    {"Y", false, false}, // an async one never held anything
+    {"nope", false, false},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.removed);
+    harness h(dests({{"B", true}, {"C", true}, {"Y", false}}, {".*", "t", ".*"}));
+    auto t1 = h.publish({rec("p", 1, "t")});
+    auto t2 = h.publish({rec("p", 2, "orders.1")});
+    h.commit();
+    h.commit();
+    REQUIRE_FALSE(h.answered(t1));
+    REQUIRE_FALSE(h.answered(t2));
+    h.core.remove_destination(r.removed);
+    h.take();
+    CHECK(h.answered(t1) == r.first_acked);
+    CHECK(h.answered(t2) == r.second_acked);
+    CHECK_FALSE(h.core.has_destination(r.removed));
+    if (std::string{r.removed} == "B") {
+      h.ack("C", 1);
+      CHECK(h.answered(t1));
+      CHECK(h.reply(t1).ok);
+      CHECK(h.reply(t1).not_on.empty());
+    }
+  }
+}
+
+TEST_CASE("journal_core: removing the only sync destination releases every waiting publish, with a warning") {
+  harness h(dests({{"B", true}}));
+  std::vector<std::uint64_t> tokens;
+  for (std::uint64_t i = 1; i <= 3; ++i)
+    tokens.push_back(h.publish({rec("p", i)}));
+  for (int i = 0; i < 3; ++i)
+    h.commit();
+  CHECK(h.core.waiting_on() == std::vector<std::string>{"B"});
+  h.core.remove_destination("B");
+  auto r = h.core.ready();
+  REQUIRE(r.replies.size() == 3);
+  for (const auto& rep : r.replies)
+    CHECK(rep.body.ok);
+  REQUIRE(r.notes.size() == 1);
+  CHECK(r.notes[0].text.find("B removed") != std::string::npos);
+  CHECK(r.notes[0].text.find("3 publish(es)") != std::string::npos);
+  CHECK(h.core.waiting_on().empty());
+  CHECK(h.core.release_bound() == 3);
+  h.ack("B", 3); // a late ack of its stopped link: ignored
+  CHECK(h.core.requests_pending() == 0);
+}
+
+TEST_CASE("journal_core: a sync destination added mid-stream acks from the oldest held; waiting publishes keep "
+          "their needs, new ones wait for it") {
+  fake_journal start;
+  harness h(dests({{"B", true}}), start);
+  auto old_publish = h.publish({rec("p", 1)});
+  h.commit();
+  REQUIRE_FALSE(h.answered(old_publish));
+  h.core.add_destination({"N", true, ".*", 0}, h.now);
+  h.take();
+  CHECK(h.core.has_destination("N"));
+  auto new_publish = h.publish({rec("p", 2)});
+  h.commit();
+  h.ack("B", 2);
+  CHECK(h.answered(old_publish)); // kept its needs: B only
+  CHECK_FALSE(h.answered(new_publish)); // waits for N, which starts at 0 (the oldest record held)
+  CHECK(h.core.waiting_on() == std::vector<std::string>{"N"});
+  CHECK(h.core.release_bound() == 0);
+  h.ack("N", 1);
+  CHECK_FALSE(h.answered(new_publish));
+  h.ack("N", 2);
+  CHECK(h.answered(new_publish));
+  CHECK(h.core.release_bound() == 2);
+}
+
+TEST_CASE("journal_core: an added destination the journal knew resumes from its persisted position") {
+  fake_journal start;
+  start.positions["N"] = 7;
+  harness h(dests({}), start);
+  h.core.add_destination({"N", false, ".*", 0}, h.now);
+  auto r = h.core.ready();
+  REQUIRE(r.notes.size() == 1);
+  CHECK(r.notes[0].text.find("after seq 7") != std::string::npos);
+  CHECK(h.core.acks().destination_position(0) == 7);
+}
+
+TEST_CASE("journal_core: changes of sync_type, topics and downgrade_after_ms take effect as docs/config.md says") {
+  SUBCASE("sync -> async releases the waiting publishes at once") {
+    harness h(dests({{"B", true}}));
+    auto t = h.publish({rec("p", 1)});
+    h.commit();
+    h.core.change_destination({"B", false, ".*", 0}, h.now);
+    h.take();
+    CHECK(h.answered(t));
+  }
+  SUBCASE("async -> sync holds the publishes accepted from now on only") {
+    harness h(dests({{"B", false}, {"S", true}}));
+    auto before = h.publish({rec("p", 1)});
+    h.commit();
+    h.core.change_destination({"B", true, ".*", 0}, h.now);
+    h.take();
+    auto after = h.publish({rec("p", 2)});
+    h.commit();
+    h.ack("S", 2);
+    CHECK(h.answered(before));
+    CHECK_FALSE(h.answered(after));
+    h.ack("B", 2);
+    CHECK(h.answered(after));
+  }
+  SUBCASE("topics: publishes accepted from now on follow the new filter, waiting ones keep theirs") {
+    harness h(dests({{"B", true}}, {"orders\\..*"}));
+    auto waiting = h.publish({rec("p", 1, "orders.1")});
+    h.commit();
+    h.core.change_destination({"B", true, "logs\\..*", 0}, h.now);
+    h.take();
+    auto orders = h.publish({rec("p", 2, "orders.2")});
+    auto logs = h.publish({rec("p", 3, "logs.1")});
+    h.commit();
+    h.commit();
+    CHECK_FALSE(h.answered(waiting)); // admitted by the old filter: still needs B
+    CHECK(h.answered(orders));        // the new filter does not admit it
+    CHECK_FALSE(h.answered(logs));
+    h.ack("B", 3);
+    CHECK(h.answered(waiting));
+    CHECK(h.answered(logs));
+  }
+  SUBCASE("downgrade_after_ms: a full delay from the change on, then the age rule releases") {
+    harness h(dests({{"B", true}}));
+    h.now = 1000;
+    auto t = h.publish({rec("p", 1)});
+    h.commit();
+    h.now = 5000;
+    h.core.change_destination({"B", true, ".*", 100}, h.now);
+    h.take();
+    CHECK(h.core.wants_ticks());
+    h.now = 5050;
+    h.tick();
+    CHECK_FALSE(h.answered(t));
+    h.now = 5200;
+    h.tick();
+    REQUIRE(h.answered(t));
+    CHECK(h.reply(t).not_on == std::vector<std::string>{"B"});
+  }
+}
+
+TEST_CASE("journal_core: a removed destination's partial acks no longer wait for it; a re-added name is new") {
+  harness h(dests({{"B", true}}));
+  h.admin("B", true); // downgraded: acks are partial
+  auto t = h.publish({rec("p", 1)});
+  h.commit();
+  REQUIRE(h.answered(t));
+  REQUIRE(h.reply(t).not_on == std::vector<std::string>{"B"});
+  CHECK(h.core.replicated_notes_pending() == 1);
+  h.core.remove_destination("B");
+  h.take();
+  CHECK(h.core.replicated_notes_pending() == 0);
+  REQUIRE(h.notes.size() == 1);
+  CHECK(h.notes[0].publisher == "p");
+  CHECK(h.admin("B", false) == admin_outcome::unknown_destination);
+  h.core.add_destination({"B", true, ".*", 0}, h.now);
+  h.take();
+  auto t2 = h.publish({rec("p", 2)});
+  h.commit();
+  CHECK_FALSE(h.answered(t2)); // the new B is sync and not downgraded
+  h.ack("B", 2);
+  CHECK(h.answered(t2));
+}

@@ -94,3 +94,16 @@ TEST_CASE("serving: fed from the registry, a replaced connection's end is no fai
   REQUIRE(reg.current("B2"));
   CHECK(reg.current("B2")->first == 2); // the connection the link is handed to
 }
+
+TEST_CASE("serving: a destination removed by a live reload serves nothing; added again it starts unserved") {
+  auto s = group_b();
+  CHECK(s.on_connected("B1"));
+  s.remove_destination("B");
+  CHECK(s.destination_of("B1") == nullptr);
+  CHECK_FALSE(s.serving("B"));
+  CHECK(s.on_disconnected("B1").destination.empty()); // its connection's end is no failover
+  s.add_destination("B", {"B1", "B2"});
+  CHECK_FALSE(s.serving("B"));
+  CHECK(s.on_connected("B2"));
+  CHECK(s.serving("B") == "B2");
+}

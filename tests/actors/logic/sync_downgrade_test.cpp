@@ -215,3 +215,51 @@ TEST_CASE("a stale position is ignored; unknown indexes are ignored") {
   CHECK(s.downgraded(B)); // record 9 waited since 0
   CHECK(s.take_transitions()[0].text.find("seq 9") != std::string::npos);
 }
+
+// Live reconfiguration (issue 21): new settings rule from the change on.
+TEST_CASE("reconfigured: an added or newly tracked destination gets a full delay from the change") {
+  struct row {
+    const char* what;
+    std::uint64_t tick_at;
+    bool downgraded;
+  };
+  for (auto r : {row{"add", 1500, false}, row{"add", 2001, true}, row{"after", 1500, false}, row{"after", 2001, true},
+                 row{"sync", 2001, true}}) {
+    CAPTURE(r.what);
+    CAPTURE(r.tick_at);
+    auto s = make();
+    s.on_durable(10, 0);
+    std::size_t i = D;
+    if (std::string{r.what} == "add")
+      i = s.add({"N", true, 1000}, 0, 1000);
+    else if (std::string{r.what} == "after")
+      s.set_downgrade_after(D, 1000, 1000);
+    else {
+      s.set_downgrade_after(C, 1000, 1000); // unchanged: C had 1000 already
+      s.set_sync(C, true, 1000);
+      i = C;
+    }
+    s.on_position(B, 10, 1000); // B is not the one tested
+    s.tick(r.tick_at);
+    CHECK(s.downgraded(i) == r.downgraded);
+  }
+}
+
+TEST_CASE("reconfigured: a removed destination counts no more and is unknown by name") {
+  auto s = make();
+  s.on_durable(10, 0);
+  CHECK(s.admin_downgrade("B", 10) == admin_outcome::ok);
+  REQUIRE(s.downgraded(B));
+  s.remove(B);
+  CHECK_FALSE(s.downgraded(B));
+  CHECK_FALSE(s.sync(B));
+  CHECK(s.removed(B));
+  CHECK_FALSE(s.index_of("B").has_value());
+  CHECK(s.admin_upgrade("B", 20) == admin_outcome::unknown_destination);
+  s.tick(100000);
+  CHECK_FALSE(s.downgraded(B));
+  CHECK_FALSE(s.wants_ticks()); // D never by the rules, C async: nothing to tick for
+  const auto again = s.add({"B", true, 1000}, 0, 200000);
+  CHECK(again == 3);
+  CHECK(s.index_of("B") == again);
+}
