@@ -69,6 +69,11 @@ struct supervisor_state {
   std::shared_ptr<const replication_context> ctx;       // for the links and cyclers a live reload starts
   std::map<std::string, std::uint64_t> reloads;         // per reload_result, for /status
   std::string last_reload;                              // its summary line, for /status
+  // Reloads are coalesced: one loader at a time. Requests that arrive while one reads wait for
+  // the next read (the file may have changed after the running one began), which serves them all.
+  using reload_promise = caf::typed_response_promise<std::string>;
+  std::optional<std::vector<reload_promise>> reload_running; // the requests the running read answers
+  std::vector<reload_promise> reload_next;                   // the requests of the next read
   static inline const char* name = "supervisor";
 };
 
@@ -634,21 +639,52 @@ std::string finish_reload(supervisor_self self, const config::loaded_config& loa
   return verdict.to_json().dump();
 }
 
-// config_reload: the file is read on a detached loader (never on this scheduler thread).
-caf::result<std::string> start_reload(supervisor_self self) {
-  auto rp = self->make_response_promise<std::string>();
+constexpr std::size_t max_waiting_reloads = 1024;
+
+void run_reload(supervisor_self self);
+
+// Answers every request the read that just ended served, and starts the next read if requests
+// arrived meanwhile.
+void reload_done(supervisor_self self, const config::loaded_config& loaded) {
+  auto& st = self->state;
+  const auto answer = finish_reload(self, loaded);
+  for (auto& rp : *st.reload_running)
+    rp.deliver(answer);
+  st.reload_running.reset();
+  if (!st.reload_next.empty())
+    run_reload(self);
+}
+
+void run_reload(supervisor_self self) {
+  auto& st = self->state;
+  st.reload_running = std::exchange(st.reload_next, {});
   log::info("supervisor", "config reload: reading ",
-            self->state.config_source.file.empty() ? std::string{"the embedded default"} : self->state.config_source.file);
-  auto loader = spawn_config_loader(self->system(), self->state.config_source);
+            st.config_source.file.empty() ? std::string{"the embedded default"} : st.config_source.file,
+            st.reload_running->size() > 1 ? " (for " + std::to_string(st.reload_running->size()) + " requests)" : "");
+  auto loader = spawn_config_loader(self->system(), st.config_source);
   self->request(loader, std::chrono::seconds{30}, atoms::config_reload::value)
-    .then([=](const std::string& text) mutable {
-            rp.deliver(finish_reload(self, config::loaded_config_from_json(nlohmann::json::parse(text, nullptr, false))));
-          },
-          [=](caf::error& err) mutable {
+    .then([=](const std::string& text) { reload_done(self, config::loaded_config_from_json(nlohmann::json::parse(text, nullptr, false))); },
+          [=](caf::error& err) {
             config::loaded_config failed;
             failed.problem = "the config could not be read: " + self->system().render(err);
-            rp.deliver(finish_reload(self, failed));
+            reload_done(self, failed);
           });
+}
+
+// config_reload: the file is read on a detached loader (never on this scheduler thread), one at a
+// time: a SIGHUP storm costs one read per read time, not a thread per signal.
+caf::result<std::string> start_reload(supervisor_self self) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<std::string>();
+  if (st.reload_next.size() >= max_waiting_reloads) { // bounded: the next read serves them all anyway
+    config::reload_verdict busy;
+    busy.errors.push_back("too many reload requests waiting (" + std::to_string(max_waiting_reloads) + "); try again");
+    rp.deliver(busy.to_json().dump());
+    return rp;
+  }
+  st.reload_next.push_back(rp);
+  if (!st.reload_running)
+    run_reload(self);
   return rp;
 }
 

@@ -432,3 +432,43 @@ TEST_CASE("an accept-only destination that gains an address live is dialed, no r
   CHECK(a.stop() == 0);
   CHECK(b.stop() == 0);
 }
+
+TEST_CASE("reloads are coalesced: 16 POSTs and 50 SIGHUPs at once are all answered, by fewer reads than requests") {
+  // Regression: each reload spawned its own detached loader (one thread per request, unbounded
+  // under a SIGHUP storm). Now one read runs at a time and the requests that arrive meanwhile are
+  // answered together by the next one.
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  start_pair(a, b);
+  edit_config(a, [](nlohmann::json& c) { c["log_level"] = "debug"; });
+  std::vector<std::thread> posts;
+  std::atomic<int> answered{0}, applied_or_unchanged{0};
+  for (int i = 0; i < 16; ++i)
+    posts.emplace_back([&] {
+      auto r = post_reload(a);
+      if (!r.ok)
+        return;
+      ++answered;
+      const auto result = nlohmann::json::parse(r.body, nullptr, false).value("result", "");
+      if (result == "applied" || result == "unchanged")
+        ++applied_or_unchanged;
+    });
+  for (int i = 0; i < 50; ++i)
+    a.signal(SIGHUP);
+  for (auto& t : posts)
+    t.join();
+  CHECK(answered == 16);
+  CHECK(applied_or_unchanged == 16);
+  // Every request was served by some read, and reads ran one at a time: fewer than requests.
+  REQUIRE(wait_until([&] {
+    const auto s = a.status()["config_reloads"]["by_result"];
+    return s.value("applied", 0) + s.value("unchanged", 0) >= 1;
+  }, 10s));
+  const auto reads = occurrences(a.log(), "config reload: reading");
+  MESSAGE(reads << " reads for 66 requests");
+  CHECK(reads <= 16); // one read per request would be at least 17 (16 POSTs and a SIGHUP)
+  CHECK(a.log().find(" requests)") != std::string::npos); // "reading ... (for N requests)"
+  CHECK(a.status()["config_reloads"]["by_result"].value("applied", 0) == 1); // the first read applied log_level
+  CHECK(a.stop() == 0);
+  CHECK(b.stop() == 0);
+}
