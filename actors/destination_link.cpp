@@ -5,6 +5,8 @@
 #include <map>
 #include <optional>
 
+#include <time.h>
+
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
@@ -24,6 +26,7 @@
 #include "journal/reader.hpp"
 #include "actors/logic/fanout_batch.hpp"
 #include "protocol/batch.hpp"
+#include "protocol/compression.hpp"
 
 namespace tandem {
 
@@ -62,6 +65,13 @@ struct link_state {
   // Anti-entropy (issue 17, part 7): the background comparison with the peer; none when off.
   std::optional<logic::anti_entropy_exchange> ae;
   std::uint64_t ae_reported = 0; // comparisons whose findings were logged
+  // Link compression (issue 20; configured in dest): what this connection uses (negotiated
+  // in the hello, protocol/compression.hpp), and its figures (/status `compression`).
+  logic::compression_setting in_use;
+  std::string fallback_reason; // why this connection sends uncompressed although configured ("": it does not)
+  std::uint64_t plain_bytes = 0, wire_bytes = 0; // of batches sent: plain frame sizes, bytes written
+  std::uint64_t compressions = 0, shared_compressions = 0, incompressible = 0, compress_errors = 0;
+  double compress_seconds = 0; // CPU time this link spent compressing
 };
 
 using link_self = instrumented<caf::stateful_actor<link_state, destination_link_actor::base>>*;
@@ -77,9 +87,36 @@ void report(link_self self, std::optional<std::uint64_t> acked) {
   self->send(st.ctx->journal, atoms::dest_ack::value, st.dest.name, *acked);
 }
 
+double thread_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Compresses the batch when this connection negotiated compression: once for all links with the
+// same setting (logic::batch_compressor). The window counts the plain frame's bytes either way.
+void compress_batch(link_state& st, logic::fanout_batch& batch) {
+  st.plain_bytes += batch.frame_bytes();
+  if (st.in_use.algorithm == protocol::compression_algorithm::none) {
+    st.wire_bytes += batch.frame_bytes();
+    return;
+  }
+  const double cpu_before = thread_cpu_seconds();
+  auto out = logic::batch_compressor::compress(batch, st.in_use, st.ctx->max_frame_bytes);
+  st.compress_seconds += thread_cpu_seconds() - cpu_before;
+  (out.compressed_here ? st.compressions : st.shared_compressions) += 1;
+  if (!out.error.empty() && ++st.compress_errors == 1)
+    log::error(st.name, "compressing a batch for ", st.dest.name, " failed (sent uncompressed): ", out.error);
+  if (!out.frame && out.error.empty())
+    ++st.incompressible;
+  batch.compressed = std::move(out.frame);
+  st.wire_bytes += batch.compressed ? batch.compressed->size() : batch.frame_bytes();
+}
+
 void send_batch(link_self self, logic::fanout_batch& batch, logic::sent_batch& sent) {
   auto& st = self->state;
   sent.bytes = batch.frame_bytes();
+  compress_batch(st, batch);
   st.window->on_batch_sent(sent);
   self->send(st.conn, atoms::send_frame::value, std::move(batch));
   batch = logic::fanout_batch{st.ctx->max_frame_bytes};
@@ -427,6 +464,45 @@ void start_anti_entropy(link_self self) {
   arm_ae_tick(self);
 }
 
+logic::compression_setting configured_compression(const config::destination_config& d) {
+  return {protocol::compression_from_string(d.compression).value_or(protocol::compression_algorithm::none),
+          static_cast<int>(d.compression_level)};
+}
+
+// The peer's hello said what it can decompress (sent right after link_attach, so before the
+// resume point that starts the sending): this connection compresses with the configured
+// algorithm if offered, otherwise sends uncompressed and says why, once per connection.
+void on_peer_codec(link_self self, std::uint16_t minor, std::uint8_t offer) {
+  auto& st = self->state;
+  if (!from_conn(self))
+    return;
+  const auto configured = configured_compression(st.dest);
+  auto choice = protocol::negotiate_compression(configured.algorithm, minor, offer);
+  st.in_use = {choice.used, choice.used == protocol::compression_algorithm::none ? 0 : configured.level};
+  st.fallback_reason = choice.fallback_reason;
+  if (!choice.fallback_reason.empty())
+    log::warn(st.name, "destination ", st.dest.name, " at ", st.peer_address, ": compression ",
+              protocol::to_string(configured.algorithm), " configured, sending uncompressed on this connection: ",
+              choice.fallback_reason);
+}
+
+nlohmann::ordered_json compression_status(const link_state& st) {
+  nlohmann::ordered_json j;
+  j["configured"] = st.dest.compression;
+  j["level"] = st.dest.compression_level;
+  j["in_use"] = st.conn ? protocol::to_string(st.in_use.algorithm) : "";
+  j["fallback_reason"] = st.conn ? st.fallback_reason : "";
+  j["bytes_before"] = st.plain_bytes;
+  j["bytes_after"] = st.wire_bytes;
+  j["ratio"] = st.wire_bytes == 0 ? 1.0 : static_cast<double>(st.plain_bytes) / static_cast<double>(st.wire_bytes);
+  j["compress_seconds"] = st.compress_seconds;
+  j["compressions"] = st.compressions;
+  j["shared_compressions"] = st.shared_compressions;
+  j["incompressible_batches"] = st.incompressible;
+  j["errors"] = st.compress_errors;
+  return j;
+}
+
 nlohmann::ordered_json ae_status(const link_state& st) {
   nlohmann::ordered_json j;
   logic::anti_entropy_figures off;
@@ -493,6 +569,7 @@ std::string status_json(link_state& st) {
   j["protocol_violations"] = {{std::string{logic::to_string(logic::claim_kind::resume_above_journal)}, st.resume_above_journal},
                               {std::string{logic::to_string(logic::claim_kind::ack_above_sent)}, st.ack_above_sent}};
   j["anti_entropy"] = ae_status(st);
+  j["compression"] = compression_status(st);
   return j.dump();
 }
 
@@ -572,6 +649,7 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
     [=](atoms::peer_minor, std::uint16_t minor) { on_peer_minor(self, minor); },
     [=](atoms::digest_in, const protocol::digest_reply& r) { on_digest_in(self, r); },
     [=](atoms::ae_tick) { on_ae_tick(self); },
+    [=](atoms::peer_codec, std::uint16_t minor, std::uint8_t offer) { on_peer_codec(self, minor, offer); },
     [=](atoms::status) -> std::string { return status_json(self->state); },
   };
 }

@@ -69,6 +69,12 @@ struct node_metrics::families {
   counter_family* dest_records_sent = nullptr;
   counter_family* dest_bytes_sent = nullptr;
   counter_family* dest_resends = nullptr;
+  // link compression (issue 20)
+  counter_family* dest_compress_bytes_before = nullptr;
+  counter_family* dest_compress_bytes_after = nullptr;
+  gauge_family* dest_compress_ratio = nullptr;
+  counter_family* dest_compress_seconds = nullptr;
+  counter_family* dest_compressions = nullptr; // label how: performed, shared
   counter_family* dest_connects = nullptr;
   counter_family* dest_disconnects = nullptr;
   counter_family* dest_unsendable = nullptr;
@@ -201,6 +207,22 @@ void add_journal_families(metrics::registry& r, node_metrics::families& f) {
                                                 "Bytes of a torn tail dropped at startup (never durable records)"));
 }
 
+// Link compression (issue 20): per destination, from /status `compression`.
+void add_compression_families(metrics::registry& r, node_metrics::families& f, const std::vector<std::string>& dest) {
+  f.dest_compress_bytes_before = must(r.add_counter("tandem_destination_compression_bytes_before_total",
+                                                    "Record batch bytes before link compression", dest));
+  f.dest_compress_bytes_after = must(r.add_counter("tandem_destination_compression_bytes_after_total",
+                                                   "Record batch bytes written to the connection (compressed or not)", dest));
+  f.dest_compress_ratio = must(r.add_gauge("tandem_destination_compression_ratio",
+                                           "Bytes before over bytes after link compression (1: none)", dest));
+  f.dest_compress_seconds = must(r.add_counter("tandem_destination_compress_seconds_total",
+                                               "CPU time the destination's link spent compressing batches", dest));
+  f.dest_compressions = must(r.add_counter(
+    "tandem_destination_compressions_total",
+    "Batches compressed by this link (how=performed) or taken from another link with the same setting (how=shared)",
+    {"destination", "group", "how"}));
+}
+
 void add_destination_families(metrics::registry& r, node_metrics::families& f) {
   const std::vector<std::string> dest{"destination", "group"};
   f.dests_by_state = must(r.add_gauge("tandem_destinations",
@@ -238,6 +260,7 @@ void add_destination_families(metrics::registry& r, node_metrics::families& f) {
   f.dest_records_sent = must(r.add_counter("tandem_destination_records_sent_total", "Records sent to the destination", dest));
   f.dest_bytes_sent = must(r.add_counter("tandem_destination_sent_bytes_total", "Bytes sent to the destination", dest));
   f.dest_resends = must(r.add_counter("tandem_destination_resends_total", "Records sent again after a reconnect", dest));
+  add_compression_families(r, f, dest);
   f.dest_connects = must(r.add_counter("tandem_destination_connects_total", "Times the link came up", dest));
   f.dest_disconnects = must(r.add_counter("tandem_destination_disconnects_total", "Times the link went down", dest));
   f.dest_unsendable = must(r.add_counter(
@@ -398,6 +421,14 @@ void expose_destinations(node_metrics::families& f, const nlohmann::json& status
       set(l(f.dest_records_sent), d, "records_sent");
       set(l(f.dest_bytes_sent), d, "bytes_sent");
       set(l(f.dest_resends), d, "resends");
+      if (auto c = d.find("compression"); c != d.end() && c->is_object()) {
+        set(l(f.dest_compress_bytes_before), *c, "bytes_before");
+        set(l(f.dest_compress_bytes_after), *c, "bytes_after");
+        set(l(f.dest_compress_ratio), *c, "ratio");
+        set(l(f.dest_compress_seconds), *c, "compress_seconds");
+        set(f.dest_compressions->labels({name, group, "performed"}), *c, "compressions");
+        set(f.dest_compressions->labels({name, group, "shared"}), *c, "shared_compressions");
+      }
       set(l(f.dest_connects), d, "connects");
       set(l(f.dest_disconnects), d, "disconnects");
       set(l(f.dest_unsendable), d, "unsendable_records");

@@ -22,6 +22,7 @@
 #include "actors/logic/replication_validation.hpp"
 #include "protocol/batch.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/compression.hpp"
 #include "protocol/frame_reader.hpp"
 #include "protocol/version.hpp"
 
@@ -42,6 +43,7 @@ struct conn_state {
   std::string peer;       // instance name from the peer's hello
   std::uint64_t peer_base = 0; // the peer's journal base from its hello (0: not said)
   std::uint16_t peer_minor = 0; // the peer's protocol minor from its hello (1.5: digest frames)
+  std::uint8_t peer_offer = 0;  // what the peer can decompress, from its hello (1.7, protocol/compression.hpp)
   std::string peer_group;
   std::string peer_instance_id; // from its hello (1.3), for the supervisor's identity rule
   destination_link_actor link; // our destination link for the peer, while the peer serves it
@@ -252,6 +254,57 @@ void on_record_batch(caf::io::broker* self, const state_ptr& st, std::string_vie
 
 void process_frames(caf::io::broker* self, const state_ptr& st);
 
+// A compressed record batch (protocol 1.7, protocol/compression.hpp): its claimed size is checked
+// before decompressing, the decompressor is bounded by it, and the restored plain frame then takes
+// the plain batch's path with every check. Decompression runs on the node's one I/O thread, one
+// frame at a time, so at most one restored frame (<= limits.max_frame_bytes) exists at a time.
+// False when the connection was closed for it (close{bad_frame}, the reason logged).
+bool on_compressed_batch(caf::io::broker* self, const state_ptr& st, std::string_view frame) {
+  const auto max = st->args.ctx->max_frame_bytes;
+  auto msg = protocol::decode(frame, max);
+  if (!msg) {
+    refuse(self, st, protocol::close_code::bad_frame, "malformed compressed_batch: " + msg.error().message);
+    return false;
+  }
+  auto plain = protocol::decompress_batch(std::get<protocol::compressed_batch>(msg.value()),
+                                          protocol::supported_decompression, max);
+  if (!plain) {
+    refuse(self, st, protocol::close_code::bad_frame, "bad compressed_batch: " + plain.error().message);
+    return false;
+  }
+  on_record_batch(self, st, plain.value());
+  return st->at != phase::closed;
+}
+
+bool is_batch(protocol::frame_type t) {
+  return t == protocol::frame_type::record_batch || t == protocol::frame_type::compressed_batch;
+}
+
+// A record batch, plain or compressed. False when the connection was closed for it.
+bool on_batch_frame(caf::io::broker* self, const state_ptr& st, protocol::frame_type t, std::string_view frame) {
+  if (t == protocol::frame_type::compressed_batch)
+    return on_compressed_batch(self, st, frame);
+  on_record_batch(self, st, frame);
+  return st->at != phase::closed;
+}
+
+// A record batch from our link: compressed once for every link with its setting
+// (logic::batch_compressor), or as shared pieces (logic/fanout_batch.hpp), where the write into
+// the socket buffer is the one copy per destination.
+void write_batch(caf::io::broker* self, const state_ptr& st, const logic::fanout_batch& b) {
+  if (st->at != phase::established || b.empty())
+    return;
+  if (b.compressed) {
+    self->write(st->h, b.compressed->size(), b.compressed->data());
+  } else {
+    const std::string head = b.header();
+    self->write(st->h, head.size(), head.data());
+    for (const auto& p : b.pieces())
+      self->write(st->h, p.bytes.size(), p.bytes.data());
+  }
+  self->flush(st->h);
+}
+
 // This connection serves the peer's destination from now: the link attaches it and, when the
 // peer's durable_ack came before (a connection handed the link at a failover), takes the latest
 // one as the peer's resume point (logic/resume_decision.hpp: a server that holds less is re-sent
@@ -261,6 +314,7 @@ void attach_link(caf::io::broker* self, const state_ptr& st, destination_link_ac
   self->send(st->link, atoms::link_attach::value, me(self), std::string{st->args.remote_address}, st->args.direction,
              st->peer_base, st->peer);
   self->send(st->link, atoms::peer_minor::value, st->peer_minor);
+  self->send(st->link, atoms::peer_codec::value, st->peer_minor, st->peer_offer);
   if (st->last_peer_ack)
     self->send(st->link, atoms::peer_ack::value, *st->last_peer_ack);
 }
@@ -378,6 +432,7 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
   st->peer_base = h.journal_base;
   st->peer_instance_id = h.instance_id;
   st->peer_minor = h.protocol_major == protocol::protocol_major ? h.protocol_minor : 0;
+  st->peer_offer = h.decompress;
   st->deadlines.on_hello(conn_state::steady_ms());
   arm_next_deadline(self, st);
   if (h.protocol_minor >= protocol::validation_minor) {
@@ -465,8 +520,9 @@ void process_frames(caf::io::broker* self, const state_ptr& st) {
       return;
     }
     auto* parts = &split.value();
-    if (st->at == phase::established && parts->type == protocol::frame_type::record_batch) {
-      on_record_batch(self, st, *frame);
+    if (st->at == phase::established && is_batch(parts->type)) {
+      if (!on_batch_frame(self, st, parts->type, *frame))
+        return;
       continue;
     }
     auto msg = protocol::decode(*frame, st->args.ctx->max_frame_bytes);
@@ -636,7 +692,8 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
   });
   write_message(self, st, protocol::hello{protocol::protocol_major, protocol::protocol_minor, st->args.ctx->name,
                                           st->args.ctx->group, 0, {},
-                                          st->args.ctx->runtime->log().base_seq(), st->args.ctx->instance_id});
+                                          st->args.ctx->runtime->log().base_seq(), st->args.ctx->instance_id,
+                                          protocol::supported_decompression});
   // Outbound: what is left of connect_timeout_ms bounds TCP connect + the peer's hello; inbound:
   // the handshake timeout (connection_deadlines.hpp).
   arm_next_deadline(self, st);
@@ -664,17 +721,7 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
              st->at == phase::handshake);
     },
     [=](atoms::conn_timeout, std::uint64_t epoch) { on_conn_timer(self, st, epoch); },
-    // A record batch as shared pieces (logic/fanout_batch.hpp): the write into the socket
-    // buffer is the one copy per destination.
-    [=](atoms::send_frame, const logic::fanout_batch& b) {
-      if (st->at != phase::established || b.empty())
-        return;
-      const std::string head = b.header();
-      self->write(st->h, head.size(), head.data());
-      for (const auto& p : b.pieces())
-        self->write(st->h, p.bytes.size(), p.bytes.data());
-      self->flush(st->h);
-    },
+    [=](atoms::send_frame, const logic::fanout_batch& b) { write_batch(self, st, b); },
     [=](atoms::close_conn, const std::string& reason) {
       refuse(self, st, protocol::close_code::duplicate_connection, reason, end_log::info);
     },

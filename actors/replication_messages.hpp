@@ -63,6 +63,8 @@ using digest_out = caf::atom_constant<caf::atom("tdig_out")>;   // link -> conne
 using digest_in = caf::atom_constant<caf::atom("tdig_in")>;     // connection -> link: the peer's digest_reply
 using peer_minor = caf::atom_constant<caf::atom("tpeer_mi")>;   // connection -> link (after link_attach): its hello's minor
 using ae_tick = caf::atom_constant<caf::atom("tae_tick")>;      // timer -> link: is a comparison due?
+// Link compression (issue 20; protocol 1.7):
+using peer_codec = caf::atom_constant<caf::atom("tpeer_cod")>; // connection -> link (after link_attach): hello's minor, offer
 } // namespace atoms
 
 // Which side dialed a connection.
@@ -123,6 +125,7 @@ using destination_link_actor = caf::typed_actor<
   caf::reacts_to<atoms::peer_minor, std::uint16_t>,               // anti-entropy: the attached peer's minor
   caf::reacts_to<atoms::digest_in, protocol::digest_reply>,       // anti-entropy: the peer's reply
   caf::reacts_to<atoms::ae_tick>,                                 // anti-entropy: its timer
+  caf::reacts_to<atoms::peer_codec, std::uint16_t, std::uint8_t>, // compression: the peer's minor and offer
   caf::replies_to<atoms::status>::with<std::string>>;
 
 // A destination's address cycler (address_cycler_actor.hpp). Fed by the supervisor only.

@@ -8,6 +8,7 @@
 #include "config/host_port.hpp"
 #include "config/names.hpp"
 #include "config/pattern.hpp"
+#include "protocol/compression.hpp"
 #include "protocol/limits.hpp"
 
 namespace tandem::config::detail {
@@ -160,6 +161,30 @@ void read_skip_validation(object_reader& r, std::vector<std::string>& out) {
   }
 }
 
+// "compression" and "compression_level" (issue 20): the level is checked against the algorithm's
+// range (protocol/compression.hpp) and defaults to the algorithm's own default.
+void read_compression(object_reader& r, destination_config& d) {
+  if (r.read_string("compression", d.compression) && !protocol::compression_from_string(d.compression)) {
+    r.error("compression", "expected \"none\", \"lz4\" or \"zstd\", got " + quote(d.compression));
+    d.compression = "none";
+  }
+  const auto algorithm = protocol::compression_from_string(d.compression).value_or(protocol::compression_algorithm::none);
+  const auto levels = protocol::levels_of(algorithm);
+  d.compression_level = static_cast<std::uint32_t>(levels.fallback);
+  if (!r.has("compression_level"))
+    return;
+  if (algorithm == protocol::compression_algorithm::none) {
+    // 0 is what the normalized config says for none; anything else needs an algorithm.
+    std::uint32_t level = 0;
+    if (r.read_uint("compression_level", level, 0) && level != 0)
+      r.error("compression_level", "set without a compression (\"lz4\" or \"zstd\")");
+    return;
+  }
+  if (!r.read_uint("compression_level", d.compression_level, static_cast<std::uint64_t>(levels.min),
+                   static_cast<std::uint64_t>(levels.max)))
+    d.compression_level = static_cast<std::uint32_t>(levels.fallback);
+}
+
 destination_config read_destination(object_reader& r) {
   destination_config d;
   read_name(r, "name", d.name, presence::required);
@@ -176,6 +201,7 @@ destination_config read_destination(object_reader& r) {
   r.read_uint("downgrade_after_ms", d.downgrade_after_ms, 0, max_downgrade_after_ms);
   read_validation_mode(r, d.validation);
   read_skip_validation(r, d.skip_validation);
+  read_compression(r, d);
   r.report_unknown_keys();
   return d;
 }

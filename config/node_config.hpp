@@ -107,6 +107,11 @@ struct destination_config {
   std::uint64_t downgrade_after_ms = 0;
   validation_mode validation = validation_mode::strict;
   std::vector<std::string> skip_validation; // names from validation_checks (not "identity"), unique
+  // Link compression (issue 20, protocol/compression.hpp): "none", "lz4" or "zstd", used when the
+  // peer's hello offers it (otherwise none, logged). The level is within the algorithm's range
+  // (protocol::levels_of); parse_config() fills in the algorithm's default (0 with none).
+  std::string compression = "none";
+  std::uint32_t compression_level = 0;
 
   friend bool operator==(const destination_config&, const destination_config&) = default;
 };

@@ -32,6 +32,8 @@ ordered_json destination_json(const destination_config& d) {
     {"downgrade_after_ms", d.downgrade_after_ms},
     {"validation", d.validation == validation_mode::strict ? "strict" : "warn"},
     {"skip_validation", d.skip_validation},
+    {"compression", d.compression},
+    {"compression_level", d.compression_level},
   };
 }
 

@@ -186,6 +186,23 @@ decode_result decode_digest(std::string_view body) {
   return m;
 }
 
+// ---- compressed_batch (1.7) ----
+// What the frame claims is checked before anyone decompresses it (compression.hpp): a real
+// algorithm, and an uncompressed size that a plain record_batch frame could have.
+decode_result decode_compressed_batch(std::string_view body, std::size_t max_frame_bytes) {
+  auto m = decode_fields<compressed_batch>(body);
+  if (!m)
+    return m;
+  const auto& c = std::get<compressed_batch>(m.value());
+  if (c.algorithm == compression_algorithm::none)
+    return protocol_error{errc::bad_value, "compressed_batch: algorithm: 0 (none) is not a compression"};
+  if (c.uncompressed_bytes < 1 + 4 || c.uncompressed_bytes > max_frame_bytes)
+    return protocol_error{errc::frame_too_large,
+                          "compressed_batch: uncompressed_bytes: " + std::to_string(c.uncompressed_bytes) +
+                            " outside 5.." + std::to_string(max_frame_bytes) + " (limits.max_frame_bytes)"};
+  return m;
+}
+
 } // namespace
 
 encode_result encode(const message& m, std::string& out, std::size_t max_frame_bytes) {
@@ -220,6 +237,7 @@ decode_result decode(std::string_view frame, std::size_t max_frame_bytes) {
     case frame_type::replicated: return decode_replicated(body);
     case frame_type::waiting: return decode_waiting(body);
     case frame_type::validation: return decode_validation(body);
+    case frame_type::compressed_batch: return decode_compressed_batch(body, max_frame_bytes);
   }
   // split_frame() admits only known types.
   return protocol_error{errc::unknown_type, "frame: unknown type"};

@@ -18,6 +18,16 @@ namespace tandem::protocol::fields {
 template <class M, class T>
 concept is = std::same_as<std::remove_const_t<M>, T>;
 
+// hello.decompress (1.7): a u8 after instance_id, present exactly when the hello says 1.7+ and
+// carries an instance_id (which is optional and length-prefixed: an offer without it would read
+// as one). One condition for writer and reader keeps the encoding canonical.
+template <class Io, class M>
+void hello_offer(Io& io, M& m) {
+  if (m.protocol_minor < 7 || m.instance_id.empty())
+    return;
+  io.u8("decompress", m.decompress);
+}
+
 template <class Io, is<hello> M>
 void apply(Io& io, M& m) {
   io.u16("protocol_major", m.protocol_major);
@@ -28,6 +38,7 @@ void apply(Io& io, M& m) {
   io.bytes("credentials", m.credentials);
   io.u64("journal_base", m.journal_base);
   io.trailing_id("instance_id", m.instance_id); // 1.3; absent in a 1.2 hello
+  hello_offer(io, m);                           // 1.7; absent before
 }
 
 template <class Io, is<durable_ack> M>
@@ -186,6 +197,13 @@ void apply(Io& io, M& m) {
     item_io.u64("count", b.count);
     item_io.u64("hash", b.hash);
   });
+}
+
+template <class Io, is<compressed_batch> M>
+void apply(Io& io, M& m) {
+  io.enum8("algorithm", m.algorithm, max_compression_algorithm);
+  io.u32("uncompressed_bytes", m.uncompressed_bytes);
+  io.bytes("data", m.data);
 }
 
 // One record of a record_batch; R is record or record_view. The path is passed separately

@@ -13,10 +13,12 @@
 namespace tandem::protocol {
 
 inline constexpr std::uint16_t protocol_major = 1;
-inline constexpr std::uint16_t protocol_minor = 5; // 1.1: subscription_gap; 1.2: persisted_partial, replicated, waiting;
+inline constexpr std::uint16_t protocol_minor = 7; // 1.1: subscription_gap; 1.2: persisted_partial, replicated, waiting;
                                                    // 1.3: hello.instance_id, close code identity_conflict;
                                                    // 1.4: validation, close code validation_failed;
-                                                   // 1.5: digest_request, digest_reply (anti-entropy)
+                                                   // 1.5: digest_request, digest_reply (anti-entropy);
+                                                   // 1.6: (taken by another branch: anti-entropy repair);
+                                                   // 1.7: hello.decompress, compressed_batch (compression.hpp)
 // The first minor version whose replication peers send a validation frame after their hello.
 inline constexpr std::uint16_t validation_minor = 4;
 
@@ -35,6 +37,8 @@ struct hello {
   std::string instance_id;            // 1.3: the sender's data dir identity, exactly 16 bytes; empty = not
                                       // said (a 1.2 hello ends before it). Two live peers with one
                                       // name and different ids: identity_conflict (docs/protocol.md)
+  std::uint8_t decompress = 0;        // 1.7: the algorithms the sender can decompress, bit (1 << algorithm)
+                                      // (compression.hpp); sent only after an instance_id; 0 = none
   bool operator==(const hello&) const = default;
 };
 
@@ -338,11 +342,26 @@ struct digest_reply {
   bool operator==(const digest_reply&) const = default;
 };
 
+// ---- added in protocol 1.7 (replication; never sent to a peer whose hello did not offer the
+// algorithm): a record_batch, compressed (protocol/compression.hpp has the codec and the rules) ----
+
+// Wire u8 (compressed_batch.algorithm; the bit positions of hello.decompress): never renumber.
+enum class compression_algorithm : std::uint8_t { none = 0, lz4 = 1, zstd = 2 };
+inline constexpr std::uint8_t max_compression_algorithm = 2;
+
+struct compressed_batch {
+  static constexpr frame_type type = frame_type::compressed_batch;
+  compression_algorithm algorithm = compression_algorithm::none; // lz4 or zstd on the wire
+  std::uint32_t uncompressed_bytes = 0; // of the record_batch frame after its length field; <= max_frame_bytes
+  std::string data;                     // the compressed stream
+  bool operator==(const compressed_batch&) const = default;
+};
+
 using message = std::variant<hello, record_batch, durable_ack, heartbeat, close_frame,
                              client_hello, publish, persisted_ack, negative_ack, subscribe,
                              delivered, unsubscribe, publisher_logon, publisher_logon_ack,
                              subscribe_from, subscription_gap, persisted_partial, replicated,
-                             waiting, validation, digest_request, digest_reply>;
+                             waiting, validation, digest_request, digest_reply, compressed_batch>;
 
 inline frame_type type_of(const message& m) noexcept {
   return std::visit([](const auto& v) { return std::decay_t<decltype(v)>::type; }, m);

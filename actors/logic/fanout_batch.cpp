@@ -1,12 +1,53 @@
 #include "actors/logic/fanout_batch.hpp"
 
 #include <cassert>
+#include <deque>
+#include <mutex>
+#include <optional>
 
 namespace tandem::logic {
+
+// The cache of batch_compressor (fanout_batch.hpp) on one wire_chunk.
+struct compressed_batches {
+  struct range {
+    const char* data = nullptr;
+    std::size_t size = 0;
+    bool operator==(const range&) const = default;
+  };
+  struct entry {
+    compression_setting setting;
+    std::uint32_t count = 0;
+    std::vector<range> pieces; // the batch's identity: byte ranges inside shared wire_chunks
+    // The batch's other chunks, kept alive so that their ranges cannot be reused by new chunks
+    // while this entry names them (only later chunks: no cycles).
+    std::vector<std::shared_ptr<const wire_chunk>> others;
+    std::shared_ptr<const std::string> frame; // null: the plain frame is sent
+  };
+
+  std::mutex mutex;
+  std::deque<entry> entries; // at most batch_compressor::max_entries, oldest first
+
+  std::optional<std::shared_ptr<const std::string>> find(const compression_setting& s, std::uint32_t count,
+                                                         const std::vector<range>& pieces) {
+    std::lock_guard lock{mutex};
+    for (const auto& e : entries)
+      if (e.setting == s && e.count == count && e.pieces == pieces)
+        return e.frame;
+    return std::nullopt;
+  }
+
+  void insert(entry e) {
+    std::lock_guard lock{mutex};
+    if (entries.size() == batch_compressor::max_entries)
+      entries.pop_front();
+    entries.push_back(std::move(e));
+  }
+};
 
 wire_chunk wire_chunk::build(const journal::record_chunk& chunk, std::string_view sender,
                              std::size_t max_frame_bytes) {
   wire_chunk out;
+  out.compressed = std::make_shared<compressed_batches>();
   out.records.resize(chunk.size());
   out.bytes.reserve(chunk.bytes.size() + chunk.size() * (sender.size() + 16));
   std::vector<std::string_view> path;
@@ -67,6 +108,47 @@ std::string fanout_batch::flatten() const {
   std::string out = header();
   for (const auto& p : pieces_)
     out.append(p.bytes);
+  return out;
+}
+
+namespace {
+
+std::vector<compressed_batches::range> ranges_of(const fanout_batch& batch) {
+  std::vector<compressed_batches::range> out;
+  out.reserve(batch.pieces().size());
+  for (const auto& p : batch.pieces())
+    out.push_back({p.bytes.data(), p.bytes.size()});
+  return out;
+}
+
+} // namespace
+
+batch_compressor::outcome batch_compressor::compress(const fanout_batch& batch, const compression_setting& setting,
+                                                     std::size_t max_frame_bytes) {
+  assert(!batch.empty() && setting.algorithm != protocol::compression_algorithm::none);
+  outcome out;
+  out.plain_bytes = batch.frame_bytes();
+  const auto& holder = batch.pieces().front().owner;
+  auto ranges = ranges_of(batch);
+  if (holder->compressed)
+    if (auto hit = holder->compressed->find(setting, batch.records(), ranges)) {
+      out.frame = std::move(*hit);
+      return out;
+    }
+  const std::string plain = batch.flatten();
+  auto c = protocol::compress_batch(plain, setting.algorithm, setting.level, max_frame_bytes);
+  out.compressed_here = true;
+  if (c && c.value().size() < plain.size())
+    out.frame = std::make_shared<const std::string>(std::move(c.value()));
+  else if (!c && c.code() != protocol::errc::frame_too_large) // too large: only bigger than plain
+    out.error = c.error().message;
+  if (!holder->compressed)
+    return out;
+  compressed_batches::entry e{setting, batch.records(), std::move(ranges), {}, out.frame};
+  for (const auto& p : batch.pieces())
+    if (p.owner != holder && (e.others.empty() || e.others.back() != p.owner))
+      e.others.push_back(p.owner);
+  holder->compressed->insert(std::move(e));
   return out;
 }
 

@@ -17,8 +17,11 @@
 
 #include "journal/tail_window.hpp"
 #include "protocol/batch.hpp"
+#include "protocol/compression.hpp"
 
 namespace tandem::logic {
+
+struct compressed_batches; // the compressed forms of batches starting in one wire_chunk (below)
 
 // The wire encoding (protocol record layout, the path extended by this node) of every record of
 // one journal chunk, plus what routing needs to know of each.
@@ -33,6 +36,9 @@ struct wire_chunk {
   };
   std::vector<entry> records; // index = index in the chunk
   std::string bytes;
+  // Batches whose first piece lies in this chunk, compressed (batch_compressor): shared by every
+  // link sending the same batch with the same setting. Lives as long as the chunk.
+  std::shared_ptr<compressed_batches> compressed;
 
   // Encodes every record of `chunk` as sent by instance `sender`.
   static wire_chunk build(const journal::record_chunk& chunk, std::string_view sender, std::size_t max_frame_bytes);
@@ -65,14 +71,53 @@ public:
   std::size_t frame_bytes() const noexcept { return protocol::batch_header_bytes + body_; }
   std::string header() const; // precondition: !empty()
   const std::vector<piece>& pieces() const noexcept { return pieces_; }
-  // The whole frame in one string (tests; the links hand pieces to the connection).
+  // The whole frame in one string (tests, and the input of compression; the links hand pieces
+  // to the connection).
   std::string flatten() const;
+
+  // When set, the connection writes this compressed_batch frame instead of header() and the
+  // pieces (batch_compressor). Shared, never modified.
+  std::shared_ptr<const std::string> compressed;
 
 private:
   std::size_t max_frame_bytes_;
   std::vector<piece> pieces_;
   std::uint32_t count_ = 0;
   std::size_t body_ = 0;
+};
+
+// ---- link compression (issue 20, protocol/compression.hpp) ----
+
+// One link's setting on one connection: what negotiation chose, and the configured level.
+struct compression_setting {
+  protocol::compression_algorithm algorithm = protocol::compression_algorithm::none;
+  int level = 0;
+  bool operator==(const compression_setting&) const = default;
+};
+
+// Compresses a batch ONCE per (setting, batch) for all links: the links whose routing admits the
+// same records read the same slices of the tail window and build identical batches (the same
+// pieces of the same shared wire_chunks), so the first link to send one compresses it and the
+// others take its result. A batch is identified by its pieces (owner and byte range) and count;
+// the result is cached on the wire_chunk of its first piece, at most max_entries per chunk
+// (oldest dropped first), and keeps the batch's other chunks alive as long as it is cached.
+// Thread-safe (links run on several scheduler threads); no lock is held while compressing, so two
+// links racing on one batch may both compress it (both results are correct; one is kept).
+class batch_compressor {
+public:
+  static constexpr std::size_t max_entries = 8;
+
+  struct outcome {
+    // The compressed_batch frame; null when the plain frame is to be sent (not smaller, or the
+    // compressor failed: `error` says why).
+    std::shared_ptr<const std::string> frame;
+    bool compressed_here = false; // this call ran the compressor (false: another link's result)
+    std::size_t plain_bytes = 0;  // the plain frame's size
+    std::string error;
+  };
+
+  // Precondition: !batch.empty(), setting.algorithm != none.
+  static outcome compress(const fanout_batch& batch, const compression_setting& setting, std::size_t max_frame_bytes);
 };
 
 } // namespace tandem::logic

@@ -1,7 +1,8 @@
 // Every message decoder (protocol/codec.hpp): the input is a frame's type byte and body; the
 // harness prepends the length so that the fuzzer spends its time inside the bodies. Properties:
 // decode never reads out of bounds (ASan), and whatever decodes re-encodes to the same bytes
-// (the wire format is canonical) and decodes again to an equal message.
+// (the wire format is canonical) and decodes again to an equal message; a compressed_batch that
+// decodes is decompressed within its declared size and its content checked as a record_batch.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "protocol/batch.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/compression.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 using namespace tandem::protocol;
@@ -41,6 +43,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (!decoded.ok())
     return 0;
+  // compressed_batch (1.7): decompression stays within the declared size, and what it restores
+  // is judged by decode_batch like any plain frame (never trusted, never out of bounds).
+  if (const auto* c = std::get_if<compressed_batch>(&decoded.value())) {
+    auto plain = decompress_batch(*c, supported_decompression);
+    if (plain.ok()) {
+      FUZZ_CHECK(plain.value().size() == 4 + c->uncompressed_bytes, "restored frame of another size than declared");
+      (void)decode_batch(plain.value());
+    }
+  }
   FUZZ_CHECK(type_of(decoded.value()) == static_cast<frame_type>(data[0]), "decoded another type");
   std::string again;
   auto encoded = encode(decoded.value(), again);

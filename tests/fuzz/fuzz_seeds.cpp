@@ -13,6 +13,7 @@
 #include "config/parse.hpp"
 #include "journal/record_codec.hpp"
 #include "protocol/codec.hpp"
+#include "protocol/compression.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 #include "tests/protocol/message_samples.hpp"
 
@@ -50,6 +51,21 @@ journal::record journal_record(int i) {
   return r;
 }
 
+// compressed_batch (1.7): real lz4 and zstd streams of a record_batch, so that the fuzzer starts
+// inside the decompressors and decode_batch behind them.
+void put_compressed_batches(protocol::samples::random_messages& rnd) {
+  protocol::record_batch rb;
+  for (int i = 0; i < 8; ++i)
+    rb.records.push_back(rnd.rec());
+  const std::string plain = frame_of(rb);
+  for (auto a : {protocol::compression_algorithm::lz4, protocol::compression_algorithm::zstd}) {
+    auto c = protocol::compress_batch(plain, a, protocol::levels_of(a).fallback);
+    if (!c.ok())
+      std::abort();
+    put("fuzz_decode", "compressed_batch-" + std::string{protocol::to_string(a)}, c.value().substr(4));
+  }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -77,6 +93,8 @@ int main(int argc, char** argv) {
     if (stream.size() < 4096)
       stream += f;
   }
+  put_compressed_batches(rnd);
+
   // frame_reader: the stream comes first; its parameters are read from the input's last bytes.
   put("fuzz_frame_reader", "session", stream + std::string("\x03\x07\x01\x10\x00\x10", 6));
   put("fuzz_frame_reader", "oversized", std::string("\xff\xff\xff\x7f\x02", 5) + std::string("\x00\x01", 2));
