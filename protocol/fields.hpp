@@ -188,6 +188,12 @@ void apply(Io& io, M& m) {
   });
 }
 
+template <class Io, is<repair_ack> M>
+void apply(Io& io, M& m) {
+  io.u64("records", m.records);
+  io.u64("stored", m.stored);
+}
+
 // One record of a record_batch; R is record or record_view. The path is passed separately
 // because a decoded record_view's path lives in the cursor's scratch vector.
 template <class Io, class R, class Path>

@@ -242,7 +242,7 @@ TEST_CASE("version check: a different major is refused naming both versions") {
   h.protocol_major = 2;
   auto v = check_version(h);
   CHECK_FALSE(v.compatible);
-  CHECK(v.message.find("peer speaks protocol 2.5, this node speaks 1.5") == 0);
+  CHECK(v.message.find("peer speaks protocol 2.6, this node speaks 1.6") == 0);
   CHECK_FALSE(check_version(0, 9).compatible);
   CHECK_FALSE(check_version(client_hello{3, 0, "c"}).compatible);
 }
@@ -250,7 +250,7 @@ TEST_CASE("version check: a different major is refused naming both versions") {
 TEST_CASE("version check: a different minor is accepted") {
   auto v = check_version(1, 7);
   CHECK(v.compatible);
-  CHECK(v.message.find("peer speaks protocol 1.7, this node speaks 1.5") == 0);
+  CHECK(v.message.find("peer speaks protocol 1.7, this node speaks 1.6") == 0);
   CHECK(check_version(client_hello{1, 3, "c"}).compatible);
 }
 
