@@ -26,6 +26,7 @@
 #include "journal/reader.hpp"
 #include "actors/logic/fanout_batch.hpp"
 #include "protocol/batch.hpp"
+#include "protocol/codec.hpp"
 
 namespace tandem {
 
@@ -264,6 +265,13 @@ void stop_repair(link_state& st) {
   ++st.repair_epoch;
 }
 
+// The connection ended: a running comparison and any repair with it.
+void stop_anti_entropy(link_state& st) {
+  if (st.ae)
+    st.ae->on_disconnected();
+  stop_repair(st);
+}
+
 // The destination claimed to hold what it cannot have (logic/peer_claims.hpp): believe nothing of
 // it, close the connection with close{protocol_violation}, and go on as if it had dropped (the
 // connection's detach, arriving later, is then ignored). Nothing is released on the claim.
@@ -276,9 +284,7 @@ void on_violation(link_self self, const logic::claim_violation& v) {
   st.conn = nullptr;
   st.awaiting_resume = false;
   st.window->on_disconnected();
-  if (st.ae)
-    st.ae->on_disconnected();
-  stop_repair(st);
+  stop_anti_entropy(st);
   ++st.disconnects;
   st.last_disconnect_unix_ms = unix_ms_now();
   self->send(st.ctx->journal, atoms::dest_conn::value, st.dest.name, false);
@@ -443,11 +449,17 @@ void on_repair_chunk(link_self self, std::uint64_t epoch, repair_chunk& chunk) {
   auto& st = self->state;
   if (epoch != st.repair_epoch || !st.conn)
     return;
+  protocol::repair_batch batch{std::move(chunk.records)};
+  std::string probe; // a batch the connection could not encode would never be answered
+  if (chunk.error.empty() && !batch.records.empty())
+    if (auto enc = protocol::encode(batch, probe, st.ctx->max_frame_bytes); !enc)
+      chunk.error = "repair_batch of " + std::to_string(batch.records.size()) + " records cannot be sent: " +
+                    enc.error().message;
   if (!chunk.error.empty()) {
     log::error(st.name, "anti-entropy repair for ", st.dest.name, ": ", chunk.error, "; the range is dropped");
     st.repair->on_read_failed();
-  } else if (st.repair->on_read(chunk.through, chunk.records.size())) {
-    self->send(st.conn, atoms::repair_out::value, protocol::repair_batch{std::move(chunk.records)});
+  } else if (st.repair->on_read(chunk.through, batch.records.size())) {
+    self->send(st.conn, atoms::repair_out::value, std::move(batch));
     return;
   }
   pump_repair(self);
@@ -471,8 +483,13 @@ void pump_repair(link_self self) {
           });
 }
 
+bool from_conn(link_self self);
+
+// The peer's repair_ack, on the connection in use (a replaced one's is ignored).
 void on_repair_ack(link_self self, const protocol::repair_ack& a) {
   auto& st = self->state;
+  if (!from_conn(self))
+    return;
   if (!st.repair) {
     on_ae_outcome(self, {{}, "repair_ack while anti-entropy is off here"});
     return;
@@ -658,9 +675,7 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
       s.conn = nullptr;
       s.awaiting_resume = false;
       s.window->on_disconnected();
-      if (s.ae)
-        s.ae->on_disconnected();
-      stop_repair(s);
+      stop_anti_entropy(s);
       ++s.disconnects;
       s.last_disconnect_unix_ms = unix_ms_now();
       self->send(s.ctx->journal, atoms::dest_conn::value, s.dest.name, false);
@@ -675,10 +690,7 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
     [=](atoms::peer_minor, std::uint16_t minor) { on_peer_minor(self, minor); },
     [=](atoms::digest_in, const protocol::digest_reply& r) { on_digest_in(self, r); },
     [=](atoms::ae_tick) { on_ae_tick(self); },
-    [=](atoms::repair_in, const protocol::repair_ack& a) {
-      if (from_conn(self))
-        on_repair_ack(self, a);
-    },
+    [=](atoms::repair_in, const protocol::repair_ack& a) { on_repair_ack(self, a); },
     [=](atoms::status) -> std::string { return status_json(self->state); },
   };
 }

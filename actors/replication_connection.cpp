@@ -101,6 +101,12 @@ void write_message(caf::io::broker* self, const state_ptr& st, const protocol::m
   self->flush(st->h);
 }
 
+// A frame our link asks us to send (anti-entropy): only on an established connection.
+void write_established(caf::io::broker* self, const state_ptr& st, const protocol::message& m) {
+  if (st->at == phase::established)
+    write_message(self, st, m);
+}
+
 // A quit broker can outlive its quit: pending timers hold it, and its behavior and down handler
 // hold this state. Drops every actor handle and the node context, so that this state cannot keep
 // a link (whose state refers back to this connection), the listener or the node's context alive
@@ -765,14 +771,8 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
     // The replication listener takes the slot back (replication_listener.hpp).
     [=](atoms::slot_evict, const std::string& reason) { refuse(self, st, protocol::close_code::resource_limit, reason); },
     [=](atoms::serve_link, const caf::actor& link) { on_serve_link(self, st, link); },
-    [=](atoms::digest_out, const protocol::digest_request& q) {
-      if (st->at == phase::established)
-        write_message(self, st, q);
-    },
-    [=](atoms::repair_out, const protocol::repair_batch& b) {
-      if (st->at == phase::established)
-        write_message(self, st, b);
-    },
+    [=](atoms::digest_out, const protocol::digest_request& q) { write_established(self, st, q); },
+    [=](atoms::repair_out, const protocol::repair_batch& b) { write_established(self, st, b); },
   };
 }
 
