@@ -47,6 +47,8 @@ inline std::vector<message> min_messages() {
     validation{false, false, "", {}},
     digest_request{0, "o", 1, 1, 1},
     digest_reply{0, "o", 1, 1, 1, 0, 0, "", {{0, 0}}},
+    repair_batch{{r}},
+    repair_ack{1, 0},
   };
 }
 
@@ -133,6 +135,8 @@ inline std::vector<message> max_messages() {
     validation{true, true, utf8_text(limits::max_pattern_bytes), max_passthrough()},
     digest_request{u64_max, name, u64_max, u64_max, 1024},
     max_digest_reply(),
+    repair_batch{{r, r2}},
+    repair_ack{u64_max, u64_max},
   };
 }
 
@@ -183,6 +187,16 @@ public:
         return digest_request{u64(), name(), std::min(a, b), std::max(a, b), static_cast<std::uint16_t>(1 + upto(1024))};
       }
       case 21: return digest_reply_sample();
+      case 22: {
+        repair_batch b;
+        for (std::size_t n = 1 + upto(8); n > 0; --n)
+          b.records.push_back(rec());
+        return b;
+      }
+      case 23: {
+        const auto records = std::max<std::uint64_t>(u64(), 1);
+        return repair_ack{records, std::min(records, u64())};
+      }
       default: {
         subscribe_from f{u64(), text(), static_cast<subscribe_start>(upto(max_subscribe_start + 1)), i64(),
                          upto(2) == 1, {}};
