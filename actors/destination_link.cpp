@@ -15,6 +15,8 @@
 #include "actors/log.hpp"
 #include "actors/digest_scanner.hpp"
 #include "actors/logic/anti_entropy_exchange.hpp"
+#include "actors/logic/anti_entropy_repair.hpp"
+#include "actors/repair_scan.hpp"
 #include "actors/logic/lag_tracker.hpp"
 #include "actors/timer_relay.hpp"
 #include "actors/logic/link_window.hpp"
@@ -27,6 +29,7 @@
 #include "actors/logic/fanout_batch.hpp"
 #include "protocol/batch.hpp"
 #include "protocol/compression.hpp"
+#include "protocol/codec.hpp"
 
 namespace tandem {
 
@@ -72,6 +75,11 @@ struct link_state {
   std::uint64_t plain_bytes = 0, wire_bytes = 0; // of batches sent: plain frame sizes, bytes written
   std::uint64_t compressions = 0, shared_compressions = 0, incompressible = 0, compress_errors = 0;
   double compress_seconds = 0; // CPU time this link spent compressing
+  // Anti-entropy repair (logic/anti_entropy_repair.hpp, protocol 1.6): none while anti-entropy is off.
+  std::optional<logic::repair_sender> repair;
+  std::uint16_t peer_minor = 0;    // of the attached connection
+  std::uint64_t repair_epoch = 0;  // bumped at each disconnect: a read answered later is dropped
+  std::uint64_t repairs_unsupported = 0; // ranges found while the peer speaks below 1.6 (not repaired)
 };
 
 using link_self = instrumented<caf::stateful_actor<link_state, destination_link_actor::base>>*;
@@ -286,6 +294,21 @@ void read_from_disk(link_self self) {
       });
 }
 
+// A repair in progress ends with the connection (anti_entropy_repair.hpp: found again later).
+void stop_repair(link_state& st) {
+  if (!st.repair)
+    return;
+  st.repair->on_disconnected();
+  ++st.repair_epoch;
+}
+
+// The connection ended: a running comparison and any repair with it.
+void stop_anti_entropy(link_state& st) {
+  if (st.ae)
+    st.ae->on_disconnected();
+  stop_repair(st);
+}
+
 // The destination claimed to hold what it cannot have (logic/peer_claims.hpp): believe nothing of
 // it, close the connection with close{protocol_violation}, and go on as if it had dropped (the
 // connection's detach, arriving later, is then ignored). Nothing is released on the claim.
@@ -298,8 +321,7 @@ void on_violation(link_self self, const logic::claim_violation& v) {
   st.conn = nullptr;
   st.awaiting_resume = false;
   st.window->on_disconnected();
-  if (st.ae)
-    st.ae->on_disconnected();
+  stop_anti_entropy(st);
   ++st.disconnects;
   st.last_disconnect_unix_ms = unix_ms_now();
   self->send(st.ctx->journal, atoms::dest_conn::value, st.dest.name, false);
@@ -379,13 +401,29 @@ std::vector<logic::anti_entropy_origin> ae_origins(const link_state& st) {
   return {{st.ctx->name, from, to}};
 }
 
+void pump_repair(link_self self);
+
+// The ranges a finished comparison found the peer lacking go to the repair queue (a peer below
+// protocol 1.6 cannot take them: counted, and /status says repair "unsupported").
+void queue_repairs(link_self self) {
+  auto& st = self->state;
+  auto found = st.ae->session().take_repairs();
+  if (st.peer_minor < protocol::repair_minor) {
+    st.repairs_unsupported += found.size();
+    return;
+  }
+  st.repair->add(found);
+  pump_repair(self);
+}
+
 // Logs a finished comparison's findings once: a divergence with its first differing range.
-void log_ae_findings(link_state& st) {
+void log_ae_findings(link_self self) {
+  auto& st = self->state;
   const auto& f = st.ae->session().figures();
   if (f.comparisons == st.ae_reported)
     return;
   st.ae_reported = f.comparisons;
-  st.ae->session().take_repairs(); // re-sending them is not done yet (see the issue's step 5)
+  queue_repairs(self);
   if (f.divergent_records == 0 || !f.first_range)
     return;
   log::warn(st.name, "anti-entropy: ", st.dest.name, " and this node diverge: at least ", f.divergent_records,
@@ -422,7 +460,7 @@ void on_ae_outcome(link_self self, logic::anti_entropy_exchange::outcome o) {
   }
   if (st.conn)
     send_digests(self, o.next);
-  log_ae_findings(st);
+  log_ae_findings(self);
 }
 
 void on_ae_tick(link_self self) {
@@ -431,7 +469,73 @@ void on_ae_tick(link_self self) {
   if (!st.conn || st.awaiting_resume || !st.ctx->digest_scanner)
     return;
   send_digests(self, st.ae->issue(st.ae->session().due(static_cast<std::uint64_t>(unix_ms_now()), ae_origins(st))));
-  log_ae_findings(st); // nothing to compare finishes at once
+  log_ae_findings(self); // nothing to compare finishes at once
+}
+
+// ---- anti-entropy repair (logic/anti_entropy_repair.hpp): one range read at a time by the
+// digest scanner (off the scheduler), sent as one repair_batch, the next read after its
+// repair_ack. Outside the window: acked, resume and sync-ack positions do not move. ----
+
+// At most max_frame_bytes / 2 of journal bytes per repair_batch (the wire form adds this node to
+// each path), and no more than 1 MiB: the repair's in-flight bound.
+std::size_t repair_batch_bytes(const link_state& st) {
+  return std::min<std::size_t>(st.ctx->max_frame_bytes / 2, 1u << 20);
+}
+
+void on_repair_chunk(link_self self, std::uint64_t epoch, repair_chunk& chunk) {
+  auto& st = self->state;
+  if (epoch != st.repair_epoch || !st.conn)
+    return;
+  protocol::repair_batch batch{std::move(chunk.records)};
+  std::string probe; // a batch the connection could not encode would never be answered
+  if (chunk.error.empty() && !batch.records.empty())
+    if (auto enc = protocol::encode(batch, probe, st.ctx->max_frame_bytes); !enc)
+      chunk.error = "repair_batch of " + std::to_string(batch.records.size()) + " records cannot be sent: " +
+                    enc.error().message;
+  if (!chunk.error.empty()) {
+    log::error(st.name, "anti-entropy repair for ", st.dest.name, ": ", chunk.error, "; the range is dropped");
+    st.repair->on_read_failed();
+  } else if (st.repair->on_read(chunk.through, batch.records.size())) {
+    self->send(st.conn, atoms::repair_out::value, std::move(batch));
+    return;
+  }
+  pump_repair(self);
+}
+
+void pump_repair(link_self self) {
+  auto& st = self->state;
+  if (!st.repair || !st.conn || st.awaiting_resume || !st.ctx->digest_scanner)
+    return;
+  auto r = st.repair->next();
+  if (!r)
+    return;
+  const auto epoch = st.repair_epoch;
+  self->request(st.ctx->digest_scanner, caf::infinite, atoms::repair_read::value, r->origin, r->first, r->last,
+                static_cast<std::uint64_t>(r->max_bytes))
+    .then([=](repair_chunk& c) { on_repair_chunk(self, epoch, c); },
+          [=](caf::error& e) {
+            repair_chunk c;
+            c.error = "scanner: " + self->system().render(e);
+            on_repair_chunk(self, epoch, c);
+          });
+}
+
+bool from_conn(link_self self);
+
+// The peer's repair_ack, on the connection in use (a replaced one's is ignored).
+void on_repair_ack(link_self self, const protocol::repair_ack& a) {
+  auto& st = self->state;
+  if (!from_conn(self))
+    return;
+  if (!st.repair) {
+    on_ae_outcome(self, {{}, "repair_ack while anti-entropy is off here"});
+    return;
+  }
+  if (auto why = st.repair->on_ack(a.records, a.stored); !why.empty()) {
+    on_ae_outcome(self, {{}, why});
+    return;
+  }
+  pump_repair(self);
 }
 
 bool from_conn(link_self self) {
@@ -443,6 +547,8 @@ void on_peer_minor(link_self self, std::uint16_t minor) {
   if (!self->state.ae || !from_conn(self))
     return;
   self->state.ae->on_disconnected();
+  stop_repair(self->state);
+  self->state.peer_minor = minor;
   self->state.ae->session().on_connected(minor, static_cast<std::uint64_t>(unix_ms_now()));
 }
 
@@ -461,6 +567,7 @@ void start_anti_entropy(link_self self) {
     return;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(st.ctx->anti_entropy_interval).count();
   st.ae.emplace(logic::anti_entropy_settings{static_cast<std::uint64_t>(ms)});
+  st.repair.emplace(repair_batch_bytes(st));
   arm_ae_tick(self);
 }
 
@@ -516,6 +623,18 @@ nlohmann::ordered_json ae_status(const link_state& st) {
     j["first_range"] = {{"origin", f.first_origin}, {"first", f.first_range->first}, {"last", f.first_range->last},
                         {"kind", anti_entropy::to_string(f.first_range->kind)}};
   j["comparisons"] = f.comparisons;
+  // Repair (protocol 1.6): "unsupported" while the peer speaks below 1.6 (nothing re-sent).
+  const auto r = st.repair ? st.repair->figures() : logic::repair_figures{};
+  j["repair"] = {{"state", !st.repair                                 ? "off"
+                           : st.conn && st.peer_minor < protocol::repair_minor ? "unsupported"
+                           : st.repair->busy()                          ? "repairing"
+                                                                        : "idle"},
+                 {"records_sent", r.records_sent},
+                 {"records_stored_by_peer", r.records_stored},
+                 {"batches_sent", r.batches_sent},
+                 {"ranges_queued", r.queued},
+                 {"ranges_dropped", r.ranges_dropped},
+                 {"ranges_unsupported", st.repairs_unsupported}};
   return j;
 }
 
@@ -633,8 +752,7 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
       s.conn = nullptr;
       s.awaiting_resume = false;
       s.window->on_disconnected();
-      if (s.ae)
-        s.ae->on_disconnected();
+      stop_anti_entropy(s);
       ++s.disconnects;
       s.last_disconnect_unix_ms = unix_ms_now();
       self->send(s.ctx->journal, atoms::dest_conn::value, s.dest.name, false);
@@ -650,6 +768,7 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
     [=](atoms::digest_in, const protocol::digest_reply& r) { on_digest_in(self, r); },
     [=](atoms::ae_tick) { on_ae_tick(self); },
     [=](atoms::peer_codec, std::uint16_t minor, std::uint8_t offer) { on_peer_codec(self, minor, offer); },
+    [=](atoms::repair_in, const protocol::repair_ack& a) { on_repair_ack(self, a); },
     [=](atoms::status) -> std::string { return status_json(self->state); },
   };
 }

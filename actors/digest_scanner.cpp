@@ -5,15 +5,12 @@
 
 #include "actors/instrumented_actor.hpp"
 #include "actors/journal_runtime.hpp"
+#include "actors/repair_scan.hpp"
 #include "journal/reader.hpp"
 
 namespace tandem {
 
 namespace {
-
-// Records per cursor read and their bytes: bounds the scanner's memory whatever the journal holds.
-constexpr std::size_t scan_batch_records = 4096;
-constexpr std::size_t scan_batch_bytes = 4u << 20;
 
 std::string error_json(const std::string& why) {
   nlohmann::json e;
@@ -21,22 +18,12 @@ std::string error_json(const std::string& why) {
   return e.dump();
 }
 
-// Feeds every durable record from the oldest held up to `end` to the builder.
-journal::status scan_into(const journal::journal& log, std::uint64_t end, anti_entropy::digest_builder& b) {
-  auto cur = log.open_cursor(log.first_seq());
-  if (!cur)
-    return cur.error();
-  while (cur->next_seq() <= end) {
-    auto slices = cur->read_slices(scan_batch_records, scan_batch_bytes);
-    if (!slices)
-      return slices.error();
-    if (slices->empty())
-      break;
-    for (const auto& s : *slices)
-      for (std::uint32_t i = 0; i < s.count; ++i)
-        b.add_encoded(s.chunk->record_bytes(s.first + i));
-  }
-  return {};
+// Feeds every durable record from the oldest held up to the durable end to the builder.
+journal::status scan_into(const journal::journal& log, anti_entropy::digest_builder& b) {
+  return visit_durable(log, log.first_seq(), [&](std::string_view rec) {
+    b.add_encoded(rec);
+    return true;
+  });
 }
 
 } // namespace
@@ -54,10 +41,10 @@ digest_scan scan_digest(const journal::journal& log, const anti_entropy::digest_
   out.removed_through = gone == removed.end() ? 0 : gone->second;
   anti_entropy::digest_builder b(req);
   // Retention may remove the segment under the cursor: start again once, then give up.
-  auto st = scan_into(log, log.durable_seq(), b);
+  auto st = scan_into(log, b);
   if (!st.ok() && st.code() == journal::errc::trimmed) {
     b = anti_entropy::digest_builder(req);
-    st = scan_into(log, log.durable_seq(), b);
+    st = scan_into(log, b);
   }
   if (!st.ok()) {
     out.error = "journal scan failed: " + st.to_string();
@@ -113,6 +100,16 @@ caf::behavior digest_scanner(instrumented<caf::event_based_actor>* self, std::sh
       return scan_digest_json(rt->log(), q);
     },
     [=](atoms::digest, const protocol::digest_request& f) -> protocol::digest_reply { return answer(rt->log(), f); },
+    // Anti-entropy repair (repair_scan.hpp): here so that every journal scan runs on this thread.
+    [=](atoms::repair_read, const std::string& origin, std::uint64_t first, std::uint64_t last,
+        std::uint64_t max_bytes) -> repair_chunk {
+      return read_repair(rt->log(), {origin, first, last, static_cast<std::size_t>(max_bytes)},
+                         rt->log().instance_name());
+    },
+    [=](atoms::repair, const repair_records& records, const journal_actor& journal, const std::string& via_peer,
+        const std::string& via_address) -> repair_result {
+      return store_repair(self->system(), rt->log(), records, journal, via_peer, via_address);
+    },
   };
 }
 

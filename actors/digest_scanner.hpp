@@ -12,6 +12,9 @@
 //       the same for a peer's 1.5 digest_request (replication_connection.cpp answers it): the
 //       reply's error is set when the scan failed.
 //
+//   (repair_read, ...) -> repair_chunk, (repair, ...) -> repair_result
+//       anti-entropy repair's reads and stores (repair_scan.hpp), on this thread too.
+//
 // A scan reads every durable record through a cursor (disk I/O), so the scanner runs detached
 // (its own thread), never on a CAF scheduler thread, and apart from the journal readers the links
 // depend on. Requests queue and run one at a time: the node does at most one scan at once.

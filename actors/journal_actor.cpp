@@ -53,6 +53,7 @@ struct journal_state {
   // Requests not answered yet, by the token the core knows them by.
   std::unordered_map<std::uint64_t, caf::typed_response_promise<append_reply>> promises;
   std::uint64_t removed_segments = 0;
+  std::uint64_t repair_stored = 0, repair_held = 0; // anti-entropy repair records (repair_scan.hpp)
   std::vector<caf::actor> durable_listeners;
   std::map<std::string, std::uint64_t> inbound; // peer -> what we durably hold of its journal
   bool inbound_dirty = false;
@@ -190,6 +191,7 @@ std::string status_json(journal_state& st) {
   out["segments"] = segments.size();
   out["bytes"] = bytes;
   out["removed_segments"] = st.removed_segments;
+  out["repair"] = {{"stored_records", st.repair_stored}, {"held_records", st.repair_held}};
   out["publishes_waiting_for_sync_destinations"] = core.acks().pending();
   out["publishes_unanswered"] = core.acks().admitted(); // the max_pending_publishes count
   out["committer"] = {{"syncs", stats.syncs},     {"batches", stats.batches}, {"records", stats.records},
@@ -308,7 +310,7 @@ caf::typed_response_promise<append_reply> request(journal_self self, append_requ
   if (publish)
     st.core->step(logic::journal_events::publish{token, std::move(records)});
   else
-    st.core->step(logic::journal_events::append{token, std::move(records)});
+    st.core->step(logic::journal_events::append{token, std::move(records), req.repair});
   carry_out(self, st.core->ready());
   return rp;
 }
@@ -533,6 +535,10 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
             caf::make_message(atoms::retention::value));
   return {
     [=](atoms::append, append_request& req) { return request(self, req, false); },
+    [=](atoms::repaired, std::uint64_t stored, std::uint64_t held) {
+      self->state.repair_stored += stored;
+      self->state.repair_held += held;
+    },
     [=](atoms::publish, append_request& req) { return request(self, req, true); },
     [=](atoms::commit_done, std::uint64_t id, append_reply& rep) {
       const auto now = now_ms();

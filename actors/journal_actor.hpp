@@ -109,6 +109,10 @@ struct append_request {
   // shows as via "unknown").
   std::string via_peer{};
   std::string via_address{};
+  // append only: an anti-entropy repair (protocol 1.6) whose records the digest scanner found
+  // missing in this journal (actors/logic/anti_entropy_repair.hpp): stored without the
+  // high-water duplicate filter, which would drop them (journal_events::append::repair).
+  bool repair = false;
 };
 
 // refusal and append_reply are defined in actors/logic/journal_core.hpp (plain C++, no CAF).
@@ -135,6 +139,7 @@ using sync_admin = caf::atom_constant<caf::atom("tsyncadm")>;        // journal:
 using dest_conn = caf::atom_constant<caf::atom("tdestconn")>;        // link -> journal: connected or not
 using sync_tick = caf::atom_constant<caf::atom("tsynctick")>;        // journal: time for the downgrade rules
 using dest_config = caf::atom_constant<caf::atom("tdestcfg")>;       // supervisor -> journal: a live reload's destination
+using repaired = caf::atom_constant<caf::atom("trepaired")>;        // scanner -> journal: a repair stored / held (counts)
 } // namespace atoms
 
 using journal_actor = caf::typed_actor<
@@ -159,7 +164,8 @@ using journal_actor = caf::typed_actor<
   // retention holds and ack rule know it (logic/journal_core.hpp).
   caf::replies_to<atoms::dest_config, std::string, bool, bool, std::string, std::uint64_t>::with<bool>,
   caf::reacts_to<atoms::retention>,
-  caf::reacts_to<atoms::commit_done, std::uint64_t, append_reply>>;
+  caf::reacts_to<atoms::commit_done, std::uint64_t, append_reply>,
+  caf::reacts_to<atoms::repaired, std::uint64_t, std::uint64_t>>; // (stored, held) of one repair_batch
 
 struct journal_actor_options {
   std::chrono::milliseconds retention_interval{1000};

@@ -60,6 +60,9 @@ struct node_metrics::families {
   gauge_family* dest_lag_seconds = nullptr;
   gauge_family* dest_stalled = nullptr;
   gauge_family* dest_divergent = nullptr; // anti-entropy: records the latest comparison found differing
+  counter_family* dest_repaired = nullptr;    // anti-entropy repair: records re-sent (repair_batch)
+  counter_family* repair_stored = nullptr;    // anti-entropy repair received: records stored here
+  counter_family* repair_held = nullptr;      // anti-entropy repair received: records already held
   gauge_family* dest_sync = nullptr;
   gauge_family* dest_downgraded = nullptr;           // issue 16: sync downgrade
   counter_family* dest_downgrades = nullptr;
@@ -248,6 +251,12 @@ void add_destination_families(metrics::registry& r, node_metrics::families& f) {
     "tandem_destination_stalled", "1 when records wait and the destination made no progress for metrics.stall_after_ms", dest));
   f.dest_divergent = must(r.add_gauge("tandem_divergent_records",
     "Records the latest anti-entropy comparison with the destination found differing (at least; 0: identical)", dest));
+  f.dest_repaired = must(r.add_counter("tandem_repaired_records_total",
+    "Records re-sent to the destination by anti-entropy repair (repair_batch frames)", dest));
+  f.repair_stored = must(r.add_counter("tandem_repair_stored_records_total",
+    "Records received in peers' anti-entropy repairs and stored here (this journal lacked them)"));
+  f.repair_held = must(r.add_counter("tandem_repair_held_records_total",
+    "Records received in peers' anti-entropy repairs that this journal held already (not stored again)"));
   f.dest_sync = must(r.add_gauge("tandem_destination_sync",
                                  "1 when the destination is sync (delays persisted acks), 0 when async", dest));
   f.dest_downgraded = must(r.add_gauge(
@@ -366,6 +375,10 @@ void expose_journal(node_metrics::families& f, const nlohmann::json& status) {
     set(f.journal_bytes->get(), j, "bytes");
     set(f.segment_read_bytes->get(), j, "segment_read_bytes");
     set(f.journal_removed_segments->get(), j, "removed_segments");
+    if (auto rp = j.find("repair"); rp != j.end() && rp->is_object()) {
+      set(f.repair_stored->get(), *rp, "stored_records");
+      set(f.repair_held->get(), *rp, "held_records");
+    }
     set(f.journal_waiting_publishes->get(), j, "publishes_waiting_for_sync_destinations");
     if (auto c = j.find("committer"); c != j.end()) {
       set(f.commit_syncs->get(), *c, "syncs");
@@ -410,8 +423,11 @@ void expose_destinations(node_metrics::families& f, const nlohmann::json& status
       set(l(f.dest_lag_bytes), d, "lag_bytes");
       set(l(f.dest_lag_seconds), d, "lag_seconds");
       set(l(f.dest_stalled), d, "stalled");
-      if (auto ae = d.find("anti_entropy"); ae != d.end() && ae->is_object())
+      if (auto ae = d.find("anti_entropy"); ae != d.end() && ae->is_object()) {
         set(l(f.dest_divergent), *ae, "divergent_records");
+        if (auto rp = ae->find("repair"); rp != ae->end() && rp->is_object())
+          set(l(f.dest_repaired), *rp, "records_sent");
+      }
       l(f.dest_sync).set(text(d, "sync_type") == "sync" ? 1 : 0);
       l(f.dest_downgraded).set(d.contains("downgraded_since") && !d["downgraded_since"].is_null() ? 1 : 0);
       set(l(f.dest_downgrades), d, "downgrades");

@@ -20,6 +20,8 @@
 #include "actors/logic/inbound_dedup.hpp"
 #include "actors/logic/memory_budget.hpp"
 #include "actors/logic/replication_validation.hpp"
+#include "actors/logic/anti_entropy_repair.hpp"
+#include "actors/repair_scan.hpp"
 #include "protocol/batch.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/compression.hpp"
@@ -54,6 +56,7 @@ struct conn_state {
   logic::replication_deadlines deadlines;      // when to send a heartbeat or give up (conn_timeout)
   std::uint64_t records_in = 0, duplicates_in = 0;
   bool digest_pending = false; // the peer's digest_request being answered (at most one at a time)
+  bool repair_pending = false; // the peer's repair_batch being stored (at most one at a time, 1.6)
   // The frame being received, held against the node-wide budget (memory_budget.hpp); reset
   // (released) when the connection finishes.
   std::optional<logic::connection_buffers> buffers;
@@ -98,6 +101,12 @@ void write_message(caf::io::broker* self, const state_ptr& st, const protocol::m
   }
   self->write(st->h, out.size(), out.data());
   self->flush(st->h);
+}
+
+// A frame our link asks us to send (anti-entropy): only on an established connection.
+void write_established(caf::io::broker* self, const state_ptr& st, const protocol::message& m) {
+  if (st->at == phase::established)
+    write_message(self, st, m);
 }
 
 // A quit broker can outlive its quit: pending timers hold it, and its behavior and down handler
@@ -508,6 +517,84 @@ bool on_digest_request(caf::io::broker* self, const state_ptr& st, const protoco
   return true;
 }
 
+// The peer's repair_batch (protocol 1.6, anti-entropy repair; logic/anti_entropy_repair.hpp):
+// every record passed the record_batch checks at decode; here the repair's own (no echo), then
+// the digest scanner stores the ones this journal does not hold and the answer is a repair_ack.
+// False when the connection was closed for it.
+std::string check_repair(const state_ptr& st, const protocol::repair_batch& b) {
+  if (st->repair_pending)
+    return "repair_batch before the previous one was answered (one at a time)";
+  for (std::size_t i = 0; i < b.records.size(); ++i) {
+    const auto& r = b.records[i];
+    const std::vector<std::string_view> path(r.path.begin(), r.path.end());
+    if (auto why = logic::check_repair_record(st->args.ctx->name, r.origin_instance, path); !why.empty())
+      return "repair_batch: record " + std::to_string(i) + " (origin_seq " + std::to_string(r.origin_seq) + "): " + why;
+  }
+  return {};
+}
+
+journal::record journal_record_of(protocol::record&& r) {
+  journal::record rec;
+  rec.origin = std::move(r.origin_instance);
+  rec.origin_seq = r.origin_seq;
+  rec.publisher = std::move(r.publisher_id);
+  rec.publisher_seq = r.publisher_seq;
+  rec.timestamp_ns = r.timestamp_ns;
+  rec.path = std::move(r.path);
+  rec.topic = std::move(r.topic);
+  rec.payload = std::move(r.payload);
+  return rec;
+}
+
+bool on_repair_batch(caf::io::broker* self, const state_ptr& st, protocol::repair_batch& b) {
+  if (auto why = check_repair(st, b); !why.empty() || !st->args.ctx->digest_scanner) {
+    refuse(self, st, protocol::close_code::protocol_violation,
+           "protocol violation: " + (why.empty() ? std::string{"repair_batch but this node has no digest scanner"} : why));
+    return false;
+  }
+  auto records = std::make_shared<std::vector<journal::record>>();
+  for (auto& r : b.records)
+    records->push_back(journal_record_of(std::move(r)));
+  st->repair_pending = true;
+  self->request(st->args.ctx->digest_scanner, caf::infinite, atoms::repair::value, repair_records{records},
+                st->args.ctx->journal, st->peer, st->args.remote_address)
+    .then(
+      [=](const repair_result& r) {
+        st->repair_pending = false;
+        if (st->at != phase::established)
+          return;
+        if (!r.error.empty())
+          refuse(self, st, r.peer_fault ? protocol::close_code::protocol_violation : protocol::close_code::shutdown,
+                 (r.peer_fault ? "protocol violation: repair_batch: " : "repair_batch not stored: ") + r.error);
+        else
+          write_message(self, st, protocol::repair_ack{r.records, r.stored});
+      },
+      [=](caf::error& e) {
+        st->repair_pending = false;
+        if (st->at == phase::established)
+          finish(self, st, "digest scanner did not store a repair: " + self->system().render(e), true);
+      });
+  return true;
+}
+
+// The anti-entropy frames (1.5 digests, 1.6 repairs): nullopt when `m` is none of them (or a
+// reply with no link to take it); false when the connection was closed for it.
+std::optional<bool> on_anti_entropy_frame(caf::io::broker* self, const state_ptr& st, protocol::message& m) {
+  if (auto* q = std::get_if<protocol::digest_request>(&m))
+    return on_digest_request(self, st, *q);
+  if (auto* rb = std::get_if<protocol::repair_batch>(&m))
+    return on_repair_batch(self, st, *rb);
+  if (!st->link)
+    return std::nullopt;
+  if (auto* ra = std::get_if<protocol::repair_ack>(&m))
+    self->send(st->link, atoms::repair_in::value, *ra); // the link checks it sent one (repair_sender)
+  else if (auto* r = std::get_if<protocol::digest_reply>(&m))
+    self->send(st->link, atoms::digest_in::value, std::move(*r)); // the link checks it asked (anti_entropy_exchange)
+  else
+    return std::nullopt;
+  return true;
+}
+
 void process_frames(caf::io::broker* self, const state_ptr& st) {
   // While registering, frames wait in the reader (the peer sends little before our resume ack).
   while (st->at == phase::handshake || st->at == phase::validating || st->at == phase::established) {
@@ -561,11 +648,9 @@ void process_frames(caf::io::broker* self, const state_ptr& st) {
         self->send(st->link, atoms::peer_ack::value, a->durable_seq);
     } else if (std::get_if<protocol::heartbeat>(&m)) {
       // liveness only
-    } else if (auto* q = std::get_if<protocol::digest_request>(&m)) {
-      if (!on_digest_request(self, st, *q))
+    } else if (auto handled = on_anti_entropy_frame(self, st, m)) {
+      if (!*handled)
         return;
-    } else if (auto* r = std::get_if<protocol::digest_reply>(&m); r && st->link) {
-      self->send(st->link, atoms::digest_in::value, std::move(*r)); // the link checks it asked (anti_entropy_exchange)
     } else if (auto* c = std::get_if<protocol::close_frame>(&m)) {
       if (c->code == protocol::close_code::identity_conflict) {
         refused_for_identity(self, st, c->reason);
@@ -733,10 +818,8 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
     // The replication listener takes the slot back (replication_listener.hpp).
     [=](atoms::slot_evict, const std::string& reason) { refuse(self, st, protocol::close_code::resource_limit, reason); },
     [=](atoms::serve_link, const caf::actor& link) { on_serve_link(self, st, link); },
-    [=](atoms::digest_out, const protocol::digest_request& q) {
-      if (st->at == phase::established)
-        write_message(self, st, q);
-    },
+    [=](atoms::digest_out, const protocol::digest_request& q) { write_established(self, st, q); },
+    [=](atoms::repair_out, const protocol::repair_batch& b) { write_established(self, st, b); },
   };
 }
 

@@ -65,6 +65,8 @@ using peer_minor = caf::atom_constant<caf::atom("tpeer_mi")>;   // connection ->
 using ae_tick = caf::atom_constant<caf::atom("tae_tick")>;      // timer -> link: is a comparison due?
 // Link compression (issue 20; protocol 1.7):
 using peer_codec = caf::atom_constant<caf::atom("tpeer_cod")>; // connection -> link (after link_attach): hello's minor, offer
+using repair_out = caf::atom_constant<caf::atom("trep_out")>;   // link -> connection: send this repair_batch (1.6)
+using repair_in = caf::atom_constant<caf::atom("trep_in")>;     // connection -> link: the peer's repair_ack (1.6)
 } // namespace atoms
 
 // Which side dialed a connection.
@@ -107,7 +109,8 @@ using replication_connection_actor = caf::typed_actor<
   // supervisor: the serving instance of the peer's destination ended; serve its link now (issue 17
   // part 2). The link's handle, untyped: destination_link_actor's interface names this one.
   caf::reacts_to<atoms::serve_link, caf::actor>,
-  caf::reacts_to<atoms::digest_out, protocol::digest_request>>; // its link: ask the peer for a digest
+  caf::reacts_to<atoms::digest_out, protocol::digest_request>, // its link: ask the peer for a digest
+  caf::reacts_to<atoms::repair_out, protocol::repair_batch>>;  // its link: re-send these records (1.6)
 
 // The replication listener (replication_listener.hpp; a broker, fronted by this handle likewise).
 using replication_listener_actor = caf::typed_actor<
@@ -126,6 +129,7 @@ using destination_link_actor = caf::typed_actor<
   caf::reacts_to<atoms::digest_in, protocol::digest_reply>,       // anti-entropy: the peer's reply
   caf::reacts_to<atoms::ae_tick>,                                 // anti-entropy: its timer
   caf::reacts_to<atoms::peer_codec, std::uint16_t, std::uint8_t>, // compression: the peer's minor and offer
+  caf::reacts_to<atoms::repair_in, protocol::repair_ack>,         // anti-entropy: the peer's repair_ack
   caf::replies_to<atoms::status>::with<std::string>>;
 
 // A destination's address cycler (address_cycler_actor.hpp). Fed by the supervisor only.
@@ -167,3 +171,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::conn_direction)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const tandem::config::destination_config>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::protocol::digest_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::protocol::digest_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::protocol::repair_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::protocol::repair_ack)

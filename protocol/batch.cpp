@@ -29,7 +29,7 @@ record to_record(const record_view& v) {
 void batch_encoder::begin(std::string& out) {
   abandon();
   out_ = &out;
-  writer_.emplace(out, frame_type::record_batch, max_frame_bytes_);
+  writer_.emplace(out, type_, max_frame_bytes_);
   writer_->u32("count", 0); // patched by finish()
   count_ = 0;
 }
@@ -120,14 +120,14 @@ const record_view* batch_cursor::next() {
   return &current_;
 }
 
-result<batch_view> decode_batch(std::string_view frame, std::size_t max_frame_bytes) {
+result<batch_view> decode_batch(std::string_view frame, std::size_t max_frame_bytes, frame_type expected) {
   auto parts = split_frame(frame, max_frame_bytes);
   if (!parts)
     return parts.error();
-  if (parts.value().type != frame_type::record_batch)
-    return protocol_error{errc::bad_value, "expected a record_batch frame, got " +
+  if (parts.value().type != expected)
+    return protocol_error{errc::bad_value, "expected a " + std::string{frame_type_name(expected)} + " frame, got " +
                                              std::string{frame_type_name(parts.value().type)}};
-  wire::reader in{parts.value().body, frame_type::record_batch};
+  wire::reader in{parts.value().body, expected};
   std::uint32_t count = 0;
   in.count("count", count, fields::min_record_bytes);
   if (in.failed())

@@ -44,8 +44,10 @@ record to_record(const record_view& v);
 // finish()/abandon().
 class batch_encoder {
 public:
-  explicit batch_encoder(std::size_t max_frame_bytes = default_max_frame_bytes)
-    : max_frame_bytes_(max_frame_bytes) {}
+  // `type`: record_batch, or repair_batch (protocol 1.6: the same body, anti-entropy repairs).
+  explicit batch_encoder(std::size_t max_frame_bytes = default_max_frame_bytes,
+                         frame_type type = frame_type::record_batch)
+    : max_frame_bytes_(max_frame_bytes), type_(type) {}
 
   // Starts a frame at the end of `out` (abandoning any frame in progress).
   void begin(std::string& out);
@@ -64,6 +66,7 @@ public:
 
 private:
   std::size_t max_frame_bytes_;
+  frame_type type_;
   std::optional<wire::writer> writer_;
   std::string* out_ = nullptr;
   std::uint32_t count_ = 0;
@@ -91,7 +94,7 @@ public:
   batch_cursor cursor() const;
 
 private:
-  friend result<batch_view> decode_batch(std::string_view, std::size_t);
+  friend result<batch_view> decode_batch(std::string_view, std::size_t, frame_type);
   friend class batch_cursor;
   batch_view(std::string_view records, std::uint32_t count) : records_(records), count_(count) {}
   std::string_view records_; // the bytes after the count
@@ -113,9 +116,11 @@ private:
 };
 
 // Validates a whole record_batch frame (header included) without copying any field: frame
-// errors as split_frame(), errc::bad_value if it is another frame type, errc::empty_batch,
-// and every field error of every record. After success iteration cannot fail.
+// errors as split_frame(), errc::bad_value if it is another frame type than `expected`
+// (record_batch, or repair_batch: protocol 1.6, the same body), errc::empty_batch, and every
+// field error of every record. After success iteration cannot fail.
 result<batch_view> decode_batch(std::string_view frame,
-                                std::size_t max_frame_bytes = default_max_frame_bytes);
+                                std::size_t max_frame_bytes = default_max_frame_bytes,
+                                frame_type expected = frame_type::record_batch);
 
 } // namespace tandem::protocol

@@ -18,11 +18,12 @@ encode_result encode_fields(const M& m, std::string& out, std::size_t max_frame_
   return w.finish();
 }
 
-encode_result encode_fields(const record_batch& b, std::string& out, std::size_t max_frame_bytes) {
-  batch_encoder enc{max_frame_bytes};
+encode_result encode_records(const std::vector<record>& records, frame_type type, std::string& out,
+                             std::size_t max_frame_bytes) {
+  batch_encoder enc{max_frame_bytes, type};
   enc.begin(out);
   std::vector<std::string_view> path;
-  for (const record& r : b.records) {
+  for (const record& r : records) {
     path.assign(r.path.begin(), r.path.end());
     record_view v{r.seq,           r.origin_instance, r.origin_seq, r.publisher_id,
                   r.publisher_seq, r.timestamp_ns,    path,         r.topic,
@@ -33,6 +34,14 @@ encode_result encode_fields(const record_batch& b, std::string& out, std::size_t
     }
   }
   return enc.finish();
+}
+
+encode_result encode_fields(const record_batch& b, std::string& out, std::size_t max_frame_bytes) {
+  return encode_records(b.records, frame_type::record_batch, out, max_frame_bytes);
+}
+
+encode_result encode_fields(const repair_batch& b, std::string& out, std::size_t max_frame_bytes) {
+  return encode_records(b.records, frame_type::repair_batch, out, max_frame_bytes);
 }
 
 template <class M>
@@ -59,11 +68,12 @@ decode_result decode_hello(std::string_view body) {
   return message{std::move(m)};
 }
 
+template <class Batch>
 decode_result decode_record_batch(std::string_view frame, std::size_t max_frame_bytes) {
-  auto view = decode_batch(frame, max_frame_bytes);
+  auto view = decode_batch(frame, max_frame_bytes, Batch::type);
   if (!view)
     return view.error();
-  record_batch b;
+  Batch b;
   // size() <= frame length / 43 (checked by decode_batch), so this reserve is bounded.
   b.records.reserve(view.value().size());
   auto cursor = view.value().cursor();
@@ -186,6 +196,20 @@ decode_result decode_digest(std::string_view body) {
   return m;
 }
 
+// ---- repair_ack (1.6) ----
+decode_result decode_repair_ack(std::string_view body) {
+  auto m = decode_fields<repair_ack>(body);
+  if (!m)
+    return m;
+  const auto& a = std::get<repair_ack>(m.value());
+  if (a.records == 0)
+    return protocol_error{errc::bad_value, "repair_ack: records: must be at least 1 (a repair_batch is never empty)"};
+  if (a.stored > a.records)
+    return protocol_error{errc::bad_value, "repair_ack: stored " + std::to_string(a.stored) + " exceeds records " +
+                                             std::to_string(a.records)};
+  return m;
+}
+
 // ---- compressed_batch (1.7) ----
 // What the frame claims is checked before anyone decompresses it (compression.hpp): a real
 // algorithm, and an uncompressed size that a plain record_batch frame could have.
@@ -216,7 +240,9 @@ decode_result decode(std::string_view frame, std::size_t max_frame_bytes) {
   const std::string_view body = parts.value().body;
   switch (parts.value().type) {
     case frame_type::hello: return decode_hello(body);
-    case frame_type::record_batch: return decode_record_batch(frame, max_frame_bytes);
+    case frame_type::record_batch: return decode_record_batch<record_batch>(frame, max_frame_bytes);
+    case frame_type::repair_batch: return decode_record_batch<repair_batch>(frame, max_frame_bytes);
+    case frame_type::repair_ack: return decode_repair_ack(body);
     case frame_type::durable_ack: return decode_fields<durable_ack>(body);
     case frame_type::heartbeat: return decode_fields<heartbeat>(body);
     case frame_type::close: return decode_fields<close_frame>(body);

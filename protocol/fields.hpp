@@ -199,6 +199,12 @@ void apply(Io& io, M& m) {
   });
 }
 
+template <class Io, is<repair_ack> M>
+void apply(Io& io, M& m) {
+  io.u64("records", m.records);
+  io.u64("stored", m.stored);
+}
+
 template <class Io, is<compressed_batch> M>
 void apply(Io& io, M& m) {
   io.enum8("algorithm", m.algorithm, max_compression_algorithm);

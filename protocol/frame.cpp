@@ -20,6 +20,8 @@ std::string_view frame_type_name(frame_type t) noexcept {
     case frame_type::validation: return "validation";
     case frame_type::digest_request: return "digest_request";
     case frame_type::digest_reply: return "digest_reply";
+    case frame_type::repair_batch: return "repair_batch";
+    case frame_type::repair_ack: return "repair_ack";
     case frame_type::compressed_batch: return "compressed_batch";
     case frame_type::client_hello: return "client_hello";
     case frame_type::publish: return "publish";

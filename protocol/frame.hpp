@@ -31,6 +31,8 @@ enum class frame_type : std::uint8_t {
   validation = 0x06, // protocol 1.4
   digest_request = 0x08, // protocol 1.5 (anti-entropy)
   digest_reply = 0x09,   // protocol 1.5 (anti-entropy)
+  repair_batch = 0x0A,   // protocol 1.6 (anti-entropy repair)
+  repair_ack = 0x0C,     // protocol 1.6 (anti-entropy repair)
   compressed_batch = 0x0B, // protocol 1.7 (link compression)
   client_hello = 0x20,
   publish = 0x21,

@@ -17,7 +17,7 @@ inline constexpr std::uint16_t protocol_minor = 7; // 1.1: subscription_gap; 1.2
                                                    // 1.3: hello.instance_id, close code identity_conflict;
                                                    // 1.4: validation, close code validation_failed;
                                                    // 1.5: digest_request, digest_reply (anti-entropy);
-                                                   // 1.6: (taken by another branch: anti-entropy repair);
+                                                   // 1.6: repair_batch, repair_ack (anti-entropy repair);
                                                    // 1.7: hello.decompress, compressed_batch (compression.hpp)
 // The first minor version whose replication peers send a validation frame after their hello.
 inline constexpr std::uint16_t validation_minor = 4;
@@ -342,6 +342,30 @@ struct digest_reply {
   bool operator==(const digest_reply&) const = default;
 };
 
+// ---- added in protocol 1.6 (replication, either direction; never sent to a peer whose hello
+// said minor < 6): anti-entropy repair (docs/protocol.md "Anti-entropy repair (1.6)") ----
+inline constexpr std::uint16_t repair_minor = 6;
+
+// Records the sender holds and a comparison found the receiver lacking, re-sent outside the
+// normal stream: the body of a record_batch (same fields, same checks), another frame type. The
+// receiver stores each record it does not hold (decided against its journal, not the high-water
+// mark of inbound dedup), drops the ones it holds, and answers with one repair_ack. At most one
+// repair_batch is unanswered per connection: a second one closes the connection.
+struct repair_batch {
+  static constexpr frame_type type = frame_type::repair_batch;
+  std::vector<record> records; // never empty on the wire
+  bool operator==(const repair_batch&) const = default;
+};
+
+// The answer to a repair_batch once the records it stored are durable: how many it carried and
+// how many of them were stored (the rest were held already). stored <= records, records >= 1.
+struct repair_ack {
+  static constexpr frame_type type = frame_type::repair_ack;
+  std::uint64_t records = 0;
+  std::uint64_t stored = 0;
+  bool operator==(const repair_ack&) const = default;
+};
+
 // ---- added in protocol 1.7 (replication; never sent to a peer whose hello did not offer the
 // algorithm): a record_batch, compressed (protocol/compression.hpp has the codec and the rules) ----
 
@@ -361,7 +385,8 @@ using message = std::variant<hello, record_batch, durable_ack, heartbeat, close_
                              client_hello, publish, persisted_ack, negative_ack, subscribe,
                              delivered, unsubscribe, publisher_logon, publisher_logon_ack,
                              subscribe_from, subscription_gap, persisted_partial, replicated,
-                             waiting, validation, digest_request, digest_reply, compressed_batch>;
+                             waiting, validation, digest_request, digest_reply, repair_batch,
+                             repair_ack, compressed_batch>;
 
 inline frame_type type_of(const message& m) noexcept {
   return std::visit([](const auto& v) { return std::decay_t<decltype(v)>::type; }, m);

@@ -1,5 +1,7 @@
 #include "actors/logic/anti_entropy_exchange.hpp"
 
+#include <algorithm>
+
 namespace tandem::logic {
 
 namespace ae = anti_entropy;
@@ -48,7 +50,8 @@ anti_entropy_exchange::outcome anti_entropy_exchange::on_reply(const protocol::d
     ++failed_;
     out.next = issue(session_.on_failed(p.request));
   } else {
-    out.next = issue(session_.on_digests(ae::from_frame(*p.local), ae::from_frame(*p.peer)));
+    const auto removed = std::max(p.local->removed_through, p.peer->removed_through);
+    out.next = issue(session_.on_digests(ae::from_frame(*p.local), ae::from_frame(*p.peer), removed));
   }
   pending_.erase(it);
   if (out.next.empty())

@@ -11,7 +11,8 @@
 // A peer reply whose request_id this side did not send (or already has) is a claim the peer
 // cannot have: `violation` says why, and the link closes the connection for it. A reply with an
 // error (a scan failed on either side) abandons that request: the comparison finishes without
-// it, and `failed` counts it.
+// it, and `failed` counts it. The higher removed_through of the two replies goes to the session:
+// what retention removed on either side is no divergence.
 #pragma once
 
 #include <cstdint>

@@ -63,14 +63,35 @@ std::vector<ae::digest_request> anti_entropy_session::due(std::uint64_t now_ms,
   return outstanding_;
 }
 
-std::vector<ae::digest_request> anti_entropy_session::on_digests(const ae::digest& local, const ae::digest& peer) {
+// `d` without what retention removed (up to `removed`); nullopt when nothing is left.
+std::optional<ae::difference> above_removed(ae::difference d, std::uint64_t removed) {
+  if (d.last <= removed)
+    return std::nullopt;
+  if (d.first > removed)
+    return d;
+  if (d.exact() && d.kind != ae::difference_kind::differs) {
+    // One side holds all of it: of the part left it still holds all, the other none.
+    d.first = removed + 1;
+    (d.kind == ae::difference_kind::missing_right ? d.left_count : d.right_count) = d.last - d.first + 1;
+    return d;
+  }
+  // Not exact: narrowed further, and the narrower buckets at or below `removed` drop out then.
+  return d;
+}
+
+std::vector<ae::digest_request> anti_entropy_session::on_digests(const ae::digest& local, const ae::digest& peer,
+                                                                 std::uint64_t removed_through) {
   auto it = std::find(outstanding_.begin(), outstanding_.end(), local.request);
   if (figures_.state != anti_entropy_state::comparing || it == outstanding_.end())
     return {};
   outstanding_.erase(it);
   const auto c = ae::compare(local, peer);
   std::vector<ae::digest_request> next;
-  for (const auto& d : c.differing) {
+  for (const auto& found : c.differing) {
+    const auto kept = above_removed(found, removed_through);
+    if (!kept)
+      continue;
+    const auto& d = *kept;
     auto narrower = rounds_ < settings_.max_rounds ? ae::drill_down(local.request.origin, d, settings_.buckets)
                                                    : std::nullopt;
     if (narrower) {

@@ -3,8 +3,9 @@
 // it connection changes, ticks and the two digests of each comparison, every input with `now_ms`
 // (unix milliseconds, read by the actor; no clock here), and carries out what it returns.
 // The link (destination_link.cpp) drives it through anti_entropy_exchange.hpp, which pairs the
-// peer's and the local digest of each request (protocol 1.5 digest frames). Repairs are found
-// but not re-sent yet; see docs/performance.md "Anti-entropy digests" for the cost.
+// peer's and the local digest of each request (protocol 1.5 digest frames), and re-sends the
+// repairs through anti_entropy_repair.hpp (protocol 1.6); see docs/performance.md
+// "Anti-entropy digests" for the cost.
 //
 //   [ off ] (interval 0)         never compares
 //   [ unsupported ]              connected to a peer whose minor is below min_peer_minor: not
@@ -17,11 +18,14 @@
 // its own (digest scanner), and reports each pair with on_digests(). Differences that are not
 // exact come back as narrower requests (drill-down) until they are, or max_rounds is used up.
 //
+// Retention: what either side's retention removed (the digest replies' removed_through) is cut
+// off every difference before it counts, so a partner that keeps less is not "diverging".
+//
 // Findings, kept until the next comparison finishes: the records that differ at least
 // (comparison::min_divergent over exact and unnarrowed ranges), the first differing range, and
 // the repairs -- the exact ranges of which this node holds every record and the peer none
-// (missing_right): the link re-sends those through its normal path and the peer's inbound dedup
-// drops any it already holds. A range the peer holds and this node lacks is the peer's to repair
+// (missing_right): the link re-sends those as protocol 1.6 repair_batch frames
+// (anti_entropy_repair.hpp), and the peer stores the ones its journal does not hold. A range the peer holds and this node lacks is the peer's to repair
 // (its own link to this node does the same). A range that differs in content is reported only.
 #pragma once
 
@@ -84,8 +88,13 @@ public:
   // The two digests of one request (local = this node's). Returns the narrower requests to send
   // next; when none are outstanding any more the comparison is finished and its findings kept.
   // Digests that answer another request than one outstanding are ignored (a late answer).
+  // removed_through: the highest origin_seq either side's retention removed (the digest replies'
+  // removed_through): a difference at or below it is no divergence -- the records are gone by
+  // design, not lost -- and is neither reported nor repaired (repairing it would bring back
+  // what retention removed); a difference that straddles it is cut to the part above.
   std::vector<anti_entropy::digest_request> on_digests(const anti_entropy::digest& local,
-                                                       const anti_entropy::digest& peer);
+                                                       const anti_entropy::digest& peer,
+                                                       std::uint64_t removed_through = 0);
 
   // A request that got no digest (a scan failed on either side): dropped from the comparison,
   // which finishes without it when nothing else is outstanding. Returns nothing to send.

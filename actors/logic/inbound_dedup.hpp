@@ -45,6 +45,9 @@
 // arrive out of origin_seq order (seq 7 via B, then seq 5 via C, which B filtered out and C did
 // not): seq 5 is then below the high-water mark and is DROPPED as a duplicate although this
 // node never stored it -- the record is lost on this node.
+// Anti-entropy repair (anti_entropy_repair.hpp, protocol 1.6) is the way back: a partner's
+// comparison finds such a range and re-sends it in repair_batch frames, which do NOT pass this
+// filter; the receiving node stores each record its journal does not hold (a journal scan).
 #pragma once
 
 #include <cstddef>

@@ -200,7 +200,9 @@ void journal_core::on(journal_events::append& e) {
                     "record " + std::to_string(i) + ": " + bad->code + ": " + bad->reason);
     }
   }
-  if (drop_replicated_duplicates(e.records))
+  if (e.repair)
+    note_repaired(e.records);
+  if (e.repair || drop_replicated_duplicates(e.records))
     return submit(e.token, false, std::move(e.records), {});
   // Everything is held or pending: answer when the newest pending append completes (appends
   // complete in order), so the caller never acks a copy that is not durable yet. (A publish stays
@@ -215,6 +217,16 @@ void journal_core::on(journal_events::append& e) {
   rep.ok = true;
   rep.durable_seq = journal_.durable_seq();
   out_.replies.push_back({e.token, std::move(rep)});
+}
+
+// Repaired records pass the origin filter's high-water whatever it says: a normal copy that
+// arrives later is then a duplicate.
+void journal_core::note_repaired(const std::vector<journal::record>& recs) {
+  std::vector<inbound_record> in;
+  for (const auto& r : recs)
+    if (!r.origin.empty())
+      in.push_back({0, r.origin, r.origin_seq});
+  origins_.classify(in);
 }
 
 // Replicated records: drops those already held or already on their way to the journal (the

@@ -150,6 +150,11 @@ struct publish {
 struct append {
   std::uint64_t token = 0;
   std::vector<journal::record> records;
+  // An anti-entropy repair (protocol 1.6): records the caller found missing in the journal by
+  // reading it (digest_scanner.hpp), one repair at a time. Checked like any replicated record,
+  // then stored without the duplicate filters (their high-water marks are above these records
+  // by construction); the origin filter still notes them, so a later normal copy is a duplicate.
+  bool repair = false;
 };
 struct commit_done {
   std::uint64_t id = 0;
@@ -321,6 +326,7 @@ private:
   void refuse(std::uint64_t token, std::string code, std::string reason);
   void submit(std::uint64_t token, bool publish, std::vector<journal::record> records, pending_request p);
   bool drop_replicated_duplicates(std::vector<journal::record>& records);
+  void note_repaired(const std::vector<journal::record>& records);
   void on_write_error(pending_map::iterator it, append_reply error);
   void answer_waiters(std::uint64_t id, const append_reply& rep);
   void answer_failed(pending_map::iterator it, append_reply error);

@@ -47,6 +47,8 @@ inline std::vector<message> min_messages() {
     validation{false, false, "", {}},
     digest_request{0, "o", 1, 1, 1},
     digest_reply{0, "o", 1, 1, 1, 0, 0, "", {{0, 0}}},
+    repair_batch{{r}},
+    repair_ack{1, 0},
     compressed_batch{compression_algorithm::lz4, 5, ""},
   };
 }
@@ -134,6 +136,8 @@ inline std::vector<message> max_messages() {
     validation{true, true, utf8_text(limits::max_pattern_bytes), max_passthrough()},
     digest_request{u64_max, name, u64_max, u64_max, 1024},
     max_digest_reply(),
+    repair_batch{{r, r2}},
+    repair_ack{u64_max, u64_max},
     compressed_batch{compression_algorithm::zstd, static_cast<std::uint32_t>(default_max_frame_bytes), big},
   };
 }
@@ -185,7 +189,17 @@ public:
         return digest_request{u64(), name(), std::min(a, b), std::max(a, b), static_cast<std::uint16_t>(1 + upto(1024))};
       }
       case 21: return digest_reply_sample();
-      case 22: // decodes; its stream is random, so it does not decompress
+      case 22: {
+        repair_batch b;
+        for (std::size_t n = 1 + upto(8); n > 0; --n)
+          b.records.push_back(rec());
+        return b;
+      }
+      case 23: {
+        const auto records = std::max<std::uint64_t>(u64(), 1);
+        return repair_ack{records, std::min(records, u64())};
+      }
+      case 24: // decodes; its stream is random, so it does not decompress
         return compressed_batch{static_cast<compression_algorithm>(1 + upto(max_compression_algorithm)),
                                 static_cast<std::uint32_t>(5 + upto(1 << 20)), bin()};
       default: {

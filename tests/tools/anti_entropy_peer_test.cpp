@@ -1,6 +1,9 @@
 // Anti-entropy over the replication protocol (issue 17, part 7; protocol 1.5): a real tandemd
 // answers a peer's digest_request with the digest_reply its journal gives -- the same buckets
 // as GET /digest -- and refuses a second request sent before the first was answered.
+// Repair (protocol 1.6): a repair_batch stores what the journal lacks below the dedup high-water
+// mark and nothing twice; a hostile one closes the connection with the reason; a range missing
+// on a partner is reported AND repaired within one interval.
 // The peer here is a scripted socket speaking the protocol through protocol/codec.hpp.
 #include <chrono>
 #include <filesystem>
@@ -189,12 +192,16 @@ TEST_CASE("anti-entropy: two identical nodes report no divergence within one int
   CHECK(ae["first_range"].is_null());
   CHECK(ae["last_run_ms"].get<std::uint64_t>() > 0);
   CHECK(anti_entropy_of(b, "A")["divergent_records"] == 0);
+  CHECK(ae["repair"]["records_sent"] == 0);
+  CHECK(ae["repair"]["state"] == "idle");
+  CHECK(b.status()["journal"]["repair"]["stored_records"] == 0);
   auto metrics = admin_get(a.ports().admin, "/metrics").body;
+  CHECK(metrics.find("tandem_repaired_records_total{destination=\"B\",group=\"B\"} 0") != std::string::npos);
   CHECK(metrics.find("tandem_divergent_records{destination=\"B\",group=\"B\"} 0") != std::string::npos);
   CHECK(a.log().find("diverge") == std::string::npos);
 }
 
-TEST_CASE("anti-entropy: a range missing on the destination is reported within one interval, with the range") {
+TEST_CASE("anti-entropy: a range missing on the destination is reported within one interval, with the range, and repaired") {
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"}, c{dir, "C"};
   start_pair(a, b, "sync");
@@ -214,9 +221,13 @@ TEST_CASE("anti-entropy: a range missing on the destination is reported within o
   a.start();
   c.start();
   REQUIRE(wait_until([&] { return a.connected_to("C"); }, 20s));
-  REQUIRE_MESSAGE(wait_until([&] { return anti_entropy_of(a, "C").value("divergent_records", 0ull) > 0; }, 20s),
+  // The first comparison's findings (the repair that follows clears them at the next one).
+  nlohmann::json ae;
+  REQUIRE_MESSAGE(wait_until([&] {
+                    ae = anti_entropy_of(a, "C");
+                    return ae.value("divergent_records", 0ull) > 0;
+                  }, 20s),
                   a.destination("C").dump() << "\n" << a.log() << "\n" << c.log());
-  auto ae = anti_entropy_of(a, "C");
   CHECK(ae["divergent_records"] == 20);
   REQUIRE(ae["first_range"].is_object());
   CHECK(ae["first_range"]["origin"] == "A");
@@ -230,4 +241,106 @@ TEST_CASE("anti-entropy: a range missing on the destination is reported within o
   // Regression: the drill-down's several requests went out at once, and C closed the connection
   // for the second (one digest_request at a time); now they go one by one.
   CHECK(c.log().find("before the previous one was answered") == std::string::npos);
+
+  // Repaired: the 20 records re-sent (repair_batch), stored on C although below its high-water
+  // mark, and the next comparison finds nothing.
+  REQUIRE_MESSAGE(wait_until([&] { return c.status()["journal"]["repair"].value("stored_records", 0ull) == 20; }, 20s),
+                  a.destination("C").dump() << "\n" << c.status()["journal"].dump());
+  const auto repaired_at = anti_entropy_of(a, "C").value("comparisons", 0ull);
+  REQUIRE(wait_until([&] { return compared(a, "C", repaired_at + 1); }, 20s));
+  ae = anti_entropy_of(a, "C");
+  CHECK(ae["divergent_records"] == 0);
+  CHECK(ae["first_range"].is_null());
+  CHECK(ae["repair"]["records_sent"] == 20);
+  CHECK(ae["repair"]["records_stored_by_peer"] == 20);
+  CHECK(admin_get(a.ports().admin, "/metrics").body.find("tandem_repaired_records_total{destination=\"C\",group=\"C\"} 20") !=
+        std::string::npos);
+  CHECK(admin_get(c.ports().admin, "/metrics").body.find("tandem_repair_stored_records_total 20") != std::string::npos);
+  // Each of A's 300 records on C exactly once.
+  auto j = nlohmann::json::parse(admin_get(c.ports().admin, "/digest?origin=A&from=" + std::to_string(base) +
+                                             "&to=" + std::to_string(base + 299) + "&buckets=300").body);
+  REQUIRE(j["buckets"].size() == 300);
+  for (const auto& bucket : j["buckets"])
+    CHECK(bucket[2].get<std::uint64_t>() == 1);
+  CHECK(c.records_held() == 300);
+}
+
+namespace {
+
+// A record of origin `origin` as the scripted peer P sends it.
+proto::record peer_record(const std::string& origin, std::uint64_t origin_seq, std::vector<std::string> path = {"P"}) {
+  proto::record r;
+  r.seq = origin_seq;
+  r.origin_instance = origin;
+  r.origin_seq = origin_seq;
+  r.publisher_id = "pp";
+  r.publisher_seq = origin_seq;
+  r.timestamp_ns = 1;
+  r.path = std::move(path);
+  r.topic = "t";
+  r.payload = "x";
+  return r;
+}
+
+std::vector<proto::record> peer_records(std::initializer_list<std::uint64_t> seqs) {
+  std::vector<proto::record> out;
+  for (auto s : seqs)
+    out.push_back(peer_record("P", s));
+  return out;
+}
+
+// The connection closes for `bytes` with `code`, and the reason (in the close frame and the log) holds `why`.
+void closes_for(const std::string& bytes, proto::close_code code, const std::string& why) {
+  node_and_peer n;
+  n.p->send_bytes(bytes);
+  CHECK_FALSE(n.p->next<proto::repair_ack>(20s));
+  REQUIRE(n.p->closed);
+  CHECK(n.p->closed->code == code);
+  CHECK_MESSAGE(n.p->closed->reason.find(why) != std::string::npos, n.p->closed->reason);
+  CHECK(wait_until([&] { return n.a.log().find(why) != std::string::npos; }, 10s));
+  CHECK(n.a.running());
+  CHECK(n.a.status()["journal"]["repair"]["stored_records"] == 0);
+}
+
+} // namespace
+
+TEST_CASE("anti-entropy repair: a repair_batch with a bad name, this node's records or an echo closes the connection") {
+  auto bad_name = frame(proto::repair_batch{{peer_record("Qz", 1)}});
+  bad_name.replace(bad_name.find("Qz"), 2, "Q!");
+  closes_for(bad_name, proto::close_code::bad_frame, "is not one of A-Z a-z 0-9 . _ -");
+  closes_for(frame(proto::repair_batch{{peer_record("A", 1)}}), proto::close_code::protocol_violation,
+             "repair_batch: record 0 (origin_seq 1): origin A is this node");
+  closes_for(frame(proto::repair_batch{{peer_record("Q", 1), peer_record("Q", 2, {"A", "P"})}}),
+             proto::close_code::protocol_violation, "repair_batch: record 1 (origin_seq 2): its path holds this node");
+  closes_for(frame(proto::repair_ack{1, 1}), proto::close_code::bad_frame, "unexpected repair_ack");
+}
+
+TEST_CASE("anti-entropy repair: records below the high-water mark the node lacks are stored once, held ones never again") {
+  node_and_peer n;
+  auto& a = n.a;
+  auto& p = *n.p;
+  // P:4..6 never arrive normally: the high-water mark of P passes them (7, 8).
+  p.send(proto::record_batch{peer_records({1, 2, 3, 7, 8})});
+  REQUIRE(wait_until([&] { auto ack = p.next<proto::durable_ack>(1s); return ack && ack->durable_seq == 8; }, 20s));
+  p.send(proto::repair_batch{peer_records({1, 2, 3, 4, 5, 6, 7, 8})});
+  auto ack = p.next<proto::repair_ack>(20s);
+  REQUIRE(ack);
+  CHECK(*ack == proto::repair_ack{8, 3});
+  // The same again, and a batch repeating one record: nothing stored twice.
+  p.send(proto::repair_batch{peer_records({4, 5, 6, 7, 8})});
+  ack = p.next<proto::repair_ack>(20s);
+  REQUIRE(ack);
+  CHECK(*ack == proto::repair_ack{5, 0});
+  p.send(proto::repair_batch{peer_records({9, 9})});
+  ack = p.next<proto::repair_ack>(20s);
+  REQUIRE(ack);
+  CHECK(*ack == proto::repair_ack{2, 1});
+  auto j = nlohmann::json::parse(admin_get(a.ports().admin, "/digest?origin=P&from=1&to=9&buckets=9").body);
+  REQUIRE(j["buckets"].size() == 9);
+  for (const auto& bucket : j["buckets"])
+    CHECK(bucket[2].get<std::uint64_t>() == 1);
+  const auto repair = a.status()["journal"]["repair"];
+  CHECK(repair["stored_records"] == 4);
+  CHECK(repair["held_records"] == 11);
+  CHECK(admin_get(a.ports().admin, "/metrics").body.find("tandem_repair_stored_records_total 4") != std::string::npos);
 }

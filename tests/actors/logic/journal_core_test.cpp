@@ -1234,3 +1234,36 @@ TEST_CASE("journal_core: a removed destination's partial acks no longer wait for
   h.ack("B", 2);
   CHECK(h.answered(t2));
 }
+
+TEST_CASE("journal_core: a repair append stores records below the origin high-water mark, still checked") {
+  harness h(dests({}));
+  h.append({replicated("B", 1), replicated("B", 2), replicated("B", 7)});
+  h.commit();
+  // B:3..5 lie below B's high-water (7): a normal append drops them as duplicates...
+  auto normal = h.append({replicated("B", 3)});
+  CHECK(h.queued.empty());
+  CHECK(h.reply(normal).first_seq == 0);
+  // ...a repair (the digest scanner found them missing in the journal) stores them.
+  auto t = h.next_token++;
+  h.core.step(journal_events::append{t, {replicated("B", 3), replicated("B", 4)}, true});
+  h.take();
+  REQUIRE(h.queued.size() == 1);
+  CHECK(h.queued.front().records.size() == 2);
+  h.commit();
+  CHECK(h.reply(t).ok);
+  // Checked like any replicated record: one breaking the record limits refuses the repair whole.
+  auto bad = replicated("B", 5);
+  bad.topic.assign(journal::format::max_topic_bytes + 1, 't');
+  auto r = h.next_token++;
+  h.core.step(journal_events::append{r, {bad}, true});
+  h.take();
+  CHECK(h.queued.empty());
+  CHECK(h.reply(r).error_code == "invalid_record");
+  // A repaired record above the high-water raises it: its normal copy later is a duplicate.
+  auto above = h.next_token++;
+  h.core.step(journal_events::append{above, {replicated("B", 9)}, true});
+  h.take();
+  h.commit();
+  h.append({replicated("B", 9)});
+  CHECK(h.queued.empty());
+}

@@ -1,0 +1,149 @@
+#include "actors/repair_scan.hpp"
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <set>
+
+#include <caf/all.hpp>
+
+#include "actors/logic/record_admission.hpp"
+#include "journal/journal.hpp"
+#include "journal/reader.hpp"
+
+namespace tandem {
+
+namespace {
+
+constexpr std::size_t read_records = 4096;   // records per cursor read (bounds memory)
+constexpr std::size_t read_bytes = 4u << 20;
+// How long the scanner waits for the journal to make a repair durable before giving up on it
+// (the connection then closes; the next comparison finds whatever is still missing).
+constexpr auto durable_wait = std::chrono::seconds(60);
+
+} // namespace
+
+journal::status visit_durable(const journal::journal& log, std::uint64_t from,
+                              const std::function<bool(std::string_view)>& visit) {
+  auto cur = log.open_cursor(std::max(from, log.first_seq()));
+  if (!cur)
+    return cur.error();
+  const auto end = log.durable_seq();
+  while (cur->next_seq() <= end) {
+    auto slices = cur->read_slices(read_records, read_bytes);
+    if (!slices)
+      return slices.error();
+    if (slices->empty())
+      break;
+    for (const auto& s : *slices)
+      for (std::uint32_t i = 0; i < s.count; ++i)
+        if (!visit(s.chunk->record_bytes(s.first + i)))
+          return {};
+  }
+  return {};
+}
+
+namespace {
+
+protocol::record wire_record(journal::record r, const std::string& sender) {
+  protocol::record w;
+  w.seq = r.seq;
+  w.origin_instance = std::move(r.origin);
+  w.origin_seq = r.origin_seq;
+  w.publisher_id = std::move(r.publisher);
+  w.publisher_seq = r.publisher_seq;
+  w.timestamp_ns = r.timestamp_ns;
+  w.path = std::move(r.path);
+  w.path.push_back(sender); // as the link sends it (fanout_batch.cpp)
+  w.topic = std::move(r.topic);
+  w.payload = std::move(r.payload);
+  return w;
+}
+
+} // namespace
+
+repair_chunk read_repair(const journal::journal& log, const logic::repair_read& r, const std::string& sender) {
+  repair_chunk out;
+  // This node's own records at or above its base have seq == origin_seq: start right there.
+  const bool own = r.origin == log.instance_name() && r.first >= log.base_seq();
+  std::size_t bytes = 0;
+  bool cut = false;
+  auto st = visit_durable(log, own ? r.first : log.first_seq(), [&](std::string_view rec) {
+    const auto s = journal::peek_origin_seq(rec);
+    if (own && journal::peek_seq(rec) > r.last)
+      return false;
+    if (journal::peek_origin(rec) != r.origin || s < r.first || s > r.last)
+      return true;
+    if (!out.records.empty() && bytes + rec.size() > r.max_bytes) {
+      cut = true; // the budget ends this chunk after the record before
+      return false;
+    }
+    bytes += rec.size();
+    out.through = s;
+    out.records.push_back(wire_record(journal::decode_record(rec), sender));
+    return true;
+  });
+  if (!st.ok())
+    out.error = "journal read failed: " + st.to_string();
+  else if (!cut)
+    out.through = r.last;
+  return out;
+}
+
+std::string repair_plan(const journal::journal& log, const std::vector<journal::record>& records,
+                        std::vector<logic::verdict>& verdicts) {
+  std::set<std::pair<std::string, std::uint64_t>, std::less<>> wanted, held;
+  for (const auto& r : records)
+    wanted.emplace(r.origin, r.origin_seq);
+  auto st = visit_durable(log, log.first_seq(), [&](std::string_view rec) {
+    std::pair<std::string, std::uint64_t> key{std::string{journal::peek_origin(rec)}, journal::peek_origin_seq(rec)};
+    if (wanted.count(key))
+      held.insert(std::move(key));
+    return true;
+  });
+  if (!st.ok())
+    return "journal scan failed: " + st.to_string();
+  const auto removed = log.removed().origins;
+  std::vector<logic::inbound_record> in;
+  for (const auto& r : records)
+    in.push_back({0, r.origin, r.origin_seq});
+  verdicts = logic::repair_verdicts(in, [&](std::string_view origin, std::uint64_t seq) {
+    const auto gone = removed.find(std::string{origin});
+    return (gone != removed.end() && seq <= gone->second) || held.count({std::string{origin}, seq}) > 0;
+  });
+  return {};
+}
+
+repair_result store_repair(caf::actor_system& sys, const journal::journal& log, const repair_records& records,
+                           const journal_actor& journal, const std::string& via_peer, const std::string& via_address) {
+  repair_result out;
+  out.records = records->size();
+  std::vector<logic::verdict> verdicts;
+  if (out.error = repair_plan(log, *records, verdicts); !out.error.empty())
+    return out;
+  auto store = std::make_shared<std::vector<journal::record>>();
+  for (std::size_t i = 0; i < records->size(); ++i)
+    if (verdicts[i] == logic::verdict::store)
+      store->push_back((*records)[i]);
+  if (store->empty()) {
+    caf::anon_send(journal, atoms::repaired::value, std::uint64_t{0}, out.records);
+    return out;
+  }
+  const auto n = store->size();
+  caf::scoped_actor waiter{sys};
+  waiter->request(journal, durable_wait, atoms::append::value, append_request{store, via_peer, via_address, true})
+    .receive(
+      [&](const append_reply& rep) {
+        if (rep.ok) {
+          out.stored = n;
+          caf::anon_send(journal, atoms::repaired::value, out.stored, out.records - out.stored);
+        }
+        else
+          out.error = "journal rejected the repair: " + rep.error;
+        out.peer_fault = !rep.ok && rep.error_code == logic::invalid_record_code;
+      },
+      [&](caf::error& e) { out.error = "journal did not store the repair: " + sys.render(e); });
+  return out;
+}
+
+} // namespace tandem

@@ -1,0 +1,79 @@
+// The journal reads of anti-entropy repair (issue 17, part 7; protocol 1.6; the decisions are
+// logic/anti_entropy_repair.hpp). Both run on the digest scanner's detached thread
+// (digest_scanner.hpp), never on a CAF scheduler thread, one at a time:
+//
+//   (repair_read, origin, first, last, max_bytes) -> repair_chunk
+//       sending side: the records of `origin` with origin_seq in [first, last] this journal
+//       holds, in journal order, up to about max_bytes (at least one record), as the link would
+//       send them (path + this node). `through`: the highest origin_seq the chunk covers.
+//       Precondition: the origin's records lie in the journal in origin_seq order (true for this
+//       node's own origin, the only one the links repair).
+//   (repair, records, journal, via_peer, via_address) -> repair_result
+//       receiving side: reads which of the records the journal holds (or retention removed),
+//       appends the others as ONE repair append (journal_actor append_request::repair) and
+//       waits until they are durable, then answers. Serialised on the scanner's thread, so no
+//       two repairs store one record twice.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include "actors/journal_actor.hpp"
+#include "actors/logic/anti_entropy_repair.hpp"
+#include "journal/errc.hpp"
+#include "journal/record_codec.hpp"
+#include "protocol/messages.hpp"
+
+namespace tandem {
+
+namespace journal {
+class journal;
+}
+
+namespace atoms {
+using repair_read = caf::atom_constant<caf::atom("trep_read")>; // digest scanner: read a repair range
+using repair = caf::atom_constant<caf::atom("trepair")>;        // digest scanner: store a repair_batch
+} // namespace atoms
+
+struct repair_chunk {
+  std::vector<protocol::record> records;
+  std::uint64_t through = 0; // origin_seqs up to here are covered
+  std::string error;         // non-empty: the read failed (the range is dropped, found again later)
+};
+
+struct repair_result {
+  std::uint64_t records = 0;
+  std::uint64_t stored = 0;
+  std::string error; // non-empty: nothing may be assumed stored; the connection closes
+  bool peer_fault = false; // the error is the peer's: a record breaks the journal's limits
+};
+
+using repair_records = std::shared_ptr<std::vector<journal::record>>;
+
+// Calls visit(record bytes) for every durable record from seq `from` (at least the oldest held)
+// up to the durable end of the call, while it returns true. Blocking (disk reads): off the
+// scheduler only. Retention removing the segment under the cursor ends it with errc::trimmed.
+journal::status visit_durable(const journal::journal& log, std::uint64_t from,
+                              const std::function<bool(std::string_view)>& visit);
+
+repair_chunk read_repair(const journal::journal& log, const logic::repair_read& r, const std::string& sender);
+// Which of `records` to store (logic::repair_verdicts, held = the journal holds it durably or
+// retention removed it). Returns the error when the scan failed (then nothing is decided).
+std::string repair_plan(const journal::journal& log, const std::vector<journal::record>& records,
+                        std::vector<logic::verdict>& verdicts);
+// The whole receiving side (above); blocks its thread on the journal actor's reply.
+repair_result store_repair(caf::actor_system& sys, const journal::journal& log, const repair_records& records,
+                           const journal_actor& journal, const std::string& via_peer, const std::string& via_address);
+
+} // namespace tandem
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::repair_chunk)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::repair_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::repair_records)
