@@ -144,8 +144,30 @@ void digest_admin(caf::io::broker* self, const state_ptr& st, caf::io::connectio
       });
 }
 
+// Issue 18: the bearer token rule (logic/access_control.hpp) before anything else is looked at.
+// False when the request was answered 401 or 403.
+bool authorized(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h,
+                const protocol::http_request& req) {
+  const bool is_read = req.method == "GET" || req.method == "HEAD";
+  if (!st->limits.access || (is_read && req.target == "/healthz")) // liveness probes carry no token
+    return true;
+  const auto verdict = logic::decide_admin(st->limits.access->admin(), is_read, req.authorization);
+  if (verdict == logic::admin_verdict::allowed)
+    return true;
+  st->limits.access->count_admin_refusal(verdict);
+  const bool missing = verdict == logic::admin_verdict::unauthorized;
+  log::warn(component, "refused ", req.method, " ", req.target.substr(0, 128), " from ", self->remote_addr(h), ": ",
+            missing ? "no bearer token (401)" : "wrong bearer token (403)");
+  respond(self, st, h, missing ? 401 : 403, "text/plain",
+          missing ? "this needs the admin token: Authorization: Bearer <token> (tandem --token-file)\n"
+                  : "wrong admin token\n");
+  return false;
+}
+
 void dispatch(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h,
               const protocol::http_request& req) {
+  if (!authorized(self, st, h, req))
+    return;
   if (req.target == "/config/reload") {
     if (req.method != "POST")
       respond(self, st, h, 405, "text/plain", "only POST is served on /config/reload\n");

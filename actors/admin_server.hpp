@@ -22,11 +22,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 #include "actors/journal_actor.hpp"
+#include "actors/logic/access_control.hpp"
 #include "actors/replication_messages.hpp"
 
 namespace tandem {
@@ -36,6 +38,7 @@ struct admin_limits {
   std::chrono::milliseconds request_timeout{5000}; // whole request, from accept to response
   caf::actor timers;                                // timer_relay.hpp
   caf::actor digest_scanner;                        // digest_scanner.hpp; none: /digest answers 503
+  std::shared_ptr<logic::access_control> access;    // the bearer token rule (issue 18); none: open
 };
 
 // Adopts `listen_fd` (a bound, listening socket; CAF owns it from here on).

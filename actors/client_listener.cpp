@@ -16,6 +16,7 @@
 #include "actors/atoms.hpp"
 #include "actors/instrumented_actor.hpp"
 #include "actors/log.hpp"
+#include "actors/login_worker.hpp"
 #include "actors/logic/ack_wait_notice.hpp"
 #include "actors/logic/connection_deadlines.hpp"
 #include "actors/logic/memory_budget.hpp"
@@ -50,6 +51,11 @@ struct session {
   logic::connection_deadlines deadlines; // read progress and idle, after client_hello
   std::size_t frames_in = 0;             // complete frames taken from the reader
   bool greeted = false;
+  bool logging_in = false; // issue 18: the hello's credentials are being checked (login_worker.hpp)
+  // The logged-in user and the table it was found in (kept: a reload applies to new logins); none
+  // when the node has no auth.users_file.
+  std::shared_ptr<const config::users_table> users;
+  const config::user_entry* user = nullptr;
   std::string name;
   std::uint16_t minor = 0; // the client's protocol minor version (1.1+: subscription_gap frames;
                            // 1.2+: persisted_partial, replicated and waiting frames)
@@ -117,6 +123,9 @@ struct clients_state {
   std::unordered_map<std::string, caf::io::connection_handle> claims;
   std::map<std::string, std::uint64_t> rejected_by_reason; // negative acks sent, by reason name
   std::map<std::string, std::uint64_t> closed_by_reason;   // connections closed by the node, by close code
+  caf::actor login_worker;                                 // password checks off this thread (issue 18)
+  std::size_t logins_pending = 0;                          // at most max_pending_logins
+  std::uint64_t logins = 0, subscriptions_not_entitled = 0;
 
   void reject(std::string_view reason, std::size_t n) {
     rejected += n;
@@ -158,6 +167,7 @@ std::string close_code_label(protocol::close_code code) {
     case protocol::close_code::resource_limit: return "resource_limit";
     case protocol::close_code::idle_timeout: return "idle_timeout";
     case protocol::close_code::shutdown: return "shutdown";
+    case protocol::close_code::auth: return "auth";
     default: return "code_" + std::to_string(static_cast<unsigned>(code));
   }
 }
@@ -383,6 +393,14 @@ bool start_subscription(caf::io::broker* self, const state_ptr& st, caf::io::con
     drop(self, st, h, protocol::close_code::bad_frame, reason);
     return false;
   }
+  if (s.user && !s.users->may_subscribe(*s.user, args.topic_regex)) { // issue 18: its subscribe patterns
+    ++st->subscriptions_not_entitled;
+    std::string reason = std::string{frame} + " " + std::to_string(args.id) + ": user '" + s.user->name +
+                         "' may not subscribe to '" + args.topic_regex +
+                         "' (use one of its subscribe patterns in auth.users_file, or a plain topic one matches)";
+    drop(self, st, h, protocol::close_code::auth, reason.size() > 1024 ? reason.substr(0, 1024) + "..." : reason);
+    return false;
+  }
   if (auto old = s.subscriptions.find(args.id); old != s.subscriptions.end())
     self->send_exit(old->second, caf::exit_reason::user_shutdown);
   args.ctx = st->ctx;
@@ -460,6 +478,78 @@ bool on_logon(caf::io::broker* self, const state_ptr& st, caf::io::connection_ha
   return true;
 }
 
+// The handshake's end: our client_hello; from here on the connection may publish and subscribe.
+void greet(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s, std::string& buf) {
+  s.greeted = true;
+  write_message(self, h, protocol::client_hello{protocol::protocol_major, protocol::protocol_minor, st->ctx->name}, buf);
+  self->flush(h);
+}
+
+// A failed login (issue 18): counted and logged (the user, never the password), and closed with
+// close{auth} after login_failure_delay, on a timer, whatever the reason (the client is not told
+// which). Frames it sends meanwhile close it at once.
+constexpr std::chrono::milliseconds login_failure_delay{1000};
+using login_failed = caf::atom_constant<caf::atom("loginfail")>;
+
+void fail_login(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
+                logic::login_failure why, const std::string& user) {
+  st->ctx->access->count_login_failure(why);
+  log::warn(component, "client login failed from ", s.peer, ": user '", user, "' ",
+            logic::to_string(why), " (client '", s.name, "'); closing with close{auth} in ", login_failure_delay.count(),
+            " ms");
+  s.logging_in = true; // until the close: any frame closes it now
+  arm_timer(st->ctx->timers, login_failure_delay, self->address(), caf::make_message(login_failed::value, h, s.epoch));
+}
+
+// The hello's user and password against the users table, on the login worker. False when the
+// connection was dropped.
+bool start_login(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
+                 const protocol::client_hello& hello, std::shared_ptr<const config::users_table> users) {
+  if (hello.user.empty()) {
+    fail_login(self, st, h, s, logic::login_failure::no_credentials, hello.user);
+    return true;
+  }
+  if (st->logins_pending >= max_pending_logins) {
+    st->ctx->access->count_login_failure(logic::login_failure::busy);
+    drop(self, st, h, protocol::close_code::resource_limit,
+         std::to_string(st->logins_pending) + " logins are being checked; try again later");
+    return false;
+  }
+  s.logging_in = true;
+  ++st->logins_pending;
+  const auto epoch = s.epoch;
+  const std::string user = hello.user;
+  self->request(st->login_worker, caf::infinite, login_check::value, users, user, hello.password)
+    .then(
+      [=](std::uint8_t result) {
+        --st->logins_pending;
+        auto it = st->sessions.find(h);
+        if (it == st->sessions.end() || it->second.epoch != epoch)
+          return;
+        auto& s2 = it->second;
+        const auto r = static_cast<config::login_result>(result);
+        if (r != config::login_result::ok)
+          return fail_login(self, st, h, s2,
+                            r == config::login_result::unknown_user ? logic::login_failure::unknown_user
+                                                                    : logic::login_failure::bad_password,
+                            user);
+        s2.logging_in = false;
+        s2.users = users;
+        s2.user = users->find(user);
+        ++st->logins;
+        std::string buf;
+        const auto before = self->wr_buf(h).size();
+        greet(self, st, h, s2, buf);
+        settle_output(self, st, h, before);
+      },
+      [=](caf::error& err) {
+        --st->logins_pending;
+        if (st->sessions.count(h))
+          drop(self, st, h, protocol::close_code::shutdown, "login check unavailable: " + self->system().render(err));
+      });
+  return true;
+}
+
 // The first frame of a connection: client_hello, answered with ours. False when the connection
 // was dropped.
 bool on_first_frame(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
@@ -474,11 +564,11 @@ bool on_first_frame(caf::io::broker* self, const state_ptr& st, caf::io::connect
     drop(self, st, h, protocol::close_code::version_mismatch, v.message);
     return false;
   }
-  s.greeted = true;
   s.name = hello->client_name;
   s.minor = hello->protocol_major == protocol::protocol_major ? hello->protocol_minor : 0;
-  write_message(self, h, protocol::client_hello{protocol::protocol_major, protocol::protocol_minor, st->ctx->name}, buf);
-  self->flush(h);
+  if (auto users = st->ctx->access->users())
+    return start_login(self, st, h, s, *hello, std::move(users));
+  greet(self, st, h, s, buf);
   return true;
 }
 
@@ -496,6 +586,12 @@ void on_publish(caf::io::broker* self, const state_ptr& st, caf::io::connection_
   }
   if (auto refusal = logic::check_publish({st->ctx->name, st->ctx->max_topic_bytes, st->ctx->max_frame_bytes}, p)) {
     refuse_publish(self, st, h, s, batch, pub_seqs, p.publisher_seq, *refusal);
+    return;
+  }
+  if (s.user && !s.users->may_publish(*s.user, p.topic)) { // issue 18: the user's publish patterns
+    refuse_publish(self, st, h, s, batch, pub_seqs, p.publisher_seq,
+                   {protocol::nack_reason::not_entitled, "not_entitled",
+                    "user '" + s.user->name + "' may not publish to this topic (its publish patterns in auth.users_file)"});
     return;
   }
   if (!batch)
@@ -559,6 +655,10 @@ void on_frames(caf::io::broker* self, const state_ptr& st, caf::io::connection_h
       return;
     }
     auto& m = msg.value();
+    if (s.logging_in) {
+      drop(self, st, h, protocol::close_code::auth, "a frame before the login completed");
+      return;
+    }
     if (!s.greeted) {
       if (!on_first_frame(self, st, h, s, m, buf))
         return;
@@ -765,6 +865,13 @@ std::string status_json(const clients_state& st0) {
                         {"used_bytes", b.used()},
                         {"peak_bytes", b.peak()},
                         {"refusals", b.refusals()}};
+  const auto& access = *st->ctx->access; // issue 18
+  j["auth"] = {{"enabled", access.users() != nullptr},
+               {"logins", st->logins},
+               {"login_failures_by_reason", access.login_failures()},
+               {"subscriptions_not_entitled", st->subscriptions_not_entitled},
+               {"admin_unauthorized", access.admin_unauthorized()},
+               {"admin_forbidden", access.admin_forbidden()}};
   j["replication_admission"] = {{"evicted", ra.evicted.load()},
                                 {"refused", ra.refused.load()},
                                 {"oversized_before_hello", ra.oversized_before_hello.load()},
@@ -780,6 +887,7 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
   st->max_connections = max_connections;
   st->max_outstanding = max_outstanding;
   self->add_doorman(fd);
+  st->login_worker = spawn_login_worker(self->system()); // issue 18
   // One periodic check of every connection's read-progress and idle deadlines.
   const auto sweep_every = std::clamp(std::min(st->ctx->frame_timeout, st->ctx->client_idle_timeout) / 4,
                                       std::chrono::milliseconds{50}, std::chrono::milliseconds{1000});
@@ -794,6 +902,8 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
       open.push_back(h);
     for (auto h : open)
       end_session(self, st, h);
+    self->send_exit(st->login_worker, caf::exit_reason::user_shutdown);
+    st->login_worker = nullptr;
     st->ctx.reset();
     self->quit(msg.reason);
   });
@@ -840,6 +950,11 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
       auto it = st->sessions.find(h);
       if (it != st->sessions.end() && it->second.epoch == epoch && !it->second.greeted)
         drop(self, st, h, protocol::close_code::handshake_timeout, "no client_hello within the handshake timeout");
+    },
+    [=](login_failed, caf::io::connection_handle h, std::uint64_t epoch) {
+      auto it = st->sessions.find(h);
+      if (it != st->sessions.end() && it->second.epoch == epoch)
+        drop(self, st, h, protocol::close_code::auth, "authentication failed");
     },
     [=](atoms::sub_gap, std::uint64_t ranges, std::uint64_t records) {
       st->subscription_gaps += ranges;

@@ -110,6 +110,10 @@ struct node_metrics::families {
   counter_family* client_partial_acks = nullptr;
   counter_family* client_replicated_notes = nullptr;
   counter_family* client_waiting_notices = nullptr;
+  // issue 18: failed client logins by reason, subscriptions refused by entitlement, admin refusals
+  counter_family* auth_failures = nullptr;
+  counter_family* auth_subscriptions_refused = nullptr;
+  counter_family* admin_refused = nullptr;
   // the inbound view (issue 17), label origin (at most inbound_view::default_max_origins + 1)
   counter_family* inbound_records = nullptr;
   counter_family* inbound_received = nullptr;
@@ -327,6 +331,11 @@ void add_client_families(metrics::registry& r, node_metrics::families& f) {
     "tandem_client_replicated_notes_total", "replicated notes sent: partially acked messages now on every sync destination"));
   f.client_waiting_notices = must(r.add_counter(
     "tandem_client_waiting_notices_total", "waiting notices sent: which sync destinations a publisher's acks wait for"));
+  f.auth_failures = must(r.add_counter("tandem_auth_failures_total", "Failed client logins, by reason", {"reason"}));
+  f.auth_subscriptions_refused = must(r.add_counter(
+    "tandem_auth_subscriptions_refused_total", "Subscriptions outside the user's subscribe patterns (closed)"));
+  f.admin_refused = must(r.add_counter("tandem_admin_refused_total", "Admin requests refused, by HTTP status",
+                                       {"status"}));
 }
 
 // Per origin (/status "inbound"). Origins are outside names: the families hold as many label
@@ -505,6 +514,14 @@ void expose_clients(node_metrics::families& f, const nlohmann::json& status) {
     set(f.client_partial_acks->get(), *it, "persisted_partial");
     set(f.client_replicated_notes->get(), *it, "replicated_notes");
     set(f.client_waiting_notices->get(), *it, "waiting_notices");
+    if (auto a = it->find("auth"); a != it->end() && a->is_object()) { // issue 18
+      if (auto r = a->find("login_failures_by_reason"); r != a->end() && r->is_object())
+        for (const auto& [reason, n] : r->items())
+          set(f.auth_failures->labels({reason}), *r, reason);
+      set(f.auth_subscriptions_refused->get(), *a, "subscriptions_not_entitled");
+      set(f.admin_refused->labels({"401"}), *a, "admin_unauthorized");
+      set(f.admin_refused->labels({"403"}), *a, "admin_forbidden");
+    }
     if (auto r = it->find("rejected_by_reason"); r != it->end() && r->is_object())
       for (const auto& [reason, n] : r->items())
         set(f.client_nacks->labels({reason}), *r, reason);

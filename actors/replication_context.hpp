@@ -12,6 +12,7 @@
 
 #include "actors/journal_actor.hpp"
 #include "actors/journal_runtime.hpp"
+#include "actors/logic/access_control.hpp"
 #include "actors/logic/identity_conflicts.hpp"
 #include "actors/logic/memory_budget.hpp"
 #include "actors/logic/validation_board.hpp"
@@ -53,6 +54,8 @@ struct replication_context {
   std::chrono::milliseconds frame_timeout{30000};
   std::chrono::milliseconds client_idle_timeout{300000};
   std::uint32_t max_subscriptions_per_connection = 64;
+  // Issue 18: the users table and admin token in force (tandemd swaps in reloaded files).
+  std::shared_ptr<logic::access_control> access = std::make_shared<logic::access_control>();
 };
 
 } // namespace tandem

@@ -403,9 +403,11 @@ std::shared_ptr<journal_runtime> spawn_journal(supervisor_self self, node_resour
 // What every replication actor shares (replication_context.hpp), with the journal readers and
 // the resolver it names (linked: they stop with the node).
 std::shared_ptr<const replication_context> make_context(supervisor_self self, const caf::actor& timers,
-                                                        std::shared_ptr<journal_runtime> runtime) {
+                                                        std::shared_ptr<journal_runtime> runtime,
+                                                        std::shared_ptr<logic::access_control> access) {
   const auto& cfg = self->state.info.config;
   auto ctx = std::make_shared<replication_context>();
+  ctx->access = std::move(access); // issue 18
   ctx->name = cfg.name;
   ctx->group = cfg.group;
   ctx->supervisor = caf::actor_cast<supervisor_actor>(self);
@@ -505,6 +507,7 @@ void spawn_listeners(supervisor_self self, const node_resources& res, const std:
   al.request_timeout = std::chrono::milliseconds{cfg.limits.handshake_timeout_ms};
   al.timers = timers;
   al.digest_scanner = ctx->digest_scanner; // GET /digest (issue 17, part 7)
+  al.access = ctx->access;                 // the admin token (issue 18)
   st.admin = spawn_admin_server(self->system(), res.admin_fd, caf::actor_cast<supervisor_actor>(self), st.journal, al);
   // Linked both ways: the supervisor's exit stops its children, and a child that dies
   // unexpectedly takes the node down loudly rather than leaving it half-working.
@@ -700,7 +703,7 @@ supervisor_actor::behavior_type supervisor(supervisor_self self, node_info info,
   st.connections.emplace(cfg.name);
   auto timers = spawn_timer_relay(self->system());
   self->link_to(timers);
-  auto ctx = make_context(self, timers, spawn_journal(self, res, timers));
+  auto ctx = make_context(self, timers, spawn_journal(self, res, timers), res.access);
   st.ctx = ctx;
   spawn_destinations(self);
   load_remembered_groups(self);

@@ -15,6 +15,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/journal_runtime.hpp"
+#include "actors/logic/access_control.hpp"
 #include "actors/node_info.hpp"
 #include "actors/replication_messages.hpp"
 #include "config/config_source.hpp"
@@ -29,6 +30,7 @@ struct node_resources {
   std::shared_ptr<journal_runtime> journal;  // opened and recovered
   journal::recovery_report recovery;
   config::config_source config_source;       // read again by a live reload (config_reload)
+  std::shared_ptr<logic::access_control> access = std::make_shared<logic::access_control>(); // issue 18
 };
 
 supervisor_actor spawn_supervisor(caf::actor_system& sys, node_info info, node_resources resources);

@@ -51,7 +51,8 @@ std::string client_connection::connect(const std::string& host, std::uint16_t po
     fail(err);
     return error_;
   }
-  if (!send(protocol::client_hello{protocol::protocol_major, protocol::protocol_minor, client_name},
+  if (!send(protocol::client_hello{protocol::protocol_major, protocol::protocol_minor, client_name,
+                                   credentials_.user, credentials_.password},
             timeout))
     return error_;
   for (;;) {

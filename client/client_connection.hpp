@@ -28,6 +28,14 @@
 
 namespace tandem::client {
 
+// A user of the node's auth.users_file (issue 18): sent in client_hello (protocol 1.8) by every
+// connect(), so failover clients, which reconnect the same client_connection, keep them. Empty
+// user and password: none sent (a node without auth needs none).
+struct credentials {
+  std::string user;
+  std::string password;
+};
+
 struct connection_limits {
   std::size_t max_frame_bytes = protocol::default_max_frame_bytes; // both directions
   std::size_t max_send_buffer = 4u << 20;
@@ -47,6 +55,8 @@ public:
   // connection is closed and error() holds the same text.
   std::string connect(const std::string& host, std::uint16_t port, const std::string& client_name,
                       std::chrono::milliseconds timeout);
+  // What every later connect() logs in with (a node with auth closes a bad pair with close{auth}).
+  void set_credentials(credentials c) { credentials_ = std::move(c); }
 
   // Encodes `m` into the send buffer and writes what the socket takes without waiting; waits
   // (up to `timeout`) only when more than max_send_buffer is buffered. False when the message
@@ -92,6 +102,7 @@ private:
   std::string endpoint_;
   std::string node_name_;
   std::string error_;
+  credentials credentials_;
 };
 
 } // namespace tandem::client

@@ -21,6 +21,7 @@ ha_publisher::ha_publisher(ha_publisher_options options, publish_store& store, f
     servers_(options_.servers, options_.failover, std::move(clock)), connection_(options_.limits),
     next_seq_(store.last_seq() + 1), ever_sent_through_(store.last_seq()) {
   options_.window = std::max<std::size_t>(options_.window, 1);
+  connection_.set_credentials(options_.login);
   if (options_.on_attempt)
     servers_.set_attempt_observer(options_.on_attempt);
 }

@@ -63,6 +63,7 @@ struct ha_publisher_options {
   // holds it (see above). Off by default: defaults keep data.
   bool drop_at_persisted_ack = false;
   connection_limits limits{};
+  credentials login{}; // issue 18: sent on every (re)connect, to every server of the list
   std::function<void(const rejection&)> on_rejected;     // optional
   std::function<void(const attempt_report&)> on_attempt; // optional, e.g. to log failovers
 };

@@ -68,6 +68,7 @@ struct ha_subscriber_options {
   std::size_t bookmark_every_records = 1000;
   std::chrono::milliseconds bookmark_every{1000};
   connection_limits limits{};
+  credentials login{}; // issue 18: sent on every (re)connect, to every server of the list
   std::function<void(const attempt_report&)> on_attempt; // optional
   // Called (from next()) with each subscription_gap the node sends: records the subscription
   // asked for (its bookmark, or start time) that the node no longer holds; the subscription goes

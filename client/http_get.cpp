@@ -74,12 +74,13 @@ int connect_with_deadline(const std::string& host, std::uint16_t port, clock::ti
 } // namespace
 
 http_result http_get(const std::string& host, std::uint16_t port, const std::string& path,
-                     std::chrono::milliseconds timeout, std::size_t max_bytes) {
-  return http_call("GET", host, port, path, timeout, max_bytes);
+                     std::chrono::milliseconds timeout, std::size_t max_bytes, const std::string& bearer_token) {
+  return http_call("GET", host, port, path, timeout, max_bytes, bearer_token);
 }
 
 http_result http_call(const std::string& method, const std::string& host, std::uint16_t port,
-                      const std::string& path, std::chrono::milliseconds timeout, std::size_t max_bytes) {
+                      const std::string& path, std::chrono::milliseconds timeout, std::size_t max_bytes,
+                      const std::string& bearer_token) {
   http_result r;
   auto deadline = clock::now() + timeout;
   int fd = connect_with_deadline(host, port, deadline, &r.error);
@@ -87,7 +88,8 @@ http_result http_call(const std::string& method, const std::string& host, std::u
     return r;
   // No body: Content-Length 0 so that a POST is complete without one.
   auto request = method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n" +
-                 (method == "GET" ? "" : "Content-Length: 0\r\n") + "\r\n";
+                 (method == "GET" ? "" : "Content-Length: 0\r\n") +
+                 (bearer_token.empty() ? "" : "Authorization: Bearer " + bearer_token + "\r\n") + "\r\n";
   std::size_t sent = 0;
   while (sent < request.size()) {
     if (!wait_for(fd, POLLOUT, deadline)) {

@@ -156,6 +156,22 @@ struct metrics_config {
   friend bool operator==(const metrics_config&, const metrics_config&) = default;
 };
 
+// Client authentication (issue 18, docs/security.md): auth.users_file. Empty: clients are not
+// authenticated (the node logs that once at startup). The file (config/users_file.hpp) is read
+// at startup and again on every reload; its path needs a restart.
+struct auth_config {
+  std::string users_file;
+  friend bool operator==(const auth_config&, const auth_config&) = default;
+};
+
+// The admin port's bearer token (issue 18): admin.token_file and admin.require_token_for_reads.
+// Empty token_file: no token (the startup warning names the admin port).
+struct admin_access_config {
+  std::string token_file;               // read at startup and on reload; refused if world-readable
+  bool require_token_for_reads = false; // GET needs the token too (POST always does)
+  friend bool operator==(const admin_access_config&, const admin_access_config&) = default;
+};
+
 // Longest anti_entropy_interval_s: one day.
 inline constexpr std::uint32_t max_anti_entropy_interval_s = 86'400;
 
@@ -177,6 +193,8 @@ struct node_config {
   // peer holds with what this node holds (digests, protocol 1.5); also at every connect.
   // 0 = off; at most max_anti_entropy_interval_s.
   std::uint32_t anti_entropy_interval_s = 300;
+  auth_config auth;                 // issue 18: "auth" in the JSON
+  admin_access_config admin_access; // issue 18: admin.token_file, admin.require_token_for_reads
 
   friend bool operator==(const node_config&, const node_config&) = default;
 };

@@ -22,13 +22,30 @@ constexpr std::uint64_t kib = 1024;
 constexpr std::uint64_t mib = 1024 * kib;
 constexpr std::uint64_t gib = 1024 * mib;
 
-void read_listener(object_reader& node, std::string_view key, listener_config& out) {
+void read_listener(object_reader& node, std::string_view key, listener_config& out,
+                   admin_access_config* access = nullptr) {
   auto r = node.object(key);
   if (!r)
     return;
   if (r->read_string("address", out.address) && out.address.empty())
     r->error("address", "must not be empty");
   r->read_uint("port", out.port, 0);
+  if (access) { // the admin listener's token (issue 18; the file itself is read by tandemd)
+    r->read_string("token_file", access->token_file);
+    r->read_bool("require_token_for_reads", access->require_token_for_reads);
+    if (access->require_token_for_reads && access->token_file.empty())
+      r->error("require_token_for_reads", "needs admin.token_file");
+  }
+  r->report_unknown_keys();
+}
+
+// auth.users_file (issue 18): the path only; tandemd reads and validates the file
+// (config/users_file.hpp) at startup and on reload.
+void read_auth(object_reader& node, auth_config& out) {
+  auto r = node.object("auth");
+  if (!r)
+    return;
+  r->read_string("users_file", out.users_file);
   r->report_unknown_keys();
 }
 
@@ -147,7 +164,7 @@ parse_result parse_config(const json& j) {
       r.error("data_dir", "must not be empty");
     read_listener(r, "replication", c.replication);
     read_listener(r, "client", c.client);
-    read_listener(r, "admin", c.admin);
+    read_listener(r, "admin", c.admin, &c.admin_access);
     check_listeners_distinct(r, c);
     read_journal(r, c.journal);
     detail::read_destinations(r, c.name, c.destinations);
@@ -157,6 +174,7 @@ parse_result parse_config(const json& j) {
         && c.log_level != "info" && c.log_level != "debug")
       r.error("log_level", "expected \"error\", \"warn\", \"info\" or \"debug\", got " + detail::quote(c.log_level));
     r.read_uint("anti_entropy_interval_s", c.anti_entropy_interval_s, 0, max_anti_entropy_interval_s);
+    read_auth(r, c.auth);
     r.report_unknown_keys();
   }
   if (!errors.empty())

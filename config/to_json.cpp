@@ -39,6 +39,14 @@ ordered_json destination_json(const destination_config& d) {
 
 } // namespace
 
+// The admin listener and its token settings (issue 18), in one object as in the input.
+ordered_json admin_json(const node_config& c) {
+  auto j = listener_json(c.admin);
+  j["token_file"] = c.admin_access.token_file;
+  j["require_token_for_reads"] = c.admin_access.require_token_for_reads;
+  return j;
+}
+
 ordered_json to_json(const node_config& c) {
   ordered_json destinations = ordered_json::array();
   for (const auto& d : c.destinations)
@@ -51,7 +59,7 @@ ordered_json to_json(const node_config& c) {
     {"data_dir", c.data_dir},
     {"replication", listener_json(c.replication)},
     {"client", listener_json(c.client)},
-    {"admin", listener_json(c.admin)},
+    {"admin", admin_json(c)},
     {"journal",
      {{"segment_bytes", j.segment_bytes},
       {"sync", j.sync == sync_policy::batch ? "batch" : "interval"},
@@ -79,6 +87,7 @@ ordered_json to_json(const node_config& c) {
     {"metrics", {{"enabled", c.metrics.enabled}, {"stall_after_ms", c.metrics.stall_after_ms}}},
     {"log_level", c.log_level},
     {"anti_entropy_interval_s", c.anti_entropy_interval_s},
+    {"auth", {{"users_file", c.auth.users_file}}},
   };
 }
 

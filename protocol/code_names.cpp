@@ -33,6 +33,7 @@ std::optional<std::string_view> known_name(nack_reason reason) {
     case nack_reason::record_too_large: return "record_too_large";
     case nack_reason::invalid_field: return "invalid_field";
     case nack_reason::overloaded: return "overloaded";
+    case nack_reason::not_entitled: return "not_entitled";
   }
   return std::nullopt;
 }

@@ -185,6 +185,19 @@ std::optional<protocol_error> check_digest(const digest_reply& r) {
   return check_digest_buckets(r);
 }
 
+// client_hello: its fields; the 1.8 credentials, when sent, are not both empty (a hello without
+// credentials ends after client_name, so that each hello has one encoding).
+decode_result decode_client_hello(std::string_view body) {
+  auto m = decode_fields<client_hello>(body);
+  if (!m)
+    return m;
+  const auto& h = std::get<client_hello>(m.value());
+  const std::size_t without_credentials = 2 + 2 + 2 + h.client_name.size();
+  if (body.size() > without_credentials && h.user.empty() && h.password.empty())
+    return protocol_error{errc::bad_value, "client_hello: user: empty user and password are sent as neither"};
+  return m;
+}
+
 // A digest frame: its fields, then check_digest().
 template <class M>
 decode_result decode_digest(std::string_view body) {
@@ -248,7 +261,7 @@ decode_result decode(std::string_view frame, std::size_t max_frame_bytes) {
     case frame_type::close: return decode_fields<close_frame>(body);
     case frame_type::digest_request: return decode_digest<digest_request>(body);
     case frame_type::digest_reply: return decode_digest<digest_reply>(body);
-    case frame_type::client_hello: return decode_fields<client_hello>(body);
+    case frame_type::client_hello: return decode_client_hello(body);
     case frame_type::publish: return decode_fields<publish>(body);
     case frame_type::persisted_ack: return decode_fields<persisted_ack>(body);
     case frame_type::negative_ack: return decode_fields<negative_ack>(body);

@@ -58,6 +58,12 @@ void apply(Io& io, M& m) {
   io.u16("protocol_major", m.protocol_major);
   io.u16("protocol_minor", m.protocol_minor);
   io.label("client_name", m.client_name);
+  // 1.8: user and password, both or neither. A client without credentials sends neither, so its
+  // hello is a 1.5 one that older nodes accept (docs/security.md).
+  if (io.tail(!m.user.empty() || !m.password.empty())) {
+    io.label("user", m.user);
+    io.text("password", m.password, limits::max_password_bytes);
+  }
 }
 
 template <class Io, is<publish> M>

@@ -1,5 +1,7 @@
 #include "protocol/http_request.hpp"
 
+#include <algorithm>
+
 namespace tandem::protocol {
 
 namespace {
@@ -79,6 +81,30 @@ http_parse_state http_request_parser::parse_head(std::string_view head) {
   request_.target = std::string{target.substr(0, q)};
   request_.query = q == std::string_view::npos ? std::string{} : std::string{target.substr(q + 1)};
   request_.version = std::string{version};
+  return parse_authorization(line_end == std::string_view::npos ? std::string_view{} : head.substr(line_end + 1));
+}
+
+// The header lines after the request line: only Authorization is kept (case-insensitive name).
+http_parse_state http_request_parser::parse_authorization(std::string_view headers) {
+  constexpr std::string_view name = "authorization:";
+  while (!headers.empty()) {
+    auto end = headers.find('\n');
+    auto line = headers.substr(0, end);
+    headers = end == std::string_view::npos ? std::string_view{} : headers.substr(end + 1);
+    if (line.size() < name.size() ||
+        !std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) { return a == (b | 0x20) || a == b; }))
+      continue;
+    if (request_.authorization) {
+      error_ = "more than one Authorization header";
+      return http_parse_state::malformed;
+    }
+    auto value = line.substr(name.size());
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == ' ' || value.back() == '\t'))
+      value.remove_suffix(1);
+    request_.authorization = std::string{value};
+  }
   return http_parse_state::complete;
 }
 

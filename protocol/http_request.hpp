@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,9 @@ struct http_request {
   std::string target;  // path without the query, e.g. "/status"
   std::string query;   // after '?', without it; may be empty
   std::string version; // "HTTP/1.0" or "HTTP/1.1"
+  // The Authorization header's value, leading and trailing blanks removed (issue 18: the admin
+  // bearer token); nullopt when the request has none. A second one makes the request malformed.
+  std::optional<std::string> authorization;
 };
 
 class http_request_parser {
@@ -41,6 +45,7 @@ public:
 
 private:
   http_parse_state parse_head(std::string_view head);
+  http_parse_state parse_authorization(std::string_view headers);
 
   std::size_t max_head_bytes_;
   std::string buffer_;

@@ -24,5 +24,7 @@ inline constexpr std::size_t max_payload_bytes = 16u << 20;
 // destination. config/destinations.cpp refuses more, so every config's claims can be sent.
 inline constexpr std::size_t max_pattern_bytes = 4096;
 inline constexpr std::size_t max_passthrough_patterns = 64;
+// Bytes of client_hello.password (1.8; UTF-8), and of a password `tandemd hash-password` takes.
+inline constexpr std::size_t max_password_bytes = 1024;
 
 } // namespace tandem::protocol::limits

@@ -13,12 +13,13 @@
 namespace tandem::protocol {
 
 inline constexpr std::uint16_t protocol_major = 1;
-inline constexpr std::uint16_t protocol_minor = 7; // 1.1: subscription_gap; 1.2: persisted_partial, replicated, waiting;
+inline constexpr std::uint16_t protocol_minor = 8; // 1.1: subscription_gap; 1.2: persisted_partial, replicated, waiting;
                                                    // 1.3: hello.instance_id, close code identity_conflict;
                                                    // 1.4: validation, close code validation_failed;
                                                    // 1.5: digest_request, digest_reply (anti-entropy);
                                                    // 1.6: repair_batch, repair_ack (anti-entropy repair);
-                                                   // 1.7: hello.decompress, compressed_batch (compression.hpp)
+                                                   // 1.7: hello.decompress, compressed_batch (compression.hpp);
+                                                   // 1.8: client_hello.user/password, nack not_entitled
 // The first minor version whose replication peers send a validation frame after their hello.
 inline constexpr std::uint16_t validation_minor = 4;
 
@@ -107,6 +108,10 @@ struct client_hello {
   std::uint16_t protocol_major = protocol::protocol_major;
   std::uint16_t protocol_minor = protocol::protocol_minor;
   std::string client_name;
+  // 1.8, optional (both empty: not sent): the user of auth.users_file and its password. A node
+  // without auth ignores them; a node with auth closes a bad pair with close{auth} after a delay.
+  std::string user{};     // a label, at most 255 bytes
+  std::string password{}; // UTF-8, at most limits::max_password_bytes
   bool operator==(const client_hello&) const = default;
 };
 
@@ -137,6 +142,7 @@ enum class nack_reason : std::uint16_t {
   record_too_large = 7,   // the record could not be replicated in one record_batch frame (or exceeds journal limits)
   invalid_field = 8,      // a field breaks the journal's limits or naming rules (e.g. publisher id length, UTF-8)
   overloaded = 9,         // the node-wide memory budget has no room for this publish now; retry later
+  not_entitled = 10,      // 1.8: the topic is outside the logged-in user's publish patterns
 };
 
 struct negative_ack {

@@ -96,6 +96,9 @@ public:
   // An optional last field: an identifier of exactly id_bytes bytes (u16 length prefix), written
   // only when not empty, so a message without one ends before it (how 1.3 extends 1.2's hello).
   void trailing_id(const char* f, std::string_view s);
+  // Optional last fields (client_hello 1.8): the caller writes them only when this returns true,
+  // i.e. when `present`; a message without them ends before them.
+  bool tail(bool present) const { return present; }
   // Checked fields (names.hpp): an instance name, a label (publisher id, client name), UTF-8
   // text of at most max_bytes, a payload of at most limits::max_payload_bytes, and a path of at
   // most limits::max_path_entries instance names.
@@ -222,6 +225,8 @@ public:
   void bytes(const char* f, std::string& v) { v = take(f, length<std::uint32_t>(f)); }
   // writer::trailing_id's field: nothing left is "not said" (empty); otherwise exactly id_bytes.
   void trailing_id(const char* f, std::string& v);
+  // writer::tail's fields: read them only when bytes are left (none left: "not said").
+  bool tail(bool /*present*/) const { return !err_ && remaining() != 0; }
   // Checked fields, as writer's: the raw field, then the rule; a violation is field_too_long
   // (a length) or invalid_field (content), naming the field and the offending byte's offset.
   template <class S>

@@ -43,6 +43,8 @@
 #include "client/ha_publisher.hpp"
 #include "client/ha_subscriber.hpp"
 #include "client/http_get.hpp"
+#include "config/secret_file.hpp"
+#include "protocol/limits.hpp"
 #include "client/percentile.hpp"
 #include "client/publisher.hpp"
 #include "client/status_view.hpp"
@@ -137,6 +139,11 @@ const char* general_help = R"(  tandem --help | -h | --version
   tandem COMMAND --help
       Print the usage of one command.
 
+credentials (issue 18, docs/security.md), taken by every command that needs them:
+  --user NAME --password-file FILE   publish, subscribe: log in as NAME (auth.users_file); the
+                                     password is FILE's contents, never an argument
+  --token-file FILE                  status, destination, verify-pair: the admin bearer token
+
 
 exit codes: 0 ok, 1 the node did not answer (or, for publish, not all persisted), 2 usage error,
             3 subscribe: records asked for were no longer held (a gap; see --accept-gaps)
@@ -216,6 +223,47 @@ void stop_on_signals() {
 
 // The command being run (main sets it): its usage follows a usage error, and --help prints it.
 const command_spec* current_command = nullptr;
+
+// Issue 18: the credentials options, taken out of argv by take_access_args before a command
+// parses the rest (so every command's parser stays as it was).
+struct access_args {
+  tandem::client::credentials login; // --user, --password-file
+  std::string token;                 // --token-file
+};
+access_args cli_access;
+
+[[noreturn]] void usage_error(const std::string& problem);
+
+std::string secret_from(const std::string& file, std::size_t max_bytes) {
+  auto r = tandem::config::read_secret_file(file, max_bytes, tandem::config::world_readable::allowed);
+  if (!tandem::config::is_secret(r))
+    usage_error(std::get<1>(r));
+  return std::get<0>(r);
+}
+
+void take_access_args(int& argc, char** argv) {
+  int kept = 2;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool takes = a == "--user" || a == "--password-file" || a == "--token-file";
+    if (!takes) {
+      argv[kept++] = argv[i];
+      continue;
+    }
+    if (i + 1 >= argc)
+      usage_error(a + " needs a value");
+    const std::string v = argv[++i];
+    if (a == "--user")
+      cli_access.login.user = v;
+    else if (a == "--password-file")
+      cli_access.login.password = secret_from(v, tandem::protocol::limits::max_password_bytes);
+    else
+      cli_access.token = secret_from(v, 4096);
+  }
+  argc = kept;
+  if (cli_access.login.user.empty() != cli_access.login.password.empty())
+    usage_error("--user and --password-file go together");
+}
 
 [[noreturn]] void usage_error(const std::string& problem) {
   std::cerr << "tandem: " << problem << "\n";
@@ -341,7 +389,7 @@ struct status_fetch {
 };
 
 status_fetch fetch_status(const std::string& host, int port, std::chrono::milliseconds timeout) {
-  auto r = tandem::client::http_get(host, static_cast<std::uint16_t>(port), "/status", timeout);
+  auto r = tandem::client::http_get(host, static_cast<std::uint16_t>(port), "/status", timeout, 16u << 20, cli_access.token);
   auto endpoint = host + ":" + std::to_string(port);
   if (!r.ok || r.status != 200)
     return {{}, "no status from " + endpoint + ": " + (r.ok ? "HTTP " + std::to_string(r.status) : r.error)};
@@ -512,6 +560,7 @@ int publish_ha(const std::string& servers, const std::optional<std::string>& sto
     store = std::make_unique<tandem::client::memory_publish_store>();
   }
   tandem::client::ha_publisher_options o;
+  o.login = cli_access.login;
   o.name = name;
   o.servers = list.servers;
   o.window = window;
@@ -630,6 +679,7 @@ int publish_one(const publish_args& p) {
   const auto n = p.n();
   const auto timeout = p.timeout();
   tandem::client::client_connection conn;
+  conn.set_credentials(cli_access.login);
   if (auto err = conn.connect(p.host, static_cast<std::uint16_t>(p.port), "tandem publish", timeout); !err.empty()) {
     std::cerr << "tandem: cannot connect: " << err << "\n";
     return 1;
@@ -842,6 +892,7 @@ int subscribe_ha(const subscribe_args& s) {
   const auto timeout = s.timeout();
   std::uint64_t gaps = 0;
   tandem::client::ha_subscriber_options o;
+  o.login = cli_access.login;
   o.client_name = "tandem subscribe";
   auto list = tandem::client::parse_servers(s.servers.value_or(s.endpoint()));
   if (list.servers.empty())
@@ -903,6 +954,7 @@ int subscribe_one(const subscribe_args& s) {
   const auto timeout = s.timeout();
   std::uint64_t gaps = 0;
   tandem::client::client_connection conn;
+  conn.set_credentials(cli_access.login);
   if (auto err = conn.connect(s.host, static_cast<std::uint16_t>(s.port), "tandem subscribe", timeout); !err.empty()) {
     std::cerr << "tandem: cannot connect: " << err << "\n";
     return 1;
@@ -963,7 +1015,8 @@ int destination(int argc, char** argv) {
   if (name.empty() || name.find_first_of("/?# \t\r\n") != std::string::npos)
     usage_error("destination name '" + name + "' cannot be a configured destination");
   auto r = tandem::client::http_call("POST", host, static_cast<std::uint16_t>(port),
-                                     "/destinations/" + name + "/" + words[0], std::chrono::milliseconds{timeout_ms});
+                                     "/destinations/" + name + "/" + words[0], std::chrono::milliseconds{timeout_ms},
+                                     16u << 20, cli_access.token);
   const auto endpoint = host + ":" + std::to_string(port);
   if (!r.ok) {
     std::cerr << "tandem: no answer from " << endpoint << ": " << r.error << "\n";
@@ -1004,7 +1057,7 @@ int verify_pair(int argc, char** argv) {
   auto fetch_from = [timeout_ms](const std::pair<std::string, int>& admin) {
     return [admin, timeout_ms](const std::string& path) {
       return tandem::client::http_get(admin.first, static_cast<std::uint16_t>(admin.second), path,
-                                      std::chrono::milliseconds{timeout_ms});
+                                      std::chrono::milliseconds{timeout_ms}, 16u << 20, cli_access.token);
     };
   };
   const auto result = tandem::client::verify_pair(fetch_from(admins[0]), fetch_from(admins[1]), opts);
@@ -1034,6 +1087,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   current_command = find_command(cmd);
+  take_access_args(argc, argv);
   if (cmd == "status")
     return status(argc, argv);
   if (cmd == "publish")

@@ -51,6 +51,8 @@
 #include "config/topology_output.hpp"
 #include "journal/inspect.hpp"
 #include "journal/instance_id.hpp"
+#include "tools/hash_password.hpp"
+#include "tools/node_access.hpp"
 #include "tools/service_notifier.hpp"
 
 namespace {
@@ -83,6 +85,9 @@ const char* usage = R"(usage:
       every problem as "FILE: path: check: message", then a summary with a reachability matrix.
       --dot prints a Graphviz graph instead (problems go to stderr). Exit 0 clean, 1 problems,
       2 a config is invalid (its errors are printed as by --check-config).
+  tandemd hash-password [--password-file FILE] [--cost N]
+      Print the scrypt hash of a password (read from FILE or stdin, never argv) for a users file
+      (auth.users_file, docs/security.md).
   tandemd --help | --version
 
 options:
@@ -372,8 +377,11 @@ void abort_lingering_sockets() {
 // file is read on a detached actor, never on the signal thread or a scheduler thread.
 class reload_target {
 public:
-  // `mx` guards `stop_requested` and the supervisor handle.
-  reload_target(std::mutex& mx, const bool& stop_requested) : mx_(mx), stop_requested_(stop_requested) {}
+  // `mx` guards `stop_requested` and the supervisor handle. `cfg` and `access`: the access files
+  // (issue 18), read again here on the signal thread (their paths need a restart to change).
+  reload_target(std::mutex& mx, const bool& stop_requested, const tandem::config::node_config& cfg,
+                tandem::logic::access_control& access)
+    : mx_(mx), stop_requested_(stop_requested), cfg_(cfg), access_(access) {}
 
   void set(std::optional<tandem::supervisor_actor> root) {
     std::lock_guard guard{mx_};
@@ -387,16 +395,20 @@ public:
       return;
     }
     tandem::log::info("tandemd", "received SIGHUP: reloading the config");
+    tandem::reload_access(cfg_, access_);
     caf::anon_send(*root_, tandem::atoms::config_reload::value);
   }
 
 private:
   std::mutex& mx_;
   const bool& stop_requested_;
+  const tandem::config::node_config& cfg_;
+  tandem::logic::access_control& access_;
   std::optional<tandem::supervisor_actor> root_; // set while the supervisor runs
 };
 
-int run_node(const tandem::config::node_config& cfg, const tandem::config::config_source& source) {
+int run_node(const tandem::config::node_config& cfg, const tandem::config::config_source& source,
+             std::shared_ptr<tandem::logic::access_control> access) {
   using namespace tandem;
   std::string error;
   // Bind first: a node that cannot have its ports leaves nothing on disk (no data dir, no lock).
@@ -443,7 +455,7 @@ int run_node(const tandem::config::node_config& cfg, const tandem::config::confi
   bool stop_requested = false;
   std::atomic<bool> stopped{false};
 
-  reload_target reload{mx, stop_requested};
+  reload_target reload{mx, stop_requested, cfg, *access};
   auto hangup = [&] { reload.hangup(); };
   // The signal thread: the first SIGINT/SIGTERM asks main to stop; a second one, or a shutdown that
   // overruns the grace period, ends the process at once.
@@ -455,11 +467,17 @@ int run_node(const tandem::config::node_config& cfg, const tandem::config::confi
     tandem::metrics::live_metrics::instance().enable(cfg.metrics.enabled);
     caf::actor_system sys{caf_cfg};
     auto root = spawn_supervisor(sys, info, node_resources{admin->fd, replication->fd, client->fd, std::move(journal),
-                                                           std::move(recovery), source});
+                                                           std::move(recovery), source, access});
     reload.set(root);
     log::info("tandemd", "node ", cfg.name, " (group ", cfg.group, ") started: replication ", cfg.replication.address,
               ":", replication->port, ", client ", cfg.client.address, ":", client->port, ", admin ",
               cfg.admin.address, ":", admin->port, ", data dir ", cfg.data_dir);
+    // Issue 18: said once, naming each open listener's bind address.
+    if (auto open = unauthenticated_warning(cfg, client->port, admin->port, replication->port); !open.empty())
+      log::warn("tandemd", open);
+    else
+      log::info("tandemd", "client and admin listeners need credentials; replication ", cfg.replication.address, ":",
+                replication->port, " is not authenticated (TLS is not built yet; docs/security.md)");
     // If the supervisor dies on its own, the node is no longer whole. An abnormal end (an
     // exception, any error reason; actor_exit_is_fatal) exits at once with fatal_exit_code, so a
     // process supervisor restarts the node; the supervisor already does the same for a failed
@@ -572,6 +590,8 @@ int main(int argc, char** argv) {
     return journal_command(argc, argv);
   if (argc >= 2 && std::string{argv[1]} == "check-topology")
     return check_topology_command(argc, argv);
+  if (argc >= 2 && std::string{argv[1]} == "hash-password")
+    return hash_password_command(argc, argv);
   auto opts = parse_args(argc, argv);
   tandem::log::set_level(opts.level);
   if (opts.print_default) {
@@ -580,6 +600,14 @@ int main(int argc, char** argv) {
   }
   auto cfg = load_config(opts);
   tandem::log::set_level(tandem::log::parse_level(cfg.log_level).value_or(opts.level));
+  // The access files (issue 18) are part of the config: checked by --check-config too.
+  auto access = std::make_shared<tandem::logic::access_control>();
+  if (auto errors = tandem::load_access(cfg, *access); !errors.empty()) {
+    for (const auto& e : errors)
+      std::cerr << (opts.config_file.empty() ? std::string{"default config"} : opts.config_file) << ": " << e << "\n";
+    std::cerr << "tandemd: " << errors.size() << " config error(s); nothing started\n";
+    return 2;
+  }
   if (opts.check_only && !opts.diff_against.empty())
     return print_reload_diff(cfg, opts.diff_against);
   if (opts.check_only) {
@@ -594,5 +622,5 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
-  return run_node(cfg, source_of(opts));
+  return run_node(cfg, source_of(opts), std::move(access));
 }

@@ -147,7 +147,8 @@ TEST_CASE("normalized output keeps the order of node_config's fields") {
   for (const auto& item : normalized.items())
     keys.push_back(item.key());
   CHECK(keys == std::vector<std::string>{"name", "group", "data_dir", "replication", "client", "admin", "journal",
-                                         "destinations", "limits", "metrics", "log_level", "anti_entropy_interval_s"});
+                                         "destinations", "limits", "metrics", "log_level", "anti_entropy_interval_s",
+                                         "auth"});
 }
 
 TEST_CASE("every example round-trips through to_json") {

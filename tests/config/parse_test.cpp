@@ -451,3 +451,23 @@ TEST_CASE("anti_entropy_interval_s: default 300, 0 = off, at most 86400") {
   doc["anti_entropy_interval_s"] = "300";
   CHECK(single_error(doc).path == "anti_entropy_interval_s");
 }
+
+// Issue 18: auth.users_file and the admin token keys are read, normalized and round-trip; the
+// files themselves are read by tandemd (tools/node_access.hpp).
+TEST_CASE("auth_and_admin_token_keys_parse_and_round_trip") {
+  auto r = parse_config_text(R"({"name": "A", "data_dir": "d", "auth": {"users_file": "/etc/tandem/users.json"},
+                                 "admin": {"token_file": "/etc/tandem/admin.token", "require_token_for_reads": true}})");
+  REQUIRE(r.ok());
+  CHECK(r.config->auth.users_file == "/etc/tandem/users.json");
+  CHECK(r.config->admin_access.token_file == "/etc/tandem/admin.token");
+  CHECK(r.config->admin_access.require_token_for_reads);
+  auto again = parse_config(nlohmann::json::parse(to_json(*r.config).dump()));
+  REQUIRE(again.ok());
+  CHECK(*again.config == *r.config);
+  auto bad = parse_config_text(R"({"name": "A", "data_dir": "d", "auth": {"user_file": "x"},
+                                   "admin": {"require_token_for_reads": true}})");
+  REQUIRE_FALSE(bad.ok());
+  REQUIRE(bad.errors.size() == 2);
+  CHECK(bad.errors[0].to_string() == "admin.require_token_for_reads: needs admin.token_file");
+  CHECK(bad.errors[1].to_string().starts_with("auth.user_file: unknown key"));
+}

@@ -141,6 +141,11 @@ TEST_CASE("trailing bytes after the last field are rejected") {
       CHECK(d.error().message.find("hello: instance_id") == 0);
       continue;
     }
+    if (std::holds_alternative<client_hello>(m)) {
+      // A client_hello without its optional credentials (1.8): the byte starts the user field.
+      CHECK(d.error().message.find("client_hello: user") == 0);
+      continue;
+    }
     CHECK(d.code() == errc::trailing_bytes);
     CHECK(d.error().message.find(frame_type_name(type_of(m))) != std::string::npos);
   }
@@ -242,7 +247,7 @@ TEST_CASE("version check: a different major is refused naming both versions") {
   h.protocol_major = 2;
   auto v = check_version(h);
   CHECK_FALSE(v.compatible);
-  CHECK(v.message.find("peer speaks protocol 2.7, this node speaks 1.7") == 0);
+  CHECK(v.message.find("peer speaks protocol 2.8, this node speaks 1.8") == 0);
   CHECK_FALSE(check_version(0, 9).compatible);
   CHECK_FALSE(check_version(client_hello{3, 0, "c"}).compatible);
 }
@@ -250,7 +255,7 @@ TEST_CASE("version check: a different major is refused naming both versions") {
 TEST_CASE("version check: a different minor is accepted") {
   auto v = check_version(1, 9);
   CHECK(v.compatible);
-  CHECK(v.message.find("peer speaks protocol 1.9, this node speaks 1.7") == 0);
+  CHECK(v.message.find("peer speaks protocol 1.9, this node speaks 1.8") == 0);
   CHECK(check_version(client_hello{1, 3, "c"}).compatible);
 }
 
