@@ -16,7 +16,8 @@ using nlohmann::ordered_json;
 // limits copied into the context every connection shares, the metrics probes bound as each actor
 // starts -- and, in this version, the destinations but for their addresses and reconnect schedule:
 // the journal's ack rule and retention holds index the destination set fixed at startup (issue 21
-// part 1, step 3, makes them live).
+// part 1, step 3, makes them live), and every TLS key (tls.*, replication.tls, destinations[].tls*:
+// certificate rotation is a later part of issue 18).
 const char* const live_keys[] = {
   "journal.startup_check", // only read when the node starts: recorded, used at the next start
   "log_level",             // one atomic level (actors/log.hpp)

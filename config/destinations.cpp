@@ -176,6 +176,9 @@ destination_config read_destination(object_reader& r) {
   r.read_uint("downgrade_after_ms", d.downgrade_after_ms, 0, max_downgrade_after_ms);
   read_validation_mode(r, d.validation);
   read_skip_validation(r, d.skip_validation);
+  r.read_bool("tls", d.tls);
+  if (r.read_string("tls_server_name", d.tls_server_name) && !d.tls && !d.tls_server_name.empty())
+    r.error("tls_server_name", "is used only with \"tls\": true");
   r.report_unknown_keys();
   return d;
 }

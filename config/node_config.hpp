@@ -21,6 +21,7 @@ inline constexpr std::uint16_t default_admin_port = 27102;
 struct listener_config {
   std::string address = "127.0.0.1"; // numeric IPv4/IPv6 address or host name to bind
   std::uint16_t port = 0;             // 0 = let the kernel pick (the bound port is logged and in /status)
+  bool tls = false; // replication listener only: every inbound connection speaks TLS (needs node_config::tls)
 
   friend bool operator==(const listener_config&, const listener_config&) = default;
 };
@@ -107,6 +108,11 @@ struct destination_config {
   std::uint64_t downgrade_after_ms = 0;
   validation_mode validation = validation_mode::strict;
   std::vector<std::string> skip_validation; // names from validation_checks (not "identity"), unique
+  // TLS to this destination (issue 18, docs/security.md; needs node_config::tls): the server's
+  // certificate must name one of `instances` (URI tandem:instance/NAME). tls_server_name: the SNI
+  // sent and the DNS name checked in the server's certificate; empty = no DNS name check.
+  bool tls = false;
+  std::string tls_server_name;
 
   friend bool operator==(const destination_config&, const destination_config&) = default;
 };
@@ -154,6 +160,17 @@ struct metrics_config {
 // Longest anti_entropy_interval_s: one day.
 inline constexpr std::uint32_t max_anti_entropy_interval_s = 86'400;
 
+// The node's TLS identity (issue 18, docs/security.md): loaded into a tls::context at startup;
+// a file that cannot be loaded refuses startup. Changes need a restart (rotation is not done yet).
+struct tls_config {
+  bool configured = false; // the `tls` section is present
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;
+  bool allow_tls12 = false;
+  friend bool operator==(const tls_config&, const tls_config&) = default;
+};
+
 struct node_config {
   std::string name;  // instance name, unique in a replication set (required)
   std::string group; // defaults to name
@@ -172,6 +189,7 @@ struct node_config {
   // peer holds with what this node holds (digests, protocol 1.5); also at every connect.
   // 0 = off; at most max_anti_entropy_interval_s.
   std::uint32_t anti_entropy_interval_s = 300;
+  tls_config tls;
 
   friend bool operator==(const node_config&, const node_config&) = default;
 };
