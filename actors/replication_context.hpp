@@ -2,6 +2,7 @@
 // actors it talks to. Built once by the supervisor and shared read-only.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -16,9 +17,16 @@
 #include "actors/logic/memory_budget.hpp"
 #include "actors/logic/validation_board.hpp"
 #include "config/node_config.hpp"
+#include "tls/context.hpp"
 #include "actors/replication_messages.hpp"
 
 namespace tandem {
+
+// Replication connections refused for TLS (issue 18; /metrics tandem_replication_tls_refusals_total).
+struct tls_refusal_counters {
+  std::atomic<std::uint64_t> handshake{0}; // handshake failed, or the wrong protocol on the port
+  std::atomic<std::uint64_t> identity{0};  // the certificate's instance is not the hello's
+};
 
 struct replication_context {
   std::string name;  // this instance
@@ -53,6 +61,11 @@ struct replication_context {
   std::chrono::milliseconds frame_timeout{30000};
   std::chrono::milliseconds client_idle_timeout{300000};
   std::uint32_t max_subscriptions_per_connection = 64;
+  // TLS between nodes (issue 18, docs/security.md): the node's context (null: no `tls` section),
+  // whether the replication listener speaks it, and the refusals it caused.
+  std::shared_ptr<const tls::context> tls;
+  bool replication_tls = false;
+  std::shared_ptr<tls_refusal_counters> tls_refusals = std::make_shared<tls_refusal_counters>();
 };
 
 } // namespace tandem

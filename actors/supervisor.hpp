@@ -18,6 +18,7 @@
 #include "actors/node_info.hpp"
 #include "actors/replication_messages.hpp"
 #include "config/config_source.hpp"
+#include "tls/context.hpp"
 
 namespace tandem {
 
@@ -29,6 +30,7 @@ struct node_resources {
   std::shared_ptr<journal_runtime> journal;  // opened and recovered
   journal::recovery_report recovery;
   config::config_source config_source;       // read again by a live reload (config_reload)
+  std::shared_ptr<const tls::context> tls;   // loaded from the `tls` section; null without one (issue 18)
 };
 
 supervisor_actor spawn_supervisor(caf::actor_system& sys, node_info info, node_resources resources);
