@@ -154,6 +154,8 @@ void finish(caf::io::broker* self, const state_ptr& st, const std::string& reaso
     log::info(component, "connection with ", st->who(), " closed: ", reason);
   if (st->link)
     self->send(st->link, atoms::link_detach::value, me(self));
+  if (st->transport.tls() && st->args.ctx)
+    st->args.ctx->tls_refusals->forget(st->args.remote_address);
   // The supervisor hears of every end of a connection that said hello, and of every outbound one:
   // that is its cycler's attempt ending, and the supervisor is the one who tells the cycler.
   const bool outbound = st->args.direction == conn_direction::outbound;
@@ -386,8 +388,10 @@ bool identity_matches(caf::io::broker* self, const state_ptr& st, const protocol
     return true;
   const auto cert = st->transport.peer();
   const auto named = cert ? tls::instance_of(*cert) : std::nullopt;
-  if (named && *named == h.instance)
+  if (named && *named == h.instance) {
+    st->args.ctx->tls_refusals->set_version(st->args.remote_address, st->transport.version());
     return true;
+  }
   ++st->args.ctx->tls_refusals->identity;
   const auto why = "certificate names " + (named ? *named : std::string{"no tandem:instance"}) + ", hello says " +
                    h.instance;

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -22,10 +24,30 @@
 
 namespace tandem {
 
-// Replication connections refused for TLS (issue 18; /metrics tandem_replication_tls_refusals_total).
+// Replication connections refused for TLS (issue 18; /metrics tandem_replication_tls_refusals_total),
+// and the TLS version of each connection in use. Shared by the brokers and the supervisor.
 struct tls_refusal_counters {
   std::atomic<std::uint64_t> handshake{0}; // handshake failed, or the wrong protocol on the port
   std::atomic<std::uint64_t> identity{0};  // the certificate's instance is not the hello's
+  // The negotiated version of each TLS connection past its hello, by its remote address (as the
+  // supervisor knows it from conn_hello): /status replication_connections[i].tls_version.
+  void set_version(const std::string& remote, std::string version) {
+    std::lock_guard guard{mx_};
+    versions_[remote] = std::move(version);
+  }
+  void forget(const std::string& remote) {
+    std::lock_guard guard{mx_};
+    versions_.erase(remote);
+  }
+  std::string version_of(const std::string& remote) const {
+    std::lock_guard guard{mx_};
+    auto it = versions_.find(remote);
+    return it == versions_.end() ? std::string{} : it->second;
+  }
+
+private:
+  mutable std::mutex mx_;
+  std::map<std::string, std::string> versions_;
 };
 
 struct replication_context {

@@ -175,7 +175,8 @@ void gather_status(supervisor_self self, std::function<void(nlohmann::ordered_js
                        {"address", self->state.remote_addresses[c.address()]},
                        {"direction", dir == logic::dial_direction::outbound ? "dialed" : "accepted"},
                        {"instance_id", journal::id_to_hex(self->state.connections->id_of(peer))},
-                       {"tls", connection_tls(self->state.info.config, peer, dir == logic::dial_direction::outbound)}});
+                       {"tls", connection_tls(self->state.info.config, peer, dir == logic::dial_direction::outbound)},
+                       {"tls_version", self->state.tls_refusals->version_of(self->state.remote_addresses[c.address()])}});
     });
     doc["replication_connections"] = conns;
     doc["duplicate_connections_closed"] = self->state.connections->duplicates_closed();

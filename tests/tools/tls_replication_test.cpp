@@ -99,7 +99,7 @@ TEST_CASE("tls pair: A and B replicate both ways over TLS 1.3, every record exac
   CHECK(s["tls"]["seconds_until_expiry"].get<std::int64_t>() > 80000);
   bool all_tls = !s["replication_connections"].empty();
   for (const auto& c : s["replication_connections"])
-    all_tls = all_tls && c.value("tls", false);
+    all_tls = all_tls && c.value("tls", false) && c.value("tls_version", "") == "TLSv1.3";
   CHECK(all_tls);
   auto metrics = admin_get(a.ports().admin, "/metrics");
   CHECK(metrics.body.find("tandem_tls_certificate_expiry_seconds ") != std::string::npos);
