@@ -129,6 +129,23 @@ nlohmann::ordered_json identity_conflicts_json(const logic::identity_conflicts& 
   return {{"refused_total", c.total()}, {"by_name", names}};
 }
 
+// /status "replication_connections": one entry per connection in use.
+nlohmann::ordered_json replication_connections_json(supervisor_self self) {
+  auto& st = self->state;
+  auto conns = nlohmann::ordered_json::array();
+  st.connections->for_each([&](const std::string& peer, const replication_connection_actor& c,
+                               logic::dial_direction dir) {
+    const auto& address = st.remote_addresses[c.address()];
+    conns.push_back({{"peer", peer},
+                     {"address", address},
+                     {"direction", dir == logic::dial_direction::outbound ? "dialed" : "accepted"},
+                     {"instance_id", journal::id_to_hex(st.connections->id_of(peer))},
+                     {"tls", connection_tls(st.info.config, peer, dir == logic::dial_direction::outbound)},
+                     {"tls_version", st.tls_refusals->version_of(address)}});
+  });
+  return conns;
+}
+
 // Collects the JSON status of the journal, the client listener, every link and every cycler,
 // then calls `answer` with the whole document (once, on the supervisor's thread). A part that
 // does not answer within the timeout is left out (null), so the answer always comes.
@@ -168,17 +185,7 @@ void gather_status(supervisor_self self, std::function<void(nlohmann::ordered_js
       d["cycler"] = cyc.is_discarded() ? nlohmann::ordered_json{} : cyc;
     }
     doc["destinations_summary"] = destinations_summary(doc["destinations"]);
-    auto conns = nlohmann::ordered_json::array();
-    self->state.connections->for_each([&](const std::string& peer, const replication_connection_actor& c,
-                                          logic::dial_direction dir) {
-      conns.push_back({{"peer", peer},
-                       {"address", self->state.remote_addresses[c.address()]},
-                       {"direction", dir == logic::dial_direction::outbound ? "dialed" : "accepted"},
-                       {"instance_id", journal::id_to_hex(self->state.connections->id_of(peer))},
-                       {"tls", connection_tls(self->state.info.config, peer, dir == logic::dial_direction::outbound)},
-                       {"tls_version", self->state.tls_refusals->version_of(self->state.remote_addresses[c.address()])}});
-    });
-    doc["replication_connections"] = conns;
+    doc["replication_connections"] = replication_connections_json(self);
     doc["duplicate_connections_closed"] = self->state.connections->duplicates_closed();
     doc["identity_conflicts"] = identity_conflicts_json(self->state.identity_conflicts);
     doc["identity_conflicts"]["refused_by_peers_total"] = self->state.identity_refusals->total();
