@@ -61,6 +61,17 @@ TEST_CASE("tls_client_on_plaintext_port: a ClientHello is recognised from its fi
   CHECK(t.receive("more").plaintext.empty()); // nothing after failing
 }
 
+TEST_CASE("plaintext_hello_of_790_bytes_not_taken_for_tls: a frame whose length starts 0x16 0x03 0x00 passes") {
+  // 790 = 0x316, little-endian: 0x16 0x03 0x00 0x00, then the frame type.
+  link_transport t;
+  const std::string header{"\x16\x03\x00\x00\x01", 5};
+  CHECK(t.receive(header).plaintext == header);
+  CHECK_FALSE(t.failed());
+  link_transport tls10; // and 0x16 0x03 0x01 (TLS 1.0 record version, OpenSSL's ClientHello) is TLS
+  tls10.receive(std::string{"\x16\x03\x01\x02\x00", 5});
+  CHECK(tls10.failed());
+}
+
 TEST_CASE("link_transport: TLS both ways, hello queued before the handshake, peer and version known") {
   tandem::test::temp_dir dir;
   cert_authority ca{dir.path(), "tandem"};
