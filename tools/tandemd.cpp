@@ -195,7 +195,13 @@ std::shared_ptr<const tandem::tls::context> load_tls(const tandem::config::node_
               << "tandemd: 1 config error(s); nothing started\n";
     std::exit(2);
   }
-  return std::get<std::shared_ptr<const tandem::tls::context>>(loaded);
+  auto ctx = std::get<std::shared_ptr<const tandem::tls::context>>(loaded);
+  // Not refused here (a certificate may be shared in a test), but every peer will refuse it.
+  if (auto named = tandem::tls::instance_of(ctx->own()); named != std::optional<std::string>{cfg.name})
+    tandem::log::warn("tandemd", "tls.cert_file ", t.cert_file, " names ",
+                      named ? "instance " + *named : std::string{"no tandem:instance/NAME"}, ", this node is ",
+                      cfg.name, ": peers will refuse it (close auth)");
+  return ctx;
 }
 
 // `tandemd --check-config FILE --diff RUNNING.json`: what a reload from RUNNING to FILE would do.

@@ -127,6 +127,7 @@ TEST_CASE("tls_impersonation_refused: C's valid certificate saying hello as B is
   CHECK_FALSE(a.connected_to("B"));
   auto metrics = admin_get(a.ports().admin, "/metrics");
   CHECK(metrics.body.find("tandem_replication_tls_refusals_total{reason=\"identity\"} 0") == std::string::npos);
+  CHECK(log_has(b, "names instance C, this node is B: peers will refuse it (close auth)"));
   n.stop();
   CHECK(count_by_origin(a.journal_records()).empty());
 }
