@@ -208,6 +208,10 @@ void connect_started(cycler_self self, std::size_t index, std::uint64_t id, cons
   args.acceptable_peers = st.dest.instances; // any server of the destination's group may answer
   args.remote_address = where;
   args.connect_timeout = left; // the rest of this attempt's connect_timeout_ms, up to the peer's hello
+  if (st.dest.tls) {
+    args.tls = st.ctx->tls;
+    args.tls_server_name = st.dest.tls_server_name;
+  }
   spawn_outbound_connection(self->system(), fd, std::move(args));
 }
 

@@ -103,6 +103,8 @@ struct node_metrics::families {
   counter_family* duplicate_connections_closed = nullptr;
   counter_family* identity_conflicts = nullptr;
   counter_family* refused_for_identity = nullptr;
+  counter_family* tls_refusals = nullptr; // issue 18, labels reason (handshake, identity)
+  gauge_family* tls_expiry = nullptr;     // seconds until the node's certificate expires
   // subscriptions whose start lay below what retention kept
   counter_family* subscription_gaps = nullptr;
   counter_family* subscription_gap_records = nullptr;
@@ -325,6 +327,12 @@ void add_client_families(metrics::registry& r, node_metrics::families& f) {
                                             "Peers refused: another node with their name and another instance id is connected"));
   f.refused_for_identity = must(r.add_counter("tandem_replication_refused_for_identity_total",
                                               "Times a peer refused this node: another node with this node's name is connected there"));
+  f.tls_refusals = must(r.add_counter("tandem_replication_tls_refusals_total",
+                                      "Replication connections refused for TLS: a failed handshake or the wrong "
+                                      "protocol (handshake), a certificate naming another instance (identity)",
+                                      {"reason"}));
+  f.tls_expiry = must(r.add_gauge("tandem_tls_certificate_expiry_seconds",
+                                  "Seconds until the node's TLS certificate expires (negative: expired)"));
   f.client_partial_acks = must(r.add_counter(
     "tandem_client_partial_acks_total", "persisted_partial acks sent: a downgraded sync destination lacked the message"));
   f.client_replicated_notes = must(r.add_counter(
@@ -568,6 +576,12 @@ std::string node_metrics::expose(const nlohmann::json& status) {
   if (auto it = status.find("identity_conflicts"); it != status.end()) {
     set(f.identity_conflicts->get(), *it, "refused_total");
     set(f.refused_for_identity->get(), *it, "refused_by_peers_total");
+  }
+  if (auto it = status.find("tls"); it != status.end() && it->is_object()) { // issue 18
+    set(f.tls_expiry->get(), *it, "seconds_until_expiry");
+    if (auto r = it->find("refusals"); r != it->end())
+      for (const char* reason : {"handshake", "identity"})
+        set(f.tls_refusals->labels({reason}), *r, reason);
   }
   auto text = registry_.expose();
   if (auto& live = metrics::live_metrics::instance(); live.enabled())

@@ -27,6 +27,7 @@
 #include "protocol/compression.hpp"
 #include "protocol/frame_reader.hpp"
 #include "protocol/version.hpp"
+#include "tls/link_transport.hpp"
 
 namespace tandem {
 
@@ -60,11 +61,21 @@ struct conn_state {
   // The frame being received, held against the node-wide budget (memory_budget.hpp); reset
   // (released) when the connection finishes.
   std::optional<logic::connection_buffers> buffers;
+  // The byte path (issue 18): bytes as they are, or through a TLS session when args.tls is set.
+  tls::link_transport transport;
 
   explicit conn_state(connection_args a)
     : args(std::move(a)), reader(args.ctx->max_frame_bytes),
-      deadlines(timeouts_of(args), args.direction == conn_direction::outbound, steady_ms()) {
+      deadlines(timeouts_of(args), args.direction == conn_direction::outbound, steady_ms()),
+      transport(transport_of(args)) {
     buffers.emplace(args.ctx->budget, args.ctx->max_connection_buffer_bytes);
+  }
+
+  static tls::link_transport transport_of(const connection_args& a) {
+    if (!a.tls)
+      return {};
+    const auto r = a.direction == conn_direction::outbound ? tls::role::client : tls::role::server;
+    return {a.tls, r, {true, a.tls_server_name}};
   }
 
   static logic::replication_deadlines::duration steady_ms() {
@@ -90,6 +101,14 @@ supervisor_actor supervisor_of(const state_ptr& st) {
   return st->args.ctx->supervisor;
 }
 
+// Bytes as they go on the wire (ciphertext with TLS); nothing once the connection finished.
+void write_raw(caf::io::broker* self, const state_ptr& st, const std::string& bytes) {
+  if (!st->args.ctx || bytes.empty())
+    return;
+  self->write(st->h, bytes.size(), bytes.data());
+  self->flush(st->h);
+}
+
 void write_message(caf::io::broker* self, const state_ptr& st, const protocol::message& m) {
   if (!st->args.ctx)
     return; // finished: the connection is closed
@@ -99,8 +118,9 @@ void write_message(caf::io::broker* self, const state_ptr& st, const protocol::m
                r.error().message);
     return;
   }
-  self->write(st->h, out.size(), out.data());
-  self->flush(st->h);
+  if (st->transport.tls())
+    out = st->transport.send(out);
+  write_raw(self, st, out);
 }
 
 // A frame our link asks us to send (anti-entropy): only on an established connection.
@@ -145,6 +165,8 @@ void finish(caf::io::broker* self, const state_ptr& st, const std::string& reaso
     log::info(component, "connection with ", st->who(), " closed: ", reason);
   if (st->link)
     self->send(st->link, atoms::link_detach::value, me(self));
+  if (st->transport.tls() && st->args.ctx)
+    st->args.ctx->tls_refusals->forget(st->args.remote_address);
   // The supervisor hears of every end of a connection that said hello, and of every outbound one:
   // that is its cycler's attempt ending, and the supervisor is the one who tells the cycler.
   const bool outbound = st->args.direction == conn_direction::outbound;
@@ -303,6 +325,16 @@ bool on_batch_frame(caf::io::broker* self, const state_ptr& st, protocol::frame_
 void write_batch(caf::io::broker* self, const state_ptr& st, const logic::fanout_batch& b) {
   if (st->at != phase::established || b.empty())
     return;
+  if (st->transport.tls()) { // one encryption pass: the session copies into TLS records
+    if (b.compressed) {
+      write_raw(self, st, st->transport.send(*b.compressed));
+      return;
+    }
+    write_raw(self, st, st->transport.send(b.header()));
+    for (const auto& p : b.pieces())
+      write_raw(self, st, st->transport.send(p.bytes));
+    return;
+  }
   if (b.compressed) {
     self->write(st->h, b.compressed->size(), b.compressed->data());
   } else {
@@ -420,6 +452,27 @@ void on_validation(caf::io::broker* self, const state_ptr& st, const protocol::v
   register_with_supervisor(self, st);
 }
 
+// TLS identity (issue 18): the peer's certificate must name the instance its hello names
+// (tandem:instance/NAME); otherwise a valid certificate of one node could speak for another.
+// Outbound, unexpected_peer() then checks that name is one the destination accepts. False when
+// the connection was refused for it.
+bool identity_matches(caf::io::broker* self, const state_ptr& st, const protocol::hello& h) {
+  if (!st->transport.tls())
+    return true;
+  const auto cert = st->transport.peer();
+  const auto named = cert ? tls::instance_of(*cert) : std::nullopt;
+  if (named && *named == h.instance) {
+    st->args.ctx->tls_refusals->set_version(st->args.remote_address, st->transport.version());
+    return true;
+  }
+  ++st->args.ctx->tls_refusals->identity;
+  const auto why = "certificate names " + (named ? *named : std::string{"no tandem:instance"}) + ", hello says " +
+                   h.instance;
+  log::error(component, "refusing ", st->who(), ": ", why);
+  refuse(self, st, protocol::close_code::auth, why, end_log::quiet);
+  return false;
+}
+
 void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello& h) {
   auto v = protocol::check_version(h);
   if (!v.compatible) {
@@ -427,6 +480,8 @@ void on_hello(caf::io::broker* self, const state_ptr& st, const protocol::hello&
     refuse(self, st, protocol::close_code::version_mismatch, v.message);
     return;
   }
+  if (!identity_matches(self, st, h))
+    return;
   if (h.instance.empty() || h.instance == st->args.ctx->name) {
     refuse(self, st, protocol::close_code::unknown_instance,
            "peer calls itself '" + h.instance + "', which is this node's own name or empty");
@@ -725,6 +780,41 @@ void admit_partial_frame(caf::io::broker* self, const state_ptr& st) {
   }
 }
 
+// The byte path failed (issue 18): a TLS handshake that did not verify (another CA, expired),
+// plaintext on a TLS link, a ClientHello on a plaintext port, or a TLS error later. No close frame
+// can reach a peer that speaks the other protocol: the socket is closed (the alert, if any, was
+// written first) with the reason logged, and counted when it happened before the hello.
+void on_transport_failed(caf::io::broker* self, const state_ptr& st) {
+  const auto& why = st->transport.error();
+  if (st->at == phase::handshake)
+    ++st->args.ctx->tls_refusals->handshake;
+  log::warn(component, "closing connection with ", st->who(), ": ",
+            st->transport.tls() ? "TLS: " + why : why);
+  finish(self, st, (st->transport.tls() ? "TLS: " : "") + why, end_log::quiet);
+}
+
+// Bytes read from the socket: through the transport (TLS or as is), then the frame reader.
+void on_bytes(caf::io::broker* self, const state_ptr& st, std::string_view bytes) {
+  if (st->at == phase::closed)
+    return;
+  st->deadlines.on_received(conn_state::steady_ms());
+  auto in = st->transport.receive(bytes);
+  write_raw(self, st, in.to_write); // handshake messages, alerts
+  if (st->transport.failed()) {
+    on_transport_failed(self, st);
+    return;
+  }
+  if (!st->reader.feed(in.plaintext)) {
+    // Frames completed before the bad header are still processed first.
+    process_frames(self, st);
+    if (st->at != phase::closed)
+      refuse(self, st, protocol::close_code::bad_frame, "bad frame: " + st->reader.error().message);
+    return;
+  }
+  process_frames(self, st);
+  admit_partial_frame(self, st);
+}
+
 // The connection's timer: carries out what its deadlines (logic/connection_deadlines.hpp) say --
 // the connect or handshake deadline before the hello, registration after it, then heartbeats and
 // the silence rule -- and re-arms for the next one.
@@ -775,6 +865,7 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
     write_message(self, st, protocol::close_frame{protocol::close_code::shutdown, "node shutting down"});
     finish(self, st, "node shutting down", false);
   });
+  write_raw(self, st, st->transport.start()); // TLS client: the ClientHello (the hello waits for the handshake)
   write_message(self, st, protocol::hello{protocol::protocol_major, protocol::protocol_minor, st->args.ctx->name,
                                           st->args.ctx->group, 0, {},
                                           st->args.ctx->runtime->log().base_seq(), st->args.ctx->instance_id,
@@ -783,20 +874,7 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
   // the handshake timeout (connection_deadlines.hpp).
   arm_next_deadline(self, st);
   return {
-    [=](const caf::io::new_data_msg& msg) {
-      if (st->at == phase::closed)
-        return;
-      st->deadlines.on_received(conn_state::steady_ms());
-      if (!st->reader.feed({reinterpret_cast<const char*>(msg.buf.data()), msg.buf.size()})) {
-        // Frames completed before the bad header are still processed first.
-        process_frames(self, st);
-        if (st->at != phase::closed)
-          refuse(self, st, protocol::close_code::bad_frame, "bad frame: " + st->reader.error().message);
-        return;
-      }
-      process_frames(self, st);
-      admit_partial_frame(self, st);
-    },
+    [=](const caf::io::new_data_msg& msg) { on_bytes(self, st, {reinterpret_cast<const char*>(msg.buf.data()), msg.buf.size()}); },
     [=](const caf::io::connection_closed_msg&) {
       if ((st->at == phase::registering || st->at == phase::validating) && on_waiting_close(self, st))
         return;

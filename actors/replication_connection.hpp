@@ -56,6 +56,8 @@ struct connection_args {
   std::string remote_address;      // for logs and status
   replication_listener_actor listener; // inbound: the replication listener, told who the peer is (slots)
   std::chrono::milliseconds connect_timeout{2000}; // outbound: until the peer's hello
+  std::shared_ptr<const tls::context> tls; // null: plaintext (issue 18)
+  std::string tls_server_name;             // outbound TLS: SNI and DNS name checked; empty: none
 };
 
 // The behavior of an accepted connection (the listener forks it into its own broker).

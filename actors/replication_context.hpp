@@ -2,9 +2,12 @@
 // actors it talks to. Built once by the supervisor and shared read-only.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,9 +20,36 @@
 #include "actors/logic/memory_budget.hpp"
 #include "actors/logic/validation_board.hpp"
 #include "config/node_config.hpp"
+#include "tls/context.hpp"
 #include "actors/replication_messages.hpp"
 
 namespace tandem {
+
+// Replication connections refused for TLS (issue 18; /metrics tandem_replication_tls_refusals_total),
+// and the TLS version of each connection in use. Shared by the brokers and the supervisor.
+struct tls_refusal_counters {
+  std::atomic<std::uint64_t> handshake{0}; // handshake failed, or the wrong protocol on the port
+  std::atomic<std::uint64_t> identity{0};  // the certificate's instance is not the hello's
+  // The negotiated version of each TLS connection past its hello, by its remote address (as the
+  // supervisor knows it from conn_hello): /status replication_connections[i].tls_version.
+  void set_version(const std::string& remote, std::string version) {
+    std::lock_guard guard{mx_};
+    versions_[remote] = std::move(version);
+  }
+  void forget(const std::string& remote) {
+    std::lock_guard guard{mx_};
+    versions_.erase(remote);
+  }
+  std::string version_of(const std::string& remote) const {
+    std::lock_guard guard{mx_};
+    auto it = versions_.find(remote);
+    return it == versions_.end() ? std::string{} : it->second;
+  }
+
+private:
+  mutable std::mutex mx_;
+  std::map<std::string, std::string> versions_;
+};
 
 struct replication_context {
   std::string name;  // this instance
@@ -56,6 +86,11 @@ struct replication_context {
   std::uint32_t max_subscriptions_per_connection = 64;
   // Issue 18: the users table and admin token in force (tandemd swaps in reloaded files).
   std::shared_ptr<logic::access_control> access = std::make_shared<logic::access_control>();
+  // TLS between nodes (issue 18, docs/security.md): the node's context (null: no `tls` section),
+  // whether the replication listener speaks it, and the refusals it caused.
+  std::shared_ptr<const tls::context> tls;
+  bool replication_tls = false;
+  std::shared_ptr<tls_refusal_counters> tls_refusals = std::make_shared<tls_refusal_counters>();
 };
 
 } // namespace tandem

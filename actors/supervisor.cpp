@@ -61,6 +61,8 @@ struct supervisor_state {
   logic::identity_conflicts identity_conflicts; // peers refused: another node with their name is connected
   std::shared_ptr<logic::identity_refusals> identity_refusals; // peers that refused us (the context's)
   std::shared_ptr<logic::validation_board> validations;         // replication validation results (the context's)
+  std::shared_ptr<const tls::context> tls;                       // the node's TLS context (issue 18; null: none)
+  std::shared_ptr<tls_refusal_counters> tls_refusals;            // the context's
   std::map<caf::actor_addr, std::string> remote_addresses;            // of connections in use, for status
   std::map<std::string, bool> cycler_told_inbound; // per destination name: what its cycler last heard
   std::set<caf::actor_addr> cycler_told_kept;       // outbound connections their cycler heard dial_done(true) of
@@ -97,6 +99,32 @@ void add_validation_status(supervisor_self self, const std::string& name, nlohma
 
 // /status "identity_conflicts": per instance name refused because another node with that name
 // (and another instance id) is connected.
+// /status "tls" (issue 18): the node's certificate expiry and the refusals TLS caused; null when the
+// node has no `tls` section.
+nlohmann::ordered_json tls_status(const std::shared_ptr<const tls::context>& tls, const tls_refusal_counters& r,
+                                  const config::node_config& cfg) {
+  if (!tls)
+    return nullptr;
+  const auto now_s = unix_ms_now() / 1000;
+  return {{"certificate_expires_unix", tls->own().not_after_unix},
+          {"seconds_until_expiry", tls->seconds_until_expiry(now_s)},
+          {"subject", tls->own().subject},
+          {"replication_listener", cfg.replication.tls},
+          {"allow_tls12", cfg.tls.allow_tls12},
+          {"refusals", {{"handshake", r.handshake.load()}, {"identity", r.identity.load()}}}};
+}
+
+// Whether a replication connection speaks TLS: a dialed one when its destination says so, an
+// accepted one when the replication listener does.
+bool connection_tls(const config::node_config& cfg, const std::string& peer, bool dialed) {
+  if (!dialed)
+    return cfg.replication.tls;
+  for (const auto& d : cfg.destinations)
+    if (std::find(d.instances.begin(), d.instances.end(), peer) != d.instances.end())
+      return d.tls;
+  return false;
+}
+
 nlohmann::ordered_json identity_conflicts_json(const logic::identity_conflicts& c) {
   auto names = nlohmann::ordered_json::object();
   for (const auto& [name, e] : c.by_name())
@@ -105,6 +133,23 @@ nlohmann::ordered_json identity_conflicts_json(const logic::identity_conflicts& 
                    {"refused", e.count},                  {"first_unix_ms", e.first_unix_ms},
                    {"last_unix_ms", e.last_unix_ms}};
   return {{"refused_total", c.total()}, {"by_name", names}};
+}
+
+// /status "replication_connections": one entry per connection in use.
+nlohmann::ordered_json replication_connections_json(supervisor_self self) {
+  auto& st = self->state;
+  auto conns = nlohmann::ordered_json::array();
+  st.connections->for_each([&](const std::string& peer, const replication_connection_actor& c,
+                               logic::dial_direction dir) {
+    const auto& address = st.remote_addresses[c.address()];
+    conns.push_back({{"peer", peer},
+                     {"address", address},
+                     {"direction", dir == logic::dial_direction::outbound ? "dialed" : "accepted"},
+                     {"instance_id", journal::id_to_hex(st.connections->id_of(peer))},
+                     {"tls", connection_tls(st.info.config, peer, dir == logic::dial_direction::outbound)},
+                     {"tls_version", st.tls_refusals->version_of(address)}});
+  });
+  return conns;
 }
 
 // Collects the JSON status of the journal, the client listener, every link and every cycler,
@@ -146,18 +191,11 @@ void gather_status(supervisor_self self, std::function<void(nlohmann::ordered_js
       d["cycler"] = cyc.is_discarded() ? nlohmann::ordered_json{} : cyc;
     }
     doc["destinations_summary"] = destinations_summary(doc["destinations"]);
-    auto conns = nlohmann::ordered_json::array();
-    self->state.connections->for_each([&](const std::string& peer, const replication_connection_actor& c,
-                                          logic::dial_direction dir) {
-      conns.push_back({{"peer", peer},
-                       {"address", self->state.remote_addresses[c.address()]},
-                       {"direction", dir == logic::dial_direction::outbound ? "dialed" : "accepted"},
-                       {"instance_id", journal::id_to_hex(self->state.connections->id_of(peer))}});
-    });
-    doc["replication_connections"] = conns;
+    doc["replication_connections"] = replication_connections_json(self);
     doc["duplicate_connections_closed"] = self->state.connections->duplicates_closed();
     doc["identity_conflicts"] = identity_conflicts_json(self->state.identity_conflicts);
     doc["identity_conflicts"]["refused_by_peers_total"] = self->state.identity_refusals->total();
+    doc["tls"] = tls_status(self->state.tls, *self->state.tls_refusals, self->state.info.config);
     doc["config_reloads"] = {{"by_result", self->state.reloads}, {"last", self->state.last_reload}};
     auto clients = nlohmann::ordered_json::parse(g->clients, nullptr, false);
     doc["client_listener"] = clients.is_discarded() ? nlohmann::ordered_json{} : clients;
@@ -404,7 +442,8 @@ std::shared_ptr<journal_runtime> spawn_journal(supervisor_self self, node_resour
 // the resolver it names (linked: they stop with the node).
 std::shared_ptr<const replication_context> make_context(supervisor_self self, const caf::actor& timers,
                                                         std::shared_ptr<journal_runtime> runtime,
-                                                        std::shared_ptr<logic::access_control> access) {
+                                                        std::shared_ptr<logic::access_control> access,
+                                                        std::shared_ptr<const tls::context> tls) {
   const auto& cfg = self->state.info.config;
   auto ctx = std::make_shared<replication_context>();
   ctx->access = std::move(access); // issue 18
@@ -417,6 +456,8 @@ std::shared_ptr<const replication_context> make_context(supervisor_self self, co
   ctx->destinations = cfg.destinations;
   self->state.validations = ctx->validations;
   self->state.identity_refusals = ctx->identity_refusals;
+  self->state.tls = tls;
+  self->state.tls_refusals = ctx->tls_refusals;
   ctx->runtime = std::move(runtime);
   ctx->journal_readers = spawn_journal_readers(self->system(), cfg.journal.readers);
   ctx->resolver = spawn_resolver(self->system());
@@ -435,6 +476,8 @@ std::shared_ptr<const replication_context> make_context(supervisor_self self, co
   ctx->frame_timeout = std::chrono::milliseconds{cfg.limits.frame_timeout_ms};
   ctx->client_idle_timeout = std::chrono::milliseconds{cfg.limits.client_idle_timeout_ms};
   ctx->max_subscriptions_per_connection = cfg.limits.max_subscriptions_per_connection;
+  ctx->tls = std::move(tls);
+  ctx->replication_tls = cfg.replication.tls;
   return ctx;
 }
 
@@ -703,7 +746,7 @@ supervisor_actor::behavior_type supervisor(supervisor_self self, node_info info,
   st.connections.emplace(cfg.name);
   auto timers = spawn_timer_relay(self->system());
   self->link_to(timers);
-  auto ctx = make_context(self, timers, spawn_journal(self, res, timers), res.access);
+  auto ctx = make_context(self, timers, spawn_journal(self, res, timers), res.access, res.tls);
   st.ctx = ctx;
   spawn_destinations(self);
   load_remembered_groups(self);

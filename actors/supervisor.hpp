@@ -19,6 +19,7 @@
 #include "actors/node_info.hpp"
 #include "actors/replication_messages.hpp"
 #include "config/config_source.hpp"
+#include "tls/context.hpp"
 
 namespace tandem {
 
@@ -31,6 +32,7 @@ struct node_resources {
   journal::recovery_report recovery;
   config::config_source config_source;       // read again by a live reload (config_reload)
   std::shared_ptr<logic::access_control> access = std::make_shared<logic::access_control>(); // issue 18
+  std::shared_ptr<const tls::context> tls;   // loaded from the `tls` section; null without one (issue 18)
 };
 
 supervisor_actor spawn_supervisor(caf::actor_system& sys, node_info info, node_resources resources);

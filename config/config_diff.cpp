@@ -14,7 +14,9 @@ using nlohmann::ordered_json;
 // when it is one of them or lies below one. Everything else is read once at startup: the node's
 // identity and data dir, the bound listeners, the journal runtime opened before the actors, the
 // limits copied into the context every connection shares, the metrics probes bound as each actor
-// starts. A destination added or removed as a whole is live too (whole_destination below).
+// starts. A destination added or removed as a whole is live too (whole_destination below). Every TLS
+// key (tls.*, replication.tls, destinations[].tls*) needs a restart: certificate rotation is a
+// later part of issue 18.
 const char* const live_keys[] = {
   "journal.startup_check", // only read when the node starts: recorded, used at the next start
   "log_level",             // one atomic level (actors/log.hpp)

@@ -202,6 +202,9 @@ destination_config read_destination(object_reader& r) {
   read_validation_mode(r, d.validation);
   read_skip_validation(r, d.skip_validation);
   read_compression(r, d);
+  r.read_bool("tls", d.tls);
+  if (r.read_string("tls_server_name", d.tls_server_name) && !d.tls && !d.tls_server_name.empty())
+    r.error("tls_server_name", "is used only with \"tls\": true");
   r.report_unknown_keys();
   return d;
 }

@@ -21,6 +21,7 @@ inline constexpr std::uint16_t default_admin_port = 27102;
 struct listener_config {
   std::string address = "127.0.0.1"; // numeric IPv4/IPv6 address or host name to bind
   std::uint16_t port = 0;             // 0 = let the kernel pick (the bound port is logged and in /status)
+  bool tls = false; // replication listener only: every inbound connection speaks TLS (needs node_config::tls)
 
   friend bool operator==(const listener_config&, const listener_config&) = default;
 };
@@ -112,6 +113,11 @@ struct destination_config {
   // (protocol::levels_of); parse_config() fills in the algorithm's default (0 with none).
   std::string compression = "none";
   std::uint32_t compression_level = 0;
+  // TLS to this destination (issue 18, docs/security.md; needs node_config::tls): the server's
+  // certificate must name one of `instances` (URI tandem:instance/NAME). tls_server_name: the SNI
+  // sent and the DNS name checked in the server's certificate; empty = no DNS name check.
+  bool tls = false;
+  std::string tls_server_name;
 
   friend bool operator==(const destination_config&, const destination_config&) = default;
 };
@@ -175,6 +181,17 @@ struct admin_access_config {
 // Longest anti_entropy_interval_s: one day.
 inline constexpr std::uint32_t max_anti_entropy_interval_s = 86'400;
 
+// The node's TLS identity (issue 18, docs/security.md): loaded into a tls::context at startup;
+// a file that cannot be loaded refuses startup. Changes need a restart (rotation is not done yet).
+struct tls_config {
+  bool configured = false; // the `tls` section is present
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;
+  bool allow_tls12 = false;
+  friend bool operator==(const tls_config&, const tls_config&) = default;
+};
+
 struct node_config {
   std::string name;  // instance name, unique in a replication set (required)
   std::string group; // defaults to name
@@ -195,6 +212,7 @@ struct node_config {
   std::uint32_t anti_entropy_interval_s = 300;
   auth_config auth;                 // issue 18: "auth" in the JSON
   admin_access_config admin_access; // issue 18: admin.token_file, admin.require_token_for_reads
+  tls_config tls;
 
   friend bool operator==(const node_config&, const node_config&) = default;
 };

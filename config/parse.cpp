@@ -36,6 +36,8 @@ void read_listener(object_reader& node, std::string_view key, listener_config& o
     if (access->require_token_for_reads && access->token_file.empty())
       r->error("require_token_for_reads", "needs admin.token_file");
   }
+  if (key == "replication")
+    r->read_bool("tls", out.tls);
   r->report_unknown_keys();
 }
 
@@ -142,6 +144,30 @@ void read_metrics(object_reader& node, metrics_config& out) {
   r->report_unknown_keys();
 }
 
+void read_tls(object_reader& node, tls_config& out) {
+  auto r = node.object("tls");
+  if (!r)
+    return;
+  out.configured = true;
+  for (auto [key, field] : {std::pair{"cert_file", &out.cert_file}, {"key_file", &out.key_file}, {"ca_file", &out.ca_file}})
+    if (r->read_string(key, *field, presence::required) && field->empty())
+      r->error(key, "must not be empty");
+  r->read_bool("allow_tls12", out.allow_tls12);
+  r->report_unknown_keys();
+}
+
+// TLS on a link needs the node's certificate: without the `tls` section there is nothing to speak it with.
+void check_tls_users(object_reader& node, const node_config& c) {
+  if (c.tls.configured)
+    return;
+  const std::string why = "needs the node's tls section (cert_file, key_file, ca_file)";
+  if (c.replication.tls)
+    node.errors().push_back({node.path_of("replication") + ".tls", why});
+  for (std::size_t i = 0; i < c.destinations.size(); ++i)
+    if (c.destinations[i].tls)
+      node.errors().push_back({detail::element_path(node.path_of("destinations"), i) + ".tls", why});
+}
+
 parse_result root_error(std::string message) {
   return {std::nullopt, {{"<root>", std::move(message)}}};
 }
@@ -175,6 +201,8 @@ parse_result parse_config(const json& j) {
       r.error("log_level", "expected \"error\", \"warn\", \"info\" or \"debug\", got " + detail::quote(c.log_level));
     r.read_uint("anti_entropy_interval_s", c.anti_entropy_interval_s, 0, max_anti_entropy_interval_s);
     read_auth(r, c.auth);
+    read_tls(r, c.tls);
+    check_tls_users(r, c);
     r.report_unknown_keys();
   }
   if (!errors.empty())

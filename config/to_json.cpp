@@ -10,12 +10,23 @@ ordered_json listener_json(const listener_config& l) {
   return {{"address", l.address}, {"port", l.port}};
 }
 
+ordered_json replication_json(const listener_config& l) {
+  auto out = listener_json(l);
+  if (l.tls) // TLS keys appear only when used: the normalized form of a plaintext config is unchanged
+    out["tls"] = true;
+  return out;
+}
+
+ordered_json tls_json(const tls_config& t) {
+  return {{"cert_file", t.cert_file}, {"key_file", t.key_file}, {"ca_file", t.ca_file}, {"allow_tls12", t.allow_tls12}};
+}
+
 ordered_json destination_json(const destination_config& d) {
   ordered_json addresses = ordered_json::array();
   for (const auto& a : d.addresses)
     addresses.push_back(to_string(a));
   const auto& r = d.reconnect;
-  return {
+  ordered_json out = {
     {"name", d.name},
     {"group", d.group},
     {"instances", d.instances.empty() ? std::vector<std::string>{d.name} : d.instances},
@@ -35,6 +46,11 @@ ordered_json destination_json(const destination_config& d) {
     {"compression", d.compression},
     {"compression_level", d.compression_level},
   };
+  if (d.tls) {
+    out["tls"] = true;
+    out["tls_server_name"] = d.tls_server_name;
+  }
+  return out;
 }
 
 } // namespace
@@ -53,11 +69,11 @@ ordered_json to_json(const node_config& c) {
     destinations.push_back(destination_json(d));
   const auto& j = c.journal;
   const auto& l = c.limits;
-  return {
+  ordered_json out = {
     {"name", c.name},
     {"group", c.group},
     {"data_dir", c.data_dir},
-    {"replication", listener_json(c.replication)},
+    {"replication", replication_json(c.replication)},
     {"client", listener_json(c.client)},
     {"admin", admin_json(c)},
     {"journal",
@@ -89,6 +105,9 @@ ordered_json to_json(const node_config& c) {
     {"anti_entropy_interval_s", c.anti_entropy_interval_s},
     {"auth", {{"users_file", c.auth.users_file}}},
   };
+  if (c.tls.configured) // absent section: no TLS (parse_config reads a present one as configured)
+    out["tls"] = tls_json(c.tls);
+  return out;
 }
 
 } // namespace tandem::config

@@ -67,8 +67,13 @@ std::string configure(SSL_CTX* ctx, const files& f, options o) {
   }
   if (SSL_CTX_use_certificate_chain_file(ctx, f.cert_file.c_str()) != 1)
     return "cert_file " + f.cert_file + ": " + openssl_errors("not a PEM certificate");
-  if (SSL_CTX_use_PrivateKey_file(ctx, f.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
-    return "key_file " + f.key_file + ": " + openssl_errors("not a PEM private key");
+  if (SSL_CTX_use_PrivateKey_file(ctx, f.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    // OpenSSL checks the key against the certificate as it loads it: say which files disagree.
+    auto why = openssl_errors("not a PEM private key");
+    if (why.find("key values mismatch") != std::string::npos)
+      return "key_file " + f.key_file + ": does not match cert_file " + f.cert_file + " (" + why + ")";
+    return "key_file " + f.key_file + ": " + why;
+  }
   if (SSL_CTX_check_private_key(ctx) != 1)
     return "key_file " + f.key_file + ": does not match cert_file " + f.cert_file + " (" + openssl_errors("mismatch") + ")";
   if (SSL_CTX_load_verify_locations(ctx, f.ca_file.c_str(), nullptr) != 1)

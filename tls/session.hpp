@@ -37,8 +37,9 @@ enum class state { handshaking, established, closed, failed };
 const char* to_string(state s) noexcept;
 
 // The first bytes of a TLS ClientHello: a handshake record of TLS 1.0-1.3 (0x16 0x03 0x00..0x04).
-// Needs 3 bytes; fewer is "not yet known" (false). A Tandem frame never starts like this before
-// its hello: those 3 bytes as a frame length would exceed the 64 KiB pre-hello limit.
+// Needs 3 bytes; fewer is "not yet known" (false). Careful on a plaintext port: a Tandem frame's
+// length is little-endian, so a 790-byte frame starts 0x16 0x03 0x00 too (link_transport.cpp
+// also requires a TLS 1.0+ record version there).
 bool looks_like_tls(std::string_view first_bytes) noexcept;
 
 struct session_options {

@@ -187,6 +187,28 @@ tandem::config::node_config load_config(const options& o) {
   return std::move(*loaded.result.config);
 }
 
+// The node's TLS context (issue 18), loaded before anything starts: a file that cannot be used is a
+// config error naming the key and the file ("tls.key_file /etc/a.key: does not match ..."), exit 2.
+// Null when the config has no `tls` section.
+std::shared_ptr<const tandem::tls::context> load_tls(const tandem::config::node_config& cfg, const options& o) {
+  if (!cfg.tls.configured)
+    return nullptr;
+  const auto& t = cfg.tls;
+  auto loaded = tandem::tls::context::load({t.cert_file, t.key_file, t.ca_file}, {t.allow_tls12});
+  if (auto* err = std::get_if<std::string>(&loaded)) {
+    std::cerr << (o.config_file.empty() ? "<default config>" : o.config_file) << ": tls." << *err << "\n"
+              << "tandemd: 1 config error(s); nothing started\n";
+    std::exit(2);
+  }
+  auto ctx = std::get<std::shared_ptr<const tandem::tls::context>>(loaded);
+  // Not refused here (a certificate may be shared in a test), but every peer will refuse it.
+  if (auto named = tandem::tls::instance_of(ctx->own()); named != std::optional<std::string>{cfg.name})
+    tandem::log::warn("tandemd", "tls.cert_file ", t.cert_file, " names ",
+                      named ? "instance " + *named : std::string{"no tandem:instance/NAME"}, ", this node is ",
+                      cfg.name, ": peers will refuse it (close auth)");
+  return ctx;
+}
+
 // `tandemd --check-config FILE --diff RUNNING.json`: what a reload from RUNNING to FILE would do.
 // Exit 0: it would apply (or there is nothing to change); 1: it would be refused; 2: invalid.
 int print_reload_diff(const tandem::config::node_config& next, const std::string& running_file) {
@@ -408,7 +430,8 @@ private:
 };
 
 int run_node(const tandem::config::node_config& cfg, const tandem::config::config_source& source,
-             std::shared_ptr<tandem::logic::access_control> access) {
+             std::shared_ptr<tandem::logic::access_control> access,
+             std::shared_ptr<const tandem::tls::context> tls) {
   using namespace tandem;
   std::string error;
   // Bind first: a node that cannot have its ports leaves nothing on disk (no data dir, no lock).
@@ -467,7 +490,7 @@ int run_node(const tandem::config::node_config& cfg, const tandem::config::confi
     tandem::metrics::live_metrics::instance().enable(cfg.metrics.enabled);
     caf::actor_system sys{caf_cfg};
     auto root = spawn_supervisor(sys, info, node_resources{admin->fd, replication->fd, client->fd, std::move(journal),
-                                                           std::move(recovery), source, access});
+                                                           std::move(recovery), source, access, std::move(tls)});
     reload.set(root);
     log::info("tandemd", "node ", cfg.name, " (group ", cfg.group, ") started: replication ", cfg.replication.address,
               ":", replication->port, ", client ", cfg.client.address, ":", client->port, ", admin ",
@@ -608,6 +631,7 @@ int main(int argc, char** argv) {
     std::cerr << "tandemd: " << errors.size() << " config error(s); nothing started\n";
     return 2;
   }
+  auto tls = load_tls(cfg, opts);
   if (opts.check_only && !opts.diff_against.empty())
     return print_reload_diff(cfg, opts.diff_against);
   if (opts.check_only) {
@@ -622,5 +646,5 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
-  return run_node(cfg, source_of(opts), std::move(access));
+  return run_node(cfg, source_of(opts), std::move(access), std::move(tls));
 }

@@ -235,7 +235,7 @@ TEST_CASE("context::load names the file and what is wrong with it") {
   auto a = p.node("A");
   auto b = p.node("B");
   const auto mismatch = load_error({a.cert_file, b.key_file, a.ca_file});
-  CHECK_MESSAGE(mismatch.find("key_file " + b.key_file + ": ") == 0, mismatch);
+  CHECK_MESSAGE(mismatch.find("key_file " + b.key_file + ": does not match cert_file " + a.cert_file) == 0, mismatch);
   CHECK(load_error({p.dir.path() + "/nope.pem", a.key_file, a.ca_file}) == "cert_file " + p.dir.path() + "/nope.pem: cannot be read");
   CHECK(load_error({a.cert_file, a.key_file, a.key_file}).find("ca_file " + a.key_file + ":") == 0);
   CHECK(load_error({a.key_file, a.key_file, a.ca_file}).find("cert_file " + a.key_file + ":") == 0);

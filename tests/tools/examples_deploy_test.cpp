@@ -63,7 +63,16 @@ const std::vector<deployment> deployments = {
    dmz_files,
    {{"accept-only.json", "audit.dmz", {"accept-only.json"}, {"accept-only-inside.json"}},
     {"accept-only.json", "orders.dmz", dmz_files, {}},
-    {"accept-only-inside.json", "audit.inside", dmz_files, {}}}}};
+    {"accept-only-inside.json", "audit.inside", dmz_files, {}}}},
+  // The pair over mutual TLS (issue 18), certificates in ./tls-certs made by scripts/make-dev-certs.
+  {"tls-pair",
+   {"tls-pair-a.json", "tls-pair-b.json"},
+   {{"tls-pair-a.json", "orders.a", {"tls-pair-a.json", "tls-pair-b.json"}, {}},
+    {"tls-pair-b.json", "orders.b", {"tls-pair-a.json", "tls-pair-b.json"}, {}}}}};
+
+// Deployments whose nodes need certificates: what the README says to run first, in the nodes'
+// working directory (`scripts/make-dev-certs ./tls-certs NAME...`).
+const std::map<std::string, std::vector<std::string>> dev_certs = {{"tls-pair", {"A", "B"}}};
 
 const deployment& deployment_named(const std::string& name) {
   auto d = std::find_if(deployments.begin(), deployments.end(), [&](const auto& x) { return x.name == name; });
@@ -239,6 +248,12 @@ void run_deployment(const deployment& d) {
   std::vector<std::unique_ptr<example_node>> nodes;
   std::map<std::string, std::uint16_t> moved;
   std::map<std::string, example_node*> node_of;
+  if (auto names = dev_certs.find(d.name); names != dev_certs.end()) {
+    std::vector<std::string> argv{TANDEM_SOURCE_DIR "/scripts/make-dev-certs", dir / "tls-certs"};
+    argv.insert(argv.end(), names->second.begin(), names->second.end());
+    auto made = run(argv, dir.path());
+    REQUIRE_MESSAGE(made.exit_code == 0, "make-dev-certs: " << made.err);
+  }
   for (const auto& f : d.files) {
     nodes.push_back(std::make_unique<example_node>(f));
     moved[nodes.back()->shipped_replication_address()] = nodes.back()->ports().replication;
@@ -316,4 +331,8 @@ TEST_CASE("examples as shipped: failover A -> {B1, B2}: A's records on B1 and B2
 
 TEST_CASE("examples as shipped: DMZ and inside: only orders.* goes in, everything of inside comes out") {
   run_deployment(deployment_named("dmz"));
+}
+
+TEST_CASE("examples as shipped: the TLS pair A <-> B replicates both ways over mutual TLS") {
+  run_deployment(deployment_named("tls-pair"));
 }
