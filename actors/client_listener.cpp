@@ -44,8 +44,8 @@ steady_ms steady_now() {
 
 struct session {
   session(const replication_context& ctx, steady_ms now)
-    : reader(ctx.max_frame_bytes), buffers(ctx.budget, ctx.max_connection_buffer_bytes),
-      deadlines(ctx.frame_timeout, ctx.client_idle_timeout, now) {}
+    : reader(ctx.max_frame_bytes), buffers(ctx.budget, ctx.limits->max_connection_buffer_bytes.load()),
+      deadlines(ctx.limits->frame_timeout(), ctx.limits->client_idle_timeout(), now) {}
   protocol::frame_reader reader;
   logic::connection_buffers buffers;     // what it holds of the node-wide budget
   logic::connection_deadlines deadlines; // read progress and idle, after client_hello
@@ -217,7 +217,7 @@ bool settle_output(caf::io::broker* self, const state_ptr& st, caf::io::connecti
       reset_socket(h);
       drop(self, st, h, protocol::close_code::resource_limit,
            "client " + it->second.peer + " does not read: " + std::to_string(b.unsent())
-             + " bytes unsent, over limits.max_connection_buffer_bytes (" + std::to_string(st->ctx->max_connection_buffer_bytes) + ")");
+             + " bytes unsent, over limits.max_connection_buffer_bytes (" + std::to_string(st->ctx->limits->max_connection_buffer_bytes.load()) + ")");
       return false;
     case logic::connection_buffers::verdict::over_node_budget:
       reset_socket(h);
@@ -376,7 +376,7 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
 // replaces) a subscription. False when the connection was dropped.
 bool start_subscription(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
                         subscription_args args, std::string_view frame) {
-  if (!s.subscriptions.count(args.id) && s.subscriptions.size() >= st->ctx->max_subscriptions_per_connection) {
+  if (!s.subscriptions.count(args.id) && s.subscriptions.size() >= st->ctx->limits->max_subscriptions_per_connection.load()) {
     drop(self, st, h, protocol::close_code::resource_limit,
          std::string{frame} + " " + std::to_string(args.id) + ": this connection already has "
            + std::to_string(s.subscriptions.size()) + " subscriptions (limits.max_subscriptions_per_connection)");
@@ -584,7 +584,7 @@ void on_publish(caf::io::broker* self, const state_ptr& st, caf::io::connection_
     st->reject("bad_request", 1);
     return;
   }
-  if (auto refusal = logic::check_publish({st->ctx->name, st->ctx->max_topic_bytes, st->ctx->max_frame_bytes}, p)) {
+  if (auto refusal = logic::check_publish({st->ctx->name, st->ctx->limits->max_topic_bytes.load(), st->ctx->max_frame_bytes}, p)) {
     refuse_publish(self, st, h, s, batch, pub_seqs, p.publisher_seq, *refusal);
     return;
   }
@@ -813,8 +813,15 @@ void ask_why_acks_wait(caf::io::broker* self, const state_ptr& st, steady_ms now
       [=](caf::error&) {}); // the journal is stopping: the node is going down, nothing to tell
 }
 
+// How often the sweep runs: a quarter of the shorter timeout, within 50 ms .. 1 s; read at each
+// sweep, since a live reload may change the timeouts (live_limits).
+std::chrono::milliseconds sweep_interval(const replication_context& ctx) {
+  return std::clamp(std::min(ctx.limits->frame_timeout(), ctx.limits->client_idle_timeout()) / 4,
+                    std::chrono::milliseconds{50}, std::chrono::milliseconds{1000});
+}
+
 // The periodic check of every greeted connection's read-progress and idle deadlines.
-void sweep(caf::io::broker* self, const state_ptr& st, std::chrono::milliseconds sweep_every) {
+void sweep(caf::io::broker* self, const state_ptr& st) {
   auto now = steady_now();
   std::vector<std::pair<caf::io::connection_handle, std::string>> expired;
   for (const auto& [h, s] : st->sessions) {
@@ -828,7 +835,7 @@ void sweep(caf::io::broker* self, const state_ptr& st, std::chrono::milliseconds
     drop(self, st, h, protocol::close_code::idle_timeout, why);
   ask_why_acks_wait(self, st, now);
   if (st->ctx)
-    arm_timer(st->ctx->timers, sweep_every, self->address(), caf::make_message(client_sweep::value));
+    arm_timer(st->ctx->timers, sweep_interval(*st->ctx), self->address(), caf::make_message(client_sweep::value));
 }
 
 // The listener's part of /status (and so /metrics).
@@ -889,9 +896,7 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
   self->add_doorman(fd);
   st->login_worker = spawn_login_worker(self->system()); // issue 18
   // One periodic check of every connection's read-progress and idle deadlines.
-  const auto sweep_every = std::clamp(std::min(st->ctx->frame_timeout, st->ctx->client_idle_timeout) / 4,
-                                      std::chrono::milliseconds{50}, std::chrono::milliseconds{1000});
-  arm_timer(st->ctx->timers, sweep_every, self->address(), caf::make_message(client_sweep::value));
+  arm_timer(st->ctx->timers, sweep_interval(*st->ctx), self->address(), caf::make_message(client_sweep::value));
   // `replicated` notes for the connections' publishers (protocol 1.2).
   caf::anon_send(st->ctx->journal, atoms::watch_replicated::value, caf::actor_cast<caf::actor>(self));
   // On the node's shutdown: stop every subscription and drop every actor handle, since a quit
@@ -920,7 +925,7 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
       // Reads of at most 64 KiB: what a frame may hold before it needs the budget (admit_partial_frame).
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(64 * 1024));
       self->ack_writes(msg.handle, true); // unsent output is accounted (data_transferred_msg)
-      arm_timer(st->ctx->timers, st->ctx->handshake_timeout, self->address(),
+      arm_timer(st->ctx->timers, st->ctx->limits->handshake_timeout(), self->address(),
                 caf::make_message(atoms::conn_timeout::value, msg.handle, it->second.epoch));
     },
     [=](const caf::io::new_data_msg& msg) {
@@ -945,7 +950,7 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
       on_deliver(self, st, h, id, f);
     },
     [=](const caf::io::data_transferred_msg& msg) { on_transferred(self, st, msg); },
-    [=](client_sweep) { sweep(self, st, sweep_every); },
+    [=](client_sweep) { sweep(self, st); },
     [=](atoms::conn_timeout, caf::io::connection_handle h, std::uint64_t epoch) {
       auto it = st->sessions.find(h);
       if (it != st->sessions.end() && it->second.epoch == epoch && !it->second.greeted)

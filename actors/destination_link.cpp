@@ -661,6 +661,7 @@ std::string status_json(link_state& st) {
   auto now = logic::lag_tracker::clock::now();
   j["lag_bytes"] = st.lag->lag_bytes();
   j["lag_seconds"] = st.lag->lag_seconds();
+  st.lag->set_stall_after(st.ctx->limits->stall_after()); // live on reload (live_limits)
   j["stalled"] = st.lag->stalled(now);
   j["stalled_for_s"] = std::chrono::duration<double>(st.lag->stalled_for(now)).count();
   j["in_flight_bytes"] = w.in_flight_bytes();
@@ -712,7 +713,7 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
   st.window.emplace(options.max_in_flight_bytes, initial);
   st.reported = initial;
   st.durable_seq = st.ctx->runtime->log().durable_seq();
-  st.lag.emplace(initial, st.durable_seq, logic::lag_tracker::clock::now(), st.ctx->stall_after);
+  st.lag.emplace(initial, st.durable_seq, logic::lag_tracker::clock::now(), st.ctx->limits->stall_after());
   self->send(st.ctx->journal, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
   self->send(st.ctx->journal, atoms::dest_conn::value, st.dest.name, false); // not connected yet
   start_anti_entropy(self);

@@ -129,13 +129,13 @@ repair_result store_repair(caf::actor_system& sys, const journal::journal& log, 
     caf::anon_send(journal, atoms::repaired::value, std::uint64_t{0}, out.records);
     return out;
   }
-  const auto n = store->size();
   caf::scoped_actor waiter{sys};
   waiter->request(journal, durable_wait, atoms::append::value, append_request{store, via_peer, via_address, true})
     .receive(
       [&](const append_reply& rep) {
         if (rep.ok) {
-          out.stored = n;
+          // What the journal stored: it drops a message held under another origin (publisher marks).
+          out.stored = rep.first_seq == 0 ? 0 : rep.last_seq - rep.first_seq + 1;
           caf::anon_send(journal, atoms::repaired::value, out.stored, out.records - out.stored);
         }
         else

@@ -68,7 +68,7 @@ struct conn_state {
     : args(std::move(a)), reader(args.ctx->max_frame_bytes),
       deadlines(timeouts_of(args), args.direction == conn_direction::outbound, steady_ms()),
       transport(transport_of(args)) {
-    buffers.emplace(args.ctx->budget, args.ctx->max_connection_buffer_bytes);
+    buffers.emplace(args.ctx->budget, args.ctx->limits->max_connection_buffer_bytes.load());
   }
 
   static tls::link_transport transport_of(const connection_args& a) {
@@ -82,7 +82,7 @@ struct conn_state {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch());
   }
   static logic::replication_timeouts timeouts_of(const connection_args& a) {
-    return {a.connect_timeout, a.ctx->handshake_timeout, a.ctx->heartbeat_interval, a.ctx->silence_timeout};
+    return {a.connect_timeout, a.ctx->limits->handshake_timeout(), a.ctx->heartbeat_interval, a.ctx->silence_timeout};
   }
 
   // The peer's name from its hello; before it, the destination dialed (outbound) or "?".

@@ -51,6 +51,35 @@ private:
   std::map<std::string, std::string> versions_;
 };
 
+// The limits a live reload changes (issue 21 part 1; docs/config.md "Live reload"), read where
+// they are used, so a change takes effect without a restart: the topic and subscription limits at
+// the next publish or subscribe; the timeouts and the unsent-output bound for connections accepted
+// from then on (each connection takes them when it starts); stall_after at the next status or
+// metrics read of every destination. Atomics: brokers and links on other threads read them.
+struct live_limits {
+  std::atomic<std::uint32_t> max_topic_bytes{4096};               // limits.max_topic_bytes
+  std::atomic<std::uint32_t> max_subscriptions_per_connection{64}; // limits.max_subscriptions_per_connection
+  std::atomic<std::uint32_t> handshake_timeout_ms{5000};          // limits.handshake_timeout_ms
+  std::atomic<std::uint32_t> frame_timeout_ms{30000};             // limits.frame_timeout_ms
+  std::atomic<std::uint32_t> client_idle_timeout_ms{300000};      // limits.client_idle_timeout_ms
+  std::atomic<std::uint64_t> max_connection_buffer_bytes{32ull << 20}; // limits.max_connection_buffer_bytes
+  std::atomic<std::uint32_t> stall_after_ms{10000};               // metrics.stall_after_ms
+
+  void apply(const config::node_config& c) {
+    max_topic_bytes = c.limits.max_topic_bytes;
+    max_subscriptions_per_connection = c.limits.max_subscriptions_per_connection;
+    handshake_timeout_ms = c.limits.handshake_timeout_ms;
+    frame_timeout_ms = c.limits.frame_timeout_ms;
+    client_idle_timeout_ms = c.limits.client_idle_timeout_ms;
+    max_connection_buffer_bytes = c.limits.max_connection_buffer_bytes;
+    stall_after_ms = c.metrics.stall_after_ms;
+  }
+  std::chrono::milliseconds handshake_timeout() const { return std::chrono::milliseconds{handshake_timeout_ms.load()}; }
+  std::chrono::milliseconds frame_timeout() const { return std::chrono::milliseconds{frame_timeout_ms.load()}; }
+  std::chrono::milliseconds client_idle_timeout() const { return std::chrono::milliseconds{client_idle_timeout_ms.load()}; }
+  std::chrono::milliseconds stall_after() const { return std::chrono::milliseconds{stall_after_ms.load()}; }
+};
+
 struct replication_context {
   std::string name;  // this instance
   std::string group; // this instance's group
@@ -62,12 +91,11 @@ struct replication_context {
   std::vector<caf::actor> journal_readers;  // journal_reader.hpp: disk reads for links behind the window
   caf::actor digest_scanner;                // digest_scanner.hpp: anti-entropy digests (none: refused)
   std::chrono::seconds anti_entropy_interval{300}; // anti_entropy_interval_s; 0 = off
+  // The limits a live reload changes (live_limits below; the supervisor applies them).
+  std::shared_ptr<live_limits> limits = std::make_shared<live_limits>();
   std::uint32_t max_frame_bytes = 16u << 20;
-  std::uint32_t max_topic_bytes = 4096; // limits.max_topic_bytes: longest topic a client may publish
-  std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds silence_timeout{10000}; // nothing received for this long: peer is gone
-  std::chrono::milliseconds stall_after{10000};     // metrics.stall_after_ms
   // Admission control (limits.max_buffered_bytes_total ...): one budget for every listener and
   // connection of the node (atomics: shared by brokers; memory_budget.hpp).
   std::shared_ptr<logic::memory_budget> budget = std::make_shared<logic::memory_budget>(256ull << 20);
@@ -80,10 +108,6 @@ struct replication_context {
   // and checks the peer's claims against) and the latest result per destination (status, metrics).
   std::vector<config::destination_config> destinations;
   std::shared_ptr<logic::validation_board> validations = std::make_shared<logic::validation_board>();
-  std::uint64_t max_connection_buffer_bytes = 32ull << 20;
-  std::chrono::milliseconds frame_timeout{30000};
-  std::chrono::milliseconds client_idle_timeout{300000};
-  std::uint32_t max_subscriptions_per_connection = 64;
   // Issue 18: the users table and admin token in force (tandemd swaps in reloaded files).
   std::shared_ptr<logic::access_control> access = std::make_shared<logic::access_control>();
   // TLS between nodes (issue 18, docs/security.md): the node's context (null: no `tls` section),

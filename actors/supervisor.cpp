@@ -468,14 +468,8 @@ std::shared_ptr<const replication_context> make_context(supervisor_self self, co
   self->link_to(ctx->digest_scanner);
   ctx->anti_entropy_interval = std::chrono::seconds{cfg.anti_entropy_interval_s};
   ctx->max_frame_bytes = cfg.limits.max_frame_bytes;
-  ctx->max_topic_bytes = cfg.limits.max_topic_bytes;
-  ctx->handshake_timeout = std::chrono::milliseconds{cfg.limits.handshake_timeout_ms};
-  ctx->stall_after = std::chrono::milliseconds{cfg.metrics.stall_after_ms};
   ctx->budget = std::make_shared<logic::memory_budget>(cfg.limits.max_buffered_bytes_total);
-  ctx->max_connection_buffer_bytes = cfg.limits.max_connection_buffer_bytes;
-  ctx->frame_timeout = std::chrono::milliseconds{cfg.limits.frame_timeout_ms};
-  ctx->client_idle_timeout = std::chrono::milliseconds{cfg.limits.client_idle_timeout_ms};
-  ctx->max_subscriptions_per_connection = cfg.limits.max_subscriptions_per_connection;
+  ctx->limits->apply(cfg);
   ctx->tls = std::move(tls);
   ctx->replication_tls = cfg.replication.tls;
   return ctx;
@@ -673,6 +667,7 @@ std::string finish_reload(supervisor_self self, const config::loaded_config& loa
     log::warn("supervisor", line);
   if (verdict.result == config::reload_result::applied) {
     const auto& next = *loaded.result.config;
+    st.ctx->limits->apply(next); // live limits (replication_context.hpp): before any link starts
     const auto plan = config::plan_destinations(verdict.diff, next);
     apply_destination_plan(self, plan, next);
     reconfigure_cyclers(self, verdict.diff, next);

@@ -31,6 +31,16 @@ const char* const live_keys[] = {
   // .group (the serving-instance table and the pinned instance groups are built once), and
   // .validation and .skip_validation (every replication connection checks its peer against the
   // destination list the node started with).
+  // Read where they are used (actors/replication_context.hpp, live_limits): the topic and
+  // subscription limits at the next publish or subscribe, the timeouts and the unsent-output bound
+  // for connections accepted from the reload on, stall_after at the next status read.
+  "limits.max_topic_bytes",
+  "limits.max_subscriptions_per_connection",
+  "limits.handshake_timeout_ms",
+  "limits.frame_timeout_ms",
+  "limits.client_idle_timeout_ms",
+  "limits.max_connection_buffer_bytes",
+  "metrics.stall_after_ms",
   "destinations[].sync_type",
   "destinations[].topics",
   "destinations[].passthrough",

@@ -47,6 +47,9 @@ public:
   double lag_seconds() const;
   std::uint64_t lag_bytes() const;
   bool stalled(time_point now) const { return lag_records() > 0 && now - waiting_since_ >= stall_after_; }
+  // A live reload changed metrics.stall_after_ms: stalled() uses it from now on (the waiting
+  // time already counted is kept).
+  void set_stall_after(std::chrono::nanoseconds d) noexcept { stall_after_ = d; }
   // How long the destination has made no progress while records waited; 0 when none wait.
   std::chrono::nanoseconds stalled_for(time_point now) const;
   std::size_t marks() const noexcept { return marks_.size(); }

@@ -472,3 +472,33 @@ TEST_CASE("reloads are coalesced: 16 POSTs and 50 SIGHUPs at once are all answer
   CHECK(a.stop() == 0);
   CHECK(b.stop() == 0);
 }
+
+TEST_CASE("limits and the stall threshold change live: a shorter topic limit refuses the next publish, a shorter stall_after flags a stopped partner") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  start_pair(a, b, "async");
+  const std::string id(30, 'p'); // topic "orders." + 30 bytes = 37 bytes
+  auto before = publish_n(a, id, 5);
+  CHECK(before.persisted == 5);
+  CHECK(before.negative == 0);
+  edit_config(a, [](nlohmann::json& c) {
+    c["limits"]["max_topic_bytes"] = 16;
+    c["metrics"]["stall_after_ms"] = 300;
+  });
+  auto r = post_reload(a);
+  REQUIRE(r.ok);
+  CHECK_MESSAGE(r.status == 200, r.body);
+  CHECK(nlohmann::json::parse(r.body)["result"] == "applied");
+  auto after = publish_n(a, id, 5); // a new connection, and a new publish: both see the limit
+  CHECK(after.persisted == 0);
+  CHECK(after.negative == 5);
+  CHECK(publish_n(a, "p", 5).persisted == 5); // "orders.p" fits
+  // B stopped with records waiting: stalled after 300 ms now, not the 10 s default.
+  b.signal(SIGSTOP);
+  CHECK(publish_n(a, "q", 20).persisted == 20);
+  CHECK_MESSAGE(wait_until([&] { return a.destination("B").value("stalled", false); }, 5s), a.destination("B").dump());
+  b.signal(SIGCONT);
+  CHECK(wait_until([&] { return !a.destination("B").value("stalled", true); }, 15s));
+  CHECK(a.stop() == 0);
+  CHECK(b.stop() == 0);
+}
