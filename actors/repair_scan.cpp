@@ -92,13 +92,22 @@ repair_chunk read_repair(const journal::journal& log, const logic::repair_read& 
 
 std::string repair_plan(const journal::journal& log, const std::vector<journal::record>& records,
                         std::vector<logic::verdict>& verdicts) {
-  std::set<std::pair<std::string, std::uint64_t>, std::less<>> wanted, held;
-  for (const auto& r : records)
+  // Held by origin (origin, origin_seq), or as a message (publisher, publisher_seq) under another
+  // origin: a publisher that failed over resent it here, where it was stored as this node's own.
+  using key = std::pair<std::string, std::uint64_t>;
+  std::set<key, std::less<>> wanted, held, wanted_msgs, held_msgs;
+  for (const auto& r : records) {
     wanted.emplace(r.origin, r.origin_seq);
+    if (r.publisher_seq != 0)
+      wanted_msgs.emplace(r.publisher, r.publisher_seq);
+  }
   auto st = visit_durable(log, log.first_seq(), [&](std::string_view rec) {
-    std::pair<std::string, std::uint64_t> key{std::string{journal::peek_origin(rec)}, journal::peek_origin_seq(rec)};
-    if (wanted.count(key))
-      held.insert(std::move(key));
+    key k{std::string{journal::peek_origin(rec)}, journal::peek_origin_seq(rec)};
+    if (wanted.count(k))
+      held.insert(std::move(k));
+    key m{std::string{journal::peek_publisher(rec)}, journal::peek_publisher_seq(rec)};
+    if (m.second != 0 && wanted_msgs.count(m))
+      held_msgs.insert(std::move(m));
     return true;
   });
   if (!st.ok())
@@ -111,6 +120,9 @@ std::string repair_plan(const journal::journal& log, const std::vector<journal::
     const auto gone = removed.find(std::string{origin});
     return (gone != removed.end() && seq <= gone->second) || held.count({std::string{origin}, seq}) > 0;
   });
+  for (std::size_t i = 0; i < records.size(); ++i) // the message, under another origin
+    if (records[i].publisher_seq != 0 && held_msgs.count({records[i].publisher, records[i].publisher_seq}))
+      verdicts[i] = logic::verdict::duplicate;
   return {};
 }
 

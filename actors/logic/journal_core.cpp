@@ -202,7 +202,7 @@ void journal_core::on(journal_events::append& e) {
   }
   if (e.repair)
     note_repaired(e.records);
-  if (drop_replicated_duplicates(e.records, e.repair))
+  if (e.repair || drop_replicated_duplicates(e.records))
     return submit(e.token, false, std::move(e.records), {});
   // Everything is held or pending: answer when the newest pending append completes (appends
   // complete in order), so the caller never acks a copy that is not durable yet. (A publish stays
@@ -230,11 +230,10 @@ void journal_core::note_repaired(const std::vector<journal::record>& recs) {
 }
 
 // Replicated records: drops those already held or already on their way to the journal (the
-// origin filter first, then the publisher marks). True when some are left to store. A repair
-// (anti-entropy, its records checked against the journal by the repair scan) skips the origin
-// filter -- its records lie below the high-water mark -- but not the publisher marks: a message
-// this node holds under another origin (a publisher resent it here after failing over) is held.
-bool journal_core::drop_replicated_duplicates(std::vector<journal::record>& recs, bool repair) {
+// origin filter first, then the publisher marks). True when some are left to store. (A repair
+// skips both: its records lie below both high-water marks, and the repair scan checked each
+// against the journal, by origin and by publisher: actors/repair_scan.cpp.)
+bool journal_core::drop_replicated_duplicates(std::vector<journal::record>& recs) {
   std::vector<inbound_record> in;
   std::vector<std::size_t> at; // index in recs of in[k]
   for (std::size_t i = 0; i < recs.size(); ++i)
@@ -246,7 +245,7 @@ bool journal_core::drop_replicated_duplicates(std::vector<journal::record>& recs
   std::vector<bool> drop(recs.size(), false);
   for (std::size_t k = 0; k < verdicts.size(); ++k) {
     const auto& r = recs[at[k]];
-    if (verdicts[k] == verdict::duplicate && !repair) {
+    if (verdicts[k] == verdict::duplicate) {
       drop[at[k]] = true;
       continue;
     }

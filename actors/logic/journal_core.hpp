@@ -325,7 +325,7 @@ private:
 
   void refuse(std::uint64_t token, std::string code, std::string reason);
   void submit(std::uint64_t token, bool publish, std::vector<journal::record> records, pending_request p);
-  bool drop_replicated_duplicates(std::vector<journal::record>& records, bool repair = false);
+  bool drop_replicated_duplicates(std::vector<journal::record>& records);
   void note_repaired(const std::vector<journal::record>& records);
   void on_write_error(pending_map::iterator it, append_reply error);
   void answer_waiters(std::uint64_t id, const append_reply& rep);

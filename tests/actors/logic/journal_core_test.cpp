@@ -1267,28 +1267,3 @@ TEST_CASE("journal_core: a repair append stores records below the origin high-wa
   h.append({replicated("B", 9)});
   CHECK(h.queued.empty());
 }
-
-TEST_CASE("journal_core: a repair of a message held under another origin is dropped by the publisher marks") {
-  // Regression (chaos test, seed 3, after repairs were added): a publisher resent P1:5 to this
-  // node after failing over (stored as its own record); the partner's copy (origin B) came back as
-  // a repair, which skipped every duplicate rule, and both nodes held P1:5 twice.
-  harness h(dests({}));
-  auto own = h.publish({rec("P1", 5)});
-  h.commit();
-  REQUIRE(h.answered(own));
-  auto copy = replicated("B", 3, "P1", 5);
-  auto t = h.next_token++;
-  h.core.step(journal_events::append{t, {copy, replicated("B", 2, "P2", 1)}, true});
-  h.take();
-  REQUIRE(h.queued.size() == 1);
-  REQUIRE(h.queued.front().records.size() == 1); // P2:1 is stored, P1:5 is held
-  CHECK(h.queued.front().records[0].publisher == "P2");
-  h.commit();
-  CHECK(h.reply(t).ok);
-  auto only_held = h.next_token++;
-  h.core.step(journal_events::append{only_held, {replicated("B", 1, "P1", 5)}, true});
-  h.take();
-  CHECK(h.queued.empty());
-  REQUIRE(h.answered(only_held));
-  CHECK(h.reply(only_held).first_seq == 0); // nothing stored
-}
