@@ -3,7 +3,7 @@
 //
 //   replication_bench [--dir DIR] [--seconds S] [--down-messages N] [--idle-seconds S]
 //                     [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick]
-//                     [--only-metrics-cost] [--no-redis] [--json FILE]
+//                     [--only-metrics-cost] [--only-tls-cost] [--no-redis] [--json FILE]
 //
 // In one run, in a fresh temp dir under DIR (default /tmp, the journal bench's filesystem):
 //  1-3. Three targets side by side: a single node with no destinations, a pair A<->B with sync
@@ -32,6 +32,11 @@
 //  7.   Metrics cost: two sync pairs and two async pairs, one of each with metrics.enabled=false
 //       (no per-actor hooks, no latency histograms), window 1024, alternating slices as in 1-3;
 //       throughput with metrics on against off. --only-metrics-cost runs this phase alone.
+//  8.   TLS cost (issue 18): a plaintext sync pair and a sync pair whose links speak mutual TLS
+//       (certificates made at the start, tests/support/cert_factory), in alternating slices as in
+//       1-3 (plaintext, TLS, then TLS, plaintext, ...), at window 1 and 1024: throughput, p50/p99
+//       and node CPU per message (both tandemd processes' CPU time / messages). Prints the OpenSSL
+//       version and whether the CPU has AES-NI. --only-tls-cost runs this phase alone.
 // Every node is stopped and the temp dir removed at the end, on error and on SIGINT/SIGTERM.
 // --json FILE: the same figures and the targets' verdicts as one JSON document (bench_json.hpp).
 #include <pthread.h>
@@ -52,8 +57,10 @@
 #include <numeric>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -68,6 +75,9 @@
 #include "client/http_get.hpp"
 #include "client/percentile.hpp"
 #include "client/publisher.hpp"
+#include "tests/support/cert_factory.hpp"
+
+#include <openssl/crypto.h>
 
 using namespace tandem;
 using namespace tandem::bench;
@@ -87,6 +97,7 @@ struct args {
   std::uint64_t tail_window_bytes = 0; // 0: the node's default (diagnostic knob)
   int failover_trials = 6;
   bool only_metrics_cost = false; // run phase 7 alone
+  bool only_tls_cost = false;     // run phase 8 alone
   bool redis = true;              // the Redis peer in phases 1-3 when built and installed (--no-redis)
   std::optional<std::string> json; // --json FILE
 };
@@ -211,6 +222,22 @@ void run_slice(load& l, double seconds, const std::string& payload) {
   if (l.async_peer) wait_caught_up(l);
 }
 
+// `slices` slices of every load in turn; the order is reversed every other slice, so that no
+// setting always runs right after the same other one.
+void run_alternating(std::vector<load>& loads, int slices, const std::string& payload) {
+  for (int i = 0; i < slices; ++i) {
+    if (i % 2 == 0)
+      for (auto& l : loads) run_slice(l, slice_seconds, payload);
+    else
+      for (auto it = loads.rbegin(); it != loads.rend(); ++it) run_slice(*it, slice_seconds, payload);
+  }
+}
+
+void print_table_header() {
+  std::printf("%-7s %7s %10s %8s %9s %9s %8s | %5s %5s %5s\n", "target", "window", "msg/s", "MB/s", "p50 us",
+              "p99 us", "rec/sync", "cpuE", "cpuP", "cpuC");
+}
+
 struct figures {
   double msgs_per_s = 0, mb_per_s = 0, p50_us = 0, p99_us = 0, records_per_sync = 0;
 };
@@ -286,13 +313,7 @@ metrics_cost_result run_metrics_cost(const args& a, const std::string& root, con
     loads[i].open("rbench-" + run_tag + "-" + loads[i].label, 1024);
   }
   const int slices = std::max(1, static_cast<int>(a.seconds / slice_seconds + 0.5));
-  for (int i = 0; i < slices; ++i) {
-    // Alternate the order too, so neither setting always runs right after the other.
-    if (i % 2 == 0)
-      for (auto& l : loads) run_slice(l, slice_seconds, payload);
-    else
-      for (auto it = loads.rbegin(); it != loads.rend(); ++it) run_slice(*it, slice_seconds, payload);
-  }
+  run_alternating(loads, slices, payload);
   metrics_cost_result r;
   std::printf("\nmetrics cost (window 1024, %d slices of %.1f s each, order alternating):\n", slices, slice_seconds);
   for (auto& l : loads) {
@@ -323,6 +344,130 @@ void report_metrics_cost_targets(const metrics_cost_result& m, json_report& rep)
     std::printf("  %s %s 1024-outstanding throughput with metrics on within 5%% of off: %+.1f%% (%.0f vs %.0f msg/s)\n",
                 v, kind, -100 * diff, on, off);
   }
+}
+
+// ---- TLS cost (issue 18) ----------------------------------------------------------------------
+
+// Whether the CPU advertises AES-NI (the "aes" flag of /proc/cpuinfo), which OpenSSL's AES-GCM uses.
+bool cpu_has_aes_ni() {
+  std::ifstream f("/proc/cpuinfo");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("flags", 0) == 0) {
+      std::istringstream words(line.substr(line.find(':') + 1));
+      for (std::string w; words >> w;)
+        if (w == "aes") return true;
+      return false;
+    }
+  return false;
+}
+
+struct tls_cost_result {
+  std::map<std::string, std::map<std::size_t, figures>> by_label; // ["plain"|"tls"][window]
+  std::map<std::string, std::map<std::size_t, double>> cpu_per_msg_us; // entry + peer CPU per message
+  std::string tls_version;                                             // of the TLS pair's links
+};
+
+// The replication connections of `n`'s /status: throws unless there is at least one and every one
+// is TLS (so the TLS target cannot quietly measure plaintext); returns their TLS version.
+std::string require_tls_links(const node& n) {
+  auto s = n.status();
+  std::string version;
+  const auto conns = s.is_object() ? s.value("replication_connections", nlohmann::json::array()) : nlohmann::json::array();
+  if (conns.empty()) throw bench_error("tls-cost: node " + n.name + " lists no replication connection");
+  for (const auto& c : conns) {
+    if (!c.value("tls", false)) throw bench_error("tls-cost: node " + n.name + " has a plaintext replication link");
+    version = c.value("tls_version", "");
+  }
+  return version;
+}
+
+tls_cost_result run_tls_cost(const args& a, const std::string& root, const std::string& payload,
+                             const std::string& run_tag, json_report& rep) {
+  const std::string cert_dir = root + "/certs";
+  std::filesystem::create_directories(cert_dir);
+  test::cert_authority ca(cert_dir, "bench");
+  const auto cert_a = ca.issue("A", {"tandem:instance/A"}), cert_b = ca.issue("B", {"tandem:instance/B"});
+  auto with_tls = [&ca](const test::cert_files& cf) {
+    return [&ca, cf](nlohmann::json& c) {
+      c["tls"] = {{"cert_file", cf.cert_file}, {"key_file", cf.key_file}, {"ca_file", ca.ca_file()}};
+      c["replication"]["tls"] = true;
+      for (auto& d : c["destinations"]) d["tls"] = true;
+    };
+  };
+  node pa{"A", root + "/tls-cost-plain-A"}, pb{"B", root + "/tls-cost-plain-B"};
+  node ta{"A", root + "/tls-cost-tls-A"}, tb{"B", root + "/tls-cost-tls-B"};
+  start_pair(a, pa, pb, "sync");
+  start_node(a, ta, {{"B", "sync", "127.0.0.1:" + std::to_string(tb.replication)}}, with_tls(cert_a));
+  start_node(a, tb, {{"A", "sync", "127.0.0.1:" + std::to_string(ta.replication)}}, with_tls(cert_b));
+  wait_connected(ta, "B", 15s);
+  wait_connected(tb, "A", 15s);
+  tls_cost_result r;
+  r.tls_version = require_tls_links(ta);
+  require_tls_links(tb);
+
+  const int slices = std::max(1, static_cast<int>(a.seconds / slice_seconds + 0.5));
+  std::printf("\nTLS cost: plaintext sync pair vs mutual-TLS sync pair (%s), %d slices of %.1f s per window, "
+              "order alternating:\n",
+              r.tls_version.c_str(), slices, slice_seconds);
+  print_table_header();
+  for (std::size_t window : {std::size_t{1}, std::size_t{1024}}) {
+    std::vector<load> loads(2);
+    for (auto [l, label, entry, peer] : {std::tuple{&loads[0], "plain", &pa, &pb}, std::tuple{&loads[1], "tls", &ta, &tb}}) {
+      l->label = label;
+      l->entry = entry;
+      l->peer = peer;
+    }
+    for (auto& l : loads) l.open("rbench-" + run_tag + "-tls-cost-" + l.label + "-w" + std::to_string(window), window);
+    run_alternating(loads, slices, payload);
+    for (auto& l : loads) {
+      auto f = summarize(l);
+      r.by_label[l.label][window] = f;
+      r.cpu_per_msg_us[l.label][window] =
+        (l.cpu_entry + l.cpu_peer) / static_cast<double>(l.pub->counters().persisted) * 1e6;
+      report_row(rep, "tls-cost-" + l.label + "-w" + std::to_string(window), l, window, f);
+      l.conn->close();
+    }
+    std::fflush(stdout);
+  }
+  json_report::json cpu = json_report::json::object();
+  for (const auto& [label, by_window] : r.cpu_per_msg_us)
+    for (const auto& [window, us] : by_window) {
+      std::printf("  %-5s window %4zu: node CPU per message (both tandemd) %.1f us\n", label.c_str(), window, us);
+      cpu[label + "-w" + std::to_string(window)] = us;
+    }
+  rep.phase("tls-cost-cpu", {{"node_cpu_per_msg_us", cpu}, {"tls_version", r.tls_version}});
+  require_tls_links(ta); // still TLS at the end (no reconnect fell back to anything else)
+  for (node* n : {&pa, &pb, &ta, &tb}) stop_node(*n);
+  return r;
+}
+
+void report_tls_cost_targets(const tls_cost_result& t, json_report& rep) {
+  const auto& p1 = t.by_label.at("plain").at(1);
+  const auto& t1 = t.by_label.at("tls").at(1);
+  const auto& p1024 = t.by_label.at("plain").at(1024);
+  const auto& t1024 = t.by_label.at("tls").at(1024);
+  const double cpu_ratio_1024 = t.cpu_per_msg_us.at("tls").at(1024) / t.cpu_per_msg_us.at("plain").at(1024);
+  const double cpu_ratio_1 = t.cpu_per_msg_us.at("tls").at(1) / t.cpu_per_msg_us.at("plain").at(1);
+  const double rate = t1024.msgs_per_s / p1024.msgs_per_s;
+  std::printf("  %s TLS sync pipelined (1024 outstanding) >= 80%% of plaintext: %.0f%% (%.0f vs %.0f msg/s; "
+              "node CPU per message %.2fx)\n",
+              rep.target("TLS sync 1024-outstanding throughput >= 80% of plaintext sync", rate >= 0.8, rate, 0.8, "ratio",
+                         {{"tls_msg_per_s", t1024.msgs_per_s},
+                          {"plain_msg_per_s", p1024.msgs_per_s},
+                          {"tls_cpu_per_msg_us", t.cpu_per_msg_us.at("tls").at(1024)},
+                          {"plain_cpu_per_msg_us", t.cpu_per_msg_us.at("plain").at(1024)}}),
+              100 * rate, t1024.msgs_per_s, p1024.msgs_per_s, cpu_ratio_1024);
+  const double p50 = t1.p50_us / p1.p50_us;
+  std::printf("  %s TLS sync window-1 p50 <= 1.15x plaintext: %.2fx (%.0f vs %.0f us; p99 %.0f vs %.0f us; "
+              "node CPU per message %.2fx)\n",
+              rep.target("TLS sync 1-outstanding p50 <= 1.15x plaintext sync", p50 <= 1.15, p50, 1.15, "ratio",
+                         {{"tls_p50_us", t1.p50_us},
+                          {"plain_p50_us", p1.p50_us},
+                          {"tls_p99_us", t1.p99_us},
+                          {"plain_p99_us", p1.p99_us},
+                          {"tls_cpu_per_msg_us", t.cpu_per_msg_us.at("tls").at(1)},
+                          {"plain_cpu_per_msg_us", t.cpu_per_msg_us.at("plain").at(1)}}),
+              p50, t1.p50_us, p1.p50_us, t1.p99_us, p1.p99_us, cpu_ratio_1);
 }
 
 // ---- failover ---------------------------------------------------------------------------------
@@ -565,8 +710,7 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
   redis_target redis(a, root);
   if (!redis.why().empty()) std::printf("redis peer: %s\n", redis.why().c_str());
 
-  std::printf("%-7s %7s %10s %8s %9s %9s %8s | %5s %5s %5s\n", "target", "window", "msg/s", "MB/s", "p50 us",
-              "p99 us", "rec/sync", "cpuE", "cpuP", "cpuC");
+  print_table_header();
   for (std::size_t window : {std::size_t{1}, std::size_t{1024}}) {
     std::vector<load> loads(3);
     loads[0].label = "single";
@@ -782,6 +926,10 @@ int run(const args& a, json_report& rep) {
               "down-destination messages %llu; idle %.0f s\n\n",
               a.tandemd.c_str(), payload_bytes, a.seconds, slice_seconds,
               static_cast<unsigned long long>(a.down_messages), a.idle_seconds);
+  const bool aes_ni = cpu_has_aes_ni();
+  std::printf("tls: %s, AES-NI %s\n", OpenSSL_version(OPENSSL_VERSION), aes_ni ? "yes" : "no");
+  rep.machine_fact("openssl", OpenSSL_version(OPENSSL_VERSION));
+  rep.machine_fact("aes_ni", aes_ni);
   std::fflush(stdout);
   rep.settings({{"tandemd", a.tandemd},
                 {"payload_bytes", payload_bytes},
@@ -792,6 +940,7 @@ int run(const args& a, json_report& rep) {
                 {"failover_trials", a.failover_trials},
                 {"tail_window_bytes", a.tail_window_bytes},
                 {"only_metrics_cost", a.only_metrics_cost},
+                {"only_tls_cost", a.only_tls_cost},
                 {"redis", a.redis}});
   const std::string payload(payload_bytes, 'x');
   const std::string run_tag = std::to_string(::getpid());
@@ -799,6 +948,12 @@ int run(const args& a, json_report& rep) {
     auto m = run_metrics_cost(a, root, payload, run_tag, rep);
     std::printf("\nload average now: %s\ntargets:\n", load_average().c_str());
     report_metrics_cost_targets(m, rep);
+    return 0;
+  }
+  if (a.only_tls_cost) {
+    auto tc = run_tls_cost(a, root, payload, run_tag, rep);
+    std::printf("\nload average now: %s\ntargets:\n", load_average().c_str());
+    report_tls_cost_targets(tc, rep);
     return 0;
   }
 
@@ -821,8 +976,12 @@ int run(const args& a, json_report& rep) {
   // 7: metrics on vs off.
   auto mcost = run_metrics_cost(a, root, payload, run_tag, rep);
 
+  // 8: plaintext vs TLS sync pair.
+  auto tcost = run_tls_cost(a, root, payload, run_tag, rep);
+
   report_targets(a, t, growth_mib, idle_a, idle_b, fo, rep);
   report_metrics_cost_targets(mcost, rep);
+  report_tls_cost_targets(tcost, rep);
   return 0;
 }
 
@@ -846,12 +1005,13 @@ int main(int argc, char** argv) {
     else if (k == "--tail-window-bytes" && has_value) a.tail_window_bytes = std::stoull(argv[++i]);
     else if (k == "--failover-trials" && has_value) a.failover_trials = std::stoi(argv[++i]);
     else if (k == "--only-metrics-cost") a.only_metrics_cost = true;
+    else if (k == "--only-tls-cost") a.only_tls_cost = true;
     else if (k == "--no-redis") a.redis = false;
     else if (k == "--json" && has_value) a.json = argv[++i];
     else {
       std::fprintf(stderr, "usage: replication_bench [--dir DIR] [--seconds S] [--down-messages N] "
                            "[--idle-seconds S] [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick] "
-                           "[--only-metrics-cost] [--no-redis] [--json FILE]\n");
+                           "[--only-metrics-cost] [--only-tls-cost] [--no-redis] [--json FILE]\n");
       return 2;
     }
   }
