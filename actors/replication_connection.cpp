@@ -330,9 +330,16 @@ void write_batch(caf::io::broker* self, const state_ptr& st, const logic::fanout
       write_raw(self, st, st->transport.send(*b.compressed));
       return;
     }
-    write_raw(self, st, st->transport.send(b.header()));
+    // One send (SSL_write) per batch, not per piece: each send is at least one TLS record of its
+    // own (header, AEAD pass on both sides) and a flush, and the batch header alone was one.
+    std::string plain = b.header();
+    std::size_t total = plain.size();
     for (const auto& p : b.pieces())
-      write_raw(self, st, st->transport.send(p.bytes));
+      total += p.bytes.size();
+    plain.reserve(total);
+    for (const auto& p : b.pieces())
+      plain += p.bytes;
+    write_raw(self, st, st->transport.send(plain));
     return;
   }
   if (b.compressed) {
