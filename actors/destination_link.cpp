@@ -20,6 +20,7 @@
 #include "actors/logic/lag_tracker.hpp"
 #include "actors/timer_relay.hpp"
 #include "actors/logic/link_window.hpp"
+#include "actors/logic/window_sizer.hpp"
 #include "actors/logic/peer_claims.hpp"
 #include "actors/logic/resume_decision.hpp"
 #include "actors/logic/routing.hpp"
@@ -42,6 +43,7 @@ struct link_state {
   link_options options;
   std::optional<logic::destination_route> route;
   std::optional<logic::link_window> window;
+  std::optional<logic::window_sizer> sizer; // the window's bound from ack turns (issue 20 part 2)
   std::optional<logic::lag_tracker> lag;
   replication_connection_actor conn;
   bool awaiting_resume = false;
@@ -121,11 +123,23 @@ void compress_batch(link_state& st, logic::fanout_batch& batch) {
   st.wire_bytes += batch.compressed ? batch.compressed->size() : batch.frame_bytes();
 }
 
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+// An ack's turn and delivery rate resize the window (logic/window_sizer.hpp).
+void size_window(link_state& st, std::uint64_t acked_seq) {
+  if (st.sizer->on_ack(acked_seq, steady_ns()))
+    st.window->set_max_in_flight_bytes(st.sizer->window());
+}
+
 void send_batch(link_self self, logic::fanout_batch& batch, logic::sent_batch& sent) {
   auto& st = self->state;
   sent.bytes = batch.frame_bytes();
   compress_batch(st, batch);
   st.window->on_batch_sent(sent);
+  st.sizer->on_sent(sent.last_sent_seq, sent.bytes, steady_ns());
   self->send(st.conn, atoms::send_frame::value, std::move(batch));
   batch = logic::fanout_batch{st.ctx->max_frame_bytes};
   sent = {};
@@ -321,6 +335,7 @@ void on_violation(link_self self, const logic::claim_violation& v) {
   st.conn = nullptr;
   st.awaiting_resume = false;
   st.window->on_disconnected();
+  st.sizer->on_disconnected();
   stop_anti_entropy(st);
   ++st.disconnects;
   st.last_disconnect_unix_ms = unix_ms_now();
@@ -350,6 +365,7 @@ void on_resume_point(link_self self, std::uint64_t peer_holds) {
   self->send(st.ctx->journal, atoms::dest_conn::value, st.dest.name, true); // the downgrade rules' one source
   if (!d.skipped.empty())
     note_below_retention(self, d.skipped);
+  st.sizer->on_disconnected(); // what was in flight before the resume gives no samples
   report(self, st.window->on_connected(d));
   log::info(st.name, "replicating to ", st.dest.name, " at ", st.peer_address, " (", to_string(st.direction),
             "), resuming after seq ", d.resume_after, " of ", st.durable_seq, " (", logic::to_string(d.reason),
@@ -638,6 +654,24 @@ nlohmann::ordered_json ae_status(const link_state& st) {
   return j;
 }
 
+// The in-flight bound and what sized it (logic/window_sizer.hpp); rtt_ms is the smoothed ack
+// turn: send to durable_ack, the peer's journal write and fdatasync included.
+nlohmann::ordered_json window_status(const logic::window_sizer& z) {
+  const auto f = z.figures();
+  nlohmann::ordered_json j;
+  j["bytes"] = f.window;
+  j["floor_bytes"] = z.settings().floor;
+  j["ceiling_bytes"] = z.settings().ceiling;
+  j["budget_bytes"] = f.granted;
+  j["rtt_ms"] = static_cast<double>(f.srtt_ns) / 1e6;
+  j["min_rtt_ms"] = static_cast<double>(f.min_turn_ns) / 1e6;
+  j["delivery_bytes_per_s"] = f.rate_bytes_per_s;
+  j["samples"] = f.samples;
+  j["ignored_samples"] = f.ignored_samples;
+  j["budget_refusals"] = f.budget_refusals;
+  return j;
+}
+
 std::string status_json(link_state& st) {
   const auto& w = *st.window;
   const auto& c = w.counters();
@@ -665,7 +699,8 @@ std::string status_json(link_state& st) {
   j["stalled"] = st.lag->stalled(now);
   j["stalled_for_s"] = std::chrono::duration<double>(st.lag->stalled_for(now)).count();
   j["in_flight_bytes"] = w.in_flight_bytes();
-  j["max_in_flight_bytes"] = st.options.max_in_flight_bytes;
+  j["max_in_flight_bytes"] = w.max_in_flight_bytes();
+  j["window"] = window_status(*st.sizer);
   j["batches_sent"] = c.batches_sent;
   j["records_sent"] = c.records_sent;
   j["bytes_sent"] = c.bytes_sent;
@@ -711,6 +746,11 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
   const std::uint64_t before_base = st.ctx->runtime->log().base_seq() - 1;
   auto initial = std::max(st.ctx->runtime->log().acknowledged(st.dest.name), before_base);
   st.window.emplace(options.max_in_flight_bytes, initial);
+  logic::window_settings ws;
+  ws.floor = options.max_in_flight_bytes;
+  ws.ceiling = options.max_link_window_bytes;
+  ws.links = options.links;
+  st.sizer.emplace(ws, st.ctx->budget);
   st.reported = initial;
   st.durable_seq = st.ctx->runtime->log().durable_seq();
   st.lag.emplace(initial, st.durable_seq, logic::lag_tracker::clock::now(), st.ctx->limits->stall_after());
@@ -723,8 +763,10 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
       auto& s = self->state;
       // Refill (routing.hpp): the serving instance's records from before its journal base go back to it.
       on_instance(self, instance, peer_base);
-      if (s.conn && s.conn != conn)
+      if (s.conn && s.conn != conn) {
         s.window->on_disconnected(); // replaced: resend what the old connection had in flight
+        s.sizer->on_disconnected();
+      }
       s.conn = std::move(conn);
       s.awaiting_resume = true;
       s.peer_address = address;
@@ -743,6 +785,7 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
         return;
       } else {
         report(self, s.window->on_ack(seq));
+        size_window(s, seq);
       }
       pump(self);
     },
@@ -753,6 +796,7 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
       s.conn = nullptr;
       s.awaiting_resume = false;
       s.window->on_disconnected();
+      s.sizer->on_disconnected();
       stop_anti_entropy(s);
       ++s.disconnects;
       s.last_disconnect_unix_ms = unix_ms_now();

@@ -37,7 +37,9 @@
 namespace tandem {
 
 struct link_options {
-  std::uint64_t max_in_flight_bytes = 4u << 20;
+  std::uint64_t max_in_flight_bytes = 4u << 20;    // the window's floor (logic/window_sizer.hpp)
+  std::uint64_t max_link_window_bytes = 64u << 20; // its ceiling
+  std::size_t links = 1;                           // destinations sharing the budget's half
   std::size_t max_batch_records = 512;
   std::size_t max_batch_bytes = 256u << 10;
 };

@@ -56,6 +56,8 @@ struct node_metrics::families {
   gauge_family* dest_acked_seq = nullptr;
   gauge_family* dest_lag_records = nullptr;
   gauge_family* dest_in_flight_bytes = nullptr;
+  gauge_family* dest_window_bytes = nullptr;
+  gauge_family* dest_rtt_seconds = nullptr;
   gauge_family* dest_lag_bytes = nullptr;
   gauge_family* dest_lag_seconds = nullptr;
   gauge_family* dest_stalled = nullptr;
@@ -248,6 +250,10 @@ void add_destination_families(metrics::registry& r, node_metrics::families& f) {
   f.dest_acked_seq = must(r.add_gauge("tandem_destination_acked_seq", "Highest sequence number the destination acked", dest));
   f.dest_lag_records = must(r.add_gauge("tandem_destination_lag_records", "Durable records not yet acked by the destination", dest));
   f.dest_in_flight_bytes = must(r.add_gauge("tandem_destination_in_flight_bytes", "Bytes sent and not yet acked", dest));
+  f.dest_window_bytes = must(r.add_gauge("tandem_destination_window_bytes",
+    "The link's in-flight bound now, sized from its ack turn and delivery rate", dest));
+  f.dest_rtt_seconds = must(r.add_gauge("tandem_destination_rtt_seconds",
+    "Smoothed ack turn: record batch sent to its durable_ack, the destination's fdatasync included", dest));
   f.dest_lag_bytes = must(r.add_gauge("tandem_destination_lag_bytes",
                                       "Journal bytes written since start that the destination has not acked", dest));
   f.dest_lag_seconds = must(r.add_gauge(
@@ -437,6 +443,10 @@ void expose_destinations(node_metrics::families& f, const nlohmann::json& status
       set(l(f.dest_acked_seq), d, "acked");
       set(l(f.dest_lag_records), d, "lag_records");
       set(l(f.dest_in_flight_bytes), d, "in_flight_bytes");
+      if (auto w = d.find("window"); w != d.end() && w->is_object()) {
+        set(l(f.dest_window_bytes), *w, "bytes");
+        set(l(f.dest_rtt_seconds), *w, "rtt_ms", 1e-3);
+      }
       set(l(f.dest_lag_bytes), d, "lag_bytes");
       set(l(f.dest_lag_seconds), d, "lag_seconds");
       set(l(f.dest_stalled), d, "stalled");

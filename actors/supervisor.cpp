@@ -479,6 +479,8 @@ link_options link_options_for(const config::node_config& cfg) {
   link_options lo;
   lo.max_in_flight_bytes = logic::link_in_flight_share(cfg.limits.max_in_flight_bytes, cfg.limits.max_in_flight_bytes_total,
                                                        cfg.destinations.size());
+  lo.max_link_window_bytes = cfg.limits.max_link_window_bytes;
+  lo.links = std::max<std::size_t>(cfg.destinations.size(), 1);
   return lo;
 }
 

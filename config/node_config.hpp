@@ -134,6 +134,10 @@ struct limits_config {
   // 256 KiB), so that memory for unacknowledged data does not grow with the destination count.
   std::uint64_t max_in_flight_bytes = 4ull << 20;
   std::uint64_t max_in_flight_bytes_total = 16ull << 20; // 64 destinations: 256 KiB each
+  // The most a link's in-flight bound grows to on a long round trip (actors/logic/window_sizer.hpp:
+  // sized from the measured ack turn and delivery rate; the share above is its floor). Growth is
+  // taken from max_buffered_bytes_total, at most half of it for all links together.
+  std::uint64_t max_link_window_bytes = 64ull << 20;
   std::uint32_t max_client_connections = 1024;
   std::uint32_t max_admin_connections = 16;
   std::uint32_t handshake_timeout_ms = 5000;    // a connection that does not identify itself in time is closed

@@ -119,6 +119,7 @@ void read_limits(object_reader& node, limits_config& out) {
   r->read_uint("max_replication_connections", out.max_replication_connections, 1);
   r->read_uint("max_in_flight_bytes", out.max_in_flight_bytes, 256 * kib, 1 * gib);
   r->read_uint("max_in_flight_bytes_total", out.max_in_flight_bytes_total, 256 * kib, 64 * gib);
+  r->read_uint("max_link_window_bytes", out.max_link_window_bytes, 256 * kib, 4 * gib);
   r->read_uint("max_client_connections", out.max_client_connections, 1);
   r->read_uint("max_admin_connections", out.max_admin_connections, 1);
   r->read_uint("handshake_timeout_ms", out.handshake_timeout_ms, 1);

@@ -91,6 +91,7 @@ ordered_json to_json(const node_config& c) {
       {"max_replication_connections", l.max_replication_connections},
       {"max_in_flight_bytes", l.max_in_flight_bytes},
       {"max_in_flight_bytes_total", l.max_in_flight_bytes_total},
+      {"max_link_window_bytes", l.max_link_window_bytes},
       {"max_client_connections", l.max_client_connections},
       {"max_admin_connections", l.max_admin_connections},
       {"handshake_timeout_ms", l.handshake_timeout_ms},

@@ -61,8 +61,9 @@
 
 namespace tandem::logic {
 
-// A link's in-flight bound: its share of the node-wide total, never more than the per-destination
-// bound nor less than 256 KiB (config: limits.max_in_flight_bytes and _total).
+// A link's in-flight floor: its share of the node-wide total, never more than the per-destination
+// bound nor less than 256 KiB (config: limits.max_in_flight_bytes and _total). window_sizer.hpp
+// grows the bound above it from the measured ack turn (set_max_in_flight_bytes).
 std::uint64_t link_in_flight_share(std::uint64_t per_destination, std::uint64_t total, std::size_t destinations);
 
 struct sent_batch {
@@ -135,6 +136,9 @@ public:
   std::uint64_t in_flight_bytes() const noexcept { return in_flight_bytes_; }
   std::size_t in_flight_batches() const noexcept { return in_flight_.size(); }
   std::uint64_t max_in_flight_bytes() const noexcept { return max_in_flight_bytes_; }
+  // The bound moves with the measured ack turn (window_sizer.hpp). A bound below what is in
+  // flight sends nothing more until acks bring it under.
+  void set_max_in_flight_bytes(std::uint64_t bytes) noexcept { max_in_flight_bytes_ = bytes; }
   const link_counters& counters() const noexcept { return counters_; }
 
 private:

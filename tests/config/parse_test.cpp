@@ -426,6 +426,22 @@ TEST_CASE("admission limits: defaults, and each key at its bound and one past it
   CHECK_SINGLE_ERROR(doc, "limits.client_idle_timeout_ms", "must be at least 100, got 99");
 }
 
+TEST_CASE("max_link_window_bytes: 64 MiB by default, 256 KiB .. 4 GiB, each bound and one past it") {
+  CHECK(parse_config(minimal()).config->limits.max_link_window_bytes == 64ull << 20);
+  auto doc = minimal();
+  doc["limits"] = {{"max_link_window_bytes", 256u << 10}};
+  REQUIRE(parse_config(doc).config);
+  CHECK(parse_config(doc).config->limits.max_link_window_bytes == 256u << 10);
+  doc["limits"] = {{"max_link_window_bytes", 4ull << 30}};
+  CHECK(parse_config(doc).config->limits.max_link_window_bytes == 4ull << 30);
+  doc["limits"] = {{"max_link_window_bytes", (256u << 10) - 1}};
+  CHECK_SINGLE_ERROR(doc, "limits.max_link_window_bytes", "must be at least 262144, got 262143");
+  doc["limits"] = {{"max_link_window_bytes", (4ull << 30) + 1}};
+  CHECK_SINGLE_ERROR(doc, "limits.max_link_window_bytes", "must be at most 4294967296, got 4294967297");
+  doc["limits"] = {{"max_link_window_byte", 1u << 20}};
+  CHECK(single_error(doc).to_string() == "limits.max_link_window_byte: unknown key (did you mean \"max_link_window_bytes\"?)");
+}
+
 TEST_CASE("admission limits: a budget smaller than one largest frame is rejected") {
   auto doc = minimal();
   doc["limits"] = {{"max_buffered_bytes_total", (16u << 20) - 1}};
