@@ -209,7 +209,7 @@ void connect_started(cycler_self self, std::size_t index, std::uint64_t id, cons
   args.remote_address = where;
   args.connect_timeout = left; // the rest of this attempt's connect_timeout_ms, up to the peer's hello
   if (st.dest.tls) {
-    args.tls = st.ctx->tls;
+    args.tls = st.ctx->tls_context(); // the current one (rotated by SIGHUP)
     args.tls_server_name = st.dest.tls_server_name;
   }
   spawn_outbound_connection(self->system(), fd, std::move(args));

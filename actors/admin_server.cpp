@@ -16,6 +16,7 @@
 #include "actors/timer_relay.hpp"
 #include "protocol/http_request.hpp"
 #include "protocol/http_response.hpp"
+#include "tls/session.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +30,8 @@ struct admin_connection {
   protocol::http_request_parser parser;
   std::uint64_t epoch = 0; // matches the conn_timeout timer armed at accept
   bool answering = false;  // a response is on its way; further input is ignored
+  bool got_data = false;   // any bytes arrived yet (admin.tls: the first ones tell a plaintext client)
+  std::unique_ptr<tls::session> tls; // admin.tls: this connection's session (null: plaintext)
 };
 
 struct admin_state {
@@ -41,11 +44,26 @@ struct admin_state {
 
 using state_ptr = std::shared_ptr<admin_state>;
 
+void write_out(caf::io::broker* self, caf::io::connection_handle h, const std::string& bytes) {
+  if (bytes.empty())
+    return;
+  self->write(h, bytes.size(), bytes.data());
+  self->flush(h);
+}
+
 void respond(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, int status,
              std::string_view content_type, std::string_view body) {
-  if (st->connections.erase(h) == 0)
+  auto it = st->connections.find(h);
+  if (it == st->connections.end())
     return; // the client went away while we were preparing the answer
+  auto tls = std::move(it->second.tls);
+  st->connections.erase(it);
   auto bytes = protocol::http_response(status, content_type, body);
+  if (tls) { // the response, then close_notify, as TLS records
+    tls->send(bytes);
+    tls->close();
+    bytes = tls->take_ciphertext();
+  }
   self->write(h, bytes.size(), bytes.data());
   self->flush(h);
   self->close(h); // graceful: the queued response still goes out
@@ -226,7 +244,14 @@ caf::behavior admin_server(instrumented<caf::io::broker>* self, int listen_fd, s
         return;
       }
       auto epoch = ++st->next_epoch;
-      st->connections[msg.handle].epoch = epoch;
+      auto& conn = st->connections[msg.handle];
+      conn.epoch = epoch;
+      // admin.tls: the context current now (a SIGHUP rotation reaches the next connection); a
+      // client certificate is optional here (the bearer token is the admin's credential) and
+      // verified against tls.ca_file when presented.
+      if (st->limits.tls)
+        conn.tls = std::make_unique<tls::session>(st->limits.tls->current(), tls::role::server,
+                                                  tls::session_options{false, {}});
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(4096));
       arm_timer(st->limits.timers, st->limits.request_timeout, self->address(),
                 caf::make_message(atoms::conn_timeout::value, msg.handle, epoch));
@@ -236,6 +261,29 @@ caf::behavior admin_server(instrumented<caf::io::broker>* self, int listen_fd, s
       if (it == st->connections.end() || it->second.answering)
         return;
       std::string_view bytes{reinterpret_cast<const char*>(msg.buf.data()), msg.buf.size()};
+      const bool first = !it->second.got_data;
+      it->second.got_data = true;
+      std::string plaintext;
+      if (auto& s = it->second.tls) {
+        s->receive(bytes);
+        write_out(self, msg.handle, s->take_ciphertext()); // handshake records, alerts
+        if (s->failed()) {
+          // Fail fast (not at the request timeout): a plaintext client, say curl http://, gets
+          // one plaintext answer saying so; any other TLS failure is closed with its reason.
+          const bool plain = first && bytes.size() >= 3 && !tls::looks_like_tls(bytes.substr(0, 3));
+          log::warn(component, "closing connection from ", self->remote_addr(msg.handle), ": TLS: ", s->error());
+          st->connections.erase(it);
+          if (plain)
+            write_out(self, msg.handle,
+                      protocol::http_response(400, "text/plain", "this admin port speaks TLS (admin.tls): use https://\n"));
+          self->close(msg.handle);
+          return;
+        }
+        plaintext = s->take_plaintext();
+        if (plaintext.empty())
+          return;
+        bytes = plaintext;
+      }
       switch (it->second.parser.feed(bytes)) {
         case protocol::http_parse_state::incomplete:
           return;
@@ -265,7 +313,7 @@ caf::behavior admin_server(instrumented<caf::io::broker>* self, int listen_fd, s
       }
       log::info(component, "closing connection: no complete request within ",
                 st->limits.request_timeout.count(), " ms");
-      st->connections.erase(it);
+      st->connections.erase(it); // with a TLS session: closed without close_notify (nothing was said)
       self->close(h);
     },
     [=](const caf::io::acceptor_closed_msg&) {

@@ -11,7 +11,8 @@
 //                 scans the journal on its own thread): 200 with the digest JSON, 400 naming the
 //                 bad parameter, 503 when the scan failed or took longer than the request timeout
 //
-// One request per connection, answered and closed. Bounded: at most `max_connections` open
+// With admin.tls the bytes go through a tls::session (tls/session.hpp) first; the HTTP above is
+// the same. One request per connection, answered and closed. Bounded: at most `max_connections` open
 // connections (more are closed on accept), a request head of at most 8 KiB, and a deadline per
 // connection, so a slow or stuck HTTP client costs one slot for a while and never stalls an actor.
 //
@@ -30,6 +31,7 @@
 #include "actors/journal_actor.hpp"
 #include "actors/logic/access_control.hpp"
 #include "actors/replication_messages.hpp"
+#include "tls/context.hpp"
 
 namespace tandem {
 
@@ -39,6 +41,11 @@ struct admin_limits {
   caf::actor timers;                                // timer_relay.hpp
   caf::actor digest_scanner;                        // digest_scanner.hpp; none: /digest answers 503
   std::shared_ptr<logic::access_control> access;    // the bearer token rule (issue 18); none: open
+  // admin.tls (issue 18, docs/security.md): every connection speaks TLS with the holder's current
+  // context, taken at accept (a SIGHUP rotation reaches the next connection; established ones keep
+  // theirs). A plaintext client is answered one plaintext 400 and closed at its first bytes, with
+  // a log line. None: plaintext HTTP.
+  std::shared_ptr<tls::context_holder> tls;
 };
 
 // Adopts `listen_fd` (a bound, listening socket; CAF owns it from here on).

@@ -107,6 +107,7 @@ struct node_metrics::families {
   counter_family* refused_for_identity = nullptr;
   counter_family* tls_refusals = nullptr; // issue 18, labels reason (handshake, identity)
   gauge_family* tls_expiry = nullptr;     // seconds until the node's certificate expires
+  counter_family* tls_rotations = nullptr; // SIGHUP rotations, labels result (rotated, unchanged, refused)
   // subscriptions whose start lay below what retention kept
   counter_family* subscription_gaps = nullptr;
   counter_family* subscription_gap_records = nullptr;
@@ -339,6 +340,10 @@ void add_client_families(metrics::registry& r, node_metrics::families& f) {
                                       {"reason"}));
   f.tls_expiry = must(r.add_gauge("tandem_tls_certificate_expiry_seconds",
                                   "Seconds until the node's TLS certificate expires (negative: expired)"));
+  f.tls_rotations = must(r.add_counter("tandem_tls_rotations_total",
+                                       "TLS file reloads on SIGHUP: new certificate in use (rotated), same files "
+                                       "(unchanged), new files refused and the running certificate kept (refused)",
+                                       {"result"}));
   f.client_partial_acks = must(r.add_counter(
     "tandem_client_partial_acks_total", "persisted_partial acks sent: a downgraded sync destination lacked the message"));
   f.client_replicated_notes = must(r.add_counter(
@@ -592,6 +597,9 @@ std::string node_metrics::expose(const nlohmann::json& status) {
     if (auto r = it->find("refusals"); r != it->end())
       for (const char* reason : {"handshake", "identity"})
         set(f.tls_refusals->labels({reason}), *r, reason);
+    if (auto r = it->find("rotations"); r != it->end())
+      for (const char* result : {"rotated", "unchanged", "refused"})
+        set(f.tls_rotations->labels({result}), *r, result);
   }
   auto text = registry_.expose();
   if (auto& live = metrics::live_metrics::instance(); live.enabled())

@@ -110,10 +110,13 @@ struct replication_context {
   std::shared_ptr<logic::validation_board> validations = std::make_shared<logic::validation_board>();
   // Issue 18: the users table and admin token in force (tandemd swaps in reloaded files).
   std::shared_ptr<logic::access_control> access = std::make_shared<logic::access_control>();
-  // TLS between nodes (issue 18, docs/security.md): the node's context (null: no `tls` section),
-  // whether the replication listener speaks it, and the refusals it caused.
-  std::shared_ptr<const tls::context> tls;
+  // TLS (issue 18, docs/security.md): the holder of the node's current context (null: no `tls`
+  // section; SIGHUP rotates what it holds), whether the replication listener speaks it, and the
+  // refusals it caused. Every new connection takes tls_context() once, at its start, and keeps
+  // it: replication in and out, admin, client.
+  std::shared_ptr<tls::context_holder> tls;
   bool replication_tls = false;
+  std::shared_ptr<const tls::context> tls_context() const { return tls ? tls->current() : nullptr; }
   std::shared_ptr<tls_refusal_counters> tls_refusals = std::make_shared<tls_refusal_counters>();
 };
 

@@ -55,7 +55,7 @@ caf::behavior replication_listener(instrumented<caf::io::broker>* self, int fd,
       args.remote_address = remote;
       args.listener = caf::actor_cast<replication_listener_actor>(self);
       if (st->ctx->replication_tls)
-        args.tls = st->ctx->tls;
+        args.tls = st->ctx->tls_context(); // the current one (rotated by SIGHUP)
       auto conn = caf::actor_cast<replication_connection_actor>(self->fork(replication_connection, msg.handle, std::move(args)));
       self->monitor(conn);
       auto admitted = st->slots.admit(conn.address());

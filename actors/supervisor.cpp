@@ -61,7 +61,7 @@ struct supervisor_state {
   logic::identity_conflicts identity_conflicts; // peers refused: another node with their name is connected
   std::shared_ptr<logic::identity_refusals> identity_refusals; // peers that refused us (the context's)
   std::shared_ptr<logic::validation_board> validations;         // replication validation results (the context's)
-  std::shared_ptr<const tls::context> tls;                       // the node's TLS context (issue 18; null: none)
+  std::shared_ptr<tls::context_holder> tls;                      // the node's TLS context (issue 18; null: none)
   std::shared_ptr<tls_refusal_counters> tls_refusals;            // the context's
   std::map<caf::actor_addr, std::string> remote_addresses;            // of connections in use, for status
   std::map<std::string, bool> cycler_told_inbound; // per destination name: what its cycler last heard
@@ -101,17 +101,27 @@ void add_validation_status(supervisor_self self, const std::string& name, nlohma
 // (and another instance id) is connected.
 // /status "tls" (issue 18): the node's certificate expiry and the refusals TLS caused; null when the
 // node has no `tls` section.
-nlohmann::ordered_json tls_status(const std::shared_ptr<const tls::context>& tls, const tls_refusal_counters& r,
+// Follows the holder: after a rotation, the new certificate's figures.
+nlohmann::ordered_json tls_status(const std::shared_ptr<tls::context_holder>& holder, const tls_refusal_counters& r,
                                   const config::node_config& cfg) {
-  if (!tls)
+  if (!holder)
     return nullptr;
+  const auto tls = holder->current();
+  const auto rot = holder->status();
   const auto now_s = unix_ms_now() / 1000;
   return {{"certificate_expires_unix", tls->own().not_after_unix},
           {"seconds_until_expiry", tls->seconds_until_expiry(now_s)},
           {"subject", tls->own().subject},
+          {"serial", tls->own().serial},
           {"replication_listener", cfg.replication.tls},
+          {"admin_listener", cfg.admin.tls},
           {"allow_tls12", cfg.tls.allow_tls12},
-          {"refusals", {{"handshake", r.handshake.load()}, {"identity", r.identity.load()}}}};
+          {"refusals", {{"handshake", r.handshake.load()}, {"identity", r.identity.load()}}},
+          {"rotations", {{"rotated", rot.rotated}, {"unchanged", rot.unchanged}, {"refused", rot.refused}}},
+          {"last_rotation", rot.attempted ? nlohmann::ordered_json{{"result", tls::to_string(rot.last)},
+                                                                   {"unix", rot.last_unix},
+                                                                   {"last_error", rot.last_error}}
+                                          : nlohmann::ordered_json{}}};
 }
 
 // Whether a replication connection speaks TLS: a dialed one when its destination says so, an
@@ -443,7 +453,7 @@ std::shared_ptr<journal_runtime> spawn_journal(supervisor_self self, node_resour
 std::shared_ptr<const replication_context> make_context(supervisor_self self, const caf::actor& timers,
                                                         std::shared_ptr<journal_runtime> runtime,
                                                         std::shared_ptr<logic::access_control> access,
-                                                        std::shared_ptr<const tls::context> tls) {
+                                                        std::shared_ptr<tls::context_holder> tls) {
   const auto& cfg = self->state.info.config;
   auto ctx = std::make_shared<replication_context>();
   ctx->access = std::move(access); // issue 18
@@ -547,6 +557,8 @@ void spawn_listeners(supervisor_self self, const node_resources& res, const std:
   al.timers = timers;
   al.digest_scanner = ctx->digest_scanner; // GET /digest (issue 17, part 7)
   al.access = ctx->access;                 // the admin token (issue 18)
+  if (cfg.admin.tls)
+    al.tls = ctx->tls;                     // admin.tls (issue 18): the same holder, rotated by SIGHUP
   st.admin = spawn_admin_server(self->system(), res.admin_fd, caf::actor_cast<supervisor_actor>(self), st.journal, al);
   // Linked both ways: the supervisor's exit stops its children, and a child that dies
   // unexpectedly takes the node down loudly rather than leaving it half-working.

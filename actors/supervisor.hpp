@@ -32,7 +32,9 @@ struct node_resources {
   journal::recovery_report recovery;
   config::config_source config_source;       // read again by a live reload (config_reload)
   std::shared_ptr<logic::access_control> access = std::make_shared<logic::access_control>(); // issue 18
-  std::shared_ptr<const tls::context> tls;   // loaded from the `tls` section; null without one (issue 18)
+  // The node's TLS context, loaded from the `tls` section (null without one; issue 18); tandemd
+  // rotates what it holds on SIGHUP, every listener and dialer reads it for each new connection.
+  std::shared_ptr<tls::context_holder> tls;
 };
 
 supervisor_actor spawn_supervisor(caf::actor_system& sys, node_info info, node_resources resources);

@@ -21,7 +21,8 @@ inline constexpr std::uint16_t default_admin_port = 27102;
 struct listener_config {
   std::string address = "127.0.0.1"; // numeric IPv4/IPv6 address or host name to bind
   std::uint16_t port = 0;             // 0 = let the kernel pick (the bound port is logged and in /status)
-  bool tls = false; // replication listener only: every inbound connection speaks TLS (needs node_config::tls)
+  // replication and admin listeners: every inbound connection speaks TLS (needs node_config::tls)
+  bool tls = false;
 
   friend bool operator==(const listener_config&, const listener_config&) = default;
 };
@@ -186,7 +187,8 @@ struct admin_access_config {
 inline constexpr std::uint32_t max_anti_entropy_interval_s = 86'400;
 
 // The node's TLS identity (issue 18, docs/security.md): loaded into a tls::context at startup;
-// a file that cannot be loaded refuses startup. Changes need a restart (rotation is not done yet).
+// a file that cannot be loaded refuses startup. The files' contents are read again on SIGHUP
+// (rotation, tls/context.hpp context_holder); a change of these keys needs a restart.
 struct tls_config {
   bool configured = false; // the `tls` section is present
   std::string cert_file;

@@ -36,7 +36,7 @@ void read_listener(object_reader& node, std::string_view key, listener_config& o
     if (access->require_token_for_reads && access->token_file.empty())
       r->error("require_token_for_reads", "needs admin.token_file");
   }
-  if (key == "replication")
+  if (key == "replication" || key == "admin") // admin.tls: issue 18, docs/security.md
     r->read_bool("tls", out.tls);
   r->report_unknown_keys();
 }
@@ -164,6 +164,8 @@ void check_tls_users(object_reader& node, const node_config& c) {
   const std::string why = "needs the node's tls section (cert_file, key_file, ca_file)";
   if (c.replication.tls)
     node.errors().push_back({node.path_of("replication") + ".tls", why});
+  if (c.admin.tls)
+    node.errors().push_back({node.path_of("admin") + ".tls", why});
   for (std::size_t i = 0; i < c.destinations.size(); ++i)
     if (c.destinations[i].tls)
       node.errors().push_back({detail::element_path(node.path_of("destinations"), i) + ".tls", why});

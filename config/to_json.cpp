@@ -60,6 +60,8 @@ ordered_json admin_json(const node_config& c) {
   auto j = listener_json(c.admin);
   j["token_file"] = c.admin_access.token_file;
   j["require_token_for_reads"] = c.admin_access.require_token_for_reads;
+  if (c.admin.tls) // like replication.tls: present only when used
+    j["tls"] = true;
   return j;
 }
 

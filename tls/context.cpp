@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -16,6 +17,46 @@ std::int64_t unix_of(const ASN1_TIME* t) {
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1)
     return 0;
   return static_cast<std::int64_t>(timegm(&tm));
+}
+
+std::string hex(const unsigned char* p, std::size_t n) {
+  static const char digits[] = "0123456789ABCDEF";
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) {
+    out += digits[p[i] >> 4];
+    out += digits[p[i] & 0xf];
+  }
+  return out;
+}
+
+std::string sha256_of(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (cert == nullptr || X509_digest(cert, EVP_sha256(), md, &n) != 1)
+    return {};
+  return hex(md, n);
+}
+
+std::string serial_of(X509* cert) {
+  const ASN1_INTEGER* s = cert ? X509_get0_serialNumber(cert) : nullptr;
+  if (s == nullptr)
+    return {};
+  return hex(ASN1_STRING_get0_data(s), static_cast<std::size_t>(ASN1_STRING_length(s)));
+}
+
+// The CA certificates of the context's store, as one fingerprint (in the store's order, which is
+// sorted by subject: the same file gives the same value).
+std::string ca_fingerprint_of(SSL_CTX* ctx) {
+  std::string all;
+  STACK_OF(X509_OBJECT)* objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+  for (int i = 0; i < sk_X509_OBJECT_num(objs); ++i)
+    if (X509* c = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i)))
+      all += sha256_of(c);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(all.data(), all.size(), md, &n, EVP_sha256(), nullptr) != 1)
+    return all;
+  return hex(md, n);
 }
 
 bool readable(const std::string& path) {
@@ -116,6 +157,8 @@ certificate_facts facts_of(X509* cert) {
   c.subject = buf;
   c.not_before_unix = unix_of(X509_get0_notBefore(cert));
   c.not_after_unix = unix_of(X509_get0_notAfter(cert));
+  c.serial = serial_of(cert);
+  c.fingerprint = sha256_of(cert);
   return c;
 }
 
@@ -133,9 +176,66 @@ std::variant<std::shared_ptr<const context>, std::string> context::load(const fi
     return err;
   }
   auto own = facts_of(SSL_CTX_get0_certificate(ctx));
-  return std::shared_ptr<const context>(new context(ctx, std::move(own), f));
+  auto ca_fp = ca_fingerprint_of(ctx);
+  return std::shared_ptr<const context>(new context(ctx, std::move(own), f, std::move(ca_fp)));
 }
 
 context::~context() { SSL_CTX_free(ctx_); }
+
+const char* to_string(rotation_result r) noexcept {
+  switch (r) {
+    case rotation_result::rotated: return "rotated";
+    case rotation_result::unchanged: return "unchanged";
+    case rotation_result::refused: return "refused";
+  }
+  return "refused";
+}
+
+rotation_verdict decide_rotation(const context& running,
+                                 const std::variant<std::shared_ptr<const context>, std::string>& loaded) {
+  if (const auto* err = std::get_if<std::string>(&loaded))
+    return {rotation_result::refused, *err};
+  const auto& next = std::get<std::shared_ptr<const context>>(loaded);
+  if (!next)
+    return {rotation_result::refused, "no context"};
+  // load() already refused an unreadable file, a key not matching its certificate, and a
+  // certificate that does not verify against ca_file now (another CA, expired, not yet valid).
+  // One more rule only a rotation can apply: the node's identity does not change under it. A
+  // certificate naming another instance would have every peer refuse this node (close auth);
+  // a certificate that names none where the running one named one likewise.
+  const auto was = instance_of(running.own());
+  const auto now = instance_of(next->own());
+  if (was && was != now)
+    return {rotation_result::refused, "cert_file " + next->source().cert_file + ": names "
+                                        + (now ? "instance " + *now : std::string{"no tandem:instance/NAME"})
+                                        + ", the running certificate names instance " + *was};
+  if (next->own().fingerprint == running.own().fingerprint
+      && next->ca_fingerprint() == running.ca_fingerprint())
+    return {rotation_result::unchanged, {}};
+  return {rotation_result::rotated, {}};
+}
+
+rotation_verdict context_holder::offer(const std::variant<std::shared_ptr<const context>, std::string>& loaded,
+                                       std::int64_t now_unix) {
+  std::lock_guard guard{mx_};
+  auto v = decide_rotation(*current_, loaded);
+  status_.attempted = true;
+  status_.last = v.result;
+  status_.last_unix = now_unix;
+  switch (v.result) {
+    case rotation_result::refused:
+      ++status_.refused;
+      status_.last_error = v.reason;
+      return v;
+    case rotation_result::rotated: ++status_.rotated; break;
+    case rotation_result::unchanged: ++status_.unchanged; break;
+  }
+  current_ = std::get<std::shared_ptr<const context>>(loaded);
+  return v;
+}
+
+rotation_verdict rotate(context_holder& holder, const files& f, options o, std::int64_t now_unix) {
+  return holder.offer(context::load(f, o), now_unix);
+}
 
 } // namespace tandem::tls

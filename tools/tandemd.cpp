@@ -190,7 +190,8 @@ tandem::config::node_config load_config(const options& o) {
 // The node's TLS context (issue 18), loaded before anything starts: a file that cannot be used is a
 // config error naming the key and the file ("tls.key_file /etc/a.key: does not match ..."), exit 2.
 // Null when the config has no `tls` section.
-std::shared_ptr<const tandem::tls::context> load_tls(const tandem::config::node_config& cfg, const options& o) {
+// Wrapped in the holder that SIGHUP rotates (rotate_tls below).
+std::shared_ptr<tandem::tls::context_holder> load_tls(const tandem::config::node_config& cfg, const options& o) {
   if (!cfg.tls.configured)
     return nullptr;
   const auto& t = cfg.tls;
@@ -206,7 +207,33 @@ std::shared_ptr<const tandem::tls::context> load_tls(const tandem::config::node_
     tandem::log::warn("tandemd", "tls.cert_file ", t.cert_file, " names ",
                       named ? "instance " + *named : std::string{"no tandem:instance/NAME"}, ", this node is ",
                       cfg.name, ": peers will refuse it (close auth)");
-  return ctx;
+  return std::make_shared<tandem::tls::context_holder>(std::move(ctx));
+}
+
+// SIGHUP (issue 18, docs/security.md "Rotation"): reads the tls files again at the configured
+// paths, on the signal thread (file I/O never runs on a scheduler thread), and swaps the new
+// context in or keeps the running one. Established connections keep the context they started with.
+void rotate_tls(const tandem::config::node_config& cfg, tandem::tls::context_holder& holder) {
+  using namespace tandem;
+  const auto& t = cfg.tls;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  const auto v = tls::rotate(holder, {t.cert_file, t.key_file, t.ca_file}, {t.allow_tls12}, now.count());
+  const auto cur = holder.current();
+  switch (v.result) {
+    case tls::rotation_result::refused:
+      log::error("tandemd", "tls rotation refused, the running certificate (serial ", cur->own().serial,
+                 ") kept: tls.", v.reason);
+      return;
+    case tls::rotation_result::unchanged:
+      log::info("tandemd", "tls rotation: ", t.cert_file, " and ", t.ca_file, " are unchanged (serial ",
+                cur->own().serial, ")");
+      return;
+    case tls::rotation_result::rotated:
+      log::info("tandemd", "tls rotation: new connections use ", t.cert_file, " (serial ", cur->own().serial,
+                ", ", cur->own().subject, ", expires in ", cur->seconds_until_expiry(now.count()),
+                " s); established connections keep theirs");
+      return;
+  }
 }
 
 // `tandemd --check-config FILE --diff RUNNING.json`: what a reload from RUNNING to FILE would do.
@@ -401,9 +428,10 @@ class reload_target {
 public:
   // `mx` guards `stop_requested` and the supervisor handle. `cfg` and `access`: the access files
   // (issue 18), read again here on the signal thread (their paths need a restart to change).
+  // `tls`: the holder rotated on SIGHUP (null: no tls section).
   reload_target(std::mutex& mx, const bool& stop_requested, const tandem::config::node_config& cfg,
-                tandem::logic::access_control& access)
-    : mx_(mx), stop_requested_(stop_requested), cfg_(cfg), access_(access) {}
+                tandem::logic::access_control& access, std::shared_ptr<tandem::tls::context_holder> tls)
+    : mx_(mx), stop_requested_(stop_requested), cfg_(cfg), access_(access), tls_(std::move(tls)) {}
 
   void set(std::optional<tandem::supervisor_actor> root) {
     std::lock_guard guard{mx_};
@@ -418,6 +446,8 @@ public:
     }
     tandem::log::info("tandemd", "received SIGHUP: reloading the config");
     tandem::reload_access(cfg_, access_);
+    if (tls_)
+      rotate_tls(cfg_, *tls_);
     caf::anon_send(*root_, tandem::atoms::config_reload::value);
   }
 
@@ -426,12 +456,13 @@ private:
   const bool& stop_requested_;
   const tandem::config::node_config& cfg_;
   tandem::logic::access_control& access_;
+  std::shared_ptr<tandem::tls::context_holder> tls_;
   std::optional<tandem::supervisor_actor> root_; // set while the supervisor runs
 };
 
 int run_node(const tandem::config::node_config& cfg, const tandem::config::config_source& source,
              std::shared_ptr<tandem::logic::access_control> access,
-             std::shared_ptr<const tandem::tls::context> tls) {
+             std::shared_ptr<tandem::tls::context_holder> tls) {
   using namespace tandem;
   std::string error;
   // Bind first: a node that cannot have its ports leaves nothing on disk (no data dir, no lock).
@@ -478,7 +509,7 @@ int run_node(const tandem::config::node_config& cfg, const tandem::config::confi
   bool stop_requested = false;
   std::atomic<bool> stopped{false};
 
-  reload_target reload{mx, stop_requested, cfg, *access};
+  reload_target reload{mx, stop_requested, cfg, *access, tls};
   auto hangup = [&] { reload.hangup(); };
   // The signal thread: the first SIGINT/SIGTERM asks main to stop; a second one, or a shutdown that
   // overruns the grace period, ends the process at once.
