@@ -1,7 +1,6 @@
 #include "journal/seq_reservation.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <fstream>
 #include <limits>
 

@@ -348,7 +348,7 @@ TEST_CASE("reserve file on disk: absent, written, read back, damaged, oversized"
 
   const std::string path = dir.file("reserve");
   const std::string good = encode_reservation({7000, boot_b});
-  SUBCASE("at the size limit it is decoded; one byte more is refused unread") {
+  SUBCASE("at the size limit it is decoded; one byte more is refused before decoding") {
     // The longest valid file: 20-digit seq, 64-byte boot id.
     const std::string longest = encode_reservation({u64max, std::string(max_boot_id_bytes, 'f')});
     CHECK(longest.size() <= max_reservation_file_bytes);
