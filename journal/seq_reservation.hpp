@@ -47,7 +47,7 @@
 
 #include "journal/errc.hpp"
 #include "journal/file_io.hpp"
-#include "journal/journal.hpp"
+#include "journal/seq_range.hpp"
 
 namespace tandem::journal {
 

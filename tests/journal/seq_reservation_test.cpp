@@ -3,6 +3,7 @@
 // Plain class: no files, sockets, threads or clocks (the simulation below plays the crashes).
 #include <doctest/doctest.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <limits>
 #include <map>
@@ -10,6 +11,7 @@
 #include <set>
 
 #include "journal/crc32c.hpp"
+#include "journal/reader.hpp"
 #include "journal/seq_reservation.hpp"
 #include "test_util.hpp"
 
@@ -408,4 +410,168 @@ TEST_CASE("seq_reservation: the worked example of seq_reservation.hpp and docs/j
   CHECK(d.kind == restart_kind::host_crash);
   CHECK(d.skipped == seq_range{5451, 6501});
   CHECK(d.next_seq == 6502);
+}
+
+// ---- the journal with journal_options::reserve_step (journal.cpp open_reservation,
+// expose_written; reader.cpp read_window_slices_up_to) ----
+
+namespace {
+
+using tandem::journal::test::fault_fs;
+using tandem::journal::test::make_batch;
+using tandem::journal::test::open_ok;
+using tandem::journal::test::options_for;
+using tandem::journal::test::temp_dir;
+
+// Fails the atomic write of the reserve file while `fail_reserve` is set; the rest goes to `target`.
+class reserve_failing_fs final : public forwarding_file_system {
+public:
+  explicit reserve_failing_fs(file_system& target) : forwarding_file_system(target) {}
+  bool fail_reserve = false;
+  status write_file_atomic(const std::string& path, std::string_view data) override {
+    if (fail_reserve && path.size() >= 8 && path.substr(path.size() - 8) == "/reserve")
+      return status{errc::io_error, "injected: " + path};
+    return forwarding_file_system::write_file_atomic(path, data);
+  }
+};
+
+journal_options reserving(const temp_dir& dir, file_system* fs = nullptr) {
+  auto o = options_for(dir.path());
+  o.fs = fs;
+  o.reserve_step = 100;
+  o.boot_id = boot_a;
+  return o;
+}
+
+std::uint64_t sendable_read(const journal& j, std::uint64_t from) {
+  auto c = j.open_cursor(from);
+  REQUIRE(c.ok());
+  auto slices = c->read_window_slices_up_to(1000, 1 << 20, j.sendable_seq());
+  REQUIRE(slices.has_value());
+  return slices->empty() ? from - 1 : slices->back().last_seq();
+}
+
+} // namespace
+
+TEST_CASE("journal reserve_step: written records are readable up to the reservation, durable readers unchanged") {
+  temp_dir dir;
+  auto o = reserving(dir);
+  auto j = open_ok(o);
+  REQUIRE(j->append(make_batch(1, 10)).ok()); // written, not synced
+  CHECK(j->durable_seq() == 0);
+  CHECK(j->sendable_seq() == 10);
+  auto file = read_reservation_file(posix_file_system(), dir.path());
+  REQUIRE(file.ok());
+  REQUIRE(file->has_value());
+  CHECK((*file)->seq == 110); // persisted before 1..10 became readable
+  CHECK((*file)->boot_id == boot_a);
+  CHECK(sendable_read(*j, 1) == 10);
+  auto durable_reader = j->open_cursor(1);
+  REQUIRE(durable_reader.ok());
+  auto none = durable_reader->read_window_slices(1000, 1 << 20);
+  REQUIRE(none.has_value());
+  CHECK(none->empty()); // ordinary readers: durable records only
+  REQUIRE(j->sync().ok());
+  CHECK(j->durable_seq() == 10);
+  CHECK(tandem::journal::test::read_all(*j, 1).size() == 10);
+  j.reset(); // a clean close
+  file = read_reservation_file(posix_file_system(), dir.path());
+  REQUIRE(file.ok());
+  CHECK((*file)->seq == 10);
+  recovery_report rep;
+  o.boot_id = boot_b; // a reboot after a clean close is clean
+  j = open_ok(o, &rep);
+  CHECK(j->durable_seq() == 10);
+  CHECK(j->sendable_seq() == 10);
+}
+
+TEST_CASE("journal reserve_step 0: no reserve file, nothing readable above the durable seq") {
+  temp_dir dir;
+  auto j = open_ok(options_for(dir.path()));
+  REQUIRE(j->append(make_batch(1, 10)).ok());
+  CHECK(j->sendable_seq() == 0);
+  CHECK(sendable_read(*j, 1) == 0);
+  REQUIRE(j->sync().ok());
+  CHECK(sendable_read(*j, 1) == 10);
+  j.reset();
+  CHECK_FALSE(posix_file_system().exists(dir.file("reserve")));
+}
+
+TEST_CASE("journal reserve_step: a reservation above the journal under another boot is refused at open") {
+  temp_dir dir;
+  auto o = options_for(dir.path());
+  {
+    auto j = open_ok(o);
+    tandem::journal::test::append_sync(*j, 1, 5);
+  }
+  // What a host crash leaves: the file reserved 5..200 before power was lost.
+  REQUIRE(write_reservation_file(posix_file_system(), dir.path(), {200, boot_a}).ok());
+  for (std::uint64_t step : {0, 100}) {
+    CAPTURE(step);
+    o.reserve_step = step;
+    o.boot_id = boot_b;
+    auto j = journal::open(o);
+    REQUIRE_FALSE(j.ok());
+    CHECK(j.error().code() == errc::corruption);
+    CHECK(j.error().message().find("seqs 6..200 may be held by a sync partner") != std::string::npos);
+  }
+  SUBCASE("the same boot (a process crash): opens, numbers on from the journal's end") {
+    o.reserve_step = 100;
+    o.boot_id = boot_a;
+    auto j = open_ok(o);
+    CHECK(j->durable_seq() == 5);
+    CHECK(j->sendable_seq() == 5);
+    auto r = j->append(make_batch(6, 1));
+    REQUIRE(r.ok());
+    CHECK(r->first == 6);
+    CHECK(j->sendable_seq() == 6); // the file from before still covers it (same boot)
+  }
+  SUBCASE("the same boot with the reservation off: opens and brings the file down to the journal's end") {
+    o.reserve_step = 0;
+    o.boot_id = boot_a;
+    { auto j = open_ok(o); }
+    auto file = read_reservation_file(posix_file_system(), dir.path());
+    REQUIRE(file.ok());
+    CHECK((*file)->seq == 5);
+    o.boot_id = boot_b; // so a later reboot opens
+    auto j = open_ok(o);
+    CHECK(j->durable_seq() == 5);
+  }
+}
+
+TEST_CASE("journal reserve_step: a failed fdatasync after records were readable refuses appends, not reusing seqs") {
+  temp_dir dir;
+  fault_fs fs;
+  auto j = open_ok(reserving(dir, &fs));
+  tandem::journal::test::append_sync(*j, 1, 5);
+  REQUIRE(j->append(make_batch(6, 3)).ok());
+  CHECK(j->sendable_seq() == 8); // 6..8 readable (a sync link may have sent them)
+  fs.sync_errno = EIO;
+  REQUIRE_FALSE(j->sync().ok());
+  CHECK(j->durable_seq() == 5);
+  CHECK(j->sendable_seq() == 5);
+  CHECK(sendable_read(*j, 6) == 5); // gone from the window
+  auto again = j->append(make_batch(9, 1));
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().message().find("no appends until the journal is reopened") != std::string::npos);
+  j.reset(); // not a clean close: the reservation stays above the journal
+  auto file = read_reservation_file(posix_file_system(), dir.path());
+  REQUIRE(file.ok());
+  CHECK((*file)->seq > 8);
+}
+
+TEST_CASE("journal reserve_step: a failed fdatasync with nothing readable above durable rolls back as before") {
+  temp_dir dir;
+  fault_fs faults;
+  reserve_failing_fs fs{faults};
+  auto j = open_ok(reserving(dir, &fs));
+  fs.fail_reserve = true; // the reserve file cannot be written: nothing may be readable early
+  REQUIRE(j->append(make_batch(1, 3)).ok());
+  CHECK(j->sendable_seq() == 0);
+  CHECK(sendable_read(*j, 1) == 0);
+  faults.sync_errno = EIO;
+  REQUIRE_FALSE(j->sync().ok());
+  auto r = j->append(make_batch(1, 2));
+  REQUIRE(r.ok());
+  CHECK(r->first == 1); // reused: no one could have read them
 }
