@@ -82,7 +82,52 @@ journal::journal(journal_options options, file_system& fs)
   if (!opts_.clock) opts_.clock = system_now_ns;
 }
 
-journal::~journal() = default;
+journal::~journal() {
+  // A clean close (everything written is durable, no failed sync): the next open is clean. A
+  // failure here only leaves the last reservation, which the next open treats as a crash.
+  if (reservation_ && !exposed_failed_ && written_.empty() && !staged_chunk_)
+    (void)write_reservation_file(fs_, opts_.dir,
+                                 {seq_reservation::at_clean_close(durable_seq()), normalize_boot_id(opts_.boot_id)});
+}
+
+status journal::open_reservation() {
+  const std::uint64_t durable = durable_seq();
+  sendable_seq_.store(durable, std::memory_order_release);
+  auto file = read_reservation_file(fs_, opts_.dir);
+  if (!file) return file.error();
+  if (opts_.reserve_step == 0 && !*file) return {};
+  // Off with a file left by a run with it on: the restart rule still applies to what that run
+  // may have sent (below), then the file is brought down to the durable seq, so that a later
+  // reboot is not taken for a host crash.
+  const auto boot = normalize_boot_id(opts_.boot_id);
+  const auto d = decide_restart(durable, *file, boot);
+  if (d.kind == restart_kind::host_crash)
+    // Skipping the reserved seqs (an empty segment at R + 1, recorded in the extent file) is not
+    // built yet: refuse rather than reuse seqs a partner may hold.
+    return {errc::corruption,
+            path_of(reservation_file_name) + " reserves seqs up to " + std::to_string(d.skipped.last) +
+                " under another boot (" + (*file)->boot_id + ", now " + boot + ") and the journal ends at " +
+                std::to_string(durable) + ": seqs " + std::to_string(d.skipped.first) + ".." +
+                std::to_string(d.skipped.last) +
+                " may be held by a sync partner with records lost here; skipping them is not supported yet"};
+  if (opts_.reserve_step == 0)
+    return (*file)->seq == durable ? status{} : write_reservation_file(fs_, opts_.dir, {durable, boot});
+  reservation_.emplace(opts_.reserve_step, std::max(durable, *file ? (*file)->seq : durable));
+  return {};
+}
+
+status journal::expose_written() {
+  if (!reservation_ || written_.empty()) return {};
+  const std::uint64_t written = written_.back()->last_seq();
+  if (auto want = reservation_->wanted(written)) {
+    // Persisted before any seq it covers is readable above the durable seq (the rule's one order).
+    if (auto s = write_reservation_file(fs_, opts_.dir, {*want, normalize_boot_id(opts_.boot_id)}); s)
+      reservation_->on_persisted(*want);
+    // A failed write only keeps links at the old reservation (or the durable seq).
+  }
+  sendable_seq_.store(reservation_->sendable(written, durable_seq()), std::memory_order_release);
+  return {};
+}
 
 result<std::unique_ptr<journal>> journal::open(journal_options options, recovery_report* report) {
   const auto start = std::chrono::steady_clock::now();
@@ -145,6 +190,7 @@ status journal::recover(recovery_report& rep) {
     segments_.push_back(std::move(st));
   }
   if (auto s = open_active(firsts->empty(), known_durable); !s) return s;
+  if (auto s = open_reservation(); !s) return s;
   if (auto s = load_removed(); !s) return s;
 
   const auto& active = segments_.back().summary;
@@ -321,6 +367,9 @@ status journal::load_removed() {
 }
 
 result<seq_range> journal::stage(std::span<const record> records) {
+  if (exposed_failed_)
+    return status{errc::io_error, "an fdatasync failed after records were readable before it (seq reservation): "
+                                  "no appends until the journal is reopened"};
   if (needs_repair_) {
     if (auto s = rollback_unsynced(); !s) return s;
   }
@@ -364,9 +413,10 @@ status journal::write_staged() {
   }
   staged_chunk_->bytes = std::move(staging_);
   staging_.clear();
+  if (reservation_) window_.push(staged_chunk_); // readable up to sendable_seq() (expose_written)
   written_.push_back(std::move(staged_chunk_));
   staged_chunk_.reset();
-  return {};
+  return expose_written();
 }
 
 result<seq_range> journal::append(std::span<const record> records) {
@@ -404,6 +454,12 @@ result<std::uint64_t> journal::sync() {
   if (auto s = active_->sync(); !s) {
     // After a failed fdatasync the state of those pages is unknown (they may have been dropped
     // and marked clean), so none of them may ever be reported durable: cut them away.
+    if (reservation_) {
+      window_.drop_after(durable_seq());
+      sendable_seq_.store(durable_seq(), std::memory_order_release);
+      // Readable above the durable seq: a partner may hold them, their seqs are never reused.
+      if (!reservation_->after_failed_sync(durable_seq())) exposed_failed_ = true;
+    }
     (void)rollback_unsynced();
     return s;
   }
@@ -429,9 +485,11 @@ result<std::uint64_t> journal::sync() {
     earlier_own_ = std::max(earlier_own_, pending_earlier_own_);
     pending_earlier_own_ = 0;
   }
-  for (auto& c : written_) window_.push(std::move(c));
+  if (!reservation_)
+    for (auto& c : written_) window_.push(std::move(c)); // with a reservation: pushed when written
   written_.clear();
   durable_seq_.store(last, std::memory_order_release);
+  sendable_seq_.store(reservation_ ? reservation_->sendable(last, last) : last, std::memory_order_release);
   if (durable_bytes_ >= opts_.segment_bytes) {
     // A failed roll is not a failed sync: the records are durable. Keep appending to the active
     // segment and retry at the next sync.

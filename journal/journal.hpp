@@ -15,6 +15,9 @@
 //     the writer nor readers take: only the retention calls -- acknowledge, held_back, ... -- wait).
 //   * A cursor (reader.hpp) belongs to one thread; any number of cursors may run concurrently.
 //   * Readers only ever see durable records: durable_seq() advances only after a completed fdatasync.
+//     The one exception, with journal_options::reserve_step: cursor::read_window_slices_up_to
+//     reads written records up to sendable_seq(), which the "reserve" file covers
+//     (journal/seq_reservation.hpp).
 //   * The journal must outlive its cursors and its group_committer.
 //
 // Ordering contract for the node: a record is acknowledged (to a publisher or a peer) only after
@@ -40,6 +43,8 @@
 #include "journal/record_codec.hpp"
 #include "journal/retention.hpp"
 #include "journal/segment_index.hpp"
+#include "journal/seq_range.hpp"
+#include "journal/seq_reservation.hpp"
 #include "journal/tail_window.hpp"
 
 namespace tandem::journal {
@@ -64,15 +69,15 @@ struct journal_options {
   // whose journal was lost numbers above every seq an earlier incarnation used. Ignored when the
   // dir already holds a journal. Must be >= 1.
   std::uint64_t fresh_first_seq = 1;
+  // The seq reservation (journal/seq_reservation.hpp, docs/journal-format.md "Seq reservation"):
+  // 0 = off (readers see durable records only, no "reserve" file). > 0: written records are
+  // readable up to sendable_seq() (read_window_slices_up_to) once the "reserve" file covers them;
+  // the file grows by this many seqs. Not used by tandemd yet (issue 19 part 1).
+  std::uint64_t reserve_step = 0;
+  // The running host's boot id (current_boot_id()); "-" = unknown. Used only with reserve_step.
+  std::string boot_id = "-";
 };
 
-// A closed seq range; empty when last < first.
-struct seq_range {
-  std::uint64_t first = 0;
-  std::uint64_t last = 0;
-  bool empty() const { return last < first; }
-  friend bool operator==(const seq_range&, const seq_range&) = default;
-};
 
 // What open() found and did; the node logs every non-default field.
 struct recovery_report {
@@ -178,6 +183,9 @@ public:
 
   // --- any thread ----------------------------------------------------------------------------
   std::uint64_t durable_seq() const noexcept { return durable_seq_.load(std::memory_order_acquire); }
+  // With reserve_step: the highest seq a sync link may read, written (maybe not yet durable) and
+  // covered by the persisted reservation; durable_seq() without. Never above what was written.
+  std::uint64_t sendable_seq() const noexcept { return sendable_seq_.load(std::memory_order_acquire); }
   // Oldest seq still held (durable_seq() + 1 when nothing is held).
   std::uint64_t first_seq() const;
   // The seq this journal's first-ever record got (its incarnation base): recorded in the "base"
@@ -198,7 +206,7 @@ public:
   void note_earlier_own_seq(std::uint64_t origin_seq);
   // A cursor whose first read returns seq `from_seq` (base_seq() when from_seq is below it:
   // those seqs never existed in this journal). errc::trimmed if retention removed it,
-  // errc::invalid_argument if from_seq > durable_seq() + 1. Defined in reader.cpp.
+  // errc::invalid_argument if from_seq > max(durable_seq(), sendable_seq()) + 1. Defined in reader.cpp.
   result<cursor> open_cursor(std::uint64_t from_seq) const;
 
   // Startup scans (journal/durable_scan.cpp): calls `visit` with the bytes of every durable record
@@ -255,6 +263,7 @@ private:
   status recover_segment(std::uint64_t first, bool last, std::uint64_t known_durable, recovery_report& rep,
                          segment_state& st);
   status open_active(bool fresh_dir, std::uint64_t known_durable);
+  status open_reservation(); // after open_active: the restart rule (seq_reservation.hpp)
   status load_removed();
   status rollback_unsynced(); // truncate to the durable end; forget staged/written records
   status roll_segment();
@@ -275,9 +284,13 @@ private:
   bool needs_repair_ = false;       // a rollback truncate failed; retry before the next write
   std::string staging_;
   std::shared_ptr<record_chunk> staged_chunk_;
+  std::optional<seq_reservation> reservation_; // reserve_step > 0 only
+  bool exposed_failed_ = false; // a sync failed after records above durable were readable: no more appends
+  status expose_written(); // reservation_: grow the reserve file if needed, publish sendable_seq_
   std::vector<std::shared_ptr<record_chunk>> written_; // written, not yet synced (file order)
 
   std::atomic<std::uint64_t> durable_seq_{0};
+  std::atomic<std::uint64_t> sendable_seq_{0};
   std::uint64_t base_seq_ = 1; // set by recover(), constant afterwards
   mutable std::atomic<std::uint64_t> cursor_disk_bytes_{0};
   tail_window window_;

@@ -16,7 +16,8 @@ result<cursor> journal::open_cursor(std::uint64_t from_seq) const {
   // Seqs below the base never existed in this journal (an earlier incarnation used them): start
   // at the base. Only what retention removed is errc::trimmed.
   if (from_seq < base_seq_) from_seq = base_seq_;
-  const std::uint64_t durable = durable_seq();
+  // A sync link may have read written records up to sendable_seq() (seq reservation).
+  const std::uint64_t durable = std::max(durable_seq(), sendable_seq());
   if (from_seq > durable + 1)
     return status{errc::invalid_argument, "cursor from seq " + std::to_string(from_seq) +
                                               " is beyond the durable end " + std::to_string(durable)};
@@ -48,11 +49,17 @@ result<std::vector<record>> cursor::read(std::size_t max_records, std::size_t ma
 }
 
 std::optional<std::vector<chunk_slice>> cursor::read_window_slices(std::size_t max_records, std::size_t max_bytes) {
+  return read_window_slices_up_to(max_records, max_bytes, j_->durable_seq());
+}
+
+std::optional<std::vector<chunk_slice>> cursor::read_window_slices_up_to(std::size_t max_records, std::size_t max_bytes,
+                                                                         std::uint64_t up_to) {
   std::vector<chunk_slice> out;
   max_records = std::max<std::size_t>(max_records, 1);
-  const std::uint64_t durable = j_->durable_seq();
-  if (next_ > durable) return out;
-  if (!j_->window_.read_slices(next_, durable, max_records, max_bytes, out)) return std::nullopt;
+  // Durable records are always sendable; written ones only up to the reservation.
+  const std::uint64_t bound = std::min(up_to, std::max(j_->durable_seq(), j_->sendable_seq()));
+  if (next_ > bound) return out;
+  if (!j_->window_.read_slices(next_, bound, max_records, max_bytes, out)) return std::nullopt;
   ++window_reads_;
   if (!out.empty()) next_ = out.back().last_seq() + 1;
   return out;

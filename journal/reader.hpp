@@ -43,6 +43,11 @@ public:
   // cursor is behind the window and must read segment files (do that with read_slices() on a
   // thread that may block).
   std::optional<std::vector<chunk_slice>> read_window_slices(std::size_t max_records, std::size_t max_bytes);
+  // read_window_slices() up to `up_to` instead of the durable seq: a sync link reading written
+  // records up to journal::sendable_seq() (seq reservation). `up_to` above sendable_seq() is
+  // taken as sendable_seq().
+  std::optional<std::vector<chunk_slice>> read_window_slices_up_to(std::size_t max_records, std::size_t max_bytes,
+                                                                  std::uint64_t up_to);
   std::uint64_t next_seq() const noexcept { return next_; }
 
   // Counters for tests and metrics: how many read() calls were served from memory vs disk.

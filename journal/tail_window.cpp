@@ -31,6 +31,14 @@ void tail_window::clear() {
   bytes_ = 0;
 }
 
+void tail_window::drop_after(std::uint64_t seq) {
+  std::lock_guard lock(mu_);
+  while (!chunks_.empty() && chunks_.back()->last_seq() > seq) {
+    bytes_ -= chunks_.back()->memory();
+    chunks_.pop_back();
+  }
+}
+
 bool tail_window::hold(std::uint64_t from_seq, std::uint64_t up_to_seq, std::size_t max_records,
                        std::vector<std::shared_ptr<const record_chunk>>& out) const {
   std::lock_guard lock(mu_);

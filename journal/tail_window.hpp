@@ -1,8 +1,9 @@
 // A bounded in-memory window of the most recent durable records, shared by every tailing reader
 // so that N replication links following the tail cost one disk write and zero disk reads.
 //
-// Contract: only durable records are ever pushed (the journal pushes after a completed fdatasync),
-// in seq order, densely. push() is called by the writer thread; read() by any number of reader
+// Contract: records are pushed in seq order, densely; durable ones only (the journal pushes after
+// a completed fdatasync), except with the journal's seq reservation, where chunks are pushed when
+// written and readers bound themselves by durable_seq() or sendable_seq(). push() is called by the writer thread; read() by any number of reader
 // threads. The lock is held only to copy shared_ptrs and to decode records already in memory,
 // never around disk I/O.
 #pragma once
@@ -74,6 +75,9 @@ public:
   void push(std::shared_ptr<const record_chunk> chunk);
   // Forgets everything (retention removed records, or the window must not serve older data).
   void clear();
+  // Forgets the chunks holding any seq above `seq` (a failed fdatasync of records pushed when
+  // written, journal seq reservation): they are never read again.
+  void drop_after(std::uint64_t seq);
 
   // Appends records [from_seq, ...] to `out` while the window holds them, stopping after
   // max_records, after max_bytes of encoded records (at least one record is returned), or at
