@@ -91,6 +91,8 @@ namespace {
 
 caf::behavior digest_scanner(instrumented<caf::event_based_actor>* self, std::shared_ptr<journal_runtime> rt) {
   self->bind_probe("digest-scanner");
+  // The receiver's index of what it holds, extended by each repair (repair_scan.hpp).
+  auto planner = std::make_shared<repair_planner>();
   return {
     [=](atoms::digest, const std::string& origin, std::uint64_t from, std::uint64_t to, bool to_given,
         std::uint64_t buckets) -> std::string {
@@ -108,7 +110,7 @@ caf::behavior digest_scanner(instrumented<caf::event_based_actor>* self, std::sh
     },
     [=](atoms::repair, const repair_records& records, const journal_actor& journal, const std::string& via_peer,
         const std::string& via_address) -> repair_result {
-      return store_repair(self->system(), rt->log(), records, journal, via_peer, via_address);
+      return store_repair(self->system(), *planner, rt->log(), records, journal, via_peer, via_address);
     },
   };
 }

@@ -126,12 +126,47 @@ std::string repair_plan(const journal::journal& log, const std::vector<journal::
   return {};
 }
 
-repair_result store_repair(caf::actor_system& sys, const journal::journal& log, const repair_records& records,
-                           const journal_actor& journal, const std::string& via_peer, const std::string& via_address) {
+std::string repair_planner::plan(const journal::journal& log, const std::vector<journal::record>& records,
+                                 std::vector<logic::verdict>& verdicts) {
+  // Extend the index with what became durable since the last call (retention may have removed
+  // some of it: the cursor starts at the oldest record held).
+  auto st = visit_durable(log, index_.scanned_through() + 1, [&](std::string_view rec) {
+    index_.add(journal::peek_origin(rec), journal::peek_origin_seq(rec), journal::peek_publisher(rec),
+               journal::peek_publisher_seq(rec));
+    index_.set_scanned_through(journal::peek_seq(rec));
+    return !index_.overflowed();
+  });
+  if (!st.ok()) {
+    index_.clear(); // a partial extension is not known to be contiguous
+    return "journal scan failed: " + st.to_string();
+  }
+  if (index_.overflowed()) {
+    index_.clear();
+    ++full_scans_;
+    return repair_plan(log, records, verdicts);
+  }
+  const auto removed = log.removed().origins;
+  std::vector<logic::inbound_record> in;
+  in.reserve(records.size());
+  for (const auto& r : records)
+    in.push_back({0, r.origin, r.origin_seq});
+  verdicts = logic::repair_verdicts(in, [&](std::string_view origin, std::uint64_t seq) {
+    const auto gone = removed.find(std::string{origin});
+    return (gone != removed.end() && seq <= gone->second) || index_.holds(origin, seq);
+  });
+  for (std::size_t i = 0; i < records.size(); ++i) // the message, under another origin
+    if (index_.holds_message(records[i].publisher, records[i].publisher_seq))
+      verdicts[i] = logic::verdict::duplicate;
+  return {};
+}
+
+repair_result store_repair(caf::actor_system& sys, repair_planner& planner, const journal::journal& log,
+                           const repair_records& records, const journal_actor& journal, const std::string& via_peer,
+                           const std::string& via_address) {
   repair_result out;
   out.records = records->size();
   std::vector<logic::verdict> verdicts;
-  if (out.error = repair_plan(log, *records, verdicts); !out.error.empty())
+  if (out.error = planner.plan(log, *records, verdicts); !out.error.empty())
     return out;
   auto store = std::make_shared<std::vector<journal::record>>();
   for (std::size_t i = 0; i < records->size(); ++i)
