@@ -1,5 +1,8 @@
 #include "actors/digest_scanner.hpp"
 
+#include <chrono>
+#include <deque>
+
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
@@ -89,8 +92,66 @@ protocol::digest_reply answer(const journal::journal& log, const protocol::diges
 
 namespace {
 
+using repair_idle = caf::atom_constant<caf::atom("trep_idle")>; // the repair session may have ended
+
+// A repair_batch waiting for its turn: repairs run one at a time (plan, append, durable), so
+// that a record two batches carry is stored once; digests are answered in between.
+struct queued_repair {
+  repair_records records;
+  journal_actor journal;
+  std::string via_peer, via_address;
+  caf::typed_response_promise<repair_result> answer;
+};
+
+struct repair_queue {
+  std::deque<queued_repair> waiting;
+  bool busy = false;     // a repair's append is in flight
+  std::uint64_t epoch = 0; // of the last repair, for the idle timer
+  repair_planner planner;  // the receiver's index of what it holds, kept for the session
+};
+
+// How long the planner's index outlives the last repair_batch: a session's batches follow each
+// other's acks within round trips, so a minute without one means it ended.
+constexpr auto repair_session_idle = std::chrono::seconds(60);
+
+void run_next_repair(instrumented<caf::event_based_actor>* self, std::shared_ptr<journal_runtime> rt,
+                     std::shared_ptr<repair_queue> q) {
+  while (!q->busy && !q->waiting.empty()) {
+    auto job = std::move(q->waiting.front());
+    q->waiting.pop_front();
+    auto step = plan_repair(q->planner, rt->log(), job.records);
+    if (!step.result.error.empty() || !step.store) {
+      if (step.result.error.empty())
+        caf::anon_send(job.journal, atoms::repaired::value, std::uint64_t{0}, step.result.records);
+      job.answer.deliver(std::move(step.result));
+      continue;
+    }
+    q->busy = true;
+    auto result = std::make_shared<repair_result>(std::move(step.result));
+    auto done = [self, rt, q, job, result]() mutable {
+      job.answer.deliver(*result);
+      q->busy = false;
+      run_next_repair(self, rt, q);
+    };
+    self->request(job.journal, repair_durable_wait, atoms::append::value,
+                  append_request{step.store, job.via_peer, job.via_address, true})
+      .then(
+        [job, result, done](const append_reply& rep) mutable {
+          finish_repair(*result, rep);
+          if (rep.ok)
+            caf::anon_send(job.journal, atoms::repaired::value, result->stored, result->records - result->stored);
+          done();
+        },
+        [self, result, done](caf::error& e) mutable {
+          fail_repair(*result, self->system().render(e));
+          done();
+        });
+  }
+}
+
 caf::behavior digest_scanner(instrumented<caf::event_based_actor>* self, std::shared_ptr<journal_runtime> rt) {
   self->bind_probe("digest-scanner");
+  auto repairs = std::make_shared<repair_queue>();
   return {
     [=](atoms::digest, const std::string& origin, std::uint64_t from, std::uint64_t to, bool to_given,
         std::uint64_t buckets) -> std::string {
@@ -107,8 +168,16 @@ caf::behavior digest_scanner(instrumented<caf::event_based_actor>* self, std::sh
                          rt->log().instance_name());
     },
     [=](atoms::repair, const repair_records& records, const journal_actor& journal, const std::string& via_peer,
-        const std::string& via_address) -> repair_result {
-      return store_repair(self->system(), rt->log(), records, journal, via_peer, via_address);
+        const std::string& via_address) -> caf::result<repair_result> {
+      auto answer = self->make_response_promise<repair_result>();
+      repairs->waiting.push_back({records, journal, via_peer, via_address, answer});
+      self->delayed_send(self, repair_session_idle, repair_idle::value, ++repairs->epoch);
+      run_next_repair(self, rt, repairs);
+      return answer;
+    },
+    [=](repair_idle, std::uint64_t epoch) {
+      if (epoch == repairs->epoch && !repairs->busy && repairs->waiting.empty())
+        repairs->planner.clear();
     },
   };
 }

@@ -13,7 +13,12 @@
 //       reply's error is set when the scan failed.
 //
 //   (repair_read, ...) -> repair_chunk, (repair, ...) -> repair_result
-//       anti-entropy repair's reads and stores (repair_scan.hpp), on this thread too.
+//       anti-entropy repair's reads and stores (repair_scan.hpp), on this thread too. A repair's
+//       wait for the journal to make its records durable (up to 60 s) is a request, not a
+//       blocking receive: digests and repair reads are answered meanwhile, while further repairs
+//       queue behind it (one repair at a time). The receiver's index of what it holds
+//       (repair_planner) lives here for a repair session and is dropped a minute after its last
+//       repair_batch.
 //
 // A scan reads every durable record through a cursor (disk I/O), so the scanner runs detached
 // (its own thread), never on a CAF scheduler thread, and apart from the journal readers the links

@@ -1,7 +1,9 @@
 #include "actors/node_metrics.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 
@@ -551,6 +553,36 @@ void expose_clients(node_metrics::families& f, const nlohmann::json& status) {
   }
 }
 
+// A destination a live reload removed (issue 21) is gone from /status: its series go from
+// /metrics too, as Prometheus expects of a label set that no longer exists, instead of showing its
+// last lag and connection state forever. Counters included: a destination added again later
+// starts its counters at 0, which Prometheus' rate() reads as a counter reset. Series of a
+// destination whose group changed go as well (their {destination, group} pair is gone). Only when
+// the document lists the destinations: a document without them (the supervisor could not build
+// it) changes nothing, as for every other figure.
+void forget_removed_destinations(metrics::registry& r, const nlohmann::json& status) {
+  auto it = status.find("destinations");
+  if (it == status.end() || !it->is_array())
+    return;
+  std::set<std::string> names;
+  std::set<std::pair<std::string, std::string>> pairs;
+  for (const auto& d : *it) {
+    names.insert(text(d, "name"));
+    pairs.emplace(text(d, "name"), text(d, "group"));
+  }
+  r.remove_series([&](const metrics::family_base& fam, const std::vector<std::string>& values) {
+    const auto& labels = fam.label_names();
+    const auto dest = std::find(labels.begin(), labels.end(), "destination");
+    if (dest == labels.end())
+      return false;
+    const auto& name = values[static_cast<std::size_t>(dest - labels.begin())];
+    const auto group = std::find(labels.begin(), labels.end(), "group");
+    if (group == labels.end())
+      return names.count(name) == 0;
+    return pairs.count({name, values[static_cast<std::size_t>(group - labels.begin())]}) == 0;
+  });
+}
+
 } // namespace
 
 node_metrics::node_metrics() : f_(std::make_shared<families>()) {
@@ -585,6 +617,7 @@ std::string node_metrics::expose(const nlohmann::json& status) {
   expose_validation(f, status);
   expose_clients(f, status);
   expose_inbound(f, status);
+  forget_removed_destinations(registry_, status); // last: journal.held_back may still name one
   if (auto it = status.find("replication_connections"); it != status.end() && it->is_array())
     f.replication_connections->get().set(static_cast<double>(it->size()));
   set(f.duplicate_connections_closed->get(), status, "duplicate_connections_closed");

@@ -5,8 +5,9 @@
 // Values are mirrored, not counted here: every exposition sets each series from the status
 // document it is given, so the owners (journal actor, links, cyclers) stay the single source of
 // truth. A figure missing from the document (an actor that did not answer in time) keeps the
-// value of the previous exposition. Destinations are fixed by the config, so label cardinality
-// is bounded by it.
+// value of the previous exposition. Destinations are those of the config (live reloads add and
+// remove them), so label cardinality is bounded by it: the series of a destination no longer in
+// the document are removed at the next exposition.
 #pragma once
 
 #include <memory>

@@ -1,11 +1,8 @@
 #include "actors/repair_scan.hpp"
 
-#include <chrono>
 #include <functional>
 #include <map>
 #include <set>
-
-#include <caf/all.hpp>
 
 #include "actors/logic/record_admission.hpp"
 #include "journal/journal.hpp"
@@ -17,9 +14,6 @@ namespace {
 
 constexpr std::size_t read_records = 4096;   // records per cursor read (bounds memory)
 constexpr std::size_t read_bytes = 4u << 20;
-// How long the scanner waits for the journal to make a repair durable before giving up on it
-// (the connection then closes; the next comparison finds whatever is still missing).
-constexpr auto durable_wait = std::chrono::seconds(60);
 
 } // namespace
 
@@ -126,36 +120,63 @@ std::string repair_plan(const journal::journal& log, const std::vector<journal::
   return {};
 }
 
-repair_result store_repair(caf::actor_system& sys, const journal::journal& log, const repair_records& records,
-                           const journal_actor& journal, const std::string& via_peer, const std::string& via_address) {
-  repair_result out;
-  out.records = records->size();
+std::string repair_planner::plan(const journal::journal& log, const std::vector<journal::record>& records,
+                                 std::vector<logic::verdict>& verdicts) {
+  // Extend the index with what became durable since the last call (retention may have removed
+  // some of it: the cursor starts at the oldest record held).
+  auto st = visit_durable(log, index_.scanned_through() + 1, [&](std::string_view rec) {
+    index_.add(journal::peek_origin(rec), journal::peek_origin_seq(rec), journal::peek_publisher(rec),
+               journal::peek_publisher_seq(rec));
+    index_.set_scanned_through(journal::peek_seq(rec));
+    return !index_.overflowed();
+  });
+  if (!st.ok()) {
+    index_.clear(); // a partial extension is not known to be contiguous
+    return "journal scan failed: " + st.to_string();
+  }
+  if (index_.overflowed()) {
+    index_.clear();
+    ++full_scans_;
+    return repair_plan(log, records, verdicts);
+  }
+  const auto removed = log.removed().origins;
+  std::vector<logic::inbound_record> in;
+  in.reserve(records.size());
+  for (const auto& r : records)
+    in.push_back({0, r.origin, r.origin_seq});
+  verdicts = logic::repair_verdicts(in, [&](std::string_view origin, std::uint64_t seq) {
+    const auto gone = removed.find(std::string{origin});
+    return (gone != removed.end() && seq <= gone->second) || index_.holds(origin, seq);
+  });
+  for (std::size_t i = 0; i < records.size(); ++i) // the message, under another origin
+    if (index_.holds_message(records[i].publisher, records[i].publisher_seq))
+      verdicts[i] = logic::verdict::duplicate;
+  return {};
+}
+
+repair_step plan_repair(repair_planner& planner, const journal::journal& log, const repair_records& records) {
+  repair_step out;
+  out.result.records = records->size();
   std::vector<logic::verdict> verdicts;
-  if (out.error = repair_plan(log, *records, verdicts); !out.error.empty())
+  if (out.result.error = planner.plan(log, *records, verdicts); !out.result.error.empty())
     return out;
   auto store = std::make_shared<std::vector<journal::record>>();
   for (std::size_t i = 0; i < records->size(); ++i)
     if (verdicts[i] == logic::verdict::store)
       store->push_back((*records)[i]);
-  if (store->empty()) {
-    caf::anon_send(journal, atoms::repaired::value, std::uint64_t{0}, out.records);
-    return out;
-  }
-  caf::scoped_actor waiter{sys};
-  waiter->request(journal, durable_wait, atoms::append::value, append_request{store, via_peer, via_address, true})
-    .receive(
-      [&](const append_reply& rep) {
-        if (rep.ok) {
-          // What the journal stored: it drops a message held under another origin (publisher marks).
-          out.stored = rep.first_seq == 0 ? 0 : rep.last_seq - rep.first_seq + 1;
-          caf::anon_send(journal, atoms::repaired::value, out.stored, out.records - out.stored);
-        }
-        else
-          out.error = "journal rejected the repair: " + rep.error;
-        out.peer_fault = !rep.ok && rep.error_code == logic::invalid_record_code;
-      },
-      [&](caf::error& e) { out.error = "journal did not store the repair: " + sys.render(e); });
+  if (!store->empty())
+    out.store = std::move(store);
   return out;
 }
+
+void finish_repair(repair_result& out, const append_reply& rep) {
+  if (rep.ok) // what the journal stored: it drops a message held under another origin (publisher marks)
+    out.stored = rep.first_seq == 0 ? 0 : rep.last_seq - rep.first_seq + 1;
+  else
+    out.error = "journal rejected the repair: " + rep.error;
+  out.peer_fault = !rep.ok && rep.error_code == logic::invalid_record_code;
+}
+
+void fail_repair(repair_result& out, const std::string& why) { out.error = "journal did not store the repair: " + why; }
 
 } // namespace tandem

@@ -1,6 +1,6 @@
 // The journal reads of anti-entropy repair (issue 17, part 7; protocol 1.6; the decisions are
 // logic/anti_entropy_repair.hpp). Both run on the digest scanner's detached thread
-// (digest_scanner.hpp), never on a CAF scheduler thread, one at a time:
+// (digest_scanner.hpp), never on a CAF scheduler thread:
 //
 //   (repair_read, origin, first, last, max_bytes) -> repair_chunk
 //       sending side: the records of `origin` with origin_seq in [first, last] this journal
@@ -9,12 +9,15 @@
 //       Precondition: the origin's records lie in the journal in origin_seq order (true for this
 //       node's own origin, the only one the links repair).
 //   (repair, records, journal, via_peer, via_address) -> repair_result
-//       receiving side: reads which of the records the journal holds (or retention removed),
-//       appends the others as ONE repair append (journal_actor append_request::repair) and
-//       waits until they are durable, then answers. Serialised on the scanner's thread, so no
-//       two repairs store one record twice.
+//       receiving side: plan_repair reads which of the records the journal holds (or retention
+//       removed) through a repair_planner, the scanner appends the others as ONE repair append
+//       (journal_actor append_request::repair) and answers once they are durable
+//       (finish_repair). The durable wait is a request, not a blocking receive: the scanner
+//       answers digests meanwhile, and holds the next repair back until this one is answered,
+//       so no two repairs store one record twice.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -65,12 +68,43 @@ journal::status visit_durable(const journal::journal& log, std::uint64_t from,
 
 repair_chunk read_repair(const journal::journal& log, const logic::repair_read& r, const std::string& sender);
 // Which of `records` to store (logic::repair_verdicts, held = the journal holds it durably or
-// retention removed it). Returns the error when the scan failed (then nothing is decided).
+// retention removed it; a message held under another origin is a duplicate). Returns the error
+// when the scan failed (then nothing is decided). A full scan of the journal per call: the
+// fallback of repair_planner.
 std::string repair_plan(const journal::journal& log, const std::vector<journal::record>& records,
                         std::vector<logic::verdict>& verdicts);
-// The whole receiving side (above); blocks its thread on the journal actor's reply.
-repair_result store_repair(caf::actor_system& sys, const journal::journal& log, const repair_records& records,
-                           const journal_actor& journal, const std::string& via_peer, const std::string& via_address);
+
+// The same verdicts from a logic::repair_index kept across calls: each call reads only the
+// records made durable since the previous one, so a repair session of many repair_batches reads
+// the journal about once instead of once per batch. Falls back to repair_plan (and clears the
+// index) when the index overflows its bound. One journal per planner; not thread-safe.
+class repair_planner {
+public:
+  explicit repair_planner(std::size_t max_entries = logic::repair_index::default_max_entries) : index_(max_entries) {}
+  std::string plan(const journal::journal& log, const std::vector<journal::record>& records,
+                   std::vector<logic::verdict>& verdicts);
+  void clear() { index_.clear(); } // the session ended: the memory goes back
+  const logic::repair_index& index() const noexcept { return index_; }
+  std::uint64_t full_scans() const noexcept { return full_scans_; } // fallbacks taken
+
+private:
+  logic::repair_index index_;
+  std::uint64_t full_scans_ = 0;
+};
+
+// The receiving side, step 1: the verdicts, and the records to append as one repair append
+// (null when there is nothing to store or result.error is set: answer result at once).
+struct repair_step {
+  repair_result result;
+  std::shared_ptr<std::vector<journal::record>> store;
+};
+repair_step plan_repair(repair_planner& planner, const journal::journal& log, const repair_records& records);
+// Step 2: the journal's reply to that append (or the request's error, rendered).
+void finish_repair(repair_result& out, const append_reply& rep);
+void fail_repair(repair_result& out, const std::string& why);
+// How long the scanner waits for the journal to make a repair durable before giving up on it
+// (the connection then closes; the next comparison finds whatever is still missing).
+inline constexpr std::chrono::seconds repair_durable_wait{60};
 
 } // namespace tandem
 

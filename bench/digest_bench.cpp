@@ -3,9 +3,13 @@
 // temp dir with the journal API, then times the node's own scan (scan_digest_json: a cursor over
 // every durable record, the content crc of each record of the origin, 64 buckets) twice -- cold
 // as far as this process goes, then with the segments in the page cache -- and the CPU part alone
-// (digest_builder::add_encoded over records already in memory).
+// (digest_builder::add_encoded over records already in memory). Then the receiving side of an
+// anti-entropy repair: K repair_batches of 1000 records each planned against that journal, once
+// with a full scan per batch (repair_plan) and once through a repair_planner (its index built by
+// the first batch, extended by the later ones).
 //
-//   digest_bench [--records N] [--payload BYTES] [--dir DIR]   (defaults 1000000, 100, /tmp)
+//   digest_bench [--records N] [--payload BYTES] [--dir DIR] [--repair-batches K]
+//                (defaults 1000000, 100, /tmp, 10)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +18,7 @@
 #include <vector>
 
 #include "actors/digest_scanner.hpp"
+#include "actors/repair_scan.hpp"
 #include "journal/journal.hpp"
 #include "journal/reader.hpp"
 
@@ -64,12 +69,46 @@ double cpu_seconds(const tandem::journal::journal& j, std::uint64_t n) {
   return seconds_since(t0);
 }
 
+// K repair_batches of 1000 records of origin "C" (none held here), planned both ways.
+void repair_figures(const tandem::journal::journal& j, std::uint64_t k) {
+  std::vector<std::vector<tandem::journal::record>> batches(k);
+  for (std::uint64_t b = 0; b < k; ++b)
+    for (std::uint64_t i = 1; i <= 1000; ++i) {
+      tandem::journal::record r;
+      r.origin = "C";
+      r.origin_seq = b * 1000 + i;
+      r.publisher = "pc";
+      r.publisher_seq = b * 1000 + i;
+      batches[b].push_back(std::move(r));
+    }
+  std::vector<tandem::logic::verdict> v;
+  bool ok = true;
+  auto t0 = bench_clock::now();
+  for (const auto& b : batches)
+    ok = tandem::repair_plan(j, b, v).empty() && ok;
+  const double full = seconds_since(t0);
+  tandem::repair_planner planner;
+  t0 = bench_clock::now();
+  double first = 0;
+  for (const auto& b : batches) {
+    ok = planner.plan(j, b, v).empty() && ok;
+    if (first == 0)
+      first = seconds_since(t0);
+  }
+  const double indexed = seconds_since(t0);
+  std::printf("repair plan, %llu batches of 1000: full scan per batch %.3f s (%.4f s a batch); indexed %.3f s "
+              "(first batch %.4f s, then %.5f s a batch; index %zu entries)%s\n",
+              static_cast<unsigned long long>(k), full, full / static_cast<double>(k), indexed, first,
+              k > 1 ? (indexed - first) / static_cast<double>(k - 1) : 0.0, planner.index().entries(), ok ? "" : " FAILED");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   std::uint64_t records = 1000000;
   std::size_t payload = 100;
   std::string parent = "/tmp";
+  std::uint64_t repair_batches = 10;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--records")
@@ -78,6 +117,8 @@ int main(int argc, char** argv) {
       payload = std::strtoull(argv[i + 1], nullptr, 10);
     else if (flag == "--dir")
       parent = argv[i + 1];
+    else if (flag == "--repair-batches")
+      repair_batches = std::strtoull(argv[i + 1], nullptr, 10);
   }
   const auto dir = std::filesystem::path(parent) / ("digest-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
@@ -101,6 +142,8 @@ int main(int argc, char** argv) {
     }
     const double cpu = cpu_seconds(**j, records);
     std::printf("content crc + bucket hash alone: %.3f s per million records\n", cpu * per_m);
+    if (repair_batches > 0)
+      repair_figures(**j, repair_batches);
     rc = 0;
   } else {
     std::fprintf(stderr, "digest_bench: could not write the journal in %s\n", dir.c_str());

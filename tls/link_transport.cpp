@@ -4,17 +4,6 @@
 
 namespace tandem::tls {
 
-namespace {
-
-// A TLS ClientHello on a plaintext port, told from a Tandem frame by its first 3 bytes. A frame
-// starts with its length, little-endian: 0x16 0x03 0x00 is a frame of 790 (0x316) bytes, which a
-// hello with long names and credentials can be. Every frame allowed before the hello (at most
-// 64 KiB) has 0 in its third byte; a record of TLS 1.0 or later has its minor version (1..4)
-// there, and no client sends SSL 3.0 (0x03 0x00) records any more.
-bool client_hello_on_plaintext(std::string_view first) { return looks_like_tls(first) && first[2] != 0; }
-
-} // namespace
-
 link_transport::link_transport(std::shared_ptr<const context> ctx, role r, session_options o)
   : session_(std::make_unique<session>(std::move(ctx), r, std::move(o))) {
   if (session_->failed())
@@ -30,7 +19,7 @@ link_transport::received link_transport::receive(std::string_view bytes) {
     if (!first_checked_) {
       first_.append(bytes.substr(0, 3 - std::min<std::size_t>(first_.size(), 3)));
       first_checked_ = first_.size() >= 3;
-      if (first_checked_ && client_hello_on_plaintext(first_)) {
+      if (first_checked_ && looks_like_tls(first_)) {
         error_ = "TLS client on a plaintext replication port";
         return {};
       }

@@ -5,7 +5,7 @@
 //
 // Fail fast on the wrong protocol, both ways, from the first bytes and without waiting for a
 // timeout: a TLS link whose peer speaks plaintext fails (the session's rule); a plaintext link
-// whose first 3 bytes are a TLS ClientHello record (0x16 0x03 0x01..0x04) fails with "TLS client
+// whose first 3 bytes are a TLS ClientHello record (0x16 0x03 0x01..0x04, looks_like_tls) fails with "TLS client
 // on a plaintext replication port" (read as a little-endian frame length, those bytes claim a
 // frame of more than 64 KiB, refused before the hello as resource_limit: a message that does not
 // say what is wrong).

@@ -20,7 +20,7 @@ const char* to_string(state s) noexcept {
 
 bool looks_like_tls(std::string_view b) noexcept {
   return b.size() >= 3 && static_cast<unsigned char>(b[0]) == 0x16 && static_cast<unsigned char>(b[1]) == 0x03
-         && static_cast<unsigned char>(b[2]) <= 0x04;
+         && static_cast<unsigned char>(b[2]) >= 0x01 && static_cast<unsigned char>(b[2]) <= 0x04;
 }
 
 session::session(std::shared_ptr<const context> ctx, role r, session_options o) : ctx_(std::move(ctx)), role_(r) {

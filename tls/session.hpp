@@ -36,10 +36,10 @@ enum class role { client, server };
 enum class state { handshaking, established, closed, failed };
 const char* to_string(state s) noexcept;
 
-// The first bytes of a TLS ClientHello: a handshake record of TLS 1.0-1.3 (0x16 0x03 0x00..0x04).
-// Needs 3 bytes; fewer is "not yet known" (false). Careful on a plaintext port: a Tandem frame's
-// length is little-endian, so a 790-byte frame starts 0x16 0x03 0x00 too (link_transport.cpp
-// also requires a TLS 1.0+ record version there).
+// The first bytes of a TLS ClientHello: a handshake record whose record version is TLS 1.0-1.3
+// (0x16 0x03 0x01..0x04). Needs 3 bytes; fewer is "not yet known" (false). SSL 3.0 (0x03 0x00) is
+// not TLS here: no client sends it any more, and on a plaintext port a Tandem frame's length is
+// little-endian, so a 790-byte frame (0x316) starts 0x16 0x03 0x00 and must not be taken for TLS.
 bool looks_like_tls(std::string_view first_bytes) noexcept;
 
 struct session_options {

@@ -1,6 +1,7 @@
 #include "actors/logic/anti_entropy_repair.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <utility>
 
@@ -99,6 +100,71 @@ std::vector<verdict> repair_verdicts(std::span<const inbound_record> records, co
     out.push_back(fresh && !held(r.origin_instance, r.origin_seq) ? verdict::store : verdict::duplicate);
   }
   return out;
+}
+
+void repair_index::add(std::string_view origin, std::uint64_t origin_seq, std::string_view publisher,
+                       std::uint64_t publisher_seq) {
+  insert(origins_, origin, origin_seq);
+  if (publisher_seq != 0)
+    insert(publishers_, publisher, publisher_seq);
+}
+
+bool repair_index::holds(std::string_view origin, std::uint64_t origin_seq) const {
+  return contains(origins_, origin, origin_seq);
+}
+
+bool repair_index::holds_message(std::string_view publisher, std::uint64_t publisher_seq) const {
+  return publisher_seq != 0 && contains(publishers_, publisher, publisher_seq);
+}
+
+void repair_index::clear() {
+  origins_.clear();
+  publishers_.clear();
+  entries_ = 0;
+  scanned_through_ = 0;
+}
+
+void repair_index::insert(std::map<std::string, intervals, std::less<>>& by_name, std::string_view name,
+                          std::uint64_t v) {
+  auto named = by_name.find(name);
+  if (named == by_name.end()) {
+    named = by_name.emplace(std::string{name}, intervals{}).first;
+    ++entries_;
+  }
+  auto& set = named->second;
+  // The interval at or before v: extend it, or start one; then merge with the one after.
+  auto it = set.upper_bound(v);
+  if (it != set.begin()) {
+    auto prev = std::prev(it);
+    if (v <= prev->second)
+      return; // held already
+    if (v == prev->second + 1) {
+      prev->second = v;
+      if (it != set.end() && it->first == v + 1) {
+        prev->second = it->second;
+        set.erase(it);
+        --entries_;
+      }
+      return;
+    }
+  }
+  if (it != set.end() && it->first == v + 1) {
+    const auto last = it->second;
+    set.erase(it);
+    set.emplace(v, last);
+    return;
+  }
+  set.emplace(v, v);
+  ++entries_;
+}
+
+bool repair_index::contains(const std::map<std::string, intervals, std::less<>>& by_name, std::string_view name,
+                            std::uint64_t v) {
+  const auto named = by_name.find(name);
+  if (named == by_name.end())
+    return false;
+  auto it = named->second.upper_bound(v);
+  return it != named->second.begin() && v <= std::prev(it)->second;
 }
 
 } // namespace tandem::logic

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -101,5 +102,46 @@ std::string check_repair_record(std::string_view local, std::string_view origin,
 // holds it, or retention removed it), or when it repeats an earlier record of the batch.
 using repair_held_fn = std::function<bool(std::string_view origin, std::uint64_t origin_seq)>;
 std::vector<verdict> repair_verdicts(std::span<const inbound_record> records, const repair_held_fn& held);
+
+// What the receiving node holds, for the verdicts of repair_batch after repair_batch (issue 17
+// review): per origin the origin_seqs held, and per publisher the publisher_seqs held under any
+// origin (the duplicate rule: a publisher that failed over resent the message here, where it is
+// stored as another origin's). Both as sets of closed intervals, which a journal fills densely,
+// so a journal of millions of records is a handful of intervals. The digest scanner extends it
+// from the journal record by record (add, then scanned_through), so each record is read once per
+// repair session instead of once per repair_batch.
+//
+// Contract: the journal only appends and retention only removes; a key once added stays "held"
+// (held or removed by retention, which the verdicts treat alike). At most max_entries intervals
+// and names together: beyond that overflowed() is set and the index must not be used (the
+// caller clears it and falls back to a scan of its own): memory is bounded whatever a peer or
+// a publisher made the journal hold.
+class repair_index {
+public:
+  static constexpr std::size_t default_max_entries = 1u << 18; // ~64 bytes each: ~16 MiB at most
+  explicit repair_index(std::size_t max_entries = default_max_entries) : max_entries_(max_entries) {}
+
+  void add(std::string_view origin, std::uint64_t origin_seq, std::string_view publisher, std::uint64_t publisher_seq);
+  bool holds(std::string_view origin, std::uint64_t origin_seq) const;
+  // publisher_seq 0 (no publisher sequence) is never held: such messages have no duplicate rule.
+  bool holds_message(std::string_view publisher, std::uint64_t publisher_seq) const;
+
+  // The journal seqs up to here were added; the next extension starts after it.
+  std::uint64_t scanned_through() const noexcept { return scanned_through_; }
+  void set_scanned_through(std::uint64_t seq) noexcept { scanned_through_ = seq; }
+  bool overflowed() const noexcept { return entries_ > max_entries_; }
+  std::size_t entries() const noexcept { return entries_; }
+  void clear();
+
+private:
+  using intervals = std::map<std::uint64_t, std::uint64_t>; // first -> last, disjoint, not adjacent
+  void insert(std::map<std::string, intervals, std::less<>>& by_name, std::string_view name, std::uint64_t v);
+  static bool contains(const std::map<std::string, intervals, std::less<>>& by_name, std::string_view name,
+                       std::uint64_t v);
+  std::size_t max_entries_;
+  std::size_t entries_ = 0;
+  std::uint64_t scanned_through_ = 0;
+  std::map<std::string, intervals, std::less<>> origins_, publishers_;
+};
 
 } // namespace tandem::logic

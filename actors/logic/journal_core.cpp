@@ -88,8 +88,9 @@ journal_core::journal_core(const journal_facts& journal, journal_core_options op
   options_.downgrade_after_ms.resize(dests.size(), 0);
   for (std::size_t i = 0; i < dests.size(); ++i) {
     destination_index_[dests[i].first] = i;
-    acks_.on_destination_acked(i, start_position(journal, dests[i].first));
-    downgrades_.on_position(i, start_position(journal, dests[i].first), options_.start_ms);
+    const auto position = start_position(journal, dests[i].first); // one read of the persisted position
+    acks_.on_destination_acked(i, position);
+    downgrades_.on_position(i, position, options_.start_ms);
   }
   rebuild_routes();
   acks_.on_local_durable(journal.durable_seq());

@@ -135,6 +135,22 @@ std::size_t family<Child>::size() const {
 }
 
 template <class Child>
+std::size_t family<Child>::remove_children(const doomed_fn& doomed) {
+  if (label_names().empty())
+    return 0;
+  std::lock_guard lock(mutex_);
+  std::size_t n = 0;
+  for (auto it = children_.begin(); it != children_.end();)
+    if (doomed(it->first)) {
+      it = children_.erase(it);
+      ++n;
+    } else {
+      ++it;
+    }
+  return n;
+}
+
+template <class Child>
 void family<Child>::on_collect(collect_fn fn) {
   std::lock_guard lock(mutex_);
   collect_ = std::move(fn);

@@ -1,6 +1,8 @@
 // A metric family: one name, HELP text, type and label names, and one child per tuple of label
 // values. Families are created by a registry and live as long as it does; so do their children,
-// which are never removed, so a reference from labels() may be kept for the registry's lifetime.
+// unless the owner removes them (remove_children: the series of a thing that no longer exists,
+// which Prometheus practice drops rather than exposing forever). A reference from labels() may be
+// kept for the registry's lifetime by whoever never removes that child.
 //
 // Cardinality bound: a family holds at most max_children children. A new label tuple beyond
 // that is refused and counted (refused()); the caller gets the family's detached child, which
@@ -57,6 +59,11 @@ public:
   std::size_t max_children() const noexcept { return max_children_; }
 
   virtual std::size_t size() const = 0; // children held (not counting the detached one)
+  // Removes the children whose label values (in label_names() order) `doomed` selects; returns
+  // how many. The caller must hold no reference to a removed child. The one child of a family
+  // without labels is never removed.
+  using doomed_fn = std::function<bool(const std::vector<std::string>& values)>;
+  virtual std::size_t remove_children(const doomed_fn& doomed) = 0;
   std::uint64_t refused() const; // labels() calls refused since creation
 
 protected:
@@ -105,6 +112,7 @@ public:
   void on_collect(collect_fn fn);
 
   std::size_t size() const override;
+  std::size_t remove_children(const doomed_fn& doomed) override;
 
 private:
   friend class registry;

@@ -151,6 +151,17 @@ std::string registry::expose() const {
   return out;
 }
 
+std::size_t registry::remove_series(
+  const std::function<bool(const family_base&, const std::vector<std::string>&)>& doomed) {
+  std::lock_guard lock(mutex_);
+  std::size_t n = 0;
+  for (const auto& [name, fam] : families_) {
+    const family_base& f = *fam;
+    n += fam->remove_children([&](const std::vector<std::string>& values) { return doomed(f, values); });
+  }
+  return n;
+}
+
 nlohmann::json registry::to_json() const {
   std::lock_guard lock(mutex_);
   collect_all();

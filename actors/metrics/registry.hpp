@@ -15,6 +15,7 @@
 // valid until it is destroyed.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -67,6 +68,10 @@ public:
   //               "value" | "buckets": [{"le", "count"}], "sum", "count"}]}}
   // Infinities and NaN are the strings "+Inf", "-Inf", "NaN" (JSON has no such numbers).
   nlohmann::json to_json() const;
+
+  // family_base::remove_children over every family: `doomed` sees the family (its label names)
+  // and one child's label values. Returns the children removed.
+  std::size_t remove_series(const std::function<bool(const family_base&, const std::vector<std::string>&)>& doomed);
 
 private:
   template <class Child>

@@ -8,6 +8,7 @@
 
 #include "actors/journal_actor.hpp"
 #include "tests/actors/logic/publish_record.hpp"
+#include "tests/actors/test_node_config.hpp"
 #include "tests/journal/test_util.hpp"
 #include "tests/support/process.hpp"
 
@@ -17,18 +18,7 @@ using journal::test::temp_dir;
 
 namespace {
 
-config::node_config node_config_for(const std::string& dir) {
-  config::node_config c;
-  c.name = "node-a";
-  c.group = "node-a";
-  c.data_dir = dir;
-  c.journal.segment_bytes = 64 * 1024;
-  c.journal.tail_window_bytes = 1 << 20;
-  c.destinations.push_back({});
-  c.destinations.back().name = "B";
-  c.destinations.back().group = "B";
-  return c;
-}
+config::node_config node_config_for(const std::string& dir) { return test::node_config_for(dir, "node-a", {"B"}); }
 
 caf::actor_system_config& quiet(caf::actor_system_config& cfg) {
   cfg.set("scheduler.max-threads", 2);

@@ -93,3 +93,32 @@ TEST_CASE("node metrics: per origin records, highest seq and age; no age series 
   CHECK(text.find("\ntandem_inbound_origins 2\n") != std::string::npos);
   CHECK(text.find("\ntandem_inbound_untracked_records_total 4\n") != std::string::npos);
 }
+
+TEST_CASE("node metrics: a destination gone from the document loses its series; one without destinations keeps them") {
+  const auto dest = [](const char* name, const char* group) {
+    return nlohmann::json{{"name", name}, {"group", group}, {"connected", true}, {"records_sent", 7},
+                          {"protocol_violations", {{"bad_frame", 1}}}, {"validation", {{"problems", nlohmann::json::array()}}}};
+  };
+  const auto held = [](const char* name) { return nlohmann::json{{"destination", name}, {"bytes", 10}, {"segments", 1}}; };
+  nlohmann::json doc{{"name", "A"}, {"group", "A"},
+                     {"destinations", {dest("B", "B"), dest("G", "G")}},
+                     {"journal", {{"held_back", {held("B"), held("G")}}}}};
+  tandem::node_metrics m;
+  auto text = m.expose(doc);
+  CHECK(text.find("tandem_destination_records_sent_total{destination=\"G\",group=\"G\"} 7") != std::string::npos);
+  CHECK(text.find("tandem_journal_held_back_bytes{destination=\"G\"} 10") != std::string::npos);
+  CHECK(text.find("tandem_destination_validation_problems{destination=\"G\"") != std::string::npos);
+  CHECK(text.find("tandem_destination_protocol_violations_total{destination=\"G\"") != std::string::npos);
+
+  auto no_destinations = doc; // the supervisor could not list them: nothing is dropped
+  no_destinations.erase("destinations");
+  CHECK(m.expose(no_destinations).find("destination=\"G\"") != std::string::npos);
+
+  doc["destinations"] = {dest("B", "B2")}; // G removed by a reload; B's group changed
+  doc["journal"]["held_back"] = {held("B")};
+  text = m.expose(doc);
+  CHECK(text.find("destination=\"G\"") == std::string::npos);
+  CHECK(text.find("group=\"B\"") == std::string::npos);
+  CHECK(text.find("tandem_destination_records_sent_total{destination=\"B\",group=\"B2\"} 7") != std::string::npos);
+  CHECK(text.find("tandem_journal_held_back_bytes{destination=\"B\"} 10") != std::string::npos);
+}

@@ -67,9 +67,15 @@ TEST_CASE("plaintext_hello_of_790_bytes_not_taken_for_tls: a frame whose length 
   const std::string header{"\x16\x03\x00\x00\x01", 5};
   CHECK(t.receive(header).plaintext == header);
   CHECK_FALSE(t.failed());
-  link_transport tls10; // and 0x16 0x03 0x01 (TLS 1.0 record version, OpenSSL's ClientHello) is TLS
-  tls10.receive(std::string{"\x16\x03\x01\x02\x00", 5});
-  CHECK(tls10.failed());
+  for (const char third : {'\x01', '\x04'}) { // TLS 1.0 (OpenSSL's ClientHello) .. 1.3 record versions: TLS
+    link_transport tls;
+    tls.receive(std::string{"\x16\x03", 2} + third + std::string{"\x02\x00", 2});
+    CHECK(tls.failed());
+  }
+  link_transport beyond; // 0x16 0x03 0x05: no TLS record version, a plaintext frame's length
+  const std::string header5{"\x16\x03\x05\x00\x01", 5};
+  CHECK(beyond.receive(header5).plaintext == header5);
+  CHECK_FALSE(beyond.failed());
 }
 
 TEST_CASE("link_transport: TLS both ways, hello queued before the handshake, peer and version known") {

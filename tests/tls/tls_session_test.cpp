@@ -214,6 +214,21 @@ TEST_CASE("the wrong protocol fails from the first bytes: plaintext on a TLS por
   CHECK(client.error() == "the server does not speak TLS (a plaintext port?)");
 }
 
+TEST_CASE("looks_like_tls_record_version_edges: 0x16 0x03 then 0x01..0x04 only") {
+  const auto first = [](unsigned char third) { return std::string{"\x16\x03", 2} + static_cast<char>(third); };
+  CHECK_FALSE(looks_like_tls(first(0x00))); // SSL 3.0, or a plaintext frame of 790 bytes (0x316)
+  CHECK(looks_like_tls(first(0x01)));       // TLS 1.0 record version (what OpenSSL's ClientHello carries)
+  CHECK(looks_like_tls(first(0x04)));
+  CHECK_FALSE(looks_like_tls(first(0x05)));
+  CHECK_FALSE(looks_like_tls(first(0xff)));
+  CHECK_FALSE(looks_like_tls(std::string{"\x17\x03\x01", 3})); // application data, not a handshake
+  CHECK_FALSE(looks_like_tls(std::string{"\x16\x02\x01", 3}));
+  pki p;
+  session ssl3(must_load(p.node("B")), role::server); // a TLS port refuses an SSL 3.0 record at once
+  ssl3.receive(first(0x00));
+  CHECK(ssl3.failed());
+}
+
 TEST_CASE("close: the peer's session turns closed; garbage after the handshake fails the session") {
   pki p;
   session client(must_load(p.node("A")), role::client), server(must_load(p.node("B")), role::server);

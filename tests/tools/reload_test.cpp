@@ -228,6 +228,12 @@ struct joined {
   }
 };
 
+// GET /metrics of n ("" when it did not answer).
+std::string metrics_of(const test_node& n) {
+  auto r = tandem::client::http_call("GET", "127.0.0.1", n.ports().admin, "/metrics", 5000ms);
+  return r.status == 200 ? r.body : std::string{};
+}
+
 std::uint64_t waiting_publishes(const test_node& n) {
   auto s = n.status();
   return s.is_object() ? s["journal"].value("publishes_waiting_for_sync_destinations", std::uint64_t{0}) : 0;
@@ -292,6 +298,9 @@ TEST_CASE("a destination removed live releases its retention hold: the journal f
   REQUIRE(wait_until([&] { return held_back(a, "B").value("acknowledged", std::uint64_t{0}) >= a.durable_seq(); }, 30s));
   REQUIRE(wait_until([&] { return held_back(a, "G").value("segments", std::uint64_t{0}) > 2; }, 10s));
   const auto first_before = a.first_seq();
+  const auto before = metrics_of(a); // G's series, as for every destination
+  CHECK(before.find("tandem_destination_connected{destination=\"G\"") != std::string::npos);
+  CHECK(before.find("tandem_journal_held_back_segments{destination=\"G\"}") != std::string::npos);
   edit_config(a, [](nlohmann::json& cfg) { cfg["destinations"].erase(1); });
   auto r = post_reload(a);
   REQUIRE(r.status == 200);
@@ -299,6 +308,14 @@ TEST_CASE("a destination removed live releases its retention hold: the journal f
   CHECK(wait_until([&] { return held_back(a, "G").is_null(); }, 10s));
   CHECK_MESSAGE(wait_until([&] { return a.first_seq() > first_before; }, 20s), a.log()); // its files went
   CHECK(a.destination("G").is_null());
+  // Its series leave /metrics (Prometheus: a label set that no longer exists is not exposed); B's stay.
+  std::string after;
+  CHECK_MESSAGE(wait_until([&] {
+                  after = metrics_of(a);
+                  return !after.empty() && after.find("destination=\"G\"") == std::string::npos;
+                }, 10s),
+                after);
+  CHECK(after.find("tandem_destination_connected{destination=\"B\"") != std::string::npos);
   CHECK(a.status()["journal"]["sync_states"].count("G") == 0);
   CHECK(a.log().find("destination G removed (config reload)") != std::string::npos);
   auto more = publish_n(a, "p2", 10);

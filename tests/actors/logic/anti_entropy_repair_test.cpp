@@ -137,3 +137,50 @@ TEST_CASE("anti_entropy: a lost range straddling the peer's retention is repaire
   auto y = compare(41, 50, 30); // a loss above the removed range: repaired whole
   CHECK(y.session().take_repairs() == std::vector<anti_entropy_repair>{{"A", 41, 50}});
 }
+
+TEST_CASE("repair_index: held origin_seqs and messages as intervals, merged in any order") {
+  repair_index idx;
+  for (std::uint64_t s : {1, 2, 3, 7, 5, 6, 4}) // out of order: ends as one interval 1..7
+    idx.add("A", s, "p", s + 100);
+  CHECK(idx.entries() == 4); // names A and p, one interval each
+  for (std::uint64_t s = 1; s <= 7; ++s) {
+    CHECK(idx.holds("A", s));
+    CHECK(idx.holds_message("p", s + 100));
+  }
+  CHECK_FALSE(idx.holds("A", 0));
+  CHECK_FALSE(idx.holds("A", 8));
+  CHECK_FALSE(idx.holds("B", 1));             // another origin
+  CHECK_FALSE(idx.holds_message("p", 100));
+  CHECK_FALSE(idx.holds_message("q", 101));   // another publisher
+  idx.add("A", 10, "", 0);                    // a gap: a second interval; no publisher_seq: no message
+  CHECK(idx.entries() == 5);
+  CHECK(idx.holds("A", 10));
+  CHECK_FALSE(idx.holds("A", 9));
+  CHECK_FALSE(idx.holds_message("", 0));
+  idx.add("A", 9, "", 0);                     // joins the interval after it: 9..10
+  CHECK(idx.entries() == 5);
+  CHECK(idx.holds("A", 9));
+  CHECK_FALSE(idx.holds("A", 8));
+  idx.add("A", 8, "", 0);                     // fills the gap: 1..10, one interval again
+  CHECK(idx.entries() == 4);
+  CHECK(idx.holds("A", 8));
+  idx.add("A", 3, "p", 103);                  // held already: nothing changes
+  CHECK(idx.entries() == 4);
+  idx.set_scanned_through(42);
+  idx.clear();
+  CHECK(idx.entries() == 0);
+  CHECK(idx.scanned_through() == 0);
+  CHECK_FALSE(idx.holds("A", 1));
+}
+
+TEST_CASE("repair_index: overflowed beyond max_entries (at the limit still usable)") {
+  repair_index idx(4);
+  idx.add("A", 1, "p", 1); // 2 names + 2 intervals = 4: at the limit
+  CHECK(idx.entries() == 4);
+  CHECK_FALSE(idx.overflowed());
+  idx.add("A", 3, "", 0); // limit + 1: a sparse journal (or a hostile publisher) cannot grow it unseen
+  CHECK(idx.entries() == 5);
+  CHECK(idx.overflowed());
+  idx.clear();
+  CHECK_FALSE(idx.overflowed());
+}

@@ -36,7 +36,9 @@ struct fake_journal final : journal_facts {
     return it == origin_high.end() ? 0 : it->second;
   }
   std::uint64_t highest_earlier_own_seq() const override { return 0; }
+  mutable std::map<std::string, int> position_reads; // acknowledged() calls by destination
   std::uint64_t acknowledged(const std::string& d) const override {
+    ++position_reads[d];
     auto it = positions.find(d);
     return it == positions.end() ? 0 : it->second;
   }
@@ -318,6 +320,19 @@ TEST_CASE("journal_core: held publishes and waiters are released when their cond
   CHECK(h.reply(resend).refused[0].code == "io_error");
   CHECK(h.core.requests_pending() == 0);
   CHECK(h.core.held_publishes_waiting() == 0);
+}
+
+TEST_CASE("journal_core: the constructor reads each destination's persisted position once") {
+  fake_journal start;
+  start.base = 5;
+  start.durable = 12;
+  start.positions["S"] = 9;
+  harness h(dests({{"S", true}, {"Y", false}}), start);
+  CHECK(h.j.position_reads["S"] == 1); // journal_facts::acknowledged: "read once at startup"
+  CHECK(h.j.position_reads["Y"] == 1);
+  CHECK(h.core.acks().destination_position(0) == 9); // S's persisted position
+  CHECK(h.core.acks().destination_position(1) == 4); // Y, new to this journal: the base floor
+  CHECK(h.core.release_bound() == 9);
 }
 
 TEST_CASE("journal_core: disconnect and reconnect of a sync destination") {

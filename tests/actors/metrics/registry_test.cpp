@@ -238,3 +238,28 @@ TEST_CASE("registration, updates and exposition may run concurrently") {
   for (int t = 0; t < threads; ++t) CHECK(fam->labels({std::to_string(t)}).whole() == per_thread);
   CHECK(reg.expose().find("events_total{worker=\"shared\"} 20000\n") != std::string::npos);
 }
+
+TEST_CASE("remove_series drops the selected children of every family; an unlabelled family keeps its child") {
+  registry r;
+  auto* sent = r.add_counter("t_sent_total", "sent", {"destination", "group"}).value();
+  auto* held = r.add_gauge("t_held", "held", {"destination"}).value();
+  auto* plain = r.add_gauge("t_plain", "plain").value();
+  sent->labels({"B", "B"}).inc(2);
+  sent->labels({"G", "G"}).inc(3);
+  held->labels({"G"}).set(1);
+  plain->get().set(5);
+  const auto removed = r.remove_series([](const family_base& f, const std::vector<std::string>& values) {
+    return !f.label_names().empty() && values[0] == "G";
+  });
+  CHECK(removed == 2);
+  CHECK(sent->size() == 1);
+  CHECK(held->size() == 0);
+  const auto text = r.expose();
+  CHECK(text.find("t_sent_total{destination=\"G\"") == std::string::npos);
+  CHECK(text.find("t_sent_total{destination=\"B\",group=\"B\"} 2") != std::string::npos);
+  CHECK(text.find("t_plain 5") != std::string::npos);
+  CHECK(r.remove_series([](const family_base&, const std::vector<std::string>&) { return true; }) == 1);
+  CHECK(plain->size() == 1); // the one child of a family without labels is never removed
+  sent->labels({"G", "G"}).inc(); // a destination added again starts from 0
+  CHECK(r.expose().find("t_sent_total{destination=\"G\",group=\"G\"} 1") != std::string::npos);
+}

@@ -1,0 +1,131 @@
+// The digest scanner (actors/digest_scanner.hpp) with a real journal in a temp dir: a repair's
+// wait for durability does not hold up comparisons, and repairs still run one at a time.
+#include <chrono>
+#include <deque>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <doctest/doctest.h>
+
+#include "actors/digest_scanner.hpp"
+#include "actors/journal_actor.hpp"
+#include "actors/journal_runtime.hpp"
+#include "actors/repair_scan.hpp"
+#include "tests/actors/logic/publish_record.hpp"
+#include "tests/actors/test_node_config.hpp"
+#include "tests/journal/test_util.hpp"
+
+using namespace tandem;
+using namespace std::chrono_literals;
+
+namespace {
+
+using release_atom = caf::atom_constant<caf::atom("trelease")>;
+using held_atom = caf::atom_constant<caf::atom("theld")>;
+
+// Plays the journal actor for repairs: holds every append (a journal whose fsync takes its time)
+// until released, then hands it to the real journal actor and passes its reply back.
+struct holding_journal_state {
+  std::deque<std::pair<append_request, caf::response_promise>> held;
+  std::uint64_t appends = 0; // appends seen
+  static inline const char* name = "holding-journal";
+};
+
+caf::behavior holding_journal(caf::stateful_actor<holding_journal_state>* self, journal_actor real) {
+  return {
+    [=](atoms::append, const append_request& r) -> caf::result<append_reply> {
+      ++self->state.appends;
+      auto rp = self->make_response_promise();
+      self->state.held.emplace_back(r, rp);
+      return rp;
+    },
+    [=](atoms::repaired, std::uint64_t stored, std::uint64_t held) {
+      caf::anon_send(real, atoms::repaired::value, stored, held);
+    },
+    [=](held_atom) -> caf::result<std::uint64_t, std::uint64_t> {
+      return {self->state.appends, static_cast<std::uint64_t>(self->state.held.size())};
+    },
+    [=](release_atom) {
+      for (auto& [req, rp] : self->state.held)
+        self->request(real, 10s, atoms::append::value, req).then([rp](const append_reply& rep) mutable { rp.deliver(rep); });
+      self->state.held.clear();
+    },
+  };
+}
+
+repair_records records_of_c(std::uint64_t n) {
+  auto out = std::make_shared<std::vector<journal::record>>();
+  for (std::uint64_t i = 1; i <= n; ++i) {
+    auto r = test::publish_record("pc", i);
+    r.origin = "C";
+    r.origin_seq = i;
+    r.path = {"C", "A"};
+    out->push_back(std::move(r));
+  }
+  return out;
+}
+
+// (appends seen, appends held) of the holding journal.
+std::pair<std::uint64_t, std::uint64_t> held_of(caf::scoped_actor& self, const caf::actor& j) {
+  std::pair<std::uint64_t, std::uint64_t> out;
+  self->request(j, 10s, held_atom::value)
+    .receive([&](std::uint64_t seen, std::uint64_t held) { out = {seen, held}; },
+             [&](caf::error& e) { FAIL("holding journal: " << self->system().render(e)); });
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("digest_scanner: a comparison is answered while a repair waits for durability; repairs stay one at a time") {
+  journal::test::temp_dir dir;
+  auto cfg = test::node_config_for(dir.path(), "B");
+  journal::recovery_report rep;
+  std::string error;
+  auto rt = journal_runtime::open(cfg, &rep, &error);
+  REQUIRE_MESSAGE(rt, error);
+  caf::actor_system_config ccfg;
+  ccfg.set("scheduler.max-threads", 2);
+  caf::actor_system sys{ccfg};
+  auto real = spawn_journal_actor(sys, rt, rep);
+  auto holding = sys.spawn(holding_journal, real);
+  auto scanner = spawn_digest_scanner(sys, rt);
+  caf::scoped_actor self{sys};
+
+  const auto records = records_of_c(3);
+  const auto via = caf::actor_cast<journal_actor>(holding);
+  self->send(scanner, atoms::repair::value, records, via, std::string{"A"}, std::string{"127.0.0.1:1"});
+  // The same records again, as a second repair_batch would carry them: it must wait for the first.
+  self->send(scanner, atoms::repair::value, records, via, std::string{"A"}, std::string{"127.0.0.1:1"});
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (held_of(self, holding).first == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms); // polling the append's arrival (bounded by the deadline)
+  REQUIRE(held_of(self, holding) == std::pair<std::uint64_t, std::uint64_t>{1, 1});
+
+  // The repair waits for durability (the journal holds its append): a comparison is answered now,
+  // not after the repair's 60 s durable wait.
+  std::string digest;
+  self->request(scanner, 5s, atoms::digest::value, std::string{"C"}, std::uint64_t{1}, std::uint64_t{0}, false,
+                std::uint64_t{64})
+    .receive([&](const std::string& json) { digest = json; },
+             [&](caf::error& e) { FAIL("the digest was not answered while a repair waited: " << sys.render(e)); });
+  CHECK(digest.find("\"error\"") == std::string::npos);
+  CHECK(digest.find("\"highest_origin_seq\":0") != std::string::npos); // nothing of C durable yet
+  CHECK(held_of(self, holding) == std::pair<std::uint64_t, std::uint64_t>{1, 1}); // the second repair waits
+
+  self->send(holding, release_atom::value);
+  std::vector<repair_result> results;
+  for (int i = 0; i < 2; ++i)
+    self->receive([&](const repair_result& r) { results.push_back(r); },
+                  caf::after(10s) >> [&] { FAIL("repair " << i << " was not answered"); });
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].error == "");
+  CHECK(results[0].records == 3);
+  CHECK(results[0].stored == 3);
+  CHECK(results[1].error == "");
+  CHECK(results[1].stored == 0); // planned after the first was durable: every record held
+  CHECK(held_of(self, holding).first == 1); // the second repair appended nothing
+  CHECK(rt->log().durable_seq() == rt->log().base_seq() + 2);
+  caf::anon_send_exit(scanner, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(holding, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(real, caf::exit_reason::user_shutdown);
+}
