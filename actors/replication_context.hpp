@@ -114,6 +114,10 @@ struct replication_context {
   // whether the replication listener speaks it, and the refusals it caused.
   std::shared_ptr<const tls::context> tls;
   bool replication_tls = false;
+  // TLS on the client listener (config client.tls, client.tls_require_client_cert): with the same
+  // context; a client certificate naming tandem:user/NAME logs in as NAME (docs/security.md).
+  bool client_tls = false;
+  bool client_tls_require_cert = false;
   std::shared_ptr<tls_refusal_counters> tls_refusals = std::make_shared<tls_refusal_counters>();
 };
 

@@ -110,6 +110,8 @@ nlohmann::ordered_json tls_status(const std::shared_ptr<const tls::context>& tls
           {"seconds_until_expiry", tls->seconds_until_expiry(now_s)},
           {"subject", tls->own().subject},
           {"replication_listener", cfg.replication.tls},
+          {"client_listener", cfg.client.tls},
+          {"client_certificate_required", cfg.client.tls_require_client_cert},
           {"allow_tls12", cfg.tls.allow_tls12},
           {"refusals", {{"handshake", r.handshake.load()}, {"identity", r.identity.load()}}}};
 }
@@ -472,6 +474,8 @@ std::shared_ptr<const replication_context> make_context(supervisor_self self, co
   ctx->limits->apply(cfg);
   ctx->tls = std::move(tls);
   ctx->replication_tls = cfg.replication.tls;
+  ctx->client_tls = cfg.client.tls;
+  ctx->client_tls_require_cert = cfg.client.tls_require_client_cert;
   return ctx;
 }
 

@@ -15,7 +15,7 @@ using nlohmann::ordered_json;
 // identity and data dir, the bound listeners, the journal runtime opened before the actors, the
 // limits copied into the context every connection shares, the metrics probes bound as each actor
 // starts. A destination added or removed as a whole is live too (whole_destination below). Every TLS
-// key (tls.*, replication.tls, destinations[].tls*) needs a restart: certificate rotation is a
+// key (tls.*, replication.tls, client.tls*, destinations[].tls*) needs a restart: certificate rotation is a
 // later part of issue 18.
 const char* const live_keys[] = {
   "journal.startup_check", // only read when the node starts: recorded, used at the next start

@@ -60,7 +60,9 @@ void reload_access(const config::node_config& cfg, logic::access_control& access
 std::string unauthenticated_warning(const config::node_config& cfg, std::uint16_t client_port,
                                     std::uint16_t admin_port, std::uint16_t replication_port) {
   std::string open;
-  if (cfg.auth.users_file.empty())
+  // A client port that requires a certificate from tls.ca_file is authenticated (issue 18), if
+  // without per-user entitlements.
+  if (cfg.auth.users_file.empty() && !(cfg.client.tls && cfg.client.tls_require_client_cert))
     open += "client " + address(cfg.client.address, client_port) + " (no auth.users_file: anyone who reaches it "
             "may publish and subscribe)";
   if (cfg.admin_access.token_file.empty())
