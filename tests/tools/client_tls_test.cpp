@@ -20,7 +20,7 @@
 #include "client/client_connection.hpp"
 #include "client/ha_publisher.hpp"
 #include "client/publish_store.hpp"
-#include "config/password_hash.hpp"
+#include "protocol/codec.hpp"
 #include "tests/support/cert_factory.hpp"
 #include "tests/tools/client_fixture.hpp"
 #include "tests/tools/cluster_fixture.hpp"
@@ -208,7 +208,7 @@ TEST_CASE("client_cert_login: the certificate's user gets that user's entitlemen
   REQUIRE(m2);
   auto* nack = std::get_if<protocol::negative_ack>(&*m2);
   REQUIRE(nack != nullptr);
-  CHECK(nack->reason == protocol::nack_reason::not_entitled);
+  CHECK(nack->reason_code == protocol::nack_reason::not_entitled);
   c.close();
   CHECK(client_status(a)["auth"]["certificate_logins"] == 1);
   // The CLI: a certificate and no --user.
