@@ -31,6 +31,10 @@
 // (or the budget) is reset; frame and idle timeouts (logic/connection_deadlines.hpp) are checked
 // by one periodic sweep; max_subscriptions_per_connection. Every such close: close{resource_limit}
 // or close{idle_timeout}, logged, counted in the status (closed_by_reason, buffer_budget).
+// TLS (issue 18, docs/security.md "TLS on the client port"): with client.tls every byte in and out
+// passes through the connection's tls::link_transport (emit()); a verified client certificate
+// naming tandem:user/NAME logs in as NAME (logic::route_login); a client speaking the wrong
+// protocol gets a plaintext close{bad_frame} saying which the port speaks, at once.
 // A broker; what others send it is client_listener_actor (subscription.hpp).
 #pragma once
 

@@ -117,6 +117,10 @@ struct replication_context {
   std::shared_ptr<tls::context_holder> tls;
   bool replication_tls = false;
   std::shared_ptr<const tls::context> tls_context() const { return tls ? tls->current() : nullptr; }
+  // TLS on the client listener (config client.tls, client.tls_require_client_cert): with the same
+  // context; a client certificate naming tandem:user/NAME logs in as NAME (docs/security.md).
+  bool client_tls = false;
+  bool client_tls_require_cert = false;
   std::shared_ptr<tls_refusal_counters> tls_refusals = std::make_shared<tls_refusal_counters>();
 };
 

@@ -115,6 +115,8 @@ nlohmann::ordered_json tls_status(const std::shared_ptr<tls::context_holder>& ho
           {"serial", tls->own().serial},
           {"replication_listener", cfg.replication.tls},
           {"admin_listener", cfg.admin.tls},
+          {"client_listener", cfg.client.tls},
+          {"client_certificate_required", cfg.client.tls_require_client_cert},
           {"allow_tls12", cfg.tls.allow_tls12},
           {"refusals", {{"handshake", r.handshake.load()}, {"identity", r.identity.load()}}},
           {"rotations", {{"rotated", rot.rotated}, {"unchanged", rot.unchanged}, {"refused", rot.refused}}},
@@ -482,6 +484,8 @@ std::shared_ptr<const replication_context> make_context(supervisor_self self, co
   ctx->limits->apply(cfg);
   ctx->tls = std::move(tls);
   ctx->replication_tls = cfg.replication.tls;
+  ctx->client_tls = cfg.client.tls;
+  ctx->client_tls_require_cert = cfg.client.tls_require_client_cert;
   return ctx;
 }
 

@@ -68,9 +68,7 @@
 #include "bench/bench_json.hpp"
 #include "bench/bench_util.hpp"
 #include "bench/node_harness.hpp"
-#ifdef TANDEM_BENCH_REDIS
-#include "bench/peers/redis_pair.hpp"
-#endif
+#include "bench/peers/redis_peer.hpp"
 #include "client/client_connection.hpp"
 #include "client/http_get.hpp"
 #include "client/percentile.hpp"
@@ -619,67 +617,44 @@ void report_failover(json_report& rep, const std::string& phase, const char* lab
 class redis_target {
 public:
   redis_target(const args& a, const std::string& root) {
-#ifdef TANDEM_BENCH_REDIS
-    auto bin = find_redis_server();
-    if (!a.redis) why_ = "left out (--no-redis)";
-    else if (!bin) why_ = "left out: redis-server is not installed (Debian package redis-server)";
-    else pair_ = std::make_unique<redis_pair>(*bin, root + "/redis");
-#else
-    (void)a;
-    (void)root;
-    why_ = "left out: replication_bench was built without libhiredis-dev";
-#endif
+    if (!a.redis)
+      why_ = "left out (--no-redis)";
+    else
+      peer_ = make_redis_peer(root + "/redis", why_);
   }
   const std::string& why() const { return why_; }
   void open(std::size_t window) {
-#ifdef TANDEM_BENCH_REDIS
-    if (pair_) load_ = std::make_unique<redis_load>(*pair_, window == 1 ? 1 : 100);
-#else
-    (void)window;
-#endif
+    if (peer_) peer_->open(window == 1 ? 1 : 100);
   }
   void slice(const std::string& payload) {
-#ifdef TANDEM_BENCH_REDIS
-    if (load_) load_->run_slice(slice_seconds, payload);
-#else
-    (void)payload;
-#endif
+    if (peer_) peer_->run_slice(slice_seconds, payload);
   }
   // Its row in the table, as target "redis"; nullopt when left out.
   std::optional<figures> report(json_report& rep, std::size_t window) {
-#ifdef TANDEM_BENCH_REDIS
-    if (!load_) return std::nullopt;
+    if (!peer_) return std::nullopt;
+    const auto run = peer_->close();
     figures f;
-    f.msgs_per_s = static_cast<double>(load_->messages()) / load_->seconds();
+    f.msgs_per_s = static_cast<double>(run.messages) / run.seconds;
     f.mb_per_s = f.msgs_per_s * payload_bytes / 1e6;
-    f.p50_us = percentile_of(load_->latencies_us(), 50);
-    f.p99_us = percentile_of(load_->latencies_us(), 99);
-    const double cp = load_->cpu_primary_s() / load_->seconds(), cr = load_->cpu_replica_s() / load_->seconds();
+    f.p50_us = percentile_of(run.latencies_us, 50);
+    f.p99_us = percentile_of(run.latencies_us, 99);
+    const double cp = run.cpu_primary_s / run.seconds, cr = run.cpu_replica_s / run.seconds;
     std::printf("%-7s %7zu %10.0f %8.2f %9.0f %9.0f %8s | %5.2f %5.2f %5s  (%zu XADD per WAIT 1)\n", "redis", window,
-                f.msgs_per_s, f.mb_per_s, f.p50_us, f.p99_us, "-", cp, cr, "-", load_->per_wait());
+                f.msgs_per_s, f.mb_per_s, f.p50_us, f.p99_us, "-", cp, cr, "-", run.per_wait);
     rep.phase("redis-w" + std::to_string(window), {{"setup", "redis"},
                                                    {"window", window},
-                                                   {"xadd_per_wait", load_->per_wait()},
+                                                   {"xadd_per_wait", run.per_wait},
                                                    {"msg_per_s", f.msgs_per_s},
                                                    {"p50_us", f.p50_us},
                                                    {"p99_us", f.p99_us},
                                                    {"cpu_primary_cores", cp},
                                                    {"cpu_replica_cores", cr}});
-    load_.reset();
     return f;
-#else
-    (void)rep;
-    (void)window;
-    return std::nullopt;
-#endif
   }
 
 private:
   std::string why_;
-#ifdef TANDEM_BENCH_REDIS
-  std::unique_ptr<redis_pair> pair_;
-  std::unique_ptr<redis_load> load_;
-#endif
+  std::unique_ptr<redis_peer> peer_;
 };
 
 // ---- phases -----------------------------------------------------------------------------------

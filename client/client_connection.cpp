@@ -21,6 +21,16 @@ steady_clock::time_point deadline_after(std::chrono::milliseconds timeout) {
 
 } // namespace
 
+std::string load_tls(const tls_settings& s, std::shared_ptr<const tls::context>& out) {
+  if (s.cert_file.empty() != s.key_file.empty())
+    return s.cert_file.empty() ? "a TLS key without a certificate (--tls-cert)" : "a TLS certificate without its key (--tls-key)";
+  auto loaded = tls::context::load({s.cert_file, s.key_file, s.ca_file});
+  if (auto* err = std::get_if<std::string>(&loaded))
+    return "TLS: " + *err;
+  out = std::get<std::shared_ptr<const tls::context>>(std::move(loaded));
+  return {};
+}
+
 client_connection::client_connection(connection_limits limits)
   : limits_(limits), reader_(limits.max_frame_bytes) {}
 
@@ -47,10 +57,16 @@ std::string client_connection::connect(const std::string& host, std::uint16_t po
   node_name_.clear();
   frames_queued_ = 0;
   endpoint_ = host + ":" + std::to_string(port);
+  transport_ = tls_ ? tls::link_transport{tls_, tls::role::client, {true, tls_server_name_}} : tls::link_transport{};
+  if (transport_.failed()) {
+    fail(endpoint_ + ": TLS: " + transport_.error());
+    return error_;
+  }
   if (auto err = socket_.connect(host, port, deadline); !err.empty()) {
     fail(err);
     return error_;
   }
+  out_ = transport_.start(); // the ClientHello; the hello frame follows once the handshake completed
   if (!send(protocol::client_hello{protocol::protocol_major, protocol::protocol_minor, client_name,
                                    credentials_.user, credentials_.password},
             timeout))
@@ -77,6 +93,16 @@ std::string client_connection::connect(const std::string& host, std::uint16_t po
         return error_;
       }
       node_name_ = h->client_name;
+      if (transport_.tls()) { // the certificate must be this node's (see the header)
+        const auto cert = transport_.peer();
+        const auto named = cert ? tls::instance_of(*cert) : std::nullopt;
+        if (named != std::optional<std::string>{node_name_}) {
+          fail(endpoint_ + ": TLS: the node's certificate names " +
+               (named ? "instance " + *named : std::string{"no tandem:instance/NAME"}) + ", its hello says " + node_name_);
+          node_name_.clear();
+          return error_;
+        }
+      }
       return {};
     }
     fail(endpoint_ + ": expected client_hello, got " +
@@ -127,7 +153,14 @@ bool client_connection::send(const protocol::message& m, std::chrono::millisecon
       error_ = "not connected";
     return false;
   }
-  auto encoded = protocol::encode(m, out_, limits_.max_frame_bytes);
+  if (transport_.tls())
+    scratch_.clear();
+  auto encoded = protocol::encode(m, transport_.tls() ? scratch_ : out_, limits_.max_frame_bytes);
+  if (encoded && transport_.tls()) {
+    out_ += transport_.send(scratch_);
+    if (transport_.failed())
+      return fail(endpoint_ + ": TLS: " + transport_.error());
+  }
   if (!encoded) {
     error_ = "cannot send " + std::string{protocol::frame_type_name(protocol::type_of(m))} + ": " +
              encoded.error().message;
@@ -188,8 +221,15 @@ std::optional<protocol::message> client_connection::receive(std::chrono::millise
     // to its closed socket would fail first with a less useful "Broken pipe".
     if (ev & (POLLIN | POLLHUP | POLLERR)) {
       auto r = socket_.read_some(buffer.data(), buffer.size());
-      if (r.bytes > 0)
-        reader_.feed(std::string_view{buffer.data(), r.bytes});
+      if (r.bytes > 0) {
+        auto in = transport_.receive(std::string_view{buffer.data(), r.bytes});
+        out_ += in.to_write; // TLS: handshake messages, alerts
+        if (transport_.failed()) {
+          fail(endpoint_ + ": TLS: " + transport_.error());
+          return std::nullopt;
+        }
+        reader_.feed(in.plaintext);
+      }
       if (r.closed)
         fail(endpoint_ + ": " + r.error);
     }

@@ -13,11 +13,21 @@
 // incoming bytes by one partial frame of at most max_frame_bytes plus one 64 KiB read. A frame
 // declaring more than max_frame_bytes fails the connection as soon as its length arrives,
 // without buffering its body.
+//
+// TLS (issue 18, docs/security.md "TLS on the client port"): set_tls() before connect(). The
+// bytes go through a tls::link_transport (OpenSSL over memory BIOs, the node's own session code)
+// over the same non-blocking socket, so every timeout above holds for the handshake too: the
+// ClientHello leaves with the hello frame queued behind it, and connect() returns once the node's
+// client_hello arrived over TLS. The node's certificate must verify against the client's CA file
+// and name an instance (URI tandem:instance/NAME) equal to the name in the node's client_hello;
+// with a server name set, one of its DNS names must also match it. A plaintext port answers with
+// bytes that are not TLS: connect() fails at once with "the server does not speak TLS".
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -25,6 +35,7 @@
 #include "protocol/frame.hpp"
 #include "protocol/frame_reader.hpp"
 #include "protocol/messages.hpp"
+#include "tls/link_transport.hpp"
 
 namespace tandem::client {
 
@@ -35,6 +46,19 @@ struct credentials {
   std::string user;
   std::string password;
 };
+
+// TLS to the client port (issue 18): files as the `tandem` CLI's --tls-ca, --tls-cert, --tls-key
+// and --tls-server-name. ca_file empty: plaintext.
+struct tls_settings {
+  std::string ca_file;     // the CA that signs the nodes' certificates
+  std::string cert_file;   // optional client certificate (tandem:user/NAME logs in as NAME)...
+  std::string key_file;    // ...and its key
+  std::string server_name; // optional: SNI, and a DNS name the node's certificate must carry
+  bool enabled() const { return !ca_file.empty(); }
+};
+
+// Loads the files into a client context: "" and `out` set, or why not (naming the file).
+std::string load_tls(const tls_settings& s, std::shared_ptr<const tls::context>& out);
 
 struct connection_limits {
   std::size_t max_frame_bytes = protocol::default_max_frame_bytes; // both directions
@@ -57,6 +81,13 @@ public:
                       std::chrono::milliseconds timeout);
   // What every later connect() logs in with (a node with auth closes a bad pair with close{auth}).
   void set_credentials(credentials c) { credentials_ = std::move(c); }
+  // TLS for every later connect() (null: plaintext); see the header comment.
+  void set_tls(std::shared_ptr<const tls::context> ctx, std::string server_name = {}) {
+    tls_ = std::move(ctx);
+    tls_server_name_ = std::move(server_name);
+  }
+  // "TLSv1.3" while connected over TLS; "" otherwise.
+  std::string tls_version() const { return transport_.version(); }
 
   // Encodes `m` into the send buffer and writes what the socket takes without waiting; waits
   // (up to `timeout`) only when more than max_send_buffer is buffered. False when the message
@@ -103,6 +134,10 @@ private:
   std::string node_name_;
   std::string error_;
   credentials credentials_;
+  std::shared_ptr<const tls::context> tls_;
+  std::string tls_server_name_;
+  tls::link_transport transport_; // plaintext unless tls_ was set at connect()
+  std::string scratch_;           // with TLS: a frame's plaintext before encryption
 };
 
 } // namespace tandem::client

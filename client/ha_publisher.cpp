@@ -22,6 +22,7 @@ ha_publisher::ha_publisher(ha_publisher_options options, publish_store& store, f
     next_seq_(store.last_seq() + 1), ever_sent_through_(store.last_seq()) {
   options_.window = std::max<std::size_t>(options_.window, 1);
   connection_.set_credentials(options_.login);
+  connection_.set_tls(options_.tls, options_.tls_server_name);
   if (options_.on_attempt)
     servers_.set_attempt_observer(options_.on_attempt);
 }

@@ -64,6 +64,10 @@ struct ha_publisher_options {
   bool drop_at_persisted_ack = false;
   connection_limits limits{};
   credentials login{}; // issue 18: sent on every (re)connect, to every server of the list
+  // Issue 18: TLS to every server of the list (null: plaintext), as client_connection::set_tls;
+  // load it with load_tls(). tls_server_name: one DNS name every server's certificate carries, or empty.
+  std::shared_ptr<const tls::context> tls;
+  std::string tls_server_name;
   std::function<void(const rejection&)> on_rejected;     // optional
   std::function<void(const attempt_report&)> on_attempt; // optional, e.g. to log failovers
 };

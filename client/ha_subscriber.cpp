@@ -24,6 +24,7 @@ ha_subscriber::ha_subscriber(ha_subscriber_options options, failover_clock clock
   : options_(std::move(options)), servers_(options_.servers, options_.failover, std::move(clock)),
     connection_(options_.limits) {
   connection_.set_credentials(options_.login);
+  connection_.set_tls(options_.tls, options_.tls_server_name);
   if (options_.on_attempt)
     servers_.set_attempt_observer(options_.on_attempt);
 }

@@ -69,6 +69,10 @@ struct ha_subscriber_options {
   std::chrono::milliseconds bookmark_every{1000};
   connection_limits limits{};
   credentials login{}; // issue 18: sent on every (re)connect, to every server of the list
+  // Issue 18: TLS to every server of the list (null: plaintext), as client_connection::set_tls;
+  // load it with load_tls(). tls_server_name: one DNS name every server's certificate carries, or empty.
+  std::shared_ptr<const tls::context> tls;
+  std::string tls_server_name;
   std::function<void(const attempt_report&)> on_attempt; // optional
   // Called (from next()) with each subscription_gap the node sends: records the subscription
   // asked for (its bookmark, or start time) that the node no longer holds; the subscription goes

@@ -15,7 +15,7 @@ using nlohmann::ordered_json;
 // identity and data dir, the bound listeners, the journal runtime opened before the actors, the
 // limits copied into the context every connection shares, the metrics probes bound as each actor
 // starts. A destination added or removed as a whole is live too (whole_destination below). Every TLS
-// key (tls.*, replication.tls, admin.tls, destinations[].tls*) needs a restart: a rotation
+// key (tls.*, replication.tls, admin.tls, client.tls*, destinations[].tls*) needs a restart: a rotation
 // (SIGHUP) reads the files at the configured paths again, it does not move them
 // (tls/context.hpp context_holder, docs/security.md "Rotation").
 const char* const live_keys[] = {

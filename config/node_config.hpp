@@ -21,8 +21,12 @@ inline constexpr std::uint16_t default_admin_port = 27102;
 struct listener_config {
   std::string address = "127.0.0.1"; // numeric IPv4/IPv6 address or host name to bind
   std::uint16_t port = 0;             // 0 = let the kernel pick (the bound port is logged and in /status)
-  // replication and admin listeners: every inbound connection speaks TLS (needs node_config::tls)
+  // Replication, client and admin listeners: every inbound connection speaks TLS (needs node_config::tls).
   bool tls = false;
+  // Client listener only, with tls: a client must present a certificate signed by tls.ca_file (the
+  // handshake fails without one). False (the default): a certificate is optional, verified when
+  // presented, and one naming tandem:user/NAME logs in as NAME (docs/security.md).
+  bool tls_require_client_cert = false;
 
   friend bool operator==(const listener_config&, const listener_config&) = default;
 };

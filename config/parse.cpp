@@ -36,8 +36,13 @@ void read_listener(object_reader& node, std::string_view key, listener_config& o
     if (access->require_token_for_reads && access->token_file.empty())
       r->error("require_token_for_reads", "needs admin.token_file");
   }
-  if (key == "replication" || key == "admin") // admin.tls: issue 18, docs/security.md
+  if (key == "replication" || key == "client" || key == "admin") // *.tls: issue 18, docs/security.md
     r->read_bool("tls", out.tls);
+  if (key == "client") {
+    r->read_bool("tls_require_client_cert", out.tls_require_client_cert);
+    if (out.tls_require_client_cert && !out.tls)
+      r->error("tls_require_client_cert", "needs client.tls: true (a client certificate is asked for in the TLS handshake)");
+  }
   r->report_unknown_keys();
 }
 
@@ -166,6 +171,8 @@ void check_tls_users(object_reader& node, const node_config& c) {
     node.errors().push_back({node.path_of("replication") + ".tls", why});
   if (c.admin.tls)
     node.errors().push_back({node.path_of("admin") + ".tls", why});
+  if (c.client.tls)
+    node.errors().push_back({node.path_of("client") + ".tls", why});
   for (std::size_t i = 0; i < c.destinations.size(); ++i)
     if (c.destinations[i].tls)
       node.errors().push_back({detail::element_path(node.path_of("destinations"), i) + ".tls", why});

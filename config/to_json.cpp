@@ -10,10 +10,12 @@ ordered_json listener_json(const listener_config& l) {
   return {{"address", l.address}, {"port", l.port}};
 }
 
-ordered_json replication_json(const listener_config& l) {
+ordered_json tls_listener_json(const listener_config& l) {
   auto out = listener_json(l);
   if (l.tls) // TLS keys appear only when used: the normalized form of a plaintext config is unchanged
     out["tls"] = true;
+  if (l.tls_require_client_cert)
+    out["tls_require_client_cert"] = true;
   return out;
 }
 
@@ -75,8 +77,8 @@ ordered_json to_json(const node_config& c) {
     {"name", c.name},
     {"group", c.group},
     {"data_dir", c.data_dir},
-    {"replication", replication_json(c.replication)},
-    {"client", listener_json(c.client)},
+    {"replication", tls_listener_json(c.replication)},
+    {"client", tls_listener_json(c.client)},
     {"admin", admin_json(c)},
     {"journal",
      {{"segment_bytes", j.segment_bytes},

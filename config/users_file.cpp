@@ -57,8 +57,19 @@ void read_name(object_reader& r, std::string& out) {
     r.error("name", "not a valid user name (UTF-8 without control characters)");
 }
 
-void read_hash(object_reader& r, password_hash& out) {
+// A certificate-only user (issue 18, client certificates) has no password_hash: it says so with
+// `"certificate_only": true`, so that a forgotten hash stays an error rather than a user nobody
+// can log in as by password without being told.
+void read_hash(object_reader& r, password_hash& out, bool& has_password) {
+  bool cert_only = false;
+  r.read_bool("certificate_only", cert_only);
+  has_password = !cert_only;
   std::string text;
+  if (cert_only) {
+    if (r.read_string("password_hash", text))
+      r.error("password_hash", "a certificate_only user has no password_hash (remove one of them)");
+    return;
+  }
   if (!r.read_string("password_hash", text, presence::required))
     return;
   auto parsed = parse_password_hash(text);
@@ -75,7 +86,7 @@ std::optional<user_entry> read_user(const json& v, const std::string& path, std:
     return std::nullopt;
   user_entry u;
   read_name(r, u.name);
-  read_hash(r, u.hash);
+  read_hash(r, u.hash, u.has_password);
   read_patterns(r, "publish", u.publish);
   read_patterns(r, "subscribe", u.subscribe);
   r.report_unknown_keys();
@@ -120,7 +131,8 @@ const user_entry* users_table::find(std::string_view name) const {
 
 login_result users_table::check_login(std::string_view user, std::string_view password) const {
   const auto* u = find(user);
-  const bool verified = verify_password(u ? u->hash : dummy_, password);
+  // A certificate-only user costs the same dummy check and never matches by password.
+  const bool verified = verify_password(u && u->has_password ? u->hash : dummy_, password) && u && u->has_password;
   if (!u)
     return login_result::unknown_user;
   return verified ? login_result::ok : login_result::bad_password;

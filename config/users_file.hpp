@@ -6,6 +6,10 @@
 //   {"users": [{"name": "gw-1", "password_hash": "$scrypt$N=16384,r=8,p=1$...$...",
 //               "publish": ["orders\\..*"], "subscribe": ["orders\\..*", "fills"]}]}
 //
+// A user who logs in only with a TLS client certificate naming it (URI SAN tandem:user/NAME,
+// docs/security.md) has `"certificate_only": true` instead of a password_hash; any user may also
+// log in with such a certificate.
+//
 // Patterns are the node's one RE2 dialect (config/pattern.hpp) and must match a whole topic.
 // A publish is entitled when its topic matches one of the user's `publish` patterns. A
 // subscription is entitled when its pattern is one of the user's `subscribe` patterns exactly,
@@ -34,7 +38,8 @@ inline constexpr std::size_t max_users_file_bytes = 16u << 20;
 
 struct user_entry {
   std::string name;
-  password_hash hash;
+  password_hash hash;       // unused when !has_password
+  bool has_password = true; // false: `"certificate_only": true`, logs in only with a client certificate
   std::vector<pattern> publish;
   std::vector<pattern> subscribe;
 };

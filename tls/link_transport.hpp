@@ -1,4 +1,4 @@
-// The byte path of one replication connection (issue 18, docs/security.md, "TLS between nodes"):
+// The byte path of one replication or client connection (issue 18, docs/security.md):
 // with no TLS context the bytes pass through as they are; with one they go through a tls::session.
 // A plain object (no sockets, no clocks): the broker feeds it what it reads and writes out what it
 // returns, so the connection code stays the same for both.
@@ -40,6 +40,10 @@ public:
   bool tls() const noexcept { return session_ != nullptr; }
   bool failed() const noexcept { return !error_.empty(); }
   const std::string& error() const noexcept { return error_; }
+  // Failed because the peer speaks the other protocol (plaintext on TLS, a ClientHello on
+  // plaintext), judged from its first bytes: the client listener answers it with a plaintext
+  // close frame that says so.
+  bool wrong_protocol() const noexcept { return session_ ? session_->wrong_protocol() : failed(); }
   // The peer's certificate once the handshake completed (nullopt: plaintext or not yet).
   std::optional<certificate_facts> peer() const;
   // "TLSv1.3" once established; "" for plaintext or before.

@@ -71,10 +71,12 @@ bool session::check_first_bytes(std::string_view ciphertext) {
   first_checked_ = true;
   const auto b0 = static_cast<unsigned char>(first_[0]);
   if (role_ == role::server && !looks_like_tls(first_)) {
+    wrong_protocol_ = true;
     fail("plaintext peer on a TLS port (its first bytes are not a TLS handshake)");
     return false;
   }
   if (role_ == role::client && !((b0 == 0x16 || b0 == 0x15) && static_cast<unsigned char>(first_[1]) == 0x03)) {
+    wrong_protocol_ = true;
     fail("the server does not speak TLS (a plaintext port?)");
     return false;
   }

@@ -72,6 +72,8 @@ public:
   bool established() const noexcept { return state_ == state::established; }
   bool failed() const noexcept { return state_ == state::failed; }
   const std::string& error() const noexcept { return error_; } // set when failed
+  // Failed because the peer does not speak TLS at all (its first bytes), not in a handshake.
+  bool wrong_protocol() const noexcept { return wrong_protocol_; }
   // The peer's certificate, once established (a client that presented none: nullopt).
   const std::optional<certificate_facts>& peer() const noexcept { return peer_; }
   std::string version() const; // "TLSv1.3" once established, "" before
@@ -95,6 +97,7 @@ private:
   std::string error_;
   std::string first_;      // the first bytes received, until looks_like_tls can decide
   bool first_checked_ = false;
+  bool wrong_protocol_ = false;
   std::string pending_;    // plaintext waiting for the handshake
   std::string plaintext_;  // decrypted, not yet taken
   std::optional<certificate_facts> peer_;

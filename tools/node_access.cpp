@@ -60,17 +60,19 @@ void reload_access(const config::node_config& cfg, logic::access_control& access
 std::string unauthenticated_warning(const config::node_config& cfg, std::uint16_t client_port,
                                     std::uint16_t admin_port, std::uint16_t replication_port) {
   std::string open;
-  if (cfg.auth.users_file.empty())
-    open += "client " + address(cfg.client.address, client_port) + " (no auth.users_file: anyone who reaches it "
-            "may publish and subscribe)";
+  auto add = [&](const std::string& what) { open += (open.empty() ? "" : ", ") + what; };
+  // A client port that requires a certificate from tls.ca_file is authenticated (issue 18), if
+  // without per-user entitlements.
+  if (cfg.auth.users_file.empty() && !(cfg.client.tls && cfg.client.tls_require_client_cert))
+    add("client " + address(cfg.client.address, client_port) +
+        " (no auth.users_file: anyone who reaches it may publish and subscribe)");
   if (cfg.admin_access.token_file.empty())
-    open += std::string{open.empty() ? "" : ", "} + "admin " + address(cfg.admin.address, admin_port) +
-            " (no admin.token_file: anyone who reaches it may take admin actions)";
-  const std::string replication = "replication " + address(cfg.replication.address, replication_port) +
-                                  " is not authenticated either (TLS is not built yet; docs/security.md)";
-  if (open.empty())
-    return "";
-  return "unauthenticated listeners: " + open + "; " + replication;
+    add("admin " + address(cfg.admin.address, admin_port) +
+        " (no admin.token_file: anyone who reaches it may take admin actions)");
+  if (!cfg.replication.tls)
+    add("replication " + address(cfg.replication.address, replication_port) +
+        " (no replication.tls: anyone who reaches it may say hello as any instance)");
+  return open.empty() ? "" : "unauthenticated listeners: " + open + " (docs/security.md)";
 }
 
 } // namespace tandem

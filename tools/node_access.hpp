@@ -25,9 +25,10 @@ std::vector<std::string> load_access(const config::node_config& cfg, logic::acce
 // SIGHUP: load_access, logging what it did (each file's problem, "kept the running one").
 void reload_access(const config::node_config& cfg, logic::access_control& access);
 
-// The startup warning, or "" when the client and admin listeners both need credentials:
-// "unauthenticated listeners: client 127.0.0.1:27101 (no auth.users_file), admin 127.0.0.1:27102
-// (no admin.token_file); ..." naming each bind address with its bound port.
+// The startup warning, or "" when every listener needs credentials (client: auth.users_file or
+// required client certificates; admin: admin.token_file; replication: replication.tls):
+// "unauthenticated listeners: client 127.0.0.1:27101 (no auth.users_file: ...), admin
+// 127.0.0.1:27102 (no admin.token_file: ...), replication ..." naming each bind address with its bound port.
 std::string unauthenticated_warning(const config::node_config& cfg, std::uint16_t client_port,
                                     std::uint16_t admin_port, std::uint16_t replication_port);
 

@@ -144,6 +144,14 @@ credentials (issue 18, docs/security.md), taken by every command that needs them
                                      password is FILE's contents, never an argument
   --token-file FILE                  status, destination, verify-pair: the admin bearer token
 
+TLS to the client port (client.tls; docs/security.md), publish and subscribe:
+  --tls-ca FILE                      speak TLS; the node's certificate must verify against FILE
+                                     and name the instance its hello names (tandem:instance/NAME)
+  --tls-cert FILE --tls-key FILE     present a client certificate: one naming tandem:user/NAME
+                                     logs in as NAME (no --user/--password-file needed)
+  --tls-server-name NAME             also require NAME among the certificate's DNS names (and
+                                     send it as SNI)
+
 
 exit codes: 0 ok, 1 the node did not answer (or, for publish, not all persisted), 2 usage error,
             3 subscribe: records asked for were no longer held (a gap; see --accept-gaps)
@@ -229,6 +237,8 @@ const command_spec* current_command = nullptr;
 struct access_args {
   tandem::client::credentials login; // --user, --password-file
   std::string token;                 // --token-file
+  tandem::client::tls_settings tls;  // --tls-ca, --tls-cert, --tls-key, --tls-server-name
+  std::shared_ptr<const tandem::tls::context> tls_context; // loaded from `tls` (null: plaintext)
 };
 access_args cli_access;
 
@@ -245,7 +255,8 @@ void take_access_args(int& argc, char** argv) {
   int kept = 2;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
-    const bool takes = a == "--user" || a == "--password-file" || a == "--token-file";
+    const bool takes = a == "--user" || a == "--password-file" || a == "--token-file" || a == "--tls-ca" ||
+                       a == "--tls-cert" || a == "--tls-key" || a == "--tls-server-name";
     if (!takes) {
       argv[kept++] = argv[i];
       continue;
@@ -257,12 +268,26 @@ void take_access_args(int& argc, char** argv) {
       cli_access.login.user = v;
     else if (a == "--password-file")
       cli_access.login.password = secret_from(v, tandem::protocol::limits::max_password_bytes);
+    else if (a == "--tls-ca")
+      cli_access.tls.ca_file = v;
+    else if (a == "--tls-cert")
+      cli_access.tls.cert_file = v;
+    else if (a == "--tls-key")
+      cli_access.tls.key_file = v;
+    else if (a == "--tls-server-name")
+      cli_access.tls.server_name = v;
     else
       cli_access.token = secret_from(v, 4096);
   }
   argc = kept;
   if (cli_access.login.user.empty() != cli_access.login.password.empty())
     usage_error("--user and --password-file go together");
+  const auto& t = cli_access.tls;
+  if (!t.enabled() && (!t.cert_file.empty() || !t.key_file.empty() || !t.server_name.empty()))
+    usage_error("--tls-cert, --tls-key and --tls-server-name need --tls-ca (the CA the node's certificate is checked against)");
+  if (t.enabled())
+    if (auto err = tandem::client::load_tls(t, cli_access.tls_context); !err.empty())
+      usage_error(err);
 }
 
 [[noreturn]] void usage_error(const std::string& problem) {
@@ -561,6 +586,8 @@ int publish_ha(const std::string& servers, const std::optional<std::string>& sto
   }
   tandem::client::ha_publisher_options o;
   o.login = cli_access.login;
+  o.tls = cli_access.tls_context;
+  o.tls_server_name = cli_access.tls.server_name;
   o.name = name;
   o.servers = list.servers;
   o.window = window;
@@ -680,6 +707,7 @@ int publish_one(const publish_args& p) {
   const auto timeout = p.timeout();
   tandem::client::client_connection conn;
   conn.set_credentials(cli_access.login);
+  conn.set_tls(cli_access.tls_context, cli_access.tls.server_name);
   if (auto err = conn.connect(p.host, static_cast<std::uint16_t>(p.port), "tandem publish", timeout); !err.empty()) {
     std::cerr << "tandem: cannot connect: " << err << "\n";
     return 1;
@@ -893,6 +921,8 @@ int subscribe_ha(const subscribe_args& s) {
   std::uint64_t gaps = 0;
   tandem::client::ha_subscriber_options o;
   o.login = cli_access.login;
+  o.tls = cli_access.tls_context;
+  o.tls_server_name = cli_access.tls.server_name;
   o.client_name = "tandem subscribe";
   auto list = tandem::client::parse_servers(s.servers.value_or(s.endpoint()));
   if (list.servers.empty())
@@ -955,6 +985,7 @@ int subscribe_one(const subscribe_args& s) {
   std::uint64_t gaps = 0;
   tandem::client::client_connection conn;
   conn.set_credentials(cli_access.login);
+  conn.set_tls(cli_access.tls_context, cli_access.tls.server_name);
   if (auto err = conn.connect(s.host, static_cast<std::uint16_t>(s.port), "tandem subscribe", timeout); !err.empty()) {
     std::cerr << "tandem: cannot connect: " << err << "\n";
     return 1;

@@ -530,8 +530,8 @@ int run_node(const tandem::config::node_config& cfg, const tandem::config::confi
     if (auto open = unauthenticated_warning(cfg, client->port, admin->port, replication->port); !open.empty())
       log::warn("tandemd", open);
     else
-      log::info("tandemd", "client and admin listeners need credentials; replication ", cfg.replication.address, ":",
-                replication->port, " is not authenticated (TLS is not built yet; docs/security.md)");
+      log::info("tandemd", "every listener needs credentials: client (users file or client certificates), admin "
+                "(token), replication (mutual TLS)");
     // If the supervisor dies on its own, the node is no longer whole. An abnormal end (an
     // exception, any error reason; actor_exit_is_fatal) exits at once with fatal_exit_code, so a
     // process supervisor restarts the node; the supervisor already does the same for a failed

@@ -20,8 +20,20 @@ const char* to_string(login_failure f) {
     case login_failure::bad_password: return "bad_password";
     case login_failure::no_credentials: return "no_credentials";
     case login_failure::busy: return "busy";
+    case login_failure::certificate_mismatch: return "certificate_mismatch";
   }
   return "busy";
+}
+
+login_route route_login(bool auth_enabled, const std::optional<std::string>& certificate_user, std::string_view hello_user) {
+  using kind = login_route::kind;
+  if (certificate_user && !hello_user.empty() && hello_user != *certificate_user)
+    return {kind::refused, *certificate_user, login_failure::certificate_mismatch};
+  if (!auth_enabled)
+    return {kind::open, certificate_user.value_or(""), {}};
+  if (certificate_user)
+    return {kind::certificate, *certificate_user, {}};
+  return {kind::password, std::string{hello_user}, {}};
 }
 
 std::shared_ptr<const config::users_table> access_control::users() const {

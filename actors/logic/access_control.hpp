@@ -37,9 +37,25 @@ struct admin_access {
 admin_verdict decide_admin(const admin_access& access, bool is_read, std::optional<std::string_view> authorization);
 
 // Why a client login failed: the label of tandem_auth_failures_total{reason}.
-enum class login_failure { unknown_user, bad_password, no_credentials, busy };
-inline constexpr std::size_t login_failure_kinds = 4;
-const char* to_string(login_failure f); // "unknown_user", "bad_password", "no_credentials", "busy"
+enum class login_failure { unknown_user, bad_password, no_credentials, busy, certificate_mismatch };
+inline constexpr std::size_t login_failure_kinds = 5;
+// "unknown_user", "bad_password", "no_credentials", "busy", "certificate_mismatch"
+const char* to_string(login_failure f);
+
+// How a client's hello logs in (issue 18, docs/security.md "Client certificates"), decided from
+// what the TLS handshake verified and what the hello says:
+//   a certificate naming tandem:user/C and a hello user that is neither empty nor C -> refused
+//                                                          (certificate_mismatch)
+//   no users_file (auth off)                            -> open (a certificate user is only logged)
+//   a certificate naming tandem:user/C                  -> user C, no password asked (C must be in
+//                                                          the users file: else unknown_user)
+//   otherwise (no certificate, or one without a user)   -> the hello's user and password
+struct login_route {
+  enum class kind { open, certificate, password, refused } how = kind::open;
+  std::string user;                   // certificate: the certificate's user
+  login_failure failure = login_failure::certificate_mismatch; // refused: why
+};
+login_route route_login(bool auth_enabled, const std::optional<std::string>& certificate_user, std::string_view hello_user);
 
 class access_control {
 public:

@@ -134,4 +134,39 @@ void redis_load::run_slice(double seconds, const std::string& payload) {
   cpu_replica_ += ticks_to_seconds(cpu_ticks(pair_.replica_pid()) - r0);
 }
 
+namespace {
+
+// The peer replication_bench uses (redis_peer.hpp): the pair, and one load at a time.
+class pair_peer final : public redis_peer {
+public:
+  pair_peer(const std::string& bin, const std::string& dir) : pair_(bin, dir) {}
+  void open(std::size_t per_wait) override { load_ = std::make_unique<redis_load>(pair_, per_wait); }
+  void run_slice(double seconds, const std::string& payload) override {
+    if (!load_) throw bench_error("redis: run_slice without open");
+    load_->run_slice(seconds, payload);
+  }
+  redis_run close() override {
+    if (!load_) throw bench_error("redis: close without open");
+    redis_run r{load_->per_wait(), load_->messages(), load_->seconds(), load_->latencies_us(),
+                load_->cpu_primary_s(), load_->cpu_replica_s()};
+    load_.reset();
+    return r;
+  }
+
+private:
+  redis_pair pair_;
+  std::unique_ptr<redis_load> load_;
+};
+
+} // namespace
+
+std::unique_ptr<redis_peer> make_redis_peer(const std::string& dir, std::string& why) {
+  auto bin = find_redis_server();
+  if (!bin) {
+    why = "left out: redis-server is not installed (Debian package redis-server)";
+    return nullptr;
+  }
+  return std::make_unique<pair_peer>(*bin, dir);
+}
+
 } // namespace tandem::bench

@@ -3,7 +3,8 @@
 // one peer with the durability of a Tandem sync pair), and a publisher that writes 1 KiB with
 // XADD and waits for the replica with WAIT 1 -- at 1 outstanding (XADD + WAIT per message) and
 // pipelined (100 XADD, then one WAIT). Debian `redis-server` and `libhiredis-dev`; the bench runs
-// without this target when redis-server is missing.
+// without this target when redis-server is missing. replication_bench sees it through
+// redis_peer.hpp (make_redis_peer); this header is the hiredis side.
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "bench/peers/redis_peer.hpp"
 
 struct redisContext;
 

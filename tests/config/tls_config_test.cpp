@@ -110,8 +110,40 @@ TEST_CASE("tls: unknown keys and wrong types name their path") {
   doc["tls"]["allow_tls12"] = "yes";
   CHECK_SINGLE_ERROR(doc, "tls.allow_tls12", "");
   doc = tls_node();
-  doc["client"] = {{"tls", true}}; // client TLS is not done yet: unknown there
-  CHECK_SINGLE_ERROR(doc, "client.tls", "unknown");
+  doc["admin"] = {{"tls", true}}; // admin TLS is not done here: unknown there
+  CHECK_SINGLE_ERROR(doc, "admin.tls", "unknown");
+  doc = tls_node();
+  doc["client"] = {{"tls", "yes"}};
+  CHECK_SINGLE_ERROR(doc, "client.tls", "");
+}
+
+TEST_CASE("client_tls: client.tls and tls_require_client_cert are read, round-trip, and need what they need") {
+  auto doc = tls_node();
+  doc["client"] = {{"port", 27101}, {"tls", true}, {"tls_require_client_cert", true}};
+  auto result = parse_config(doc);
+  REQUIRE(result.ok());
+  CHECK(result.config->client.tls);
+  CHECK(result.config->client.tls_require_client_cert);
+  const auto j = to_json(*result.config);
+  CHECK(j.at("client").at("tls") == true);
+  CHECK(j.at("client").at("tls_require_client_cert") == true);
+  auto back = parse_config(nlohmann::json::parse(j.dump()));
+  REQUIRE(back.ok());
+  CHECK(*back.config == *result.config);
+  // Without the node's tls section: named at client.tls.
+  auto bare = minimal();
+  bare["client"] = {{"tls", true}};
+  CHECK_SINGLE_ERROR(bare, "client.tls", "needs the node's tls section");
+  // Requiring a certificate on a plaintext port means nothing: an error, not a silent no-op.
+  doc = tls_node();
+  doc["client"] = {{"tls_require_client_cert", true}};
+  CHECK_SINGLE_ERROR(doc, "client.tls_require_client_cert", "needs client.tls: true");
+  // tls_require_client_cert is the client listener's: unknown on replication.
+  doc = tls_node();
+  doc["replication"]["tls_require_client_cert"] = true;
+  CHECK_SINGLE_ERROR(doc, "replication.tls_require_client_cert", "unknown");
+  // Plaintext client port: no TLS keys in the normalized form.
+  CHECK_FALSE(to_json(*parse_config(tls_node()).config).at("client").contains("tls"));
 }
 
 TEST_CASE("tls_server_name without tls on the destination is a config error") {
@@ -124,7 +156,7 @@ TEST_CASE("tls_server_name without tls on the destination is a config error") {
 // context_holder); a change of the keys themselves needs a restart.
 TEST_CASE("tls keys are restart_required on reload") {
   const auto running = *parse_config(tls_node()).config;
-  for (const char* change : {"cert", "listener", "destination", "admin"}) {
+  for (const char* change : {"cert", "listener", "destination", "admin", "client"}) {
     CAPTURE(change);
     auto doc = tls_node();
     if (std::string{change} == "cert")
@@ -133,6 +165,8 @@ TEST_CASE("tls keys are restart_required on reload") {
       doc["replication"]["tls"] = false;
     else if (std::string{change} == "admin")
       doc["admin"] = {{"tls", true}};
+    else if (std::string{change} == "client")
+      doc["client"]["tls"] = true;
     else
       doc["destinations"][0]["tls_server_name"] = "other.example";
     auto d = diff(running, *parse_config(doc).config);

@@ -57,6 +57,25 @@ TEST_CASE("users_file_valid_table_logs_in_and_entitles") {
   CHECK_FALSE(r.users->may_subscribe(*alice, "secret"));
 }
 
+TEST_CASE("users_file_certificate_only_user_has_entitlements_and_no_password_login") {
+  json carol = {{"name", "carol"}, {"certificate_only", true}, {"publish", {"fills"}}};
+  auto r = parse_users(json{{"users", {carol, user("alice", "a-pw")}}});
+  REQUIRE_MESSAGE(r.users, first_error(r));
+  const auto* c = r.users->find("carol");
+  REQUIRE(c != nullptr);
+  CHECK_FALSE(c->has_password);
+  CHECK(r.users->find("alice")->has_password);
+  CHECK(r.users->may_publish(*c, "fills"));
+  CHECK_FALSE(r.users->may_publish(*c, "orders.x"));
+  // No password logs in as a certificate-only user, the empty one included.
+  CHECK(r.users->check_login("carol", "") == login_result::bad_password);
+  CHECK(r.users->check_login("carol", "anything") == login_result::bad_password);
+  CHECK(r.users->check_login("alice", "a-pw") == login_result::ok);
+  // certificate_only: false is an ordinary user, whose hash is required.
+  json dave = {{"name", "dave"}, {"certificate_only", false}};
+  CHECK(first_error(parse_users(json{{"users", {dave}}})).starts_with("users[0].password_hash: missing required key"));
+}
+
 TEST_CASE("users_file_subscribe_everything_entitles_any_pattern") {
   json u = user("ops");
   u["subscribe"] = {".*"};
@@ -80,7 +99,10 @@ TEST_CASE("users_file_errors_name_their_path") {
   extra["admin"] = true;
   json no_hash = user("a");
   no_hash.erase("password_hash");
+  json cert_only_with_hash = user("a");
+  cert_only_with_hash["certificate_only"] = true;
   const row rows[] = {
+    {json{{"users", {cert_only_with_hash}}}, "users[0].password_hash: a certificate_only user has no password_hash"},
     {json::array(), "<root>: expected an object"},
     {json::object(), "users: missing required key"},
     {json{{"users", {user("a"), user("a")}}}, "users[1].name: duplicate user \"a\""},

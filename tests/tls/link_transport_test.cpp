@@ -58,6 +58,7 @@ TEST_CASE("tls_client_on_plaintext_port: a ClientHello is recognised from its fi
   t.receive(std::string{"\x03\x01", 2});
   REQUIRE(t.failed());
   CHECK(t.error() == "TLS client on a plaintext replication port");
+  CHECK(t.wrong_protocol()); // the client listener answers it with a plaintext close frame
   CHECK(t.receive("more").plaintext.empty()); // nothing after failing
 }
 
@@ -106,5 +107,20 @@ TEST_CASE("plaintext_peer_on_tls_port: a TLS server fails at once on plaintext, 
   auto r = server.receive(std::string{"\x00\x00\x00\x20hello", 9});
   REQUIRE(server.failed());
   CHECK(server.error().find("plaintext peer on a TLS port") != std::string::npos);
+  CHECK(server.wrong_protocol());
   CHECK(r.plaintext.empty());
+}
+
+TEST_CASE("wrong_protocol_is_only_the_first_bytes: a broken handshake after a TLS record header is a TLS failure") {
+  tandem::test::temp_dir dir;
+  cert_authority ca{dir.path(), "tandem"};
+  link_transport server{node_context(ca, "B"), role::server};
+  // A handshake record of 5 bytes whose message is no ClientHello: TLS, but broken.
+  server.receive(std::string{"\x16\x03\x01\x00\x05\x02\x00\x00\x01\x00", 10});
+  REQUIRE(server.failed());
+  CHECK_FALSE(server.wrong_protocol());
+  link_transport plain;
+  plain.receive(std::string{"\x00\x00\x00\x20", 4});
+  CHECK_FALSE(plain.failed());
+  CHECK_FALSE(plain.wrong_protocol());
 }

@@ -14,6 +14,7 @@
 #include "client/http_get.hpp"
 #include "config/password_hash.hpp"
 #include "protocol/limits.hpp"
+#include "tests/tools/client_fixture.hpp"
 #include "tests/tools/cluster_fixture.hpp"
 
 using namespace tandem;
@@ -22,13 +23,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
-
-// A cheap hash (N=1024): the cost is the users file's; the tests need no 50 ms per login.
-std::string hash_of(const std::string& password) {
-  auto h = config::make_password_hash(password, {1024, 8, 1});
-  REQUIRE(h);
-  return config::to_string(*h);
-}
 
 void write_users(const std::string& file, const std::string& alice_password) {
   json users = {{"users",
@@ -67,17 +61,6 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
   return count;
 }
 
-// The next frame that is not a heartbeat, within 10 s.
-std::optional<protocol::message> next_frame(client::client_connection& c) {
-  for (auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;) {
-    auto m = c.receive(1s);
-    if (m && std::holds_alternative<protocol::heartbeat>(*m))
-      continue;
-    if (m || !c.is_open())
-      return m;
-  }
-  return std::nullopt;
-}
 
 struct auth_node {
   temp_dir dir;
@@ -270,11 +253,15 @@ TEST_CASE("startup_warning_names_unauthenticated_listeners_once") {
   const auto p = open.ports();
   REQUIRE(log_has(open, "unauthenticated listeners: client 127.0.0.1:" + std::to_string(p.client)));
   CHECK(open.log().find("admin 127.0.0.1:" + std::to_string(p.admin) + " (no admin.token_file") != std::string::npos);
-  CHECK(open.log().find("replication 127.0.0.1:" + std::to_string(p.replication)) != std::string::npos);
+  CHECK(open.log().find("replication 127.0.0.1:" + std::to_string(p.replication) + " (no replication.tls") !=
+        std::string::npos);
   CHECK(occurrences(open.log(), "unauthenticated listeners:") == 1);
+  // Users and a token, but replication without TLS: only the replication port is named.
   auth_node closed;
-  REQUIRE(log_has(closed.node, "client and admin listeners need credentials"));
-  CHECK(closed.node.log().find("unauthenticated listeners:") == std::string::npos);
+  const auto cp = closed.node.ports();
+  REQUIRE(log_has(closed.node, "unauthenticated listeners: replication 127.0.0.1:" + std::to_string(cp.replication)));
+  CHECK(closed.node.log().find("no auth.users_file") == std::string::npos);
+  CHECK(closed.node.log().find("no admin.token_file") == std::string::npos);
 }
 
 TEST_CASE("cli_takes_user_password_file_and_token_file") {

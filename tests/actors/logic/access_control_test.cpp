@@ -64,3 +64,37 @@ TEST_CASE("access_control_counts_and_swaps") {
   CHECK(held == table);
   CHECK(ac.users() == nullptr);
 }
+
+TEST_CASE("client_login_route_table") {
+  using kind = login_route::kind;
+  const std::optional<std::string> none, carol{"carol"};
+  struct row {
+    bool auth;
+    std::optional<std::string> cert;
+    std::string hello_user;
+    kind how;
+    std::string user;
+  };
+  const row rows[] = {
+    {false, none, "", kind::open, ""},
+    {false, none, "alice", kind::open, ""},
+    {false, carol, "", kind::open, "carol"},
+    {false, carol, "alice", kind::refused, "carol"}, // the hello contradicts the certificate
+    {true, none, "", kind::password, ""},            // the password path refuses it (no_credentials)
+    {true, none, "alice", kind::password, "alice"},
+    {true, carol, "", kind::certificate, "carol"},
+    {true, carol, "carol", kind::certificate, "carol"},
+    {true, carol, "alice", kind::refused, "carol"},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.auth);
+    CAPTURE(r.hello_user);
+    CAPTURE(r.cert.value_or("<none>"));
+    auto got = route_login(r.auth, r.cert, r.hello_user);
+    CHECK(got.how == r.how);
+    CHECK(got.user == r.user);
+    if (got.how == kind::refused)
+      CHECK(got.failure == login_failure::certificate_mismatch);
+  }
+  CHECK(std::string{to_string(login_failure::certificate_mismatch)} == "certificate_mismatch");
+}
