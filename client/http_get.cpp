@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tls/session.hpp"
+
 namespace tandem::client {
 
 namespace {
@@ -71,16 +73,95 @@ int connect_with_deadline(const std::string& host, std::uint16_t port, clock::ti
   return fd;
 }
 
+// Writes all of `bytes` before the deadline; "" or why not.
+std::string send_all(int fd, const std::string& bytes, clock::time_point deadline) {
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    if (!wait_for(fd, POLLOUT, deadline))
+      return "send: timed out";
+    auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EINTR)
+      return std::string{"send: "} + std::strerror(errno);
+    if (n > 0)
+      sent += static_cast<std::size_t>(n);
+  }
+  return "";
+}
+
+// Reads what the socket has (waiting until the deadline): bytes appended to `into`; 0 at the
+// server's close; -1 with `error` set.
+long receive_some(int fd, std::string& into, clock::time_point deadline, std::string& error) {
+  char buf[16384];
+  for (;;) {
+    if (!wait_for(fd, POLLIN, deadline)) {
+      error = "receive: timed out";
+      return -1;
+    }
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+      continue;
+    if (n < 0) {
+      error = std::string{"receive: "} + std::strerror(errno);
+      return -1;
+    }
+    into.append(buf, static_cast<std::size_t>(n));
+    return n;
+  }
+}
+
+// Sends the request and reads the whole response (until the server closes), through TLS when
+// `tls.ctx` is set; "" or why not.
+std::string exchange(int fd, const std::string& request, const http_tls& tls, clock::time_point deadline,
+                     std::size_t max_bytes, std::string& response) {
+  const auto too_large = [&] { return "response larger than " + std::to_string(max_bytes) + " bytes"; };
+  std::string error;
+  if (!tls.ctx) {
+    if (error = send_all(fd, request, deadline); !error.empty())
+      return error;
+    for (;;) {
+      const auto n = receive_some(fd, response, deadline, error);
+      if (n < 0)
+        return error;
+      if (n == 0)
+        return "";
+      if (response.size() > max_bytes)
+        return too_large();
+    }
+  }
+  tls::session s{tls.ctx, tls::role::client, {true, tls.server_name}};
+  s.send(request); // buffered until the handshake completes
+  std::string ciphertext;
+  for (;;) {
+    if (error = send_all(fd, s.take_ciphertext(), deadline); !error.empty())
+      return error;
+    if (s.failed())
+      return "TLS: " + s.error();
+    ciphertext.clear();
+    const auto n = receive_some(fd, ciphertext, deadline, error);
+    if (n < 0)
+      return error;
+    if (n == 0) // the server closed (after its response, or at once: a refused handshake)
+      return s.established() ? "" : "TLS: the server closed the connection during the handshake";
+    s.receive(ciphertext);
+    response += s.take_plaintext();
+    if (response.size() > max_bytes)
+      return too_large();
+    if (s.current() == tls::state::closed) // close_notify after the response
+      return "";
+  }
+}
+
 } // namespace
 
 http_result http_get(const std::string& host, std::uint16_t port, const std::string& path,
-                     std::chrono::milliseconds timeout, std::size_t max_bytes, const std::string& bearer_token) {
-  return http_call("GET", host, port, path, timeout, max_bytes, bearer_token);
+                     std::chrono::milliseconds timeout, std::size_t max_bytes, const std::string& bearer_token,
+                     const http_tls& tls) {
+  return http_call("GET", host, port, path, timeout, max_bytes, bearer_token, tls);
 }
 
 http_result http_call(const std::string& method, const std::string& host, std::uint16_t port,
                       const std::string& path, std::chrono::milliseconds timeout, std::size_t max_bytes,
-                      const std::string& bearer_token) {
+                      const std::string& bearer_token, const http_tls& tls) {
   http_result r;
   auto deadline = clock::now() + timeout;
   int fd = connect_with_deadline(host, port, deadline, &r.error);
@@ -90,46 +171,11 @@ http_result http_call(const std::string& method, const std::string& host, std::u
   auto request = method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n" +
                  (method == "GET" ? "" : "Content-Length: 0\r\n") +
                  (bearer_token.empty() ? "" : "Authorization: Bearer " + bearer_token + "\r\n") + "\r\n";
-  std::size_t sent = 0;
-  while (sent < request.size()) {
-    if (!wait_for(fd, POLLOUT, deadline)) {
-      r.error = "send: timed out";
-      ::close(fd);
-      return r;
-    }
-    auto n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      r.error = std::string{"send: "} + std::strerror(errno);
-      ::close(fd);
-      return r;
-    }
-    if (n > 0)
-      sent += static_cast<std::size_t>(n);
-  }
   std::string response;
-  char buf[16384];
-  for (;;) {
-    if (!wait_for(fd, POLLIN, deadline)) {
-      r.error = "receive: timed out";
-      ::close(fd);
-      return r;
-    }
-    auto n = ::recv(fd, buf, sizeof buf, 0);
-    if (n == 0)
-      break;
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR)
-        continue;
-      r.error = std::string{"receive: "} + std::strerror(errno);
-      ::close(fd);
-      return r;
-    }
-    response.append(buf, static_cast<std::size_t>(n));
-    if (response.size() > max_bytes) {
-      r.error = "response larger than " + std::to_string(max_bytes) + " bytes";
-      ::close(fd);
-      return r;
-    }
+  r.error = exchange(fd, request, tls, deadline, max_bytes, response);
+  if (!r.error.empty()) {
+    ::close(fd);
+    return r;
   }
   ::close(fd);
   auto head_end = response.find("\r\n\r\n");

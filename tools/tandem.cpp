@@ -144,9 +144,11 @@ credentials (issue 18, docs/security.md), taken by every command that needs them
                                      password is FILE's contents, never an argument
   --token-file FILE                  status, destination, verify-pair: the admin bearer token
 
-TLS to the client port (client.tls; docs/security.md), publish and subscribe:
+TLS (docs/security.md) to the client port (client.tls: publish, subscribe) and to the admin port
+(admin.tls: status, destination, verify-pair):
   --tls-ca FILE                      speak TLS; the node's certificate must verify against FILE
-                                     and name the instance its hello names (tandem:instance/NAME)
+                                     (client port: and name the instance its hello names,
+                                     tandem:instance/NAME)
   --tls-cert FILE --tls-key FILE     present a client certificate: one naming tandem:user/NAME
                                      logs in as NAME (no --user/--password-file needed)
   --tls-server-name NAME             also require NAME among the certificate's DNS names (and
@@ -241,6 +243,9 @@ struct access_args {
   std::shared_ptr<const tandem::tls::context> tls_context; // loaded from `tls` (null: plaintext)
 };
 access_args cli_access;
+
+// TLS to the admin port (admin.tls): the context --tls-ca loaded, or plaintext.
+tandem::client::http_tls admin_tls() { return {cli_access.tls_context, cli_access.tls.server_name}; }
 
 [[noreturn]] void usage_error(const std::string& problem);
 
@@ -414,7 +419,7 @@ struct status_fetch {
 };
 
 status_fetch fetch_status(const std::string& host, int port, std::chrono::milliseconds timeout) {
-  auto r = tandem::client::http_get(host, static_cast<std::uint16_t>(port), "/status", timeout, 16u << 20, cli_access.token);
+  auto r = tandem::client::http_get(host, static_cast<std::uint16_t>(port), "/status", timeout, 16u << 20, cli_access.token, admin_tls());
   auto endpoint = host + ":" + std::to_string(port);
   if (!r.ok || r.status != 200)
     return {{}, "no status from " + endpoint + ": " + (r.ok ? "HTTP " + std::to_string(r.status) : r.error)};
@@ -1047,7 +1052,7 @@ int destination(int argc, char** argv) {
     usage_error("destination name '" + name + "' cannot be a configured destination");
   auto r = tandem::client::http_call("POST", host, static_cast<std::uint16_t>(port),
                                      "/destinations/" + name + "/" + words[0], std::chrono::milliseconds{timeout_ms},
-                                     16u << 20, cli_access.token);
+                                     16u << 20, cli_access.token, admin_tls());
   const auto endpoint = host + ":" + std::to_string(port);
   if (!r.ok) {
     std::cerr << "tandem: no answer from " << endpoint << ": " << r.error << "\n";
@@ -1088,7 +1093,7 @@ int verify_pair(int argc, char** argv) {
   auto fetch_from = [timeout_ms](const std::pair<std::string, int>& admin) {
     return [admin, timeout_ms](const std::string& path) {
       return tandem::client::http_get(admin.first, static_cast<std::uint16_t>(admin.second), path,
-                                      std::chrono::milliseconds{timeout_ms}, 16u << 20, cli_access.token);
+                                      std::chrono::milliseconds{timeout_ms}, 16u << 20, cli_access.token, admin_tls());
     };
   };
   const auto result = tandem::client::verify_pair(fetch_from(admins[0]), fetch_from(admins[1]), opts);

@@ -435,3 +435,31 @@ TEST_CASE("admin_tls_follows_a_rotation: the next admin connection presents the 
   CHECK(s["tls"]["serial"] == new_serial);
   CHECK(s["tls"]["rotations"]["rotated"] == 1);
 }
+
+TEST_CASE("admin_tls_cli: tandem status and destination speak TLS to the admin port with --tls-ca") {
+  admin_tls_node n;
+  const auto admin = "127.0.0.1:" + std::to_string(n.ports.admin);
+  const auto token = n.token_file;
+  auto status = run({tandem_cli_path(), "status", "--admin", admin, "--json", "--tls-ca", n.p.ca.ca_file(),
+                     "--token-file", token});
+  REQUIRE_MESSAGE(status.exit_code == 0, status.out << status.err);
+  auto doc = nlohmann::json::parse(status.out, nullptr, false);
+  REQUIRE(doc.is_object());
+  CHECK(doc["tls"]["admin_listener"] == true);
+  // A POST action over TLS: the token rules as in plaintext (B is not a destination: 404 said clearly).
+  auto action = run({tandem_cli_path(), "destination", "downgrade", "B", "--admin", admin, "--tls-ca",
+                     n.p.ca.ca_file(), "--token-file", token});
+  CHECK(action.exit_code != 0);
+  CHECK_MESSAGE(action.err.find("HTTP 404") != std::string::npos, action.out << action.err);
+  // Without --tls-ca the CLI speaks plaintext: the node's 400 says what to do, at once.
+  auto plain = run({tandem_cli_path(), "status", "--admin", admin, "--token-file", token}, ".", 30s);
+  CHECK(plain.exit_code == 1);
+  CHECK_MESSAGE(plain.err.find("HTTP 400") != std::string::npos, plain.err);
+  // A CA that did not sign the node's certificate: the handshake fails, said as TLS.
+  temp_dir other_dir;
+  tandem::test::cert_authority other{other_dir.path(), "other"};
+  auto wrong_ca = run({tandem_cli_path(), "status", "--admin", admin, "--tls-ca", other.ca_file(), "--token-file", token},
+                      ".", 30s);
+  CHECK(wrong_ca.exit_code == 1);
+  CHECK_MESSAGE(wrong_ca.err.find("TLS") != std::string::npos, wrong_ca.err);
+}
