@@ -604,11 +604,17 @@ TEST_CASE("tandem CLI: publish over --servers with a --store-file and subscribe 
   CHECK_MESSAGE(first.exit_code == 0, first.out << first.err);
   CHECK(first.out.find("as cli-P: persisted 100,") != std::string::npos);
   a.start();
+  // A takes B's 100 back before the second run publishes, so that A's journal (the one the subscriber
+  // below reads, A being first in --servers) holds them in publisher order. Without this wait a slow
+  // reconnect (seen under ASan in CI) let 101..110 land on A ahead of 1..100.
+  REQUIRE_MESSAGE(wait_until([&] { return a.records_held() == 100; }, 20s), "A holds " << a.records_held());
   // The same name and store: the seqs continue (101..110), whichever server takes them.
   auto second = run({tandem_cli_path(), "publish", "--servers", servers, "--publisher-name", "cli-P", "--store-file",
                      dir / "store", "--count", "10", "--timeout-ms", "10000"},
                     ".", 30s);
   CHECK_MESSAGE(second.exit_code == 0, second.out << second.err);
+  REQUIRE_MESSAGE(wait_until([&] { return a.records_held() == 110 && b.records_held() == 110; }, 20s),
+                  "A holds " << a.records_held() << ", B " << b.records_held());
 
   // A subscriber reads 60, stops, and a second run with the same bookmark file reads the rest.
   std::vector<std::string> sub = {tandem_cli_path(), "subscribe", "--servers", servers, "--bookmark-file",
