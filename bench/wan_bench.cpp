@@ -610,18 +610,13 @@ void report_targets(const args& a, const std::vector<link_result>& links, const 
       if (none_json && comp_json && lr.link.bits_per_s <= 100'000'000) {
         const double x = comp_json->throughput.records_per_s / none_json->throughput.records_per_s;
         const std::string what = comp + " on the json corpus >= 3x the uncompressed record rate (" + lr.link.label + ")";
-        // The most any compression could reach here: the host's uncompressed ceiling in records/s
-        // (compressing only adds CPU) over the uncompressed rate on this link.
-        const auto c = ceiling.by_payload.find("json");
-        const double ceiling_x =
-          c == ceiling.by_payload.end() ? 0 : c->second.records_per_s / none_json->throughput.records_per_s;
-        std::printf("  %s %s: %.2fx (%.0f against %.0f records/s; the host ceiling allows at most %.2fx%s)\n",
+        // No host ceiling here: the uncompressed ceiling does not bound a compressed run (the proxy,
+        // in this process, and B handle 5x fewer bytes; a run measured 79,057 records/s zstd against
+        // an uncompressed ceiling of 62,588).
+        std::printf("  %s %s: %.2fx (%.0f against %.0f records/s)\n",
                     rep.target(what, x >= 3, x, 3, "x", {{"records_per_s", comp_json->throughput.records_per_s},
-                                                          {"none_records_per_s", none_json->throughput.records_per_s},
-                                                          {"host_ceiling_x", ceiling_x},
-                                                          {"host_bound", ceiling_x < 3}}),
-                    what.c_str(), x, comp_json->throughput.records_per_s, none_json->throughput.records_per_s, ceiling_x,
-                    ceiling_x < 3 ? ": this host cannot reach 3x" : "");
+                                                          {"none_records_per_s", none_json->throughput.records_per_s}}),
+                    what.c_str(), x, comp_json->throughput.records_per_s, none_json->throughput.records_per_s);
       }
       const auto* none_rand = find(lr, "random", "none");
       const auto* comp_rand = find(lr, "random", comp);
