@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 extern char** environ;
 
@@ -101,7 +102,43 @@ std::string run_steps(const std::vector<std::vector<std::string>>& steps) {
 
 } // namespace
 
+namespace {
+
+// See wan_link::create().
+std::vector<std::string> sweep_stale_rigs(const std::string& own_ns) {
+  std::vector<std::string> removed;
+  const auto listed = run_command({ip_bin, "netns", "list"}, step_timeout);
+  if (listed.exit_code != 0)
+    return removed;
+  std::size_t at = 0;
+  while (at < listed.output.size()) {
+    auto end = listed.output.find('\n', at);
+    if (end == std::string::npos)
+      end = listed.output.size();
+    const std::string line = listed.output.substr(at, end - at);
+    at = end + 1;
+    const std::string name = line.substr(0, line.find(' '));
+    const auto pid_at = name.rfind('-');
+    if (name.rfind("tdm-", 0) != 0 || pid_at == std::string::npos || pid_at + 1 >= name.size())
+      continue;
+    const std::string pid_text = name.substr(pid_at + 1);
+    if (pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9)
+      continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    // Ours (a stale one of an earlier process that had our pid) or of a process that is gone.
+    if (name != own_ns && (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH))
+      continue;
+    run_command({ip_bin, "link", "del", "twh" + pid_text}, step_timeout);
+    run_command({ip_bin, "netns", "del", name}, step_timeout);
+    removed.push_back(name);
+  }
+  return removed;
+}
+
+} // namespace
+
 std::string wan_link::create() {
+  swept_ = sweep_stale_rigs(ns_);
   const std::vector<std::string> in_ns{ip_bin, "-n", ns_};
   auto there = [&](std::vector<std::string> argv) {
     argv.insert(argv.begin(), in_ns.begin(), in_ns.end());

@@ -37,8 +37,13 @@ public:
   wan_link& operator=(const wan_link&) = delete;
 
   // Creates the namespace and the veth pair, addresses them and brings them up. Empty on success,
-  // else the step that failed with its output.
+  // else the step that failed with its output. First removes every rig a process that is gone left
+  // behind (a SIGKILLed test or bench runs no destructor): namespaces named tdm-<tag>-<pid> whose
+  // pid is not alive, or that carry this process's own pid, with their caller-side veth ends
+  // (twh<pid>); a stale veth would hold the same 10.79.K.0/24 a new rig wants.
   std::string create();
+  // The namespaces the last create() removed as stale.
+  const std::vector<std::string>& swept() const { return swept_; }
   // Puts a tbf qdisc of `bits_per_s` on both ends (replacing any before); 0 removes the limit.
   // The burst is 10 ms at the rate (at least 64 KiB, so a GSO packet fits); the queue holds 20 ms.
   std::string set_rate(std::uint64_t bits_per_s);
@@ -55,6 +60,7 @@ public:
   void remove() const;
 
 private:
+  std::vector<std::string> swept_;
   std::string ns_, veth_here_, veth_there_, here_, there_;
   std::uint64_t rate_ = 0;
 };

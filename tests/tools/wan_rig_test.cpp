@@ -8,6 +8,9 @@
 // Measured: every record of A ends on B exactly once (async and sync); the link moves no more
 // than the tbf rate; a sync publish at 1 outstanding costs the round trip (>= 50 ms) and not much
 // more. Needs root (network namespaces, tc).
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -168,4 +171,47 @@ TEST_CASE("wan rig: a sync publish at 1 outstanding costs one 50 ms round trip, 
   CHECK(r.negative == 0);
   REQUIRE_MESSAGE(wait_until([&] { return pair.caught_up(); }, 30s, 5ms), pair.logs());
   pair.stop_and_check_each_once(base, 20 + r.persisted);
+}
+
+// A test or bench that is SIGKILLed runs no destructor and leaves its namespace and veth pair
+// behind; the next rig removes them (and a stale one would hold the same 10.79.K.0/24).
+TEST_CASE("wan rig: a rig left behind by a SIGKILLed process is removed by the next create()") {
+  REQUIRE_MESSAGE(::geteuid() == 0, "network namespaces need root (CAP_NET_ADMIN); euid is " << ::geteuid());
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) { // makes a rig, says so, and waits to be killed
+    ::close(ready[0]);
+    wan_link stale{"stale"};
+    const char ok = stale.create().empty() ? 'y' : 'n';
+    if (::write(ready[1], &ok, 1) != 1)
+      ::_exit(3);
+    for (;;)
+      ::pause();
+  }
+  ::close(ready[1]);
+  char got = 0;
+  pollfd p{ready[0], POLLIN, 0};
+  const bool answered = ::poll(&p, 1, 30000) == 1 && ::read(ready[0], &got, 1) == 1;
+  ::close(ready[0]);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE_MESSAGE(answered, "the child did not report within 30 s");
+  REQUIRE_MESSAGE(got == 'y', "the child could not create its rig");
+  const std::string stale_ns = "tdm-stale-" + std::to_string(child), stale_veth = "twh" + std::to_string(child);
+  auto listed = run_command({"/usr/sbin/ip", "netns", "list"}, 10000ms);
+  REQUIRE_MESSAGE(listed.output.find(stale_ns) != std::string::npos, "the SIGKILLed child's namespace is not there:\n"
+                                                                       << listed.output);
+  REQUIRE(run_command({"/usr/sbin/ip", "link", "show", stale_veth}, 10000ms).exit_code == 0);
+
+  wan_link next{"sweeper"};
+  REQUIRE(next.create().empty());
+  CHECK(std::find(next.swept().begin(), next.swept().end(), stale_ns) != next.swept().end());
+  listed = run_command({"/usr/sbin/ip", "netns", "list"}, 10000ms);
+  CHECK_MESSAGE(listed.output.find(stale_ns) == std::string::npos, listed.output);
+  CHECK(run_command({"/usr/sbin/ip", "link", "show", stale_veth}, 10000ms).exit_code != 0);
+  // The live rig is kept: it is this process's own, made after the sweep.
+  CHECK(listed.output.find(next.ns()) != std::string::npos);
 }
