@@ -117,6 +117,7 @@ struct node_metrics::families {
   counter_family* client_partial_acks = nullptr;
   counter_family* client_replicated_notes = nullptr;
   counter_family* client_waiting_notices = nullptr;
+  counter_family* client_tls_refusals = nullptr; // issue 18, labels reason (handshake, wrong_protocol)
   // issue 18: failed client logins by reason, subscriptions refused by entitlement, admin refusals
   counter_family* auth_failures = nullptr;
   counter_family* auth_subscriptions_refused = nullptr;
@@ -353,6 +354,11 @@ void add_client_families(metrics::registry& r, node_metrics::families& f) {
   f.client_waiting_notices = must(r.add_counter(
     "tandem_client_waiting_notices_total", "waiting notices sent: which sync destinations a publisher's acks wait for"));
   f.auth_failures = must(r.add_counter("tandem_auth_failures_total", "Failed client logins, by reason", {"reason"}));
+  f.client_tls_refusals = must(r.add_counter("tandem_client_tls_refusals_total",
+                                             "Client connections refused for TLS: a failed handshake (another CA, expired "
+                                             "or missing certificate) or the wrong protocol (plaintext on a TLS port or "
+                                             "TLS on a plaintext one)",
+                                             {"reason"}));
   f.auth_subscriptions_refused = must(r.add_counter(
     "tandem_auth_subscriptions_refused_total", "Subscriptions outside the user's subscribe patterns (closed)"));
   f.admin_refused = must(r.add_counter("tandem_admin_refused_total", "Admin requests refused, by HTTP status",
@@ -550,6 +556,10 @@ void expose_clients(node_metrics::families& f, const nlohmann::json& status) {
     if (auto r = it->find("rejected_by_reason"); r != it->end() && r->is_object())
       for (const auto& [reason, n] : r->items())
         set(f.client_nacks->labels({reason}), *r, reason);
+    if (auto t = it->find("tls"); t != it->end() && t->is_object()) { // a plaintext port refuses TLS clients too
+      set(f.client_tls_refusals->labels({"handshake"}), *t, "handshake_failures");
+      set(f.client_tls_refusals->labels({"wrong_protocol"}), *t, "wrong_protocol");
+    }
   }
 }
 

@@ -80,6 +80,18 @@ std::uint64_t client_tls_count(const test_node& n, const char* key) {
   return c.is_object() && c["tls"].is_object() ? c["tls"].value(key, std::uint64_t{0}) : 0;
 }
 
+// The node's /metrics text ("" when it does not answer).
+std::string metrics_of(const test_node& n) {
+  auto r = admin_get(n.ports().admin, "/metrics");
+  return r.ok ? r.body : std::string{};
+}
+
+// A series' value in a /metrics text; -1 when the series is not there.
+std::int64_t metric_value(const std::string& text, const std::string& series) {
+  auto at = text.find("\n" + series + " ");
+  return at == std::string::npos ? -1 : std::stoll(text.substr(at + series.size() + 2));
+}
+
 bool log_has(const test_node& n, const std::string& what, std::chrono::milliseconds within = 10s) {
   return wait_until([&] { return n.log().find(what) != std::string::npos; }, within, 20ms);
 }
@@ -262,6 +274,7 @@ TEST_CASE("client_cert_refused: another CA's and an expired certificate fail the
   CHECK(raw_client_accepted(a.ports().client, good, p.ca.ca_file())); // the control: the same client, a good cert
   CHECK(std::chrono::steady_clock::now() - t0 < 5s);                   // refusals are at once, not timeouts
   CHECK(wait_until([&] { return client_tls_count(a, "handshake_failures") == 2; }, 5s));
+  CHECK(metric_value(metrics_of(a), "tandem_client_tls_refusals_total{reason=\"handshake\"}") == 2);
   CHECK(log_has(a, "certificate has expired"));
   // B requires a certificate: a client with none is refused; one with a good certificate is not.
   client::client_connection none;
@@ -298,6 +311,11 @@ TEST_CASE("client_tls_wrong_protocol: plaintext on a TLS port and TLS on a plain
   CHECK(log_has(b, "TLS client on a plaintext client port"));
   CHECK(client_tls_count(a, "wrong_protocol") == 1);
   CHECK(client_tls_count(b, "wrong_protocol") == 1);
+  for (auto* n : {&a, &b}) {
+    const auto text = metrics_of(*n);
+    CHECK(metric_value(text, "tandem_client_tls_refusals_total{reason=\"wrong_protocol\"}") == 1);
+    CHECK(metric_value(text, "tandem_client_tls_refusals_total{reason=\"handshake\"}") == 0);
+  }
   // The CLI says the same and exits 1.
   auto cli = run({tandem_cli_path(), "publish", "--client", "127.0.0.1:" + std::to_string(a.ports().client), "hi"}, ".", 30s);
   CHECK(cli.exit_code == 1);
