@@ -551,6 +551,11 @@ void on_repair_ack(link_self self, const protocol::repair_ack& a) {
     on_ae_outcome(self, {{}, why});
     return;
   }
+  // A range the peer stored none of is held there (under another origin, by publisher): the
+  // session counts it as held elsewhere instead of divergent (anti_entropy_session.hpp).
+  if (auto answered = st.repair->take_answered(); answered && st.ae)
+    st.ae->session().on_repaired(answered->covered.origin, answered->covered.first, answered->covered.last,
+                                 answered->stored);
   pump_repair(self);
 }
 
@@ -634,6 +639,7 @@ nlohmann::ordered_json ae_status(const link_state& st) {
   j["state"] = logic::to_string(f.state);
   j["last_run_ms"] = f.last_run_ms;
   j["divergent_records"] = f.divergent_records;
+  j["held_elsewhere_records"] = f.held_elsewhere_records;
   j["first_range"] = nullptr;
   if (f.first_range)
     j["first_range"] = {{"origin", f.first_origin}, {"first", f.first_range->first}, {"last", f.first_range->last},

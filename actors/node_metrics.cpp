@@ -64,6 +64,7 @@ struct node_metrics::families {
   gauge_family* dest_lag_seconds = nullptr;
   gauge_family* dest_stalled = nullptr;
   gauge_family* dest_divergent = nullptr; // anti-entropy: records the latest comparison found differing
+  gauge_family* dest_held_elsewhere = nullptr; // anti-entropy: missing there by origin, held there by publisher
   counter_family* dest_repaired = nullptr;    // anti-entropy repair: records re-sent (repair_batch)
   counter_family* repair_stored = nullptr;    // anti-entropy repair received: records stored here
   counter_family* repair_held = nullptr;      // anti-entropy repair received: records already held
@@ -267,6 +268,9 @@ void add_destination_families(metrics::registry& r, node_metrics::families& f) {
     "tandem_destination_stalled", "1 when records wait and the destination made no progress for metrics.stall_after_ms", dest));
   f.dest_divergent = must(r.add_gauge("tandem_divergent_records",
     "Records the latest anti-entropy comparison with the destination found differing (at least; 0: identical)", dest));
+  f.dest_held_elsewhere = must(r.add_gauge("tandem_held_elsewhere_records",
+    "Records the latest anti-entropy comparison found missing on the destination by origin that the destination "
+    "holds under another origin (its repair stored none): not divergent", dest));
   f.dest_repaired = must(r.add_counter("tandem_repaired_records_total",
     "Records re-sent to the destination by anti-entropy repair (repair_batch frames)", dest));
   f.repair_stored = must(r.add_counter("tandem_repair_stored_records_total",
@@ -465,6 +469,7 @@ void expose_destinations(node_metrics::families& f, const nlohmann::json& status
       set(l(f.dest_stalled), d, "stalled");
       if (auto ae = d.find("anti_entropy"); ae != d.end() && ae->is_object()) {
         set(l(f.dest_divergent), *ae, "divergent_records");
+        set(l(f.dest_held_elsewhere), *ae, "held_elsewhere_records");
         if (auto rp = ae->find("repair"); rp != ae->end() && rp->is_object())
           set(l(f.dest_repaired), *rp, "records_sent");
       }

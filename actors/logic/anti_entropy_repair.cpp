@@ -34,6 +34,7 @@ bool repair_sender::on_read(std::uint64_t through, std::size_t records) {
   if (stage_ != stage::reading)
     return false;
   auto& front = queue_.front();
+  const anti_entropy_repair covered{front.origin, front.first, std::min(through, front.last)};
   if (through >= front.last)
     queue_.pop_front();
   else
@@ -42,6 +43,7 @@ bool repair_sender::on_read(std::uint64_t through, std::size_t records) {
     stage_ = stage::idle;
     return false;
   }
+  in_flight_range_ = covered;
   stage_ = stage::awaiting_ack;
   in_flight_ = records;
   figures_.records_sent += records;
@@ -64,15 +66,21 @@ std::string repair_sender::on_ack(std::uint64_t records, std::uint64_t stored) {
     return "repair_ack counts " + std::to_string(records) + " records, the repair_batch carried " +
            std::to_string(in_flight_);
   figures_.records_stored += std::min(stored, records);
+  answered_ = repair_answer{in_flight_range_, std::min(stored, records)};
   in_flight_ = 0;
   stage_ = stage::idle;
   return {};
+}
+
+std::optional<repair_answer> repair_sender::take_answered() {
+  return std::exchange(answered_, std::nullopt);
 }
 
 void repair_sender::on_disconnected() {
   figures_.ranges_dropped += queue_.size();
   queue_.clear();
   in_flight_ = 0;
+  answered_.reset();
   stage_ = stage::idle;
 }
 

@@ -58,6 +58,14 @@ struct repair_figures {
   std::size_t queued = 0;           // ranges waiting (the one in progress included)
 };
 
+// What one answered repair_batch covered (origin_seqs first..last of origin; the records this
+// node holds in it were sent) and how many the peer stored: anti_entropy_session::on_repaired.
+struct repair_answer {
+  anti_entropy_repair covered;
+  std::uint64_t stored = 0;
+  friend bool operator==(const repair_answer&, const repair_answer&) = default;
+};
+
 class repair_sender {
 public:
   static constexpr std::size_t default_max_ranges = 256;
@@ -76,6 +84,8 @@ public:
   // The peer's repair_ack. Empty when it answers the batch in flight; otherwise the violation
   // (no batch awaits an ack, or it counts another number of records than were sent).
   std::string on_ack(std::uint64_t records, std::uint64_t stored);
+  // The batch the latest good on_ack() answered, once.
+  std::optional<repair_answer> take_answered();
   void on_disconnected(); // everything queued or in flight dropped (counted)
 
   bool busy() const noexcept { return stage_ != stage::idle; }
@@ -88,6 +98,8 @@ private:
   stage stage_ = stage::idle;
   std::deque<anti_entropy_repair> queue_;
   std::uint64_t in_flight_ = 0; // records of the repair_batch awaiting its ack
+  anti_entropy_repair in_flight_range_; // what that batch covered
+  std::optional<repair_answer> answered_;
   repair_figures figures_;
 };
 

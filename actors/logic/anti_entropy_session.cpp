@@ -1,6 +1,9 @@
 #include "actors/logic/anti_entropy_session.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <limits>
 #include <utility>
 
 namespace tandem::logic {
@@ -30,6 +33,9 @@ void anti_entropy_session::on_connected(std::uint16_t peer_minor, std::uint64_t 
     return;
   connected_ = true;
   supported_ = peer_minor >= settings_.min_peer_minor;
+  settled_.clear(); // the new connection may reach another instance of the group
+  settled_count_ = 0;
+  recount();
   figures_.state = supported_ ? anti_entropy_state::idle : anti_entropy_state::unsupported;
   next_due_ms_ = now_ms; // at connect
 }
@@ -136,24 +142,85 @@ std::vector<std::pair<std::string, ae::difference>> merged(std::vector<std::pair
 }
 
 void anti_entropy_session::finish() {
-  found_ = merged(std::move(found_));
+  findings_ = merged(std::move(found_));
+  found_.clear();
   figures_.state = anti_entropy_state::idle;
   figures_.last_run_ms = started_ms_;
-  figures_.divergent_records = 0;
-  figures_.first_range.reset();
-  figures_.first_origin.clear();
   ++figures_.comparisons;
   repairs_.clear();
-  for (const auto& [origin, d] : found_) {
+  for (const auto& [origin, d] : findings_)
+    if (d.kind == ae::difference_kind::missing_right && d.exact())
+      repairs_.push_back({origin, d.first, d.last}); // settled ones too: the peer checks again
+  recount();
+}
+
+bool anti_entropy_session::settled(const std::string& origin, std::uint64_t first, std::uint64_t last) const {
+  auto o = settled_.find(origin);
+  if (o == settled_.end())
+    return false;
+  // Intervals are merged when adjacent, so one interval must hold the whole range.
+  auto it = o->second.upper_bound(first);
+  if (it == o->second.begin())
+    return false;
+  --it;
+  return it->first <= first && last <= it->second;
+}
+
+void anti_entropy_session::recount() {
+  figures_.divergent_records = 0;
+  figures_.held_elsewhere_records = 0;
+  figures_.first_range.reset();
+  figures_.first_origin.clear();
+  for (const auto& [origin, d] : findings_) {
+    if (d.kind == ae::difference_kind::missing_right && d.exact() && settled(origin, d.first, d.last)) {
+      figures_.held_elsewhere_records += d.min_divergent();
+      continue;
+    }
     figures_.divergent_records += d.min_divergent();
     if (!figures_.first_range) {
       figures_.first_range = d;
       figures_.first_origin = origin;
     }
-    if (d.kind == ae::difference_kind::missing_right && d.exact())
-      repairs_.push_back({origin, d.first, d.last});
   }
-  found_.clear();
+}
+
+void anti_entropy_session::on_repaired(const std::string& origin, std::uint64_t first, std::uint64_t last,
+                                       std::uint64_t stored) {
+  if (first > last)
+    return;
+  auto& ranges = settled_[origin];
+  // A settled range absorbs the intervals it overlaps or touches (they stay merged, so one
+  // interval holds any settled range); a range that was missing removes those it overlaps.
+  std::uint64_t lo = first, hi = last;
+  auto it = ranges.upper_bound(first);
+  if (it != ranges.begin()) {
+    auto before = std::prev(it);
+    if (before->second >= first || (stored == 0 && before->second + 1 == first))
+      it = before;
+  }
+  while (it != ranges.end()) {
+    const bool overlaps = it->first <= last;
+    const bool touches = stored == 0 && last != std::numeric_limits<std::uint64_t>::max() && it->first == last + 1;
+    if (!overlaps && !touches)
+      break;
+    if (stored == 0) {
+      lo = std::min(lo, it->first);
+      hi = std::max(hi, it->second);
+    }
+    it = ranges.erase(it);
+    --settled_count_;
+  }
+  if (stored == 0) {
+    if (settled_count_ < settings_.max_settled) {
+      ranges.emplace(lo, hi);
+      ++settled_count_;
+    } else {
+      ++figures_.settled_overflows;
+    }
+  }
+  if (ranges.empty())
+    settled_.erase(origin);
+  recount();
 }
 
 std::vector<anti_entropy_repair> anti_entropy_session::take_repairs() {

@@ -27,10 +27,27 @@
 // (missing_right): the link re-sends those as protocol 1.6 repair_batch frames
 // (anti_entropy_repair.hpp), and the peer stores the ones its journal does not hold. A range the peer holds and this node lacks is the peer's to repair
 // (its own link to this node does the same). A range that differs in content is reported only.
+//
+// Held elsewhere (issue 17 review): a publisher that failed over resends its unacknowledged
+// messages to the partner, which stores them as its own origin; the copy under the first node's
+// origin then arrives there as a duplicate and is not stored (the duplicate rule). Each node holds
+// the message once, but the per-origin digests differ: missing_right. The repair of such a range
+// stores nothing (the receiver's journal scan finds the message by publisher). So a repaired range
+// whose repair_ack said `stored` 0 is noted as settled (on_repaired), and a missing_right range
+// wholly inside settled ranges counts as held_elsewhere_records instead of divergent_records. It
+// is still re-sent at every comparison: the receiver checks its journal again each time, and a
+// repair that stores anything un-settles the range (it was missing after all, and is now
+// repaired), so nothing the peer lacks is ever hidden. Settled ranges are per connection (a new
+// one may reach another instance of the group) and at most max_settled intervals are kept; past
+// that, a range is reported as divergent, as before.
+// A link compares its own origin only (destination_link.cpp, ae_origins), so the other half of
+// such a pair -- the partner's origin, lacking here -- is the partner's link's missing_right,
+// settled the same way there.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +61,7 @@ struct anti_entropy_settings {
   std::size_t buckets = anti_entropy::default_buckets;
   std::size_t max_rounds = 16;         // narrowing requests per comparison
   std::uint16_t min_peer_minor = 5;    // protocol 1.5 carries the digest frames
+  std::size_t max_settled = 1024;      // settled intervals kept (held elsewhere, see above)
 };
 
 // An origin the link compares, and the range to compare: from above what either side's
@@ -62,6 +80,8 @@ struct anti_entropy_figures {
   anti_entropy_state state = anti_entropy_state::disconnected;
   std::uint64_t last_run_ms = 0;       // when the latest finished comparison started; 0: none yet
   std::uint64_t divergent_records = 0; // at least this many differ (latest finished comparison)
+  std::uint64_t held_elsewhere_records = 0; // missing_right, but the peer holds them under another origin
+  std::uint64_t settled_overflows = 0;      // settled intervals not kept (max_settled)
   std::optional<anti_entropy::difference> first_range; // its first differing range, in origin order
   std::string first_origin;                            // the origin of first_range
   std::uint64_t comparisons = 0;       // finished since start
@@ -100,12 +120,20 @@ public:
   // which finishes without it when nothing else is outstanding. Returns nothing to send.
   std::vector<anti_entropy::digest_request> on_failed(const anti_entropy::digest_request& req);
 
+  // A repair_batch covering origin_seqs first..last of `origin` was answered: `stored` of its
+  // records were stored by the peer. 0: the peer holds every one (by origin or, under another
+  // origin, by publisher): the range is settled. More: the range was missing, settled no more.
+  // The latest findings are recounted at once.
+  void on_repaired(const std::string& origin, std::uint64_t first, std::uint64_t last, std::uint64_t stored);
+
   const anti_entropy_figures& figures() const noexcept { return figures_; }
   // Repairs found by the latest finished comparison, handed out once.
   std::vector<anti_entropy_repair> take_repairs();
 
 private:
   void finish();
+  void recount(); // figures_ from findings_ and settled_
+  bool settled(const std::string& origin, std::uint64_t first, std::uint64_t last) const;
 
   anti_entropy_settings settings_;
   anti_entropy_figures figures_;
@@ -117,6 +145,9 @@ private:
   std::vector<anti_entropy::digest_request> outstanding_;
   std::vector<std::pair<std::string, anti_entropy::difference>> found_; // this comparison's
   std::vector<anti_entropy_repair> repairs_;
+  std::vector<std::pair<std::string, anti_entropy::difference>> findings_; // the latest finished comparison's
+  std::map<std::string, std::map<std::uint64_t, std::uint64_t>> settled_;   // origin -> first -> last, disjoint
+  std::size_t settled_count_ = 0;
 };
 
 } // namespace tandem::logic

@@ -265,6 +265,63 @@ TEST_CASE("anti-entropy: a range missing on the destination is reported within o
   CHECK(c.records_held() == 300);
 }
 
+// A publisher that failed over resent 20 unacknowledged messages to C, which stored them as its
+// own origin; A's copies reached C later and were not stored again (the duplicate rule), and C's
+// copies reached A the same way. Each node holds each message once, yet by origin C lacks 20 of
+// A's records and A lacks 20 of C's: each link's comparison finds missing_right, its repair stores
+// nothing, and from then on the range is held elsewhere, not divergent, on both links.
+TEST_CASE("anti-entropy: messages the partner holds under its own origin are held elsewhere, not divergent, on both links") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"}, c{dir, "C"};
+  start_pair(a, b, "sync");
+  REQUIRE(publish_n(a, "pa", 300, {.window = 128, .numbered = true}).persisted == 300);
+  REQUIRE(wait_until([&] { return b.records_held() == 300; }, 20s));
+  const auto base = a.base_seq();
+  REQUIRE(b.stop() == 0);
+  REQUIRE(a.stop() == 0);
+  // C: B's copy of A's records, with base+119 .. base+138 stored as C's own (the resent ones).
+  auto records = b.journal_records();
+  REQUIRE(records.size() == 300);
+  std::size_t resent = 0;
+  for (auto& r : records)
+    if (r.origin_seq >= base + 119 && r.origin_seq <= base + 138) {
+      r.origin.clear(); // local: C's origin, C's seq
+      r.origin_seq = 0;
+      ++resent;
+    }
+  REQUIRE(resent == 20);
+  write_journal(c, records);
+  a.configure({{destination_spec{"C", "sync", true, {}}, &c}}, every_second);
+  c.configure({{destination_spec{"A", "sync", true, {}}, &a}}, every_second);
+  a.start();
+  c.start();
+  REQUIRE(wait_until([&] { return a.connected_to("C") && c.connected_to("A"); }, 20s));
+  // Both links settle: the repair of the 20 stores nothing, and they count as held elsewhere.
+  const auto settled = [](const nlohmann::json& ae) {
+    return ae.is_object() && ae.value("held_elsewhere_records", 0ull) == 20 && ae.value("divergent_records", 1ull) == 0;
+  };
+  REQUIRE_MESSAGE(wait_until([&] { return settled(anti_entropy_of(a, "C")) && settled(anti_entropy_of(c, "A")); }, 30s),
+                  "A->C: " << anti_entropy_of(a, "C").dump() << "\nC->A: " << anti_entropy_of(c, "A").dump() << "\n"
+                           << a.log() << "\n" << c.log());
+  for (auto* n : {&a, &c}) {
+    const auto ae = anti_entropy_of(*n, n == &a ? "C" : "A");
+    CHECK(ae["first_range"].is_null());
+    CHECK(ae["repair"]["records_sent"].get<std::uint64_t>() >= 20);
+    CHECK(ae["repair"]["records_stored_by_peer"] == 0); // nothing was missing: nothing stored
+  }
+  // The next comparison finds the same ranges and keeps them settled (re-sent, stored nowhere).
+  const auto at = anti_entropy_of(a, "C").value("comparisons", 0ull);
+  REQUIRE(wait_until([&] { return compared(a, "C", at + 1); }, 20s));
+  CHECK(settled(anti_entropy_of(a, "C")));
+  CHECK(anti_entropy_of(a, "C")["repair"]["records_stored_by_peer"] == 0);
+  const auto metrics = admin_get(a.ports().admin, "/metrics").body;
+  CHECK(metrics.find("tandem_divergent_records{destination=\"C\",group=\"C\"} 0") != std::string::npos);
+  CHECK(metrics.find("tandem_held_elsewhere_records{destination=\"C\",group=\"C\"} 20") != std::string::npos);
+  // Each node holds each of the 300 messages once.
+  CHECK(a.records_held() == 300);
+  CHECK(c.records_held() == 300);
+}
+
 namespace {
 
 // A record of origin `origin` as the scripted peer P sends it.

@@ -22,11 +22,14 @@ TEST_CASE("repair_sender: one range read in chunks, one repair_batch in flight u
   CHECK(s.on_read(50, 47));
   CHECK_FALSE(s.next()); // awaiting the ack
   CHECK(s.on_ack(47, 47).empty());
+  CHECK(s.take_answered() == repair_answer{{"A", 4, 50}, 47}); // what the batch covered, for the session
+  CHECK_FALSE(s.take_answered());                               // once
   r = s.next();
   REQUIRE(r);
   CHECK(*r == repair_read{"A", 51, 100, 1000}); // resumes after the chunk
   CHECK(s.on_read(100, 50));
   CHECK(s.on_ack(50, 10).empty());
+  CHECK(s.take_answered() == repair_answer{{"A", 51, 100}, 10});
   r = s.next();
   REQUIRE(r);
   CHECK(r->first == 200);
@@ -46,9 +49,11 @@ TEST_CASE("repair_sender: an ack nobody awaits, or with another count, is a viol
   REQUIRE(s.next());
   CHECK(s.on_read(3, 3));
   CHECK(s.on_ack(4, 4).find("carried 3") != std::string::npos);
-  CHECK(s.busy()); // still awaiting the right one
+  CHECK_FALSE(s.take_answered()); // a violation answers nothing
+  CHECK(s.busy());                // still awaiting the right one
   CHECK(s.on_ack(3, 0).empty());
   CHECK_FALSE(s.busy());
+  CHECK(s.take_answered() == repair_answer{{"A", 1, 3}, 0}); // stored none: held there
 }
 
 TEST_CASE("repair_sender: the queue is bounded; a failed read or a disconnect drops ranges, counted") {

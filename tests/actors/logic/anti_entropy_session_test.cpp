@@ -121,3 +121,80 @@ TEST_CASE("anti_entropy_session: late answers are ignored; the round budget boun
   CHECK(s.figures().first_range->first == 113);
   CHECK(s.take_repairs().empty());
 }
+
+// Issue 17 review: a message the peer holds under another origin (a publisher's resend after a
+// failover, stored there as the peer's own) is missing_right by origin. Its repair stores nothing;
+// from then on the range counts as held elsewhere, and is still re-sent at every comparison.
+TEST_CASE("anti_entropy_session: a repaired range the peer stored none of is held elsewhere, not divergent") {
+  anti_entropy_session s({.interval_ms = 1000});
+  s.on_connected(5, 0);
+  run(s, s.due(0, origin_a), 0, 0, 120, 139);
+  REQUIRE(s.take_repairs() == std::vector<anti_entropy_repair>{{"A", 120, 139}});
+  CHECK(s.figures().divergent_records == 20);
+  // The repair went out as two batches; the peer stored none of either.
+  s.on_repaired("A", 120, 129, 0);
+  CHECK(s.figures().divergent_records == 20); // 130..139 not answered yet: the range is not settled
+  CHECK(s.figures().held_elsewhere_records == 0);
+  s.on_repaired("A", 130, 139, 0); // touches 120..129: one settled interval 120..139
+  CHECK(s.figures().divergent_records == 0);
+  CHECK(s.figures().held_elsewhere_records == 20);
+  CHECK(!s.figures().first_range);
+
+  // The next comparison finds the same range: held elsewhere at once, and re-sent (the peer checks).
+  run(s, s.due(1000, origin_a), 0, 0, 120, 139);
+  CHECK(s.figures().divergent_records == 0);
+  CHECK(s.figures().held_elsewhere_records == 20);
+  CHECK(s.take_repairs() == std::vector<anti_entropy_repair>{{"A", 120, 139}});
+
+  // The peer lost some of them since (a repair stores 3): they were missing, now repaired; the
+  // range is divergent again until a repair stores nothing.
+  s.on_repaired("A", 125, 134, 3);
+  CHECK(s.figures().divergent_records == 20);
+  CHECK(s.figures().held_elsewhere_records == 0);
+  REQUIRE(s.figures().first_range);
+  CHECK(s.figures().first_range->first == 120);
+}
+
+TEST_CASE("anti_entropy_session: held elsewhere is per connection, per origin, and only for wholly settled ranges") {
+  anti_entropy_session s({.interval_ms = 1000});
+  s.on_connected(5, 0);
+  run(s, s.due(0, origin_a), 0, 0, 120, 139);
+  s.on_repaired("B", 120, 139, 0); // another origin's range settles nothing of A's
+  CHECK(s.figures().divergent_records == 20);
+  s.on_repaired("A", 121, 139, 0); // 120 not covered: the range is not wholly settled
+  CHECK(s.figures().divergent_records == 20);
+  s.on_repaired("A", 120, 120, 0);
+  CHECK(s.figures().divergent_records == 0);
+  CHECK(s.figures().held_elsewhere_records == 20);
+  s.on_disconnected();
+  s.on_connected(5, 500); // perhaps another instance of the group: settled again only by a repair
+  CHECK(s.figures().divergent_records == 20);
+  CHECK(s.figures().held_elsewhere_records == 0);
+  s.on_repaired("A", 120, 139, 0);
+  CHECK(s.figures().held_elsewhere_records == 20);
+
+  // A range this node lacks (missing_left) is never held elsewhere: it is the peer's to repair.
+  anti_entropy_session left({.interval_ms = 1000});
+  left.on_connected(5, 0);
+  run(left, left.due(0, origin_a), 500, 500, 0, 0);
+  left.on_repaired("A", 500, 500, 0);
+  CHECK(left.figures().divergent_records == 1);
+  CHECK(left.figures().held_elsewhere_records == 0);
+}
+
+TEST_CASE("anti_entropy_session: settled intervals are bounded; past the bound a range stays divergent") {
+  anti_entropy_session s({.interval_ms = 1000, .max_settled = 2});
+  s.on_connected(5, 0);
+  s.on_repaired("A", 10, 10, 0);
+  s.on_repaired("A", 20, 20, 0);
+  s.on_repaired("A", 11, 11, 0); // merges with 10: still 2 intervals
+  CHECK(s.figures().settled_overflows == 0);
+  s.on_repaired("A", 30, 30, 0); // a third interval: not kept, counted
+  CHECK(s.figures().settled_overflows == 1);
+  s.on_repaired("A", 15, 25, 3); // stored some: 20..20 overlaps and goes, 10..11 stays
+  s.on_repaired("A", 30, 30, 0); // room again
+  CHECK(s.figures().settled_overflows == 1);
+  run(s, s.due(0, origin_a), 0, 0, 10, 11);
+  CHECK(s.figures().divergent_records == 0);
+  CHECK(s.figures().held_elsewhere_records == 2);
+}
