@@ -170,6 +170,19 @@ nlohmann::json anti_entropy_of(const test_node& n, const std::string& dest) {
   return d.is_object() && d.contains("anti_entropy") ? d["anti_entropy"] : nlohmann::json{};
 }
 
+// A sync pair A -> B takes 300 numbered messages from publisher "pa"; then B stops. Returns B's
+// copy of A's records (for a node C written offline) and A's base seq.
+std::vector<tandem::journal::record> b_copy_of_300(test_node& a, test_node& b, std::uint64_t& base) {
+  start_pair(a, b, "sync");
+  REQUIRE(publish_n(a, "pa", 300, {.window = 128, .numbered = true}).persisted == 300);
+  REQUIRE(wait_until([&] { return b.records_held() == 300; }, 20s));
+  base = a.base_seq();
+  REQUIRE(b.stop() == 0);
+  auto records = b.journal_records();
+  REQUIRE(records.size() == 300);
+  return records;
+}
+
 // Comparisons finished after everything published was acknowledged: at least `n` in all.
 bool compared(const test_node& n, const std::string& dest, std::uint64_t at_least) {
   auto ae = anti_entropy_of(n, dest);
@@ -204,13 +217,9 @@ TEST_CASE("anti-entropy: two identical nodes report no divergence within one int
 TEST_CASE("anti-entropy: a range missing on the destination is reported within one interval, with the range, and repaired") {
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"}, c{dir, "C"};
-  start_pair(a, b, "sync");
-  REQUIRE(publish_n(a, "pa", 300, {.window = 128, .numbered = true}).persisted == 300);
-  REQUIRE(wait_until([&] { return b.records_held() == 300; }, 20s));
-  const auto base = a.base_seq();
+  std::uint64_t base = 0;
+  auto records = b_copy_of_300(a, b, base);
   // C: B's copy of A's records, written offline without origin_seq base+119 .. base+138.
-  REQUIRE(b.stop() == 0);
-  auto records = b.journal_records();
   std::erase_if(records, [&](const auto& r) { return r.origin_seq >= base + 119 && r.origin_seq <= base + 138; });
   REQUIRE(records.size() == 280);
   write_journal(c, records);
@@ -273,15 +282,10 @@ TEST_CASE("anti-entropy: a range missing on the destination is reported within o
 TEST_CASE("anti-entropy: messages the partner holds under its own origin are held elsewhere, not divergent, on both links") {
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"}, c{dir, "C"};
-  start_pair(a, b, "sync");
-  REQUIRE(publish_n(a, "pa", 300, {.window = 128, .numbered = true}).persisted == 300);
-  REQUIRE(wait_until([&] { return b.records_held() == 300; }, 20s));
-  const auto base = a.base_seq();
-  REQUIRE(b.stop() == 0);
+  std::uint64_t base = 0;
+  auto records = b_copy_of_300(a, b, base);
   REQUIRE(a.stop() == 0);
   // C: B's copy of A's records, with base+119 .. base+138 stored as C's own (the resent ones).
-  auto records = b.journal_records();
-  REQUIRE(records.size() == 300);
   std::size_t resent = 0;
   for (auto& r : records)
     if (r.origin_seq >= base + 119 && r.origin_seq <= base + 138) {
