@@ -350,6 +350,7 @@ void on_resume_point(link_self self, std::uint64_t peer_holds) {
   logic::resume_input in;
   in.peer_holds = peer_holds;
   in.durable_seq = log_.durable_seq();
+  in.sent_bound = log_.sendable_seq(); // = durable_seq() unless seq reservation is on (issue 19)
   in.base_seq = log_.base_seq();
   in.first_held = log_.first_seq();
   in.covered = st.window->coverage();

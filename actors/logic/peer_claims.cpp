@@ -1,5 +1,7 @@
 #include "actors/logic/peer_claims.hpp"
 
+#include <algorithm>
+
 namespace tandem::logic {
 
 std::string_view to_string(claim_kind kind) {
@@ -24,10 +26,12 @@ std::string claim_violation::describe() const {
   return "protocol violation";
 }
 
-std::optional<claim_violation> check_resume_point(std::uint64_t claimed, std::uint64_t durable_seq) {
-  if (claimed <= durable_seq)
+std::optional<claim_violation> check_resume_point(std::uint64_t claimed, std::uint64_t durable_seq,
+                                                  std::uint64_t sent_bound) {
+  const std::uint64_t bound = std::max(durable_seq, sent_bound);
+  if (claimed <= bound)
     return std::nullopt;
-  return claim_violation{claim_kind::resume_above_journal, claimed, durable_seq};
+  return claim_violation{claim_kind::resume_above_journal, claimed, bound};
 }
 
 std::optional<claim_violation> check_ack(std::uint64_t claimed, std::uint64_t ack_bound) {

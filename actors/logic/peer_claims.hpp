@@ -44,8 +44,14 @@ struct claim_violation {
   std::string describe() const; // for the log and the close frame's reason
 };
 
-// The first durable_ack of a connection, against this node's durable seq.
-std::optional<claim_violation> check_resume_point(std::uint64_t claimed, std::uint64_t durable_seq);
+// The first durable_ack of a connection, against this node's durable seq. `sent_bound` (issue 19,
+// sending before durable, journal/seq_reservation.hpp): the highest seq this node may have sent
+// before it was durable -- its reservation while running, or the reservation it skipped past at
+// an open after a host crash (the partner may durably hold records this node lost with its page
+// cache). The bound is max(durable_seq, sent_bound); 0 (the default, no reservation) keeps the rule
+// above.
+std::optional<claim_violation> check_resume_point(std::uint64_t claimed, std::uint64_t durable_seq,
+                                                  std::uint64_t sent_bound = 0);
 // A later durable_ack, against link_window::ack_bound().
 std::optional<claim_violation> check_ack(std::uint64_t claimed, std::uint64_t ack_bound);
 

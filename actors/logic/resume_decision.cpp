@@ -25,7 +25,7 @@ seq_range retention_gap(std::uint64_t next_read, std::uint64_t first_held) {
 
 resume_decision decide_resume(const resume_input& in) {
   resume_decision d;
-  if (auto v = check_resume_point(in.peer_holds, in.durable_seq)) {
+  if (auto v = check_resume_point(in.peer_holds, in.durable_seq, in.sent_bound)) {
     d.reason = resume_reason::claim_beyond_head;
     d.violation = std::move(v);
     return d;

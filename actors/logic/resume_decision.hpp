@@ -85,6 +85,7 @@ struct link_coverage {
 struct resume_input {
   std::uint64_t peer_holds = 0;
   std::uint64_t durable_seq = 0;
+  std::uint64_t sent_bound = 0; // journal::sendable_seq() (issue 19): a claim up to it is believed too
   std::uint64_t base_seq = 1;
   std::uint64_t first_held = 0;
   link_coverage covered;

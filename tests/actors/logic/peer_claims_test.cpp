@@ -56,3 +56,18 @@ TEST_CASE("peer claims: the ack bound is the resume point, then the last record 
   CHECK(w.ack_bound() == 1020);
   CHECK(check_ack(1021, w.ack_bound()));
 }
+
+TEST_CASE("peer claims: with sending before durable, a resume point up to the reservation is believed (issue 19)") {
+  // Running: seqs up to the reservation (1100) may have been sent before this node's fdatasync
+  // (durable 1000), and a partner may durably hold them.
+  CHECK_FALSE(check_resume_point(1100, 1000, 1100));
+  auto v = check_resume_point(1101, 1000, 1100);
+  REQUIRE(v);
+  CHECK(v->bound == 1100);
+  // After a host crash this node reopened at 1000 and skipped past its reservation (numbering
+  // continues above 1100): the partner's 1050 is a record this node sent and lost, not a forgery.
+  CHECK_FALSE(check_resume_point(1050, 1000, 1100));
+  // No reservation: the rule of issue 14 unchanged.
+  CHECK(check_resume_point(1001, 1000, 0));
+  CHECK_FALSE(check_resume_point(1000, 1000, 0));
+}

@@ -80,6 +80,19 @@ TEST_CASE("decide_resume: a claim beyond the head is a protocol violation, at th
   CHECK(d.violation->bound == 100);
 }
 
+TEST_CASE("decide_resume: with sending before durable (issue 19) the head is the sendable seq, at the limit and limit+1") {
+  auto in = example(110);
+  in.sent_bound = 110; // written and sent up to 110, durable up to 100
+  const auto ok = decide_resume(in);
+  CHECK(ok.reason != resume_reason::claim_beyond_head);
+  CHECK(ok.resume_after == 110); // the partner holds 101..110 already: not sent again
+  in = example(111);
+  in.sent_bound = 110;
+  const auto d = decide_resume(in);
+  REQUIRE(d.violation.has_value());
+  CHECK(d.violation->bound == 110);
+}
+
 TEST_CASE("every resume reason has its own label") {
   std::vector<std::string> seen;
   for (std::size_t r = 0; r < resume_reason_count; ++r) {
