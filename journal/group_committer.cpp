@@ -126,11 +126,17 @@ void group_committer::commit(std::vector<pending>& work, time_point& sync_starte
   std::uint64_t durable = j_.durable_seq();
   if (any) {
     sync_started = std::chrono::steady_clock::now();
-    auto synced = j_.sync(); // writes everything staged, then one fdatasync
-    if (synced) durable = *synced;
-    else failure = synced.error();
-    if (synced && opts_.on_sync)
-      opts_.on_sync(std::chrono::steady_clock::now() - sync_started);
+    // One write, then (with a seq reservation) the sync links may send it, then one fdatasync.
+    if (auto written = j_.write_staged(); !written) {
+      failure = written;
+    } else {
+      if (opts_.on_written && j_.sendable_seq() > j_.durable_seq()) opts_.on_written(j_.sendable_seq());
+      auto synced = j_.sync(); // the fdatasync covering what was just written
+      if (synced) durable = *synced;
+      else failure = synced.error();
+      if (synced && opts_.on_sync)
+        opts_.on_sync(std::chrono::steady_clock::now() - sync_started);
+    }
   }
   committer_stats delta;
   if (any && failure.ok()) ++delta.syncs;

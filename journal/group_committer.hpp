@@ -1,7 +1,8 @@
 // The threaded group committer the node uses to make records durable.
 //
 // Its thread loops: take everything queued, stage each batch (a batch that fails validation is
-// rejected alone), write all staged records with one write, do ONE fdatasync, then invoke each
+// rejected alone), write all staged records with one write (then on_written, with a seq
+// reservation), do ONE fdatasync, then invoke each
 // batch's callback with its seq range and the durable seq -- or with the error. So one fdatasync
 // covers every record submitted while the previous one was running. The queue lock is held only
 // to swap the queue out; staging, write, fdatasync and callbacks run without it, so submit() is
@@ -54,6 +55,12 @@ struct committer_options {
   // Called on the committer thread after each successful write + fdatasync with its duration
   // (for a latency histogram). Must be cheap and must not call back into the committer.
   std::function<void(std::chrono::nanoseconds)> on_sync;
+  // With the journal's seq reservation (journal_options::reserve_step): called on the committer
+  // thread after each write, BEFORE its fdatasync, with journal::sendable_seq() when that rose
+  // above the durable seq -- the moment sync links may send the written records (issue 19 part 1),
+  // so that this node's fdatasync and the partner's overlap. Must be cheap (the node posts one
+  // actor message per sync link) and must not call back into the committer.
+  std::function<void(std::uint64_t)> on_written;
 };
 
 struct commit_ok {

@@ -109,7 +109,9 @@ status journal::open_reservation() {
                 " under another boot (" + (*file)->boot_id + ", now " + boot + ") and the journal ends at " +
                 std::to_string(durable) + ": seqs " + std::to_string(d.skipped.first) + ".." +
                 std::to_string(d.skipped.last) +
-                " may be held by a sync partner with records lost here; skipping them is not supported yet"};
+                " may be held by a sync partner with records lost here; skipping them is not built yet, so "
+                "this journal cannot number on safely: move " + opts_.dir + " aside and start again (a new "
+                "journal numbers above every seq used, and the partner refills it: docs/protocol.md, \"Refill\")"};
   if (opts_.reserve_step == 0)
     return (*file)->seq == durable ? status{} : write_reservation_file(fs_, opts_.dir, {durable, boot});
   reservation_.emplace(opts_.reserve_step, std::max(durable, *file ? (*file)->seq : durable));
@@ -408,6 +410,7 @@ status journal::write_staged() {
     return {errc::io_error, "journal was repaired after an earlier failure; staged records were rejected"};
   }
   if (auto s = active_->append(staging_); !s) {
+    if (reservation_) unexpose_after_failure(); // earlier writes may have been sent
     (void)rollback_unsynced();
     return s;
   }
@@ -454,12 +457,7 @@ result<std::uint64_t> journal::sync() {
   if (auto s = active_->sync(); !s) {
     // After a failed fdatasync the state of those pages is unknown (they may have been dropped
     // and marked clean), so none of them may ever be reported durable: cut them away.
-    if (reservation_) {
-      window_.drop_after(durable_seq());
-      sendable_seq_.store(durable_seq(), std::memory_order_release);
-      // Readable above the durable seq: a partner may hold them, their seqs are never reused.
-      if (!reservation_->after_failed_sync(durable_seq())) exposed_failed_ = true;
-    }
+    if (reservation_) unexpose_after_failure();
     (void)rollback_unsynced();
     return s;
   }
@@ -572,6 +570,17 @@ std::uint64_t journal::highest_earlier_own_seq() const {
 void journal::note_earlier_own_seq(std::uint64_t origin_seq) {
   std::lock_guard lock(origin_mu_);
   if (origin_seq < base_seq_) earlier_own_ = std::max(earlier_own_, origin_seq);
+}
+
+void journal::unexpose_after_failure() {
+  window_.drop_after(durable_seq());
+  sendable_seq_.store(durable_seq(), std::memory_order_release);
+  if (reservation_->after_failed_sync(durable_seq())) return; // nothing was readable above durable
+  // Readable above the durable seq: a partner may hold them, so their seqs are never reused. No
+  // more appends; and the reserve file loses its boot id, so that the next open does not take the
+  // rolled-back records for ones the kernel kept (a process crash) but applies the host-crash rule.
+  exposed_failed_ = true;
+  (void)write_reservation_file(fs_, opts_.dir, {reservation_->reserved(), "-"});
 }
 
 result<journal::location> journal::locate(std::uint64_t seq) const {

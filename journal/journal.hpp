@@ -72,7 +72,7 @@ struct journal_options {
   // The seq reservation (journal/seq_reservation.hpp, docs/journal-format.md "Seq reservation"):
   // 0 = off (readers see durable records only, no "reserve" file). > 0: written records are
   // readable up to sendable_seq() (read_window_slices_up_to) once the "reserve" file covers them;
-  // the file grows by this many seqs. Not used by tandemd yet (issue 19 part 1).
+  // the file grows by this many seqs. tandemd sets 65536 with journal.send_before_durable (issue 19).
   std::uint64_t reserve_step = 0;
   // The running host's boot id (current_boot_id()); "-" = unknown. Used only with reserve_step.
   std::string boot_id = "-";
@@ -287,6 +287,9 @@ private:
   std::optional<seq_reservation> reservation_; // reserve_step > 0 only
   bool exposed_failed_ = false; // a sync failed after records above durable were readable: no more appends
   status expose_written(); // reservation_: grow the reserve file if needed, publish sendable_seq_
+  // reservation_: a write or fdatasync failed; readers go back to the durable seq, and if anything
+  // above it was readable, appends stop (exposed_failed_) and the reserve file's boot id becomes "-".
+  void unexpose_after_failure();
   std::vector<std::shared_ptr<record_chunk>> written_; // written, not yet synced (file order)
 
   std::atomic<std::uint64_t> durable_seq_{0};

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -35,6 +36,16 @@ struct collector {
 };
 
 using steady = std::chrono::steady_clock;
+
+// A journal in `d` on `fs` (the test injects faults and counts fdatasyncs there); with a seq
+// reservation when reserve_step > 0.
+std::unique_ptr<journal> open_on(const temp_dir& d, fault_fs& fs, std::uint64_t reserve_step = 0) {
+  auto o = options_for(d.path());
+  o.fs = &fs;
+  o.reserve_step = reserve_step;
+  o.boot_id = "11111111-2222-3333-4444-555555555555";
+  return open_ok(o);
+}
 
 // A device whose every fdatasync takes `sync_delay`: the real POSIX file system, with a sleep in
 // sync() and a log of when each fdatasync began (any thread may read it under mu).
@@ -109,9 +120,7 @@ TEST_CASE("group committer assigns seq ranges in submission order and reports du
 TEST_CASE("one fdatasync covers every batch queued while the previous one ran") {
   temp_dir d;
   fault_fs ffs;
-  auto o = options_for(d.path());
-  o.fs = &ffs;
-  auto j = open_ok(o);
+  auto j = open_on(d, ffs);
   collector c;
   group_committer gc(*j);
   for (int i = 0; i < 200; ++i) REQUIRE(gc.submit(make_batch(i + 1, 1), c.cb()).ok());
@@ -187,9 +196,7 @@ TEST_CASE("callbacks run without internal locks held and may submit again") {
 TEST_CASE("interval policy batches syncs but only reports after a completed sync") {
   temp_dir d;
   fault_fs ffs;
-  auto o = options_for(d.path());
-  o.fs = &ffs;
-  auto j = open_ok(o);
+  auto j = open_on(d, ffs);
   committer_options co;
   co.policy = sync_policy::interval;
   co.sync_interval = std::chrono::milliseconds(20);
@@ -261,4 +268,75 @@ TEST_CASE("stop finishes pending work and later submits are refused") {
   CHECK(c.got.size() == 20);
   CHECK(j->durable_seq() == 40);
   CHECK(gc.submit(make_batch(1, 1), c.cb()).code() == errc::stopped);
+}
+
+TEST_CASE("on_written: with a seq reservation, the written seq is announced before its fdatasync") {
+  temp_dir d;
+  fault_fs fs;
+  auto j = open_on(d, fs, 1000);
+  struct seen {
+    std::uint64_t sendable, durable;
+    int syncs;
+  };
+  std::mutex mu;
+  std::vector<seen> calls;
+  committer_options co;
+  co.on_written = [&](std::uint64_t sendable) {
+    std::lock_guard lock(mu);
+    calls.push_back({sendable, j->durable_seq(), fs.syncs.load()});
+  };
+  collector c;
+  {
+    group_committer gc(*j, co);
+    for (int i = 0; i < 20; ++i) {
+      const int syncs_before = fs.syncs.load();
+      REQUIRE(gc.submit(make_batch(i * 2 + 1, 2), c.cb()).ok());
+      REQUIRE(c.wait(static_cast<std::size_t>(i + 1)));
+      std::lock_guard lock(mu);
+      REQUIRE(calls.size() == static_cast<std::size_t>(i + 1)); // one announcement per write
+      CHECK(calls.back().sendable == static_cast<std::uint64_t>(i * 2 + 2)); // what was just written
+      CHECK(calls.back().durable == static_cast<std::uint64_t>(i * 2));      // not durable yet
+      CHECK(calls.back().syncs == syncs_before);                             // its fdatasync not issued
+    }
+  }
+  CHECK(j->durable_seq() == 40);
+}
+
+TEST_CASE("on_written: without a reservation nothing is announced (links read durable records only)") {
+  temp_dir d;
+  auto j = open_ok(options_for(d.path()));
+  std::atomic<int> calls{0};
+  committer_options co;
+  co.on_written = [&](std::uint64_t) { ++calls; };
+  collector c;
+  {
+    group_committer gc(*j, co);
+    for (int i = 0; i < 5; ++i) REQUIRE(gc.submit(make_batch(i + 1, 1), c.cb()).ok());
+    REQUIRE(c.wait(5));
+  }
+  CHECK(calls.load() == 0);
+  CHECK(j->durable_seq() == 5);
+}
+
+TEST_CASE("on_written: a failed write is a rejection, not a success with nothing written") {
+  temp_dir d;
+  fault_fs fs;
+  auto j = open_on(d, fs);
+  collector c;
+  {
+    group_committer gc(*j);
+    REQUIRE(gc.submit(make_batch(1, 2), c.cb()).ok());
+    REQUIRE(c.wait(1));
+    fs.write_errno = EIO;
+    REQUIRE(gc.submit(make_batch(3, 2), c.cb()).ok());
+    REQUIRE(c.wait(2));
+    REQUIRE(gc.submit(make_batch(3, 2), c.cb()).ok());
+    REQUIRE(c.wait(3));
+  }
+  std::lock_guard lock(c.mu);
+  REQUIRE(c.got[0].ok());
+  REQUIRE_FALSE(c.got[1].ok());
+  REQUIRE(c.got[2].ok());
+  CHECK(c.got[2]->range.first == 3); // nothing exposed: the failed seqs are reused
+  CHECK(j->durable_seq() == 4);
 }

@@ -558,6 +558,44 @@ TEST_CASE("journal reserve_step: a failed fdatasync after records were readable 
   auto file = read_reservation_file(posix_file_system(), dir.path());
   REQUIRE(file.ok());
   CHECK((*file)->seq > 8);
+  // The pages of 6..8 may be gone although the host did not reboot: the file's boot id is now
+  // unknown, so even the same boot gets the host-crash rule at the next open, not 6 again.
+  CHECK((*file)->boot_id == "-");
+  auto reopened = journal::open(reserving(dir));
+  REQUIRE_FALSE(reopened.ok());
+  CHECK(reopened.error().code() == errc::corruption);
+  CHECK(reopened.error().message().find("seqs 6..") != std::string::npos);
+  CHECK(reopened.error().message().find("move " + dir.path()) != std::string::npos); // what to do
+}
+
+TEST_CASE("journal reserve_step: a failed write after an earlier write was readable refuses appends too") {
+  temp_dir dir;
+  fault_fs fs;
+  auto j = open_ok(reserving(dir, &fs));
+  tandem::journal::test::append_sync(*j, 1, 5);
+  REQUIRE(j->append(make_batch(6, 3)).ok()); // written and readable, no fdatasync yet
+  CHECK(j->sendable_seq() == 8);
+  fs.write_errno = EIO;
+  REQUIRE_FALSE(j->append(make_batch(9, 2)).ok()); // this write fails: 6..8 are rolled back too
+  CHECK(j->durable_seq() == 5);
+  CHECK(j->sendable_seq() == 5);
+  CHECK(sendable_read(*j, 6) == 5);
+  auto again = j->append(make_batch(6, 1));
+  REQUIRE_FALSE(again.ok()); // never seq 6 for another record
+  CHECK(again.error().message().find("no appends until the journal is reopened") != std::string::npos);
+}
+
+TEST_CASE("journal reserve_step: a failed write with nothing readable above durable rolls back as before") {
+  temp_dir dir;
+  fault_fs fs;
+  auto j = open_ok(reserving(dir, &fs));
+  tandem::journal::test::append_sync(*j, 1, 5);
+  fs.write_errno = EIO;
+  REQUIRE_FALSE(j->append(make_batch(6, 2)).ok());
+  CHECK(j->sendable_seq() == 5);
+  auto r = j->append(make_batch(6, 2));
+  REQUIRE(r.ok());
+  CHECK(r->first == 6); // no one could have read them
 }
 
 TEST_CASE("journal reserve_step: a failed fdatasync with nothing readable above durable rolls back as before") {
