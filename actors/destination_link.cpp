@@ -53,6 +53,9 @@ struct link_state {
   std::map<std::string, std::uint64_t> instance_bases; // journal base each instance last said (at most 16)
   conn_direction direction = conn_direction::outbound;
   std::uint64_t durable_seq = 0;
+  // journal.send_before_durable and a sync destination: reads up to journal::sendable_seq().
+  bool early = false;
+  std::uint64_t early_batches = 0; // batches sent holding a record not yet durable here
   std::shared_ptr<journal::cursor> cursor; // lent to a journal reader while reading_disk
   bool reading_disk = false;
   std::uint64_t disk_reads = 0, disk_bytes = 0; // reads behind the tail window
@@ -227,9 +230,16 @@ void note_below_retention(link_self self, const logic::seq_range& gap) {
   st.last_trimmed_last = gap.last;
 }
 
+// The highest seq the link may read: durable records, or (early) written ones up to the journal's
+// sendable seq, which the persisted seq reservation covers (journal/seq_reservation.hpp). Read
+// from the journal itself, so that a failed fdatasync that took it back is seen at once.
+std::uint64_t read_bound(const link_state& st) {
+  return st.early ? std::max(st.durable_seq, st.ctx->runtime->log().sendable_seq()) : st.durable_seq;
+}
+
 bool can_pump(const link_state& st) {
   return st.conn && !st.awaiting_resume && !st.reading_disk && st.window->can_send()
-         && st.window->next_read() <= st.durable_seq;
+         && st.window->next_read() <= read_bound(st);
 }
 
 // Reads and sends while the window allows and durable records wait. Each loop turn is one
@@ -257,7 +267,11 @@ void pump(link_self self) {
       }
       st.cursor = std::make_shared<journal::cursor>(std::move(*c));
     }
-    auto slices = st.cursor->read_window_slices(st.options.max_batch_records, st.options.max_batch_bytes);
+    auto slices = st.early ? st.cursor->read_window_slices_up_to(st.options.max_batch_records,
+                                                                  st.options.max_batch_bytes, read_bound(st))
+                           : st.cursor->read_window_slices(st.options.max_batch_records, st.options.max_batch_bytes);
+    if (slices && !slices->empty() && slices->back().last_seq() > st.ctx->runtime->log().durable_seq())
+      ++st.early_batches;
     if (!slices) {
       read_from_disk(self);
       return;
@@ -412,7 +426,10 @@ void arm_ae_tick(link_self self) {
 std::vector<logic::anti_entropy_origin> ae_origins(const link_state& st) {
   const auto& log = st.ctx->runtime->log();
   const std::uint64_t from = std::max<std::uint64_t>(log.first_seq(), 1);
-  const std::uint64_t to = std::min(st.window->acked(), log.highest_origin_seq(st.ctx->name));
+  // Own records' origin_seq is their seq: with journal.send_before_durable the peer may ack
+  // records not yet durable here, which the scanner (durable records only) would call missing.
+  const std::uint64_t to =
+    std::min({st.window->acked(), log.highest_origin_seq(st.ctx->name), log.durable_seq()});
   if (st.dest.topics != ".*" || to < from)
     return {};
   return {{st.ctx->name, from, to}};
@@ -698,6 +715,9 @@ std::string status_json(link_state& st) {
   j["acked"] = w.acked();
   j["next_read"] = w.next_read();
   j["durable_seq"] = st.durable_seq;
+  j["send_before_durable"] = st.early;
+  j["sendable_seq"] = read_bound(st);
+  j["early_batches"] = st.early_batches;
   j["lag_records"] = st.durable_seq > w.acked() ? st.durable_seq - w.acked() : 0;
   auto now = logic::lag_tracker::clock::now();
   j["lag_bytes"] = st.lag->lag_bytes();
@@ -762,6 +782,9 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
   st.durable_seq = st.ctx->runtime->log().durable_seq();
   st.lag.emplace(initial, st.durable_seq, logic::lag_tracker::clock::now(), st.ctx->limits->stall_after());
   self->send(st.ctx->journal, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
+  st.early = options.send_before_durable && st.dest.type == config::sync_type::sync;
+  if (st.early)
+    st.ctx->runtime->add_written_listener(caf::actor_cast<caf::actor>(self));
   self->send(st.ctx->journal, atoms::dest_conn::value, st.dest.name, false); // not connected yet
   start_anti_entropy(self);
   return {
@@ -816,6 +839,7 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
       self->state.lag->on_durable(seq, committed_bytes, logic::lag_tracker::clock::now());
       pump(self);
     },
+    [=](atoms::written, std::uint64_t) { pump(self); }, // the bound is read from the journal
     [=](atoms::peer_minor, std::uint16_t minor) { on_peer_minor(self, minor); },
     [=](atoms::digest_in, const protocol::digest_reply& r) { on_digest_in(self, r); },
     [=](atoms::ae_tick) { on_ae_tick(self); },

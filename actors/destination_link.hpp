@@ -15,6 +15,9 @@
 // A record routing admits that does not fit one frame stops the streaming before it
 // (logic/link_window.hpp, "Unsendable records"): never counted as held, logged once, counted.
 //
+// With journal.send_before_durable a link to a sync destination sends records once written here,
+// before this node's fdatasync (docs/protocol.md, "Sending before durable"); the persisted ack still
+// waits for the local fdatasync too (logic/ack_tracker.hpp).
 // A destination that is down costs no memory: nothing is queued; on the next connection the link
 // re-reads from the journal. Links run on the scheduler, so a node has no thread per destination:
 // following the tail they read the journal's in-memory window (pointer copies, no I/O) and send
@@ -42,6 +45,10 @@ struct link_options {
   std::size_t links = 1;                           // destinations sharing the budget's half
   std::size_t max_batch_records = 512;
   std::size_t max_batch_bytes = 256u << 10;
+  // journal.send_before_durable: a link to a SYNC destination reads written records up to
+  // journal::sendable_seq() (woken by atoms::written from the committer thread, before the local
+  // fdatasync) instead of durable ones only; async destinations keep reading durable records.
+  bool send_before_durable = false;
 };
 
 destination_link_actor spawn_destination_link(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,

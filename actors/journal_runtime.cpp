@@ -1,13 +1,47 @@
 #include "actors/journal_runtime.hpp"
 
 #include <chrono>
+#include <mutex>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/replication_messages.hpp"
 
 #include "actors/metrics/live_metrics.hpp"
 #include "journal/instance_id.hpp"
+#include "journal/seq_reservation.hpp"
 
 namespace tandem {
 
 std::string journal_dir(const std::string& data_dir) { return data_dir + "/journal"; }
+
+// Links to wake from the committer thread (one anon_send each: cheap, never blocks).
+struct journal_runtime::written_listeners {
+  std::mutex mu;
+  std::vector<caf::weak_actor_ptr> links;
+
+  void notify(std::uint64_t sendable) {
+    std::lock_guard lock(mu);
+    for (auto it = links.begin(); it != links.end();) {
+      if (auto strong = it->lock()) {
+        caf::anon_send(caf::actor_cast<caf::actor>(strong), atoms::written::value, sendable);
+        ++it;
+      } else {
+        it = links.erase(it);
+      }
+    }
+  }
+};
+
+void journal_runtime::add_written_listener(const caf::actor& link) {
+  std::lock_guard lock(written_->mu);
+  written_->links.push_back(caf::actor_cast<caf::weak_actor_ptr>(link));
+}
+
+// Seqs one "reserve" file write covers ahead of the written seq (journal/seq_reservation.hpp): one
+// small atomic file write per 32768 records, on the committer thread.
+constexpr std::uint64_t reserve_step = 65536;
 
 std::shared_ptr<journal_runtime> journal_runtime::open(const config::node_config& cfg,
                                                        journal::recovery_report* report, std::string* error,
@@ -22,6 +56,10 @@ std::shared_ptr<journal_runtime> journal_runtime::open(const config::node_config
   jo.retention_min_age_ns = static_cast<std::int64_t>(cfg.journal.retention_min_age_s) * 1'000'000'000;
   jo.max_held_bytes = cfg.journal.max_held_bytes;
   jo.fs = fs;
+  // The boot id is read either way: a "reserve" file left by a run with send_before_durable on is
+  // judged by it at open (journal.hpp open_reservation).
+  jo.boot_id = journal::current_boot_id();
+  jo.reserve_step = cfg.journal.send_before_durable ? reserve_step : 0;
   // A journal created now (an empty dir) is a new incarnation of this node: its seqs start at the
   // wall clock in microseconds, above every seq an earlier incarnation used (docs/journal-format.md).
   {
@@ -50,6 +88,9 @@ std::shared_ptr<journal_runtime> journal_runtime::open(const config::node_config
     co.sync_interval = std::chrono::milliseconds{cfg.journal.sync_interval_ms};
   }
   co.on_sync = [](std::chrono::nanoseconds d) { metrics::live_metrics::instance().observe_fsync(d); };
+  rt->written_ = std::make_shared<written_listeners>();
+  if (cfg.journal.send_before_durable)
+    co.on_written = [listeners = rt->written_](std::uint64_t sendable) { listeners->notify(sendable); };
   rt->committer_ = std::make_unique<journal::group_committer>(*rt->journal_, co);
   return rt;
 }

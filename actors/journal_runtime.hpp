@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include <caf/fwd.hpp>
+
 #include "config/node_config.hpp"
 #include "journal/group_committer.hpp"
 #include "journal/journal.hpp"
@@ -29,6 +31,10 @@ public:
 
   journal::journal& log() { return *journal_; }
   journal::group_committer& committer() { return *committer_; }
+  // journal.send_before_durable (issue 19 part 1): the links to sync destinations register here;
+  // the committer thread wakes each (atoms::written with journal::sendable_seq()) after a write,
+  // before its fdatasync. Listeners that have terminated are dropped at the next wake.
+  void add_written_listener(const caf::actor& link);
   // This data dir's identity (16 bytes; journal/instance_id.hpp), sent in every hello.
   const std::string& instance_id() const { return instance_id_; }
   // Set when the id was made at this open (why: for the log); empty when it was read back.
@@ -37,6 +43,8 @@ public:
 private:
   journal_runtime() = default;
   std::unique_ptr<journal::journal> journal_;
+  struct written_listeners;
+  std::shared_ptr<written_listeners> written_; // shared with the committer's on_written
   std::unique_ptr<journal::group_committer> committer_; // destroyed (stopped) first
   std::string instance_id_;
   std::string instance_id_note_;

@@ -75,6 +75,7 @@ struct node_metrics::families {
   counter_family* dest_downgraded_seconds = nullptr;
   counter_family* dest_batches_sent = nullptr;
   counter_family* dest_records_sent = nullptr;
+  counter_family* dest_early_batches = nullptr; // journal.send_before_durable
   counter_family* dest_bytes_sent = nullptr;
   counter_family* dest_resends = nullptr;
   // link compression (issue 20)
@@ -287,6 +288,10 @@ void add_destination_families(metrics::registry& r, node_metrics::families& f) {
                                                  "Time the sync destination spent downgraded", dest));
   f.dest_batches_sent = must(r.add_counter("tandem_destination_batches_sent_total", "Batches sent to the destination", dest));
   f.dest_records_sent = must(r.add_counter("tandem_destination_records_sent_total", "Records sent to the destination", dest));
+  f.dest_early_batches = must(r.add_counter("tandem_destination_early_batches_total",
+                                            "Batches read for the destination before this node's fdatasync completed "
+                                            "(journal.send_before_durable, sync destinations)",
+                                            dest));
   f.dest_bytes_sent = must(r.add_counter("tandem_destination_sent_bytes_total", "Bytes sent to the destination", dest));
   f.dest_resends = must(r.add_counter("tandem_destination_resends_total", "Records sent again after a reconnect", dest));
   add_compression_families(r, f, dest);
@@ -480,6 +485,7 @@ void expose_destinations(node_metrics::families& f, const nlohmann::json& status
       set(l(f.dest_downgraded_seconds), d, "downgraded_seconds_total");
       set(l(f.dest_batches_sent), d, "batches_sent");
       set(l(f.dest_records_sent), d, "records_sent");
+      set(l(f.dest_early_batches), d, "early_batches");
       set(l(f.dest_bytes_sent), d, "bytes_sent");
       set(l(f.dest_resends), d, "resends");
       if (auto c = d.find("compression"); c != d.end() && c->is_object()) {

@@ -43,6 +43,8 @@ using link_detach = caf::atom_constant<caf::atom("tlnk_det")>;  // connection ->
 using peer_ack = caf::atom_constant<caf::atom("tpeer_ack")>;    // connection -> link: durable_ack from the peer
 using send_frame = caf::atom_constant<caf::atom("tsendfr")>;    // link -> connection: write this frame
 using durable = caf::atom_constant<caf::atom("tdurable")>;      // journal -> links: durable up to seq
+// committer thread -> sync links (journal.send_before_durable): written and sendable up to seq
+using written = caf::atom_constant<caf::atom("twritten")>;
 using subscribe = caf::atom_constant<caf::atom("tsubscr")>;     // link -> journal: send me durable notices
 using close_conn = caf::atom_constant<caf::atom("tclose")>;     // supervisor -> connection: close (reason)
 using serve_link = caf::atom_constant<caf::atom("tserve")>;     // supervisor -> connection: serve this link now (failover)
@@ -125,6 +127,7 @@ using destination_link_actor = caf::typed_actor<
   caf::reacts_to<atoms::link_detach, replication_connection_actor>,
   caf::reacts_to<atoms::peer_ack, std::uint64_t>,
   caf::reacts_to<atoms::durable, std::uint64_t, std::uint64_t>, // (durable seq, committed bytes)
+  caf::reacts_to<atoms::written, std::uint64_t>,                  // journal::sendable_seq() (send_before_durable)
   caf::reacts_to<atoms::peer_minor, std::uint16_t>,               // anti-entropy: the attached peer's minor
   caf::reacts_to<atoms::digest_in, protocol::digest_reply>,       // anti-entropy: the peer's reply
   caf::reacts_to<atoms::ae_tick>,                                 // anti-entropy: its timer

@@ -495,6 +495,7 @@ link_options link_options_for(const config::node_config& cfg) {
                                                        cfg.destinations.size());
   lo.max_link_window_bytes = cfg.limits.max_link_window_bytes;
   lo.links = std::max<std::size_t>(cfg.destinations.size(), 1);
+  lo.send_before_durable = cfg.journal.send_before_durable;
   return lo;
 }
 

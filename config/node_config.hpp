@@ -56,6 +56,12 @@ struct journal_config {
   // (a damaged sealed segment refuses startup); tail = only the last segment (recovery's own scan),
   // for journals too large to read at every start.
   enum class startup_check { full, tail } startup_check = startup_check::full;
+  // Issue 19 part 1 (docs/protocol.md "Sending before durable"): links to sync destinations send a
+  // record once it is written here, before its fdatasync completes, so that this node's fdatasync
+  // and the partner's overlap; the persisted ack still needs both. Costs: the "reserve" file, and
+  // after a host crash (power loss, kernel panic) or a failed fdatasync the journal refuses to open
+  // until an operator moves it aside (the skip of the reserved seqs is not built yet). Off by default.
+  bool send_before_durable = false;
 
   friend bool operator==(const journal_config&, const journal_config&) = default;
 };

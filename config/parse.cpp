@@ -113,6 +113,7 @@ void read_journal(object_reader& node, journal_config& out) {
     else
       r->error("startup_check", "expected \"full\" or \"tail\", got " + detail::quote(check));
   }
+  r->read_bool("send_before_durable", out.send_before_durable);
   r->report_unknown_keys();
 }
 
