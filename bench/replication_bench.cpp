@@ -3,7 +3,8 @@
 //
 //   replication_bench [--dir DIR] [--seconds S] [--down-messages N] [--idle-seconds S]
 //                     [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick]
-//                     [--only-metrics-cost] [--only-tls-cost] [--no-redis] [--json FILE]
+//                     [--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis]
+//                     [--json FILE]
 //
 // In one run, in a fresh temp dir under DIR (default /tmp, the journal bench's filesystem):
 //  1-3. Three targets side by side: a single node with no destinations, a pair A<->B with sync
@@ -22,6 +23,7 @@
 //       A fourth Tandem target, "early": a sync pair with journal.send_before_durable on both
 //       nodes (issue 19 part 1: sync links send once written, so the two fdatasyncs overlap), in
 //       the same slices, with issue 19's targets judged on it and its ratio to "sync" (before/after).
+//       --only-throughput runs phases 1-3 alone, with those targets.
 //  4.   A node whose (async) destination is down (its address is a closed port) receives N
 //       messages; its VmRSS before and after. The single node of 1-3 serves as the control.
 //  5.   A freshly started sync pair left idle: CPU% of each tandemd over --idle-seconds (10).
@@ -99,6 +101,7 @@ struct args {
   int failover_trials = 6;
   bool only_metrics_cost = false; // run phase 7 alone
   bool only_tls_cost = false;     // run phase 8 alone
+  bool only_throughput = false;   // run phases 1-3 alone, with issue 19's targets
   bool redis = true;              // the Redis peer in phases 1-3 when built and installed (--no-redis)
   std::optional<std::string> json; // --json FILE
 };
@@ -970,6 +973,7 @@ int run(const args& a, json_report& rep) {
                 {"tail_window_bytes", a.tail_window_bytes},
                 {"only_metrics_cost", a.only_metrics_cost},
                 {"only_tls_cost", a.only_tls_cost},
+                {"only_throughput", a.only_throughput},
                 {"redis", a.redis}});
   const std::string payload(payload_bytes, 'x');
   const std::string run_tag = std::to_string(::getpid());
@@ -987,6 +991,12 @@ int run(const args& a, json_report& rep) {
   }
 
   const auto t = run_throughput(a, root, payload, run_tag, rep);
+  if (a.only_throughput) {
+    std::printf("\nload average now: %s\ntargets:\n", load_average().c_str());
+    report_redis_targets(t, rep);
+    report_early_targets(t, rep);
+    return 0;
+  }
   const double growth_mib = run_down_destination(a, root, payload, run_tag, t, rep);
   const auto [idle_a, idle_b] = run_idle_pair(a, root, rep);
 
@@ -1035,12 +1045,13 @@ int main(int argc, char** argv) {
     else if (k == "--failover-trials" && has_value) a.failover_trials = std::stoi(argv[++i]);
     else if (k == "--only-metrics-cost") a.only_metrics_cost = true;
     else if (k == "--only-tls-cost") a.only_tls_cost = true;
+    else if (k == "--only-throughput") a.only_throughput = true;
     else if (k == "--no-redis") a.redis = false;
     else if (k == "--json" && has_value) a.json = argv[++i];
     else {
       std::fprintf(stderr, "usage: replication_bench [--dir DIR] [--seconds S] [--down-messages N] "
                            "[--idle-seconds S] [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick] "
-                           "[--only-metrics-cost] [--only-tls-cost] [--no-redis] [--json FILE]\n");
+                           "[--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis] [--json FILE]\n");
       return 2;
     }
   }
