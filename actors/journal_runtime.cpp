@@ -111,6 +111,12 @@ std::vector<std::string> describe(const journal::recovery_report& r) {
     lines.push_back("journal: dropped a torn tail of " + std::to_string(r.truncated_bytes) + " byte(s) at offset "
                     + std::to_string(r.truncated_offset) + " of " + r.truncated_file + " (" + r.truncate_reason
                     + "): " + r.truncate_known);
+  if (!r.skipped.empty())
+    lines.push_back("journal: the host crashed (another boot) after records were sent before they were durable "
+                    "(journal.send_before_durable): seqs " + std::to_string(r.skipped.first) + ".." +
+                    std::to_string(r.skipped.last) + " are skipped, never used here; what a sync partner holds "
+                    "of them stays there (none was acknowledged to a publisher); numbering on from " +
+                    std::to_string(r.skipped.last + 1));
   for (const auto& f : r.rebuilt_indexes)
     lines.push_back("journal: rebuilt index " + f);
   for (const auto& d : r.released_destinations)

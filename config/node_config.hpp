@@ -59,8 +59,8 @@ struct journal_config {
   // Issue 19 part 1 (docs/protocol.md "Sending before durable"): links to sync destinations send a
   // record once it is written here, before its fdatasync completes, so that this node's fdatasync
   // and the partner's overlap; the persisted ack still needs both. Costs: the "reserve" file, and
-  // after a host crash (power loss, kernel panic) or a failed fdatasync the journal refuses to open
-  // until an operator moves it aside (the skip of the reserved seqs is not built yet). Off by default.
+  // after a host crash (power loss, kernel panic) the reserved seqs above the journal's end are
+  // skipped, never used (journal/seq_reservation.hpp). Off by default.
   bool send_before_durable = false;
 
   friend bool operator==(const journal_config&, const journal_config&) = default;

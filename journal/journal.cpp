@@ -100,7 +100,13 @@ status journal::open_reservation() {
   // may have sent (below), then the file is brought down to the durable seq, so that a later
   // reboot is not taken for a host crash.
   const auto boot = normalize_boot_id(opts_.boot_id);
-  const auto d = decide_restart(durable, *file, boot);
+  auto d = decide_restart(durable, *file, boot);
+  if (d.kind == restart_kind::host_crash && d.skipped.last < std::numeric_limits<std::uint64_t>::max()) {
+    // Seqs a sync partner may hold with records lost here: never used (docs/journal-format.md).
+    if (auto s = skip_reserved(d.skipped); !s) return s;
+    skipped_at_open_ = d.skipped;
+    return open_reservation(); // now clean: the journal ends at the reservation
+  }
   if (d.kind == restart_kind::host_crash)
     // Skipping the reserved seqs (an empty segment at R + 1, recorded in the extent file) is not
     // built yet: refuse rather than reuse seqs a partner may hold.
@@ -109,13 +115,92 @@ status journal::open_reservation() {
                 " under another boot (" + (*file)->boot_id + ", now " + boot + ") and the journal ends at " +
                 std::to_string(durable) + ": seqs " + std::to_string(d.skipped.first) + ".." +
                 std::to_string(d.skipped.last) +
-                " may be held by a sync partner with records lost here; skipping them is not built yet, so "
-                "this journal cannot number on safely: move " + opts_.dir + " aside and start again (a new "
-                "journal numbers above every seq used, and the partner refills it: docs/protocol.md, \"Refill\")"};
+                " may be held by a sync partner with records lost here, and no seq is left above them: move " +
+                opts_.dir + " aside and start again (a new journal numbers above every seq used, and the "
+                "partner refills it: docs/protocol.md, \"Refill\")"};
   if (opts_.reserve_step == 0)
     return (*file)->seq == durable ? status{} : write_reservation_file(fs_, opts_.dir, {durable, boot});
   reservation_.emplace(opts_.reserve_step, std::max(durable, *file ? (*file)->seq : durable));
   return {};
+}
+
+// The host-crash skip (seq_reservation.hpp): the range goes to the "skipped" file first, then the
+// journal's next segment starts above it (the active one sealed, or, when it holds nothing,
+// replaced), so that every later open recovers the range's last seq as the journal's end. A crash
+// in between leaves either no trace but the file (the skip is decided again at the next open) or
+// an extra empty segment below the gap (an empty sealed segment, read as such).
+status journal::skip_reserved(seq_range skip) {
+  auto ranges = with_skipped(skipped_, skip);
+  if (ranges.size() > max_skipped_ranges)
+    return {errc::corruption, path_of(skipped_file_name) + " already holds " + std::to_string(skipped_.size()) +
+                                  " skipped ranges (the limit); cannot skip " + std::to_string(skip.first) + ".." +
+                                  std::to_string(skip.last) + " after this host crash"};
+  if (auto s = write_skipped_file(fs_, opts_.dir, ranges); !s) return s;
+  {
+    std::lock_guard lock(seg_mu_);
+    skipped_ = std::move(ranges);
+    skipped_end_.store(skipped_.back().last, std::memory_order_release);
+  }
+  const std::uint64_t next_first = skip.last + 1;
+  segment_summary active;
+  std::size_t count = 0;
+  {
+    std::lock_guard lock(seg_mu_);
+    active = segments_.back().summary;
+    count = segments_.size();
+  }
+  if (active.record_count > 0) {
+    if (auto s = roll_segment(next_first); !s) return s;
+  } else {
+    // Nothing in the active segment: a new one at next_first takes its place.
+    auto w = fs_.open_writable(path_of(segment_file_name(next_first)));
+    if (!w) return w.error();
+    if (auto s = fs_.sync_dir(opts_.dir); !s) return s;
+    if (auto s = update_extent([&](journal_extent& e) {
+          e.active = std::max(e.active, next_first);
+          if (count == 1) e.oldest = std::max(e.oldest, next_first); // it was the only segment
+          e.durable = std::max(e.durable, skip.last);
+        });
+        !s)
+      return s;
+    const std::string old_path = path_of(segment_file_name(active.first_seq));
+    active_ = std::move(*w);
+    {
+      std::lock_guard lock(seg_mu_);
+      segment_state next;
+      next.summary.first_seq = next_first;
+      next.summary.last_seq = skip.last;
+      segments_.back() = std::move(next);
+    }
+    if (auto s = fs_.remove_file(old_path); !s) return s;
+    if (auto s = fs_.sync_dir(opts_.dir); !s) return s;
+  }
+  durable_bytes_ = 0;
+  next_seq_ = next_first;
+  durable_seq_.store(skip.last, std::memory_order_release);
+  sendable_seq_.store(skip.last, std::memory_order_release);
+  return {};
+}
+
+status journal::finish_skip() {
+  const std::uint64_t end = durable_seq();
+  if (skipped_.empty() || skipped_.back().last <= end) return {};
+  // A skip recorded right above the journal's end whose segment was never created (a crash in
+  // skip_reserved): finish it. Anything else above the end was never written by a journal.
+  const std::uint64_t past = tandem::journal::past_skipped(skipped_, end + 1);
+  if (past == end + 1 || skipped_.back().last + 1 != past)
+    return corruption_at(path_of(skipped_file_name), 0,
+                         "skips seqs " + std::to_string(skipped_.back().first) + ".." +
+                             std::to_string(skipped_.back().last) + " above the journal's end " + std::to_string(end));
+  if (auto s = skip_reserved({end + 1, past - 1}); !s) return s;
+  skipped_at_open_ = {end + 1, past - 1};
+  return {};
+}
+
+std::uint64_t journal::past_skipped(std::uint64_t seq) const {
+  if (seq > skipped_end_.load(std::memory_order_acquire)) return seq; // the common case: no lock
+  std::lock_guard lock(seg_mu_);
+  return tandem::journal::past_skipped(skipped_, seq);
 }
 
 status journal::expose_written() {
@@ -166,6 +251,11 @@ status journal::recover(recovery_report& rep) {
   auto extent = read_extent_file(fs_, opts_.dir);
   if (!extent) return extent.error();
   const std::optional<journal_extent> recorded = *extent;
+  // Ranges skipped after host crashes (seq_reservation.hpp): the one gap allowed between segments.
+  auto skipped = read_skipped_file(fs_, opts_.dir);
+  if (!skipped) return skipped.error();
+  skipped_ = std::move(*skipped);
+  skipped_end_.store(skipped_.empty() ? 0 : skipped_.back().last, std::memory_order_release);
   std::vector<std::string> others;
   auto firsts = list_segment_files(fs_, opts_.dir, &others);
   if (!firsts) return firsts.error();
@@ -179,7 +269,8 @@ status journal::recover(recovery_report& rep) {
   std::uint64_t expect_first = 0; // 0 = no previous segment
   for (std::size_t i = 0; i < firsts->size(); ++i) {
     const std::uint64_t first = (*firsts)[i];
-    if (expect_first != 0 && first != expect_first)
+    const bool skipped_gap = expect_first != 0 && first > expect_first && tandem::journal::past_skipped(skipped_, expect_first) == first;
+    if (expect_first != 0 && first != expect_first && !skipped_gap)
       return corruption_at(path_of(segment_file_name(first)), 0,
                            "segment starts at seq " + std::to_string(first) + " but the previous one ends at " +
                                std::to_string(expect_first - 1) +
@@ -192,7 +283,17 @@ status journal::recover(recovery_report& rep) {
     segments_.push_back(std::move(st));
   }
   if (auto s = open_active(firsts->empty(), known_durable); !s) return s;
+  // A skipped range never holds a record (readers step over it).
+  for (const auto& r : skipped_)
+    for (const auto& seg : segments_)
+      if (seg.summary.record_count > 0 && r.first <= seg.summary.last_seq && r.last >= seg.summary.first_seq)
+        return corruption_at(path_of(skipped_file_name), 0,
+                             "skips seqs " + std::to_string(r.first) + ".." + std::to_string(r.last) + " but " +
+                                 path_of(segment_file_name(seg.summary.first_seq)) + " holds records " +
+                                 std::to_string(seg.summary.first_seq) + ".." + std::to_string(seg.summary.last_seq));
+  if (auto s = finish_skip(); !s) return s;
   if (auto s = open_reservation(); !s) return s;
+  rep.skipped = skipped_at_open_;
   if (auto s = load_removed(); !s) return s;
 
   const auto& active = segments_.back().summary;
@@ -496,13 +597,14 @@ result<std::uint64_t> journal::sync() {
   return last;
 }
 
-status journal::roll_segment() {
+status journal::roll_segment(std::uint64_t next_first) {
   segment_summary sealed;
   {
     std::lock_guard lock(seg_mu_);
     sealed = segments_.back().summary;
   }
   if (sealed.record_count == 0) return {};
+  if (next_first == 0) next_first = sealed.last_seq + 1; // else above a skipped range
   {
     std::lock_guard lock(origin_mu_);
     sealed.origins = origins_; // cumulative
@@ -512,11 +614,11 @@ status journal::roll_segment() {
   if (auto s = fs_.write_file_atomic(path_of(index_file_name(sealed.first_seq)), encode_sidecar(sealed)); !s)
     return s;
   segment_summary origins_only;
-  origins_only.first_seq = sealed.last_seq + 1;
-  origins_only.last_seq = sealed.last_seq;
+  origins_only.first_seq = next_first;
+  origins_only.last_seq = next_first - 1;
   origins_only.origins = sealed.origins;
   if (auto s = fs_.write_file_atomic(path_of(origins_file), encode_sidecar(origins_only)); !s) return s;
-  auto w = fs_.open_writable(path_of(segment_file_name(sealed.last_seq + 1)));
+  auto w = fs_.open_writable(path_of(segment_file_name(next_first)));
   if (!w) return w.error();
   if (auto s = fs_.sync_dir(opts_.dir); !s) return s;
   {
@@ -524,8 +626,8 @@ status journal::roll_segment() {
     segments_.back().sealed = true;
     segments_.back().summary.origins = sealed.origins; // cumulative, as in the sidecar (retention's removed_)
     segment_state next;
-    next.summary.first_seq = sealed.last_seq + 1;
-    next.summary.last_seq = sealed.last_seq;
+    next.summary.first_seq = next_first;
+    next.summary.last_seq = next_first - 1;
     segments_.push_back(std::move(next));
   }
   active_ = std::move(*w);
@@ -534,8 +636,8 @@ status journal::roll_segment() {
   // write fails the extent still names the old active segment, which exists: open accepts that,
   // and the next retention pass writes it again.
   return update_extent([&](journal_extent& e) {
-    e.active = std::max(e.active, sealed.last_seq + 1);
-    e.durable = std::max(e.durable, sealed.last_seq);
+    e.active = std::max(e.active, next_first);
+    e.durable = std::max(e.durable, next_first - 1);
   });
 }
 

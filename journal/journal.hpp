@@ -89,6 +89,9 @@ struct recovery_report {
   std::string truncated_file;
   std::string truncate_reason;          // e.g. "checksum mismatch", "record extends past end of data"
   std::uint64_t truncated_seq = 0;      // the seq the first dropped record would have had
+  // A host crash after records were readable before durable (seq_reservation.hpp): the seqs open()
+  // skipped, never to be used here (empty: none).
+  seq_range skipped{1, 0};
   // What is known about the dropped bytes, for the log: whether they look like what a crash leaves,
   // and which seqs the extent file proves durable (those are never dropped: open refuses instead).
   std::string truncate_known;
@@ -188,6 +191,9 @@ public:
   std::uint64_t sendable_seq() const noexcept { return sendable_seq_.load(std::memory_order_acquire); }
   // Oldest seq still held (durable_seq() + 1 when nothing is held).
   std::uint64_t first_seq() const;
+  // The first seq at or above `seq` that no range skipped after a host crash covers ("skipped"
+  // file, seq_reservation.hpp): readers step over such a range, which no record ever had here.
+  std::uint64_t past_skipped(std::uint64_t seq) const;
   // The seq this journal's first-ever record got (its incarnation base): recorded in the "base"
   // file at creation; 1 for a journal created without one. Never changes; retention keeps it.
   std::uint64_t base_seq() const noexcept { return base_seq_; }
@@ -266,7 +272,9 @@ private:
   status open_reservation(); // after open_active: the restart rule (seq_reservation.hpp)
   status load_removed();
   status rollback_unsynced(); // truncate to the durable end; forget staged/written records
-  status roll_segment();
+  status roll_segment(std::uint64_t next_first = 0); // 0: the sealed segment's last seq + 1
+  status skip_reserved(seq_range skip);               // open_reservation after a host crash
+  status finish_skip(); // at open: a skip recorded above the journal's end but not completed
   // Rewrites the extent file with `change` applied, if that changes it (serialised by extent_mu_,
   // which is held only around this one small atomic write).
   status update_extent(const std::function<void(journal_extent&)>& change);
@@ -298,9 +306,12 @@ private:
   mutable std::atomic<std::uint64_t> cursor_disk_bytes_{0};
   tail_window window_;
 
-  mutable std::mutex seg_mu_; // guards segments_ and removed_ (durable state only)
+  mutable std::mutex seg_mu_; // guards segments_, removed_ and skipped_ (durable state only)
   std::deque<segment_state> segments_;
   removed_history removed_;
+  std::vector<seq_range> skipped_;  // the "skipped" file (seq_reservation.hpp)
+  std::atomic<std::uint64_t> skipped_end_{0}; // the last seq of the highest skipped range (0: none)
+  seq_range skipped_at_open_{1, 0}; // what this open skipped (recovery_report::skipped)
 
   mutable std::mutex origin_mu_; // guards origins_ and pending_origins_
   origin_map origins_;           // durable

@@ -16,6 +16,7 @@ result<cursor> journal::open_cursor(std::uint64_t from_seq) const {
   // Seqs below the base never existed in this journal (an earlier incarnation used them): start
   // at the base. Only what retention removed is errc::trimmed.
   if (from_seq < base_seq_) from_seq = base_seq_;
+  from_seq = past_skipped(from_seq); // no record ever had a skipped seq here
   // A sync link may have read written records up to sendable_seq() (seq reservation).
   const std::uint64_t durable = std::max(durable_seq(), sendable_seq());
   if (from_seq > durable + 1)
@@ -31,6 +32,7 @@ result<std::vector<record>> cursor::read(std::size_t max_records, std::size_t ma
   std::vector<record> out;
   max_records = std::max<std::size_t>(max_records, 1);
   const std::uint64_t durable = j_->durable_seq();
+  next_ = j_->past_skipped(next_);
   if (next_ > durable) return out;
   if (j_->window_.read(next_, durable, max_records, max_bytes, out)) {
     ++window_reads_;
@@ -58,6 +60,7 @@ std::optional<std::vector<chunk_slice>> cursor::read_window_slices_up_to(std::si
   max_records = std::max<std::size_t>(max_records, 1);
   // Durable records are always sendable; written ones only up to the reservation.
   const std::uint64_t bound = std::min(up_to, std::max(j_->durable_seq(), j_->sendable_seq()));
+  next_ = j_->past_skipped(next_);
   if (next_ > bound) return out;
   if (!j_->window_.read_slices(next_, bound, max_records, max_bytes, out)) return std::nullopt;
   ++window_reads_;
@@ -69,7 +72,7 @@ result<std::vector<chunk_slice>> cursor::read_slices(std::size_t max_records, st
   if (auto from_window = read_window_slices(max_records, max_bytes)) return std::move(*from_window);
   ++disk_reads_;
   auto raw = std::make_shared<record_chunk>();
-  raw->first_seq = next_;
+  raw->first_seq = next_; // read_from_disk moves it (and next_) past a skipped range
   if (auto s = read_from_disk(j_->durable_seq(), std::max<std::size_t>(max_records, 1), max_bytes, *raw); !s) return s;
   disk_bytes_ += raw->bytes.size();
   j_->cursor_disk_bytes_.fetch_add(raw->bytes.size(), std::memory_order_relaxed);
@@ -102,6 +105,15 @@ status cursor::read_from_disk(std::uint64_t durable, std::size_t max_records, st
   bool reread = false;
   while (seq <= durable && out.size() < max_records) {
     if (!file_ || pos_seq_ != seq) {
+      // A range skipped after a host crash lies between two segments: step over it. A chunk holds
+      // consecutive seqs, so one that already has records ends before the gap.
+      if (const auto past = j_->past_skipped(seq); past != seq) {
+        if (out.size() > 0) break;
+        seq = past;
+        next_ = past;
+        out.first_seq = past;
+        continue;
+      }
       auto loc = j_->locate(seq);
       if (!loc) return loc.error();
       if (!file_ || file_first_seq_ != loc->first_seq) {

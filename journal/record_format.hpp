@@ -13,7 +13,8 @@
 //   12  2    topic_len      0..max_topic_bytes
 //   14  2    reserved       must be 0
 //   16  8    seq            local sequence number: each record's is the previous one's + 1 (no
-//                           gaps within a journal); the first is the journal's base (1, or the
+//                           gaps within a segment; between two segments only a range the
+//                           "skipped" file records, seq_reservation.hpp); the first is the journal's base (1, or the
 //                           wall-clock base tandemd gives a new journal: docs/journal-format.md),
 //                           and after retention the oldest record held is above the base
 //   24  8    origin_seq     sequence number at the origin instance

@@ -114,6 +114,77 @@ restart_decision decide_restart(std::uint64_t recovered_last, const std::optiona
   return d;
 }
 
+namespace {
+constexpr std::string_view skipped_header = "tandem-skipped 1";
+} // namespace
+
+std::string encode_skipped(const std::vector<seq_range>& ranges) {
+  std::string out{skipped_header};
+  out += "\n";
+  for (const auto& r : ranges) out += "skip " + std::to_string(r.first) + " " + std::to_string(r.last) + "\n";
+  return with_crc_line(std::move(out));
+}
+
+result<std::vector<seq_range>> decode_skipped(std::string_view text, const std::string& path) {
+  const auto bad = [&](const std::string& why) { return status{errc::corruption, path + ": " + why}; };
+  auto checked = body_before_crc(text, path);
+  if (!checked) return checked.error();
+  std::string_view body = *checked;
+  if (take_line(body) != skipped_header) return bad("unknown header");
+  std::vector<seq_range> out;
+  while (!body.empty()) {
+    const std::string_view line = take_line(body);
+    if (out.size() == max_skipped_ranges)
+      return bad("more than " + std::to_string(max_skipped_ranges) + " skipped ranges");
+    if (line.substr(0, 5) != "skip ") return bad("expected line 'skip FIRST LAST'");
+    const std::string_view rest = line.substr(5);
+    const auto space = rest.find(' ');
+    if (space == std::string_view::npos) return bad("expected line 'skip FIRST LAST'");
+    const auto first = parse_decimal(rest.substr(0, space), 20);
+    const auto last = parse_decimal(rest.substr(space + 1), 20);
+    if (!first || !last || *first == 0 || *first > *last) return bad("malformed range '" + std::string(rest) + "'");
+    if (!out.empty() && *first <= out.back().last) return bad("ranges not ascending and disjoint");
+    out.push_back({*first, *last});
+  }
+  return out;
+}
+
+result<std::vector<seq_range>> read_skipped_file(file_system& fs, const std::string& dir) {
+  const std::string path = dir + "/" + skipped_file_name;
+  if (!fs.exists(path)) return std::vector<seq_range>{};
+  auto text = fs.read_file(path);
+  if (!text) return text.error();
+  if (text->size() > max_skipped_file_bytes)
+    return status{errc::corruption, path + ": " + std::to_string(text->size()) + " bytes, more than " +
+                                        std::to_string(max_skipped_file_bytes)};
+  return decode_skipped(*text, path);
+}
+
+status write_skipped_file(file_system& fs, const std::string& dir, const std::vector<seq_range>& ranges) {
+  return fs.write_file_atomic(dir + "/" + skipped_file_name, encode_skipped(ranges));
+}
+
+std::vector<seq_range> with_skipped(std::vector<seq_range> ranges, seq_range add) {
+  ranges.push_back(add);
+  std::sort(ranges.begin(), ranges.end(), [](const seq_range& a, const seq_range& b) { return a.first < b.first; });
+  std::vector<seq_range> out;
+  for (const auto& r : ranges) {
+    if (!out.empty() && (out.back().last == std::numeric_limits<std::uint64_t>::max() || r.first <= out.back().last + 1))
+      out.back().last = std::max(out.back().last, r.last); // overlapping or adjacent: joined
+    else
+      out.push_back(r);
+  }
+  return out;
+}
+
+std::uint64_t past_skipped(const std::vector<seq_range>& ranges, std::uint64_t seq) {
+  for (const auto& r : ranges) { // ascending; a handful of ranges
+    if (seq < r.first) break;
+    if (seq <= r.last) seq = r.last == std::numeric_limits<std::uint64_t>::max() ? r.last : r.last + 1;
+  }
+  return seq;
+}
+
 seq_reservation::seq_reservation(std::uint64_t step, std::uint64_t reserved)
     : step_(step < 2 ? 2 : step), reserved_(reserved) {}
 

@@ -22,9 +22,10 @@
 //                               written in this boot, so the kernel kept it and L covers it: from L + 1.
 //                             R > L, other boot    -> host crash: seqs L + 1 .. R may be held by a
 //                               partner with content lost here; they are SKIPPED: number on from R + 1.
-//     The skip is made durable at once, before anything is appended or sent: the journal starts its
-//     next segment at R + 1 (an empty segment file, directory fsynced), so from then on the last
-//     seq it recovers is R (an empty segment's last seq is its first - 1), whatever crash follows.
+//     The skip is made durable at once, before anything is appended or sent: the range goes to the
+//     "skipped" file, then the journal starts its next segment at R + 1 (an empty segment file,
+//     directory fsynced), so from then on the last seq it recovers is R (an empty segment's last
+//     seq is its first - 1), whatever crash follows; readers step over the range.
 //   * A failed fdatasync after a seq above the durable seq was exposed (after_failed_sync()) must
 //     not roll back and reuse those seqs: the journal refuses appends until the process restarts,
 //     and the open rule above then applies.
@@ -44,6 +45,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "journal/errc.hpp"
 #include "journal/file_io.hpp"
@@ -103,6 +105,30 @@ struct restart_decision {
 // on_disk: the reserve file, if any; boot_now: normalize_boot_id() of the running host.
 restart_decision decide_restart(std::uint64_t recovered_last, const std::optional<reservation_record>& on_disk,
                                 std::string_view boot_now);
+
+// The "skipped" file: the seq ranges open() skipped after host crashes (never used by any record
+// here; a sync partner may hold records of this origin there). Ascending, disjoint, at most
+// max_skipped_ranges:
+//   tandem-skipped 1
+//   skip 5451 6501              first and last seq of one range (decimal, first <= last)
+//   crc 1a2b3c4d
+// Written atomically before the segment that starts above the range is created, so that open()
+// tells a skipped range between two segments from a missing segment.
+constexpr const char* skipped_file_name = "skipped";
+constexpr std::size_t max_skipped_ranges = 1024;
+constexpr std::size_t max_skipped_file_bytes = 64 * 1024;
+std::string encode_skipped(const std::vector<seq_range>& ranges);
+// errc::corruption naming `path` for anything but a well-formed file: header, "skip A B" lines
+// with A <= B, ascending and disjoint, at most max_skipped_ranges, matching crc.
+result<std::vector<seq_range>> decode_skipped(std::string_view text, const std::string& path);
+// DIR/skipped: empty when absent; errc::corruption as decode_skipped(), or when larger than
+// max_skipped_file_bytes.
+result<std::vector<seq_range>> read_skipped_file(file_system& fs, const std::string& dir);
+status write_skipped_file(file_system& fs, const std::string& dir, const std::vector<seq_range>& ranges);
+// `ranges` with `add` merged in (ascending, disjoint; an overlapping or adjacent range joins it).
+std::vector<seq_range> with_skipped(std::vector<seq_range> ranges, seq_range add);
+// The first seq at or above `seq` that no range covers.
+std::uint64_t past_skipped(const std::vector<seq_range>& ranges, std::uint64_t seq);
 
 class seq_reservation {
 public:

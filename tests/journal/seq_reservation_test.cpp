@@ -9,9 +9,13 @@
 #include <map>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "journal/crc32c.hpp"
+#include "journal/crc_text.hpp"
+#include "journal/inspect.hpp"
 #include "journal/reader.hpp"
+#include "journal/segment.hpp"
 #include "journal/seq_reservation.hpp"
 #include "test_util.hpp"
 
@@ -497,7 +501,7 @@ TEST_CASE("journal reserve_step 0: no reserve file, nothing readable above the d
   CHECK_FALSE(posix_file_system().exists(dir.file("reserve")));
 }
 
-TEST_CASE("journal reserve_step: a reservation above the journal under another boot is refused at open") {
+TEST_CASE("journal reserve_step: a reservation above the journal under another boot is skipped at open") {
   temp_dir dir;
   auto o = options_for(dir.path());
   {
@@ -506,14 +510,44 @@ TEST_CASE("journal reserve_step: a reservation above the journal under another b
   }
   // What a host crash leaves: the file reserved 5..200 before power was lost.
   REQUIRE(write_reservation_file(posix_file_system(), dir.path(), {200, boot_a}).ok());
-  for (std::uint64_t step : {0, 100}) {
-    CAPTURE(step);
-    o.reserve_step = step;
-    o.boot_id = boot_b;
-    auto j = journal::open(o);
-    REQUIRE_FALSE(j.ok());
-    CHECK(j.error().code() == errc::corruption);
-    CHECK(j.error().message().find("seqs 6..200 may be held by a sync partner") != std::string::npos);
+  for (std::uint64_t step : {std::uint64_t{0}, std::uint64_t{100}}) {
+    SUBCASE(("another boot (a host crash), reserve_step " + std::to_string(step)).c_str()) {
+      o.reserve_step = step; // off too: the rule applies to what the run with it on may have sent
+      o.boot_id = boot_b;
+      recovery_report rep;
+      {
+        auto j = open_ok(o, &rep);
+        CHECK(rep.skipped == seq_range{6, 200});
+        CHECK(j->durable_seq() == 200); // the journal ends at the reservation: nothing there, ever
+        CHECK(j->sendable_seq() == 200);
+        auto r = j->append(make_batch(6, 2));
+        REQUIRE(r.ok());
+        CHECK(r->first == 201); // never 6: a partner may hold 6..200 with records lost here
+        REQUIRE(j->sync().ok());
+        std::vector<std::uint64_t> seqs;
+        for (const auto& rec : tandem::journal::test::read_all(*j, 1)) seqs.push_back(rec.seq);
+        CHECK(seqs == std::vector<std::uint64_t>{1, 2, 3, 4, 5, 201, 202});
+        auto mid = j->open_cursor(50); // a reader inside the skipped range goes on above it
+        REQUIRE(mid.ok());
+        CHECK(mid->next_seq() == 201);
+        CHECK(j->past_skipped(6) == 201);
+        CHECK(j->past_skipped(5) == 5);
+        CHECK(j->past_skipped(201) == 201);
+      }
+      auto skipped = read_skipped_file(posix_file_system(), dir.path());
+      REQUIRE(skipped.ok());
+      CHECK(*skipped == std::vector<seq_range>{{6, 200}});
+      std::ostringstream verified;
+      CHECK_MESSAGE(verify(dir.path(), verified).ok(), verified.str()); // tandemd journal verify
+      CHECK(verified.str().find("skipped after a host crash: seqs 6..200") != std::string::npos);
+      // Another reboot, a clean close before it: nothing more is skipped.
+      o.boot_id = "33333333-3333-3333-3333-333333333333";
+      recovery_report again;
+      auto j = open_ok(o, &again);
+      CHECK(again.skipped.empty());
+      CHECK(j->durable_seq() == 202);
+      CHECK(tandem::journal::test::read_all(*j, 1).size() == 7);
+    }
   }
   SUBCASE("the same boot (a process crash): opens, numbers on from the journal's end") {
     o.reserve_step = 100;
@@ -561,11 +595,13 @@ TEST_CASE("journal reserve_step: a failed fdatasync after records were readable 
   // The pages of 6..8 may be gone although the host did not reboot: the file's boot id is now
   // unknown, so even the same boot gets the host-crash rule at the next open, not 6 again.
   CHECK((*file)->boot_id == "-");
-  auto reopened = journal::open(reserving(dir));
-  REQUIRE_FALSE(reopened.ok());
-  CHECK(reopened.error().code() == errc::corruption);
-  CHECK(reopened.error().message().find("seqs 6..") != std::string::npos);
-  CHECK(reopened.error().message().find("move " + dir.path()) != std::string::npos); // what to do
+  recovery_report rep;
+  auto reopened = open_ok(reserving(dir), &rep);
+  CHECK(rep.skipped.first == 6);
+  CHECK(rep.skipped.last == (*file)->seq);
+  auto r = reopened->append(make_batch(9, 1));
+  REQUIRE(r.ok());
+  CHECK(r->first == (*file)->seq + 1);
 }
 
 TEST_CASE("journal reserve_step: a failed write after an earlier write was readable refuses appends too") {
@@ -612,4 +648,137 @@ TEST_CASE("journal reserve_step: a failed fdatasync with nothing readable above 
   auto r = j->append(make_batch(1, 2));
   REQUIRE(r.ok());
   CHECK(r->first == 1); // reused: no one could have read them
+}
+
+TEST_CASE("skipped file: round trip, merge, limits, damage") {
+  const std::vector<seq_range> two{{6, 200}, {301, 400}};
+  auto back = decode_skipped(encode_skipped(two), "d/skipped");
+  REQUIRE(back.ok());
+  CHECK(*back == two);
+  CHECK(past_skipped(two, 5) == 5);
+  CHECK(past_skipped(two, 6) == 201);
+  CHECK(past_skipped(two, 200) == 201);
+  CHECK(past_skipped(two, 300) == 300);
+  CHECK(past_skipped(two, 350) == 401);
+  CHECK(with_skipped(two, {201, 300}) == std::vector<seq_range>{{6, 400}}); // adjacent both sides: one range
+  CHECK(with_skipped(two, {6, 200}) == two);                                // the same skip decided again
+  CHECK(with_skipped(two, {500, 600}) == std::vector<seq_range>{{6, 200}, {301, 400}, {500, 600}});
+  CHECK(with_skipped({}, {1, 1}) == std::vector<seq_range>{{1, 1}});
+  // At the limit and one past it.
+  std::vector<seq_range> many;
+  for (std::uint64_t i = 0; i < max_skipped_ranges; ++i) many.push_back({10 * i + 1, 10 * i + 5});
+  REQUIRE(decode_skipped(encode_skipped(many), "d/skipped").ok());
+  many.push_back({10 * max_skipped_ranges + 1, 10 * max_skipped_ranges + 5});
+  auto over = decode_skipped(encode_skipped(many), "d/skipped");
+  REQUIRE_FALSE(over.ok());
+  CHECK(over.error().message().find("more than 1024") != std::string::npos);
+  // Damage: a flipped byte, a range backwards, overlapping or out of order, seq 0, a 21-digit seq.
+  std::string flipped = encode_skipped(two);
+  flipped[20] ^= 1;
+  CHECK(decode_skipped(flipped, "d/skipped").error().message().find("d/skipped") != std::string::npos);
+  for (const auto& body : {std::string{"tandem-skipped 1\nskip 9 8\n"}, std::string{"tandem-skipped 1\nskip 1 5\nskip 5 9\n"},
+                           std::string{"tandem-skipped 1\nskip 10 20\nskip 1 5\n"}, std::string{"tandem-skipped 1\nskip 0 5\n"},
+                           std::string{"tandem-skipped 1\nskip 1 100000000000000000000\n"},
+                           std::string{"tandem-skipped 2\n"}, std::string{"tandem-skipped 1\nskip 1\n"}}) {
+    CAPTURE(body);
+    auto d = decode_skipped(tandem::journal::with_crc_line(body), "d/skipped");
+    REQUIRE_FALSE(d.ok());
+    CHECK(d.error().code() == errc::corruption);
+  }
+}
+
+TEST_CASE("journal: a gap between segments opens only when the skipped file covers it exactly") {
+  temp_dir dir;
+  auto o = options_for(dir.path());
+  {
+    auto j = open_ok(o);
+    tandem::journal::test::append_sync(*j, 1, 5);
+  }
+  // A crash in the middle of a skip: the file and the new segment are there, the extent not yet.
+  auto& fs = posix_file_system();
+  REQUIRE(write_skipped_file(fs, dir.path(), {{6, 200}}).ok());
+  { auto w = fs.open_writable(dir.file(segment_file_name(201))); REQUIRE(w.ok()); }
+  SUBCASE("covered: opens, the journal ends at 200") {
+    auto j = open_ok(o);
+    CHECK(j->durable_seq() == 200);
+    auto r = j->append(make_batch(6, 1));
+    REQUIRE(r.ok());
+    CHECK(r->first == 201);
+  }
+  SUBCASE("not covered (a missing segment): refused, naming the segment") {
+    REQUIRE(write_skipped_file(fs, dir.path(), {{6, 199}}).ok());
+    auto j = journal::open(o);
+    REQUIRE_FALSE(j.ok());
+    CHECK(j.error().code() == errc::corruption);
+    CHECK(j.error().message().find("is missing") != std::string::npos);
+    std::ostringstream verified;
+    CHECK_FALSE(verify(dir.path(), verified).ok());
+  }
+  SUBCASE("the crash came before the new segment: open finishes the skip") {
+    REQUIRE(fs.remove_file(dir.file(segment_file_name(201))).ok());
+    recovery_report rep;
+    auto j = open_ok(o, &rep);
+    CHECK(rep.skipped == seq_range{6, 200});
+    CHECK(j->durable_seq() == 200);
+    auto r = j->append(make_batch(6, 1));
+    REQUIRE(r.ok());
+    CHECK(r->first == 201); // not 6, which readers would step over
+  }
+  SUBCASE("a skipped range over records held, or above the end and not next to it: refused") {
+    REQUIRE(fs.remove_file(dir.file(segment_file_name(201))).ok());
+    for (const auto& bad : {std::vector<seq_range>{{3, 4}}, std::vector<seq_range>{{10, 20}}}) {
+      CAPTURE(bad.front().first);
+      REQUIRE(write_skipped_file(fs, dir.path(), bad).ok());
+      auto j = journal::open(o);
+      REQUIRE_FALSE(j.ok());
+      CHECK(j.error().code() == errc::corruption);
+      CHECK(j.error().message().find("skips seqs") != std::string::npos);
+    }
+  }
+  SUBCASE("a damaged skipped file: refused, naming it") {
+    REQUIRE(fs.write_file_atomic(dir.file("skipped"), "tandem-skipped 1\nskip 6 200\ncrc 00000000\n").ok());
+    auto j = journal::open(o);
+    REQUIRE_FALSE(j.ok());
+    CHECK(j.error().message().find("skipped") != std::string::npos);
+  }
+}
+
+TEST_CASE("journal reserve_step: a host crash with an empty active segment replaces it above the skipped range") {
+  temp_dir dir;
+  auto o = reserving(dir);
+  o.segment_bytes = 4096;
+  std::uint64_t last = 0;
+  SUBCASE("after a seal: sealed segments, then an empty active one") {
+    auto j = open_ok(o);
+    while (j->segments().size() < 3 || j->segments().back().last_seq >= j->segments().back().first_seq)
+      last = tandem::journal::test::append_sync(*j, last + 1, 1, 600);
+    REQUIRE(j->segments().back().last_seq + 1 == j->segments().back().first_seq); // empty active
+  }
+  SUBCASE("a journal with no record at all") {
+    auto j = open_ok(o);
+    REQUIRE(j->segments().size() == 1);
+  }
+  // Not a clean close: the reservation as a crash leaves it.
+  const std::uint64_t base_last = last;
+  REQUIRE(write_reservation_file(posix_file_system(), dir.path(), {base_last + 300, boot_a}).ok());
+  o.boot_id = boot_b;
+  recovery_report rep;
+  {
+    auto j = open_ok(o, &rep);
+    CHECK(rep.skipped == seq_range{base_last + 1, base_last + 300});
+    CHECK(j->durable_seq() == base_last + 300);
+    CHECK(j->segments().back().first_seq == base_last + 301);
+    auto r = j->append(make_batch(1, 1));
+    REQUIRE(r.ok());
+    CHECK(r->first == base_last + 301);
+    REQUIRE(j->sync().ok());
+  }
+  CHECK_FALSE(posix_file_system().exists(dir.file(segment_file_name(base_last + 1)))); // replaced
+  o.boot_id = boot_a;
+  auto j = open_ok(o);
+  const auto all = tandem::journal::test::read_all(*j, 1);
+  REQUIRE(all.size() == base_last + 1);
+  CHECK(all.back().seq == base_last + 301);
+  std::ostringstream verified;
+  CHECK_MESSAGE(verify(dir.path(), verified).ok(), verified.str());
 }
