@@ -249,6 +249,12 @@ void pump(link_self self) {
   auto& st = self->state;
   auto& w = *st.window;
   while (can_pump(st)) {
+    // Seqs skipped after a host crash (journal/seq_reservation.hpp) never held a record here:
+    // nothing to send, so the destination has them (no lag, no stall).
+    if (const auto past = st.ctx->runtime->log().past_skipped(w.next_read()); past != w.next_read()) {
+      report(self, w.on_read(past - 1));
+      continue;
+    }
     if (!st.cursor || st.cursor->next_seq() != w.next_read()) {
       auto c = st.ctx->runtime->log().open_cursor(w.next_read());
       if (!c && c.error().code() == journal::errc::trimmed) {

@@ -46,9 +46,9 @@ struct claim_violation {
 
 // The first durable_ack of a connection, against this node's durable seq. `sent_bound` (issue 19,
 // sending before durable, journal/seq_reservation.hpp): the highest seq this node may have sent
-// before it was durable -- journal::sendable_seq() while running (the link passes it), or, once
-// the host-crash skip is built, the reservation it skipped past at open (the partner may durably
-// hold records this node lost with its page cache). The bound is max(durable_seq, sent_bound); 0 (the default, no reservation) keeps the rule
+// before it was durable -- journal::sendable_seq() while running (the link passes it). After a
+// host crash open skips the reservation (the partner may durably hold records this node lost with
+// its page cache) and the durable seq becomes its end, so durable_seq covers that case. The bound is max(durable_seq, sent_bound); 0 (the default, no reservation) keeps the rule
 // above.
 std::optional<claim_violation> check_resume_point(std::uint64_t claimed, std::uint64_t durable_seq,
                                                   std::uint64_t sent_bound = 0);
