@@ -184,6 +184,11 @@ std::string status_json(journal_state& st) {
   out["first_seq"] = j.first_seq();
   out["segment_read_bytes"] = j.cursor_disk_bytes(); // read behind the tail window
   out["durable_seq"] = j.durable_seq();
+  // Seqs skipped (journal.send_before_durable: after a host crash, or a failed write or fdatasync
+  // of records a sync link may have sent): never used here; [[first, last], ...].
+  out["skipped"] = nlohmann::json::array();
+  for (const auto& r : j.skipped())
+    out["skipped"].push_back({r.first, r.last});
   std::uint64_t bytes = 0;
   auto segments = j.segments();
   for (const auto& s : segments)

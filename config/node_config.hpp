@@ -60,8 +60,9 @@ struct journal_config {
   // record once it is written here, before its fdatasync completes, so that this node's fdatasync
   // and the partner's overlap; the persisted ack still needs both. Costs: the "reserve" file, and
   // after a host crash (power loss, kernel panic) the reserved seqs above the journal's end are
-  // skipped, never used (journal/seq_reservation.hpp). Off by default.
-  bool send_before_durable = false;
+  // skipped, never used (journal/seq_reservation.hpp). On by default; false: links send durable
+  // records only (each sync ack then waits for the two fdatasyncs one after the other).
+  bool send_before_durable = true;
 
   friend bool operator==(const journal_config&, const journal_config&) = default;
 };

@@ -197,6 +197,11 @@ status journal::finish_skip() {
   return {};
 }
 
+std::vector<seq_range> journal::skipped() const {
+  std::lock_guard lock(seg_mu_);
+  return skipped_;
+}
+
 std::uint64_t journal::past_skipped(std::uint64_t seq) const {
   if (seq > skipped_end_.load(std::memory_order_acquire)) return seq; // the common case: no lock
   std::lock_guard lock(seg_mu_);
@@ -511,8 +516,8 @@ status journal::write_staged() {
     return {errc::io_error, "journal was repaired after an earlier failure; staged records were rejected"};
   }
   if (auto s = active_->append(staging_); !s) {
-    if (reservation_) unexpose_after_failure(); // earlier writes may have been sent
     (void)rollback_unsynced();
+    if (reservation_) unexpose_after_failure(); // earlier writes may have been sent
     return s;
   }
   staged_chunk_->bytes = std::move(staging_);
@@ -558,8 +563,8 @@ result<std::uint64_t> journal::sync() {
   if (auto s = active_->sync(); !s) {
     // After a failed fdatasync the state of those pages is unknown (they may have been dropped
     // and marked clean), so none of them may ever be reported durable: cut them away.
-    if (reservation_) unexpose_after_failure();
     (void)rollback_unsynced();
+    if (reservation_) unexpose_after_failure();
     return s;
   }
   const std::uint64_t last = written_.back()->last_seq();
@@ -678,9 +683,18 @@ void journal::unexpose_after_failure() {
   window_.drop_after(durable_seq());
   sendable_seq_.store(durable_seq(), std::memory_order_release);
   if (reservation_->after_failed_sync(durable_seq())) return; // nothing was readable above durable
-  // Readable above the durable seq: a partner may hold them, so their seqs are never reused. No
-  // more appends; and the reserve file loses its boot id, so that the next open does not take the
-  // rolled-back records for ones the kernel kept (a process crash) but applies the host-crash rule.
+  // Readable above the durable seq: a partner may hold them, so their seqs are never reused. They
+  // are skipped now, as open skips them after a host crash: the truncation made durable first (so
+  // that no rolled-back record can reappear inside the skipped range), then the range recorded and
+  // the next segment started above it. Appends go on from there.
+  const seq_range skip{durable_seq() + 1, std::max(reservation_->reserved(), reservation_->exposed())};
+  if (!needs_repair_ && active_->sync().ok() && skip_reserved(skip).ok()) {
+    reservation_.emplace(opts_.reserve_step, skip.last);
+    return;
+  }
+  // The disk refuses even that: no more appends, and the reserve file loses its boot id, so that
+  // the next open does not take the rolled-back records for ones the kernel kept (a process crash)
+  // but skips them (the host-crash rule).
   exposed_failed_ = true;
   (void)write_reservation_file(fs_, opts_.dir, {reservation_->reserved(), "-"});
 }

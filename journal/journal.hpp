@@ -194,6 +194,9 @@ public:
   // The first seq at or above `seq` that no range skipped after a host crash covers ("skipped"
   // file, seq_reservation.hpp): readers step over such a range, which no record ever had here.
   std::uint64_t past_skipped(std::uint64_t seq) const;
+  // Every range skipped so far (after host crashes, and after a failed write or fdatasync of
+  // records a sync link may have sent: skipped at once, appends go on above them).
+  std::vector<seq_range> skipped() const;
   // The seq this journal's first-ever record got (its incarnation base): recorded in the "base"
   // file at creation; 1 for a journal created without one. Never changes; retention keeps it.
   std::uint64_t base_seq() const noexcept { return base_seq_; }
@@ -293,10 +296,12 @@ private:
   std::string staging_;
   std::shared_ptr<record_chunk> staged_chunk_;
   std::optional<seq_reservation> reservation_; // reserve_step > 0 only
-  bool exposed_failed_ = false; // a sync failed after records above durable were readable: no more appends
+  bool exposed_failed_ = false; // a failure after records above durable were readable, and no skip: no more appends
   status expose_written(); // reservation_: grow the reserve file if needed, publish sendable_seq_
-  // reservation_: a write or fdatasync failed; readers go back to the durable seq, and if anything
-  // above it was readable, appends stop (exposed_failed_) and the reserve file's boot id becomes "-".
+  // reservation_: a write or fdatasync failed (after rollback_unsynced); readers go back to the
+  // durable seq, and if anything above it was readable, the reservation is skipped (skip_reserved)
+  // or, when the disk refuses that too, appends stop (exposed_failed_) and the reserve file's boot
+  // id becomes "-".
   void unexpose_after_failure();
   std::vector<std::shared_ptr<record_chunk>> written_; // written, not yet synced (file order)
 

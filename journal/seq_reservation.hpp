@@ -26,9 +26,10 @@
 //     "skipped" file, then the journal starts its next segment at R + 1 (an empty segment file,
 //     directory fsynced), so from then on the last seq it recovers is R (an empty segment's last
 //     seq is its first - 1), whatever crash follows; readers step over the range.
-//   * A failed fdatasync after a seq above the durable seq was exposed (after_failed_sync()) must
-//     not roll back and reuse those seqs: the journal refuses appends until the process restarts,
-//     and the open rule above then applies.
+//   * A failed write or fdatasync after a seq above the durable seq was exposed (after_failed_sync())
+//     must not roll back and reuse those seqs: the journal skips durable + 1 .. R at once, as open
+//     does after a host crash, and appends go on above it; if the disk refuses that too, it
+//     refuses appends until the process restarts, and the open rule above then applies.
 //
 // Worked example (step 1000): durable 5000, written 5040, R 6000 -> sendable 5040. Written reaches
 // 5501 (less than step / 2 left): wanted() says 6501 (written + step); until that file is written,
@@ -152,8 +153,8 @@ public:
   // next open is clean and numbers on above both.
   static std::uint64_t at_clean_close(std::uint64_t last_used) { return last_used; }
   // A failed fdatasync with `durable` the last durable seq: true when the written records may be
-  // rolled back and their seqs reused (none was exposed above durable); false: refuse appends
-  // until restart.
+  // rolled back and their seqs reused (none was exposed above durable); false: never reuse them
+  // (the journal skips them).
   bool after_failed_sync(std::uint64_t durable) const noexcept { return exposed_ <= durable; }
 
 private:

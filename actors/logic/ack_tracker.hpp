@@ -39,8 +39,9 @@
 //     set_sync(i, false): i holds back nothing any more, waiting publishes included (released by
 //     the next take_ready() if nothing else holds them).
 //   * on_rejected(first, last): the journal failed those seqs; their publishes are released as
-//     rejected (whatever the other positions say). The journal reuses rejected seqs, so a later
-//     add() may use them again once they were the newest entries.
+//     rejected (whatever the other positions say). The journal may reuse rejected seqs (when no
+//     sync link could have read them; otherwise it skips them: journal/seq_reservation.hpp), so
+//     a later add() may use them again once they were the newest entries.
 //   * Positions are monotonic: a lower (out-of-order, stale) value is ignored and counted.
 //   * take_ready() returns every release decided since the last call, each exactly once.
 //     Persisted releases come out in seq order within one call; publishes that need different

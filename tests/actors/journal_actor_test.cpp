@@ -128,6 +128,10 @@ TEST_CASE("journal actor: destination acks are retention positions and show in s
 TEST_CASE("journal actor: a disk error is a negative reply, earlier records stay, appends resume") {
   temp_dir dir;
   auto cfg = node_config_for(dir.path());
+  bool send_early = true;
+  SUBCASE("journal.send_before_durable on (the default): the failed seqs are skipped") {}
+  SUBCASE("journal.send_before_durable off: the failed seqs are reused") { send_early = false; }
+  cfg.journal.send_before_durable = send_early;
   journal::test::fault_fs fs;
   journal::recovery_report rep;
   std::string error;
@@ -144,11 +148,19 @@ TEST_CASE("journal actor: a disk error is a negative reply, earlier records stay
   CHECK_FALSE(failed.ok);
   CHECK(failed.error_code == "no_space");
   const std::uint64_t b = rt->log().base_seq() - 1;
-  CHECK(rt->log().durable_seq() == b + 5);
+  // Off: the journal ends where it did. On: at the end of the skipped reservation.
+  CHECK(rt->log().durable_seq() == (send_early ? rt->log().skipped().front().last : b + 5));
 
   auto resumed = append(self, j, make_batch(20, 5));
   REQUIRE(resumed.ok);
-  CHECK(resumed.first_seq == b + 6); // the failed batch's seqs were never durable and are reused
+  if (send_early) { // they may have been sent: skipped, never used for another record
+    REQUIRE(rt->log().skipped().size() == 1);
+    CHECK(rt->log().skipped().front().first == b + 6);
+    CHECK(resumed.first_seq == rt->log().skipped().front().last + 1);
+    CHECK(status_of(self, j)["skipped"].size() == 1);
+  } else {
+    CHECK(resumed.first_seq == b + 6); // the failed batch's seqs were never durable and are reused
+  }
   auto records = journal::test::read_all(rt->log());
   REQUIRE(records.size() == 10);
   CHECK(records[5].publisher_seq == 20);

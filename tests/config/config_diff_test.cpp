@@ -57,7 +57,7 @@ TEST_CASE("each key is classified live or restart_required") {
      change_kind::restart_required},
     {"journal max_held_bytes", [](json j) { j["journal"] = {{"max_held_bytes", 1ull << 30}}; return j; },
      "journal.max_held_bytes", change_kind::restart_required},
-    {"journal send_before_durable", [](json j) { j["journal"] = {{"send_before_durable", true}}; return j; },
+    {"journal send_before_durable", [](json j) { j["journal"] = {{"send_before_durable", false}}; return j; },
      "journal.send_before_durable", change_kind::restart_required},
     {"journal startup_check", [](json j) { j["journal"] = {{"startup_check", "tail"}}; return j; },
      "journal.startup_check", change_kind::live},

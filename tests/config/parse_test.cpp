@@ -221,13 +221,13 @@ TEST_CASE("max_held_bytes is 0 (unlimited) by default, or at least 2 * segment_b
   CHECK(parse_config(doc).ok());
 }
 
-TEST_CASE("journal.send_before_durable: off by default, a bool, anything else is a config error naming it") {
+TEST_CASE("journal.send_before_durable: on by default, a bool, anything else is a config error naming it") {
   auto doc = minimal();
-  CHECK_FALSE(parse_config(doc).config->journal.send_before_durable); // defaults: links send durable records
-  doc["journal"] = {{"send_before_durable", true}};
-  auto on = parse_config(doc);
-  REQUIRE(on.ok());
-  CHECK(on.config->journal.send_before_durable);
+  CHECK(parse_config(doc).config->journal.send_before_durable); // defaults: the two fdatasyncs overlap
+  doc["journal"] = {{"send_before_durable", false}};
+  auto off = parse_config(doc);
+  REQUIRE(off.ok());
+  CHECK_FALSE(off.config->journal.send_before_durable);
   for (const auto& bad : {json("yes"), json(1), json(nullptr), json::array()}) {
     CAPTURE(bad.dump());
     doc["journal"] = {{"send_before_durable", bad}};

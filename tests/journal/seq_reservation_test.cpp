@@ -573,18 +573,65 @@ TEST_CASE("journal reserve_step: a reservation above the journal under another b
   }
 }
 
-TEST_CASE("journal reserve_step: a failed fdatasync after records were readable refuses appends, not reusing seqs") {
+// A journal with 1..5 durable and 6..8 written and readable above them (a sync link may have
+// sent them), on a file system that injects faults.
+struct exposed_journal {
   temp_dir dir;
   fault_fs fs;
-  auto j = open_ok(reserving(dir, &fs));
-  tandem::journal::test::append_sync(*j, 1, 5);
-  REQUIRE(j->append(make_batch(6, 3)).ok());
-  CHECK(j->sendable_seq() == 8); // 6..8 readable (a sync link may have sent them)
+  std::unique_ptr<journal> j;
+  exposed_journal() : j(open_ok(reserving(dir, &fs))) {
+    tandem::journal::test::append_sync(*j, 1, 5);
+    REQUIRE(j->append(make_batch(6, 3)).ok());
+    REQUIRE(j->sendable_seq() == 8);
+  }
+};
+
+TEST_CASE("journal reserve_step: a failed fdatasync after records were readable skips the reservation, appends go on") {
+  exposed_journal e;
+  auto& j = e.j;
+  auto& fs = e.fs;
+  auto& dir = e.dir;
+  auto reserved = read_reservation_file(posix_file_system(), dir.path());
+  REQUIRE(reserved.ok());
+  const std::uint64_t r = (*reserved)->seq;
+  REQUIRE(r >= 8);
   fs.sync_errno = EIO;
+  REQUIRE_FALSE(j->sync().ok());
+  CHECK(j->durable_seq() == r); // 6..r skipped: never used
+  CHECK(j->sendable_seq() == r);
+  CHECK(j->skipped() == std::vector<seq_range>{{6, r}});
+  CHECK(sendable_read(*j, 6) == 5); // nothing readable in it: a reader there goes on above it
+  CHECK(j->open_cursor(6)->next_seq() == r + 1);
+  auto again = j->append(make_batch(9, 1));
+  REQUIRE(again.ok());
+  CHECK(again->first == r + 1); // never 6 again
+  REQUIRE(j->sync().ok());
+  std::vector<std::uint64_t> seqs;
+  for (const auto& rec : tandem::journal::test::read_all(*j, 1)) seqs.push_back(rec.seq);
+  CHECK(seqs == std::vector<std::uint64_t>{1, 2, 3, 4, 5, r + 1});
+  j.reset();
+  // Reopened (another boot even): the skip is on disk, nothing more is skipped, nothing reappears.
+  auto o = reserving(dir);
+  o.boot_id = boot_b;
+  recovery_report rep;
+  auto reopened = open_ok(o, &rep);
+  CHECK(rep.skipped.empty());
+  CHECK(reopened->durable_seq() == r + 1);
+  CHECK(tandem::journal::test::read_all(*reopened, 1).size() == 6);
+  std::ostringstream verified;
+  CHECK_MESSAGE(verify(dir.path(), verified).ok(), verified.str());
+}
+
+TEST_CASE("journal reserve_step: when the disk refuses the skip too, appends stop and the next open skips") {
+  exposed_journal e;
+  auto& j = e.j;
+  auto& fs = e.fs;
+  auto& dir = e.dir;
+  fs.sync_errno = EIO;
+  fs.sticky = true; // every fdatasync fails: the truncation cannot be made durable either
   REQUIRE_FALSE(j->sync().ok());
   CHECK(j->durable_seq() == 5);
   CHECK(j->sendable_seq() == 5);
-  CHECK(sendable_read(*j, 6) == 5); // gone from the window
   auto again = j->append(make_batch(9, 1));
   REQUIRE_FALSE(again.ok());
   CHECK(again.error().message().find("no appends until the journal is reopened") != std::string::npos);
@@ -604,21 +651,19 @@ TEST_CASE("journal reserve_step: a failed fdatasync after records were readable 
   CHECK(r->first == (*file)->seq + 1);
 }
 
-TEST_CASE("journal reserve_step: a failed write after an earlier write was readable refuses appends too") {
-  temp_dir dir;
-  fault_fs fs;
-  auto j = open_ok(reserving(dir, &fs));
-  tandem::journal::test::append_sync(*j, 1, 5);
-  REQUIRE(j->append(make_batch(6, 3)).ok()); // written and readable, no fdatasync yet
-  CHECK(j->sendable_seq() == 8);
+TEST_CASE("journal reserve_step: a failed write after an earlier write was readable skips the reservation too") {
+  exposed_journal e;
+  auto& j = e.j;
+  auto& fs = e.fs;
   fs.write_errno = EIO;
   REQUIRE_FALSE(j->append(make_batch(9, 2)).ok()); // this write fails: 6..8 are rolled back too
-  CHECK(j->durable_seq() == 5);
-  CHECK(j->sendable_seq() == 5);
-  CHECK(sendable_read(*j, 6) == 5);
+  CHECK(j->durable_seq() > 8);
+  CHECK(j->skipped().size() == 1);
+  CHECK(sendable_read(*j, 6) == 5); // nothing readable in the skipped range
+  CHECK(j->open_cursor(6)->next_seq() == j->durable_seq() + 1);
   auto again = j->append(make_batch(6, 1));
-  REQUIRE_FALSE(again.ok()); // never seq 6 for another record
-  CHECK(again.error().message().find("no appends until the journal is reopened") != std::string::npos);
+  REQUIRE(again.ok());
+  CHECK(again->first == j->skipped().front().last + 1); // never seq 6 for another record
 }
 
 TEST_CASE("journal reserve_step: a failed write with nothing readable above durable rolls back as before") {
