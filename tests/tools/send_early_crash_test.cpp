@@ -96,6 +96,8 @@ struct held_record {
 // a live node"), up to the durable seq its /status gave: the dump line's fields, payload from the
 // preview (every payload here is shorter than its 32 bytes).
 struct journal_view {
+  explicit journal_view(std::string journal_dir) : dir(std::move(journal_dir)) {}
+
   std::string dir;
   std::uint64_t next_seq = 0; // dump from here
   std::map<std::pair<std::string, std::uint64_t>, held_record> by_origin;
