@@ -497,7 +497,7 @@ void report_payload(json_report& rep, const link_setting& l, const payload_resul
 link_result run_link(const args& a, test::wan_link& link, const std::string& root, const link_setting& l,
                      const std::vector<std::pair<std::string, const wan_corpus*>>& corpora, json_report& rep) {
   if (auto err = link.set_rate(l.bits_per_s); !err.empty()) throw bench_error("tc: " + err);
-  link_result out{l, {}, {}};
+  link_result out{l, {}, {}, {}};
   const double bdp = l.bytes_per_s() * std::chrono::duration<double>(l.rtt).count();
   std::printf("\nlink %s: tbf %.0f Mbit/s each way, RTT %lld ms (delay proxy %lld ms each way), "
               "bandwidth-delay product %.2f MiB\n",
