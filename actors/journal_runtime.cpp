@@ -112,8 +112,8 @@ std::vector<std::string> describe(const journal::recovery_report& r) {
                     + std::to_string(r.truncated_offset) + " of " + r.truncated_file + " (" + r.truncate_reason
                     + "): " + r.truncate_known);
   if (!r.skipped.empty())
-    lines.push_back("journal: the host crashed (another boot) after records were sent before they were durable "
-                    "(journal.send_before_durable): seqs " + std::to_string(r.skipped.first) + ".." +
+    lines.push_back("journal: it ended below its seq reservation after a host crash (another boot), a failed "
+                    "write or fdatasync, or a skip cut short (journal.send_before_durable): seqs " + std::to_string(r.skipped.first) + ".." +
                     std::to_string(r.skipped.last) + " are skipped, never used here; what a sync partner holds "
                     "of them stays there (none was acknowledged to a publisher); numbering on from " +
                     std::to_string(r.skipped.last + 1));

@@ -108,8 +108,8 @@ status journal::open_reservation() {
     return open_reservation(); // now clean: the journal ends at the reservation
   }
   if (d.kind == restart_kind::host_crash)
-    // Skipping the reserved seqs (an empty segment at R + 1, recorded in the extent file) is not
-    // built yet: refuse rather than reuse seqs a partner may hold.
+    // A reservation at 2^64 - 1 leaves no seq to number on from: refuse rather than reuse seqs a
+    // partner may hold.
     return {errc::corruption,
             path_of(reservation_file_name) + " reserves seqs up to " + std::to_string(d.skipped.last) +
                 " under another boot (" + (*file)->boot_id + ", now " + boot + ") and the journal ends at " +
