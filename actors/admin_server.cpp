@@ -14,6 +14,7 @@
 #include "actors/log.hpp"
 #include "actors/node_metrics.hpp"
 #include "actors/timer_relay.hpp"
+#include "journal/hop_trace.hpp"
 #include "protocol/http_request.hpp"
 #include "protocol/http_response.hpp"
 #include "tls/session.hpp"
@@ -223,6 +224,8 @@ void dispatch(caf::io::broker* self, const state_ptr& st, caf::io::connection_ha
               log::warn(component, "metrics request failed: ", self->system().render(err));
               respond(self, st, h, 503, "text/plain", "metrics unavailable\n");
             });
+  } else if (req.target == "/debug/hops" && hop_trace::enabled()) { // TANDEM_HOP_TRACE (journal/hop_trace.hpp)
+    respond(self, st, h, 200, "application/json", hop_trace::dump_json() + "\n");
   } else {
     respond(self, st, h, 404, "text/plain", "not found; try /status, /metrics, /digest or /healthz\n");
   }

@@ -26,6 +26,7 @@
 #include "actors/subscription.hpp"
 #include "actors/timer_relay.hpp"
 #include "config/pattern.hpp"
+#include "journal/hop_trace.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/frame_reader.hpp"
 #include "protocol/version.hpp"
@@ -378,6 +379,7 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
         auto before = self->wr_buf(h).size();
         write_acks(self, h, it->second, slot, std::move(frame));
         settle_output(self, st, h, before);
+        hop_trace::mark(hop_trace::point::client_ack, rep.ok && next_seq > rep.first_seq ? next_seq - 1 : 0);
       },
       [=](caf::error& err) {
         auto it = st->sessions.find(h);
@@ -627,6 +629,7 @@ bool on_first_frame(caf::io::broker* self, const state_ptr& st, caf::io::connect
 void on_publish(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
                 protocol::publish& p, std::shared_ptr<std::vector<journal::record>>& batch,
                 std::vector<std::uint64_t>& pub_seqs, std::int64_t now_ns, std::string& buf) {
+  hop_trace::mark(hop_trace::point::client_read);
   if (auto c = st->claims.find(p.publisher_id); c != st->claims.end() && c->second != h) {
     write_message(self, st, h, protocol::negative_ack{p.publisher_seq, protocol::nack_reason::bad_request,
                                                   "publisher '" + p.publisher_id + "' is logged on by another connection"},

@@ -26,6 +26,7 @@
 #include "actors/logic/routing.hpp"
 #include "actors/node_info.hpp"
 #include "actors/replication_messages.hpp"
+#include "journal/hop_trace.hpp"
 #include "journal/reader.hpp"
 #include "actors/logic/fanout_batch.hpp"
 #include "protocol/batch.hpp"
@@ -143,6 +144,7 @@ void send_batch(link_self self, logic::fanout_batch& batch, logic::sent_batch& s
   compress_batch(st, batch);
   st.window->on_batch_sent(sent);
   st.sizer->on_sent(sent.last_sent_seq, sent.bytes, steady_ns());
+  hop_trace::mark(hop_trace::point::link_sent, sent.last_sent_seq);
   self->send(st.conn, atoms::send_frame::value, std::move(batch));
   batch = logic::fanout_batch{st.ctx->max_frame_bytes};
   sent = {};
@@ -809,6 +811,7 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
       s.direction = dir;
     },
     [=](atoms::peer_ack, std::uint64_t seq) {
+      hop_trace::mark(hop_trace::point::link_ack, seq);
       auto& s = self->state;
       // Only the connection in use speaks for the destination: a replaced one may still be
       // delivering acks about what was sent on it.
@@ -840,12 +843,16 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
       log::info(s.name, "destination ", s.dest.name, " disconnected; acknowledged up to ", s.window->acked());
     },
     [=](atoms::durable, std::uint64_t seq, std::uint64_t committed_bytes) {
+      hop_trace::mark(hop_trace::point::link_woken, seq);
       if (seq > self->state.durable_seq)
         self->state.durable_seq = seq;
       self->state.lag->on_durable(seq, committed_bytes, logic::lag_tracker::clock::now());
       pump(self);
     },
-    [=](atoms::written, std::uint64_t) { pump(self); }, // the bound is read from the journal
+    [=](atoms::written, std::uint64_t seq) { // the bound is read from the journal
+      hop_trace::mark(hop_trace::point::link_woken, seq);
+      pump(self);
+    },
     [=](atoms::peer_minor, std::uint16_t minor) { on_peer_minor(self, minor); },
     [=](atoms::digest_in, const protocol::digest_reply& r) { on_digest_in(self, r); },
     [=](atoms::ae_tick) { on_ae_tick(self); },

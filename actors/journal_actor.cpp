@@ -16,6 +16,7 @@
 #include "actors/log.hpp"
 #include "actors/logic/inbound_view.hpp"
 #include "actors/logic/journal_core.hpp"
+#include "journal/hop_trace.hpp"
 #include "journal/record_codec.hpp"
 #include "actors/timer_relay.hpp"
 
@@ -303,6 +304,8 @@ void carry_out(journal_self self, logic::journal_ready r) {
 
 caf::typed_response_promise<append_reply> request(journal_self self, append_request& req, bool publish) {
   auto& st = self->state;
+  hop_trace::mark(hop_trace::point::journal_in,
+                  !publish && req.records && !req.records->empty() ? req.records->back().origin_seq : 0);
   auto rp = self->make_response_promise<append_reply>();
   const auto token = st.next_token++;
   st.promises.emplace(token, rp);
@@ -546,12 +549,14 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
     },
     [=](atoms::publish, append_request& req) { return request(self, req, true); },
     [=](atoms::commit_done, std::uint64_t id, append_reply& rep) {
+      hop_trace::mark(hop_trace::point::commit_done, rep.ok ? rep.first_seq : 0);
       const auto now = now_ms();
       self->state.inbound_view->committed(id, rep.ok, now);
       log_inbound_note(self->state);
       step(self, logic::journal_events::commit_done{id, std::move(rep), now});
     },
     [=](atoms::dest_ack, const std::string& destination, std::uint64_t seq) {
+      hop_trace::mark(hop_trace::point::dest_ack, seq);
       record_destination_ack(self, destination, seq);
     },
     [=](atoms::subscribe, caf::actor listener) {

@@ -22,6 +22,7 @@
 #include "actors/logic/replication_validation.hpp"
 #include "actors/logic/anti_entropy_repair.hpp"
 #include "actors/repair_scan.hpp"
+#include "journal/hop_trace.hpp"
 #include "protocol/batch.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/compression.hpp"
@@ -218,10 +219,12 @@ void send_acks(caf::io::broker* self, const state_ptr& st) {
   if (!last)
     return;
   write_message(self, st, protocol::durable_ack{*last});
+  hop_trace::mark(hop_trace::point::ack_out, *last);
   self->send(st->args.ctx->journal, atoms::inbound_held::value, st->peer, *last);
 }
 
 void on_record_batch(caf::io::broker* self, const state_ptr& st, std::string_view frame) {
+  hop_trace::mark(hop_trace::point::conn_in);
   auto batch = protocol::decode_batch(frame, st->args.ctx->max_frame_bytes);
   if (!batch) {
     refuse(self, st, protocol::close_code::bad_frame, "malformed record_batch: " + batch.error().message);
@@ -328,6 +331,7 @@ void write_batch(caf::io::broker* self, const state_ptr& st, const logic::fanout
   if (st->transport.tls()) { // one encryption pass: the session copies into TLS records
     if (b.compressed) {
       write_raw(self, st, st->transport.send(*b.compressed));
+      hop_trace::mark(hop_trace::point::conn_out);
       return;
     }
     // One send (SSL_write) per batch, not per piece: each send is at least one TLS record of its
@@ -340,6 +344,7 @@ void write_batch(caf::io::broker* self, const state_ptr& st, const logic::fanout
     for (const auto& p : b.pieces())
       plain += p.bytes;
     write_raw(self, st, st->transport.send(plain));
+    hop_trace::mark(hop_trace::point::conn_out);
     return;
   }
   if (b.compressed) {
@@ -351,6 +356,7 @@ void write_batch(caf::io::broker* self, const state_ptr& st, const logic::fanout
       self->write(st->h, p.bytes.size(), p.bytes.data());
   }
   self->flush(st->h);
+  hop_trace::mark(hop_trace::point::conn_out);
 }
 
 // This connection serves the peer's destination from now: the link attaches it and, when the
@@ -705,6 +711,7 @@ void process_frames(caf::io::broker* self, const state_ptr& st) {
       return;
     }
     if (auto* a = std::get_if<protocol::durable_ack>(&m)) {
+      hop_trace::mark(hop_trace::point::ack_in, a->durable_seq);
       st->last_peer_ack = a->durable_seq;
       if (st->link)
         self->send(st->link, atoms::peer_ack::value, a->durable_seq);

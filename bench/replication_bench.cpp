@@ -4,7 +4,7 @@
 //   replication_bench [--dir DIR] [--seconds S] [--down-messages N] [--idle-seconds S]
 //                     [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick]
 //                     [--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis]
-//                     [--json FILE]
+//                     [--hops N] [--json FILE]
 //
 // In one run, in a fresh temp dir under DIR (default /tmp, the journal bench's filesystem):
 //  1-3. Three targets side by side: a single node with no destinations, a pair A<->B with sync
@@ -43,6 +43,10 @@
 //       1-3 (plaintext, TLS, then TLS, plaintext, ...), at window 1 and 1024: throughput, p50/p99
 //       and node CPU per message (both tandemd processes' CPU time / messages). Prints the OpenSSL
 //       version and whether the CPU has AES-NI. --only-tls-cost runs this phase alone.
+//  --hops N: instead of all that, where the time of a message at 1 outstanding goes (issue 19 part
+//       2): a single node, a sync pair and a late pair started with TANDEM_HOP_TRACE record
+//       per-hop timestamps (journal/hop_trace.hpp); N messages each; per target the median offset
+//       of every hop from the entry node's client_read (bench/hop_table.hpp).
 // Every node is stopped and the temp dir removed at the end, on error and on SIGINT/SIGTERM.
 // --json FILE: the same figures and the targets' verdicts as one JSON document (bench_json.hpp).
 #include <pthread.h>
@@ -72,6 +76,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_json.hpp"
+#include "bench/hop_table.hpp"
 #include "bench/bench_util.hpp"
 #include "bench/node_harness.hpp"
 #include "bench/peers/redis_peer.hpp"
@@ -104,6 +109,7 @@ struct args {
   bool only_tls_cost = false;     // run phase 8 alone
   bool only_throughput = false;   // run phases 1-3 alone, with issue 19's targets
   bool redis = true;              // the Redis peer in phases 1-3 when built and installed (--no-redis)
+  std::size_t hops = 0;           // --hops N: the per-hop table alone, N messages per target
   std::optional<std::string> json; // --json FILE
 };
 
@@ -942,6 +948,78 @@ void report_targets(const args& a, const throughput_result& t, double growth_mib
   }
 }
 
+// ---- --hops: where a message's time goes, hop by hop (issue 19 part 2) ---------------------------
+
+// The single node, the sync pair (defaults) and the late pair (journal.send_before_durable off),
+// started with TANDEM_HOP_TRACE so that each records per-hop timestamps (journal/hop_trace.hpp);
+// `n` messages each at 1 outstanding, in alternating slices of 100; then each target's table:
+// the median offset of every hop from the entry node's client_read.
+void run_hops(const args& a, const std::string& root, const std::string& payload, const std::string& run_tag,
+              json_report& rep) {
+  ::setenv("TANDEM_HOP_TRACE", std::to_string(std::max<std::size_t>(65536, a.hops * 40)).c_str(), 1);
+  node single{"S", root + "/hops-single"};
+  node sa{"A", root + "/hops-sync-A"}, sb{"B", root + "/hops-sync-B"};
+  node ea{"A", root + "/hops-late-A"}, eb{"B", root + "/hops-late-B"};
+  start_node(a, single, {});
+  start_pair(a, sa, sb, "sync");
+  start_pair(a, ea, eb, "sync", [](nlohmann::json& c) { c["journal"]["send_before_durable"] = false; });
+  ::unsetenv("TANDEM_HOP_TRACE");
+  std::vector<load> loads(3);
+  loads[0].label = "single";
+  loads[0].entry = &single;
+  loads[1].label = "sync";
+  loads[1].entry = &sa;
+  loads[1].peer = &sb;
+  loads[2].label = "late";
+  loads[2].entry = &ea;
+  loads[2].peer = &eb;
+  for (auto& l : loads) l.open("rbench-" + run_tag + "-hops-" + l.label, 1);
+  raw_sync_loop raw(root); // the device alone, in the same slices
+  for (std::size_t sent = 0; sent < a.hops; sent += 100)
+    for (auto& l : loads) {
+      if (&l == &loads.front()) raw.run_for(0.05, payload_bytes);
+      for (std::size_t i = sent; i < std::min(a.hops, sent + 100); ++i)
+        if (!l.pub->publish("bench/topic", payload, 10000ms)) throw bench_error(l.label + ": publish: " + l.pub->error());
+      if (!l.pub->wait_all(30000ms)) throw bench_error(l.label + ": wait_all: " + l.pub->error());
+    }
+  std::printf("per-hop timestamps, %zu messages per target at 1 outstanding (median offset from the entry node's "
+              "client_read; +us: from the row above; node A is the entry, B its partner)\n"
+              "raw 1 KiB pwrite + fdatasync in the same slices: p50 %.0f us, p99 %.0f us (%zu calls)\n",
+              a.hops, percentile_of(raw.latencies_us(), 50), percentile_of(raw.latencies_us(), 99),
+              raw.latencies_us().size());
+  rep.phase("hops-raw", {{"p50_us", percentile_of(raw.latencies_us(), 50)},
+                         {"p99_us", percentile_of(raw.latencies_us(), 99)},
+                         {"samples", raw.latencies_us().size()}});
+  auto hops_of = [](const node& n) {
+    auto r = client::http_get("127.0.0.1", n.admin, "/debug/hops", 10000ms);
+    if (!r.ok || r.status != 200) throw bench_error("node " + n.name + ": GET /debug/hops: " + r.error);
+    return hop_marks_of(n.name, nlohmann::json::parse(r.body, nullptr, false));
+  };
+  for (auto& l : loads) {
+    auto marks = hops_of(*l.entry);
+    if (l.peer) {
+      auto more = hops_of(*l.peer);
+      marks.insert(marks.end(), more.begin(), more.end());
+    }
+    std::size_t messages = 0;
+    const auto rows = hop_table(std::move(marks), l.entry->name, &messages);
+    std::printf("\n%s (%zu messages traced):\n  %-4s %-12s %9s %8s %6s\n", l.label.c_str(), messages, "node", "point",
+                "at us", "+us", "seen");
+    json_report::json jrows = json_report::json::array();
+    double prev = 0;
+    for (const auto& r : rows) {
+      std::printf("  %-4s %-12s %9.1f %8.1f %6zu\n", r.node.c_str(), r.point.c_str(), r.median_us, r.median_us - prev,
+                  r.seen);
+      jrows.push_back({{"node", r.node}, {"point", r.point}, {"median_us", r.median_us}, {"seen", r.seen}});
+      prev = r.median_us;
+    }
+    rep.phase("hops-" + l.label, {{"messages", messages}, {"rows", jrows}});
+    l.conn->close();
+  }
+  std::fflush(stdout);
+  for (node* n : {&single, &sa, &sb, &ea, &eb}) stop_node(*n);
+}
+
 int run(const args& a, json_report& rep) {
   const std::string root = make_temp_root(a.dir, "tandem-replication-bench");
   std::printf("%s\n", rep.machine(root).c_str());
@@ -965,13 +1043,18 @@ int run(const args& a, json_report& rep) {
                 {"only_metrics_cost", a.only_metrics_cost},
                 {"only_tls_cost", a.only_tls_cost},
                 {"only_throughput", a.only_throughput},
-                {"redis", a.redis}});
+                {"redis", a.redis},
+                {"hops", a.hops}});
   const std::string payload(payload_bytes, 'x');
   const std::string run_tag = std::to_string(::getpid());
   if (a.only_metrics_cost) {
     auto m = run_metrics_cost(a, root, payload, run_tag, rep);
     std::printf("\nload average now: %s\ntargets:\n", load_average().c_str());
     report_metrics_cost_targets(m, rep);
+    return 0;
+  }
+  if (a.hops > 0) {
+    run_hops(a, root, payload, run_tag, rep);
     return 0;
   }
   if (a.only_tls_cost) {
@@ -1038,11 +1121,12 @@ int main(int argc, char** argv) {
     else if (k == "--only-tls-cost") a.only_tls_cost = true;
     else if (k == "--only-throughput") a.only_throughput = true;
     else if (k == "--no-redis") a.redis = false;
+    else if (k == "--hops" && has_value) a.hops = std::stoull(argv[++i]);
     else if (k == "--json" && has_value) a.json = argv[++i];
     else {
       std::fprintf(stderr, "usage: replication_bench [--dir DIR] [--seconds S] [--down-messages N] "
                            "[--idle-seconds S] [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick] "
-                           "[--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis] [--json FILE]\n");
+                           "[--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis] [--hops N] [--json FILE]\n");
       return 2;
     }
   }

@@ -1,5 +1,9 @@
 #include "journal/group_committer.hpp"
 
+#include <algorithm>
+
+#include "journal/hop_trace.hpp"
+
 namespace tandem::journal {
 
 group_committer::group_committer(journal& j, committer_options options)
@@ -118,9 +122,11 @@ void group_committer::commit(std::vector<pending>& work, time_point& sync_starte
   std::vector<result<seq_range>> staged;
   staged.reserve(work.size());
   bool any = false;
+  std::uint64_t last = 0; // the highest seq staged (hop_trace)
   for (auto& p : work) {
     staged.push_back(j_.stage(p.batch));
     any = any || (staged.back().ok() && !staged.back()->empty());
+    if (staged.back().ok() && !staged.back()->empty()) last = std::max(last, staged.back()->last);
   }
   status failure;
   std::uint64_t durable = j_.durable_seq();
@@ -130,10 +136,12 @@ void group_committer::commit(std::vector<pending>& work, time_point& sync_starte
     if (auto written = j_.write_staged(); !written) {
       failure = written;
     } else {
+      hop_trace::mark(hop_trace::point::written, last);
       if (opts_.on_written && j_.sendable_seq() > j_.durable_seq()) opts_.on_written(j_.sendable_seq());
       auto synced = j_.sync(); // the fdatasync covering what was just written
       if (synced) durable = *synced;
       else failure = synced.error();
+      hop_trace::mark(hop_trace::point::synced, last);
       if (synced && opts_.on_sync)
         opts_.on_sync(std::chrono::steady_clock::now() - sync_started);
     }

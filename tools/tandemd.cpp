@@ -43,6 +43,7 @@
 #include "actors/log.hpp"
 #include "actors/metrics/live_metrics.hpp"
 #include "actors/shutdown_policy.hpp"
+#include "journal/hop_trace.hpp"
 #include "actors/startup.hpp"
 #include "actors/supervisor.hpp"
 #include "config/config_diff.hpp"
@@ -489,6 +490,8 @@ int run_node(const tandem::config::node_config& cfg, const tandem::config::confi
   }
   for (const auto& line : describe(recovery))
     log::info("tandemd", line);
+  if (hop_trace::enable_from_env()) // replication_bench --hops (journal/hop_trace.hpp)
+    log::warn("tandemd", "TANDEM_HOP_TRACE is set: per-hop timestamps are recorded (GET /debug/hops); a debug mode");
   log::info("tandemd", "instance id ", journal::id_to_hex(journal->instance_id()),
             journal->instance_id_note().empty() ? "" : " (" + journal->instance_id_note() + ")");
 

@@ -1,0 +1,92 @@
+#include "journal/hop_trace.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <ctime>
+#include <memory>
+#include <mutex>
+
+namespace tandem::hop_trace {
+namespace {
+
+struct entry {
+  std::atomic<std::uint64_t> ns{0};
+  std::atomic<std::uint64_t> tagged{0}; // point << 56 | seq (seqs stay below 2^56)
+};
+
+std::atomic<bool> on{false};
+std::once_flag once;
+std::unique_ptr<entry[]> ring;
+std::size_t ring_size = 0;
+std::atomic<std::uint64_t> next{0};
+
+constexpr const char* names[] = {"client_read", "journal_in", "written",  "synced",   "commit_done",
+                                 "link_woken",  "link_sent",  "conn_out", "conn_in",  "ack_out",
+                                 "ack_in",      "link_ack",   "dest_ack", "client_ack"};
+static_assert(sizeof(names) / sizeof(names[0]) == static_cast<std::size_t>(point::count_));
+
+std::uint64_t now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+} // namespace
+
+const char* name(point p) {
+  const auto i = static_cast<std::size_t>(p);
+  return i < static_cast<std::size_t>(point::count_) ? names[i] : "unknown";
+}
+
+void enable(std::size_t capacity) {
+  std::call_once(once, [capacity] {
+    ring_size = std::clamp<std::size_t>(capacity, 1024, std::size_t{1} << 22);
+    ring = std::make_unique<entry[]>(ring_size);
+    on.store(true, std::memory_order_release);
+  });
+}
+
+bool enable_from_env() {
+  if (const char* v = std::getenv("TANDEM_HOP_TRACE")) {
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(v, &end, 10);
+    if (end != v && *end == '\0' && n > 0) enable(static_cast<std::size_t>(std::min<unsigned long long>(n, 1u << 22)));
+  }
+  return enabled();
+}
+
+bool enabled() { return on.load(std::memory_order_acquire); }
+
+void mark(point p, std::uint64_t seq) {
+  if (!on.load(std::memory_order_relaxed)) return;
+  const std::uint64_t i = next.fetch_add(1, std::memory_order_relaxed);
+  auto& e = ring[i % ring_size];
+  e.ns.store(now_ns(), std::memory_order_relaxed);
+  e.tagged.store(static_cast<std::uint64_t>(p) << 56 | (seq & ((std::uint64_t{1} << 56) - 1)),
+                 std::memory_order_relaxed);
+}
+
+std::string dump_json() {
+  if (!enabled()) return "{}";
+  const std::uint64_t end = next.load(std::memory_order_acquire);
+  const std::uint64_t begin = end > ring_size ? end - ring_size : 0;
+  std::string out = "{\"capacity\":" + std::to_string(ring_size) + ",\"dropped\":" + std::to_string(begin) +
+                    ",\"marks\":[";
+  for (std::uint64_t i = begin; i < end; ++i) {
+    const auto& e = ring[i % ring_size];
+    const std::uint64_t tagged = e.tagged.load(std::memory_order_relaxed);
+    if (i != begin) out += ',';
+    out += "[\"";
+    out += name(static_cast<point>(tagged >> 56));
+    out += "\",";
+    out += std::to_string(e.ns.load(std::memory_order_relaxed));
+    out += ',';
+    out += std::to_string(tagged & ((std::uint64_t{1} << 56) - 1));
+    out += ']';
+  }
+  out += "]}";
+  return out;
+}
+
+} // namespace tandem::hop_trace

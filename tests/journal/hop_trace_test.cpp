@@ -1,0 +1,81 @@
+// journal/hop_trace.hpp (the per-hop timestamps of replication_bench --hops) and the table the
+// bench makes of them (bench/hop_table.hpp).
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "bench/hop_table.hpp"
+#include "journal/hop_trace.hpp"
+
+using namespace tandem;
+
+TEST_CASE("hop_trace: off until enabled, then marks in order with their seq; the ring keeps the newest") {
+  // Process-wide and once only: this test owns it in this binary (nothing else enables it).
+  REQUIRE_FALSE(hop_trace::enabled());
+  hop_trace::mark(hop_trace::point::client_read); // off: not kept
+  CHECK(hop_trace::dump_json() == "{}");
+  hop_trace::enable(10); // clamped to 1024 entries
+  REQUIRE(hop_trace::enabled());
+  hop_trace::mark(hop_trace::point::client_read);
+  hop_trace::mark(hop_trace::point::written, 42);
+  hop_trace::mark(hop_trace::point::client_ack, (std::uint64_t{1} << 56) - 1); // the largest seq kept whole
+  auto doc = nlohmann::json::parse(hop_trace::dump_json());
+  CHECK(doc["capacity"] == 1024);
+  CHECK(doc["dropped"] == 0);
+  auto marks = doc["marks"];
+  REQUIRE(marks.size() == 3);
+  CHECK(marks[0][0] == "client_read");
+  CHECK(marks[0][2] == 0);
+  CHECK(marks[1][0] == "written");
+  CHECK(marks[1][2] == 42);
+  CHECK(marks[2][0] == "client_ack");
+  CHECK(marks[2][2] == (std::uint64_t{1} << 56) - 1);
+  CHECK(marks[0][1].get<std::uint64_t>() <= marks[1][1].get<std::uint64_t>());
+  CHECK(marks[1][1].get<std::uint64_t>() <= marks[2][1].get<std::uint64_t>());
+
+  for (int i = 0; i < 2000; ++i) hop_trace::mark(hop_trace::point::synced, static_cast<std::uint64_t>(i));
+  doc = nlohmann::json::parse(hop_trace::dump_json());
+  CHECK(doc["dropped"] == 3 + 2000 - 1024);
+  REQUIRE(doc["marks"].size() == 1024);
+  CHECK(doc["marks"].back()[2] == 1999); // the newest is last
+  CHECK(doc["marks"].front()[2] == 2000 - 1024);
+  CHECK(std::string{hop_trace::name(hop_trace::point::count_)} == "unknown");
+}
+
+TEST_CASE("hop_table: per message from the entry's client_read, the median offset of each node's point") {
+  using bench::hop_mark;
+  std::vector<hop_mark> marks;
+  // Three messages, 1000 us apart; B's marks arrive as a second document (merged by time).
+  const std::uint64_t written_us[] = {30, 50, 40};
+  for (std::uint64_t m = 0; m < 3; ++m) {
+    const std::uint64_t t0 = 1'000'000 + m * 1'000'000; // ns
+    marks.push_back({"A", "client_read", t0});
+    marks.push_back({"A", "written", t0 + written_us[m] * 1000});
+    marks.push_back({"A", "written", t0 + 900'000}); // a later one in the same message: the first counts
+    marks.push_back({"B", "synced", t0 + 300'000});
+    marks.push_back({"A", "client_ack", t0 + 500'000});
+  }
+  marks.push_back({"A", "client_read", 9'000'000}); // cut by the end of the ring: no client_ack
+  marks.push_back({"B", "synced", 9'100'000});
+  marks.insert(marks.begin(), hop_mark{"B", "synced", 10}); // before any start: ignored
+  std::size_t messages = 0;
+  const auto rows = bench::hop_table(marks, "A", &messages);
+  CHECK(messages == 3);
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[0].point == "client_read");
+  CHECK(rows[0].median_us == 0);
+  CHECK(rows[1].point == "written");
+  CHECK(rows[1].median_us == doctest::Approx(40)); // median of 30, 50, 40
+  CHECK(rows[1].seen == 3);
+  CHECK(rows[2].node == "B");
+  CHECK(rows[2].median_us == doctest::Approx(300));
+  CHECK(rows[3].point == "client_ack");
+  CHECK(rows[3].median_us == doctest::Approx(500));
+
+  // A node's document: malformed entries are skipped, not trusted.
+  auto doc = nlohmann::json::parse(R"({"marks":[["written",5,1],["bad"],[1,2,3],["synced",-1,0],["synced",7,2]]})");
+  const auto parsed = bench::hop_marks_of("B", doc);
+  REQUIRE(parsed.size() == 2);
+  CHECK(parsed[1].point == "synced");
+  CHECK(parsed[1].ns == 7);
+  CHECK(bench::hop_marks_of("B", nlohmann::json{}).empty());
+}
