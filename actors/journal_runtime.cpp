@@ -111,6 +111,9 @@ std::vector<std::string> describe(const journal::recovery_report& r) {
     lines.push_back("journal: dropped a torn tail of " + std::to_string(r.truncated_bytes) + " byte(s) at offset "
                     + std::to_string(r.truncated_offset) + " of " + r.truncated_file + " (" + r.truncate_reason
                     + "): " + r.truncate_known);
+  if (r.preallocated_bytes > 0)
+    lines.push_back("journal: cut " + std::to_string(r.preallocated_bytes) +
+                    " preallocated zero byte(s) after the last record (left by an unclean stop; not data)");
   if (!r.skipped.empty())
     lines.push_back("journal: it ended below its seq reservation after a host crash (another boot), a failed "
                     "write or fdatasync, or a skip cut short (journal.send_before_durable): seqs " + std::to_string(r.skipped.first) + ".." +

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace tandem::journal {
@@ -35,7 +36,8 @@ private:
 
 class posix_writable final : public writable_file {
 public:
-  posix_writable(int fd, std::string path, std::uint64_t size) : fd_(fd), path_(std::move(path)), size_(size) {}
+  posix_writable(int fd, std::string path, std::uint64_t size)
+    : fd_(fd), path_(std::move(path)), size_(size), allocated_(size) {}
 
   status append(std::string_view data) override {
     while (!data.empty()) {
@@ -45,6 +47,7 @@ public:
         return status::from_errno(errno, "write " + path_ + " offset " + std::to_string(size_));
       }
       size_ += static_cast<std::uint64_t>(n);
+      allocated_ = std::max(allocated_, size_);
       data.remove_prefix(static_cast<std::size_t>(n));
     }
     return {};
@@ -57,15 +60,35 @@ public:
     if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0)
       return status::from_errno(errno, "truncate " + path_ + " to offset " + std::to_string(size));
     size_ = size;
+    allocated_ = size;
     return {};
   }
   std::uint64_t size() const override { return size_; }
   const std::string& path() const override { return path_; }
+  status preallocate(std::uint64_t ahead) override {
+    if (allocated_ >= size_ + ahead / 2) return {};
+    static const std::string zeros(64u << 10, '\0');
+    const std::uint64_t from = allocated_, until = size_ + ahead;
+    while (allocated_ < until) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), until - allocated_));
+      const ssize_t w = ::pwrite(fd_.get(), zeros.data(), n, static_cast<off_t>(allocated_));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return status::from_errno(errno, "preallocate " + path_ + " offset " + std::to_string(allocated_));
+      }
+      allocated_ += static_cast<std::uint64_t>(w);
+    }
+    // Start writing the zeros back now, so that the next fdatasync finds little of them left.
+    (void)::sync_file_range(fd_.get(), static_cast<off_t>(from), static_cast<off_t>(until - from),
+                            SYNC_FILE_RANGE_WRITE);
+    return {};
+  }
 
 private:
   fd_holder fd_;
   std::string path_;
   std::uint64_t size_;
+  std::uint64_t allocated_; // the file's end on disk: size_ plus the zeros ahead of it
 };
 
 class posix_readable final : public readable_file {

@@ -28,6 +28,17 @@ public:
   virtual status truncate(std::uint64_t size) = 0;
   virtual std::uint64_t size() const = 0;
   virtual const std::string& path() const = 0;
+  // Keeps zeros on disk ahead of size() (docs/journal-format.md, "Preallocated tail"): when fewer
+  // than ahead / 2 bytes past size() are already allocated, writes zeros up to size() + ahead.
+  // size() does not move; the next append overwrites them. Then an fdatasync after an append
+  // finds the file's size unchanged and flushes data only, with no file-system journal commit
+  // (on ext4 a 1 KiB append + fdatasync: ~130 us, the same into zeros: ~100 us; two processes
+  // side by side: ~190 against ~130 us). truncate() drops what lies past its size. A file system
+  // without the distinction (an in-memory test file) may do nothing.
+  virtual status preallocate(std::uint64_t ahead) {
+    (void)ahead;
+    return {};
+  }
 };
 
 class readable_file {
@@ -104,6 +115,7 @@ public:
   status truncate(std::uint64_t size) override { return target_->truncate(size); }
   std::uint64_t size() const override { return target_->size(); }
   const std::string& path() const override { return target_->path(); }
+  status preallocate(std::uint64_t ahead) override { return target_->preallocate(ahead); }
 
 protected:
   writable_file& target() { return *target_; }

@@ -173,6 +173,7 @@ void group_committer::commit(std::vector<pending>& work, time_point& sync_starte
     stats_.rejected += delta.rejected;
   }
   finish(work, outcomes);
+  if (any) j_.preallocate(); // after the acks went out (journal.hpp)
 }
 
 } // namespace tandem::journal

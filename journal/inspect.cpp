@@ -90,6 +90,9 @@ status verify(const std::string& dir, std::ostream& out, file_system* fsp) {
       out << "CORRUPTION: " << path << " offset " << scan->bad_offset << ": " << scan->reason << "\n";
       return {errc::corruption, path + " offset " + std::to_string(scan->bad_offset) + ": " + scan->reason};
     }
+    if (scan->zero_tail_bytes > 0)
+      out << "  preallocated tail: " << scan->zero_tail_bytes << " zero bytes after the last record (not data; open "
+          << "cuts them)\n";
     if (scan->end == scan_end::torn_tail)
       out << "  torn tail: " << (scan->file_bytes - s.bytes) << " bytes at offset " << scan->bad_offset << " ("
           << scan->reason << "); open will truncate it\n";

@@ -83,6 +83,11 @@ journal::journal(journal_options options, file_system& fs)
 }
 
 journal::~journal() {
+  // A clean close leaves the active segment exactly its records (no preallocated tail); a failure
+  // here leaves zeros that the next open cuts.
+  if (active_ && written_.empty() && !staged_chunk_ && !needs_repair_ && active_->size() == durable_bytes_ &&
+      active_->truncate(durable_bytes_).ok())
+    (void)active_->sync();
   // A clean close (everything written is durable, no failed sync): the next open is clean. A
   // failure here only leaves the last reservation, which the next open treats as a crash.
   if (reservation_ && !exposed_failed_ && written_.empty() && !staged_chunk_)
@@ -405,6 +410,15 @@ status journal::recover_segment(std::uint64_t first, bool last, std::uint64_t kn
       rep.truncated_seq = dropped_seq;
       rep.truncate_known = describe_torn_tail(scan->bad_outcome, dropped_seq, known_durable, base_seq_);
     }
+    if (scan->zero_tail_bytes > 0) {
+      // A preallocated tail (writable_file::preallocate): zeros, not data. Cut here so that the
+      // writer appends right after the last record and a sealed file is exactly its records.
+      auto w = fs_.open_writable(seg_path);
+      if (!w) return w.error();
+      if (auto s = (*w)->truncate(scan->summary.bytes); !s) return s;
+      if (auto s = (*w)->sync(); !s) return s;
+      rep.preallocated_bytes += scan->zero_tail_bytes;
+    }
     st.summary = std::move(scan->summary);
     if (!last) {
       merge_origins(st.summary.origins, origins_); // sidecars carry the cumulative map
@@ -610,6 +624,10 @@ status journal::roll_segment(std::uint64_t next_first) {
   }
   if (sealed.record_count == 0) return {};
   if (next_first == 0) next_first = sealed.last_seq + 1; // else above a skipped range
+  // A sealed segment is exactly its records: its preallocated tail goes first (its sidecar names
+  // the file's size, and open trusts a sidecar only when the size matches).
+  if (auto s = active_->truncate(durable_bytes_); !s) return s;
+  if (auto s = active_->sync(); !s) return s;
   {
     std::lock_guard lock(origin_mu_);
     sealed.origins = origins_; // cumulative
@@ -654,6 +672,12 @@ status journal::update_extent(const std::function<void(journal_extent&)>& change
   if (auto s = fs_.write_file_atomic(path_of(extent_file), encode_extent(next)); !s) return s;
   extent_ = next;
   return {};
+}
+
+void journal::preallocate() {
+  if (opts_.preallocate_bytes == 0 || needs_repair_ || !written_.empty() || staged_chunk_) return;
+  // Best effort: zeros that did not get written only cost the next fdatasync its journal commit.
+  (void)active_->preallocate(opts_.preallocate_bytes);
 }
 
 std::uint64_t journal::first_seq() const {

@@ -76,6 +76,11 @@ struct journal_options {
   std::uint64_t reserve_step = 0;
   // The running host's boot id (current_boot_id()); "-" = unknown. Used only with reserve_step.
   std::string boot_id = "-";
+  // Zeros kept on disk ahead of the active segment's end (writable_file::preallocate; refilled
+  // after a sync once fewer than half remain): an fdatasync then flushes data only, with no
+  // file-system journal commit for a size change. 0 = off. Cut at each roll and clean close;
+  // after a crash, open() cuts them (docs/journal-format.md, "Preallocated tail").
+  std::uint64_t preallocate_bytes = 1u << 20;
 };
 
 
@@ -89,6 +94,8 @@ struct recovery_report {
   std::string truncated_file;
   std::string truncate_reason;          // e.g. "checksum mismatch", "record extends past end of data"
   std::uint64_t truncated_seq = 0;      // the seq the first dropped record would have had
+  // Zeros cut after the last record (a preallocated tail left by a crash; not data).
+  std::uint64_t preallocated_bytes = 0;
   // A host crash after records were readable before durable (seq_reservation.hpp): the seqs open()
   // skipped, never to be used here (empty: none).
   seq_range skipped{1, 0};
@@ -183,6 +190,11 @@ public:
   result<std::uint64_t> sync();
   // stage + write_staged (not durable until sync()).
   result<seq_range> append(std::span<const record> records);
+  // Keeps journal_options::preallocate_bytes of zeros ahead of the active segment's end (when
+  // nothing is written but not synced). The committer calls it after a sync's callbacks went out,
+  // so that the zeros' write never sits between a sync and its acks. Errors are ignored (the
+  // zeros only save the next fdatasync a file-system journal commit).
+  void preallocate();
 
   // --- any thread ----------------------------------------------------------------------------
   std::uint64_t durable_seq() const noexcept { return durable_seq_.load(std::memory_order_acquire); }

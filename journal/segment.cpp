@@ -68,6 +68,18 @@ private:
   std::string buf_;
 };
 
+// Is every byte of [from, file_size) zero (what writable_file::preallocate leaves past the data)?
+result<bool> zero_until_end(file_window& w, std::uint64_t from, std::uint64_t file_size) {
+  constexpr std::size_t step = 64u << 10;
+  for (std::uint64_t off = from; off < file_size; off += step) {
+    auto bytes = w.view(off, step);
+    if (!bytes) return bytes.error();
+    if (bytes->empty()) break; // the file shrank under us: end of data
+    if (std::any_of(bytes->begin(), bytes->end(), [](char ch) { return ch != '\0'; })) return false;
+  }
+  return true;
+}
+
 // Is there a valid record with seq > after_seq anywhere in [from, file end)?
 result<std::optional<std::uint64_t>> find_later_valid(file_window& w, std::uint64_t from, std::uint64_t file_size,
                                                       std::uint64_t after_seq) {
@@ -120,6 +132,12 @@ result<scan_result> scan_segment(const readable_file& file, std::uint64_t first_
       return out;
     }
     if (c.outcome != check_outcome::ok) {
+      auto zeros = zero_until_end(w, off, *size);
+      if (!zeros) return zeros.error();
+      if (*zeros) { // a preallocated tail: the records end here, cleanly
+        out.zero_tail_bytes = *size - off;
+        return out;
+      }
       out.bad_offset = off;
       out.reason = c.reason;
       out.bad_outcome = c.outcome;

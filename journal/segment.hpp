@@ -40,6 +40,9 @@ struct scan_result {
   // For end != clean: incomplete = the file ends inside that record (what a crash during its write
   // leaves); invalid = its bytes are there but fail the check (zero fill, checksum, lengths).
   check_outcome bad_outcome = check_outcome::ok;
+  // For end == clean: zeros after the last valid record up to the file's end (a preallocated
+  // tail, writable_file::preallocate; docs/journal-format.md). Not data: open() cuts them.
+  std::uint64_t zero_tail_bytes = 0;
 };
 
 // Called for every valid record with its offset and bytes (valid for the duration of the call).

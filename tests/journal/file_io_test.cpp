@@ -163,3 +163,56 @@ TEST_CASE("a real RLIMIT_FSIZE limit fails the batch with EFBIG and appends resu
   CHECK(j->durable_seq() == 4);
   CHECK(read_all(*j).size() == 4);
 }
+
+TEST_CASE("posix preallocate: zeros ahead of size(), which does not move; refilled below half; truncate drops them") {
+  temp_dir d;
+  const std::string path = d.file("prealloc.dat");
+  auto w = posix_file_system().open_writable(path);
+  REQUIRE(w.ok());
+  auto& f = **w;
+  REQUIRE(f.append("abc").ok());
+  REQUIRE(f.preallocate(1000).ok());
+  CHECK(f.size() == 3);
+  CHECK(std::filesystem::file_size(path) == 1003);
+  CHECK(read_bytes(path) == "abc" + std::string(1000, '\0'));
+  REQUIRE(f.preallocate(1000).ok()); // 1000 ahead already: nothing to do
+  CHECK(std::filesystem::file_size(path) == 1003);
+  REQUIRE(f.append(std::string(600, 'x')).ok()); // into the zeros
+  CHECK(std::filesystem::file_size(path) == 1003);
+  REQUIRE(f.preallocate(1000).ok()); // 400 left ahead, below half: refilled to size() + 1000
+  CHECK(std::filesystem::file_size(path) == 1603);
+  REQUIRE(f.append("y").ok());
+  CHECK(read_bytes(path).substr(0, 604) == "abc" + std::string(600, 'x') + "y");
+  REQUIRE(f.truncate(10).ok());
+  CHECK(std::filesystem::file_size(path) == 10);
+  REQUIRE(f.preallocate(0).ok()); // nothing asked: nothing written
+  CHECK(std::filesystem::file_size(path) == 10);
+  REQUIRE(f.append("z").ok());
+  CHECK(read_bytes(path) == "abc" + std::string(7, 'x') + "z");
+}
+
+TEST_CASE("a failed write into preallocated zeros is cut back with them; appends resume after the durable bytes") {
+  temp_dir d;
+  fault_fs ffs;
+  auto o = options_for(d.path());
+  o.fs = &ffs;
+  o.preallocate_bytes = 8192;
+  auto j = open_ok(o);
+  append_sync(*j, 1, 3);
+  j->preallocate();
+  const auto seg = j->segments().back();
+  REQUIRE(std::filesystem::file_size(seg.path) > seg.bytes);
+  ffs.write_errno = ENOSPC;
+  ffs.partial_bytes = 50; // half a record lands in the zeros
+  CHECK_FALSE(j->append(make_batch(4, 2)).ok());
+  CHECK(std::filesystem::file_size(seg.path) == seg.bytes); // the rollback cut the zeros too
+  CHECK(append_sync(*j, 4, 2) == 5);
+  j.reset();
+  recovery_report rep;
+  auto again = open_ok(options_for(d.path()), &rep);
+  CHECK(rep.truncated_bytes == 0);
+  CHECK(rep.preallocated_bytes == 0);
+  const auto recs = read_all(*again);
+  REQUIRE(recs.size() == 5);
+  CHECK(recs.back().seq == 5);
+}

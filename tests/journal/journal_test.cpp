@@ -174,16 +174,103 @@ TEST_CASE("a flipped byte in the tail record is a torn tail and is truncated") {
   }
 }
 
-TEST_CASE("zero fill after the last record is a torn tail") {
+TEST_CASE("zeros after the last record are a preallocated tail: cut at open, not reported torn; appends go on "
+          "right after the last record") {
   temp_dir src;
   const auto [bytes, last_start] = one_segment_journal(src, 3);
   temp_dir d;
   write_bytes(d.file(segment_file_name(1)), bytes + std::string(4096, '\0'));
+  {
+    recovery_report rep;
+    auto j = open_ok(options_for(d.path()), &rep);
+    CHECK(j->durable_seq() == 3);
+    CHECK(rep.truncated_bytes == 0);
+    CHECK(rep.preallocated_bytes == 4096);
+    CHECK(fs::file_size(d.file(segment_file_name(1))) == bytes.size());
+    append_sync(*j, 4, 1);
+  }
   recovery_report rep;
   auto j = open_ok(options_for(d.path()), &rep);
-  CHECK(j->durable_seq() == 3);
-  CHECK(rep.truncated_bytes == 4096);
-  CHECK(rep.truncate_reason == std::string("zero length (zero fill)"));
+  CHECK(rep.preallocated_bytes == 0);
+  CHECK(read_all(*j).size() == 4);
+  // One zero byte, or a header's worth: the same (an incomplete header of zeros is no record).
+  for (std::size_t n : {std::size_t{1}, format::header_bytes - 1, format::header_bytes}) {
+    temp_dir e;
+    write_bytes(e.file(segment_file_name(1)), bytes + std::string(n, '\0'));
+    recovery_report r;
+    auto k = open_ok(options_for(e.path()), &r);
+    CHECK(k->durable_seq() == 3);
+    CHECK(r.preallocated_bytes == n);
+    CHECK(r.truncated_bytes == 0);
+  }
+}
+
+TEST_CASE("a torn record followed by zeros is a torn tail (zeros and all)") {
+  temp_dir src;
+  const auto [bytes, last_start] = one_segment_journal(src, 3);
+  temp_dir d;
+  write_bytes(d.file(segment_file_name(1)), bytes.substr(0, bytes.size() - 5) + std::string(4096, '\0'));
+  recovery_report rep;
+  auto j = open_ok(options_for(d.path()), &rep);
+  CHECK(j->durable_seq() == 2);
+  CHECK(rep.truncated_bytes == bytes.size() - 5 - last_start + 4096);
+  CHECK(rep.preallocated_bytes == 0);
+}
+
+TEST_CASE("zeros where the extent records durable records are a loss, not a preallocated tail") {
+  temp_dir d;
+  std::uint64_t last_start = 0;
+  {
+    auto j = open_ok(options_for(d.path()));
+    append_sync(*j, 1, 2);
+    last_start = j->segments().back().bytes;
+    append_sync(*j, 3, 1);
+    REQUIRE(j->enforce_retention().ok()); // the extent now records seq 3 durable
+  }
+  const auto bytes = read_bytes(d.file(segment_file_name(1)));
+  write_bytes(d.file(segment_file_name(1)), bytes.substr(0, last_start) + std::string(4096, '\0'));
+  auto j = journal::open(options_for(d.path()));
+  REQUIRE_FALSE(j.ok());
+  CHECK(j.error().message().find("3") != std::string::npos);
+}
+
+TEST_CASE("preallocation: zeros ahead of the active segment, none in a sealed one or after a clean close; a crash "
+          "leaves them and open cuts them") {
+  temp_dir d, crashed;
+  auto o = options_for(d.path(), 8192);
+  o.preallocate_bytes = 16384;
+  {
+    auto j = open_ok(o);
+    bool saw_zeros = false;
+    for (std::uint64_t i = 1; i <= 60; ++i) {
+      append_sync(*j, i, 1, 300);
+      j->preallocate();
+      const auto active = j->segments().back();
+      const auto on_disk = fs::file_size(active.path);
+      CHECK(on_disk >= active.bytes + o.preallocate_bytes / 2);
+      CHECK(on_disk <= active.bytes + o.preallocate_bytes);
+      saw_zeros = saw_zeros || on_disk > active.bytes;
+      for (const auto& s : j->segments())
+        if (s.sealed) CHECK(fs::file_size(s.path) == s.bytes); // cut at the roll
+    }
+    CHECK(saw_zeros);
+    REQUIRE(j->segments().size() > 2);
+    fs::copy(d.path(), crashed.path(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  }
+  recovery_report rep;
+  auto j = open_ok(o, &rep);
+  CHECK(rep.preallocated_bytes == 0); // the clean close cut them
+  CHECK(rep.rebuilt_indexes.empty()); // every sealed segment's sidecar matches its file
+  CHECK(fs::file_size(j->segments().back().path) == j->segments().back().bytes);
+  CHECK(read_all(*j).size() == 60);
+  auto oc = o;
+  oc.dir = crashed.path();
+  recovery_report crep;
+  auto k = open_ok(oc, &crep);
+  CHECK(crep.preallocated_bytes > 0);
+  CHECK(crep.truncated_bytes == 0);
+  CHECK(crep.rebuilt_indexes.empty());
+  CHECK(read_all(*k).size() == 60);
 }
 
 TEST_CASE("a bad checksum in the last segment followed by valid records is corruption") {
