@@ -4,7 +4,7 @@
 //   replication_bench [--dir DIR] [--seconds S] [--down-messages N] [--idle-seconds S]
 //                     [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick]
 //                     [--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis]
-//                     [--hops N] [--json FILE]
+//                     [--hops N] [--hops-gap-ms G] [--json FILE]
 //
 // In one run, in a fresh temp dir under DIR (default /tmp, the journal bench's filesystem):
 //  1-3. Three targets side by side: a single node with no destinations, a pair A<->B with sync
@@ -46,7 +46,8 @@
 //  --hops N: instead of all that, where the time of a message at 1 outstanding goes (issue 19 part
 //       2): a single node, a sync pair and a late pair started with TANDEM_HOP_TRACE record
 //       per-hop timestamps (journal/hop_trace.hpp); N messages each; per target the median offset
-//       of every hop from the entry node's client_read (bench/hop_table.hpp).
+//       of every hop from the entry node's client_read (bench/hop_table.hpp). --hops-gap-ms G
+//       idles G ms before each message (as a node does between messages over a long round trip).
 // Every node is stopped and the temp dir removed at the end, on error and on SIGINT/SIGTERM.
 // --json FILE: the same figures and the targets' verdicts as one JSON document (bench_json.hpp).
 #include <pthread.h>
@@ -110,6 +111,7 @@ struct args {
   bool only_throughput = false;   // run phases 1-3 alone, with issue 19's targets
   bool redis = true;              // the Redis peer in phases 1-3 when built and installed (--no-redis)
   std::size_t hops = 0;           // --hops N: the per-hop table alone, N messages per target
+  double hops_gap_ms = 0;         // --hops-gap-ms G: idle G ms before each traced message
   std::optional<std::string> json; // --json FILE
 };
 
@@ -978,10 +980,16 @@ void run_hops(const args& a, const std::string& root, const std::string& payload
   for (std::size_t sent = 0; sent < a.hops; sent += 100)
     for (auto& l : loads) {
       if (&l == &loads.front()) raw.run_for(0.05, payload_bytes);
-      for (std::size_t i = sent; i < std::min(a.hops, sent + 100); ++i)
+      for (std::size_t i = sent; i < std::min(a.hops, sent + 100); ++i) {
+        if (a.hops_gap_ms > 0) { // the node idles as over a long round trip (issue 20's sync target)
+          if (!l.pub->wait_all(30000ms)) throw bench_error(l.label + ": wait_all: " + l.pub->error());
+          std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(a.hops_gap_ms));
+        }
         if (!l.pub->publish("bench/topic", payload, 10000ms)) throw bench_error(l.label + ": publish: " + l.pub->error());
+      }
       if (!l.pub->wait_all(30000ms)) throw bench_error(l.label + ": wait_all: " + l.pub->error());
     }
+  if (a.hops_gap_ms > 0) std::printf("each message after %.1f ms idle (--hops-gap-ms)\n", a.hops_gap_ms);
   std::printf("per-hop timestamps, %zu messages per target at 1 outstanding (median offset from the entry node's "
               "client_read; +us: from the row above; node A is the entry, B its partner)\n"
               "raw 1 KiB pwrite + fdatasync in the same slices: p50 %.0f us, p99 %.0f us (%zu calls)\n",
@@ -1044,7 +1052,8 @@ int run(const args& a, json_report& rep) {
                 {"only_tls_cost", a.only_tls_cost},
                 {"only_throughput", a.only_throughput},
                 {"redis", a.redis},
-                {"hops", a.hops}});
+                {"hops", a.hops},
+                {"hops_gap_ms", a.hops_gap_ms}});
   const std::string payload(payload_bytes, 'x');
   const std::string run_tag = std::to_string(::getpid());
   if (a.only_metrics_cost) {
@@ -1122,11 +1131,12 @@ int main(int argc, char** argv) {
     else if (k == "--only-throughput") a.only_throughput = true;
     else if (k == "--no-redis") a.redis = false;
     else if (k == "--hops" && has_value) a.hops = std::stoull(argv[++i]);
+    else if (k == "--hops-gap-ms" && has_value) a.hops_gap_ms = std::stod(argv[++i]);
     else if (k == "--json" && has_value) a.json = argv[++i];
     else {
       std::fprintf(stderr, "usage: replication_bench [--dir DIR] [--seconds S] [--down-messages N] "
                            "[--idle-seconds S] [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick] "
-                           "[--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis] [--hops N] [--json FILE]\n");
+                           "[--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis] [--hops N] [--hops-gap-ms G] [--json FILE]\n");
       return 2;
     }
   }

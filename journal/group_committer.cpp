@@ -66,6 +66,7 @@ void group_committer::run() {
       work.swap(queue_); // work was cleared outside the lock; queue_ gets its capacity
       queued_bytes_ = 0;
     }
+    hop_trace::mark(hop_trace::point::committer_in);
     commit(work, last_sync);
     work.clear(); // frees the records and callbacks without holding the lock
   }

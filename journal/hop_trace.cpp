@@ -21,7 +21,7 @@ std::unique_ptr<entry[]> ring;
 std::size_t ring_size = 0;
 std::atomic<std::uint64_t> next{0};
 
-constexpr const char* names[] = {"client_read", "journal_in", "written",  "synced",   "commit_done",
+constexpr const char* names[] = {"client_read", "journal_in", "committer_in", "written",  "synced",   "commit_done",
                                  "link_woken",  "link_sent",  "conn_out", "conn_in",  "ack_out",
                                  "ack_in",      "link_ack",   "dest_ack", "client_ack"};
 static_assert(sizeof(names) / sizeof(names[0]) == static_cast<std::size_t>(point::count_));

@@ -20,6 +20,7 @@ namespace tandem::hop_trace {
 enum class point : std::uint8_t {
   client_read,      // client listener: a publish frame decoded
   journal_in,       // journal actor: a publish (entry) or an append (replication) received
+  committer_in,     // committer thread: woken with work (before staging and writing it)
   written,          // committer thread: the batch written, before its fdatasync
   synced,           // committer thread: its fdatasync returned
   commit_done,      // journal actor: the commit's outcome received
