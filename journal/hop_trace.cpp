@@ -48,10 +48,12 @@ void enable(std::size_t capacity) {
 }
 
 bool enable_from_env() {
+  // Digits only (strtoull would take "-5" as a huge count); saturating at the cap.
   if (const char* v = std::getenv("TANDEM_HOP_TRACE")) {
-    char* end = nullptr;
-    const unsigned long long n = std::strtoull(v, &end, 10);
-    if (end != v && *end == '\0' && n > 0) enable(static_cast<std::size_t>(std::min<unsigned long long>(n, 1u << 22)));
+    constexpr std::size_t cap = std::size_t{1} << 22;
+    std::size_t n = 0, i = 0;
+    for (; v[i] >= '0' && v[i] <= '9'; ++i) n = std::min(cap, n * 10 + static_cast<std::size_t>(v[i] - '0'));
+    if (i > 0 && v[i] == '\0' && n > 0) enable(n);
   }
   return enabled();
 }

@@ -1,6 +1,6 @@
 // The admin listener under hostile or sloppy HTTP clients: every bad request gets a clear status
 // and a closed connection, silent clients are dropped at the deadline, and the connection count is
-// bounded, while the node keeps answering.
+// bounded, while the node keeps answering. Also the debug endpoint /debug/hops.
 #include <arpa/inet.h>
 #include <csignal>
 #include <netinet/in.h>
@@ -8,7 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <map>
+
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/tools/node_fixture.hpp"
 
@@ -16,7 +20,7 @@ using namespace tandem::test;
 
 namespace {
 
-std::string exchange(std::uint16_t port, const std::string& bytes) {
+std::string http_exchange(std::uint16_t port, const std::string& bytes) {
   auto answer = poke(port, bytes, 3s);
   REQUIRE(answer.has_value());
   return *answer;
@@ -39,10 +43,10 @@ bool starts_with(const std::string& s, const std::string& prefix) { return s.rfi
 
 TEST_CASE("admin: unknown path is 404, POST is 405, garbage is 400, and the node carries on") {
   admin_node node;
-  CHECK(starts_with(exchange(node.ports.admin, "GET /nope HTTP/1.1\r\n\r\n"), "HTTP/1.1 404"));
-  CHECK(starts_with(exchange(node.ports.admin, "POST /status HTTP/1.1\r\n\r\n"), "HTTP/1.1 405"));
-  CHECK(starts_with(exchange(node.ports.admin, "\x01\x02garbage\r\n\r\n"), "HTTP/1.1 400"));
-  CHECK(starts_with(exchange(node.ports.admin, "GET /status HTTP/9.9\r\n\r\n"), "HTTP/1.1 400"));
+  CHECK(starts_with(http_exchange(node.ports.admin, "GET /nope HTTP/1.1\r\n\r\n"), "HTTP/1.1 404"));
+  CHECK(starts_with(http_exchange(node.ports.admin, "POST /status HTTP/1.1\r\n\r\n"), "HTTP/1.1 405"));
+  CHECK(starts_with(http_exchange(node.ports.admin, "\x01\x02garbage\r\n\r\n"), "HTTP/1.1 400"));
+  CHECK(starts_with(http_exchange(node.ports.admin, "GET /status HTTP/9.9\r\n\r\n"), "HTTP/1.1 400"));
   auto ok = admin_get(node.ports.admin, "/status");
   CHECK(ok.ok);
   CHECK(ok.status == 200);
@@ -52,7 +56,7 @@ TEST_CASE("admin: unknown path is 404, POST is 405, garbage is 400, and the node
 TEST_CASE("admin: an endless request head is refused with 431 at 8 KiB") {
   admin_node node;
   std::string huge = "GET /status HTTP/1.1\r\nX-Filler: " + std::string(20000, 'a');
-  auto answer = exchange(node.ports.admin, huge);
+  auto answer = http_exchange(node.ports.admin, huge);
   CHECK(starts_with(answer, "HTTP/1.1 431"));
   CHECK(admin_get(node.ports.admin, "/healthz").status == 200);
 }
@@ -119,4 +123,35 @@ TEST_CASE("admin: clients that request /metrics and never read stall nothing; pu
     ::close(fd);
   // The slots free up and the node answers again.
   CHECK(wait_until([&] { return admin_get(node.ports.admin, "/healthz").status == 200; }, 5s));
+}
+
+TEST_CASE("admin: /debug/hops is 404 unless tandemd started with TANDEM_HOP_TRACE; with it, each publish's hops") {
+  {
+    ::unsetenv("TANDEM_HOP_TRACE");
+    admin_node off;
+    CHECK(admin_get(off.ports.admin, "/debug/hops").status == 404);
+  }
+  for (const char* careless : {"0", "-5", "lots", ""}) { // not a positive number: off, not an error
+    ::setenv("TANDEM_HOP_TRACE", careless, 1);
+    admin_node off;
+    CHECK_MESSAGE(admin_get(off.ports.admin, "/debug/hops").status == 404, careless);
+  }
+  ::setenv("TANDEM_HOP_TRACE", "4096", 1);
+  admin_node node;
+  ::unsetenv("TANDEM_HOP_TRACE"); // the child has it; later tests do not
+  CHECK(node.proc->stderr_text().find("TANDEM_HOP_TRACE is set") != std::string::npos);
+  auto published = run({tandem_cli_path(), "publish", "--client", "127.0.0.1:" + std::to_string(node.ports.client),
+                        "--count", "5", "--window", "1", "--timeout-ms", "10000"},
+                       ".", 20s);
+  REQUIRE(published.exit_code == 0);
+  auto r = admin_get(node.ports.admin, "/debug/hops");
+  REQUIRE(r.status == 200);
+  auto doc = nlohmann::json::parse(r.body, nullptr, false);
+  REQUIRE(doc.is_object());
+  CHECK(doc["capacity"] == 4096);
+  std::map<std::string, int> seen;
+  for (const auto& m : doc["marks"]) ++seen[m[0].get<std::string>()];
+  // One publish at a time: each passes the single node's path once.
+  for (const char* point : {"client_read", "journal_in", "committer_in", "written", "synced", "commit_done", "client_ack"})
+    CHECK_MESSAGE(seen[point] >= 5, point);
 }
