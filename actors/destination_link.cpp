@@ -145,6 +145,7 @@ void send_batch(link_self self, logic::fanout_batch& batch, logic::sent_batch& s
   st.window->on_batch_sent(sent);
   st.sizer->on_sent(sent.last_sent_seq, sent.bytes, steady_ns());
   hop_trace::mark(hop_trace::point::link_sent, sent.last_sent_seq);
+  batch.last_seq = sent.last_sent_seq;
   self->send(st.conn, atoms::send_frame::value, std::move(batch));
   batch = logic::fanout_batch{st.ctx->max_frame_bytes};
   sent = {};
@@ -390,6 +391,9 @@ void on_resume_point(link_self self, std::uint64_t peer_holds) {
     note_below_retention(self, d.skipped);
   st.sizer->on_disconnected(); // what was in flight before the resume gives no samples
   report(self, st.window->on_connected(d));
+  // From now on the connection hands the peer's acks to the journal itself, one hop sooner (those
+  // at most what it wrote; this link still checks and reports each, as before).
+  self->send(st.conn, atoms::ack_route::value, st.dest.name);
   log::info(st.name, "replicating to ", st.dest.name, " at ", st.peer_address, " (", to_string(st.direction),
             "), resuming after seq ", d.resume_after, " of ", st.durable_seq, " (", logic::to_string(d.reason),
             "; it holds ", d.peer_position, ")");
@@ -804,6 +808,7 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
       if (s.conn && s.conn != conn) {
         s.window->on_disconnected(); // replaced: resend what the old connection had in flight
         s.sizer->on_disconnected();
+        self->send(s.conn, atoms::ack_route::value, std::string{}); // it speaks for the destination no more
       }
       s.conn = std::move(conn);
       s.awaiting_resume = true;

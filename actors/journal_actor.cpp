@@ -50,6 +50,9 @@ struct journal_state {
   std::optional<logic::inbound_view> inbound_view; // per origin: held, received, via (/status "inbound")
   // Who delivered each append request not answered yet, by token (publishes: none, i.e. local).
   std::unordered_map<std::uint64_t, logic::inbound_via> vias;
+  // Appends whose requester asked to hear of their durability from the committer thread
+  // (append_request::durable_notice), by token: the requester and its id.
+  std::unordered_map<std::uint64_t, std::pair<caf::actor, std::uint64_t>> durable_notices;
   std::uint64_t next_token = 0;
   // Requests not answered yet, by the token the core knows them by.
   std::unordered_map<std::uint64_t, caf::typed_response_promise<append_reply>> promises;
@@ -252,8 +255,16 @@ void carry_out(journal_self self, logic::journal_ready r) {
     note_submitted(st, id, a.records);
     // The callback runs on the committer's thread: it only posts a message.
     auto handle = caf::actor_cast<caf::actor>(self);
+    caf::actor notice_to;
+    std::uint64_t notice_id = 0;
+    if (auto n = st.durable_notices.find(id); n != st.durable_notices.end()) {
+      notice_to = n->second.first;
+      notice_id = n->second.second;
+    }
     auto submitted = st.rt->committer().submit(
-      std::move(a.records), [handle, id](const journal::result<journal::commit_ok>& res) {
+      std::move(a.records), [handle, id, notice_to, notice_id](const journal::result<journal::commit_ok>& res) {
+        // The requester first (one hop less on a sync partner's ack), then the core's commit_done.
+        if (res && notice_to) caf::anon_send(notice_to, atoms::append_durable::value, notice_id);
         caf::anon_send(handle, atoms::commit_done::value, id, reply_of(res));
       });
     if (!submitted.ok()) {
@@ -277,6 +288,7 @@ void carry_out(journal_self self, logic::journal_ready r) {
   }
   for (auto& rep : r.replies) {
     st.vias.erase(rep.token);
+    st.durable_notices.erase(rep.token);
     if (auto it = st.promises.find(rep.token); it != st.promises.end()) {
       it->second.deliver(std::move(rep.body));
       st.promises.erase(it);
@@ -306,9 +318,13 @@ caf::typed_response_promise<append_reply> request(journal_self self, append_requ
   auto& st = self->state;
   hop_trace::mark(hop_trace::point::journal_in,
                   !publish && req.records && !req.records->empty() ? req.records->back().origin_seq : 0);
+  // Before the promise: making it moves the sender out of the current message.
+  auto notice_to = !publish && req.durable_notice ? caf::actor_cast<caf::actor>(self->current_sender()) : caf::actor{};
   auto rp = self->make_response_promise<append_reply>();
   const auto token = st.next_token++;
   st.promises.emplace(token, rp);
+  if (notice_to)
+    st.durable_notices.emplace(token, std::make_pair(std::move(notice_to), *req.durable_notice));
   if (!publish) // a publish has no entry: delivered locally
     st.vias.emplace(token, logic::inbound_via{req.via_peer.empty() ? std::string{"unknown"} : std::move(req.via_peer),
                                               std::move(req.via_address)});

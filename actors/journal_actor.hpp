@@ -15,7 +15,11 @@
 //                             that is downgraded (logic/sync_downgrade.hpp) does not delay it:
 //                             the reply names it in `not_on` when it did not hold it yet
 //   dest_ack(name, seq)    destination `name` holds everything up to `seq` (retention position,
-//                          and the sync-destination half of the ack rule)
+//                          and the sync-destination half of the ack rule). From its link, and
+//                          from the connection in use (the peer's acks it checked, forward_ack);
+//                          the higher counts, a lower or repeated one changes nothing
+//   append_request::durable_notice: the committer thread tells the requester of an append
+//                          (append_durable(id)) once it is durable, before the reply
 //   subscribe(actor)       send `durable(seq, committed_bytes)` to that actor whenever the durable
 //                          end advances (committed_bytes: cumulative record bytes committed since
 //                          the node started, for lag in bytes)
@@ -83,6 +87,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -113,6 +118,11 @@ struct append_request {
   // missing in this journal (actors/logic/anti_entropy_repair.hpp): stored without the
   // high-water duplicate filter, which would drop them (journal_events::append::repair).
   bool repair = false;
+  // append only (issue 19 part 2): when set, the committer thread itself tells the requester
+  // (atoms::append_durable with this id) the moment the batch is durable, before the commit goes
+  // round through the journal actor; the reply still follows, as for any request. Only a durable
+  // batch is told so: a failure comes as the reply alone.
+  std::optional<std::uint64_t> durable_notice{};
 };
 
 // refusal and append_reply are defined in actors/logic/journal_core.hpp (plain C++, no CAF).
@@ -140,6 +150,7 @@ using dest_conn = caf::atom_constant<caf::atom("tdestconn")>;        // link -> 
 using sync_tick = caf::atom_constant<caf::atom("tsynctick")>;        // journal: time for the downgrade rules
 using dest_config = caf::atom_constant<caf::atom("tdestcfg")>;       // supervisor -> journal: a live reload's destination
 using repaired = caf::atom_constant<caf::atom("trepaired")>;        // scanner -> journal: a repair stored / held (counts)
+using append_durable = caf::atom_constant<caf::atom("tappdur")>;     // committer -> requester: append_request::durable_notice
 } // namespace atoms
 
 using journal_actor = caf::typed_actor<

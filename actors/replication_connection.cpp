@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <deque>
 #include <optional>
+#include <unordered_set>
 #include <utility>
 
 #include <caf/all.hpp>
@@ -53,6 +54,15 @@ struct conn_state {
   destination_link_actor link; // our destination link for the peer, while the peer serves it
   destination_link_actor pending_link; // handed over (serve_link) while registering: attached once kept
   std::optional<std::uint64_t> last_peer_ack; // the peer's latest durable_ack (a resume point to hand on)
+  // Batches acked on the committer's notice whose journal reply is still to come (at most the
+  // batches in the journal at once; each id leaves with its reply).
+  std::unordered_set<std::uint64_t> durable_early;
+  // forward_ack: the destination whose acks go to the journal from here (empty: none, until the
+  // link accepted the peer's resume point on this connection), the highest seq of a record batch
+  // written here, and the highest ack handed on.
+  std::string ack_route;
+  std::uint64_t written_through = 0;
+  std::uint64_t forwarded_ack = 0;
   std::optional<logic::inbound_dedup> dedup;
   std::uint64_t epoch = 0;                     // matches the armed conn_timeout
   logic::replication_deadlines deadlines;      // when to send a heartbeat or give up (conn_timeout)
@@ -264,12 +274,15 @@ void on_record_batch(caf::io::broker* self, const state_ptr& st, std::string_vie
     if (verdicts.verdicts[i] == logic::verdict::store)
       store->push_back(std::move(keep_candidates[i]));
   auto id = verdicts.id;
-  self->request(st->args.ctx->journal, caf::infinite, atoms::append::value,
-                append_request{store, st->peer, st->args.remote_address})
+  append_request req{store, st->peer, st->args.remote_address};
+  req.durable_notice = id; // the committer tells us first (on_append_durable)
+  self->request(st->args.ctx->journal, caf::infinite, atoms::append::value, std::move(req))
     .then(
       [=](const append_reply& rep) {
         if (st->at != phase::established)
           return;
+        if (rep.ok && st->durable_early.erase(id) > 0)
+          return; // acked already, from the committer's notice
         if (!rep.ok) {
           st->dedup->on_batch_failed(id);
           refuse(self, st, protocol::close_code::shutdown, "journal rejected replicated records: " + rep.error);
@@ -284,6 +297,18 @@ void on_record_batch(caf::io::broker* self, const state_ptr& st, std::string_vie
           finish(self, st, "journal did not answer: " + self->system().render(err), true);
         }
       });
+}
+
+// The committer's word that batch `id` is durable (append_request::durable_notice), ahead of the
+// journal's reply (which then finds it in durable_early and does nothing more): the peer's ack
+// goes out one hop sooner. It always comes before that reply: the committer sends it before it
+// hands the commit to the journal actor, which replies only after.
+void on_append_durable(caf::io::broker* self, const state_ptr& st, std::uint64_t id) {
+  if (st->at != phase::established)
+    return;
+  st->durable_early.insert(id);
+  st->dedup->on_batch_durable(id);
+  send_acks(self, st);
 }
 
 void process_frames(caf::io::broker* self, const state_ptr& st);
@@ -328,6 +353,7 @@ bool on_batch_frame(caf::io::broker* self, const state_ptr& st, protocol::frame_
 void write_batch(caf::io::broker* self, const state_ptr& st, const logic::fanout_batch& b) {
   if (st->at != phase::established || b.empty())
     return;
+  st->written_through = std::max(st->written_through, b.last_seq);
   if (st->transport.tls()) { // one encryption pass: the session copies into TLS records
     if (b.compressed) {
       write_raw(self, st, st->transport.send(*b.compressed));
@@ -357,6 +383,21 @@ void write_batch(caf::io::broker* self, const state_ptr& st, const logic::fanout
   }
   self->flush(st->h);
   hop_trace::mark(hop_trace::point::conn_out);
+}
+
+// The peer's durable_ack, handed to the journal by the connection itself (issue 19 part 2: the
+// publisher's persisted ack waits one hop less), besides going to the link as before. Only while
+// the link has this connection in use and has accepted the peer's resume point on it
+// (ack_route), and only an ack of at most the highest seq written here: any other claim goes to
+// the link alone, which checks it against what it sent (logic/peer_claims.hpp) and closes the
+// connection for one it cannot have. What is forwarded is also reported by the link (the journal
+// takes the higher of the two); the link's own report may go further (its window's coverage of
+// records this destination does not get).
+void forward_ack(caf::io::broker* self, const state_ptr& st, std::uint64_t seq) {
+  if (st->ack_route.empty() || seq > st->written_through || seq <= st->forwarded_ack)
+    return;
+  st->forwarded_ack = seq;
+  self->send(st->args.ctx->journal, atoms::dest_ack::value, st->ack_route, seq);
 }
 
 // This connection serves the peer's destination from now: the link attaches it and, when the
@@ -712,6 +753,7 @@ void process_frames(caf::io::broker* self, const state_ptr& st) {
     }
     if (auto* a = std::get_if<protocol::durable_ack>(&m)) {
       hop_trace::mark(hop_trace::point::ack_in, a->durable_seq);
+      forward_ack(self, st, a->durable_seq);
       st->last_peer_ack = a->durable_seq;
       if (st->link)
         self->send(st->link, atoms::peer_ack::value, a->durable_seq);
@@ -899,6 +941,8 @@ caf::behavior replication_connection(instrumented<caf::io::broker>* self, caf::i
     },
     [=](atoms::conn_timeout, std::uint64_t epoch) { on_conn_timer(self, st, epoch); },
     [=](atoms::send_frame, const logic::fanout_batch& b) { write_batch(self, st, b); },
+    [=](atoms::append_durable, std::uint64_t id) { on_append_durable(self, st, id); },
+    [=](atoms::ack_route, const std::string& destination) { st->ack_route = destination; },
     [=](atoms::close_conn, const std::string& reason) {
       refuse(self, st, protocol::close_code::duplicate_connection, reason, end_log::info);
     },

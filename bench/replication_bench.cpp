@@ -4,7 +4,7 @@
 //   replication_bench [--dir DIR] [--seconds S] [--down-messages N] [--idle-seconds S]
 //                     [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick]
 //                     [--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis]
-//                     [--hops N] [--hops-gap-ms G] [--json FILE]
+//                     [--hops N] [--hops-gap-ms G] [--hops-baseline PATH] [--json FILE]
 //
 // In one run, in a fresh temp dir under DIR (default /tmp, the journal bench's filesystem):
 //  1-3. Three targets side by side: a single node with no destinations, a pair A<->B with sync
@@ -48,6 +48,7 @@
 //       per-hop timestamps (journal/hop_trace.hpp); N messages each; per target the median offset
 //       of every hop from the entry node's client_read (bench/hop_table.hpp). --hops-gap-ms G
 //       idles G ms before each message (as a node does between messages over a long round trip).
+//       --hops-baseline PATH adds a sync pair of another tandemd build in the same slices.
 // Every node is stopped and the temp dir removed at the end, on error and on SIGINT/SIGTERM.
 // --json FILE: the same figures and the targets' verdicts as one JSON document (bench_json.hpp).
 #include <pthread.h>
@@ -112,6 +113,7 @@ struct args {
   bool redis = true;              // the Redis peer in phases 1-3 when built and installed (--no-redis)
   std::size_t hops = 0;           // --hops N: the per-hop table alone, N messages per target
   double hops_gap_ms = 0;         // --hops-gap-ms G: idle G ms before each traced message
+  std::string hops_baseline;      // --hops-baseline PATH: a sync pair of that tandemd too, in the same slices
   std::optional<std::string> json; // --json FILE
 };
 
@@ -965,8 +967,15 @@ void run_hops(const args& a, const std::string& root, const std::string& payload
   start_node(a, single, {});
   start_pair(a, sa, sb, "sync");
   start_pair(a, ea, eb, "sync", [](nlohmann::json& c) { c["journal"]["send_before_durable"] = false; });
+  // Another build's sync pair (before/after a change, judged within this run).
+  node ba{"A", root + "/hops-base-A"}, bb{"B", root + "/hops-base-B"};
+  if (!a.hops_baseline.empty()) {
+    args other = a;
+    other.tandemd = a.hops_baseline;
+    start_pair(other, ba, bb, "sync");
+  }
   ::unsetenv("TANDEM_HOP_TRACE");
-  std::vector<load> loads(3);
+  std::vector<load> loads(a.hops_baseline.empty() ? 3 : 4);
   loads[0].label = "single";
   loads[0].entry = &single;
   loads[1].label = "sync";
@@ -975,6 +984,12 @@ void run_hops(const args& a, const std::string& root, const std::string& payload
   loads[2].label = "late";
   loads[2].entry = &ea;
   loads[2].peer = &eb;
+  if (loads.size() > 3) {
+    loads[3].label = "sync-baseline";
+    loads[3].entry = &ba;
+    loads[3].peer = &bb;
+    std::printf("sync-baseline: a sync pair of %s\n", a.hops_baseline.c_str());
+  }
   for (auto& l : loads) l.open("rbench-" + run_tag + "-hops-" + l.label, 1);
   raw_sync_loop raw(root); // the device alone, in the same slices
   for (std::size_t sent = 0; sent < a.hops; sent += 100)
@@ -1026,6 +1041,7 @@ void run_hops(const args& a, const std::string& root, const std::string& payload
   }
   std::fflush(stdout);
   for (node* n : {&single, &sa, &sb, &ea, &eb}) stop_node(*n);
+  if (ba.pid > 0) stop_nodes({&ba, &bb});
 }
 
 int run(const args& a, json_report& rep) {
@@ -1053,7 +1069,8 @@ int run(const args& a, json_report& rep) {
                 {"only_throughput", a.only_throughput},
                 {"redis", a.redis},
                 {"hops", a.hops},
-                {"hops_gap_ms", a.hops_gap_ms}});
+                {"hops_gap_ms", a.hops_gap_ms},
+                {"hops_baseline", a.hops_baseline}});
   const std::string payload(payload_bytes, 'x');
   const std::string run_tag = std::to_string(::getpid());
   if (a.only_metrics_cost) {
@@ -1132,11 +1149,12 @@ int main(int argc, char** argv) {
     else if (k == "--no-redis") a.redis = false;
     else if (k == "--hops" && has_value) a.hops = std::stoull(argv[++i]);
     else if (k == "--hops-gap-ms" && has_value) a.hops_gap_ms = std::stod(argv[++i]);
+    else if (k == "--hops-baseline" && has_value) a.hops_baseline = argv[++i];
     else if (k == "--json" && has_value) a.json = argv[++i];
     else {
       std::fprintf(stderr, "usage: replication_bench [--dir DIR] [--seconds S] [--down-messages N] "
                            "[--idle-seconds S] [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick] "
-                           "[--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis] [--hops N] [--hops-gap-ms G] [--json FILE]\n");
+                           "[--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis] [--hops N] [--hops-gap-ms G] [--hops-baseline PATH] [--json FILE]\n");
       return 2;
     }
   }

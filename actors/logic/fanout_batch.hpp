@@ -78,6 +78,9 @@ public:
   // When set, the connection writes this compressed_batch frame instead of header() and the
   // pieces (batch_compressor). Shared, never modified.
   std::shared_ptr<const std::string> compressed;
+  // The highest seq in it, set by the link when it sends the batch: what a durable_ack on the
+  // connection may cover before the connection hands it to the journal (forward_ack).
+  std::uint64_t last_seq = 0;
 
 private:
   std::size_t max_frame_bytes_;

@@ -125,22 +125,43 @@ TEST_CASE("journal actor: destination acks are retention positions and show in s
   anon_send_exit(j, caf::exit_reason::user_shutdown);
 }
 
-TEST_CASE("journal actor: a disk error is a negative reply, earlier records stay, appends resume") {
+namespace {
+
+// A journal actor over a journal whose file system fails on demand (fs).
+struct faulty_journal_node {
   temp_dir dir;
-  auto cfg = node_config_for(dir.path());
+  journal::test::fault_fs fs;
+  journal::recovery_report rep;
+  std::shared_ptr<journal_runtime> rt;
+  caf::actor_system_config ccfg;
+  caf::actor_system sys{quiet(ccfg)};
+  journal_actor j;
+  caf::scoped_actor self{sys};
+
+  explicit faulty_journal_node(bool send_early = true) : rt(open(dir, fs, rep, send_early)) {
+    j = spawn_journal_actor(sys, rt, rep);
+  }
+  ~faulty_journal_node() { anon_send_exit(j, caf::exit_reason::user_shutdown); }
+
+  static std::shared_ptr<journal_runtime> open(const temp_dir& d, journal::test::fault_fs& f,
+                                               journal::recovery_report& r, bool send_early) {
+    auto cfg = node_config_for(d.path());
+    cfg.journal.send_before_durable = send_early;
+    std::string error;
+    auto out = journal_runtime::open(cfg, &r, &error, &f);
+    REQUIRE_MESSAGE(out, error);
+    return out;
+  }
+};
+
+} // namespace
+
+TEST_CASE("journal actor: a disk error is a negative reply, earlier records stay, appends resume") {
   bool send_early = true;
   SUBCASE("journal.send_before_durable on (the default): the failed seqs are skipped") {}
   SUBCASE("journal.send_before_durable off: the failed seqs are reused") { send_early = false; }
-  cfg.journal.send_before_durable = send_early;
-  journal::test::fault_fs fs;
-  journal::recovery_report rep;
-  std::string error;
-  auto rt = journal_runtime::open(cfg, &rep, &error, &fs);
-  REQUIRE(rt);
-  caf::actor_system_config ccfg;
-  caf::actor_system sys{quiet(ccfg)};
-  auto j = spawn_journal_actor(sys, rt, rep);
-  caf::scoped_actor self{sys};
+  faulty_journal_node node{send_early};
+  auto [fs, rt, j, self] = std::tie(node.fs, node.rt, node.j, node.self);
   REQUIRE(append(self, j, make_batch(1, 5)).ok);
 
   fs.sync_errno = ENOSPC;
@@ -164,7 +185,41 @@ TEST_CASE("journal actor: a disk error is a negative reply, earlier records stay
   auto records = journal::test::read_all(rt->log());
   REQUIRE(records.size() == 10);
   CHECK(records[5].publisher_seq == 20);
-  anon_send_exit(j, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("journal actor: an append with a durable notice is told by the committer once durable, before its reply; "
+          "a failed one gets the reply alone") {
+  faulty_journal_node node;
+  auto [fs, rt, j, self] = std::tie(node.fs, node.rt, node.j, node.self);
+  // The next message in the mailbox: "notice N" or "reply ok|failed".
+  auto next = [&] {
+    std::string got;
+    self->receive([&](atoms::append_durable, std::uint64_t id) { got = "notice " + std::to_string(id); },
+                  [&](append_reply& r) { got = r.ok ? "reply ok" : "reply failed"; },
+                  caf::after(std::chrono::seconds{10}) >> [&] { got = "nothing"; });
+    return got;
+  };
+  for (std::uint64_t id : {7u, 8u}) {
+    auto req = request_of(make_batch(id, 3));
+    req.durable_notice = id;
+    self->send(j, atoms::append::value, std::move(req));
+  }
+  CHECK(next() == "notice 7");
+  const auto durable_at_notice = rt->log().durable_seq();
+  CHECK(durable_at_notice >= rt->log().base_seq() + 2); // the batch was durable when told
+  // Each notice before its own reply (replies in submission order).
+  std::vector<std::string> rest{next(), next(), next()};
+  CHECK(std::count(rest.begin(), rest.end(), "reply ok") == 2);
+  CHECK(std::find(rest.begin(), rest.end(), "notice 8") < std::find(rest.begin() + 1, rest.end(), "reply ok"));
+
+  fs.sync_errno = EIO; // not durable: no notice, the reply says so
+  auto req = request_of(make_batch(20, 2));
+  req.durable_notice = 9;
+  self->send(j, atoms::append::value, std::move(req));
+  CHECK(next() == "reply failed");
+  // Without a notice asked for (publishes, repairs, older callers): the reply alone.
+  self->send(j, atoms::append::value, request_of(make_batch(30, 2)));
+  CHECK(next() == "reply ok");
 }
 
 // --- Issue 14, defects 3, 4 and 6: publishes with sync destinations D0 and D1 ----------------

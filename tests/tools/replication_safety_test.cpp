@@ -202,6 +202,57 @@ TEST_CASE("forged hello: a resume point above what the node wrote closes the con
   CHECK(after_on_b == 0);
 }
 
+TEST_CASE("a sync destination's ack counts only up to what its connection wrote: the connection hands the journal "
+          "honest acks, a higher claim closes it and releases nothing (issue 19 part 2)") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"}; // B is only named: a scripted peer connects in as B
+  a.configure({{destination_spec{"B", "sync", false, {}}, &b}});
+  a.start();
+  REQUIRE(wait_until([&] { return a.status().is_object(); }, 10s));
+  scripted_peer peer{a.ports().replication};
+  REQUIRE(peer.connected());
+  REQUIRE(peer.hello_as("B"));
+  REQUIRE(peer.send(protocol::durable_ack{0})); // its resume point: it holds nothing of A
+  REQUIRE_MESSAGE(wait_until([&] { return a.connected_to("B"); }, 10s), a.log());
+
+  client_connection c;
+  REQUIRE(c.connect("127.0.0.1", a.ports().client, "p", 5s).empty());
+  publisher p{c, publisher_options{"p", 64}};
+  // The last seq of the next record_batch the node writes to the peer.
+  auto next_batch = [&] {
+    std::uint64_t last = 0;
+    peer.read_until(
+      [&](const protocol::message& m) {
+        if (auto* rb = std::get_if<protocol::record_batch>(&m); rb && !rb->records.empty())
+          last = rb->records.back().seq;
+        return last != 0;
+      },
+      10s);
+    return last;
+  };
+
+  REQUIRE(p.publish("orders.one", "acked once B acks it", 10s));
+  const std::uint64_t s1 = next_batch();
+  REQUIRE(s1 != 0);
+  CHECK_FALSE(p.wait_all(300ms)); // sync: not before B's ack
+  REQUIRE(peer.send(protocol::durable_ack{s1}));
+  REQUIRE(p.wait_all(10s));
+  CHECK(p.counters().persisted == 1);
+
+  REQUIRE(p.publish("orders.two", "B lies about this one", 10s));
+  const std::uint64_t s2 = next_batch();
+  REQUIRE(s2 > s1);
+  REQUIRE(peer.send(protocol::durable_ack{s2 + 1000})); // more than was ever written to it
+  CHECK(peer.wait_closed(10s));
+  CHECK_MESSAGE(wait_until([&] { return violations(a, "B", "ack_above_sent") >= 1; }, 10s), a.log());
+  CHECK_FALSE(p.wait_all(1s));
+  CHECK(p.counters().persisted == 1); // the lie released nothing
+  auto dest = a.destination("B");
+  REQUIRE(dest.is_object());
+  CHECK(dest["acked"].get<std::uint64_t>() < s2);
+  REQUIRE(a.stop() == 0);
+}
+
 TEST_CASE("cycler: a peer reconnecting while its old inbound connection is open does not make the node dial (issue 14 defect 5)") {
   // B lists A as a destination; A's address has no listener (A is never started), so B's cycler
   // dials, is refused and backs off. A scripted peer says hello as "A" twice: the second
