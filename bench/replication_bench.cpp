@@ -185,6 +185,16 @@ struct load {
   }
 };
 
+// The load `label` publishing to `entry` (`peer`: the other node of its pair, or null).
+load load_on(std::string label, node* entry, node* peer = nullptr, bool async_peer = false) {
+  load l;
+  l.label = std::move(label);
+  l.entry = entry;
+  l.peer = peer;
+  l.async_peer = async_peer;
+  return l;
+}
+
 double process_cpu_seconds() {
   rusage u{};
   ::getrusage(RUSAGE_SELF, &u);
@@ -706,19 +716,11 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
 
   print_table_header();
   for (std::size_t window : {std::size_t{1}, std::size_t{1024}}) {
-    std::vector<load> loads(4);
-    loads[0].label = "single";
-    loads[0].entry = &single;
-    loads[1].label = "sync";
-    loads[1].entry = &sa;
-    loads[1].peer = &sb;
-    loads[2].label = "async";
-    loads[2].entry = &aa;
-    loads[2].peer = &ab;
-    loads[2].async_peer = true;
-    loads[3].label = "late";
-    loads[3].entry = &ea;
-    loads[3].peer = &eb;
+    std::vector<load> loads;
+    loads.push_back(load_on("single", &single));
+    loads.push_back(load_on("sync", &sa, &sb));
+    loads.push_back(load_on("async", &aa, &ab, true));
+    loads.push_back(load_on("late", &ea, &eb));
     for (auto& l : loads) l.open("rbench-" + run_tag + "-" + l.label + "-w" + std::to_string(window), window);
     redis.open(window);
     const int slices = std::max(1, static_cast<int>(a.seconds / slice_seconds + 0.5));
@@ -982,19 +984,12 @@ void run_hops(const args& a, const std::string& root, const std::string& payload
     start_pair(other, ba, bb, "sync");
   }
   ::unsetenv("TANDEM_HOP_TRACE");
-  std::vector<load> loads(a.hops_baseline.empty() ? 3 : 4);
-  loads[0].label = "single";
-  loads[0].entry = &single;
-  loads[1].label = "sync";
-  loads[1].entry = &sa;
-  loads[1].peer = &sb;
-  loads[2].label = "late";
-  loads[2].entry = &ea;
-  loads[2].peer = &eb;
-  if (loads.size() > 3) {
-    loads[3].label = "sync-baseline";
-    loads[3].entry = &ba;
-    loads[3].peer = &bb;
+  std::vector<load> loads;
+  loads.push_back(load_on("single", &single));
+  loads.push_back(load_on("sync", &sa, &sb));
+  loads.push_back(load_on("late", &ea, &eb));
+  if (!a.hops_baseline.empty()) {
+    loads.push_back(load_on("sync-baseline", &ba, &bb));
     std::printf("sync-baseline: a sync pair of %s\n", a.hops_baseline.c_str());
   }
   for (auto& l : loads) l.open("rbench-" + run_tag + "-hops-" + l.label, 1);

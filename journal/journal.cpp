@@ -85,8 +85,8 @@ journal::journal(journal_options options, file_system& fs)
 journal::~journal() {
   // A clean close leaves the active segment exactly its records (no preallocated tail); a failure
   // here leaves zeros that the next open cuts.
-  if (active_ && written_.empty() && !staged_chunk_ && !needs_repair_ && active_->size() == durable_bytes_ &&
-      active_->truncate(durable_bytes_).ok())
+  if (opts_.preallocate_bytes > 0 && active_ && written_.empty() && !staged_chunk_ && !needs_repair_ &&
+      active_->size() == durable_bytes_ && active_->truncate(durable_bytes_).ok())
     (void)active_->sync();
   // A clean close (everything written is durable, no failed sync): the next open is clean. A
   // failure here only leaves the last reservation, which the next open treats as a crash.
@@ -625,9 +625,12 @@ status journal::roll_segment(std::uint64_t next_first) {
   if (sealed.record_count == 0) return {};
   if (next_first == 0) next_first = sealed.last_seq + 1; // else above a skipped range
   // A sealed segment is exactly its records: its preallocated tail goes first (its sidecar names
-  // the file's size, and open trusts a sidecar only when the size matches).
-  if (auto s = active_->truncate(durable_bytes_); !s) return s;
-  if (auto s = active_->sync(); !s) return s;
+  // the file's size, and open trusts a sidecar only when the size matches). Off, there is none:
+  // open cut any an earlier run left.
+  if (opts_.preallocate_bytes > 0) {
+    if (auto s = active_->truncate(durable_bytes_); !s) return s;
+    if (auto s = active_->sync(); !s) return s;
+  }
   {
     std::lock_guard lock(origin_mu_);
     sealed.origins = origins_; // cumulative
