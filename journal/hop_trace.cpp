@@ -41,20 +41,21 @@ const char* name(point p) {
 
 void enable(std::size_t capacity) {
   std::call_once(once, [capacity] {
-    ring_size = std::clamp<std::size_t>(capacity, 1024, std::size_t{1} << 22);
+    ring_size = std::clamp<std::size_t>(capacity, 1024, max_capacity);
     ring = std::make_unique<entry[]>(ring_size);
     on.store(true, std::memory_order_release);
   });
 }
 
+std::size_t parse_capacity(const char* v) {
+  if (v == nullptr) return 0;
+  std::size_t n = 0, i = 0;
+  for (; v[i] >= '0' && v[i] <= '9'; ++i) n = std::min(max_capacity, n * 10 + static_cast<std::size_t>(v[i] - '0'));
+  return i > 0 && v[i] == '\0' ? n : 0;
+}
+
 bool enable_from_env() {
-  // Digits only (strtoull would take "-5" as a huge count); saturating at the cap.
-  if (const char* v = std::getenv("TANDEM_HOP_TRACE")) {
-    constexpr std::size_t cap = std::size_t{1} << 22;
-    std::size_t n = 0, i = 0;
-    for (; v[i] >= '0' && v[i] <= '9'; ++i) n = std::min(cap, n * 10 + static_cast<std::size_t>(v[i] - '0'));
-    if (i > 0 && v[i] == '\0' && n > 0) enable(n);
-  }
+  if (const std::size_t n = parse_capacity(std::getenv("TANDEM_HOP_TRACE")); n > 0) enable(n);
   return enabled();
 }
 

@@ -38,8 +38,13 @@ enum class point : std::uint8_t {
 
 const char* name(point p);
 
-// Turns tracing on with room for `capacity` marks (clamped to [1024, 1 << 22]); once per process.
+inline constexpr std::size_t max_capacity = std::size_t{1} << 22;
+
+// Turns tracing on with room for `capacity` marks (clamped to [1024, max_capacity]); once per process.
 void enable(std::size_t capacity);
+// TANDEM_HOP_TRACE's value as a capacity: digits only (strtoull would take "-5" as a huge count),
+// saturating at max_capacity; 0 (off) for null, empty, a sign or any other character.
+std::size_t parse_capacity(const char* value);
 // Reads TANDEM_HOP_TRACE; enables when it holds a positive number. Returns whether it is on.
 bool enable_from_env();
 bool enabled();

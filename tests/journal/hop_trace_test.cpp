@@ -41,6 +41,16 @@ TEST_CASE("hop_trace: off until enabled, then marks in order with their seq; the
   CHECK(std::string{hop_trace::name(hop_trace::point::count_)} == "unknown");
 }
 
+TEST_CASE("hop_trace: TANDEM_HOP_TRACE's value, at the cap and past it; careless values are off") {
+  CHECK(hop_trace::parse_capacity("4096") == 4096);
+  CHECK(hop_trace::parse_capacity("4194304") == hop_trace::max_capacity); // the cap
+  CHECK(hop_trace::parse_capacity("4194305") == hop_trace::max_capacity); // past it: the cap
+  CHECK(hop_trace::parse_capacity("99999999999999999999999") == hop_trace::max_capacity); // no overflow
+  for (const char* off : {"", "0", "-5", "+5", "lots", "12x", " 12"})
+    CHECK_MESSAGE(hop_trace::parse_capacity(off) == 0, off);
+  CHECK(hop_trace::parse_capacity(nullptr) == 0);
+}
+
 TEST_CASE("hop_table: per message from the entry's client_read, the median offset of each node's point") {
   using bench::hop_mark;
   std::vector<hop_mark> marks;
