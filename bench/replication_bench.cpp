@@ -19,7 +19,9 @@
 //       B has acknowledged everything, so no replication tail runs into the next slice.
 //       A Redis primary + replica (both appendfsync always; bench/peers/redis_pair.hpp) runs in
 //       the same slices as a fourth target: XADD + WAIT 1 per message at window 1, 100 XADD per
-//       WAIT 1 at window 1024 (--no-redis, or no redis-server / libhiredis-dev: left out).
+//       WAIT 1 at window 1024 (--no-redis, or no redis-server / libhiredis-dev: left out), and
+//       beside it a lone Redis primary (no replica; XADD answered once fsynced), "redis1": issue
+//       19's ratios of a sync pair to a single node, applied to Redis, as a reference line.
 //       The sync pair runs with the defaults, so its links send a record once it is written
 //       (journal.send_before_durable, issue 19 part 1: the two fdatasyncs overlap); a fourth Tandem
 //       target, "late", is a sync pair with it off (a record is sent once durable), in the same
@@ -638,50 +640,70 @@ void report_failover(json_report& rep, const std::string& phase, const char* lab
 // ---- the Redis peer (issue 19) -----------------------------------------------------------------
 
 // Redis primary + replica (both fsync always) as a fourth target of phases 1-3, in the same slices:
-// window 1 is XADD + WAIT 1 per message, window 1024 is 100 XADD + one WAIT (bench/peers/). When
-// libhiredis-dev was missing at build time or redis-server is not installed, why() says so and
-// the target is left out.
+// window 1 is XADD + WAIT 1 per message, window 1024 is 100 XADD + one WAIT (bench/peers/). With
+// it, a lone Redis primary (fsync always, no replica: each XADD answered once fsynced), target
+// "redis1": the reference for issue 19's ratio targets (sync pair against single node), whose
+// ratios on this host it shows for a well-known design. When libhiredis-dev was missing at build
+// time or redis-server is not installed, why() says so and both are left out.
 class redis_target {
 public:
   redis_target(const args& a, const std::string& root) {
-    if (!a.redis)
+    if (!a.redis) {
       why_ = "left out (--no-redis)";
-    else
-      peer_ = make_redis_peer(root + "/redis", why_);
+      return;
+    }
+    peer_ = make_redis_peer(root + "/redis", why_);
+    if (peer_) {
+      redis_route lone;
+      lone.replica = false;
+      single_ = make_redis_peer(root + "/redis1", why_, [lone](std::uint16_t) { return lone; });
+    }
   }
   const std::string& why() const { return why_; }
   void open(std::size_t window) {
-    if (peer_) peer_->open(window == 1 ? 1 : 100);
+    for (auto* p : {peer_.get(), single_.get()})
+      if (p) p->open(window == 1 ? 1 : 100);
   }
   void slice(const std::string& payload) {
-    if (peer_) peer_->run_slice(slice_seconds, payload);
+    for (auto* p : {peer_.get(), single_.get()})
+      if (p) p->run_slice(slice_seconds, payload);
   }
-  // Its row in the table, as target "redis"; nullopt when left out.
-  std::optional<figures> report(json_report& rep, std::size_t window) {
-    if (!peer_) return std::nullopt;
-    const auto run = peer_->close();
+  // Their rows in the table, as targets "redis" and "redis1"; empty when left out.
+  std::map<std::string, figures> report(json_report& rep, std::size_t window) {
+    std::map<std::string, figures> out;
+    if (peer_) out["redis"] = report_one(rep, *peer_, "redis", window, true);
+    if (single_) out["redis1"] = report_one(rep, *single_, "redis1", window, false);
+    return out;
+  }
+
+private:
+  static figures report_one(json_report& rep, redis_peer& peer, const std::string& label, std::size_t window,
+                            bool replica) {
+    const auto run = peer.close();
     figures f;
     f.msgs_per_s = static_cast<double>(run.messages) / run.seconds;
     f.mb_per_s = f.msgs_per_s * payload_bytes / 1e6;
     f.p50_us = percentile_of(run.latencies_us, 50);
     f.p99_us = percentile_of(run.latencies_us, 99);
     const double cp = run.cpu_primary_s / run.seconds, cr = run.cpu_replica_s / run.seconds;
-    std::printf("%-7s %7zu %10.0f %8.2f %9.0f %9.0f %8s | %5.2f %5.2f %5s  (%zu XADD per WAIT 1)\n", "redis", window,
-                f.msgs_per_s, f.mb_per_s, f.p50_us, f.p99_us, "-", cp, cr, "-", run.per_wait);
-    rep.phase("redis-w" + std::to_string(window), {{"setup", "redis"},
-                                                   {"window", window},
-                                                   {"xadd_per_wait", run.per_wait},
-                                                   {"msg_per_s", f.msgs_per_s},
-                                                   {"p50_us", f.p50_us},
-                                                   {"p99_us", f.p99_us},
-                                                   {"cpu_primary_cores", cp},
-                                                   {"cpu_replica_cores", cr}});
+    const std::string how = replica ? std::to_string(run.per_wait) + " XADD per WAIT 1"
+                                    : std::to_string(run.per_wait) + " XADD, no replica";
+    std::printf("%-7s %7zu %10.0f %8.2f %9.0f %9.0f %8s | %5.2f %5.2f %5s  (%s)\n", label.c_str(), window, f.msgs_per_s,
+                f.mb_per_s, f.p50_us, f.p99_us, "-", cp, cr, "-", how.c_str());
+    rep.phase(label + "-w" + std::to_string(window), {{"setup", label},
+                                                      {"window", window},
+                                                      {"xadd_per_wait", run.per_wait},
+                                                      {"replica", replica},
+                                                      {"msg_per_s", f.msgs_per_s},
+                                                      {"p50_us", f.p50_us},
+                                                      {"p99_us", f.p99_us},
+                                                      {"cpu_primary_cores", cp},
+                                                      {"cpu_replica_cores", cr}});
     return f;
   }
 
-private:
   std::string why_;
-  std::unique_ptr<redis_peer> peer_;
+  std::unique_ptr<redis_peer> peer_, single_;
 };
 
 // ---- phases -----------------------------------------------------------------------------------
@@ -746,7 +768,7 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
       if (l.label == "single") out.single_messages += l.pub->counters().persisted;
       l.conn->close();
     }
-    if (auto f = redis.report(rep, window)) result["redis"][window] = *f;
+    for (const auto& [label, f] : redis.report(rep, window)) result[label][window] = f;
     std::fflush(stdout);
   }
   auto print_raw = [&rep](const char* label, const std::vector<double>& rl, const char* what) {
@@ -896,6 +918,19 @@ void report_issue19_targets(const throughput_result& t, json_report& rep) {
               rep.target("sync 1024-outstanding throughput >= 80% of single node", rate >= 0.8, rate, 0.8, "ratio",
                          {{"late_ratio", l1024.msgs_per_s / s1024.msgs_per_s}}),
               100 * rate, 100 * l1024.msgs_per_s / s1024.msgs_per_s);
+  // The same three ratios for the Redis reference (pair against a lone primary, same slices): not
+  // targets, a measure of what this host gives a well-known design (reported as a phase).
+  const auto rp = t.by_target.find("redis"), rs = t.by_target.find("redis1");
+  if (rp != t.by_target.end() && rs != t.by_target.end()) {
+    const auto &p1 = rp->second.at(1), &q1 = rs->second.at(1), &p1024 = rp->second.at(1024), &q1024 = rs->second.at(1024);
+    std::printf("  reference: Redis pair against a lone Redis primary (fsync always) under the same rules: p50 %.2fx "
+                "(%.0f vs %.0f us), p99 %.2fx (%.0f vs %.0f us), pipelined %.0f%% (%.0f vs %.0f msg/s)\n",
+                p1.p50_us / q1.p50_us, p1.p50_us, q1.p50_us, p1.p99_us / q1.p99_us, p1.p99_us, q1.p99_us,
+                100 * p1024.msgs_per_s / q1024.msgs_per_s, p1024.msgs_per_s, q1024.msgs_per_s);
+    rep.phase("redis-pair-vs-single", {{"p50_ratio", p1.p50_us / q1.p50_us},
+                                       {"p99_ratio", p1.p99_us / q1.p99_us},
+                                       {"w1024_rate_ratio", p1024.msgs_per_s / q1024.msgs_per_s}});
+  }
   if (t.raw_p50 > 0) {
     const double single_raw = s1.p50_us / t.raw_p50;
     std::printf("  %s single node 1-outstanding p50 <= 1.3x raw fdatasync p50: %.2fx (%.0f vs %.0f us)\n",

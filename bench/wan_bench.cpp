@@ -24,6 +24,10 @@
 // target is judged against. Then the host's ceiling: phase 1 through the rig with tbf at 10 Gbit/s
 // and no delay, uncompressed; each throughput verdict is printed with it (a link faster than what
 // this host can move at all cannot be filled here, and the verdict says so).
+// A Redis primary + replica (bench/peers/redis_pair.hpp; both fsync always) is the reference for
+// the sync target: XADD + WAIT 1 at 1 outstanding, locally (back to back and with RTT idle gaps)
+// and across each link (the replica in the namespace, dialing the primary through a delay proxy);
+// the target's rule applied to it is reported beside Tandem's verdict (--no-redis: left out).
 // --compression LIST (comma-separated, default "none"; e.g. none,zstd) runs phases 1 and 2 once per
 // setting, put into A's destination config as "compression" (issue 20 part 1; "none" adds
 // nothing), so the compression targets are ratios within one run. --links LIST picks link
@@ -52,6 +56,7 @@
 #include "bench/bench_json.hpp"
 #include "bench/bench_util.hpp"
 #include "bench/node_harness.hpp"
+#include "bench/peers/redis_peer.hpp"
 #include "bench/wan_corpus.hpp"
 #include "client/client_connection.hpp"
 #include "client/http_get.hpp"
@@ -75,6 +80,7 @@ struct args {
   std::vector<std::string> links; // labels; empty: all
   std::string tandemd = TANDEM_BINARY_DIR "/tools/tandemd";
   std::optional<std::string> json;
+  bool redis = true; // --no-redis: without the Redis reference pair
 };
 
 struct link_setting {
@@ -403,7 +409,47 @@ latency_figures run_sync_latency(const node& entry, const wan_corpus& corpus, in
 struct local_sync {
   latency_figures back_to_back;                     // the baseline of the sync target
   std::map<long long, latency_figures> idle_gap_ms; // each link's RTT of idle time before each publish
+  // The Redis reference pair on loopback (when there is one): the same two figures.
+  std::optional<latency_figures> redis_back_to_back;
+  std::map<long long, latency_figures> redis_idle_gap_ms;
+  std::string redis_why; // why there is none
 };
+
+// ---- the Redis reference pair -------------------------------------------------------------------
+// A Redis primary + replica, both appendonly with appendfsync always (bench/peers/redis_pair.hpp:
+// each fsyncs before it answers or acknowledges, the one peer with a sync pair's durability),
+// XADD + WAIT 1 at 1 outstanding with the same JSON payloads. Put through the same rig (the
+// replica in the namespace, dialing the primary through a delay proxy of RTT/2 each way), it
+// shows what the sync target's rule gives for a well-known pair on this host: how much of the
+// cost above the RTT is the host's (idle wake-ups and fdatasyncs) rather than Tandem's.
+
+latency_figures figures_of(std::vector<double> us) {
+  latency_figures f;
+  f.samples = us.size();
+  if (us.empty()) return f;
+  std::sort(us.begin(), us.end());
+  const auto at = [&](double q) {
+    const auto i = static_cast<std::size_t>(q / 100.0 * static_cast<double>(us.size() - 1) + 0.5);
+    return us[std::min(i, us.size() - 1)] / 1000.0;
+  };
+  f.min_ms = us.front() / 1000.0;
+  f.p50_ms = at(50);
+  f.p99_ms = at(99);
+  return f;
+}
+
+// `samples` messages of the corpus, one XADD + WAIT 1 each, after two not counted (the stream's
+// creation, the connection's first round).
+latency_figures run_redis_latency(redis_peer& peer, const wan_corpus& corpus, int samples, std::chrono::milliseconds gap) {
+  std::vector<std::string> payloads;
+  for (int i = 0; i < samples; ++i) payloads.push_back(corpus.at(static_cast<std::size_t>(i)).payload);
+  peer.open(1);
+  peer.run_each({payloads.front(), payloads.back()}, gap);
+  peer.close();
+  peer.open(1);
+  peer.run_each(payloads, gap);
+  return figures_of(peer.close().latencies_us);
+}
 
 // A local sync pair (loopback, no rig): back to back, then with each link's RTT of idle time
 // between an ack and the next publish (what the nodes see across the link: an idle node's
@@ -427,7 +473,41 @@ local_sync run_local_sync(const args& a, const std::string& root, const wan_corp
     f.idle_gap_ms[l.rtt.count()] =
       run_sync_latency(la, corpus, a.sync_samples, "wan-local-gap-" + std::to_string(l.rtt.count()) + "-" + run_tag(), l.rtt);
   stop_nodes({&la, &lb});
+  if (!a.redis) {
+    f.redis_why = "left out (--no-redis)";
+    return f;
+  }
+  if (auto peer = make_redis_peer(root + "/redis-local", f.redis_why)) {
+    f.redis_back_to_back = run_redis_latency(*peer, corpus, a.sync_samples, 0ms);
+    for (const auto& l : link_settings) f.redis_idle_gap_ms[l.rtt.count()] = run_redis_latency(*peer, corpus, a.sync_samples, l.rtt);
+  }
   return f;
+}
+
+// The Redis pair across the rig: the primary here, the replica in the namespace dialing the
+// primary through a delay proxy on this side's veth address (RTT/2 each way, like A -> B).
+// nullopt when there is no Redis peer (make_redis_peer says why).
+std::optional<latency_figures> run_redis_across(const args& a, const test::wan_link& link, const std::string& dir,
+                                                const link_setting& l, const wan_corpus& corpus) {
+  if (!a.redis) return std::nullopt;
+  std::unique_ptr<test::delay_proxy> proxy; // outlives the pair (declared first)
+  std::string why;
+  auto peer = make_redis_peer(dir, why, [&](std::uint16_t primary_port) {
+    test::delay_proxy_options o;
+    o.listen_host = link.here_address();
+    o.target_host = "127.0.0.1";
+    o.target_port = primary_port;
+    o.one_way_delay = l.rtt / 2;
+    proxy = std::make_unique<test::delay_proxy>(o);
+    redis_route r;
+    r.replica_prefix = link.exec_prefix();
+    r.replica_bind = link.there_address();
+    r.primary_host = link.here_address();
+    r.primary_port = proxy->port();
+    return r;
+  });
+  if (!peer) return std::nullopt;
+  return run_redis_latency(*peer, corpus, a.sync_samples, 0ms);
 }
 
 } // namespace
@@ -448,6 +528,7 @@ struct link_result {
   std::vector<payload_result> payloads;
   latency_figures sync;
   latency_figures sync_late; // the same with journal.send_before_durable false on A
+  std::optional<latency_figures> redis_sync; // the Redis reference pair across the same link
 };
 
 double share_of(double bytes_per_s, const link_setting& l) { return bytes_per_s / l.bytes_per_s(); }
@@ -497,7 +578,7 @@ void report_payload(json_report& rep, const link_setting& l, const payload_resul
 link_result run_link(const args& a, test::wan_link& link, const std::string& root, const link_setting& l,
                      const std::vector<std::pair<std::string, const wan_corpus*>>& corpora, json_report& rep) {
   if (auto err = link.set_rate(l.bits_per_s); !err.empty()) throw bench_error("tc: " + err);
-  link_result out{l, {}, {}, {}};
+  link_result out{l, {}, {}, {}, {}};
   const double bdp = l.bytes_per_s() * std::chrono::duration<double>(l.rtt).count();
   std::printf("\nlink %s: tbf %.0f Mbit/s each way, RTT %lld ms (delay proxy %lld ms each way), "
               "bandwidth-delay product %.2f MiB\n",
@@ -542,6 +623,14 @@ link_result run_link(const args& a, test::wan_link& link, const std::string& roo
                                        {"min_ms", out.sync_late.min_ms},
                                        {"p50_ms", out.sync_late.p50_ms},
                                        {"p99_ms", out.sync_late.p99_ms}});
+  out.redis_sync = run_redis_across(a, link, root + "/" + l.label + "-redis", l, *corpora.front().second);
+  if (out.redis_sync) {
+    const auto& r = *out.redis_sync;
+    std::printf("  redis pair (reference), XADD + WAIT 1 at 1 outstanding, the replica across the link: min %.1f ms, "
+                "p50 %.1f ms, p99 %.1f ms\n", r.min_ms, r.p50_ms, r.p99_ms);
+    rep.phase("redis-sync-1-" + l.label,
+              {{"setup", l.label}, {"samples", r.samples}, {"min_ms", r.min_ms}, {"p50_ms", r.p50_ms}, {"p99_ms", r.p99_ms}});
+  }
   return out;
 }
 
@@ -668,12 +757,39 @@ void report_targets(const args& a, const std::vector<link_result>& links, const 
                             {"over_rtt_ms", lr.sync_late.p50_ms - rtt_ms},
                             {"default_p50_ms", lr.sync.p50_ms}}),
                 late.c_str(), lr.sync_late.p50_ms, limit, lr.sync_late.p50_ms - rtt_ms, lr.sync.p50_ms - rtt_ms);
+    // The same rule applied to the Redis reference pair (its own local p50): not an issue
+    // target, a measure of what this host allows. Reported as a phase, not as a target.
+    if (lr.redis_sync && locals.redis_back_to_back) {
+      const auto& rl = *locals.redis_back_to_back;
+      const double rlimit = rtt_ms + 2 * rl.p50_ms;
+      const auto idle = locals.redis_idle_gap_ms.find(lr.link.rtt.count());
+      const double ridle = idle == locals.redis_idle_gap_ms.end() ? 0 : idle->second.p50_ms;
+      const bool within = lr.redis_sync->p50_ms <= rlimit;
+      std::printf("  reference: Redis pair under the same rule (%s): %s, %.1f ms against %.1f ms (its local p50 %.2f ms; "
+                  "over the RTT: %.2f ms; its local p50 with RTT idle gaps: %.2f ms)\n",
+                  lr.link.label.c_str(), within ? "within" : "over", lr.redis_sync->p50_ms, rlimit, rl.p50_ms,
+                  lr.redis_sync->p50_ms - rtt_ms, ridle);
+      rep.phase("redis-sync-rule-" + lr.link.label, {{"setup", lr.link.label},
+                                                     {"p50_ms", lr.redis_sync->p50_ms},
+                                                     {"limit_ms", rlimit},
+                                                     {"within", within},
+                                                     {"rtt_ms", rtt_ms},
+                                                     {"local_p50_ms", rl.p50_ms},
+                                                     {"over_rtt_ms", lr.redis_sync->p50_ms - rtt_ms},
+                                                     {"local_idle_gap_p50_ms", ridle}});
+    }
   }
 }
 
 void report_local(json_report& rep, const std::string& how, const std::string& phase, const latency_figures& f) {
   std::printf("local sync pair (loopback, no rig), 1 outstanding, %s: min %.2f ms, p50 %.2f ms, p99 %.2f ms\n", how.c_str(),
               f.min_ms, f.p50_ms, f.p99_ms);
+  rep.phase(phase, {{"samples", f.samples}, {"min_ms", f.min_ms}, {"p50_ms", f.p50_ms}, {"p99_ms", f.p99_ms}});
+}
+
+void report_redis_local(json_report& rep, const std::string& how, const std::string& phase, const latency_figures& f) {
+  std::printf("redis pair (reference; loopback, no rig), XADD + WAIT 1 at 1 outstanding, %s: min %.2f ms, p50 %.2f ms, "
+              "p99 %.2f ms\n", how.c_str(), f.min_ms, f.p50_ms, f.p99_ms);
   rep.phase(phase, {{"samples", f.samples}, {"min_ms", f.min_ms}, {"p50_ms", f.p50_ms}, {"p99_ms", f.p99_ms}});
 }
 
@@ -697,6 +813,13 @@ int run(const args& a, json_report& rep) {
   report_local(rep, "back to back", "sync-1-local", local.back_to_back);
   for (const auto& [gap, f] : local.idle_gap_ms)
     report_local(rep, "idle " + std::to_string(gap) + " ms before each publish", "sync-1-local-idle-" + std::to_string(gap) + "ms", f);
+  if (local.redis_back_to_back) {
+    report_redis_local(rep, "back to back", "redis-sync-1-local", *local.redis_back_to_back);
+    for (const auto& [gap, f] : local.redis_idle_gap_ms)
+      report_redis_local(rep, "idle " + std::to_string(gap) + " ms before each XADD", "redis-sync-1-local-idle-" + std::to_string(gap) + "ms", f);
+  } else {
+    std::printf("redis reference pair: %s\n", local.redis_why.c_str());
+  }
   test::wan_link link("wanb");
   live_link = &link;
   struct forget_link {
@@ -761,7 +884,7 @@ bool compression_accepted(const args& a, const std::string& compression, std::st
 }
 
 const char* usage = "usage: wan_bench [--dir DIR] [--seconds S] [--backlog-mib N] [--sync-samples N] [--compression LIST] "
-                    "[--links LIST] [--tandemd PATH] [--json FILE]\n";
+                    "[--links LIST] [--tandemd PATH] [--no-redis] [--json FILE]\n";
 
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
@@ -787,6 +910,7 @@ int main(int argc, char** argv) {
     else if (k == "--links" && has_value) a.links = split_list(argv[++i]);
     else if (k == "--tandemd" && has_value) a.tandemd = argv[++i];
     else if (k == "--json" && has_value) a.json = argv[++i];
+    else if (k == "--no-redis") a.redis = false;
     else {
       std::fprintf(stderr, "%s", usage);
       return 2;

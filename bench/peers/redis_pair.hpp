@@ -1,4 +1,4 @@
-// The Redis peer of replication_bench (issue 19): a Redis primary and one replica on 127.0.0.1,
+// The Redis peer of replication_bench (issue 19) and wan_bench (issue 20): a Redis primary and one replica on 127.0.0.1,
 // both `appendonly yes` + `appendfsync always` (each fsyncs before it answers or acknowledges: the
 // one peer with the durability of a Tandem sync pair), and a publisher that writes 1 KiB with
 // XADD and waits for the replica with WAIT 1 -- at 1 outstanding (XADD + WAIT per message) and
@@ -27,14 +27,15 @@ class redis_pair {
 public:
   // Starts both servers under `dir` (registered with the bench's cleanup) and waits until the
   // replica is online; throws bench_error with the logs' tails otherwise.
-  redis_pair(const std::string& redis_server, const std::string& dir);
+  // `route` places the replica (redis_peer.hpp; default: 127.0.0.1, dialing the primary).
+  redis_pair(const std::string& redis_server, const std::string& dir, const redis_router& route = {});
   ~redis_pair();
   redis_pair(const redis_pair&) = delete;
   redis_pair& operator=(const redis_pair&) = delete;
 
   std::uint16_t primary_port() const { return primary_port_; }
   pid_t primary_pid() const { return primary_; }
-  pid_t replica_pid() const { return replica_; }
+  pid_t replica_pid() const { return replica_; } // -1: a lone primary (redis_route::replica false)
 
 private:
   std::string dir_;
@@ -55,6 +56,8 @@ public:
   // the WAIT that covers it (the replica holds it). Throws bench_error on any error reply, and
   // when WAIT reports no replica.
   void run_slice(double seconds, const std::string& payload);
+  // One batch per payload, idling `gap` after each (redis_peer::run_each).
+  void run_each(const std::vector<std::string>& payloads, std::chrono::milliseconds gap);
 
   std::size_t per_wait() const { return per_wait_; }
   std::uint64_t messages() const { return messages_; }
@@ -65,6 +68,7 @@ public:
 
 private:
   void batch(const std::string& payload);
+  std::uint64_t replica_ticks() const; // 0 for a lone primary
 
   const redis_pair& pair_;
   redisContext* c_ = nullptr;
