@@ -69,6 +69,7 @@ struct journal_state {
   std::vector<caf::actor> bound_listeners; // watch_persisted
   std::vector<caf::actor> replicated_listeners; // watch_replicated
   bool sync_tick_armed = false; // a sync_tick is on its way (armed only while the core wants ticks)
+  std::uint64_t skipped_through = 0; // the highest skipped seq logged or found at open (log_new_skips)
   static inline const char* name = "journal";
 };
 
@@ -339,6 +340,21 @@ caf::typed_response_promise<append_reply> request(journal_self self, append_requ
   return rp;
 }
 
+// A failed write or fdatasync after records were readable (journal.send_before_durable) makes the
+// journal skip their seqs (docs/journal-format.md, "Seq reservation"): said once per range, with
+// the range, beside /status "skipped". (The one at open is logged by tandemd's startup.)
+void log_new_skips(journal_state& st) {
+  for (const auto& r : st.rt->log().skipped()) { // ascending; a new range may extend the last one
+    if (r.last <= st.skipped_through)
+      continue;
+    log::error(component, "seqs ", std::max(r.first, st.skipped_through + 1), "..", r.last,
+               " skipped after a failed write or fdatasync: records in them may have been sent to a sync "
+               "destination before the failure, so these seqs are never used for another record (a partner keeps "
+               "what it received); appends go on at ", r.last + 1);
+    st.skipped_through = r.last;
+  }
+}
+
 void step(journal_self self, logic::journal_event event) {
   self->state.core->step(std::move(event));
   carry_out(self, self->state.core->ready());
@@ -518,6 +534,8 @@ void init_state(journal_self self, std::shared_ptr<journal_runtime> rt, journal:
   auto& st = self->state;
   st.rt = std::move(rt);
   st.recovery = std::move(recovery);
+  if (const auto ranges = st.rt->log().skipped(); !ranges.empty())
+    st.skipped_through = ranges.back().last; // logged at startup
   st.options = options;
   st.facts.emplace(st.rt->log());
   st.inbound_view.emplace(st.rt->log().instance_name());
@@ -566,6 +584,8 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
     [=](atoms::publish, append_request& req) { return request(self, req, true); },
     [=](atoms::commit_done, std::uint64_t id, append_reply& rep) {
       hop_trace::mark(hop_trace::point::commit_done, rep.ok ? rep.first_seq : 0);
+      if (!rep.ok)
+        log_new_skips(self->state);
       const auto now = now_ms();
       self->state.inbound_view->committed(id, rep.ok, now);
       log_inbound_note(self->state);

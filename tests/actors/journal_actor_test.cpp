@@ -11,6 +11,7 @@
 #include "tests/actors/test_node_config.hpp"
 #include "tests/journal/test_util.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/stderr_capture.hpp"
 
 using namespace tandem;
 using journal::test::make_batch;
@@ -165,10 +166,23 @@ TEST_CASE("journal actor: a disk error is a negative reply, earlier records stay
   REQUIRE(append(self, j, make_batch(1, 5)).ok);
 
   fs.sync_errno = ENOSPC;
+  test::stderr_capture log;
   auto failed = append(self, j, make_batch(10, 5));
+  const auto logged = log.text();
   CHECK_FALSE(failed.ok);
   CHECK(failed.error_code == "no_space");
   const std::uint64_t b = rt->log().base_seq() - 1;
+  // The skip is logged with its range (nothing vanishes silently); without a skip, no such line.
+  if (send_early) {
+    REQUIRE(rt->log().skipped().size() == 1);
+    const auto r = rt->log().skipped().front();
+    CHECK_MESSAGE(logged.find("seqs " + std::to_string(r.first) + ".." + std::to_string(r.last) +
+                              " skipped after a failed write or fdatasync") != std::string::npos,
+                  logged);
+    CHECK(logged.find("appends go on at " + std::to_string(r.last + 1)) != std::string::npos);
+  } else {
+    CHECK(logged.find("skipped after") == std::string::npos);
+  }
   // Off: the journal ends where it did. On: at the end of the skipped reservation.
   CHECK(rt->log().durable_seq() == (send_early ? rt->log().skipped().front().last : b + 5));
 
@@ -185,6 +199,22 @@ TEST_CASE("journal actor: a disk error is a negative reply, earlier records stay
   auto records = journal::test::read_all(rt->log());
   REQUIRE(records.size() == 10);
   CHECK(records[5].publisher_seq == 20);
+
+  // A second failure: only its own range is logged, not the first one again.
+  fs.sync_errno = EIO;
+  test::stderr_capture again;
+  CHECK_FALSE(append(self, j, make_batch(30, 3)).ok);
+  const auto second = again.text();
+  if (send_early) {
+    REQUIRE(rt->log().skipped().size() >= 1);
+    const auto first = rt->log().skipped().front();
+    const auto last = rt->log().skipped().back();
+    CHECK(last.last > first.last);
+    CHECK(second.find("seqs " + std::to_string(first.first) + "..") == std::string::npos);
+    CHECK_MESSAGE(second.find(".." + std::to_string(last.last) + " skipped after") != std::string::npos, second);
+  } else {
+    CHECK(second.find("skipped after") == std::string::npos);
+  }
 }
 
 TEST_CASE("journal actor: an append with a durable notice is told by the committer once durable, before its reply; "
