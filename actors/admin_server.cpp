@@ -225,7 +225,10 @@ void dispatch(caf::io::broker* self, const state_ptr& st, caf::io::connection_ha
               respond(self, st, h, 503, "text/plain", "metrics unavailable\n");
             });
   } else if (req.target == "/debug/hops" && hop_trace::enabled()) { // TANDEM_HOP_TRACE (journal/hop_trace.hpp)
-    respond(self, st, h, 200, "application/json", hop_trace::dump_json() + "\n");
+    if (auto from = hop_trace::parse_from(req.query)) // one page: at most hop_trace::max_page_marks marks
+      respond(self, st, h, 200, "application/json", hop_trace::dump_json(*from) + "\n");
+    else
+      respond(self, st, h, 400, "text/plain", "the query is from=K (a mark number, decimal), or none\n");
   } else {
     respond(self, st, h, 404, "text/plain", "not found; try /status, /metrics, /digest or /healthz\n");
   }

@@ -1050,10 +1050,18 @@ void run_hops(const args& a, const std::string& root, const std::string& payload
   rep.phase("hops-raw", {{"p50_us", percentile_of(raw.latencies_us(), 50)},
                          {"p99_us", percentile_of(raw.latencies_us(), 99)},
                          {"samples", raw.latencies_us().size()}});
-  auto hops_of = [](const node& n) {
-    auto r = client::http_get("127.0.0.1", n.admin, "/debug/hops", 10000ms);
-    if (!r.ok || r.status != 200) throw bench_error("node " + n.name + ": GET /debug/hops: " + r.error);
-    return hop_marks_of(n.name, nlohmann::json::parse(r.body, nullptr, false));
+  auto hops_of = [](const node& n) { // every page of the node's ring (hop_trace::dump_json)
+    std::vector<hop_mark> marks;
+    for (std::uint64_t from = 0;;) {
+      auto r = client::http_get("127.0.0.1", n.admin, "/debug/hops?from=" + std::to_string(from), 10000ms);
+      if (!r.ok || r.status != 200) throw bench_error("node " + n.name + ": GET /debug/hops: " + r.error);
+      const auto doc = nlohmann::json::parse(r.body, nullptr, false);
+      auto page = hop_marks_of(n.name, doc);
+      marks.insert(marks.end(), page.begin(), page.end());
+      const auto next = doc.is_object() ? doc.value("next", std::uint64_t{0}) : 0;
+      if (page.empty() || next <= from || next >= doc.value("end", std::uint64_t{0})) return marks;
+      from = next;
+    }
   };
   for (auto& l : loads) {
     auto marks = hops_of(*l.entry);

@@ -70,16 +70,19 @@ void mark(point p, std::uint64_t seq) {
                  std::memory_order_relaxed);
 }
 
-std::string dump_json() {
+std::string dump_json(std::uint64_t from, std::size_t max_marks) {
   if (!enabled()) return "{}";
   const std::uint64_t end = next.load(std::memory_order_acquire);
-  const std::uint64_t begin = end > ring_size ? end - ring_size : 0;
-  std::string out = "{\"capacity\":" + std::to_string(ring_size) + ",\"dropped\":" + std::to_string(begin) +
-                    ",\"marks\":[";
-  for (std::uint64_t i = begin; i < end; ++i) {
+  const std::uint64_t oldest = end > ring_size ? end - ring_size : 0;
+  const std::uint64_t first = std::min(std::max(from, oldest), end);
+  const std::uint64_t last = first + std::min<std::uint64_t>(end - first, max_marks);
+  std::string out = "{\"capacity\":" + std::to_string(ring_size) + ",\"dropped\":" + std::to_string(oldest) +
+                    ",\"from\":" + std::to_string(first) + ",\"next\":" + std::to_string(last) +
+                    ",\"end\":" + std::to_string(end) + ",\"marks\":[";
+  for (std::uint64_t i = first; i < last; ++i) {
     const auto& e = ring[i % ring_size];
     const std::uint64_t tagged = e.tagged.load(std::memory_order_relaxed);
-    if (i != begin) out += ',';
+    if (i != first) out += ',';
     out += "[\"";
     out += name(static_cast<point>(tagged >> 56));
     out += "\",";
@@ -90,6 +93,20 @@ std::string dump_json() {
   }
   out += "]}";
   return out;
+}
+
+std::optional<std::uint64_t> parse_from(std::string_view query) {
+  if (query.empty()) return 0;
+  constexpr std::string_view key = "from=";
+  if (query.substr(0, key.size()) != key) return std::nullopt;
+  const auto digits = query.substr(key.size());
+  if (digits.empty() || digits.size() > 19) return std::nullopt; // 19 digits always fit in 64 bits
+  std::uint64_t n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return n;
 }
 
 } // namespace tandem::hop_trace

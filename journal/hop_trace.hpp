@@ -5,13 +5,15 @@
 // CLOCK_MONOTONIC ns, seq) to a fixed ring of N entries; when off, mark() is one relaxed load.
 // The clock is the host's, so the marks of two nodes on one host line up: the bench merges them
 // and finds, per message, how long each hop took. Read through the admin port's GET /debug/hops
-// (404 when off). A debug facility: no config key, nothing an operator needs.
+// (404 when off; paged, see dump_json). A debug facility: no config key, nothing an operator needs.
 //
 // It lives in the journal library because that is the lowest one that every layer on the path
 // (committer, actors) links.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace tandem::hop_trace {
 
@@ -53,9 +55,18 @@ bool enabled();
 // (0 otherwise): the entry node's seq, or on the partner the origin's seq.
 void mark(point p, std::uint64_t seq = 0);
 
-// {"capacity": N, "dropped": K, "marks": [[point_name, ns, seq], ...]} in ring order (oldest
-// first; `dropped` marks were overwritten). Marks being written meanwhile may be torn: read it
-// when the traced run is over.
-std::string dump_json();
+// One page of the ring, at most `max_marks` marks from absolute mark index `from` on (marks are
+// numbered from 0 since startup; one below the oldest still held starts at the oldest):
+// {"capacity": N, "dropped": K, "from": F, "next": X, "end": E, "marks": [[point_name, ns, seq], ...]}
+// oldest first; `dropped` marks were overwritten (the oldest held is number K), `end` is the
+// number of marks made so far, and the next page starts at `next` (== `end`: none left). Pages
+// keep one answer's size bounded (the admin server builds it on the I/O thread): a reader loops
+// until next == end. Marks being written meanwhile may be torn: read it when the traced run is over.
+inline constexpr std::size_t max_page_marks = 16384;
+std::string dump_json(std::uint64_t from = 0, std::size_t max_marks = max_page_marks);
+
+// GET /debug/hops's query: empty (from 0) or "from=K", K decimal digits (at most 19); anything else
+// is nullopt (the admin server answers 400).
+std::optional<std::uint64_t> parse_from(std::string_view query);
 
 } // namespace tandem::hop_trace

@@ -39,6 +39,43 @@ TEST_CASE("hop_trace: off until enabled, then marks in order with their seq; the
   CHECK(doc["marks"].back()[2] == 1999); // the newest is last
   CHECK(doc["marks"].front()[2] == 2000 - 1024);
   CHECK(std::string{hop_trace::name(hop_trace::point::count_)} == "unknown");
+
+  // Pages: 2003 marks made, the oldest 979 overwritten. From 0 starts at the oldest held; pages of
+  // 500 chain through next until next == end, and together are the whole ring.
+  const auto all = doc["marks"];
+  nlohmann::json joined = nlohmann::json::array();
+  std::uint64_t from = 0;
+  int pages = 0;
+  for (;; ++pages) {
+    auto page = nlohmann::json::parse(hop_trace::dump_json(from, 500));
+    CHECK(page["end"] == 2003);
+    CHECK(page["dropped"] == 979);
+    CHECK(page["from"] == std::max<std::uint64_t>(from, 979));
+    CHECK(page["marks"].size() <= 500);
+    for (const auto& m : page["marks"]) joined.push_back(m);
+    const auto next = page["next"].get<std::uint64_t>();
+    CHECK(next == page["from"].get<std::uint64_t>() + page["marks"].size());
+    if (next == 2003) break;
+    REQUIRE(pages < 10);
+    from = next;
+  }
+  CHECK(pages == 2); // 500 + 500 + 24
+  CHECK(joined == all);
+  auto past = nlohmann::json::parse(hop_trace::dump_json(5000)); // past the end: an empty page
+  CHECK(past["marks"].empty());
+  CHECK(past["from"] == 2003);
+  CHECK(past["next"] == 2003);
+  CHECK(nlohmann::json::parse(hop_trace::dump_json(2002))["marks"].size() == 1); // the newest alone
+}
+
+TEST_CASE("hop_trace: GET /debug/hops's query is nothing or from=K, K at most 19 digits") {
+  CHECK(hop_trace::parse_from("") == 0);
+  CHECK(hop_trace::parse_from("from=0") == 0);
+  CHECK(hop_trace::parse_from("from=16384") == 16384);
+  CHECK(hop_trace::parse_from("from=9999999999999999999") == 9999999999999999999ull); // 19 digits: the limit
+  CHECK_FALSE(hop_trace::parse_from("from=10000000000000000000")); // 20 digits: refused
+  for (const char* bad : {"from=", "from=-1", "from=+1", "from=1x", "from= 1", "to=5", "from=5&x=1", "FROM=5", "x"})
+    CHECK_FALSE_MESSAGE(hop_trace::parse_from(bad), bad);
 }
 
 TEST_CASE("hop_trace: TANDEM_HOP_TRACE's value, at the cap and past it; careless values are off") {

@@ -154,4 +154,17 @@ TEST_CASE("admin: /debug/hops is 404 unless tandemd started with TANDEM_HOP_TRAC
   // One publish at a time: each passes the single node's path once.
   for (const char* point : {"client_read", "journal_in", "committer_in", "written", "synced", "commit_done", "client_ack"})
     CHECK_MESSAGE(seen[point] >= 5, point);
+  // One page holds them all (far below hop_trace::max_page_marks): next is the end.
+  CHECK(doc["from"] == 0);
+  CHECK(doc["next"] == doc["end"]);
+  CHECK(doc["end"].get<std::size_t>() == doc["marks"].size());
+  auto tail = nlohmann::json::parse(admin_get(node.ports.admin, "/debug/hops?from=" + doc["end"].dump()).body, nullptr, false);
+  REQUIRE(tail.is_object());
+  CHECK(tail["marks"].empty());
+  // A careless query is a 400 with the form it takes, not a 500 or a whole dump.
+  for (const char* bad : {"/debug/hops?from=abc", "/debug/hops?from=", "/debug/hops?limit=5", "/debug/hops?from=99999999999999999999"}) {
+    auto refused = admin_get(node.ports.admin, bad);
+    CHECK_MESSAGE(refused.status == 400, bad);
+    CHECK(refused.body.find("from=K") != std::string::npos);
+  }
 }
