@@ -80,6 +80,7 @@ struct link_state {
   std::string fallback_reason; // why this connection sends uncompressed although configured ("": it does not)
   std::uint64_t plain_bytes = 0, wire_bytes = 0; // of batches sent: plain frame sizes, bytes written
   std::uint64_t compressions = 0, shared_compressions = 0, incompressible = 0, compress_errors = 0;
+  std::uint64_t uncached_compressions = 0; // compressed, but not kept for other links: the memory budget was full
   double compress_seconds = 0; // CPU time this link spent compressing
   // Anti-entropy repair (logic/anti_entropy_repair.hpp, protocol 1.6): none while anti-entropy is off.
   std::optional<logic::repair_sender> repair;
@@ -116,13 +117,15 @@ void compress_batch(link_state& st, logic::fanout_batch& batch) {
     return;
   }
   const double cpu_before = thread_cpu_seconds();
-  auto out = logic::batch_compressor::compress(batch, st.in_use, st.ctx->max_frame_bytes);
+  auto out = logic::batch_compressor::compress(batch, st.in_use, st.ctx->max_frame_bytes, st.ctx->budget);
   st.compress_seconds += thread_cpu_seconds() - cpu_before;
   (out.compressed_here ? st.compressions : st.shared_compressions) += 1;
   if (!out.error.empty() && ++st.compress_errors == 1)
     log::error(st.name, "compressing a batch for ", st.dest.name, " failed (sent uncompressed): ", out.error);
   if (!out.frame && out.error.empty())
     ++st.incompressible;
+  if (out.compressed_here && !out.cached)
+    ++st.uncached_compressions;
   batch.compressed = std::move(out.frame);
   st.wire_bytes += batch.compressed ? batch.compressed->size() : batch.frame_bytes();
 }
@@ -656,6 +659,7 @@ nlohmann::ordered_json compression_status(const link_state& st) {
   j["compress_seconds"] = st.compress_seconds;
   j["compressions"] = st.compressions;
   j["shared_compressions"] = st.shared_compressions;
+  j["uncached_compressions"] = st.uncached_compressions;
   j["incompressible_batches"] = st.incompressible;
   j["errors"] = st.compress_errors;
   return j;

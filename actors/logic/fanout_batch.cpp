@@ -4,8 +4,35 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 namespace tandem::logic {
+
+// Bytes held against a memory budget while this lives (moved with its cache entry, given back
+// when the entry is dropped or its chunk goes). Holds the budget, so it never outlives it.
+class budget_charge {
+public:
+  budget_charge() = default;
+  budget_charge(std::shared_ptr<memory_budget> budget, std::uint64_t bytes) : budget_(std::move(budget)), bytes_(bytes) {}
+  budget_charge(budget_charge&& o) noexcept : budget_(std::move(o.budget_)), bytes_(std::exchange(o.bytes_, 0)) {}
+  budget_charge& operator=(budget_charge&& o) noexcept {
+    if (this != &o) {
+      give_back();
+      budget_ = std::move(o.budget_);
+      bytes_ = std::exchange(o.bytes_, 0);
+    }
+    return *this;
+  }
+  ~budget_charge() { give_back(); }
+
+private:
+  void give_back() {
+    if (budget_ && bytes_ > 0) budget_->release(bytes_);
+    bytes_ = 0;
+  }
+  std::shared_ptr<memory_budget> budget_;
+  std::uint64_t bytes_ = 0;
+};
 
 // The cache of batch_compressor (fanout_batch.hpp) on one wire_chunk.
 struct compressed_batches {
@@ -22,6 +49,7 @@ struct compressed_batches {
     // while this entry names them (only later chunks: no cycles).
     std::vector<std::shared_ptr<const wire_chunk>> others;
     std::shared_ptr<const std::string> frame; // null: the plain frame is sent
+    budget_charge charge;                     // the frame's bytes, held against the node's budget
   };
 
   std::mutex mutex;
@@ -124,8 +152,9 @@ std::vector<compressed_batches::range> ranges_of(const fanout_batch& batch) {
 } // namespace
 
 batch_compressor::outcome batch_compressor::compress(const fanout_batch& batch, const compression_setting& setting,
-                                                     std::size_t max_frame_bytes) {
-  assert(!batch.empty() && setting.algorithm != protocol::compression_algorithm::none);
+                                                     std::size_t max_frame_bytes,
+                                                     const std::shared_ptr<memory_budget>& budget) {
+  assert(!batch.empty() && setting.algorithm != protocol::compression_algorithm::none && budget);
   outcome out;
   out.plain_bytes = batch.frame_bytes();
   const auto& holder = batch.pieces().front().owner;
@@ -144,7 +173,14 @@ batch_compressor::outcome batch_compressor::compress(const fanout_batch& batch, 
     out.error = c.error().message;
   if (!holder->compressed)
     return out;
-  compressed_batches::entry e{setting, batch.records(), std::move(ranges), {}, out.frame};
+  // Cached, the frame is memory the node holds for other links: admitted by its bytes while the
+  // budget has room to spare, or not cached (an incompressible batch's entry holds no frame and
+  // costs nothing).
+  const std::uint64_t bytes = out.frame ? out.frame->size() : 0;
+  if (!budget->try_acquire_spare(bytes))
+    return out;
+  out.cached = true;
+  compressed_batches::entry e{setting, batch.records(), std::move(ranges), {}, out.frame, {budget, bytes}};
   for (const auto& p : batch.pieces())
     if (p.owner != holder && (e.others.empty() || e.others.back() != p.owner))
       e.others.push_back(p.owner);

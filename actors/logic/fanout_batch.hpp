@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/logic/memory_budget.hpp"
 #include "journal/tail_window.hpp"
 #include "protocol/batch.hpp"
 #include "protocol/compression.hpp"
@@ -104,6 +105,10 @@ struct compression_setting {
 // others take its result. A batch is identified by its pieces (owner and byte range) and count;
 // the result is cached on the wire_chunk of its first piece, at most max_entries per chunk
 // (oldest dropped first), and keeps the batch's other chunks alive as long as it is cached.
+// A cached frame is charged to the node's memory budget (memory_budget.hpp) by its bytes for as
+// long as the cache holds it, and only while the budget is at most half used (try_acquire_spare:
+// a cache never crowds out admitted frames); otherwise the result is used by this link only, not
+// cached (outcome::cached false: another link compresses the batch again).
 // Thread-safe (links run on several scheduler threads); no lock is held while compressing, so two
 // links racing on one batch may both compress it (both results are correct; one is kept).
 class batch_compressor {
@@ -115,12 +120,14 @@ public:
     // compressor failed: `error` says why).
     std::shared_ptr<const std::string> frame;
     bool compressed_here = false; // this call ran the compressor (false: another link's result)
+    bool cached = false;          // compressed here and kept for the other links (charged to the budget)
     std::size_t plain_bytes = 0;  // the plain frame's size
     std::string error;
   };
 
-  // Precondition: !batch.empty(), setting.algorithm != none.
-  static outcome compress(const fanout_batch& batch, const compression_setting& setting, std::size_t max_frame_bytes);
+  // Precondition: !batch.empty(), setting.algorithm != none, budget not null.
+  static outcome compress(const fanout_batch& batch, const compression_setting& setting, std::size_t max_frame_bytes,
+                          const std::shared_ptr<memory_budget>& budget);
 };
 
 } // namespace tandem::logic

@@ -19,6 +19,17 @@ bool memory_budget::try_acquire(std::uint64_t n) {
   return true;
 }
 
+bool memory_budget::try_acquire_spare(std::uint64_t n) {
+  const std::uint64_t ceiling = limit_ / 2;
+  auto cur = used_.load(std::memory_order_relaxed);
+  do {
+    if (n > ceiling || cur > ceiling - n)
+      return n == 0;
+  } while (!used_.compare_exchange_weak(cur, cur + n, std::memory_order_relaxed));
+  note_peak(cur + n);
+  return true;
+}
+
 void memory_budget::charge(std::uint64_t n) {
   note_peak(used_.fetch_add(n, std::memory_order_relaxed) + n);
 }

@@ -39,6 +39,10 @@ public:
   // Takes n bytes if used() + n <= limit(); otherwise takes nothing, counts a refusal and
   // returns false. try_acquire(0) always succeeds.
   bool try_acquire(std::uint64_t n);
+  // Takes n bytes for memory the node can do without (a cache: batch_compressor's frames) only
+  // while used() + n stays at or under half the limit, so that it never crowds out what must be
+  // admitted; otherwise takes nothing and returns false (not counted as a refusal).
+  bool try_acquire_spare(std::uint64_t n);
   // Takes n bytes whatever the limit (memory that already exists, e.g. a subscription's chunk
   // bounded by its own flow control): admission of new data sees it.
   void charge(std::uint64_t n);

@@ -49,6 +49,26 @@ TEST_CASE("memory budget: charged bytes count against admission even past the li
   CHECK(b.try_acquire(100));
 }
 
+TEST_CASE("memory budget: spare bytes (a cache) are taken only up to half the limit, a refusal is not counted") {
+  logic::memory_budget b{1000};
+  CHECK(b.try_acquire_spare(500)); // exactly half
+  CHECK_FALSE(b.try_acquire_spare(1)); // half + 1
+  CHECK(b.used() == 500);
+  CHECK(b.refusals() == 0); // a cache that stays empty is no admission refusal
+  CHECK(b.try_acquire_spare(0));
+  CHECK(b.try_acquire(500)); // what must be admitted still has the other half
+  b.release(500);
+  b.release(500);
+  CHECK(b.try_acquire(700)); // admitted frames take the budget past half: no spare bytes then
+  CHECK_FALSE(b.try_acquire_spare(1));
+  CHECK_FALSE(b.try_acquire_spare(~std::uint64_t{0})); // no overflow on a huge request
+  b.release(700);
+  CHECK(b.used() == 0);
+  logic::memory_budget odd{1001}; // half rounds down
+  CHECK_FALSE(odd.try_acquire_spare(501));
+  CHECK(odd.try_acquire_spare(500));
+}
+
 TEST_CASE("connection buffers: a frame header acquires the whole frame, completion releases it") {
   auto budget = std::make_shared<memory_budget>(100);
   auto& b = *budget;

@@ -174,11 +174,12 @@ TEST_CASE("batch_compressor: 3 links with zstd 3 and 1 with lz4 1 compress the s
   };
   const compression_setting zstd3{compression_algorithm::zstd, 3}, lz4{compression_algorithm::lz4, 1};
   const compression_setting settings[] = {zstd3, zstd3, lz4, zstd3};
+  auto budget = std::make_shared<logic::memory_budget>(64u << 20);
   int compressions = 0;
   std::vector<std::shared_ptr<const std::string>> frames;
   for (const auto& s : settings) {
     auto b = link_batch();
-    auto out = batch_compressor::compress(b, s, 1 << 20);
+    auto out = batch_compressor::compress(b, s, 1 << 20, budget);
     CHECK(out.error.empty());
     REQUIRE(out.frame);
     compressions += out.compressed_here ? 1 : 0;
@@ -203,7 +204,7 @@ TEST_CASE("batch_compressor: 3 links with zstd 3 and 1 with lz4 1 compress the s
   fanout_batch other{1 << 20};
   for (std::size_t i = 0; i < 40; i += 2)
     other.add(wire, i);
-  CHECK(batch_compressor::compress(other, zstd3, 1 << 20).compressed_here);
+  CHECK(batch_compressor::compress(other, zstd3, 1 << 20, budget).compressed_here);
 }
 
 TEST_CASE("batch_compressor: an incompressible batch is sent plain, decided once for every link") {
@@ -223,15 +224,66 @@ TEST_CASE("batch_compressor: an incompressible batch is sent plain, decided once
     journal::encode_record(r, 1 + static_cast<std::uint64_t>(i), r.origin, r.origin_seq, c->bytes);
   }
   auto wire = wire_chunk::of(*c, "X", 1 << 20);
+  auto budget = std::make_shared<logic::memory_budget>(64u << 20);
   int compressions = 0;
   for (int link = 0; link < 3; ++link) {
     fanout_batch b{1 << 20};
     for (std::size_t i = 0; i < 4; ++i)
       b.add(wire, i);
-    auto out = batch_compressor::compress(b, {compression_algorithm::lz4, 1}, 1 << 20);
+    auto out = batch_compressor::compress(b, {compression_algorithm::lz4, 1}, 1 << 20, budget);
     CHECK_FALSE_MESSAGE(out.frame, out.plain_bytes << " plain, " << (out.frame ? out.frame->size() : 0) << " compressed"); // not smaller: the plain frame goes
     CHECK(out.error.empty());
     compressions += out.compressed_here ? 1 : 0;
   }
   CHECK(compressions == 1);
+  CHECK(budget->used() == 0); // no frame cached: nothing charged
+}
+
+TEST_CASE("batch_compressor: a cached frame is charged to the node's budget until its chunk goes; no room, no cache") {
+  using logic::batch_compressor;
+  using logic::compression_setting;
+  using protocol::compression_algorithm;
+  const compression_setting zstd3{compression_algorithm::zstd, 3};
+  auto batch_of = [](const std::shared_ptr<const wire_chunk>& wire) {
+    fanout_batch b{1 << 20};
+    for (std::size_t i = 0; i < 40; ++i)
+      b.add(wire, i);
+    return b;
+  };
+  std::size_t frame_bytes = 0;
+  {
+    auto budget = std::make_shared<logic::memory_budget>(64u << 20);
+    auto chunk = make_chunk(1, 40);
+    auto wire = wire_chunk::of(*chunk, "X", 1 << 20); // held by the record chunk too (one per sender)
+    auto first = batch_compressor::compress(batch_of(wire), zstd3, 1 << 20, budget);
+    REQUIRE(first.frame);
+    CHECK(first.cached);
+    frame_bytes = first.frame->size();
+    CHECK(budget->used() == frame_bytes); // held for the other links
+    auto second = batch_compressor::compress(batch_of(wire), zstd3, 1 << 20, budget);
+    CHECK_FALSE(second.compressed_here); // taken from the cache: no second charge
+    CHECK(budget->used() == frame_bytes);
+    first = {};
+    second = {};
+    wire.reset();
+    chunk.reset(); // the chunk goes (the window dropped it, no batch holds it): its cache with it
+    CHECK(budget->used() == 0);
+  }
+  {
+    // A budget whose spare half cannot take the frame: every link compresses for itself, nothing held.
+    auto small = std::make_shared<logic::memory_budget>(2 * frame_bytes - 2);
+    auto chunk = make_chunk(1, 40); // a new chunk: nothing cached on it yet
+    auto wire = wire_chunk::of(*chunk, "X", 1 << 20);
+    auto a = batch_compressor::compress(batch_of(wire), zstd3, 1 << 20, small);
+    REQUIRE(a.frame);
+    CHECK_FALSE(a.cached);
+    CHECK(small->used() == 0);
+    CHECK(batch_compressor::compress(batch_of(wire), zstd3, 1 << 20, small).compressed_here);
+    // Exactly half the limit: cached.
+    auto fits = std::make_shared<logic::memory_budget>(2 * frame_bytes);
+    auto chunk2 = make_chunk(1, 40);
+    auto wire2 = wire_chunk::of(*chunk2, "X", 1 << 20);
+    CHECK(batch_compressor::compress(batch_of(wire2), zstd3, 1 << 20, fits).cached);
+    CHECK(fits->used() == frame_bytes);
+  }
 }
