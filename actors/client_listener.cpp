@@ -113,6 +113,19 @@ struct clients_state {
   std::uint32_t max_connections = 0;
   std::size_t max_outstanding = 0;
   std::unordered_map<caf::io::connection_handle, session> sessions;
+  // Publishes sent to the journal and not answered yet, by request id: answered by the journal's
+  // reply, or sooner by the committer thread (atoms::publish_durable, append_request::
+  // durable_notice) when the journal decided the commit alone answers it; the first answer
+  // counts, the other finds nothing here. Bounded: at most max_outstanding per connection.
+  struct publish_wait {
+    caf::io::connection_handle h;
+    std::uint64_t slot = 0;
+    std::shared_ptr<std::vector<std::uint64_t>> seqs;
+    std::chrono::steady_clock::time_point received;
+  };
+  std::unordered_map<std::uint64_t, publish_wait> publish_waits;
+  std::uint64_t next_publish_id = 0;
+  std::uint64_t early_acks = 0; // publishes answered by the committer's notice
   std::uint64_t next_epoch = 0;
   std::uint64_t published = 0, persisted = 0, rejected = 0;
   std::uint64_t already_held = 0; // persisted acks with journal_seq 0 (the duplicate rule)
@@ -303,6 +316,75 @@ void write_acks(caf::io::broker* self, caf::io::connection_handle h, session& s,
     self->flush(h);
 }
 
+// A publish's answer (journal_actor.hpp: publish), from the journal's reply or from the committer's
+// notice (atoms::publish_durable), whichever comes first: its acks are written in the
+// connection's publish order (write_acks).
+void answer_publish(caf::io::broker* self, const state_ptr& st, std::uint64_t id, const append_reply& rep) {
+  auto w = st->publish_waits.find(id);
+  if (w == st->publish_waits.end())
+    return; // answered already
+  const auto h = w->second.h;
+  const auto slot = w->second.slot;
+  const auto seqs = std::move(w->second.seqs);
+  const auto received = w->second.received;
+  st->publish_waits.erase(w);
+  auto it = st->sessions.find(h);
+  if (it == st->sessions.end())
+    return; // the publisher went away; the records are stored and replicate anyway
+  it->second.outstanding -= seqs->size();
+  std::string frame;
+  // Released while sync destinations it needed were downgraded: a 1.2 client is told who
+  // lacks it (persisted_partial), an older one gets the plain ack (docs/protocol.md).
+  const bool partial = rep.ok && !rep.not_on.empty();
+  const bool tell_partial = partial && it->second.minor >= 2;
+  std::vector<std::string> not_on;
+  if (tell_partial) {
+    not_on.assign(rep.not_on.begin(),
+                  rep.not_on.begin() + static_cast<std::ptrdiff_t>(
+                                         std::min(rep.not_on.size(), protocol::max_destination_names)));
+    std::sort(not_on.begin(), not_on.end());
+    not_on.erase(std::unique(not_on.begin(), not_on.end()), not_on.end());
+  }
+  std::size_t next_held = 0, next_refused = 0; // rep.held and rep.refused are ascending
+  std::uint64_t next_seq = rep.first_seq;
+  for (std::size_t i = 0; i < seqs->size(); ++i) {
+    if (rep.ok && next_refused < rep.refused.size() && rep.refused[next_refused].index == i) {
+      const auto& r = rep.refused[next_refused++]; // refused on its own (journal_actor.hpp)
+      const auto why = logic::nack_reason_for(r.code);
+      protocol::encode(protocol::negative_ack{(*seqs)[i], why, r.code + ": " + r.reason}, frame);
+      st->reject(logic::nack_reason_name(why), 1);
+    } else if (rep.ok) {
+      bool held = next_held < rep.held.size() && rep.held[next_held] == i;
+      if (held)
+        ++next_held; // already held: acked in its place, journal_seq 0, not stored again
+      const std::uint64_t journal_seq = held ? 0 : next_seq++;
+      if (tell_partial)
+        protocol::encode(protocol::persisted_partial{(*seqs)[i], journal_seq, not_on}, frame);
+      else
+        protocol::encode(protocol::persisted_ack{(*seqs)[i], journal_seq}, frame);
+    } else
+      protocol::encode(protocol::negative_ack{(*seqs)[i], logic::nack_reason_for(rep.error_code),
+                                              rep.error_code + ": " + rep.error},
+                       frame);
+  }
+  if (rep.ok) {
+    const auto acked = seqs->size() - rep.refused.size();
+    st->persisted += acked;
+    st->already_held += rep.held.size();
+    if (partial)
+      (tell_partial ? st->partial_acks : st->partial_acks_plain) += acked;
+    auto took = std::chrono::steady_clock::now() - received;
+    for (std::size_t i = 0; i < acked; ++i)
+      metrics::live_metrics::instance().observe_persisted_ack(took);
+  } else {
+    st->reject(logic::nack_reason_name(logic::nack_reason_for(rep.error_code)), seqs->size());
+  }
+  auto before = self->wr_buf(h).size();
+  write_acks(self, h, it->second, slot, std::move(frame));
+  settle_output(self, st, h, before);
+  hop_trace::mark(hop_trace::point::client_ack, rep.ok && next_seq > rep.first_seq ? next_seq - 1 : 0);
+}
+
 void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_handle h, session& s,
             std::shared_ptr<std::vector<journal::record>> batch, std::vector<std::uint64_t> pub_seqs) {
   std::string buf;
@@ -319,69 +401,18 @@ void submit(caf::io::broker* self, const state_ptr& st, caf::io::connection_hand
   s.published_any = true;
   st->published += pub_seqs.size();
   auto seqs = std::make_shared<std::vector<std::uint64_t>>(std::move(pub_seqs));
-  auto received = std::chrono::steady_clock::now();
   auto slot = s.next_ack_slot++;
   s.acks.push_back({slot, false, {}, steady_now()});
-  self->request(st->ctx->journal, caf::infinite, atoms::publish::value, append_request{std::move(batch)})
+  const auto id = st->next_publish_id++;
+  st->publish_waits.emplace(id, clients_state::publish_wait{h, slot, seqs, std::chrono::steady_clock::now()});
+  append_request req{std::move(batch)};
+  req.durable_notice = id; // the committer may answer first (atoms::publish_durable)
+  self->request(st->ctx->journal, caf::infinite, atoms::publish::value, std::move(req))
     .then(
-      [=](const append_reply& rep) {
-        auto it = st->sessions.find(h);
-        if (it == st->sessions.end())
-          return; // the publisher went away; the records are stored and replicate anyway
-        it->second.outstanding -= seqs->size();
-        std::string frame;
-        // Released while sync destinations it needed were downgraded: a 1.2 client is told who
-        // lacks it (persisted_partial), an older one gets the plain ack (docs/protocol.md).
-        const bool partial = rep.ok && !rep.not_on.empty();
-        const bool tell_partial = partial && it->second.minor >= 2;
-        std::vector<std::string> not_on;
-        if (tell_partial) {
-          not_on.assign(rep.not_on.begin(),
-                        rep.not_on.begin() + static_cast<std::ptrdiff_t>(
-                                               std::min(rep.not_on.size(), protocol::max_destination_names)));
-          std::sort(not_on.begin(), not_on.end());
-          not_on.erase(std::unique(not_on.begin(), not_on.end()), not_on.end());
-        }
-        std::size_t next_held = 0, next_refused = 0; // rep.held and rep.refused are ascending
-        std::uint64_t next_seq = rep.first_seq;
-        for (std::size_t i = 0; i < seqs->size(); ++i) {
-          if (rep.ok && next_refused < rep.refused.size() && rep.refused[next_refused].index == i) {
-            const auto& r = rep.refused[next_refused++]; // refused on its own (journal_actor.hpp)
-            const auto why = logic::nack_reason_for(r.code);
-            protocol::encode(protocol::negative_ack{(*seqs)[i], why, r.code + ": " + r.reason}, frame);
-            st->reject(logic::nack_reason_name(why), 1);
-          } else if (rep.ok) {
-            bool held = next_held < rep.held.size() && rep.held[next_held] == i;
-            if (held)
-              ++next_held; // already held: acked in its place, journal_seq 0, not stored again
-            const std::uint64_t journal_seq = held ? 0 : next_seq++;
-            if (tell_partial)
-              protocol::encode(protocol::persisted_partial{(*seqs)[i], journal_seq, not_on}, frame);
-            else
-              protocol::encode(protocol::persisted_ack{(*seqs)[i], journal_seq}, frame);
-          } else
-            protocol::encode(protocol::negative_ack{(*seqs)[i], logic::nack_reason_for(rep.error_code),
-                                                    rep.error_code + ": " + rep.error},
-                             frame);
-        }
-        if (rep.ok) {
-          const auto acked = seqs->size() - rep.refused.size();
-          st->persisted += acked;
-          st->already_held += rep.held.size();
-          if (partial)
-            (tell_partial ? st->partial_acks : st->partial_acks_plain) += acked;
-          auto took = std::chrono::steady_clock::now() - received;
-          for (std::size_t i = 0; i < acked; ++i)
-            metrics::live_metrics::instance().observe_persisted_ack(took);
-        } else {
-          st->reject(logic::nack_reason_name(logic::nack_reason_for(rep.error_code)), seqs->size());
-        }
-        auto before = self->wr_buf(h).size();
-        write_acks(self, h, it->second, slot, std::move(frame));
-        settle_output(self, st, h, before);
-        hop_trace::mark(hop_trace::point::client_ack, rep.ok && next_seq > rep.first_seq ? next_seq - 1 : 0);
-      },
+      [=](const append_reply& rep) { answer_publish(self, st, id, rep); },
       [=](caf::error& err) {
+        if (st->publish_waits.erase(id) == 0)
+          return; // answered by the committer's notice
         auto it = st->sessions.find(h);
         if (it == st->sessions.end())
           return;
@@ -905,6 +936,7 @@ std::string status_json(const clients_state& st0) {
                    {"publishers", publishers},
                    {"published", st->published},
                    {"persisted", st->persisted},
+                   {"persisted_from_commit", st->early_acks}, // answered by the committer's notice
                    {"already_held", st->already_held},
                    {"publisher_logons", st->logons},
                    {"publisher_logons_refused", st->logons_refused},
@@ -1070,6 +1102,11 @@ caf::behavior client_listener(instrumented<caf::io::broker>* self, int fd, std::
       auto it = st->sessions.find(h);
       if (it != st->sessions.end() && it->second.epoch == epoch)
         drop(self, st, h, protocol::close_code::auth, "authentication failed");
+    },
+    [=](atoms::publish_durable, std::uint64_t id, const append_reply& rep) { // the committer answered first
+      if (st->publish_waits.count(id))
+        ++st->early_acks;
+      answer_publish(self, st, id, rep);
     },
     [=](atoms::sub_gap, std::uint64_t ranges, std::uint64_t records) {
       st->subscription_gaps += ranges;

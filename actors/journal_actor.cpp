@@ -1,6 +1,7 @@
 #include "actors/journal_actor.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <optional>
 #include <set>
@@ -53,6 +54,13 @@ struct journal_state {
   // Appends whose requester asked to hear of their durability from the committer thread
   // (append_request::durable_notice), by token: the requester and its id.
   std::unordered_map<std::uint64_t, std::pair<caf::actor, std::uint64_t>> durable_notices;
+  // Publishes likewise, by token: answered from the committer thread when the core says the commit
+  // alone answers them (journal_ready::append::ack_when_durable).
+  std::unordered_map<std::uint64_t, std::pair<caf::actor, std::uint64_t>> publish_notices;
+  // Bumped at every destination change (dest_config): a publish answered from the committer
+  // thread must not be answered so when a destination changed after the core's decision (it may
+  // have become a sync destination the publish now waits for).
+  std::shared_ptr<std::atomic<std::uint64_t>> destinations_epoch = std::make_shared<std::atomic<std::uint64_t>>(0);
   std::uint64_t next_token = 0;
   // Requests not answered yet, by the token the core knows them by.
   std::unordered_map<std::uint64_t, caf::typed_response_promise<append_reply>> promises;
@@ -256,17 +264,28 @@ void carry_out(journal_self self, logic::journal_ready r) {
     note_submitted(st, id, a.records);
     // The callback runs on the committer's thread: it only posts a message.
     auto handle = caf::actor_cast<caf::actor>(self);
-    caf::actor notice_to;
-    std::uint64_t notice_id = 0;
+    caf::actor notice_to, answer_to;
+    std::uint64_t notice_id = 0, answer_id = 0;
     if (auto n = st.durable_notices.find(id); n != st.durable_notices.end()) {
       notice_to = n->second.first;
       notice_id = n->second.second;
     }
+    if (auto n = st.publish_notices.find(id); a.ack_when_durable && n != st.publish_notices.end()) {
+      answer_to = n->second.first;
+      answer_id = n->second.second;
+    }
+    auto epoch = st.destinations_epoch;
+    const auto epoch_now = epoch->load(std::memory_order_acquire);
     auto submitted = st.rt->committer().submit(
-      std::move(a.records), [handle, id, notice_to, notice_id](const journal::result<journal::commit_ok>& res) {
-        // The requester first (one hop less on a sync partner's ack), then the core's commit_done.
+      std::move(a.records), [handle, id, notice_to, notice_id, answer_to, answer_id, epoch,
+                             epoch_now](const journal::result<journal::commit_ok>& res) {
+        // The requester first (one hop less on a sync partner's ack, or on a publish's answer),
+        // then the core's commit_done.
+        auto rep = reply_of(res);
         if (res && notice_to) caf::anon_send(notice_to, atoms::append_durable::value, notice_id);
-        caf::anon_send(handle, atoms::commit_done::value, id, reply_of(res));
+        if (res && answer_to && epoch->load(std::memory_order_acquire) == epoch_now)
+          caf::anon_send(answer_to, atoms::publish_durable::value, answer_id, rep);
+        caf::anon_send(handle, atoms::commit_done::value, id, std::move(rep));
       });
     if (!submitted.ok()) {
       st.inbound_view->committed(id, false, 0);
@@ -290,6 +309,7 @@ void carry_out(journal_self self, logic::journal_ready r) {
   for (auto& rep : r.replies) {
     st.vias.erase(rep.token);
     st.durable_notices.erase(rep.token);
+    st.publish_notices.erase(rep.token);
     if (auto it = st.promises.find(rep.token); it != st.promises.end()) {
       it->second.deliver(std::move(rep.body));
       st.promises.erase(it);
@@ -320,12 +340,13 @@ caf::typed_response_promise<append_reply> request(journal_self self, append_requ
   hop_trace::mark(hop_trace::point::journal_in,
                   !publish && req.records && !req.records->empty() ? req.records->back().origin_seq : 0);
   // Before the promise: making it moves the sender out of the current message.
-  auto notice_to = !publish && req.durable_notice ? caf::actor_cast<caf::actor>(self->current_sender()) : caf::actor{};
+  auto notice_to = req.durable_notice ? caf::actor_cast<caf::actor>(self->current_sender()) : caf::actor{};
   auto rp = self->make_response_promise<append_reply>();
   const auto token = st.next_token++;
   st.promises.emplace(token, rp);
   if (notice_to)
-    st.durable_notices.emplace(token, std::make_pair(std::move(notice_to), *req.durable_notice));
+    (publish ? st.publish_notices : st.durable_notices)
+      .emplace(token, std::make_pair(std::move(notice_to), *req.durable_notice));
   if (!publish) // a publish has no entry: delivered locally
     st.vias.emplace(token, logic::inbound_via{req.via_peer.empty() ? std::string{"unknown"} : std::move(req.via_peer),
                                               std::move(req.via_address)});
@@ -642,6 +663,8 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
     [=](atoms::waiting_on) -> std::vector<std::string> { return self->state.core->waiting_on(); },
     [=](atoms::dest_config, const std::string& name, bool present, bool sync, const std::string& topics,
         std::uint64_t downgrade_after_ms) {
+      // Before the change: a publish the committer has not answered yet is answered by the core.
+      self->state.destinations_epoch->fetch_add(1, std::memory_order_acq_rel);
       return reconfigure_destination(self, name, present, {name, sync, topics, downgrade_after_ms});
     },
     [=](atoms::retention) {

@@ -19,7 +19,8 @@
 //                          from the connection in use (the peer's acks it checked, forward_ack);
 //                          the higher counts, a lower or repeated one changes nothing
 //   append_request::durable_notice: the committer thread tells the requester of an append
-//                          (append_durable(id)) once it is durable, before the reply
+//                          (append_durable(id)) once it is durable, before the reply; of a
+//                          publish that the commit alone answers, publish_durable(id, reply)
 //   subscribe(actor)       send `durable(seq, committed_bytes)` to that actor whenever the durable
 //                          end advances (committed_bytes: cumulative record bytes committed since
 //                          the node started, for lag in bytes)
@@ -118,10 +119,13 @@ struct append_request {
   // missing in this journal (actors/logic/anti_entropy_repair.hpp): stored without the
   // high-water duplicate filter, which would drop them (journal_events::append::repair).
   bool repair = false;
-  // append only (issue 19 part 2): when set, the committer thread itself tells the requester
-  // (atoms::append_durable with this id) the moment the batch is durable, before the commit goes
-  // round through the journal actor; the reply still follows, as for any request. Only a durable
-  // batch is told so: a failure comes as the reply alone.
+  // Issue 19 part 2: when set, the committer thread itself tells the requester the moment the
+  // batch is durable, before the commit goes round through the journal actor; the reply still
+  // follows, as for any request. Only a durable batch is told so: a failure comes as the reply
+  // alone. An append: atoms::append_durable(id). A publish: atoms::publish_durable(id, reply),
+  // its answer, only when the journal core decided that the commit alone answers it
+  // (journal_ready::append::ack_when_durable: no sync destination configured, nothing held or
+  // refused, no other publish unanswered) and no destination changed since it was submitted.
   std::optional<std::uint64_t> durable_notice{};
 };
 
@@ -151,6 +155,7 @@ using sync_tick = caf::atom_constant<caf::atom("tsynctick")>;        // journal:
 using dest_config = caf::atom_constant<caf::atom("tdestcfg")>;       // supervisor -> journal: a live reload's destination
 using repaired = caf::atom_constant<caf::atom("trepaired")>;        // scanner -> journal: a repair stored / held (counts)
 using append_durable = caf::atom_constant<caf::atom("tappdur")>;     // committer -> requester: append_request::durable_notice
+using publish_durable = caf::atom_constant<caf::atom("tpubdur")>;    // committer -> publisher: the answer (durable_notice)
 } // namespace atoms
 
 using journal_actor = caf::typed_actor<

@@ -292,10 +292,16 @@ void journal_core::submit(std::uint64_t token, bool publish, std::vector<journal
       if (!r.origin.empty() && std::find(p.origins.begin(), p.origins.end(), r.origin) == p.origins.end())
         p.origins.push_back(r.origin);
   }
+  // Answered at its commit with exactly the commit's outcome (journal_ready::append): nothing
+  // else can hold it or change its reply. (A sync destination configured, even downgraded, can:
+  // the reply names what lacks it, not_on.)
+  const bool ack_when_durable = publish && p.held.empty() && p.refused.empty() && acks_.admitted() == 1 &&
+                                std::none_of(options_.destinations.begin(), options_.destinations.end(),
+                                             [](const auto& d) { return d.second; });
   p.previous_submitted = last_submitted_;
   pending_.emplace(token, std::move(p));
   last_submitted_ = token;
-  out_.appends.push_back({token, std::move(records)});
+  out_.appends.push_back({token, std::move(records), ack_when_durable});
 }
 
 void journal_core::on(journal_events::submit_refused& e) {

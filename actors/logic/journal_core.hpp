@@ -194,6 +194,12 @@ struct journal_ready {
   struct append {
     std::uint64_t id = 0; // the request's token; its commit_done carries it back
     std::vector<journal::record> records;
+    // A publish whose answer is exactly its commit's outcome once durable: no sync destination
+    // is configured, none of its records was held or refused, and no other publish is unanswered
+    // (acks go out in seq order). The actor may then answer it from the committer thread
+    // (append_request::durable_notice) unless a destination changed meanwhile; the core's own
+    // reply follows as always.
+    bool ack_when_durable = false;
   };
   struct reply {
     std::uint64_t token = 0;

@@ -252,6 +252,90 @@ TEST_CASE("journal actor: an append with a durable notice is told by the committ
   CHECK(next() == "reply ok");
 }
 
+TEST_CASE("journal actor: a publish the commit alone answers is answered by the committer first, with the reply's "
+          "seqs; with a sync destination, or after a destination change, by the reply alone") {
+  temp_dir dir;
+  journal::test::fault_fs fs;
+  journal::recovery_report rep;
+  std::string error;
+  auto rt = journal_runtime::open(node_config_for(dir.path()), &rep, &error, &fs);
+  REQUIRE_MESSAGE(rt, error);
+  caf::actor_system_config ccfg;
+  caf::actor_system sys{quiet(ccfg)};
+  caf::scoped_actor self{sys};
+  // The next message in the mailbox: "answer N first..last", "reply first..last" or "nothing".
+  auto next = [&] {
+    std::string got;
+    self->receive(
+      [&](atoms::publish_durable, std::uint64_t id, append_reply& r) {
+        got = "answer " + std::to_string(id) + (r.ok ? " " : " failed ") + std::to_string(r.first_seq) + ".." +
+              std::to_string(r.last_seq);
+      },
+      [&](append_reply& r) { got = "reply " + std::to_string(r.first_seq) + ".." + std::to_string(r.last_seq); },
+      caf::after(std::chrono::seconds{10}) >> [&] { got = "nothing"; });
+    return got;
+  };
+  auto publish = [&](journal_actor j, std::uint64_t id, std::uint64_t publisher_seq) {
+    append_request req;
+    req.records = std::make_shared<std::vector<journal::record>>(
+      std::vector<journal::record>{test::publish_record("p", publisher_seq), test::publish_record("p", publisher_seq + 1)});
+    req.durable_notice = id;
+    self->send(j, atoms::publish::value, std::move(req));
+  };
+  SUBCASE("async destinations only: the answer first, then the same seqs in the reply") {
+    journal_actor_options options;
+    options.destinations = {{"B", false}};
+    auto j = spawn_journal_actor(sys, rt, rep, options);
+    publish(j, 5, 1);
+    const auto answer = next();
+    const auto reply = next();
+    REQUIRE(answer.rfind("answer 5 ", 0) == 0);
+    CHECK(answer.substr(std::string{"answer 5 "}.size()) == reply.substr(std::string{"reply "}.size()));
+    CHECK(rt->log().durable_seq() >= rt->log().base_seq() + 1); // durable when answered
+    anon_send_exit(j, caf::exit_reason::user_shutdown);
+  }
+  SUBCASE("a sync destination (acked at once by the test): the reply alone") {
+    journal_actor_options options;
+    options.destinations = {{"B", true}};
+    auto j = spawn_journal_actor(sys, rt, rep, options);
+    publish(j, 6, 1);
+    // B acks everything durable here until the reply comes.
+    std::string got;
+    for (int i = 0; i < 200 && got.empty(); ++i) {
+      self->send(j, atoms::dest_ack::value, std::string{"B"}, rt->log().durable_seq());
+      self->receive([&](atoms::publish_durable, std::uint64_t, append_reply&) { got = "answer"; },
+                    [&](append_reply& r) { got = r.ok ? "reply" : "reply failed"; },
+                    caf::after(std::chrono::milliseconds{50}) >> [] {});
+    }
+    CHECK(got == "reply");
+    anon_send_exit(j, caf::exit_reason::user_shutdown);
+  }
+  SUBCASE("a live reload between the decision and the commit: the reply alone; later ones first again") {
+    journal_actor_options options;
+    options.destinations = {{"B", false}};
+    auto j = spawn_journal_actor(sys, rt, rep, options);
+    publish(j, 7, 1); // nothing changes meanwhile: answered first
+    CHECK(next().rfind("answer 7 ", 0) == 0);
+    CHECK(next().rfind("reply ", 0) == 0);
+    // The next commit's fdatasync takes 400 ms; meanwhile a reload adds destination C (it could
+    // have been a sync one the publish must now wait for): the committer must not answer it.
+    fs.sync_delay_ms = 400;
+    publish(j, 8, 3);
+    bool reloaded = false;
+    self->request(j, std::chrono::seconds{10}, atoms::dest_config::value, std::string{"C"}, true, false,
+                  std::string{".*"}, std::uint64_t{0})
+      .receive([&](bool ok) { reloaded = ok; }, [](caf::error&) {});
+    CHECK(reloaded);
+    CHECK(rt->log().durable_seq() < rt->log().base_seq() + 3); // still in its fdatasync when reloaded
+    fs.sync_delay_ms = 0;
+    CHECK(next().rfind("reply ", 0) == 0); // no answer came before it
+    publish(j, 9, 5); // decided after the reload: answered first again
+    CHECK(next().rfind("answer 9 ", 0) == 0);
+    CHECK(next().rfind("reply ", 0) == 0);
+    anon_send_exit(j, caf::exit_reason::user_shutdown);
+  }
+}
+
 // --- Issue 14, defects 3, 4 and 6: publishes with sync destinations D0 and D1 ----------------
 
 namespace {

@@ -1,5 +1,8 @@
 #include "test_util.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -65,6 +68,7 @@ public:
     return target().append(data);
   }
   status sync() override {
+    if (const int ms = fs_.sync_delay_ms.load(); ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds{ms});
     if (int e = fs_.take(fs_.sync_errno); e != 0) return status::from_errno(e, "fdatasync " + path());
     ++fs_.syncs;
     return target().sync();

@@ -81,6 +81,7 @@ public:
   std::atomic<bool> sticky{false};
   std::atomic<int> syncs{0};
   std::atomic<int> writes{0};
+  std::atomic<int> sync_delay_ms{0}; // each fdatasync first sleeps this long (a slow disk), while set
 
   result<std::unique_ptr<writable_file>> open_writable(const std::string& path) override;
 

@@ -208,6 +208,63 @@ TEST_CASE("journal_core: async destinations never delay a persisted ack") {
   CHECK(h.core.release_bound() == 2);
 }
 
+TEST_CASE("journal_core: a publish the commit alone answers is marked so; not with a sync destination, another "
+          "publish unanswered, or a held or refused record") {
+  SUBCASE("no destination, or async ones only: marked, and answered at its commit with its outcome") {
+    for (auto o : {dests({}), dests({{"Y", false}})}) {
+      harness h(o);
+      auto t = h.publish({rec("p", 1), rec("p", 2)});
+      REQUIRE(h.queued.size() == 1);
+      CHECK(h.queued.front().ack_when_durable);
+      h.commit();
+      REQUIRE(h.answered(t));
+      CHECK(h.reply(t).ok);
+      CHECK(h.reply(t).last_seq == 2);
+    }
+  }
+  SUBCASE("a sync destination, even one whose filter does not admit the record: not marked") {
+    harness h(dests({{"F", true}}, {"orders\\..*"}));
+    h.publish({rec("p", 1, "logs.1")});
+    REQUIRE(h.queued.size() == 1);
+    CHECK_FALSE(h.queued.front().ack_when_durable);
+  }
+  SUBCASE("another publish unanswered: the second is not marked (acks go out in seq order)") {
+    harness h(dests({{"Y", false}}));
+    h.publish({rec("p", 1)});
+    h.publish({rec("q", 1)});
+    REQUIRE(h.queued.size() == 2);
+    CHECK(h.queued.front().ack_when_durable);
+    CHECK_FALSE(h.queued.back().ack_when_durable);
+    h.commit();
+    h.commit();
+    h.publish({rec("q", 2)}); // both answered: marked again
+    CHECK(h.queued.back().ack_when_durable);
+  }
+  SUBCASE("a held record (a resend) or a refused one: not marked") {
+    harness h(dests({}));
+    h.publish({rec("p", 1)});
+    h.commit();
+    h.publish({rec("p", 1), rec("p", 2)}); // p:1 is held already
+    REQUIRE(h.queued.size() == 1);
+    CHECK_FALSE(h.queued.front().ack_when_durable);
+    h.commit();
+    auto bad = rec("p", 3);
+    bad.topic = std::string(70000, 't'); // over the topic limit: refused on its own
+    h.publish({bad, rec("p", 4)});
+    REQUIRE(h.queued.size() == 1);
+    CHECK_FALSE(h.queued.front().ack_when_durable);
+  }
+  SUBCASE("a replicated append is never marked") {
+    harness h(dests({}));
+    auto r = rec("p", 1);
+    r.origin = "X";
+    r.origin_seq = 1;
+    h.append({r});
+    REQUIRE(h.queued.size() == 1);
+    CHECK_FALSE(h.queued.front().ack_when_durable);
+  }
+}
+
 TEST_CASE("journal_core: acks in publish order per connection (same destinations needed)") {
   harness h(dests({{"S", true}}));
   std::vector<std::uint64_t> tokens;
@@ -605,6 +662,7 @@ struct model_failure {
 // Over all runs: how often the downgrade paths were taken (the model test must exercise them).
 struct model_coverage {
   std::uint64_t downgrades = 0, partial_acks = 0, notes = 0;
+  std::uint64_t answered_by_commit = 0; // publishes marked ack_when_durable, checked at their commit
 };
 model_coverage coverage;
 
@@ -873,7 +931,19 @@ private:
   }
 
   void commit_ok() {
+    const auto before = h_->order.size();
     auto a = h_->commit();
+    // ack_when_durable (the actor may answer it from the committer thread with the commit's
+    // outcome): the core answers it in this very step, with exactly that outcome.
+    if (a.ack_when_durable) {
+      ++coverage.answered_by_commit;
+      if (std::find(h_->order.begin() + static_cast<std::ptrdiff_t>(before), h_->order.end(), a.id) == h_->order.end())
+        fail("ack_when_durable: publish " + std::to_string(a.id) + " not answered at its commit");
+      const auto& rep = h_->reply(a.id);
+      if (!rep.ok || rep.first_seq != a.records.front().seq || rep.last_seq != a.records.back().seq ||
+          !rep.held.empty() || !rep.refused.empty() || !rep.not_on.empty())
+        fail("ack_when_durable: publish " + std::to_string(a.id) + " answered otherwise than by its commit");
+    }
     for (const auto& r : a.records) {
       by_publisher_[{r.publisher, r.publisher_seq}].push_back({r.seq, r.topic, !r.path.empty()});
       by_origin_[{r.origin, r.origin_seq}].push_back({r.seq, r.topic, !r.path.empty()});
@@ -1068,7 +1138,8 @@ TEST_CASE("journal_core: randomized model test of the promises") {
   }
   CHECK(failed == 0);
   MESSAGE("downgrades " << coverage.downgrades << ", partial acks " << coverage.partial_acks << ", notes "
-                        << coverage.notes);
+                        << coverage.notes << ", answered by their commit " << coverage.answered_by_commit);
+  CHECK(coverage.answered_by_commit > runs / 10);
   CHECK(coverage.downgrades > runs / 10);
   CHECK(coverage.partial_acks > runs / 10);
   CHECK(coverage.notes > runs / 10);
