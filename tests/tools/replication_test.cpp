@@ -92,6 +92,8 @@ TEST_CASE("ack rule: a stopped sync destination holds the persisted ack until it
   b.signal(SIGCONT);
   CHECK(p.wait_all(10s));
   CHECK(p.counters().persisted == 1);
+  // A sync destination: no publish is ever answered by its commit alone (the committer's answer).
+  CHECK(a.status()["client_listener"]["persisted_from_commit"] == 0);
 }
 
 TEST_CASE("ack rule: a stopped sync destination holds only the acks of publishes its topic filter admits") {
@@ -132,8 +134,13 @@ TEST_CASE("ack rule: an async destination never delays the persisted ack") {
   b.signal(SIGSTOP);
   auto r = publish_n(a, "p", 100, window_256);
   CHECK(r.persisted == 100);
+  // One at a time, with an async destination only: each is answered by the committer as soon as it
+  // is durable on A (journal_ready::append::ack_when_durable), one hop before the journal's reply.
+  const auto before = a.status()["client_listener"]["persisted_from_commit"].get<std::uint64_t>();
+  CHECK(publish_n(a, "one", 20, publish_spec{1}).persisted == 20);
+  CHECK(a.status()["client_listener"]["persisted_from_commit"].get<std::uint64_t>() == before + 20);
   b.signal(SIGCONT);
-  CHECK(wait_until([&] { return b.records_held() == 100; }, 10s));
+  CHECK(wait_until([&] { return b.records_held() == 120; }, 10s));
 }
 
 TEST_CASE("catch-up behind the tail window: the link has a journal reader read segment files, B gets all once") {
