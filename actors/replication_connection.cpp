@@ -347,32 +347,26 @@ bool on_batch_frame(caf::io::broker* self, const state_ptr& st, protocol::frame_
   return st->at != phase::closed;
 }
 
-// A record batch from our link: compressed once for every link with its setting
-// (logic::batch_compressor), or as shared pieces (logic/fanout_batch.hpp), where the write into
-// the socket buffer is the one copy per destination.
-void write_batch(caf::io::broker* self, const state_ptr& st, const logic::fanout_batch& b) {
-  if (st->at != phase::established || b.empty())
-    return;
-  st->written_through = std::max(st->written_through, b.last_seq);
-  if (st->transport.tls()) { // one encryption pass: the session copies into TLS records
-    if (b.compressed) {
-      write_raw(self, st, st->transport.send(*b.compressed));
-      hop_trace::mark(hop_trace::point::conn_out);
-      return;
-    }
-    // One send (SSL_write) per batch, not per piece: each send is at least one TLS record of its
-    // own (header, AEAD pass on both sides) and a flush, and the batch header alone was one.
-    std::string plain = b.header();
-    std::size_t total = plain.size();
-    for (const auto& p : b.pieces())
-      total += p.bytes.size();
-    plain.reserve(total);
-    for (const auto& p : b.pieces())
-      plain += p.bytes;
-    write_raw(self, st, st->transport.send(plain));
-    hop_trace::mark(hop_trace::point::conn_out);
+// A batch over TLS: one encryption pass, the session copies into TLS records.
+void write_batch_tls(caf::io::broker* self, const state_ptr& st, const logic::fanout_batch& b) {
+  if (b.compressed) {
+    write_raw(self, st, st->transport.send(*b.compressed));
     return;
   }
+  // One send (SSL_write) per batch, not per piece: each send is at least one TLS record of its
+  // own (header, AEAD pass on both sides) and a flush, and the batch header alone was one.
+  std::string plain = b.header();
+  std::size_t total = plain.size();
+  for (const auto& p : b.pieces())
+    total += p.bytes.size();
+  plain.reserve(total);
+  for (const auto& p : b.pieces())
+    plain += p.bytes;
+  write_raw(self, st, st->transport.send(plain));
+}
+
+// A plain batch: the shared pieces written as they are (the one copy per destination).
+void write_batch_plain(caf::io::broker* self, const state_ptr& st, const logic::fanout_batch& b) {
   if (b.compressed) {
     self->write(st->h, b.compressed->size(), b.compressed->data());
   } else {
@@ -382,7 +376,20 @@ void write_batch(caf::io::broker* self, const state_ptr& st, const logic::fanout
       self->write(st->h, p.bytes.size(), p.bytes.data());
   }
   self->flush(st->h);
-  hop_trace::mark(hop_trace::point::conn_out);
+}
+
+// A record batch from our link: compressed once for every link with its setting
+// (logic::batch_compressor), or as shared pieces (logic/fanout_batch.hpp), where the write into
+// the socket buffer is the one copy per destination.
+void write_batch(caf::io::broker* self, const state_ptr& st, const logic::fanout_batch& b) {
+  if (st->at != phase::established || b.empty())
+    return;
+  st->written_through = std::max(st->written_through, b.last_seq);
+  if (st->transport.tls())
+    write_batch_tls(self, st, b);
+  else
+    write_batch_plain(self, st, b);
+  hop_trace::mark(hop_trace::point::conn_out, b.last_seq);
 }
 
 // The peer's durable_ack, handed to the journal by the connection itself (issue 19 part 2: the

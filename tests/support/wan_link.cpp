@@ -100,10 +100,6 @@ std::string run_steps(const std::vector<std::vector<std::string>>& steps) {
   return {};
 }
 
-} // namespace
-
-namespace {
-
 // See wan_link::create().
 std::vector<std::string> sweep_stale_rigs(const std::string& own_ns) {
   std::vector<std::string> removed;
