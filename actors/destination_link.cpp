@@ -56,7 +56,7 @@ struct link_state {
   std::uint64_t durable_seq = 0;
   // journal.send_before_durable and a sync destination: reads up to journal::sendable_seq().
   bool early = false;
-  std::uint64_t early_batches = 0; // batches sent holding a record not yet durable here
+  std::uint64_t early_batches = 0; // tail-window reads that took a record not yet durable here (docs/metrics.md)
   std::shared_ptr<journal::cursor> cursor; // lent to a journal reader while reading_disk
   bool reading_disk = false;
   std::uint64_t disk_reads = 0, disk_bytes = 0; // reads behind the tail window

@@ -86,12 +86,6 @@ std::string metrics_of(const test_node& n) {
   return r.ok ? r.body : std::string{};
 }
 
-// A series' value in a /metrics text; -1 when the series is not there.
-std::int64_t metric_value(const std::string& text, const std::string& series) {
-  auto at = text.find("\n" + series + " ");
-  return at == std::string::npos ? -1 : std::stoll(text.substr(at + series.size() + 2));
-}
-
 bool log_has(const test_node& n, const std::string& what, std::chrono::milliseconds within = 10s) {
   return wait_until([&] { return n.log().find(what) != std::string::npos; }, within, 20ms);
 }

@@ -192,4 +192,11 @@ inline std::map<std::pair<std::string, std::uint64_t>, int> count_by_origin(cons
   return out;
 }
 
+// The value of one line of a /metrics text, `series` with its labels as exposed (e.g.
+// tandem_tls_rotations_total{result="rotated"}); -1 when the series is not there.
+inline double metric_value(const std::string& text, const std::string& series) {
+  const auto at = text.find("\n" + series + " ");
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + series.size() + 2));
+}
+
 } // namespace tandem::test

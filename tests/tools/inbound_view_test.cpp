@@ -40,12 +40,7 @@ std::string connection_address(const nlohmann::json& status, const std::string& 
 // The value of one exposition line `series` (e.g. tandem_inbound_records_total{origin="A"}), or -1.
 double metric(std::uint16_t admin_port, const std::string& series) {
   auto r = admin_get(admin_port, "/metrics");
-  if (!r.ok || r.status != 200)
-    return -1;
-  auto at = r.body.find("\n" + series + " ");
-  if (at == std::string::npos)
-    return -1;
-  return std::stod(r.body.substr(at + series.size() + 2));
+  return r.ok && r.status == 200 ? metric_value(r.body, series) : -1;
 }
 
 std::uint64_t held_records(const nlohmann::json& status, const std::string& origin) {

@@ -140,13 +140,6 @@ https_result https(std::uint16_t port, const std::shared_ptr<const tls::context>
   return r;
 }
 
-std::int64_t metric_value(const std::string& text, const std::string& series) {
-  auto at = text.find("\n" + series + " ");
-  if (at == std::string::npos)
-    return -1;
-  return std::stoll(text.substr(at + series.size() + 2));
-}
-
 // A's certificate lives at fixed paths (A.pem / A.key), as an operator's does: a rotation writes
 // new contents there and sends SIGHUP.
 struct pki {
