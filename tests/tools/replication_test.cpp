@@ -134,11 +134,16 @@ TEST_CASE("ack rule: an async destination never delays the persisted ack") {
   b.signal(SIGSTOP);
   auto r = publish_n(a, "p", 100, window_256);
   CHECK(r.persisted == 100);
-  // One at a time, with an async destination only: each is answered by the committer as soon as it
-  // is durable on A (journal_ready::append::ack_when_durable), one hop before the journal's reply.
+  // One at a time, with an async destination only: answered by the committer as soon as durable on
+  // A (journal_ready::append::ack_when_durable), one hop before the journal's reply. At least the
+  // first is: nothing else is unanswered then. A later one may reach the journal before the commit
+  // of the one before it was taken in (the committer tells the client first): then it is answered
+  // by the journal's reply, as before (6 of 20 under ASan on 2 cores), never wrongly.
   const auto before = a.status()["client_listener"]["persisted_from_commit"].get<std::uint64_t>();
   CHECK(publish_n(a, "one", 20, publish_spec{1}).persisted == 20);
-  CHECK(a.status()["client_listener"]["persisted_from_commit"].get<std::uint64_t>() == before + 20);
+  const auto after = a.status()["client_listener"]["persisted_from_commit"].get<std::uint64_t>();
+  CHECK(after > before);
+  CHECK(after <= before + 20);
   b.signal(SIGCONT);
   CHECK(wait_until([&] { return b.records_held() == 120; }, 10s));
 }
