@@ -212,8 +212,8 @@ std::string status_json(journal_state& st) {
   out["repair"] = {{"stored_records", st.repair_stored}, {"held_records", st.repair_held}};
   out["publishes_waiting_for_sync_destinations"] = core.acks().pending();
   out["publishes_unanswered"] = core.acks().admitted(); // the max_pending_publishes count
-  out["committer"] = {{"syncs", stats.syncs},     {"batches", stats.batches}, {"records", stats.records},
-                      {"bytes", stats.bytes},     {"rejected", stats.rejected}};
+  out["committer"] = {{"syncs", stats.syncs},     {"syncs_here", stats.syncs_here}, {"batches", stats.batches},
+                      {"records", stats.records}, {"bytes", stats.bytes},           {"rejected", stats.rejected}};
   auto holds = nlohmann::ordered_json::array();
   for (const auto& h : j.held_back())
     holds.push_back({{"destination", h.name}, {"acknowledged", h.acknowledged}, {"segments", h.segments},
@@ -262,7 +262,8 @@ void carry_out(journal_self self, logic::journal_ready r) {
   for (auto& a : r.appends) {
     const auto id = a.id;
     note_submitted(st, id, a.records);
-    // The callback runs on the committer's thread: it only posts a message.
+    // The callback runs on the committer's thread, or on this one (flush below): it only posts
+    // messages.
     auto handle = caf::actor_cast<caf::actor>(self);
     caf::actor notice_to, answer_to;
     std::uint64_t notice_id = 0, answer_id = 0;
@@ -286,7 +287,8 @@ void carry_out(journal_self self, logic::journal_ready r) {
         if (res && answer_to && epoch->load(std::memory_order_acquire) == epoch_now)
           caf::anon_send(answer_to, atoms::publish_durable::value, answer_id, rep);
         caf::anon_send(handle, atoms::commit_done::value, id, std::move(rep));
-      });
+      },
+      false); // started by the flush below
     if (!submitted.ok()) {
       st.inbound_view->committed(id, false, 0);
       st.core->step(logic::journal_events::submit_refused{id, journal::to_string(submitted.code()),
@@ -333,6 +335,13 @@ void carry_out(journal_self self, logic::journal_ready r) {
     arm_timer(st.options.timers, st.options.sync_tick_interval, self->address(),
               caf::make_message(atoms::sync_tick::value));
   }
+  // With nothing else waiting for this actor, the appends are written and synced on its own
+  // thread (it is detached; blocking here holds up no other actor) when the committer has nothing
+  // in hand: one wake-up less on the path of a publish or a replicated batch at low load. With
+  // messages waiting, the committer's thread takes them, so that this actor handles the next ones
+  // while the fdatasync runs (group_committer.hpp).
+  if (!r.appends.empty())
+    st.rt->committer().flush(st.options.commit_here && self->mailbox().empty());
 }
 
 caf::typed_response_promise<append_reply> request(journal_self self, append_request& req, bool publish) {

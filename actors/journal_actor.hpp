@@ -199,6 +199,10 @@ struct journal_actor_options {
   // Each destination's downgrade_after_ms (config), parallel to `destinations`; missing = 0.
   std::vector<std::uint64_t> downgrade_after_ms;
   std::chrono::milliseconds sync_tick_interval{100}; // the downgrade rules' clock, only while needed
+  // Appends are committed on this actor's own thread when its mailbox is empty and the committer
+  // has no commit in hand (group_committer::flush). Tests turn it off to drive the committer
+  // thread's path, which a loaded node takes.
+  bool commit_here = true;
 };
 
 journal_actor spawn_journal_actor(caf::actor_system& sys, std::shared_ptr<journal_runtime> rt,

@@ -11,7 +11,7 @@ group_committer::group_committer(journal& j, committer_options options)
 
 group_committer::~group_committer() { stop(); }
 
-status group_committer::submit(std::vector<record> batch, commit_callback done) {
+status group_committer::submit(std::vector<record> batch, commit_callback done, bool wake_thread) {
   std::size_t bytes = 0;
   for (const auto& r : batch) bytes += encoded_size(r);
   bool wake;
@@ -21,12 +21,45 @@ status group_committer::submit(std::vector<record> batch, commit_callback done) 
     if (!queue_.empty() && queued_bytes_ + bytes > opts_.max_queued_bytes)
       return {errc::queue_full, "journal queue holds " + std::to_string(queued_bytes_) + " bytes, limit " +
                                     std::to_string(opts_.max_queued_bytes)};
-    wake = queue_.empty(); // the thread only ever waits for "not empty" (or stopping)
+    wake = wake_thread && queue_.empty(); // the thread only waits for "not empty" (or stopping)
     queued_bytes_ += bytes;
     queue_.push_back({std::move(batch), std::move(done), bytes});
   }
   if (wake) cv_.notify_one();
   return {};
+}
+
+bool group_committer::flush(bool here) {
+  std::vector<pending> work;
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.empty()) return false;
+    // Callbacks keep their order either way: while earlier ones are still with the completer,
+    // finish() queues these behind them.
+    here = here && !busy_ && !stopping_ && opts_.policy == sync_policy::every_batch;
+    if (here) {
+      busy_ = true;
+      work.swap(queue_);
+      queued_bytes_ = 0;
+    }
+  }
+  if (!here) {
+    cv_.notify_one();
+    return false;
+  }
+  hop_trace::mark(hop_trace::point::committer_in);
+  time_point sync_started; // only the interval policy's thread keeps it
+  commit(work, sync_started, true);
+  work.clear();
+  bool more;
+  {
+    std::lock_guard lock(mu_);
+    busy_ = false;
+    // Submitted meanwhile, or stop() called: the thread waited for this commit to end.
+    more = !queue_.empty() || stopping_;
+  }
+  if (more) cv_.notify_one();
+  return true;
 }
 
 void group_committer::stop() {
@@ -55,7 +88,7 @@ void group_committer::run() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      cv_.wait(lock, [&] { return !busy_ && (stopping_ || !queue_.empty()); });
       if (queue_.empty()) return; // stopping and drained
       if (opts_.policy == sync_policy::interval && !stopping_ && last_sync != time_point::min()) {
         // Sync now if the last fdatasync started at least an interval ago, else at exactly
@@ -63,12 +96,15 @@ void group_committer::run() {
         // notify a non-empty queue, so this wait is not woken per submission).
         cv_.wait_until(lock, last_sync + opts_.sync_interval, [&] { return stopping_; });
       }
+      busy_ = true;
       work.swap(queue_); // work was cleared outside the lock; queue_ gets its capacity
       queued_bytes_ = 0;
     }
     hop_trace::mark(hop_trace::point::committer_in);
     commit(work, last_sync);
     work.clear(); // frees the records and callbacks without holding the lock
+    std::lock_guard lock(mu_);
+    busy_ = false;
   }
 }
 
@@ -119,7 +155,7 @@ void group_committer::finish(std::vector<pending>& work, std::vector<result<comm
   }
 }
 
-void group_committer::commit(std::vector<pending>& work, time_point& sync_started) {
+void group_committer::commit(std::vector<pending>& work, time_point& sync_started, bool here) {
   std::vector<result<seq_range>> staged;
   staged.reserve(work.size());
   bool any = false;
@@ -149,6 +185,7 @@ void group_committer::commit(std::vector<pending>& work, time_point& sync_starte
   }
   committer_stats delta;
   if (any && failure.ok()) ++delta.syncs;
+  if (any && failure.ok() && here) ++delta.syncs_here;
   std::vector<result<commit_ok>> outcomes;
   outcomes.reserve(work.size());
   for (std::size_t i = 0; i < work.size(); ++i) {
@@ -168,6 +205,7 @@ void group_committer::commit(std::vector<pending>& work, time_point& sync_starte
   {
     std::lock_guard lock(mu_);
     stats_.syncs += delta.syncs;
+    stats_.syncs_here += delta.syncs_here;
     stats_.batches += delta.batches;
     stats_.records += delta.records;
     stats_.bytes += delta.bytes;

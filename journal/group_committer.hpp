@@ -26,7 +26,15 @@
 //     completes.
 //   * stop() (also run by the destructor) stops accepting, finishes all queued work (callbacks
 //     included) and joins. Later submit() calls return errc::stopped.
-//   * The journal's writer side belongs to this thread while the committer runs.
+//   * The journal's writer side belongs to this thread while the committer runs -- or, for one
+//     commit at a time, to the thread that flush(true) let commit here (below).
+//   * submit(..., wake = false) queues without waking the thread; the submitter then calls
+//     flush(here). flush(true) commits the queue on the calling thread when the thread has no
+//     commit in hand (every_batch policy only): one thread wake-up less on an idle node's path
+//     (issue 19 part 2). It is meant for a caller that may block for one write + fdatasync (the
+//     node's journal actor, which is detached, when its mailbox is empty). Its callbacks run on
+//     the calling thread, or on the completer behind earlier ones still there: in submission order
+//     either way. Otherwise, and always with flush(false), the thread is woken to commit it.
 #pragma once
 
 #include <chrono>
@@ -72,6 +80,7 @@ using commit_callback = std::function<void(const result<commit_ok>&)>;
 
 struct committer_stats {
   std::uint64_t syncs = 0;     // fdatasync calls that covered at least one record
+  std::uint64_t syncs_here = 0; // of them, run by a flush(true) caller rather than the thread
   std::uint64_t batches = 0;   // batches completed (ok or error)
   std::uint64_t records = 0;   // records made durable
   std::uint64_t bytes = 0;     // encoded bytes made durable
@@ -85,7 +94,9 @@ public:
   group_committer(const group_committer&) = delete;
   group_committer& operator=(const group_committer&) = delete;
 
-  status submit(std::vector<record> batch, commit_callback done);
+  status submit(std::vector<record> batch, commit_callback done, bool wake = true);
+  // Commits what is queued here or has the thread do it (the contract above); true: committed here.
+  bool flush(bool here);
   void stop();
   committer_stats stats() const;
 
@@ -99,7 +110,7 @@ private:
   void run();
   // Stages, writes and syncs `work`, then runs its callbacks. Sets `sync_started` to the moment
   // the fdatasync was issued, if one was (i.e. if any record was staged).
-  void commit(std::vector<pending>& work, time_point& sync_started);
+  void commit(std::vector<pending>& work, time_point& sync_started, bool here = false);
   // Runs the group's callbacks here, or hands them to the completer thread (see the contract).
   void finish(std::vector<pending>& work, std::vector<result<commit_ok>>& outcomes);
   static void invoke(std::vector<pending>& work, const std::vector<result<commit_ok>>& outcomes);
@@ -117,6 +128,7 @@ private:
   std::vector<pending> queue_; // swapped with the thread's work vector, so capacity is reused
   std::size_t queued_bytes_ = 0;
   bool stopping_ = false;
+  bool busy_ = false; // a commit is under way, on the thread or in a flush(true) caller
   committer_stats stats_;
 
   std::mutex done_mu_; // guards the four below

@@ -157,6 +157,64 @@ struct faulty_journal_node {
 
 } // namespace
 
+TEST_CASE("journal actor: an append that finds nothing else waiting is committed on its own thread; a flood goes "
+          "through the committer's thread; replies dense and durable either way") {
+  temp_dir dir;
+  journal::test::fault_fs fs;
+  journal::recovery_report rep;
+  std::string error;
+  auto rt = journal_runtime::open(node_config_for(dir.path()), &rep, &error, &fs);
+  REQUIRE_MESSAGE(rt, error);
+  caf::actor_system_config ccfg;
+  caf::actor_system sys{quiet(ccfg)};
+  caf::scoped_actor self{sys};
+  auto committer_of = [&](const journal_actor& j) { return status_of(self, j)["committer"]; };
+  SUBCASE("commit_here (the default)") {
+    auto j = spawn_journal_actor(sys, rt, rep);
+    // One at a time: each finds the mailbox empty and the committer idle.
+    for (std::uint64_t i = 0; i < 20; ++i) {
+      auto r = append(self, j, make_batch(1 + 2 * i, 2));
+      REQUIRE(r.ok);
+      CHECK(rt->log().durable_seq() >= r.last_seq);
+    }
+    auto c = committer_of(j);
+    CHECK(c["syncs_here"].get<std::uint64_t>() == 20);
+    CHECK(c["syncs"].get<std::uint64_t>() == 20);
+    // 200 sent at once, each fdatasync 2 ms: while one is committed the others wait in the
+    // mailbox, so the next are handed to the committer's thread (this actor stays free for them).
+    fs.sync_delay_ms = 2;
+    constexpr std::uint64_t n = 200;
+    for (std::uint64_t i = 0; i < n; ++i) self->send(j, atoms::append::value, request_of(make_batch(100 + i, 1)));
+    std::vector<append_reply> replies;
+    for (std::uint64_t i = 0; i < n; ++i)
+      self->receive([&](append_reply& r) { replies.push_back(r); },
+                    caf::after(std::chrono::seconds{10}) >> [&] { FAIL("no reply " << i); });
+    fs.sync_delay_ms = 0;
+    REQUIRE(replies.size() == n);
+    for (std::size_t i = 1; i < replies.size(); ++i) {
+      REQUIRE(replies[i].ok);
+      CHECK(replies[i].first_seq == replies[i - 1].last_seq + 1);
+    }
+    c = committer_of(j);
+    const auto here = c["syncs_here"].get<std::uint64_t>() - 20, all = c["syncs"].get<std::uint64_t>() - 20;
+    MESSAGE("200 appends sent at once: " << all << " fdatasyncs, " << here << " on the journal actor's thread");
+    CHECK(all < n);    // grouped
+    CHECK(here < all); // not all on this actor's thread
+    CHECK(rt->log().durable_seq() == replies.back().last_seq);
+    anon_send_exit(j, caf::exit_reason::user_shutdown);
+  }
+  SUBCASE("commit_here off: the committer's thread commits every one") {
+    journal_actor_options options;
+    options.commit_here = false;
+    auto j = spawn_journal_actor(sys, rt, rep, options);
+    for (std::uint64_t i = 0; i < 5; ++i) REQUIRE(append(self, j, make_batch(1 + i, 1)).ok);
+    auto c = committer_of(j);
+    CHECK(c["syncs"].get<std::uint64_t>() == 5);
+    CHECK(c["syncs_here"].get<std::uint64_t>() == 0);
+    anon_send_exit(j, caf::exit_reason::user_shutdown);
+  }
+}
+
 TEST_CASE("journal actor: a disk error is a negative reply, earlier records stay, appends resume") {
   bool send_early = true;
   SUBCASE("journal.send_before_durable on (the default): the failed seqs are skipped") {}
@@ -313,6 +371,7 @@ TEST_CASE("journal actor: a publish the commit alone answers is answered by the 
   SUBCASE("a live reload between the decision and the commit: the reply alone; later ones first again") {
     journal_actor_options options;
     options.destinations = {{"B", false}};
+    options.commit_here = false; // the committer's thread commits, so the reload can come meanwhile
     auto j = spawn_journal_actor(sys, rt, rep, options);
     publish(j, 7, 1); // nothing changes meanwhile: answered first
     CHECK(next().rfind("answer 7 ", 0) == 0);

@@ -340,3 +340,201 @@ TEST_CASE("on_written: a failed write is a rejection, not a success with nothing
   CHECK(c.got[2]->range.first == 3); // nothing exposed: the failed seqs are reused
   CHECK(j->durable_seq() == 4);
 }
+
+// ---- flush(here): a commit on the submitter's thread when the committer has nothing in hand ----
+
+namespace {
+
+// Waits (with a deadline) until `fs` has seen `n` fdatasyncs begin.
+bool wait_syncs(slow_sync_fs& fs, std::size_t n) {
+  const auto deadline = steady::now() + std::chrono::seconds(10);
+  while (fs.syncs_started() < n && steady::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return fs.syncs_started() >= n;
+}
+
+// Records which thread ran each callback, in the order they ran.
+struct thread_log {
+  std::mutex mu;
+  std::vector<std::pair<std::uint64_t, std::thread::id>> calls; // (range.first, thread)
+  commit_callback cb(collector& c) {
+    return [this, &c](const result<commit_ok>& r) {
+      {
+        std::lock_guard lock(mu);
+        calls.emplace_back(r ? r->range.first : 0, std::this_thread::get_id());
+      }
+      c.cb()(r);
+    };
+  }
+};
+
+} // namespace
+
+TEST_CASE("flush(true): an idle committer's queue is written, synced and answered on the calling thread") {
+  temp_dir d;
+  fault_fs fs;
+  auto j = open_on(d, fs);
+  collector c;
+  thread_log t;
+  group_committer gc(*j);
+  for (std::uint64_t i = 0; i < 10; ++i) {
+    const int syncs_before = fs.syncs.load();
+    REQUIRE(gc.submit(make_batch(i * 2 + 1, 2), t.cb(c), false).ok());
+    REQUIRE(gc.flush(true));
+    // Done before flush returned: durable, answered, by this thread, with one fdatasync.
+    std::lock_guard lock(c.mu);
+    REQUIRE(c.got.size() == i + 1);
+    REQUIRE(c.got.back().ok());
+    CHECK(c.got.back()->range.first == i * 2 + 1);
+    CHECK(c.got.back()->durable_seq == i * 2 + 2);
+    CHECK(fs.syncs.load() == syncs_before + 1);
+  }
+  CHECK(j->durable_seq() == 20);
+  CHECK(gc.stats().syncs == 10);
+  CHECK(gc.stats().syncs_here == 10);
+  std::lock_guard lock(t.mu);
+  for (const auto& [first, thread] : t.calls) CHECK(thread == std::this_thread::get_id());
+  CHECK_FALSE(gc.flush(true)); // nothing queued: nothing to do
+}
+
+TEST_CASE("flush(false), and submit without a wake then flush(false): the committer's thread commits") {
+  temp_dir d;
+  auto j = open_ok(options_for(d.path()));
+  collector c;
+  thread_log t;
+  group_committer gc(*j);
+  REQUIRE(gc.submit(make_batch(1, 3), t.cb(c), false).ok());
+  CHECK_FALSE(gc.flush(false));
+  REQUIRE(c.wait(1));
+  REQUIRE(c.got[0].ok());
+  CHECK(c.got[0]->range.last == 3);
+  std::lock_guard lock(t.mu);
+  REQUIRE(t.calls.size() == 1);
+  CHECK(t.calls[0].second != std::this_thread::get_id());
+  CHECK(gc.stats().syncs == 1);
+  CHECK(gc.stats().syncs_here == 0);
+}
+
+TEST_CASE("flush(true) while the thread's fdatasync runs: not here; the thread commits it next, in order") {
+  using std::chrono::milliseconds;
+  temp_dir dir;
+  slow_sync_fs fs(milliseconds(200));
+  auto o = options_for(dir.path());
+  o.fs = &fs;
+  auto j = open_ok(o);
+  collector c;
+  thread_log t;
+  group_committer gc(*j);
+  const auto before = fs.syncs_started();
+  REQUIRE(gc.submit(make_batch(1, 2), t.cb(c)).ok()); // the thread takes it
+  REQUIRE(wait_syncs(fs, before + 1));                // and is in its fdatasync
+  REQUIRE(gc.submit(make_batch(3, 2), t.cb(c), false).ok());
+  CHECK_FALSE(gc.flush(true)); // the writer side is the thread's: this caller must not write
+  REQUIRE(c.wait(2));
+  std::lock_guard lock(c.mu);
+  REQUIRE(c.got[0].ok());
+  REQUIRE(c.got[1].ok());
+  CHECK(c.got[0]->range.first == 1);
+  CHECK(c.got[1]->range.first == 3);
+  CHECK(j->durable_seq() == 4);
+  std::lock_guard tl(t.mu);
+  for (const auto& [first, thread] : t.calls) CHECK(thread != std::this_thread::get_id());
+}
+
+TEST_CASE("flush(true) while earlier callbacks still run on the completer: callbacks stay in submission order") {
+  using std::chrono::milliseconds;
+  temp_dir dir;
+  slow_sync_fs fs(milliseconds(100));
+  auto o = options_for(dir.path());
+  o.fs = &fs;
+  auto j = open_ok(o);
+  collector c;
+  thread_log t;
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool open_gate = false;
+  std::atomic<bool> first_running{false};
+  group_committer gc(*j);
+  const auto before = fs.syncs_started();
+  // The first batch's callback holds until the gate opens. A second batch queued during its
+  // fdatasync sends the first group's callbacks to the completer (finish(): more is queued).
+  REQUIRE(gc.submit(make_batch(1, 1),
+                    [&](const result<commit_ok>& r) {
+                      first_running = true;
+                      std::unique_lock lock(gate_mu);
+                      gate_cv.wait_for(lock, std::chrono::seconds(10), [&] { return open_gate; });
+                      lock.unlock();
+                      t.cb(c)(r);
+                    })
+              .ok());
+  REQUIRE(wait_syncs(fs, before + 1));
+  REQUIRE(gc.submit(make_batch(2, 1), t.cb(c)).ok());
+  const auto deadline = steady::now() + std::chrono::seconds(10);
+  while (!(first_running && gc.stats().batches >= 2) && steady::now() < deadline)
+    std::this_thread::sleep_for(milliseconds(1));
+  REQUIRE(first_running.load());
+  REQUIRE(gc.stats().batches >= 2);
+  // The thread is done or about done with the second batch; the first's callback still runs.
+  // Committed here (the thread is done) or by the thread (about done): its callback goes behind
+  // the first two either way.
+  REQUIRE(gc.submit(make_batch(3, 1), t.cb(c), false).ok());
+  const bool here = gc.flush(true);
+  MESSAGE("the third batch was committed " << std::string(here ? "here" : "by the thread"));
+  {
+    std::lock_guard lock(t.mu);
+    CHECK(t.calls.empty()); // nothing overtook the held first callback
+  }
+  {
+    std::lock_guard lock(gate_mu);
+    open_gate = true;
+  }
+  gate_cv.notify_all();
+  REQUIRE(c.wait(3));
+  std::lock_guard lock(t.mu);
+  REQUIRE(t.calls.size() == 3);
+  CHECK(t.calls[0].first == 1);
+  CHECK(t.calls[1].first == 2);
+  CHECK(t.calls[2].first == 3);
+  CHECK(j->durable_seq() == 3);
+}
+
+TEST_CASE("stop() during a flush(true) commit on another thread waits for it: nothing lost, no hang") {
+  using std::chrono::milliseconds;
+  temp_dir dir;
+  slow_sync_fs fs(milliseconds(200));
+  auto o = options_for(dir.path());
+  o.fs = &fs;
+  auto j = open_ok(o);
+  collector c;
+  group_committer gc(*j);
+  const auto before = fs.syncs_started();
+  bool here = false;
+  std::thread submitter([&] {
+    REQUIRE(gc.submit(make_batch(1, 2), c.cb(), false).ok());
+    here = gc.flush(true);
+  });
+  REQUIRE(wait_syncs(fs, before + 1)); // the submitter is in its fdatasync
+  const auto t0 = steady::now();
+  gc.stop(); // the thread waits for the commit in hand, then ends (it must be woken for that)
+  const auto stop_took = steady::now() - t0;
+  submitter.join();
+  CHECK(here);
+  CHECK(stop_took < std::chrono::seconds(5));
+  REQUIRE(c.got.size() == 1);
+  REQUIRE(c.got[0].ok());
+  CHECK(j->durable_seq() == 2);
+  CHECK(gc.submit(make_batch(3, 1), c.cb()).code() == errc::stopped);
+}
+
+TEST_CASE("flush(true) with the interval policy: never here (the thread keeps the fdatasync schedule)") {
+  temp_dir d;
+  auto j = open_ok(options_for(d.path()));
+  committer_options co;
+  co.policy = sync_policy::interval;
+  co.sync_interval = std::chrono::milliseconds(5);
+  collector c;
+  group_committer gc(*j, co);
+  REQUIRE(gc.submit(make_batch(1, 1), c.cb(), false).ok());
+  CHECK_FALSE(gc.flush(true));
+  REQUIRE(c.wait(1));
+  CHECK(c.got[0].ok());
+}
