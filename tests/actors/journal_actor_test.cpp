@@ -128,21 +128,18 @@ TEST_CASE("journal actor: destination acks are retention positions and show in s
 
 namespace {
 
-// A journal actor over a journal whose file system fails on demand (fs).
-struct faulty_journal_node {
+// A journal runtime whose file system fails on demand (fs), and an actor system for journal
+// actors over it.
+struct faulty_journal {
   temp_dir dir;
   journal::test::fault_fs fs;
   journal::recovery_report rep;
   std::shared_ptr<journal_runtime> rt;
   caf::actor_system_config ccfg;
   caf::actor_system sys{quiet(ccfg)};
-  journal_actor j;
   caf::scoped_actor self{sys};
 
-  explicit faulty_journal_node(bool send_early = true) : rt(open(dir, fs, rep, send_early)) {
-    j = spawn_journal_actor(sys, rt, rep);
-  }
-  ~faulty_journal_node() { anon_send_exit(j, caf::exit_reason::user_shutdown); }
+  explicit faulty_journal(bool send_early = true) : rt(open(dir, fs, rep, send_early)) {}
 
   static std::shared_ptr<journal_runtime> open(const temp_dir& d, journal::test::fault_fs& f,
                                                journal::recovery_report& r, bool send_early) {
@@ -155,41 +152,43 @@ struct faulty_journal_node {
   }
 };
 
+// The same with one journal actor (default options).
+struct faulty_journal_node : faulty_journal {
+  journal_actor j;
+  explicit faulty_journal_node(bool send_early = true) : faulty_journal(send_early) {
+    j = spawn_journal_actor(sys, rt, rep);
+  }
+  ~faulty_journal_node() { anon_send_exit(j, caf::exit_reason::user_shutdown); }
+};
+
 } // namespace
 
 TEST_CASE("journal actor: an append that finds nothing else waiting is committed on its own thread; a flood goes "
           "through the committer's thread; replies dense and durable either way") {
-  temp_dir dir;
-  journal::test::fault_fs fs;
-  journal::recovery_report rep;
-  std::string error;
-  auto rt = journal_runtime::open(node_config_for(dir.path()), &rep, &error, &fs);
-  REQUIRE_MESSAGE(rt, error);
-  caf::actor_system_config ccfg;
-  caf::actor_system sys{quiet(ccfg)};
-  caf::scoped_actor self{sys};
+  faulty_journal f;
+  auto& self = f.self;
   auto committer_of = [&](const journal_actor& j) { return status_of(self, j)["committer"]; };
   SUBCASE("commit_here (the default)") {
-    auto j = spawn_journal_actor(sys, rt, rep);
+    auto j = spawn_journal_actor(f.sys, f.rt, f.rep);
     // One at a time: each finds the mailbox empty and the committer idle.
     for (std::uint64_t i = 0; i < 20; ++i) {
       auto r = append(self, j, make_batch(1 + 2 * i, 2));
       REQUIRE(r.ok);
-      CHECK(rt->log().durable_seq() >= r.last_seq);
+      CHECK(f.rt->log().durable_seq() >= r.last_seq);
     }
     auto c = committer_of(j);
     CHECK(c["syncs_here"].get<std::uint64_t>() == 20);
     CHECK(c["syncs"].get<std::uint64_t>() == 20);
     // 200 sent at once, each fdatasync 2 ms: while one is committed the others wait in the
     // mailbox, so the next are handed to the committer's thread (this actor stays free for them).
-    fs.sync_delay_ms = 2;
+    f.fs.sync_delay_ms = 2;
     constexpr std::uint64_t n = 200;
     for (std::uint64_t i = 0; i < n; ++i) self->send(j, atoms::append::value, request_of(make_batch(100 + i, 1)));
     std::vector<append_reply> replies;
     for (std::uint64_t i = 0; i < n; ++i)
       self->receive([&](append_reply& r) { replies.push_back(r); },
                     caf::after(std::chrono::seconds{10}) >> [&] { FAIL("no reply " << i); });
-    fs.sync_delay_ms = 0;
+    f.fs.sync_delay_ms = 0;
     REQUIRE(replies.size() == n);
     for (std::size_t i = 1; i < replies.size(); ++i) {
       REQUIRE(replies[i].ok);
@@ -200,13 +199,13 @@ TEST_CASE("journal actor: an append that finds nothing else waiting is committed
     MESSAGE("200 appends sent at once: " << all << " fdatasyncs, " << here << " on the journal actor's thread");
     CHECK(all < n);    // grouped
     CHECK(here < all); // not all on this actor's thread
-    CHECK(rt->log().durable_seq() == replies.back().last_seq);
+    CHECK(f.rt->log().durable_seq() == replies.back().last_seq);
     anon_send_exit(j, caf::exit_reason::user_shutdown);
   }
   SUBCASE("commit_here off: the committer's thread commits every one") {
     journal_actor_options options;
     options.commit_here = false;
-    auto j = spawn_journal_actor(sys, rt, rep, options);
+    auto j = spawn_journal_actor(f.sys, f.rt, f.rep, options);
     for (std::uint64_t i = 0; i < 5; ++i) REQUIRE(append(self, j, make_batch(1 + i, 1)).ok);
     auto c = committer_of(j);
     CHECK(c["syncs"].get<std::uint64_t>() == 5);
@@ -312,15 +311,12 @@ TEST_CASE("journal actor: an append with a durable notice is told by the committ
 
 TEST_CASE("journal actor: a publish the commit alone answers is answered by the committer first, with the reply's "
           "seqs; with a sync destination, or after a destination change, by the reply alone") {
-  temp_dir dir;
-  journal::test::fault_fs fs;
-  journal::recovery_report rep;
-  std::string error;
-  auto rt = journal_runtime::open(node_config_for(dir.path()), &rep, &error, &fs);
-  REQUIRE_MESSAGE(rt, error);
-  caf::actor_system_config ccfg;
-  caf::actor_system sys{quiet(ccfg)};
-  caf::scoped_actor self{sys};
+  faulty_journal f;
+  auto& fs = f.fs;
+  auto& rep = f.rep;
+  auto& rt = f.rt;
+  auto& sys = f.sys;
+  auto& self = f.self;
   // The next message in the mailbox: "answer N first..last", "reply first..last" or "nothing".
   auto next = [&] {
     std::string got;

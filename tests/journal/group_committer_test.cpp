@@ -84,6 +84,13 @@ private:
   const std::chrono::milliseconds delay_;
 };
 
+// A journal in its own temp dir on a slow_sync_fs.
+std::unique_ptr<journal> open_slow(const temp_dir& dir, slow_sync_fs& fs) {
+  auto o = options_for(dir.path());
+  o.fs = &fs;
+  return open_ok(o);
+}
+
 // Submits one single-record batch and returns its submit-to-callback time.
 std::chrono::milliseconds time_to_durable(group_committer& gc, std::uint64_t tag) {
   collector c;
@@ -224,9 +231,7 @@ TEST_CASE("interval policy syncs at (last fdatasync start + interval), never lat
   constexpr milliseconds d{300};
   temp_dir dir;
   slow_sync_fs fs(d);
-  auto o = options_for(dir.path());
-  o.fs = &fs;
-  auto j = open_ok(o);
+  auto j = open_slow(dir, fs);
   committer_options co;
   co.policy = sync_policy::interval;
   co.sync_interval = d;
@@ -418,9 +423,7 @@ TEST_CASE("flush(true) while the thread's fdatasync runs: not here; the thread c
   using std::chrono::milliseconds;
   temp_dir dir;
   slow_sync_fs fs(milliseconds(200));
-  auto o = options_for(dir.path());
-  o.fs = &fs;
-  auto j = open_ok(o);
+  auto j = open_slow(dir, fs);
   collector c;
   thread_log t;
   group_committer gc(*j);
@@ -444,9 +447,7 @@ TEST_CASE("flush(true) while earlier callbacks still run on the completer: callb
   using std::chrono::milliseconds;
   temp_dir dir;
   slow_sync_fs fs(milliseconds(100));
-  auto o = options_for(dir.path());
-  o.fs = &fs;
-  auto j = open_ok(o);
+  auto j = open_slow(dir, fs);
   collector c;
   thread_log t;
   std::mutex gate_mu;
@@ -501,9 +502,7 @@ TEST_CASE("stop() during a flush(true) commit on another thread waits for it: no
   using std::chrono::milliseconds;
   temp_dir dir;
   slow_sync_fs fs(milliseconds(200));
-  auto o = options_for(dir.path());
-  o.fs = &fs;
-  auto j = open_ok(o);
+  auto j = open_slow(dir, fs);
   collector c;
   group_committer gc(*j);
   const auto before = fs.syncs_started();
