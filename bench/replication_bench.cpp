@@ -4,7 +4,7 @@
 //   replication_bench [--dir DIR] [--seconds S] [--down-messages N] [--idle-seconds S]
 //                     [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick]
 //                     [--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis]
-//                     [--hops N] [--hops-gap-ms G] [--hops-baseline PATH] [--json FILE]
+//                     [--hops N] [--hops-gap-ms G] [--baseline PATH] [--json FILE]
 //
 // In one run, in a fresh temp dir under DIR (default /tmp, the journal bench's filesystem):
 //  1-3. Three targets side by side: a single node with no destinations, a pair A<->B with sync
@@ -50,7 +50,9 @@
 //       per-hop timestamps (journal/hop_trace.hpp); N messages each; per target the median offset
 //       of every hop from the entry node's client_read (bench/hop_table.hpp). --hops-gap-ms G
 //       idles G ms before each message (as a node does between messages over a long round trip).
-//       --hops-baseline PATH adds a sync pair of another tandemd build in the same slices.
+//  --baseline PATH (also spelled --hops-baseline): a single node and a sync pair of another tandemd
+//       build in the same slices (phases 1-3: targets single-base and sync-base; --hops:
+//       single-baseline and sync-baseline), so that a change is judged before/after within one run.
 // Every node is stopped and the temp dir removed at the end, on error and on SIGINT/SIGTERM.
 // --json FILE: the same figures and the targets' verdicts as one JSON document (bench_json.hpp).
 #include <pthread.h>
@@ -115,7 +117,7 @@ struct args {
   bool redis = true;              // the Redis peer in phases 1-3 when built and installed (--no-redis)
   std::size_t hops = 0;           // --hops N: the per-hop table alone, N messages per target
   double hops_gap_ms = 0;         // --hops-gap-ms G: idle G ms before each traced message
-  std::string hops_baseline;      // --hops-baseline PATH: a sync pair of that tandemd too, in the same slices
+  std::string baseline;           // --baseline PATH: that tandemd's nodes too, in the same slices
   std::optional<std::string> json; // --json FILE
 };
 
@@ -261,7 +263,7 @@ void run_alternating(std::vector<load>& loads, int slices, const std::string& pa
 }
 
 void print_table_header() {
-  std::printf("%-7s %7s %10s %8s %9s %9s %8s | %5s %5s %5s\n", "target", "window", "msg/s", "MB/s", "p50 us",
+  std::printf("%-11s %7s %10s %8s %9s %9s %8s | %5s %5s %5s\n", "target", "window", "msg/s", "MB/s", "p50 us",
               "p99 us", "rec/sync", "cpuE", "cpuP", "cpuC");
 }
 
@@ -287,7 +289,7 @@ figures summarize(load& l) {
 
 // Prints a target's row and records it as the phase `phase`.
 void report_row(json_report& rep, const std::string& phase, const load& l, std::size_t window, const figures& f) {
-  std::printf("%-7s %7zu %10.0f %8.2f %9.0f %9.0f %8.1f | %5.2f %5.2f %5.2f", l.label.c_str(), window, f.msgs_per_s,
+  std::printf("%-11s %7zu %10.0f %8.2f %9.0f %9.0f %8.1f | %5.2f %5.2f %5.2f", l.label.c_str(), window, f.msgs_per_s,
               f.mb_per_s, f.p50_us, f.p99_us, f.records_per_sync, l.cpu_entry / l.secs,
               l.peer ? l.cpu_peer / l.secs : 0.0, l.cpu_client / l.secs);
   if (l.async_peer)
@@ -728,6 +730,15 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
   start_pair(a, sa, sb, "sync");
   start_pair(a, aa, ab, "async");
   start_pair(a, ea, eb, "sync", [](nlohmann::json& c) { c["journal"]["send_before_durable"] = false; });
+  // Another build's single node and sync pair (--baseline: before/after a change within this run).
+  node bs{"S", root + "/base-single"}, ba{"A", root + "/base-sync-A"}, bb{"B", root + "/base-sync-B"};
+  if (!a.baseline.empty()) {
+    args other = a;
+    other.tandemd = a.baseline;
+    start_node(other, bs, {});
+    start_pair(other, ba, bb, "sync");
+    std::printf("single-base, sync-base: a single node and a sync pair of %s\n", a.baseline.c_str());
+  }
   out.single_rss0 = rss_kib(single.pid);
   // Two raw baselines: the loop alone, and the loop while another thread keeps a core busy. On
   // this class of VM an fdatasync issued from an otherwise idle machine often takes a full 4 ms
@@ -743,6 +754,10 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
     loads.push_back(load_on("sync", &sa, &sb));
     loads.push_back(load_on("async", &aa, &ab, true));
     loads.push_back(load_on("late", &ea, &eb));
+    if (!a.baseline.empty()) {
+      loads.push_back(load_on("single-base", &bs));
+      loads.push_back(load_on("sync-base", &ba, &bb));
+    }
     for (auto& l : loads) l.open("rbench-" + run_tag + "-" + l.label + "-w" + std::to_string(window), window);
     redis.open(window);
     const int slices = std::max(1, static_cast<int>(a.seconds / slice_seconds + 0.5));
@@ -788,8 +803,9 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
   out.busy_p50 = percentile_of(raw_busy.latencies_us(), 50);
   std::printf("(cpuE/cpuP/cpuC: cores used by the entry node, its peer and the publishing client)\n");
   out.single_rss1 = rss_kib(single.pid);
-  for (node* n : {&single, &sa, &sb, &aa, &ab, &ea, &eb}) stop_node(*n);
-
+  std::vector<node*> all{&single, &sa, &sb, &aa, &ab, &ea, &eb};
+  if (!a.baseline.empty()) all.insert(all.end(), {&bs, &ba, &bb});
+  stop_nodes(all);
   return out;
 }
 
@@ -1012,10 +1028,11 @@ void run_hops(const args& a, const std::string& root, const std::string& payload
   start_pair(a, sa, sb, "sync");
   start_pair(a, ea, eb, "sync", [](nlohmann::json& c) { c["journal"]["send_before_durable"] = false; });
   // Another build's sync pair (before/after a change, judged within this run).
-  node ba{"A", root + "/hops-base-A"}, bb{"B", root + "/hops-base-B"};
-  if (!a.hops_baseline.empty()) {
+  node bs{"S", root + "/hops-base-single"}, ba{"A", root + "/hops-base-A"}, bb{"B", root + "/hops-base-B"};
+  if (!a.baseline.empty()) {
     args other = a;
-    other.tandemd = a.hops_baseline;
+    other.tandemd = a.baseline;
+    start_node(other, bs, {});
     start_pair(other, ba, bb, "sync");
   }
   ::unsetenv("TANDEM_HOP_TRACE");
@@ -1023,9 +1040,10 @@ void run_hops(const args& a, const std::string& root, const std::string& payload
   loads.push_back(load_on("single", &single));
   loads.push_back(load_on("sync", &sa, &sb));
   loads.push_back(load_on("late", &ea, &eb));
-  if (!a.hops_baseline.empty()) {
+  if (!a.baseline.empty()) {
+    loads.push_back(load_on("single-baseline", &bs));
     loads.push_back(load_on("sync-baseline", &ba, &bb));
-    std::printf("sync-baseline: a sync pair of %s\n", a.hops_baseline.c_str());
+    std::printf("single-baseline, sync-baseline: a single node and a sync pair of %s\n", a.baseline.c_str());
   }
   for (auto& l : loads) l.open("rbench-" + run_tag + "-hops-" + l.label, 1);
   raw_sync_loop raw(root); // the device alone, in the same slices
@@ -1086,7 +1104,7 @@ void run_hops(const args& a, const std::string& root, const std::string& payload
   }
   std::fflush(stdout);
   for (node* n : {&single, &sa, &sb, &ea, &eb}) stop_node(*n);
-  if (ba.pid > 0) stop_nodes({&ba, &bb});
+  if (ba.pid > 0) stop_nodes({&bs, &ba, &bb});
 }
 
 int run(const args& a, json_report& rep) {
@@ -1115,7 +1133,7 @@ int run(const args& a, json_report& rep) {
                 {"redis", a.redis},
                 {"hops", a.hops},
                 {"hops_gap_ms", a.hops_gap_ms},
-                {"hops_baseline", a.hops_baseline}});
+                {"baseline", a.baseline}});
   const std::string payload(payload_bytes, 'x');
   const std::string run_tag = std::to_string(::getpid());
   if (a.only_metrics_cost) {
@@ -1194,12 +1212,12 @@ int main(int argc, char** argv) {
     else if (k == "--no-redis") a.redis = false;
     else if (k == "--hops" && has_value) a.hops = std::stoull(argv[++i]);
     else if (k == "--hops-gap-ms" && has_value) a.hops_gap_ms = std::stod(argv[++i]);
-    else if (k == "--hops-baseline" && has_value) a.hops_baseline = argv[++i];
+    else if ((k == "--baseline" || k == "--hops-baseline") && has_value) a.baseline = argv[++i];
     else if (k == "--json" && has_value) a.json = argv[++i];
     else {
       std::fprintf(stderr, "usage: replication_bench [--dir DIR] [--seconds S] [--down-messages N] "
                            "[--idle-seconds S] [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick] "
-                           "[--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis] [--hops N] [--hops-gap-ms G] [--hops-baseline PATH] [--json FILE]\n");
+                           "[--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis] [--hops N] [--hops-gap-ms G] [--baseline PATH] [--json FILE]\n");
       return 2;
     }
   }
