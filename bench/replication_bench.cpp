@@ -717,6 +717,16 @@ struct throughput_result {
   double raw_p50 = 0, busy_p50 = 0;                               // raw fdatasync baselines (us)
 };
 
+// --baseline: that build's single node and sync pair, started when one was given.
+bool start_baseline(const args& a, node& single, node& pa, node& pb) {
+  if (a.baseline.empty()) return false;
+  args other = a;
+  other.tandemd = a.baseline;
+  start_node(other, single, {});
+  start_pair(other, pa, pb, "sync");
+  return true;
+}
+
 // Phases 1-3: single node, sync pair, async pair, side by side, at windows 1 and 1024.
 throughput_result run_throughput(const args& a, const std::string& root, const std::string& payload,
                                  const std::string& run_tag, json_report& rep) {
@@ -732,13 +742,8 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
   start_pair(a, ea, eb, "sync", [](nlohmann::json& c) { c["journal"]["send_before_durable"] = false; });
   // Another build's single node and sync pair (--baseline: before/after a change within this run).
   node bs{"S", root + "/base-single"}, ba{"A", root + "/base-sync-A"}, bb{"B", root + "/base-sync-B"};
-  if (!a.baseline.empty()) {
-    args other = a;
-    other.tandemd = a.baseline;
-    start_node(other, bs, {});
-    start_pair(other, ba, bb, "sync");
+  if (start_baseline(a, bs, ba, bb))
     std::printf("single-base, sync-base: a single node and a sync pair of %s\n", a.baseline.c_str());
-  }
   out.single_rss0 = rss_kib(single.pid);
   // Two raw baselines: the loop alone, and the loop while another thread keeps a core busy. On
   // this class of VM an fdatasync issued from an otherwise idle machine often takes a full 4 ms
@@ -1027,14 +1032,9 @@ void run_hops(const args& a, const std::string& root, const std::string& payload
   start_node(a, single, {});
   start_pair(a, sa, sb, "sync");
   start_pair(a, ea, eb, "sync", [](nlohmann::json& c) { c["journal"]["send_before_durable"] = false; });
-  // Another build's sync pair (before/after a change, judged within this run).
+  // Another build's single node and sync pair (before/after a change, judged within this run).
   node bs{"S", root + "/hops-base-single"}, ba{"A", root + "/hops-base-A"}, bb{"B", root + "/hops-base-B"};
-  if (!a.baseline.empty()) {
-    args other = a;
-    other.tandemd = a.baseline;
-    start_node(other, bs, {});
-    start_pair(other, ba, bb, "sync");
-  }
+  start_baseline(a, bs, ba, bb);
   ::unsetenv("TANDEM_HOP_TRACE");
   std::vector<load> loads;
   loads.push_back(load_on("single", &single));
