@@ -28,7 +28,7 @@
 //     included) and joins. Later submit() calls return errc::stopped.
 //   * The journal's writer side belongs to this thread while the committer runs -- or, for one
 //     commit at a time, to the thread that flush(true) let commit here (below).
-//   * submit(..., wake = false) queues without waking the thread; the submitter then calls
+//   * submit(..., wake_thread = false) queues without waking the thread; the submitter then calls
 //     flush(here). flush(true) commits the queue on the calling thread when the thread has no
 //     commit in hand (every_batch policy only): one thread wake-up less on an idle node's path
 //     (issue 19 part 2). It is meant for a caller that may block for one write + fdatasync (the
@@ -94,7 +94,7 @@ public:
   group_committer(const group_committer&) = delete;
   group_committer& operator=(const group_committer&) = delete;
 
-  status submit(std::vector<record> batch, commit_callback done, bool wake = true);
+  status submit(std::vector<record> batch, commit_callback done, bool wake_thread = true);
   // Commits what is queued here or has the thread do it (the contract above); true: committed here.
   bool flush(bool here);
   void stop();
