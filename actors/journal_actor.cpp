@@ -7,10 +7,12 @@
 #include <set>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/all.hpp>
 
 #include "actors/instrumented_actor.hpp"
+#include "actors/sync_answers.hpp"
 #include <nlohmann/json.hpp>
 
 #include "actors/fatal_exit.hpp"
@@ -61,6 +63,10 @@ struct journal_state {
   // thread must not be answered so when a destination changed after the core's decision (it may
   // have become a sync destination the publish now waits for).
   std::shared_ptr<std::atomic<std::uint64_t>> destinations_epoch = std::make_shared<std::atomic<std::uint64_t>>(0);
+  // The configured destinations (sync_answers ignores acks for others) and the publishes
+  // registered there, forgotten when the core's reply goes out.
+  std::vector<std::string> answer_destinations;
+  std::unordered_set<std::uint64_t> answer_marked;
   std::uint64_t next_token = 0;
   // Requests not answered yet, by the token the core knows them by.
   std::unordered_map<std::uint64_t, caf::typed_response_promise<append_reply>> promises;
@@ -212,6 +218,8 @@ std::string status_json(journal_state& st) {
   out["repair"] = {{"stored_records", st.repair_stored}, {"held_records", st.repair_held}};
   out["publishes_waiting_for_sync_destinations"] = core.acks().pending();
   out["publishes_unanswered"] = core.acks().admitted(); // the max_pending_publishes count
+  // Publishes answered where their sync destinations' last ack arrived (sync_answers.hpp).
+  out["persisted_from_acks"] = st.rt->answers().answered();
   out["committer"] = {{"syncs", stats.syncs},     {"syncs_here", stats.syncs_here}, {"batches", stats.batches},
                       {"records", stats.records}, {"bytes", stats.bytes},           {"rejected", stats.rejected}};
   auto holds = nlohmann::ordered_json::array();
@@ -277,15 +285,24 @@ void carry_out(journal_self self, logic::journal_ready r) {
     }
     auto epoch = st.destinations_epoch;
     const auto epoch_now = epoch->load(std::memory_order_acquire);
+    sync_answers* answers = nullptr;
+    if (auto n = st.publish_notices.find(id); !a.answer_on_acks.empty() && n != st.publish_notices.end()) {
+      // Registered before the records can reach a destination: no ack for them can come sooner.
+      answers = &st.rt->answers();
+      answers->add(id, std::move(a.answer_on_acks), n->second.first, n->second.second);
+      st.answer_marked.insert(id);
+    }
     auto submitted = st.rt->committer().submit(
-      std::move(a.records), [handle, id, notice_to, notice_id, answer_to, answer_id, epoch,
-                             epoch_now](const journal::result<journal::commit_ok>& res) {
+      std::move(a.records), [handle, id, notice_to, notice_id, answer_to, answer_id, epoch, epoch_now,
+                             answers](const journal::result<journal::commit_ok>& res) {
         // The requester first (one hop less on a sync partner's ack, or on a publish's answer),
         // then the core's commit_done.
         auto rep = reply_of(res);
         if (res && notice_to) caf::anon_send(notice_to, atoms::append_durable::value, notice_id);
         if (res && answer_to && epoch->load(std::memory_order_acquire) == epoch_now)
           caf::anon_send(answer_to, atoms::publish_durable::value, answer_id, rep);
+        if (answers)
+          answers->committed(id, rep);
         caf::anon_send(handle, atoms::commit_done::value, id, std::move(rep));
       },
       false); // started by the flush below
@@ -312,6 +329,8 @@ void carry_out(journal_self self, logic::journal_ready r) {
     st.vias.erase(rep.token);
     st.durable_notices.erase(rep.token);
     st.publish_notices.erase(rep.token);
+    if (st.answer_marked.erase(rep.token) != 0)
+      st.rt->answers().forget(rep.token);
     if (auto it = st.promises.find(rep.token); it != st.promises.end()) {
       it->second.deliver(std::move(rep.body));
       st.promises.erase(it);
@@ -547,6 +566,11 @@ void record_destination_ack(journal_self self, const std::string& destination, s
 bool reconfigure_destination(journal_self self, const std::string& name, bool present,
                              logic::destination_settings settings) {
   auto& st = self->state;
+  auto& names = st.answer_destinations;
+  names.erase(std::remove(names.begin(), names.end(), name), names.end());
+  if (present)
+    names.push_back(name);
+  st.rt->answers().set_destinations(names);
   if (!present) {
     st.rt->log().remove_destination(name);
     st.core->remove_destination(name);
@@ -567,6 +591,9 @@ void init_state(journal_self self, std::shared_ptr<journal_runtime> rt, journal:
   if (const auto ranges = st.rt->log().skipped(); !ranges.empty())
     st.skipped_through = ranges.back().last; // logged at startup
   st.options = options;
+  for (const auto& d : options.destinations)
+    st.answer_destinations.push_back(d.first);
+  st.rt->answers().set_destinations(st.answer_destinations);
   st.facts.emplace(st.rt->log());
   st.inbound_view.emplace(st.rt->log().instance_name());
   st.core.emplace(*st.facts, logic::journal_core_options{options.destinations, options.destination_topics,
@@ -674,6 +701,7 @@ journal_actor::behavior_type journal_behavior(journal_self self, std::shared_ptr
         std::uint64_t downgrade_after_ms) {
       // Before the change: a publish the committer has not answered yet is answered by the core.
       self->state.destinations_epoch->fetch_add(1, std::memory_order_acq_rel);
+      self->state.rt->answers().epoch().fetch_add(1, std::memory_order_acq_rel);
       return reconfigure_destination(self, name, present, {name, sync, topics, downgrade_after_ms});
     },
     [=](atoms::retention) {

@@ -20,7 +20,10 @@
 //                          the higher counts, a lower or repeated one changes nothing
 //   append_request::durable_notice: the committer thread tells the requester of an append
 //                          (append_durable(id)) once it is durable, before the reply; of a
-//                          publish that the commit alone answers, publish_durable(id, reply)
+//                          publish that the commit alone answers, publish_durable(id, reply);
+//                          of a publish that waits only for its sync destinations' acks, the
+//                          same answer from the connection that routes the last of them
+//                          (actors/sync_answers.hpp)
 //   subscribe(actor)       send `durable(seq, committed_bytes)` to that actor whenever the durable
 //                          end advances (committed_bytes: cumulative record bytes committed since
 //                          the node started, for lag in bytes)
@@ -126,6 +129,10 @@ struct append_request {
   // its answer, only when the journal core decided that the commit alone answers it
   // (journal_ready::append::ack_when_durable: no sync destination configured, nothing held or
   // refused, no other publish unanswered) and no destination changed since it was submitted.
+  // When sync destinations are configured and none of them is downgraded, such a publish is
+  // answered the same way once the commit succeeded and the last of the sync destinations it
+  // needs acked it: by whichever of the committer's thread or that destination's connection comes
+  // last (journal_ready::append::answer_on_acks, actors/sync_answers.hpp).
   std::optional<std::uint64_t> durable_notice{};
 };
 

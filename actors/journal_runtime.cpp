@@ -1,5 +1,7 @@
 #include "actors/journal_runtime.hpp"
 
+#include "actors/sync_answers.hpp"
+
 #include <chrono>
 #include <mutex>
 #include <vector>
@@ -89,6 +91,7 @@ std::shared_ptr<journal_runtime> journal_runtime::open(const config::node_config
   }
   co.on_sync = [](std::chrono::nanoseconds d) { metrics::live_metrics::instance().observe_fsync(d); };
   rt->written_ = std::make_shared<written_listeners>();
+  rt->answers_ = std::make_shared<sync_answers>();
   if (cfg.journal.send_before_durable)
     co.on_written = [listeners = rt->written_](std::uint64_t sendable) { listeners->notify(sendable); };
   rt->committer_ = std::make_unique<journal::group_committer>(*rt->journal_, co);

@@ -16,6 +16,10 @@
 #include "journal/journal.hpp"
 
 namespace tandem {
+class sync_answers;
+}
+
+namespace tandem {
 
 class journal_runtime {
 public:
@@ -35,6 +39,8 @@ public:
   // the committer thread wakes each (atoms::written with journal::sendable_seq()) after a write,
   // before its fdatasync. Listeners that have terminated are dropped at the next wake.
   void add_written_listener(const caf::actor& link);
+  // Publishes answered where their sync destinations' acks arrive (actors/sync_answers.hpp).
+  sync_answers& answers() { return *answers_; }
   // This data dir's identity (16 bytes; journal/instance_id.hpp), sent in every hello.
   const std::string& instance_id() const { return instance_id_; }
   // Set when the id was made at this open (why: for the log); empty when it was read back.
@@ -45,6 +51,7 @@ private:
   std::unique_ptr<journal::journal> journal_;
   struct written_listeners;
   std::shared_ptr<written_listeners> written_; // shared with the committer's on_written
+  std::shared_ptr<sync_answers> answers_;
   std::unique_ptr<journal::group_committer> committer_; // destroyed (stopped) first
   std::string instance_id_;
   std::string instance_id_note_;

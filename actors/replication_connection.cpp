@@ -1,5 +1,7 @@
 #include "actors/replication_connection.hpp"
 
+#include "actors/sync_answers.hpp"
+
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -405,6 +407,9 @@ void forward_ack(caf::io::broker* self, const state_ptr& st, std::uint64_t seq) 
     return;
   st->forwarded_ack = seq;
   self->send(st->args.ctx->journal, atoms::dest_ack::value, st->ack_route, seq);
+  // A publish that waited only for this destination's ack is answered from here (sync_answers.hpp).
+  if (st->args.ctx->runtime)
+    st->args.ctx->runtime->answers().acked(st->ack_route, seq);
 }
 
 // This connection serves the peer's destination from now: the link attaches it and, when the

@@ -298,10 +298,23 @@ void journal_core::submit(std::uint64_t token, bool publish, std::vector<journal
   const bool ack_when_durable = publish && p.held.empty() && p.refused.empty() && acks_.admitted() == 1 &&
                                 std::none_of(options_.destinations.begin(), options_.destinations.end(),
                                              [](const auto& d) { return d.second; });
+  std::vector<std::string> answer_on_acks;
+  if (publish && !ack_when_durable && p.held.empty() && p.refused.empty() && acks_.admitted() == 1) {
+    bool any_downgraded = false;
+    for (std::size_t i = 0; i < options_.destinations.size(); ++i) {
+      if (!options_.destinations[i].second)
+        continue;
+      any_downgraded = any_downgraded || downgrades_.downgraded(i);
+      if (p.needs.empty() || (i < p.needs.size() && p.needs[i]))
+        answer_on_acks.push_back(options_.destinations[i].first);
+    }
+    if (any_downgraded) // its reply would name what lacks it (not_on): the core answers it
+      answer_on_acks.clear();
+  }
   p.previous_submitted = last_submitted_;
   pending_.emplace(token, std::move(p));
   last_submitted_ = token;
-  out_.appends.push_back({token, std::move(records), ack_when_durable});
+  out_.appends.push_back({token, std::move(records), ack_when_durable, std::move(answer_on_acks)});
 }
 
 void journal_core::on(journal_events::submit_refused& e) {

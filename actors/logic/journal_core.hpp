@@ -200,6 +200,11 @@ struct journal_ready {
     // (append_request::durable_notice) unless a destination changed meanwhile; the core's own
     // reply follows as always.
     bool ack_when_durable = false;
+    // A publish whose answer is its commit's outcome once these sync
+    // destinations acked its last seq: sync destinations are configured, none downgraded, none of
+    // its records held or refused, no other publish unanswered. Empty: not marked. The node may
+    // answer it where the acks arrive (actors/sync_answers.hpp); the core's reply follows.
+    std::vector<std::string> answer_on_acks;
   };
   struct reply {
     std::uint64_t token = 0;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/journal_actor.hpp"
+#include "actors/sync_answers.hpp"
 #include "tests/actors/logic/publish_record.hpp"
 #include "tests/actors/test_node_config.hpp"
 #include "tests/journal/test_util.hpp"
@@ -389,6 +390,73 @@ TEST_CASE("journal actor: a publish the commit alone answers is answered by the 
     CHECK(next().rfind("reply ", 0) == 0);
     anon_send_exit(j, caf::exit_reason::user_shutdown);
   }
+}
+
+TEST_CASE("journal actor: a sync publish answered once its destination's routed ack covers it; a reload or a "
+          "downgrade in between leaves it to the reply") {
+  faulty_journal f;
+  auto& self = f.self;
+  auto next = [&] {
+    std::string got;
+    self->receive([&](atoms::publish_durable, std::uint64_t id, append_reply& r) {
+                    got = "answer " + std::to_string(id) + (r.ok ? "" : " failed");
+                  },
+                  [&](append_reply& r) {
+                    got = !r.ok ? "reply failed" : r.not_on.empty() ? "reply" : "reply not_on " + r.not_on.front();
+                  },
+                  caf::after(std::chrono::seconds{2}) >> [&] { got = "nothing"; });
+    return got;
+  };
+  auto publish = [&](const journal_actor& j, std::uint64_t id, std::uint64_t publisher_seq) {
+    append_request req;
+    req.records = std::make_shared<std::vector<journal::record>>(
+      std::vector<journal::record>{test::publish_record("p", publisher_seq)});
+    req.durable_notice = id;
+    self->send(j, atoms::publish::value, std::move(req));
+  };
+  journal_actor_options options;
+  options.destinations = {{"B", true}};
+  auto j = spawn_journal_actor(f.sys, f.rt, f.rep, options);
+  auto& answers = f.rt->answers();
+  publish(j, 5, 1);
+  // Durable here, not acked by B: nothing yet.
+  CHECK(next() == "nothing");
+  const auto last = f.rt->log().durable_seq();
+  answers.acked("B", last - 1); // below it: still nothing
+  CHECK(next() == "nothing");
+  answers.acked("B", last); // as a connection routes B's durable_ack
+  CHECK(next() == "answer 5");
+  CHECK(answers.answered() == 1);
+  // The journal's own reply needs the ack too (the test is the connection and the link here).
+  self->send(j, atoms::dest_ack::value, std::string{"B"}, last);
+  CHECK(next() == "reply");
+  // A reload between the marking and the ack: the board drops it, the core's reply answers.
+  publish(j, 6, 2);
+  CHECK(next() == "nothing");
+  bool reloaded = false;
+  self->request(j, std::chrono::seconds{10}, atoms::dest_config::value, std::string{"C"}, true, false,
+                std::string{".*"}, std::uint64_t{0})
+    .receive([&](bool ok) { reloaded = ok; }, [](caf::error&) {});
+  CHECK(reloaded);
+  const auto last2 = f.rt->log().durable_seq();
+  answers.acked("B", last2);
+  self->send(j, atoms::dest_ack::value, std::string{"B"}, last2);
+  CHECK(next() == "reply");
+  CHECK(answers.answered() == 1);
+  // A downgrade between the marking and the ack: the core releases it first, naming B (not_on);
+  // B's later ack answers nothing more (the client listener answers a request id once anyway).
+  publish(j, 7, 3);
+  CHECK(next() == "nothing");
+  std::string outcome;
+  self->request(j, std::chrono::seconds{10}, atoms::sync_admin::value, std::string{"B"}, true)
+    .receive([&](const std::string& js) { outcome = nlohmann::json::parse(js).value("outcome", ""); },
+             [](caf::error&) {});
+  CHECK(outcome == "ok");
+  CHECK(next() == "reply not_on B");
+  answers.acked("B", f.rt->log().durable_seq());
+  CHECK(next() == "nothing");
+  CHECK(answers.answered() == 1);
+  anon_send_exit(j, caf::exit_reason::user_shutdown);
 }
 
 // --- Issue 14, defects 3, 4 and 6: publishes with sync destinations D0 and D1 ----------------
