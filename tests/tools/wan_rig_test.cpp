@@ -5,7 +5,7 @@
 //
 //   A --loopback--> delay proxy (25 ms each way) --veth, tbf 100 Mbit/s--> B (namespace)
 //
-// Measured: every record of A ends on B exactly once (async and sync); the link moves no more
+// Measured: every record of A ends on B exactly once (async and sync; lz4 and zstd links); the link moves no more
 // than the tbf rate; a sync publish at 1 outstanding costs the round trip (>= 50 ms) and not much
 // more. Needs root (network namespaces, tc).
 #include <poll.h>
