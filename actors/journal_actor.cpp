@@ -63,9 +63,7 @@ struct journal_state {
   // thread must not be answered so when a destination changed after the core's decision (it may
   // have become a sync destination the publish now waits for).
   std::shared_ptr<std::atomic<std::uint64_t>> destinations_epoch = std::make_shared<std::atomic<std::uint64_t>>(0);
-  // The configured destinations (sync_answers ignores acks for others) and the publishes
-  // registered there, forgotten when the core's reply goes out.
-  std::vector<std::string> answer_destinations;
+  // The publishes registered in the runtime's sync_answers, forgotten when the core's reply goes out.
   std::unordered_set<std::uint64_t> answer_marked;
   std::uint64_t next_token = 0;
   // Requests not answered yet, by the token the core knows them by.
@@ -279,14 +277,15 @@ void carry_out(journal_self self, logic::journal_ready r) {
       notice_to = n->second.first;
       notice_id = n->second.second;
     }
-    if (auto n = st.publish_notices.find(id); a.ack_when_durable && n != st.publish_notices.end()) {
+    const auto n = st.publish_notices.find(id);
+    if (a.ack_when_durable && n != st.publish_notices.end()) {
       answer_to = n->second.first;
       answer_id = n->second.second;
     }
     auto epoch = st.destinations_epoch;
     const auto epoch_now = epoch->load(std::memory_order_acquire);
     sync_answers* answers = nullptr;
-    if (auto n = st.publish_notices.find(id); !a.answer_on_acks.empty() && n != st.publish_notices.end()) {
+    if (!a.answer_on_acks.empty() && n != st.publish_notices.end()) {
       // Registered before the records can reach a destination: no ack for them can come sooner.
       answers = &st.rt->answers();
       answers->add(id, std::move(a.answer_on_acks), n->second.first, n->second.second);
@@ -566,11 +565,6 @@ void record_destination_ack(journal_self self, const std::string& destination, s
 bool reconfigure_destination(journal_self self, const std::string& name, bool present,
                              logic::destination_settings settings) {
   auto& st = self->state;
-  auto& names = st.answer_destinations;
-  names.erase(std::remove(names.begin(), names.end(), name), names.end());
-  if (present)
-    names.push_back(name);
-  st.rt->answers().set_destinations(names);
   if (!present) {
     st.rt->log().remove_destination(name);
     st.core->remove_destination(name);
@@ -579,6 +573,7 @@ bool reconfigure_destination(journal_self self, const std::string& name, bool pr
       log::warn(component, "destination ", name, ": its retention hold was not added: ", added.to_string());
     st.core->change_destination(settings, now_ms()); // adds it when unknown
   }
+  st.rt->answers().set_destinations(st.core->destination_names()); // acks for others are ignored
   carry_out(self, st.core->ready());
   return true;
 }
@@ -591,14 +586,12 @@ void init_state(journal_self self, std::shared_ptr<journal_runtime> rt, journal:
   if (const auto ranges = st.rt->log().skipped(); !ranges.empty())
     st.skipped_through = ranges.back().last; // logged at startup
   st.options = options;
-  for (const auto& d : options.destinations)
-    st.answer_destinations.push_back(d.first);
-  st.rt->answers().set_destinations(st.answer_destinations);
   st.facts.emplace(st.rt->log());
   st.inbound_view.emplace(st.rt->log().instance_name());
   st.core.emplace(*st.facts, logic::journal_core_options{options.destinations, options.destination_topics,
                                                          options.max_pending_publishes, options.max_publishers,
                                                          options.downgrade_after_ms, now_ms()});
+  st.rt->answers().set_destinations(st.core->destination_names());
   load_publisher_marks(st);
   log_inbound_note(st);
   load_inbound(st);

@@ -15,15 +15,13 @@ void sync_answers::add(std::uint64_t token, std::vector<std::string> needs, caf:
                        std::uint64_t answer_id) {
   std::lock_guard lock(mu_);
   if (board_.add(token, std::move(needs), epoch_.load(std::memory_order_acquire)))
-    targets_[token] = target{std::move(answer_to), answer_id, {}};
+    targets_[token] = target{std::move(answer_to), answer_id};
 }
 
 void sync_answers::committed(std::uint64_t token, const append_reply& reply) {
   std::lock_guard lock(mu_);
-  auto t = targets_.find(token);
-  if (t == targets_.end())
+  if (targets_.count(token) == 0)
     return;
-  t->second.reply = reply;
   auto a = board_.committed(token, reply.ok, reply.first_seq, reply.last_seq, reply.durable_seq,
                             epoch_.load(std::memory_order_acquire));
   if (a)
@@ -54,7 +52,13 @@ void sync_answers::send(const logic::sync_answer_board::answer& a) {
   auto t = targets_.find(a.token);
   if (t == targets_.end())
     return;
-  caf::anon_send(t->second.to, atoms::publish_durable::value, t->second.id, t->second.reply);
+  // The answer of an ok commit, as journal_actor.cpp's reply_of() makes it.
+  append_reply reply;
+  reply.ok = true;
+  reply.first_seq = a.first;
+  reply.last_seq = a.last;
+  reply.durable_seq = a.durable;
+  caf::anon_send(t->second.to, atoms::publish_durable::value, t->second.id, std::move(reply));
   answered_.fetch_add(1, std::memory_order_relaxed);
   targets_.erase(t);
 }

@@ -35,10 +35,9 @@ public:
   std::uint64_t answered() const { return answered_.load(std::memory_order_relaxed); }
 
 private:
-  struct target {
+  struct target { // where the answer goes; its figures are the board's (answer)
     caf::actor to;
     std::uint64_t id = 0;
-    append_reply reply;
   };
   void send(const logic::sync_answer_board::answer& a); // mu_ held
 

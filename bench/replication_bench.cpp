@@ -742,7 +742,8 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
   start_pair(a, ea, eb, "sync", [](nlohmann::json& c) { c["journal"]["send_before_durable"] = false; });
   // Another build's single node and sync pair (--baseline: before/after a change within this run).
   node bs{"S", root + "/base-single"}, ba{"A", root + "/base-sync-A"}, bb{"B", root + "/base-sync-B"};
-  if (start_baseline(a, bs, ba, bb))
+  const bool with_base = start_baseline(a, bs, ba, bb);
+  if (with_base)
     std::printf("single-base, sync-base: a single node and a sync pair of %s\n", a.baseline.c_str());
   out.single_rss0 = rss_kib(single.pid);
   // Two raw baselines: the loop alone, and the loop while another thread keeps a core busy. On
@@ -759,7 +760,7 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
     loads.push_back(load_on("sync", &sa, &sb));
     loads.push_back(load_on("async", &aa, &ab, true));
     loads.push_back(load_on("late", &ea, &eb));
-    if (!a.baseline.empty()) {
+    if (with_base) {
       loads.push_back(load_on("single-base", &bs));
       loads.push_back(load_on("sync-base", &ba, &bb));
     }
@@ -809,7 +810,7 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
   std::printf("(cpuE/cpuP/cpuC: cores used by the entry node, its peer and the publishing client)\n");
   out.single_rss1 = rss_kib(single.pid);
   std::vector<node*> all{&single, &sa, &sb, &aa, &ab, &ea, &eb};
-  if (!a.baseline.empty()) all.insert(all.end(), {&bs, &ba, &bb});
+  if (with_base) all.insert(all.end(), {&bs, &ba, &bb});
   stop_nodes(all);
   return out;
 }
@@ -1034,13 +1035,13 @@ void run_hops(const args& a, const std::string& root, const std::string& payload
   start_pair(a, ea, eb, "sync", [](nlohmann::json& c) { c["journal"]["send_before_durable"] = false; });
   // Another build's single node and sync pair (before/after a change, judged within this run).
   node bs{"S", root + "/hops-base-single"}, ba{"A", root + "/hops-base-A"}, bb{"B", root + "/hops-base-B"};
-  start_baseline(a, bs, ba, bb);
+  const bool with_base = start_baseline(a, bs, ba, bb);
   ::unsetenv("TANDEM_HOP_TRACE");
   std::vector<load> loads;
   loads.push_back(load_on("single", &single));
   loads.push_back(load_on("sync", &sa, &sb));
   loads.push_back(load_on("late", &ea, &eb));
-  if (!a.baseline.empty()) {
+  if (with_base) {
     loads.push_back(load_on("single-baseline", &bs));
     loads.push_back(load_on("sync-baseline", &ba, &bb));
     std::printf("single-baseline, sync-baseline: a single node and a sync pair of %s\n", a.baseline.c_str());
@@ -1104,7 +1105,7 @@ void run_hops(const args& a, const std::string& root, const std::string& payload
   }
   std::fflush(stdout);
   for (node* n : {&single, &sa, &sb, &ea, &eb}) stop_node(*n);
-  if (ba.pid > 0) stop_nodes({&bs, &ba, &bb});
+  if (with_base) stop_nodes({&bs, &ba, &bb});
 }
 
 int run(const args& a, json_report& rep) {

@@ -37,11 +37,8 @@ bool group_committer::flush(bool here) {
     // Callbacks keep their order either way: while earlier ones are still with the completer,
     // finish() queues these behind them.
     here = here && !busy_ && !stopping_ && opts_.policy == sync_policy::every_batch;
-    if (here) {
-      busy_ = true;
-      work.swap(queue_);
-      queued_bytes_ = 0;
-    }
+    if (here)
+      take_queue(work);
   }
   if (!here) {
     cv_.notify_one();
@@ -60,6 +57,12 @@ bool group_committer::flush(bool here) {
   }
   if (more) cv_.notify_one();
   return true;
+}
+
+void group_committer::take_queue(std::vector<pending>& work) {
+  busy_ = true;
+  work.swap(queue_); // work was cleared outside the lock; queue_ gets its capacity
+  queued_bytes_ = 0;
 }
 
 void group_committer::stop() {
@@ -96,9 +99,7 @@ void group_committer::run() {
         // notify a non-empty queue, so this wait is not woken per submission).
         cv_.wait_until(lock, last_sync + opts_.sync_interval, [&] { return stopping_; });
       }
-      busy_ = true;
-      work.swap(queue_); // work was cleared outside the lock; queue_ gets its capacity
-      queued_bytes_ = 0;
+      take_queue(work);
     }
     hop_trace::mark(hop_trace::point::committer_in);
     commit(work, last_sync);

@@ -108,6 +108,8 @@ private:
   };
   using time_point = std::chrono::steady_clock::time_point;
   void run();
+  // mu_ held: the queue becomes `work` (empty on entry) and this caller's commit (busy_).
+  void take_queue(std::vector<pending>& work);
   // Stages, writes and syncs `work`, then runs its callbacks. Sets `sync_started` to the moment
   // the fdatasync was issued, if one was (i.e. if any record was staged).
   void commit(std::vector<pending>& work, time_point& sync_started, bool here = false);

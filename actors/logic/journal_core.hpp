@@ -289,6 +289,13 @@ public:
 
   // Figures for /status and for the bounded-state checks of the tests.
   const ack_tracker& acks() const noexcept { return acks_; }
+  // The configured destinations' names, in the core's order (after any reconfiguration).
+  std::vector<std::string> destination_names() const {
+    std::vector<std::string> out;
+    for (const auto& d : options_.destinations)
+      out.push_back(d.first);
+    return out;
+  }
   const publisher_dedup& publishers() const noexcept { return publishers_; }
   std::uint64_t duplicates_published() const noexcept { return duplicates_published_; }
   std::uint64_t duplicates_replicated() const noexcept { return duplicates_replicated_; }
