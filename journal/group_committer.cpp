@@ -161,6 +161,10 @@ void group_committer::commit(std::vector<pending>& work, time_point& sync_starte
   staged.reserve(work.size());
   bool any = false;
   std::uint64_t last = 0; // the highest seq staged (hop_trace)
+  std::size_t bytes = 0;
+  for (const auto& p : work)
+    bytes += j_.staged_bytes(p.batch);
+  j_.reserve_staging(bytes); // one allocation for the commit's chunk (journal.hpp)
   for (auto& p : work) {
     staged.push_back(j_.stage(p.batch));
     any = any || (staged.back().ok() && !staged.back()->empty());

@@ -523,6 +523,15 @@ result<seq_range> journal::stage(std::span<const record> records) {
   return range;
 }
 
+std::size_t journal::staged_bytes(std::span<const record> records) const noexcept {
+  std::size_t n = 0;
+  for (const auto& r : records)
+    n += encoded_size(r, r.origin.empty() ? std::string_view(opts_.instance_name) : std::string_view(r.origin));
+  return n;
+}
+
+void journal::reserve_staging(std::size_t bytes) { staging_.reserve(staging_.size() + bytes); }
+
 status journal::write_staged() {
   if (staging_.empty()) return {};
   if (needs_repair_) {

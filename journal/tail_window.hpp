@@ -28,7 +28,8 @@ struct record_chunk {
   std::string bytes;
   std::uint64_t last_seq() const { return first_seq + offsets.size() - 1; }
   // Memory the chunk holds (allocated capacity, not just the used bytes), which is what the
-  // window's bound must count: the staging buffer grows by doubling and is moved in whole.
+  // window's bound must count: the staging buffer is moved in whole (the group committer sizes it
+  // for its commit, journal::reserve_staging; without that it grows by doubling).
   std::size_t memory() const {
     return sizeof(record_chunk) + bytes.capacity() + offsets.capacity() * sizeof(std::uint32_t);
   }
