@@ -29,6 +29,7 @@ result<cursor> journal::open_cursor(std::uint64_t from_seq) const {
 }
 
 result<std::vector<record>> cursor::read(std::size_t max_records, std::size_t max_bytes) {
+  publish_position guard{*this};
   std::vector<record> out;
   max_records = std::max<std::size_t>(max_records, 1);
   const std::uint64_t durable = j_->durable_seq();
@@ -56,6 +57,7 @@ std::optional<std::vector<chunk_slice>> cursor::read_window_slices(std::size_t m
 
 std::optional<std::vector<chunk_slice>> cursor::read_window_slices_up_to(std::size_t max_records, std::size_t max_bytes,
                                                                          std::uint64_t up_to) {
+  publish_position guard{*this};
   std::vector<chunk_slice> out;
   max_records = std::max<std::size_t>(max_records, 1);
   // Durable records are always sendable; written ones only up to the reservation.
@@ -69,6 +71,7 @@ std::optional<std::vector<chunk_slice>> cursor::read_window_slices_up_to(std::si
 }
 
 result<std::vector<chunk_slice>> cursor::read_slices(std::size_t max_records, std::size_t max_bytes) {
+  publish_position guard{*this};
   if (auto from_window = read_window_slices(max_records, max_bytes)) return std::move(*from_window);
   ++disk_reads_;
   auto raw = std::make_shared<record_chunk>();

@@ -58,13 +58,21 @@ public:
 
 private:
   friend class journal;
-  cursor(const journal& j, std::uint64_t next) : j_(&j), next_(next) {}
+  cursor(const journal& j, std::uint64_t next) : j_(&j), next_(next), mark_(j.window_.track(next)) {}
+  // Tells the window where this cursor is (tail_window::track), after every read.
+  struct publish_position {
+    cursor& c;
+    ~publish_position() {
+      if (c.mark_) c.mark_->store(c.next_, std::memory_order_relaxed);
+    }
+  };
   // Appends the encoded records read from disk to `out` (first_seq must be set).
   status read_from_disk(std::uint64_t durable, std::size_t max_records, std::size_t max_bytes, record_chunk& out);
   result<std::string_view> view(std::uint64_t off, std::size_t n); // bytes of the open segment
 
   const journal* j_;
   std::uint64_t next_;
+  std::shared_ptr<tail_window::reader_mark> mark_; // null only in a moved-from cursor
   std::uint64_t window_reads_ = 0;
   std::uint64_t disk_reads_ = 0;
   std::uint64_t disk_bytes_ = 0;

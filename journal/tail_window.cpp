@@ -23,6 +23,40 @@ void tail_window::push(std::shared_ptr<const record_chunk> chunk) {
     bytes_ -= chunks_.front()->memory();
     chunks_.pop_front();
   }
+  // Beyond the floor, keep only what a tracked reader has yet to read.
+  if (bytes_ <= floor_) return;
+  const std::uint64_t needed = oldest_needed_locked();
+  while (chunks_.size() > 1 && chunks_.front()->last_seq() < needed &&
+         bytes_ - chunks_.front()->memory() >= floor_) {
+    bytes_ -= chunks_.front()->memory();
+    chunks_.pop_front();
+  }
+}
+
+std::shared_ptr<tail_window::reader_mark> tail_window::track(std::uint64_t next) const {
+  auto mark = std::make_shared<reader_mark>(next);
+  std::lock_guard lock(mu_);
+  readers_.push_back(mark);
+  return mark;
+}
+
+std::uint64_t tail_window::oldest_needed_locked() const {
+  std::uint64_t oldest = UINT64_MAX;
+  // A mark only the window holds belongs to a reader that is gone. Cursors are never copied
+  // (move-only), so the count cannot rise again once it is 1.
+  readers_.erase(std::remove_if(readers_.begin(), readers_.end(), [&](const auto& m) {
+                   if (m.use_count() == 1) return true;
+                   oldest = std::min(oldest, m->load(std::memory_order_relaxed));
+                   return false;
+                 }),
+                 readers_.end());
+  return oldest;
+}
+
+std::size_t tail_window::readers() const {
+  std::lock_guard lock(mu_);
+  return static_cast<std::size_t>(
+    std::count_if(readers_.begin(), readers_.end(), [](const auto& m) { return m.use_count() > 1; }));
 }
 
 void tail_window::clear() {

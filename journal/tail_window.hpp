@@ -1,6 +1,15 @@
 // A bounded in-memory window of the most recent durable records, shared by every tailing reader
 // so that N replication links following the tail cost one disk write and zero disk reads.
 //
+// Its size follows its readers (cursors, reader.hpp, register with track()): it keeps what the
+// slowest tracked reader has yet to read, up to its capacity, and at least its floor (the newest
+// min(capacity, default_floor_bytes)) for readers that start at the tail later. With every reader
+// at the tail (or none) it stays at the floor, so each new record lands in memory freed a moment
+// ago rather than in memory last touched a whole capacity ago: with a full 32 MiB window a sync
+// pair at one outstanding paid tens of microseconds per message in cache misses and page faults
+// (docs/performance.md, "Memory the path touches"). Which records the window holds decides only
+// where a reader finds them (memory or segment files), never what it reads.
+//
 // Contract: records are pushed in seq order, densely; durable ones only (the journal pushes after
 // a completed fdatasync), except with the journal's seq reservation, where chunks are pushed when
 // written and readers bound themselves by durable_seq() or sendable_seq(). push() is called by the writer thread; read() by any number of reader
@@ -8,6 +17,7 @@
 // never around disk I/O.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -69,11 +79,21 @@ struct chunk_slice {
 
 class tail_window {
 public:
-  explicit tail_window(std::size_t capacity_bytes) : capacity_(capacity_bytes) {}
+  static constexpr std::size_t default_floor_bytes = 1u << 20;
+  // The next seq a tracked reader will read; the reader stores it as it moves (relaxed order:
+  // the window only uses it to decide what to keep).
+  using reader_mark = std::atomic<std::uint64_t>;
 
-  // Adds a chunk, evicting the oldest chunks beyond capacity. A chunk larger than the capacity
-  // empties the window (readers then read that range from disk).
+  explicit tail_window(std::size_t capacity_bytes, std::size_t floor_bytes = default_floor_bytes)
+      : capacity_(capacity_bytes), floor_(std::min(floor_bytes, capacity_bytes)) {}
+
+  // Adds a chunk, evicting the oldest chunks beyond capacity, and the oldest chunks every tracked
+  // reader has passed while more than the floor remains. A chunk larger than the capacity empties
+  // the window (readers then read that range from disk).
   void push(std::shared_ptr<const record_chunk> chunk);
+  // Registers a reader at `next`: the window keeps records from there on (up to its capacity)
+  // while the returned mark lives. The reader updates the mark as it reads and drops it when done.
+  std::shared_ptr<reader_mark> track(std::uint64_t next) const;
   // Forgets everything (retention removed records, or the window must not serve older data).
   void clear();
   // Forgets the chunks holding any seq above `seq` (a failed fdatasync of records pushed when
@@ -92,15 +112,24 @@ public:
 
   std::uint64_t first_seq() const; // 0 when empty
   std::size_t bytes() const;
+  std::size_t capacity() const noexcept { return capacity_; }
+  std::size_t floor() const noexcept { return floor_; }
+  std::size_t readers() const; // live tracked readers
 
 private:
   bool hold(std::uint64_t from_seq, std::uint64_t up_to_seq, std::size_t max_records,
             std::vector<std::shared_ptr<const record_chunk>>& out) const;
 
+  // The lowest mark of a live tracked reader (UINT64_MAX when none); forgets dropped marks.
+  std::uint64_t oldest_needed_locked() const;
+
   const std::size_t capacity_;
+  const std::size_t floor_;
   mutable std::mutex mu_;
   std::deque<std::shared_ptr<const record_chunk>> chunks_;
   std::size_t bytes_ = 0;
+  // One per live cursor (links, subscriptions, scans): bounded by what creates cursors.
+  mutable std::vector<std::shared_ptr<reader_mark>> readers_;
 };
 
 } // namespace tandem::journal

@@ -10,6 +10,19 @@
 using namespace tandem::journal;
 using namespace tandem::journal::test;
 
+namespace {
+// Reads `c` (opened at seq 1) to its end, requiring seqs 1, 2, ... densely; returns how many.
+std::uint64_t read_to_end(cursor& c, std::size_t max_records) {
+  std::uint64_t seen = 0;
+  for (;;) {
+    auto got = c.read(max_records, 1 << 20);
+    REQUIRE(got.ok());
+    if (got->empty()) return seen;
+    for (const auto& r : *got) REQUIRE(r.seq == ++seen);
+  }
+}
+} // namespace
+
 TEST_CASE("a cursor from every seq reads densely to the end, across segments") {
   temp_dir d;
   auto o = options_for(d.path(), 2048);
@@ -85,14 +98,8 @@ TEST_CASE("a reader behind the window reads from disk and catches up into the wi
   CHECK(j->window().first_seq() > 1);
   CHECK(j->window().bytes() <= 16 * 1024);
   auto c = j->open_cursor(1);
-  std::uint64_t seen = 0;
-  for (;;) {
-    auto got = c->read(10, 1 << 20);
-    REQUIRE(got.ok());
-    if (got->empty()) break;
-    for (const auto& r : *got) REQUIRE(r.seq == ++seen);
-  }
-  CHECK(seen == 100);
+  REQUIRE(c.ok());
+  CHECK(read_to_end(*c, 10) == 100);
   CHECK(c->disk_reads() > 0);
   CHECK(c->window_reads() > 0); // the last reads came from memory
 }
@@ -117,6 +124,112 @@ TEST_CASE("tail window evicts oldest chunks beyond capacity and refuses older se
   CHECK(w.read(first, 10, 100, 1 << 20, out));
   CHECK(out.size() == 10 - first + 1);
   CHECK(out.back().seq == 10);
+}
+
+namespace {
+std::shared_ptr<record_chunk> one_record_chunk(std::uint64_t s, std::size_t payload = 200) {
+  auto c = std::make_shared<record_chunk>();
+  c->first_seq = s;
+  auto r = make_record(s, payload);
+  r.origin = "n";
+  c->offsets.push_back(0);
+  encode_record(r, s, "n", s, c->bytes);
+  c->bytes.shrink_to_fit();
+  return c;
+}
+} // namespace
+
+TEST_CASE("tail window beyond its floor keeps only what a tracked reader has yet to read, up to capacity") {
+  const std::size_t m = one_record_chunk(1)->memory(); // every chunk below is this size
+  REQUIRE(one_record_chunk(99)->memory() == m);
+  tail_window w(20 * m, 3 * m);
+  CHECK(w.capacity() == 20 * m);
+  CHECK(w.floor() == 3 * m);
+
+  SUBCASE("no reader: the floor's newest records stay, no more") {
+    for (std::uint64_t s = 1; s <= 10; ++s) w.push(one_record_chunk(s));
+    CHECK(w.bytes() == 3 * m);
+    CHECK(w.first_seq() == 8);
+    CHECK(w.readers() == 0);
+  }
+
+  SUBCASE("a reader holds its records; as it moves and when it goes, they are released") {
+    auto mark = w.track(2);
+    CHECK(w.readers() == 1);
+    for (std::uint64_t s = 1; s <= 10; ++s) w.push(one_record_chunk(s));
+    CHECK(w.first_seq() == 2); // seq 1 was passed already
+    CHECK(w.bytes() == 9 * m);
+    mark->store(6);
+    w.push(one_record_chunk(11));
+    CHECK(w.first_seq() == 6);
+    CHECK(w.bytes() == 6 * m);
+    std::vector<record> out;
+    CHECK(w.read(6, 11, 100, 1 << 20, out));
+    CHECK(out.size() == 6);
+    mark.reset(); // the reader is gone
+    w.push(one_record_chunk(12));
+    CHECK(w.readers() == 0);
+    CHECK(w.first_seq() == 10);
+    CHECK(w.bytes() == 3 * m);
+  }
+
+  SUBCASE("the slowest of several readers decides; capacity bounds even a reader that never moves") {
+    auto slow = w.track(1);
+    auto fast = w.track(1);
+    for (std::uint64_t s = 1; s <= 10; ++s) w.push(one_record_chunk(s));
+    fast->store(11);
+    w.push(one_record_chunk(11));
+    CHECK(w.first_seq() == 1);
+    CHECK(w.bytes() == 11 * m);
+    for (std::uint64_t s = 12; s <= 40; ++s) w.push(one_record_chunk(s));
+    CHECK(w.bytes() == 20 * m); // at capacity, not beyond
+    CHECK(w.first_seq() == 21);
+    std::vector<record> out;
+    CHECK_FALSE(w.read(1, 40, 100, 1 << 20, out)); // the slow reader goes to disk, as before
+    CHECK(w.readers() == 2);
+  }
+
+  SUBCASE("a floor above the capacity is the capacity: the window fills, as before tracking") {
+    tail_window small(5 * m, 100 * m);
+    CHECK(small.floor() == 5 * m);
+    for (std::uint64_t s = 1; s <= 10; ++s) small.push(one_record_chunk(s));
+    CHECK(small.bytes() == 5 * m);
+    CHECK(small.first_seq() == 6);
+  }
+}
+
+TEST_CASE("the journal's window keeps what open cursors have yet to read and shrinks to its floor after them") {
+  temp_dir d;
+  auto o = options_for(d.path(), 64 << 20);
+  o.tail_window_bytes = 8 << 20; // the floor is tail_window::default_floor_bytes, 1 MiB
+  auto j = open_ok(o);
+  REQUIRE(j->window().floor() == tail_window::default_floor_bytes);
+  {
+  auto behind = j->open_cursor(1);
+  REQUIRE(behind.ok());
+  // ~3 MiB of records while the cursor reads nothing: all of them stay in memory for it.
+  for (int i = 0; i < 30; ++i) append_sync(*j, 1 + i * 100, 100, 1000);
+  CHECK(j->window().first_seq() == 1);
+  CHECK(j->window().bytes() > 2 * tail_window::default_floor_bytes);
+  CHECK(read_to_end(*behind, 500) == 3000);
+  CHECK(behind->disk_reads() == 0); // every record from memory
+  // Caught up: the next write lets the window go down to its floor.
+  append_sync(*j, 3001, 1, 1000);
+  CHECK(j->window().bytes() >= tail_window::default_floor_bytes);
+  CHECK(j->window().bytes() < tail_window::default_floor_bytes + 64 * 1024);
+  CHECK(j->window().readers() == 1);
+  }
+  // Gone: nothing holds the window, and a reader opened later at seq 1 reads the disk.
+  for (int i = 0; i < 30; ++i) append_sync(*j, 3002 + i * 100, 100, 1000);
+  CHECK(j->window().readers() == 0);
+  CHECK(j->window().bytes() < tail_window::default_floor_bytes + 64 * 1024);
+  auto late = j->open_cursor(1);
+  REQUIRE(late.ok());
+  auto got = late->read(10, 1 << 20);
+  REQUIRE(got.ok());
+  REQUIRE(got->size() == 10);
+  CHECK(got->front().seq == 1);
+  CHECK(late->disk_reads() == 1);
 }
 
 TEST_CASE("concurrent reader threads see dense durable records while the writer appends") {
