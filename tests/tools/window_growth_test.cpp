@@ -7,7 +7,8 @@
 // B must end with every record exactly once.
 // Why 100 ms: the rate check needs the host to move well over 1.2x the floor's rate. With a 50 ms
 // turn (10.5 MB/s) it failed once in CI's ASan stage on 2 shared cores: the window had grown to
-// 6.6 MB, but the catch-up was CPU-bound at 10.9 MB/s. Alone under ASan it runs at 17-19 MB/s.
+// 6.6 MB, but the catch-up was CPU-bound at 10.9 MB/s. With the 100 ms turn it ran at 14.8 and 18.6 MB/s
+// under ASan in two CI runs (it needs 6.5).
 #include <chrono>
 #include <cstdint>
 #include <sstream>
