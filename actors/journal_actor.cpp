@@ -200,6 +200,14 @@ std::string status_json(journal_state& st) {
   out["base_seq"] = j.base_seq(); // the journal's first-ever seq (docs/journal-format.md)
   out["first_seq"] = j.first_seq();
   out["segment_read_bytes"] = j.cursor_disk_bytes(); // read behind the tail window
+  // The tail window follows its readers (journal/tail_window.hpp): at most capacity_bytes while a
+  // reader is behind, floor_bytes while every reader is at the tail.
+  const auto& w = j.window();
+  out["tail_window"] = {{"bytes", w.bytes()},
+                        {"capacity_bytes", w.capacity()},
+                        {"floor_bytes", w.floor()},
+                        {"readers", w.readers()},
+                        {"first_seq", w.first_seq()}};
   out["durable_seq"] = j.durable_seq();
   // Seqs skipped (journal.send_before_durable: after a host crash, or a failed write or fdatasync
   // of records a sync link may have sent): never used here; [[first, last], ...].

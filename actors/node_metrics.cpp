@@ -28,6 +28,8 @@ struct node_metrics::families {
   gauge_family* journal_durable_seq = nullptr;
   gauge_family* journal_segments = nullptr;
   gauge_family* journal_bytes = nullptr;
+  gauge_family* tail_window_bytes = nullptr;
+  gauge_family* tail_window_readers = nullptr;
   counter_family* journal_removed_segments = nullptr;
   gauge_family* journal_waiting_publishes = nullptr;
   counter_family* commit_syncs = nullptr;
@@ -188,6 +190,10 @@ void add_journal_families(metrics::registry& r, node_metrics::families& f) {
   f.journal_durable_seq = must(r.add_gauge("tandem_journal_durable_seq", "Highest sequence number made durable"));
   f.journal_segments = must(r.add_gauge("tandem_journal_segments", "Segment files in the journal"));
   f.journal_bytes = must(r.add_gauge("tandem_journal_size_bytes", "Bytes of all journal segment files"));
+  f.tail_window_bytes = must(r.add_gauge(
+    "tandem_journal_tail_window_bytes", "Memory the tail window holds (up to journal.tail_window_bytes while a reader is behind)"));
+  f.tail_window_readers =
+    must(r.add_gauge("tandem_journal_tail_window_readers", "Journal cursors the tail window keeps records for"));
   f.journal_removed_segments = must(
     r.add_counter("tandem_journal_removed_segments_total", "Segments removed by retention since start"));
   f.journal_waiting_publishes = must(
@@ -419,6 +425,10 @@ void expose_journal(node_metrics::families& f, const nlohmann::json& status) {
     set(f.journal_segments->get(), j, "segments");
     set(f.journal_bytes->get(), j, "bytes");
     set(f.segment_read_bytes->get(), j, "segment_read_bytes");
+    if (auto tw = j.find("tail_window"); tw != j.end() && tw->is_object()) {
+      set(f.tail_window_bytes->get(), *tw, "bytes");
+      set(f.tail_window_readers->get(), *tw, "readers");
+    }
     set(f.journal_removed_segments->get(), j, "removed_segments");
     if (auto rp = j.find("repair"); rp != j.end() && rp->is_object()) {
       set(f.repair_stored->get(), *rp, "stored_records");

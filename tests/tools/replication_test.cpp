@@ -179,6 +179,39 @@ TEST_CASE("ack rule: a sync pair at window 1 answers where B's last ack arrives,
   CHECK(p.wait_all(10s));
 }
 
+TEST_CASE("the tail window follows its readers: a link at the tail is served from memory while the window stays "
+          "at its floor") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"};
+  // 8 MiB of capacity; 4 MB published. Anti-entropy off: its scan at connect is a reader too.
+  a.configure({{destination_spec{"B", "async", true, {}}, &b}},
+              {{"journal", {{"tail_window_bytes", 8 << 20}}}, {"anti_entropy_interval_s", 0}});
+  b.configure({});
+  a.start();
+  b.start();
+  REQUIRE(wait_until([&] { return a.destination("B")["connected"] == true; }, 10s));
+  auto r = publish_n(a, "p", 4000, {256, 1000});
+  REQUIRE_MESSAGE(r.persisted == 4000, r.error);
+  REQUIRE_MESSAGE(wait_until([&] { return b.records_held() == 4000; }, 20s), "A log:\n" << a.log());
+  REQUIRE(wait_until([&] { return a.destination("B")["lag_records"] == 0; }, 10s));
+  CHECK(a.destination("B")["disk_read_bytes"] == 0); // every record came from memory
+  // One more record, so that the window's last eviction sees the link past everything before it.
+  REQUIRE(publish_n(a, "q", 1, {1, 1000}).persisted == 1);
+  REQUIRE(wait_until([&] { return a.destination("B")["lag_records"] == 0; }, 10s));
+  REQUIRE(publish_n(a, "q2", 1, {1, 1000}).persisted == 1);
+  const auto w = a.status()["journal"]["tail_window"];
+  INFO(w.dump());
+  CHECK(w["capacity_bytes"] == 8 << 20);
+  CHECK(w["floor_bytes"] == 1 << 20);
+  CHECK(w["readers"].get<std::uint64_t>() >= 1);
+  CHECK(w["bytes"].get<std::uint64_t>() >= 1 << 20);
+  // The floor plus at most the one chunk it cannot drop without going under (a commit of <= 256 records).
+  CHECK(w["bytes"].get<std::uint64_t>() < (1 << 20) + (512 << 10));
+  const auto metrics = admin_get(a.ports().admin, "/metrics").body;
+  CHECK(metrics.find("tandem_journal_tail_window_bytes ") != std::string::npos);
+  CHECK(metrics.find("tandem_journal_tail_window_readers ") != std::string::npos);
+}
+
 TEST_CASE("catch-up behind the tail window: the link has a journal reader read segment files, B gets all once") {
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"};
