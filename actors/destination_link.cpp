@@ -800,7 +800,7 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
   self->send(st.ctx->journal, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
   st.early = options.send_before_durable && st.dest.type == config::sync_type::sync;
   if (st.early)
-    st.ctx->runtime->add_written_listener(caf::actor_cast<caf::actor>(self));
+    st.ctx->runtime->add_written_listener(caf::actor_cast<caf::actor>(self), !st.dest.passthrough.empty());
   self->send(st.ctx->journal, atoms::dest_conn::value, st.dest.name, false); // not connected yet
   start_anti_entropy(self);
   return {

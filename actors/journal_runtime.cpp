@@ -18,16 +18,25 @@ namespace tandem {
 
 std::string journal_dir(const std::string& data_dir) { return data_dir + "/journal"; }
 
-// Links to wake from the committer thread (one anon_send each: cheap, never blocks).
+// Links to wake from the committer thread (one anon_send each: cheap, never blocks). A write of
+// relayed records only wakes just the links that may pass such records on: to the others
+// (routing rule 2, logic/routing.hpp) it holds nothing to send, and on a 2-core host the wake-up
+// for nothing competed with the fdatasync and the ack it is part of. Their durable notice (from
+// the journal actor) still comes, so what they read never depends on this wake-up.
 struct journal_runtime::written_listeners {
+  struct listener {
+    caf::weak_actor_ptr link;
+    bool relays = false; // the link has passthrough patterns
+  };
   std::mutex mu;
-  std::vector<caf::weak_actor_ptr> links;
+  std::vector<listener> links;
 
-  void notify(std::uint64_t sendable) {
+  void notify(std::uint64_t sendable, bool relayed_only) {
     std::lock_guard lock(mu);
     for (auto it = links.begin(); it != links.end();) {
-      if (auto strong = it->lock()) {
-        caf::anon_send(caf::actor_cast<caf::actor>(strong), atoms::written::value, sendable);
+      if (auto strong = it->link.lock()) {
+        if (!relayed_only || it->relays)
+          caf::anon_send(caf::actor_cast<caf::actor>(strong), atoms::written::value, sendable);
         ++it;
       } else {
         it = links.erase(it);
@@ -36,9 +45,9 @@ struct journal_runtime::written_listeners {
   }
 };
 
-void journal_runtime::add_written_listener(const caf::actor& link) {
+void journal_runtime::add_written_listener(const caf::actor& link, bool relays) {
   std::lock_guard lock(written_->mu);
-  written_->links.push_back(caf::actor_cast<caf::weak_actor_ptr>(link));
+  written_->links.push_back({caf::actor_cast<caf::weak_actor_ptr>(link), relays});
 }
 
 // Seqs one "reserve" file write covers ahead of the written seq (journal/seq_reservation.hpp): one
@@ -93,7 +102,9 @@ std::shared_ptr<journal_runtime> journal_runtime::open(const config::node_config
   rt->written_ = std::make_shared<written_listeners>();
   rt->answers_ = std::make_shared<sync_answers>();
   if (cfg.journal.send_before_durable)
-    co.on_written = [listeners = rt->written_](std::uint64_t sendable) { listeners->notify(sendable); };
+    co.on_written = [listeners = rt->written_](std::uint64_t sendable, bool relayed_only) {
+      listeners->notify(sendable, relayed_only);
+    };
   rt->committer_ = std::make_unique<journal::group_committer>(*rt->journal_, co);
   return rt;
 }

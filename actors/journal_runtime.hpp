@@ -37,8 +37,10 @@ public:
   journal::group_committer& committer() { return *committer_; }
   // journal.send_before_durable (issue 19 part 1): the links to sync destinations register here;
   // the committer thread wakes each (atoms::written with journal::sendable_seq()) after a write,
-  // before its fdatasync. Listeners that have terminated are dropped at the next wake.
-  void add_written_listener(const caf::actor& link);
+  // before its fdatasync. Listeners that have terminated are dropped at the next wake. A link
+  // without passthrough (`relays` false) is not woken for a write of relayed records only: it
+  // sends none of them (routing rule 2); its durable notice follows as for every link.
+  void add_written_listener(const caf::actor& link, bool relays);
   // Publishes answered where their sync destinations' acks arrive (actors/sync_answers.hpp).
   sync_answers& answers() { return *answers_; }
   // This data dir's identity (16 bytes; journal/instance_id.hpp), sent in every hello.

@@ -165,9 +165,12 @@ void group_committer::commit(std::vector<pending>& work, time_point& sync_starte
   for (const auto& p : work)
     bytes += j_.staged_bytes(p.batch);
   j_.reserve_staging(bytes); // one allocation for the commit's chunk (journal.hpp)
+  bool relayed_only = true; // no record of this write was published here (on_written)
   for (auto& p : work) {
     staged.push_back(j_.stage(p.batch));
     any = any || (staged.back().ok() && !staged.back()->empty());
+    if (staged.back().ok() && relayed_only)
+      relayed_only = std::none_of(p.batch.begin(), p.batch.end(), [](const record& r) { return r.origin.empty(); });
     if (staged.back().ok() && !staged.back()->empty()) last = std::max(last, staged.back()->last);
   }
   status failure;
@@ -179,7 +182,7 @@ void group_committer::commit(std::vector<pending>& work, time_point& sync_starte
       failure = written;
     } else {
       hop_trace::mark(hop_trace::point::written, last);
-      if (opts_.on_written && j_.sendable_seq() > j_.durable_seq()) opts_.on_written(j_.sendable_seq());
+      if (opts_.on_written && j_.sendable_seq() > j_.durable_seq()) opts_.on_written(j_.sendable_seq(), relayed_only);
       auto synced = j_.sync(); // the fdatasync covering what was just written
       if (synced) durable = *synced;
       else failure = synced.error();

@@ -67,8 +67,11 @@ struct committer_options {
   // thread after each write, BEFORE its fdatasync, with journal::sendable_seq() when that rose
   // above the durable seq -- the moment sync links may send the written records (issue 19 part 1),
   // so that this node's fdatasync and the partner's overlap. Must be cheap (the node posts one
-  // actor message per sync link) and must not call back into the committer.
-  std::function<void(std::uint64_t)> on_written;
+  // actor message per sync link) and must not call back into the committer. `relayed_only`: every
+  // record the write held came from another node (a non-empty origin), none was published here;
+  // a link that sends such records only by passthrough need not wake for it (its durable
+  // notice follows anyway).
+  std::function<void(std::uint64_t sendable, bool relayed_only)> on_written;
 };
 
 struct commit_ok {

@@ -286,7 +286,7 @@ TEST_CASE("on_written: with a seq reservation, the written seq is announced befo
   std::mutex mu;
   std::vector<seen> calls;
   committer_options co;
-  co.on_written = [&](std::uint64_t sendable) {
+  co.on_written = [&](std::uint64_t sendable, bool) {
     std::lock_guard lock(mu);
     calls.push_back({sendable, j->durable_seq(), fs.syncs.load()});
   };
@@ -307,12 +307,47 @@ TEST_CASE("on_written: with a seq reservation, the written seq is announced befo
   CHECK(j->durable_seq() == 40);
 }
 
+TEST_CASE("on_written says whether the write held relayed records only (links without passthrough skip it)") {
+  temp_dir d;
+  fault_fs fs;
+  auto j = open_on(d, fs, 1000);
+  std::mutex mu;
+  std::vector<bool> relayed;
+  committer_options co;
+  co.on_written = [&](std::uint64_t, bool relayed_only) {
+    std::lock_guard lock(mu);
+    relayed.push_back(relayed_only);
+  };
+  auto from_b = [](std::uint64_t tag, std::uint64_t origin_seq) {
+    auto r = make_record(tag);
+    r.origin = "node-b";
+    r.origin_seq = origin_seq;
+    return r;
+  };
+  collector c;
+  {
+    group_committer gc(*j, co);
+    REQUIRE(gc.submit(make_batch(1, 2), c.cb()).ok()); // published here
+    REQUIRE(c.wait(1));
+    REQUIRE(gc.submit(std::vector<record>{from_b(3, 10), from_b(4, 11)}, c.cb()).ok()); // from node-b
+    REQUIRE(c.wait(2));
+    REQUIRE(gc.submit(std::vector<record>{from_b(5, 12), make_record(6)}, c.cb()).ok()); // both
+    REQUIRE(c.wait(3));
+  }
+  std::lock_guard lock(mu);
+  REQUIRE(relayed.size() == 3);
+  CHECK_FALSE(relayed[0]);
+  CHECK(relayed[1]);
+  CHECK_FALSE(relayed[2]);
+  CHECK(j->durable_seq() == 6);
+}
+
 TEST_CASE("on_written: without a reservation nothing is announced (links read durable records only)") {
   temp_dir d;
   auto j = open_ok(options_for(d.path()));
   std::atomic<int> calls{0};
   committer_options co;
-  co.on_written = [&](std::uint64_t) { ++calls; };
+  co.on_written = [&](std::uint64_t, bool) { ++calls; };
   collector c;
   {
     group_committer gc(*j, co);
