@@ -36,6 +36,9 @@ void tail_window::push(std::shared_ptr<const record_chunk> chunk) {
 std::shared_ptr<tail_window::reader_mark> tail_window::track(std::uint64_t next) const {
   auto mark = std::make_shared<reader_mark>(next);
   std::lock_guard lock(mu_);
+  // Forget the marks of readers that are gone here too, not only at push(): a window that never
+  // grows past its floor (capacity == floor) would otherwise keep one entry per cursor ever opened.
+  (void)oldest_needed_locked();
   readers_.push_back(mark);
   return mark;
 }
@@ -51,6 +54,11 @@ std::uint64_t tail_window::oldest_needed_locked() const {
                  }),
                  readers_.end());
   return oldest;
+}
+
+std::size_t tail_window::marks() const {
+  std::lock_guard lock(mu_);
+  return readers_.size();
 }
 
 std::size_t tail_window::readers() const {

@@ -115,6 +115,9 @@ public:
   std::size_t capacity() const noexcept { return capacity_; }
   std::size_t floor() const noexcept { return floor_; }
   std::size_t readers() const; // live tracked readers
+  // Entries of the reader registry, live or not yet forgotten: at most the live readers + 1 after
+  // any track() (a gone reader's mark is dropped at the next track() or push()).
+  std::size_t marks() const;
 
 private:
   bool hold(std::uint64_t from_seq, std::uint64_t up_to_seq, std::size_t max_records,
@@ -128,7 +131,8 @@ private:
   mutable std::mutex mu_;
   std::deque<std::shared_ptr<const record_chunk>> chunks_;
   std::size_t bytes_ = 0;
-  // One per live cursor (links, subscriptions, scans): bounded by what creates cursors.
+  // One per live cursor (links, subscriptions, scans), plus marks of gone ones until the next
+  // track() or push(): bounded by what creates cursors.
   mutable std::vector<std::shared_ptr<reader_mark>> readers_;
 };
 

@@ -189,6 +189,18 @@ TEST_CASE("tail window beyond its floor keeps only what a tracked reader has yet
     CHECK(w.readers() == 2);
   }
 
+  SUBCASE("the marks of gone readers are forgotten even where the window never passes its floor") {
+    tail_window full(5 * m, 5 * m); // capacity == floor: push() never needs the readers
+    auto live = full.track(1);
+    for (std::uint64_t i = 0; i < 1000; ++i) {
+      auto gone = full.track(i); // a cursor opened and closed, as a scan or a subscription
+      full.push(one_record_chunk(i + 1));
+    }
+    CHECK(full.readers() == 1);
+    CHECK(full.marks() <= 2); // the live one and at most the last gone one
+    CHECK(full.bytes() == 5 * m);
+  }
+
   SUBCASE("a floor above the capacity is the capacity: the window fills, as before tracking") {
     tail_window small(5 * m, 100 * m);
     CHECK(small.floor() == 5 * m);
