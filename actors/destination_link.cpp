@@ -394,8 +394,8 @@ void on_resume_point(link_self self, std::uint64_t peer_holds) {
     note_below_retention(self, d.skipped);
   st.sizer->on_disconnected(); // what was in flight before the resume gives no samples
   report(self, st.window->on_connected(d));
-  // From now on the connection hands the peer's acks to the journal itself, one hop sooner (those
-  // at most what it wrote; this link still checks and reports each, as before).
+  // From now on the connection hands the peer's acks to the sync answers itself, one hop sooner
+  // (those at most what it wrote); this link still checks each and is the journal's one source.
   self->send(st.conn, atoms::ack_route::value, st.dest.name);
   log::info(st.name, "replicating to ", st.dest.name, " at ", st.peer_address, " (", to_string(st.direction),
             "), resuming after seq ", d.resume_after, " of ", st.durable_seq, " (", logic::to_string(d.reason),

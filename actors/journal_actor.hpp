@@ -15,9 +15,9 @@
 //                             that is downgraded (logic/sync_downgrade.hpp) does not delay it:
 //                             the reply names it in `not_on` when it did not hold it yet
 //   dest_ack(name, seq)    destination `name` holds everything up to `seq` (retention position,
-//                          and the sync-destination half of the ack rule). From its link, and
-//                          from the connection in use (the peer's acks it checked, forward_ack);
-//                          the higher counts, a lower or repeated one changes nothing
+//                          and the sync-destination half of the ack rule). From its link only
+//                          (the peer's acks it checked, and its window's coverage); the
+//                          higher counts, a lower or repeated one changes nothing
 //   append_request::durable_notice: the committer thread tells the requester of an append
 //                          (append_durable(id)) once it is durable, before the reply; of a
 //                          publish that the commit alone answers, publish_durable(id, reply);

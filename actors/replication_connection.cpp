@@ -59,7 +59,7 @@ struct conn_state {
   // Batches acked on the committer's notice whose journal reply is still to come (at most the
   // batches in the journal at once; each id leaves with its reply).
   std::unordered_set<std::uint64_t> durable_early;
-  // forward_ack: the destination whose acks go to the journal from here (empty: none, until the
+  // forward_ack: the destination whose acks go to the sync answers from here (empty: none, until the
   // link accepted the peer's resume point on this connection), the highest seq of a record batch
   // written here, and the highest ack handed on.
   std::string ack_route;
@@ -394,19 +394,20 @@ void write_batch(caf::io::broker* self, const state_ptr& st, const logic::fanout
   hop_trace::mark(hop_trace::point::conn_out, b.last_seq);
 }
 
-// The peer's durable_ack, handed to the journal by the connection itself (issue 19 part 2: the
-// publisher's persisted ack waits one hop less), besides going to the link as before. Only while
-// the link has this connection in use and has accepted the peer's resume point on it
+// The peer's durable_ack, handed to the node's sync answers by the connection itself (issue 19
+// part 2: the publisher's persisted ack waits one hop less), besides going to the link as before.
+// Only while the link has this connection in use and has accepted the peer's resume point on it
 // (ack_route), and only an ack of at most the highest seq written here: any other claim goes to
 // the link alone, which checks it against what it sent (logic/peer_claims.hpp) and closes the
-// connection for one it cannot have. What is forwarded is also reported by the link (the journal
-// takes the higher of the two); the link's own report may go further (its window's coverage of
-// records this destination does not get).
-void forward_ack(caf::io::broker* self, const state_ptr& st, std::uint64_t seq) {
+// connection for one it cannot have. The journal hears of every ack from the link alone (its
+// report, which may go further: its window's coverage of records this destination does not
+// get). The connection once sent the journal its own copy as well; since the answers go out from
+// here (sync_answers.hpp) that copy only woke the journal's thread a second time per ack, on this
+// I/O thread right before the client's answer.
+void forward_ack(const state_ptr& st, std::uint64_t seq) {
   if (st->ack_route.empty() || seq > st->written_through || seq <= st->forwarded_ack)
     return;
   st->forwarded_ack = seq;
-  self->send(st->args.ctx->journal, atoms::dest_ack::value, st->ack_route, seq);
   // A publish that waited only for this destination's ack is answered from here (sync_answers.hpp).
   if (st->args.ctx->runtime)
     st->args.ctx->runtime->answers().acked(st->ack_route, seq);
@@ -765,7 +766,7 @@ void process_frames(caf::io::broker* self, const state_ptr& st) {
     }
     if (auto* a = std::get_if<protocol::durable_ack>(&m)) {
       hop_trace::mark(hop_trace::point::ack_in, a->durable_seq);
-      forward_ack(self, st, a->durable_seq);
+      forward_ack(st, a->durable_seq);
       st->last_peer_ack = a->durable_seq;
       if (st->link)
         self->send(st->link, atoms::peer_ack::value, a->durable_seq);

@@ -7,7 +7,7 @@
 //   link --send_frame / violation--> connection        supervisor --close_conn / serve_link--> connection
 //   connection --conn_down--> supervisor --dial_done / dial_ended / inbound_use--> cycler
 //   link --dest_ack--> journal --durable--> link
-//   link --ack_route--> connection --dest_ack--> journal  (the peer's acks, one hop sooner: forward_ack)
+//   link --ack_route--> connection --acked--> sync_answers  (the peer's acks, one hop sooner: forward_ack)
 //   connection --append--> journal --append_reply--> connection --durable_ack--> peer
 //   (the committer tells the connection first: append_durable, append_request::durable_notice)
 //
@@ -44,7 +44,7 @@ using link_attach = caf::atom_constant<caf::atom("tlnk_att")>;  // connection ->
 using link_detach = caf::atom_constant<caf::atom("tlnk_det")>;  // connection -> link: I am gone
 using peer_ack = caf::atom_constant<caf::atom("tpeer_ack")>;    // connection -> link: durable_ack from the peer
 using send_frame = caf::atom_constant<caf::atom("tsendfr")>;    // link -> connection: write this frame
-// link -> connection (issue 19 part 2): hand the peer's durable_acks to the journal too, as
+// link -> connection (issue 19 part 2): hand the peer's durable_acks to the sync answers too, as
 // destination NAME's (empty: stop). See replication_connection.cpp, forward_ack.
 using ack_route = caf::atom_constant<caf::atom("tackroute")>;
 using durable = caf::atom_constant<caf::atom("tdurable")>;      // journal -> links: durable up to seq
@@ -110,7 +110,7 @@ struct dial_started {
 // are at the end of replication_connection.cpp (CAF does not check that side at compile time).
 using replication_connection_actor = caf::typed_actor<
   caf::reacts_to<atoms::send_frame, logic::fanout_batch>, // its link: write this record batch
-  caf::reacts_to<atoms::ack_route, std::string>,          // its link: forward acks to the journal as this destination's
+  caf::reacts_to<atoms::ack_route, std::string>,          // its link: forward acks to the sync answers as this destination's
   caf::reacts_to<atoms::violation, std::string>,          // its link: close{protocol_violation}
   caf::reacts_to<atoms::close_conn, std::string>,         // supervisor: close as a duplicate
   caf::reacts_to<atoms::slot_evict, std::string>,         // replication listener: slot taken back

@@ -1,7 +1,7 @@
 // The node's logic::sync_answer_board behind a mutex, with where each answer
 // goes. The journal actor registers the publishes its core marked (journal_ready::append::
 // answer_on_acks) and reports their commits; the replication connections report the acks they
-// route to the journal (ack_route). An answer is sent to the client listener as
+// route (ack_route, forward_ack). An answer is sent to the client listener as
 // atoms::publish_durable, one thread hop before the journal actor's reply, which follows as always.
 #pragma once
 

@@ -80,7 +80,7 @@ public:
   // pieces (batch_compressor). Shared, never modified.
   std::shared_ptr<const std::string> compressed;
   // The highest seq in it, set by the link when it sends the batch: what a durable_ack on the
-  // connection may cover before the connection hands it to the journal (forward_ack).
+  // connection may cover before the connection hands it to the sync answers (forward_ack).
   std::uint64_t last_seq = 0;
 
 private:
