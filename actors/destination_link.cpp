@@ -4,10 +4,13 @@
 #include <array>
 #include <map>
 #include <optional>
+#include <type_traits>
 
 #include <time.h>
 
 #include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/typed_broker.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/atoms.hpp"
@@ -39,6 +42,7 @@ namespace {
 
 struct link_state {
   std::shared_ptr<const replication_context> ctx;
+  bool on_io_thread = false; // where it runs (spawn_destination_link): /status "runs_on"
   config::destination_config dest;
   std::shared_ptr<instance_groups> groups;
   link_options options;
@@ -89,11 +93,26 @@ struct link_state {
   std::uint64_t repairs_unsupported = 0; // ranges found while the peer speaks below 1.6 (not repaired)
 };
 
-using link_self = instrumented<caf::stateful_actor<link_state, destination_link_actor::base>>*;
+// Where a link runs (issue 19): a sync destination's link on the node's I/O thread, as a broker
+// without connections of its own, so that a record written locally goes from the committer's
+// wake-up straight to the replication connection (same thread: no second wake-up before the
+// bytes leave); an async destination's link on the worker pool, where many links (fan-out) share
+// both cores. The code is the same for both (every function below is a template on the actor
+// type); which one a link runs as is decided when it is spawned (spawn_destination_link).
+template <class Handle>
+struct broker_of;
+template <class... Sigs>
+struct broker_of<caf::typed_actor<Sigs...>> {
+  using type = caf::io::typed_broker<Sigs...>;
+};
+using io_link_self = instrumented<caf::stateful_actor<link_state, broker_of<destination_link_actor>::type>>*;
+using worker_link_self = instrumented<caf::stateful_actor<link_state, destination_link_actor::base>>*;
 
-void read_from_disk(link_self self);
+template <class Self>
+void read_from_disk(Self self);
 
-void report(link_self self, std::optional<std::uint64_t> acked) {
+template <class Self>
+void report(Self self, std::optional<std::uint64_t> acked) {
   auto& st = self->state;
   if (!acked || *acked <= st.reported)
     return;
@@ -141,7 +160,8 @@ void size_window(link_state& st, std::uint64_t acked_seq) {
     st.window->set_max_in_flight_bytes(st.sizer->window());
 }
 
-void send_batch(link_self self, logic::fanout_batch& batch, logic::sent_batch& sent) {
+template <class Self>
+void send_batch(Self self, logic::fanout_batch& batch, logic::sent_batch& sent) {
   auto& st = self->state;
   sent.bytes = batch.frame_bytes();
   compress_batch(st, batch);
@@ -167,7 +187,8 @@ void note_refill(link_state& st, std::uint64_t origin_seq, std::uint64_t seq) {
 
 // Sends the records of `slices` that routing admits, as one batch (more when the frame limit
 // splits it). Each record's wire bytes are shared with every other link (fanout_batch.hpp).
-void send_slices(link_self self, const std::vector<journal::chunk_slice>& slices) {
+template <class Self>
+void send_slices(Self self, const std::vector<journal::chunk_slice>& slices) {
   auto& st = self->state;
   auto& w = *st.window;
   logic::fanout_batch batch{st.ctx->max_frame_bytes};
@@ -225,7 +246,8 @@ void send_slices(link_self self, const std::vector<journal::chunk_slice>& slices
 // The destination holds less than retention kept (another server of the destination that lagged,
 // or one that lost its data): what retention removed cannot be sent. Say so once and go on from
 // the oldest record held, rather than serve nothing.
-void note_below_retention(link_self self, const logic::seq_range& gap) {
+template <class Self>
+void note_below_retention(Self self, const logic::seq_range& gap) {
   auto& st = self->state;
   log::error(st.name, "destination ", st.dest.name, " resumes after seq ", gap.first - 1, " but records before ",
              gap.last + 1, " were removed by retention (acked by every destination still holding; see journal.held_back for a release): ", st.dest.name, " at ",
@@ -251,7 +273,8 @@ bool can_pump(const link_state& st) {
 // Reads and sends while the window allows and durable records wait. Each loop turn is one
 // journal read of at most max_batch_records / max_batch_bytes: from the tail window here (no
 // I/O), or, behind the window, by a journal reader (journal_reader.hpp), continuing on its reply.
-void pump(link_self self) {
+template <class Self>
+void pump(Self self) {
   auto& st = self->state;
   auto& w = *st.window;
   while (can_pump(st)) {
@@ -294,7 +317,8 @@ void pump(link_self self) {
   }
 }
 
-void read_from_disk(link_self self) {
+template <class Self>
+void read_from_disk(Self self) {
   auto& st = self->state;
   st.reading_disk = true;
   ++st.disk_reads;
@@ -352,7 +376,8 @@ void stop_anti_entropy(link_state& st) {
 // The destination claimed to hold what it cannot have (logic/peer_claims.hpp): believe nothing of
 // it, close the connection with close{protocol_violation}, and go on as if it had dropped (the
 // connection's detach, arriving later, is then ignored). Nothing is released on the claim.
-void on_violation(link_self self, const logic::claim_violation& v) {
+template <class Self>
+void on_violation(Self self, const logic::claim_violation& v) {
   auto& st = self->state;
   (v.kind == logic::claim_kind::resume_above_journal ? st.resume_above_journal : st.ack_above_sent) += 1;
   log::error(st.name, "protocol violation by ", st.dest.name, " at ", st.peer_address, " (", to_string(st.direction),
@@ -370,7 +395,8 @@ void on_violation(link_self self, const logic::claim_violation& v) {
 
 // The destination's first durable_ack on the connection: its resume point. Where to resume is
 // logic/resume_decision.hpp's one decision; the link logs and counts the reason and applies it.
-void on_resume_point(link_self self, std::uint64_t peer_holds) {
+template <class Self>
+void on_resume_point(Self self, std::uint64_t peer_holds) {
   auto& st = self->state;
   auto& log_ = st.ctx->runtime->log();
   logic::resume_input in;
@@ -407,7 +433,8 @@ void on_resume_point(link_self self, std::uint64_t peer_holds) {
 // what THIS instance durably holds (its first durable_ack; peer_holds_less when it holds less),
 // and refill (routing.hpp) applies to its own earlier records. A new incarnation is a change of
 // the base one instance said before, never the difference between two instances' bases.
-void on_instance(link_self self, const std::string& instance, std::uint64_t base) {
+template <class Self>
+void on_instance(Self self, const std::string& instance, std::uint64_t base) {
   auto& st = self->state;
   auto& known = st.instance_bases[instance]; // 0: not seen since the link started
   if (known != 0 && known != base)
@@ -433,7 +460,8 @@ void on_instance(link_self self, const std::string& instance, std::uint64_t base
 
 constexpr std::chrono::milliseconds ae_tick_period{1000};
 
-void arm_ae_tick(link_self self) {
+template <class Self>
+void arm_ae_tick(Self self) {
   arm_timer(self->state.ctx->timers, ae_tick_period, self->address(), caf::make_message(atoms::ae_tick::value));
 }
 
@@ -450,11 +478,13 @@ std::vector<logic::anti_entropy_origin> ae_origins(const link_state& st) {
   return {{st.ctx->name, from, to}};
 }
 
-void pump_repair(link_self self);
+template <class Self>
+void pump_repair(Self self);
 
 // The ranges a finished comparison found the peer lacking go to the repair queue (a peer below
 // protocol 1.6 cannot take them: counted, and /status says repair "unsupported").
-void queue_repairs(link_self self) {
+template <class Self>
+void queue_repairs(Self self) {
   auto& st = self->state;
   auto found = st.ae->session().take_repairs();
   if (st.peer_minor < protocol::repair_minor) {
@@ -466,7 +496,8 @@ void queue_repairs(link_self self) {
 }
 
 // Logs a finished comparison's findings once: a divergence with its first differing range.
-void log_ae_findings(link_self self) {
+template <class Self>
+void log_ae_findings(Self self) {
   auto& st = self->state;
   const auto& f = st.ae->session().figures();
   if (f.comparisons == st.ae_reported)
@@ -481,10 +512,12 @@ void log_ae_findings(link_self self) {
             f.first_range->left_count, ", there ", f.first_range->right_count, ")");
 }
 
-void on_ae_outcome(link_self self, logic::anti_entropy_exchange::outcome o);
+template <class Self>
+void on_ae_outcome(Self self, logic::anti_entropy_exchange::outcome o);
 
 // Each request goes to the peer and to this node's scanner; the replies meet in the exchange.
-void send_digests(link_self self, const std::vector<protocol::digest_request>& frames) {
+template <class Self>
+void send_digests(Self self, const std::vector<protocol::digest_request>& frames) {
   auto& st = self->state;
   for (const auto& f : frames) {
     self->send(st.conn, atoms::digest_out::value, f);
@@ -499,7 +532,8 @@ void send_digests(link_self self, const std::vector<protocol::digest_request>& f
   }
 }
 
-void on_ae_outcome(link_self self, logic::anti_entropy_exchange::outcome o) {
+template <class Self>
+void on_ae_outcome(Self self, logic::anti_entropy_exchange::outcome o) {
   auto& st = self->state;
   if (!o.violation.empty() && st.conn) {
     log::error(st.name, "protocol violation by ", st.dest.name, " at ", st.peer_address, ": ", o.violation,
@@ -512,7 +546,8 @@ void on_ae_outcome(link_self self, logic::anti_entropy_exchange::outcome o) {
   log_ae_findings(self);
 }
 
-void on_ae_tick(link_self self) {
+template <class Self>
+void on_ae_tick(Self self) {
   auto& st = self->state;
   arm_ae_tick(self);
   if (!st.conn || st.awaiting_resume || !st.ctx->digest_scanner)
@@ -531,7 +566,8 @@ std::size_t repair_batch_bytes(const link_state& st) {
   return std::min<std::size_t>(st.ctx->max_frame_bytes / 2, 1u << 20);
 }
 
-void on_repair_chunk(link_self self, std::uint64_t epoch, repair_chunk& chunk) {
+template <class Self>
+void on_repair_chunk(Self self, std::uint64_t epoch, repair_chunk& chunk) {
   auto& st = self->state;
   if (epoch != st.repair_epoch || !st.conn)
     return;
@@ -551,7 +587,8 @@ void on_repair_chunk(link_self self, std::uint64_t epoch, repair_chunk& chunk) {
   pump_repair(self);
 }
 
-void pump_repair(link_self self) {
+template <class Self>
+void pump_repair(Self self) {
   auto& st = self->state;
   if (!st.repair || !st.conn || st.awaiting_resume || !st.ctx->digest_scanner)
     return;
@@ -569,10 +606,12 @@ void pump_repair(link_self self) {
           });
 }
 
-bool from_conn(link_self self);
+template <class Self>
+bool from_conn(Self self);
 
 // The peer's repair_ack, on the connection in use (a replaced one's is ignored).
-void on_repair_ack(link_self self, const protocol::repair_ack& a) {
+template <class Self>
+void on_repair_ack(Self self, const protocol::repair_ack& a) {
   auto& st = self->state;
   if (!from_conn(self))
     return;
@@ -592,12 +631,14 @@ void on_repair_ack(link_self self, const protocol::repair_ack& a) {
   pump_repair(self);
 }
 
-bool from_conn(link_self self) {
+template <class Self>
+bool from_conn(Self self) {
   return self->state.conn && self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(self->state.conn);
 }
 
 // Right after link_attach: a comparison running with a replaced connection is dropped first.
-void on_peer_minor(link_self self, std::uint16_t minor) {
+template <class Self>
+void on_peer_minor(Self self, std::uint16_t minor) {
   if (!self->state.ae || !from_conn(self))
     return;
   self->state.ae->on_disconnected();
@@ -606,7 +647,8 @@ void on_peer_minor(link_self self, std::uint16_t minor) {
   self->state.ae->session().on_connected(minor, static_cast<std::uint64_t>(unix_ms_now()));
 }
 
-void on_digest_in(link_self self, const protocol::digest_reply& r) {
+template <class Self>
+void on_digest_in(Self self, const protocol::digest_reply& r) {
   if (!from_conn(self))
     return;
   if (!self->state.ae)
@@ -615,7 +657,8 @@ void on_digest_in(link_self self, const protocol::digest_reply& r) {
     on_ae_outcome(self, self->state.ae->on_peer(r));
 }
 
-void start_anti_entropy(link_self self) {
+template <class Self>
+void start_anti_entropy(Self self) {
   auto& st = self->state;
   if (st.ctx->anti_entropy_interval.count() == 0)
     return;
@@ -633,7 +676,8 @@ logic::compression_setting configured_compression(const config::destination_conf
 // The peer's hello said what it can decompress (sent right after link_attach, so before the
 // resume point that starts the sending): this connection compresses with the configured
 // algorithm if offered, otherwise sends uncompressed and says why, once per connection.
-void on_peer_codec(link_self self, std::uint16_t minor, std::uint8_t offer) {
+template <class Self>
+void on_peer_codec(Self self, std::uint16_t minor, std::uint8_t offer) {
   auto& st = self->state;
   if (!from_conn(self))
     return;
@@ -768,13 +812,16 @@ std::string status_json(link_state& st) {
                               {std::string{logic::to_string(logic::claim_kind::ack_above_sent)}, st.ack_above_sent}};
   j["anti_entropy"] = ae_status(st);
   j["compression"] = compression_status(st);
+  j["runs_on"] = st.on_io_thread ? "io_thread" : "workers";
   return j.dump();
 }
 
-destination_link_actor::behavior_type destination_link(link_self self, std::shared_ptr<const replication_context> ctx,
+template <class Self>
+destination_link_actor::behavior_type destination_link(Self self, std::shared_ptr<const replication_context> ctx,
                                config::destination_config dest, std::shared_ptr<instance_groups> groups,
                                link_options options) {
   auto& st = self->state;
+  st.on_io_thread = std::is_same<Self, io_link_self>::value;
   st.ctx = std::move(ctx);
   st.dest = std::move(dest);
   st.groups = std::move(groups);
@@ -876,7 +923,10 @@ destination_link_actor::behavior_type destination_link(link_self self, std::shar
 destination_link_actor spawn_destination_link(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
                                   config::destination_config dest, std::shared_ptr<instance_groups> groups,
                                   link_options options) {
-  return sys.spawn(destination_link, std::move(ctx), std::move(dest), std::move(groups), options);
+  if (dest.type == config::sync_type::sync)
+    return sys.middleman().spawn_broker(destination_link<io_link_self>, std::move(ctx), std::move(dest),
+                                        std::move(groups), options);
+  return sys.spawn(destination_link<worker_link_self>, std::move(ctx), std::move(dest), std::move(groups), options);
 }
 
 } // namespace tandem

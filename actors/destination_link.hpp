@@ -19,8 +19,11 @@
 // before this node's fdatasync (docs/protocol.md, "Sending before durable"); the persisted ack still
 // waits for the local fdatasync too (logic/ack_tracker.hpp).
 // A destination that is down costs no memory: nothing is queued; on the next connection the link
-// re-reads from the journal. Links run on the scheduler, so a node has no thread per destination:
-// following the tail they read the journal's in-memory window (pointer copies, no I/O) and send
+// re-reads from the journal. A node has no thread per destination: an async destination's link
+// runs on the scheduler, a sync destination's on the node's I/O thread (a broker with no
+// connection of its own), beside the replication connections, so that a record written here
+// reaches the socket after one thread wake-up, not two (issue 19; /status `runs_on`). Neither
+// blocks: following the tail they read the journal's in-memory window (pointer copies, no I/O) and send
 // the records' wire bytes encoded once for all links (logic/fanout_batch.hpp); a link behind the
 // window has a journal reader (journal_reader.hpp) read the segment files for it.
 // With destinations[i].compression set and offered by the peer's hello (protocol 1.7), a batch is

@@ -239,6 +239,51 @@ TEST_CASE("catch-up behind the tail window: the link has a journal reader read s
     REQUIRE(count == 1);
 }
 
+TEST_CASE("a sync destination's link runs on the I/O thread, an async one's on the workers; the sync one catches up "
+          "behind the tail window through a journal reader, every record once") {
+  temp_dir dir;
+  test_node a{dir, "A"}, b{dir, "B"}, c{dir, "C"};
+  // A 1 MiB window and one journal reader; anti-entropy off (its scan at connect reads too).
+  a.configure({{destination_spec{"B", "sync", true, {}}, &b}, {destination_spec{"C", "async", true, {}}, &c}},
+              {{"journal", {{"tail_window_bytes", 1 << 20}, {"readers", 1}}}, {"anti_entropy_interval_s", 0}});
+  b.configure({});
+  c.configure({});
+  a.start();
+  b.start();
+  c.start();
+  REQUIRE(wait_until([&] { return a.connected_to("B") && a.connected_to("C"); }, 10s));
+  CHECK(a.destination("B")["runs_on"] == "io_thread");
+  CHECK(a.destination("C")["runs_on"] == "workers");
+  REQUIRE(publish_n(a, "p", 500, {256, 1000}).persisted == 500);
+  // B stopped: A journals 4 MB more (1024 publishes of 4000 bytes, all outstanding at once: far
+  // past its window) while their acks wait for B, its sync destination; none may be answered
+  // before B holds it.
+  b.signal(SIGSTOP);
+  publish_result held;
+  std::thread publishing([&] { held = publish_n(a, "q", 1024, {1024, 4000, false, 60s}); });
+  const bool journaled = wait_until([&] { return a.records_held() == 1524; }, 30s);
+  const auto answered_while_stopped = a.status()["client_listener"].value("persisted", std::uint64_t{0});
+  b.signal(SIGCONT);
+  publishing.join();
+  REQUIRE_MESSAGE(journaled, "A log:\n" << a.log());
+  CHECK(answered_while_stopped <= 500);
+  CHECK_MESSAGE(held.persisted == 1024, held.error);
+  REQUIRE_MESSAGE(wait_until([&] { return b.records_held() == 1524 && c.records_held() == 1524; }, 30s),
+                  "A log:\n" << a.log());
+  REQUIRE(wait_until([&] { return a.destination("B")["lag_records"] == 0 && a.destination("C")["lag_records"] == 0; },
+                     10s));
+  // B's link, on the I/O thread, had the journal reader read what the window no longer held.
+  CHECK(a.destination("B")["disk_read_bytes"].get<std::uint64_t>() > 0);
+  REQUIRE(b.stop() == 0);
+  REQUIRE(c.stop() == 0);
+  for (auto* n : {&b, &c}) {
+    auto counts = count_by_origin(n->journal_records());
+    CHECK(counts.size() == 1524);
+    for (const auto& [key, count] : counts)
+      REQUIRE(count == 1);
+  }
+}
+
 TEST_CASE("catch-up: B killed mid-stream catches up after restart, from its durable position, nothing twice") {
   temp_dir dir;
   test_node a{dir, "A"}, b{dir, "B"};
