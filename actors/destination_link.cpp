@@ -819,7 +819,7 @@ std::string status_json(link_state& st) {
 template <class Self>
 destination_link_actor::behavior_type destination_link(Self self, std::shared_ptr<const replication_context> ctx,
                                config::destination_config dest, std::shared_ptr<instance_groups> groups,
-                               link_options options) {
+                               link_options options, std::uint64_t acknowledged) {
   auto& st = self->state;
   st.on_io_thread = std::is_same<Self, io_link_self>::value;
   st.ctx = std::move(ctx);
@@ -834,7 +834,7 @@ destination_link_actor::behavior_type destination_link(Self self, std::shared_pt
   // Seqs below the journal's base never existed here (docs/journal-format.md): a new journal
   // starts with nothing to send, not with base - 1 records of lag.
   const std::uint64_t before_base = st.ctx->runtime->log().base_seq() - 1;
-  auto initial = std::max(st.ctx->runtime->log().acknowledged(st.dest.name), before_base);
+  auto initial = std::max(acknowledged, before_base);
   st.window.emplace(options.max_in_flight_bytes, initial);
   logic::window_settings ws;
   ws.floor = options.max_in_flight_bytes;
@@ -923,10 +923,14 @@ destination_link_actor::behavior_type destination_link(Self self, std::shared_pt
 destination_link_actor spawn_destination_link(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
                                   config::destination_config dest, std::shared_ptr<instance_groups> groups,
                                   link_options options) {
+  // Read here, by the spawner: it takes the journal's retention lock, which a retention pass holds
+  // while it writes the positions file (an fsync), and a sync link starts on the I/O thread.
+  const auto acknowledged = ctx->runtime->log().acknowledged(dest.name);
   if (dest.type == config::sync_type::sync)
     return sys.middleman().spawn_broker(destination_link<io_link_self>, std::move(ctx), std::move(dest),
-                                        std::move(groups), options);
-  return sys.spawn(destination_link<worker_link_self>, std::move(ctx), std::move(dest), std::move(groups), options);
+                                        std::move(groups), options, acknowledged);
+  return sys.spawn(destination_link<worker_link_self>, std::move(ctx), std::move(dest), std::move(groups), options,
+                   acknowledged);
 }
 
 } // namespace tandem
