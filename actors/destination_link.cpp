@@ -93,12 +93,16 @@ struct link_state {
   std::uint64_t repairs_unsupported = 0; // ranges found while the peer speaks below 1.6 (not repaired)
 };
 
-// Where a link runs (issue 19): a sync destination's link on the node's I/O thread, as a broker
-// without connections of its own, so that a record written locally goes from the committer's
-// wake-up straight to the replication connection (same thread: no second wake-up before the
-// bytes leave); an async destination's link on the worker pool, where many links (fan-out) share
-// both cores. The code is the same for both (every function below is a template on the actor
-// type); which one a link runs as is decided when it is spawned (spawn_destination_link).
+// Where a link runs (issue 19, runs_on_io_thread): a sync destination's link on the node's I/O
+// thread, as a broker without connections of its own, so that a record written locally goes from
+// the committer's wake-up straight to the replication connection (same thread: no second wake-up
+// before the bytes leave); an async destination's link on the worker pool, where many links
+// (fan-out) share both cores, and so is a sync one with compression (a partner across a WAN,
+// where a wake-up is nothing against the round trip, while compressing a window's worth of
+// batches after a reconnect would hold every connection of the node for its duration). The code
+// is the same for both (every function below is a template on the actor type); which one a link
+// runs as is decided when it is spawned (spawn_destination_link; a reload that changes the
+// destination restarts its link).
 template <class Handle>
 struct broker_of;
 template <class... Sigs>
@@ -920,13 +924,17 @@ destination_link_actor::behavior_type destination_link(Self self, std::shared_pt
 
 } // namespace
 
+bool runs_on_io_thread(const config::destination_config& dest) {
+  return dest.type == config::sync_type::sync && dest.compression == "none";
+}
+
 destination_link_actor spawn_destination_link(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
                                   config::destination_config dest, std::shared_ptr<instance_groups> groups,
                                   link_options options) {
   // Read here, by the spawner: it takes the journal's retention lock, which a retention pass holds
   // while it writes the positions file (an fsync), and a sync link starts on the I/O thread.
   const auto acknowledged = ctx->runtime->log().acknowledged(dest.name);
-  if (dest.type == config::sync_type::sync)
+  if (runs_on_io_thread(dest))
     return sys.middleman().spawn_broker(destination_link<io_link_self>, std::move(ctx), std::move(dest),
                                         std::move(groups), options, acknowledged);
   return sys.spawn(destination_link<worker_link_self>, std::move(ctx), std::move(dest), std::move(groups), options,

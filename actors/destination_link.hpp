@@ -20,10 +20,10 @@
 // waits for the local fdatasync too (logic/ack_tracker.hpp).
 // A destination that is down costs no memory: nothing is queued; on the next connection the link
 // re-reads from the journal. A node has no thread per destination: an async destination's link
-// runs on the scheduler, a sync destination's on the node's I/O thread (a broker with no
-// connection of its own), beside the replication connections, so that a record written here
-// reaches the socket after one thread wake-up, not two (issue 19; /status `runs_on`). Neither
-// blocks: following the tail they read the journal's in-memory window (pointer copies, no I/O) and send
+// runs on the scheduler, a sync destination's (without compression) on the node's I/O thread (a
+// broker with no connection of its own), beside the replication connections, so that a record
+// written here reaches the socket after one thread wake-up, not two (issue 19; /status
+// `runs_on`). Neither blocks: following the tail they read the journal's in-memory window (pointer copies, no I/O) and send
 // the records' wire bytes encoded once for all links (logic/fanout_batch.hpp); a link behind the
 // window has a journal reader (journal_reader.hpp) read the segment files for it.
 // With destinations[i].compression set and offered by the peer's hello (protocol 1.7), a batch is
@@ -53,6 +53,10 @@ struct link_options {
   // fdatasync) instead of durable ones only; async destinations keep reading durable records.
   bool send_before_durable = false;
 };
+
+// Whether its link runs on the node's I/O thread: a sync destination without compression (the
+// rest run on the scheduler; destination_link.cpp, "Where a link runs").
+bool runs_on_io_thread(const config::destination_config& dest);
 
 destination_link_actor spawn_destination_link(caf::actor_system& sys, std::shared_ptr<const replication_context> ctx,
                                   config::destination_config dest, std::shared_ptr<instance_groups> groups,

@@ -1,8 +1,9 @@
 // Journal readers: a small, fixed pool of detached actors that read segment files for destination
-// links that fell behind the journal's in-memory window. Links run on the scheduler and never
-// touch the disk themselves (reading the window copies pointers only), so a destination catching
-// up from disk does not hold a scheduler thread, and however many destinations there are the
-// node has this many reader threads (config: replication.journal_readers, default 2).
+// links that fell behind the journal's in-memory window. Links run on the scheduler (a sync
+// destination's on the I/O thread) and never touch the disk themselves (reading the window copies
+// pointers only), so a destination catching up from disk holds neither, and however many
+// destinations there are the node has this many reader threads (config:
+// replication.journal_readers, default 2).
 //
 //   link --(read_disk, cursor, max_records, max_bytes)--> reader --disk_read_reply--> link
 //

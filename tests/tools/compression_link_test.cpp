@@ -192,6 +192,8 @@ TEST_CASE("link compression: lz4 and zstd pairs replicate every record exactly o
       CHECK(c["ratio"].get<double>() > 2.0); // payloads of one repeated byte
       CHECK(c["compress_seconds"].get<double>() > 0.0);
       CHECK(c["errors"] == 0);
+      // A sync link that compresses runs on the scheduler, not on the I/O thread (destination_link.cpp).
+      CHECK(n->destination(n == &a ? "B" : "A")["runs_on"] == "workers");
     }
     auto metrics = admin_get(a.ports().admin, "/metrics").body;
     CHECK(metrics.find("tandem_destination_compression_ratio{destination=\"B\"") != std::string::npos);
