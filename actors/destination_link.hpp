@@ -23,9 +23,10 @@
 // runs on the scheduler, a sync destination's (without compression) on the node's I/O thread (a
 // broker with no connection of its own), beside the replication connections, so that a record
 // written here reaches the socket after one thread wake-up, not two (issue 19; /status
-// `runs_on`). Neither blocks: following the tail they read the journal's in-memory window (pointer copies, no I/O) and send
-// the records' wire bytes encoded once for all links (logic/fanout_batch.hpp); a link behind the
-// window has a journal reader (journal_reader.hpp) read the segment files for it.
+// `runs_on`). Neither blocks: following the tail they read the journal's in-memory window
+// (pointer copies, no I/O) and send the records' wire bytes encoded once for all links
+// (logic/fanout_batch.hpp); a link behind the window has a journal reader (journal_reader.hpp)
+// read the segment files for it.
 // With destinations[i].compression set and offered by the peer's hello (protocol 1.7), a batch is
 // compressed once for every link with the same setting (logic::batch_compressor); the fallback to
 // uncompressed is logged once per connection; /status `compression` has the figures.

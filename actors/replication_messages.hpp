@@ -110,7 +110,7 @@ struct dial_started {
 // are at the end of replication_connection.cpp (CAF does not check that side at compile time).
 using replication_connection_actor = caf::typed_actor<
   caf::reacts_to<atoms::send_frame, logic::fanout_batch>, // its link: write this record batch
-  caf::reacts_to<atoms::ack_route, std::string>,          // its link: forward acks to the sync answers as this destination's
+  caf::reacts_to<atoms::ack_route, std::string>,          // its link: acks to the sync answers, as this destination's
   caf::reacts_to<atoms::violation, std::string>,          // its link: close{protocol_violation}
   caf::reacts_to<atoms::close_conn, std::string>,         // supervisor: close as a duplicate
   caf::reacts_to<atoms::slot_evict, std::string>,         // replication listener: slot taken back
