@@ -523,6 +523,12 @@ int run_node(const tandem::config::node_config& cfg, const tandem::config::confi
     // Before any actor exists: the actor hooks bind their probes when they start.
     tandem::metrics::live_metrics::instance().enable(cfg.metrics.enabled);
     caf::actor_system sys{caf_cfg};
+    // Kept here until every actor ended, then its committer stopped from this thread: the commit
+    // callbacks hold actor handles (a replication connection's, the journal actor's), and the
+    // last one released on the committer's completion thread could otherwise take the runtime
+    // with it there, whose committer would then join that very thread ("Resource deadlock
+    // avoided", exit 134 at a SIGTERM under load).
+    const std::shared_ptr<journal_runtime> runtime = journal;
     auto root = spawn_supervisor(sys, info, node_resources{admin->fd, replication->fd, client->fd, std::move(journal),
                                                            std::move(recovery), source, access, std::move(tls)});
     reload.set(root);
@@ -551,6 +557,7 @@ int run_node(const tandem::config::node_config& cfg, const tandem::config::confi
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     root = nullptr;
     sys.await_all_actors_done();
+    runtime->committer().stop(); // finishes what is queued (callbacks included) and joins both threads
     abort_lingering_sockets();
     exit_code = root_failed ? 1 : 0;
   } // ~actor_system stops the middleman and the scheduler
