@@ -4,7 +4,7 @@
 //   replication_bench [--dir DIR] [--seconds S] [--down-messages N] [--idle-seconds S]
 //                     [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick]
 //                     [--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis]
-//                     [--hops N] [--hops-gap-ms G] [--baseline PATH] [--json FILE]
+//                     [--no-floor] [--hops N] [--hops-gap-ms G] [--baseline PATH] [--json FILE]
 //
 // In one run, in a fresh temp dir under DIR (default /tmp, the journal bench's filesystem):
 //  1-3. Three targets side by side: a single node with no destinations, a pair A<->B with sync
@@ -22,6 +22,10 @@
 //       WAIT 1 at window 1024 (--no-redis, or no redis-server / libhiredis-dev: left out), and
 //       beside it a lone Redis primary (no replica; XADD answered once fsynced), "redis1": issue
 //       19's ratios of a sync pair to a single node, applied to Redis, as a reference line.
+//       The floor (bench/peers/floor_node.cpp: one thread per process, blocking calls) runs in the
+//       same slices too, as a primary with a replica ("floor", sending before its own fdatasync)
+//       and alone ("floor1"), at Tandem's windows: the same ratios for the least a durable pair
+//       and node can do on this host, the best those targets can be here (--no-floor: left out).
 //       The sync pair runs with the defaults, so its links send a record once it is written
 //       (journal.send_before_durable, issue 19 part 1: the two fdatasyncs overlap); a fourth Tandem
 //       target, "late", is a sync pair with it off (a record is sent once durable), in the same
@@ -85,6 +89,7 @@
 #include "bench/hop_table.hpp"
 #include "bench/bench_util.hpp"
 #include "bench/node_harness.hpp"
+#include "bench/peers/floor_pair.hpp"
 #include "bench/peers/redis_peer.hpp"
 #include "client/client_connection.hpp"
 #include "client/http_get.hpp"
@@ -115,6 +120,7 @@ struct args {
   bool only_tls_cost = false;     // run phase 8 alone
   bool only_throughput = false;   // run phases 1-3 alone, with issue 19's targets
   bool redis = true;              // the Redis peer in phases 1-3 when built and installed (--no-redis)
+  bool floor = true;              // the floor (floor_node) in phases 1-3 (--no-floor)
   std::size_t hops = 0;           // --hops N: the per-hop table alone, N messages per target
   double hops_gap_ms = 0;         // --hops-gap-ms G: idle G ms before each traced message
   std::string baseline;           // --baseline PATH: that tandemd's nodes too, in the same slices
@@ -639,6 +645,66 @@ void report_failover(json_report& rep, const std::string& phase, const char* lab
 }
 
 
+// ---- references: Redis and the floor (issue 19) --------------------------------------------------
+
+// One row of a reference target (not Tandem) in phases 1-3's table and the JSON: `cpu_p` and `cpu_r`
+// are the primary's and replica's CPU seconds over `seconds`.
+figures reference_row(json_report& rep, const std::string& label, std::size_t window, std::uint64_t messages,
+                      double seconds, const std::vector<double>& latencies_us, double cpu_p, double cpu_r,
+                      const std::string& how, const nlohmann::json& extra) {
+  figures f;
+  f.msgs_per_s = static_cast<double>(messages) / seconds;
+  f.mb_per_s = f.msgs_per_s * payload_bytes / 1e6;
+  f.p50_us = percentile_of(latencies_us, 50);
+  f.p99_us = percentile_of(latencies_us, 99);
+  const double cp = cpu_p / seconds, cr = cpu_r / seconds;
+  std::printf("%-7s %7zu %10.0f %8.2f %9.0f %9.0f %8s | %5.2f %5.2f %5s  (%s)\n", label.c_str(), window, f.msgs_per_s,
+              f.mb_per_s, f.p50_us, f.p99_us, "-", cp, cr, "-", how.c_str());
+  nlohmann::json row{{"setup", label},          {"window", window},   {"msg_per_s", f.msgs_per_s},
+                     {"p50_us", f.p50_us},       {"p99_us", f.p99_us}, {"cpu_primary_cores", cp},
+                     {"cpu_replica_cores", cr}};
+  row.update(extra);
+  rep.phase(label + "-w" + std::to_string(window), row);
+  return f;
+}
+
+// The floor (bench/peers/floor_pair.hpp): floor_node as a primary with a replica ("floor") and as a
+// lone primary ("floor1"), in the same slices, at the same windows as Tandem (1 and 1024
+// outstanding). Its pair-to-single ratios are the best issue 19's ratio targets can be on this
+// host with both fdatasyncs kept; --no-floor leaves it out.
+class floor_target {
+public:
+  floor_target(const args& a, const std::string& root) {
+    if (!a.floor) return;
+    const std::string bin = TANDEM_BINARY_DIR "/bench/floor_node";
+    pair_ = std::make_unique<floor_peer>(bin, root + "/floor", true);
+    single_ = std::make_unique<floor_peer>(bin, root + "/floor1", false);
+  }
+  void open(std::size_t window) {
+    for (auto* p : {pair_.get(), single_.get()})
+      if (p) p->open(window);
+  }
+  void slice(const std::string& payload) {
+    for (auto* p : {pair_.get(), single_.get()})
+      if (p) p->run_slice(slice_seconds, payload);
+  }
+  std::map<std::string, figures> report(json_report& rep, std::size_t window) {
+    std::map<std::string, figures> out;
+    for (auto [p, label] : {std::pair{pair_.get(), "floor"}, std::pair{single_.get(), "floor1"}}) {
+      if (!p) continue;
+      const auto run = p->close();
+      const std::string how = std::string{p == pair_.get() ? "floor_node pair" : "floor_node alone"} + ", " +
+                              std::to_string(run.window) + " outstanding";
+      out[label] = reference_row(rep, label, window, run.messages, run.seconds, run.latencies_us, run.cpu_primary_s,
+                                 run.cpu_replica_s, how, {{"replica", p == pair_.get()}});
+    }
+    return out;
+  }
+
+private:
+  std::unique_ptr<floor_peer> pair_, single_;
+};
+
 // ---- the Redis peer (issue 19) -----------------------------------------------------------------
 
 // Redis primary + replica (both fsync always) as a fourth target of phases 1-3, in the same slices:
@@ -682,26 +748,10 @@ private:
   static figures report_one(json_report& rep, redis_peer& peer, const std::string& label, std::size_t window,
                             bool replica) {
     const auto run = peer.close();
-    figures f;
-    f.msgs_per_s = static_cast<double>(run.messages) / run.seconds;
-    f.mb_per_s = f.msgs_per_s * payload_bytes / 1e6;
-    f.p50_us = percentile_of(run.latencies_us, 50);
-    f.p99_us = percentile_of(run.latencies_us, 99);
-    const double cp = run.cpu_primary_s / run.seconds, cr = run.cpu_replica_s / run.seconds;
     const std::string how = replica ? std::to_string(run.per_wait) + " XADD per WAIT 1"
                                     : std::to_string(run.per_wait) + " XADD, no replica";
-    std::printf("%-7s %7zu %10.0f %8.2f %9.0f %9.0f %8s | %5.2f %5.2f %5s  (%s)\n", label.c_str(), window, f.msgs_per_s,
-                f.mb_per_s, f.p50_us, f.p99_us, "-", cp, cr, "-", how.c_str());
-    rep.phase(label + "-w" + std::to_string(window), {{"setup", label},
-                                                      {"window", window},
-                                                      {"xadd_per_wait", run.per_wait},
-                                                      {"replica", replica},
-                                                      {"msg_per_s", f.msgs_per_s},
-                                                      {"p50_us", f.p50_us},
-                                                      {"p99_us", f.p99_us},
-                                                      {"cpu_primary_cores", cp},
-                                                      {"cpu_replica_cores", cr}});
-    return f;
+    return reference_row(rep, label, window, run.messages, run.seconds, run.latencies_us, run.cpu_primary_s,
+                         run.cpu_replica_s, how, {{"xadd_per_wait", run.per_wait}, {"replica", replica}});
   }
 
   std::string why_;
@@ -752,6 +802,7 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
   raw_sync_loop raw(root), raw_busy(root, "raw-fdatasync-busy.dat");
   redis_target redis(a, root);
   if (!redis.why().empty()) std::printf("redis peer: %s\n", redis.why().c_str());
+  floor_target floor(a, root);
 
   print_table_header();
   for (std::size_t window : {std::size_t{1}, std::size_t{1024}}) {
@@ -766,6 +817,7 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
     }
     for (auto& l : loads) l.open("rbench-" + run_tag + "-" + l.label + "-w" + std::to_string(window), window);
     redis.open(window);
+    floor.open(window);
     const int slices = std::max(1, static_cast<int>(a.seconds / slice_seconds + 0.5));
     for (int i = 0; i < slices; ++i) {
       if (window == 1) {
@@ -781,6 +833,7 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
       }
       for (auto& l : loads) run_slice(l, slice_seconds, payload);
       redis.slice(payload);
+      floor.slice(payload);
     }
     for (auto& l : loads) {
       auto f = summarize(l);
@@ -790,6 +843,7 @@ throughput_result run_throughput(const args& a, const std::string& root, const s
       l.conn->close();
     }
     for (const auto& [label, f] : redis.report(rep, window)) result[label][window] = f;
+    for (const auto& [label, f] : floor.report(rep, window)) result[label][window] = f;
     std::fflush(stdout);
   }
   auto print_raw = [&rep](const char* label, const std::vector<double>& rl, const char* what) {
@@ -940,18 +994,21 @@ void report_issue19_targets(const throughput_result& t, json_report& rep) {
               rep.target("sync 1024-outstanding throughput >= 80% of single node", rate >= 0.8, rate, 0.8, "ratio",
                          {{"late_ratio", l1024.msgs_per_s / s1024.msgs_per_s}}),
               100 * rate, 100 * l1024.msgs_per_s / s1024.msgs_per_s);
-  // The same three ratios for the Redis reference (pair against a lone primary, same slices): not
-  // targets, a measure of what this host gives a well-known design (reported as a phase).
-  const auto rp = t.by_target.find("redis"), rs = t.by_target.find("redis1");
-  if (rp != t.by_target.end() && rs != t.by_target.end()) {
+  // The same three ratios for the references (pair against a lone primary, same slices): not
+  // targets, a measure of what this host gives a well-known design (Redis) and the least any
+  // design can add (the floor, floor_node), reported as phases.
+  for (auto [pair, lone, what] : {std::tuple{"redis", "redis1", "Redis pair against a lone Redis primary (fsync always)"},
+                                  std::tuple{"floor", "floor1", "the floor pair against the floor alone (floor_node)"}}) {
+    const auto rp = t.by_target.find(pair), rs = t.by_target.find(lone);
+    if (rp == t.by_target.end() || rs == t.by_target.end()) continue;
     const auto &p1 = rp->second.at(1), &q1 = rs->second.at(1), &p1024 = rp->second.at(1024), &q1024 = rs->second.at(1024);
-    std::printf("  reference: Redis pair against a lone Redis primary (fsync always) under the same rules: p50 %.2fx "
-                "(%.0f vs %.0f us), p99 %.2fx (%.0f vs %.0f us), pipelined %.0f%% (%.0f vs %.0f msg/s)\n",
-                p1.p50_us / q1.p50_us, p1.p50_us, q1.p50_us, p1.p99_us / q1.p99_us, p1.p99_us, q1.p99_us,
+    std::printf("  reference: %s under the same rules: p50 %.2fx (%.0f vs %.0f us), p99 %.2fx (%.0f vs %.0f us), "
+                "pipelined %.0f%% (%.0f vs %.0f msg/s)\n",
+                what, p1.p50_us / q1.p50_us, p1.p50_us, q1.p50_us, p1.p99_us / q1.p99_us, p1.p99_us, q1.p99_us,
                 100 * p1024.msgs_per_s / q1024.msgs_per_s, p1024.msgs_per_s, q1024.msgs_per_s);
-    rep.phase("redis-pair-vs-single", {{"p50_ratio", p1.p50_us / q1.p50_us},
-                                       {"p99_ratio", p1.p99_us / q1.p99_us},
-                                       {"w1024_rate_ratio", p1024.msgs_per_s / q1024.msgs_per_s}});
+    rep.phase(std::string{pair} + "-pair-vs-single", {{"p50_ratio", p1.p50_us / q1.p50_us},
+                                                      {"p99_ratio", p1.p99_us / q1.p99_us},
+                                                      {"w1024_rate_ratio", p1024.msgs_per_s / q1024.msgs_per_s}});
   }
   if (t.raw_p50 > 0) {
     const double single_raw = s1.p50_us / t.raw_p50;
@@ -1132,6 +1189,7 @@ int run(const args& a, json_report& rep) {
                 {"only_tls_cost", a.only_tls_cost},
                 {"only_throughput", a.only_throughput},
                 {"redis", a.redis},
+                {"floor", a.floor},
                 {"hops", a.hops},
                 {"hops_gap_ms", a.hops_gap_ms},
                 {"baseline", a.baseline}});
@@ -1211,6 +1269,7 @@ int main(int argc, char** argv) {
     else if (k == "--only-tls-cost") a.only_tls_cost = true;
     else if (k == "--only-throughput") a.only_throughput = true;
     else if (k == "--no-redis") a.redis = false;
+    else if (k == "--no-floor") a.floor = false;
     else if (k == "--hops" && has_value) a.hops = std::stoull(argv[++i]);
     else if (k == "--hops-gap-ms" && has_value) a.hops_gap_ms = std::stod(argv[++i]);
     else if ((k == "--baseline" || k == "--hops-baseline") && has_value) a.baseline = argv[++i];
@@ -1218,7 +1277,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr, "usage: replication_bench [--dir DIR] [--seconds S] [--down-messages N] "
                            "[--idle-seconds S] [--tandemd PATH] [--tail-window-bytes N] [--failover-trials N] [--quick] "
-                           "[--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis] [--hops N] [--hops-gap-ms G] [--baseline PATH] [--json FILE]\n");
+                           "[--only-metrics-cost] [--only-tls-cost] [--only-throughput] [--no-redis] [--no-floor] [--hops N] [--hops-gap-ms G] [--baseline PATH] [--json FILE]\n");
       return 2;
     }
   }
