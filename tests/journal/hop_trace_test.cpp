@@ -117,6 +117,26 @@ TEST_CASE("hop_table: per message from the entry's client_read, the median offse
   CHECK(rows[2].median_us == doctest::Approx(300));
   CHECK(rows[3].point == "client_ack");
   CHECK(rows[3].median_us == doctest::Approx(500));
+  // The slow columns: with one message in three the slowest (all acks at 500 us here: ties count).
+  CHECK(rows[1].slow_seen == 3);
+
+  // The tail: 99 fast messages and one whose B write came 4 ms late; with 1% slow (one message of
+  // 100) the slow columns show that message alone.
+  std::vector<hop_mark> tail;
+  for (std::uint64_t m = 0; m < 100; ++m) {
+    const std::uint64_t t0 = 1'000'000 + m * 10'000'000, late = m == 37 ? 4'000'000 : 0;
+    tail.push_back({"A", "client_read", t0});
+    tail.push_back({"B", "written", t0 + 100'000 + late});
+    tail.push_back({"A", "client_ack", t0 + 400'000 + late + m}); // distinct totals (+m ns)
+  }
+  const auto trows = bench::hop_table(tail, "A", &messages, 0.01);
+  CHECK(messages == 100);
+  REQUIRE(trows.size() == 3);
+  CHECK(trows[1].point == "written");
+  CHECK(trows[1].median_us == doctest::Approx(100));
+  CHECK(trows[1].slow_seen == 1);
+  CHECK(trows[1].slow_median_us == doctest::Approx(4100));
+  CHECK(trows[2].slow_median_us == doctest::Approx(4400.037));
 
   // A node's document: malformed entries are skipped, not trusted.
   auto doc = nlohmann::json::parse(R"({"marks":[["written",5,1],["bad"],[1,2,3],["synced",-1,0],["synced",7,2]]})");
