@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -89,7 +90,7 @@ std::shared_ptr<journal_runtime> journal_runtime::open(const config::node_config
     *error = "cannot read or make the instance id: " + id.error().to_string();
     return nullptr;
   }
-  std::shared_ptr<journal_runtime> rt{new journal_runtime};
+  std::shared_ptr<journal_runtime> rt{new journal_runtime, &journal_runtime::release};
   rt->journal_ = std::move(*opened);
   rt->instance_id_ = std::move(id->id);
   rt->instance_id_note_ = std::move(id->note);
@@ -107,6 +108,13 @@ std::shared_ptr<journal_runtime> journal_runtime::open(const config::node_config
     };
   rt->committer_ = std::make_unique<journal::group_committer>(*rt->journal_, co);
   return rt;
+}
+
+void journal_runtime::release(journal_runtime* rt) {
+  if (rt->committer_ && rt->committer_->on_own_thread())
+    std::thread([rt] { delete rt; }).detach(); // joins the committer once this callback returned
+  else
+    delete rt;
 }
 
 journal_runtime::~journal_runtime() {

@@ -50,6 +50,13 @@ public:
 
 private:
   journal_runtime() = default;
+  // The shared_ptr's deleter. The commit callbacks hold actor handles, and through an actor's
+  // state a reference to this runtime; when a callback's release is the last one, it runs on the
+  // committer's thread or its completer, and the destructor (which stops the committer, joining
+  // both) would join the thread it runs on. Then the destruction is handed to a thread of its
+  // own; from any other thread it runs in place. (tandemd's main keeps a reference until every
+  // actor has ended and stops the committer itself, so the node never takes the handed path.)
+  static void release(journal_runtime* rt);
   std::unique_ptr<journal::journal> journal_;
   struct written_listeners;
   std::shared_ptr<written_listeners> written_; // shared with the committer's on_written

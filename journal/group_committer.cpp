@@ -80,6 +80,11 @@ void group_committer::stop() {
   if (completer_.joinable()) completer_.join();
 }
 
+bool group_committer::on_own_thread() const {
+  const auto me = std::this_thread::get_id();
+  return me == thread_.get_id() || me == completer_.get_id();
+}
+
 committer_stats group_committer::stats() const {
   std::lock_guard lock(mu_);
   return stats_;

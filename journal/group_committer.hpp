@@ -25,7 +25,8 @@
 //     progress) + its own write and fdatasync. Callbacks still only fire after the fdatasync
 //     completes.
 //   * stop() (also run by the destructor) stops accepting, finishes all queued work (callbacks
-//     included) and joins. Later submit() calls return errc::stopped.
+//     included) and joins. Later submit() calls return errc::stopped. Never from a callback (it
+//     would join its own thread; on_own_thread() tells).
 //   * The journal's writer side belongs to this thread while the committer runs -- or, for one
 //     commit at a time, to the thread that flush(true) let commit here (below).
 //   * submit(..., wake_thread = false) queues without waking the thread; the submitter then calls
@@ -102,6 +103,10 @@ public:
   bool flush(bool here);
   void stop();
   committer_stats stats() const;
+  // Whether the caller is the committer's thread or its completer (where callbacks run): there
+  // stop() and the destructor must not run, since they join both threads. An owner whose last
+  // reference a callback may drop hands its destruction elsewhere (journal_runtime does).
+  bool on_own_thread() const;
 
 private:
   struct pending {

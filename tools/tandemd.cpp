@@ -525,9 +525,10 @@ int run_node(const tandem::config::node_config& cfg, const tandem::config::confi
     caf::actor_system sys{caf_cfg};
     // Kept here until every actor ended, then its committer stopped from this thread: the commit
     // callbacks hold actor handles (a replication connection's, the journal actor's), and the
-    // last one released on the committer's completion thread could otherwise take the runtime
-    // with it there, whose committer would then join that very thread ("Resource deadlock
-    // avoided", exit 134 at a SIGTERM under load).
+    // last one released on the committer's completion thread would otherwise take the runtime
+    // with it there (its deleter then closes it on a thread of its own, journal_runtime.hpp;
+    // before that deleter, exit 134 at a SIGTERM under load). The node closes its journal here,
+    // before it exits, not on a detached thread.
     const std::shared_ptr<journal_runtime> runtime = journal;
     auto root = spawn_supervisor(sys, info, node_resources{admin->fd, replication->fd, client->fd, std::move(journal),
                                                            std::move(recovery), source, access, std::move(tls)});

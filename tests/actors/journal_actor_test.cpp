@@ -1,6 +1,9 @@
 // The journal actor with a real actor system and a real journal in a temp dir: replies only after
 // durability, in order; disk errors become negative replies and the journal carries on.
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <doctest/doctest.h>
@@ -89,6 +92,43 @@ TEST_CASE("journal actor replies after the batch is durable, with dense seqs in 
   CHECK(st["durable_seq"] == expect - 1);
   CHECK(st["committer"]["records"].get<std::uint64_t>() == expect - 1 - b);
   anon_send_exit(j, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("journal runtime: its last reference released by a commit callback, on the committer's thread, closes it "
+          "there without joining that thread") {
+  // The hazard of a SIGTERM under load (fresh-clone CI, session 36): a callback holding an actor
+  // handle, through it the runtime, is released last on the committer's thread; the runtime's
+  // destructor stops the committer, which joined the very thread it ran on ("Resource deadlock
+  // avoided", std::terminate). Here the callback holds the runtime itself.
+  temp_dir dir;
+  std::string error;
+  auto open_in_dir = [&, cfg = node_config_for(dir.path())] {
+    journal::recovery_report recovery;
+    return journal_runtime::open(cfg, &recovery, &error);
+  };
+  auto rt = open_in_dir();
+  REQUIRE_MESSAGE(rt, error);
+  auto* committer = &rt->committer();
+  std::atomic<bool> ran{false}, on_committer_thread{false};
+  auto done = [held = rt, &ran, &on_committer_thread, committer](const journal::result<journal::commit_ok>& r) {
+    on_committer_thread = committer->on_own_thread();
+    ran = r.ok();
+  };
+  REQUIRE(committer->submit(make_batch(1, 3), std::move(done), false).ok());
+  rt.reset(); // the callback's copy is the last
+  committer->flush(false); // the committer's thread commits, calls back and drops the callback
+  // The journal's directory lock goes with the runtime: it opens again once the runtime closed.
+  std::shared_ptr<journal_runtime> again;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  while (!again && std::chrono::steady_clock::now() < deadline) {
+    again = open_in_dir();
+    if (!again) std::this_thread::sleep_for(std::chrono::milliseconds{2});
+  }
+  REQUIRE_MESSAGE(again, error);
+  CHECK(ran);
+  CHECK(on_committer_thread);
+  CHECK(again->log().durable_seq() == again->log().base_seq() + 2); // the three records stayed
+  CHECK_FALSE(again->committer().on_own_thread());
 }
 
 TEST_CASE("journal actor: destination acks are retention positions and show in status") {
