@@ -25,7 +25,9 @@
 //       The floor (bench/peers/floor_node.cpp: one thread per process, blocking calls) runs in the
 //       same slices too, as a primary with a replica ("floor", sending before its own fdatasync)
 //       and alone ("floor1"), at Tandem's windows: the same ratios for the least a durable pair
-//       and node can do on this host, the best those targets can be here (--no-floor: left out).
+//       and node can do on this host, the best those targets can be here; and "floorT"/"floorT1",
+//       the same with each process's disk work on a second thread, as Tandem's journal is
+//       (--no-floor: left out).
 //       The sync pair runs with the defaults, so its links send a record once it is written
 //       (journal.send_before_durable, issue 19 part 1: the two fdatasyncs overlap); a fourth Tandem
 //       target, "late", is a sync pair with it off (a record is sent once durable), in the same
@@ -671,38 +673,47 @@ figures reference_row(json_report& rep, const std::string& label, std::size_t wi
 // The floor (bench/peers/floor_pair.hpp): floor_node as a primary with a replica ("floor") and as a
 // lone primary ("floor1"), in the same slices, at the same windows as Tandem (1 and 1024
 // outstanding). Its pair-to-single ratios are the best issue 19's ratio targets can be on this
-// host with both fdatasyncs kept; --no-floor leaves it out.
+// host with both fdatasyncs kept. "floorT" and "floorT1": the same with each process's writes and
+// fdatasyncs on a second thread (two hand-offs per node, Tandem's shape). --no-floor: left out.
 class floor_target {
 public:
   floor_target(const args& a, const std::string& root) {
     if (!a.floor) return;
     const std::string bin = TANDEM_BINARY_DIR "/bench/floor_node";
-    pair_ = std::make_unique<floor_peer>(bin, root + "/floor", true);
-    single_ = std::make_unique<floor_peer>(bin, root + "/floor1", false);
+    for (const bool threaded : {false, true})
+      for (const bool replica : {true, false}) {
+        const std::string label = std::string{threaded ? "floorT" : "floor"} + (replica ? "" : "1");
+        peers_.push_back({label, replica, threaded,
+                          std::make_unique<floor_peer>(bin, root + "/" + label, replica, threaded)});
+      }
   }
   void open(std::size_t window) {
-    for (auto* p : {pair_.get(), single_.get()})
-      if (p) p->open(window);
+    for (auto& p : peers_) p.peer->open(window);
   }
   void slice(const std::string& payload) {
-    for (auto* p : {pair_.get(), single_.get()})
-      if (p) p->run_slice(slice_seconds, payload);
+    for (auto& p : peers_) p.peer->run_slice(slice_seconds, payload);
   }
   std::map<std::string, figures> report(json_report& rep, std::size_t window) {
     std::map<std::string, figures> out;
-    for (auto [p, label] : {std::pair{pair_.get(), "floor"}, std::pair{single_.get(), "floor1"}}) {
-      if (!p) continue;
-      const auto run = p->close();
-      const std::string how = std::string{p == pair_.get() ? "floor_node pair" : "floor_node alone"} + ", " +
-                              std::to_string(run.window) + " outstanding";
-      out[label] = reference_row(rep, label, window, run.messages, run.seconds, run.latencies_us, run.cpu_primary_s,
-                                 run.cpu_replica_s, how, {{"replica", p == pair_.get()}});
+    for (auto& p : peers_) {
+      const auto run = p.peer->close();
+      const std::string how = std::string{p.replica ? "floor_node pair" : "floor_node alone"} +
+                              (p.threaded ? ", disk on its own thread" : "") + ", " + std::to_string(run.window) +
+                              " outstanding";
+      out[p.label] = reference_row(rep, p.label, window, run.messages, run.seconds, run.latencies_us,
+                                   run.cpu_primary_s, run.cpu_replica_s, how,
+                                   {{"replica", p.replica}, {"threaded", p.threaded}});
     }
     return out;
   }
 
 private:
-  std::unique_ptr<floor_peer> pair_, single_;
+  struct one {
+    std::string label;
+    bool replica, threaded;
+    std::unique_ptr<floor_peer> peer;
+  };
+  std::vector<one> peers_;
 };
 
 // ---- the Redis peer (issue 19) -----------------------------------------------------------------
@@ -998,7 +1009,8 @@ void report_issue19_targets(const throughput_result& t, json_report& rep) {
   // targets, a measure of what this host gives a well-known design (Redis) and the least any
   // design can add (the floor, floor_node), reported as phases.
   for (auto [pair, lone, what] : {std::tuple{"redis", "redis1", "Redis pair against a lone Redis primary (fsync always)"},
-                                  std::tuple{"floor", "floor1", "the floor pair against the floor alone (floor_node)"}}) {
+                                  std::tuple{"floor", "floor1", "the floor pair against the floor alone (floor_node)"},
+                                  std::tuple{"floorT", "floorT1", "the same, each process's disk on a thread of its own"}}) {
     const auto rp = t.by_target.find(pair), rs = t.by_target.find(lone);
     if (rp == t.by_target.end() || rs == t.by_target.end()) continue;
     const auto &p1 = rp->second.at(1), &q1 = rs->second.at(1), &p1024 = rp->second.at(1024), &q1024 = rs->second.at(1024);

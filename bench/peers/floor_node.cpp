@@ -3,10 +3,12 @@
 // length: what is left of a publish's latency is the loopback, the kernel's wake-ups and the
 // fdatasyncs themselves. replication_bench runs it as a lone primary ("floor1", the single-node
 // floor) and as a primary with one replica ("floor", the sync-pair floor), in the same slices as
-// Tandem and Redis; bench/peers/floor_pair.hpp is the bench side.
+// Tandem and Redis; bench/peers/floor_pair.hpp is the bench side. With --threaded ("floorT1",
+// "floorT") each process does its writes and fdatasyncs on a second thread (class disk below):
+// the floor of a node shaped like Tandem, whose sockets and journal are on different threads.
 //
-//   floor_node --listen PORT --file PATH [--replica-port PORT]   a primary (with a replica: a pair)
-//   floor_node --replica --listen PORT --file PATH               a replica
+//   floor_node [--threaded] --listen PORT --file PATH [--replica-port PORT]  a primary (a pair's)
+//   floor_node [--threaded] --replica --listen PORT --file PATH              a replica
 //
 // Wire (127.0.0.1 only): a message is a u32 length (little-endian, at most 1 MiB) and that many
 // bytes; an ack is a u64 (little-endian) count of messages durable -- on the primary's disk and,
@@ -22,16 +24,22 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -161,41 +169,142 @@ struct inbox {
   }
 };
 
-int run_replica(std::uint16_t port, const std::string& file) {
-  log_file log(file);
+// Where a node's appends are made durable. Inline (the floor): on the calling thread, the
+// replica's copy sent between the write and the fdatasync. Threaded (--threaded, Tandem's shape):
+// the I/O thread hands each batch to a disk thread, which writes it, hands it back for sending
+// (through an eventfd the I/O thread polls), fdatasyncs and reports it durable the same way: two
+// thread hand-offs per node, as a record crosses from Tandem's I/O thread to its journal and back.
+class disk {
+public:
+  using sender = std::function<void(const char*, std::size_t)>;
+  disk(const std::string& path, bool threaded) : log_(path) {
+    if (!threaded) return;
+    efd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (efd_ < 0) die("eventfd");
+    std::thread([this] { run(); }).detach(); // lives as long as the process (the bench SIGTERMs it)
+  }
+  // -1 inline; threaded: readable when written batches or durable counts wait (collect()).
+  int event_fd() const { return efd_; }
+  // `n` messages in `bytes` at `p`; `written` gets them once written, before their fdatasync.
+  void submit(const char* p, std::size_t bytes, std::uint64_t n, const sender& written) {
+    if (efd_ < 0) {
+      log_.append(p, bytes);
+      written(p, bytes);
+      log_.sync();
+      durable_ += n;
+      return;
+    }
+    {
+      std::lock_guard lock(mu_);
+      todo_.push_back({std::string(p, bytes), n});
+    }
+    cv_.notify_one();
+  }
+  // Threaded: on the I/O thread after event_fd() polled readable: written batches to `written`.
+  void collect(const sender& written) {
+    std::uint64_t ignored;
+    if (efd_ < 0 || ::read(efd_, &ignored, sizeof ignored) < 0) return;
+    std::vector<std::string> batches;
+    {
+      std::lock_guard lock(mu_);
+      batches.swap(written_);
+    }
+    for (const auto& b : batches) written(b.data(), b.size());
+  }
+  std::uint64_t durable() const { return durable_.load(); }
+
+private:
+  struct batch {
+    std::string bytes;
+    std::uint64_t n;
+  };
+  void run() {
+    for (;;) {
+      std::vector<batch> work;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !todo_.empty(); });
+        work.swap(todo_);
+      }
+      std::uint64_t n = 0;
+      for (auto& b : work) {
+        log_.append(b.bytes.data(), b.bytes.size());
+        n += b.n;
+      }
+      {
+        std::lock_guard lock(mu_);
+        for (auto& b : work) written_.push_back(std::move(b.bytes));
+      }
+      wake();
+      log_.sync();
+      durable_ += n;
+      wake();
+    }
+  }
+  void wake() {
+    const std::uint64_t one = 1;
+    if (::write(efd_, &one, sizeof one) < 0) die("eventfd write");
+  }
+
+  log_file log_;
+  int efd_ = -1;
+  std::atomic<std::uint64_t> durable_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<batch> todo_;
+  std::vector<std::string> written_;
+};
+
+const disk::sender send_nothing = [](const char*, std::size_t) {};
+
+int run_replica(std::uint16_t port, const std::string& file, bool threaded) {
+  disk d(file, threaded);
   const int listener = listen_on(port);
   const int primary = accept_one(listener);
   inbox in;
-  std::uint64_t durable = 0;
-  while (in.read_from(primary)) {
-    const auto [bytes, n] = in.complete();
-    if (n == 0) continue;
-    log.append(in.buf.data(), bytes);
-    log.sync();
-    in.consume(bytes);
-    durable += n;
-    send_count(primary, durable);
+  std::uint64_t acked = 0;
+  for (;;) {
+    pollfd fds[2] = {{primary, POLLIN, 0}, {d.event_fd(), POLLIN, 0}};
+    if (::poll(fds, d.event_fd() >= 0 ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      die("poll");
+    }
+    if (fds[0].revents != 0) {
+      if (!in.read_from(primary)) return 0;
+      const auto [bytes, n] = in.complete();
+      if (n > 0) {
+        d.submit(in.buf.data(), bytes, n, send_nothing);
+        in.consume(bytes);
+      }
+    }
+    if (d.event_fd() >= 0 && fds[1].revents != 0) d.collect(send_nothing);
+    if (d.durable() > acked) {
+      acked = d.durable();
+      send_count(primary, acked);
+    }
   }
-  return 0;
 }
 
 // Serves one client at a time (replication_bench opens one per window); the replica's ack count
 // is cumulative over the process, so each client is answered relative to where it started.
-int run_primary(std::uint16_t port, const std::string& file, int replica_port) {
-  log_file log(file);
+int run_primary(std::uint16_t port, const std::string& file, int replica_port, bool threaded) {
+  disk d(file, threaded);
   const int replica = replica_port > 0 ? dial(static_cast<std::uint16_t>(replica_port)) : -1;
+  const disk::sender to_replica = [replica](const char* p, std::size_t n) {
+    if (replica >= 0) write_all(replica, p, n, "send to the replica");
+  };
   const int listener = listen_on(port);
-  std::uint64_t local = 0, remote = 0;
+  std::uint64_t remote = 0;
   unsigned char acks[4096];
   std::size_t ack_bytes = 0;
   for (;;) {
     const int client = accept_one(listener);
-    const std::uint64_t base = local;
-    std::uint64_t answered = local;
+    const std::uint64_t base = d.durable(); // the last client's messages were all answered
+    std::uint64_t answered = base;
     inbox in;
     for (bool open = true; open;) {
-      pollfd fds[2] = {{client, POLLIN, 0}, {replica, POLLIN, 0}};
-      if (::poll(fds, replica >= 0 ? 2 : 1, -1) < 0) {
+      pollfd fds[3] = {{client, POLLIN, 0}, {d.event_fd(), POLLIN, 0}, {replica, POLLIN, 0}};
+      if (::poll(fds, 3, -1) < 0) { // a negative fd is skipped
         if (errno == EINTR) continue;
         die("poll");
       }
@@ -203,14 +312,12 @@ int run_primary(std::uint16_t port, const std::string& file, int replica_port) {
         open = in.read_from(client);
         const auto [bytes, n] = in.complete();
         if (n > 0) {
-          log.append(in.buf.data(), bytes);
-          if (replica >= 0) write_all(replica, in.buf.data(), bytes, "send to the replica");
-          log.sync();
+          d.submit(in.buf.data(), bytes, n, to_replica);
           in.consume(bytes);
-          local += n;
         }
       }
-      if (replica >= 0 && fds[1].revents != 0) {
+      if (fds[1].revents != 0) d.collect(to_replica);
+      if (fds[2].revents != 0) {
         const ssize_t r = ::read(replica, acks + ack_bytes, sizeof acks - ack_bytes);
         if (r <= 0) die("read from the replica");
         ack_bytes += static_cast<std::size_t>(r);
@@ -222,7 +329,7 @@ int run_primary(std::uint16_t port, const std::string& file, int replica_port) {
           ack_bytes -= whole;
         }
       }
-      const std::uint64_t durable = replica >= 0 ? std::min(local, remote) : local;
+      const std::uint64_t durable = replica >= 0 ? std::min(d.durable(), remote) : d.durable();
       if (open && durable > answered) {
         send_count(client, durable - base);
         answered = durable;
@@ -235,17 +342,18 @@ int run_primary(std::uint16_t port, const std::string& file, int replica_port) {
 } // namespace
 
 int main(int argc, char** argv) {
-  bool replica = false;
+  bool replica = false, threaded = false;
   int port = 0, replica_port = 0;
   std::string file;
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
     if (k == "--replica") replica = true;
+    else if (k == "--threaded") threaded = true;
     else if (k == "--listen" && i + 1 < argc) port = std::atoi(argv[++i]);
     else if (k == "--replica-port" && i + 1 < argc) replica_port = std::atoi(argv[++i]);
     else if (k == "--file" && i + 1 < argc) file = argv[++i];
     else {
-      std::fprintf(stderr, "usage: floor_node [--replica] --listen PORT --file PATH [--replica-port PORT]\n");
+      std::fprintf(stderr, "usage: floor_node [--replica] [--threaded] --listen PORT --file PATH [--replica-port PORT]\n");
       return 2;
     }
   }
@@ -253,6 +361,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "floor_node: --listen PORT (1-65535) and --file PATH are required\n");
     return 2;
   }
-  return replica ? run_replica(static_cast<std::uint16_t>(port), file)
-                 : run_primary(static_cast<std::uint16_t>(port), file, replica_port);
+  return replica ? run_replica(static_cast<std::uint16_t>(port), file, threaded)
+                 : run_primary(static_cast<std::uint16_t>(port), file, replica_port, threaded);
 }

@@ -35,12 +35,15 @@ std::string log_tail(const std::string& path) {
 
 } // namespace
 
-floor_peer::floor_peer(const std::string& binary, const std::string& dir, bool replica) : dir_(dir) {
+floor_peer::floor_peer(const std::string& binary, const std::string& dir, bool replica, bool threaded) : dir_(dir) {
   std::filesystem::create_directories(dir);
   std::vector<std::string> primary_args{"--file", dir + "/primary.dat"};
+  if (threaded) primary_args.push_back("--threaded");
   if (replica) {
     const auto rport = free_port();
-    replica_ = start_floor(binary, dir, {"--replica", "--listen", std::to_string(rport), "--file", dir + "/replica.dat"});
+    std::vector<std::string> replica_args{"--replica", "--listen", std::to_string(rport), "--file", dir + "/replica.dat"};
+    if (threaded) replica_args.push_back("--threaded");
+    replica_ = start_floor(binary, dir, replica_args);
     primary_args.insert(primary_args.end(), {"--replica-port", std::to_string(rport)});
   }
   port_ = free_port();

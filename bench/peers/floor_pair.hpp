@@ -3,7 +3,8 @@
 // thread per process and blocking calls: the least a durable node can add to an fdatasync on this
 // host (the loopback, the kernel's wake-ups; for the pair, the replica's fdatasync after one
 // crossing, overlapping the primary's). Its pair-to-single ratios are what issue 19's ratio
-// targets can reach here at best; Tandem's and Redis's are read against them.
+// targets can reach here at best; Tandem's and Redis's are read against them. Threaded, the same
+// with each process's disk work on a second thread: the floor of Tandem's shape.
 #pragma once
 
 #include <sys/types.h>
@@ -26,8 +27,9 @@ struct floor_run {
 class floor_peer {
 public:
   // Starts floor_node `binary` under `dir` (registered with the bench's cleanup): a replica first
-  // when `replica`, then the primary; throws bench_error if it does not listen within 10 s.
-  floor_peer(const std::string& binary, const std::string& dir, bool replica);
+  // when `replica`, then the primary, both with --threaded when `threaded` (the disk on a thread
+  // of its own); open() throws bench_error if the primary does not listen within 10 s.
+  floor_peer(const std::string& binary, const std::string& dir, bool replica, bool threaded = false);
   ~floor_peer();
   floor_peer(const floor_peer&) = delete;
   floor_peer& operator=(const floor_peer&) = delete;
