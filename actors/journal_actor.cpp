@@ -21,6 +21,7 @@
 #include "actors/logic/journal_core.hpp"
 #include "journal/hop_trace.hpp"
 #include "journal/record_codec.hpp"
+#include "actors/retention_worker.hpp"
 #include "actors/timer_relay.hpp"
 
 namespace tandem {
@@ -73,6 +74,10 @@ struct journal_state {
   std::vector<caf::actor> durable_listeners;
   std::map<std::string, std::uint64_t> inbound; // peer -> what we durably hold of its journal
   bool inbound_dirty = false;
+  std::shared_ptr<ordered_file_writer> inbound_writer; // null: no inbound positions file
+  // Runs each retention pass and writes the inbound positions file (actors/retention_worker.hpp):
+  // never on this actor's thread, which sits on every publish's path.
+  retention_worker_actor retention_worker;
   std::map<std::string, std::string> groups; // instance -> group, as announced (instance_groups_file)
   std::set<std::string> inbound_checked; // peers whose position was reconciled with the journal
   std::uint64_t scan_records = 0;
@@ -498,15 +503,26 @@ void remember_group(journal_state& st, const std::string& instance, const std::s
     log::warn(component, "cannot persist instance groups: ", ok.to_string());
 }
 
+// The inbound positions' text for the next write, with its version (ordered_file_writer); version
+// 0 when nothing changed since the last one taken (or no file is configured). Taking it clears
+// the dirty mark: a failed write sets it again.
+std::pair<std::uint64_t, std::string> take_inbound(journal_state& st) {
+  if (!st.inbound_dirty || !st.inbound_writer)
+    return {0, {}};
+  st.inbound_dirty = false;
+  return {st.inbound_writer->next_version(), nlohmann::json(st.inbound).dump()};
+}
+
+// At exit, on this thread: the last text, written unless the retention worker wrote a later one.
 void save_inbound(journal_state& st) {
-  if (!st.inbound_dirty || st.options.inbound_positions_file.empty())
+  auto [version, text] = take_inbound(st);
+  if (version == 0)
     return;
-  nlohmann::json doc(st.inbound);
-  auto ok = journal::posix_file_system().write_file_atomic(st.options.inbound_positions_file, doc.dump());
-  if (!ok.ok())
+  auto ok = st.inbound_writer->write(version, text);
+  if (!ok.ok()) {
+    st.inbound_dirty = true;
     log::warn(component, "cannot persist inbound positions: ", ok.to_string());
-  else
-    st.inbound_dirty = false;
+  }
 }
 
 // What this node durably holds of `peer`'s journal: its resume point.
@@ -544,21 +560,30 @@ void update_inbound_position(journal_state& st, const std::string& peer, std::ui
   }
 }
 
-// Blocking (fsync of the positions file, unlink of segments): fine here, this actor is detached.
+// A retention pass, handed to the retention worker (its files' fsyncs and the removals' unlinks
+// block; this actor must not: actors/retention_worker.hpp). The next one is armed from its answer.
 void run_retention(journal_self self) {
   auto& st = self->state;
-  auto removed = st.rt->log().enforce_retention();
-  if (!removed)
-    log::warn(component, "retention: ", removed.error().to_string());
-  else if (*removed > 0) {
-    st.removed_segments += *removed;
-    log::info(component, "retention removed ", *removed, " segment(s) every destination has");
-  }
-  for (const auto& change : st.rt->log().take_hold_changes()) // journal.max_held_bytes: each once
-    log::warn(component, journal::describe(change));
-  save_inbound(st);
-  arm_timer(st.options.timers, st.options.retention_interval, self->address(),
-            caf::make_message(atoms::retention::value));
+  auto taken = take_inbound(st);
+  const std::uint64_t version = taken.first;
+  auto rearm = [self] {
+    arm_timer(self->state.options.timers, self->state.options.retention_interval, self->address(),
+              caf::make_message(atoms::retention::value));
+  };
+  self->request(st.retention_worker, caf::infinite, atoms::retention::value, version, std::move(taken.second))
+    .then(
+      [self, version, rearm](std::uint64_t removed, bool inbound_written) {
+        self->state.removed_segments += removed;
+        if (version != 0 && !inbound_written)
+          self->state.inbound_dirty = true; // the next pass writes the positions again
+        rearm();
+      },
+      [self, version, rearm](caf::error& err) {
+        log::warn(component, "retention pass did not answer: ", self->system().render(err));
+        if (version != 0)
+          self->state.inbound_dirty = true;
+        rearm();
+      });
 }
 
 void record_destination_ack(journal_self self, const std::string& destination, std::uint64_t seq) {
@@ -604,6 +629,10 @@ void init_state(journal_self self, std::shared_ptr<journal_runtime> rt, journal:
   log_inbound_note(st);
   load_inbound(st);
   load_groups(st);
+  if (!st.options.inbound_positions_file.empty())
+    st.inbound_writer = std::make_shared<ordered_file_writer>(st.options.inbound_positions_file);
+  st.retention_worker = spawn_retention_worker(self->system(), st.rt, st.inbound_writer);
+  self->link_to(st.retention_worker); // it ends with this actor (after a pass in progress)
   // Timers go through a relay (timer_relay.hpp) so a pending one never keeps this detached actor
   // alive: the actor system waits for every detached actor to be destroyed.
   if (!st.options.timers) {

@@ -76,9 +76,12 @@
 // for sync destinations or for originals); beyond it a publish is answered queue_full at once.
 // Every admitted publish is answered exactly once.
 //
-// It runs detached (its own thread): retention sweeps unlink files and persist positions with
-// fsync, which must never happen on a CAF scheduler thread. Appends do not block it either: they
-// go to the group committer's thread, whose completion callback only sends this actor a message.
+// It runs detached (its own thread), and may commit an append itself when it has nothing else
+// waiting (journal_actor_options::commit_here): it sits on every publish's path. So the retention
+// pass (the hold rule, the positions, extent and inbound positions files' fsyncs, the unlinks)
+// runs on a retention worker of its own (actors/retention_worker.hpp), asked once per
+// retention_interval and re-armed from its answer; the instance groups file (a new peer, rare)
+// is still written here.
 //
 // Ordering contract: an append_reply with ok=true is sent only after the committer reported the
 // batch durable (fdatasync completed). Replies are NOT in submission order: an append's reply

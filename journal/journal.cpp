@@ -779,8 +779,23 @@ void journal::remove_destination(std::string_view destination) {
 }
 
 status journal::persist_positions() {
-  std::lock_guard lock(retention_mu_);
-  return positions_->persist();
+  std::lock_guard pass(retention_pass_mu_);
+  std::optional<std::string> text;
+  {
+    std::lock_guard lock(retention_mu_);
+    text = positions_->take_changes();
+  }
+  return write_positions(text);
+}
+
+status journal::write_positions(const std::optional<std::string>& text) {
+  if (!text) return {};
+  auto s = positions_->write(*text);
+  if (!s) {
+    std::lock_guard lock(retention_mu_);
+    positions_->mark_dirty(); // the next pass writes the positions again
+  }
+  return s;
 }
 
 status journal::apply_hold_rule(const std::vector<hold_segment>& sealed, std::uint64_t first_held, std::int64_t now) {
@@ -823,15 +838,20 @@ result<std::size_t> journal::enforce_retention() {
                           segment_removable(0, st.summary.max_timestamp_ns, std::numeric_limits<std::uint64_t>::max(),
                                             now, opts_.retention_min_age_ns)});
   }
+  std::lock_guard pass(retention_pass_mu_);
   std::uint64_t min_acked;
+  std::optional<std::string> positions_text;
   {
     // Persist before removing: a removal must never be based on a position or a release a
-    // restart would forget.
+    // restart would forget. The bound and the positions' text are taken together; the text is
+    // written below, outside this lock, so that acknowledge() (every destination ack, on the
+    // node's journal actor) never waits for its fsyncs.
     std::lock_guard lock(retention_mu_);
     if (auto s = apply_hold_rule(sealed, first_held, now); !s) return s;
-    if (auto s = positions_->persist(); !s) return s;
+    positions_text = positions_->take_changes();
     min_acked = positions_->min_position(released_->all());
   }
+  if (auto s = write_positions(positions_text); !s) return s;
   std::vector<std::uint64_t> removed;
   removed_history history;
   std::uint64_t new_oldest = 0;

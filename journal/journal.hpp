@@ -11,8 +11,9 @@
 //     (except enforce_retention's own unlinks, which hold no lock the writer or readers take, and
 //     the extent file's one small atomic write, which a seal on the writer thread and a retention
 //     pass serialise between them: the writer can wait for it at a seal, never at an append;
-//     and the "positions" and "released" files, written under the retention lock, which neither
-//     the writer nor readers take: only the retention calls -- acknowledge, held_back, ... -- wait).
+//     and the "released" file, written under the retention lock, which neither the writer nor
+//     readers take: only the retention calls -- acknowledge, held_back, ... -- wait, and only at a
+//     pass that releases or restores a destination; the "positions" file is written without it).
 //   * A cursor (reader.hpp) belongs to one thread; any number of cursors may run concurrently.
 //   * Readers only ever see durable records: durable_seq() advances only after a completed fdatasync.
 //     The one exception, with journal_options::reserve_step: cursor::read_window_slices_up_to
@@ -248,7 +249,10 @@ public:
   // Retention. acknowledge() only updates memory; enforce_retention() first applies the hold rule
   // (retention.hpp decide_holds; persists the "released" file when it changed), persists
   // positions atomically, then removes every removable sealed segment (oldest first, never the
-  // active one; released destinations do not hold) and returns how many it removed.
+  // active one; released destinations do not hold) and returns how many it removed. The
+  // positions file is written outside the retention lock (acknowledge() and the other retention
+  // calls never wait for its fsyncs), from the positions taken with the removal bound under
+  // it; passes (and persist_positions) run one at a time, so an older text never lands last.
   // take_hold_changes() hands out (once) the releases and restores the passes decided.
   status acknowledge(std::string_view destination, std::uint64_t seq);
   std::uint64_t acknowledged(std::string_view destination) const;
@@ -346,12 +350,16 @@ private:
   std::mutex extent_mu_; // guards extent_ and writes of the extent file
   journal_extent extent_; // as last written
 
+  std::mutex retention_pass_mu_; // one retention pass or persist_positions at a time; before retention_mu_
   mutable std::mutex retention_mu_;
   std::optional<retention_positions> positions_;
   std::optional<released_destinations> released_; // journal.max_held_bytes
   hold_totals hold_totals_;
   std::vector<hold_change> hold_changes_; // not taken yet
 
+  // Writes the positions' text taken under retention_mu_ (nothing when nullopt), without that
+  // lock; retention_pass_mu_ held. A failed write marks the positions dirty again.
+  status write_positions(const std::optional<std::string>& text);
   // The hold rule's step of enforce_retention (journal.cpp); retention_mu_ held.
   status apply_hold_rule(const std::vector<hold_segment>& sealed, std::uint64_t first_held, std::int64_t now);
 };

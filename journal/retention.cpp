@@ -167,6 +167,14 @@ status retention_positions::persist() {
   return {};
 }
 
+std::optional<std::string> retention_positions::take_changes() {
+  if (!dirty_) return std::nullopt;
+  dirty_ = false;
+  return encode(positions_);
+}
+
+status retention_positions::write(std::string_view text) { return fs_->write_file_atomic(path_, text); }
+
 // --- released destinations -------------------------------------------------------------------
 
 std::string released_destinations::encode(const released_map& released) {

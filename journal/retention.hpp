@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,15 @@ public:
 
   bool dirty() const { return dirty_; }
   status persist(); // writes the file if anything changed since the last persist
+  // persist() in two steps, so that the write can run without the lock that serialises this
+  // object (the journal's retention lock: acknowledge() then never waits for the file's fsyncs).
+  // take_changes(): the file's text when anything changed since the last take (dirty cleared),
+  // nullopt when nothing did. write(text): replaces the file with it; the caller serialises
+  // writes (an older text written last would take positions back). After a failed write,
+  // mark_dirty() (under the lock) makes the next take give the current positions again.
+  std::optional<std::string> take_changes();
+  status write(std::string_view text);
+  void mark_dirty() { dirty_ = true; }
 
   static std::string encode(const std::map<std::string, std::uint64_t, std::less<>>& positions);
   static result<std::map<std::string, std::uint64_t, std::less<>>> decode(std::string_view text, const std::string& path);

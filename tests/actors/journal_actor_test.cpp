@@ -3,6 +3,8 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -10,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/journal_actor.hpp"
+#include "actors/retention_worker.hpp"
 #include "actors/sync_answers.hpp"
 #include "tests/actors/logic/publish_record.hpp"
 #include "tests/actors/test_node_config.hpp"
@@ -165,6 +168,70 @@ TEST_CASE("journal actor: destination acks are retention positions and show in s
   CHECK(after["held_back"][0]["segments"] == 0);
   CHECK(after["segments"].get<int>() < segments_before);
   anon_send_exit(j, caf::exit_reason::user_shutdown);
+}
+
+// The whole of a small file, "" when absent.
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST_CASE("journal actor: a retention pass held by a slow disk holds neither publishes nor acks; the positions "
+          "acked meanwhile and the inbound positions follow at the next passes") {
+  temp_dir dir;
+  journal::test::gated_atomic_fs gate{"positions"}; // the journal's retention positions file
+  auto cfg = node_config_for(dir.path());
+  journal::recovery_report rep;
+  std::string error;
+  auto rt = journal_runtime::open(cfg, &rep, &error, &gate);
+  REQUIRE_MESSAGE(rt, error);
+  caf::actor_system_config ccfg;
+  caf::actor_system sys{quiet(ccfg)};
+  journal_actor_options options;
+  options.retention_interval = std::chrono::milliseconds{20};
+  options.inbound_positions_file = dir.path() + "/inbound_positions.json";
+  auto j = spawn_journal_actor(sys, rt, rep, options);
+  caf::scoped_actor self{sys};
+  REQUIRE(append(self, j, make_batch(1, 10, 100)).ok);
+  const std::uint64_t b = rt->log().base_seq() - 1;
+  gate.set_open(false);
+  self->send(j, atoms::dest_ack::value, std::string{"B"}, b + 5); // the next pass writes it: held
+  REQUIRE(gate.wait_for_writer());
+  self->send(j, atoms::inbound_held::value, std::string{"P"}, std::uint64_t{42});
+  self->send(j, atoms::dest_ack::value, std::string{"B"}, b + 8);
+  const auto r = append(self, j, make_batch(11, 10, 100)); // committed and answered meanwhile
+  CHECK(r.ok);
+  const auto st = status_of(self, j);
+  CHECK(st["held_back"][0]["acknowledged"] == b + 8);
+  CHECK(gate.writer_waiting()); // all of the above while the pass was still held
+  CHECK(file_text(options.inbound_positions_file).empty());
+  gate.set_open(true);
+  const std::string positions = journal_dir(cfg.data_dir) + "/positions";
+  const std::string b_line = "\nB " + std::to_string(b + 8) + "\n";
+  CHECK(tandem::test::wait_until(
+    [&] {
+      return file_text(positions).find(b_line) != std::string::npos &&
+             file_text(options.inbound_positions_file) == R"({"P":42})";
+    },
+    std::chrono::seconds{10}));
+  anon_send_exit(j, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("ordered_file_writer: an older text never replaces a newer one; a failed write keeps the last version") {
+  temp_dir dir;
+  ordered_file_writer w{dir.path() + "/f"};
+  const auto v1 = w.next_version(), v2 = w.next_version();
+  CHECK(v2 > v1);
+  REQUIRE(w.write(v2, "two").ok());
+  CHECK(w.write(v1, "one").ok()); // skipped: v2 is on disk
+  CHECK(file_text(dir.path() + "/f") == "two");
+  CHECK(w.written_version() == v2);
+  const auto v3 = w.next_version();
+  REQUIRE(w.write(v3, "three").ok());
+  CHECK(file_text(dir.path() + "/f") == "three");
+  ordered_file_writer broken{dir.path() + "/no-such-dir/f"};
+  CHECK_FALSE(broken.write(broken.next_version(), "x").ok());
+  CHECK(broken.written_version() == 0);
 }
 
 namespace {

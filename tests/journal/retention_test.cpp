@@ -1,8 +1,11 @@
 // journal/retention.cpp and journal::enforce_retention
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <limits>
+#include <thread>
 
 #include "journal/reader.hpp"
 #include "journal/record_format.hpp"
@@ -233,4 +236,65 @@ TEST_CASE("a destination removed live releases its hold; one added live holds fr
   REQUIRE(j->add_destination("east").ok()); // a known name keeps its position
   CHECK(j->acknowledged("east") == j->durable_seq());
   CHECK_FALSE(j->add_destination("bad name\n").ok());
+}
+
+namespace {
+
+std::uint64_t position_in_file(const std::string& dir, const std::string& name) {
+  const auto text = read_bytes(dir + "/positions");
+  const auto at = text.find("\n" + name + " ");
+  REQUIRE(at != std::string::npos);
+  return std::stoull(text.substr(at + name.size() + 2));
+}
+
+} // namespace
+
+TEST_CASE("retention pass: the positions file is written outside the retention lock, so acks never wait for its "
+          "fsyncs; a failed write is written again at the next pass") {
+  temp_dir d;
+  gated_atomic_fs gate{"positions"};
+  auto o = retained(d.path(), {"east"});
+  o.fs = &gate;
+  auto j = open_ok(o);
+  fill(*j, 10);
+  const auto base = j->first_seq() - 1;
+  REQUIRE(j->acknowledge("east", base + 5).ok());
+  REQUIRE(j->enforce_retention().ok());
+  CHECK(position_in_file(d.path(), "east") == base + 5);
+
+  // A pass whose positions write is held (a slow disk): acks, positions and holds answer meanwhile.
+  REQUIRE(j->acknowledge("east", base + 7).ok());
+  gate.set_open(false);
+  result<std::size_t> held_pass{std::size_t{0}};
+  std::thread pass([&] { held_pass = j->enforce_retention(); });
+  REQUIRE(gate.wait_for_writer());
+  // Before, these waited for the write (under the retention lock): bounded here, not a hang.
+  auto meanwhile = std::async(std::launch::async, [&] {
+    return j->acknowledge("east", base + 9).ok() && j->acknowledged("east") == base + 9 && j->held_back().size() == 1;
+  });
+  const bool answered = meanwhile.wait_for(std::chrono::seconds{10}) == std::future_status::ready;
+  CHECK(answered);
+  CHECK(gate.writer_waiting()); // all of it while the write was still held
+  gate.set_open(true);
+  CHECK(meanwhile.get());
+  pass.join();
+  REQUIRE(held_pass.ok());
+  CHECK(position_in_file(d.path(), "east") == base + 7); // the positions taken with the pass's bound
+  REQUIRE(j->enforce_retention().ok());
+  CHECK(position_in_file(d.path(), "east") == base + 9); // the ack during the write, at the next pass
+
+  // A failed write: the pass fails (nothing removed on its strength), the file keeps the last
+  // positions written, and the next pass writes them although no ack came in between.
+  REQUIRE(j->acknowledge("east", base + 11).ok());
+  gate.fail = true;
+  CHECK_FALSE(j->enforce_retention().ok());
+  CHECK(position_in_file(d.path(), "east") == base + 9);
+  gate.fail = false;
+  REQUIRE(j->enforce_retention().ok());
+  CHECK(position_in_file(d.path(), "east") == base + 11);
+  // Unchanged since: a pass writes nothing (the gate would hold it).
+  gate.set_open(false);
+  CHECK(j->enforce_retention().ok());
+  CHECK_FALSE(gate.writer_waiting());
+  gate.set_open(true);
 }

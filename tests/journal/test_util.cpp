@@ -90,4 +90,31 @@ result<std::unique_ptr<writable_file>> fault_fs::open_writable(const std::string
   return std::unique_ptr<writable_file>(new fault_writable(*this, std::move(*f)));
 }
 
+status gated_atomic_fs::write_file_atomic(const std::string& path, std::string_view data) {
+  if (std::filesystem::path(path).filename() != name_) return forwarding_file_system::write_file_atomic(path, data);
+  std::unique_lock lock(mu_);
+  ++waiting_;
+  cv_.notify_all();
+  cv_.wait(lock, [&] { return open_; });
+  --waiting_;
+  if (fail) return {errc::io_error, "injected: write of " + path + " failed"};
+  return forwarding_file_system::write_file_atomic(path, data);
+}
+
+bool gated_atomic_fs::wait_for_writer() {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, std::chrono::seconds{10}, [&] { return waiting_ > 0; });
+}
+
+bool gated_atomic_fs::writer_waiting() {
+  std::lock_guard lock(mu_);
+  return waiting_ > 0;
+}
+
+void gated_atomic_fs::set_open(bool open) {
+  std::lock_guard lock(mu_);
+  open_ = open;
+  cv_.notify_all();
+}
+
 } // namespace tandem::journal::test

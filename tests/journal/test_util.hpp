@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -87,6 +88,26 @@ public:
 
   // Takes the armed errno for one operation (clearing it unless sticky).
   int take(std::atomic<int>& e) { return sticky ? e.load() : e.exchange(0); }
+};
+
+// Passes everything through, but holds each atomic write of files named `name` (write_file_atomic;
+// any directory) until set_open(true) (a slow fsync), and fails them while `fail` is set.
+class gated_atomic_fs final : public forwarding_file_system {
+public:
+  explicit gated_atomic_fs(std::string name) : name_(std::move(name)) {}
+  status write_file_atomic(const std::string& path, std::string_view data) override;
+  // Waits (10 s at most) until a write is held at the gate.
+  bool wait_for_writer();
+  bool writer_waiting();
+  void set_open(bool open);
+  std::atomic<bool> fail{false};
+
+private:
+  std::string name_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int waiting_ = 0;
+  bool open_ = true;
 };
 
 } // namespace tandem::journal::test
