@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_json.hpp"
+#include "bench/bench_util.hpp"
 #include "tests/support/process.hpp"
 
 using namespace tandem::test;
@@ -202,4 +203,16 @@ TEST_CASE("write_file_atomically replaces the whole file and leaves no temp file
   // A path it cannot write is reported, naming it.
   const auto err = tandem::bench::write_file_atomically(dir / "missing/doc.json", "x");
   CHECK(err.find("missing/doc.json") != std::string::npos);
+}
+
+TEST_CASE("bench_util: percent_above counts the samples strictly above the threshold, in percent") {
+  CHECK(tandem::bench::percent_above({}, 1000) == 0);
+  std::vector<double> v(200, 400.0); // 200 messages at 400 us
+  CHECK(tandem::bench::percent_above(v, 1000) == 0);
+  v[7] = 1000;                      // at the threshold: not above it
+  CHECK(tandem::bench::percent_above(v, 1000) == 0);
+  v[8] = 1000.5;
+  v[9] = 8600; // one stall of 8.6 ms
+  CHECK(tandem::bench::percent_above(v, 1000) == doctest::Approx(1.0));
+  CHECK(tandem::bench::percent_above(v, 300) == doctest::Approx(100.0));
 }
