@@ -650,6 +650,8 @@ void init_state(journal_self self, std::shared_ptr<journal_runtime> rt, journal:
   });
   self->set_exit_handler([=](caf::exit_msg& msg) {
     save_inbound(self->state);
+    // The link ends the worker with any other reason; a normal exit would not (CAF ignores it).
+    self->send_exit(self->state.retention_worker, caf::exit_reason::user_shutdown);
     self->quit(msg.reason);
   });
 }

@@ -826,6 +826,7 @@ status journal::apply_hold_rule(const std::vector<hold_segment>& sealed, std::ui
 }
 
 result<std::size_t> journal::enforce_retention() {
+  std::lock_guard pass(retention_pass_mu_); // first: a pass's view of the segments is its own
   const std::int64_t now = opts_.clock();
   std::vector<hold_segment> sealed;
   std::uint64_t first_held = 0;
@@ -838,7 +839,6 @@ result<std::size_t> journal::enforce_retention() {
                           segment_removable(0, st.summary.max_timestamp_ns, std::numeric_limits<std::uint64_t>::max(),
                                             now, opts_.retention_min_age_ns)});
   }
-  std::lock_guard pass(retention_pass_mu_);
   std::uint64_t min_acked;
   std::optional<std::string> positions_text;
   {
