@@ -160,13 +160,6 @@ std::uint64_t retention_positions::min_position(const released_map& ignored) con
   return m;
 }
 
-status retention_positions::persist() {
-  if (!dirty_) return {};
-  if (auto s = fs_->write_file_atomic(path_, encode(positions_)); !s) return s;
-  dirty_ = false;
-  return {};
-}
-
 std::optional<std::string> retention_positions::take_changes() {
   if (!dirty_) return std::nullopt;
   dirty_ = false;

@@ -57,8 +57,7 @@ public:
   const std::map<std::string, std::uint64_t, std::less<>>& all() const { return positions_; }
 
   bool dirty() const { return dirty_; }
-  status persist(); // writes the file if anything changed since the last persist
-  // persist() in two steps, so that the write can run without the lock that serialises this
+  // Persisting, in two steps so that the write can run without the lock that serialises this
   // object (the journal's retention lock: acknowledge() then never waits for the file's fsyncs).
   // take_changes(): the file's text when anything changed since the last take (dirty cleared),
   // nullopt when nothing did. write(text): replaces the file with it; the caller serialises
