@@ -30,9 +30,12 @@ journal::status visit_durable(const journal::journal& log, std::uint64_t from,
     if (slices->empty())
       break;
     for (const auto& s : *slices)
-      for (std::uint32_t i = 0; i < s.count; ++i)
+      for (std::uint32_t i = 0; i < s.count; ++i) {
+        if (log.scans_stopped())
+          return journal::status(journal::errc::stopped, "the node is shutting down");
         if (!visit(s.chunk->record_bytes(s.first + i)))
           return {};
+      }
   }
   return {};
 }

@@ -62,7 +62,8 @@ using repair_records = std::shared_ptr<std::vector<journal::record>>;
 
 // Calls visit(record bytes) for every durable record from seq `from` (at least the oldest held)
 // up to the durable end of the call, while it returns true. Blocking (disk reads): off the
-// scheduler only. Retention removing the segment under the cursor ends it with errc::trimmed.
+// scheduler only. Retention removing the segment under the cursor ends it with errc::trimmed;
+// the node's shutdown (journal::stop_scans) with errc::stopped, before the next record.
 journal::status visit_durable(const journal::journal& log, std::uint64_t from,
                               const std::function<bool(std::string_view)>& visit);
 

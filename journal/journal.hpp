@@ -246,6 +246,15 @@ public:
   // the scan with errc::trimmed, and a damaged record with errc::corruption naming file and offset.
   status scan_durable(const std::function<void(std::string_view record)>& visit) const;
 
+  // Shutdown (tandemd, at its first signal): asks the walks over the journal that run on threads
+  // of their own for the actors (actors/repair_scan.hpp visit_durable: anti-entropy digests and
+  // repair reads and plans, on the digest scanner) to end at their next record with
+  // errc::stopped, so that a shutdown never waits for one: a digest of a large journal reads all
+  // of it, seconds or more, and its thread takes the node's exit only between requests. Appends,
+  // cursors, retention and scan_durable (startup) are unaffected. Cannot be undone.
+  void stop_scans() noexcept { scans_stopped_.store(true, std::memory_order_relaxed); }
+  bool scans_stopped() const noexcept { return scans_stopped_.load(std::memory_order_relaxed); }
+
   // Retention. acknowledge() only updates memory; enforce_retention() first applies the hold rule
   // (retention.hpp decide_holds; persists the "released" file when it changed), persists
   // positions atomically, then removes every removable sealed segment (oldest first, never the
@@ -330,6 +339,7 @@ private:
 
   std::atomic<std::uint64_t> durable_seq_{0};
   std::atomic<std::uint64_t> sendable_seq_{0};
+  std::atomic<bool> scans_stopped_{false}; // stop_scans()
   std::uint64_t base_seq_ = 1; // set by recover(), constant afterwards
   mutable std::atomic<std::uint64_t> cursor_disk_bytes_{0};
   tail_window window_;

@@ -6,7 +6,8 @@
 //   3. bind the listeners, then lock the data dir (a failed bind leaves no data dir behind)
 //                                                                   (exit 1 on failure)
 //   4. start the actor system and the supervisor, which owns every other actor
-//   5. wait for a signal; then stop the supervisor and wait for all actors, within the grace period.
+//   5. wait for a signal; then end the journal scans in progress (anti-entropy digests), stop the
+//      supervisor and wait for all actors, within the grace period; a clean stop logs its steps' times.
 //      A second signal, or a shutdown that overruns the grace period, exits at once.
 // Under systemd (Type=notify, NOTIFY_SOCKET set) it reports READY=1 after step 4 once the
 // supervisor answers, WATCHDOG=1 while the actor system keeps answering, STOPPING=1 at step 5
@@ -321,11 +322,33 @@ tandem::node_info make_node_info(const tandem::config::node_config& cfg, const n
   return info;
 }
 
+// What a shutdown is waiting for, set by run_node as it goes (string literals only): a shutdown
+// that overruns the grace period names it, and a clean stop logs how long each step took.
+struct shutdown_progress {
+  std::atomic<const char*> waiting_for{"the signal"};
+  std::chrono::steady_clock::time_point begun{};
+
+  // Starts the next step; the milliseconds since the previous step started (or since `begun`).
+  long long next(const char* step) {
+    auto now = std::chrono::steady_clock::now();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_).count();
+    last_ = now;
+    waiting_for = step;
+    return ms;
+  }
+  void begin() { begun = last_ = std::chrono::steady_clock::now(); }
+
+private:
+  std::chrono::steady_clock::time_point last_{};
+};
+
 // The signal thread's loop: the first SIGINT/SIGTERM sets stop_requested (under mx) and wakes
-// cv; a second one, or a shutdown that overruns the grace period, ends the process at once.
-// SIGHUP calls `hangup` (a live reload). Returns once `stopped` is set.
+// cv; a second one, or a shutdown that overruns the grace period, ends the process at once (the
+// overrun's log line names the step `progress` was in). SIGHUP calls `hangup` (a live reload).
+// Returns once `stopped` is set.
 void watch_signals(std::mutex& mx, std::condition_variable& cv, bool& stop_requested,
-                   const std::atomic<bool>& stopped, const std::function<void()>& hangup) {
+                   const std::atomic<bool>& stopped, const std::function<void()>& hangup,
+                   const shutdown_progress& progress) {
   using namespace tandem;
   sigset_t set;
   sigemptyset(&set);
@@ -355,7 +378,8 @@ void watch_signals(std::mutex& mx, std::condition_variable& cv, bool& stop_reque
         log::warn("tandemd", "second signal: exiting immediately");
         std::_Exit(1);
       case shutdown_policy::action::exit_now_overrun:
-        log::error("tandemd", "shutdown exceeded ", shutdown_grace.count(), " ms: exiting immediately");
+        log::error("tandemd", "shutdown exceeded ", shutdown_grace.count(), " ms while waiting for ",
+                   progress.waiting_for.load(), ": exiting immediately");
         std::_Exit(1);
     }
   }
@@ -516,9 +540,11 @@ int run_node(const tandem::config::node_config& cfg, const tandem::config::confi
   auto hangup = [&] { reload.hangup(); };
   // The signal thread: the first SIGINT/SIGTERM asks main to stop; a second one, or a shutdown that
   // overruns the grace period, ends the process at once.
-  std::thread signals([&] { watch_signals(mx, cv, stop_requested, stopped, hangup); });
+  shutdown_progress progress;
+  std::thread signals([&] { watch_signals(mx, cv, stop_requested, stopped, hangup, progress); });
 
   int exit_code = 0;
+  long long steps_ms[4] = {0, 0, 0, 0}; // the shutdown's steps, logged at a clean stop
   {
     // Before any actor exists: the actor hooks bind their probes when they start.
     tandem::metrics::live_metrics::instance().enable(cfg.metrics.enabled);
@@ -553,19 +579,30 @@ int run_node(const tandem::config::node_config& cfg, const tandem::config::confi
       std::unique_lock guard{mx};
       cv.wait(guard, [&] { return stop_requested; });
     }
+    progress.begin();
+    progress.next("the actors to end");
+    runtime->log().stop_scans(); // a digest scan in progress ends now, not when it is done
     notifier.stop(); // STOPPING=1
     reload.set(std::nullopt);
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     root = nullptr;
     sys.await_all_actors_done();
+    steps_ms[0] = progress.next("the journal's committer to finish");
     runtime->committer().stop(); // finishes what is queued (callbacks included) and joins both threads
+    steps_ms[1] = progress.next("lingering sockets to close");
     abort_lingering_sockets();
+    steps_ms[2] = progress.next("the actor system to stop");
     exit_code = root_failed ? 1 : 0;
   } // ~actor_system stops the middleman and the scheduler
+  steps_ms[3] = progress.next("the signal thread");
   stopped = true;
   signals.join();
   if (exit_code == 0)
-    log::info("tandemd", "stopped cleanly");
+    log::info("tandemd", "stopped cleanly in ",
+              std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - progress.begun)
+                .count(),
+              " ms (actors ", steps_ms[0], ", committer ", steps_ms[1], ", sockets ", steps_ms[2], ", actor system ",
+              steps_ms[3], ")");
   return exit_code;
 }
 

@@ -1,5 +1,6 @@
 // The digest scanner (actors/digest_scanner.hpp) with a real journal in a temp dir: a repair's
-// wait for durability does not hold up comparisons, and repairs still run one at a time.
+// wait for durability does not hold up comparisons, and repairs still run one at a time; the
+// node's shutdown (journal::stop_scans) ends its scans.
 #include <chrono>
 #include <deque>
 #include <thread>
@@ -128,4 +129,58 @@ TEST_CASE("digest_scanner: a comparison is answered while a repair waits for dur
   caf::anon_send_exit(scanner, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(holding, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(real, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("digest_scanner: stop_scans ends a scan in progress and the queued ones, so the scanner takes its exit at once") {
+  journal::test::temp_dir dir;
+  auto cfg = test::node_config_for(dir.path(), "B");
+  cfg.journal.segment_bytes = 8 << 20;
+  journal::recovery_report rep;
+  std::string error;
+  auto rt = journal_runtime::open(cfg, &rep, &error);
+  REQUIRE_MESSAGE(rt, error);
+  for (std::uint64_t i = 0; i < 100; ++i)
+    REQUIRE(rt->log().append(journal::test::make_batch(1 + i * 5000, 5000)).ok());
+  REQUIRE(rt->log().sync().ok());
+  caf::actor_system_config ccfg;
+  ccfg.set("scheduler.max-threads", 2);
+  caf::actor_system sys{ccfg};
+  auto scanner = spawn_digest_scanner(sys, rt);
+  caf::scoped_actor self{sys};
+  const auto ask = [&](caf::actor& to) {
+    self->send(to, atoms::digest::value, std::string{"B"}, std::uint64_t{1}, std::uint64_t{0}, false,
+               std::uint64_t{64});
+  };
+
+  // One whole scan of the 500,000 records, timed: the yardstick.
+  auto t0 = std::chrono::steady_clock::now();
+  ask(scanner);
+  std::string answer;
+  self->receive([&](const std::string& json) { answer = json; }, caf::after(60s) >> [&] { FAIL("no digest"); });
+  const auto one_scan = std::chrono::steady_clock::now() - t0;
+  CHECK(answer.find("\"error\"") == std::string::npos);
+  CHECK(answer.find("\"highest_origin_seq\":0") == std::string::npos);
+
+  // Ten scans queued (a link's exchange asks one per origin, a peer's requests more), then the
+  // node's shutdown as tandemd does it: the scans stop, then the exit. Without stop_scans the exit
+  // waits for the scan in progress and CAF answers the rest; with it, well under one scan.
+  for (int i = 0; i < 10; ++i)
+    ask(scanner);
+  std::this_thread::sleep_for(one_scan / 2); // into the first queued scan (no correctness depends on it)
+  t0 = std::chrono::steady_clock::now();
+  rt->log().stop_scans();
+  self->monitor(scanner);
+  caf::anon_send_exit(scanner, caf::exit_reason::user_shutdown);
+  bool down = false;
+  int stopped_answers = 0;
+  while (!down)
+    self->receive([&](const caf::down_msg&) { down = true; },
+                  [&](const std::string& json) { stopped_answers += json.find("the node is shutting down") != std::string::npos; },
+                  [&](caf::error&) {}, // a request the exit dropped
+                  caf::after(60s) >> [&] { FAIL("the scanner did not end"); down = true; });
+  const auto stop_took = std::chrono::steady_clock::now() - t0;
+  MESSAGE("one scan " << std::chrono::duration_cast<std::chrono::milliseconds>(one_scan).count() << " ms; the exit took "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(stop_took).count() << " ms");
+  CHECK(stop_took < one_scan / 2 + 100ms);
+  CHECK(stopped_answers >= 1); // the scan in progress said why it ended
 }

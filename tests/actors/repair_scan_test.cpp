@@ -1,9 +1,11 @@
 // actors/repair_scan.cpp with a real journal in a temp dir: the receiver's repair plan through a
-// repair_planner (an index kept across repair_batches) decides as a full scan of the journal does.
+// repair_planner (an index kept across repair_batches) decides as a full scan of the journal does;
+// journal::stop_scans ends every walk (the node's shutdown).
 #include <vector>
 
 #include <doctest/doctest.h>
 
+#include "actors/digest_scanner.hpp"
 #include "actors/repair_scan.hpp"
 #include "journal/journal.hpp"
 #include "tests/actors/logic/publish_record.hpp"
@@ -59,4 +61,53 @@ TEST_CASE("repair_planner: the verdicts of a full scan, from an index extended o
   CHECK(indexed == full);
   CHECK(tiny.full_scans() == 1);
   CHECK(tiny.index().entries() == 0);
+}
+
+TEST_CASE("stop_scans: a walk over the journal ends at its next record with errc::stopped; digests, repair reads and "
+          "plans fail with the reason; appends and cursors go on") {
+  journal::test::temp_dir dir;
+  auto opened = journal::journal::open(journal::test::options_for(dir.path()));
+  REQUIRE(opened);
+  auto& log = **opened;
+  REQUIRE(log.append(journal::test::make_batch(1, 100)).ok());
+  REQUIRE(log.sync().ok());
+
+  std::size_t visited = 0;
+  REQUIRE(visit_durable(log, log.first_seq(), [&](std::string_view) { return ++visited > 0; }).ok());
+  CHECK(visited == 100);
+
+  // The stop comes from another thread in the node (tandemd's main at its first signal); here from
+  // the visitor itself, after the 10th record: the 11th is not visited.
+  visited = 0;
+  auto st = visit_durable(log, log.first_seq(), [&](std::string_view) {
+    if (++visited == 10)
+      log.stop_scans();
+    return true;
+  });
+  CHECK(visited == 10);
+  CHECK(st.code() == journal::errc::stopped);
+  CHECK(st.to_string().find("the node is shutting down") != std::string::npos);
+  CHECK(log.scans_stopped());
+
+  // Every later walk ends before its first record, and each of the scanner's answers says why.
+  visited = 0;
+  CHECK(visit_durable(log, log.first_seq(), [&](std::string_view) { return ++visited > 0; }).code() ==
+        journal::errc::stopped);
+  CHECK(visited == 0);
+  anti_entropy::digest_query q;
+  q.request = {"node-a", log.base_seq(), log.base_seq() + 99, 8};
+  q.to_given = true;
+  CHECK(scan_digest(log, q).error.find("the node is shutting down") != std::string::npos);
+  CHECK(read_repair(log, {"node-a", log.base_seq(), log.base_seq() + 99, 1 << 20}, "B").error.find(
+          "the node is shutting down") != std::string::npos);
+  std::vector<logic::verdict> verdicts;
+  const std::vector<journal::record> batch{journal::test::make_record(1)};
+  CHECK(repair_plan(log, batch, verdicts).find("the node is shutting down") != std::string::npos);
+  repair_planner planner;
+  CHECK(planner.plan(log, batch, verdicts).find("the node is shutting down") != std::string::npos);
+
+  // Not a journal failure: appends, syncs and cursors are unaffected.
+  REQUIRE(log.append(journal::test::make_batch(101, 5)).ok());
+  REQUIRE(log.sync().ok());
+  CHECK(journal::test::read_all(log).size() == 105);
 }

@@ -123,7 +123,12 @@ TEST_CASE("the embedded default node starts, answers status and stops on SIGTERM
   REQUIRE(code.has_value());
   CHECK(*code == 0);
   CHECK(std::chrono::steady_clock::now() - t0 < 2s);
-  CHECK(node.stderr_text().find("stopped cleanly") != std::string::npos);
+  // The clean stop says how long it took and where the time went.
+  const auto err = node.stderr_text();
+  CHECK(err.find("stopped cleanly in ") != std::string::npos);
+  CHECK(err.find(" ms (actors ") != std::string::npos);
+  CHECK(err.find(", committer ") != std::string::npos);
+  CHECK(err.find(", actor system ") != std::string::npos);
 }
 
 TEST_CASE("SIGINT stops the node cleanly too") {
