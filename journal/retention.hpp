@@ -56,7 +56,6 @@ public:
   std::uint64_t min_position(const released_map& ignored = {}) const;
   const std::map<std::string, std::uint64_t, std::less<>>& all() const { return positions_; }
 
-  bool dirty() const { return dirty_; }
   // Persisting, in two steps so that the write can run without the lock that serialises this
   // object (the journal's retention lock: acknowledge() then never waits for the file's fsyncs).
   // take_changes(): the file's text when anything changed since the last take (dirty cleared),
