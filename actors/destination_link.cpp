@@ -91,6 +91,13 @@ struct link_state {
   std::uint16_t peer_minor = 0;    // of the attached connection
   std::uint64_t repair_epoch = 0;  // bumped at each disconnect: a read answered later is dropped
   std::uint64_t repairs_unsupported = 0; // ranges found while the peer speaks below 1.6 (not repaired)
+
+  // The link ended (a reload removed or changed its destination, or the node stops): the scans
+  // its comparison asked for are nobody's any more (logic/scan_interest.hpp).
+  ~link_state() {
+    if (ae)
+      ae->on_disconnected();
+  }
 };
 
 // Where a link runs (issue 19, runs_on_io_thread): a sync destination's link on the node's I/O
@@ -529,7 +536,7 @@ void send_digests(Self self, const std::vector<protocol::digest_request>& frames
       if (self->state.ae)
         on_ae_outcome(self, self->state.ae->on_local(r));
     };
-    self->request(st.ctx->digest_scanner, caf::infinite, atoms::digest::value, f)
+    self->request(st.ctx->digest_scanner, caf::infinite, atoms::digest::value, f, st.ae->interest())
       .then(local, [=](caf::error& e) {
         local({f.request_id, f.origin, f.from, f.to, f.buckets, 0, 0, "scanner: " + self->system().render(e), {}});
       });

@@ -8,12 +8,15 @@
 
 #include "actors/instrumented_actor.hpp"
 #include "actors/journal_runtime.hpp"
+#include "actors/log.hpp"
 #include "actors/repair_scan.hpp"
 #include "journal/reader.hpp"
 
 namespace tandem {
 
 namespace {
+
+constexpr const char* component = "digest-scanner";
 
 std::string error_json(const std::string& why) {
   nlohmann::json e;
@@ -22,16 +25,21 @@ std::string error_json(const std::string& why) {
 }
 
 // Feeds every durable record from the oldest held up to the durable end to the builder.
-journal::status scan_into(const journal::journal& log, anti_entropy::digest_builder& b) {
-  return visit_durable(log, log.first_seq(), [&](std::string_view rec) {
-    b.add_encoded(rec);
-    return true;
-  });
+journal::status scan_into(const journal::journal& log, anti_entropy::digest_builder& b,
+                          const logic::scan_interest* interest) {
+  return visit_durable(
+    log, log.first_seq(),
+    [&](std::string_view rec) {
+      b.add_encoded(rec);
+      return true;
+    },
+    interest);
 }
 
 } // namespace
 
-digest_scan scan_digest(const journal::journal& log, const anti_entropy::digest_query& q) {
+digest_scan scan_digest(const journal::journal& log, const anti_entropy::digest_query& q,
+                        const logic::scan_interest* interest) {
   digest_scan out;
   auto req = q.request;
   out.highest_origin_seq = log.highest_origin_seq(req.origin);
@@ -44,10 +52,10 @@ digest_scan scan_digest(const journal::journal& log, const anti_entropy::digest_
   out.removed_through = gone == removed.end() ? 0 : gone->second;
   anti_entropy::digest_builder b(req);
   // Retention may remove the segment under the cursor: start again once, then give up.
-  auto st = scan_into(log, b);
+  auto st = scan_into(log, b, interest);
   if (!st.ok() && st.code() == journal::errc::trimmed) {
     b = anti_entropy::digest_builder(req);
-    st = scan_into(log, b);
+    st = scan_into(log, b, interest);
   }
   if (!st.ok()) {
     out.error = "journal scan failed: " + st.to_string();
@@ -70,12 +78,18 @@ std::string scan_digest_json(const journal::journal& log, const anti_entropy::di
 }
 
 // A peer's request (decoded, so within the digest rules): the reply, its error set on failure.
-protocol::digest_reply answer(const journal::journal& log, const protocol::digest_request& f) {
+protocol::digest_reply answer(const journal::journal& log, const protocol::digest_request& f,
+                              const logic::scan_interest* interest) {
   protocol::digest_reply r{f.request_id, f.origin, f.from, f.to, f.buckets, 0, 0, "", {}};
   anti_entropy::digest_query q;
   q.request = anti_entropy::from_frame(f);
   q.to_given = true;
-  const auto scan = scan_digest(log, q);
+  const auto started = std::chrono::steady_clock::now();
+  const auto scan = scan_digest(log, q, interest);
+  if (interest && interest->dropped() && !scan.error.empty())
+    log::info(component, "digest of origin ", f.origin, " (request ", f.request_id, ") abandoned after ",
+              std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),
+              " ms: its asker's connection ended (", scan.error, ")");
   r.highest_origin_seq = scan.highest_origin_seq;
   r.removed_through = scan.removed_through;
   r.error = scan.error;
@@ -160,7 +174,8 @@ caf::behavior digest_scanner(instrumented<caf::event_based_actor>* self, std::sh
       q.to_given = to_given;
       return scan_digest_json(rt->log(), q);
     },
-    [=](atoms::digest, const protocol::digest_request& f) -> protocol::digest_reply { return answer(rt->log(), f); },
+    [=](atoms::digest, const protocol::digest_request& f, const logic::scan_interest_ptr& interest)
+      -> protocol::digest_reply { return answer(rt->log(), f, interest.get()); },
     // Anti-entropy repair (repair_scan.hpp): here so that every journal scan runs on this thread.
     [=](atoms::repair_read, const std::string& origin, std::uint64_t first, std::uint64_t last,
         std::uint64_t max_bytes) -> repair_chunk {

@@ -8,9 +8,12 @@
 //       origin_seq of the origin retention removed: buckets at or below it cannot be compared);
 //       or {"error": ...} when the request is invalid or the scan failed.
 //
-//   (digest, protocol::digest_request) -> protocol::digest_reply
-//       the same for a peer's 1.5 digest_request (replication_connection.cpp answers it): the
-//       reply's error is set when the scan failed.
+//   (digest, protocol::digest_request, logic::scan_interest_ptr) -> protocol::digest_reply
+//       the same for a 1.5 digest_request: a peer's (replication_connection.cpp answers it) or a
+//       link's own half of a comparison (destination_link.cpp). The reply's error is set when
+//       the scan failed. The interest is the asker's (logic/scan_interest.hpp): dropped once its
+//       connection ended, and then the request is not scanned, or its scan ends at the next
+//       record, answered "the asker is gone" (logged), so that reconnects do not pile up scans.
 //
 //   (repair_read, ...) -> repair_chunk, (repair, ...) -> repair_result
 //       anti-entropy repair's reads and stores (repair_scan.hpp), on this thread too. A repair's
@@ -28,10 +31,12 @@
 #include <memory>
 #include <string>
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
 #include "actors/logic/anti_entropy.hpp"
+#include "actors/logic/scan_interest.hpp"
 #include "actors/replication_messages.hpp" // CAF_ALLOW_UNSAFE_MESSAGE_TYPE of the digest frames
 #include "protocol/messages.hpp"
 
@@ -54,9 +59,10 @@ struct digest_scan {
   std::string error;                    // non-empty: the request was invalid or the scan failed
 };
 
-// Scans `log` from its oldest record to its durable end of the call. Blocking: call it off the
-// scheduler.
-digest_scan scan_digest(const journal::journal& log, const anti_entropy::digest_query& q);
+// Scans `log` from its oldest record to its durable end of the call, unless `interest` is dropped
+// (none: always wanted). Blocking: call it off the scheduler.
+digest_scan scan_digest(const journal::journal& log, const anti_entropy::digest_query& q,
+                        const logic::scan_interest* interest = nullptr);
 // The same as the admin endpoint's JSON.
 std::string scan_digest_json(const journal::journal& log, const anti_entropy::digest_query& q);
 
@@ -64,3 +70,5 @@ class journal_runtime;
 caf::actor spawn_digest_scanner(caf::actor_system& sys, std::shared_ptr<journal_runtime> runtime);
 
 } // namespace tandem
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tandem::logic::scan_interest_ptr)

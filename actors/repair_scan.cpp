@@ -18,7 +18,8 @@ constexpr std::size_t read_bytes = 4u << 20;
 } // namespace
 
 journal::status visit_durable(const journal::journal& log, std::uint64_t from,
-                              const std::function<bool(std::string_view)>& visit) {
+                              const std::function<bool(std::string_view)>& visit,
+                              const logic::scan_interest* interest) {
   auto cur = log.open_cursor(std::max(from, log.first_seq()));
   if (!cur)
     return cur.error();
@@ -33,6 +34,8 @@ journal::status visit_durable(const journal::journal& log, std::uint64_t from,
       for (std::uint32_t i = 0; i < s.count; ++i) {
         if (log.scans_stopped())
           return journal::status(journal::errc::stopped, "the node is shutting down");
+        if (interest && interest->dropped())
+          return journal::status(journal::errc::stopped, "the asker is gone");
         if (!visit(s.chunk->record_bytes(s.first + i)))
           return {};
       }

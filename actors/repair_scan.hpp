@@ -30,6 +30,7 @@
 
 #include "actors/journal_actor.hpp"
 #include "actors/logic/anti_entropy_repair.hpp"
+#include "actors/logic/scan_interest.hpp"
 #include "journal/errc.hpp"
 #include "journal/record_codec.hpp"
 #include "protocol/messages.hpp"
@@ -63,9 +64,12 @@ using repair_records = std::shared_ptr<std::vector<journal::record>>;
 // Calls visit(record bytes) for every durable record from seq `from` (at least the oldest held)
 // up to the durable end of the call, while it returns true. Blocking (disk reads): off the
 // scheduler only. Retention removing the segment under the cursor ends it with errc::trimmed;
-// the node's shutdown (journal::stop_scans) with errc::stopped, before the next record.
+// the node's shutdown (journal::stop_scans) with errc::stopped "the node is shutting down", and
+// a dropped `interest` (logic/scan_interest.hpp; none: always wanted) with errc::stopped "the
+// asker is gone", each checked before every record.
 journal::status visit_durable(const journal::journal& log, std::uint64_t from,
-                              const std::function<bool(std::string_view)>& visit);
+                              const std::function<bool(std::string_view)>& visit,
+                              const logic::scan_interest* interest = nullptr);
 
 repair_chunk read_repair(const journal::journal& log, const logic::repair_read& r, const std::string& sender);
 // Which of `records` to store (logic::repair_verdicts, held = the journal holds it durably or

@@ -70,6 +70,7 @@ struct conn_state {
   logic::replication_deadlines deadlines;      // when to send a heartbeat or give up (conn_timeout)
   std::uint64_t records_in = 0, duplicates_in = 0;
   bool digest_pending = false; // the peer's digest_request being answered (at most one at a time)
+  logic::scan_interest_ptr digest_interest; // its scan's: dropped when this connection ends
   bool repair_pending = false; // the peer's repair_batch being stored (at most one at a time, 1.6)
   // The frame being received, held against the node-wide budget (memory_budget.hpp); reset
   // (released) when the connection finishes.
@@ -178,6 +179,8 @@ void finish(caf::io::broker* self, const state_ptr& st, const std::string& reaso
     log::info(component, "connection with ", st->who(), " closed: ", reason);
   if (st->link)
     self->send(st->link, atoms::link_detach::value, me(self));
+  if (st->digest_interest)
+    st->digest_interest->drop(); // nobody to answer: the scanner skips or ends that scan
   if (st->transport.tls() && st->args.ctx)
     st->args.ctx->tls_refusals->forget(st->args.remote_address);
   // The supervisor hears of every end of a connection that said hello, and of every outbound one:
@@ -623,8 +626,9 @@ bool on_digest_request(caf::io::broker* self, const state_ptr& st, const protoco
     return true;
   }
   st->digest_pending = true;
+  st->digest_interest = std::make_shared<logic::scan_interest>();
   // No timeout (it would arm a timer holding this broker): the scanner always answers.
-  self->request(scanner, caf::infinite, atoms::digest::value, q)
+  self->request(scanner, caf::infinite, atoms::digest::value, q, st->digest_interest)
     .then([=](const protocol::digest_reply& r) {
       st->digest_pending = false;
       if (st->at == phase::established)

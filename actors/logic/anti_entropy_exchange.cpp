@@ -63,6 +63,8 @@ void anti_entropy_exchange::on_disconnected() {
   pending_.clear();
   queue_.clear();
   peer_busy_ = false;
+  interest_->drop();
+  interest_ = std::make_shared<scan_interest>();
   session_.on_disconnected();
 }
 

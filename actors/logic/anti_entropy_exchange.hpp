@@ -13,6 +13,9 @@
 // error (a scan failed on either side) abandons that request: the comparison finishes without
 // it, and `failed` counts it. The higher removed_through of the two replies goes to the session:
 // what retention removed on either side is no divergence.
+//
+// The local scans of one connection share one scan_interest (interest()): on_disconnected drops
+// it, so that the scanner skips or ends the scans nobody will compare, and starts a new one.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +26,7 @@
 #include <vector>
 
 #include "actors/logic/anti_entropy_session.hpp"
+#include "actors/logic/scan_interest.hpp"
 #include "protocol/messages.hpp"
 
 namespace tandem::logic {
@@ -46,8 +50,12 @@ public:
   outcome on_peer(const protocol::digest_reply& r) { return on_reply(r, true); }
   outcome on_local(const protocol::digest_reply& r) { return on_reply(r, false); }
 
-  // The connection ended: outstanding requests are forgotten (late local replies are ignored).
+  // The connection ended: outstanding requests are forgotten (late local replies are ignored),
+  // and the local scans made for them are no longer wanted (interest() is dropped and replaced).
   void on_disconnected();
+
+  // To send with every local scan request of the current connection.
+  const scan_interest_ptr& interest() const noexcept { return interest_; }
 
   std::uint64_t failed() const noexcept { return failed_; }
   std::size_t outstanding() const noexcept { return pending_.size(); }
@@ -67,6 +75,7 @@ private:
   std::map<std::uint64_t, pending> pending_;
   std::deque<std::uint64_t> queue_; // issued, not sent yet
   bool peer_busy_ = false;          // a sent request the peer has not answered
+  scan_interest_ptr interest_ = std::make_shared<scan_interest>();
 };
 
 } // namespace tandem::logic

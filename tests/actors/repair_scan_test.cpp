@@ -1,6 +1,6 @@
 // actors/repair_scan.cpp with a real journal in a temp dir: the receiver's repair plan through a
 // repair_planner (an index kept across repair_batches) decides as a full scan of the journal does;
-// journal::stop_scans ends every walk (the node's shutdown).
+// journal::stop_scans ends every walk (the node's shutdown); a dropped scan_interest ends its own.
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -12,6 +12,23 @@
 #include "tests/journal/test_util.hpp"
 
 using namespace tandem;
+
+namespace {
+
+// A journal in a temp dir holding records 1..100 of its own origin ("node-a"), durable.
+struct hundred_records {
+  journal::test::temp_dir dir;
+  std::unique_ptr<journal::journal> log;
+  hundred_records() {
+    auto opened = journal::journal::open(journal::test::options_for(dir.path()));
+    REQUIRE(opened);
+    log = std::move(*opened);
+    REQUIRE(log->append(journal::test::make_batch(1, 100)).ok());
+    REQUIRE(log->sync().ok());
+  }
+};
+
+} // namespace
 
 TEST_CASE("repair_planner: the verdicts of a full scan, from an index extended only by what became durable since") {
   journal::test::temp_dir dir;
@@ -65,12 +82,8 @@ TEST_CASE("repair_planner: the verdicts of a full scan, from an index extended o
 
 TEST_CASE("stop_scans: a walk over the journal ends at its next record with errc::stopped; digests, repair reads and "
           "plans fail with the reason; appends and cursors go on") {
-  journal::test::temp_dir dir;
-  auto opened = journal::journal::open(journal::test::options_for(dir.path()));
-  REQUIRE(opened);
-  auto& log = **opened;
-  REQUIRE(log.append(journal::test::make_batch(1, 100)).ok());
-  REQUIRE(log.sync().ok());
+  hundred_records h;
+  auto& log = *h.log;
 
   std::size_t visited = 0;
   REQUIRE(visit_durable(log, log.first_seq(), [&](std::string_view) { return ++visited > 0; }).ok());
@@ -110,4 +123,52 @@ TEST_CASE("stop_scans: a walk over the journal ends at its next record with errc
   REQUIRE(log.append(journal::test::make_batch(101, 5)).ok());
   REQUIRE(log.sync().ok());
   CHECK(journal::test::read_all(log).size() == 105);
+}
+
+TEST_CASE("scan_interest: a walk ends at its next record once its asker dropped it, and a dropped one is not scanned; "
+          "walks of other askers go on") {
+  hundred_records h;
+  auto& log = *h.log;
+
+  // The asker's connection ends while its scan runs (the drop comes from the connection's thread;
+  // here from the visitor, after the 10th record): the 11th is not visited.
+  logic::scan_interest gone;
+  std::size_t visited = 0;
+  auto st = visit_durable(
+    log, log.first_seq(),
+    [&](std::string_view) {
+      if (++visited == 10)
+        gone.drop();
+      return true;
+    },
+    &gone);
+  CHECK(visited == 10);
+  CHECK(st.code() == journal::errc::stopped);
+  CHECK(st.to_string().find("the asker is gone") != std::string::npos);
+  CHECK_FALSE(log.scans_stopped()); // only this asker's walks end, not the node's
+
+  // Queued before the drop, run after it: nothing is read.
+  visited = 0;
+  CHECK(visit_durable(log, log.first_seq(), [&](std::string_view) { return ++visited > 0; }, &gone).code() ==
+        journal::errc::stopped);
+  CHECK(visited == 0);
+  anti_entropy::digest_query q;
+  q.request = {"node-a", log.base_seq(), log.base_seq() + 99, 8};
+  q.to_given = true;
+  CHECK(scan_digest(log, q, &gone).error.find("the asker is gone") != std::string::npos);
+
+  // Another asker, still connected, and one without an interest (GET /digest): whole walks.
+  logic::scan_interest wanted;
+  visited = 0;
+  REQUIRE(visit_durable(log, log.first_seq(), [&](std::string_view) { return ++visited > 0; }, &wanted).ok());
+  CHECK(visited == 100);
+  const logic::scan_interest* const askers[] = {&wanted, nullptr};
+  for (const auto* interest : askers) {
+    const auto d = scan_digest(log, q, interest);
+    CHECK(d.error.empty());
+    std::uint64_t held = 0;
+    for (const auto& b : d.digest.buckets)
+      held += b.count;
+    CHECK(held == 100);
+  }
 }

@@ -1,6 +1,7 @@
 // Anti-entropy over the replication protocol (issue 17, part 7; protocol 1.5): a real tandemd
 // answers a peer's digest_request with the digest_reply its journal gives -- the same buckets
-// as GET /digest -- and refuses a second request sent before the first was answered.
+// as GET /digest -- and refuses a second request sent before the first was answered; a request
+// whose peer hung up is not scanned to its end for nobody.
 // Repair (protocol 1.6): a repair_batch stores what the journal lacks below the dedup high-water
 // mark and nothing twice; a hostile one closes the connection with the reason; a range missing
 // on a partner is reported AND repaired within one interval.
@@ -40,9 +41,9 @@ std::string frame(const proto::message& m) {
 // frame every peer at minor >= 4 sends (P has no destination for the node).
 class script_peer {
 public:
-  explicit script_peer(std::uint16_t port) : fd_(connect_loopback(port)) {
+  explicit script_peer(std::uint16_t port, const std::string& name = "P") : fd_(connect_loopback(port)) {
     REQUIRE(fd_ >= 0);
-    send(proto::hello{proto::protocol_major, proto::protocol_minor, "P", "P", 0, {}, 0, {}});
+    send(proto::hello{proto::protocol_major, proto::protocol_minor, name, name, 0, {}, 0, {}});
     send(proto::validation{});
   }
   ~script_peer() { ::close(fd_); }
@@ -146,6 +147,90 @@ TEST_CASE("anti-entropy frames: a second digest_request before the answer closes
   CHECK(p.closed->code == proto::close_code::protocol_violation);
   CHECK(p.closed->reason.find("digest_request 2 before the previous one was answered") != std::string::npos);
   CHECK(wait_until([&] { return a.log().find("digest_request 2 before the previous one was answered") != std::string::npos; }, 10s));
+  CHECK(a.running());
+}
+
+TEST_CASE("anti-entropy frames: peers that ask for a digest and hang up, thirty times, do not queue thirty journal "
+          "scans ahead of the next asker") {
+  temp_dir dir;
+  test_node a{dir, "A"};
+  a.configure({});
+  { // 600,000 records of 100 B written offline: a scan long enough to be timed
+    std::filesystem::create_directories(a.data_dir() + "/journal");
+    tandem::journal::journal_options o;
+    o.dir = a.data_dir() + "/journal";
+    o.instance_name = "A";
+    auto j = tandem::journal::journal::open(o);
+    REQUIRE_MESSAGE(j.ok(), j.error().to_string());
+    for (std::uint64_t b = 0; b < 60; ++b) {
+      std::vector<tandem::journal::record> batch(10'000);
+      for (std::uint64_t i = 0; i < batch.size(); ++i) {
+        batch[i].publisher = "pa";
+        batch[i].publisher_seq = b * batch.size() + i + 1;
+        batch[i].topic = "t";
+        batch[i].payload.assign(100, 'x');
+      }
+      REQUIRE((*j)->append(batch).ok());
+    }
+    REQUIRE((*j)->sync().ok());
+  }
+  a.start();
+  const auto base = a.base_seq();
+  REQUIRE(base > 0);
+  const proto::digest_request whole{1, "A", base, base + 599'999, 64};
+  const auto held = [](const proto::digest_reply& r) {
+    std::uint64_t n = 0;
+    for (const auto& b : r.buckets)
+      n += b.count;
+    return n;
+  };
+
+  // The yardstick: one whole scan, asked by a peer that waits for it.
+  script_peer first(a.ports().replication, "Q");
+  REQUIRE(first.next<proto::durable_ack>(10s));
+  auto t0 = std::chrono::steady_clock::now();
+  first.send(whole);
+  auto r = first.next<proto::digest_reply>(60s);
+  const auto one_scan = std::chrono::steady_clock::now() - t0;
+  REQUIRE(r);
+  CHECK(r->error.empty());
+  CHECK(held(*r) == 600'000);
+
+  // Thirty peers connect, ask and hang up (a peer reconnecting faster than a scan lasts).
+  for (int i = 0; i < 30; ++i) {
+    script_peer gone(a.ports().replication, "P" + std::to_string(i));
+    REQUIRE(gone.next<proto::durable_ack>(10s));
+    auto q = whole;
+    q.request_id = 100 + static_cast<std::uint64_t>(i);
+    gone.send(q);
+  }
+  // The next asker waits for at most what was left of the scan running when the last one hung up,
+  // and its own; before, it waited behind every scan the thirty had queued.
+  t0 = std::chrono::steady_clock::now();
+  auto q = whole;
+  q.request_id = 2;
+  first.send(q);
+  r = first.next<proto::digest_reply>(120s);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  MESSAGE("one scan " << std::chrono::duration_cast<std::chrono::milliseconds>(one_scan).count()
+                      << " ms; the asker after thirty hang-ups was answered in "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  REQUIRE(r);
+  CHECK(r->request_id == 2);
+  CHECK(r->error.empty());
+  CHECK(held(*r) == 600'000);
+  CHECK(took < 3 * one_scan + 500ms); // without the scan_interest: 1,155 and 1,236 ms against 44 ms scans
+  // Each abandoned scan is logged, with its request: each hang-up came right after its request,
+  // within the scan it started (the scanner idles otherwise), so each of the thirty ended early.
+  const auto abandoned = [&] {
+    const auto log = a.log();
+    std::size_t n = 0;
+    for (auto at = log.find("abandoned after"); at != std::string::npos; at = log.find("abandoned after", at + 1))
+      ++n;
+    return n;
+  };
+  CHECK(wait_until([&] { return abandoned() >= 25; }, 10s));
+  MESSAGE(abandoned() << " scans abandoned");
   CHECK(a.running());
 }
 

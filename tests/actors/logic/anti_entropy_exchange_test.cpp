@@ -128,3 +128,23 @@ TEST_CASE("anti_entropy_exchange: an error reply abandons the request; a disconn
   CHECK(x.session().figures().state == anti_entropy_state::disconnected);
   CHECK(x.on_local(reply_of(frames[0])).next.empty());
 }
+
+TEST_CASE("anti_entropy_exchange: a disconnect drops the interest of the connection's local scans and starts a new one") {
+  auto x = connected();
+  auto frames = x.issue(x.session().due(0, origin_a));
+  REQUIRE(frames.size() == 1);
+  const auto first = x.interest(); // what the link sends with this connection's scan requests
+  REQUIRE(first);
+  CHECK_FALSE(first->dropped());
+  CHECK(x.interest() == first); // one interest per connection, not per request
+
+  x.on_disconnected(); // the scanner skips or ends the scans asked for on the old connection
+  CHECK(first->dropped());
+  REQUIRE(x.interest());
+  CHECK(x.interest() != first);
+  CHECK_FALSE(x.interest()->dropped()); // the next connection's scans are wanted
+
+  x.session().on_connected(5, 2000);
+  CHECK(x.issue(x.session().due(2000, origin_a)).size() == 1);
+  CHECK_FALSE(x.interest()->dropped());
+}
