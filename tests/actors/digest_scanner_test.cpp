@@ -262,6 +262,8 @@ TEST_CASE("digest_scanner: the scans of askers whose connection ended are skippe
   REQUIRE(replies.count(100) == 1);
   CHECK(replies[100].error == "");
   CHECK(held(replies[100]) == 500'000);
-  CHECK(took < one_scan * 2 + 200ms); // the live scan and what was left of the first, not ten scans
+  // The live scan and what was left of the first, not ten scans (without the interest: 300 ms
+  // against 30 ms scans in a release build; with it 30-49 ms, and 629-648 against 475 under ASan).
+  CHECK(took < one_scan * 3 + 50ms);
   caf::anon_send_exit(scanner, caf::exit_reason::user_shutdown);
 }
