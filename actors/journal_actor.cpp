@@ -83,6 +83,10 @@ struct journal_state {
   std::uint64_t scan_records = 0;
   std::chrono::milliseconds scan_elapsed{0};
   std::string scan_error;
+  // Non-empty: the startup scan was stopped by the node's shutdown (journal::stop_scans), so the
+  // marks know part of the journal only; every append and publish is refused with this reason
+  // (error_code "stopped") instead of being stored on partial marks (a resend stored twice).
+  std::string refusing;
   std::vector<caf::actor> bound_listeners; // watch_persisted
   std::vector<caf::actor> replicated_listeners; // watch_replicated
   bool sync_tick_armed = false; // a sync_tick is on its way (armed only while the core wants ticks)
@@ -382,6 +386,14 @@ caf::typed_response_promise<append_reply> request(journal_self self, append_requ
   // Before the promise: making it moves the sender out of the current message.
   auto notice_to = req.durable_notice ? caf::actor_cast<caf::actor>(self->current_sender()) : caf::actor{};
   auto rp = self->make_response_promise<append_reply>();
+  if (!st.refusing.empty()) {
+    append_reply no;
+    no.durable_seq = st.rt->log().durable_seq();
+    no.error_code = journal::to_string(journal::errc::stopped);
+    no.error = st.refusing;
+    rp.deliver(std::move(no));
+    return rp;
+  }
   const auto token = st.next_token++;
   st.promises.emplace(token, rp);
   if (notice_to)
@@ -437,6 +449,13 @@ void load_publisher_marks(journal_state& st) {
                   journal::peek_seq(rec));
   });
   st.scan_elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  if (scanned.code() == journal::errc::stopped) {
+    st.scan_error = scanned.to_string();
+    st.refusing = "the node is shutting down (its startup scan of publisher marks was stopped)";
+    log::info(component, "publisher marks: the startup scan stopped for the node's shutdown after ", st.scan_records,
+              " record(s) in ", st.scan_elapsed.count(), " ms; appends are refused until the node exits");
+    return;
+  }
   if (!scanned.ok()) {
     st.scan_error = scanned.to_string();
     log::error(component, "publisher marks rebuilt from part of the journal only (resends of the rest would be "

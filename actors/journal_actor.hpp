@@ -69,7 +69,9 @@
 // resends too: its reply waits for the new records' release AND the originals
 // (logic::duplicate_waits). A replicated record already held is
 // dropped like one the origin filter drops. The marks are rebuilt at startup from one scan of the
-// journal (journal::scan_durable), on this actor's own thread before it serves any message.
+// journal (journal::scan_durable), on this actor's own thread before it serves any message. A
+// scan the node's shutdown stopped (journal::stop_scans) leaves partial marks: then every append
+// and publish is refused (error_code "stopped") until the actor exits, so none is stored on them.
 //
 // Admission: one count, logic::ack_tracker's (try_admit at submit, on_answered when the reply is
 // delivered): at most max_pending_publishes publishes are unanswered (in the committer, waiting

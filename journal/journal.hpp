@@ -243,15 +243,18 @@ public:
   // check_record() and are valid for the duration of the call (peek_* reads fields without
   // decoding topics and payloads). Reads each segment front to back in 1 MiB chunks. Meant for
   // startup, before appends and retention run: a segment that retention removes meanwhile ends
-  // the scan with errc::trimmed, and a damaged record with errc::corruption naming file and offset.
+  // the scan with errc::trimmed, a damaged record with errc::corruption naming file and offset,
+  // and stop_scans() with errc::stopped before the next record (the caller then knows only part
+  // of the journal: the journal actor refuses every append after it).
   status scan_durable(const std::function<void(std::string_view record)>& visit) const;
 
   // Shutdown (tandemd, at its first signal): asks the walks over the journal that run on threads
-  // of their own for the actors (actors/repair_scan.hpp visit_durable: anti-entropy digests and
-  // repair reads and plans, on the digest scanner) to end at their next record with
-  // errc::stopped, so that a shutdown never waits for one: a digest of a large journal reads all
-  // of it, seconds or more, and its thread takes the node's exit only between requests. Appends,
-  // cursors, retention and scan_durable (startup) are unaffected. Cannot be undone.
+  // of their own for the actors to end at their next record with errc::stopped, so that a
+  // shutdown never waits for one: scan_durable (the journal actor's startup scan of publisher
+  // marks) and visit_durable (actors/repair_scan.hpp: anti-entropy digests and repair reads and
+  // plans, on the digest scanner). Either reads the whole journal, seconds or more on a large
+  // one, and its thread takes the node's exit only after it. Appends, cursors and retention are
+  // unaffected. Cannot be undone.
   void stop_scans() noexcept { scans_stopped_.store(true, std::memory_order_relaxed); }
   bool scans_stopped() const noexcept { return scans_stopped_.load(std::memory_order_relaxed); }
 

@@ -102,7 +102,8 @@ result<std::optional<std::uint64_t>> find_later_valid(file_window& w, std::uint6
 
 } // namespace
 
-result<scan_result> scan_segment(const readable_file& file, std::uint64_t first_seq, const record_visitor& visit) {
+result<scan_result> scan_segment(const readable_file& file, std::uint64_t first_seq, const record_visitor& visit,
+                                 const std::atomic<bool>* stop) {
   auto size = file.size();
   if (!size) return size.error();
   scan_result out;
@@ -112,6 +113,10 @@ result<scan_result> scan_segment(const readable_file& file, std::uint64_t first_
   file_window w(file, *size);
   std::uint64_t off = 0;
   while (off < *size) {
+    if (stop && stop->load(std::memory_order_relaxed)) {
+      out.stopped = true;
+      return out;
+    }
     auto head = w.view(off, format::header_bytes);
     if (!head) return head.error();
     check_result c{check_outcome::incomplete, 0, "short header"};

@@ -1,6 +1,8 @@
 // Segment files: naming, and the forward scanner that recovery, verify and index rebuilds share.
 #pragma once
 
+#include <atomic>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -43,6 +45,9 @@ struct scan_result {
   // For end == clean: zeros after the last valid record up to the file's end (a preallocated
   // tail, writable_file::preallocate; docs/journal-format.md). Not data: open() cuts them.
   std::uint64_t zero_tail_bytes = 0;
+  // The caller's `stop` was set: the scan ended before the record at summary.bytes, unread (the
+  // summary covers what was read; nothing is known of the rest).
+  bool stopped = false;
 };
 
 // Called for every valid record with its offset and bytes (valid for the duration of the call).
@@ -53,7 +58,8 @@ using record_visitor = std::function<void(std::uint64_t offset, std::string_view
 // field) and searches byte by byte for any later valid record with a higher seq: finding one means
 // the damage is not a torn tail but corruption. Only I/O failures are returned as errors; the
 // caller decides what a torn tail means (fine for the last segment, corruption for a sealed one).
+// `stop` (none: never) is read before each record: once set, the scan ends with `stopped`.
 result<scan_result> scan_segment(const readable_file& file, std::uint64_t first_seq,
-                                 const record_visitor& visit = {});
+                                 const record_visitor& visit = {}, const std::atomic<bool>* stop = nullptr);
 
 } // namespace tandem::journal

@@ -6,8 +6,9 @@
 //   3. bind the listeners, then lock the data dir (a failed bind leaves no data dir behind)
 //                                                                   (exit 1 on failure)
 //   4. start the actor system and the supervisor, which owns every other actor
-//   5. wait for a signal; then end the journal scans in progress (anti-entropy digests), stop the
-//      supervisor and wait for all actors, within the grace period; a clean stop logs its steps' times.
+//   5. wait for a signal; then end the journal scans in progress (anti-entropy digests, the
+//      journal actor's startup scan of publisher marks), stop the supervisor and wait for all
+//      actors, within the grace period; a clean stop logs its steps' times.
 //      A second signal, or a shutdown that overruns the grace period, exits at once.
 // Under systemd (Type=notify, NOTIFY_SOCKET set) it reports READY=1 after step 4 once the
 // supervisor answers, WATCHDOG=1 while the actor system keeps answering, STOPPING=1 at step 5
@@ -581,7 +582,7 @@ int run_node(const tandem::config::node_config& cfg, const tandem::config::confi
     }
     progress.begin();
     progress.next("the actors to end");
-    runtime->log().stop_scans(); // a digest scan in progress ends now, not when it is done
+    runtime->log().stop_scans(); // a digest or startup scan in progress ends now, not when it is done
     notifier.stop(); // STOPPING=1
     reload.set(std::nullopt);
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);

@@ -55,6 +55,8 @@ protocol::nack_reason nack_reason_for(std::string_view code) {
     return nack_reason::topic_too_long;
   if (code == "overloaded")
     return nack_reason::overloaded;
+  if (code == "stopped") // journal errc::stopped: the node's shutdown (a stopped committer or startup scan)
+    return nack_reason::shutting_down;
   return nack_reason::journal_error;
 }
 

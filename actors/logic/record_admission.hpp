@@ -42,7 +42,8 @@ std::optional<record_problem> check_record_limits(const journal::record& r, std:
 
 // The negative-ack reason for a refused publish, by error code (append_reply::error_code or
 // refusal::code): queue_full, record_too_large, invalid_field, topic_too_long and overloaded
-// map to themselves, anything else (a journal errc: io_error, no_space, ...) to journal_error.
+// map to themselves, stopped (the node's shutdown) to shutting_down, anything else (a journal
+// errc: io_error, no_space, ...) to journal_error.
 protocol::nack_reason nack_reason_for(std::string_view code);
 // Its name, for the per-reason rejection counters ("journal_error" for journal errcs).
 std::string_view nack_reason_name(protocol::nack_reason reason);

@@ -53,15 +53,21 @@ nlohmann::json status_of(caf::scoped_actor& self, const journal_actor& j) {
   return out;
 }
 
+// Node "node-a"'s journal runtime in `dir` (destination B), opened as tandemd opens it.
+std::shared_ptr<journal_runtime> open_runtime(const temp_dir& dir, journal::recovery_report& rep) {
+  auto cfg = node_config_for(dir.path());
+  std::string error;
+  auto rt = journal_runtime::open(cfg, &rep, &error);
+  REQUIRE_MESSAGE(rt, error);
+  return rt;
+}
+
 } // namespace
 
 TEST_CASE("journal actor replies after the batch is durable, with dense seqs in order") {
   temp_dir dir;
-  auto cfg = node_config_for(dir.path());
   journal::recovery_report rep;
-  std::string error;
-  auto rt = journal_runtime::open(cfg, &rep, &error);
-  REQUIRE_MESSAGE(rt, error);
+  auto rt = open_runtime(dir, rep);
   auto* log = &rt->log();
   caf::actor_system_config ccfg;
   caf::actor_system sys{quiet(ccfg)};
@@ -876,4 +882,37 @@ TEST_CASE("journal actor: inbound positions keep no entry for peer names nothing
   auto doc = nlohmann::json::parse(tandem::test::read_file(options.inbound_positions_file));
   CHECK(doc.size() == 1);
   CHECK(doc.value("real-peer", 0ull) == 42);
+}
+
+TEST_CASE("journal actor: a startup scan stopped by the node's shutdown refuses every append and publish, so nothing "
+          "is stored on partial publisher marks") {
+  temp_dir dir;
+  journal::recovery_report rep;
+  auto rt = open_runtime(dir, rep);
+  // Publisher p's messages 1..5 are held: a resend of them must never be stored again.
+  std::vector<journal::record> held;
+  for (std::uint64_t i = 1; i <= 5; ++i)
+    held.push_back(rec("p", i, "t"));
+  REQUIRE(rt->log().append(held).ok());
+  REQUIRE(rt->log().sync().ok());
+  const auto durable = rt->log().durable_seq();
+  // tandemd's first signal arrives while the journal actor starts (its scan would read the marks).
+  rt->log().stop_scans();
+  caf::actor_system_config ccfg;
+  caf::actor_system sys{quiet(ccfg)};
+  auto j = spawn_journal_actor(sys, rt, rep);
+  stop_on_exit stop{j};
+  caf::scoped_actor self{sys};
+
+  auto resend = publish(self, j, {rec("p", 3, "t"), rec("p", 6, "t")});
+  CHECK_FALSE(resend.ok);
+  CHECK(resend.error_code == "stopped");
+  CHECK(resend.error.find("the node is shutting down") != std::string::npos);
+  auto replicated = append(self, j, make_batch(100, 2));
+  CHECK_FALSE(replicated.ok);
+  CHECK(replicated.error_code == "stopped");
+  CHECK(rt->log().durable_seq() == durable); // nothing stored
+  auto st = status_of(self, j);
+  CHECK(st["publishers"]["startup_scan"]["records"] == 0);
+  CHECK(st["publishers"]["startup_scan"]["error"].get<std::string>().find("the node is shutting down") != std::string::npos);
 }

@@ -84,6 +84,7 @@ TEST_CASE("negative-ack reasons by error code") {
   CHECK(nack_reason_for("invalid_field") == nack_reason::invalid_field);
   CHECK(nack_reason_for("topic_too_long") == nack_reason::topic_too_long);
   CHECK(nack_reason_for("overloaded") == nack_reason::overloaded);
+  CHECK(nack_reason_for("stopped") == nack_reason::shutting_down); // the journal refuses for the node's stop
   CHECK(nack_reason_for("no_space") == nack_reason::journal_error);
   CHECK(nack_reason_for("io_error") == nack_reason::journal_error);
   CHECK(nack_reason_name(nack_reason_for("no_space")) == "journal_error");
